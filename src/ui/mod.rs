@@ -1,0 +1,4 @@
+//! Everything the user sees: diagnostics, data on stdout, messages on stderr.
+
+pub mod diagnostics;
+pub mod printer;
