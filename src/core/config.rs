@@ -369,10 +369,10 @@ impl Config {
 pub fn parse(source: &str) -> Result<Config, Vec<Diagnostic>> {
     let places = locate::index(source);
     let located = |mut d: Diagnostic| {
-        d.location = locate::find(&places, &d.path).map(|p| if d.code == "unknown-key" { p.key } else { p.value });
+        d.location = locate::find(&places, &d.path).map(|p| if matches!(d.code, "unknown-key" | "missing-key") { p.key } else { p.value });
         d
     };
-    if source.trim().is_empty() || places.get("").is_none() && source.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
+    if source.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
         return Err(vec![Diagnostic::error("config", "", "the file is empty")
             .hint("start from an example: `examples/sqs-worker/replatform.yaml`")]);
     }
@@ -425,24 +425,37 @@ fn path_string(path: &serde_path_to_error::Path) -> String {
     out
 }
 
+/// serde_yaml's message without the path in front and the location behind (we show both
+/// ourselves), and with Rust's type names said in words.
 fn strip_location(message: &str) -> String {
-    match message.find(" at line ") {
-        Some(i) => message[..i].to_string(),
-        None => message.to_string(),
+    let mut m = match message.find(" at line ") {
+        Some(i) => &message[..i],
+        None => message,
+    };
+    if let Some((head, rest)) = m.split_once(": ") {
+        if !head.is_empty() && !head.contains(' ') {
+            m = rest;
+        }
     }
+    m.replace("expected u32", "expected a whole number").replace("expected u64", "expected a whole number")
 }
 
 /// Turns serde's messages into ours: the unknown key with the nearest known one, the missing key
 /// with what it is for.
 fn explain(path: &str, message: &str) -> Diagnostic {
-    let where_ = if path.is_empty() { "the top level".to_string() } else { format!("`{path}`") };
+    let quoted = |p: &str| if p.is_empty() { "the top level".to_string() } else { format!("`{p}`") };
+    let where_ = quoted(path);
     if let Some(rest) = message.strip_prefix("unknown field `") {
         let (name, expected) = split_unknown(rest);
-        let key_path = if path.is_empty() { name.to_string() } else { format!("{path}.{name}") };
-        let d = Diagnostic::error("unknown-key", key_path, format!("unknown key `{name}` in {where_}"));
+        // The path ends with the unknown key, except inside a tagged enum (the trigger).
+        let (parent, key_path) = match path.strip_suffix(name) {
+            Some(p) if p.is_empty() || p.ends_with('.') => (p.trim_end_matches('.').to_string(), path.to_string()),
+            _ => (path.to_string(), if path.is_empty() { name.to_string() } else { format!("{path}.{name}") }),
+        };
+        let d = Diagnostic::error("unknown-key", key_path, format!("unknown key `{name}` in {}", quoted(&parent)));
         return match nearest(name, &expected) {
             Some(best) => d.hint(format!("did you mean `{best}`?")),
-            None if expected.is_empty() => d.hint(format!("{where_} takes no keys")),
+            None if expected.is_empty() => d.hint(format!("{} takes no keys", quoted(&parent))),
             None => d.hint(format!("known keys here: {}", expected.join(", "))),
         };
     }
@@ -460,10 +473,15 @@ fn explain(path: &str, message: &str) -> Diagnostic {
         let d = Diagnostic::error("missing-key", path, format!("{where_} is missing the required key `{name}`"));
         return d.hint(missing_hint(&full));
     }
-    if message.starts_with("invalid type") || message.starts_with("invalid value") {
-        return Diagnostic::error("config", path, format!("{where_}: {message}"));
+    if path.is_empty() {
+        return Diagnostic::error("config", path, message.to_string()).hint("check the YAML syntax here: indentation, `key: value`, closing brackets and quotes");
     }
-    Diagnostic::error("config", path, if path.is_empty() { message.to_string() } else { format!("{where_}: {message}") })
+    let d = Diagnostic::error("config", path, format!("{where_}: {message}"));
+    if message.starts_with("invalid type") || message.starts_with("invalid value") || message.starts_with("invalid duration") {
+        d
+    } else {
+        d.hint("check the YAML syntax here: indentation, `key: value`, closing brackets and quotes")
+    }
 }
 
 /// `x`, expected one of `a`, `b`  ->  ("x", ["a", "b"])
@@ -545,6 +563,11 @@ fn is_env_name(s: &str) -> bool {
     matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_') && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
+/// `subnet-` or `sg-` and 8 or 17 hex digits, as EC2 issues them.
+fn is_resource_id(s: &str, prefix: &str) -> bool {
+    s.strip_prefix(prefix).is_some_and(|hex| matches!(hex.len(), 8 | 17) && hex.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
 fn is_service_name(s: &str) -> bool {
     let b = s.as_bytes();
     !b.is_empty()
@@ -592,7 +615,8 @@ pub fn check(c: &Config) -> Vec<Diagnostic> {
             err("region", format!("`{r}` is not an AWS region name"), "use a region code such as `eu-west-1`, or leave `region` out to use AWS_REGION or the profile's region");
         }
     }
-    if !is_repository_name(c.repository()) {
+    // Without `image.repository` the service name is used, and its own rule is stricter.
+    if c.image.repository.is_some() && !is_repository_name(c.repository()) {
         err(
             "image.repository",
             format!("`{}` is not a valid ECR repository name", c.repository()),
@@ -666,7 +690,7 @@ pub fn check(c: &Config) -> Vec<Diagnostic> {
         err("ecs.subnets", "`ecs.subnets` is empty".into(), "list at least one subnet, for example `[subnet-0123456789abcdef0]`");
     }
     for (i, s) in e.subnets.iter().enumerate() {
-        if !s.starts_with("subnet-") {
+        if !is_resource_id(s, "subnet-") {
             err(&format!("ecs.subnets[{i}]"), format!("`{s}` is not a subnet id"), "subnet ids look like `subnet-0123456789abcdef0`");
         }
     }
@@ -674,7 +698,7 @@ pub fn check(c: &Config) -> Vec<Diagnostic> {
         err("ecs.security_groups", "`ecs.security_groups` is empty".into(), "list at least one security group, for example `[sg-0123456789abcdef0]`");
     }
     for (i, s) in e.security_groups.iter().enumerate() {
-        if !s.starts_with("sg-") {
+        if !is_resource_id(s, "sg-") {
             err(&format!("ecs.security_groups[{i}]"), format!("`{s}` is not a security group id"), "security group ids look like `sg-0123456789abcdef0`");
         }
     }
@@ -736,7 +760,7 @@ pub fn check(c: &Config) -> Vec<Diagnostic> {
                 err("lambda.trigger.max_batching_window", format!("batching window {} is over 5m", t.max_batching_window), "use a value up to `5m`");
             }
             if t.batch_size > 10 && t.max_batching_window.0 == 0 {
-                err("lambda.trigger.max_batching_window", format!("batch size {} needs a batching window", t.batch_size), "with batch_size over 10 set `max_batching_window` to at least `1s`");
+                err("lambda.trigger.batch_size", format!("batch size {} needs a batching window", t.batch_size), "with batch_size over 10 set `max_batching_window` to at least `1s`");
             }
             if let Some(m) = t.max_concurrency {
                 if !(2..=1000).contains(&m) {

@@ -114,23 +114,3 @@ pub fn lint(c: &Config) -> Vec<Diagnostic> {
     }
     out
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::core::config;
-
-    #[test]
-    fn steps_out_of_order_name_the_later_step() {
-        let mut c = config::tests::minimal();
-        c.ecs.scaling.scale_out = vec![config::Step { from: 10, add: 1 }, config::Step { from: 10, add: 2 }, config::Step { from: 5, add: 3 }];
-        let codes: Vec<(&str, String)> = lint(&c).into_iter().map(|d| (d.code, d.path)).collect();
-        assert_eq!(
-            codes,
-            [
-                ("scale-out-steps", "ecs.scaling.scale_out[1].from".to_string()),
-                ("scale-out-steps", "ecs.scaling.scale_out[2].from".to_string())
-            ]
-        );
-    }
-}

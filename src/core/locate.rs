@@ -13,14 +13,14 @@ pub struct Place {
 }
 
 enum Frame {
-    Map { path: String, key: Option<(String, (usize, usize))> },
+    Map { path: String, key: Option<(String, (usize, usize))>, seen_key: bool },
     Seq { path: String, next: usize },
 }
 
 /// Every path in the document and where it is written. A text that does not parse yields what
 /// was read before the error (the caller reports the syntax error itself).
 pub fn index(source: &str) -> HashMap<String, Place> {
-    let mut places = HashMap::new();
+    let mut places: HashMap<String, Place> = HashMap::new();
     let mut stack: Vec<Frame> = Vec::new();
     let mut parser = Parser::new_from_str(source);
     while let Ok((event, mark)) = parser.next_token() {
@@ -30,9 +30,23 @@ pub fn index(source: &str) -> HashMap<String, Place> {
         let mut node_path = None;
         if starts_node {
             match stack.last_mut() {
-                Some(Frame::Map { path, key }) => match key.take() {
+                Some(Frame::Map { path, key, seen_key }) => match key.take() {
                     None => {
                         if let Event::Scalar(name, ..) = &event {
+                            // The scanner marks a block mapping's start after its first key:
+                            // the first key is where the mapping really begins.
+                            if !std::mem::replace(seen_key, true) {
+                                if let Some(place) = places.get_mut(path.as_str()) {
+                                    if place.value > at {
+                                        // Nodes without a key of their own (the root, sequence
+                                        // items) carry their start as their key too.
+                                        if place.key == place.value {
+                                            place.key = at;
+                                        }
+                                        place.value = at;
+                                    }
+                                }
+                            }
                             *key = Some((name.clone(), at));
                             continue;
                         }
@@ -58,7 +72,7 @@ pub fn index(source: &str) -> HashMap<String, Place> {
             }
         }
         match event {
-            Event::MappingStart(..) => stack.push(Frame::Map { path: node_path.unwrap_or_default(), key: None }),
+            Event::MappingStart(..) => stack.push(Frame::Map { path: node_path.unwrap_or_default(), key: None, seen_key: false }),
             Event::SequenceStart(..) => stack.push(Frame::Seq { path: node_path.unwrap_or_default(), next: 0 }),
             Event::MappingEnd | Event::SequenceEnd => {
                 stack.pop();
@@ -86,8 +100,10 @@ pub fn find(places: &HashMap<String, Place>, path: &str) -> Option<Place> {
         if let Some(place) = places.get(p) {
             return Some(*place);
         }
-        let cut = p.rfind(['.', '['])?;
-        p = &p[..cut];
+        if p.is_empty() {
+            return None;
+        }
+        p = &p[..p.rfind(['.', '[']).unwrap_or(0)];
     }
 }
 

@@ -14,7 +14,7 @@ pub fn render(d: &Diagnostic, origin: &str, source: &str, color: bool) -> String
     let renderer = if color { Renderer::styled() } else { Renderer::plain() };
     let title = format!("{} [{}]", d.message, d.code);
     let label = if d.path.is_empty() { String::new() } else { format!("`{}`", d.path) };
-    let head = match d.location.and_then(|(line, col)| span_at(source, line, col, d.code == "unknown-key")) {
+    let head = match d.location.and_then(|(line, col)| span_at(source, line, col, matches!(d.code, "unknown-key" | "missing-key"))) {
         Some(span) => {
             let msg = level.title(&title).snippet(Snippet::source(source).line_start(1).origin(origin).fold(true).annotation(level.span(span).label(&label)));
             renderer.render(msg).to_string()

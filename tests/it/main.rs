@@ -1,1 +1,9 @@
-fn main(){}
+//! The one integration test binary: config diagnostics, golden renders, template structure,
+//! cfn-lint, and the command line.
+
+mod cfn_lint;
+mod cli;
+mod common;
+mod config_errors;
+mod golden;
+mod structure;

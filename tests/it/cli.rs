@@ -1,0 +1,167 @@
+//! The binary as a user runs it: exit codes, where output goes, files written.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use crate::common::{examples, variant, BASE};
+use serde_yaml_ng::Value as V;
+
+fn replatform(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_replatform")).current_dir(dir).args(args).env("NO_COLOR", "1").env_remove("REPLATFORM_TEMPLATES").output().unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn with_config(yaml: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("replatform.yaml"), yaml).unwrap();
+    dir
+}
+
+#[test]
+fn validate_passes_a_good_file_and_fails_a_bad_one_with_exit_code_1() {
+    let good = with_config(BASE);
+    let out = replatform(good.path(), &["validate"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("replatform.yaml is valid"));
+
+    let bad = with_config(&BASE.replace("cpu", "cpu").replace("service: orders-worker", "service: orders-worker\nservce: x"));
+    let out = replatform(bad.path(), &["validate"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("unknown key `servce`") && err.contains("replatform.yaml:2:1") && err.contains("hint: did you mean `service`?"), "{err}");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn warnings_pass_unless_strict() {
+    let dir = with_config(&variant(BASE, &[("queue.dead_letter", V::from(false))]));
+    let out = replatform(dir.path(), &["validate"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stderr).contains("warning: without a dead-letter queue"), "{}", text(&out.stderr));
+    let strict = replatform(dir.path(), &["validate", "--strict"]);
+    assert_eq!(strict.status.code(), Some(1));
+    assert!(text(&strict.stderr).contains("1 warning with --strict"));
+}
+
+#[test]
+fn validate_json_is_one_document_on_stdout() {
+    let dir = with_config(&variant(BASE, &[("queue.visibility_timeout", V::from("10s")), ("queue.dead_letter", V::from(false))]));
+    let out = replatform(dir.path(), &["validate", "--output", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["valid"], false);
+    assert_eq!((doc["errors"].as_u64(), doc["warnings"].as_u64()), (Some(1), Some(1)));
+    let first = &doc["diagnostics"][0];
+    assert_eq!((first["severity"].as_str(), first["code"].as_str(), first["path"].as_str()), (Some("error"), Some("visibility-timeout"), Some("queue.visibility_timeout")));
+    assert!(first["location"][0].as_u64().is_some());
+    assert!(text(&out.stderr).trim().is_empty(), "json mode keeps diagnostics in the document: {}", text(&out.stderr));
+}
+
+#[test]
+fn missing_file_says_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = replatform(dir.path(), &["validate"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("error: cannot read `replatform.yaml`") && err.contains("hint: run in the service's folder, or name the file with `-f PATH`"), "{err}");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(replatform(dir.path(), &["frobnicate"]).status.code(), Some(2));
+    assert_eq!(replatform(dir.path(), &["render", "--output", "xml"]).status.code(), Some(2));
+    assert_eq!(replatform(dir.path(), &["--help"]).status.code(), Some(0));
+}
+
+#[test]
+fn render_writes_both_stacks_and_the_same_bytes_twice() {
+    for (name, path) in examples() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = path.display().to_string();
+        let out = replatform(dir.path(), &["render", "-f", &cfg, "--out", "first"]);
+        assert_eq!(out.status.code(), Some(0), "{name}: {}", text(&out.stderr));
+        assert!(text(&out.stderr).contains("no --image-uri given"), "{name}: the placeholder is said");
+        replatform(dir.path(), &["render", "-f", &cfg, "--out", "second"]);
+        let files: Vec<String> = {
+            let mut f: Vec<String> = std::fs::read_dir(dir.path().join("first")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+            f.sort();
+            f
+        };
+        assert_eq!(files, [format!("{name}-ecs.yaml"), format!("{name}-lambda.yaml")]);
+        for f in &files {
+            assert_eq!(std::fs::read(dir.path().join("first").join(f)).unwrap(), std::fs::read(dir.path().join("second").join(f)).unwrap(), "{f}");
+        }
+    }
+}
+
+#[test]
+fn render_defaults_to_dot_replatform_and_reports_json() {
+    let dir = with_config(BASE);
+    let out = replatform(dir.path(), &["render", "--output", "json", "--image-uri", "123456789012.dkr.ecr.eu-west-1.amazonaws.com/orders-worker@sha256:3333333333333333333333333333333333333333333333333333333333333333"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["placeholder_image"], false);
+    assert_eq!(doc["stacks"][0]["name"], "orders-worker-ecs");
+    let ecs = std::fs::read_to_string(dir.path().join(".replatform/orders-worker-ecs.yaml")).unwrap();
+    assert!(ecs.contains("orders-worker@sha256:3333"));
+}
+
+#[test]
+fn render_refuses_a_tag_another_registry_and_another_region() {
+    let dir = with_config(BASE);
+    let cases = [
+        ("123456789012.dkr.ecr.eu-west-1.amazonaws.com/orders-worker:latest", "has no digest"),
+        ("ghcr.io/acme/worker@sha256:3333333333333333333333333333333333333333333333333333333333333333", "not in Amazon ECR"),
+        ("123456789012.dkr.ecr.us-east-1.amazonaws.com/orders-worker@sha256:3333333333333333333333333333333333333333333333333333333333333333", "only from its own region"),
+    ];
+    for (uri, says) in cases {
+        let out = replatform(dir.path(), &["render", "--image-uri", uri]);
+        assert_eq!(out.status.code(), Some(1), "{uri}");
+        assert!(text(&out.stderr).contains(says) && text(&out.stderr).contains("hint:"), "{uri}: {}", text(&out.stderr));
+        assert!(!dir.path().join(".replatform").exists(), "{uri}: nothing is written");
+    }
+}
+
+#[test]
+fn render_stops_on_lint_errors_without_writing() {
+    let dir = with_config(&variant(BASE, &[("lambda.trigger.max_concurrency", V::from(50))]));
+    let out = replatform(dir.path(), &["render"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("max_concurrency 50 is above reserved_concurrency 5"));
+    assert!(!dir.path().join(".replatform").exists());
+}
+
+#[test]
+fn exported_templates_round_trip_and_overrides_take_effect() {
+    let dir = with_config(BASE);
+    let out = replatform(dir.path(), &["templates", "--out", "mine"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(dir.path().join("mine/templates/ecs-service.yaml.hbs").is_file() && dir.path().join("mine/stacks/lambda.yaml").is_file());
+    assert_eq!(replatform(dir.path(), &["templates", "--out", "mine"]).status.code(), Some(1), "existing files are not replaced without --force");
+
+    replatform(dir.path(), &["render", "--out", "builtin"]);
+    replatform(dir.path(), &["render", "--templates", "mine", "--out", "copy"]);
+    for f in ["orders-worker-ecs.yaml", "orders-worker-lambda.yaml"] {
+        assert_eq!(std::fs::read(dir.path().join("builtin").join(f)).unwrap(), std::fs::read(dir.path().join("copy").join(f)).unwrap());
+    }
+
+    // A team's change to one template: only that file in their folder.
+    let custom = dir.path().join("custom/templates");
+    std::fs::create_dir_all(&custom).unwrap();
+    let svc = std::fs::read_to_string(dir.path().join("mine/templates/ecs-service.yaml.hbs")).unwrap();
+    std::fs::write(custom.join("ecs-service.yaml.hbs"), svc.replace("PropagateTags: SERVICE", "PropagateTags: TASK_DEFINITION")).unwrap();
+    let out = replatform(dir.path(), &["render", "--templates", "custom", "--out", "custom-out"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let ecs = std::fs::read_to_string(dir.path().join("custom-out/orders-worker-ecs.yaml")).unwrap();
+    assert!(ecs.contains("PropagateTags: TASK_DEFINITION"));
+
+    // A broken template is an error that names it.
+    std::fs::write(custom.join("ecs-service.yaml.hbs"), "Resources:\n  X: {{nope.missing}}\n").unwrap();
+    let out = replatform(dir.path(), &["render", "--templates", "custom", "--out", "broken-out"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("templates/ecs-service.yaml.hbs"), "{}", text(&out.stderr));
+}

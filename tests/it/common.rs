@@ -1,0 +1,137 @@
+//! Shared by the integration tests: configs, variations of them, rendering.
+
+use std::path::{Path, PathBuf};
+
+use replatform::core::config::{self, Config};
+use replatform::core::render::{self, Data, Image, RenderedStack, Sources};
+use serde_yaml_ng::Value;
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn examples() -> Vec<(String, PathBuf)> {
+    let mut out: Vec<(String, PathBuf)> = std::fs::read_dir(repo().join("examples"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("replatform.yaml").is_file())
+        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), p.join("replatform.yaml")))
+        .collect();
+    out.sort();
+    assert!(out.len() >= 2, "expected both examples, found {out:?}");
+    out
+}
+
+/// A small valid config with an `sqs` trigger; tests change what they examine.
+pub const BASE: &str = r#"service: orders-worker
+region: eu-west-1
+environment:
+  LOG_LEVEL: info
+queue:
+  visibility_timeout: 180s
+ecs:
+  subnets: [subnet-0a1b2c3d, subnet-0123456789abcdef0]
+  security_groups: [sg-0a1b2c3d]
+lambda:
+  timeout: 30s
+  reserved_concurrency: 5
+  entry_point: ["/usr/local/bin/python", "-m", "awslambdaric"]
+  command: ["app.handler"]
+  working_directory: /app
+  trigger:
+    type: sqs
+    max_concurrency: 5
+"#;
+
+/// `BASE` with values set (`Value::Null` removes the key), as YAML text.
+pub fn variant(base: &str, changes: &[(&str, Value)]) -> String {
+    let mut doc: Value = serde_yaml_ng::from_str(base).unwrap();
+    for (path, value) in changes {
+        let keys: Vec<&str> = path.split('.').collect();
+        let mut node = &mut doc;
+        for k in &keys[..keys.len() - 1] {
+            let map = node.as_mapping_mut().unwrap();
+            node = map.entry(Value::from(*k)).or_insert_with(|| Value::Mapping(Default::default()));
+        }
+        let map = node.as_mapping_mut().unwrap();
+        let last = Value::from(keys[keys.len() - 1]);
+        if value.is_null() {
+            map.remove(&last);
+        } else {
+            map.insert(last, value.clone());
+        }
+    }
+    serde_yaml_ng::to_string(&doc).unwrap()
+}
+
+pub fn yaml(text: &str) -> Value {
+    serde_yaml_ng::from_str(text).unwrap()
+}
+
+pub fn parse(text: &str) -> Config {
+    match config::parse(text) {
+        Ok(c) => c,
+        Err(e) => panic!("config does not parse: {e:#?}\n{text}"),
+    }
+}
+
+pub fn render_config(c: &Config, image: &Image<'_>) -> Vec<RenderedStack> {
+    render::render(&Sources::builtin(), &Data::new(c, image), "replatform.yaml").unwrap()
+}
+
+pub fn render_text(text: &str) -> Vec<RenderedStack> {
+    render_config(&parse(text), &Image::Placeholder)
+}
+
+/// The stack of a kind, parsed.
+pub fn stack(stacks: &[RenderedStack], kind: &str) -> Value {
+    let s = stacks.iter().find(|s| s.kind == kind).unwrap_or_else(|| panic!("no {kind} stack"));
+    serde_yaml_ng::from_str(&s.template).unwrap()
+}
+
+/// `doc["Resources"][id]["Properties"]`
+pub fn props<'a>(doc: &'a Value, id: &str) -> &'a Value {
+    &doc["Resources"][id]["Properties"]
+}
+
+pub fn write_all(dir: &Path, stacks: &[RenderedStack], prefix: &str) -> Vec<PathBuf> {
+    stacks
+        .iter()
+        .map(|s| {
+            let p = dir.join(format!("{prefix}{}", s.file_name()));
+            std::fs::write(&p, &s.template).unwrap();
+            p
+        })
+        .collect()
+}
+
+/// The config variations every template check runs over, by name.
+pub fn variations() -> Vec<(&'static str, String)> {
+    use serde_yaml_ng::Value as V;
+    vec![
+        ("base-sqs", BASE.to_string()),
+        ("arm64", variant(BASE, &[("image.platform", V::from("linux/arm64"))])),
+        ("named-cluster", variant(BASE, &[("ecs.cluster", V::from("shared-cluster")), ("ecs.command", yaml("[python, app.py]"))])),
+        (
+            "schedule-trigger",
+            variant(BASE, &[("lambda.trigger", yaml("{type: schedule, rate: 5m}")), ("lambda.reserved_concurrency", V::from(1))]),
+        ),
+        ("no-reserved-concurrency", variant(BASE, &[("lambda.reserved_concurrency", V::Null), ("lambda.trigger.max_concurrency", V::Null)])),
+        ("no-dead-letter", variant(BASE, &[("queue.dead_letter", V::from(false))])),
+        (
+            "vpc-public-ip-big",
+            variant(
+                BASE,
+                &[
+                    ("lambda.vpc", V::from(true)),
+                    ("ecs.assign_public_ip", V::from(true)),
+                    ("ecs.cpu", V::from(4096)),
+                    ("ecs.memory", V::from(16384)),
+                    ("lambda.memory", V::from(10240)),
+                    ("ecs.scaling", yaml("{min: 1, max: 50, scale_out: [{from: 5, add: 2}, {from: 50, add: 5}, {from: 500, add: 20}], scale_in_after: 15m}")),
+                    ("lambda.trigger", yaml("{type: sqs, batch_size: 100, max_batching_window: 5s}")),
+                ],
+            ),
+        ),
+    ]
+}

@@ -1,0 +1,39 @@
+//! Golden snapshots of each example's rendered stacks: a change to a template or to the
+//! rendering shows here as a reviewed diff (`cargo insta review`), and CI fails on stale ones.
+
+use crate::common::{examples, parse, render_config};
+use replatform::core::image_ref;
+use replatform::core::render::Image;
+
+#[test]
+fn examples_render_as_committed() {
+    for (name, path) in examples() {
+        let c = parse(&std::fs::read_to_string(&path).unwrap());
+        for s in render_config(&c, &Image::Placeholder) {
+            insta::assert_snapshot!(format!("{name}__{}", s.kind), s.template);
+        }
+    }
+}
+
+#[test]
+fn an_image_uri_goes_into_both_stacks_by_digest() {
+    let (_, path) = &examples()[0];
+    let c = parse(&std::fs::read_to_string(path).unwrap());
+    let uri = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/worker@sha256:1111111111111111111111111111111111111111111111111111111111111111";
+    let image = image_ref::parse(uri).unwrap();
+    for s in render_config(&c, &Image::Digest(&image)) {
+        assert!(s.template.contains(uri), "{} lacks the image", s.name);
+        assert!(!s.template.contains("sha256:0000"), "{} still has the placeholder", s.name);
+    }
+}
+
+#[test]
+fn rendering_is_deterministic() {
+    for (_, path) in examples() {
+        let c = parse(&std::fs::read_to_string(&path).unwrap());
+        let first = render_config(&c, &Image::Placeholder);
+        for _ in 0..5 {
+            assert_eq!(render_config(&c, &Image::Placeholder), first);
+        }
+    }
+}
