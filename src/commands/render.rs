@@ -75,7 +75,7 @@ pub fn run(args: RenderArgs, file: &Path, templates: Option<&Path>, printer: &Pr
     }
     if placeholder {
         printer.info(format!(
-            "note: no --image-uri given: the templates run a placeholder image (`{}` in the deploying account, digest all zeros); `replatform up` builds and pushes the real one",
+            "note: no --image-uri given: the templates run a placeholder image (`{}` in the deploying account, digest all zeros); pass `--image-uri` with the real image's digest",
             loaded.config.repository()
         ));
     }
