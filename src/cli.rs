@@ -33,6 +33,32 @@ pub struct GlobalArgs {
     /// Print more detail
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// The AWS profile to use (default: AWS_PROFILE, else `default`)
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// The AWS region (default: the config's `region`, else AWS_REGION or the profile's)
+    #[arg(long, global = true, value_name = "REGION")]
+    pub region: Option<String>,
+}
+
+/// Which of the two stacks a command acts on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Only {
+    Ecs,
+    Lambda,
+}
+
+impl Only {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Only::Ecs => "ecs",
+            Only::Lambda => "lambda",
+        }
+    }
+}
+
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    crate::core::duration::parse(s).map(|d| std::time::Duration::from_secs(d.0))
 }
 
 #[derive(Debug, Subcommand)]
@@ -43,6 +69,63 @@ pub enum Command {
     Render(RenderArgs),
     /// Write the built-in templates and stack files to a folder, to customise with --templates
     Templates(TemplatesArgs),
+    /// Deploy both stacks through change sets, showing each change before it is made
+    Up(UpArgs),
+    /// Show what `up` would change, without changing anything
+    Diff(DiffArgs),
+    /// Delete both stacks (their queues are kept, with their messages)
+    Down(DownArgs),
+    /// Each stack's status and outputs, queue depths, task counts and function concurrency
+    Status(StatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// The image both stacks run, by digest: <account>.dkr.ecr.<region>.amazonaws.com/<repo>@sha256:<digest>
+    #[arg(long, value_name = "URI")]
+    pub image_uri: Option<String>,
+    /// Deploy only this stack
+    #[arg(long, value_enum)]
+    pub only: Option<Only>,
+    /// Make changes that replace or remove resources without asking
+    #[arg(short, long)]
+    pub yes: bool,
+    /// Stop watching a stack after this long (it goes on in CloudFormation)
+    #[arg(long, default_value = "60m", value_parser = parse_duration, value_name = "DURATION")]
+    pub timeout: std::time::Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The image both stacks would run, by digest
+    #[arg(long, value_name = "URI")]
+    pub image_uri: Option<String>,
+    /// Compare only this stack
+    #[arg(long, value_enum)]
+    pub only: Option<Only>,
+    /// Exit 0 when nothing would change, 2 when something would, 1 on error
+    #[arg(long)]
+    pub exit_code: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DownArgs {
+    /// Delete only this stack
+    #[arg(long, value_enum)]
+    pub only: Option<Only>,
+    /// Delete without asking
+    #[arg(short, long)]
+    pub yes: bool,
+    /// Stop watching a stack after this long (it goes on in CloudFormation)
+    #[arg(long, default_value = "60m", value_parser = parse_duration, value_name = "DURATION")]
+    pub timeout: std::time::Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Show only this stack
+    #[arg(long, value_enum)]
+    pub only: Option<Only>,
 }
 
 #[derive(Debug, Args)]

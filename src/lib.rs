@@ -1,13 +1,14 @@
 //! replatform: run an SQS worker on ECS Fargate and AWS Lambda side by side from one
 //! `replatform.yaml`.
 
+pub mod apply;
+pub mod aws;
 pub mod cli;
 pub mod commands;
 pub mod core;
 pub mod ui;
 
 use std::ffi::OsString;
-use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -25,27 +26,34 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
-    let cli::GlobalArgs { file, templates, output, quiet, verbose } = cli.global;
+    let cli::GlobalArgs { file, templates, output, quiet, verbose, profile, region } = cli.global;
     let printer = Printer { format: output, quiet, verbose };
+    let global = commands::Global { file, templates, profile, region };
     let outcome = match cli.command {
-        Command::Validate(a) => commands::validate::run(a, &file, &printer),
-        Command::Render(a) => commands::render::run(a, &file, templates.as_deref(), &printer),
+        Command::Validate(a) => commands::validate::run(a, &global.file, &printer),
+        Command::Render(a) => commands::render::run(a, &global.file, global.templates.as_deref(), &printer),
         Command::Templates(a) => commands::templates::run(a, &printer),
+        Command::Up(a) => block_on(commands::up::run(a, &global, &printer)),
+        Command::Diff(a) => block_on(commands::diff::run(a, &global, &printer)),
+        Command::Down(a) => block_on(commands::down::run(a, &global, &printer)),
+        Command::Status(a) => block_on(commands::status::run(a, &global, &printer)),
     };
     match outcome {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(f) => {
             if !f.reported {
-                // anstream drops the styles when stderr is not a terminal or NO_COLOR is set.
-                let red = anstyle::Style::new().bold().fg_color(Some(anstyle::AnsiColor::Red.into()));
-                let cyan = anstyle::Style::new().bold().fg_color(Some(anstyle::AnsiColor::Cyan.into()));
-                let mut err = anstream::stderr();
-                let _ = writeln!(err, "{red}error{red:#}: {}", f.message);
-                if let Some(h) = f.hint {
-                    let _ = writeln!(err, "  {cyan}hint{cyan:#}: {h}");
-                }
+                printer.error(&f.message, f.hint.as_deref());
             }
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The commands that talk to AWS run on one thread: they wait on the network, not the CPU.
+fn block_on<F: std::future::Future<Output = commands::Outcome>>(f: F) -> commands::Outcome {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
+    match rt {
+        Ok(rt) => rt.block_on(f),
+        Err(e) => Err(commands::Failure::new(format!("cannot start the async runtime: {e}"))),
     }
 }

@@ -1,19 +1,28 @@
 //! One module per command: wiring only. Shared here: loading and checking the config.
 
+pub mod diff;
+pub mod down;
 pub mod render;
+pub mod status;
 pub mod templates;
+pub mod up;
 pub mod validate;
 
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::apply::OpError;
+use crate::aws::cfn::Cfn;
+use crate::aws::{Aws, AwsError};
+use crate::cli::Only;
 use crate::core::config::{self, Config};
 use crate::core::diag::Diagnostic;
 use crate::core::lint;
-use crate::core::render::{RenderError, Sources};
+use crate::core::render::{RenderError, RenderedStack, Sources};
 use crate::ui::diagnostics;
 use crate::ui::printer::Printer;
+use crate::ui::progress::{self, Reporter};
 
 /// A command's failure: what happened and what to do. Exit code 1.
 #[derive(Debug)]
@@ -45,7 +54,114 @@ impl From<RenderError> for Failure {
     }
 }
 
-pub type Outcome = Result<(), Failure>;
+pub type Outcome = Result<std::process::ExitCode, Failure>;
+
+/// The options every command shares.
+#[derive(Debug)]
+pub struct Global {
+    pub file: PathBuf,
+    pub templates: Option<PathBuf>,
+    pub profile: Option<String>,
+    pub region: Option<String>,
+}
+
+impl From<AwsError> for Failure {
+    fn from(e: AwsError) -> Self {
+        let hint = e.hint();
+        let f = Failure::new(e.to_string());
+        match hint {
+            Some(h) => f.hint(h),
+            None => f,
+        }
+    }
+}
+
+/// The AWS settings: `--profile`, then `--region`, the config's `region`, the SDK's chain.
+pub async fn connect(g: &Global, config_region: Option<&str>) -> Result<Aws, Failure> {
+    Aws::load(g.profile.as_deref(), g.region.as_deref().or(config_region)).await.map_err(|e| {
+        if e.code == "NoRegion" {
+            Failure::new("no AWS region is set").hint("set `region:` in replatform.yaml, pass --region, or set AWS_REGION")
+        } else {
+            e.into()
+        }
+    })
+}
+
+/// The stacks a command acts on: all, or the one `--only` names.
+pub fn select(stacks: Vec<RenderedStack>, only: Option<Only>) -> Vec<RenderedStack> {
+    stacks.into_iter().filter(|s| only.is_none_or(|o| s.kind == o.as_str())).collect()
+}
+
+/// Live lines on a terminal, plain lines elsewhere, nothing with --quiet or --output json.
+pub fn reporter(printer: &Printer, stacks: &[String]) -> Box<dyn Reporter> {
+    use std::io::IsTerminal;
+    if printer.quiet || printer.is_json() {
+        Box::new(progress::Silent)
+    } else if std::io::stderr().is_terminal() {
+        Box::new(progress::Live::new(stacks))
+    } else {
+        Box::new(progress::Plain::new(stacks))
+    }
+}
+
+/// Names this run's change sets and request tokens.
+pub fn run_token() -> String {
+    let millis = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or_default();
+    format!("replatform-{millis}")
+}
+
+/// Asks a yes/no question on the terminal. `None` when there is no terminal to ask on.
+pub fn confirm(question: &str) -> Option<bool> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let mut err = std::io::stderr();
+    let _ = write!(err, "{question} [y/N] ");
+    let _ = err.flush();
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer).ok()?;
+    Some(matches!(answer.trim().to_lowercase().as_str(), "y" | "yes"))
+}
+
+/// Prints a failed stack operation: the error, the root cause, what to do.
+pub fn report_op_error(printer: &Printer, e: &OpError) {
+    let mut message = e.to_string();
+    if let OpError::Failed { root_cause, reason, .. } = e {
+        match root_cause {
+            Some(c) => message.push_str(&format!(
+                "\n  root cause: {} ({}) {}: {}",
+                c.logical_id,
+                c.resource_type,
+                c.status,
+                c.reason.as_deref().unwrap_or("no reason given")
+            )),
+            None => {
+                if let Some(r) = reason {
+                    message.push_str(&format!("\n  reason: {r}"));
+                }
+            }
+        }
+    }
+    printer.error(&message, e.hint().as_deref());
+}
+
+/// Stack outputs, completed from the stack's resources where an output is missing: the names
+/// `status` and the end of `up` show.
+pub async fn facts(cfn: &Cfn, stack: &str, outputs: &std::collections::BTreeMap<String, String>) -> Result<std::collections::BTreeMap<String, String>, AwsError> {
+    let mut facts = outputs.clone();
+    const FROM_RESOURCES: [(&str, &str); 5] =
+        [("Queue", "QueueUrl"), ("DeadLetterQueue", "DeadLetterQueueUrl"), ("Cluster", "ClusterName"), ("Service", "ServiceName"), ("Function", "FunctionName")];
+    if FROM_RESOURCES.iter().any(|(_, o)| !facts.contains_key(*o)) {
+        let resources = cfn.resources(stack).await?;
+        for (logical, output) in FROM_RESOURCES {
+            if let (false, Some(physical)) = (facts.contains_key(output), resources.get(logical)) {
+                facts.insert(output.to_string(), physical.clone());
+            }
+        }
+    }
+    Ok(facts)
+}
 
 /// A config file that parsed and passed the checks, with its lint findings.
 pub struct Loaded {

@@ -84,7 +84,7 @@ pub fn run(args: RenderArgs, file: &Path, templates: Option<&Path>, printer: &Pr
             .json(&Report { file: file.display().to_string(), placeholder_image: placeholder, stacks: report, diagnostics: &loaded.diagnostics })
             .map_err(|e| Failure::new(format!("cannot write output: {e}")))?;
     }
-    Ok(())
+    Ok(std::process::ExitCode::SUCCESS)
 }
 
 /// Leaves a file that already holds these bytes untouched, so its timestamp says when the

@@ -22,5 +22,5 @@ pub fn run(args: TemplatesArgs, printer: &Printer) -> Outcome {
         printer.info(format!("wrote {}", path.display()));
     }
     printer.info(format!("edit what you need, delete the rest, and render with `--templates {}`", out.display()));
-    Ok(())
+    Ok(std::process::ExitCode::SUCCESS)
 }

@@ -48,7 +48,7 @@ pub fn run(args: ValidateArgs, file: &std::path::Path, printer: &Printer) -> Out
         file.display(),
         if warnings > 0 { format!(" ({warnings} warning{})", plural(warnings)) } else { String::new() }
     ));
-    Ok(())
+    Ok(std::process::ExitCode::SUCCESS)
 }
 
 pub fn plural(n: usize) -> &'static str {

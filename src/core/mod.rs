@@ -1,9 +1,12 @@
-//! The pure core: config -> checked config -> rendered stacks. No I/O, no AWS, no clock.
+//! The pure core: config -> checked config -> rendered stacks -> plan. No I/O, no AWS, no clock.
 
+pub mod changes;
 pub mod config;
 pub mod diag;
 pub mod duration;
 pub mod image_ref;
 pub mod lint;
 pub mod locate;
+pub mod plan;
 pub mod render;
+pub mod status;

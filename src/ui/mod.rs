@@ -1,4 +1,6 @@
-//! Everything the user sees: diagnostics, data on stdout, messages on stderr.
+//! Everything the user sees: diagnostics, progress, data on stdout, messages on stderr.
 
 pub mod diagnostics;
 pub mod printer;
+pub mod progress;
+pub mod tables;

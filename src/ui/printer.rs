@@ -33,6 +33,24 @@ impl Printer {
         let _ = write!(anstream::stderr(), "{text}");
     }
 
+    /// An error and what to do about it, on stderr, always shown.
+    pub fn error(&self, message: &str, hint: Option<&str>) {
+        // anstream drops the styles when stderr is not a terminal or NO_COLOR is set.
+        let red = anstyle::Style::new().bold().fg_color(Some(anstyle::AnsiColor::Red.into()));
+        let cyan = anstyle::Style::new().bold().fg_color(Some(anstyle::AnsiColor::Cyan.into()));
+        let mut err = anstream::stderr();
+        let _ = writeln!(err, "{red}error{red:#}: {message}");
+        if let Some(h) = hint {
+            let _ = writeln!(err, "  {cyan}hint{cyan:#}: {h}");
+        }
+    }
+
+    /// A warning that does not stop the command, on stderr, always shown.
+    pub fn warning(&self, message: &str) {
+        let yellow = anstyle::Style::new().bold().fg_color(Some(anstyle::AnsiColor::Yellow.into()));
+        let _ = writeln!(anstream::stderr(), "{yellow}warning{yellow:#}: {message}");
+    }
+
     /// Detail shown with `-v`.
     pub fn debug(&self, msg: impl std::fmt::Display) {
         if self.verbose > 0 {

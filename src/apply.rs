@@ -1,0 +1,328 @@
+//! The one place that runs a plan against CloudFormation: prepares change sets, executes them,
+//! deletes stacks, and watches each operation to its end, reporting its events as they come.
+//!
+//! Time comes from tokio's clock (`tokio::time`), which tests pause and advance; every wait is
+//! a `tokio::time::sleep`. Polling starts near one second and backs off to a few seconds, and
+//! never reads a stack's events more than once a second.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::sync::Mutex;
+use tokio::time::{sleep, Instant};
+
+use crate::aws::cfn::{Cfn, ChangeSetState, Created, EventView, StackView};
+use crate::aws::AwsError;
+use crate::core::changes::Change;
+use crate::core::plan::{plan, Plan};
+use crate::core::status::StackStatus;
+use crate::ui::progress::Reporter;
+
+#[derive(Clone, Copy, Debug)]
+pub struct Settings {
+    /// How long to watch one operation before giving up on it (it goes on in CloudFormation).
+    pub timeout: Duration,
+    pub first_poll: Duration,
+    pub max_poll: Duration,
+    /// The least time between two reads of one stack's events.
+    pub events_every: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self { timeout: Duration::from_secs(3600), first_poll: Duration::from_secs(1), max_poll: Duration::from_secs(4), events_every: Duration::from_secs(1) }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Create,
+    Update,
+    /// Delete a stack left by a failed create, then create it.
+    Recreate,
+}
+
+/// A change set ready to execute.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Prepared {
+    pub stack: String,
+    pub change_set: String,
+    pub action: Action,
+    pub changes: Vec<Change>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Preparation {
+    NoChanges { stack: String },
+    Ready(Prepared),
+}
+
+/// What `diff` found for one stack.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Preview {
+    /// Not deployed: every resource of the template would be created.
+    New,
+    /// Left by a failed create: it would be deleted and created again.
+    Recreate(StackStatus),
+    /// Deployed: these changes (none when the stack is up to date).
+    Changes(Vec<Change>),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpError {
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    #[error("stack `{stack}` is {status}")]
+    Failed { stack: String, status: StackStatus, root_cause: Option<EventView>, reason: Option<String> },
+    #[error("stack `{stack}` is {status}: nothing can be deployed to it as it is")]
+    Blocked { stack: String, status: StackStatus, hint: String },
+    #[error("stopped watching stack `{stack}` after {}s; it was {}", waited.as_secs(), status.as_ref().map_or("unknown".to_string(), |s| s.to_string()))]
+    Timeout { stack: String, waited: Duration, status: Option<StackStatus> },
+    #[error("CloudFormation refused the change set for `{stack}`: {reason}")]
+    ChangeSet { stack: String, reason: String },
+}
+
+impl OpError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            OpError::Aws(e) => e.hint(),
+            OpError::Failed { stack, .. } => Some(format!("fix the cause above and run `replatform up` again; all events: `aws cloudformation describe-stack-events --stack-name {stack}`")),
+            OpError::Blocked { hint, .. } => Some(hint.clone()),
+            OpError::Timeout { .. } => Some("CloudFormation goes on without us: `replatform status` shows where it is; raise --timeout to wait longer".into()),
+            OpError::ChangeSet { .. } => Some("the reason names the resource or property; fix the config or template and run again".into()),
+        }
+    }
+}
+
+/// The earliest failed event of an operation that is not a consequence of another failure
+/// (pitfall 21).
+pub fn root_cause(events: &[EventView]) -> Option<&EventView> {
+    events.iter().find(|e| e.failed() && !e.is_noise()).or_else(|| events.iter().find(|e| e.failed()))
+}
+
+pub struct Runner<'a> {
+    cfn: &'a Cfn,
+    reporter: &'a dyn Reporter,
+    settings: Settings,
+    /// Names change sets and request tokens; unique per run (`replatform-<time>`).
+    token: String,
+    tags: Vec<(String, String)>,
+    last_events_read: Mutex<Vec<(String, Instant)>>,
+}
+
+/// How an operation ended that did not fail.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Finished {
+    pub stack: Option<StackView>,
+    pub events: Vec<EventView>,
+}
+
+impl<'a> Runner<'a> {
+    pub fn new(cfn: &'a Cfn, reporter: &'a dyn Reporter, settings: Settings, token: String, tags: Vec<(String, String)>) -> Self {
+        Self { cfn, reporter, settings, token, tags, last_events_read: Mutex::new(Vec::new()) }
+    }
+
+    fn change_set_name(&self, stack: &str) -> String {
+        format!("{}-{stack}", self.token)
+    }
+
+    /// Brings the stack to a state that takes a change set (waiting, or deleting what a failed
+    /// create left), then creates the change set and waits until CloudFormation has described it.
+    pub async fn prepare(&self, stack: &str, template: &str) -> Result<Preparation, OpError> {
+        let mut recreated = false;
+        let action = loop {
+            let observed = self.cfn.describe_stack(stack).await?;
+            match plan(stack, observed.as_ref().map(|s| &s.status)) {
+                Plan::Create => break if recreated { Action::Recreate } else { Action::Create },
+                Plan::Update => break Action::Update,
+                Plan::Wait(status) => {
+                    self.reporter.note(stack, &format!("waiting: the stack is {status}"));
+                    self.watch(stack, None).await?;
+                }
+                Plan::Recreate(status) => {
+                    self.reporter.note(stack, &format!("the stack is {status}, left by an earlier failed create: deleting it to create it again"));
+                    self.delete_existing(stack).await?;
+                    recreated = true;
+                }
+                Plan::Blocked { status, hint } => return Err(OpError::Blocked { stack: stack.to_string(), status, hint }),
+            }
+        };
+        let create = action != Action::Update;
+        let name = match self.cfn.create_change_set(stack, &self.change_set_name(stack), create, template, &self.tags).await? {
+            Created::NoChanges => return Ok(Preparation::NoChanges { stack: stack.to_string() }),
+            Created::ChangeSet(id) => id,
+        };
+        match self.await_change_set(stack, &name).await? {
+            ChangeSetState::Ready(changes) => Ok(Preparation::Ready(Prepared { stack: stack.to_string(), change_set: name, action, changes })),
+            ChangeSetState::Failed(reason) => {
+                self.discard(&Prepared { stack: stack.to_string(), change_set: name, action, changes: vec![] }).await?;
+                Err(OpError::ChangeSet { stack: stack.to_string(), reason })
+            }
+            ChangeSetState::NoChanges | ChangeSetState::Pending => {
+                self.cfn.delete_change_set(stack, &name).await?;
+                Ok(Preparation::NoChanges { stack: stack.to_string() })
+            }
+        }
+    }
+
+    /// What `up` would do to the stack, changing nothing: a change set that is described and
+    /// deleted, never executed. A stack that does not exist is not touched.
+    pub async fn preview(&self, stack: &str, template: &str) -> Result<Preview, OpError> {
+        let observed = self.cfn.describe_stack(stack).await?;
+        match plan(stack, observed.as_ref().map(|s| &s.status)) {
+            Plan::Create => Ok(Preview::New),
+            Plan::Recreate(status) => Ok(Preview::Recreate(status)),
+            Plan::Wait(status) => Err(OpError::Blocked { stack: stack.to_string(), status, hint: "wait until CloudFormation finishes with it, then compare again".into() }),
+            Plan::Blocked { status, hint } => Err(OpError::Blocked { stack: stack.to_string(), status, hint }),
+            Plan::Update => {
+                let name = match self.cfn.create_change_set(stack, &self.change_set_name(stack), false, template, &self.tags).await? {
+                    Created::NoChanges => return Ok(Preview::Changes(vec![])),
+                    Created::ChangeSet(id) => id,
+                };
+                let state = self.await_change_set(stack, &name).await;
+                self.cfn.delete_change_set(stack, &name).await?;
+                match state? {
+                    ChangeSetState::Ready(changes) => Ok(Preview::Changes(changes)),
+                    ChangeSetState::NoChanges | ChangeSetState::Pending => Ok(Preview::Changes(vec![])),
+                    ChangeSetState::Failed(reason) => Err(OpError::ChangeSet { stack: stack.to_string(), reason }),
+                }
+            }
+        }
+    }
+
+    /// Polls a change set until CloudFormation has finished describing it.
+    async fn await_change_set(&self, stack: &str, name: &str) -> Result<ChangeSetState, OpError> {
+        let start = Instant::now();
+        let mut interval = self.settings.first_poll;
+        loop {
+            let state = self.cfn.describe_change_set(stack, name).await?;
+            if state != ChangeSetState::Pending {
+                return Ok(state);
+            }
+            if start.elapsed() > self.settings.timeout {
+                return Err(OpError::Timeout { stack: stack.to_string(), waited: start.elapsed(), status: None });
+            }
+            sleep(interval).await;
+            interval = (interval * 3 / 2).min(self.settings.max_poll);
+        }
+    }
+
+    /// Drops a change set that will not run; for a new stack, also the empty stack that holds
+    /// it, so the next `up` starts clean.
+    pub async fn discard(&self, p: &Prepared) -> Result<(), AwsError> {
+        self.cfn.delete_change_set(&p.stack, &p.change_set).await?;
+        if p.action != Action::Update {
+            if let Some(s) = self.cfn.describe_stack(&p.stack).await? {
+                if s.status == StackStatus::ReviewInProgress {
+                    self.cfn.delete_stack(&p.stack, &format!("{}-discard", self.token)).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Executes a prepared change set and watches it to the end.
+    pub async fn execute(&self, p: &Prepared) -> Result<Finished, OpError> {
+        let mark = self.cfn.newest_event(&p.stack).await?;
+        self.mark_events_read(&p.stack).await;
+        self.reporter.begin(&p.stack, match p.action {
+            Action::Create | Action::Recreate => "creating",
+            Action::Update => "updating",
+        });
+        self.cfn.execute_change_set(&p.stack, &p.change_set, &format!("{}-execute", self.token)).await?;
+        let done = self.watch(&p.stack, mark).await?;
+        let status = done.stack.as_ref().map(|s| s.status.clone()).unwrap_or(StackStatus::DeleteComplete);
+        if status.succeeded() && status != StackStatus::DeleteComplete {
+            self.reporter.end(&p.stack, status.as_str(), true);
+            Ok(done)
+        } else {
+            self.reporter.end(&p.stack, status.as_str(), false);
+            Err(OpError::Failed { stack: p.stack.clone(), root_cause: root_cause(&done.events).cloned(), reason: done.stack.and_then(|s| s.reason), status })
+        }
+    }
+
+    /// Deletes a stack and watches it go. `Ok(false)` when there was none.
+    pub async fn delete(&self, stack: &str) -> Result<bool, OpError> {
+        let Some(observed) = self.cfn.describe_stack(stack).await? else {
+            self.reporter.end(stack, "does not exist", true);
+            return Ok(false);
+        };
+        if observed.status.in_progress() && observed.status != StackStatus::DeleteInProgress {
+            self.reporter.note(stack, &format!("waiting: the stack is {}", observed.status));
+            self.watch(stack, None).await?;
+        }
+        self.delete_existing(stack).await?;
+        self.reporter.end(stack, "DELETE_COMPLETE", true);
+        Ok(true)
+    }
+
+    async fn delete_existing(&self, stack: &str) -> Result<(), OpError> {
+        let mark = self.cfn.newest_event(stack).await?;
+        self.mark_events_read(stack).await;
+        self.reporter.begin(stack, "deleting");
+        self.cfn.delete_stack(stack, &format!("{}-delete", self.token)).await?;
+        let done = self.watch(stack, mark).await?;
+        match done.stack {
+            None => Ok(()),
+            Some(s) if s.status == StackStatus::DeleteComplete => Ok(()),
+            Some(s) => {
+                self.reporter.end(stack, s.status.as_str(), false);
+                Err(OpError::Failed { stack: stack.to_string(), root_cause: root_cause(&done.events).cloned(), reason: s.reason, status: s.status })
+            }
+        }
+    }
+
+    async fn mark_events_read(&self, stack: &str) {
+        let mut last = self.last_events_read.lock().await;
+        last.retain(|(s, _)| s != stack);
+        last.push((stack.to_string(), Instant::now()));
+    }
+
+    /// Waits until a second has passed since this stack's events were last read.
+    async fn pace_events(&self, stack: &str) {
+        let due = {
+            let last = self.last_events_read.lock().await;
+            last.iter().find(|(s, _)| s == stack).map(|(_, at)| *at + self.settings.events_every)
+        };
+        if let Some(due) = due {
+            tokio::time::sleep_until(due).await;
+        }
+        self.mark_events_read(stack).await;
+    }
+
+    /// Follows a stack until no operation is in progress, reporting each new event once.
+    /// `mark`: the newest event before the operation; events up to it are not this operation's.
+    async fn watch(&self, stack: &str, mark: Option<String>) -> Result<Finished, OpError> {
+        let start = Instant::now();
+        let mut interval = self.settings.first_poll;
+        let mut seen: HashSet<String> = HashSet::new();
+        let mut events: Vec<EventView> = Vec::new();
+        let mut mark = mark;
+        if mark.is_none() {
+            // Waiting on someone else's operation: only what happens from now on is news.
+            self.pace_events(stack).await;
+            mark = self.cfn.newest_event(stack).await?;
+        }
+        loop {
+            self.pace_events(stack).await;
+            for e in self.cfn.events_after(stack, mark.as_deref(), 10).await? {
+                if seen.insert(e.id.clone()) {
+                    self.reporter.event(stack, &e);
+                    events.push(e);
+                }
+            }
+            let view = self.cfn.describe_stack(stack).await?;
+            let settled = view.as_ref().is_none_or(|s| !s.status.in_progress());
+            if settled {
+                return Ok(Finished { stack: view, events });
+            }
+            if start.elapsed() >= self.settings.timeout {
+                return Err(OpError::Timeout { stack: stack.to_string(), waited: start.elapsed(), status: view.map(|s| s.status) });
+            }
+            sleep(interval).await;
+            interval = (interval * 3 / 2).min(self.settings.max_poll);
+        }
+    }
+}

@@ -1,0 +1,306 @@
+//! CloudFormation: stacks, change sets, events, templates. Returns the project's own views.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_cloudformation::types::{Capability, ChangeAction, ChangeSetStatus, ChangeSetType, Tag, TemplateStage};
+use aws_sdk_cloudformation::Client;
+use serde::Serialize;
+
+use super::{aws_error, AwsError};
+use crate::core::changes::Change;
+use crate::core::status::StackStatus;
+
+#[derive(Clone, Debug)]
+pub struct Cfn {
+    client: Client,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct StackView {
+    pub name: String,
+    pub id: String,
+    pub status: StackStatus,
+    pub reason: Option<String>,
+    pub outputs: BTreeMap<String, String>,
+}
+
+/// One stack event.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct EventView {
+    pub id: String,
+    pub logical_id: String,
+    pub resource_type: String,
+    pub status: String,
+    pub reason: Option<String>,
+    /// Seconds since the Unix epoch, as AWS gave it.
+    pub time: Option<f64>,
+}
+
+impl EventView {
+    pub fn failed(&self) -> bool {
+        self.status.ends_with("_FAILED")
+    }
+
+    /// "Resource creation cancelled" and the like: a consequence of another failure, never
+    /// the cause (pitfall 21).
+    pub fn is_noise(&self) -> bool {
+        let r = self.reason.as_deref().unwrap_or_default().to_lowercase();
+        r.contains("cancelled") || r.contains("canceled") || r.is_empty() || r.starts_with("the following resource(s) failed")
+    }
+}
+
+/// A change set as CloudFormation describes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChangeSetState {
+    Pending,
+    Ready(Vec<Change>),
+    /// The template and the stack are the same (pitfall 20).
+    NoChanges,
+    Failed(String),
+}
+
+/// The three shapes of "no changes" (pitfall 20), by their reason text.
+pub fn means_no_changes(reason: &str) -> bool {
+    reason.contains("didn't contain changes") || reason.contains("No updates are to be performed") || reason.contains("The submitted information does not contain changes")
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Created {
+    /// The change set's ARN: every later call names it by ARN, which is unambiguous.
+    ChangeSet(String),
+    NoChanges,
+}
+
+impl Cfn {
+    pub fn new(client: Client) -> Self {
+        Self { client }
+    }
+
+    /// The stack by name, or `None` when there is none.
+    pub async fn describe_stack(&self, name: &str) -> Result<Option<StackView>, AwsError> {
+        let out = match self.client.describe_stacks().stack_name(name).send().await {
+            Ok(o) => o,
+            Err(e) => {
+                let err = aws_error(format!("describing stack `{name}`"), e);
+                if err.code == "ValidationError" && err.message.contains("does not exist") {
+                    return Ok(None);
+                }
+                return Err(err);
+            }
+        };
+        Ok(out.stacks().first().map(|s| StackView {
+            name: s.stack_name().unwrap_or(name).to_string(),
+            id: s.stack_id().unwrap_or_default().to_string(),
+            status: StackStatus::parse(s.stack_status().map(|st| st.as_str()).unwrap_or("UNKNOWN")),
+            reason: s.stack_status_reason().map(str::to_string),
+            outputs: s.outputs().iter().filter_map(|o| Some((o.output_key()?.to_string(), o.output_value()?.to_string()))).collect(),
+        }))
+    }
+
+    pub async fn create_change_set(&self, stack: &str, change_set: &str, create: bool, template: &str, tags: &[(String, String)]) -> Result<Created, AwsError> {
+        let mut req = self
+            .client
+            .create_change_set()
+            .stack_name(stack)
+            .change_set_name(change_set)
+            .change_set_type(if create { ChangeSetType::Create } else { ChangeSetType::Update })
+            .template_body(template)
+            .capabilities(Capability::CapabilityIam)
+            .description("replatform up");
+        for (k, v) in tags {
+            req = req.tags(Tag::builder().key(k).value(v).build());
+        }
+        match req.send().await {
+            Ok(out) => Ok(Created::ChangeSet(out.id().unwrap_or(change_set).to_string())),
+            Err(e) => {
+                let err = aws_error(format!("creating a change set for `{stack}`"), e);
+                if err.code == "ValidationError" && means_no_changes(&err.message) {
+                    Ok(Created::NoChanges)
+                } else {
+                    Err(err)
+                }
+            }
+        }
+    }
+
+    pub async fn describe_change_set(&self, stack: &str, change_set: &str) -> Result<ChangeSetState, AwsError> {
+        let mut changes = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let out = self
+                .client
+                .describe_change_set()
+                .stack_name(stack)
+                .change_set_name(change_set)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| aws_error(format!("describing change set `{change_set}` of `{stack}`"), e))?;
+            match out.status() {
+                Some(ChangeSetStatus::CreateComplete) => {}
+                Some(ChangeSetStatus::Failed) => {
+                    let reason = out.status_reason().unwrap_or("no reason given").to_string();
+                    return Ok(if means_no_changes(&reason) { ChangeSetState::NoChanges } else { ChangeSetState::Failed(reason) });
+                }
+                Some(ChangeSetStatus::CreatePending) | Some(ChangeSetStatus::CreateInProgress) | None => return Ok(ChangeSetState::Pending),
+                Some(other) => return Ok(ChangeSetState::Failed(format!("change set is {}", other.as_str()))),
+            }
+            for c in out.changes() {
+                let Some(rc) = c.resource_change() else { continue };
+                let mut properties: Vec<String> = rc
+                    .details()
+                    .iter()
+                    .filter_map(|d| d.target())
+                    .map(|t| t.name().map(str::to_string).or_else(|| t.attribute().map(|a| a.as_str().to_string())).unwrap_or_default())
+                    .filter(|n| !n.is_empty())
+                    .collect();
+                properties.dedup();
+                changes.push(Change {
+                    action: rc.action().map(ChangeAction::as_str).unwrap_or("Unknown").to_string(),
+                    logical_id: rc.logical_resource_id().unwrap_or_default().to_string(),
+                    resource_type: rc.resource_type().unwrap_or_default().to_string(),
+                    replacement: rc.replacement().map(|r| r.as_str().to_string()),
+                    properties,
+                });
+            }
+            match out.next_token() {
+                Some(t) => token = Some(t.to_string()),
+                None => break,
+            }
+        }
+        Ok(if changes.is_empty() { ChangeSetState::NoChanges } else { ChangeSetState::Ready(changes) })
+    }
+
+    pub async fn execute_change_set(&self, stack: &str, change_set: &str, token: &str) -> Result<(), AwsError> {
+        self.client
+            .execute_change_set()
+            .stack_name(stack)
+            .change_set_name(change_set)
+            .client_request_token(token)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| aws_error(format!("executing change set `{change_set}` of `{stack}`"), e))
+    }
+
+    /// Deletes a change set; one already gone is not an error.
+    pub async fn delete_change_set(&self, stack: &str, change_set: &str) -> Result<(), AwsError> {
+        match self.client.delete_change_set().stack_name(stack).change_set_name(change_set).send().await {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let err = aws_error(format!("deleting change set `{change_set}` of `{stack}`"), e);
+                if err.code == "ChangeSetNotFound" {
+                    Ok(())
+                } else {
+                    Err(err)
+                }
+            }
+        }
+    }
+
+    pub async fn delete_stack(&self, stack: &str, token: &str) -> Result<(), AwsError> {
+        self.client
+            .delete_stack()
+            .stack_name(stack)
+            .client_request_token(token)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| aws_error(format!("deleting stack `{stack}`"), e))
+    }
+
+    /// The newest event's id: what the next operation's events come after.
+    pub async fn newest_event(&self, stack: &str) -> Result<Option<String>, AwsError> {
+        let out = match self.client.describe_stack_events().stack_name(stack).send().await {
+            Ok(o) => o,
+            Err(e) => {
+                let err = aws_error(format!("reading events of `{stack}`"), e);
+                if err.code == "ValidationError" && err.message.contains("does not exist") {
+                    return Ok(None);
+                }
+                return Err(err);
+            }
+        };
+        Ok(out.stack_events().first().and_then(|e| e.event_id()).map(str::to_string))
+    }
+
+    /// The events after `mark` (all when `None`), oldest first. Reads newest-first pages until
+    /// it reaches the mark, at most `max_pages` pages.
+    pub async fn events_after(&self, stack: &str, mark: Option<&str>, max_pages: usize) -> Result<Vec<EventView>, AwsError> {
+        let mut events = Vec::new();
+        let mut token: Option<String> = None;
+        'pages: for _ in 0..max_pages {
+            let out = match self.client.describe_stack_events().stack_name(stack).set_next_token(token.take()).send().await {
+                Ok(o) => o,
+                Err(e) => {
+                    let err = aws_error(format!("reading events of `{stack}`"), e);
+                    if err.code == "ValidationError" && err.message.contains("does not exist") {
+                        break;
+                    }
+                    return Err(err);
+                }
+            };
+            for e in out.stack_events() {
+                let id = e.event_id().unwrap_or_default();
+                if Some(id) == mark {
+                    break 'pages;
+                }
+                events.push(EventView {
+                    id: id.to_string(),
+                    logical_id: e.logical_resource_id().unwrap_or_default().to_string(),
+                    resource_type: e.resource_type().unwrap_or_default().to_string(),
+                    status: e.resource_status().map(|s| s.as_str().to_string()).unwrap_or_default(),
+                    reason: e.resource_status_reason().map(str::to_string),
+                    time: e.timestamp().map(|t| t.as_secs_f64()),
+                });
+            }
+            match out.next_token() {
+                Some(t) => token = Some(t.to_string()),
+                None => break,
+            }
+        }
+        events.reverse();
+        Ok(events)
+    }
+
+    /// The template CloudFormation holds for the stack, as it was sent.
+    pub async fn template(&self, stack: &str) -> Result<Option<String>, AwsError> {
+        match self.client.get_template().stack_name(stack).template_stage(TemplateStage::Original).send().await {
+            Ok(o) => Ok(o.template_body().map(str::to_string)),
+            Err(e) => {
+                let err = aws_error(format!("reading the template of `{stack}`"), e);
+                if err.code == "ValidationError" && err.message.contains("does not exist") {
+                    Ok(None)
+                } else {
+                    Err(err)
+                }
+            }
+        }
+    }
+
+    /// Logical id -> physical id of every resource in the stack.
+    pub async fn resources(&self, stack: &str) -> Result<BTreeMap<String, String>, AwsError> {
+        let mut out = BTreeMap::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_stack_resources()
+                .stack_name(stack)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| aws_error(format!("listing the resources of `{stack}`"), e))?;
+            for r in page.stack_resource_summaries() {
+                if let (Some(l), Some(p)) = (r.logical_resource_id(), r.physical_resource_id()) {
+                    out.insert(l.to_string(), p.to_string());
+                }
+            }
+            match page.next_token() {
+                Some(t) => token = Some(t.to_string()),
+                None => break,
+            }
+        }
+        Ok(out)
+    }
+}

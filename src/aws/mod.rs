@@ -1,0 +1,97 @@
+//! Thin adapters over the AWS SDK. SDK types never leave this folder: every call returns the
+//! project's own views or an [`AwsError`] with AWS's code and message.
+
+pub mod cfn;
+pub mod services;
+
+use aws_config::{BehaviorVersion, Region};
+use aws_sdk_cloudformation::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+
+/// A failed AWS call: what was being done, AWS's error code and message.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{operation}: {code}: {message}")]
+pub struct AwsError {
+    pub operation: String,
+    pub code: String,
+    pub message: String,
+}
+
+impl AwsError {
+    /// A hint for the errors users meet before anything else: credentials, region, endpoint.
+    pub fn hint(&self) -> Option<String> {
+        let all = format!("{} {}", self.code, self.message).to_lowercase();
+        if all.contains("credential") || self.code == "ExpiredToken" || self.code == "InvalidClientTokenId" || self.code == "UnrecognizedClientException" {
+            Some("set credentials the usual way: `aws configure`, `aws sso login --profile NAME` with `--profile NAME`, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY".into())
+        } else if self.code == "AccessDenied" || self.code == "AccessDeniedException" {
+            Some("the caller lacks a permission this needs; the message names the action".into())
+        } else if self.code == "DispatchFailure" || self.code == "TimeoutError" {
+            Some("check the network and the region; AWS_ENDPOINT_URL, when set, must point at a reachable endpoint".into())
+        } else {
+            None
+        }
+    }
+}
+
+/// Converts any SDK error into an [`AwsError`], keeping AWS's code and message.
+pub(crate) fn aws_error<E, R>(operation: impl Into<String>, e: SdkError<E, R>) -> AwsError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let operation = operation.into();
+    match &e {
+        SdkError::ServiceError(se) => {
+            let err = se.err();
+            AwsError { operation, code: err.code().unwrap_or("Unknown").to_string(), message: err.message().unwrap_or_default().to_string() }
+        }
+        SdkError::TimeoutError(_) => AwsError { operation, code: "TimeoutError".into(), message: DisplayErrorContext(&e).to_string() },
+        SdkError::DispatchFailure(_) => AwsError { operation, code: "DispatchFailure".into(), message: DisplayErrorContext(&e).to_string() },
+        _ => AwsError { operation, code: "RequestFailed".into(), message: DisplayErrorContext(&e).to_string() },
+    }
+}
+
+/// The AWS settings of one run: profile and region as the user chose them, with the SDK's own
+/// chain (environment, profile files, SSO, instance roles) for the rest, `AWS_ENDPOINT_URL`
+/// and `AWS_MAX_ATTEMPTS` included.
+#[derive(Clone, Debug)]
+pub struct Aws {
+    pub config: aws_config::SdkConfig,
+}
+
+impl Aws {
+    /// `region`: `--region`, else the config file's `region`, else the SDK chain.
+    pub async fn load(profile: Option<&str>, region: Option<&str>) -> Result<Self, AwsError> {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        if let Some(p) = profile {
+            loader = loader.profile_name(p);
+        }
+        if let Some(r) = region {
+            loader = loader.region(Region::new(r.to_string()));
+        }
+        let config = loader.load().await;
+        if config.region().is_none() {
+            return Err(AwsError {
+                operation: "choosing a region".into(),
+                code: "NoRegion".into(),
+                message: "no region is set".into(),
+            });
+        }
+        Ok(Self { config })
+    }
+
+    pub fn region(&self) -> &str {
+        self.config.region().map(|r| r.as_ref()).unwrap_or_default()
+    }
+
+    pub fn cfn(&self) -> cfn::Cfn {
+        cfn::Cfn::new(aws_sdk_cloudformation::Client::new(&self.config))
+    }
+
+    pub fn services(&self) -> services::Services {
+        services::Services {
+            sqs: aws_sdk_sqs::Client::new(&self.config),
+            ecs: aws_sdk_ecs::Client::new(&self.config),
+            lambda: aws_sdk_lambda::Client::new(&self.config),
+        }
+    }
+}

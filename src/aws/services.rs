@@ -1,0 +1,111 @@
+//! The services behind the stacks, read for `status`, `down` and the checks before `up`: queue
+//! depths (SQS), task counts (ECS), concurrency (Lambda).
+
+use aws_sdk_sqs::types::QueueAttributeName;
+use serde::Serialize;
+
+use super::{aws_error, AwsError};
+
+#[derive(Clone, Debug)]
+pub struct Services {
+    pub sqs: aws_sdk_sqs::Client,
+    pub ecs: aws_sdk_ecs::Client,
+    pub lambda: aws_sdk_lambda::Client,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct QueueDepth {
+    pub visible: u64,
+    pub in_flight: u64,
+    pub delayed: u64,
+}
+
+impl QueueDepth {
+    pub fn total(&self) -> u64 {
+        self.visible + self.in_flight + self.delayed
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ServiceCounts {
+    pub desired: i32,
+    pub running: i32,
+    pub pending: i32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AccountConcurrency {
+    /// The account's concurrency limit in this region.
+    pub limit: i32,
+    /// What is left unreserved now.
+    pub unreserved: i32,
+}
+
+impl Services {
+    /// A queue's approximate depth, or `None` when the queue does not exist (any more).
+    pub async fn queue_depth(&self, url: &str) -> Result<Option<QueueDepth>, AwsError> {
+        let out = match self
+            .sqs
+            .get_queue_attributes()
+            .queue_url(url)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesDelayed)
+            .send()
+            .await
+        {
+            Ok(o) => o,
+            Err(e) => {
+                let err = aws_error(format!("reading the depth of queue `{url}`"), e);
+                if err.code.contains("NonExistentQueue") || err.code.contains("QueueDoesNotExist") {
+                    return Ok(None);
+                }
+                return Err(err);
+            }
+        };
+        let attrs = out.attributes();
+        let get = |k: QueueAttributeName| attrs.and_then(|a| a.get(&k)).and_then(|v| v.parse().ok()).unwrap_or(0);
+        Ok(Some(QueueDepth {
+            visible: get(QueueAttributeName::ApproximateNumberOfMessages),
+            in_flight: get(QueueAttributeName::ApproximateNumberOfMessagesNotVisible),
+            delayed: get(QueueAttributeName::ApproximateNumberOfMessagesDelayed),
+        }))
+    }
+
+    /// A service's desired, running and pending task counts.
+    pub async fn service_counts(&self, cluster: &str, service: &str) -> Result<Option<ServiceCounts>, AwsError> {
+        let out = self
+            .ecs
+            .describe_services()
+            .cluster(cluster)
+            .services(service)
+            .send()
+            .await
+            .map_err(|e| aws_error(format!("describing ECS service `{service}`"), e))?;
+        Ok(out.services().first().map(|s| ServiceCounts { desired: s.desired_count(), running: s.running_count(), pending: s.pending_count() }))
+    }
+
+    /// The function's reserved concurrency, `None` when unreserved.
+    pub async fn reserved_concurrency(&self, function: &str) -> Result<Option<i32>, AwsError> {
+        match self.lambda.get_function_concurrency().function_name(function).send().await {
+            Ok(o) => Ok(o.reserved_concurrent_executions()),
+            Err(e) => {
+                let err = aws_error(format!("reading the concurrency of function `{function}`"), e);
+                if err.code == "ResourceNotFoundException" {
+                    Ok(None)
+                } else {
+                    Err(err)
+                }
+            }
+        }
+    }
+
+    pub async fn account_concurrency(&self) -> Result<AccountConcurrency, AwsError> {
+        let out = self.lambda.get_account_settings().send().await.map_err(|e| aws_error("reading the Lambda account settings", e))?;
+        let limit = out.account_limit();
+        Ok(AccountConcurrency {
+            limit: limit.map(|l| l.concurrent_executions()).unwrap_or(0),
+            unreserved: limit.and_then(|l| l.unreserved_concurrent_executions()).unwrap_or(0),
+        })
+    }
+}

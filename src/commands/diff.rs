@@ -1,0 +1,126 @@
+//! `replatform diff`: per stack, the change set `up` would execute (created, described and
+//! deleted, never executed) and the text difference between the deployed and rendered
+//! templates.
+
+use std::process::ExitCode;
+
+use futures::future::join_all;
+use serde::Serialize;
+
+use super::{connect, report_op_error, run_token, select, Failure, Global, Outcome};
+use crate::apply::{Preview, Runner, Settings};
+use crate::cli::DiffArgs;
+use crate::core::changes::{self, Change};
+use crate::ui::printer::Printer;
+use crate::ui::progress::Silent;
+use crate::ui::tables;
+
+#[derive(Serialize)]
+struct StackDiff {
+    name: String,
+    kind: String,
+    /// `new`, `recreate`, `changed`, `unchanged`, `error`.
+    state: &'static str,
+    changes: Vec<Change>,
+    template_diff: Option<String>,
+    error: Option<String>,
+}
+
+pub async fn run(args: DiffArgs, g: &Global, printer: &Printer) -> Outcome {
+    let DiffArgs { image_uri, only, exit_code } = args;
+    let (loaded, stacks, placeholder) = super::render::rendered(&g.file, image_uri.as_deref(), g.templates.as_deref(), printer).map_err(|(f, _)| f)?;
+    if placeholder {
+        printer.info("note: no --image-uri given: compared with a placeholder image; the image shows as a change where one is deployed");
+    }
+    let stacks = select(stacks, only);
+    let aws = connect(g, loaded.config.region.as_deref()).await?;
+    let cfn = aws.cfn();
+    let runner = Runner::new(&cfn, &Silent, Settings::default(), format!("{}-diff", run_token()), vec![("replatform:service".into(), loaded.config.service.clone())]);
+
+    let previews = join_all(stacks.iter().map(|s| async {
+        let preview = runner.preview(&s.name, &s.template).await;
+        let deployed = match &preview {
+            Ok(Preview::Changes(_)) => cfn.template(&s.name).await.ok().flatten(),
+            _ => None,
+        };
+        (preview, deployed)
+    }))
+    .await;
+
+    let mut diffs = Vec::new();
+    let mut failed = false;
+    for (s, (preview, deployed)) in stacks.iter().zip(previews) {
+        let mut d = StackDiff { name: s.name.clone(), kind: s.kind.clone(), state: "unchanged", changes: vec![], template_diff: None, error: None };
+        match preview {
+            Ok(Preview::New) | Ok(Preview::Recreate(_)) => {
+                d.state = if matches!(preview, Ok(Preview::New)) { "new" } else { "recreate" };
+                d.changes = changes::creations(&s.template).map_err(|e| Failure::new(format!("reading the rendered `{}`: {e}", s.name)))?;
+            }
+            Ok(Preview::Changes(rows)) => {
+                d.state = if rows.is_empty() { "unchanged" } else { "changed" };
+                d.changes = rows;
+                d.template_diff = deployed.and_then(|old| changes::template_diff(&old, &s.template, &s.name));
+            }
+            Err(e) => {
+                report_op_error(printer, &e);
+                d.state = "error";
+                d.error = Some(e.to_string());
+                failed = true;
+            }
+        }
+        diffs.push(d);
+    }
+    let changed = diffs.iter().any(|d| !d.changes.is_empty());
+
+    if printer.is_json() {
+        #[derive(Serialize)]
+        struct Doc<'a> {
+            changed: bool,
+            stacks: &'a [StackDiff],
+        }
+        printer.json(&Doc { changed, stacks: &diffs }).map_err(|e| Failure::new(format!("cannot write output: {e}")))?;
+    } else {
+        for d in &diffs {
+            let out = match d.state {
+                "new" => format!("{}: not deployed; `up` creates {} resources\n{}", d.name, d.changes.len(), indent(&tables::changes(&d.changes))),
+                "recreate" => format!("{}: left by a failed create; `up` deletes it and creates {} resources\n{}", d.name, d.changes.len(), indent(&tables::changes(&d.changes))),
+                "changed" => format!("{}: {} change{}\n{}", d.name, d.changes.len(), if d.changes.len() == 1 { "" } else { "s" }, indent(&tables::changes(&d.changes))),
+                "unchanged" => format!("{}: no changes", d.name),
+                _ => continue,
+            };
+            printer.data(out).map_err(|e| Failure::new(format!("cannot write output: {e}")))?;
+            if let Some(t) = &d.template_diff {
+                printer.data(colorize(t)).map_err(|e| Failure::new(format!("cannot write output: {e}")))?;
+            }
+        }
+    }
+    if failed {
+        return Err(Failure { message: String::new(), hint: None, reported: true });
+    }
+    Ok(if exit_code && changed { ExitCode::from(2) } else { ExitCode::SUCCESS })
+}
+
+fn indent(text: &str) -> String {
+    text.lines().map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n")
+}
+
+/// Red removals and green additions; anstream drops the colors where they don't belong.
+fn colorize(diff: &str) -> String {
+    let red = anstyle::Style::new().fg_color(Some(anstyle::AnsiColor::Red.into()));
+    let green = anstyle::Style::new().fg_color(Some(anstyle::AnsiColor::Green.into()));
+    let cyan = anstyle::Style::new().fg_color(Some(anstyle::AnsiColor::Cyan.into()));
+    diff.lines()
+        .map(|l| {
+            if l.starts_with("+++") || l.starts_with("---") || l.starts_with("@@") {
+                format!("{cyan}{l}{cyan:#}")
+            } else if l.starts_with('+') {
+                format!("{green}{l}{green:#}")
+            } else if l.starts_with('-') {
+                format!("{red}{l}{red:#}")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}

@@ -1,0 +1,122 @@
+//! `replatform down`: delete the stacks concurrently. Their queues are kept with their messages
+//! (`DeletionPolicy`); what is left in them is said, with how to remove them once empty.
+
+use std::process::ExitCode;
+
+use futures::future::join_all;
+use serde::Serialize;
+
+use super::{connect, report_op_error, reporter, run_token, Failure, Global, Outcome};
+use crate::apply::{Runner, Settings};
+use crate::aws::services::QueueDepth;
+use crate::cli::{DownArgs, Only};
+use crate::ui::printer::Printer;
+
+#[derive(Serialize)]
+struct StackReport {
+    name: String,
+    existed: bool,
+    deleted: bool,
+    kept_queues: Vec<KeptQueue>,
+    error: Option<String>,
+}
+
+#[derive(Serialize)]
+struct KeptQueue {
+    url: String,
+    depth: Option<QueueDepth>,
+}
+
+/// The stack names from the config alone: `down` must work even when lint would refuse it.
+pub fn stack_names(g: &Global, only: Option<Only>) -> Result<(crate::core::config::Config, Vec<(String, String)>), Failure> {
+    let source = std::fs::read_to_string(&g.file).map_err(|e| Failure::new(format!("cannot read `{}`: {e}", g.file.display())).hint("name the service's config with `-f PATH`"))?;
+    let config = crate::core::config::parse(&source).map_err(|ds| {
+        let first = &ds[0];
+        Failure::new(format!("`{}` is not valid: {}", g.file.display(), first.message)).hint("`replatform validate` shows every problem")
+    })?;
+    let sources = super::sources(g.templates.as_deref())?;
+    let data = crate::core::render::Data::new(&config, &crate::core::render::Image::Placeholder);
+    let stacks = crate::core::render::render(&sources, &data, "replatform.yaml")?;
+    let names = super::select(stacks, only).into_iter().map(|s| (s.kind, s.name)).collect();
+    Ok((config, names))
+}
+
+pub async fn run(args: DownArgs, g: &Global, printer: &Printer) -> Outcome {
+    let DownArgs { only, yes, timeout } = args;
+    let (config, names) = stack_names(g, only)?;
+    let list = names.iter().map(|(_, n)| format!("`{n}`")).collect::<Vec<_>>().join(" and ");
+    if !yes {
+        match super::confirm(&format!("Delete {list}? Their queues are kept, with any messages in them.")) {
+            Some(true) => {}
+            Some(false) => return Err(Failure::new("nothing was deleted").hint("run again and answer `y`, or pass --yes")),
+            None => return Err(Failure::new(format!("deleting {list} needs confirmation, and there is no terminal to ask on: nothing was deleted")).hint("run again with --yes")),
+        }
+    }
+    let aws = connect(g, config.region.as_deref()).await?;
+    let cfn = aws.cfn();
+    let services = aws.services();
+    let stack_list: Vec<String> = names.iter().map(|(_, n)| n.clone()).collect();
+    let reporter = reporter(printer, &stack_list);
+    let runner = Runner::new(&cfn, reporter.as_ref(), Settings { timeout, ..Settings::default() }, run_token(), vec![]);
+
+    // The queues first: after the delete, the stack no longer says which they were.
+    let queues = join_all(stack_list.iter().map(|n| async {
+        match cfn.resources(n).await {
+            Ok(r) => ["Queue", "DeadLetterQueue"].iter().filter_map(|id| r.get(*id).cloned()).collect(),
+            Err(_) => Vec::new(),
+        }
+    }))
+    .await;
+    let results = join_all(stack_list.iter().map(|n| runner.delete(n))).await;
+
+    let mut reports = Vec::new();
+    let mut failed = false;
+    for ((name, result), urls) in stack_list.iter().zip(results).zip(queues) {
+        let mut r = StackReport { name: name.clone(), existed: true, deleted: false, kept_queues: vec![], error: None };
+        match result {
+            Ok(existed) => {
+                r.existed = existed;
+                r.deleted = existed;
+                for url in urls {
+                    if let Ok(Some(depth)) = services.queue_depth(&url).await {
+                        r.kept_queues.push(KeptQueue { url, depth: Some(depth) });
+                    }
+                }
+            }
+            Err(e) => {
+                report_op_error(printer, &e);
+                r.error = Some(e.to_string());
+                failed = true;
+            }
+        }
+        reports.push(r);
+    }
+    if printer.is_json() {
+        #[derive(Serialize)]
+        struct Doc<'a> {
+            stacks: &'a [StackReport],
+        }
+        printer.json(&Doc { stacks: &reports }).map_err(|e| Failure::new(format!("cannot write output: {e}")))?;
+    } else {
+        for r in &reports {
+            match (r.existed, r.deleted) {
+                (false, _) => printer.info(format!("{}: no such stack, nothing to delete", r.name)),
+                (true, true) => printer.info(format!("{}: deleted", r.name)),
+                _ => {}
+            }
+            for q in &r.kept_queues {
+                let n = q.depth.as_ref().map_or(0, QueueDepth::total);
+                printer.info(format!(
+                    "  kept queue {} ({n} message{}); once it is empty and unneeded: aws sqs delete-queue --queue-url {}",
+                    q.url,
+                    if n == 1 { "" } else { "s" },
+                    q.url
+                ));
+            }
+        }
+    }
+    if failed {
+        return Err(Failure { message: String::new(), hint: None, reported: true });
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,212 @@
+//! `replatform up`: render, lint, then deploy the stacks concurrently through change sets.
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+
+use futures::future::join_all;
+use serde::Serialize;
+
+use super::{connect, facts, report_op_error, reporter, run_token, select, Failure, Global, Outcome};
+use crate::apply::{Action, Preparation, Prepared, Runner, Settings};
+use crate::cli::UpArgs;
+use crate::core::changes::Change;
+use crate::core::config::Config;
+use crate::ui::printer::Printer;
+use crate::ui::tables;
+
+#[derive(Serialize)]
+struct StackReport {
+    name: String,
+    kind: String,
+    /// `create`, `update`, `recreate`, or none when nothing changed.
+    action: Option<Action>,
+    /// `created`, `updated`, `unchanged`, `failed`, `not-executed`.
+    result: &'static str,
+    status: Option<String>,
+    changes: Vec<Change>,
+    outputs: BTreeMap<String, String>,
+    error: Option<String>,
+}
+
+pub async fn run(args: UpArgs, g: &Global, printer: &Printer) -> Outcome {
+    let UpArgs { image_uri, only, yes, timeout } = args;
+    let (loaded, stacks, placeholder) = super::render::rendered(&g.file, image_uri.as_deref(), g.templates.as_deref(), printer).map_err(|(f, _)| f)?;
+    if placeholder {
+        return Err(Failure::new("`up` needs the image both stacks run").hint(
+            "pass --image-uri <account>.dkr.ecr.<region>.amazonaws.com/<repository>@sha256:<digest>; `replatform render` writes the templates without one",
+        ));
+    }
+    let config = &loaded.config;
+    let stacks = select(stacks, only);
+    let aws = connect(g, config.region.as_deref()).await?;
+    if let Some(uri) = image_uri.as_deref() {
+        super::render::image_ref(uri, Some(aws.region()))?;
+    }
+    if stacks.iter().any(|s| s.kind == "lambda") {
+        check_concurrency(&aws, config, printer).await?;
+    }
+
+    let cfn = aws.cfn();
+    let names: Vec<String> = stacks.iter().map(|s| s.name.clone()).collect();
+    let reporter = reporter(printer, &names);
+    let settings = Settings { timeout, ..Settings::default() };
+    let tags = vec![("replatform:service".to_string(), config.service.clone())];
+    let runner = Runner::new(&cfn, reporter.as_ref(), settings, run_token(), tags);
+
+    // Change sets for every stack first: nothing runs until every change is known.
+    let prepared = join_all(stacks.iter().map(|s| runner.prepare(&s.name, &s.template))).await;
+    let mut reports: Vec<StackReport> = stacks
+        .iter()
+        .map(|s| StackReport { name: s.name.clone(), kind: s.kind.clone(), action: None, result: "unchanged", status: None, changes: vec![], outputs: BTreeMap::new(), error: None })
+        .collect();
+    let mut ready: Vec<Prepared> = Vec::new();
+    let mut failed = false;
+    for (report, p) in reports.iter_mut().zip(prepared) {
+        match p {
+            Ok(Preparation::NoChanges { .. }) => {}
+            Ok(Preparation::Ready(p)) => {
+                report.action = Some(p.action);
+                report.changes = p.changes.clone();
+                report.result = "not-executed";
+                ready.push(p);
+            }
+            Err(e) => {
+                report_op_error(printer, &e);
+                report.result = "failed";
+                report.error = Some(e.to_string());
+                failed = true;
+            }
+        }
+    }
+    if !printer.is_json() {
+        for r in &reports {
+            show_changes(printer, r);
+        }
+    }
+    if failed {
+        discard_all(&runner, &ready, printer).await;
+        finish(printer, &reports)?;
+        return Err(Failure { message: String::new(), hint: None, reported: true });
+    }
+    let destructive: Vec<&Change> = ready.iter().flat_map(|p| p.changes.iter()).filter(|c| c.destructive()).collect();
+    if !destructive.is_empty() && !yes {
+        let question = format!("{} change{} above replace or remove resources. Go ahead?", destructive.len(), if destructive.len() == 1 { "" } else { "s" });
+        match super::confirm(&question) {
+            Some(true) => {}
+            Some(false) => {
+                discard_all(&runner, &ready, printer).await;
+                finish(printer, &reports)?;
+                return Err(Failure::new("nothing was changed").hint("run again and answer `y`, or pass --yes"));
+            }
+            None => {
+                discard_all(&runner, &ready, printer).await;
+                finish(printer, &reports)?;
+                return Err(Failure::new("these changes replace or remove resources, and there is no terminal to confirm them: nothing was changed")
+                    .hint("review the changes above (or `replatform diff`), then run again with --yes"));
+            }
+        }
+    }
+
+    let results = join_all(ready.iter().map(|p| runner.execute(p))).await;
+    for (p, result) in ready.iter().zip(results) {
+        let report = reports.iter_mut().find(|r| r.name == p.stack).expect("every prepared stack has a report");
+        match result {
+            Ok(done) => {
+                report.result = if p.action == Action::Update { "updated" } else { "created" };
+                report.status = done.stack.as_ref().map(|s| s.status.to_string());
+                let outputs = done.stack.map(|s| s.outputs).unwrap_or_default();
+                report.outputs = facts(&cfn, &p.stack, &outputs).await.unwrap_or(outputs);
+            }
+            Err(e) => {
+                report_op_error(printer, &e);
+                report.result = "failed";
+                report.error = Some(e.to_string());
+                if let crate::apply::OpError::Failed { status, .. } = &e {
+                    report.status = Some(status.to_string());
+                }
+                failed = true;
+            }
+        }
+    }
+    // Unchanged stacks: their outputs too, so the end of `up` always shows them all.
+    for r in reports.iter_mut().filter(|r| r.result == "unchanged") {
+        if let Ok(Some(s)) = cfn.describe_stack(&r.name).await {
+            r.status = Some(s.status.to_string());
+            r.outputs = facts(&cfn, &r.name, &s.outputs).await.unwrap_or(s.outputs);
+        }
+    }
+    finish(printer, &reports)?;
+    if failed {
+        return Err(Failure { message: String::new(), hint: None, reported: true });
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Drops change sets that will not run, so that nothing is left half-done.
+async fn discard_all(runner: &Runner<'_>, ready: &[Prepared], printer: &Printer) {
+    for p in ready {
+        if let Err(e) = runner.discard(p).await {
+            printer.warning(&format!("could not clean up change set `{}` of `{}`: {e}", p.change_set, p.stack));
+        }
+    }
+}
+
+fn show_changes(printer: &Printer, r: &StackReport) {
+    match r.action {
+        None if r.result == "unchanged" => printer.info(format!("{}: no changes", r.name)),
+        None => {}
+        Some(action) => {
+            let verb = match action {
+                Action::Create => "create",
+                Action::Update => "update",
+                Action::Recreate => "delete the failed stack and create",
+            };
+            printer.info(format!("{}: {verb}, {} change{}", r.name, r.changes.len(), if r.changes.len() == 1 { "" } else { "s" }));
+            printer.info(indent(&tables::changes(&r.changes)));
+        }
+    }
+}
+
+fn indent(text: &str) -> String {
+    text.lines().map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n")
+}
+
+/// The end of the run: outputs for people on stderr, or the JSON document on stdout.
+fn finish(printer: &Printer, reports: &[StackReport]) -> Result<(), Failure> {
+    if printer.is_json() {
+        #[derive(Serialize)]
+        struct Doc<'a> {
+            stacks: &'a [StackReport],
+        }
+        return printer.json(&Doc { stacks: reports }).map_err(|e| Failure::new(format!("cannot write output: {e}")));
+    }
+    for r in reports.iter().filter(|r| !r.outputs.is_empty()) {
+        printer.info(format!("{} ({}):", r.name, r.status.as_deref().unwrap_or("?")));
+        printer.info(indent(&tables::pairs(["output", "value"], r.outputs.iter().map(|(k, v)| (k.as_str(), v.clone())))));
+    }
+    Ok(())
+}
+
+/// Pitfall 9: a function's reserved concurrency must leave the account at least 100
+/// unreserved. Checked before anything changes; a check that cannot run is a warning.
+async fn check_concurrency(aws: &crate::aws::Aws, config: &Config, printer: &Printer) -> Result<(), Failure> {
+    let Some(wanted) = config.lambda.reserved_concurrency else { return Ok(()) };
+    let services = aws.services();
+    let account = match services.account_concurrency().await {
+        Ok(a) => a,
+        Err(e) => {
+            printer.warning(&format!("could not check the account's Lambda concurrency ({e}); going on"));
+            return Ok(());
+        }
+    };
+    let current = services.reserved_concurrency(&config.service).await.ok().flatten().unwrap_or(0);
+    let left = account.unreserved + current - wanted as i32;
+    if left < 100 {
+        return Err(Failure::new(format!(
+            "reserving {wanted} concurrent executions for `{}` would leave {left} unreserved in this account and region (limit {}, unreserved now {}); Lambda requires at least 100",
+            config.service, account.limit, account.unreserved
+        ))
+        .hint("lower `lambda.reserved_concurrency`, or ask for a higher concurrency limit in Service Quotas (new accounts may start at 10)"));
+    }
+    Ok(())
+}

@@ -1,0 +1,168 @@
+//! Progress of stack operations: the apply loop calls a [`Reporter`]. On a terminal, one live
+//! line per stack (indicatif) with its latest event and elapsed time; otherwise plain,
+//! timestamped lines; in tests, a recording.
+
+use std::io::Write;
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::aws::cfn::EventView;
+
+pub trait Reporter: Send + Sync {
+    /// An operation on the stack starts (`creating`, `updating`, `deleting`).
+    fn begin(&self, stack: &str, what: &str);
+    /// A new event of the operation.
+    fn event(&self, stack: &str, event: &EventView);
+    /// Something the user should know about the stack (a wait, a recreate).
+    fn note(&self, stack: &str, message: &str);
+    /// The operation ended in `status`.
+    fn end(&self, stack: &str, status: &str, ok: bool);
+}
+
+fn event_line(e: &EventView) -> String {
+    let mut line = format!("{:<28} {:<38} {}", e.logical_id, e.resource_type, e.status);
+    if let Some(r) = e.reason.as_deref().filter(|r| !r.is_empty()) {
+        line.push_str(&format!(": {r}"));
+    }
+    line
+}
+
+/// `HH:MM:SS` in UTC.
+fn clock(now: SystemTime) -> String {
+    let secs = now.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs() % 86_400;
+    format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
+}
+
+/// Timestamped lines on stderr, for logs and CI.
+pub struct Plain {
+    width: usize,
+}
+
+impl Plain {
+    pub fn new(stacks: &[String]) -> Self {
+        Self { width: stacks.iter().map(String::len).max().unwrap_or(0) }
+    }
+
+    fn line(&self, stack: &str, text: &str) {
+        let _ = writeln!(anstream::stderr(), "{} {:<w$}  {text}", clock(SystemTime::now()), stack, w = self.width);
+    }
+}
+
+impl Reporter for Plain {
+    fn begin(&self, stack: &str, what: &str) {
+        self.line(stack, what);
+    }
+    fn event(&self, stack: &str, e: &EventView) {
+        self.line(stack, &event_line(e));
+    }
+    fn note(&self, stack: &str, message: &str) {
+        self.line(stack, message);
+    }
+    fn end(&self, stack: &str, status: &str, ok: bool) {
+        self.line(stack, &format!("{} {status}", if ok { "done:" } else { "failed:" }));
+    }
+}
+
+/// One live line per stack; failed events and notes are printed above the lines.
+pub struct Live {
+    multi: MultiProgress,
+    bars: Vec<(String, ProgressBar)>,
+}
+
+impl Live {
+    pub fn new(stacks: &[String]) -> Self {
+        let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
+        let width = stacks.iter().map(String::len).max().unwrap_or(0);
+        let style = ProgressStyle::with_template(&format!("{{spinner}} {{prefix:<{width}}} {{elapsed:>4}}  {{wide_msg}}")).expect("a valid template");
+        let bars = stacks
+            .iter()
+            .map(|s| {
+                let bar = multi.add(ProgressBar::new_spinner().with_style(style.clone()).with_prefix(s.clone()).with_message("waiting"));
+                bar.enable_steady_tick(Duration::from_millis(120));
+                (s.clone(), bar)
+            })
+            .collect();
+        Self { multi, bars }
+    }
+
+    fn bar(&self, stack: &str) -> Option<&ProgressBar> {
+        self.bars.iter().find(|(s, _)| s == stack).map(|(_, b)| b)
+    }
+}
+
+impl Reporter for Live {
+    fn begin(&self, stack: &str, what: &str) {
+        if let Some(b) = self.bar(stack) {
+            b.reset_elapsed();
+            b.set_message(what.to_string());
+        }
+    }
+    fn event(&self, stack: &str, e: &EventView) {
+        if e.failed() && !e.is_noise() {
+            let _ = self.multi.println(format!("{stack}  {}", event_line(e)));
+        }
+        if let Some(b) = self.bar(stack) {
+            b.set_message(event_line(e));
+        }
+    }
+    fn note(&self, stack: &str, message: &str) {
+        let _ = self.multi.println(format!("{stack}  {message}"));
+        if let Some(b) = self.bar(stack) {
+            b.set_message(message.to_string());
+        }
+    }
+    fn end(&self, stack: &str, status: &str, ok: bool) {
+        if let Some(b) = self.bar(stack) {
+            b.finish_with_message(format!("{} {status}", if ok { "done:" } else { "failed:" }));
+        }
+    }
+}
+
+/// Reports nothing (`--quiet`, `--output json`): failures still reach the user as errors.
+pub struct Silent;
+
+impl Reporter for Silent {
+    fn begin(&self, _: &str, _: &str) {}
+    fn event(&self, _: &str, _: &EventView) {}
+    fn note(&self, _: &str, _: &str) {}
+    fn end(&self, _: &str, _: &str, _: bool) {}
+}
+
+/// Keeps every call as a line, for tests.
+#[derive(Default)]
+pub struct Recording {
+    pub lines: Mutex<Vec<String>>,
+}
+
+impl Recording {
+    pub fn lines(&self) -> Vec<String> {
+        self.lines.lock().unwrap().clone()
+    }
+}
+
+impl Reporter for Recording {
+    fn begin(&self, stack: &str, what: &str) {
+        self.lines.lock().unwrap().push(format!("{stack}: {what}"));
+    }
+    fn event(&self, stack: &str, e: &EventView) {
+        self.lines.lock().unwrap().push(format!("{stack}: {}", event_line(e).split_whitespace().collect::<Vec<_>>().join(" ")));
+    }
+    fn note(&self, stack: &str, message: &str) {
+        self.lines.lock().unwrap().push(format!("{stack}: {message}"));
+    }
+    fn end(&self, stack: &str, status: &str, ok: bool) {
+        self.lines.lock().unwrap().push(format!("{stack}: {} {status}", if ok { "done" } else { "failed" }));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clock_is_utc_hours_minutes_seconds() {
+        assert_eq!(clock(UNIX_EPOCH + Duration::from_secs(86_400 * 3 + 3_723)), "01:02:03");
+    }
+}

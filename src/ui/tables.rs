@@ -1,0 +1,62 @@
+//! Tables for people: change sets, outputs, status. Plain columns, so that they read well in a
+//! terminal, a log and a snapshot alike.
+
+use comfy_table::{presets, CellAlignment, ContentArrangement, Table};
+
+use crate::core::changes::Change;
+
+fn table(header: &[&str]) -> Table {
+    let mut t = Table::new();
+    t.load_preset(presets::NOTHING).set_content_arrangement(ContentArrangement::Disabled).set_header(header.to_vec());
+    t
+}
+
+/// Action, logical id, type, replacement and changed properties, one row per resource.
+pub fn changes(rows: &[Change]) -> String {
+    let mut t = table(&["action", "logical id", "type", "replacement", "changed"]);
+    for c in rows {
+        t.add_row(vec![
+            c.action.clone(),
+            c.logical_id.clone(),
+            c.resource_type.clone(),
+            c.replacement.clone().unwrap_or_else(|| "-".into()),
+            if c.properties.is_empty() { "-".into() } else { c.properties.join(", ") },
+        ]);
+    }
+    trim(t)
+}
+
+/// Two columns of keys and values.
+pub fn pairs<'a>(header: [&str; 2], rows: impl IntoIterator<Item = (&'a str, String)>) -> String {
+    let mut t = table(&header);
+    for (k, v) in rows {
+        t.add_row(vec![k.to_string(), v]);
+    }
+    if let Some(col) = t.column_mut(0) {
+        col.set_cell_alignment(CellAlignment::Left);
+    }
+    trim(t)
+}
+
+/// comfy-table pads every line to the widest; trailing spaces only make diffs noisy.
+fn trim(t: Table) -> String {
+    t.to_string().lines().map(|l| l.trim_end().trim_start_matches(' ')).collect::<Vec<_>>().join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_change_table_has_one_row_per_change() {
+        let rows = vec![
+            Change { action: "Modify".into(), logical_id: "Queue".into(), resource_type: "AWS::SQS::Queue".into(), replacement: Some("False".into()), properties: vec!["VisibilityTimeout".into()] },
+            Change { action: "Add".into(), logical_id: "Schedule".into(), resource_type: "AWS::Events::Rule".into(), replacement: None, properties: vec![] },
+        ];
+        let text = changes(&rows);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3, "{text}");
+        assert!(lines[0].starts_with("action") && lines[1].contains("Queue") && lines[1].contains("VisibilityTimeout"), "{text}");
+        assert!(lines[2].contains("AWS::Events::Rule") && lines[2].ends_with('-'), "{text}");
+    }
+}
