@@ -14,3 +14,4 @@ if ! cmp -s "$ROOT/scripts/requirements.txt" "$STAMP" 2>/dev/null; then
 fi
 export PATH="$VENV/bin:$PATH"
 export CFN_LINT="$VENV/bin/cfn-lint"
+export MOTO_SERVER="$VENV/bin/moto_server"

@@ -33,16 +33,23 @@ impl AwsError {
 }
 
 /// Converts any SDK error into an [`AwsError`], keeping AWS's code and message.
-pub(crate) fn aws_error<E, R>(operation: impl Into<String>, e: SdkError<E, R>) -> AwsError
+pub(crate) fn aws_error<E>(operation: impl Into<String>, e: SdkError<E, aws_smithy_runtime_api::http::Response>) -> AwsError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
 {
     let operation = operation.into();
     match &e {
         SdkError::ServiceError(se) => {
             let err = se.err();
-            AwsError { operation, code: err.code().unwrap_or("Unknown").to_string(), message: err.message().unwrap_or_default().to_string() }
+            match (err.code(), err.message()) {
+                (Some(code), message) => AwsError { operation, code: code.to_string(), message: message.unwrap_or_default().to_string() },
+                // An answer the SDK could not read (a proxy's or an emulator's error page).
+                (None, _) => AwsError {
+                    operation,
+                    code: format!("HTTP {}", se.raw().status().as_u16()),
+                    message: "the answer was not an AWS error response (a proxy or an emulator that lacks this API?)".into(),
+                },
+            }
         }
         SdkError::TimeoutError(_) => AwsError { operation, code: "TimeoutError".into(), message: DisplayErrorContext(&e).to_string() },
         SdkError::DispatchFailure(_) => AwsError { operation, code: "DispatchFailure".into(), message: DisplayErrorContext(&e).to_string() },

@@ -36,7 +36,7 @@ pub fn stack_names(g: &Global, only: Option<Only>) -> Result<(crate::core::confi
     })?;
     let sources = super::sources(g.templates.as_deref())?;
     let data = crate::core::render::Data::new(&config, &crate::core::render::Image::Placeholder);
-    let stacks = crate::core::render::render(&sources, &data, "replatform.yaml")?;
+    let stacks = crate::core::render::render(&sources, &data)?;
     let names = super::select(stacks, only).into_iter().map(|s| (s.kind, s.name)).collect();
     Ok((config, names))
 }

@@ -49,8 +49,7 @@ pub fn rendered(file: &Path, image_uri: Option<&str>, templates: Option<&Path>, 
     let srcs = sources(templates).map_err(|f| (f, loaded.diagnostics.clone()))?;
     let img = image.as_ref().map_or(Image::Placeholder, Image::Digest);
     let data = Data::new(c, &img);
-    let origin = file.file_name().map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned());
-    let stacks = render::render(&srcs, &data, &origin).map_err(|e| (Failure::from(e), loaded.diagnostics.clone()))?;
+    let stacks = render::render(&srcs, &data).map_err(|e| (Failure::from(e), loaded.diagnostics.clone()))?;
     Ok((loaded, stacks, image.is_none()))
 }
 

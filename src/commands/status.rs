@@ -80,7 +80,7 @@ pub async fn run(args: StatusArgs, g: &Global, printer: &Printer) -> Outcome {
         if let Some(f) = &r.function {
             rows.push(("function", format!("{} (reserved concurrency: {})", f.name, f.reserved_concurrency.map_or("none".into(), |c| c.to_string()))));
         }
-        for (k, v) in &r.outputs {
+        for (k, v) in r.outputs.iter().filter(|(k, _)| !matches!(k.as_str(), "QueueUrl" | "DeadLetterQueueUrl" | "FunctionName")) {
             rows.push((k.as_str(), v.clone()));
         }
         printer.data(format!("{}\n{}", r.name, tables::pairs(["", ""], rows).lines().skip(1).map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n"))).map_err(write_err)?;
@@ -109,6 +109,6 @@ async fn one(cfn: &Cfn, services: &Services, config: &Config, kind: &str, name: 
     if let Some(function) = facts.get("FunctionName") {
         r.function = Some(FunctionReport { name: function.clone(), reserved_concurrency: services.reserved_concurrency(function).await? });
     }
-    r.outputs = stack.outputs;
+    r.outputs = facts;
     Ok(r)
 }

@@ -360,7 +360,7 @@ fn to_yaml(name: &str, text: &str) -> Result<Yaml, RenderError> {
 }
 
 /// Renders every stack the sources define, in stack-file order.
-pub fn render(sources: &Sources, data: &Data, source_name: &str) -> Result<Vec<RenderedStack>, RenderError> {
+pub fn render(sources: &Sources, data: &Data) -> Result<Vec<RenderedStack>, RenderError> {
     let hb = registry(sources)?;
     let run = |name: &str| hb.render(name, data).map_err(|e| RenderError::Render { name: name.to_string(), reason: e.to_string() });
     let mut out = Vec::new();
@@ -421,7 +421,7 @@ pub fn render(sources: &Sources, data: &Data, source_name: &str) -> Result<Vec<R
         }
         let body = serde_yaml_ng::to_string(&doc).map_err(|e| RenderError::Yaml { name: stack_file.clone(), reason: e.to_string() })?;
         let header = format!(
-            "# Stack `{}`, rendered by replatform from {source_name}: edit that file, not this one.\n\
+            "# Stack `{}`, rendered by replatform from the service's replatform.yaml: edit that, not this.\n\
              # Deploys as is: aws cloudformation deploy --template-file {}.yaml --stack-name {} --capabilities CAPABILITY_IAM\n",
             def.name, def.name, def.name
         );

@@ -58,19 +58,26 @@ impl Printer {
         }
     }
 
-    /// Data for the text output, on stdout.
+    /// Data for the text output, on stdout. A reader that went away (`| head`) is no error.
     pub fn data(&self, msg: impl std::fmt::Display) -> std::io::Result<()> {
-        writeln!(anstream::stdout(), "{msg}")
+        broken_pipe_is_fine(writeln!(anstream::stdout(), "{msg}"))
     }
 
     /// The one JSON document of `--output json`, on stdout.
     pub fn json(&self, value: &impl Serialize) -> std::io::Result<()> {
         let mut out = std::io::stdout().lock();
-        serde_json::to_writer_pretty(&mut out, value)?;
-        writeln!(out)
+        let written = serde_json::to_writer_pretty(&mut out, value).map_err(std::io::Error::from).and_then(|()| writeln!(out));
+        broken_pipe_is_fine(written)
     }
 
     pub fn is_json(&self) -> bool {
         self.format == OutputFormat::Json
+    }
+}
+
+fn broken_pipe_is_fine(r: std::io::Result<()>) -> std::io::Result<()> {
+    match r {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
     }
 }

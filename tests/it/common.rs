@@ -76,7 +76,7 @@ pub fn parse(text: &str) -> Config {
 }
 
 pub fn render_config(c: &Config, image: &Image<'_>) -> Vec<RenderedStack> {
-    render::render(&Sources::builtin(), &Data::new(c, image), "replatform.yaml").unwrap()
+    render::render(&Sources::builtin(), &Data::new(c, image)).unwrap()
 }
 
 pub fn render_text(text: &str) -> Vec<RenderedStack> {

@@ -5,5 +5,6 @@ mod cfn_lint;
 mod cli;
 mod common;
 mod config_errors;
+mod emulator;
 mod golden;
 mod structure;
