@@ -39,7 +39,11 @@ pub fn image_ref(uri: &str, region: Option<&str>) -> Result<ImageRef, Failure> {
 }
 
 /// Loads, checks and renders: what every command that deploys starts with.
-pub fn rendered(file: &Path, image_uri: Option<&str>, templates: Option<&Path>, printer: &Printer) -> Result<(super::Loaded, Vec<RenderedStack>, bool), (Failure, Vec<Diagnostic>)> {
+/// The checked config, its rendered stacks, and whether the image is the placeholder; or the
+/// failure with the diagnostics found so far.
+pub type Rendered = Result<(super::Loaded, Vec<RenderedStack>, bool), (Failure, Vec<Diagnostic>)>;
+
+pub fn rendered(file: &Path, image_uri: Option<&str>, templates: Option<&Path>, printer: &Printer) -> Rendered {
     let loaded = load(file, printer)?;
     let c = &loaded.config;
     let image = match image_uri {

@@ -373,7 +373,7 @@ pub fn render(sources: &Sources, data: &Data) -> Result<Vec<RenderedStack>, Rend
         let mut sections: BTreeMap<&str, (Mapping, BTreeMap<String, String>)> = BTreeMap::new();
         for t in &def.templates {
             let name = format!("templates/{t}");
-            if sources.files.get(&name).is_none() {
+            if !sources.files.contains_key(&name) {
                 return Err(RenderError::Missing { stack: stack_file.clone(), name: t.clone() });
             }
             let doc = to_yaml(&name, &run(&name)?)?;

@@ -27,7 +27,7 @@ fn validate_passes_a_good_file_and_fails_a_bad_one_with_exit_code_1() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("replatform.yaml is valid"));
 
-    let bad = with_config(&BASE.replace("cpu", "cpu").replace("service: orders-worker", "service: orders-worker\nservce: x"));
+    let bad = with_config(&BASE.replace("service: orders-worker", "service: orders-worker\nservce: x"));
     let out = replatform(bad.path(), &["validate"]);
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);

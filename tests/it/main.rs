@@ -7,4 +7,6 @@ mod common;
 mod config_errors;
 mod emulator;
 mod golden;
+mod recorded;
+mod simulation;
 mod structure;

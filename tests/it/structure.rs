@@ -82,7 +82,7 @@ fn scale_in_waits_for_an_empty_queue_with_nothing_in_flight() {
         for m in metrics.iter().filter(|m| m.get("MetricStat").is_some()) {
             assert_eq!((int(&m["MetricStat"]["Period"]), &m["MetricStat"]["Stat"]), (60, &Value::from("Maximum")), "{name}");
         }
-        let sum = metrics.iter().find(|m| m["ReturnData"] == Value::from(true)).unwrap();
+        let sum = metrics.iter().find(|m| m["ReturnData"] == true).unwrap();
         assert_eq!(sum["Expression"], "visible + inflight", "{name}");
         assert_eq!(alarm["AlarmActions"][0], reference("ScaleInPolicy"), "{name}");
 
@@ -129,10 +129,10 @@ fn ecs_service_and_task_match_the_config() {
         }
         let env = container["Environment"].as_sequence().unwrap();
         assert_eq!(env.len(), c.environment.len() + 1, "{name}");
-        let url = env.iter().find(|e| e["Name"] == Value::from(c.queue.url_env.as_str())).unwrap();
+        let url = env.iter().find(|e| e["Name"] == c.queue.url_env.as_str()).unwrap();
         assert_eq!(url["Value"], reference("Queue"), "{name}");
         for (k, v) in &c.environment {
-            assert!(env.iter().any(|e| e["Name"] == Value::from(k.as_str()) && e["Value"] == Value::from(v.0.as_str())), "{name}: {k}");
+            assert!(env.iter().any(|e| e["Name"] == k.as_str() && e["Value"] == v.0.as_str()), "{name}: {k}");
         }
         assert_eq!(container["LogConfiguration"]["Options"]["awslogs-group"], reference("LogGroup"), "{name}");
     }
