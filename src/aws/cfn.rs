@@ -82,7 +82,7 @@ impl Cfn {
             Ok(o) => o,
             Err(e) => {
                 let err = aws_error(format!("describing stack `{name}`"), e);
-                if err.code == "ValidationError" && err.message.contains("does not exist") {
+                if err.is_missing_stack() {
                     return Ok(None);
                 }
                 return Err(err);
@@ -215,7 +215,7 @@ impl Cfn {
             Ok(o) => o,
             Err(e) => {
                 let err = aws_error(format!("reading events of `{stack}`"), e);
-                if err.code == "ValidationError" && err.message.contains("does not exist") {
+                if err.is_missing_stack() {
                     return Ok(None);
                 }
                 return Err(err);
@@ -234,7 +234,7 @@ impl Cfn {
                 Ok(o) => o,
                 Err(e) => {
                     let err = aws_error(format!("reading events of `{stack}`"), e);
-                    if err.code == "ValidationError" && err.message.contains("does not exist") {
+                    if err.is_missing_stack() {
                         break;
                     }
                     return Err(err);
@@ -269,7 +269,7 @@ impl Cfn {
             Ok(o) => Ok(o.template_body().map(str::to_string)),
             Err(e) => {
                 let err = aws_error(format!("reading the template of `{stack}`"), e);
-                if err.code == "ValidationError" && err.message.contains("does not exist") {
+                if err.is_missing_stack() {
                     Ok(None)
                 } else {
                     Err(err)

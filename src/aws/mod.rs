@@ -17,6 +17,11 @@ pub struct AwsError {
 }
 
 impl AwsError {
+    /// CloudFormation's answer about a stack that is not there.
+    pub fn is_missing_stack(&self) -> bool {
+        self.code == "ValidationError" && self.message.contains("does not exist")
+    }
+
     /// A hint for the errors users meet before anything else: credentials, region, endpoint.
     pub fn hint(&self) -> Option<String> {
         let all = format!("{} {}", self.code, self.message).to_lowercase();

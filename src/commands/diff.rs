@@ -82,9 +82,9 @@ pub async fn run(args: DiffArgs, g: &Global, printer: &Printer) -> Outcome {
     } else {
         for d in &diffs {
             let out = match d.state {
-                "new" => format!("{}: not deployed; `up` creates {} resources\n{}", d.name, d.changes.len(), indent(&tables::changes(&d.changes))),
-                "recreate" => format!("{}: left by a failed create; `up` deletes it and creates {} resources\n{}", d.name, d.changes.len(), indent(&tables::changes(&d.changes))),
-                "changed" => format!("{}: {} change{}\n{}", d.name, d.changes.len(), if d.changes.len() == 1 { "" } else { "s" }, indent(&tables::changes(&d.changes))),
+                "new" => format!("{}: not deployed; `up` creates {} resources\n{}", d.name, d.changes.len(), tables::indent(&tables::changes(&d.changes))),
+                "recreate" => format!("{}: left by a failed create; `up` deletes it and creates {} resources\n{}", d.name, d.changes.len(), tables::indent(&tables::changes(&d.changes))),
+                "changed" => format!("{}: {} change{}\n{}", d.name, d.changes.len(), if d.changes.len() == 1 { "" } else { "s" }, tables::indent(&tables::changes(&d.changes))),
                 "unchanged" => format!("{}: no changes", d.name),
                 _ => continue,
             };
@@ -98,10 +98,6 @@ pub async fn run(args: DiffArgs, g: &Global, printer: &Printer) -> Outcome {
         return Err(Failure { message: String::new(), hint: None, reported: true });
     }
     Ok(if exit_code && changed { ExitCode::from(2) } else { ExitCode::SUCCESS })
-}
-
-fn indent(text: &str) -> String {
-    text.lines().map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n")
 }
 
 /// Red removals and green additions; anstream drops the colors where they don't belong.

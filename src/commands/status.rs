@@ -83,7 +83,7 @@ pub async fn run(args: StatusArgs, g: &Global, printer: &Printer) -> Outcome {
         for (k, v) in r.outputs.iter().filter(|(k, _)| !matches!(k.as_str(), "QueueUrl" | "DeadLetterQueueUrl" | "FunctionName")) {
             rows.push((k.as_str(), v.clone()));
         }
-        printer.data(format!("{}\n{}", r.name, tables::pairs(["", ""], rows).lines().skip(1).map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n"))).map_err(write_err)?;
+        printer.data(format!("{}\n{}", r.name, tables::indent(&tables::pairs(["", ""], rows).lines().skip(1).collect::<Vec<_>>().join("\n")))).map_err(write_err)?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -162,13 +162,9 @@ fn show_changes(printer: &Printer, r: &StackReport) {
                 Action::Recreate => "delete the failed stack and create",
             };
             printer.info(format!("{}: {verb}, {} change{}", r.name, r.changes.len(), if r.changes.len() == 1 { "" } else { "s" }));
-            printer.info(indent(&tables::changes(&r.changes)));
+            printer.info(tables::indent(&tables::changes(&r.changes)));
         }
     }
-}
-
-fn indent(text: &str) -> String {
-    text.lines().map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n")
 }
 
 /// The end of the run: outputs for people on stderr, or the JSON document on stdout.
@@ -182,7 +178,7 @@ fn finish(printer: &Printer, reports: &[StackReport]) -> Result<(), Failure> {
     }
     for r in reports.iter().filter(|r| !r.outputs.is_empty()) {
         printer.info(format!("{} ({}):", r.name, r.status.as_deref().unwrap_or("?")));
-        printer.info(indent(&tables::pairs(["output", "value"], r.outputs.iter().map(|(k, v)| (k.as_str(), v.clone())))));
+        printer.info(tables::indent(&tables::pairs(["output", "value"], r.outputs.iter().map(|(k, v)| (k.as_str(), v.clone())))));
     }
     Ok(())
 }

@@ -38,6 +38,11 @@ pub fn pairs<'a>(header: [&str; 2], rows: impl IntoIterator<Item = (&'a str, Str
     trim(t)
 }
 
+/// Indents every line by two spaces, to set a table under its heading.
+pub fn indent(text: &str) -> String {
+    text.lines().map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n")
+}
+
 /// comfy-table pads every line to the widest; trailing spaces only make diffs noisy.
 fn trim(t: Table) -> String {
     t.to_string().lines().map(|l| l.trim_end().trim_start_matches(' ')).collect::<Vec<_>>().join("\n")
