@@ -33,7 +33,7 @@ pub async fn run(args: DiffArgs, g: &Global, printer: &Printer) -> Outcome {
         printer.info("note: no --image-uri given: compared with a placeholder image; the image shows as a change where one is deployed");
     }
     let stacks = select(stacks, only);
-    let aws = connect(g, loaded.config.region.as_deref()).await?;
+    let aws = connect(g, loaded.config.region.as_deref(), printer).await?;
     let cfn = aws.cfn();
     let runner = Runner::new(&cfn, &Silent, Settings::default(), format!("{}-diff", run_token()), vec![("replatform:service".into(), loaded.config.service.clone())]);
 

@@ -52,7 +52,7 @@ pub async fn run(args: DownArgs, g: &Global, printer: &Printer) -> Outcome {
             None => return Err(Failure::new(format!("deleting {list} needs confirmation, and there is no terminal to ask on: nothing was deleted")).hint("run again with --yes")),
         }
     }
-    let aws = connect(g, config.region.as_deref()).await?;
+    let aws = connect(g, config.region.as_deref(), printer).await?;
     let cfn = aws.cfn();
     let services = aws.services();
     let stack_list: Vec<String> = names.iter().map(|(_, n)| n.clone()).collect();

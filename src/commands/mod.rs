@@ -77,14 +77,21 @@ impl From<AwsError> for Failure {
 }
 
 /// The AWS settings: `--profile`, then `--region`, the config's `region`, the SDK's chain.
-pub async fn connect(g: &Global, config_region: Option<&str>) -> Result<Aws, Failure> {
-    Aws::load(g.profile.as_deref(), g.region.as_deref().or(config_region)).await.map_err(|e| {
+pub async fn connect(g: &Global, config_region: Option<&str>, printer: &Printer) -> Result<Aws, Failure> {
+    let aws = Aws::load(g.profile.as_deref(), g.region.as_deref().or(config_region)).await.map_err(|e| {
         if e.code == "NoRegion" {
             Failure::new("no AWS region is set").hint("set `region:` in replatform.yaml, pass --region, or set AWS_REGION")
         } else {
-            e.into()
+            Failure::from(e)
         }
-    })
+    })?;
+    printer.debug(format!(
+        "aws: region {}, profile {}, endpoint {}",
+        aws.region(),
+        g.profile.as_deref().or(std::env::var("AWS_PROFILE").ok().as_deref()).unwrap_or("default"),
+        std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| "the service's own".into())
+    ));
+    Ok(aws)
 }
 
 /// The stacks a command acts on: all, or the one `--only` names.

@@ -38,7 +38,7 @@ pub async fn run(args: UpArgs, g: &Global, printer: &Printer) -> Outcome {
     }
     let config = &loaded.config;
     let stacks = select(stacks, only);
-    let aws = connect(g, config.region.as_deref()).await?;
+    let aws = connect(g, config.region.as_deref(), printer).await?;
     if let Some(uri) = image_uri.as_deref() {
         super::render::image_ref(uri, Some(aws.region()))?;
     }
@@ -65,6 +65,7 @@ pub async fn run(args: UpArgs, g: &Global, printer: &Printer) -> Outcome {
         match p {
             Ok(Preparation::NoChanges { .. }) => {}
             Ok(Preparation::Ready(p)) => {
+                printer.debug(format!("{}: change set {}", p.stack, p.change_set));
                 report.action = Some(p.action);
                 report.changes = p.changes.clone();
                 report.result = "not-executed";

@@ -97,6 +97,11 @@ fn service_dir(example: &str, service: &str, edit: impl Fn(String) -> String) ->
     dir
 }
 
+/// What changes from run to run: times, and the ids CloudFormation puts in physical names.
+fn filters() -> Vec<(&'static str, &'static str)> {
+    vec![(r"\d\d:\d\d:\d\d ", "[TIME] "), (r"-[A-Z0-9]{12,13}\b", "-[ID]"), (r"(HTTP 404|Unknown)[^)]*\)", "[NOT IN MOTO])")]
+}
+
 /// The two stacks run concurrently: their progress lines interleave as they come. Each run of
 /// timestamped lines is put in stack order, keeping each stack's own order.
 fn by_stack(text: &str) -> String {
@@ -165,11 +170,7 @@ fn up_diff_status_down_of_an_example() {
     let out = moto.replatform(dir.path(), &["up", "--image-uri", IMAGE]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!((aws.status(ecs).as_deref(), aws.status(lambda).as_deref()), (Some("CREATE_COMPLETE"), Some("CREATE_COMPLETE")));
-    insta::with_settings!({ filters => vec![
-        (r"\d\d:\d\d:\d\d ", "[TIME] "),
-        (r"-[A-Z0-9]{12,13}\b", "-[ID]"),
-        (r"(HTTP 404|Unknown)[^)]*\)", "[NOT IN MOTO])"),
-    ]}, {
+    insta::with_settings!({ filters => filters() }, {
         insta::assert_snapshot!("emulator_first_up", by_stack(&stderr(&out)));
     });
     for stack in [ecs, lambda] {
@@ -214,7 +215,9 @@ fn up_diff_status_down_of_an_example() {
         assert!(s["template_diff"].as_str().unwrap().contains("+      VisibilityTimeout: 240"), "{s}");
     }
     let text = moto.replatform(dir.path(), &["diff", "--image-uri", IMAGE]);
-    assert!(String::from_utf8_lossy(&text.stdout).contains("Modify  Queue"), "the table names the change");
+    insta::with_settings!({ filters => filters() }, {
+        insta::assert_snapshot!("emulator_diff_of_an_edit", String::from_utf8_lossy(&text.stdout));
+    });
     let out = moto.replatform(dir.path(), &["up", "--image-uri", IMAGE]);
     assert_eq!(out.status.code(), Some(0));
     for stack in [ecs, lambda] {
@@ -229,13 +232,21 @@ fn up_diff_status_down_of_an_example() {
     let function = block(aws.lambda.get_function().function_name("it-flow").send()).unwrap();
     assert_eq!(function.code().and_then(|c| c.image_uri()), Some(IMAGE_2));
 
+    // A message waiting on the ECS queue (it has no trigger that moto would run).
+    block(aws.sqs.send_message().queue_url(aws.resource(ecs, "Queue").unwrap()).message_body("order 1").send()).unwrap();
+    let text = moto.replatform(dir.path(), &["status"]);
+    insta::with_settings!({ filters => filters() }, {
+        insta::assert_snapshot!("emulator_status", String::from_utf8_lossy(&text.stdout));
+    });
+
     // `status` as one JSON document.
     let out = moto.replatform(dir.path(), &["status", "--output", "json"]);
     assert_eq!(out.status.code(), Some(0));
     let doc = json(&out);
     let stacks = doc["stacks"].as_array().unwrap();
     assert_eq!(stacks.iter().map(|s| s["status"].as_str().unwrap()).collect::<Vec<_>>(), ["UPDATE_COMPLETE", "UPDATE_COMPLETE"]);
-    assert_eq!(stacks[0]["queue"]["depth"]["visible"], 0);
+    assert_eq!(stacks[0]["queue"]["depth"]["visible"], 1);
+    assert_eq!(stacks[1]["queue"]["depth"]["visible"], 0);
     assert_eq!(stacks[0]["service"]["desired"], 0);
     assert_eq!(stacks[1]["function"]["reserved_concurrency"], 5);
     assert_eq!(stacks[1]["queue"]["url"].as_str(), aws.resource(lambda, "Queue").as_deref());
