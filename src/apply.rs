@@ -12,7 +12,7 @@ use serde::Serialize;
 use tokio::sync::Mutex;
 use tokio::time::{sleep, Instant};
 
-use crate::aws::cfn::{Cfn, ChangeSetState, Created, EventView, StackView};
+use crate::aws::cfn::{Cfn, ChangeSetState, Created, EventView, Mark, StackView};
 use crate::aws::AwsError;
 use crate::core::changes::Change;
 use crate::core::plan::{plan, Plan};
@@ -225,14 +225,22 @@ impl<'a> Runner<'a> {
 
     /// Executes a prepared change set and watches it to the end.
     pub async fn execute(&self, p: &Prepared) -> Result<Finished, OpError> {
-        let mark = self.cfn.newest_event(&p.stack).await?;
-        self.mark_events_read(&p.stack).await;
+        // A new stack's events start after its REVIEW_IN_PROGRESS: nothing to read first. An
+        // update's start after the newest event now.
+        let mark = match p.action {
+            Action::Create | Action::Recreate => Mark::AfterReview,
+            Action::Update => {
+                let newest = self.cfn.newest_event(&p.stack).await?;
+                self.mark_events_read(&p.stack).await;
+                Mark::After(newest)
+            }
+        };
         self.reporter.begin(&p.stack, match p.action {
             Action::Create | Action::Recreate => "creating",
             Action::Update => "updating",
         });
         self.cfn.execute_change_set(&p.stack, &p.change_set, &format!("{}-execute", self.token)).await?;
-        let done = self.watch(&p.stack, mark).await?;
+        let done = self.watch(&p.stack, Some(mark)).await?;
         let status = done.stack.as_ref().map(|s| s.status.clone()).unwrap_or(StackStatus::DeleteComplete);
         if status.succeeded() && status != StackStatus::DeleteComplete {
             self.reporter.end(&p.stack, status.as_str(), true);
@@ -263,7 +271,7 @@ impl<'a> Runner<'a> {
         self.mark_events_read(stack).await;
         self.reporter.begin(stack, "deleting");
         self.cfn.delete_stack(stack, &format!("{}-delete", self.token)).await?;
-        let done = self.watch(stack, mark).await?;
+        let done = self.watch(stack, Some(Mark::After(mark))).await?;
         match done.stack {
             None => Ok(()),
             Some(s) if s.status == StackStatus::DeleteComplete => Ok(()),
@@ -293,21 +301,23 @@ impl<'a> Runner<'a> {
     }
 
     /// Follows a stack until no operation is in progress, reporting each new event once.
-    /// `mark`: the newest event before the operation; events up to it are not this operation's.
-    async fn watch(&self, stack: &str, mark: Option<String>) -> Result<Finished, OpError> {
+    /// `mark`: where the operation's events begin; `None` for someone else's operation, whose
+    /// events from now on are news.
+    async fn watch(&self, stack: &str, mark: Option<Mark>) -> Result<Finished, OpError> {
         let start = Instant::now();
         let mut interval = self.settings.first_poll;
         let mut seen: HashSet<String> = HashSet::new();
         let mut events: Vec<EventView> = Vec::new();
-        let mut mark = mark;
-        if mark.is_none() {
-            // Waiting on someone else's operation: only what happens from now on is news.
-            self.pace_events(stack).await;
-            mark = self.cfn.newest_event(stack).await?;
-        }
+        let mark = match mark {
+            Some(m) => m,
+            None => {
+                self.pace_events(stack).await;
+                Mark::After(self.cfn.newest_event(stack).await?)
+            }
+        };
         loop {
             self.pace_events(stack).await;
-            for e in self.cfn.events_after(stack, mark.as_deref(), 10).await? {
+            for e in self.cfn.events_after(stack, &mark, 10).await? {
                 if seen.insert(e.id.clone()) {
                     self.reporter.event(stack, &e);
                     events.push(e);

@@ -64,6 +64,16 @@ pub fn means_no_changes(reason: &str) -> bool {
     reason.contains("didn't contain changes") || reason.contains("No updates are to be performed") || reason.contains("The submitted information does not contain changes")
 }
 
+/// Where an operation's events begin.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Mark {
+    /// After this event (the newest before the operation); `None`: every event.
+    After(Option<String>),
+    /// After the stack's REVIEW_IN_PROGRESS event: a new stack's first operation, which needs
+    /// no read before it starts.
+    AfterReview,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Created {
     /// The change set's ARN: every later call names it by ARN, which is unambiguous.
@@ -224,9 +234,9 @@ impl Cfn {
         Ok(out.stack_events().first().and_then(|e| e.event_id()).map(str::to_string))
     }
 
-    /// The events after `mark` (all when `None`), oldest first. Reads newest-first pages until
-    /// it reaches the mark, at most `max_pages` pages.
-    pub async fn events_after(&self, stack: &str, mark: Option<&str>, max_pages: usize) -> Result<Vec<EventView>, AwsError> {
+    /// The events after `mark`, oldest first. Reads newest-first pages until it reaches the
+    /// mark, at most `max_pages` pages.
+    pub async fn events_after(&self, stack: &str, mark: &Mark, max_pages: usize) -> Result<Vec<EventView>, AwsError> {
         let mut events = Vec::new();
         let mut token: Option<String> = None;
         'pages: for _ in 0..max_pages {
@@ -242,7 +252,13 @@ impl Cfn {
             };
             for e in out.stack_events() {
                 let id = e.event_id().unwrap_or_default();
-                if Some(id) == mark {
+                let reached = match mark {
+                    Mark::After(m) => m.as_deref() == Some(id),
+                    Mark::AfterReview => {
+                        e.resource_type() == Some("AWS::CloudFormation::Stack") && e.resource_status().map(|s| s.as_str()) == Some("REVIEW_IN_PROGRESS")
+                    }
+                };
+                if reached {
                     break 'pages;
                 }
                 events.push(EventView {
