@@ -11,6 +11,7 @@ use crate::apply::{Action, Preparation, Prepared, Runner, Settings};
 use crate::cli::UpArgs;
 use crate::core::changes::Change;
 use crate::core::config::Config;
+use crate::core::plan;
 use crate::ui::printer::Printer;
 use crate::ui::tables;
 
@@ -196,9 +197,9 @@ async fn check_concurrency(aws: &crate::aws::Aws, config: &Config, printer: &Pri
             return Ok(());
         }
     };
-    let current = services.reserved_concurrency(&config.service).await.ok().flatten().unwrap_or(0);
-    let left = account.unreserved + current - wanted as i32;
-    if left < 100 {
+    let held = services.reserved_concurrency(&config.service).await.ok().flatten().unwrap_or(0);
+    let left = plan::unreserved_after(account.unreserved.into(), held.into(), wanted.into());
+    if left < plan::MIN_UNRESERVED {
         return Err(Failure::new(format!(
             "reserving {wanted} concurrent executions for `{}` would leave {left} unreserved in this account and region (limit {}, unreserved now {}); Lambda requires at least 100",
             config.service, account.limit, account.unreserved

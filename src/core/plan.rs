@@ -41,10 +41,29 @@ pub fn plan(stack: &str, observed: Option<&StackStatus>) -> Plan {
     Plan::Blocked { status: status.clone(), hint }
 }
 
+/// Lambda keeps at least this much of an account's concurrency unreserved (pitfall 9).
+pub const MIN_UNRESERVED: i64 = 100;
+
+/// What stays unreserved in the account once the function reserves `wanted`: what is
+/// unreserved now, plus what the function already holds (it gives that back), minus `wanted`.
+pub fn unreserved_after(unreserved_now: i64, held_by_function: i64, wanted: i64) -> i64 {
+    unreserved_now + held_by_function - wanted
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use StackStatus::*;
+
+    #[test]
+    fn reserving_counts_what_the_function_already_holds() {
+        // A new account: limit 1000, nothing reserved.
+        assert_eq!(unreserved_after(1000, 0, 5), 995);
+        // Raising an existing reservation from 5 to 8 takes 3 more.
+        assert_eq!(unreserved_after(995, 5, 8), 992);
+        // A new account limited to 10 cannot reserve anything and keep 100.
+        assert!(unreserved_after(10, 0, 1) < MIN_UNRESERVED);
+    }
 
     #[test]
     fn each_state_has_its_plan() {
