@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::{connect, report_op_error, reporter, run_token, Failure, Global, Outcome};
 use crate::apply::{Runner, Settings};
 use crate::aws::services::QueueDepth;
-use crate::cli::{DownArgs, Only};
+use crate::cli::DownArgs;
 use crate::ui::printer::Printer;
 
 #[derive(Serialize)]
@@ -27,23 +27,9 @@ struct KeptQueue {
     depth: Option<QueueDepth>,
 }
 
-/// The stack names from the config alone: `down` must work even when lint would refuse it.
-pub fn stack_names(g: &Global, only: Option<Only>) -> Result<(crate::core::config::Config, Vec<(String, String)>), Failure> {
-    let source = std::fs::read_to_string(&g.file).map_err(|e| Failure::new(format!("cannot read `{}`: {e}", g.file.display())).hint("name the service's config with `-f PATH`"))?;
-    let config = crate::core::config::parse(&source).map_err(|ds| {
-        let first = &ds[0];
-        Failure::new(format!("`{}` is not valid: {}", g.file.display(), first.message)).hint("`replatform validate` shows every problem")
-    })?;
-    let sources = super::sources(g.templates.as_deref())?;
-    let data = crate::core::render::Data::new(&config, &crate::core::render::Image::Placeholder);
-    let stacks = crate::core::render::render(&sources, &data)?;
-    let names = super::select(stacks, only).into_iter().map(|s| (s.kind, s.name)).collect();
-    Ok((config, names))
-}
-
 pub async fn run(args: DownArgs, g: &Global, printer: &Printer) -> Outcome {
     let DownArgs { only, yes, timeout } = args;
-    let (config, names) = stack_names(g, only)?;
+    let (config, names) = super::stack_names(g, only)?;
     let list = names.iter().map(|(_, n)| format!("`{n}`")).collect::<Vec<_>>().join(" and ");
     if !yes {
         match super::confirm(&format!("Delete {list}? Their queues are kept, with any messages in them.")) {

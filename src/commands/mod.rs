@@ -153,6 +153,19 @@ pub fn report_op_error(printer: &Printer, e: &OpError) {
     printer.error(&message, e.hint().as_deref());
 }
 
+/// The stack names from the config alone, without lint: `down` and `status` must work even
+/// when lint would refuse the file.
+pub fn stack_names(g: &Global, only: Option<Only>) -> Result<(Config, Vec<(String, String)>), Failure> {
+    let source = std::fs::read_to_string(&g.file).map_err(|e| Failure::new(format!("cannot read `{}`: {e}", g.file.display())).hint("name the service's config with `-f PATH`"))?;
+    let config = config::parse(&source).map_err(|ds| {
+        Failure::new(format!("`{}` is not valid: {}", g.file.display(), ds[0].message)).hint("`replatform validate` shows every problem")
+    })?;
+    let data = crate::core::render::Data::new(&config, &crate::core::render::Image::Placeholder);
+    let stacks = crate::core::render::render(&sources(g.templates.as_deref())?, &data)?;
+    let names = select(stacks, only).into_iter().map(|s| (s.kind, s.name)).collect();
+    Ok((config, names))
+}
+
 /// Stack outputs, completed from the stack's resources where an output is missing: the names
 /// `status` and the end of `up` show.
 pub async fn facts(cfn: &Cfn, stack: &str, outputs: &std::collections::BTreeMap<String, String>) -> Result<std::collections::BTreeMap<String, String>, AwsError> {
@@ -185,9 +198,9 @@ pub struct DiagnosticsJson<'a> {
     pub diagnostics: &'a [Diagnostic],
 }
 
-/// Reads, parses, checks and lints the config. Diagnostics are printed (in text mode) as they
-/// are found; errors end the command with exit code 1. `json_diagnostics` leaves printing
-/// to the caller, which puts them in its JSON document.
+/// Reads, parses, checks and lints the config. In text mode the diagnostics are printed as they
+/// are found; with `--output json` they are returned for the command's JSON document. Errors
+/// end the command with exit code 1.
 pub fn load(path: &Path, printer: &Printer) -> Result<Loaded, (Failure, Vec<Diagnostic>)> {
     let source = std::fs::read_to_string(path).map_err(|e| {
         let f = Failure::new(format!("cannot read `{}`: {e}", path.display()));

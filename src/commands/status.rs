@@ -44,7 +44,7 @@ struct FunctionReport {
 
 pub async fn run(args: StatusArgs, g: &Global, printer: &Printer) -> Outcome {
     let StatusArgs { only } = args;
-    let (config, names) = super::down::stack_names(g, only)?;
+    let (config, names) = super::stack_names(g, only)?;
     let aws = connect(g, config.region.as_deref(), printer).await?;
     let cfn = aws.cfn();
     let services = aws.services();

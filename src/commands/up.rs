@@ -169,7 +169,7 @@ fn show_changes(printer: &Printer, r: &StackReport) {
     }
 }
 
-/// The end of the run: outputs for people on stderr, or the JSON document on stdout.
+/// The end of the run: the outputs, or the JSON document, on stdout.
 fn finish(printer: &Printer, reports: &[StackReport]) -> Result<(), Failure> {
     if printer.is_json() {
         #[derive(Serialize)]
@@ -179,8 +179,8 @@ fn finish(printer: &Printer, reports: &[StackReport]) -> Result<(), Failure> {
         return printer.json(&Doc { stacks: reports }).map_err(|e| Failure::new(format!("cannot write output: {e}")));
     }
     for r in reports.iter().filter(|r| !r.outputs.is_empty()) {
-        printer.info(format!("{} ({}):", r.name, r.status.as_deref().unwrap_or("?")));
-        printer.info(tables::indent(&tables::pairs(["output", "value"], r.outputs.iter().map(|(k, v)| (k.as_str(), v.clone())))));
+        let table = tables::indent(&tables::pairs(["output", "value"], r.outputs.iter().map(|(k, v)| (k.as_str(), v.clone()))));
+        printer.data(format!("{} ({}):\n{table}", r.name, r.status.as_deref().unwrap_or("?"))).map_err(|e| Failure::new(format!("cannot write output: {e}")))?;
     }
     Ok(())
 }

@@ -172,6 +172,7 @@ fn up_diff_status_down_of_an_example() {
     assert_eq!((aws.status(ecs).as_deref(), aws.status(lambda).as_deref()), (Some("CREATE_COMPLETE"), Some("CREATE_COMPLETE")));
     insta::with_settings!({ filters => filters() }, {
         insta::assert_snapshot!("emulator_first_up", by_stack(&stderr(&out)));
+        insta::assert_snapshot!("emulator_first_up_outputs", String::from_utf8_lossy(&out.stdout));
     });
     for stack in [ecs, lambda] {
         let queue = aws.resource(stack, "Queue").unwrap();
