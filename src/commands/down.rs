@@ -53,7 +53,7 @@ pub async fn run(args: DownArgs, g: &Global, printer: &Printer) -> Outcome {
         }
     }))
     .await;
-    let results = join_all(stack_list.iter().map(|n| runner.delete(n))).await;
+    let results = super::until_interrupted(join_all(stack_list.iter().map(|n| runner.delete(n))), &stack_list).await?;
 
     let mut reports = Vec::new();
     let mut failed = false;

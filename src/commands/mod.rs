@@ -117,6 +117,16 @@ pub fn run_token() -> String {
     format!("replatform-{millis}")
 }
 
+/// Runs the operations to their end, unless the user presses Ctrl-C: then stops watching
+/// (CloudFormation goes on with what it was given) and says how to follow it.
+pub async fn until_interrupted<T>(work: impl std::future::Future<Output = T>, stacks: &[String]) -> Result<T, Failure> {
+    tokio::select! {
+        done = work => Ok(done),
+        _ = tokio::signal::ctrl_c() => Err(Failure::new(format!("interrupted: stopped watching {}; CloudFormation goes on with them", stacks.join(" and ")))
+            .hint("`replatform status` shows where they are; `replatform up` or `down` waits for them first")),
+    }
+}
+
 /// Asks a yes/no question on the terminal. `None` when there is no terminal to ask on.
 pub fn confirm(question: &str) -> Option<bool> {
     use std::io::{BufRead, IsTerminal, Write};

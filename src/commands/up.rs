@@ -109,7 +109,8 @@ pub async fn run(args: UpArgs, g: &Global, printer: &Printer) -> Outcome {
         }
     }
 
-    let results = join_all(ready.iter().map(|p| runner.execute(p))).await;
+    let running: Vec<String> = ready.iter().map(|p| p.stack.clone()).collect();
+    let results = super::until_interrupted(join_all(ready.iter().map(|p| runner.execute(p))), &running).await?;
     for (p, result) in ready.iter().zip(results) {
         let report = reports.iter_mut().find(|r| r.name == p.stack).expect("every prepared stack has a report");
         match result {
