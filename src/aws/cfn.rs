@@ -81,6 +81,15 @@ pub enum Created {
     NoChanges,
 }
 
+/// `None` for CloudFormation's "stack does not exist"; other errors stay errors.
+fn unless_missing<T>(r: Result<T, AwsError>) -> Result<Option<T>, AwsError> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.is_missing_stack() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 impl Cfn {
     pub fn new(client: Client) -> Self {
         Self { client }
@@ -88,16 +97,8 @@ impl Cfn {
 
     /// The stack by name, or `None` when there is none.
     pub async fn describe_stack(&self, name: &str) -> Result<Option<StackView>, AwsError> {
-        let out = match self.client.describe_stacks().stack_name(name).send().await {
-            Ok(o) => o,
-            Err(e) => {
-                let err = aws_error(format!("describing stack `{name}`"), e);
-                if err.is_missing_stack() {
-                    return Ok(None);
-                }
-                return Err(err);
-            }
-        };
+        let sent = self.client.describe_stacks().stack_name(name).send().await;
+        let Some(out) = unless_missing(sent.map_err(|e| aws_error(format!("describing stack `{name}`"), e)))? else { return Ok(None) };
         Ok(out.stacks().first().map(|s| StackView {
             name: s.stack_name().unwrap_or(name).to_string(),
             id: s.stack_id().unwrap_or_default().to_string(),
@@ -221,16 +222,8 @@ impl Cfn {
 
     /// The newest event's id: what the next operation's events come after.
     pub async fn newest_event(&self, stack: &str) -> Result<Option<String>, AwsError> {
-        let out = match self.client.describe_stack_events().stack_name(stack).send().await {
-            Ok(o) => o,
-            Err(e) => {
-                let err = aws_error(format!("reading events of `{stack}`"), e);
-                if err.is_missing_stack() {
-                    return Ok(None);
-                }
-                return Err(err);
-            }
-        };
+        let sent = self.client.describe_stack_events().stack_name(stack).send().await;
+        let Some(out) = unless_missing(sent.map_err(|e| aws_error(format!("reading events of `{stack}`"), e)))? else { return Ok(None) };
         Ok(out.stack_events().first().and_then(|e| e.event_id()).map(str::to_string))
     }
 
@@ -240,16 +233,8 @@ impl Cfn {
         let mut events = Vec::new();
         let mut token: Option<String> = None;
         'pages: for _ in 0..max_pages {
-            let out = match self.client.describe_stack_events().stack_name(stack).set_next_token(token.take()).send().await {
-                Ok(o) => o,
-                Err(e) => {
-                    let err = aws_error(format!("reading events of `{stack}`"), e);
-                    if err.is_missing_stack() {
-                        break;
-                    }
-                    return Err(err);
-                }
-            };
+            let sent = self.client.describe_stack_events().stack_name(stack).set_next_token(token.take()).send().await;
+            let Some(out) = unless_missing(sent.map_err(|e| aws_error(format!("reading events of `{stack}`"), e)))? else { break };
             for e in out.stack_events() {
                 let id = e.event_id().unwrap_or_default();
                 let reached = match mark {
@@ -281,17 +266,9 @@ impl Cfn {
 
     /// The template CloudFormation holds for the stack, as it was sent.
     pub async fn template(&self, stack: &str) -> Result<Option<String>, AwsError> {
-        match self.client.get_template().stack_name(stack).template_stage(TemplateStage::Original).send().await {
-            Ok(o) => Ok(o.template_body().map(str::to_string)),
-            Err(e) => {
-                let err = aws_error(format!("reading the template of `{stack}`"), e);
-                if err.is_missing_stack() {
-                    Ok(None)
-                } else {
-                    Err(err)
-                }
-            }
-        }
+        let sent = self.client.get_template().stack_name(stack).template_stage(TemplateStage::Original).send().await;
+        let out = unless_missing(sent.map_err(|e| aws_error(format!("reading the template of `{stack}`"), e)))?;
+        Ok(out.and_then(|o| o.template_body().map(str::to_string)))
     }
 
     /// Logical id -> physical id of every resource in the stack.
