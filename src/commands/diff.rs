@@ -78,7 +78,7 @@ pub async fn run(args: DiffArgs, g: &Global, printer: &Printer) -> Outcome {
             changed: bool,
             stacks: &'a [StackDiff],
         }
-        printer.json(&Doc { changed, stacks: &diffs }).map_err(|e| Failure::new(format!("cannot write output: {e}")))?;
+        printer.json(&Doc { changed, stacks: &diffs }).map_err(Failure::output)?;
     } else {
         for d in &diffs {
             let out = match d.state {
@@ -88,14 +88,14 @@ pub async fn run(args: DiffArgs, g: &Global, printer: &Printer) -> Outcome {
                 "unchanged" => format!("{}: no changes", d.name),
                 _ => continue,
             };
-            printer.data(out).map_err(|e| Failure::new(format!("cannot write output: {e}")))?;
+            printer.data(out).map_err(Failure::output)?;
             if let Some(t) = &d.template_diff {
-                printer.data(colorize(t)).map_err(|e| Failure::new(format!("cannot write output: {e}")))?;
+                printer.data(colorize(t)).map_err(Failure::output)?;
             }
         }
     }
     if failed {
-        return Err(Failure { message: String::new(), hint: None, reported: true });
+        return Err(Failure::reported());
     }
     Ok(if exit_code && changed { ExitCode::from(2) } else { ExitCode::SUCCESS })
 }

@@ -24,7 +24,7 @@ struct StackReport {
 #[derive(Serialize)]
 struct KeptQueue {
     url: String,
-    depth: Option<QueueDepth>,
+    depth: QueueDepth,
 }
 
 pub async fn run(args: DownArgs, g: &Global, printer: &Printer) -> Outcome {
@@ -65,7 +65,7 @@ pub async fn run(args: DownArgs, g: &Global, printer: &Printer) -> Outcome {
                 r.deleted = existed;
                 for url in urls {
                     if let Ok(Some(depth)) = services.queue_depth(&url).await {
-                        r.kept_queues.push(KeptQueue { url, depth: Some(depth) });
+                        r.kept_queues.push(KeptQueue { url, depth });
                     }
                 }
             }
@@ -78,11 +78,7 @@ pub async fn run(args: DownArgs, g: &Global, printer: &Printer) -> Outcome {
         reports.push(r);
     }
     if printer.is_json() {
-        #[derive(Serialize)]
-        struct Doc<'a> {
-            stacks: &'a [StackReport],
-        }
-        printer.json(&Doc { stacks: &reports }).map_err(|e| Failure::new(format!("cannot write output: {e}")))?;
+        printer.json(&super::StacksDoc { stacks: &reports }).map_err(Failure::output)?;
     } else {
         for r in &reports {
             match (r.existed, r.deleted) {
@@ -91,7 +87,7 @@ pub async fn run(args: DownArgs, g: &Global, printer: &Printer) -> Outcome {
                 _ => {}
             }
             for q in &r.kept_queues {
-                let n = q.depth.as_ref().map_or(0, QueueDepth::total);
+                let n = q.depth.total();
                 printer.info(format!(
                     "  kept queue {} ({n} message{}); once it is empty and unneeded: aws sqs delete-queue --queue-url {}",
                     q.url,
@@ -102,7 +98,7 @@ pub async fn run(args: DownArgs, g: &Global, printer: &Printer) -> Outcome {
         }
     }
     if failed {
-        return Err(Failure { message: String::new(), hint: None, reported: true });
+        return Err(Failure::reported());
     }
     Ok(ExitCode::SUCCESS)
 }

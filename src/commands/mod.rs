@@ -43,8 +43,14 @@ impl Failure {
         self
     }
 
-    fn reported() -> Self {
+    /// The failure was already printed (diagnostics, or each stack's error): exit 1 quietly.
+    pub fn reported() -> Self {
         Self { message: String::new(), hint: None, reported: true }
+    }
+
+    /// Writing to stdout failed (other than a closed pipe, which is no failure).
+    pub fn output(e: std::io::Error) -> Self {
+        Failure::new(format!("cannot write output: {e}"))
     }
 }
 
@@ -55,6 +61,12 @@ impl From<RenderError> for Failure {
 }
 
 pub type Outcome = Result<std::process::ExitCode, Failure>;
+
+/// The JSON document of the commands that report per stack: `{"stacks": [...]}`.
+#[derive(Serialize)]
+pub struct StacksDoc<'a, T: Serialize> {
+    pub stacks: &'a [T],
+}
 
 /// The options every command shares.
 #[derive(Debug)]

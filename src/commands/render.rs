@@ -85,7 +85,7 @@ pub fn run(args: RenderArgs, file: &Path, templates: Option<&Path>, printer: &Pr
     if printer.is_json() {
         printer
             .json(&Report { file: file.display().to_string(), placeholder_image: placeholder, stacks: report, diagnostics: &loaded.diagnostics })
-            .map_err(|e| Failure::new(format!("cannot write output: {e}")))?;
+            .map_err(Failure::output)?;
     }
     Ok(std::process::ExitCode::SUCCESS)
 }

@@ -52,16 +52,12 @@ pub async fn run(args: StatusArgs, g: &Global, printer: &Printer) -> Outcome {
     let reports: Vec<StackStatusReport> = reports.into_iter().collect::<Result<_, AwsError>>()?;
 
     if printer.is_json() {
-        #[derive(Serialize)]
-        struct Doc<'a> {
-            stacks: &'a [StackStatusReport],
-        }
-        printer.json(&Doc { stacks: &reports }).map_err(|e| Failure::new(format!("cannot write output: {e}")))?;
+        printer.json(&super::StacksDoc { stacks: &reports }).map_err(Failure::output)?;
         return Ok(ExitCode::SUCCESS);
     }
     for r in &reports {
         let Some(status) = &r.status else {
-            printer.data(format!("{}: not deployed", r.name)).map_err(write_err)?;
+            printer.data(format!("{}: not deployed", r.name)).map_err(Failure::output)?;
             continue;
         };
         let mut rows: Vec<(&str, String)> = vec![("status", status.clone())];
@@ -83,13 +79,9 @@ pub async fn run(args: StatusArgs, g: &Global, printer: &Printer) -> Outcome {
         for (k, v) in r.outputs.iter().filter(|(k, _)| !matches!(k.as_str(), "QueueUrl" | "DeadLetterQueueUrl" | "FunctionName")) {
             rows.push((k.as_str(), v.clone()));
         }
-        printer.data(format!("{}\n{}", r.name, tables::indent(&tables::pairs(["", ""], rows).lines().skip(1).collect::<Vec<_>>().join("\n")))).map_err(write_err)?;
+        printer.data(format!("{}\n{}", r.name, tables::indent(&tables::pairs(["", ""], rows).lines().skip(1).collect::<Vec<_>>().join("\n")))).map_err(Failure::output)?;
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn write_err(e: std::io::Error) -> Failure {
-    Failure::new(format!("cannot write output: {e}"))
 }
 
 async fn one(cfn: &Cfn, services: &Services, config: &Config, kind: &str, name: &str) -> Result<StackStatusReport, AwsError> {

@@ -88,7 +88,7 @@ pub async fn run(args: UpArgs, g: &Global, printer: &Printer) -> Outcome {
     if failed {
         discard_all(&runner, &ready, printer).await;
         finish(printer, &reports)?;
-        return Err(Failure { message: String::new(), hint: None, reported: true });
+        return Err(Failure::reported());
     }
     let destructive: Vec<&Change> = ready.iter().flat_map(|p| p.changes.iter()).filter(|c| c.destructive()).collect();
     if !destructive.is_empty() && !yes {
@@ -140,7 +140,7 @@ pub async fn run(args: UpArgs, g: &Global, printer: &Printer) -> Outcome {
     }
     finish(printer, &reports)?;
     if failed {
-        return Err(Failure { message: String::new(), hint: None, reported: true });
+        return Err(Failure::reported());
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -173,15 +173,11 @@ fn show_changes(printer: &Printer, r: &StackReport) {
 /// The end of the run: the outputs, or the JSON document, on stdout.
 fn finish(printer: &Printer, reports: &[StackReport]) -> Result<(), Failure> {
     if printer.is_json() {
-        #[derive(Serialize)]
-        struct Doc<'a> {
-            stacks: &'a [StackReport],
-        }
-        return printer.json(&Doc { stacks: reports }).map_err(|e| Failure::new(format!("cannot write output: {e}")));
+        return printer.json(&super::StacksDoc { stacks: reports }).map_err(Failure::output);
     }
     for r in reports.iter().filter(|r| !r.outputs.is_empty()) {
         let table = tables::indent(&tables::pairs(["output", "value"], r.outputs.iter().map(|(k, v)| (k.as_str(), v.clone()))));
-        printer.data(format!("{} ({}):\n{table}", r.name, r.status.as_deref().unwrap_or("?"))).map_err(|e| Failure::new(format!("cannot write output: {e}")))?;
+        printer.data(format!("{} ({}):\n{table}", r.name, r.status.as_deref().unwrap_or("?"))).map_err(Failure::output)?;
     }
     Ok(())
 }

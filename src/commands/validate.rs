@@ -32,7 +32,7 @@ pub fn run(args: ValidateArgs, file: &std::path::Path, printer: &Printer) -> Out
         let valid = result.is_ok() && !failed_strict;
         printer
             .json(&Report { file: file.display().to_string(), valid, errors, warnings, diagnostics: &diagnostics })
-            .map_err(|e| Failure::new(format!("cannot write output: {e}")))?;
+            .map_err(Failure::output)?;
     }
     if let Err(mut f) = result {
         if printer.is_json() && diagnostics.is_empty() {
