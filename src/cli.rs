@@ -81,7 +81,7 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct UpArgs {
-    /// The image both stacks run, by digest: <account>.dkr.ecr.<region>.amazonaws.com/<repo>@sha256:<digest>
+    /// Deploy this image instead of building one: <account>.dkr.ecr.<region>.amazonaws.com/<repo>@sha256:<digest>
     #[arg(long, value_name = "URI")]
     pub image_uri: Option<String>,
     /// Deploy only this stack
@@ -93,11 +93,14 @@ pub struct UpArgs {
     /// Stop watching a stack after this long (it goes on in CloudFormation)
     #[arg(long, default_value = "60m", value_parser = parse_duration, value_name = "DURATION")]
     pub timeout: std::time::Duration,
+    /// Build and push the image even when the registry already holds these sources' tag
+    #[arg(long, conflicts_with = "image_uri")]
+    pub rebuild: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct DiffArgs {
-    /// The image both stacks would run, by digest
+    /// Compare with this image instead of the one the sources would build, by digest
     #[arg(long, value_name = "URI")]
     pub image_uri: Option<String>,
     /// Compare only this stack
@@ -113,6 +116,9 @@ pub struct DownArgs {
     /// Delete only this stack
     #[arg(long, value_enum)]
     pub only: Option<Only>,
+    /// Also delete the ECR repository and its images, once both stacks are gone
+    #[arg(long, conflicts_with = "only")]
+    pub purge_images: bool,
     /// Delete without asking
     #[arg(short, long)]
     pub yes: bool,

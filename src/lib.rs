@@ -6,6 +6,8 @@ pub mod aws;
 pub mod cli;
 pub mod commands;
 pub mod core;
+pub mod image;
+pub mod pipeline;
 pub mod ui;
 
 use std::ffi::OsString;

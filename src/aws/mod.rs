@@ -2,6 +2,7 @@
 //! project's own views or an [`AwsError`] with AWS's code and message.
 
 pub mod cfn;
+pub mod ecr;
 pub mod services;
 
 use aws_config::{BehaviorVersion, Region};
@@ -97,6 +98,10 @@ impl Aws {
 
     pub fn cfn(&self) -> cfn::Cfn {
         cfn::Cfn::new(aws_sdk_cloudformation::Client::new(&self.config))
+    }
+
+    pub fn ecr(&self) -> ecr::Ecr {
+        ecr::Ecr::new(aws_sdk_ecr::Client::new(&self.config))
     }
 
     pub fn services(&self) -> services::Services {

@@ -85,6 +85,42 @@ impl Services {
         Ok(out.services().first().map(|s| ServiceCounts { desired: s.desired_count(), running: s.running_count(), pending: s.pending_count() }))
     }
 
+    /// The image the service's task definition runs.
+    pub async fn service_image(&self, cluster: &str, service: &str) -> Result<Option<String>, AwsError> {
+        let out = self
+            .ecs
+            .describe_services()
+            .cluster(cluster)
+            .services(service)
+            .send()
+            .await
+            .map_err(|e| aws_error(format!("describing ECS service `{service}`"), e))?;
+        let Some(task_definition) = out.services().first().and_then(|s| s.task_definition()) else { return Ok(None) };
+        let td = self
+            .ecs
+            .describe_task_definition()
+            .task_definition(task_definition)
+            .send()
+            .await
+            .map_err(|e| aws_error(format!("describing task definition `{task_definition}`"), e))?;
+        Ok(td.task_definition().and_then(|t| t.container_definitions().first()).and_then(|c| c.image()).map(String::from))
+    }
+
+    /// The image the function runs.
+    pub async fn function_image(&self, function: &str) -> Result<Option<String>, AwsError> {
+        match self.lambda.get_function().function_name(function).send().await {
+            Ok(o) => Ok(o.code().and_then(|c| c.image_uri()).map(String::from)),
+            Err(e) => {
+                let err = aws_error(format!("describing function `{function}`"), e);
+                if err.code == "ResourceNotFoundException" {
+                    Ok(None)
+                } else {
+                    Err(err)
+                }
+            }
+        }
+    }
+
     /// The function's reserved concurrency, `None` when unreserved.
     pub async fn reserved_concurrency(&self, function: &str) -> Result<Option<i32>, AwsError> {
         match self.lambda.get_function_concurrency().function_name(function).send().await {

@@ -7,7 +7,8 @@ use std::process::ExitCode;
 use futures::future::join_all;
 use serde::Serialize;
 
-use super::{connect, report_op_error, run_token, select, Failure, Global, Outcome};
+use super::{report_op_error, run_token, Failure, Global, Outcome};
+use crate::pipeline::ImageMode;
 use crate::apply::{Preview, Runner, Settings};
 use crate::cli::DiffArgs;
 use crate::core::changes::{self, Change};
@@ -28,12 +29,8 @@ struct StackDiff {
 
 pub async fn run(args: DiffArgs, g: &Global, printer: &Printer) -> Outcome {
     let DiffArgs { image_uri, only, exit_code } = args;
-    let (loaded, stacks, placeholder) = super::render::rendered(&g.file, image_uri.as_deref(), g.templates.as_deref(), printer).map_err(|(f, _)| f)?;
-    if placeholder {
-        printer.info("note: no --image-uri given: compared with a placeholder image; the image shows as a change where one is deployed");
-    }
-    let stacks = select(stacks, only);
-    let aws = connect(g, loaded.config.region.as_deref(), printer).await?;
+    let ready = crate::pipeline::prepare(g, image_uri.as_deref(), only, ImageMode::Preview, printer).await?;
+    let (loaded, aws, stacks) = (&ready.loaded, &ready.aws, &ready.stacks);
     let cfn = aws.cfn();
     let runner = Runner::new(&cfn, &Silent, Settings::default(), format!("{}-diff", run_token()), vec![("replatform:service".into(), loaded.config.service.clone())]);
 
@@ -76,9 +73,10 @@ pub async fn run(args: DiffArgs, g: &Global, printer: &Printer) -> Outcome {
         #[derive(Serialize)]
         struct Doc<'a> {
             changed: bool,
+            image: &'a crate::image::Report,
             stacks: &'a [StackDiff],
         }
-        printer.json(&Doc { changed, stacks: &diffs }).map_err(Failure::output)?;
+        printer.json(&Doc { changed, image: &ready.image, stacks: &diffs }).map_err(Failure::output)?;
     } else {
         for d in &diffs {
             let out = match d.state {

@@ -22,15 +22,24 @@ struct StackReport {
 }
 
 #[derive(Serialize)]
+struct Purged {
+    repository: String,
+    existed: bool,
+}
+
+#[derive(Serialize)]
 struct KeptQueue {
     url: String,
     depth: QueueDepth,
 }
 
 pub async fn run(args: DownArgs, g: &Global, printer: &Printer) -> Outcome {
-    let DownArgs { only, yes, timeout } = args;
+    let DownArgs { only, yes, timeout, purge_images } = args;
     let (config, names) = super::stack_names(g, only)?;
-    let list = names.iter().map(|(_, n)| format!("`{n}`")).collect::<Vec<_>>().join(" and ");
+    let mut list = names.iter().map(|(_, n)| format!("`{n}`")).collect::<Vec<_>>().join(" and ");
+    if purge_images {
+        list = format!("{list}, then the ECR repository `{}` with all its images", config.repository());
+    }
     if !yes {
         match super::confirm(&format!("Delete {list}? Their queues are kept, with any messages in them.")) {
             Some(true) => {}
@@ -77,8 +86,28 @@ pub async fn run(args: DownArgs, g: &Global, printer: &Printer) -> Outcome {
         }
         reports.push(r);
     }
+    // The repository only once both stacks are gone: a stack still running uses its images.
+    let mut purged = None;
+    if purge_images && !failed {
+        let name = config.repository();
+        match aws.ecr().delete(name).await {
+            Ok(existed) => {
+                printer.info(if existed { format!("ECR repository `{name}`: deleted with its images") } else { format!("ECR repository `{name}`: none, nothing to delete") });
+                purged = Some(Purged { repository: name.to_string(), existed });
+            }
+            Err(e) => {
+                printer.error(&e.to_string(), Some("the stacks are gone; run `replatform down --purge-images --yes` again, or delete the repository in the ECR console"));
+                failed = true;
+            }
+        }
+    }
     if printer.is_json() {
-        printer.json(&super::StacksDoc { stacks: &reports }).map_err(Failure::output)?;
+        #[derive(Serialize)]
+        struct Doc<'a> {
+            stacks: &'a [StackReport],
+            purged_images: Option<Purged>,
+        }
+        printer.json(&Doc { stacks: &reports, purged_images: purged }).map_err(Failure::output)?;
     } else {
         for r in &reports {
             match (r.existed, r.deleted) {

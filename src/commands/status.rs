@@ -28,6 +28,8 @@ struct StackStatusReport {
     dead_letter_queue: Option<QueueReport>,
     service: Option<ServiceCounts>,
     function: Option<FunctionReport>,
+    /// The image the platform runs (the task definition's, the function's).
+    image: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -51,8 +53,15 @@ pub async fn run(args: StatusArgs, g: &Global, printer: &Printer) -> Outcome {
     let reports = join_all(names.iter().map(|(kind, name)| one(&cfn, &services, &config, kind, name))).await;
     let reports: Vec<StackStatusReport> = reports.into_iter().collect::<Result<_, AwsError>>()?;
 
+    let digests: Vec<&str> = reports.iter().filter_map(|r| r.image.as_deref()).map(|i| i.rsplit_once('@').map_or(i, |(_, d)| d)).collect();
+    let differ = digests.len() > 1 && digests.windows(2).any(|w| w[0] != w[1]);
     if printer.is_json() {
-        printer.json(&super::StacksDoc { stacks: &reports }).map_err(Failure::output)?;
+        #[derive(Serialize)]
+        struct Doc<'a> {
+            stacks: &'a [StackStatusReport],
+            images_differ: bool,
+        }
+        printer.json(&Doc { stacks: &reports, images_differ: differ }).map_err(Failure::output)?;
         return Ok(ExitCode::SUCCESS);
     }
     for r in &reports {
@@ -76,16 +85,22 @@ pub async fn run(args: StatusArgs, g: &Global, printer: &Printer) -> Outcome {
         if let Some(f) = &r.function {
             rows.push(("function", format!("{} (reserved concurrency: {})", f.name, f.reserved_concurrency.map_or("none".into(), |c| c.to_string()))));
         }
+        if let Some(image) = &r.image {
+            rows.push(("image", image.clone()));
+        }
         for (k, v) in r.outputs.iter().filter(|(k, _)| !matches!(k.as_str(), "QueueUrl" | "DeadLetterQueueUrl" | "FunctionName")) {
             rows.push((k.as_str(), v.clone()));
         }
         printer.data(format!("{}\n{}", r.name, tables::indent(&tables::pairs(["", ""], rows).lines().skip(1).collect::<Vec<_>>().join("\n")))).map_err(Failure::output)?;
     }
+    if differ {
+        printer.warning("the two platforms run different images: `replatform up` deploys the same digest to both");
+    }
     Ok(ExitCode::SUCCESS)
 }
 
 async fn one(cfn: &Cfn, services: &Services, config: &Config, kind: &str, name: &str) -> Result<StackStatusReport, AwsError> {
-    let mut r = StackStatusReport { name: name.into(), kind: kind.into(), status: None, reason: None, outputs: BTreeMap::new(), queue: None, dead_letter_queue: None, service: None, function: None };
+    let mut r = StackStatusReport { name: name.into(), kind: kind.into(), status: None, reason: None, outputs: BTreeMap::new(), queue: None, dead_letter_queue: None, service: None, function: None, image: None };
     let Some(stack) = cfn.describe_stack(name).await? else { return Ok(r) };
     r.status = Some(stack.status.to_string());
     r.reason = stack.reason.clone();
@@ -97,9 +112,11 @@ async fn one(cfn: &Cfn, services: &Services, config: &Config, kind: &str, name: 
     }
     if let (Some(cluster), Some(service)) = (facts.get("ClusterName").or(config.ecs.cluster.as_ref()), facts.get("ServiceName")) {
         r.service = services.service_counts(cluster, service).await?;
+        r.image = services.service_image(cluster, service).await?;
     }
     if let Some(function) = facts.get("FunctionName") {
         r.function = Some(FunctionReport { name: function.clone(), reserved_concurrency: services.reserved_concurrency(function).await? });
+        r.image = services.function_image(function).await?;
     }
     r.outputs = facts;
     Ok(r)

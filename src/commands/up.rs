@@ -6,12 +6,12 @@ use std::process::ExitCode;
 use futures::future::join_all;
 use serde::Serialize;
 
-use super::{connect, facts, report_op_error, reporter, run_token, select, Failure, Global, Outcome};
+use super::{facts, report_op_error, reporter, run_token, Failure, Global, Outcome};
 use crate::apply::{Action, Preparation, Prepared, Runner, Settings};
 use crate::cli::UpArgs;
 use crate::core::changes::Change;
-use crate::core::config::Config;
-use crate::core::plan;
+use crate::image::Report;
+use crate::pipeline::ImageMode;
 use crate::ui::printer::Printer;
 use crate::ui::tables;
 
@@ -30,22 +30,9 @@ struct StackReport {
 }
 
 pub async fn run(args: UpArgs, g: &Global, printer: &Printer) -> Outcome {
-    let UpArgs { image_uri, only, yes, timeout } = args;
-    let (loaded, stacks, placeholder) = super::render::rendered(&g.file, image_uri.as_deref(), g.templates.as_deref(), printer).map_err(|(f, _)| f)?;
-    if placeholder {
-        return Err(Failure::new("`up` needs the image both stacks run").hint(
-            "pass --image-uri <account>.dkr.ecr.<region>.amazonaws.com/<repository>@sha256:<digest>; `replatform render` writes the templates without one",
-        ));
-    }
-    let config = &loaded.config;
-    let stacks = select(stacks, only);
-    let aws = connect(g, config.region.as_deref(), printer).await?;
-    if let Some(uri) = image_uri.as_deref() {
-        super::render::image_ref(uri, Some(aws.region()))?;
-    }
-    if stacks.iter().any(|s| s.kind == "lambda") {
-        check_concurrency(&aws, config, printer).await?;
-    }
+    let UpArgs { image_uri, only, yes, timeout, rebuild } = args;
+    let ready = crate::pipeline::prepare(g, image_uri.as_deref(), only, ImageMode::Deploy { rebuild }, printer).await?;
+    let (config, aws, stacks, image) = (&ready.loaded.config, &ready.aws, &ready.stacks, &ready.image);
 
     let cfn = aws.cfn();
     let names: Vec<String> = stacks.iter().map(|s| s.name.clone()).collect();
@@ -87,7 +74,7 @@ pub async fn run(args: UpArgs, g: &Global, printer: &Printer) -> Outcome {
     }
     if failed {
         discard_all(&runner, &ready, printer).await;
-        finish(printer, &reports)?;
+        finish(printer, image, &reports)?;
         return Err(Failure::reported());
     }
     let destructive: Vec<&Change> = ready.iter().flat_map(|p| p.changes.iter()).filter(|c| c.destructive()).collect();
@@ -97,12 +84,12 @@ pub async fn run(args: UpArgs, g: &Global, printer: &Printer) -> Outcome {
             Some(true) => {}
             Some(false) => {
                 discard_all(&runner, &ready, printer).await;
-                finish(printer, &reports)?;
+                finish(printer, image, &reports)?;
                 return Err(Failure::new("nothing was changed").hint("run again and answer `y`, or pass --yes"));
             }
             None => {
                 discard_all(&runner, &ready, printer).await;
-                finish(printer, &reports)?;
+                finish(printer, image, &reports)?;
                 return Err(Failure::new("these changes replace or remove resources, and there is no terminal to confirm them: nothing was changed")
                     .hint("review the changes above (or `replatform diff`), then run again with --yes"));
             }
@@ -138,7 +125,7 @@ pub async fn run(args: UpArgs, g: &Global, printer: &Printer) -> Outcome {
             r.outputs = facts(&cfn, &r.name, &s.outputs).await.unwrap_or(s.outputs);
         }
     }
-    finish(printer, &reports)?;
+    finish(printer, image, &reports)?;
     if failed {
         return Err(Failure::reported());
     }
@@ -171,37 +158,18 @@ fn show_changes(printer: &Printer, r: &StackReport) {
 }
 
 /// The end of the run: the outputs, or the JSON document, on stdout.
-fn finish(printer: &Printer, reports: &[StackReport]) -> Result<(), Failure> {
+fn finish(printer: &Printer, image: &Report, reports: &[StackReport]) -> Result<(), Failure> {
     if printer.is_json() {
-        return printer.json(&super::StacksDoc { stacks: reports }).map_err(Failure::output);
+        #[derive(Serialize)]
+        struct Doc<'a> {
+            image: &'a Report,
+            stacks: &'a [StackReport],
+        }
+        return printer.json(&Doc { image, stacks: reports }).map_err(Failure::output);
     }
     for r in reports.iter().filter(|r| !r.outputs.is_empty()) {
         let table = tables::indent(&tables::pairs(["output", "value"], r.outputs.iter().map(|(k, v)| (k.as_str(), v.clone()))));
         printer.data(format!("{} ({}):\n{table}", r.name, r.status.as_deref().unwrap_or("?"))).map_err(Failure::output)?;
-    }
-    Ok(())
-}
-
-/// Pitfall 9: a function's reserved concurrency must leave the account at least 100
-/// unreserved. Checked before anything changes; a check that cannot run is a warning.
-async fn check_concurrency(aws: &crate::aws::Aws, config: &Config, printer: &Printer) -> Result<(), Failure> {
-    let Some(wanted) = config.lambda.reserved_concurrency else { return Ok(()) };
-    let services = aws.services();
-    let account = match services.account_concurrency().await {
-        Ok(a) => a,
-        Err(e) => {
-            printer.warning(&format!("could not check the account's Lambda concurrency ({e}); going on"));
-            return Ok(());
-        }
-    };
-    let held = services.reserved_concurrency(&config.service).await.ok().flatten().unwrap_or(0);
-    let left = plan::unreserved_after(account.unreserved.into(), held.into(), wanted.into());
-    if left < plan::MIN_UNRESERVED {
-        return Err(Failure::new(format!(
-            "reserving {wanted} concurrent executions for `{}` would leave {left} unreserved in this account and region (limit {}, unreserved now {}); Lambda requires at least 100",
-            config.service, account.limit, account.unreserved
-        ))
-        .hint("lower `lambda.reserved_concurrency`, or ask for a higher concurrency limit in Service Quotas (new accounts may start at 10)"));
     }
     Ok(())
 }

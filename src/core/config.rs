@@ -45,8 +45,12 @@ pub struct Image {
     pub builder: Builder,
     #[serde(default)]
     pub build_args: BTreeMap<String, EnvValue>,
+    /// The host pushed to instead of the one ECR's token names (a VPC endpoint, a proxy).
     #[serde(default)]
     pub registry: Option<String>,
+    /// How many images the repository's lifecycle policy keeps, newest first.
+    #[serde(default = "twenty")]
+    pub keep_images: u32,
 }
 
 impl Default for Image {
@@ -59,6 +63,7 @@ impl Default for Image {
             builder: Builder::default(),
             build_args: BTreeMap::new(),
             registry: None,
+            keep_images: twenty(),
         }
     }
 }
@@ -350,6 +355,9 @@ fn five() -> u32 {
 fn ten() -> u32 {
     10
 }
+fn twenty() -> u32 {
+    20
+}
 fn default_steps() -> Vec<Step> {
     vec![Step { from: 1, add: 1 }, Step { from: 100, add: 5 }]
 }
@@ -598,6 +606,18 @@ fn is_repository_name(s: &str) -> bool {
         })
 }
 
+/// `host` or `host:port`: what a builder pushes to, without a scheme or a path.
+fn is_registry_host(s: &str) -> bool {
+    let (host, port) = match s.rsplit_once(':') {
+        Some((h, p)) => (h, Some(p)),
+        None => (s, None),
+    };
+    !host.is_empty()
+        && host.len() <= 253
+        && host.split('.').all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        && port.is_none_or(|p| p.parse::<u16>().is_ok_and(|n| n > 0))
+}
+
 /// The value checks of single fields: each is an error AWS would reject at deploy time.
 pub fn check(c: &Config) -> Vec<Diagnostic> {
     let mut out = Vec::new();
@@ -625,6 +645,18 @@ pub fn check(c: &Config) -> Vec<Diagnostic> {
     }
     if c.image.dockerfile.trim().is_empty() {
         err("image.dockerfile", "`image.dockerfile` is empty".into(), "name the Dockerfile relative to `image.context`, or leave it out for `Dockerfile`");
+    }
+    if let Some(r) = &c.image.registry {
+        if !is_registry_host(r) {
+            err(
+                "image.registry",
+                format!("`{r}` is not a registry host"),
+                "give a host name with an optional port and nothing else, for example `vpce-0a1b.dkr.ecr.eu-west-1.vpce.amazonaws.com` or `127.0.0.1:5000`",
+            );
+        }
+    }
+    if !(1..=1000).contains(&c.image.keep_images) {
+        err("image.keep_images", format!("`image.keep_images` is {}: it must be 1 to 1000", c.image.keep_images), "the lifecycle policy keeps this many newest images; the default is 20");
     }
     for key in c.image.build_args.keys() {
         if !is_env_name(key) {

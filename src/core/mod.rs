@@ -4,6 +4,7 @@ pub mod changes;
 pub mod config;
 pub mod diag;
 pub mod duration;
+pub mod image;
 pub mod image_ref;
 pub mod lint;
 pub mod locate;

@@ -157,6 +157,77 @@ impl Reporter for Recording {
     }
 }
 
+/// A child process's progress (the image build and push): the lines it prints.
+pub trait Lines: Send + Sync {
+    /// A phase starts (`building ...`, `pushing ...`).
+    fn start(&self, what: &str);
+    /// One line the child printed.
+    fn line(&self, line: &str);
+    /// The phase ended; `summary` replaces the spinner.
+    fn finish(&self, summary: &str);
+}
+
+/// Live on a terminal, plain lines elsewhere, nothing with `--quiet` or `--output json`.
+pub fn lines(quiet: bool) -> Box<dyn Lines> {
+    use std::io::IsTerminal;
+    if quiet {
+        Box::new(Silent)
+    } else if std::io::stderr().is_terminal() {
+        Box::new(LiveLines::default())
+    } else {
+        Box::new(PlainLines)
+    }
+}
+
+/// A spinner whose message is the child's latest line.
+#[derive(Default)]
+pub struct LiveLines {
+    bar: Mutex<Option<ProgressBar>>,
+}
+
+impl Lines for LiveLines {
+    fn start(&self, what: &str) {
+        let style = ProgressStyle::with_template("{spinner} {prefix} {elapsed:>4}  {wide_msg:.dim}").expect("a valid template");
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()).with_style(style).with_prefix(what.to_string());
+        bar.enable_steady_tick(Duration::from_millis(120));
+        if let Some(old) = self.bar.lock().unwrap().replace(bar) {
+            old.finish_and_clear();
+        }
+    }
+    fn line(&self, line: &str) {
+        if let Some(b) = self.bar.lock().unwrap().as_ref() {
+            b.set_message(line.trim().to_string());
+        }
+    }
+    fn finish(&self, summary: &str) {
+        if let Some(b) = self.bar.lock().unwrap().take() {
+            b.finish_and_clear();
+        }
+        let _ = writeln!(anstream::stderr(), "{summary}");
+    }
+}
+
+/// Each line as it comes, indented under its phase.
+pub struct PlainLines;
+
+impl Lines for PlainLines {
+    fn start(&self, what: &str) {
+        let _ = writeln!(anstream::stderr(), "{} {what}", clock(SystemTime::now()));
+    }
+    fn line(&self, line: &str) {
+        let _ = writeln!(anstream::stderr(), "  | {line}");
+    }
+    fn finish(&self, summary: &str) {
+        let _ = writeln!(anstream::stderr(), "{} {summary}", clock(SystemTime::now()));
+    }
+}
+
+impl Lines for Silent {
+    fn start(&self, _: &str) {}
+    fn line(&self, _: &str) {}
+    fn finish(&self, _: &str) {}
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
