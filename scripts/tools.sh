@@ -15,3 +15,18 @@ fi
 export PATH="$VENV/bin:$PATH"
 export CFN_LINT="$VENV/bin/cfn-lint"
 export MOTO_SERVER="$VENV/bin/moto_server"
+
+# The image tests' system tools, from Debian's packages: a registry (docker-registry), Buildah,
+# a static busybox for FROM-scratch images, htpasswd (apache2-utils). The Docker engine itself
+# comes with the machine.
+missing=()
+for pkg in docker-registry buildah busybox-static apache2-utils; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "scripts: installing ${missing[*]} (Debian packages)" >&2
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

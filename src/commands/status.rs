@@ -112,11 +112,12 @@ async fn one(cfn: &Cfn, services: &Services, config: &Config, kind: &str, name: 
     }
     if let (Some(cluster), Some(service)) = (facts.get("ClusterName").or(config.ecs.cluster.as_ref()), facts.get("ServiceName")) {
         r.service = services.service_counts(cluster, service).await?;
-        r.image = services.service_image(cluster, service).await?;
+        // What the image was is worth showing, not worth failing `status` for.
+        r.image = services.service_image(cluster, service).await.ok().flatten();
     }
     if let Some(function) = facts.get("FunctionName") {
         r.function = Some(FunctionReport { name: function.clone(), reserved_concurrency: services.reserved_concurrency(function).await? });
-        r.image = services.function_image(function).await?;
+        r.image = services.function_image(function).await.ok().flatten();
     }
     r.outputs = facts;
     Ok(r)

@@ -36,10 +36,16 @@ impl Moto {
     }
 
     pub fn replatform(&self, dir: &Path, args: &[&str]) -> Output {
+        self.replatform_with(dir, args, &[])
+    }
+
+    /// `replatform` with more environment (a builder's settings, HOME, TMPDIR).
+    pub fn replatform_with(&self, dir: &Path, args: &[&str], extra: &[(&str, String)]) -> Output {
         let out = Command::new(env!("CARGO_BIN_EXE_replatform"))
             .current_dir(dir)
             .args(args)
             .envs(self.env())
+            .envs(extra.iter().map(|(k, v)| (*k, v.as_str())))
             .env_remove("AWS_PROFILE")
             .env_remove("AWS_DEFAULT_PROFILE")
             .stdin(Stdio::null())
@@ -120,11 +126,11 @@ fn by_stack(text: &str) -> String {
     out.join("\n")
 }
 
-fn stderr(o: &Output) -> String {
+pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-fn json(o: &Output) -> Json {
+pub fn json(o: &Output) -> Json {
     serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&o.stdout)))
 }
 

@@ -7,6 +7,8 @@ mod common;
 mod config_errors;
 mod emulator;
 mod golden;
+mod image;
+mod image_args;
 mod recorded;
 mod simulation;
 mod structure;
