@@ -48,6 +48,7 @@ pub async fn prepare(g: &Global, image_uri: Option<&str>, only: Option<Only>, mo
         check_concurrency(&aws, config, printer).await?;
     }
 
+    let started = std::time::Instant::now();
     let config_dir = g.file.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let (image, report) = match (given, mode) {
         (Some(uri), _) => {
@@ -77,6 +78,7 @@ pub async fn prepare(g: &Global, image_uri: Option<&str>, only: Option<Only>, mo
         },
     };
 
+    printer.debug(format!("image: step took {:.3} s", started.elapsed().as_secs_f64()));
     let img = image.as_ref().map_or(Image::Placeholder, Image::Digest);
     let stacks = select(render::render(&sources, &Data::new(config, &img))?, only);
     Ok(Ready { loaded, aws, stacks, image: report })

@@ -72,6 +72,14 @@ impl Drop for Registry {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // The images the test built, by their registry-qualified names (the layers they share
+        // with other images stay).
+        if let Ok(out) = Command::new("docker").args(["images", "--format", "{{.Repository}}:{{.Tag}}"]).output() {
+            let names: Vec<String> = String::from_utf8_lossy(&out.stdout).lines().filter(|l| l.starts_with(&format!("{}/", self.host))).map(String::from).collect();
+            if !names.is_empty() {
+                let _ = Command::new("docker").arg("rmi").args(&names).stdout(Stdio::null()).stderr(Stdio::null()).status();
+            }
+        }
     }
 }
 
