@@ -126,6 +126,22 @@ pub async fn deploy(aws: &Aws, config: &Config, config_dir: &Path, rebuild: bool
         }
     }
 
+    // Ctrl-C stops the builder (its process goes with the future) and removes the credential
+    // folder, rather than ending this process with the folder left behind.
+    let (digest, media_type) = tokio::select! {
+        done = build_and_push(config, config_dir, &registry, &host, &cred, &tag, printer) => done?,
+        _ = tokio::signal::ctrl_c() => {
+            return Err(Failure::new("interrupted while building or pushing the image: no stack was touched").hint("run `replatform up` again: it starts from the image"));
+        }
+    };
+    let uri = by_digest(&repo.uri, &digest)?;
+    Ok((uri.clone(), report(Source::Built, &uri, media_type)))
+}
+
+/// Builds the image of `tag`, logs in with the credential on stdin, pushes it, and reads back
+/// the registry's digest and media type of what was pushed.
+async fn build_and_push(config: &Config, config_dir: &Path, registry: &Registry, host: &str, cred: &Credential, tag: &str, printer: &Printer) -> Result<(String, String), Failure> {
+    let name = config.repository();
     let builder = config.image.builder;
     let (context, dockerfile) = paths(config, config_dir);
     let image = format!("{host}/{name}:{tag}");
@@ -133,7 +149,7 @@ pub async fn deploy(aws: &Aws, config: &Config, config_dir: &Path, rebuild: bool
     let spec = BuildSpec { context: &context.to_string_lossy(), dockerfile: &dockerfile.to_string_lossy(), image: &image, platform: config.image.platform, build_args: &build_args };
     let buildx = builder == Builder::Docker && runner::succeeds("docker", &["buildx", "version"]).await;
     let lines = progress::lines(printer.quiet || printer.is_json());
-    let plain_http = pure::is_loopback(&host);
+    let plain_http = pure::is_loopback(host);
 
     let started = Instant::now();
     lines.start(&format!("image: building {image} with {}", pure::program(builder)));
@@ -145,21 +161,20 @@ pub async fn deploy(aws: &Aws, config: &Config, config_dir: &Path, rebuild: bool
     let auth_dir = auth.path().to_string_lossy().into_owned();
     let started = Instant::now();
     lines.start(&format!("image: pushing to {host}"));
-    let login = pure::with_auth_dir(pure::login(builder, &host, &cred.user, plain_http), builder, &auth_dir);
+    let login = pure::with_auth_dir(pure::login(builder, host, &cred.user, plain_http), builder, &auth_dir);
     run(builder, &login, Some(&cred.password), lines.as_ref(), &format!("logging in to `{host}`"), "the ECR credential was refused: when `image.registry` is set, that registry must accept ECR's credential").await?;
     let push = pure::with_auth_dir(pure::push(builder, &image, plain_http), builder, &auth_dir);
     run(builder, &push, None, lines.as_ref(), &format!("pushing to `{host}`"), "check that the registry is reachable and that the credential may push to the repository").await?;
     drop(auth);
 
     let m = registry
-        .manifest(name, &tag)
+        .manifest(name, tag)
         .await
         .map_err(registry_failure)?
         .ok_or_else(|| Failure::new(format!("`{image}` was pushed, but the registry has no such tag")).hint("check `image.registry`: the push and the registry's API must reach the same registry"))?;
     let media_type = pure::check_manifest(m.content_type.as_deref(), &m.body).map_err(|e| Failure::new(e.message).hint(e.hint))?;
     lines.finish(&format!("image: pushed {name}:{tag} in {:.1} s ({})", started.elapsed().as_secs_f64(), m.digest));
-    let uri = by_digest(&repo.uri, &m.digest)?;
-    Ok((uri.clone(), report(Source::Built, &uri, media_type)))
+    Ok((m.digest, media_type))
 }
 
 /// `diff`: the image of the current inputs when the registry has it; changes nothing.

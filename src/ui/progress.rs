@@ -207,6 +207,15 @@ impl Lines for LiveLines {
     }
 }
 
+/// A phase that ends in an error leaves no spinner above the error.
+impl Drop for LiveLines {
+    fn drop(&mut self) {
+        if let Some(b) = self.bar.lock().unwrap().take() {
+            b.finish_and_clear();
+        }
+    }
+}
+
 /// Each line as it comes, indented under its phase.
 pub struct PlainLines;
 
