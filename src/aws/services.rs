@@ -72,8 +72,7 @@ impl Services {
         }))
     }
 
-    /// A service's desired, running and pending task counts.
-    pub async fn service_counts(&self, cluster: &str, service: &str) -> Result<Option<ServiceCounts>, AwsError> {
+    async fn describe_service(&self, cluster: &str, service: &str) -> Result<Option<aws_sdk_ecs::types::Service>, AwsError> {
         let out = self
             .ecs
             .describe_services()
@@ -82,24 +81,21 @@ impl Services {
             .send()
             .await
             .map_err(|e| aws_error(format!("describing ECS service `{service}`"), e))?;
-        Ok(out.services().first().map(|s| ServiceCounts { desired: s.desired_count(), running: s.running_count(), pending: s.pending_count() }))
+        Ok(out.services().first().cloned())
+    }
+
+    /// A service's desired, running and pending task counts.
+    pub async fn service_counts(&self, cluster: &str, service: &str) -> Result<Option<ServiceCounts>, AwsError> {
+        Ok(self.describe_service(cluster, service).await?.map(|s| ServiceCounts { desired: s.desired_count(), running: s.running_count(), pending: s.pending_count() }))
     }
 
     /// The image the service's task definition runs.
     pub async fn service_image(&self, cluster: &str, service: &str) -> Result<Option<String>, AwsError> {
-        let out = self
-            .ecs
-            .describe_services()
-            .cluster(cluster)
-            .services(service)
-            .send()
-            .await
-            .map_err(|e| aws_error(format!("describing ECS service `{service}`"), e))?;
-        let Some(task_definition) = out.services().first().and_then(|s| s.task_definition()) else { return Ok(None) };
+        let Some(task_definition) = self.describe_service(cluster, service).await?.and_then(|s| s.task_definition().map(String::from)) else { return Ok(None) };
         let td = self
             .ecs
             .describe_task_definition()
-            .task_definition(task_definition)
+            .task_definition(&task_definition)
             .send()
             .await
             .map_err(|e| aws_error(format!("describing task definition `{task_definition}`"), e))?;
