@@ -92,6 +92,11 @@ fn registry_failure(e: registry::RegistryError) -> Failure {
     }
 }
 
+/// The manifest's media type, when Lambda can run it (pitfall 1).
+fn single_platform(m: &registry::Manifest) -> Result<String, Failure> {
+    pure::check_manifest(m.content_type.as_deref(), &m.body).map_err(|e| Failure::new(e.message).hint(e.hint))
+}
+
 /// The image by digest in the canonical ECR URI, whatever host it was pushed through.
 fn by_digest(repository_uri: &str, digest: &str) -> Result<ImageRef, Failure> {
     image_ref::parse(&format!("{repository_uri}@{digest}")).map_err(|e| Failure::new(format!("the repository's image: {}", e.message)).hint(e.hint))
@@ -119,7 +124,7 @@ pub async fn deploy(aws: &Aws, config: &Config, config_dir: &Path, rebuild: bool
 
     if !rebuild {
         if let Some(m) = registry.manifest(name, &tag).await.map_err(registry_failure)? {
-            let media_type = pure::check_manifest(m.content_type.as_deref(), &m.body).map_err(|e| Failure::new(e.message).hint(e.hint))?;
+            let media_type = single_platform(&m)?;
             let uri = by_digest(&repo.uri, &m.digest)?;
             printer.info(format!("image: {name}:{tag} is already in {host}: nothing to build or push ({})", m.digest));
             return Ok((uri.clone(), report(Source::Reused, &uri, media_type)));
@@ -172,7 +177,7 @@ async fn build_and_push(config: &Config, config_dir: &Path, registry: &Registry,
         .await
         .map_err(registry_failure)?
         .ok_or_else(|| Failure::new(format!("`{image}` was pushed, but the registry has no such tag")).hint("check `image.registry`: the push and the registry's API must reach the same registry"))?;
-    let media_type = pure::check_manifest(m.content_type.as_deref(), &m.body).map_err(|e| Failure::new(e.message).hint(e.hint))?;
+    let media_type = single_platform(&m)?;
     lines.finish(&format!("image: pushed {name}:{tag} in {:.1} s ({})", started.elapsed().as_secs_f64(), m.digest));
     Ok((m.digest, media_type))
 }
@@ -190,7 +195,7 @@ pub async fn look_up(aws: &Aws, config: &Config, config_dir: &Path) -> Result<(O
     let (host, registry) = connect_registry(config, &cred)?;
     match registry.manifest(name, &tag).await.map_err(registry_failure)? {
         Some(m) => {
-            let media_type = pure::check_manifest(m.content_type.as_deref(), &m.body).map_err(|e| Failure::new(e.message).hint(e.hint))?;
+            let media_type = single_platform(&m)?;
             let uri = by_digest(&repository_uri, &m.digest)?;
             Ok((Some(uri.clone()), Report { source: Source::Reused, uri: Some(uri.to_string()), tag: Some(tag), registry: Some(host), media_type: Some(media_type) }))
         }
