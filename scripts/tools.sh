@@ -17,10 +17,11 @@ export CFN_LINT="$VENV/bin/cfn-lint"
 export MOTO_SERVER="$VENV/bin/moto_server"
 
 # The image tests' system tools, from Debian's packages: a registry (docker-registry), Buildah,
-# a static busybox for FROM-scratch images, htpasswd (apache2-utils). The Docker engine itself
-# comes with the machine.
+# a static busybox for FROM-scratch images, htpasswd (apache2-utils); and Chromium, which the
+# experiment test uses to look at `compare`'s chart. The Docker engine itself comes with the
+# machine.
 missing=()
-for pkg in docker-registry buildah busybox-static apache2-utils; do
+for pkg in docker-registry buildah busybox-static apache2-utils chromium; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
 if [ "${#missing[@]}" -gt 0 ]; then

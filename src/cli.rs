@@ -77,6 +77,93 @@ pub enum Command {
     Down(DownArgs),
     /// Each stack's status and outputs, queue depths, task counts and function concurrency
     Status(StatusArgs),
+    /// Send the same messages to both deployed queues (the experiment's load)
+    Load(LoadArgs),
+    /// Watch both platforms drain their queues, then write samples.csv, summary.json, chart.svg
+    Compare(CompareArgs),
+}
+
+fn parse_fine_duration(s: &str) -> Result<std::time::Duration, String> {
+    humantime::parse_duration(s.trim()).map_err(|e| format!("{e}; write e.g. 500ms, 5s, 2m"))
+}
+
+fn parse_rate(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(r) if r.is_finite() && r > 0.0 && r <= 100_000.0 => Ok(r),
+        Ok(_) => Err("the rate must be above 0 and at most 100000 messages a second".into()),
+        Err(_) => Err(format!("`{s}` is not a number of messages a second")),
+    }
+}
+
+/// What `load` sends, shared by `load` and `compare --load`.
+#[derive(Clone, Debug, Args)]
+pub struct LoadOptions {
+    /// Send N messages to each queue at once
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=10_000_000), conflicts_with = "batches")]
+    pub count: Option<u64>,
+    /// The article's seeder: B batches of 1..=--max-per-batch messages, --pause apart
+    #[arg(long, value_name = "B", value_parser = clap::value_parser!(u32).range(1..=100_000), conflicts_with = "rate")]
+    pub batches: Option<u32>,
+    /// The most messages in one of --batches (each batch draws 1..=M)
+    #[arg(long, value_name = "M", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=100_000), requires = "batches")]
+    pub max_per_batch: u32,
+    /// The wait between two of --batches
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_fine_duration, requires = "batches")]
+    pub pause: std::time::Duration,
+    /// A steady stream of R messages a second to each queue, for --duration (or --count messages)
+    #[arg(long, value_name = "R", value_parser = parse_rate)]
+    pub rate: Option<f64>,
+    /// How long --rate sends for
+    #[arg(long, value_name = "DURATION", value_parser = parse_fine_duration, requires = "rate", conflicts_with = "count")]
+    pub duration: Option<std::time::Duration>,
+    /// Body sizes in bytes, drawn evenly from MIN..MAX for each message
+    #[arg(long, value_name = "MIN..MAX", default_value = "64..128", conflicts_with = "body_file")]
+    pub size: crate::core::load::SizeRange,
+    /// Send this file's contents as every message's body (the id and send time go in attributes)
+    #[arg(long, value_name = "FILE")]
+    pub body_file: Option<PathBuf>,
+    /// Groups of up to ten messages in flight at once (one SendMessageBatch call per queue each)
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: u16,
+    /// Seed for the sizes, padding and batch sizes, to repeat a run's load exactly
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    /// Send only to this platform's queue
+    #[arg(long, value_enum)]
+    pub only: Option<Only>,
+    #[command(flatten)]
+    pub load: LoadOptions,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// Watch only this platform
+    #[arg(long, value_enum)]
+    pub only: Option<Only>,
+    /// Run `load` first, with the load options below, while sampling
+    #[arg(long)]
+    pub load: bool,
+    #[command(flatten)]
+    pub options: LoadOptions,
+    /// Time between two samples
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_fine_duration)]
+    pub interval: std::time::Duration,
+    /// Stop once every queue is empty and stays empty (the default)
+    #[arg(long, conflicts_with = "window")]
+    pub until_drained: bool,
+    /// Sample for exactly this long instead, drained or not
+    #[arg(long = "for", value_name = "DURATION", value_parser = parse_fine_duration)]
+    pub window: Option<std::time::Duration>,
+    /// Give up waiting for the queues to drain after this long (the files are still written)
+    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = parse_fine_duration)]
+    pub timeout: std::time::Duration,
+    /// Folder for samples.csv, summary.json and chart.svg (default: .replatform/compare-<time>)
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

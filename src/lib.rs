@@ -6,6 +6,7 @@ pub mod aws;
 pub mod cli;
 pub mod commands;
 pub mod core;
+pub mod experiment;
 pub mod image;
 pub mod pipeline;
 pub mod ui;
@@ -39,6 +40,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Diff(a) => block_on(commands::diff::run(a, &global, &printer)),
         Command::Down(a) => block_on(commands::down::run(a, &global, &printer)),
         Command::Status(a) => block_on(commands::status::run(a, &global, &printer)),
+        Command::Load(a) => block_on(commands::load::run(a, &global, &printer)),
+        Command::Compare(a) => block_on(commands::compare::run(a, &global, &printer)),
     };
     match outcome {
         Ok(code) => code,

@@ -3,6 +3,7 @@
 
 pub mod cfn;
 pub mod ecr;
+pub mod metrics;
 pub mod services;
 
 use aws_config::{BehaviorVersion, Region};
@@ -102,6 +103,10 @@ impl Aws {
 
     pub fn ecr(&self) -> ecr::Ecr {
         ecr::Ecr::new(aws_sdk_ecr::Client::new(&self.config))
+    }
+
+    pub fn metrics(&self) -> metrics::Metrics {
+        metrics::Metrics::new(aws_sdk_cloudwatch::Client::new(&self.config))
     }
 
     pub fn services(&self) -> services::Services {

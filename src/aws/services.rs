@@ -4,7 +4,49 @@
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde::Serialize;
 
+use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
+
 use super::{aws_error, AwsError};
+use crate::core::load;
+
+/// A message to send: its body, and the id and send time it also carries as attributes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outgoing {
+    pub id: String,
+    pub sent_at_ms: u64,
+    pub body: String,
+}
+
+/// An entry of a batch that SQS did not take, with its reason.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refused {
+    pub index: usize,
+    pub code: String,
+    pub message: String,
+    /// AWS's verdict: `true` when the request was wrong, so a retry fails again.
+    pub sender_fault: bool,
+}
+
+/// One event of an ECS service (`DescribeServices`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ServiceEvent {
+    /// Seconds since the Unix epoch.
+    pub at: f64,
+    pub message: String,
+}
+
+/// One SQS event source mapping of a function.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Trigger {
+    pub source: String,
+    pub state: String,
+    pub batch_size: Option<i32>,
+    pub maximum_concurrency: Option<i32>,
+}
+
+fn build_error(url: &str, e: aws_sdk_sqs::error::BuildError) -> AwsError {
+    AwsError { operation: format!("sending messages to `{url}`"), code: "InvalidRequest".into(), message: e.to_string() }
+}
 
 #[derive(Clone, Debug)]
 pub struct Services {
@@ -115,6 +157,68 @@ impl Services {
                 }
             }
         }
+    }
+
+    /// The service's task counts and its events newer than `since` (seconds since the epoch),
+    /// oldest first: ECS's own account of what it started, stopped and waited for.
+    pub async fn service_activity(&self, cluster: &str, service: &str, since: f64) -> Result<Option<(ServiceCounts, Vec<ServiceEvent>)>, AwsError> {
+        let Some(s) = self.describe_service(cluster, service).await? else { return Ok(None) };
+        let mut events: Vec<ServiceEvent> = s
+            .events()
+            .iter()
+            .filter_map(|e| {
+                let secs = e.created_at()?.as_secs_f64();
+                (secs > since).then(|| ServiceEvent { at: secs, message: e.message().unwrap_or_default().to_string() })
+            })
+            .collect();
+        events.sort_by(|a, b| a.at.total_cmp(&b.at));
+        Ok(Some((ServiceCounts { desired: s.desired_count(), running: s.running_count(), pending: s.pending_count() }, events)))
+    }
+
+    /// The function's SQS event source mappings: their state, batch size and maximum concurrency.
+    pub async fn event_source_mappings(&self, function: &str) -> Result<Vec<Trigger>, AwsError> {
+        let out = self
+            .lambda
+            .list_event_source_mappings()
+            .function_name(function)
+            .send()
+            .await
+            .map_err(|e| aws_error(format!("listing the event source mappings of `{function}`"), e))?;
+        Ok(out
+            .event_source_mappings()
+            .iter()
+            .map(|m| Trigger {
+                source: m.event_source_arn().unwrap_or_default().to_string(),
+                state: m.state().unwrap_or_default().to_string(),
+                batch_size: m.batch_size(),
+                maximum_concurrency: m.scaling_config().and_then(|c| c.maximum_concurrency()),
+            })
+            .collect())
+    }
+
+    /// Sends one `SendMessageBatch` call. `Ok` lists the entries SQS refused (by index into
+    /// `entries`); `Err` is a call that failed as a whole.
+    pub async fn send_batch(&self, url: &str, entries: &[Outgoing]) -> Result<Vec<Refused>, AwsError> {
+        let mut call = self.sqs.send_message_batch().queue_url(url);
+        for (i, m) in entries.iter().enumerate() {
+            let attribute = |kind: &str, value: &str| MessageAttributeValue::builder().data_type(kind).string_value(value).build();
+            let entry = SendMessageBatchRequestEntry::builder()
+                .id(i.to_string())
+                .message_body(&m.body)
+                .message_attributes(load::ID_ATTRIBUTE, attribute("String", &m.id).map_err(|e| build_error(url, e))?)
+                .message_attributes(load::SENT_AT_ATTRIBUTE, attribute("Number", &m.sent_at_ms.to_string()).map_err(|e| build_error(url, e))?)
+                .build()
+                .map_err(|e| build_error(url, e))?;
+            call = call.entries(entry);
+        }
+        let out = call.send().await.map_err(|e| aws_error(format!("sending messages to `{url}`"), e))?;
+        Ok(out
+            .failed()
+            .iter()
+            .filter_map(|f| {
+                Some(Refused { index: f.id().parse().ok()?, code: f.code().to_string(), message: f.message().unwrap_or_default().to_string(), sender_fault: f.sender_fault() })
+            })
+            .collect())
     }
 
     /// The function's reserved concurrency, `None` when unreserved.

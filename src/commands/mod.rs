@@ -1,7 +1,9 @@
 //! One module per command: wiring only. Shared here: loading and checking the config.
 
+pub mod compare;
 pub mod diff;
 pub mod down;
+pub mod load;
 pub mod render;
 pub mod status;
 pub mod templates;

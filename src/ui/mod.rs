@@ -1,6 +1,7 @@
 //! Everything the user sees: diagnostics, progress, data on stdout, messages on stderr.
 
 pub mod diagnostics;
+pub mod experiment;
 pub mod printer;
 pub mod progress;
 pub mod tables;

@@ -38,6 +38,20 @@ pub fn pairs<'a>(header: [&str; 2], rows: impl IntoIterator<Item = (&'a str, Str
     trim(t)
 }
 
+/// Rows under a header, first column left-aligned, the rest right-aligned.
+pub fn grid(header: &[&str], rows: Vec<Vec<String>>) -> String {
+    let mut t = table(header);
+    for r in rows {
+        t.add_row(r);
+    }
+    for i in 1..header.len() {
+        if let Some(col) = t.column_mut(i) {
+            col.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    trim(t)
+}
+
 /// Indents every line by two spaces, to set a table under its heading.
 pub fn indent(text: &str) -> String {
     text.lines().map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n")

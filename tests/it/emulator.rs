@@ -11,7 +11,7 @@ use serde_json::Value as Json;
 
 use crate::common::repo;
 
-const IMAGE: &str = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/worker@sha256:1111111111111111111111111111111111111111111111111111111111111111";
+pub(crate) const IMAGE: &str = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/worker@sha256:1111111111111111111111111111111111111111111111111111111111111111";
 const IMAGE_2: &str = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/worker@sha256:2222222222222222222222222222222222222222222222222222222222222222";
 
 /// A moto server of this test's own; stopped when dropped.
@@ -95,7 +95,7 @@ pub fn block<F: std::future::Future>(f: F) -> F::Output {
 }
 
 /// An example's config under another service name, in a folder of its own.
-fn service_dir(example: &str, service: &str, edit: impl Fn(String) -> String) -> tempfile::TempDir {
+pub(crate) fn service_dir(example: &str, service: &str, edit: impl Fn(String) -> String) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let text = std::fs::read_to_string(repo().join("examples").join(example).join("replatform.yaml")).unwrap();
     let text = text.replacen(&format!("service: {example}"), &format!("service: {service}"), 1);

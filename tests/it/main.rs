@@ -6,6 +6,8 @@ mod cli;
 mod common;
 mod config_errors;
 mod emulator;
+mod experiment;
+mod experiment_recorded;
 mod golden;
 mod image;
 mod image_args;

@@ -1,0 +1,152 @@
+//! Sampling both platforms while they work: each queue's depth and dead-letter depth (SQS,
+//! current), ECS's task counts and service events, Lambda's concurrency and invocations
+//! (CloudWatch, by minute). A source that fails leaves its columns empty and says why.
+
+use std::time::{Duration, SystemTime};
+
+use serde::Serialize;
+
+use crate::aws::metrics::{LambdaMinute, Metrics};
+use crate::aws::services::{ServiceEvent, Services, Trigger};
+use crate::aws::AwsError;
+use crate::core::experiment::Sample;
+
+/// One platform's deployed parts, from its stack.
+#[derive(Clone, Debug, Serialize)]
+pub struct Platform {
+    pub platform: String,
+    pub stack: String,
+    pub queue_url: String,
+    pub dead_letter_queue_url: Option<String>,
+    pub cluster: Option<String>,
+    pub service: Option<String>,
+    pub function: Option<String>,
+}
+
+/// An ECS service event seen during the experiment.
+#[derive(Clone, Debug, Serialize)]
+pub struct SeenEvent {
+    pub elapsed_s: f64,
+    pub time: String,
+    pub platform: String,
+    pub message: String,
+}
+
+/// What the function reports about itself, read once at the start.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct FunctionFacts {
+    pub name: String,
+    pub reserved_concurrency: Option<i32>,
+    pub event_source_mappings: Vec<Trigger>,
+    /// Why a part is missing.
+    pub notes: Vec<String>,
+}
+
+/// CloudWatch is read at most this often: its figures change once a minute.
+const CLOUDWATCH_EVERY: Duration = Duration::from_secs(30);
+
+/// The sampler's memory between samples.
+pub struct Sampler {
+    services: Services,
+    metrics: Metrics,
+    pub started: SystemTime,
+    events_since: f64,
+    cloudwatch: Option<(SystemTime, Result<Option<LambdaMinute>, AwsError>)>,
+}
+
+pub fn rfc3339(t: SystemTime) -> String {
+    humantime::format_rfc3339_millis(t).to_string()
+}
+
+fn epoch_s(t: SystemTime) -> f64 {
+    t.duration_since(SystemTime::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
+}
+
+fn reason(e: &AwsError) -> String {
+    format!("{}: {}", e.code, e.message.lines().next().unwrap_or_default())
+}
+
+impl Sampler {
+    pub fn new(services: Services, metrics: Metrics) -> Self {
+        let started = SystemTime::now();
+        // Events from a minute before the start show what the service was doing when it began.
+        Self { services, metrics, started, events_since: epoch_s(started) - 60.0, cloudwatch: None }
+    }
+
+    pub async fn function_facts(&self, function: &str) -> FunctionFacts {
+        let mut f = FunctionFacts { name: function.into(), ..Default::default() };
+        match self.services.reserved_concurrency(function).await {
+            Ok(c) => f.reserved_concurrency = c,
+            Err(e) => f.notes.push(format!("reserved concurrency: {}", reason(&e))),
+        }
+        match self.services.event_source_mappings(function).await {
+            Ok(m) => f.event_source_mappings = m,
+            Err(e) => f.notes.push(format!("event source mappings: {}", reason(&e))),
+        }
+        f
+    }
+
+    /// Samples one platform now. `sent`: what `load` has sent to its queue so far, if one runs.
+    pub async fn sample(&mut self, p: &Platform, sent: Option<u64>) -> (Sample, Vec<SeenEvent>) {
+        let now = SystemTime::now();
+        let elapsed_s = now.duration_since(self.started).map_or(0.0, |d| (d.as_secs_f64() * 1000.0).round() / 1000.0);
+        let mut s = Sample { time: rfc3339(now), elapsed_s, platform: p.platform.clone(), sent, ..Default::default() };
+        let mut notes = Vec::new();
+        let mut seen = Vec::new();
+        let dead_letter = async {
+            match &p.dead_letter_queue_url {
+                Some(url) => Some(self.services.queue_depth(url).await),
+                None => None,
+            }
+        };
+        let (queue, dead_letter) = futures::join!(self.services.queue_depth(&p.queue_url), dead_letter);
+        match queue {
+            Ok(Some(d)) => (s.visible, s.in_flight, s.delayed) = (Some(d.visible), Some(d.in_flight), Some(d.delayed)),
+            Ok(None) => notes.push("queue: gone".to_string()),
+            Err(e) => notes.push(format!("queue: {}", reason(&e))),
+        }
+        match dead_letter {
+            Some(Ok(Some(d))) => s.dead_letter = Some(d.total()),
+            Some(Ok(None)) => notes.push("dead-letter queue: gone".to_string()),
+            Some(Err(e)) => notes.push(format!("dead-letter queue: {}", reason(&e))),
+            None => {}
+        }
+        if let (Some(cluster), Some(service)) = (&p.cluster, &p.service) {
+            match self.services.service_activity(cluster, service, self.events_since).await {
+                Ok(Some((counts, events))) => {
+                    let n = |v: i32| Some(u64::try_from(v).unwrap_or(0));
+                    (s.ecs_desired, s.ecs_running, s.ecs_pending) = (n(counts.desired), n(counts.running), n(counts.pending));
+                    s.workers = s.ecs_running;
+                    for ServiceEvent { at, message } in events {
+                        self.events_since = self.events_since.max(at);
+                        let time = SystemTime::UNIX_EPOCH + Duration::from_secs_f64(at.max(0.0));
+                        seen.push(SeenEvent { elapsed_s: at - epoch_s(self.started), time: rfc3339(time), platform: p.platform.clone(), message });
+                    }
+                }
+                Ok(None) => notes.push("ecs service: gone".to_string()),
+                Err(e) => notes.push(format!("ecs service: {}", reason(&e))),
+            }
+        }
+        if let Some(function) = &p.function {
+            let stale = self.cloudwatch.as_ref().is_none_or(|(at, _)| now.duration_since(*at).unwrap_or_default() >= CLOUDWATCH_EVERY);
+            if stale {
+                self.cloudwatch = Some((now, self.metrics.lambda_minute(function, now).await));
+            }
+            match self.cloudwatch.as_ref().map(|(_, r)| r) {
+                Some(Ok(Some(m))) => {
+                    s.lambda_concurrency = m.concurrency;
+                    s.lambda_invocations = m.invocations;
+                    s.lambda_errors = m.errors;
+                    s.lambda_throttles = m.throttles;
+                    s.cloudwatch_minute = Some(rfc3339(SystemTime::UNIX_EPOCH + Duration::from_secs(m.minute.max(0) as u64)));
+                    s.workers = m.concurrency;
+                }
+                Some(Ok(None)) => notes.push("cloudwatch: no datapoint in the last 10 minutes".to_string()),
+                Some(Err(e)) => notes.push(format!("cloudwatch: {}", reason(e))),
+                None => {}
+            }
+        }
+        s.notes = notes.join("; ");
+        (s, seen)
+    }
+}

@@ -1,0 +1,238 @@
+//! What `load` and `compare` show while they run and when they end: a progress bar with the
+//! rate achieved, a live side-by-side view of both platforms (a line each, with a small plot of
+//! the depth so far), plain lines where there is no terminal, and the summaries.
+
+use std::io::{IsTerminal, Write};
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::core::experiment::{sparkline, Sample};
+use crate::core::load::Pace;
+use crate::experiment::compare::{Platform, SeenEvent};
+use crate::experiment::load::{LoadReport, Plan, Target};
+use crate::experiment::Summary;
+use crate::ui::printer::Printer;
+use crate::ui::tables;
+
+fn live(printer: &Printer) -> bool {
+    !printer.quiet && !printer.is_json() && std::io::stderr().is_terminal()
+}
+
+/// `load`'s progress: a bar on a terminal, a line every few seconds elsewhere, nothing with
+/// `--quiet` or `--output json`.
+pub struct LoadBar {
+    bar: Option<ProgressBar>,
+    plain: bool,
+    total: u64,
+    started: Instant,
+    last_line: std::cell::Cell<Instant>,
+}
+
+impl LoadBar {
+    pub fn new(printer: &Printer, targets: &[Target], plan: &Plan) -> Self {
+        let total = Pace::total(&crate::experiment::load::schedule(plan).1) * targets.len() as u64;
+        let bar = live(printer).then(|| {
+            let style = ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg}").expect("a valid template").progress_chars("=> ");
+            let names: Vec<&str> = targets.iter().map(|t| t.platform.as_str()).collect();
+            ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr()).with_style(style).with_prefix(format!("sending to {}", names.join(" and ")))
+        });
+        Self { bar, plain: !printer.quiet && !printer.is_json() && !live(printer), total, started: Instant::now(), last_line: std::cell::Cell::new(Instant::now()) }
+    }
+
+    pub fn update(&self, targets: &[Target]) {
+        let sent: u64 = targets.iter().map(|t| t.sent.load(Ordering::Relaxed)).sum();
+        let failed: u64 = targets.iter().map(|t| t.failed.load(Ordering::Relaxed)).sum();
+        let rate = sent as f64 / self.started.elapsed().as_secs_f64().max(0.001);
+        let msg = if failed > 0 { format!("{rate:.0} msg/s, {failed} not sent") } else { format!("{rate:.0} msg/s") };
+        if let Some(b) = &self.bar {
+            b.set_position(sent + failed);
+            b.set_message(msg);
+        } else if self.plain && self.last_line.get().elapsed() >= Duration::from_secs(5) {
+            self.last_line.set(Instant::now());
+            let _ = writeln!(anstream::stderr(), "  sent {sent} of {} ({msg})", self.total);
+        }
+    }
+
+    /// Prints a line above the bar.
+    pub fn suspend(&self, f: impl FnOnce()) {
+        match &self.bar {
+            Some(b) => b.suspend(f),
+            None => f(),
+        }
+    }
+
+    pub fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}
+
+/// `load`'s closing lines: sent, not sent, rate.
+pub fn load_summary(r: &LoadReport) -> Vec<String> {
+    let mut lines = Vec::new();
+    for q in &r.queues {
+        lines.push(format!("{:<7} {} sent, {} not sent  {}", q.platform, q.sent, q.failed, q.url));
+    }
+    lines.push(format!(
+        "{} messages ({} to each queue{}) in {:.1} s: {:.0} msg/s; run {}, seed {}",
+        r.sent,
+        r.planned,
+        if r.interrupted { ", interrupted" } else { "" },
+        r.elapsed_s,
+        r.rate,
+        r.run,
+        r.seed
+    ));
+    lines
+}
+
+/// `compare`'s view while it samples.
+pub struct Watch {
+    mode: Mode,
+    platforms: Vec<String>,
+    started: Instant,
+    /// The notes last shown for each platform: a missing source is said once, not every sample.
+    notes: std::cell::RefCell<Vec<String>>,
+}
+
+enum Mode {
+    Live { _multi: MultiProgress, header: ProgressBar, lines: Vec<ProgressBar> },
+    Plain,
+    Silent,
+}
+
+/// Samples shown in the small plot.
+const PLOT_WIDTH: usize = 40;
+
+fn opt(v: Option<u64>) -> String {
+    v.map_or("?".to_string(), |v| v.to_string())
+}
+
+/// One platform's line: depth, workers, dead-letter depth.
+pub fn sample_line(s: &Sample) -> String {
+    let depth = match s.depth() {
+        Some(d) => format!("depth {d:>5} ({} visible, {} in flight)", opt(s.visible), opt(s.in_flight)),
+        None => "depth     ?".to_string(),
+    };
+    let workers = if s.ecs_desired.is_some() {
+        format!("tasks {} running, {} desired, {} pending", opt(s.ecs_running), opt(s.ecs_desired), opt(s.ecs_pending))
+    } else if s.platform == "lambda" {
+        match (&s.cloudwatch_minute, s.lambda_concurrency) {
+            (Some(m), c) => format!("concurrency {} (CloudWatch, minute {})", opt(c), m.get(11..16).unwrap_or(m)),
+            (None, _) => "concurrency ? (no CloudWatch data)".to_string(),
+        }
+    } else {
+        format!("workers {}", opt(s.workers))
+    };
+    format!("{:<7} {depth}  {workers}  dlq {}", s.platform, opt(s.dead_letter))
+}
+
+impl Watch {
+    pub fn new(printer: &Printer, platforms: &[Platform]) -> Self {
+        let names: Vec<String> = platforms.iter().map(|p| p.platform.clone()).collect();
+        let mode = if live(printer) {
+            let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
+            let header = multi.add(ProgressBar::new_spinner().with_style(ProgressStyle::with_template("{spinner} {elapsed_precise} {wide_msg}").expect("a valid template")));
+            header.enable_steady_tick(Duration::from_millis(200));
+            header.set_message("first sample…");
+            let lines = names.iter().map(|_| multi.add(ProgressBar::new_spinner().with_style(ProgressStyle::with_template("  {wide_msg}").expect("a valid template")))).collect();
+            Mode::Live { _multi: multi, header, lines }
+        } else if printer.quiet || printer.is_json() {
+            Mode::Silent
+        } else {
+            Mode::Plain
+        };
+        Self { notes: std::cell::RefCell::new(vec![String::new(); names.len()]), mode, platforms: names, started: Instant::now() }
+    }
+
+    pub fn event(&self, e: &SeenEvent) {
+        let text = format!("  {:>6.0}s {} service: {}", e.elapsed_s, e.platform, e.message);
+        match &self.mode {
+            Mode::Live { header, .. } => header.suspend(|| {
+                let _ = writeln!(anstream::stderr(), "{text}");
+            }),
+            Mode::Plain => {
+                let _ = writeln!(anstream::stderr(), "{text}");
+            }
+            Mode::Silent => {}
+        }
+    }
+
+    /// After each round of samples. `loading`: whether the load is still being sent, if any.
+    pub fn samples(&self, all: &[Sample], targets: &[Target], loading: Option<bool>) {
+        let load = match loading {
+            Some(true) => format!("sending: {} sent", targets.iter().map(|t| t.sent.load(Ordering::Relaxed)).sum::<u64>()),
+            Some(false) => "load sent; waiting for the queues to drain".to_string(),
+            None => "waiting for the queues to drain".to_string(),
+        };
+        match &self.mode {
+            Mode::Live { header, lines, .. } => {
+                header.set_message(load);
+                let max = all.iter().filter_map(Sample::depth).max().unwrap_or(0);
+                for (name, bar) in self.platforms.iter().zip(lines) {
+                    let of: Vec<&Sample> = all.iter().filter(|s| &s.platform == name).collect();
+                    let Some(last) = of.last() else { continue };
+                    let depths: Vec<u64> = of.iter().rev().take(PLOT_WIDTH).rev().map(|s| s.depth().unwrap_or(0)).collect();
+                    bar.set_message(format!("{}  {}", sample_line(last), sparkline(&depths, max)));
+                }
+            }
+            Mode::Plain => {
+                let t = self.started.elapsed().as_secs_f64();
+                let mut shown = self.notes.borrow_mut();
+                for (name, shown) in self.platforms.iter().zip(shown.iter_mut()) {
+                    if let Some(last) = all.iter().rev().find(|s| &s.platform == name) {
+                        let _ = writeln!(anstream::stderr(), "{t:>6.0}s {}", sample_line(last));
+                        if &last.notes != shown {
+                            *shown = last.notes.clone();
+                            if !shown.is_empty() {
+                                let _ = writeln!(anstream::stderr(), "        {name}: {shown}");
+                            }
+                        }
+                    }
+                }
+            }
+            Mode::Silent => {}
+        }
+    }
+
+    pub fn finish(&self) {
+        if let Mode::Live { header, lines, .. } = &self.mode {
+            for b in lines {
+                b.finish();
+            }
+            header.finish_and_clear();
+        }
+    }
+}
+
+fn secs(v: Option<f64>) -> String {
+    v.map_or("-".into(), |v| format!("{v:.0} s"))
+}
+
+/// The closing table: one column per platform.
+pub fn compare_summary(s: &Summary) -> String {
+    let mut header = vec!["measure"];
+    header.extend(s.platforms.iter().map(|p| p.platform.as_str()));
+    let row = |label: &str, f: &dyn Fn(&crate::core::experiment::PlatformSummary) -> String| {
+        let mut r = vec![label.to_string()];
+        r.extend(s.platforms.iter().map(f));
+        r
+    };
+    let rows = vec![
+        row("messages sent", &|p| p.sent.map_or("-".into(), |v| v.to_string())),
+        row("first worker after", &|p| secs(p.first_worker_s)),
+        row("first receive after", &|p| secs(p.first_receive_s)),
+        row("drained after", &|p| secs(p.drained_s)),
+        row("peak depth", &|p| p.peak_depth.map_or("-".into(), |v| v.to_string())),
+        row("peak workers", &|p| p.peak_workers.map_or("-".into(), |v| v.to_string())),
+        row("dead-lettered", &|p| p.dead_lettered.map_or("-".into(), |v| v.to_string())),
+        row("messages / worker-minute", &|p| p.messages_per_worker_minute.map_or("-".into(), |v| format!("{v:.1}"))),
+    ];
+    let mut out = tables::grid(&header, rows);
+    out.push_str(&format!("\n\nstopped: {}; files in {}: samples.csv, summary.json, chart.svg", s.stopped, s.out));
+    out.push_str("\n(\"-\": no data for it; samples.csv's notes column says which source was missing and why)");
+    out
+}
