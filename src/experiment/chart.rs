@@ -58,7 +58,8 @@ pub fn write(path: &Path, title: &str, platforms: &[String], samples: &[Sample],
         (&bottom, ("Workers (ECS running tasks, Lambda concurrent executions)", "workers", |s: &Sample| s.workers)),
     ];
     for (area, (caption, unit, value)) in panels {
-        let y_max = samples.iter().filter_map(value).max().unwrap_or(0).max(1) as f64 * 1.1;
+        // Whole numbers on the y axis: messages and workers come in ones.
+        let y_max = (samples.iter().filter_map(value).max().unwrap_or(0).max(4) as f64 * 1.1).ceil();
         let mut chart = ChartBuilder::on(area)
             .caption(caption, ("sans-serif", 16))
             .margin(12)
@@ -66,7 +67,17 @@ pub fn write(path: &Path, title: &str, platforms: &[String], samples: &[Sample],
             .y_label_area_size(60)
             .build_cartesian_2d(0.0..x_max, 0.0..y_max)
             .map_err(err)?;
-        chart.configure_mesh().x_desc("seconds since the start").y_desc(unit).light_line_style(WHITE.mix(0.0)).draw().map_err(err)?;
+        let x_decimals = if x_max < 10.0 { 1 } else { 0 };
+        chart
+            .configure_mesh()
+            .x_desc("seconds since the start")
+            .y_desc(unit)
+            .y_labels(y_max.min(10.0) as usize + 1)
+            .x_label_formatter(&|x| format!("{x:.x_decimals$}"))
+            .y_label_formatter(&|y| format!("{y:.0}"))
+            .light_line_style(WHITE.mix(0.0))
+            .draw()
+            .map_err(err)?;
         if let Some((from, to)) = load {
             let shade = RGBColor(200, 200, 200).mix(0.35);
             chart.draw_series(std::iter::once(Rectangle::new([(from, 0.0), (to.max(from + x_max / 500.0), y_max)], shade.filled()))).map_err(err)?.label("load sent").legend(
