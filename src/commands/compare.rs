@@ -91,7 +91,7 @@ pub async fn run(args: CompareArgs, g: &Global, printer: &Printer) -> Outcome {
         Some(report)
     };
 
-    let watch = view::Watch::new(printer, &platforms);
+    let watch = view::Watch::new(printer, &platforms, plan.as_ref());
     let mut samples: Vec<Sample> = Vec::new();
     let mut events: Vec<SeenEvent> = Vec::new();
     let mut stop_rx = stopped.clone();

@@ -96,6 +96,8 @@ pub struct Watch {
     started: Instant,
     /// The notes last shown for each platform: a missing source is said once, not every sample.
     notes: std::cell::RefCell<Vec<String>>,
+    /// Messages the load sends to each queue, if one runs.
+    planned: u64,
 }
 
 enum Mode {
@@ -131,7 +133,7 @@ pub fn sample_line(s: &Sample) -> String {
 }
 
 impl Watch {
-    pub fn new(printer: &Printer, platforms: &[Platform]) -> Self {
+    pub fn new(printer: &Printer, platforms: &[Platform], plan: Option<&Plan>) -> Self {
         let names: Vec<String> = platforms.iter().map(|p| p.platform.clone()).collect();
         let mode = if live(printer) {
             let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
@@ -145,7 +147,8 @@ impl Watch {
         } else {
             Mode::Plain
         };
-        Self { notes: std::cell::RefCell::new(vec![String::new(); names.len()]), mode, platforms: names, started: Instant::now() }
+        let planned = plan.map_or(0, |p| Pace::total(&crate::experiment::load::schedule(p).1));
+        Self { notes: std::cell::RefCell::new(vec![String::new(); names.len()]), mode, platforms: names, started: Instant::now(), planned }
     }
 
     pub fn event(&self, e: &SeenEvent) {
@@ -164,7 +167,11 @@ impl Watch {
     /// After each round of samples. `loading`: whether the load is still being sent, if any.
     pub fn samples(&self, all: &[Sample], targets: &[Target], loading: Option<bool>) {
         let load = match loading {
-            Some(true) => format!("sending: {} sent", targets.iter().map(|t| t.sent.load(Ordering::Relaxed)).sum::<u64>()),
+            Some(true) => format!(
+                "sending: {} of {} sent",
+                targets.iter().map(|t| t.sent.load(Ordering::Relaxed)).sum::<u64>(),
+                self.planned * targets.len() as u64
+            ),
             Some(false) => "load sent; waiting for the queues to drain".to_string(),
             None => "waiting for the queues to drain".to_string(),
         };
