@@ -155,6 +155,12 @@ impl<'a> Runner<'a> {
             Created::ChangeSet(id) => id,
         };
         match self.await_change_set(stack, &name).await? {
+            // No resource changes: executed only when the deployed template differs (Outputs,
+            // Metadata, Description), so that after `up` the deployed template is the rendered one.
+            ChangeSetState::Ready(changes) if changes.is_empty() && action == Action::Update && self.deployed_is(stack, template).await? => {
+                self.cfn.delete_change_set(stack, &name).await?;
+                Ok(Preparation::NoChanges { stack: stack.to_string() })
+            }
             ChangeSetState::Ready(changes) => Ok(Preparation::Ready(Prepared { stack: stack.to_string(), change_set: name, action, changes })),
             ChangeSetState::Failed(reason) => {
                 self.discard(&Prepared { stack: stack.to_string(), change_set: name, action, changes: vec![] }).await?;
@@ -190,6 +196,11 @@ impl<'a> Runner<'a> {
                 }
             }
         }
+    }
+
+    /// Whether the stack's deployed template is `template`, byte for byte but trailing space.
+    async fn deployed_is(&self, stack: &str, template: &str) -> Result<bool, AwsError> {
+        Ok(self.cfn.template(stack).await?.is_some_and(|t| t.trim_end() == template.trim_end()))
     }
 
     /// Polls a change set until CloudFormation has finished describing it.

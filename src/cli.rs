@@ -73,7 +73,7 @@ pub enum Command {
     Up(UpArgs),
     /// Show what `up` would change, without changing anything
     Diff(DiffArgs),
-    /// Delete both stacks (their queues are kept, with their messages)
+    /// Delete both stacks and their queues, refusing while a queue holds messages
     Down(DownArgs),
     /// Each stack's status and outputs, queue depths, task counts and function concurrency
     Status(StatusArgs),
@@ -183,6 +183,9 @@ pub struct UpArgs {
     /// Build and push the image even when the registry already holds these sources' tag
     #[arg(long, conflicts_with = "image_uri")]
     pub rebuild: bool,
+    /// Go ahead with a change that replaces or removes a queue (its messages stay in the old one)
+    #[arg(long)]
+    pub allow_queue_replacement: bool,
 }
 
 #[derive(Debug, Args)]
@@ -209,6 +212,12 @@ pub struct DownArgs {
     /// Delete without asking
     #[arg(short, long)]
     pub yes: bool,
+    /// Delete even when the queues hold messages (the messages go with them)
+    #[arg(long, conflicts_with = "keep_queues")]
+    pub force: bool,
+    /// Keep the queues (the stacks retain them): each is listed with its URL
+    #[arg(long)]
+    pub keep_queues: bool,
     /// Stop watching a stack after this long (it goes on in CloudFormation)
     #[arg(long, default_value = "60m", value_parser = parse_duration, value_name = "DURATION")]
     pub timeout: std::time::Duration,

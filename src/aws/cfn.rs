@@ -179,7 +179,9 @@ impl Cfn {
                 None => break,
             }
         }
-        Ok(if changes.is_empty() { ChangeSetState::NoChanges } else { ChangeSetState::Ready(changes) })
+        // No resource changes is not "no changes": Outputs, Metadata or the Description may
+        // differ, and only executing the change set applies them. The caller decides.
+        Ok(ChangeSetState::Ready(changes))
     }
 
     pub async fn execute_change_set(&self, stack: &str, change_set: &str, token: &str) -> Result<(), AwsError> {

@@ -221,6 +221,21 @@ impl Services {
             .collect())
     }
 
+    /// Deletes a queue; `Ok(false)` when it was already gone.
+    pub async fn delete_queue(&self, url: &str) -> Result<bool, AwsError> {
+        match self.sqs.delete_queue().queue_url(url).send().await {
+            Ok(_) => Ok(true),
+            Err(e) => {
+                let err = aws_error(format!("deleting queue `{url}`"), e);
+                if err.code.contains("NonExistentQueue") || err.code.contains("QueueDoesNotExist") {
+                    Ok(false)
+                } else {
+                    Err(err)
+                }
+            }
+        }
+    }
+
     /// The function's reserved concurrency, `None` when unreserved.
     pub async fn reserved_concurrency(&self, function: &str) -> Result<Option<i32>, AwsError> {
         match self.lambda.get_function_concurrency().function_name(function).send().await {

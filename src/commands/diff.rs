@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use futures::future::join_all;
 use serde::Serialize;
 
+use super::guard::{queue_risks, QueueRisk};
 use super::{report_op_error, run_token, Failure, Global, Outcome};
 use crate::pipeline::ImageMode;
 use crate::apply::{Preview, Runner, Settings};
@@ -23,6 +24,9 @@ struct StackDiff {
     /// `new`, `recreate`, `changed`, `unchanged`, `error`.
     state: &'static str,
     changes: Vec<Change>,
+    /// Queues the changes replace or remove, with what they hold: data loss, which `up` refuses
+    /// without --allow-queue-replacement.
+    data_loss: Vec<QueueRisk>,
     template_diff: Option<String>,
     error: Option<String>,
 }
@@ -44,19 +48,23 @@ pub async fn run(args: DiffArgs, g: &Global, printer: &Printer) -> Outcome {
     }))
     .await;
 
+    let services = aws.services();
     let mut diffs = Vec::new();
     let mut failed = false;
     for (s, (preview, deployed)) in stacks.iter().zip(previews) {
-        let mut d = StackDiff { name: s.name.clone(), kind: s.kind.clone(), state: "unchanged", changes: vec![], template_diff: None, error: None };
+        let mut d = StackDiff { name: s.name.clone(), kind: s.kind.clone(), state: "unchanged", changes: vec![], data_loss: vec![], template_diff: None, error: None };
         match preview {
             Ok(Preview::New) | Ok(Preview::Recreate(_)) => {
                 d.state = if matches!(preview, Ok(Preview::New)) { "new" } else { "recreate" };
                 d.changes = changes::creations(&s.template).map_err(|e| Failure::new(format!("reading the rendered `{}`: {e}", s.name)))?;
             }
             Ok(Preview::Changes(rows)) => {
-                d.state = if rows.is_empty() { "unchanged" } else { "changed" };
-                d.changes = rows;
                 d.template_diff = deployed.and_then(|old| changes::template_diff(&old, &s.template, &s.name));
+                // No resource changes but another template: Outputs, Metadata or Description,
+                // which `up` applies too.
+                d.state = if rows.is_empty() && d.template_diff.is_none() { "unchanged" } else { "changed" };
+                d.data_loss = queue_risks(&cfn, &services, &s.name, &rows).await;
+                d.changes = rows;
             }
             Err(e) => {
                 report_op_error(printer, &e);
@@ -67,7 +75,7 @@ pub async fn run(args: DiffArgs, g: &Global, printer: &Printer) -> Outcome {
         }
         diffs.push(d);
     }
-    let changed = diffs.iter().any(|d| !d.changes.is_empty());
+    let changed = diffs.iter().any(|d| matches!(d.state, "new" | "recreate" | "changed"));
 
     if printer.is_json() {
         #[derive(Serialize)]
@@ -82,11 +90,15 @@ pub async fn run(args: DiffArgs, g: &Global, printer: &Printer) -> Outcome {
             let out = match d.state {
                 "new" => format!("{}: not deployed; `up` creates {} resources\n{}", d.name, d.changes.len(), tables::indent(&tables::changes(&d.changes))),
                 "recreate" => format!("{}: left by a failed create; `up` deletes it and creates {} resources\n{}", d.name, d.changes.len(), tables::indent(&tables::changes(&d.changes))),
+                "changed" if d.changes.is_empty() => format!("{}: no resource changes; the template's outputs, metadata or description change", d.name),
                 "changed" => format!("{}: {} change{}\n{}", d.name, d.changes.len(), if d.changes.len() == 1 { "" } else { "s" }, tables::indent(&tables::changes(&d.changes))),
                 "unchanged" => format!("{}: no changes", d.name),
                 _ => continue,
             };
             printer.data(out).map_err(Failure::output)?;
+            for r in &d.data_loss {
+                printer.warning(&format!("{} (`up` refuses this without --allow-queue-replacement)", r.describe()));
+            }
             if let Some(t) = &d.template_diff {
                 printer.data(colorize(t)).map_err(Failure::output)?;
             }

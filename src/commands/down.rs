@@ -1,5 +1,6 @@
-//! `replatform down`: delete the stacks concurrently. Their queues are kept with their messages
-//! (`DeletionPolicy`); what is left in them is said, with how to remove them once empty.
+//! `replatform down`: reads the queues first and refuses while any holds a message (`--force`
+//! deletes them anyway, `--keep-queues` keeps them); deletes the stacks concurrently, then the
+//! queues the stacks retained, so that nothing is left behind unless asked for.
 
 use std::process::ExitCode;
 
@@ -7,6 +8,8 @@ use futures::future::join_all;
 use serde::Serialize;
 
 use super::{connect, report_op_error, reporter, run_token, Failure, Global, Outcome};
+use crate::aws::cfn::Cfn;
+use crate::aws::AwsError;
 use crate::apply::{Runner, Settings};
 use crate::aws::services::QueueDepth;
 use crate::cli::DownArgs;
@@ -17,7 +20,7 @@ struct StackReport {
     name: String,
     existed: bool,
     deleted: bool,
-    kept_queues: Vec<KeptQueue>,
+    queues: Vec<QueueReport>,
     error: Option<String>,
 }
 
@@ -28,59 +31,111 @@ struct Purged {
 }
 
 #[derive(Serialize)]
-struct KeptQueue {
+struct QueueReport {
+    logical_id: String,
     url: String,
-    depth: QueueDepth,
+    /// Before anything was deleted.
+    depth: Option<QueueDepth>,
+    /// `deleted`, `kept` (`--keep-queues`, or messages arrived meanwhile), `gone` (deleted with
+    /// the stack), or `failed`.
+    outcome: &'static str,
+}
+
+/// A stack's queues (logical id, URL): read before the delete, after which the stack no longer
+/// says which they were.
+async fn queues_of(cfn: &Cfn, stack: &str) -> Result<Vec<(String, String)>, AwsError> {
+    let resources = cfn.resources(stack).await.or_else(|e| if e.is_missing_stack() { Ok(Default::default()) } else { Err(e) })?;
+    Ok(["Queue", "DeadLetterQueue"].iter().filter_map(|id| resources.get(*id).map(|u| (id.to_string(), u.clone()))).collect())
 }
 
 pub async fn run(args: DownArgs, g: &Global, printer: &Printer) -> Outcome {
-    let DownArgs { only, yes, timeout, purge_images } = args;
+    let DownArgs { only, yes, timeout, purge_images, force, keep_queues } = args;
     let (config, names) = super::stack_names(g, only)?;
+    let aws = connect(g, config.region.as_deref(), printer).await?;
+    let cfn = aws.cfn();
+    let services = aws.services();
+    let stack_list: Vec<String> = names.iter().map(|(_, n)| n.clone()).collect();
+
+    // The queues first: what they hold decides whether anything is deleted.
+    let mut queues: Vec<Vec<QueueReport>> = Vec::new();
+    for name in &stack_list {
+        let mut of_stack = Vec::new();
+        for (logical_id, url) in queues_of(&cfn, name).await? {
+            let depth = services.queue_depth(&url).await?;
+            of_stack.push(QueueReport { logical_id, url, depth, outcome: "kept" });
+        }
+        queues.push(of_stack);
+    }
+    let held: Vec<(&String, &QueueReport)> = stack_list.iter().zip(&queues).flat_map(|(s, qs)| qs.iter().map(move |q| (s, q))).filter(|(_, q)| q.depth.as_ref().is_some_and(|d| d.total() > 0)).collect();
+    let total: u64 = held.iter().filter_map(|(_, q)| q.depth.as_ref()).map(QueueDepth::total).sum();
+    if !held.is_empty() && !force && !keep_queues {
+        for (stack, q) in &held {
+            let d = q.depth.as_ref().expect("held queues have a depth");
+            printer.warning(&format!("{stack} `{}` {} holds {} visible, {} in flight, {} delayed", q.logical_id, q.url, d.visible, d.in_flight, d.delayed));
+        }
+        return Err(Failure::new(format!("refusing to delete: the queues hold {total} message{}; nothing was deleted", if total == 1 { "" } else { "s" }))
+            .hint("let the workers drain them (`replatform status` shows the depths), keep them with --keep-queues, or pass --force to delete the messages too"));
+    }
+
     let mut list = names.iter().map(|(_, n)| format!("`{n}`")).collect::<Vec<_>>().join(" and ");
     if purge_images {
         list = format!("{list}, then the ECR repository `{}` with all its images", config.repository());
     }
+    let fate = if keep_queues {
+        "Their queues are kept, with any messages in them.".to_string()
+    } else if total > 0 {
+        format!("Their queues go too, with the {total} message{} in them.", if total == 1 { "" } else { "s" })
+    } else {
+        "Their queues, empty now, go too.".to_string()
+    };
     if !yes {
-        match super::confirm(&format!("Delete {list}? Their queues are kept, with any messages in them.")) {
+        match super::confirm(&format!("Delete {list}? {fate}")) {
             Some(true) => {}
             Some(false) => return Err(Failure::new("nothing was deleted").hint("run again and answer `y`, or pass --yes")),
             None => return Err(Failure::new(format!("deleting {list} needs confirmation, and there is no terminal to ask on: nothing was deleted")).hint("run again with --yes")),
         }
     }
-    let aws = connect(g, config.region.as_deref(), printer).await?;
-    let cfn = aws.cfn();
-    let services = aws.services();
-    let stack_list: Vec<String> = names.iter().map(|(_, n)| n.clone()).collect();
     let reporter = reporter(printer, &stack_list);
     let runner = Runner::new(&cfn, reporter.as_ref(), Settings { timeout, ..Settings::default() }, run_token(), vec![]);
-
-    // The queues first: after the delete, the stack no longer says which they were.
-    let queues = join_all(stack_list.iter().map(|n| async {
-        match cfn.resources(n).await {
-            Ok(r) => ["Queue", "DeadLetterQueue"].iter().filter_map(|id| r.get(*id).cloned()).collect(),
-            Err(_) => Vec::new(),
-        }
-    }))
-    .await;
     let results = super::until_interrupted(join_all(stack_list.iter().map(|n| runner.delete(n))), &stack_list).await?;
 
     let mut reports = Vec::new();
     let mut failed = false;
-    for ((name, result), urls) in stack_list.iter().zip(results).zip(queues) {
-        let mut r = StackReport { name: name.clone(), existed: true, deleted: false, kept_queues: vec![], error: None };
+    for ((name, result), mut of_stack) in stack_list.iter().zip(results).zip(queues) {
+        let mut r = StackReport { name: name.clone(), existed: true, deleted: false, queues: vec![], error: None };
         match result {
             Ok(existed) => {
                 r.existed = existed;
                 r.deleted = existed;
-                for url in urls {
-                    if let Ok(Some(depth)) = services.queue_depth(&url).await {
-                        r.kept_queues.push(KeptQueue { url, depth });
-                    }
+                // The stack retained its queues: delete them unless asked to keep them, or
+                // unless messages arrived since they were read (then they are kept and listed).
+                for q in &mut of_stack {
+                    q.outcome = match services.queue_depth(&q.url).await {
+                        Ok(None) => "gone",
+                        Ok(Some(_)) if keep_queues => "kept",
+                        Ok(Some(now)) if now.total() > 0 && !force => "kept",
+                        Ok(Some(_)) => match services.delete_queue(&q.url).await {
+                            Ok(true) => "deleted",
+                            Ok(false) => "gone",
+                            Err(e) => {
+                                printer.error(&e.to_string(), Some("the stack is gone; delete the queue with `aws sqs delete-queue` once it is empty"));
+                                failed = true;
+                                "failed"
+                            }
+                        },
+                        Err(e) => {
+                            printer.error(&e.to_string(), Some("the stack is gone; `aws sqs get-queue-attributes` shows whether the queue is empty"));
+                            failed = true;
+                            "failed"
+                        }
+                    };
                 }
+                r.queues = of_stack;
             }
             Err(e) => {
                 report_op_error(printer, &e);
                 r.error = Some(e.to_string());
+                r.queues = of_stack;
                 failed = true;
             }
         }
@@ -115,14 +170,13 @@ pub async fn run(args: DownArgs, g: &Global, printer: &Printer) -> Outcome {
                 (true, true) => printer.info(format!("{}: deleted", r.name)),
                 _ => {}
             }
-            for q in &r.kept_queues {
-                let n = q.depth.total();
-                printer.info(format!(
-                    "  kept queue {} ({n} message{}); once it is empty and unneeded: aws sqs delete-queue --queue-url {}",
-                    q.url,
-                    if n == 1 { "" } else { "s" },
-                    q.url
-                ));
+            for q in &r.queues {
+                let n = q.depth.as_ref().map_or(0, QueueDepth::total);
+                match q.outcome {
+                    "deleted" => printer.info(format!("  deleted queue {} ({n} message{})", q.url, if n == 1 { "" } else { "s" })),
+                    "kept" => printer.info(format!("  kept queue {} (it is no stack's now; once empty and unneeded: aws sqs delete-queue --queue-url {})", q.url, q.url)),
+                    _ => {}
+                }
             }
         }
     }

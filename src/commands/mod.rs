@@ -3,6 +3,7 @@
 pub mod compare;
 pub mod diff;
 pub mod down;
+pub mod guard;
 pub mod load;
 pub mod render;
 pub mod status;

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use futures::future::join_all;
 use serde::Serialize;
 
+use super::guard::{queue_risks, QueueRisk};
 use super::{facts, report_op_error, reporter, run_token, Failure, Global, Outcome};
 use crate::apply::{Action, Preparation, Prepared, Runner, Settings};
 use crate::cli::UpArgs;
@@ -25,12 +26,14 @@ struct StackReport {
     result: &'static str,
     status: Option<String>,
     changes: Vec<Change>,
+    /// Queues the changes replace or remove, with what they hold.
+    queue_risks: Vec<QueueRisk>,
     outputs: BTreeMap<String, String>,
     error: Option<String>,
 }
 
 pub async fn run(args: UpArgs, g: &Global, printer: &Printer) -> Outcome {
-    let UpArgs { image_uri, only, yes, timeout, rebuild } = args;
+    let UpArgs { image_uri, only, yes, timeout, rebuild, allow_queue_replacement } = args;
     let ready = crate::pipeline::prepare(g, image_uri.as_deref(), only, ImageMode::Deploy { rebuild }, printer).await?;
     let (config, aws, stacks, image) = (&ready.loaded.config, &ready.aws, &ready.stacks, &ready.image);
 
@@ -45,7 +48,7 @@ pub async fn run(args: UpArgs, g: &Global, printer: &Printer) -> Outcome {
     let prepared = join_all(stacks.iter().map(|s| runner.prepare(&s.name, &s.template))).await;
     let mut reports: Vec<StackReport> = stacks
         .iter()
-        .map(|s| StackReport { name: s.name.clone(), kind: s.kind.clone(), action: None, result: "unchanged", status: None, changes: vec![], outputs: BTreeMap::new(), error: None })
+        .map(|s| StackReport { name: s.name.clone(), kind: s.kind.clone(), action: None, result: "unchanged", status: None, changes: vec![], queue_risks: vec![], outputs: BTreeMap::new(), error: None })
         .collect();
     let mut ready: Vec<Prepared> = Vec::new();
     let mut failed = false;
@@ -76,6 +79,28 @@ pub async fn run(args: UpArgs, g: &Global, printer: &Printer) -> Outcome {
         discard_all(&runner, &ready, printer).await;
         finish(printer, image, &reports)?;
         return Err(Failure::reported());
+    }
+    // Queues are data: a change that replaces or removes one needs its own flag, --yes or not.
+    let services = aws.services();
+    for p in &ready {
+        let risks = queue_risks(&cfn, &services, &p.stack, &p.changes).await;
+        for r in &risks {
+            printer.warning(&r.describe());
+        }
+        if let Some(report) = reports.iter_mut().find(|r| r.name == p.stack) {
+            report.queue_risks = risks;
+        }
+    }
+    let risks: Vec<&QueueRisk> = reports.iter().flat_map(|r| r.queue_risks.iter()).collect();
+    if !risks.is_empty() && !allow_queue_replacement {
+        let n = risks.len();
+        discard_all(&runner, &ready, printer).await;
+        finish(printer, image, &reports)?;
+        return Err(Failure::new(format!("refusing to replace or remove {n} queue{}: nothing was changed", if n == 1 { "" } else { "s" }))
+            .hint("the old queue and its messages would be left behind; drain it first, or pass --allow-queue-replacement to go ahead"));
+    }
+    for r in &risks {
+        printer.info(r.aftermath());
     }
     let destructive: Vec<&Change> = ready.iter().flat_map(|p| p.changes.iter()).filter(|c| c.destructive()).collect();
     if !destructive.is_empty() && !yes {
@@ -151,6 +176,10 @@ fn show_changes(printer: &Printer, r: &StackReport) {
                 Action::Update => "update",
                 Action::Recreate => "delete the failed stack and create",
             };
+            if r.changes.is_empty() {
+                printer.info(format!("{}: {verb} the template's outputs, metadata or description (no resource changes)", r.name));
+                return;
+            }
             printer.info(format!("{}: {verb}, {} change{}", r.name, r.changes.len(), if r.changes.len() == 1 { "" } else { "s" }));
             printer.info(tables::indent(&tables::changes(&r.changes)));
         }

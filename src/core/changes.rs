@@ -23,6 +23,14 @@ impl Change {
     }
 }
 
+impl Change {
+    /// Replaces or removes a queue: the messages in it stay behind, in a queue the stack no
+    /// longer knows (the templates retain it) or nowhere.
+    pub fn loses_queue(&self) -> bool {
+        self.resource_type == "AWS::SQS::Queue" && self.destructive()
+    }
+}
+
 /// The rows for a stack that does not exist yet: every resource of the template, added.
 pub fn creations(template: &str) -> Result<Vec<Change>, String> {
     let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(template).map_err(|e| e.to_string())?;

@@ -262,7 +262,12 @@ fn up_diff_status_down_of_an_example() {
     let out = moto.replatform(dir.path(), &["down"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(aws.status(ecs).is_some(), "nothing was deleted");
+    // The ECS queue holds a message: `down` refuses, even with --yes, and deletes nothing.
     let out = moto.replatform(dir.path(), &["down", "--yes"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("the queues hold 1 message"), "{}", stderr(&out));
+    assert!(aws.status(ecs).is_some() && aws.status(lambda).is_some(), "nothing was deleted");
+    let out = moto.replatform(dir.path(), &["down", "--yes", "--force"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!((aws.status(ecs), aws.status(lambda)), (None, None));
     let doc = json(&moto.replatform(dir.path(), &["status", "--output", "json"]));

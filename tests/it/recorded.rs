@@ -15,6 +15,7 @@ use aws_sdk_cloudformation::operation::describe_stack_events::DescribeStackEvent
 use aws_sdk_cloudformation::operation::describe_stacks::{DescribeStacksError, DescribeStacksOutput};
 use aws_sdk_cloudformation::operation::create_change_set::CreateChangeSetError;
 use aws_sdk_cloudformation::operation::execute_change_set::ExecuteChangeSetOutput;
+use aws_sdk_cloudformation::operation::get_template::GetTemplateOutput;
 use aws_sdk_cloudformation::types::{Change, ChangeAction, ChangeSetStatus, ChangeSetType, Replacement, ResourceChange, ResourceStatus, Stack, StackEvent, StackStatus};
 use aws_sdk_cloudformation::Client;
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
@@ -250,14 +251,29 @@ async fn no_changes_in_each_of_its_three_forms() {
     assert_eq!(runner(&cfn, &rec).prepare(STACK, "x").await.unwrap(), Preparation::NoChanges { stack: STACK.into() });
     assert_eq!(del.num_calls(), 1, "the failed change set is deleted");
 
-    // 3. A change set with zero changes.
+    // 3. A change set with zero changes, and the deployed template is the rendered one.
     let (d, del) = (describe(), deleted());
     let create = mock!(Client::create_change_set).then_output(created);
     let empty = mock!(Client::describe_change_set).then_output(|| ready(vec![]));
-    let client = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, &[&d, &create, &empty, &del]);
+    let same = mock!(Client::get_template).then_output(|| GetTemplateOutput::builder().template_body("x\n").build());
+    let client = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, &[&d, &create, &empty, &same, &del]);
     let (cfn, rec) = (Cfn::new(client), Recording::default());
     assert_eq!(runner(&cfn, &rec).prepare(STACK, "x").await.unwrap(), Preparation::NoChanges { stack: STACK.into() });
     assert_eq!(del.num_calls(), 1);
+
+    // Not a form of "no changes": zero resource changes, but the deployed template differs (an
+    // output, the metadata, the description). The change set is kept, to be executed.
+    let (d, del) = (describe(), deleted());
+    let create = mock!(Client::create_change_set).then_output(created);
+    let empty = mock!(Client::describe_change_set).then_output(|| ready(vec![]));
+    let other = mock!(Client::get_template).then_output(|| GetTemplateOutput::builder().template_body("Outputs: {}").build());
+    let client = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, &[&d, &create, &empty, &other, &del]);
+    let (cfn, rec) = (Cfn::new(client), Recording::default());
+    match runner(&cfn, &rec).prepare(STACK, "x").await.unwrap() {
+        Preparation::Ready(p) => assert!(p.changes.is_empty()),
+        other => panic!("an outputs-only change is applied, not skipped: {other:?}"),
+    }
+    assert_eq!(del.num_calls(), 0);
 
     // And a real refusal is an error with CloudFormation's reason, its change set removed.
     let (d, del) = (describe(), deleted());
