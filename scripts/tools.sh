@@ -1,5 +1,6 @@
 # Sourced by the other scripts: installs the Python tools the project runs (cfn-lint, moto,
-# pytest) into .tools/venv once, and puts them first on PATH. Safe to source repeatedly.
+# pytest) into .tools/venv once and puts them first on PATH, and checkov into a venv of its own,
+# .tools/checkov-venv (exported as CHECKOV). Safe to source repeatedly.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.tools/venv"
@@ -15,6 +16,17 @@ fi
 export PATH="$VENV/bin:$PATH"
 export CFN_LINT="$VENV/bin/cfn-lint"
 export MOTO_SERVER="$VENV/bin/moto_server"
+
+# checkov in a venv of its own: it pins boto3 and packaging, which conflict with the tools above.
+CHECKOV_VENV="$ROOT/.tools/checkov-venv"
+if ! cmp -s "$ROOT/scripts/requirements-checkov.txt" "$CHECKOV_VENV/.requirements" 2>/dev/null; then
+  echo "scripts: installing $(grep -v '^#' "$ROOT/scripts/requirements-checkov.txt" | tr '\n' ' ')into $CHECKOV_VENV" >&2
+  python3 -m venv "$CHECKOV_VENV"
+  "$CHECKOV_VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip >&2
+  "$CHECKOV_VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$ROOT/scripts/requirements-checkov.txt" >&2
+  cp "$ROOT/scripts/requirements-checkov.txt" "$CHECKOV_VENV/.requirements"
+fi
+export CHECKOV="$CHECKOV_VENV/bin/checkov"
 
 # The image tests' system tools, from Debian's packages: a registry (docker-registry), Buildah,
 # a static busybox for FROM-scratch images, htpasswd (apache2-utils); and Chromium, which the

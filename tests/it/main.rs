@@ -2,6 +2,7 @@
 //! cfn-lint, and the command line.
 
 mod cfn_lint;
+mod checkov;
 mod cli;
 mod common;
 mod config_errors;
