@@ -234,6 +234,25 @@ impl<'a> Runner<'a> {
         Ok(())
     }
 
+    /// After an interrupt: deletes this run's change sets that did not run (by name, so also
+    /// one whose creation was still under way) and the empty stack a new stack's change set
+    /// made; returns the stacks CloudFormation is still working on. Errors are passed over: the
+    /// next `up` converges from whatever is left.
+    pub async fn abandon(&self, stacks: &[String]) -> Vec<(String, StackStatus)> {
+        let mut running = Vec::new();
+        for stack in stacks {
+            let _ = self.cfn.delete_change_set(stack, &self.change_set_name(stack)).await;
+            match self.cfn.describe_stack(stack).await {
+                Ok(Some(s)) if s.status == StackStatus::ReviewInProgress => {
+                    let _ = self.cfn.delete_stack(stack, &format!("{}-abandon", self.token)).await;
+                }
+                Ok(Some(s)) if s.status.in_progress() => running.push((stack.clone(), s.status)),
+                _ => {}
+            }
+        }
+        running
+    }
+
     /// Executes a prepared change set and watches it to the end.
     pub async fn execute(&self, p: &Prepared) -> Result<Finished, OpError> {
         // A new stack's events start after its REVIEW_IN_PROGRESS: nothing to read first. An

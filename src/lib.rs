@@ -49,7 +49,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             if !f.reported {
                 printer.error(&f.message, f.hint.as_deref());
             }
-            ExitCode::FAILURE
+            ExitCode::from(f.exit)
         }
     }
 }
@@ -58,7 +58,12 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
 fn block_on<F: std::future::Future<Output = commands::Outcome>>(f: F) -> commands::Outcome {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
     match rt {
-        Ok(rt) => rt.block_on(f),
+        Ok(rt) => {
+            let outcome = rt.block_on(f);
+            // A question left unanswered by an interrupt still blocks its thread on stdin.
+            rt.shutdown_background();
+            outcome
+        }
         Err(e) => Err(commands::Failure::new(format!("cannot start the async runtime: {e}"))),
     }
 }

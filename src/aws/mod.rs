@@ -24,6 +24,14 @@ impl AwsError {
         self.code == "ValidationError" && self.message.contains("does not exist")
     }
 
+    /// Throttling or a server-side failure: the same call may succeed later.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self.code.as_str(),
+            "Throttling" | "ThrottlingException" | "RequestLimitExceeded" | "TooManyRequestsException" | "RequestThrottled" | "InternalFailure" | "InternalError" | "ServiceUnavailable" | "ServiceUnavailableException"
+        ) || self.code.starts_with("HTTP 5")
+    }
+
     /// A hint for the errors users meet before anything else: credentials, region, endpoint.
     pub fn hint(&self) -> Option<String> {
         let all = format!("{} {}", self.code, self.message).to_lowercase();
@@ -31,6 +39,8 @@ impl AwsError {
             Some("set credentials the usual way: `aws configure`, `aws sso login --profile NAME` with `--profile NAME`, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY".into())
         } else if self.code == "AccessDenied" || self.code == "AccessDeniedException" {
             Some("the caller lacks a permission this needs; the message names the action".into())
+        } else if self.is_transient() {
+            Some("AWS kept answering with this after the SDK's retries; what was done so far is consistent: run the command again (AWS_MAX_ATTEMPTS raises the attempts)".into())
         } else if self.code == "DispatchFailure" || self.code == "TimeoutError" {
             Some("check the network and the region; AWS_ENDPOINT_URL, when set, must point at a reachable endpoint".into())
         } else {

@@ -221,6 +221,28 @@ impl Services {
             .collect())
     }
 
+    /// The URLs of the queues whose names start with `prefix`.
+    pub async fn queues_named(&self, prefix: &str) -> Result<Vec<String>, AwsError> {
+        let mut urls = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let out = self
+                .sqs
+                .list_queues()
+                .queue_name_prefix(prefix)
+                .max_results(1000)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| aws_error(format!("listing the queues named `{prefix}*`"), e))?;
+            urls.extend(out.queue_urls().iter().cloned());
+            match out.next_token() {
+                Some(t) => token = Some(t.to_string()),
+                None => return Ok(urls),
+            }
+        }
+    }
+
     /// Deletes a queue; `Ok(false)` when it was already gone.
     pub async fn delete_queue(&self, url: &str) -> Result<bool, AwsError> {
         match self.sqs.delete_queue().queue_url(url).send().await {

@@ -11,7 +11,7 @@ use super::{connect, report_op_error, reporter, run_token, Failure, Global, Outc
 use crate::aws::cfn::Cfn;
 use crate::aws::AwsError;
 use crate::apply::{Runner, Settings};
-use crate::aws::services::QueueDepth;
+use crate::aws::services::{QueueDepth, Services};
 use crate::cli::DownArgs;
 use crate::ui::printer::Printer;
 
@@ -41,11 +41,23 @@ struct QueueReport {
     outcome: &'static str,
 }
 
-/// A stack's queues (logical id, URL): read before the delete, after which the stack no longer
-/// says which they were.
-async fn queues_of(cfn: &Cfn, stack: &str) -> Result<Vec<(String, String)>, AwsError> {
+/// A stack's queues (logical id, URL): the stack's own, read before the delete (after it the
+/// stack no longer says which they were), and those it left behind earlier (an interrupted
+/// `down`, a replaced queue), found by the name CloudFormation gave them: `<stack>-<id>-<suffix>`.
+async fn queues_of(cfn: &Cfn, services: &Services, stack: &str) -> Result<Vec<(String, String)>, AwsError> {
     let resources = cfn.resources(stack).await.or_else(|e| if e.is_missing_stack() { Ok(Default::default()) } else { Err(e) })?;
-    Ok(["Queue", "DeadLetterQueue"].iter().filter_map(|id| resources.get(*id).map(|u| (id.to_string(), u.clone()))).collect())
+    let mut out: Vec<(String, String)> = ["Queue", "DeadLetterQueue"].iter().filter_map(|id| resources.get(*id).map(|u| (id.to_string(), u.clone()))).collect();
+    for url in services.queues_named(&format!("{stack}-")).await? {
+        let name = url.rsplit('/').next().unwrap_or_default();
+        let Some((logical_id, suffix)) = name.strip_prefix(&format!("{stack}-")).and_then(|rest| rest.rsplit_once('-')) else { continue };
+        let generated = !suffix.is_empty() && suffix.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+        // The same queue may come with another host (an endpoint's URL): the account and name say.
+        let key = |u: &str| u.rsplitn(3, '/').take(2).collect::<Vec<_>>().join("/");
+        if generated && matches!(logical_id, "Queue" | "DeadLetterQueue") && !out.iter().any(|(_, u)| key(u) == key(&url)) {
+            out.push((logical_id.to_string(), url));
+        }
+    }
+    Ok(out)
 }
 
 pub async fn run(args: DownArgs, g: &Global, printer: &Printer) -> Outcome {
@@ -60,7 +72,7 @@ pub async fn run(args: DownArgs, g: &Global, printer: &Printer) -> Outcome {
     let mut queues: Vec<Vec<QueueReport>> = Vec::new();
     for name in &stack_list {
         let mut of_stack = Vec::new();
-        for (logical_id, url) in queues_of(&cfn, name).await? {
+        for (logical_id, url) in queues_of(&cfn, &services, name).await? {
             let depth = services.queue_depth(&url).await?;
             of_stack.push(QueueReport { logical_id, url, depth, outcome: "kept" });
         }
@@ -89,7 +101,8 @@ pub async fn run(args: DownArgs, g: &Global, printer: &Printer) -> Outcome {
         "Their queues, empty now, go too.".to_string()
     };
     if !yes {
-        match super::confirm(&format!("Delete {list}? {fate}")) {
+        let answer = super::ask(&format!("Delete {list}? {fate}")).await.map_err(|signal| Failure::interrupted(format!("interrupted ({signal}) at the question: nothing was deleted")))?;
+        match answer {
             Some(true) => {}
             Some(false) => return Err(Failure::new("nothing was deleted").hint("run again and answer `y`, or pass --yes")),
             None => return Err(Failure::new(format!("deleting {list} needs confirmation, and there is no terminal to ask on: nothing was deleted")).hint("run again with --yes")),
@@ -97,7 +110,15 @@ pub async fn run(args: DownArgs, g: &Global, printer: &Printer) -> Outcome {
     }
     let reporter = reporter(printer, &stack_list);
     let runner = Runner::new(&cfn, reporter.as_ref(), Settings { timeout, ..Settings::default() }, run_token(), vec![]);
-    let results = super::until_interrupted(join_all(stack_list.iter().map(|n| runner.delete(n))), &stack_list).await?;
+    let results = tokio::select! {
+        r = join_all(stack_list.iter().map(|n| runner.delete(n))) => r,
+        signal = super::signalled() => {
+            // CloudFormation goes on deleting; the next `down` waits for it, then the queues.
+            reporter.pause();
+            return Err(Failure::interrupted(format!("interrupted ({signal}): CloudFormation goes on deleting {}", list))
+                .hint("`replatform down` again waits for it, then deletes the queues; `replatform status` shows where it is"));
+        }
+    };
 
     let mut reports = Vec::new();
     let mut failed = false;

@@ -27,18 +27,25 @@ use crate::ui::diagnostics;
 use crate::ui::printer::Printer;
 use crate::ui::progress::{self, Reporter};
 
-/// A command's failure: what happened and what to do. Exit code 1.
+/// A command's failure: what happened and what to do. Exit code 1, or 130 when interrupted.
 #[derive(Debug)]
 pub struct Failure {
     pub message: String,
     pub hint: Option<String>,
     /// Already reported (diagnostics were printed): print nothing more.
     pub reported: bool,
+    /// The process's exit code.
+    pub exit: u8,
 }
 
 impl Failure {
     pub fn new(message: impl Into<String>) -> Self {
-        Self { message: message.into(), hint: None, reported: false }
+        Self { message: message.into(), hint: None, reported: false, exit: 1 }
+    }
+
+    /// Stopped by SIGINT or SIGTERM: exit code 130, as a shell reports Ctrl-C.
+    pub fn interrupted(message: impl Into<String>) -> Self {
+        Self { exit: 130, ..Self::new(message) }
     }
 
     pub fn hint(mut self, hint: impl Into<String>) -> Self {
@@ -48,7 +55,7 @@ impl Failure {
 
     /// The failure was already printed (diagnostics, or each stack's error): exit 1 quietly.
     pub fn reported() -> Self {
-        Self { message: String::new(), hint: None, reported: true }
+        Self { message: String::new(), hint: None, reported: true, exit: 1 }
     }
 
     /// Writing to stdout failed (other than a closed pipe, which is no failure).
@@ -132,13 +139,37 @@ pub fn run_token() -> String {
     format!("replatform-{millis}")
 }
 
-/// Runs the operations to their end, unless the user presses Ctrl-C: then stops watching
-/// (CloudFormation goes on with what it was given) and says how to follow it.
-pub async fn until_interrupted<T>(work: impl std::future::Future<Output = T>, stacks: &[String]) -> Result<T, Failure> {
+/// Resolves when the process receives SIGINT (Ctrl-C) or SIGTERM, with the signal's name.
+pub async fn signalled() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => tokio::select! {
+                _ = tokio::signal::ctrl_c() => "SIGINT",
+                _ = term.recv() => "SIGTERM",
+            },
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                "SIGINT"
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        "SIGINT"
+    }
+}
+
+/// Asks a yes/no question on the terminal, off the async thread so that a signal still stops
+/// the command while it waits. `Err` is the signal that came first.
+pub async fn ask(question: &str) -> Result<Option<bool>, &'static str> {
+    let question = question.to_string();
+    let answer = tokio::task::spawn_blocking(move || confirm(&question));
     tokio::select! {
-        done = work => Ok(done),
-        _ = tokio::signal::ctrl_c() => Err(Failure::new(format!("interrupted: stopped watching {}; CloudFormation goes on with them", stacks.join(" and ")))
-            .hint("`replatform status` shows where they are; `replatform up` or `down` waits for them first")),
+        a = answer => Ok(a.unwrap_or(None)),
+        s = signalled() => Err(s),
     }
 }
 

@@ -19,6 +19,9 @@ pub trait Reporter: Send + Sync {
     fn note(&self, stack: &str, message: &str);
     /// The operation ended in `status`.
     fn end(&self, stack: &str, status: &str, ok: bool);
+    /// Clears every line still running, before a question or after an interrupt, so nothing
+    /// draws over what comes next; an operation that begins later gets a new line.
+    fn pause(&self) {}
 }
 
 fn event_line(e: &EventView) -> String {
@@ -65,10 +68,12 @@ impl Reporter for Plain {
     }
 }
 
-/// One live line per stack; failed events and notes are printed above the lines.
+/// One live line per stack, from its first news on (a stack with nothing to do gets none);
+/// failed events and notes are printed above the lines.
 pub struct Live {
     multi: MultiProgress,
-    bars: Vec<(String, ProgressBar)>,
+    style: ProgressStyle,
+    bars: Mutex<Vec<(String, ProgressBar)>>,
 }
 
 impl Live {
@@ -76,47 +81,54 @@ impl Live {
         let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
         let width = stacks.iter().map(String::len).max().unwrap_or(0);
         let style = ProgressStyle::with_template(&format!("{{spinner}} {{prefix:<{width}}} {{elapsed:>4}}  {{wide_msg}}")).expect("a valid template");
-        let bars = stacks
-            .iter()
-            .map(|s| {
-                let bar = multi.add(ProgressBar::new_spinner().with_style(style.clone()).with_prefix(s.clone()).with_message("waiting"));
-                bar.enable_steady_tick(Duration::from_millis(120));
-                (s.clone(), bar)
-            })
-            .collect();
-        Self { multi, bars }
+        Self { multi, style, bars: Mutex::new(Vec::new()) }
     }
 
-    fn bar(&self, stack: &str) -> Option<&ProgressBar> {
-        self.bars.iter().find(|(s, _)| s == stack).map(|(_, b)| b)
+    /// The stack's line, started on first use.
+    fn bar(&self, stack: &str) -> ProgressBar {
+        let mut bars = self.bars.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, b)) = bars.iter().find(|(s, b)| s == stack && !b.is_finished()) {
+            return b.clone();
+        }
+        let bar = self.multi.add(ProgressBar::new_spinner().with_style(self.style.clone()).with_prefix(stack.to_string()));
+        bar.enable_steady_tick(Duration::from_millis(120));
+        bars.push((stack.to_string(), bar.clone()));
+        bar
     }
 }
 
 impl Reporter for Live {
     fn begin(&self, stack: &str, what: &str) {
-        if let Some(b) = self.bar(stack) {
-            b.reset_elapsed();
-            b.set_message(what.to_string());
-        }
+        let b = self.bar(stack);
+        b.reset_elapsed();
+        b.set_message(what.to_string());
     }
     fn event(&self, stack: &str, e: &EventView) {
         if e.failed() && !e.is_noise() {
             let _ = self.multi.println(format!("{stack}  {}", event_line(e)));
         }
-        if let Some(b) = self.bar(stack) {
-            b.set_message(event_line(e));
-        }
+        self.bar(stack).set_message(event_line(e));
     }
     fn note(&self, stack: &str, message: &str) {
         let _ = self.multi.println(format!("{stack}  {message}"));
-        if let Some(b) = self.bar(stack) {
-            b.set_message(message.to_string());
-        }
+        self.bar(stack).set_message(message.to_string());
     }
     fn end(&self, stack: &str, status: &str, ok: bool) {
-        if let Some(b) = self.bar(stack) {
-            b.finish_with_message(format!("{} {status}", if ok { "done:" } else { "failed:" }));
+        self.bar(stack).finish_with_message(format!("{} {status}", if ok { "done:" } else { "failed:" }));
+    }
+    fn pause(&self) {
+        let mut bars = self.bars.lock().unwrap_or_else(|p| p.into_inner());
+        for (_, b) in bars.iter().filter(|(_, b)| !b.is_finished()) {
+            b.finish_and_clear();
         }
+        bars.clear();
+    }
+}
+
+impl Drop for Live {
+    /// An error or an interrupt leaves no spinner turning above its message.
+    fn drop(&mut self) {
+        self.pause();
     }
 }
 
