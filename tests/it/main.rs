@@ -17,3 +17,4 @@ mod recorded;
 mod safety;
 mod simulation;
 mod structure;
+mod terminal;

@@ -1,0 +1,158 @@
+//! What a person sees: `up` with a destructive change, `up` with nothing to do, and `down`, each
+//! run under a pseudo-terminal against moto, the screen read back through a terminal emulator
+//! (vt100). The question is on screen, with nothing turning under it, before any answer; the
+//! final screen has no stale spinner and no line twice.
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use portable_pty::{native_pty_system, CommandBuilder, PtySize};
+
+use crate::emulator::{service_dir, Moto, IMAGE};
+
+const SPINNER: &[char] = &['⠁', '⠂', '⠄', '⡀', '⢀', '⠠', '⠐', '⠈'];
+
+struct Session {
+    child: Box<dyn portable_pty::Child + Send + Sync>,
+    writer: Box<dyn Write + Send>,
+    output: Arc<Mutex<Vec<u8>>>,
+}
+
+impl Session {
+    fn start(moto: &Moto, dir: &Path, args: &[&str]) -> Self {
+        let pair = native_pty_system().openpty(PtySize { rows: 60, cols: 160, pixel_width: 0, pixel_height: 0 }).unwrap();
+        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_replatform"));
+        cmd.args(args);
+        cmd.cwd(dir);
+        for (k, v) in [
+            ("AWS_ENDPOINT_URL", moto.endpoint.as_str()),
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("AWS_REGION", "eu-west-1"),
+            ("AWS_MAX_ATTEMPTS", "1"),
+            ("AWS_CONFIG_FILE", "/nonexistent"),
+            ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent"),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+            ("TERM", "xterm-256color"),
+        ] {
+            cmd.env(k, v);
+        }
+        cmd.env_remove("AWS_PROFILE");
+        cmd.env_remove("NO_COLOR");
+        let child = pair.slave.spawn_command(cmd).unwrap();
+        drop(pair.slave);
+        let mut reader = pair.master.try_clone_reader().unwrap();
+        let writer = pair.master.take_writer().unwrap();
+        let output: Arc<Mutex<Vec<u8>>> = Arc::default();
+        let sink = output.clone();
+        std::thread::spawn(move || {
+            let _master = pair.master; // kept open while the child writes
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        });
+        Self { child, writer, output }
+    }
+
+    /// The screen as a terminal shows it now.
+    fn screen(&self) -> String {
+        let mut parser = vt100::Parser::new(std::num::NonZero::new(60).unwrap(), std::num::NonZero::new(160).unwrap(), 0);
+        parser.process(&self.output.lock().unwrap());
+        parser.screen().contents()
+    }
+
+    fn wait_for(&self, text: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let screen = self.screen();
+            if screen.contains(text) {
+                return screen;
+            }
+            assert!(Instant::now() < deadline, "`{text}` never showed; the screen:\n{screen}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn answer(&mut self, text: &str) {
+        self.writer.write_all(text.as_bytes()).unwrap();
+        self.writer.flush().unwrap();
+    }
+
+    /// Waits for the exit; returns the code and the final screen.
+    fn finish(mut self) -> (u32, String) {
+        let status = self.child.wait().unwrap();
+        std::thread::sleep(Duration::from_millis(300)); // the last bytes reach the reader
+        (status.exit_code(), self.screen())
+    }
+}
+
+/// The question stands on its own, last on screen, nothing turning below or above it.
+fn question_alone(screen: &str, question: &str) {
+    let lines: Vec<&str> = screen.lines().filter(|l| !l.trim().is_empty()).collect();
+    let last = lines.last().copied().unwrap_or_default();
+    assert!(last.contains(question), "the question is the last line; the screen:\n{screen}");
+    assert!(!screen.contains(SPINNER), "no spinner on screen while asking:\n{screen}");
+    assert!(!screen.contains("waiting"), "no stale `waiting` line:\n{screen}");
+}
+
+/// No spinner left, no `waiting` left over, no progress line twice (a stack's final line, or
+/// any line outside the change tables, whose headers repeat per stack by design).
+fn final_screen_clean(screen: &str) {
+    assert!(!screen.contains(SPINNER), "a spinner was left on the final screen:\n{screen}");
+    assert!(!screen.contains("waiting"), "a stale `waiting` line:\n{screen}");
+    let mut seen = std::collections::HashSet::new();
+    for line in screen.lines().map(str::trim_end).filter(|l| !l.trim().is_empty() && !l.starts_with("  ")) {
+        assert!(seen.insert(line), "`{line}` is on the final screen twice:\n{screen}");
+    }
+}
+
+#[test]
+fn questions_and_progress_on_a_terminal() {
+    let moto = Moto::start();
+    let dir = service_dir("sqs-worker", "it-tty", |t| t);
+    let first = Session::start(&moto, dir.path(), &["up", "--image-uri", IMAGE, "--yes"]);
+    let (code, screen) = first.finish();
+    assert_eq!(code, 0, "{screen}");
+    final_screen_clean(&screen);
+    assert!(screen.contains("done: CREATE_COMPLETE"), "{screen}");
+
+    // A destructive change: the schedule trigger's resources go. The question shows, alone.
+    let config = dir.path().join("replatform.yaml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let start = text.find("  trigger:").unwrap();
+    std::fs::write(&config, format!("{}  trigger:\n    type: sqs\n", &text[..start])).unwrap();
+    let mut up = Session::start(&moto, dir.path(), &["up", "--image-uri", IMAGE]);
+    let screen = up.wait_for("Go ahead?");
+    question_alone(&screen, "Go ahead?");
+    assert!(screen.contains("Remove") && screen.contains("Schedule"), "the removal is shown before the question:\n{screen}");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(up.screen(), screen, "nothing moves while the question waits");
+    up.answer("y\n");
+    let (code, screen) = up.finish();
+    assert_eq!(code, 0, "{screen}");
+    final_screen_clean(&screen);
+    assert!(screen.contains("done: UPDATE_COMPLETE"), "{screen}");
+
+    // Nothing to do: said, not spun.
+    let again = Session::start(&moto, dir.path(), &["up", "--image-uri", IMAGE]);
+    let (code, screen) = again.finish();
+    assert_eq!(code, 0, "{screen}");
+    final_screen_clean(&screen);
+    assert!(screen.contains("it-tty-ecs: no changes") && screen.contains("it-tty-lambda: no changes"), "{screen}");
+
+    // `down`: the question, then the stacks go.
+    let mut down = Session::start(&moto, dir.path(), &["down"]);
+    let screen = down.wait_for("[y/N]");
+    question_alone(&screen, "Delete `it-tty-ecs` and `it-tty-lambda`?");
+    down.answer("y\n");
+    let (code, screen) = down.finish();
+    assert_eq!(code, 0, "{screen}");
+    final_screen_clean(&screen);
+    assert!(screen.contains("done: DELETE_COMPLETE"), "{screen}");
+}
