@@ -114,6 +114,8 @@ impl Cfn {
             .create_change_set()
             .stack_name(stack)
             .change_set_name(change_set)
+            // A retry of this request (a timeout, a 5xx) is then the same change set, not a clash.
+            .client_token(change_set)
             .change_set_type(if create { ChangeSetType::Create } else { ChangeSetType::Update })
             .template_body(template)
             .capabilities(Capability::CapabilityIam)

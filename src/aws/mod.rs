@@ -6,6 +6,8 @@ pub mod ecr;
 pub mod metrics;
 pub mod services;
 
+use std::time::Duration;
+
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_cloudformation::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
@@ -85,7 +87,10 @@ pub struct Aws {
 impl Aws {
     /// `region`: `--region`, else the config file's `region`, else the SDK chain.
     pub async fn load(profile: Option<&str>, region: Option<&str>) -> Result<Self, AwsError> {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        // An answer that never comes is retried like any transient failure (the SDK's retry
+        // settings, AWS_MAX_ATTEMPTS); every call here answers in seconds.
+        let timeouts = aws_config::timeout::TimeoutConfig::builder().connect_timeout(Duration::from_secs(10)).operation_attempt_timeout(Duration::from_secs(60)).build();
+        let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts);
         if let Some(p) = profile {
             loader = loader.profile_name(p);
         }
