@@ -81,6 +81,30 @@ pub enum Command {
     Load(LoadArgs),
     /// Watch both platforms drain their queues, then write samples.csv, summary.json, chart.svg
     Compare(CompareArgs),
+    /// Run the image here under both platforms' contracts (Lambda's Runtime API, ECS's command)
+    Local(LocalArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LocalArgs {
+    /// Run only this platform
+    #[arg(long, value_enum)]
+    pub only: Option<Only>,
+    /// Run this image instead of building one
+    #[arg(long, value_name = "URI")]
+    pub image_uri: Option<String>,
+    /// The queue to work (default: the deployed stack's queue of each platform)
+    #[arg(long, value_name = "URL")]
+    pub queue_url: Option<String>,
+    /// Put N generated messages in the queue first (as `load` makes them)
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub messages: u64,
+    /// Invoke the function once with this event instead of playing its trigger
+    #[arg(long, value_name = "FILE")]
+    pub event: Option<PathBuf>,
+    /// Stop a platform that has not drained its queue after this long
+    #[arg(long, default_value = "3m", value_parser = parse_fine_duration, value_name = "DURATION")]
+    pub timeout: std::time::Duration,
 }
 
 fn parse_fine_duration(s: &str) -> Result<std::time::Duration, String> {

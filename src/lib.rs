@@ -8,6 +8,7 @@ pub mod commands;
 pub mod core;
 pub mod experiment;
 pub mod image;
+pub mod local;
 pub mod pipeline;
 pub mod ui;
 
@@ -42,6 +43,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Status(a) => block_on(commands::status::run(a, &global, &printer)),
         Command::Load(a) => block_on(commands::load::run(a, &global, &printer)),
         Command::Compare(a) => block_on(commands::compare::run(a, &global, &printer)),
+        Command::Local(a) => block_on(commands::local::run(a, &global, &printer)),
     };
     match outcome {
         Ok(code) => code,

@@ -27,6 +27,18 @@ pub struct Refused {
     pub sender_fault: bool,
 }
 
+/// A message received, with what the event source mapping passes on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Received {
+    pub message_id: String,
+    pub receipt_handle: String,
+    pub body: String,
+    pub md5_of_body: String,
+    pub receive_count: String,
+    pub sent_timestamp: String,
+    pub first_receive_timestamp: String,
+}
+
 /// One event of an ECS service (`DescribeServices`).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ServiceEvent {
@@ -241,6 +253,69 @@ impl Services {
                 None => return Ok(urls),
             }
         }
+    }
+
+    /// Receives up to `max` messages (at most 10), waiting up to `wait_s` seconds for the first.
+    pub async fn receive(&self, url: &str, max: i32, wait_s: i32, visibility_s: i32) -> Result<Vec<Received>, AwsError> {
+        let out = self
+            .sqs
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(max.clamp(1, 10))
+            .wait_time_seconds(wait_s)
+            .visibility_timeout(visibility_s)
+            .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
+            .send()
+            .await
+            .map_err(|e| aws_error(format!("receiving from `{url}`"), e))?;
+        Ok(out
+            .messages()
+            .iter()
+            .map(|m| {
+                let attr = |k: aws_sdk_sqs::types::MessageSystemAttributeName| m.attributes().and_then(|a| a.get(&k)).cloned().unwrap_or_default();
+                Received {
+                    message_id: m.message_id().unwrap_or_default().to_string(),
+                    receipt_handle: m.receipt_handle().unwrap_or_default().to_string(),
+                    body: m.body().unwrap_or_default().to_string(),
+                    md5_of_body: m.md5_of_body().unwrap_or_default().to_string(),
+                    receive_count: attr(aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount),
+                    sent_timestamp: attr(aws_sdk_sqs::types::MessageSystemAttributeName::SentTimestamp),
+                    first_receive_timestamp: attr(aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateFirstReceiveTimestamp),
+                }
+            })
+            .collect())
+    }
+
+    /// Deletes received messages by receipt handle; returns how many SQS refused.
+    pub async fn delete_received(&self, url: &str, handles: &[String]) -> Result<usize, AwsError> {
+        let mut refused = 0;
+        for chunk in handles.chunks(10) {
+            let mut call = self.sqs.delete_message_batch().queue_url(url);
+            for (i, h) in chunk.iter().enumerate() {
+                let entry = aws_sdk_sqs::types::DeleteMessageBatchRequestEntry::builder().id(i.to_string()).receipt_handle(h).build().map_err(|e| AwsError {
+                    operation: format!("deleting messages from `{url}`"),
+                    code: "InvalidRequest".into(),
+                    message: e.to_string(),
+                })?;
+                call = call.entries(entry);
+            }
+            let out = call.send().await.map_err(|e| aws_error(format!("deleting messages from `{url}`"), e))?;
+            refused += out.failed().len();
+        }
+        Ok(refused)
+    }
+
+    /// The queue's ARN.
+    pub async fn queue_arn(&self, url: &str) -> Result<String, AwsError> {
+        let out = self
+            .sqs
+            .get_queue_attributes()
+            .queue_url(url)
+            .attribute_names(QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .map_err(|e| aws_error(format!("reading the ARN of `{url}`"), e))?;
+        Ok(out.attributes().and_then(|a| a.get(&QueueAttributeName::QueueArn)).cloned().unwrap_or_default())
     }
 
     /// Deletes a queue; `Ok(false)` when it was already gone.

@@ -5,6 +5,7 @@ pub mod diff;
 pub mod down;
 pub mod guard;
 pub mod load;
+pub mod local;
 pub mod render;
 pub mod status;
 pub mod templates;

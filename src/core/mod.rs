@@ -9,6 +9,7 @@ pub mod image;
 pub mod image_ref;
 pub mod lint;
 pub mod load;
+pub mod local;
 pub mod locate;
 pub mod plan;
 pub mod render;

@@ -203,6 +203,29 @@ pub async fn look_up(aws: &Aws, config: &Config, config_dir: &Path) -> Result<(O
     }
 }
 
+/// `local`: the image of the current inputs in the local engine, built when the engine does
+/// not hold it yet. Nothing is pushed. Returns the local name, `replatform-local/<repo>:<tag>`.
+pub async fn build_local(config: &Config, config_dir: &Path, printer: &Printer) -> Result<String, Failure> {
+    let tag = source_tag(config, config_dir)?;
+    let image = format!("replatform-local/{}:{tag}", config.repository());
+    let builder = config.image.builder;
+    let program = pure::program(builder);
+    if runner::succeeds(program, &["image", "inspect", &image]).await {
+        printer.info(format!("image: {image} is already built: nothing to build"));
+        return Ok(image);
+    }
+    let (context, dockerfile) = paths(config, config_dir);
+    let buildx = builder == Builder::Docker && runner::succeeds("docker", &["buildx", "version"]).await;
+    let build_args = build_args(config);
+    let (context_s, dockerfile_s) = (context.display().to_string(), dockerfile.display().to_string());
+    let spec = pure::BuildSpec { context: &context_s, dockerfile: &dockerfile_s, image: &image, platform: config.image.platform, build_args: &build_args };
+    let lines = progress::lines(printer.quiet || printer.is_json());
+    lines.start(&format!("building {image}"));
+    run(builder, &pure::build(builder, &spec, buildx), None, lines.as_ref(), "building the image", "fix the Dockerfile or the build context (its last lines are above)").await?;
+    lines.finish(&format!("image: built {image}"));
+    Ok(image)
+}
+
 /// One builder step; its failure says what was being done, the builder's last lines, and
 /// what to do.
 async fn run(builder: Builder, cmd: &pure::Command, stdin: Option<&crate::aws::ecr::Secret>, lines: &dyn progress::Lines, doing: &str, fix: &str) -> Result<(), Failure> {

@@ -1,0 +1,348 @@
+//! `replatform local`: the image run here under each platform's contract, against the queue.
+//! Lambda: the container as Lambda starts it, talking to our Runtime API emulator, while we play
+//! the trigger (the SQS event source mapping, or the schedule). ECS: the container with the
+//! task's command, until the queue is drained.
+
+pub mod runtime_api;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Child;
+
+use crate::aws::services::Services;
+use crate::core::config::{Config, Trigger};
+use crate::core::image::Command;
+use crate::core::local::{self as pure, Record};
+use runtime_api::{Outcome, RuntimeApi, RuntimeError};
+
+/// One invocation, as `local` reports it.
+#[derive(Clone, Debug, Serialize)]
+pub struct InvocationReport {
+    pub request_id: String,
+    pub duration_ms: u64,
+    /// `ok`, `error` or `timeout`.
+    pub result: &'static str,
+    pub messages: usize,
+    pub failed_items: usize,
+    pub error: Option<RuntimeError>,
+}
+
+/// One platform's run.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct PlatformReport {
+    pub platform: String,
+    pub queue_url: String,
+    /// `pass` or `fail`.
+    pub verdict: &'static str,
+    /// From the container's start to the runtime's first request (Lambda).
+    pub init_ms: Option<u64>,
+    pub invocations: Vec<InvocationReport>,
+    pub messages_done: u64,
+    pub messages_failed: u64,
+    /// Messages still in the queue at the end (visible, in flight, delayed).
+    pub messages_left: Option<u64>,
+    pub exit_code: Option<i32>,
+    /// What went wrong, and which config field to look at.
+    pub problem: Option<String>,
+    pub hint: Option<String>,
+    /// The container's last lines.
+    pub output: Vec<String>,
+}
+
+/// A running container; removed when dropped, whatever happened.
+pub struct Container {
+    engine: String,
+    pub name: String,
+    child: Child,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl Drop for Container {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new(&self.engine).args(["rm", "--force", &self.name]).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).status();
+    }
+}
+
+/// Lines kept of what the container printed.
+const KEEP: usize = 200;
+
+impl Container {
+    /// Starts it; `show` sees each line it prints.
+    pub fn start(cmd: &Command, name: &str, show: Arc<dyn Fn(&str) + Send + Sync>) -> std::io::Result<Self> {
+        let mut child = tokio::process::Command::new(&cmd.program)
+            .args(&cmd.args)
+            .envs(cmd.env.iter().map(|(k, v)| (k, v)))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()?;
+        let lines: Arc<Mutex<Vec<String>>> = Arc::default();
+        for stream in [child.stdout.take().map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>), child.stderr.take().map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>)]
+            .into_iter()
+            .flatten()
+        {
+            let (lines, show) = (lines.clone(), show.clone());
+            tokio::spawn(async move {
+                let mut reader = BufReader::new(stream).lines();
+                while let Ok(Some(line)) = reader.next_line().await {
+                    show(&line);
+                    let mut l = lines.lock().unwrap_or_else(|p| p.into_inner());
+                    l.push(line);
+                    if l.len() > KEEP {
+                        l.remove(0);
+                    }
+                }
+            });
+        }
+        Ok(Self { engine: cmd.program.clone(), name: name.to_string(), child, lines })
+    }
+
+    pub fn output(&self) -> Vec<String> {
+        self.lines.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Resolves when the container's process ends, with its exit code.
+    pub async fn exited(&mut self) -> Option<i32> {
+        self.child.wait().await.ok().and_then(|s| s.code())
+    }
+
+    /// SIGTERM, then SIGKILL after `grace`, as ECS stops a task; the exit code.
+    pub async fn stop(&mut self, grace: Duration) -> Option<i32> {
+        let _ = tokio::process::Command::new(&self.engine)
+            .args(["stop", "--time", &grace.as_secs().max(1).to_string(), &self.name])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .await;
+        tokio::time::timeout(grace + Duration::from_secs(10), self.exited()).await.ok().flatten()
+    }
+}
+
+fn last_lines(lines: &[String], n: usize) -> Vec<String> {
+    lines.iter().rev().take(n).rev().cloned().collect()
+}
+
+/// What Lambda would be handed: the trigger's events, or the user's own (`--event`).
+pub enum Feed {
+    Trigger,
+    Event(Vec<u8>),
+}
+
+/// Runs the function's container against `queue_url` and plays its trigger.
+#[allow(clippy::too_many_arguments)]
+pub async fn lambda(services: &Services, config: &Config, cmd_for: impl Fn(&str) -> Command, name: &str, queue_url: &str, region: &str, feed: Feed, limit: Duration, show: Arc<dyn Fn(&str) + Send + Sync>) -> PlatformReport {
+    let mut report = PlatformReport { platform: "lambda".into(), queue_url: queue_url.into(), verdict: "fail", ..Default::default() };
+    let account = queue_url.rsplitn(3, '/').nth(1).unwrap_or("123456789012").to_string();
+    let arn = format!("arn:aws:lambda:{region}:{account}:function:{}", config.service);
+    let api = match RuntimeApi::start(&arn).await {
+        Ok(a) => a,
+        Err(e) => {
+            report.problem = Some(format!("cannot serve the Runtime API on 127.0.0.1: {e}"));
+            return report;
+        }
+    };
+    let cmd = cmd_for(&api.addr.to_string());
+    let mut container = match Container::start(&cmd, name, show) {
+        Ok(c) => c,
+        Err(e) => {
+            report.problem = Some(format!("cannot start `{}`: {e}", cmd.program));
+            return report;
+        }
+    };
+    let timeout = Duration::from_secs(config.lambda.timeout.0);
+    let started = Instant::now();
+    let before = services.queue_depth(queue_url).await.ok().flatten().map(|d| d.total());
+    let queue_arn = services.queue_arn(queue_url).await.unwrap_or_else(|_| format!("arn:aws:sqs:{region}:{account}:{}", queue_url.rsplit('/').next().unwrap_or_default()));
+    let mut problem: Option<(String, Option<String>)> = None;
+    let mut rounds = 0;
+    loop {
+        if started.elapsed() > limit {
+            problem = Some((format!("the queue was not drained within {}", humantime::format_duration(limit)), Some("a longer --timeout waits more".into())));
+            break;
+        }
+        rounds += 1;
+        // The batch and the event.
+        let (event, batch): (Vec<u8>, Vec<Record>) = match &feed {
+            Feed::Event(e) => (e.clone(), Vec::new()),
+            Feed::Trigger => match &config.lambda.trigger {
+                Trigger::Sqs(t) => {
+                    let got = match services.receive(queue_url, t.batch_size.min(10) as i32, 1, config.queue.visibility_timeout.0 as i32).await {
+                        Ok(g) => g,
+                        Err(e) => {
+                            problem = Some((e.to_string(), e.hint()));
+                            break;
+                        }
+                    };
+                    if got.is_empty() {
+                        break;
+                    }
+                    let records: Vec<Record> = got
+                        .into_iter()
+                        .map(|m| Record {
+                            message_id: m.message_id,
+                            receipt_handle: m.receipt_handle,
+                            body: m.body,
+                            md5_of_body: m.md5_of_body,
+                            receive_count: m.receive_count,
+                            sent_timestamp: m.sent_timestamp,
+                            first_receive_timestamp: m.first_receive_timestamp,
+                        })
+                        .collect();
+                    (pure::sqs_event(&records, &queue_arn, region).to_string().into_bytes(), records)
+                }
+                Trigger::Schedule(_) => {
+                    let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+                    let rule = format!("arn:aws:events:{region}:{account}:rule/{}-schedule", config.service);
+                    (pure::scheduled_event(&rule, region, &account, &now, &format!("local-{rounds}")).to_string().into_bytes(), Vec::new())
+                }
+            },
+        };
+        let invoked = tokio::select! {
+            i = api.invoke(event, timeout) => Some(i),
+            _ = api.init_failed() => None,
+            code = container.exited() => {
+                report.exit_code = code;
+                None
+            }
+        };
+        let Some(invoked) = invoked else {
+            // Init failed, or the process ended without asking for work.
+            let output = container.output();
+            match api.init_error() {
+                Some(e) => {
+                    let hint = pure::hint_for(&e.error_type, &e.error_message);
+                    problem = Some((format!("init failed: {}: {}", e.error_type, e.error_message), hint));
+                }
+                None => {
+                    let text = output.join("\n");
+                    let hint = pure::start_hint(&text).or_else(|| pure::hint_for("", &text));
+                    problem = Some((format!("the function's process ended before it asked for an event (exit code {})", report.exit_code.map_or("unknown".into(), |c| c.to_string())), hint));
+                }
+            }
+            break;
+        };
+        let mut inv = InvocationReport { request_id: invoked.request_id.clone(), duration_ms: invoked.duration.as_millis() as u64, result: "ok", messages: batch.len(), failed_items: 0, error: None };
+        match invoked.outcome {
+            Outcome::Response(body) => {
+                let failed = pure::batch_failures(&body, &batch);
+                inv.failed_items = failed.len();
+                // As the event source mapping does: delete what succeeded, leave what failed.
+                let done: Vec<String> = batch.iter().filter(|r| !failed.contains(&r.message_id)).map(|r| r.receipt_handle.clone()).collect();
+                if !done.is_empty() {
+                    if let Err(e) = services.delete_received(queue_url, &done).await {
+                        problem = Some((e.to_string(), e.hint()));
+                    }
+                }
+                report.messages_done += done.len() as u64;
+                report.messages_failed += failed.len() as u64;
+            }
+            Outcome::Error(e) => {
+                inv.result = "error";
+                report.messages_failed += batch.len() as u64;
+                let hint = pure::hint_for(&e.error_type, &e.error_message);
+                problem = Some((format!("the handler failed: {}: {}", e.error_type, e.error_message), hint));
+                inv.error = Some(e);
+            }
+            Outcome::TimedOut => {
+                inv.result = "timeout";
+                report.messages_failed += batch.len() as u64;
+                problem = Some((
+                    format!("Task timed out after {:.2} seconds", timeout.as_secs_f64()),
+                    Some("the handler ran past `lambda.timeout`: raise it, or make an invocation do less (for a polling handler, stop polling before the deadline)".into()),
+                ));
+            }
+        }
+        report.invocations.push(inv);
+        if problem.is_some() || matches!(feed, Feed::Event(_)) {
+            break;
+        }
+        if matches!(config.lambda.trigger, Trigger::Schedule(_)) {
+            // The schedule fires again while the queue still has work.
+            let visible = services.queue_depth(queue_url).await.ok().flatten().map_or(0, |d| d.visible);
+            if visible == 0 || rounds >= 20 {
+                break;
+            }
+        }
+    }
+    report.init_ms = api.init_duration().map(|d| d.as_millis() as u64);
+    drop(api);
+    let code = container.stop(Duration::from_secs(1)).await;
+    report.exit_code = report.exit_code.or(code);
+    report.output = last_lines(&container.output(), 30);
+    report.messages_left = services.queue_depth(queue_url).await.ok().flatten().map(|d| d.total());
+    // A handler that polls the queue itself (the schedule trigger, or --event): what it took.
+    if report.invocations.iter().all(|i| i.messages == 0) {
+        if let (Some(b), Some(l)) = (before, report.messages_left) {
+            report.messages_done = b.saturating_sub(l);
+        }
+    }
+    if let Some((p, hint)) = problem {
+        report.problem = Some(p);
+        report.hint = hint;
+    } else if report.messages_failed > 0 {
+        report.problem = Some(format!("the handler reported {} message{} as failed", report.messages_failed, if report.messages_failed == 1 { "" } else { "s" }));
+    } else {
+        report.verdict = "pass";
+    }
+    report
+}
+
+/// Runs the task's container until the queue is drained (or `limit`), then stops it as ECS does.
+pub async fn ecs(services: &Services, cmd: &Command, name: &str, queue_url: &str, limit: Duration, show: Arc<dyn Fn(&str) + Send + Sync>) -> PlatformReport {
+    let mut report = PlatformReport { platform: "ecs".into(), queue_url: queue_url.into(), verdict: "fail", ..Default::default() };
+    let before = services.queue_depth(queue_url).await.ok().flatten().map_or(0, |d| d.total());
+    let mut container = match Container::start(cmd, name, show) {
+        Ok(c) => c,
+        Err(e) => {
+            report.problem = Some(format!("cannot start `{}`: {e}", cmd.program));
+            return report;
+        }
+    };
+    let started = Instant::now();
+    let mut empty = 0;
+    let mut exited = None;
+    loop {
+        tokio::select! {
+            code = container.exited() => {
+                exited = Some(code);
+                break;
+            }
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+        let depth = services.queue_depth(queue_url).await.ok().flatten().map_or(u64::MAX, |d| d.total());
+        empty = if depth == 0 { empty + 1 } else { 0 };
+        if empty >= 2 || started.elapsed() > limit {
+            break;
+        }
+    }
+    let left = services.queue_depth(queue_url).await.ok().flatten().map(|d| d.total());
+    report.messages_left = left;
+    report.messages_done = before.saturating_sub(left.unwrap_or(before));
+    match exited {
+        Some(code) => {
+            report.exit_code = code;
+            let text = container.output().join("\n");
+            report.problem = Some(format!("the task's process ended by itself (exit code {}) before the queue was drained", code.map_or("unknown".into(), |c| c.to_string())));
+            report.hint = pure::start_hint(&text).map(|h| h.replace("lambda.entry_point", "the image's ENTRYPOINT").replace("lambda.working_directory", "the image's WORKDIR")).or_else(|| Some("its last lines are above; `ecs.command` overrides the image's command".into()));
+        }
+        None => {
+            let code = container.stop(Duration::from_secs(10)).await;
+            report.exit_code = code;
+            if left != Some(0) {
+                report.problem = Some(format!("the queue was not drained within {}", humantime::format_duration(limit)));
+                report.hint = Some("a longer --timeout waits more; the task's last lines are above".into());
+            } else if !matches!(code, Some(0) | Some(143)) {
+                report.problem = Some(format!("the task did not stop cleanly on SIGTERM (exit code {})", code.map_or("unknown".into(), |c| c.to_string())));
+                report.hint = Some("ECS stops tasks with SIGTERM, then SIGKILL after the stop timeout: finish the batch in hand and exit".into());
+            } else {
+                report.verdict = "pass";
+            }
+        }
+    }
+    report.output = last_lines(&container.output(), 30);
+    report
+}
