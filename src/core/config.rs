@@ -373,17 +373,84 @@ impl Config {
     }
 }
 
+/// The largest `replatform.yaml` read: a service's config is a few kilobytes.
+pub const MAX_CONFIG_BYTES: usize = 1024 * 1024;
+
+/// How deep a config may nest and how many values it may hold with its aliases expanded. The
+/// deepest path of the contract is 5 levels (`ecs.scaling.scale_out[0].from`), and a config holds
+/// a few hundred values.
+pub const CONFIG_LIMITS: locate::Limits = locate::Limits { depth: 32, nodes: 100_000 };
+
+/// `1.0 MiB`, `10.0 MiB`, `512 KiB`, `900 bytes`.
+pub fn size_text(bytes: u64) -> String {
+    if bytes >= 1024 * 1024 {
+        format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+    } else if bytes >= 1024 {
+        format!("{} KiB", bytes / 1024)
+    } else {
+        format!("{bytes} bytes")
+    }
+}
+
+/// The error for a config over [`MAX_CONFIG_BYTES`].
+pub fn too_large(bytes: u64) -> Diagnostic {
+    Diagnostic::error("config", "", format!("the file is {} ({bytes} bytes): a replatform.yaml may be at most {}", size_text(bytes), size_text(MAX_CONFIG_BYTES as u64)))
+        .hint("a service's config is a few kilobytes: name the right file with `-f PATH`")
+}
+
+/// A config file's bytes as text: within [`MAX_CONFIG_BYTES`], UTF-8, without a leading
+/// byte-order mark. The error names the line and column of the first byte that is not UTF-8.
+pub fn decode(bytes: &[u8]) -> Result<&str, Diagnostic> {
+    if bytes.len() > MAX_CONFIG_BYTES {
+        return Err(too_large(bytes.len() as u64));
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Ok(text.strip_prefix('\u{feff}').unwrap_or(text)),
+        Err(e) => {
+            let valid = std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default();
+            let line = valid.matches('\n').count() + 1;
+            let column = valid.rsplit('\n').next().unwrap_or_default().chars().count() + 1;
+            let byte = bytes[e.valid_up_to()];
+            let d = Diagnostic::error("config", "", format!("the file is not UTF-8 text: byte 0x{byte:02x} at line {line}, column {column} is not valid UTF-8"));
+            let d = Diagnostic { location: Some((line, column)), ..d };
+            Err(if bytes.starts_with(&[0xff, 0xfe]) || bytes.starts_with(&[0xfe, 0xff]) {
+                d.hint("the file is UTF-16: save it as UTF-8")
+            } else {
+                d.hint("save the file as UTF-8; if it is not a text file, name the right one with `-f PATH`")
+            })
+        }
+    }
+}
+
 /// Parses and checks a `replatform.yaml` text. Every diagnostic carries its location.
 pub fn parse(source: &str) -> Result<Config, Vec<Diagnostic>> {
-    let places = locate::index(source);
-    let located = |mut d: Diagnostic| {
-        d.location = locate::find(&places, &d.path).map(|p| if matches!(d.code, "unknown-key" | "missing-key") { p.key } else { p.value });
-        d
-    };
+    let source = source.strip_prefix('\u{feff}').unwrap_or(source);
+    if source.len() > MAX_CONFIG_BYTES {
+        return Err(vec![too_large(source.len() as u64)]);
+    }
     if source.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
         return Err(vec![Diagnostic::error("config", "", "the file is empty")
             .hint("start from an example: `examples/sqs-worker/replatform.yaml`")]);
     }
+    // Control characters: the YAML reader names only their byte offset.
+    if let Some((offset, c)) = source.char_indices().find(|(_, c)| c.is_control() && !matches!(c, '\t' | '\n' | '\r' | '\u{85}')) {
+        let before = &source[..offset];
+        let (line, column) = (before.matches('\n').count() + 1, before.rsplit('\n').next().unwrap_or_default().chars().count() + 1);
+        let d = Diagnostic::error("config", "", format!("the file holds a control character (U+{:04X}) at line {line}, column {column}", c as u32))
+            .hint("remove it: YAML text holds no control characters (is this a binary file?)");
+        return Err(vec![Diagnostic { location: Some((line, column)), ..d }]);
+    }
+    // The text's shape first: what would make reading it slow or lose a value is refused
+    // before any value is read.
+    let scan = locate::scan(source, CONFIG_LIMITS);
+    if let Some(problem) = scan.problem {
+        return Err(vec![tidy(shape_error(problem))]);
+    }
+    let places = scan.places;
+    let located = |mut d: Diagnostic| {
+        d.location = locate::find(&places, &d.path).map(|p| if matches!(d.code, "unknown-key" | "missing-key") { p.key } else { p.value });
+        d
+    };
     let de = serde_yaml_ng::Deserializer::from_str(source);
     let config: Config = match serde_path_to_error::deserialize(de) {
         Ok(c) => c,
@@ -398,15 +465,128 @@ pub fn parse(source: &str) -> Result<Config, Vec<Diagnostic>> {
                     d.location = Some(at);
                 }
             }
-            return Err(vec![d]);
+            // A syntax error under a key the index never reached (the reader stopped before
+            // it): the key's own line, else where the reader stopped.
+            if d.hint.as_deref() == Some(SYNTAX_HINT) && !d.path.is_empty() && !places.contains_key(&d.path) {
+                d.location = key_line(source, &d.path, &places).or(syntax_at).or(d.location);
+            }
+            if d.hint.as_deref() == Some(SYNTAX_HINT) && d.message.contains("unexpected end of stream") {
+                d = d.hint("a quote or bracket opened here is never closed");
+            }
+            // A tab in the indentation is the usual cause of a syntax error that names no key.
+            if let Some((line, _)) = syntax_at.filter(|_| d.hint.as_deref() == Some(SYNTAX_HINT)) {
+                let text = source.lines().nth(line.saturating_sub(1)).unwrap_or_default();
+                let indent: String = text.chars().take_while(|c| c.is_whitespace()).collect();
+                if let Some(i) = indent.find('\t') {
+                    d.location = Some((line, indent[..i].chars().count() + 1));
+                    d = d.hint(format!("YAML indents with spaces, never tabs: replace the tab at the start of line {line} with spaces"));
+                }
+            }
+            return Err(vec![tidy(d)]);
         }
     };
-    let errors: Vec<Diagnostic> = check(&config).into_iter().map(located).collect();
+    let errors: Vec<Diagnostic> = check(&config).into_iter().map(located).map(tidy).collect();
     if errors.is_empty() {
         Ok(config)
     } else {
         Err(errors)
     }
+}
+
+/// Where the last key of `path` is written, found by its text below its parent's line.
+fn key_line(source: &str, path: &str, places: &std::collections::HashMap<String, locate::Place>) -> Option<(usize, usize)> {
+    let key = path.rsplit('.').next()?.split('[').next()?;
+    let parent = path.strip_suffix(key).map(|p| p.trim_end_matches('.')).unwrap_or_default();
+    let from = locate::find(places, parent).map_or(1, |p| p.key.0);
+    source.lines().enumerate().skip(from.saturating_sub(1)).find_map(|(i, l)| {
+        let text = l.trim_start();
+        let rest = text.strip_prefix(key)?;
+        rest.starts_with(':').then(|| (i + 1, l.chars().count() - text.chars().count() + 1))
+    })
+}
+
+const SYNTAX_HINT: &str = "check the YAML syntax here: indentation, `key: value`, closing brackets and quotes";
+
+/// Why the text's shape is refused, where, and what to do.
+fn shape_error(problem: locate::Problem) -> Diagnostic {
+    use locate::Problem;
+    let (d, at) = match problem {
+        Problem::TooDeep { limit, at } => (
+            Diagnostic::error("config", "", format!("the file nests more than {limit} levels deep"))
+                .hint("a replatform.yaml nests at most 5 levels (`ecs.scaling.scale_out[0].from`): check the brackets and indentation here"),
+            at,
+        ),
+        Problem::TooManyNodes { limit, at, alias: true } => (
+            Diagnostic::error("config", "", format!("the aliases (`*name`) expand the file past {limit} values"))
+                .hint("a config holds a few hundred values: write them out, or use aliases that do not nest"),
+            at,
+        ),
+        Problem::TooManyNodes { limit, at, alias: false } => (
+            Diagnostic::error("config", "", format!("the file holds more than {limit} values"))
+                .hint("a config holds a few hundred values: name the right file with `-f PATH`"),
+            at,
+        ),
+        Problem::DuplicateKey { path, key, first, at } => {
+            let parent = path.strip_suffix(key.as_str()).map(|p| p.trim_end_matches('.')).unwrap_or_default();
+            let where_ = if parent.is_empty() { "at the top level".to_string() } else { format!("in `{parent}`") };
+            (
+                Diagnostic::error("duplicate-key", path, format!("`{key}` is written twice {where_} (first at line {}, column {})", first.0, first.1))
+                    .hint("keep one of them: YAML allows a key once in a mapping, and only one of the values would be used"),
+                at,
+            )
+        }
+        Problem::MoreThanOneDocument { at } => (
+            Diagnostic::error("config", "", "the file holds more than one YAML document (`---`)")
+                .hint("one file configures one service: remove the `---` line and what does not belong, or split the file"),
+            at,
+        ),
+    };
+    Diagnostic { location: Some(at), ..d }
+}
+
+/// Long values shortened in a message: a hostile file must not make a message of a megabyte.
+fn tidy(mut d: Diagnostic) -> Diagnostic {
+    d.message = clip_quoted(&d.message);
+    d.hint = d.hint.map(|h| clip_quoted(&h));
+    if d.path.chars().count() > 120 {
+        d.path = format!("{}…", d.path.chars().take(100).collect::<String>());
+    }
+    d
+}
+
+/// Every run between backticks or double quotes longer than 160 characters, cut to 120 and `…`.
+pub fn clip_quoted(text: &str) -> String {
+    const LONG: usize = 160;
+    const KEEP: usize = 120;
+    let mut out = String::with_capacity(text.len().min(4096));
+    let mut rest = text;
+    while let Some(open) = rest.find(['`', '"']) {
+        let quote = rest[open..].chars().next().unwrap_or('`');
+        out.push_str(&rest[..=open]);
+        let after = &rest[open + 1..];
+        let (inner, tail) = match after.find(quote) {
+            Some(close) => (&after[..close], &after[close..]),
+            None => (after, ""),
+        };
+        if inner.chars().count() > LONG {
+            out.extend(inner.chars().take(KEEP));
+            out.push('…');
+        } else {
+            out.push_str(inner);
+        }
+        match tail.strip_prefix(quote) {
+            Some(t) => {
+                out.push(quote);
+                rest = t;
+            }
+            None => {
+                rest = tail;
+                break;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 fn path_string(path: &serde_path_to_error::Path) -> String {
@@ -445,7 +625,11 @@ fn strip_location(message: &str) -> String {
             m = rest;
         }
     }
-    m.replace("expected u32", "expected a whole number").replace("expected u64", "expected a whole number")
+    let m = m.replace("expected u32", "expected a whole number").replace("expected u64", "expected a whole number").replace(" as u128,", " is too large,");
+    match m.find("expected struct ") {
+        Some(i) => format!("{}expected a mapping", &m[..i]),
+        None => m,
+    }
 }
 
 /// Turns serde's messages into ours: the unknown key with the nearest known one, the missing key
@@ -482,13 +666,48 @@ fn explain(path: &str, message: &str) -> Diagnostic {
         return d.hint(missing_hint(&full));
     }
     if path.is_empty() {
-        return Diagnostic::error("config", path, message.to_string()).hint("check the YAML syntax here: indentation, `key: value`, closing brackets and quotes");
+        if let Some(what) = message.strip_prefix("invalid type: ").and_then(|m| m.strip_suffix(", expected a mapping")) {
+            let what = match what.split_once(' ').map_or(what, |(kind, _)| kind) {
+                "sequence" => "list",
+                _ => "single value",
+            };
+            return Diagnostic::error("config", path, format!("the file is a {what}, not a mapping of settings"))
+                .hint("a replatform.yaml is `key: value` lines (`service:`, `ecs:`, `lambda:` ...): start from `examples/sqs-worker/replatform.yaml`");
+        }
+        return Diagnostic::error("config", path, message.to_string()).hint(SYNTAX_HINT);
+    }
+    if message.starts_with("unknown anchor") {
+        return Diagnostic::error("config", path, format!("{where_}: an alias (`*name`) names no anchor")).hint("write the anchor (`&name`) on a value above the alias, or write the value out");
     }
     let d = Diagnostic::error("config", path, format!("{where_}: {message}"));
     if message.starts_with("invalid type") || message.starts_with("invalid value") || message.starts_with("invalid duration") {
-        d
+        d.hint(type_hint(message))
     } else {
-        d.hint("check the YAML syntax here: indentation, `key: value`, closing brackets and quotes")
+        d.hint(SYNTAX_HINT)
+    }
+}
+
+/// What to write instead of a value of the wrong type, from serde's `expected ...`.
+fn type_hint(message: &str) -> String {
+    let expected = message.rsplit_once(", expected ").map_or("", |(_, e)| e);
+    if message.contains(" is too large,") {
+        return "write a smaller number: the config reference in README.md gives each key's range".into();
+    }
+    if message.starts_with("invalid duration") || expected.starts_with("a duration") {
+        return "a duration is a whole number and one unit, without spaces or decimals: `90s` rather than `1.5m`".into();
+    }
+    match expected {
+        "a whole number" => "write a whole number here (0 or more), without quotes or a unit".into(),
+        "a sequence" => "write a list here: `[a, b]`, or one `- item` per line below the key".into(),
+        "a string" => "write text here; quote it (`\"...\"`) when it would read as a number, `true` or a list".into(),
+        "a boolean" => "write `true` or `false`".into(),
+        "a string, number or boolean" => "an environment value is one value: quote a list or a mapping to pass it as text".into(),
+        e if e.starts_with("a mapping") || e.starts_with("a map") || e.starts_with("internally tagged") => {
+            "write a mapping here: `key: value` lines, indented below the key".into()
+        }
+        e if e.starts_with("`false` or a mapping") => "write `dead_letter: false`, or `dead_letter: { max_receive_count: 5 }`".into(),
+        "" => "see the config reference in README.md for what this key takes".into(),
+        e => format!("write {e} here"),
     }
 }
 
@@ -726,6 +945,12 @@ pub fn check(c: &Config) -> Vec<Diagnostic> {
             err(&format!("ecs.subnets[{i}]"), format!("`{s}` is not a subnet id"), "subnet ids look like `subnet-0123456789abcdef0`");
         }
     }
+    if e.subnets.len() > 16 {
+        err("ecs.subnets", format!("`ecs.subnets` lists {} subnets: ECS and Lambda take at most 16", e.subnets.len()), "list at most 16 subnets");
+    }
+    if e.security_groups.len() > 5 {
+        err("ecs.security_groups", format!("`ecs.security_groups` lists {} security groups: ECS and Lambda take at most 5", e.security_groups.len()), "list at most 5 security groups");
+    }
     if e.security_groups.is_empty() {
         err("ecs.security_groups", "`ecs.security_groups` is empty".into(), "list at least one security group, for example `[sg-0123456789abcdef0]`");
     }
@@ -776,7 +1001,14 @@ pub fn check(c: &Config) -> Vec<Diagnostic> {
     if l.command.is_empty() || l.command.iter().any(|s| s.is_empty()) {
         err("lambda.command", "`lambda.command` is empty: the runtime interface client needs the handler".into(), "name the handler, for example `[\"app.handler\"]`");
     }
-    if !l.working_directory.starts_with('/') {
+    for (key, list) in [("lambda.entry_point", &l.entry_point), ("lambda.command", &l.command)] {
+        if list.len() > 1500 {
+            err(key, format!("`{key}` has {} items: Lambda takes at most 1500", list.len()), "pass fewer arguments, or read them from a file in the image");
+        }
+    }
+    if l.working_directory.len() > 1000 {
+        err("lambda.working_directory", format!("the working directory is {} characters long: Lambda takes at most 1000", l.working_directory.len()), "give the absolute folder that holds the handler's module, for example `/app`");
+    } else if !l.working_directory.starts_with('/') {
         err(
             "lambda.working_directory",
             format!("working directory `{}` is not absolute", l.working_directory),
@@ -814,4 +1046,35 @@ pub fn check(c: &Config) -> Vec<Diagnostic> {
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decode_names_the_first_byte_that_is_not_utf8() {
+        assert_eq!(decode(b"\xef\xbb\xbfservice: a\n"), Ok("service: a\n"));
+        let d = decode(b"service: a\nregion: caf\xe9\n").unwrap_err();
+        assert_eq!(d.location, Some((2, 12)));
+        assert!(d.message.contains("byte 0xe9 at line 2, column 12"), "{}", d.message);
+        assert!(decode(b"\xff\xfes\x00").unwrap_err().hint.unwrap().contains("UTF-16"));
+        assert!(decode(&vec![b'#'; MAX_CONFIG_BYTES + 1]).unwrap_err().message.contains("at most 1.0 MiB"));
+    }
+
+    #[test]
+    fn long_quoted_values_are_clipped() {
+        let long = "x".repeat(5_000);
+        let clipped = clip_quoted(&format!("service name `{long}` is not valid \"{long}\" end"));
+        assert_eq!(clipped, format!("service name `{}…` is not valid \"{}…\" end", "x".repeat(120), "x".repeat(120)));
+        assert_eq!(clip_quoted("`a` and `b` and an open `c"), "`a` and `b` and an open `c");
+    }
+
+    #[test]
+    fn shape_problems_are_refused_before_reading() {
+        let errors = parse("service: a\nservice: b\n").unwrap_err();
+        assert_eq!((errors[0].code, errors[0].location), ("duplicate-key", Some((2, 1))));
+        let deep = format!("environment: {}{}\n", "[".repeat(10_000), "]".repeat(10_000));
+        assert!(parse(&deep).unwrap_err()[0].message.contains("nests more than 32 levels"));
+    }
 }

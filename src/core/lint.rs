@@ -12,7 +12,7 @@ pub fn lint(c: &Config) -> Vec<Diagnostic> {
 
     match &l.trigger {
         Trigger::Sqs(t) => {
-            let recommended = 6 * l.timeout.0 + t.max_batching_window.0;
+            let recommended = l.timeout.0.saturating_mul(6).saturating_add(t.max_batching_window.0);
             if vt.0 < l.timeout.0 {
                 out.push(
                     Diagnostic::error(
