@@ -110,7 +110,12 @@ pub async fn run(args: LocalArgs, g: &Global, printer: &Printer) -> Outcome {
             cmd.env = with_secrets(cmd.env);
             run::ecs(&services, &cmd, &name, &queue, timeout, show.clone()).await
         };
-        if !printer.is_json() {
+        if printer.is_json() {
+            // The document says it all; the problem still goes to stderr, as errors do.
+            if let Some(p) = &report.problem {
+                printer.error(&format!("{}: {p}", report.platform), report.hint.as_deref());
+            }
+        } else {
             print(printer, &report);
         }
         reports.push(report);
