@@ -3,6 +3,7 @@
 pub mod changes;
 pub mod config;
 pub mod diag;
+pub mod dockerfile;
 pub mod duration;
 pub mod experiment;
 pub mod image;

@@ -7,6 +7,7 @@ mod checkov;
 mod cli;
 mod common;
 mod config_errors;
+mod dockerfile_checks;
 mod emulator;
 mod experiment;
 mod experiment_recorded;
