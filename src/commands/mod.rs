@@ -273,12 +273,22 @@ fn read_config(path: &Path) -> Result<Vec<u8>, Failure> {
 }
 
 /// A text to show diagnostics on: each line cut at 200 characters, so that a line of a
-/// megabyte is not printed whole.
+/// megabyte is not printed whole, and control characters shown as their pictures (`␍`, `␛`),
+/// one character each, so that a file cannot write to the terminal.
 fn shown_source(source: &str) -> std::borrow::Cow<'_, str> {
     const WIDTH: usize = 200;
-    if source.lines().all(|l| l.len() <= WIDTH) {
+    let picture = |c: char| match c {
+        '\n' | '\t' => c,
+        c if (c as u32) < 0x20 => char::from_u32(0x2400 + c as u32).unwrap_or('\u{fffd}'),
+        '\u{7f}' => '\u{2421}',
+        c if c.is_control() => '\u{fffd}',
+        c => c,
+    };
+    if source.lines().all(|l| l.len() <= WIDTH) && !source.chars().any(|c| picture(c) != c) {
         return source.into();
     }
+    let source: String = source.chars().map(picture).collect();
+    let source = source.as_str();
     let mut out = String::with_capacity(source.len().min(1 << 16));
     for line in source.split_inclusive('\n') {
         let (text, end) = match line.strip_suffix('\n') {

@@ -544,14 +544,43 @@ fn shape_error(problem: locate::Problem) -> Diagnostic {
     Diagnostic { location: Some(at), ..d }
 }
 
-/// Long values shortened in a message: a hostile file must not make a message of a megabyte.
+/// A message made safe to print: a hostile file must not make a message of a megabyte, nor
+/// put control characters (a terminal's escape sequences among them) on the user's screen.
 fn tidy(mut d: Diagnostic) -> Diagnostic {
-    d.message = clip_quoted(&d.message);
-    d.hint = d.hint.map(|h| clip_quoted(&h));
+    d.message = clean_text(&d.message);
+    d.hint = d.hint.map(|h| clean_text(&h));
+    d.path = escape_controls(&d.path);
     if d.path.chars().count() > 120 {
         d.path = format!("{}…", d.path.chars().take(100).collect::<String>());
     }
     d
+}
+
+/// Text quoted from a file, made safe for a message: control characters escaped (`\n`,
+/// `\u{1b}`), long quoted runs clipped ([`clip_quoted`]), and the whole cut at 1,000 characters.
+pub fn clean_text(text: &str) -> String {
+    const MAX: usize = 1_000;
+    let text = clip_quoted(&escape_controls(text));
+    if text.chars().count() > MAX {
+        format!("{}…", text.chars().take(MAX).collect::<String>())
+    } else {
+        text
+    }
+}
+
+fn escape_controls(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_string();
+    }
+    text.chars()
+        .map(|c| match c {
+            '\n' => "\\n".to_string(),
+            '\r' => "\\r".to_string(),
+            '\t' => "\\t".to_string(),
+            c if c.is_control() => c.escape_unicode().to_string(),
+            c => c.to_string(),
+        })
+        .collect()
 }
 
 /// Every run between backticks or double quotes longer than 160 characters, cut to 120 and `…`.
@@ -713,7 +742,12 @@ fn type_hint(message: &str) -> String {
 
 /// `x`, expected one of `a`, `b`  ->  ("x", ["a", "b"])
 fn split_unknown(rest: &str) -> (&str, Vec<String>) {
-    let (name, tail) = rest.split_once('`').unwrap_or((rest, ""));
+    // The name may hold backticks itself: what serde adds after it is found from the right.
+    let end = ["`, expected ", "`, there are no "].iter().filter_map(|m| rest.rfind(m)).max();
+    let (name, tail) = match end {
+        Some(i) => (&rest[..i], &rest[i + 1..]),
+        None => rest.rsplit_once('`').unwrap_or((rest, "")),
+    };
     let expected = tail.split('`').skip(1).step_by(2).map(str::to_string).collect();
     (name, expected)
 }
@@ -1068,6 +1102,10 @@ mod tests {
         let clipped = clip_quoted(&format!("service name `{long}` is not valid \"{long}\" end"));
         assert_eq!(clipped, format!("service name `{}…` is not valid \"{}…\" end", "x".repeat(120), "x".repeat(120)));
         assert_eq!(clip_quoted("`a` and `b` and an open `c"), "`a` and `b` and an open `c");
+        assert_eq!(clean_text("key `a\u{1b}[2J\nb`"), "key `a\\u{1b}[2J\\nb`");
+        assert_eq!(split_unknown("a`b`, expected one of `x`, `y`"), ("a`b", vec!["x".to_string(), "y".to_string()]));
+        assert_eq!(split_unknown("a`b`, there are no fields"), ("a`b", vec![]));
+        assert_eq!(clean_text(&format!("`{}` `{}`", "`".repeat(3_000), "x\n".repeat(3_000))).chars().count(), 1_001);
     }
 
     #[test]

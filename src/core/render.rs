@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value as Json};
 use serde_yaml_ng::{Mapping, Value as Yaml};
 
-use super::config::{clip_quoted, size_text, Config, DeadLetter, Trigger};
+use super::config::{clean_text, size_text, Config, DeadLetter, Trigger};
 use super::duration::Secs;
 use super::image_ref::ImageRef;
 use super::locate::{self, Limits, Problem};
@@ -97,7 +97,7 @@ impl Sources {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(read_err(dir, "no such folder".into())),
             Err(e) => return Err(read_err(dir, e.to_string())),
             Ok(m) if !m.is_dir() => {
-                return Err(read_err(dir, "it is a file, not a folder: `--templates` names a folder that holds `templates/*.hbs` and `stacks/*.yaml`".into()))
+                return Err(read_err(dir, "it is not a folder: `--templates` names a folder that holds `templates/*.hbs` and `stacks/*.yaml`".into()))
             }
             Ok(_) => {}
         }
@@ -161,7 +161,7 @@ impl Sources {
 
     /// How a file is named in messages: the path it was read from, or its built-in name.
     pub fn shown(&self, name: &str) -> String {
-        self.origins.get(name).map_or_else(|| name.to_string(), |p| p.display().to_string())
+        clean_text(&self.origins.get(name).map_or_else(|| name.to_string(), |p| p.display().to_string()))
     }
 }
 
@@ -546,7 +546,7 @@ fn registry(sources: &Sources, data: &Json) -> Result<Handlebars<'static>, Rende
                 handlebars::TemplateErrorReason::InvalidSyntax(_) => {
                     "invalid syntax: check that each `{{#block}}` is closed by its `{{/block}}` and each `{{` by `}}`".to_string()
                 }
-                other => clip_quoted(&other.to_string()),
+                other => clean_text(&other.to_string()),
             };
             let reason = reason.lines().next().unwrap_or_default().chars().take(300).collect::<String>();
             match e.pos() {
@@ -586,13 +586,16 @@ fn registry(sources: &Sources, data: &Json) -> Result<Handlebars<'static>, Rende
     Ok(hb)
 }
 
+/// Why a template is refused: the reason, the template, and where in it.
+type Refusal<'a> = (String, &'a str, (usize, usize));
+
 /// The deepest blocks and loops of a template with the partials it includes.
 fn nesting<'a>(
     name: &'a str,
     shapes: &'a BTreeMap<&'a str, Shape>,
     done: &mut HashMap<&'a str, (usize, usize)>,
     path: &mut Vec<&'a str>,
-) -> Result<(usize, usize), (String, &'a str, (usize, usize))> {
+) -> Result<(usize, usize), Refusal<'a>> {
     if let Some(d) = done.get(name) {
         return Ok(*d);
     }
@@ -670,7 +673,7 @@ fn to_yaml<T: serde::de::DeserializeOwned>(shown: &str, text: &str) -> Result<T,
         let l: String = l.chars().take(120).collect();
         format!(": `{}`", l.trim())
     };
-    let err = |reason: String, line: usize| RenderError::Yaml { name: shown.to_string(), reason: clip_quoted(&format!("{reason}{}", line_of(line))) };
+    let err = |reason: String, line: usize| RenderError::Yaml { name: shown.to_string(), reason: clean_text(&format!("{reason}{}", line_of(line))) };
     if let Some(problem) = locate::scan(text, TEMPLATE_LIMITS).problem {
         return Err(match problem {
             Problem::TooDeep { limit, at } => err(format!("it nests more than {limit} levels deep at line {} of its output", at.0), at.0),
@@ -687,7 +690,7 @@ fn to_yaml<T: serde::de::DeserializeOwned>(shown: &str, text: &str) -> Result<T,
         if line > 0 {
             err(message, line)
         } else {
-            RenderError::Yaml { name: shown.to_string(), reason: clip_quoted(&message) }
+            RenderError::Yaml { name: shown.to_string(), reason: clean_text(&message) }
         }
     })
 }
@@ -722,10 +725,10 @@ pub fn render(sources: &Sources, data: &Data) -> Result<Vec<RenderedStack>, Rend
             }),
             Err(e) => {
                 let reason = match e.reason() {
-                    handlebars::RenderErrorReason::MissingVariable(Some(path)) => clip_quoted(&format!(
+                    handlebars::RenderErrorReason::MissingVariable(Some(path)) => clean_text(&format!(
                         "`{path}` is not a value the templates are given: they see `service`, `environment`, `image`, `queue`, `ecs`, `lambda` and `logs` (`replatform templates --out DIR` writes the built-in ones that use them)"
                     )),
-                    other => clip_quoted(&other.to_string()),
+                    other => clean_text(&other.to_string()),
                 };
                 Err(match (e.line_no, e.column_no) {
                     (Some(line), Some(column)) => {
@@ -747,7 +750,7 @@ pub fn render(sources: &Sources, data: &Data) -> Result<Vec<RenderedStack>, Rend
         if !is_stack_name(&def.name) {
             return Err(RenderError::Invalid {
                 at: stack_shown,
-                reason: clip_quoted(&format!(
+                reason: clean_text(&format!(
                     "the stack is named `{}`: a CloudFormation stack name is a letter, then letters, digits and hyphens, at most 128 characters",
                     def.name
                 )),
@@ -765,7 +768,7 @@ pub fn render(sources: &Sources, data: &Data) -> Result<Vec<RenderedStack>, Rend
             if t.is_empty() || t.contains(['/', '\\', '\0']) || t.starts_with('.') {
                 return Err(RenderError::Invalid {
                     at: place_of(&stack_shown, stack_text, t),
-                    reason: clip_quoted(&format!(
+                    reason: clean_text(&format!(
                         "the stack names template `{t}`, which is not a file name in the templates folder: a stack names its templates by file name, without a folder (`queue.yaml.hbs`)"
                     )),
                 });
@@ -775,8 +778,8 @@ pub fn render(sources: &Sources, data: &Data) -> Result<Vec<RenderedStack>, Rend
                 let known: Vec<&str> = sources.files.keys().filter_map(|k| k.strip_prefix("templates/")).collect();
                 return Err(RenderError::Missing {
                     stack: place_of(&stack_shown, stack_text, t),
-                    name: clip_quoted(t),
-                    known: format!(" (the templates are {})", known.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")),
+                    name: clean_text(t),
+                    known: clean_text(&format!(" (the templates are {})", known.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", "))),
                 });
             }
             let shown = sources.shown(&name);
@@ -792,7 +795,7 @@ pub fn render(sources: &Sources, data: &Data) -> Result<Vec<RenderedStack>, Rend
                 let Some(section_key) = SECTIONS.iter().find(|s| **s == section_name) else {
                     return Err(RenderError::Yaml {
                         name: shown,
-                        reason: clip_quoted(&format!("unexpected top-level key `{section_name}`: a template adds only {}", SECTIONS.join(", "))),
+                        reason: clean_text(&format!("unexpected top-level key `{section_name}`: a template adds only {}", SECTIONS.join(", "))),
                     });
                 };
                 let body = match body {
@@ -806,7 +809,7 @@ pub fn render(sources: &Sources, data: &Data) -> Result<Vec<RenderedStack>, Rend
                         return Err(RenderError::Yaml { name: shown, reason: format!("a key in `{section_name}` is not a string") });
                     };
                     if let Some(first) = owners.insert(key.clone(), name.clone()) {
-                        return Err(RenderError::Duplicate { stack: def.name.clone(), key: clip_quoted(&key), first: sources.shown(&first), second: shown });
+                        return Err(RenderError::Duplicate { stack: def.name.clone(), key: clean_text(&key), first: sources.shown(&first), second: shown });
                     }
                     merged.insert(k, v);
                 }
@@ -820,7 +823,7 @@ pub fn render(sources: &Sources, data: &Data) -> Result<Vec<RenderedStack>, Rend
         let (conditions, condition_owners) = sections.remove("Conditions").unwrap_or_default();
         let (mut outputs, mut output_owners) = sections.remove("Outputs").unwrap_or_default();
         for (name, o) in def.outputs {
-            let o: OutputDef = serde_yaml_ng::from_value(o).map_err(|e| RenderError::Yaml { name: stack_shown.clone(), reason: clip_quoted(&format!("output {name:?}: {e}")) })?;
+            let o: OutputDef = serde_yaml_ng::from_value(o).map_err(|e| RenderError::Yaml { name: stack_shown.clone(), reason: clean_text(&format!("output {name:?}: {e}")) })?;
             let mut entry = Mapping::new();
             entry.insert("Description".into(), o.description.into());
             entry.insert("Value".into(), o.value);
@@ -890,7 +893,7 @@ const PSEUDO_PARAMETERS: [&str; 8] =
 /// logical id that is not alphanumeric, a resource without `Type`, and a reference (`Ref`,
 /// `Fn::GetAtt`, `Fn::Sub`, `DependsOn`, a condition) to a name the stack does not define.
 fn check_stack(stack: &str, resources: &Mapping, conditions: &Mapping, outputs: &Mapping, owners: &Owners<'_>) -> Result<(), RenderError> {
-    let invalid = |at: String, reason: String| RenderError::Invalid { at, reason: clip_quoted(&reason) };
+    let invalid = |at: String, reason: String| RenderError::Invalid { at, reason: clean_text(&reason) };
     if resources.is_empty() {
         return Err(invalid(owners.sources.shown(owners.stack), format!("stack `{stack}` has no resources: CloudFormation needs at least one")));
     }

@@ -196,6 +196,7 @@ fn check(name: &str, setup: impl FnOnce(&Path) -> Case) {
     assert!(err.contains(&case.at), "{name}: the message does not name `{}`:\n{err}", case.at);
     assert!(err.contains("hint: "), "{name}: no hint:\n{err}");
     assert!(err.len() < 4_000, "{name}: a message of {} bytes:\n{}", err.len(), &err[..4_000]);
+    assert!(!err.chars().any(|c| c.is_control() && c != '\n'), "{name}: control characters in the message:\n{err:?}");
     assert!(took < Duration::from_secs(20), "{name}: took {took:?}");
     assert_eq!(recorder.connections(), 0, "{name}: AWS was called:\n{err}");
     let dir_text = dir.path().display().to_string();
@@ -276,6 +277,11 @@ bad!(config_tab_indentation, |d| config(d, "up", BASE.replace("  visibility_time
 bad!(config_two_documents, |d| config(d, "up", format!("{BASE}---\n{BASE}"), "replatform.yaml:19:1"));
 bad!(config_unclosed_quote, |d| config(d, "render", BASE.replace("working_directory: /app", "working_directory: \"/app"), "replatform.yaml:"));
 bad!(config_unclosed_bracket, |d| config(d, "up", BASE.replace("security_groups: [sg-0a1b2c3d]", "security_groups: [sg-0a1b2c3d"), "replatform.yaml:9:"));
+
+// Found by the fuzzer (fuzz/seeds/crash-long-message.yaml): a key of backticks and carriage
+// returns made a message of 2 KiB with the control characters in it.
+bad!(config_fuzz_key_of_backticks_and_carriage_returns, |d| config(d, "up", include_bytes!("../../fuzz/seeds/crash-long-message.yaml"), "replatform.yaml:1:"));
+bad!(config_terminal_escape_in_a_key, |d| config(d, "up", format!("\"\\e[2J\\e[31mservice\": x\n{BASE}"), "replatform.yaml:1:1"));
 
 // The wrong shape or values.
 bad!(config_a_scalar, |d| config(d, "up", "just some words\n", "replatform.yaml:1:1"));
