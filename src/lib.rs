@@ -7,6 +7,7 @@ pub mod cli;
 pub mod commands;
 pub mod core;
 pub mod experiment;
+pub mod files;
 pub mod image;
 pub mod local;
 pub mod pipeline;
