@@ -15,6 +15,7 @@ mod fault_proxy;
 mod golden;
 mod image;
 mod image_args;
+mod layers;
 mod local;
 mod recorded;
 mod runtime_api;
