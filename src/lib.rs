@@ -12,6 +12,7 @@ pub mod commands;
 pub mod core;
 pub mod error;
 pub mod experiment;
+pub mod files;
 pub mod image;
 pub mod local;
 pub mod signal;

@@ -100,7 +100,7 @@ pub fn stack_names(g: &Workspace, only: Option<Only>) -> Result<(Config, Vec<(St
 /// The config file's bytes: a regular file (a FIFO would block, a device never end) within
 /// [`config::MAX_CONFIG_BYTES`]; what is wrong otherwise, and what to do.
 fn read_config(path: &Path) -> Result<Vec<u8>, Failure> {
-    use std::io::Read;
+    use crate::files::{read_bounded, ReadError};
     let shown = path.display();
     let cannot = |e: &std::io::Error| {
         let f = Failure::new(format!("cannot read `{shown}`: {e}"));
@@ -112,27 +112,15 @@ fn read_config(path: &Path) -> Result<Vec<u8>, Failure> {
             _ => f.hint("name the service's config with `-f PATH`"),
         }
     };
-    // Metadata first: opening a FIFO waits for a writer.
-    let meta = std::fs::metadata(path).map_err(|e| cannot(&e))?;
-    if meta.is_dir() {
-        return Err(Failure::new(format!("`{shown}` is a folder, not a config file")).hint(format!("name the file in it: `-f {}`", path.join("replatform.yaml").display())));
-    }
-    if !meta.is_file() {
-        return Err(Failure::new(format!("`{shown}` is not a regular file (a FIFO, socket or device)")).hint("name the service's replatform.yaml with `-f PATH`"));
-    }
-    let too_large = |bytes: u64| {
-        let d = config::too_large(bytes);
-        Failure::new(format!("`{shown}`: {}", d.message)).hint(d.hint.unwrap_or_default())
-    };
-    if meta.len() > config::MAX_CONFIG_BYTES as u64 {
-        return Err(too_large(meta.len()));
-    }
-    let mut bytes = Vec::new();
-    std::fs::File::open(path).and_then(|f| f.take(config::MAX_CONFIG_BYTES as u64 + 1).read_to_end(&mut bytes)).map_err(|e| cannot(&e))?;
-    if bytes.len() > config::MAX_CONFIG_BYTES {
-        return Err(too_large(bytes.len() as u64));
-    }
-    Ok(bytes)
+    read_bounded(path, config::MAX_CONFIG_BYTES as u64).map_err(|e| match e {
+        ReadError::Io(e) => cannot(&e),
+        ReadError::Folder => Failure::new(format!("`{shown}` is a folder, not a config file")).hint(format!("name the file in it: `-f {}`", path.join("replatform.yaml").display())),
+        ReadError::NotRegular => Failure::new(format!("`{shown}` is not a regular file (a FIFO, socket or device)")).hint("name the service's replatform.yaml with `-f PATH`"),
+        ReadError::TooLarge(bytes) => {
+            let d = config::too_large(bytes);
+            Failure::new(format!("`{shown}`: {}", d.message)).hint(d.hint.unwrap_or_default())
+        }
+    })
 }
 
 /// A text to show diagnostics on: each line cut at 200 characters, so that a line of a
@@ -222,7 +210,7 @@ pub fn load(path: &Path, printer: &Printer) -> Result<Loaded, (Failure, Vec<Diag
 pub fn sources(dir: Option<&Path>) -> Result<Sources, Failure> {
     match dir {
         None => Ok(Sources::builtin()),
-        Some(d) => Sources::with_overrides(d).map_err(|e| {
+        Some(d) => crate::files::template_sources(d).map_err(|e| {
             // The folder itself: missing, not a folder, or holding no template.
             let missing = matches!(&e, RenderError::Read { path, .. } if path == d);
             let f = Failure::from(e);

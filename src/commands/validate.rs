@@ -162,17 +162,13 @@ fn context_files(context: &Path, text: &str, settings: &Settings) -> BTreeMap<St
 /// A regular file's text, at most [`dockerfile::MAX_FILE_BYTES`], any bytes that are not UTF-8
 /// replaced.
 fn read_text(path: &Path) -> std::io::Result<String> {
-    use std::io::Read;
-    let meta = std::fs::metadata(path)?;
-    if !meta.is_file() {
-        return Err(std::io::Error::other("not a regular file"));
+    use crate::files::ReadError;
+    match crate::files::read_bounded(path, dockerfile::MAX_FILE_BYTES) {
+        Ok(bytes) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
+        Err(ReadError::Io(e)) => Err(e),
+        Err(ReadError::Folder | ReadError::NotRegular) => Err(std::io::Error::other("not a regular file")),
+        Err(ReadError::TooLarge(_)) => Err(std::io::Error::other(format!("larger than {} bytes", dockerfile::MAX_FILE_BYTES))),
     }
-    if meta.len() > dockerfile::MAX_FILE_BYTES {
-        return Err(std::io::Error::other(format!("larger than {} bytes", dockerfile::MAX_FILE_BYTES)));
-    }
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)?.take(dockerfile::MAX_FILE_BYTES).read_to_end(&mut bytes)?;
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 /// A path without its `.` parts: `./Dockerfile` is shown as `Dockerfile`.

@@ -278,7 +278,8 @@ pub fn is_loopback(host: &str) -> bool {
         _ => host,
     };
     let name = name.trim_start_matches('[').trim_end_matches(']');
-    name == "localhost" || name == "::1" || name.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
+    // Libcore's address type: parsing text, with no socket anywhere near (the core stays pure).
+    name == "localhost" || name == "::1" || name.parse::<::core::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,0 +1,20 @@
+//! `replatform.yaml` -> a checked [`Config`], with diagnostics that name the line and column,
+//! say what is wrong and what to do. Pure. The contract is `shared/design/config.md`.
+//!
+//! - [`types`]: the config's types, with their defaults;
+//! - [`limits`]: the size and shape limits, and the file's bytes decoded as text;
+//! - [`parse`]: the text read into a [`Config`], serde's messages turned into ours;
+//! - [`checks`]: the value checks AWS would otherwise fail at deploy time;
+//! - [`text`]: text quoted from a file, made safe for a message.
+
+mod checks;
+mod limits;
+mod parse;
+mod text;
+mod types;
+
+pub use checks::{check, fargate_memory, LOG_RETENTION_DAYS};
+pub use limits::{decode, size_text, too_large, CONFIG_LIMITS, MAX_CONFIG_BYTES};
+pub use parse::{nearest, parse};
+pub use text::{clean_text, clip_quoted};
+pub use types::*;

@@ -1,0 +1,371 @@
+//! The config's types, as `replatform.yaml` writes them, with their defaults. Pure.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::de::{self, Deserializer, Visitor};
+use serde::{Deserialize, Serialize};
+
+use crate::core::duration::Secs;
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub service: String,
+    #[serde(default)]
+    pub region: Option<String>,
+    #[serde(default)]
+    pub image: Image,
+    #[serde(default)]
+    pub environment: BTreeMap<String, EnvValue>,
+    #[serde(default)]
+    pub queue: Queue,
+    pub ecs: Ecs,
+    pub lambda: Lambda,
+    #[serde(default)]
+    pub logs: Logs,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Image {
+    #[serde(default = "dot")]
+    pub context: String,
+    #[serde(default = "dockerfile")]
+    pub dockerfile: String,
+    #[serde(default)]
+    pub platform: Platform,
+    /// ECR repository name; `None` means the service name.
+    #[serde(default)]
+    pub repository: Option<String>,
+    #[serde(default)]
+    pub builder: Builder,
+    #[serde(default)]
+    pub build_args: BTreeMap<String, EnvValue>,
+    /// The host pushed to instead of the one ECR's token names (a VPC endpoint, a proxy).
+    #[serde(default)]
+    pub registry: Option<String>,
+    /// How many images the repository's lifecycle policy keeps, newest first.
+    #[serde(default = "twenty")]
+    pub keep_images: u32,
+}
+
+impl Default for Image {
+    fn default() -> Self {
+        Self {
+            context: dot(),
+            dockerfile: dockerfile(),
+            platform: Platform::default(),
+            repository: None,
+            builder: Builder::default(),
+            build_args: BTreeMap::new(),
+            registry: None,
+            keep_images: twenty(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub enum Platform {
+    #[default]
+    #[serde(rename = "linux/amd64")]
+    Amd64,
+    #[serde(rename = "linux/arm64")]
+    Arm64,
+}
+
+impl Platform {
+    /// Lambda's `Architectures` value.
+    pub fn lambda_architecture(self) -> &'static str {
+        match self {
+            Platform::Amd64 => "x86_64",
+            Platform::Arm64 => "arm64",
+        }
+    }
+
+    /// ECS's `RuntimePlatform.CpuArchitecture` value.
+    pub fn ecs_cpu_architecture(self) -> &'static str {
+        match self {
+            Platform::Amd64 => "X86_64",
+            Platform::Arm64 => "ARM64",
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Platform::Amd64 => "linux/amd64",
+            Platform::Arm64 => "linux/arm64",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Builder {
+    #[default]
+    Docker,
+    Podman,
+    Buildah,
+    Finch,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Queue {
+    #[serde(default = "url_env")]
+    pub url_env: String,
+    #[serde(default = "thirty_seconds")]
+    pub visibility_timeout: Secs,
+    #[serde(default = "four_days")]
+    pub retention: Secs,
+    #[serde(default)]
+    pub dead_letter: DeadLetter,
+}
+
+impl Default for Queue {
+    fn default() -> Self {
+        Self { url_env: url_env(), visibility_timeout: thirty_seconds(), retention: four_days(), dead_letter: DeadLetter::default() }
+    }
+}
+
+/// `dead_letter: false`, `dead_letter: true` or `dead_letter: { max_receive_count: N }`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct DeadLetter {
+    /// `None` when the dead-letter queue is turned off.
+    pub max_receive_count: Option<u32>,
+}
+
+impl Default for DeadLetter {
+    fn default() -> Self {
+        Self { max_receive_count: Some(5) }
+    }
+}
+
+impl<'de> Deserialize<'de> for DeadLetter {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Settings {
+            #[serde(default = "five")]
+            max_receive_count: u32,
+        }
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = DeadLetter;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("`false` or a mapping with `max_receive_count`")
+            }
+            fn visit_bool<E: de::Error>(self, on: bool) -> Result<DeadLetter, E> {
+                Ok(if on { DeadLetter::default() } else { DeadLetter { max_receive_count: None } })
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<DeadLetter, E> {
+                Ok(DeadLetter::default())
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<DeadLetter, A::Error> {
+                let s = Settings::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(DeadLetter { max_receive_count: Some(s.max_receive_count) })
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ecs {
+    #[serde(default)]
+    pub cluster: Option<String>,
+    #[serde(default)]
+    pub command: Option<Vec<String>>,
+    #[serde(default = "cpu")]
+    pub cpu: u32,
+    #[serde(default = "memory")]
+    pub memory: u32,
+    pub subnets: Vec<String>,
+    pub security_groups: Vec<String>,
+    #[serde(default)]
+    pub assign_public_ip: bool,
+    #[serde(default)]
+    pub scaling: Scaling,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scaling {
+    #[serde(default)]
+    pub min: u32,
+    #[serde(default = "ten")]
+    pub max: u32,
+    #[serde(default = "default_steps")]
+    pub scale_out: Vec<Step>,
+    #[serde(default = "sixty_seconds")]
+    pub scale_out_cooldown: Secs,
+    #[serde(default = "five_minutes")]
+    pub scale_in_after: Secs,
+}
+
+impl Default for Scaling {
+    fn default() -> Self {
+        Self {
+            min: 0,
+            max: ten(),
+            scale_out: default_steps(),
+            scale_out_cooldown: sixty_seconds(),
+            scale_in_after: five_minutes(),
+        }
+    }
+}
+
+/// Visible messages >= `from` adds `add` tasks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    pub from: u64,
+    pub add: u32,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lambda {
+    #[serde(default = "memory")]
+    pub memory: u32,
+    #[serde(default = "thirty_seconds")]
+    pub timeout: Secs,
+    #[serde(default)]
+    pub reserved_concurrency: Option<u32>,
+    pub entry_point: Vec<String>,
+    pub command: Vec<String>,
+    pub working_directory: String,
+    #[serde(default)]
+    pub vpc: bool,
+    pub trigger: Trigger,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum Trigger {
+    Sqs(SqsTrigger),
+    Schedule(ScheduleTrigger),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SqsTrigger {
+    #[serde(default = "ten")]
+    pub batch_size: u32,
+    #[serde(default = "zero_seconds")]
+    pub max_batching_window: Secs,
+    #[serde(default)]
+    pub max_concurrency: Option<u32>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleTrigger {
+    #[serde(default = "sixty_seconds")]
+    pub rate: Secs,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Logs {
+    /// How long both platforms' log groups keep events.
+    #[serde(default = "thirty_days")]
+    pub retention: Secs,
+}
+
+impl Default for Logs {
+    fn default() -> Self {
+        Self { retention: thirty_days() }
+    }
+}
+
+/// An environment value: any YAML scalar, kept as the text the platforms will see.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct EnvValue(pub String);
+
+impl<'de> Deserialize<'de> for EnvValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = EnvValue;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string, number or boolean")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<EnvValue, E> {
+                Ok(EnvValue(v.to_string()))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<EnvValue, E> {
+                Ok(EnvValue(v.to_string()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<EnvValue, E> {
+                Ok(EnvValue(v.to_string()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<EnvValue, E> {
+                Ok(EnvValue(v.to_string()))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<EnvValue, E> {
+                Ok(EnvValue(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+fn dot() -> String {
+    ".".into()
+}
+fn dockerfile() -> String {
+    "Dockerfile".into()
+}
+fn url_env() -> String {
+    "SQS_QUEUE_URL".into()
+}
+fn zero_seconds() -> Secs {
+    Secs(0)
+}
+fn thirty_seconds() -> Secs {
+    Secs(30)
+}
+fn sixty_seconds() -> Secs {
+    Secs(60)
+}
+fn five_minutes() -> Secs {
+    Secs(300)
+}
+fn four_days() -> Secs {
+    Secs(4 * 86_400)
+}
+fn thirty_days() -> Secs {
+    Secs(30 * 86_400)
+}
+fn cpu() -> u32 {
+    256
+}
+fn memory() -> u32 {
+    512
+}
+fn five() -> u32 {
+    5
+}
+fn ten() -> u32 {
+    10
+}
+fn twenty() -> u32 {
+    20
+}
+fn default_steps() -> Vec<Step> {
+    vec![Step { from: 1, add: 1 }, Step { from: 100, add: 5 }]
+}
+
+impl Config {
+    /// The ECR repository name: `image.repository`, or the service name.
+    pub fn repository(&self) -> &str {
+        self.image.repository.as_deref().unwrap_or(&self.service)
+    }
+
+    pub fn stack_name(&self, platform: &str) -> String {
+        format!("{}-{platform}", self.service)
+    }
+}

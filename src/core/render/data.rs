@@ -1,0 +1,228 @@
+//! What the templates see: the checked config turned into the values they print, and the image
+//! the stacks run. Pure.
+
+use serde::Serialize;
+use serde_json::{json, Value as Json};
+
+use crate::core::config::{Config, DeadLetter, Trigger};
+use crate::core::duration::Secs;
+use crate::core::image_ref::ImageRef;
+
+/// The digest the placeholder image carries when no image was given: all zeros, never a real one.
+pub const PLACEHOLDER_DIGEST: &str = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+
+#[derive(Clone, Debug)]
+pub enum Image<'a> {
+    Digest(&'a ImageRef),
+    /// No image yet: the config's repository in the deploying account, with an all-zero digest.
+    Placeholder,
+}
+
+/// What the templates see. Every value a template prints comes from here.
+#[derive(Debug, Serialize)]
+pub struct Data {
+    service: String,
+    environment: Vec<EnvVar>,
+    image: ImageData,
+    queue: QueueData,
+    ecs: EcsData,
+    lambda: LambdaData,
+    logs: LogsData,
+}
+
+#[derive(Debug, Serialize)]
+struct EnvVar {
+    name: String,
+    value: String,
+}
+
+#[derive(Debug, Serialize)]
+struct ImageData {
+    /// A string, or `Fn::Sub` for the placeholder in the deploying account and region.
+    uri: Json,
+    repository_arn: Json,
+    placeholder: bool,
+    lambda_architecture: &'static str,
+    ecs_cpu_architecture: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+struct QueueData {
+    url_env: String,
+    visibility_timeout: u64,
+    retention: u64,
+    dead_letter: Option<DeadLetterData>,
+}
+
+#[derive(Debug, Serialize)]
+struct DeadLetterData {
+    max_receive_count: u32,
+}
+
+#[derive(Debug, Serialize)]
+struct EcsData {
+    cluster: Option<String>,
+    command: Option<Vec<String>>,
+    cpu: u32,
+    memory: u32,
+    subnets: Vec<String>,
+    security_groups: Vec<String>,
+    assign_public_ip: &'static str,
+    scaling: ScalingData,
+}
+
+#[derive(Debug, Serialize)]
+struct ScalingData {
+    min: u32,
+    max: u32,
+    /// The scale-out alarm's threshold: the first step's `from`.
+    threshold: u64,
+    steps: Vec<StepData>,
+    scale_out_cooldown: u64,
+    scale_in_periods: u64,
+    scale_in_after_text: String,
+}
+
+/// A step adjustment, bounds relative to the alarm threshold (pitfall 12).
+#[derive(Debug, Serialize)]
+struct StepData {
+    lower: u64,
+    upper: Option<u64>,
+    add: u32,
+}
+
+#[derive(Debug, Serialize)]
+struct LambdaData {
+    memory: u32,
+    timeout: u64,
+    reserved_concurrency: Option<u32>,
+    entry_point: Vec<String>,
+    command: Vec<String>,
+    working_directory: String,
+    vpc: bool,
+    sqs: Option<SqsData>,
+    schedule: Option<ScheduleData>,
+}
+
+#[derive(Debug, Serialize)]
+struct SqsData {
+    batch_size: u32,
+    max_batching_window: u64,
+    max_concurrency: Option<u32>,
+}
+
+#[derive(Debug, Serialize)]
+struct ScheduleData {
+    expression: String,
+    every: String,
+}
+
+#[derive(Debug, Serialize)]
+struct LogsData {
+    retention_days: u64,
+}
+
+/// `rate(1 minute)`, `rate(5 minutes)`, `rate(2 hours)`, `rate(1 day)`.
+fn rate_expression(rate: Secs) -> String {
+    let (n, unit) = if rate.0 % 86_400 == 0 {
+        (rate.0 / 86_400, "day")
+    } else if rate.0 % 3_600 == 0 {
+        (rate.0 / 3_600, "hour")
+    } else {
+        (rate.0 / 60, "minute")
+    };
+    format!("rate({n} {unit}{})", if n == 1 { "" } else { "s" })
+}
+
+impl Data {
+    pub fn new(c: &Config, image: &Image<'_>) -> Self {
+        let (uri, repository_arn) = match image {
+            Image::Digest(r) => (json!(r.to_string()), json!({ "Fn::Sub": format!("arn:${{AWS::Partition}}:ecr:{}:{}:repository/{}", r.region, r.account, r.repository) })),
+            Image::Placeholder => (
+                json!({ "Fn::Sub": format!("${{AWS::AccountId}}.dkr.ecr.${{AWS::Region}}.${{AWS::URLSuffix}}/{}@{PLACEHOLDER_DIGEST}", c.repository()) }),
+                json!({ "Fn::Sub": format!("arn:${{AWS::Partition}}:ecr:${{AWS::Region}}:${{AWS::AccountId}}:repository/{}", c.repository()) }),
+            ),
+        };
+        let s = &c.ecs.scaling;
+        let threshold = s.scale_out.first().map_or(1, |st| st.from);
+        let steps = s
+            .scale_out
+            .iter()
+            .enumerate()
+            .map(|(i, st)| StepData {
+                lower: st.from.saturating_sub(threshold),
+                upper: s.scale_out.get(i + 1).map(|next| next.from.saturating_sub(threshold)),
+                add: st.add,
+            })
+            .collect();
+        let l = &c.lambda;
+        let (sqs, schedule) = match &l.trigger {
+            Trigger::Sqs(t) => (
+                Some(SqsData { batch_size: t.batch_size, max_batching_window: t.max_batching_window.0, max_concurrency: t.max_concurrency }),
+                None,
+            ),
+            Trigger::Schedule(t) => (None, Some(ScheduleData { expression: rate_expression(t.rate), every: format!("every {}", t.rate) })),
+        };
+        Data {
+            service: c.service.clone(),
+            environment: c.environment.iter().map(|(k, v)| EnvVar { name: k.clone(), value: v.0.clone() }).collect(),
+            image: ImageData {
+                uri,
+                repository_arn,
+                placeholder: matches!(image, Image::Placeholder),
+                lambda_architecture: c.image.platform.lambda_architecture(),
+                ecs_cpu_architecture: c.image.platform.ecs_cpu_architecture(),
+            },
+            queue: QueueData {
+                url_env: c.queue.url_env.clone(),
+                visibility_timeout: c.queue.visibility_timeout.0,
+                retention: c.queue.retention.0,
+                dead_letter: match c.queue.dead_letter {
+                    DeadLetter { max_receive_count: Some(n) } => Some(DeadLetterData { max_receive_count: n }),
+                    DeadLetter { max_receive_count: None } => None,
+                },
+            },
+            ecs: EcsData {
+                cluster: c.ecs.cluster.clone(),
+                command: c.ecs.command.clone(),
+                cpu: c.ecs.cpu,
+                memory: c.ecs.memory,
+                subnets: c.ecs.subnets.clone(),
+                security_groups: c.ecs.security_groups.clone(),
+                assign_public_ip: if c.ecs.assign_public_ip { "ENABLED" } else { "DISABLED" },
+                scaling: ScalingData {
+                    min: s.min,
+                    max: s.max,
+                    threshold,
+                    steps,
+                    scale_out_cooldown: s.scale_out_cooldown.0,
+                    scale_in_periods: s.scale_in_after.minutes().max(1),
+                    scale_in_after_text: s.scale_in_after.to_string(),
+                },
+            },
+            lambda: LambdaData {
+                memory: l.memory,
+                timeout: l.timeout.0,
+                reserved_concurrency: l.reserved_concurrency,
+                entry_point: l.entry_point.clone(),
+                command: l.command.clone(),
+                working_directory: l.working_directory.clone(),
+                vpc: l.vpc,
+                sqs,
+                schedule,
+            },
+            logs: LogsData { retention_days: c.logs.retention.0 / 86_400 },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_expressions_use_the_largest_whole_unit() {
+        let shown: Vec<String> = [60, 300, 3_600, 5_400, 86_400, 172_800].iter().map(|s| rate_expression(Secs(*s))).collect();
+        assert_eq!(shown, ["rate(1 minute)", "rate(5 minutes)", "rate(1 hour)", "rate(90 minutes)", "rate(1 day)", "rate(2 days)"]);
+    }
+}
