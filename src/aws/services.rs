@@ -1,13 +1,12 @@
 //! The services behind the stacks, read for `status`, `down` and the checks before `up`: queue
 //! depths (SQS), task counts (ECS), concurrency (Lambda).
 
-use aws_sdk_sqs::types::QueueAttributeName;
+use aws_sdk_sqs::types::{MessageAttributeValue, MessageSystemAttributeName, QueueAttributeName, SendMessageBatchRequestEntry};
 use serde::Serialize;
-
-use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
 
 use super::{aws_error, AwsError};
 use crate::core::load;
+use crate::core::local::Record;
 
 /// A message to send: its body, and the id and send time it also carries as attributes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -25,18 +24,6 @@ pub struct Refused {
     pub message: String,
     /// AWS's verdict: `true` when the request was wrong, so a retry fails again.
     pub sender_fault: bool,
-}
-
-/// A message received, with what the event source mapping passes on.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Received {
-    pub message_id: String,
-    pub receipt_handle: String,
-    pub body: String,
-    pub md5_of_body: String,
-    pub receive_count: String,
-    pub sent_timestamp: String,
-    pub first_receive_timestamp: String,
 }
 
 /// One event of an ECS service (`DescribeServices`).
@@ -256,7 +243,7 @@ impl Services {
     }
 
     /// Receives up to `max` messages (at most 10), waiting up to `wait_s` seconds for the first.
-    pub async fn receive(&self, url: &str, max: i32, wait_s: i32, visibility_s: i32) -> Result<Vec<Received>, AwsError> {
+    pub async fn receive(&self, url: &str, max: i32, wait_s: i32, visibility_s: i32) -> Result<Vec<Record>, AwsError> {
         let out = self
             .sqs
             .receive_message()
@@ -264,7 +251,7 @@ impl Services {
             .max_number_of_messages(max.clamp(1, 10))
             .wait_time_seconds(wait_s)
             .visibility_timeout(visibility_s)
-            .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
+            .message_system_attribute_names(MessageSystemAttributeName::All)
             .send()
             .await
             .map_err(|e| aws_error(format!("receiving from `{url}`"), e))?;
@@ -272,15 +259,15 @@ impl Services {
             .messages()
             .iter()
             .map(|m| {
-                let attr = |k: aws_sdk_sqs::types::MessageSystemAttributeName| m.attributes().and_then(|a| a.get(&k)).cloned().unwrap_or_default();
-                Received {
+                let attr = |k: MessageSystemAttributeName| m.attributes().and_then(|a| a.get(&k)).cloned().unwrap_or_default();
+                Record {
                     message_id: m.message_id().unwrap_or_default().to_string(),
                     receipt_handle: m.receipt_handle().unwrap_or_default().to_string(),
                     body: m.body().unwrap_or_default().to_string(),
                     md5_of_body: m.md5_of_body().unwrap_or_default().to_string(),
-                    receive_count: attr(aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount),
-                    sent_timestamp: attr(aws_sdk_sqs::types::MessageSystemAttributeName::SentTimestamp),
-                    first_receive_timestamp: attr(aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateFirstReceiveTimestamp),
+                    receive_count: attr(MessageSystemAttributeName::ApproximateReceiveCount),
+                    sent_timestamp: attr(MessageSystemAttributeName::SentTimestamp),
+                    first_receive_timestamp: attr(MessageSystemAttributeName::ApproximateFirstReceiveTimestamp),
                 }
             })
             .collect())
