@@ -6,7 +6,7 @@ use aws_sdk_cloudformation::types::{Capability, ChangeAction, ChangeSetStatus, C
 use aws_sdk_cloudformation::Client;
 use serde::Serialize;
 
-use super::{aws_error, AwsError};
+use super::{aws_error, AwsError, OrMissing};
 use crate::core::changes::Change;
 use crate::core::status::StackStatus;
 
@@ -81,15 +81,6 @@ pub enum Created {
     NoChanges,
 }
 
-/// `None` for CloudFormation's "stack does not exist"; other errors stay errors.
-fn unless_missing<T>(r: Result<T, AwsError>) -> Result<Option<T>, AwsError> {
-    match r {
-        Ok(v) => Ok(Some(v)),
-        Err(e) if e.is_missing_stack() => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
 impl Cfn {
     pub fn new(client: Client) -> Self {
         Self { client }
@@ -98,7 +89,7 @@ impl Cfn {
     /// The stack by name, or `None` when there is none.
     pub async fn describe_stack(&self, name: &str) -> Result<Option<StackView>, AwsError> {
         let sent = self.client.describe_stacks().stack_name(name).send().await;
-        let Some(out) = unless_missing(sent.map_err(|e| aws_error(format!("describing stack `{name}`"), e)))? else { return Ok(None) };
+        let Some(out) = sent.map_err(|e| aws_error(format!("describing stack `{name}`"), e)).or_none_if(AwsError::is_missing_stack)? else { return Ok(None) };
         Ok(out.stacks().first().map(|s| StackView {
             name: s.stack_name().unwrap_or(name).to_string(),
             id: s.stack_id().unwrap_or_default().to_string(),
@@ -200,17 +191,8 @@ impl Cfn {
 
     /// Deletes a change set; one already gone is not an error.
     pub async fn delete_change_set(&self, stack: &str, change_set: &str) -> Result<(), AwsError> {
-        match self.client.delete_change_set().stack_name(stack).change_set_name(change_set).send().await {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                let err = aws_error(format!("deleting change set `{change_set}` of `{stack}`"), e);
-                if err.code == "ChangeSetNotFound" {
-                    Ok(())
-                } else {
-                    Err(err)
-                }
-            }
-        }
+        let sent = self.client.delete_change_set().stack_name(stack).change_set_name(change_set).send().await;
+        sent.map_err(|e| aws_error(format!("deleting change set `{change_set}` of `{stack}`"), e)).or_none_if(AwsError::is_missing_change_set).map(|_| ())
     }
 
     pub async fn delete_stack(&self, stack: &str, token: &str) -> Result<(), AwsError> {
@@ -227,7 +209,7 @@ impl Cfn {
     /// The newest event's id: what the next operation's events come after.
     pub async fn newest_event(&self, stack: &str) -> Result<Option<String>, AwsError> {
         let sent = self.client.describe_stack_events().stack_name(stack).send().await;
-        let Some(out) = unless_missing(sent.map_err(|e| aws_error(format!("reading events of `{stack}`"), e)))? else { return Ok(None) };
+        let Some(out) = sent.map_err(|e| aws_error(format!("reading events of `{stack}`"), e)).or_none_if(AwsError::is_missing_stack)? else { return Ok(None) };
         Ok(out.stack_events().first().and_then(|e| e.event_id()).map(str::to_string))
     }
 
@@ -238,7 +220,7 @@ impl Cfn {
         let mut token: Option<String> = None;
         'pages: for _ in 0..max_pages {
             let sent = self.client.describe_stack_events().stack_name(stack).set_next_token(token.take()).send().await;
-            let Some(out) = unless_missing(sent.map_err(|e| aws_error(format!("reading events of `{stack}`"), e)))? else { break };
+            let Some(out) = sent.map_err(|e| aws_error(format!("reading events of `{stack}`"), e)).or_none_if(AwsError::is_missing_stack)? else { break };
             for e in out.stack_events() {
                 let id = e.event_id().unwrap_or_default();
                 let reached = match mark {
@@ -271,7 +253,7 @@ impl Cfn {
     /// The template CloudFormation holds for the stack, as it was sent.
     pub async fn template(&self, stack: &str) -> Result<Option<String>, AwsError> {
         let sent = self.client.get_template().stack_name(stack).template_stage(TemplateStage::Original).send().await;
-        let out = unless_missing(sent.map_err(|e| aws_error(format!("reading the template of `{stack}`"), e)))?;
+        let out = sent.map_err(|e| aws_error(format!("reading the template of `{stack}`"), e)).or_none_if(AwsError::is_missing_stack)?;
         Ok(out.and_then(|o| o.template_body().map(str::to_string)))
     }
 

@@ -4,7 +4,7 @@
 use aws_sdk_sqs::types::{MessageAttributeValue, MessageSystemAttributeName, QueueAttributeName, SendMessageBatchRequestEntry};
 use serde::Serialize;
 
-use super::{aws_error, AwsError};
+use super::{aws_error, AwsError, OrMissing};
 use crate::core::load;
 use crate::core::local::Record;
 
@@ -85,7 +85,7 @@ pub struct AccountConcurrency {
 impl Services {
     /// A queue's approximate depth, or `None` when the queue does not exist (any more).
     pub async fn queue_depth(&self, url: &str) -> Result<Option<QueueDepth>, AwsError> {
-        let out = match self
+        let sent = self
             .sqs
             .get_queue_attributes()
             .queue_url(url)
@@ -93,17 +93,8 @@ impl Services {
             .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
             .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesDelayed)
             .send()
-            .await
-        {
-            Ok(o) => o,
-            Err(e) => {
-                let err = aws_error(format!("reading the depth of queue `{url}`"), e);
-                if err.code.contains("NonExistentQueue") || err.code.contains("QueueDoesNotExist") {
-                    return Ok(None);
-                }
-                return Err(err);
-            }
-        };
+            .await;
+        let Some(out) = sent.map_err(|e| aws_error(format!("reading the depth of queue `{url}`"), e)).or_none_if(AwsError::is_missing_queue)? else { return Ok(None) };
         let attrs = out.attributes();
         let get = |k: QueueAttributeName| attrs.and_then(|a| a.get(&k)).and_then(|v| v.parse().ok()).unwrap_or(0);
         Ok(Some(QueueDepth {
@@ -145,17 +136,9 @@ impl Services {
 
     /// The image the function runs.
     pub async fn function_image(&self, function: &str) -> Result<Option<String>, AwsError> {
-        match self.lambda.get_function().function_name(function).send().await {
-            Ok(o) => Ok(o.code().and_then(|c| c.image_uri()).map(String::from)),
-            Err(e) => {
-                let err = aws_error(format!("describing function `{function}`"), e);
-                if err.code == "ResourceNotFoundException" {
-                    Ok(None)
-                } else {
-                    Err(err)
-                }
-            }
-        }
+        let sent = self.lambda.get_function().function_name(function).send().await;
+        let out = sent.map_err(|e| aws_error(format!("describing function `{function}`"), e)).or_none_if(AwsError::is_missing_function)?;
+        Ok(out.and_then(|o| o.code().and_then(|c| c.image_uri()).map(String::from)))
     }
 
     /// The service's task counts and its events newer than `since` (seconds since the epoch),
@@ -307,32 +290,15 @@ impl Services {
 
     /// Deletes a queue; `Ok(false)` when it was already gone.
     pub async fn delete_queue(&self, url: &str) -> Result<bool, AwsError> {
-        match self.sqs.delete_queue().queue_url(url).send().await {
-            Ok(_) => Ok(true),
-            Err(e) => {
-                let err = aws_error(format!("deleting queue `{url}`"), e);
-                if err.code.contains("NonExistentQueue") || err.code.contains("QueueDoesNotExist") {
-                    Ok(false)
-                } else {
-                    Err(err)
-                }
-            }
-        }
+        let sent = self.sqs.delete_queue().queue_url(url).send().await;
+        Ok(sent.map_err(|e| aws_error(format!("deleting queue `{url}`"), e)).or_none_if(AwsError::is_missing_queue)?.is_some())
     }
 
     /// The function's reserved concurrency, `None` when unreserved.
     pub async fn reserved_concurrency(&self, function: &str) -> Result<Option<i32>, AwsError> {
-        match self.lambda.get_function_concurrency().function_name(function).send().await {
-            Ok(o) => Ok(o.reserved_concurrent_executions()),
-            Err(e) => {
-                let err = aws_error(format!("reading the concurrency of function `{function}`"), e);
-                if err.code == "ResourceNotFoundException" {
-                    Ok(None)
-                } else {
-                    Err(err)
-                }
-            }
-        }
+        let sent = self.lambda.get_function_concurrency().function_name(function).send().await;
+        let out = sent.map_err(|e| aws_error(format!("reading the concurrency of function `{function}`"), e)).or_none_if(AwsError::is_missing_function)?;
+        Ok(out.and_then(|o| o.reserved_concurrent_executions()))
     }
 
     pub async fn account_concurrency(&self) -> Result<AccountConcurrency, AwsError> {

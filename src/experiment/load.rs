@@ -108,8 +108,7 @@ fn backoff() -> impl Iterator<Item = Duration> {
 /// Errors that another attempt cannot fix: the queue is gone, or the caller may not use it.
 fn permanent(e: &AwsError) -> bool {
     let code = e.code.as_str();
-    code.contains("NonExistentQueue")
-        || code.contains("QueueDoesNotExist")
+    e.is_missing_queue()
         || code.starts_with("AccessDenied")
         || code.starts_with("KMS.")
         || matches!(code, "InvalidAddress" | "InvalidSecurity" | "InvalidClientTokenId" | "UnrecognizedClientException" | "ExpiredToken")
