@@ -129,17 +129,9 @@ impl Cfn {
 
     pub async fn describe_change_set(&self, stack: &str, change_set: &str) -> Result<ChangeSetState, AwsError> {
         let mut changes = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let out = self
-                .client
-                .describe_change_set()
-                .stack_name(stack)
-                .change_set_name(change_set)
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(|e| aws_error(format!("describing change set `{change_set}` of `{stack}`"), e))?;
+        let mut pages = self.client.describe_change_set().stack_name(stack).change_set_name(change_set).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let out = page.map_err(|e| aws_error(format!("describing change set `{change_set}` of `{stack}`"), e))?;
             match out.status() {
                 Some(ChangeSetStatus::CreateComplete) => {}
                 Some(ChangeSetStatus::Failed) => {
@@ -166,10 +158,6 @@ impl Cfn {
                     replacement: rc.replacement().map(|r| r.as_str().to_string()),
                     properties,
                 });
-            }
-            match out.next_token() {
-                Some(t) => token = Some(t.to_string()),
-                None => break,
             }
         }
         // No resource changes is not "no changes": Outputs, Metadata or the Description may
@@ -217,9 +205,11 @@ impl Cfn {
     /// mark, at most `max_pages` pages.
     pub async fn events_after(&self, stack: &str, mark: &Mark, max_pages: usize) -> Result<Vec<EventView>, AwsError> {
         let mut events = Vec::new();
-        let mut token: Option<String> = None;
-        'pages: for _ in 0..max_pages {
-            let sent = self.client.describe_stack_events().stack_name(stack).set_next_token(token.take()).send().await;
+        let mut pages = self.client.describe_stack_events().stack_name(stack).into_paginator().send();
+        let mut read = 0;
+        'pages: while read < max_pages {
+            let Some(sent) = pages.next().await else { break };
+            read += 1;
             let Some(out) = sent.map_err(|e| aws_error(format!("reading events of `{stack}`"), e)).or_none_if(AwsError::is_missing_stack)? else { break };
             for e in out.stack_events() {
                 let id = e.event_id().unwrap_or_default();
@@ -241,10 +231,6 @@ impl Cfn {
                     time: e.timestamp().map(|t| t.as_secs_f64()),
                 });
             }
-            match out.next_token() {
-                Some(t) => token = Some(t.to_string()),
-                None => break,
-            }
         }
         events.reverse();
         Ok(events)
@@ -260,24 +246,11 @@ impl Cfn {
     /// Logical id -> physical id of every resource in the stack.
     pub async fn resources(&self, stack: &str) -> Result<BTreeMap<String, String>, AwsError> {
         let mut out = BTreeMap::new();
-        let mut token: Option<String> = None;
-        loop {
-            let page = self
-                .client
-                .list_stack_resources()
-                .stack_name(stack)
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(|e| aws_error(format!("listing the resources of `{stack}`"), e))?;
-            for r in page.stack_resource_summaries() {
-                if let (Some(l), Some(p)) = (r.logical_resource_id(), r.physical_resource_id()) {
-                    out.insert(l.to_string(), p.to_string());
-                }
-            }
-            match page.next_token() {
-                Some(t) => token = Some(t.to_string()),
-                None => break,
+        let mut summaries = self.client.list_stack_resources().stack_name(stack).into_paginator().items().send();
+        while let Some(r) = summaries.next().await {
+            let r = r.map_err(|e| aws_error(format!("listing the resources of `{stack}`"), e))?;
+            if let (Some(l), Some(p)) = (r.logical_resource_id(), r.physical_resource_id()) {
+                out.insert(l.to_string(), p.to_string());
             }
         }
         Ok(out)

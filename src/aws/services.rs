@@ -205,24 +205,16 @@ impl Services {
 
     /// The URLs of the queues whose names start with `prefix`.
     pub async fn queues_named(&self, prefix: &str) -> Result<Vec<String>, AwsError> {
-        let mut urls = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let out = self
-                .sqs
-                .list_queues()
-                .queue_name_prefix(prefix)
-                .max_results(1000)
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(|e| aws_error(format!("listing the queues named `{prefix}*`"), e))?;
-            urls.extend(out.queue_urls().iter().cloned());
-            match out.next_token() {
-                Some(t) => token = Some(t.to_string()),
-                None => return Ok(urls),
-            }
-        }
+        self.sqs
+            .list_queues()
+            .queue_name_prefix(prefix)
+            .max_results(1000)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| aws_error(format!("listing the queues named `{prefix}*`"), e))
     }
 
     /// Receives up to `max` messages (at most 10), waiting up to `wait_s` seconds for the first.
