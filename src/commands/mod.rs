@@ -25,7 +25,7 @@ use crate::core::diag::Diagnostic;
 use crate::core::lint;
 use crate::core::render::{RenderError, RenderedStack, Sources};
 use crate::ui::diagnostics;
-use crate::ui::printer::Printer;
+use crate::ui::printer::{Printer, Shown};
 use crate::ui::progress::{self, Reporter};
 
 /// A command's failure: what happened and what to do. Exit code 1, or 130 when interrupted.
@@ -124,13 +124,10 @@ pub fn select(stacks: Vec<RenderedStack>, only: Option<Only>) -> Vec<RenderedSta
 
 /// Live lines on a terminal, plain lines elsewhere, nothing with --quiet or --output json.
 pub fn reporter(printer: &Printer, stacks: &[String]) -> Box<dyn Reporter> {
-    use std::io::IsTerminal;
-    if printer.quiet || printer.is_json() {
-        Box::new(progress::Silent)
-    } else if std::io::stderr().is_terminal() {
-        Box::new(progress::Live::new(stacks))
-    } else {
-        Box::new(progress::Plain::new(stacks))
+    match printer.shown() {
+        Shown::Live => Box::new(progress::Live::new(stacks)),
+        Shown::Plain => Box::new(progress::Plain::new(stacks)),
+        Shown::Silent => Box::new(progress::Silent),
     }
 }
 
