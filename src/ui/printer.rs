@@ -60,11 +60,10 @@ impl Printer {
     pub fn error(&self, message: &str, hint: Option<&str>) {
         // anstream drops the styles when stderr is not a terminal or NO_COLOR is set.
         let red = anstyle::Style::new().bold().fg_color(Some(anstyle::AnsiColor::Red.into()));
-        let cyan = anstyle::Style::new().bold().fg_color(Some(anstyle::AnsiColor::Cyan.into()));
         let mut err = anstream::stderr();
         let _ = writeln!(err, "{red}error{red:#}: {message}");
         if let Some(h) = hint {
-            let _ = writeln!(err, "  {cyan}hint{cyan:#}: {h}");
+            let _ = writeln!(err, "{}", super::diagnostics::hint_line(h, true));
         }
     }
 
