@@ -15,7 +15,7 @@ use super::Only;
 use crate::aws::cfn::Cfn;
 use crate::aws::ecr::Ecr;
 use crate::aws::services::{QueueDepth, Services};
-use crate::aws::AwsError;
+use crate::aws::{AwsError, OrMissing};
 use crate::error::Failure;
 use crate::ui::printer::Printer;
 use crate::ui::progress::Reporter;
@@ -213,7 +213,7 @@ pub async fn teardown(
 /// stack no longer says which they were), and those it left behind earlier (an interrupted
 /// `down`, a replaced queue), found by the name CloudFormation gave them: `<stack>-<id>-<suffix>`.
 async fn queues_of(cfn: &Cfn, services: &Services, stack: &str) -> Result<Vec<(String, String)>, AwsError> {
-    let resources = cfn.resources(stack).await.or_else(|e| if e.is_missing_stack() { Ok(Default::default()) } else { Err(e) })?;
+    let resources = cfn.resources(stack).await.or_none_if(AwsError::is_missing_stack)?.unwrap_or_default();
     let mut out: Vec<(String, String)> = ["Queue", "DeadLetterQueue"].iter().filter_map(|id| resources.get(*id).map(|u| (id.to_string(), u.clone()))).collect();
     for url in services.queues_named(&format!("{stack}-")).await? {
         let name = url.rsplit('/').next().unwrap_or_default();

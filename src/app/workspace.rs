@@ -12,7 +12,7 @@ use crate::core::lint;
 use crate::core::render::{RenderError, RenderedStack, Sources};
 use crate::error::Failure;
 use crate::ui::diagnostics;
-use crate::ui::printer::Printer;
+use crate::ui::printer::{Printer, Shown};
 use crate::ui::progress::{self, Reporter};
 
 /// What every command is pointed at: the config file, the templates, the AWS profile and region
@@ -57,13 +57,10 @@ pub fn select(stacks: Vec<RenderedStack>, only: Option<Only>) -> Vec<RenderedSta
 
 /// Live lines on a terminal, plain lines elsewhere, nothing with --quiet or --output json.
 pub fn reporter(printer: &Printer, stacks: &[String]) -> Box<dyn Reporter> {
-    use std::io::IsTerminal;
-    if printer.quiet || printer.is_json() {
-        Box::new(progress::Silent)
-    } else if std::io::stderr().is_terminal() {
-        Box::new(progress::Live::new(stacks))
-    } else {
-        Box::new(progress::Plain::new(stacks))
+    match printer.shown() {
+        Shown::Live => Box::new(progress::Live::new(stacks)),
+        Shown::Plain => Box::new(progress::Plain::new(stacks)),
+        Shown::Silent => Box::new(progress::Silent),
     }
 }
 

@@ -6,7 +6,7 @@ use aws_sdk_cloudformation::types::{Capability, ChangeAction, ChangeSetStatus, C
 use aws_sdk_cloudformation::Client;
 use serde::Serialize;
 
-use super::{aws_error, AwsError};
+use super::{aws_error, AwsError, OrMissing};
 use crate::core::changes::Change;
 use crate::core::status::StackStatus;
 
@@ -81,15 +81,6 @@ pub enum Created {
     NoChanges,
 }
 
-/// `None` for CloudFormation's "stack does not exist"; other errors stay errors.
-fn unless_missing<T>(r: Result<T, AwsError>) -> Result<Option<T>, AwsError> {
-    match r {
-        Ok(v) => Ok(Some(v)),
-        Err(e) if e.is_missing_stack() => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
 impl Cfn {
     pub fn new(client: Client) -> Self {
         Self { client }
@@ -98,7 +89,7 @@ impl Cfn {
     /// The stack by name, or `None` when there is none.
     pub async fn describe_stack(&self, name: &str) -> Result<Option<StackView>, AwsError> {
         let sent = self.client.describe_stacks().stack_name(name).send().await;
-        let Some(out) = unless_missing(sent.map_err(|e| aws_error(format!("describing stack `{name}`"), e)))? else { return Ok(None) };
+        let Some(out) = sent.map_err(|e| aws_error(format!("describing stack `{name}`"), e)).or_none_if(AwsError::is_missing_stack)? else { return Ok(None) };
         Ok(out.stacks().first().map(|s| StackView {
             name: s.stack_name().unwrap_or(name).to_string(),
             id: s.stack_id().unwrap_or_default().to_string(),
@@ -138,17 +129,9 @@ impl Cfn {
 
     pub async fn describe_change_set(&self, stack: &str, change_set: &str) -> Result<ChangeSetState, AwsError> {
         let mut changes = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let out = self
-                .client
-                .describe_change_set()
-                .stack_name(stack)
-                .change_set_name(change_set)
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(|e| aws_error(format!("describing change set `{change_set}` of `{stack}`"), e))?;
+        let mut pages = self.client.describe_change_set().stack_name(stack).change_set_name(change_set).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let out = page.map_err(|e| aws_error(format!("describing change set `{change_set}` of `{stack}`"), e))?;
             match out.status() {
                 Some(ChangeSetStatus::CreateComplete) => {}
                 Some(ChangeSetStatus::Failed) => {
@@ -176,10 +159,6 @@ impl Cfn {
                     properties,
                 });
             }
-            match out.next_token() {
-                Some(t) => token = Some(t.to_string()),
-                None => break,
-            }
         }
         // No resource changes is not "no changes": Outputs, Metadata or the Description may
         // differ, and only executing the change set applies them. The caller decides.
@@ -200,17 +179,8 @@ impl Cfn {
 
     /// Deletes a change set; one already gone is not an error.
     pub async fn delete_change_set(&self, stack: &str, change_set: &str) -> Result<(), AwsError> {
-        match self.client.delete_change_set().stack_name(stack).change_set_name(change_set).send().await {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                let err = aws_error(format!("deleting change set `{change_set}` of `{stack}`"), e);
-                if err.code == "ChangeSetNotFound" {
-                    Ok(())
-                } else {
-                    Err(err)
-                }
-            }
-        }
+        let sent = self.client.delete_change_set().stack_name(stack).change_set_name(change_set).send().await;
+        sent.map_err(|e| aws_error(format!("deleting change set `{change_set}` of `{stack}`"), e)).or_none_if(AwsError::is_missing_change_set).map(|_| ())
     }
 
     pub async fn delete_stack(&self, stack: &str, token: &str) -> Result<(), AwsError> {
@@ -227,7 +197,7 @@ impl Cfn {
     /// The newest event's id: what the next operation's events come after.
     pub async fn newest_event(&self, stack: &str) -> Result<Option<String>, AwsError> {
         let sent = self.client.describe_stack_events().stack_name(stack).send().await;
-        let Some(out) = unless_missing(sent.map_err(|e| aws_error(format!("reading events of `{stack}`"), e)))? else { return Ok(None) };
+        let Some(out) = sent.map_err(|e| aws_error(format!("reading events of `{stack}`"), e)).or_none_if(AwsError::is_missing_stack)? else { return Ok(None) };
         Ok(out.stack_events().first().and_then(|e| e.event_id()).map(str::to_string))
     }
 
@@ -235,10 +205,12 @@ impl Cfn {
     /// mark, at most `max_pages` pages.
     pub async fn events_after(&self, stack: &str, mark: &Mark, max_pages: usize) -> Result<Vec<EventView>, AwsError> {
         let mut events = Vec::new();
-        let mut token: Option<String> = None;
-        'pages: for _ in 0..max_pages {
-            let sent = self.client.describe_stack_events().stack_name(stack).set_next_token(token.take()).send().await;
-            let Some(out) = unless_missing(sent.map_err(|e| aws_error(format!("reading events of `{stack}`"), e)))? else { break };
+        let mut pages = self.client.describe_stack_events().stack_name(stack).into_paginator().send();
+        let mut read = 0;
+        'pages: while read < max_pages {
+            let Some(sent) = pages.next().await else { break };
+            read += 1;
+            let Some(out) = sent.map_err(|e| aws_error(format!("reading events of `{stack}`"), e)).or_none_if(AwsError::is_missing_stack)? else { break };
             for e in out.stack_events() {
                 let id = e.event_id().unwrap_or_default();
                 let reached = match mark {
@@ -259,10 +231,6 @@ impl Cfn {
                     time: e.timestamp().map(|t| t.as_secs_f64()),
                 });
             }
-            match out.next_token() {
-                Some(t) => token = Some(t.to_string()),
-                None => break,
-            }
         }
         events.reverse();
         Ok(events)
@@ -271,31 +239,18 @@ impl Cfn {
     /// The template CloudFormation holds for the stack, as it was sent.
     pub async fn template(&self, stack: &str) -> Result<Option<String>, AwsError> {
         let sent = self.client.get_template().stack_name(stack).template_stage(TemplateStage::Original).send().await;
-        let out = unless_missing(sent.map_err(|e| aws_error(format!("reading the template of `{stack}`"), e)))?;
+        let out = sent.map_err(|e| aws_error(format!("reading the template of `{stack}`"), e)).or_none_if(AwsError::is_missing_stack)?;
         Ok(out.and_then(|o| o.template_body().map(str::to_string)))
     }
 
     /// Logical id -> physical id of every resource in the stack.
     pub async fn resources(&self, stack: &str) -> Result<BTreeMap<String, String>, AwsError> {
         let mut out = BTreeMap::new();
-        let mut token: Option<String> = None;
-        loop {
-            let page = self
-                .client
-                .list_stack_resources()
-                .stack_name(stack)
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(|e| aws_error(format!("listing the resources of `{stack}`"), e))?;
-            for r in page.stack_resource_summaries() {
-                if let (Some(l), Some(p)) = (r.logical_resource_id(), r.physical_resource_id()) {
-                    out.insert(l.to_string(), p.to_string());
-                }
-            }
-            match page.next_token() {
-                Some(t) => token = Some(t.to_string()),
-                None => break,
+        let mut summaries = self.client.list_stack_resources().stack_name(stack).into_paginator().items().send();
+        while let Some(r) = summaries.next().await {
+            let r = r.map_err(|e| aws_error(format!("listing the resources of `{stack}`"), e))?;
+            if let (Some(l), Some(p)) = (r.logical_resource_id(), r.physical_resource_id()) {
+                out.insert(l.to_string(), p.to_string());
             }
         }
         Ok(out)

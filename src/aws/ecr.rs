@@ -3,7 +3,7 @@
 
 use aws_sdk_ecr::types::{ImageScanningConfiguration, Tag};
 
-use super::{aws_error, AwsError};
+use super::{aws_error, AwsError, OrMissing};
 
 #[derive(Clone, Debug)]
 pub struct Ecr {
@@ -72,17 +72,9 @@ impl Ecr {
 
     /// The repository's URI, or `None` when it does not exist.
     pub async fn find(&self, name: &str) -> Result<Option<String>, AwsError> {
-        match self.client.describe_repositories().repository_names(name).send().await {
-            Ok(out) => Ok(out.repositories().first().and_then(|r| r.repository_uri()).map(String::from)),
-            Err(e) => {
-                let err = aws_error(format!("looking up ECR repository `{name}`"), e);
-                if err.code == "RepositoryNotFoundException" {
-                    Ok(None)
-                } else {
-                    Err(err)
-                }
-            }
-        }
+        let sent = self.client.describe_repositories().repository_names(name).send().await;
+        let out = sent.map_err(|e| aws_error(format!("looking up ECR repository `{name}`"), e)).or_none_if(AwsError::is_missing_repository)?;
+        Ok(out.and_then(|o| o.repositories().first().and_then(|r| r.repository_uri()).map(String::from)))
     }
 
     /// The repository, made when missing: scan on push, a lifecycle policy keeping the newest
@@ -143,17 +135,8 @@ impl Ecr {
 
     /// Deletes the repository with its images. `false` when there was none.
     pub async fn delete(&self, name: &str) -> Result<bool, AwsError> {
-        match self.client.delete_repository().repository_name(name).force(true).send().await {
-            Ok(_) => Ok(true),
-            Err(e) => {
-                let err = aws_error(format!("deleting ECR repository `{name}`"), e);
-                if err.code == "RepositoryNotFoundException" {
-                    Ok(false)
-                } else {
-                    Err(err)
-                }
-            }
-        }
+        let sent = self.client.delete_repository().repository_name(name).force(true).send().await;
+        Ok(sent.map_err(|e| aws_error(format!("deleting ECR repository `{name}`"), e)).or_none_if(AwsError::is_missing_repository)?.is_some())
     }
 }
 

@@ -26,6 +26,28 @@ impl AwsError {
         self.code == "ValidationError" && self.message.contains("does not exist")
     }
 
+    /// SQS's answer about a queue that is not there (any more): `AWS.SimpleQueueService.NonExistentQueue`
+    /// in the query protocol, `QueueDoesNotExist` in the JSON protocol (Amazon SQS API Reference,
+    /// "Common errors" and `GetQueueUrl`).
+    pub fn is_missing_queue(&self) -> bool {
+        self.code.contains("NonExistentQueue") || self.code.contains("QueueDoesNotExist")
+    }
+
+    /// Lambda's answer about a function that is not there.
+    pub fn is_missing_function(&self) -> bool {
+        self.code == "ResourceNotFoundException"
+    }
+
+    /// ECR's answer about a repository that is not there.
+    pub fn is_missing_repository(&self) -> bool {
+        self.code == "RepositoryNotFoundException"
+    }
+
+    /// CloudFormation's answer about a change set that is not there.
+    pub fn is_missing_change_set(&self) -> bool {
+        self.code == "ChangeSetNotFound"
+    }
+
     /// Throttling or a server-side failure: the same call may succeed later.
     pub fn is_transient(&self) -> bool {
         matches!(
@@ -47,6 +69,22 @@ impl AwsError {
             Some("check the network and the region; AWS_ENDPOINT_URL, when set, must point at a reachable endpoint".into())
         } else {
             None
+        }
+    }
+}
+
+/// "Not found" as an answer rather than an error: `Ok(None)` when `missing` says the error is
+/// about the thing asked for not being there; every other error stays an error.
+pub trait OrMissing<T> {
+    fn or_none_if(self, missing: impl FnOnce(&AwsError) -> bool) -> Result<Option<T>, AwsError>;
+}
+
+impl<T> OrMissing<T> for Result<T, AwsError> {
+    fn or_none_if(self, missing: impl FnOnce(&AwsError) -> bool) -> Result<Option<T>, AwsError> {
+        match self {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if missing(&e) => Ok(None),
+            Err(e) => Err(e),
         }
     }
 }
@@ -145,5 +183,33 @@ impl Aws {
             ecs: aws_sdk_ecs::Client::new(&self.config),
             lambda: aws_sdk_lambda::Client::new(&self.config),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(code: &str, message: &str) -> AwsError {
+        AwsError { operation: "reading".into(), code: code.into(), message: message.into() }
+    }
+
+    #[test]
+    fn a_missing_queue_in_either_protocol() {
+        assert!(error("AWS.SimpleQueueService.NonExistentQueue", "The specified queue does not exist.").is_missing_queue());
+        assert!(error("QueueDoesNotExist", "The specified queue does not exist.").is_missing_queue());
+        assert!(!error("AccessDenied", "not authorized").is_missing_queue());
+        assert!(!error("ValidationError", "Stack with id x does not exist").is_missing_queue());
+    }
+
+    #[test]
+    fn only_the_named_absence_becomes_none() {
+        let gone: Result<u8, AwsError> = Err(error("ValidationError", "Stack with id x does not exist"));
+        assert_eq!(gone.or_none_if(AwsError::is_missing_stack), Ok(None));
+        let denied: Result<u8, AwsError> = Err(error("AccessDenied", "not authorized"));
+        assert_eq!(denied.clone().or_none_if(AwsError::is_missing_stack), denied.map(Some));
+        let queue: Result<u8, AwsError> = Err(error("QueueDoesNotExist", "gone"));
+        assert!(queue.or_none_if(AwsError::is_missing_stack).is_err(), "a missing queue is not a missing stack");
+        assert_eq!(Ok::<u8, AwsError>(7).or_none_if(AwsError::is_missing_queue), Ok(Some(7)));
     }
 }

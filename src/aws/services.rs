@@ -1,13 +1,12 @@
 //! The services behind the stacks, read for `status`, `down` and the checks before `up`: queue
 //! depths (SQS), task counts (ECS), concurrency (Lambda).
 
-use aws_sdk_sqs::types::QueueAttributeName;
+use aws_sdk_sqs::types::{MessageAttributeValue, MessageSystemAttributeName, QueueAttributeName, SendMessageBatchRequestEntry};
 use serde::Serialize;
 
-use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
-
-use super::{aws_error, AwsError};
+use super::{aws_error, AwsError, OrMissing};
 use crate::core::load;
+use crate::core::local::Record;
 
 /// A message to send: its body, and the id and send time it also carries as attributes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -25,18 +24,6 @@ pub struct Refused {
     pub message: String,
     /// AWS's verdict: `true` when the request was wrong, so a retry fails again.
     pub sender_fault: bool,
-}
-
-/// A message received, with what the event source mapping passes on.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Received {
-    pub message_id: String,
-    pub receipt_handle: String,
-    pub body: String,
-    pub md5_of_body: String,
-    pub receive_count: String,
-    pub sent_timestamp: String,
-    pub first_receive_timestamp: String,
 }
 
 /// One event of an ECS service (`DescribeServices`).
@@ -98,7 +85,7 @@ pub struct AccountConcurrency {
 impl Services {
     /// A queue's approximate depth, or `None` when the queue does not exist (any more).
     pub async fn queue_depth(&self, url: &str) -> Result<Option<QueueDepth>, AwsError> {
-        let out = match self
+        let sent = self
             .sqs
             .get_queue_attributes()
             .queue_url(url)
@@ -106,17 +93,8 @@ impl Services {
             .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
             .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesDelayed)
             .send()
-            .await
-        {
-            Ok(o) => o,
-            Err(e) => {
-                let err = aws_error(format!("reading the depth of queue `{url}`"), e);
-                if err.code.contains("NonExistentQueue") || err.code.contains("QueueDoesNotExist") {
-                    return Ok(None);
-                }
-                return Err(err);
-            }
-        };
+            .await;
+        let Some(out) = sent.map_err(|e| aws_error(format!("reading the depth of queue `{url}`"), e)).or_none_if(AwsError::is_missing_queue)? else { return Ok(None) };
         let attrs = out.attributes();
         let get = |k: QueueAttributeName| attrs.and_then(|a| a.get(&k)).and_then(|v| v.parse().ok()).unwrap_or(0);
         Ok(Some(QueueDepth {
@@ -158,17 +136,9 @@ impl Services {
 
     /// The image the function runs.
     pub async fn function_image(&self, function: &str) -> Result<Option<String>, AwsError> {
-        match self.lambda.get_function().function_name(function).send().await {
-            Ok(o) => Ok(o.code().and_then(|c| c.image_uri()).map(String::from)),
-            Err(e) => {
-                let err = aws_error(format!("describing function `{function}`"), e);
-                if err.code == "ResourceNotFoundException" {
-                    Ok(None)
-                } else {
-                    Err(err)
-                }
-            }
-        }
+        let sent = self.lambda.get_function().function_name(function).send().await;
+        let out = sent.map_err(|e| aws_error(format!("describing function `{function}`"), e)).or_none_if(AwsError::is_missing_function)?;
+        Ok(out.and_then(|o| o.code().and_then(|c| c.image_uri()).map(String::from)))
     }
 
     /// The service's task counts and its events newer than `since` (seconds since the epoch),
@@ -235,28 +205,20 @@ impl Services {
 
     /// The URLs of the queues whose names start with `prefix`.
     pub async fn queues_named(&self, prefix: &str) -> Result<Vec<String>, AwsError> {
-        let mut urls = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let out = self
-                .sqs
-                .list_queues()
-                .queue_name_prefix(prefix)
-                .max_results(1000)
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(|e| aws_error(format!("listing the queues named `{prefix}*`"), e))?;
-            urls.extend(out.queue_urls().iter().cloned());
-            match out.next_token() {
-                Some(t) => token = Some(t.to_string()),
-                None => return Ok(urls),
-            }
-        }
+        self.sqs
+            .list_queues()
+            .queue_name_prefix(prefix)
+            .max_results(1000)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| aws_error(format!("listing the queues named `{prefix}*`"), e))
     }
 
     /// Receives up to `max` messages (at most 10), waiting up to `wait_s` seconds for the first.
-    pub async fn receive(&self, url: &str, max: i32, wait_s: i32, visibility_s: i32) -> Result<Vec<Received>, AwsError> {
+    pub async fn receive(&self, url: &str, max: i32, wait_s: i32, visibility_s: i32) -> Result<Vec<Record>, AwsError> {
         let out = self
             .sqs
             .receive_message()
@@ -264,7 +226,7 @@ impl Services {
             .max_number_of_messages(max.clamp(1, 10))
             .wait_time_seconds(wait_s)
             .visibility_timeout(visibility_s)
-            .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
+            .message_system_attribute_names(MessageSystemAttributeName::All)
             .send()
             .await
             .map_err(|e| aws_error(format!("receiving from `{url}`"), e))?;
@@ -272,15 +234,15 @@ impl Services {
             .messages()
             .iter()
             .map(|m| {
-                let attr = |k: aws_sdk_sqs::types::MessageSystemAttributeName| m.attributes().and_then(|a| a.get(&k)).cloned().unwrap_or_default();
-                Received {
+                let attr = |k: MessageSystemAttributeName| m.attributes().and_then(|a| a.get(&k)).cloned().unwrap_or_default();
+                Record {
                     message_id: m.message_id().unwrap_or_default().to_string(),
                     receipt_handle: m.receipt_handle().unwrap_or_default().to_string(),
                     body: m.body().unwrap_or_default().to_string(),
                     md5_of_body: m.md5_of_body().unwrap_or_default().to_string(),
-                    receive_count: attr(aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount),
-                    sent_timestamp: attr(aws_sdk_sqs::types::MessageSystemAttributeName::SentTimestamp),
-                    first_receive_timestamp: attr(aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateFirstReceiveTimestamp),
+                    receive_count: attr(MessageSystemAttributeName::ApproximateReceiveCount),
+                    sent_timestamp: attr(MessageSystemAttributeName::SentTimestamp),
+                    first_receive_timestamp: attr(MessageSystemAttributeName::ApproximateFirstReceiveTimestamp),
                 }
             })
             .collect())
@@ -320,32 +282,15 @@ impl Services {
 
     /// Deletes a queue; `Ok(false)` when it was already gone.
     pub async fn delete_queue(&self, url: &str) -> Result<bool, AwsError> {
-        match self.sqs.delete_queue().queue_url(url).send().await {
-            Ok(_) => Ok(true),
-            Err(e) => {
-                let err = aws_error(format!("deleting queue `{url}`"), e);
-                if err.code.contains("NonExistentQueue") || err.code.contains("QueueDoesNotExist") {
-                    Ok(false)
-                } else {
-                    Err(err)
-                }
-            }
-        }
+        let sent = self.sqs.delete_queue().queue_url(url).send().await;
+        Ok(sent.map_err(|e| aws_error(format!("deleting queue `{url}`"), e)).or_none_if(AwsError::is_missing_queue)?.is_some())
     }
 
     /// The function's reserved concurrency, `None` when unreserved.
     pub async fn reserved_concurrency(&self, function: &str) -> Result<Option<i32>, AwsError> {
-        match self.lambda.get_function_concurrency().function_name(function).send().await {
-            Ok(o) => Ok(o.reserved_concurrent_executions()),
-            Err(e) => {
-                let err = aws_error(format!("reading the concurrency of function `{function}`"), e);
-                if err.code == "ResourceNotFoundException" {
-                    Ok(None)
-                } else {
-                    Err(err)
-                }
-            }
-        }
+        let sent = self.lambda.get_function_concurrency().function_name(function).send().await;
+        let out = sent.map_err(|e| aws_error(format!("reading the concurrency of function `{function}`"), e)).or_none_if(AwsError::is_missing_function)?;
+        Ok(out.and_then(|o| o.reserved_concurrent_executions()))
     }
 
     pub async fn account_concurrency(&self) -> Result<AccountConcurrency, AwsError> {

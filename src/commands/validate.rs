@@ -4,14 +4,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Component, Path, PathBuf};
 
-use annotate_snippets::{Level, Renderer, Snippet};
 use serde::Serialize;
 
 use crate::app::workspace::{load, Loaded};
 use crate::error::{Exit, Failure, Outcome};
 use crate::cli::ValidateArgs;
 use crate::core::diag::{Diagnostic, Severity};
-use crate::core::dockerfile::{self, Finding, Settings};
+use crate::core::dockerfile::{self, Settings};
 use crate::ui::printer::Printer;
 
 #[derive(Serialize)]
@@ -126,7 +125,7 @@ fn dockerfile_checks(l: &Loaded, printer: &Printer) -> Vec<(Diagnostic, Option<S
     let findings = dockerfile::check(&text, &settings, &files);
     if !printer.is_json() {
         for f in &findings {
-            printer.diagnostic(&render(f, &shown, &text, true));
+            printer.diagnostic(&crate::ui::diagnostics::render_finding(f, &shown, &text, true));
         }
     }
     findings.iter().map(|f| (f.diagnostic(), Some(shown.clone()))).collect()
@@ -178,22 +177,5 @@ fn tidy(path: &Path) -> String {
         ".".into()
     } else {
         p.display().to_string()
-    }
-}
-
-/// A Dockerfile warning as the config's diagnostics look: the message, the file, line and
-/// column with the line and its underlined part, and the `hint:`.
-fn render(f: &Finding, origin: &str, source: &str, color: bool) -> String {
-    let renderer = if color { Renderer::styled() } else { Renderer::plain() };
-    let title = format!("{} [{}]", f.message, f.code);
-    let level = Level::Warning;
-    let span = f.span.start.min(source.len())..f.span.end.min(source.len()).max(f.span.start.min(source.len()));
-    let msg = level.title(&title).snippet(Snippet::source(source).line_start(1).origin(origin).fold(true).annotation(level.span(span).label(&f.label)));
-    let head = renderer.render(msg).to_string();
-    if color {
-        let style = anstyle::Style::new().bold().fg_color(Some(anstyle::AnsiColor::Cyan.into()));
-        format!("{head}\n  {style}hint{style:#}: {}\n", f.hint)
-    } else {
-        format!("{head}\n  hint: {}\n", f.hint)
     }
 }

@@ -93,8 +93,9 @@ pub fn ecs_run(engine: &str, config: &Config, image: &str, name: &str, env: Vec<
     Command { program: engine.into(), args, env }
 }
 
-/// One message as the event source mapping hands it to the function.
-#[derive(Clone, Debug, PartialEq)]
+/// One message as SQS gives it (`ReceiveMessage`, read by `aws::services`) and the event source
+/// mapping hands it to the function.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Record {
     pub message_id: String,
     pub receipt_handle: String,

@@ -1,5 +1,6 @@
 //! Sending the load: the same messages to each target queue, `SendMessageBatch` calls with a
 //! bounded number in flight, refused entries retried with backoff and never dropped silently.
+//! Effects: SQS calls and tokio's clock.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -98,21 +99,34 @@ pub struct LoadReport {
     pub rate: f64,
 }
 
-/// Attempts after the first for entries that SQS refused or calls that failed as a whole.
+/// Attempts after the first for entries that SQS refused in a call that succeeded.
+///
+/// Each kind of failure has one retry layer, so that no call is retried by two multiplied
+/// together (issue 13):
+/// - A call that fails as a whole (throttling, a 5xx, a timeout, a dropped connection) is the
+///   SDK's to retry: its standard retry mode backs off with jitter, stops early through its
+///   token bucket when the service keeps failing, and honours `AWS_MAX_ATTEMPTS` (AWS SDKs and
+///   Tools Reference Guide, "Retry behavior"). What still fails after those attempts is final
+///   here, for that call's messages.
+/// - Entries that SQS refused in an answer that succeeded (`Failed` in the `SendMessageBatch`
+///   response) are never retried by the SDK, which saw a success: they are sent again here,
+///   with backoff, unless SQS says the sender was at fault (Amazon SQS API Reference,
+///   `SendMessageBatch`: each message's result is an entry of `Successful` or of `Failed`).
 const RETRIES: usize = 6;
 
 fn backoff() -> impl Iterator<Item = Duration> {
     backon::ExponentialBuilder::default().with_min_delay(Duration::from_millis(100)).with_max_delay(Duration::from_secs(5)).with_max_times(RETRIES).with_jitter().build()
 }
 
-/// Errors that another attempt cannot fix: the queue is gone, or the caller may not use it.
+/// Failed calls after which the queue's other messages are not attempted: the queue is gone,
+/// the caller may not use it, or the endpoint stayed unreachable through the SDK's retries
+/// (each later call would wait out the same timeouts).
 fn permanent(e: &AwsError) -> bool {
     let code = e.code.as_str();
-    code.contains("NonExistentQueue")
-        || code.contains("QueueDoesNotExist")
+    e.is_missing_queue()
         || code.starts_with("AccessDenied")
         || code.starts_with("KMS.")
-        || matches!(code, "InvalidAddress" | "InvalidSecurity" | "InvalidClientTokenId" | "UnrecognizedClientException" | "ExpiredToken")
+        || matches!(code, "InvalidAddress" | "InvalidSecurity" | "InvalidClientTokenId" | "UnrecognizedClientException" | "ExpiredToken" | "DispatchFailure" | "TimeoutError")
 }
 
 /// The waves and the generator for the bodies: the same for the same seed.
@@ -199,7 +213,8 @@ pub async fn run(services: &Services, targets: &[Target], plan: &Plan, mut stop:
     }
 }
 
-/// Sends one group to one queue: one call per 256 KiB, refused entries again with backoff.
+/// Sends one group to one queue: one call per 256 KiB, refused entries again with backoff (see
+/// [`RETRIES`] for which layer retries what).
 async fn send(services: &Services, target: &Target, messages: &[Outgoing]) {
     let sizes: Vec<usize> = messages.iter().map(|m| m.body.len() + m.id.len() + load::ATTRIBUTE_ALLOWANCE / 4).collect();
     let calls = load::batches(&sizes).into_iter().map(|range| send_call(services, target, &messages[range]));
@@ -210,40 +225,35 @@ async fn send_call(services: &Services, target: &Target, messages: &[Outgoing]) 
     let mut pending: Vec<usize> = (0..messages.len()).collect();
     let mut delays = backoff();
     let mut last: Option<(String, String)> = None;
-    // A call that kept failing as a whole (an unreachable endpoint): later groups skip the queue.
-    let mut unreachable: Option<AwsError>;
     loop {
         if let Some(e) = target.gone.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
             target.fail(pending.len() as u64, &e.code, &e.message);
             return;
         }
         let entries: Vec<Outgoing> = pending.iter().map(|&i| messages[i].clone()).collect();
-        match services.send_batch(&target.url, &entries).await {
-            Ok(refused) => {
-                target.sent.fetch_add((entries.len() - refused.len()) as u64, Ordering::Relaxed);
-                let mut again = Vec::new();
-                for r in refused {
-                    if r.sender_fault {
-                        // The request itself was wrong: the same entry would fail again.
-                        target.fail(1, &r.code, &r.message);
-                    } else if let Some(&i) = pending.get(r.index) {
-                        again.push(i);
-                        last = Some((r.code, r.message));
-                    }
-                }
-                pending = again;
-                unreachable = None;
-            }
-            Err(e) if permanent(&e) => {
+        let refused = match services.send_batch(&target.url, &entries).await {
+            Ok(refused) => refused,
+            Err(e) => {
+                // The SDK has already retried the call: not again here (see `RETRIES`).
                 target.fail(pending.len() as u64, &e.code, &e.message);
-                *target.gone.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+                if permanent(&e) {
+                    *target.gone.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+                }
                 return;
             }
-            Err(e) => {
-                last = Some((e.code.clone(), e.message.clone()));
-                unreachable = Some(e);
+        };
+        target.sent.fetch_add((entries.len() - refused.len()) as u64, Ordering::Relaxed);
+        let mut again = Vec::new();
+        for r in refused {
+            if r.sender_fault {
+                // The request itself was wrong: the same entry would fail again.
+                target.fail(1, &r.code, &r.message);
+            } else if let Some(&i) = pending.get(r.index) {
+                again.push(i);
+                last = Some((r.code, r.message));
             }
         }
+        pending = again;
         if pending.is_empty() {
             return;
         }
@@ -252,9 +262,6 @@ async fn send_call(services: &Services, target: &Target, messages: &[Outgoing]) 
             None => {
                 let (code, message) = last.unwrap_or_default();
                 target.fail(pending.len() as u64, &code, &format!("{message} (after {} attempts)", RETRIES + 1));
-                if let Some(e) = unreachable {
-                    *target.gone.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
-                }
                 return;
             }
         }
@@ -266,7 +273,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn missing_queues_and_denials_are_final_throttling_is_not() {
+    fn missing_queues_denials_and_unreachable_endpoints_are_final_throttling_is_not() {
         let e = |code: &str| AwsError { operation: String::new(), code: code.into(), message: String::new() };
         assert!(permanent(&e("AWS.SimpleQueueService.NonExistentQueue")));
         assert!(permanent(&e("QueueDoesNotExist")));
@@ -274,6 +281,8 @@ mod tests {
         assert!(permanent(&e("KMS.DisabledException")));
         assert!(!permanent(&e("RequestThrottled")));
         assert!(!permanent(&e("ServiceUnavailable")));
-        assert!(!permanent(&e("DispatchFailure")));
+        assert!(!permanent(&e("HTTP 503")));
+        assert!(permanent(&e("DispatchFailure")));
+        assert!(permanent(&e("TimeoutError")));
     }
 }

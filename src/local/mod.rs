@@ -136,7 +136,7 @@ pub enum Feed {
 #[allow(clippy::too_many_arguments)]
 pub async fn lambda(services: &Services, config: &Config, cmd_for: impl Fn(&str) -> Command, name: &str, queue_url: &str, region: &str, feed: Feed, limit: Duration, show: Arc<dyn Fn(&str) + Send + Sync>) -> PlatformReport {
     let mut report = PlatformReport { platform: "lambda".into(), queue_url: queue_url.into(), verdict: "fail", ..Default::default() };
-    let account = queue_url.rsplitn(3, '/').nth(1).unwrap_or("123456789012").to_string();
+    let account = queue_url.rsplit('/').nth(1).unwrap_or("123456789012").to_string();
     let arn = format!("arn:aws:lambda:{region}:{account}:function:{}", config.service);
     let api = match RuntimeApi::start(&arn).await {
         Ok(a) => a,
@@ -170,28 +170,16 @@ pub async fn lambda(services: &Services, config: &Config, cmd_for: impl Fn(&str)
             Feed::Event(e) => (e.clone(), Vec::new()),
             Feed::Trigger => match &config.lambda.trigger {
                 Trigger::Sqs(t) => {
-                    let got = match services.receive(queue_url, t.batch_size.min(10) as i32, 1, config.queue.visibility_timeout.0 as i32).await {
-                        Ok(g) => g,
+                    let records = match services.receive(queue_url, t.batch_size.min(10) as i32, 1, config.queue.visibility_timeout.0 as i32).await {
+                        Ok(r) => r,
                         Err(e) => {
                             problem = Some((e.to_string(), e.hint()));
                             break;
                         }
                     };
-                    if got.is_empty() {
+                    if records.is_empty() {
                         break;
                     }
-                    let records: Vec<Record> = got
-                        .into_iter()
-                        .map(|m| Record {
-                            message_id: m.message_id,
-                            receipt_handle: m.receipt_handle,
-                            body: m.body,
-                            md5_of_body: m.md5_of_body,
-                            receive_count: m.receive_count,
-                            sent_timestamp: m.sent_timestamp,
-                            first_receive_timestamp: m.first_receive_timestamp,
-                        })
-                        .collect();
                     (pure::sqs_event(&records, &queue_arn, region).to_string().into_bytes(), records)
                 }
                 Trigger::Schedule(_) => {

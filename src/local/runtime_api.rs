@@ -74,7 +74,6 @@ struct State {
 /// The API and its state; dropping it stops serving.
 pub struct RuntimeApi {
     pub addr: SocketAddr,
-    function_arn: String,
     started: Instant,
     state: Arc<Mutex<State>>,
     wake: Arc<Notify>,
@@ -117,11 +116,7 @@ impl RuntimeApi {
                 });
             }
         });
-        Ok(Self { addr, function_arn: function_arn.to_string(), started: Instant::now(), state, wake, init_failed, server })
-    }
-
-    pub fn function_arn(&self) -> &str {
-        &self.function_arn
+        Ok(Self { addr, started: Instant::now(), state, wake, init_failed, server })
     }
 
     /// From the start to the runtime's first `next`: its init.

@@ -1,35 +1,64 @@
 //! Diagnostics as text: the message, the file, line and column with the line itself, and the
 //! `hint:` that says what to do. Pure: returns strings; the printer decides where they go.
 
+use std::ops::Range;
+
 use annotate_snippets::{Level, Renderer, Snippet};
 
 use crate::core::diag::{Diagnostic, Severity};
+use crate::core::dockerfile::Finding;
 
 /// Renders one diagnostic about `source` (the text of the file called `origin`).
 pub fn render(d: &Diagnostic, origin: &str, source: &str, color: bool) -> String {
-    let level = match d.severity {
+    let label = if d.path.is_empty() { String::new() } else { format!("`{}`", d.path) };
+    let span = d.location.and_then(|(line, col)| span_at(source, line, col, matches!(d.code, "unknown-key" | "missing-key")));
+    block(d.severity, &d.message, d.code, Place { origin, source, span, label: &label }, d.hint.as_deref(), color)
+}
+
+/// Renders a Dockerfile finding (`validate`) as the config's diagnostics look, underlining the
+/// finding's own span of `source` (the Dockerfile's text) with its label.
+pub fn render_finding(f: &Finding, origin: &str, source: &str, color: bool) -> String {
+    let start = f.span.start.min(source.len());
+    let span = start..f.span.end.min(source.len()).max(start);
+    block(Severity::Warning, &f.message, f.code, Place { origin, source, span: Some(span), label: &f.label }, Some(&f.hint), color)
+}
+
+/// The `hint:` line under a message, indented, `hint` in bold cyan when `color` is set.
+pub fn hint_line(hint: &str, color: bool) -> String {
+    if color {
+        let style = anstyle::Style::new().bold().fg_color(Some(anstyle::AnsiColor::Cyan.into()));
+        format!("  {style}hint{style:#}: {hint}")
+    } else {
+        format!("  hint: {hint}")
+    }
+}
+
+/// Where a diagnostic points: the file, its text, and the underlined bytes with their label
+/// (no span: the file's name alone).
+struct Place<'a> {
+    origin: &'a str,
+    source: &'a str,
+    span: Option<Range<usize>>,
+    label: &'a str,
+}
+
+/// The one drawing of a diagnostic: `message [code]`, the place, the hint line.
+fn block(severity: Severity, message: &str, code: &str, at: Place<'_>, hint: Option<&str>, color: bool) -> String {
+    let level = match severity {
         Severity::Error => Level::Error,
         Severity::Warning => Level::Warning,
     };
     let renderer = if color { Renderer::styled() } else { Renderer::plain() };
-    let title = format!("{} [{}]", d.message, d.code);
-    let label = if d.path.is_empty() { String::new() } else { format!("`{}`", d.path) };
-    let head = match d.location.and_then(|(line, col)| span_at(source, line, col, matches!(d.code, "unknown-key" | "missing-key"))) {
+    let title = format!("{message} [{code}]");
+    let head = match at.span {
         Some(span) => {
-            let msg = level.title(&title).snippet(Snippet::source(source).line_start(1).origin(origin).fold(true).annotation(level.span(span).label(&label)));
+            let msg = level.title(&title).snippet(Snippet::source(at.source).line_start(1).origin(at.origin).fold(true).annotation(level.span(span).label(at.label)));
             renderer.render(msg).to_string()
         }
-        None => {
-            let msg = level.title(&title);
-            format!("{}\n  --> {origin}", renderer.render(msg))
-        }
+        None => format!("{}\n  --> {}", renderer.render(level.title(&title)), at.origin),
     };
-    match &d.hint {
-        Some(hint) if color => {
-            let style = anstyle::Style::new().bold().fg_color(Some(anstyle::AnsiColor::Cyan.into()));
-            format!("{head}\n  {style}hint{style:#}: {hint}\n")
-        }
-        Some(hint) => format!("{head}\n  hint: {hint}\n"),
+    match hint {
+        Some(hint) => format!("{head}\n{}\n", hint_line(hint, color)),
         None => format!("{head}\n"),
     }
 }
@@ -101,5 +130,36 @@ mod tests {
         assert!(text.contains("--> replatform.yaml:1:10"), "{text}");
         assert!(text.contains("^^^^^^^^"), "{text}");
         assert!(text.ends_with("  hint: use lowercase\n"), "{text}");
+    }
+
+    #[test]
+    fn a_dockerfile_finding_is_drawn_as_a_config_diagnostic() {
+        let src = "FROM python:3.12\nRUN pip install --user -r requirements.txt\n";
+        let start = src.find("--user").unwrap();
+        let f = Finding {
+            code: "pip-user",
+            field: "image.dockerfile",
+            message: "`pip install --user` puts packages under /root".into(),
+            hint: "drop `--user`".into(),
+            label: "here".into(),
+            span: start..start + "--user".len(),
+            line: 2,
+            column: start - src.find('\n').unwrap(),
+        };
+        let text = render_finding(&f, "Dockerfile", src, false);
+        assert!(text.starts_with("warning: `pip install --user` puts packages under /root [pip-user]\n"), "{text}");
+        assert!(text.contains("--> Dockerfile:2:"), "{text}");
+        assert!(text.contains("------ here"), "{text}");
+        assert!(text.ends_with("\n  hint: drop `--user`\n"), "{text}");
+        // A span past the end of the text is clamped, not a panic.
+        let past = Finding { span: src.len() + 5..src.len() + 9, ..f };
+        assert!(render_finding(&past, "Dockerfile", src, false).ends_with("  hint: drop `--user`\n"));
+    }
+
+    #[test]
+    fn the_hint_line_is_styled_only_with_color() {
+        assert_eq!(hint_line("run it again", false), "  hint: run it again");
+        let styled = hint_line("run it again", true);
+        assert!(styled.starts_with("  \u{1b}[") && styled.contains("hint\u{1b}[0m: run it again"), "{styled:?}");
     }
 }

@@ -2,7 +2,7 @@
 //! rate achieved, a live side-by-side view of both platforms (a line each, with a small plot of
 //! the depth so far), plain lines where there is no terminal, and the summaries.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -13,12 +13,8 @@ use crate::core::load::Pace;
 use crate::experiment::compare::{Platform, SeenEvent};
 use crate::experiment::load::{LoadReport, Plan, Target};
 use crate::experiment::Summary;
-use crate::ui::printer::Printer;
+use crate::ui::printer::{Printer, Shown};
 use crate::ui::tables;
-
-fn live(printer: &Printer) -> bool {
-    !printer.quiet && !printer.is_json() && std::io::stderr().is_terminal()
-}
 
 /// `load`'s progress: a bar on a terminal, a line every few seconds elsewhere, nothing with
 /// `--quiet` or `--output json`.
@@ -33,12 +29,13 @@ pub struct LoadBar {
 impl LoadBar {
     pub fn new(printer: &Printer, targets: &[Target], plan: &Plan) -> Self {
         let total = Pace::total(&crate::experiment::load::schedule(plan).1) * targets.len() as u64;
-        let bar = live(printer).then(|| {
+        let shown = printer.shown();
+        let bar = (shown == Shown::Live).then(|| {
             let style = ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg}").expect("a valid template").progress_chars("=> ");
             let names: Vec<&str> = targets.iter().map(|t| t.platform.as_str()).collect();
             ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr()).with_style(style).with_prefix(format!("sending to {}", names.join(" and ")))
         });
-        Self { bar, plain: !printer.quiet && !printer.is_json() && !live(printer), total, started: Instant::now(), last_line: std::cell::Cell::new(Instant::now()) }
+        Self { bar, plain: shown == Shown::Plain, total, started: Instant::now(), last_line: std::cell::Cell::new(Instant::now()) }
     }
 
     pub fn update(&self, targets: &[Target]) {
@@ -135,17 +132,17 @@ pub fn sample_line(s: &Sample) -> String {
 impl Watch {
     pub fn new(printer: &Printer, platforms: &[Platform], plan: Option<&Plan>) -> Self {
         let names: Vec<String> = platforms.iter().map(|p| p.platform.clone()).collect();
-        let mode = if live(printer) {
-            let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
-            let header = multi.add(ProgressBar::new_spinner().with_style(ProgressStyle::with_template("{spinner} {elapsed_precise} {wide_msg}").expect("a valid template")));
-            header.enable_steady_tick(Duration::from_millis(200));
-            header.set_message("first sample…");
-            let lines = names.iter().map(|_| multi.add(ProgressBar::new_spinner().with_style(ProgressStyle::with_template("  {wide_msg}").expect("a valid template")))).collect();
-            Mode::Live { _multi: multi, header, lines }
-        } else if printer.quiet || printer.is_json() {
-            Mode::Silent
-        } else {
-            Mode::Plain
+        let mode = match printer.shown() {
+            Shown::Live => {
+                let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
+                let header = multi.add(ProgressBar::new_spinner().with_style(ProgressStyle::with_template("{spinner} {elapsed_precise} {wide_msg}").expect("a valid template")));
+                header.enable_steady_tick(Duration::from_millis(200));
+                header.set_message("first sample…");
+                let lines = names.iter().map(|_| multi.add(ProgressBar::new_spinner().with_style(ProgressStyle::with_template("  {wide_msg}").expect("a valid template")))).collect();
+                Mode::Live { _multi: multi, header, lines }
+            }
+            Shown::Plain => Mode::Plain,
+            Shown::Silent => Mode::Silent,
         };
         let planned = plan.map_or(0, |p| Pace::total(&crate::experiment::load::schedule(p).1));
         Self { notes: std::cell::RefCell::new(vec![String::new(); names.len()]), mode, platforms: names, started: Instant::now(), planned }

@@ -13,6 +13,29 @@ pub enum OutputFormat {
     Json,
 }
 
+/// How progress shows: live lines and bars on a terminal, plain lines where stderr is a pipe
+/// or a file, nothing with `--quiet` or `--output json`. The one place that decides it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shown {
+    Live,
+    Plain,
+    Silent,
+}
+
+impl Shown {
+    /// `silent`: the user asked for no progress (`--quiet`, or `--output json`).
+    pub fn choose(silent: bool) -> Self {
+        use std::io::IsTerminal;
+        if silent {
+            Shown::Silent
+        } else if std::io::stderr().is_terminal() {
+            Shown::Live
+        } else {
+            Shown::Plain
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug)]
 pub struct Printer {
     pub format: OutputFormat,
@@ -37,11 +60,10 @@ impl Printer {
     pub fn error(&self, message: &str, hint: Option<&str>) {
         // anstream drops the styles when stderr is not a terminal or NO_COLOR is set.
         let red = anstyle::Style::new().bold().fg_color(Some(anstyle::AnsiColor::Red.into()));
-        let cyan = anstyle::Style::new().bold().fg_color(Some(anstyle::AnsiColor::Cyan.into()));
         let mut err = anstream::stderr();
         let _ = writeln!(err, "{red}error{red:#}: {message}");
         if let Some(h) = hint {
-            let _ = writeln!(err, "  {cyan}hint{cyan:#}: {h}");
+            let _ = writeln!(err, "{}", super::diagnostics::hint_line(h, true));
         }
     }
 
@@ -73,11 +95,31 @@ impl Printer {
     pub fn is_json(&self) -> bool {
         self.format == OutputFormat::Json
     }
+
+    /// How this run's progress shows: see [`Shown`].
+    pub fn shown(&self) -> Shown {
+        Shown::choose(self.quiet || self.is_json())
+    }
 }
 
 fn broken_pipe_is_fine(r: std::io::Result<()>) -> std::io::Result<()> {
     match r {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quiet_or_json_shows_nothing_whatever_the_terminal() {
+        let printer = |format, quiet| Printer { format, quiet, verbose: 0 };
+        assert_eq!(printer(OutputFormat::Json, false).shown(), Shown::Silent);
+        assert_eq!(printer(OutputFormat::Text, true).shown(), Shown::Silent);
+        use std::io::IsTerminal;
+        let expected = if std::io::stderr().is_terminal() { Shown::Live } else { Shown::Plain };
+        assert_eq!(printer(OutputFormat::Text, false).shown(), expected);
     }
 }

@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::aws::cfn::EventView;
+use crate::ui::printer::Shown;
 
 pub trait Reporter: Send + Sync {
     /// An operation on the stack starts (`creating`, `updating`, `deleting`).
@@ -181,13 +182,10 @@ pub trait Lines: Send + Sync {
 
 /// Live on a terminal, plain lines elsewhere, nothing with `--quiet` or `--output json`.
 pub fn lines(quiet: bool) -> Box<dyn Lines> {
-    use std::io::IsTerminal;
-    if quiet {
-        Box::new(Silent)
-    } else if std::io::stderr().is_terminal() {
-        Box::new(LiveLines::default())
-    } else {
-        Box::new(PlainLines)
+    match Shown::choose(quiet) {
+        Shown::Live => Box::new(LiveLines::default()),
+        Shown::Plain => Box::new(PlainLines),
+        Shown::Silent => Box::new(Silent),
     }
 }
 

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use serde_yaml_ng::Value as V;
 
-use crate::common::{repo, variant, yaml, BASE};
+use crate::common::{self, repo, variant, yaml, BASE};
 use crate::emulator::{Moto, IMAGE};
 
 /// Counts the connections made to it; forwards each to `upstream` when there is one.
@@ -83,25 +83,7 @@ fn forward(client: TcpStream, upstream: &str) {
 
 /// The binary in `dir`, every AWS call pointed at `endpoint`; killed if it runs past a minute.
 fn run(dir: &Path, args: &[String], endpoint: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_replatform"))
-        .current_dir(dir)
-        .args(args)
-        .env("AWS_ENDPOINT_URL", endpoint)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "eu-west-1")
-        .env("AWS_MAX_ATTEMPTS", "1")
-        .env("AWS_CONFIG_FILE", "/nonexistent")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("NO_COLOR", "1")
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_DEFAULT_PROFILE")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = common::replatform(endpoint, dir, args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
     while child.try_wait().unwrap().is_none() {
         if Instant::now() > deadline {

@@ -1,6 +1,8 @@
-//! Shared by the integration tests: configs, variations of them, rendering.
+//! Shared by the integration tests: configs, variations of them, rendering, and the environment
+//! the binary runs with against an AWS emulator.
 
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 
 use replatform::core::config::{self, Config};
 use replatform::core::render::{self, Data, Image, RenderedStack, Sources};
@@ -8,6 +10,42 @@ use serde_yaml_ng::Value;
 
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The region every emulator test works in.
+pub const REGION: &str = "eu-west-1";
+
+/// The emulator's fake access key id and secret (moto takes any).
+pub const FAKE_KEY: &str = "testing";
+
+/// What the binary needs to talk to an AWS emulator at `endpoint` and nothing else: the endpoint,
+/// fake credentials, the region, one attempt (moto answers some errors with HTML pages: a retry
+/// could repeat a create), no profile files and no instance metadata. Remove [`UNSET`] as well.
+pub fn emulator_env(endpoint: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("AWS_ENDPOINT_URL", endpoint.to_string()),
+        ("AWS_ACCESS_KEY_ID", FAKE_KEY.into()),
+        ("AWS_SECRET_ACCESS_KEY", FAKE_KEY.into()),
+        ("AWS_REGION", REGION.into()),
+        ("AWS_MAX_ATTEMPTS", "1".into()),
+        ("AWS_CONFIG_FILE", "/nonexistent".into()),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent".into()),
+        ("AWS_EC2_METADATA_DISABLED", "true".into()),
+    ]
+}
+
+/// The variables of the machine's own AWS setup that must not reach the binary.
+pub const UNSET: [&str; 2] = ["AWS_PROFILE", "AWS_DEFAULT_PROFILE"];
+
+/// The binary in `dir` with `args` against the emulator at `endpoint`: [`emulator_env`], colors
+/// off, stdin closed.
+pub fn replatform(endpoint: &str, dir: &Path, args: &[impl AsRef<std::ffi::OsStr>]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_replatform"));
+    cmd.current_dir(dir).args(args).envs(emulator_env(endpoint)).env("NO_COLOR", "1").stdin(Stdio::null());
+    for k in UNSET {
+        cmd.env_remove(k);
+    }
+    cmd
 }
 
 pub fn examples() -> Vec<(String, PathBuf)> {

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value as Json;
 
-use crate::common::repo;
+use crate::common::{self, repo};
 
 pub(crate) const IMAGE: &str = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/worker@sha256:1111111111111111111111111111111111111111111111111111111111111111";
 const IMAGE_2: &str = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/worker@sha256:2222222222222222222222222222222222222222222222222222222222222222";
@@ -41,33 +41,9 @@ impl Moto {
 
     /// `replatform` with more environment (a builder's settings, HOME, TMPDIR).
     pub fn replatform_with(&self, dir: &Path, args: &[&str], extra: &[(&str, String)]) -> Output {
-        let out = Command::new(env!("CARGO_BIN_EXE_replatform"))
-            .current_dir(dir)
-            .args(args)
-            .envs(self.env())
-            .envs(extra.iter().map(|(k, v)| (*k, v.as_str())))
-            .env_remove("AWS_PROFILE")
-            .env_remove("AWS_DEFAULT_PROFILE")
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
+        let out = common::replatform(&self.endpoint, dir, args).envs(extra.iter().map(|(k, v)| (*k, v.as_str()))).output().unwrap();
         eprintln!("$ replatform {}\n{}{}", args.join(" "), String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         out
-    }
-
-    fn env(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("AWS_ENDPOINT_URL", self.endpoint.clone()),
-            ("AWS_ACCESS_KEY_ID", "testing".into()),
-            ("AWS_SECRET_ACCESS_KEY", "testing".into()),
-            ("AWS_REGION", "eu-west-1".into()),
-            // moto answers some errors with HTML pages: a retry could repeat a create.
-            ("AWS_MAX_ATTEMPTS", "1".into()),
-            ("AWS_CONFIG_FILE", "/nonexistent".into()),
-            ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent".into()),
-            ("AWS_EC2_METADATA_DISABLED", "true".into()),
-            ("NO_COLOR", "1".into()),
-        ]
     }
 
     /// SDK settings for checking the emulator from the test itself.
@@ -75,8 +51,8 @@ impl Moto {
         block(async {
             aws_config::defaults(aws_config::BehaviorVersion::latest())
                 .endpoint_url(&self.endpoint)
-                .region(aws_config::Region::new("eu-west-1"))
-                .credentials_provider(aws_sdk_sqs::config::Credentials::new("testing", "testing", None, None, "test"))
+                .region(aws_config::Region::new(common::REGION))
+                .credentials_provider(aws_sdk_sqs::config::Credentials::new(common::FAKE_KEY, common::FAKE_KEY, None, None, "test"))
                 .load()
                 .await
         })

@@ -8,7 +8,9 @@ use std::time::{Duration, SystemTime};
 
 use aws_sdk_cloudwatch::operation::get_metric_data::GetMetricDataOutput;
 use aws_sdk_cloudwatch::types::MetricDataResult;
-use aws_sdk_sqs::operation::send_message_batch::{SendMessageBatchInput, SendMessageBatchOutput};
+use aws_sdk_sqs::config::retry::RetryConfig;
+use aws_sdk_sqs::error::ErrorMetadata;
+use aws_sdk_sqs::operation::send_message_batch::{SendMessageBatchError, SendMessageBatchInput, SendMessageBatchOutput};
 use aws_sdk_sqs::types::{BatchResultErrorEntry, SendMessageBatchResultEntry};
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
 use aws_smithy_types::DateTime;
@@ -97,6 +99,45 @@ async fn entries_refused_on_every_attempt_are_counted_not_dropped() {
     assert!(reason.message.contains("after 7 attempts"), "{}", reason.message);
     assert_eq!(calls.lock().unwrap().len(), 7, "one call, then six retries of the three");
     assert!(started.elapsed() >= Duration::from_secs(3), "with backoff between them: {:?}", started.elapsed());
+}
+
+/// A queue whose `SendMessageBatch` calls are throttled as a whole `throttled` times (`None`:
+/// always), then answered with every entry stored; the SDK makes up to three attempts, its
+/// default.
+fn throttling_queue(throttled: Option<usize>) -> (Services, aws_smithy_mocks::Rule) {
+    let throttle = || SendMessageBatchError::generic(ErrorMetadata::builder().code("RequestThrottled").message("Rate exceeded").build());
+    let stored = || SendMessageBatchOutput::builder().set_successful(Some(vec![])).set_failed(Some(vec![])).build().unwrap();
+    let rule = match throttled {
+        Some(n) => mock!(aws_sdk_sqs::Client::send_message_batch).sequence().error(throttle).times(n).output(stored).repeatedly().build(),
+        None => mock!(aws_sdk_sqs::Client::send_message_batch).then_error(throttle),
+    };
+    let sqs = mock_client!(aws_sdk_sqs, RuleMode::MatchAny, &[&rule], |c| c.retry_config(RetryConfig::standard().with_max_attempts(3)));
+    let conf = |c: aws_sdk_ecs::config::Builder| c.behavior_version_latest().region(aws_sdk_ecs::config::Region::new("eu-west-1")).build();
+    let lambda = aws_sdk_lambda::Config::builder().behavior_version_latest().region(aws_sdk_lambda::config::Region::new("eu-west-1")).build();
+    let services = Services { sqs, ecs: aws_sdk_ecs::Client::from_conf(conf(aws_sdk_ecs::Config::builder())), lambda: aws_sdk_lambda::Client::from_conf(lambda) };
+    (services, rule)
+}
+
+/// A whole call's throttling is the SDK's to retry, and only the SDK's: two throttled answers
+/// are absorbed by its attempts; a call throttled on every attempt is tried three times, not
+/// three times `load`'s seven, and its messages are counted with AWS's reason. The next group
+/// still tries: throttling does not give up on the queue.
+#[tokio::test(start_paused = true)]
+async fn a_throttled_call_is_retried_by_the_sdk_alone() {
+    let (services, rule) = throttling_queue(Some(2));
+    let targets = [Target::new("ecs", "https://sqs.eu-west-1.amazonaws.com/123456789012/q")];
+    let (_stop, stopped) = tokio::sync::watch::channel(false);
+    let report = load::run(&services, &targets, &plan(10), stopped).await;
+    assert_eq!((report.sent, report.failed, rule.num_calls()), (10, 0, 3));
+
+    let (services, rule) = throttling_queue(None);
+    let targets = [Target::new("lambda", "https://sqs.eu-west-1.amazonaws.com/123456789012/q")];
+    let (_stop, stopped) = tokio::sync::watch::channel(false);
+    let report = load::run(&services, &targets, &plan(20), stopped).await;
+    assert_eq!((report.sent, report.failed), (0, 20));
+    assert_eq!(rule.num_calls(), 2 * 3, "two calls of ten, three attempts each");
+    let reason = &report.queues[0].not_sent[0];
+    assert_eq!((reason.code.as_str(), reason.count), ("RequestThrottled", 20));
 }
 
 #[tokio::test(start_paused = true)]

@@ -22,7 +22,7 @@ use aws_smithy_mocks::{mock, mock_client, RuleMode};
 use aws_smithy_types::DateTime;
 
 use replatform::app::deploy::{Action, OpError, Preparation, Prepared, Runner, Settings};
-use replatform::aws::cfn::Cfn;
+use replatform::aws::cfn::{Cfn, ChangeSetState, EventView, Mark};
 use replatform::core::status::StackStatus as Status;
 use replatform::ui::progress::Recording;
 
@@ -309,6 +309,51 @@ async fn throttling_is_answered_by_a_retry() {
     let err = Cfn::new(client).describe_change_set(STACK, CHANGE_SET).await.unwrap_err();
     assert_eq!((err.code.as_str(), denied.num_calls()), ("AccessDenied", 1));
     assert!(err.hint().unwrap().contains("permission"));
+}
+
+/// Answers that come in pages: every page is read, in order, and a read that may stop early
+/// (the events after a mark, at most so many pages) asks for no page past the one it needs.
+#[tokio::test]
+async fn pages_are_followed_and_no_further_than_needed() {
+    let first_cs = mock!(Client::describe_change_set).match_requests(|r| r.next_token().is_none()).then_output(|| {
+        DescribeChangeSetOutput::builder().status(ChangeSetStatus::CreateComplete).changes(change(ChangeAction::Add, "Queue", "AWS::SQS::Queue", None)).next_token("cs-2").build()
+    });
+    let second_cs = mock!(Client::describe_change_set)
+        .match_requests(|r| r.next_token() == Some("cs-2"))
+        .then_output(|| ready(vec![change(ChangeAction::Add, "Function", "AWS::Lambda::Function", None)]));
+    // Newest first: e5 e4 on the first page, e3 e2 e1 on the second.
+    let all = [
+        event("e1", STACK, "AWS::CloudFormation::Stack", ResourceStatus::UpdateInProgress, None, 0),
+        event("e2", "Queue", "AWS::SQS::Queue", ResourceStatus::UpdateInProgress, None, 10),
+        event("e3", "Queue", "AWS::SQS::Queue", ResourceStatus::UpdateComplete, None, 20),
+        event("e4", "Function", "AWS::Lambda::Function", ResourceStatus::UpdateComplete, None, 30),
+        event("e5", STACK, "AWS::CloudFormation::Stack", ResourceStatus::UpdateComplete, None, 40),
+    ];
+    let (newer, older) = (all[3..].to_vec(), all[..3].to_vec());
+    let first_ev = mock!(Client::describe_stack_events).match_requests(|r| r.next_token().is_none()).then_output(move || {
+        let mut page = events(&newer);
+        page.next_token = Some("ev-2".into());
+        page
+    });
+    let second_ev = mock!(Client::describe_stack_events).match_requests(|r| r.next_token() == Some("ev-2")).then_output(move || events(&older));
+    let client = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, &[&first_cs, &second_cs, &first_ev, &second_ev]);
+    let cfn = Cfn::new(client);
+
+    let ChangeSetState::Ready(changes) = cfn.describe_change_set(STACK, CHANGE_SET).await.unwrap() else { panic!("not ready") };
+    assert_eq!(changes.iter().map(|c| c.logical_id.as_str()).collect::<Vec<_>>(), ["Queue", "Function"]);
+    assert_eq!((first_cs.num_calls(), second_cs.num_calls()), (1, 1));
+
+    let ids = |v: Vec<EventView>| v.into_iter().map(|e| e.id).collect::<Vec<_>>();
+    let after = cfn.events_after(STACK, &Mark::After(Some("e2".into())), 5).await.unwrap();
+    assert_eq!(ids(after), ["e3", "e4", "e5"], "oldest first, across both pages, up to the mark");
+    assert_eq!((first_ev.num_calls(), second_ev.num_calls()), (1, 1));
+
+    // The mark on the first page: the second is never asked for; nor past `max_pages`.
+    let after = cfn.events_after(STACK, &Mark::After(Some("e4".into())), 5).await.unwrap();
+    assert_eq!(ids(after), ["e5"]);
+    let one_page = cfn.events_after(STACK, &Mark::After(None), 1).await.unwrap();
+    assert_eq!(ids(one_page), ["e4", "e5"]);
+    assert_eq!((first_ev.num_calls(), second_ev.num_calls()), (3, 1));
 }
 
 static TWO_STACKS: [SimStack; 2] = [

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use aws_sdk_sqs::types::QueueAttributeName;
 
+use crate::common;
 use crate::emulator::{block, json, service_dir, stderr, Moto, IMAGE};
 use crate::fault_proxy::{rule, Fault, FaultProxy, Rule};
 
@@ -157,26 +158,7 @@ fn faults_across_up_diff_and_down_end_clearly_and_a_clean_run_converges() {
 }
 
 fn spawn(moto: &Moto, proxy: &FaultProxy, dir: &Path, args: &[&str]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_replatform"))
-        .current_dir(dir)
-        .args(args)
-        .envs([
-            ("AWS_ACCESS_KEY_ID", "testing"),
-            ("AWS_SECRET_ACCESS_KEY", "testing"),
-            ("AWS_REGION", "eu-west-1"),
-            ("AWS_MAX_ATTEMPTS", "1"),
-            ("AWS_CONFIG_FILE", "/nonexistent"),
-            ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent"),
-            ("AWS_EC2_METADATA_DISABLED", "true"),
-            ("NO_COLOR", "1"),
-        ])
-        .env("AWS_ENDPOINT_URL", &proxy.endpoint)
-        .env_remove("AWS_PROFILE")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{e} ({})", moto.endpoint))
+    common::replatform(&proxy.endpoint, dir, args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap_or_else(|e| panic!("{e} ({})", moto.endpoint))
 }
 
 fn signal(child: &Child, name: &str) {

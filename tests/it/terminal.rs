@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use portable_pty::{native_pty_system, CommandBuilder, PtySize};
 
+use crate::common;
 use crate::emulator::{service_dir, Moto, IMAGE};
 
 const SPINNER: &[char] = &['⠁', '⠂', '⠄', '⡀', '⢀', '⠠', '⠐', '⠈'];
@@ -26,21 +27,14 @@ impl Session {
         let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_replatform"));
         cmd.args(args);
         cmd.cwd(dir);
-        for (k, v) in [
-            ("AWS_ENDPOINT_URL", moto.endpoint.as_str()),
-            ("AWS_ACCESS_KEY_ID", "testing"),
-            ("AWS_SECRET_ACCESS_KEY", "testing"),
-            ("AWS_REGION", "eu-west-1"),
-            ("AWS_MAX_ATTEMPTS", "1"),
-            ("AWS_CONFIG_FILE", "/nonexistent"),
-            ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent"),
-            ("AWS_EC2_METADATA_DISABLED", "true"),
-            ("TERM", "xterm-256color"),
-        ] {
+        for (k, v) in common::emulator_env(&moto.endpoint) {
             cmd.env(k, v);
         }
-        cmd.env_remove("AWS_PROFILE");
-        cmd.env_remove("NO_COLOR");
+        cmd.env("TERM", "xterm-256color");
+        // Colors on, as a person's terminal has them.
+        for k in common::UNSET.iter().chain(&["NO_COLOR"]) {
+            cmd.env_remove(k);
+        }
         let child = pair.slave.spawn_command(cmd).unwrap();
         drop(pair.slave);
         let mut reader = pair.master.try_clone_reader().unwrap();
