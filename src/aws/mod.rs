@@ -126,7 +126,7 @@ pub struct Credentials {
 /// and `AWS_MAX_ATTEMPTS` included.
 #[derive(Clone, Debug)]
 pub struct Aws {
-    pub config: aws_config::SdkConfig,
+    config: aws_config::SdkConfig,
 }
 
 impl Aws {
@@ -178,11 +178,7 @@ impl Aws {
     }
 
     pub fn services(&self) -> services::Services {
-        services::Services {
-            sqs: aws_sdk_sqs::Client::new(&self.config),
-            ecs: aws_sdk_ecs::Client::new(&self.config),
-            lambda: aws_sdk_lambda::Client::new(&self.config),
-        }
+        services::Services::new(aws_sdk_sqs::Client::new(&self.config), aws_sdk_ecs::Client::new(&self.config), aws_sdk_lambda::Client::new(&self.config))
     }
 }
 

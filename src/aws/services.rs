@@ -49,9 +49,9 @@ fn build_error(url: &str, e: aws_sdk_sqs::error::BuildError) -> AwsError {
 
 #[derive(Clone, Debug)]
 pub struct Services {
-    pub sqs: aws_sdk_sqs::Client,
-    pub ecs: aws_sdk_ecs::Client,
-    pub lambda: aws_sdk_lambda::Client,
+    sqs: aws_sdk_sqs::Client,
+    ecs: aws_sdk_ecs::Client,
+    lambda: aws_sdk_lambda::Client,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -83,6 +83,12 @@ pub struct AccountConcurrency {
 }
 
 impl Services {
+    /// From clients made elsewhere: `Aws::services`, or a test's recorded answers. The
+    /// clients stay inside; every call returns the project's own views.
+    pub fn new(sqs: aws_sdk_sqs::Client, ecs: aws_sdk_ecs::Client, lambda: aws_sdk_lambda::Client) -> Self {
+        Self { sqs, ecs, lambda }
+    }
+
     /// A queue's approximate depth, or `None` when the queue does not exist (any more).
     pub async fn queue_depth(&self, url: &str) -> Result<Option<QueueDepth>, AwsError> {
         let sent = self

@@ -55,7 +55,7 @@ fn refusing_queue(refuse: fn(u64, usize) -> Option<(&'static str, bool)>) -> (Se
     let sqs = mock_client!(aws_sdk_sqs, RuleMode::MatchAny, &[&rule]);
     let conf = |c: aws_sdk_ecs::config::Builder| c.behavior_version_latest().region(aws_sdk_ecs::config::Region::new("eu-west-1")).build();
     let lambda = aws_sdk_lambda::Config::builder().behavior_version_latest().region(aws_sdk_lambda::config::Region::new("eu-west-1")).build();
-    let services = Services { sqs, ecs: aws_sdk_ecs::Client::from_conf(conf(aws_sdk_ecs::Config::builder())), lambda: aws_sdk_lambda::Client::from_conf(lambda) };
+    let services = Services::new(sqs, aws_sdk_ecs::Client::from_conf(conf(aws_sdk_ecs::Config::builder())), aws_sdk_lambda::Client::from_conf(lambda));
     (services, calls)
 }
 
@@ -114,7 +114,7 @@ fn throttling_queue(throttled: Option<usize>) -> (Services, aws_smithy_mocks::Ru
     let sqs = mock_client!(aws_sdk_sqs, RuleMode::MatchAny, &[&rule], |c| c.retry_config(RetryConfig::standard().with_max_attempts(3)));
     let conf = |c: aws_sdk_ecs::config::Builder| c.behavior_version_latest().region(aws_sdk_ecs::config::Region::new("eu-west-1")).build();
     let lambda = aws_sdk_lambda::Config::builder().behavior_version_latest().region(aws_sdk_lambda::config::Region::new("eu-west-1")).build();
-    let services = Services { sqs, ecs: aws_sdk_ecs::Client::from_conf(conf(aws_sdk_ecs::Config::builder())), lambda: aws_sdk_lambda::Client::from_conf(lambda) };
+    let services = Services::new(sqs, aws_sdk_ecs::Client::from_conf(conf(aws_sdk_ecs::Config::builder())), aws_sdk_lambda::Client::from_conf(lambda));
     (services, rule)
 }
 

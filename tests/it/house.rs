@@ -8,6 +8,7 @@ use std::path::Path;
 use replatform::error::Exit;
 
 use crate::common::repo;
+use crate::layers::code_only;
 
 /// The floors, lowest first. A module may use the modules of the floors below its own, never
 /// one of its own floor or above. `lib.rs` (`run`) stands on top of them all.
@@ -24,53 +25,6 @@ const FLOORS: &[&[&str]] = &[
 
 fn floor_of(module: &str) -> Option<usize> {
     FLOORS.iter().position(|f| f.contains(&module))
-}
-
-/// The source with comments and the text of string and char literals blanked out, so that a
-/// comment or message that names a module is not an import.
-fn code_only(source: &str) -> String {
-    let mut out = String::with_capacity(source.len());
-    let mut chars = source.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '/' if chars.peek() == Some(&'/') => {
-                for c in chars.by_ref() {
-                    if c == '\n' {
-                        out.push('\n');
-                        break;
-                    }
-                }
-            }
-            '/' if chars.peek() == Some(&'*') => {
-                let mut prev = ' ';
-                for c in chars.by_ref() {
-                    if c == '\n' {
-                        out.push('\n');
-                    }
-                    if prev == '*' && c == '/' {
-                        break;
-                    }
-                    prev = c;
-                }
-            }
-            '"' => {
-                out.push('"');
-                let mut escaped = false;
-                for c in chars.by_ref() {
-                    if c == '\n' {
-                        out.push('\n');
-                    }
-                    if !escaped && c == '"' {
-                        break;
-                    }
-                    escaped = !escaped && c == '\\';
-                }
-                out.push('"');
-            }
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// The module path of a source file: `src/app/deploy/mod.rs` is `app::deploy`.
@@ -252,4 +206,39 @@ fn no_exit_code_is_made_outside_the_mapping() {
         }
     }
     assert!(found.is_empty(), "exit codes made outside src/error.rs:\n{}", found.join("\n"));
+}
+
+#[test]
+fn sdk_types_stay_inside_aws() {
+    // The SDK's clients, config and types are used in src/aws/ only; the rest of the code sees
+    // the project's own views. `aws_smithy_types::base64` is a codec the registry client borrows
+    // for its Basic header, not an SDK type.
+    let src = repo().join("src");
+    let mut found = Vec::new();
+    for entry in walkdir::WalkDir::new(&src).into_iter().filter_map(Result::ok).filter(|e| e.path().extension().is_some_and(|x| x == "rs")) {
+        let rel = entry.path().strip_prefix(&src).unwrap().display().to_string();
+        if rel.starts_with("aws/") || rel.starts_with("aws\\") {
+            continue;
+        }
+        let code = code_only(&std::fs::read_to_string(entry.path()).unwrap());
+        for (n, line) in code.lines().enumerate() {
+            let line = line.replace("aws_smithy_types::base64", "");
+            if ["aws_sdk_", "aws_config", "aws_credential_types", "aws_smithy_"].iter().any(|p| line.contains(p)) {
+                found.push(format!("src/{rel}:{}: {}", n + 1, line.trim()));
+            }
+        }
+    }
+    assert!(found.is_empty(), "SDK types outside src/aws/:\n{}", found.join("\n"));
+    // And no public field of src/aws/ holds an SDK type.
+    let mut fields = Vec::new();
+    for entry in walkdir::WalkDir::new(src.join("aws")).into_iter().filter_map(Result::ok).filter(|e| e.path().extension().is_some_and(|x| x == "rs")) {
+        let code = code_only(&std::fs::read_to_string(entry.path()).unwrap());
+        for (n, line) in code.lines().enumerate() {
+            let t = line.trim_start();
+            if t.starts_with("pub ") && !t.starts_with("pub fn") && !t.starts_with("pub async fn") && t.contains(':') && ["aws_sdk_", "aws_config", "aws_smithy_"].iter().any(|p| t.contains(p)) {
+                fields.push(format!("{}:{}: {}", entry.path().display(), n + 1, t));
+            }
+        }
+    }
+    assert!(fields.is_empty(), "public fields of SDK types:\n{}", fields.join("\n"));
 }

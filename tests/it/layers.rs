@@ -10,7 +10,7 @@ const FORBIDDEN_STD: [&str; 4] = ["fs", "process", "net", "env"];
 
 /// The text with its comments (nested block comments too), string literals (raw and byte ones
 /// too) and character literals turned into spaces, its newlines kept so that lines still count.
-fn code_only(src: &str) -> String {
+pub(crate) fn code_only(src: &str) -> String {
     let c: Vec<char> = src.chars().collect();
     let mut out = String::with_capacity(src.len());
     let blank = |out: &mut String, ch: char| out.push(if ch == '\n' { '\n' } else { ' ' });

@@ -84,7 +84,7 @@ fn sqs(queue_visible: u64, dlq_visible: u64, rules: &[&Rule]) -> (Services, Rule
     let sqs = mock_client!(aws_sdk_sqs, RuleMode::MatchAny, &all);
     let ecs = aws_sdk_ecs::Client::from_conf(aws_sdk_ecs::Config::builder().behavior_version_latest().region(aws_sdk_ecs::config::Region::new("eu-west-1")).build());
     let lambda = aws_sdk_lambda::Client::from_conf(aws_sdk_lambda::Config::builder().behavior_version_latest().region(aws_sdk_lambda::config::Region::new("eu-west-1")).build());
-    (Services { sqs, ecs, lambda }, attributes)
+    (Services::new(sqs, ecs, lambda), attributes)
 }
 
 fn ecr() -> Ecr {
