@@ -10,6 +10,7 @@ pub mod guard;
 pub mod local;
 pub mod pipeline;
 pub mod teardown;
+pub mod validate;
 pub mod workspace;
 
 /// Which of the two stacks a command acts on.
