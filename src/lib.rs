@@ -10,6 +10,7 @@ pub mod experiment;
 pub mod image;
 pub mod local;
 pub mod pipeline;
+pub mod signal;
 pub mod ui;
 
 use std::ffi::OsString;

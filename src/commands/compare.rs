@@ -15,6 +15,7 @@ use crate::core::experiment::{self, Sample, DRAINED_SAMPLES};
 use crate::experiment::compare::{rfc3339, Platform, Sampler, SeenEvent};
 use crate::experiment::load::{self as engine, LoadReport, Target};
 use crate::experiment::{self as files, chart, Summary};
+use crate::signal::Stop;
 use crate::ui::experiment as view;
 use crate::ui::printer::Printer;
 
@@ -63,6 +64,7 @@ pub async fn run(args: CompareArgs, g: &Global, printer: &Printer) -> Outcome {
         return Err(Failure::new("--interval is below 200ms").hint("5s (the default) matches how fast the queue counts change"));
     }
     let plan = if args.load { Some(super::load::plan(o)?) } else { None };
+    let stop = Stop::on_signals();
     let out = args.out.clone().unwrap_or_else(default_out);
     files::prepare_out(&out).map_err(|e| Failure::new(e).hint("choose another folder with --out DIR"))?;
     let (config, aws, platforms) = deployed(g, args.only, printer).await?;
@@ -73,7 +75,7 @@ pub async fn run(args: CompareArgs, g: &Global, printer: &Printer) -> Outcome {
         None => None,
     };
     let targets: Vec<Target> = platforms.iter().map(|p| Target::new(&p.platform, &p.queue_url)).collect();
-    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let stopped = stop.flag();
     let services = aws.services();
     let load_window: Cell<Option<(f64, f64)>> = Cell::new(None);
     let load_running = Cell::new(plan.is_some());
@@ -131,9 +133,9 @@ pub async fn run(args: CompareArgs, g: &Global, printer: &Printer) -> Outcome {
         tokio::pin!(both);
         tokio::select! {
             r = &mut both => r,
-            _ = tokio::signal::ctrl_c() => {
-                // Ctrl-C: the load starts no more calls, sampling stops; the files are written.
-                let _ = stop.send(true);
+            _ = stop.signalled() => {
+                // SIGINT or SIGTERM: the load starts no more calls, sampling stops; the files
+                // are written with the samples taken so far.
                 both.await
             }
         }
@@ -169,13 +171,26 @@ pub async fn run(args: CompareArgs, g: &Global, printer: &Printer) -> Outcome {
     } else {
         printer.data(view::compare_summary(&summary)).map_err(Failure::output)?;
     }
+    if let Some(signal) = stop.signal() {
+        let left = match &summary.load {
+            Some(report) => super::load::left_in_queues(report),
+            None => "compare sent no message, and nothing of ours runs in AWS".to_string(),
+        };
+        let taken = samples.len() / platform_names.len().max(1);
+        return Err(Failure::interrupted(format!(
+            "interrupted ({signal}): the {taken} sample{} taken so far {} in {} (samples.csv, summary.json, chart.svg); {left}",
+            if taken == 1 { "" } else { "s" },
+            if taken == 1 { "is" } else { "are" },
+            out.display()
+        ))
+        .hint(super::load::LEFT_HINT));
+    }
     if let Some(report) = &summary.load {
         if report.failed > 0 {
             return Err(Failure::new(format!("{} messages of the load were not sent", report.failed)).hint("summary.json lists the reasons under load.queues"));
         }
     }
     match summary.stopped.as_str() {
-        "interrupted" => Ok(ExitCode::from(130)),
         "timeout" => Err(Failure::new(format!("the queues were not drained within --timeout {}", humantime::format_duration(args.timeout)))
             .hint(format!("the samples so far are in {}; a longer --timeout waits more", out.display()))),
         _ => Ok(ExitCode::SUCCESS),

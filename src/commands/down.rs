@@ -13,6 +13,7 @@ use crate::aws::AwsError;
 use crate::apply::{Runner, Settings};
 use crate::aws::services::{QueueDepth, Services};
 use crate::cli::DownArgs;
+use crate::signal::Stop;
 use crate::ui::printer::Printer;
 
 #[derive(Serialize)]
@@ -62,6 +63,7 @@ async fn queues_of(cfn: &Cfn, services: &Services, stack: &str) -> Result<Vec<(S
 
 pub async fn run(args: DownArgs, g: &Global, printer: &Printer) -> Outcome {
     let DownArgs { only, yes, timeout, purge_images, force, keep_queues } = args;
+    let stop = Stop::on_signals();
     let (config, names) = super::stack_names(g, only)?;
     let aws = connect(g, config.region.as_deref(), printer).await?;
     let cfn = aws.cfn();
@@ -100,6 +102,9 @@ pub async fn run(args: DownArgs, g: &Global, printer: &Printer) -> Outcome {
     } else {
         "Their queues, empty now, go too.".to_string()
     };
+    if let Some(signal) = stop.signal() {
+        return Err(Failure::interrupted(format!("interrupted ({signal}) while reading the queues: nothing was deleted")).hint("`replatform down` starts again from the queues"));
+    }
     if !yes {
         let answer = super::ask(&format!("Delete {list}? {fate}")).await.map_err(|signal| Failure::interrupted(format!("interrupted ({signal}) at the question: nothing was deleted")))?;
         match answer {
@@ -112,7 +117,7 @@ pub async fn run(args: DownArgs, g: &Global, printer: &Printer) -> Outcome {
     let runner = Runner::new(&cfn, reporter.as_ref(), Settings { timeout, ..Settings::default() }, run_token(), vec![]);
     let results = tokio::select! {
         r = join_all(stack_list.iter().map(|n| runner.delete(n))) => r,
-        signal = super::signalled() => {
+        signal = stop.signalled() => {
             // CloudFormation goes on deleting; the next `down` waits for it, then the queues.
             reporter.pause();
             return Err(Failure::interrupted(format!("interrupted ({signal}): CloudFormation goes on deleting {}", list))

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use super::compare::deployed;
 use super::{Failure, Global, Outcome};
+use crate::signal::Stop;
 use crate::cli::{LoadArgs, LoadOptions};
 use crate::core::load::Pace;
 use crate::experiment::load::{self as engine, Bodies, LoadReport, Plan, Target};
@@ -44,9 +45,10 @@ pub fn plan(o: &LoadOptions) -> Result<Plan, Failure> {
 
 pub async fn run(args: LoadArgs, g: &Global, printer: &Printer) -> Outcome {
     let plan = plan(&args.load)?;
+    let stop = Stop::on_signals();
     let (_, aws, platforms) = deployed(g, args.only, printer).await?;
     let targets: Vec<Target> = platforms.iter().map(|p| Target::new(&p.platform, &p.queue_url)).collect();
-    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let stopped = stop.flag();
     let services = aws.services();
     let bar = view::LoadBar::new(printer, &targets, &plan);
     let work = engine::run(&services, &targets, &plan, stopped);
@@ -57,19 +59,18 @@ pub async fn run(args: LoadArgs, g: &Global, printer: &Printer) -> Outcome {
         tokio::select! {
             report = &mut work => break report,
             _ = ticks.tick() => bar.update(&targets),
-            _ = tokio::signal::ctrl_c(), if !interrupted => {
+            signal = stop.signalled(), if !interrupted => {
                 interrupted = true;
-                let _ = stop.send(true);
-                bar.suspend(|| printer.warning("interrupted: finishing the calls in flight, sending nothing more"));
+                bar.suspend(|| printer.warning(&format!("interrupted ({signal}): finishing the calls in flight, sending nothing more")));
             }
         }
     };
     bar.finish();
-    finish(printer, &report)
+    finish(printer, &report, stop.signal())
 }
 
-/// Prints the report; exit 1 when something was not sent, 130 when interrupted.
-pub fn finish(printer: &Printer, report: &LoadReport) -> Outcome {
+/// Prints the report; exit 1 when something was not sent, 130 when interrupted (by `signal`).
+pub fn finish(printer: &Printer, report: &LoadReport, signal: Option<&str>) -> Outcome {
     if printer.is_json() {
         printer.json(report).map_err(Failure::output)?;
     } else {
@@ -82,8 +83,8 @@ pub fn finish(printer: &Printer, report: &LoadReport) -> Outcome {
             printer.warning(&format!("{} of {} not sent to the {} queue: {}: {}", n.count, report.planned, q.platform, n.code, n.message));
         }
     }
-    if report.interrupted {
-        return Ok(ExitCode::from(130));
+    if let Some(signal) = signal {
+        return Err(Failure::interrupted(format!("interrupted ({signal}): {}", left_in_queues(report))).hint(LEFT_HINT));
     }
     if report.failed > 0 {
         return Err(Failure::new(format!("{} of {} messages were not sent", report.failed, report.planned * report.queues.len() as u64))
@@ -91,3 +92,16 @@ pub fn finish(printer: &Printer, report: &LoadReport) -> Outcome {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// What an interrupted load leaves: nothing of ours runs in AWS; what was sent stays queued.
+pub fn left_in_queues(report: &LoadReport) -> String {
+    let each = report.queues.iter().map(|q| format!("{} to {}", q.sent, q.platform)).collect::<Vec<_>>().join(", ");
+    match report.sent {
+        0 => "no message was sent, and nothing of ours runs in AWS".to_string(),
+        1 => format!("nothing of ours runs in AWS, but the message sent ({each}) stays in its queue"),
+        n => format!("nothing of ours runs in AWS, but the {n} messages sent ({each}) stay in the queues"),
+    }
+}
+
+/// What to do after an interrupted load or compare.
+pub const LEFT_HINT: &str = "`replatform status` shows the queues' depths; the deployed workers drain them, or `replatform down --force` deletes them with the stacks";

@@ -140,28 +140,7 @@ pub fn run_token() -> String {
     format!("replatform-{millis}")
 }
 
-/// Resolves when the process receives SIGINT (Ctrl-C) or SIGTERM, with the signal's name.
-pub async fn signalled() -> &'static str {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => tokio::select! {
-                _ = tokio::signal::ctrl_c() => "SIGINT",
-                _ = term.recv() => "SIGTERM",
-            },
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-                "SIGINT"
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-        "SIGINT"
-    }
-}
+pub use crate::signal::signalled;
 
 /// Asks a yes/no question on the terminal, off the async thread so that a signal still stops
 /// the command while it waits. `Err` is the signal that came first.

@@ -13,6 +13,7 @@ use crate::cli::UpArgs;
 use crate::core::changes::Change;
 use crate::image::Report;
 use crate::pipeline::ImageMode;
+use crate::signal::Stop;
 use crate::ui::printer::Printer;
 use crate::ui::tables;
 
@@ -34,9 +35,10 @@ struct StackReport {
 
 pub async fn run(args: UpArgs, g: &Global, printer: &Printer) -> Outcome {
     let UpArgs { image_uri, only, yes, timeout, rebuild, allow_queue_replacement } = args;
+    let stop = Stop::on_signals();
     let ready = tokio::select! {
         r = crate::pipeline::prepare(g, image_uri.as_deref(), only, ImageMode::Deploy { rebuild }, printer) => r?,
-        signal = super::signalled() => {
+        signal = stop.signalled() => {
             return Err(Failure::interrupted(format!("interrupted ({signal}) before any stack was touched")).hint("run `replatform up` again"));
         }
     };
@@ -178,7 +180,7 @@ pub async fn run(args: UpArgs, g: &Global, printer: &Printer) -> Outcome {
     };
     tokio::select! {
         outcome = work => outcome,
-        signal = super::signalled() => Err(interrupted(&runner, reporter.as_ref(), &names, signal).await),
+        signal = stop.signalled() => Err(interrupted(&runner, reporter.as_ref(), &names, signal).await),
     }
 }
 

@@ -135,7 +135,7 @@ pub async fn deploy(aws: &Aws, config: &Config, config_dir: &Path, rebuild: bool
     // folder, rather than ending this process with the folder left behind.
     let (digest, media_type) = tokio::select! {
         done = build_and_push(config, config_dir, &registry, &host, &cred, &tag, printer) => done?,
-        signal = crate::commands::signalled() => {
+        signal = crate::signal::signalled() => {
             return Err(Failure::interrupted(format!("interrupted ({signal}) while building or pushing the image: no stack was touched")).hint("run `replatform up` again: it starts from the image"));
         }
     };
