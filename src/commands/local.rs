@@ -13,6 +13,7 @@ use crate::core::load::{Pace, SizeRange};
 use crate::core::local as pure;
 use crate::experiment::load::{self as sender, Bodies, Plan, Target};
 use crate::local::{self as run, Feed, PlatformReport};
+use crate::signal::Stop;
 use crate::ui::printer::Printer;
 
 #[derive(Serialize)]
@@ -23,6 +24,7 @@ struct Doc<'a> {
 
 pub async fn run(args: LocalArgs, g: &Global, printer: &Printer) -> Outcome {
     let LocalArgs { only, image_uri, queue_url, messages, event, timeout } = args;
+    let stop = Stop::on_signals();
     let loaded = super::load(&g.file, printer).map_err(|(f, _)| f)?;
     let config = &loaded.config;
     let config_dir = g.file.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
@@ -36,7 +38,10 @@ pub async fn run(args: LocalArgs, g: &Global, printer: &Printer) -> Outcome {
     }
     let image = match &image_uri {
         Some(uri) => uri.clone(),
-        None => crate::image::build_local(config, &config_dir, printer).await?,
+        // A signal drops the build, and with it the builder's process.
+        None => stop.run(crate::image::build_local(config, &config_dir, printer)).await.map_err(|signal| {
+            Failure::interrupted(format!("interrupted ({signal}) while building the image: the builder was stopped; no container ran, nothing was sent")).hint("run `replatform local` again: it starts from the image")
+        })??,
     };
     let aws = connect(g, config.region.as_deref(), printer).await?;
     let region = aws.region().to_string();
@@ -83,8 +88,10 @@ pub async fn run(args: LocalArgs, g: &Global, printer: &Printer) -> Outcome {
         if messages > 0 {
             let plan = Plan { pace: Pace::Burst { count: messages }, bodies: Bodies::Generated(SizeRange::default()), concurrency: 8, seed: fastrand::u64(..) };
             let targets = [Target::new(kind, &queue)];
-            let (_stop, stopped) = tokio::sync::watch::channel(false);
-            let sent = sender::run(&services, &targets, &plan, stopped).await;
+            let sent = sender::run(&services, &targets, &plan, stop.flag()).await;
+            if let Some(signal) = stop.signal() {
+                return Err(interrupted(signal, &services, &queue, None, &format!("{} of {messages} messages were put in it", sent.sent)).await);
+            }
             if sent.failed > 0 {
                 let why = sent.queues.iter().flat_map(|q| q.not_sent.iter()).map(|n| format!("{}: {}", n.code, n.message)).next().unwrap_or_default();
                 return Err(Failure::new(format!("{} of {messages} messages could not be put in {queue}: {why}", sent.failed)).hint("check the queue's URL and the permissions to send to it"));
@@ -104,11 +111,11 @@ pub async fn run(args: LocalArgs, g: &Global, printer: &Printer) -> Outcome {
                 cmd
             };
             let feed = event.clone().map_or(Feed::Trigger, Feed::Event);
-            run::lambda(&services, config, cmd_for, &name, &queue, &region, feed, timeout, show.clone()).await
+            run::lambda(&services, config, cmd_for, &name, &queue, &region, feed, timeout, show.clone(), &stop).await
         } else {
             let mut cmd = pure::ecs_run(engine, config, &image, &name, pure::ecs_env(config, &region, &queue), &pass);
             cmd.env = with_secrets(cmd.env);
-            run::ecs(&services, &cmd, &name, &queue, timeout, show.clone()).await
+            run::ecs(&services, &cmd, &name, &queue, timeout, show.clone(), &stop).await
         };
         if printer.is_json() {
             // The document says it all; the problem still goes to stderr, as errors do.
@@ -119,6 +126,12 @@ pub async fn run(args: LocalArgs, g: &Global, printer: &Printer) -> Outcome {
             print(printer, &report);
         }
         reports.push(report);
+        if let Some(signal) = stop.signal() {
+            if printer.is_json() {
+                printer.json(&Doc { image: &image, platforms: &reports }).map_err(Failure::output)?;
+            }
+            return Err(interrupted(signal, &services, &queue, Some(&name), "").await);
+        }
     }
     if printer.is_json() {
         printer.json(&Doc { image: &image, platforms: &reports }).map_err(Failure::output)?;
@@ -128,6 +141,26 @@ pub async fn run(args: LocalArgs, g: &Global, printer: &Printer) -> Outcome {
         return Ok(ExitCode::SUCCESS);
     }
     Err(Failure::new(format!("the image did not pass on {}", failed.join(" and "))).hint("each platform's problem and the field to fix are above"))
+}
+
+/// After SIGINT or SIGTERM: what was stopped, and where the messages are. `local` runs nothing
+/// in AWS; a message in flight comes back to the queue when its visibility timeout ends.
+async fn interrupted(signal: &str, services: &crate::aws::services::Services, queue: &str, container: Option<&str>, sent: &str) -> Failure {
+    let stopped = match container {
+        Some(name) => format!("the container `{name}` was stopped and removed and the Runtime API emulator stopped"),
+        None => "no container was started".to_string(),
+    };
+    let held = match services.queue_depth(queue).await {
+        Ok(Some(d)) if d.in_flight > 0 => {
+            format!("{} message{} in the queue ({} visible, {} in flight: those come back when their visibility timeout ends)", d.total(), if d.total() == 1 { " is" } else { "s are" }, d.visible, d.in_flight)
+        }
+        Ok(Some(d)) => format!("{} message{} in the queue", d.total(), if d.total() == 1 { " is" } else { "s are" }),
+        Ok(None) => "the queue is gone".to_string(),
+        Err(e) => format!("the queue's depth is unknown ({e})"),
+    };
+    let sent = if sent.is_empty() { String::new() } else { format!("{sent}; ") };
+    Failure::interrupted(format!("interrupted ({signal}): {stopped}; nothing of ours runs in AWS; {sent}{held} `{queue}`"))
+        .hint("`replatform local` again goes on with what is in the queue; `aws sqs purge-queue` empties it")
 }
 
 fn print(printer: &Printer, r: &PlatformReport) {
