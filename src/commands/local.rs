@@ -90,7 +90,7 @@ pub async fn run(args: LocalArgs, g: &Global, printer: &Printer) -> Outcome {
             let targets = [Target::new(kind, &queue)];
             let sent = sender::run(&services, &targets, &plan, stop.flag()).await;
             if let Some(signal) = stop.signal() {
-                return Err(interrupted(signal, &services, &queue, None, &format!("{} of {messages} messages were put in it", sent.sent)).await);
+                return Err(interrupted(signal, &services, &queue, None, &format!("{} of {messages} messages were put in the queue", sent.sent)).await);
             }
             if sent.failed > 0 {
                 let why = sent.queues.iter().flat_map(|q| q.not_sent.iter()).map(|n| format!("{}: {}", n.code, n.message)).next().unwrap_or_default();
@@ -119,7 +119,7 @@ pub async fn run(args: LocalArgs, g: &Global, printer: &Printer) -> Outcome {
         };
         if printer.is_json() {
             // The document says it all; the problem still goes to stderr, as errors do.
-            if let Some(p) = &report.problem {
+            if let Some(p) = report.problem.as_ref().filter(|_| report.verdict != "interrupted") {
                 printer.error(&format!("{}: {p}", report.platform), report.hint.as_deref());
             }
         } else {
@@ -130,7 +130,7 @@ pub async fn run(args: LocalArgs, g: &Global, printer: &Printer) -> Outcome {
             if printer.is_json() {
                 printer.json(&Doc { image: &image, platforms: &reports }).map_err(Failure::output)?;
             }
-            return Err(interrupted(signal, &services, &queue, Some(&name), "").await);
+            return Err(interrupted(signal, &services, &queue, Some((kind, &name)), "").await);
         }
     }
     if printer.is_json() {
@@ -145,21 +145,23 @@ pub async fn run(args: LocalArgs, g: &Global, printer: &Printer) -> Outcome {
 
 /// After SIGINT or SIGTERM: what was stopped, and where the messages are. `local` runs nothing
 /// in AWS; a message in flight comes back to the queue when its visibility timeout ends.
-async fn interrupted(signal: &str, services: &crate::aws::services::Services, queue: &str, container: Option<&str>, sent: &str) -> Failure {
+async fn interrupted(signal: &str, services: &crate::aws::services::Services, queue: &str, container: Option<(&str, &str)>, sent: &str) -> Failure {
     let stopped = match container {
-        Some(name) => format!("the container `{name}` was stopped and removed and the Runtime API emulator stopped"),
+        Some(("lambda", name)) => format!("the container `{name}` was stopped and removed, and the Runtime API emulator stopped"),
+        Some((_, name)) => format!("the container `{name}` was stopped and removed"),
         None => "no container was started".to_string(),
     };
+    let messages = |n: u64| format!("{n} message{}", if n == 1 { "" } else { "s" });
     let held = match services.queue_depth(queue).await {
         Ok(Some(d)) if d.in_flight > 0 => {
-            format!("{} message{} in the queue ({} visible, {} in flight: those come back when their visibility timeout ends)", d.total(), if d.total() == 1 { " is" } else { "s are" }, d.visible, d.in_flight)
+            format!("the queue `{queue}` holds {} ({} visible, {} in flight: those come back when their visibility timeout ends)", messages(d.total()), d.visible, d.in_flight)
         }
-        Ok(Some(d)) => format!("{} message{} in the queue", d.total(), if d.total() == 1 { " is" } else { "s are" }),
-        Ok(None) => "the queue is gone".to_string(),
-        Err(e) => format!("the queue's depth is unknown ({e})"),
+        Ok(Some(d)) => format!("the queue `{queue}` holds {}", messages(d.total())),
+        Ok(None) => format!("the queue `{queue}` is gone"),
+        Err(e) => format!("the depth of the queue `{queue}` is unknown ({e})"),
     };
     let sent = if sent.is_empty() { String::new() } else { format!("{sent}; ") };
-    Failure::interrupted(format!("interrupted ({signal}): {stopped}; nothing of ours runs in AWS; {sent}{held} `{queue}`"))
+    Failure::interrupted(format!("interrupted ({signal}): {stopped}; nothing of ours runs in AWS; {sent}{held}"))
         .hint("`replatform local` again goes on with what is in the queue; `aws sqs purge-queue` empties it")
 }
 
@@ -184,7 +186,8 @@ fn print(printer: &Printer, r: &PlatformReport) {
     for l in lines {
         printer.info(l);
     }
-    if let Some(p) = &r.problem {
+    // An interruption is the command's own error, said once after this.
+    if let Some(p) = r.problem.as_ref().filter(|_| r.verdict != "interrupted") {
         printer.error(&format!("{}: {p}", r.platform), r.hint.as_deref());
     }
 }

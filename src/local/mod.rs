@@ -155,7 +155,7 @@ pub enum Feed {
 #[allow(clippy::too_many_arguments)]
 pub async fn lambda(services: &Services, config: &Config, cmd_for: impl Fn(&str) -> Command, name: &str, queue_url: &str, region: &str, feed: Feed, limit: Duration, show: Arc<dyn Fn(&str) + Send + Sync>, stop: &Stop) -> PlatformReport {
     let mut report = PlatformReport { platform: "lambda".into(), queue_url: queue_url.into(), verdict: "fail", ..Default::default() };
-    let account = queue_url.rsplitn(3, '/').nth(1).unwrap_or("123456789012").to_string();
+    let account = queue_url.rsplit('/').nth(1).unwrap_or("123456789012").to_string();
     let arn = format!("arn:aws:lambda:{region}:{account}:function:{}", config.service);
     let api = match RuntimeApi::start(&arn).await {
         Ok(a) => a,
