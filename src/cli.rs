@@ -41,21 +41,7 @@ pub struct GlobalArgs {
     pub region: Option<String>,
 }
 
-/// Which of the two stacks a command acts on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Only {
-    Ecs,
-    Lambda,
-}
-
-impl Only {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Only::Ecs => "ecs",
-            Only::Lambda => "lambda",
-        }
-    }
-}
+pub use crate::app::Only;
 
 fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     crate::core::duration::parse(s).map(|d| std::time::Duration::from_secs(d.0))

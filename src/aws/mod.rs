@@ -76,6 +76,13 @@ where
     }
 }
 
+/// Resolved credentials. No `Debug`: the secret must not reach a log by accident.
+pub struct Credentials {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub session_token: Option<String>,
+}
+
 /// The AWS settings of one run: profile and region as the user chose them, with the SDK's own
 /// chain (environment, profile files, SSO, instance roles) for the rest, `AWS_ENDPOINT_URL`
 /// and `AWS_MAX_ATTEMPTS` included.
@@ -122,6 +129,14 @@ impl Aws {
 
     pub fn metrics(&self) -> metrics::Metrics {
         metrics::Metrics::new(aws_sdk_cloudwatch::Client::new(&self.config))
+    }
+
+    /// The credentials the SDK's chain resolves, for a process of the user's own (the containers
+    /// of `local`); `None` when there are none. Pass them by variable name, never in arguments.
+    pub async fn credentials(&self) -> Option<Credentials> {
+        use aws_credential_types::provider::ProvideCredentials;
+        let c = self.config.credentials_provider()?.provide_credentials().await.ok()?;
+        Some(Credentials { access_key_id: c.access_key_id().to_string(), secret_access_key: c.secret_access_key().to_string(), session_token: c.session_token().map(str::to_string) })
     }
 
     pub fn services(&self) -> services::Services {

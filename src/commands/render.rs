@@ -4,11 +4,10 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::{load, sources, Failure, Outcome};
+use crate::app::pipeline::rendered;
 use crate::cli::RenderArgs;
 use crate::core::diag::Diagnostic;
-use crate::core::image_ref::{self, ImageRef};
-use crate::core::render::{self, Data, Image, RenderedStack};
+use crate::error::{Exit, Failure, Outcome};
 use crate::ui::printer::Printer;
 
 #[derive(Serialize)]
@@ -24,37 +23,6 @@ struct StackReport {
     kind: String,
     name: String,
     path: String,
-}
-
-/// Checks `--image-uri` against the config: by digest, in ECR, in the config's region.
-pub fn image_ref(uri: &str, region: Option<&str>) -> Result<ImageRef, Failure> {
-    let r = image_ref::parse(uri).map_err(|e| Failure::new(format!("--image-uri: {}", e.message)).hint(e.hint))?;
-    if let Some(region) = region {
-        if r.region != region {
-            return Err(Failure::new(format!("--image-uri: the image is in `{}` but the service deploys to `{region}`: Lambda pulls images only from its own region", r.region))
-                .hint(format!("push the image to ECR in `{region}` (or enable ECR replication) and pass that URI")));
-        }
-    }
-    Ok(r)
-}
-
-/// Loads, checks and renders: what every command that deploys starts with.
-/// The checked config, its rendered stacks, and whether the image is the placeholder; or the
-/// failure with the diagnostics found so far.
-pub type Rendered = Result<(super::Loaded, Vec<RenderedStack>, bool), (Failure, Vec<Diagnostic>)>;
-
-pub fn rendered(file: &Path, image_uri: Option<&str>, templates: Option<&Path>, printer: &Printer) -> Rendered {
-    let loaded = load(file, printer)?;
-    let c = &loaded.config;
-    let image = match image_uri {
-        Some(uri) => Some(image_ref(uri, c.region.as_deref()).map_err(|f| (f, loaded.diagnostics.clone()))?),
-        None => None,
-    };
-    let srcs = sources(templates).map_err(|f| (f, loaded.diagnostics.clone()))?;
-    let img = image.as_ref().map_or(Image::Placeholder, Image::Digest);
-    let data = Data::new(c, &img);
-    let stacks = render::render(&srcs, &data).map_err(|e| (Failure::from(e), loaded.diagnostics.clone()))?;
-    Ok((loaded, stacks, image.is_none()))
 }
 
 pub fn run(args: RenderArgs, file: &Path, templates: Option<&Path>, printer: &Printer) -> Outcome {
@@ -87,7 +55,7 @@ pub fn run(args: RenderArgs, file: &Path, templates: Option<&Path>, printer: &Pr
             .json(&Report { file: file.display().to_string(), placeholder_image: placeholder, stacks: report, diagnostics: &loaded.diagnostics })
             .map_err(Failure::output)?;
     }
-    Ok(std::process::ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }
 
 /// Leaves a file that already holds these bytes untouched, so its timestamp says when the

@@ -1,7 +1,7 @@
 //! `replatform templates --out DIR`: the built-in templates as files, to customise and pass back
 //! with `--templates DIR`.
 
-use super::{Failure, Outcome};
+use crate::error::{Exit, Failure, Outcome};
 use crate::cli::TemplatesArgs;
 use crate::core::render::Sources;
 use crate::ui::printer::Printer;
@@ -22,5 +22,5 @@ pub fn run(args: TemplatesArgs, printer: &Printer) -> Outcome {
         printer.info(format!("wrote {}", path.display()));
     }
     printer.info(format!("edit what you need, delete the rest, and render with `--templates {}`", out.display()));
-    Ok(std::process::ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }

@@ -7,7 +7,8 @@ use std::path::{Component, Path, PathBuf};
 use annotate_snippets::{Level, Renderer, Snippet};
 use serde::Serialize;
 
-use super::{load, Failure, Loaded, Outcome};
+use crate::app::workspace::{load, Loaded};
+use crate::error::{Exit, Failure, Outcome};
 use crate::cli::ValidateArgs;
 use crate::core::diag::{Diagnostic, Severity};
 use crate::core::dockerfile::{self, Finding, Settings};
@@ -70,7 +71,7 @@ pub fn run(args: ValidateArgs, file: &std::path::Path, printer: &Printer) -> Out
         file.display(),
         if warnings > 0 { format!(" ({warnings} warning{})", plural(warnings)) } else { String::new() }
     ));
-    Ok(std::process::ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }
 
 pub fn plural(n: usize) -> &'static str {

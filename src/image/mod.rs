@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use crate::aws::ecr::Credential;
 use crate::aws::Aws;
-use crate::commands::Failure;
+use crate::error::Failure;
 use crate::core::config::{Builder, Config};
 use crate::core::image::{self as pure, BuildSpec, Inputs};
 use crate::core::image_ref::{self, ImageRef};

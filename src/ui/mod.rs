@@ -5,3 +5,4 @@ pub mod experiment;
 pub mod printer;
 pub mod progress;
 pub mod tables;
+pub mod prompt;

@@ -213,7 +213,7 @@ fn up_diff_status_down_of_an_example() {
     let edited = std::fs::read_to_string(&config).unwrap().replace("visibility_timeout: 180s", "visibility_timeout: 240s");
     std::fs::write(&config, edited).unwrap();
     let out = moto.replatform(dir.path(), &["diff", "--image-uri", IMAGE, "--exit-code", "--output", "json"]);
-    assert_eq!(out.status.code(), Some(2), "changes exit 2");
+    assert_eq!(out.status.code(), Some(3), "changes exit 3");
     let doc = json(&out);
     assert_eq!(doc["changed"], true);
     for s in doc["stacks"].as_array().unwrap() {
@@ -310,7 +310,7 @@ fn diff_of_a_new_service_lists_what_up_would_create_and_creates_nothing() {
     let aws = Emulator::new(&moto);
     let dir = service_dir("sqs-worker", "it-new", |t| t);
     let out = moto.replatform(dir.path(), &["diff", "--exit-code", "--only", "lambda", "--output", "json", "--image-uri", IMAGE]);
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(3));
     let doc = json(&out);
     let stack = &doc["stacks"][0];
     assert_eq!((stack["name"].as_str(), stack["state"].as_str()), (Some("it-new-lambda"), Some("new")));

@@ -201,7 +201,7 @@ fn build_push_deploy(builder: &str, service: &str) {
     // An edited source file: a new tag, a new digest, in both stacks.
     std::fs::write(d.join("app.py"), "def handler(event, context):\n    return {'v': 2}\n").unwrap();
     let diff = moto.replatform_with(d, &["diff", "--exit-code"], &env);
-    assert_eq!(diff.status.code(), Some(2), "{}", stderr(&diff));
+    assert_eq!(diff.status.code(), Some(3), "{}", stderr(&diff));
     assert!(stderr(&diff).contains("are not in the registry: `up` builds and pushes them"), "{}", stderr(&diff));
     let third = moto.replatform_with(d, &["up", "--yes", "--output", "json"], &env);
     assert!(third.status.success(), "{}", stderr(&third));

@@ -21,7 +21,7 @@ use aws_sdk_cloudformation::Client;
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
 use aws_smithy_types::DateTime;
 
-use replatform::apply::{Action, OpError, Preparation, Prepared, Runner, Settings};
+use replatform::app::deploy::{Action, OpError, Preparation, Prepared, Runner, Settings};
 use replatform::aws::cfn::Cfn;
 use replatform::core::status::StackStatus as Status;
 use replatform::ui::progress::Recording;

@@ -16,7 +16,7 @@ use aws_smithy_types::DateTime;
 use futures::future::join_all;
 use tokio::time::Instant;
 
-use replatform::apply::{Action, Prepared, Runner, Settings};
+use replatform::app::deploy::{Action, Prepared, Runner, Settings};
 use replatform::aws::cfn::Cfn;
 use replatform::ui::progress::Recording;
 

@@ -85,6 +85,27 @@ pub enum OpError {
 }
 
 impl OpError {
+    /// The error with what explains it: the root cause's event, or the stack's own reason.
+    pub fn describe(&self) -> String {
+        let mut message = self.to_string();
+        if let OpError::Failed { root_cause, reason, .. } = self {
+            match root_cause {
+                Some(c) => message.push_str(&format!("\n  root cause: {} ({}) {}: {}", c.logical_id, c.resource_type, c.status, c.reason.as_deref().unwrap_or("no reason given"))),
+                None => {
+                    if let Some(r) = reason {
+                        message.push_str(&format!("\n  reason: {r}"));
+                    }
+                }
+            }
+        }
+        message
+    }
+
+    /// Prints the error, its cause and what to do.
+    pub fn report(&self, printer: &crate::ui::printer::Printer) {
+        printer.error(&self.describe(), self.hint().as_deref());
+    }
+
     pub fn hint(&self) -> Option<String> {
         match self {
             OpError::Aws(e) => e.hint(),

@@ -1,18 +1,20 @@
 //! What `up` and `diff` run before their change sets, top to bottom:
 //! load -> lint -> templates -> AWS -> concurrency check -> image -> render.
 //! Bad input stops before the first AWS call; a broken template before a build; a failed build
-//! before any stack is touched. `up` then prepares and executes change sets (`apply.rs`);
-//! `diff` describes and deletes them.
+//! before any stack is touched. `up` then prepares and executes change sets (`deploy`);
+//! `diff` describes and deletes them. `render` runs the part without AWS.
 
 use std::path::Path;
 
+use super::workspace::{connect, load, select, sources, Loaded, Workspace};
 use crate::aws::Aws;
-use crate::cli::Only;
-use crate::commands::render::image_ref;
-use crate::commands::{connect, load, select, sources, Failure, Global, Loaded};
+use super::Only;
 use crate::core::config::Config;
+use crate::core::diag::Diagnostic;
+use crate::core::image_ref::{self, ImageRef};
 use crate::core::plan;
 use crate::core::render::{self, Data, Image, RenderedStack};
+use crate::error::Failure;
 use crate::image::{self, Report, Source};
 use crate::ui::printer::Printer;
 
@@ -33,7 +35,7 @@ pub struct Ready {
     pub image: Report,
 }
 
-pub async fn prepare(g: &Global, image_uri: Option<&str>, only: Option<Only>, mode: ImageMode, printer: &Printer) -> Result<Ready, Failure> {
+pub async fn prepare(g: &Workspace, image_uri: Option<&str>, only: Option<Only>, mode: ImageMode, printer: &Printer) -> Result<Ready, Failure> {
     // Load and lint: bad input ends here, with no AWS call.
     let loaded = load(&g.file, printer).map_err(|(f, _)| f)?;
     let config = &loaded.config;
@@ -49,7 +51,7 @@ pub async fn prepare(g: &Global, image_uri: Option<&str>, only: Option<Only>, mo
     }
 
     let started = std::time::Instant::now();
-    let config_dir = g.file.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let config_dir = g.config_dir();
     let (image, report) = match (given, mode) {
         (Some(uri), _) => {
             let uri = image_ref(&uri.to_string(), Some(aws.region()))?;
@@ -107,3 +109,35 @@ async fn check_concurrency(aws: &Aws, config: &Config, printer: &Printer) -> Res
     }
     Ok(())
 }
+
+/// Checks `--image-uri` against the config: by digest, in ECR, in the config's region.
+pub fn image_ref(uri: &str, region: Option<&str>) -> Result<ImageRef, Failure> {
+    let r = image_ref::parse(uri).map_err(|e| Failure::new(format!("--image-uri: {}", e.message)).hint(e.hint))?;
+    if let Some(region) = region {
+        if r.region != region {
+            return Err(Failure::new(format!("--image-uri: the image is in `{}` but the service deploys to `{region}`: Lambda pulls images only from its own region", r.region))
+                .hint(format!("push the image to ECR in `{region}` (or enable ECR replication) and pass that URI")));
+        }
+    }
+    Ok(r)
+}
+
+/// Loads, checks and renders: what every command that deploys starts with.
+/// The checked config, its rendered stacks, and whether the image is the placeholder; or the
+/// failure with the diagnostics found so far.
+pub type Rendered = Result<(Loaded, Vec<RenderedStack>, bool), (Failure, Vec<Diagnostic>)>;
+
+pub fn rendered(file: &Path, image_uri: Option<&str>, templates: Option<&Path>, printer: &Printer) -> Rendered {
+    let loaded = load(file, printer)?;
+    let c = &loaded.config;
+    let image = match image_uri {
+        Some(uri) => Some(image_ref(uri, c.region.as_deref()).map_err(|f| (f, loaded.diagnostics.clone()))?),
+        None => None,
+    };
+    let srcs = sources(templates).map_err(|f| (f, loaded.diagnostics.clone()))?;
+    let img = image.as_ref().map_or(Image::Placeholder, Image::Digest);
+    let data = Data::new(c, &img);
+    let stacks = render::render(&srcs, &data).map_err(|e| (Failure::from(e), loaded.diagnostics.clone()))?;
+    Ok((loaded, stacks, image.is_none()))
+}
+

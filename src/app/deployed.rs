@@ -1,0 +1,137 @@
+//! What is deployed: a stack's outputs completed from its resources, the platforms the
+//! experiment acts on, and each stack as `status` shows it.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::workspace::{connect, stack_names, Workspace};
+use crate::aws::cfn::Cfn;
+use crate::aws::services::{QueueDepth, ServiceCounts, Services};
+use crate::aws::{Aws, AwsError};
+use super::Only;
+use crate::core::config::Config;
+use crate::error::Failure;
+use crate::experiment::compare::Platform;
+use crate::ui::printer::Printer;
+
+/// Stack outputs, completed from the stack's resources where an output is missing: the names
+/// `status` and the end of `up` show.
+pub async fn facts(cfn: &Cfn, stack: &str, outputs: &BTreeMap<String, String>) -> Result<BTreeMap<String, String>, AwsError> {
+    let mut facts = outputs.clone();
+    const FROM_RESOURCES: [(&str, &str); 5] =
+        [("Queue", "QueueUrl"), ("DeadLetterQueue", "DeadLetterQueueUrl"), ("Cluster", "ClusterName"), ("Service", "ServiceName"), ("Function", "FunctionName")];
+    if FROM_RESOURCES.iter().any(|(_, o)| !facts.contains_key(*o)) {
+        let resources = cfn.resources(stack).await?;
+        for (logical, output) in FROM_RESOURCES {
+            if let (false, Some(physical)) = (facts.contains_key(output), resources.get(logical)) {
+                facts.insert(output.to_string(), physical.clone());
+            }
+        }
+    }
+    Ok(facts)
+}
+
+/// The deployed platforms, from their stacks; a stack that is not there stops the command
+/// before anything is sent.
+pub async fn deployed(g: &Workspace, only: Option<Only>, printer: &Printer) -> Result<(Config, Aws, Vec<Platform>), Failure> {
+    let (config, names) = stack_names(g, only)?;
+    let aws = connect(g, config.region.as_deref(), printer).await?;
+    let cfn = aws.cfn();
+    let mut platforms = Vec::new();
+    for (kind, name) in names {
+        let Some(stack) = cfn.describe_stack(&name).await? else {
+            return Err(Failure::new(format!("stack `{name}` is not deployed")).hint(format!("`replatform up{}` deploys it; or leave it out with --only", if only.is_some() { format!(" --only {kind}") } else { String::new() })));
+        };
+        if !stack.status.updatable() {
+            return Err(Failure::new(format!("stack `{name}` is {}", stack.status)).hint("`replatform status` shows why; once `replatform up` has brought it to a deployed state, run this again"));
+        }
+        let f = facts(&cfn, &name, &stack.outputs).await?;
+        let Some(queue_url) = f.get("QueueUrl").cloned() else {
+            return Err(Failure::new(format!("stack `{name}` has no queue (no `QueueUrl` output nor `Queue` resource)")).hint("a custom template must keep the Queue resource or output its URL as QueueUrl"));
+        };
+        platforms.push(Platform {
+            platform: kind,
+            stack: name,
+            queue_url,
+            dead_letter_queue_url: f.get("DeadLetterQueueUrl").cloned(),
+            cluster: f.get("ClusterName").or(config.ecs.cluster.as_ref()).cloned(),
+            service: f.get("ServiceName").cloned(),
+            function: f.get("FunctionName").cloned(),
+        });
+    }
+    Ok((config, aws, platforms))
+}
+
+#[derive(Serialize)]
+pub struct StackStatusReport {
+    pub name: String,
+    pub kind: String,
+    /// `null` when the stack is not deployed.
+    pub status: Option<String>,
+    pub reason: Option<String>,
+    pub outputs: BTreeMap<String, String>,
+    pub queue: Option<QueueReport>,
+    pub dead_letter_queue: Option<QueueReport>,
+    pub service: Option<ServiceCounts>,
+    pub function: Option<FunctionReport>,
+    /// The image the platform runs (the task definition's, the function's).
+    pub image: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct QueueReport {
+    pub url: String,
+    pub depth: Option<QueueDepth>,
+}
+
+#[derive(Serialize)]
+pub struct FunctionReport {
+    pub name: String,
+    pub reserved_concurrency: Option<i32>,
+}
+
+/// One stack as `status` shows it: its status and outputs, its queues' depths, the service's
+/// task counts, the function, and the image each runs.
+pub async fn stack_status(cfn: &Cfn, services: &Services, config: &Config, kind: &str, name: &str) -> Result<StackStatusReport, AwsError> {
+    let mut r = StackStatusReport { name: name.into(), kind: kind.into(), status: None, reason: None, outputs: BTreeMap::new(), queue: None, dead_letter_queue: None, service: None, function: None, image: None };
+    let Some(stack) = cfn.describe_stack(name).await? else { return Ok(r) };
+    r.status = Some(stack.status.to_string());
+    r.reason = stack.reason.clone();
+    let facts = facts(cfn, name, &stack.outputs).await?;
+    for (key, slot) in [("QueueUrl", &mut r.queue), ("DeadLetterQueueUrl", &mut r.dead_letter_queue)] {
+        if let Some(url) = facts.get(key) {
+            *slot = Some(QueueReport { url: url.clone(), depth: services.queue_depth(url).await? });
+        }
+    }
+    if let (Some(cluster), Some(service)) = (facts.get("ClusterName").or(config.ecs.cluster.as_ref()), facts.get("ServiceName")) {
+        r.service = services.service_counts(cluster, service).await?;
+        // What the image was is worth showing, not worth failing `status` for.
+        r.image = services.service_image(cluster, service).await.ok().flatten();
+    }
+    if let Some(function) = facts.get("FunctionName") {
+        r.function = Some(FunctionReport { name: function.clone(), reserved_concurrency: services.reserved_concurrency(function).await? });
+        r.image = services.function_image(function).await.ok().flatten();
+    }
+    r.outputs = facts;
+    Ok(r)
+}
+
+/// `status`: every stack the config names, as it stands, and whether the two platforms run
+/// different images.
+#[derive(Serialize)]
+pub struct Status {
+    pub stacks: Vec<StackStatusReport>,
+    pub images_differ: bool,
+}
+
+pub async fn status(ws: &Workspace, only: Option<Only>, printer: &Printer) -> Result<Status, Failure> {
+    let (config, names) = stack_names(ws, only)?;
+    let aws = connect(ws, config.region.as_deref(), printer).await?;
+    let (cfn, services) = (aws.cfn(), aws.services());
+    let stacks = futures::future::join_all(names.iter().map(|(kind, name)| stack_status(&cfn, &services, &config, kind, name))).await;
+    let stacks: Vec<StackStatusReport> = stacks.into_iter().collect::<Result<_, AwsError>>()?;
+    let digests: Vec<&str> = stacks.iter().filter_map(|r| r.image.as_deref()).map(|i| i.rsplit_once('@').map_or(i, |(_, d)| d)).collect();
+    let images_differ = digests.len() > 1 && digests.windows(2).any(|w| w[0] != w[1]);
+    Ok(Status { stacks, images_differ })
+}

@@ -1,0 +1,189 @@
+//! The side-by-side experiment's workflows: `load` sends the same messages to the deployed
+//! queues; `compare` samples both platforms until they drain (sending the load meanwhile when
+//! asked) and writes samples.csv, summary.json and chart.svg, also when interrupted.
+
+use std::cell::Cell;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant, SystemTime};
+
+use super::deployed::deployed;
+use super::workspace::Workspace;
+use super::Only;
+use crate::core::experiment::{self, Sample, DRAINED_SAMPLES};
+use crate::error::Failure;
+use crate::experiment::compare::{rfc3339, Platform, Sampler, SeenEvent};
+use crate::experiment::load::{self as engine, LoadReport, Plan, Target};
+use crate::experiment::{self as files, chart, Summary};
+use crate::signal::Stop;
+use crate::ui::experiment as view;
+use crate::ui::printer::Printer;
+
+/// `load`: the plan sent to the deployed queues with a progress bar. `stop` (SIGINT or SIGTERM)
+/// stops new calls, lets those in flight finish, and the report says what was not sent.
+pub async fn load(ws: &Workspace, only: Option<Only>, plan: &Plan, printer: &Printer, stop: &Stop) -> Result<LoadReport, Failure> {
+    let (_, aws, platforms) = deployed(ws, only, printer).await?;
+    let targets: Vec<Target> = platforms.iter().map(|p| Target::new(&p.platform, &p.queue_url)).collect();
+    let stopped = stop.flag();
+    let services = aws.services();
+    let bar = view::LoadBar::new(printer, &targets, plan);
+    let work = engine::run(&services, &targets, plan, stopped);
+    tokio::pin!(work);
+    let mut ticks = tokio::time::interval(Duration::from_millis(200));
+    let mut interrupted = false;
+    let report = loop {
+        tokio::select! {
+            report = &mut work => break report,
+            _ = ticks.tick() => bar.update(&targets),
+            signal = stop.signalled(), if !interrupted => {
+                interrupted = true;
+                bar.suspend(|| printer.warning(&format!("interrupted ({signal}): finishing the calls in flight, sending nothing more")));
+            }
+        }
+    };
+    bar.finish();
+    Ok(report)
+}
+
+/// What `compare` watches, and for how long.
+#[derive(Clone, Debug)]
+pub struct Watch {
+    pub only: Option<Only>,
+    pub interval: Duration,
+    /// `--for`: sample this long, drained or not.
+    pub window: Option<Duration>,
+    /// Give up when the queues have not drained by then.
+    pub timeout: Duration,
+    /// The folder for the files; a dated one under `.replatform/` when not given.
+    pub out: Option<PathBuf>,
+}
+
+/// `compare`: samples every platform each `interval` until all have drained (or `window`, or
+/// `timeout`), sending `plan` meanwhile; the files are written however it ends, `stop` (SIGINT
+/// or SIGTERM) included (`Summary::stopped` says how). Also the number of samples per platform.
+pub async fn compare(ws: &Workspace, spec: &Watch, plan: Option<&Plan>, printer: &Printer, stop: &Stop) -> Result<(Summary, usize), Failure> {
+    let out = spec.out.clone().unwrap_or_else(default_out);
+    files::prepare_out(&out).map_err(|e| Failure::new(e).hint("choose another folder with --out DIR"))?;
+    let (config, aws, platforms) = deployed(ws, spec.only, printer).await?;
+
+    let mut sampler = Sampler::new(aws.services(), aws.metrics());
+    let function = match platforms.iter().find_map(|p| p.function.as_deref()) {
+        Some(f) => Some(sampler.function_facts(f).await),
+        None => None,
+    };
+    let targets: Vec<Target> = platforms.iter().map(|p| Target::new(&p.platform, &p.queue_url)).collect();
+    let stopped = stop.flag();
+    let services = aws.services();
+    let load_window: Cell<Option<(f64, f64)>> = Cell::new(None);
+    let load_running = Cell::new(plan.is_some());
+    let started = Instant::now();
+
+    let load = async {
+        let plan = plan?;
+        // One sample of the queues before the first message.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let from = started.elapsed().as_secs_f64();
+        load_window.set(Some((from, from)));
+        let report = engine::run(&services, &targets, plan, stopped.clone()).await;
+        load_window.set(Some((from, started.elapsed().as_secs_f64())));
+        load_running.set(false);
+        Some(report)
+    };
+
+    let watch = view::Watch::new(printer, &platforms, plan);
+    let mut samples: Vec<Sample> = Vec::new();
+    let mut events: Vec<SeenEvent> = Vec::new();
+    let mut stop_rx = stopped.clone();
+    let sampling = async {
+        let mut ticks = tokio::time::interval(spec.interval);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let limit = spec.window.unwrap_or(spec.timeout);
+        loop {
+            tokio::select! {
+                _ = ticks.tick() => {}
+                _ = stop_rx.wait_for(|s| *s) => {}
+            }
+            if *stop_rx.borrow() {
+                return "interrupted";
+            }
+            for p in &platforms {
+                let sent = targets.iter().find(|t| t.platform == p.platform).filter(|_| plan.is_some()).map(|t| t.sent.load(Ordering::Relaxed));
+                let (s, seen) = sampler.sample(p, sent).await;
+                for e in &seen {
+                    watch.event(e);
+                }
+                events.extend(seen);
+                samples.push(s);
+            }
+            watch.samples(&samples, &targets, plan.is_some().then(|| load_running.get()));
+            let elapsed = started.elapsed();
+            if spec.window.is_none() && !load_running.get() && drained(&samples, &platforms) {
+                return "drained";
+            }
+            if elapsed >= limit {
+                return if spec.window.is_some() { "window" } else { "timeout" };
+            }
+        }
+    };
+    let (load_report, stopped_by): (Option<LoadReport>, &str) = {
+        let both = async { futures::join!(load, sampling) };
+        tokio::pin!(both);
+        tokio::select! {
+            r = &mut both => r,
+            _ = stop.signalled() => {
+                // SIGINT or SIGTERM: the load starts no more calls, sampling stops; the files are
+                // written with the samples taken so far.
+                both.await
+            }
+        }
+    };
+    watch.finish();
+    let ended = SystemTime::now();
+    let platform_names: Vec<String> = platforms.iter().map(|p| p.platform.clone()).collect();
+    let summaries = platform_names
+        .iter()
+        .map(|name| {
+            let of: Vec<&Sample> = samples.iter().filter(|s| &s.platform == name).collect();
+            experiment::summarise(name, &of, load_window.get().map(|(_, end)| end))
+        })
+        .collect();
+    let summary = Summary {
+        service: config.service.clone(),
+        region: aws.region().to_string(),
+        started_at: rfc3339(sampler.started),
+        ended_at: rfc3339(ended),
+        stopped: stopped_by.to_string(),
+        interval_s: spec.interval.as_secs_f64(),
+        out: out.display().to_string(),
+        platforms: summaries,
+        load: load_report,
+        load_window_s: load_window.get(),
+        function,
+        ecs_events: events,
+        deployed: platforms.clone(),
+    };
+    write_files(&out, &summary, &samples, &platform_names).map_err(|e| Failure::new(e).hint("the samples are lost if the folder cannot be written; choose another with --out"))?;
+    let taken = samples.len() / platform_names.len().max(1);
+    Ok((summary, taken))
+}
+
+fn default_out() -> PathBuf {
+    let stamp: String = rfc3339(SystemTime::now()).chars().filter(char::is_ascii_digit).take(14).collect();
+    PathBuf::from(".replatform").join(format!("compare-{}-{}", &stamp[..8.min(stamp.len())], &stamp[8.min(stamp.len())..]))
+}
+
+/// Every platform's last [`DRAINED_SAMPLES`] samples show an empty queue.
+fn drained(samples: &[Sample], platforms: &[Platform]) -> bool {
+    platforms.iter().all(|p| {
+        let last: Vec<&Sample> = samples.iter().rev().filter(|s| s.platform == p.platform).take(DRAINED_SAMPLES).collect();
+        last.len() == DRAINED_SAMPLES && last.iter().all(|s| s.depth() == Some(0))
+    })
+}
+
+fn write_files(out: &std::path::Path, summary: &Summary, samples: &[Sample], platforms: &[String]) -> Result<(), String> {
+    files::write_samples(&out.join("samples.csv"), samples)?;
+    let json = serde_json::to_string_pretty(summary).map_err(|e| e.to_string())?;
+    std::fs::write(out.join("summary.json"), json + "\n").map_err(|e| format!("writing {}: {e}", out.join("summary.json").display()))?;
+    let title = format!("{}: ECS and Lambda draining the same load ({})", summary.service, &summary.started_at[..16.min(summary.started_at.len())]);
+    chart::write(&out.join("chart.svg"), &title, platforms, samples, summary.load_window_s)
+}

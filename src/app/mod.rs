@@ -1,0 +1,29 @@
+//! The workflows the commands call, one module each: typed inputs, a typed result, the effects
+//! sequenced here and nowhere else. Below: `core` (pure), `aws` (the SDK), `image`, `local`,
+//! `experiment` (effects), `ui` (what a person sees). Above: `commands` (arguments in, one call
+//! here, a view out).
+
+pub mod deploy;
+pub mod deployed;
+pub mod experiment;
+pub mod guard;
+pub mod local;
+pub mod pipeline;
+pub mod teardown;
+pub mod workspace;
+
+/// Which of the two stacks a command acts on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Only {
+    Ecs,
+    Lambda,
+}
+
+impl Only {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Only::Ecs => "ecs",
+            Only::Lambda => "lambda",
+        }
+    }
+}

@@ -1,0 +1,255 @@
+//! The shape of the house (issue 13): every module imports only from the floors below it, the
+//! rooms of a floor do not import each other in a circle, and every exit code the binary can
+//! return is in the README's table, with the meaning `src/error.rs` gives it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use replatform::error::Exit;
+
+use crate::common::repo;
+
+/// The floors, lowest first. A module may use the modules of the floors below its own, never
+/// one of its own floor or above. `lib.rs` (`run`) stands on top of them all.
+const FLOORS: &[&[&str]] = &[
+    &["core", "signal"],
+    &["aws", "files"],
+    &["error", "experiment", "local"],
+    &["ui"],
+    &["image"],
+    &["app"],
+    &["cli"],
+    &["commands"],
+];
+
+fn floor_of(module: &str) -> Option<usize> {
+    FLOORS.iter().position(|f| f.contains(&module))
+}
+
+/// The source with comments and the text of string and char literals blanked out, so that a
+/// comment or message that names a module is not an import.
+fn code_only(source: &str) -> String {
+    let mut out = String::with_capacity(source.len());
+    let mut chars = source.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '/' if chars.peek() == Some(&'/') => {
+                for c in chars.by_ref() {
+                    if c == '\n' {
+                        out.push('\n');
+                        break;
+                    }
+                }
+            }
+            '/' if chars.peek() == Some(&'*') => {
+                let mut prev = ' ';
+                for c in chars.by_ref() {
+                    if c == '\n' {
+                        out.push('\n');
+                    }
+                    if prev == '*' && c == '/' {
+                        break;
+                    }
+                    prev = c;
+                }
+            }
+            '"' => {
+                out.push('"');
+                let mut escaped = false;
+                for c in chars.by_ref() {
+                    if c == '\n' {
+                        out.push('\n');
+                    }
+                    if !escaped && c == '"' {
+                        break;
+                    }
+                    escaped = !escaped && c == '\\';
+                }
+                out.push('"');
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The module path of a source file: `src/app/deploy/mod.rs` is `app::deploy`.
+fn module_of(rel: &Path) -> Vec<String> {
+    let mut parts: Vec<String> = rel.iter().map(|p| p.to_string_lossy().into_owned()).collect();
+    let last = parts.pop().unwrap_or_default();
+    let stem = last.trim_end_matches(".rs");
+    if stem != "mod" {
+        parts.push(stem.to_string());
+    }
+    parts
+}
+
+/// The modules `code` refers to, as paths from the crate's root: `crate::a::b` and `super::b`.
+fn references(module: &[String], code: &str) -> Vec<Vec<String>> {
+    let mut found = Vec::new();
+    let bytes = code.as_bytes();
+    let word = |at: usize| -> String { code[at..].chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect() };
+    let boundary = |at: usize| at == 0 || !(bytes[at - 1].is_ascii_alphanumeric() || bytes[at - 1] == b'_' || bytes[at - 1] == b':');
+    for (at, _) in code.match_indices("crate::") {
+        if !boundary(at) {
+            continue;
+        }
+        let first = word(at + 7);
+        let after = at + 7 + first.len();
+        let second = code[after..].strip_prefix("::").map(|_| word(after + 2)).filter(|w| !w.is_empty());
+        found.push([Some(first), second].into_iter().flatten().collect());
+    }
+    for (at, _) in code.match_indices("super::") {
+        if !boundary(at) {
+            continue;
+        }
+        let mut base = module.to_vec();
+        let mut rest = at;
+        while code[rest..].starts_with("super::") {
+            base.pop();
+            rest += 7;
+        }
+        let next = word(rest);
+        if !next.is_empty() {
+            base.push(next);
+        }
+        found.push(base);
+    }
+    found
+}
+
+/// Every module's references: (file, line, from-module, to-path).
+fn edges() -> Vec<(String, usize, Vec<String>, Vec<String>)> {
+    let src = repo().join("src");
+    let mut out = Vec::new();
+    for entry in walkdir::WalkDir::new(&src).into_iter().filter_map(Result::ok).filter(|e| e.path().extension().is_some_and(|x| x == "rs")) {
+        let rel = entry.path().strip_prefix(&src).unwrap().to_path_buf();
+        if rel.parent().is_none_or(|p| p.as_os_str().is_empty()) && matches!(rel.to_str(), Some("lib.rs" | "main.rs")) {
+            continue;
+        }
+        let module = module_of(&rel);
+        let code = code_only(&std::fs::read_to_string(entry.path()).unwrap());
+        for (n, line) in code.lines().enumerate() {
+            for to in references(&module, line) {
+                out.push((rel.display().to_string(), n + 1, module.clone(), to));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_import_points_down() {
+    let mut wrong = Vec::new();
+    let mut unplaced = BTreeSet::new();
+    for (file, line, from, to) in edges() {
+        let (Some(a), Some(b)) = (from.first(), to.first()) else { continue };
+        if a == b {
+            continue;
+        }
+        match (floor_of(a), floor_of(b)) {
+            (Some(fa), Some(fb)) if fb < fa => {}
+            (Some(_), Some(_)) => wrong.push(format!("src/{file}:{line}: `{}` uses `{}`, which is not on a floor below", from.join("::"), to.join("::"))),
+            (None, _) => {
+                unplaced.insert(a.clone());
+            }
+            (_, None) => {
+                unplaced.insert(b.clone());
+            }
+        }
+    }
+    assert!(unplaced.is_empty(), "modules on no floor (add them to FLOORS): {unplaced:?}");
+    assert!(wrong.is_empty(), "imports that point up or sideways:\n{}", wrong.join("\n"));
+}
+
+#[test]
+fn the_rooms_of_each_module_import_no_circle() {
+    // Within one top-level module, its submodules' references form no cycle.
+    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (_, _, from, to) in edges() {
+        if from.len() >= 2 && to.len() >= 2 && from[0] == to[0] && from[1] != to[1] {
+            graph.entry(format!("{}::{}", from[0], from[1])).or_default().insert(format!("{}::{}", to[0], to[1]));
+        }
+    }
+    let cycle = find_cycle(&graph);
+    assert!(cycle.is_none(), "a circle of imports: {}", cycle.unwrap_or_default().join(" -> "));
+}
+
+/// A cycle of the graph, as the nodes along it, when there is one.
+fn find_cycle(graph: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
+    fn visit(node: &str, graph: &BTreeMap<String, BTreeSet<String>>, path: &mut Vec<String>, done: &mut BTreeSet<String>) -> Option<Vec<String>> {
+        if let Some(at) = path.iter().position(|n| n == node) {
+            let mut cycle = path[at..].to_vec();
+            cycle.push(node.to_string());
+            return Some(cycle);
+        }
+        if done.contains(node) {
+            return None;
+        }
+        path.push(node.to_string());
+        for next in graph.get(node).into_iter().flatten() {
+            if let Some(c) = visit(next, graph, path, done) {
+                return Some(c);
+            }
+        }
+        path.pop();
+        done.insert(node.to_string());
+        None
+    }
+    let mut done = BTreeSet::new();
+    graph.keys().find_map(|n| visit(n, graph, &mut Vec::new(), &mut done))
+}
+
+#[test]
+fn the_scanner_sees_imports_and_not_comments() {
+    let module = vec!["app".to_string(), "deploy".to_string(), "runner".to_string()];
+    let code = code_only("use crate::commands::up; // crate::cli in a comment\nlet s = \"crate::ui\";\nuse super::super::pipeline;\n/* crate::x */ use super::Settings;");
+    let refs: Vec<String> = code.lines().flat_map(|l| references(&module, l)).map(|r| r.join("::")).collect();
+    assert_eq!(refs, ["commands::up", "app::pipeline", "app::deploy::Settings"]);
+    let mut graph = BTreeMap::new();
+    graph.insert("a".to_string(), BTreeSet::from(["b".to_string()]));
+    graph.insert("b".to_string(), BTreeSet::from(["a".to_string()]));
+    assert_eq!(find_cycle(&graph), Some(vec!["a".to_string(), "b".to_string(), "a".to_string()]));
+}
+
+/// The README's exit-code table: (code, meaning) per row.
+fn readme_exit_codes() -> Vec<(u8, String)> {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let start = readme.find("| code | meaning |").expect("the README has an exit-code table headed `| code | meaning |`");
+    readme[start..]
+        .lines()
+        .skip(2)
+        .take_while(|l| l.starts_with('|'))
+        .map(|l| {
+            let cells: Vec<&str> = l.trim_matches('|').split('|').map(str::trim).collect();
+            (cells[0].trim_matches('`').parse().unwrap_or_else(|_| panic!("not a code: {l}")), cells[1].to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn every_exit_code_is_in_the_readme_table() {
+    let table = readme_exit_codes();
+    let mapping: Vec<(u8, String)> = Exit::ALL.iter().map(|e| (e.code(), e.meaning().to_string())).collect();
+    assert_eq!(table, mapping, "the README's exit-code table and `Exit` in src/error.rs differ");
+}
+
+#[test]
+fn no_exit_code_is_made_outside_the_mapping() {
+    // Every exit goes through `Exit`: no module makes an `ExitCode` or exits on its own.
+    let src = repo().join("src");
+    let mut found = Vec::new();
+    for entry in walkdir::WalkDir::new(&src).into_iter().filter_map(Result::ok).filter(|e| e.path().extension().is_some_and(|x| x == "rs")) {
+        let rel = entry.path().strip_prefix(&src).unwrap().display().to_string();
+        if rel == "error.rs" {
+            continue;
+        }
+        let code = code_only(&std::fs::read_to_string(entry.path()).unwrap());
+        for (n, line) in code.lines().enumerate() {
+            if ["ExitCode::from", "ExitCode::SUCCESS", "ExitCode::FAILURE", "process::exit"].iter().any(|p| line.contains(p)) {
+                found.push(format!("src/{rel}:{}: {}", n + 1, line.trim()));
+            }
+        }
+    }
+    assert!(found.is_empty(), "exit codes made outside src/error.rs:\n{}", found.join("\n"));
+}
