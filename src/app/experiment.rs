@@ -15,15 +15,16 @@ use crate::error::Failure;
 use crate::experiment::compare::{rfc3339, Platform, Sampler, SeenEvent};
 use crate::experiment::load::{self as engine, LoadReport, Plan, Target};
 use crate::experiment::{self as files, chart, Summary};
+use crate::signal::Stop;
 use crate::ui::experiment as view;
 use crate::ui::printer::Printer;
 
-/// `load`: the plan sent to the deployed queues with a progress bar. SIGINT or SIGTERM stops
-/// new calls, lets those in flight finish, and the report says what was not sent.
-pub async fn load(ws: &Workspace, only: Option<Only>, plan: &Plan, printer: &Printer) -> Result<LoadReport, Failure> {
+/// `load`: the plan sent to the deployed queues with a progress bar. `stop` (SIGINT or SIGTERM)
+/// stops new calls, lets those in flight finish, and the report says what was not sent.
+pub async fn load(ws: &Workspace, only: Option<Only>, plan: &Plan, printer: &Printer, stop: &Stop) -> Result<LoadReport, Failure> {
     let (_, aws, platforms) = deployed(ws, only, printer).await?;
     let targets: Vec<Target> = platforms.iter().map(|p| Target::new(&p.platform, &p.queue_url)).collect();
-    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let stopped = stop.flag();
     let services = aws.services();
     let bar = view::LoadBar::new(printer, &targets, plan);
     let work = engine::run(&services, &targets, plan, stopped);
@@ -34,9 +35,8 @@ pub async fn load(ws: &Workspace, only: Option<Only>, plan: &Plan, printer: &Pri
         tokio::select! {
             report = &mut work => break report,
             _ = ticks.tick() => bar.update(&targets),
-            signal = crate::signal::signalled(), if !interrupted => {
+            signal = stop.signalled(), if !interrupted => {
                 interrupted = true;
-                let _ = stop.send(true);
                 bar.suspend(|| printer.warning(&format!("interrupted ({signal}): finishing the calls in flight, sending nothing more")));
             }
         }
@@ -59,9 +59,9 @@ pub struct Watch {
 }
 
 /// `compare`: samples every platform each `interval` until all have drained (or `window`, or
-/// `timeout`), sending `plan` meanwhile; the files are written however it ends, an interrupt
-/// included (`Summary::stopped` says how).
-pub async fn compare(ws: &Workspace, spec: &Watch, plan: Option<&Plan>, printer: &Printer) -> Result<Summary, Failure> {
+/// `timeout`), sending `plan` meanwhile; the files are written however it ends, `stop` (SIGINT
+/// or SIGTERM) included (`Summary::stopped` says how). Also the number of samples per platform.
+pub async fn compare(ws: &Workspace, spec: &Watch, plan: Option<&Plan>, printer: &Printer, stop: &Stop) -> Result<(Summary, usize), Failure> {
     let out = spec.out.clone().unwrap_or_else(default_out);
     files::prepare_out(&out).map_err(|e| Failure::new(e).hint("choose another folder with --out DIR"))?;
     let (config, aws, platforms) = deployed(ws, spec.only, printer).await?;
@@ -72,7 +72,7 @@ pub async fn compare(ws: &Workspace, spec: &Watch, plan: Option<&Plan>, printer:
         None => None,
     };
     let targets: Vec<Target> = platforms.iter().map(|p| Target::new(&p.platform, &p.queue_url)).collect();
-    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let stopped = stop.flag();
     let services = aws.services();
     let load_window: Cell<Option<(f64, f64)>> = Cell::new(None);
     let load_running = Cell::new(plan.is_some());
@@ -130,10 +130,9 @@ pub async fn compare(ws: &Workspace, spec: &Watch, plan: Option<&Plan>, printer:
         tokio::pin!(both);
         tokio::select! {
             r = &mut both => r,
-            _ = crate::signal::signalled() => {
+            _ = stop.signalled() => {
                 // SIGINT or SIGTERM: the load starts no more calls, sampling stops; the files are
                 // written with the samples taken so far.
-                let _ = stop.send(true);
                 both.await
             }
         }
@@ -164,7 +163,8 @@ pub async fn compare(ws: &Workspace, spec: &Watch, plan: Option<&Plan>, printer:
         deployed: platforms.clone(),
     };
     write_files(&out, &summary, &samples, &platform_names).map_err(|e| Failure::new(e).hint("the samples are lost if the folder cannot be written; choose another with --out"))?;
-    Ok(summary)
+    let taken = samples.len() / platform_names.len().max(1);
+    Ok((summary, taken))
 }
 
 fn default_out() -> PathBuf {

@@ -15,6 +15,7 @@ use crate::core::local as pure;
 use crate::error::Failure;
 use crate::experiment::load::{self as sender, Bodies, Plan, Target};
 use crate::local::{self as run, Feed, PlatformReport};
+use crate::signal::Stop;
 use crate::ui::printer::Printer;
 
 /// What to run, and against which queue.
@@ -37,10 +38,15 @@ pub struct Spec {
 pub struct Run {
     pub image: String,
     pub platforms: Vec<PlatformReport>,
+    /// SIGINT or SIGTERM stopped it after these reports: what was stopped, where the messages are.
+    #[serde(skip)]
+    pub interrupted: Option<Failure>,
 }
 
 /// Runs the image as each platform would; `on_report` sees each platform's report as it ends.
-pub async fn local(ws: &Workspace, spec: Spec, printer: &Printer, on_report: &dyn Fn(&PlatformReport)) -> Result<Run, Failure> {
+/// `stop` (SIGINT or SIGTERM) drops the build with its builder, or stops and removes the
+/// running container and the Runtime API emulator; the messages stay in the queue.
+pub async fn local(ws: &Workspace, spec: Spec, printer: &Printer, on_report: &dyn Fn(&PlatformReport), stop: &Stop) -> Result<Run, Failure> {
     let Spec { only, image_uri, queue_url, messages, event, timeout } = spec;
     let loaded = load(&ws.file, printer).map_err(|(f, _)| f)?;
     let config = &loaded.config;
@@ -55,7 +61,10 @@ pub async fn local(ws: &Workspace, spec: Spec, printer: &Printer, on_report: &dy
     }
     let image = match &image_uri {
         Some(uri) => uri.clone(),
-        None => crate::image::build_local(config, &config_dir, printer).await?,
+        // A signal drops the build, and with it the builder's process.
+        None => stop.run(crate::image::build_local(config, &config_dir, printer)).await.map_err(|signal| {
+            Failure::interrupted(format!("interrupted ({signal}) while building the image: the builder was stopped; no container ran, nothing was sent")).hint("run `replatform local` again: it starts from the image")
+        })??,
     };
     let aws = connect(ws, config.region.as_deref(), printer).await?;
     let region = aws.region().to_string();
@@ -99,8 +108,10 @@ pub async fn local(ws: &Workspace, spec: Spec, printer: &Printer, on_report: &dy
         if messages > 0 {
             let plan = Plan { pace: Pace::Burst { count: messages }, bodies: Bodies::Generated(SizeRange::default()), concurrency: 8, seed: fastrand::u64(..) };
             let targets = [Target::new(kind, &queue)];
-            let (_stop, stopped) = tokio::sync::watch::channel(false);
-            let sent = sender::run(&services, &targets, &plan, stopped).await;
+            let sent = sender::run(&services, &targets, &plan, stop.flag()).await;
+            if let Some(signal) = stop.signal() {
+                return Err(interrupted(signal, &services, &queue, None, &format!("{} of {messages} messages were put in the queue", sent.sent)).await);
+            }
             if sent.failed > 0 {
                 let why = sent.queues.iter().flat_map(|q| q.not_sent.iter()).map(|n| format!("{}: {}", n.code, n.message)).next().unwrap_or_default();
                 return Err(Failure::new(format!("{} of {messages} messages could not be put in {queue}: {why}", sent.failed)).hint("check the queue's URL and the permissions to send to it"));
@@ -120,14 +131,40 @@ pub async fn local(ws: &Workspace, spec: Spec, printer: &Printer, on_report: &dy
                 cmd
             };
             let feed = event.clone().map_or(Feed::Trigger, Feed::Event);
-            run::lambda(&services, config, cmd_for, &name, &queue, &region, feed, timeout, show.clone()).await
+            run::lambda(&services, config, cmd_for, &name, &queue, &region, feed, timeout, show.clone(), stop).await
         } else {
             let mut cmd = pure::ecs_run(engine, config, &image, &name, pure::ecs_env(config, &region, &queue), &pass);
             cmd.env = with_secrets(cmd.env);
-            run::ecs(&services, &cmd, &name, &queue, timeout, show.clone()).await
+            run::ecs(&services, &cmd, &name, &queue, timeout, show.clone(), stop).await
         };
         on_report(&report);
         reports.push(report);
+        if let Some(signal) = stop.signal() {
+            let failure = interrupted(signal, &services, &queue, Some((kind, &name)), "").await;
+            return Ok(Run { image, platforms: reports, interrupted: Some(failure) });
+        }
     }
-    Ok(Run { image, platforms: reports })
+    Ok(Run { image, platforms: reports, interrupted: None })
+}
+
+/// After SIGINT or SIGTERM: what was stopped, and where the messages are. `local` runs nothing
+/// in AWS; a message in flight comes back to the queue when its visibility timeout ends.
+async fn interrupted(signal: &str, services: &crate::aws::services::Services, queue: &str, container: Option<(&str, &str)>, sent: &str) -> Failure {
+    let stopped = match container {
+        Some(("lambda", name)) => format!("the container `{name}` was stopped and removed, and the Runtime API emulator stopped"),
+        Some((_, name)) => format!("the container `{name}` was stopped and removed"),
+        None => "no container was started".to_string(),
+    };
+    let messages = |n: u64| format!("{n} message{}", if n == 1 { "" } else { "s" });
+    let held = match services.queue_depth(queue).await {
+        Ok(Some(d)) if d.in_flight > 0 => {
+            format!("the queue `{queue}` holds {} ({} visible, {} in flight: those come back when their visibility timeout ends)", messages(d.total()), d.visible, d.in_flight)
+        }
+        Ok(Some(d)) => format!("the queue `{queue}` holds {}", messages(d.total())),
+        Ok(None) => format!("the queue `{queue}` is gone"),
+        Err(e) => format!("the depth of the queue `{queue}` is unknown ({e})"),
+    };
+    let sent = if sent.is_empty() { String::new() } else { format!("{sent}; ") };
+    Failure::interrupted(format!("interrupted ({signal}): {stopped}; nothing of ours runs in AWS; {sent}{held}"))
+        .hint("`replatform local` again goes on with what is in the queue; `aws sqs purge-queue` empties it")
 }

@@ -73,6 +73,8 @@ pub struct Teardown {
 /// `down`: the stacks the config names, without lint (a config that lint refuses can still be
 /// torn down), with the terminal's question and the process's signals.
 pub async fn down(ws: &Workspace, only: Option<Only>, options: Options, timeout: Duration, printer: &Printer) -> Result<Teardown, Failure> {
+    // The handlers from the start: a signal while the queues are read stops it before the delete.
+    let stop = crate::signal::Stop::on_signals();
     let (config, names) = stack_names(ws, only)?;
     let aws = connect(ws, config.region.as_deref(), printer).await?;
     let (cfn, services, ecr) = (aws.cfn(), aws.services(), aws.ecr());
@@ -80,7 +82,7 @@ pub async fn down(ws: &Workspace, only: Option<Only>, options: Options, timeout:
     let reporter = reporter(printer, &stacks);
     let runner = Runner::new(&cfn, reporter.as_ref(), Settings { timeout, ..Settings::default() }, run_token(), vec![]);
     let repository = options.purge_images.then(|| config.repository());
-    teardown(&runner, &cfn, &services, &ecr, &stacks, repository, &options, reporter.as_ref(), printer, &crate::ui::prompt::terminal, crate::signal::signalled()).await
+    teardown(&runner, &cfn, &services, &ecr, &stacks, repository, &options, reporter.as_ref(), printer, &crate::ui::prompt::terminal, stop.signalled()).await
 }
 
 /// Deletes `stacks` and their queues as [`down`] describes, and `repository` when given. `Err`
@@ -100,6 +102,7 @@ pub async fn teardown(
     interrupt: impl Future<Output = &'static str>,
 ) -> Result<Teardown, Failure> {
     let Options { yes, force, keep_queues, purge_images: _ } = *options;
+    let mut interrupt = std::pin::pin!(interrupt);
     // The queues first: what they hold decides whether anything is deleted.
     let mut queues: Vec<Vec<QueueReport>> = Vec::new();
     for name in stacks {
@@ -132,6 +135,9 @@ pub async fn teardown(
     } else {
         "Their queues, empty now, go too.".to_string()
     };
+    if let std::task::Poll::Ready(signal) = futures::poll!(interrupt.as_mut()) {
+        return Err(Failure::interrupted(format!("interrupted ({signal}) while reading the queues: nothing was deleted")).hint("`replatform down` starts again from the queues"));
+    }
     if !yes {
         let answer = ask(format!("Delete {list}? {fate}")).await.map_err(|signal| Failure::interrupted(format!("interrupted ({signal}) at the question: nothing was deleted")))?;
         match answer {
@@ -142,7 +148,7 @@ pub async fn teardown(
     }
     let results = tokio::select! {
         r = join_all(stacks.iter().map(|n| runner.delete(n))) => r,
-        signal = interrupt => {
+        signal = interrupt.as_mut() => {
             // CloudFormation goes on deleting; the next `down` waits for it, then the queues.
             reporter.pause();
             return Err(Failure::interrupted(format!("interrupted ({signal}): CloudFormation goes on deleting {list}"))

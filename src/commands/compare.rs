@@ -8,6 +8,7 @@ use super::settings::load_plan;
 use crate::app::experiment::{self, Watch};
 use crate::app::workspace::Workspace;
 use crate::cli::CompareArgs;
+use crate::signal::Stop;
 use crate::error::{Exit, Failure, Outcome};
 use crate::ui::experiment as view;
 use crate::ui::printer::Printer;
@@ -21,12 +22,26 @@ pub async fn run(args: CompareArgs, ws: &Workspace, printer: &Printer) -> Outcom
         return Err(Failure::new("--interval is below 200ms").hint("5s (the default) matches how fast the queue counts change"));
     }
     let plan = if load { Some(load_plan(&o)?) } else { None };
-    let summary = experiment::compare(ws, &Watch { only, interval, window, timeout, out }, plan.as_ref(), printer).await?;
+    let stop = Stop::on_signals();
+    let (summary, taken) = experiment::compare(ws, &Watch { only, interval, window, timeout, out }, plan.as_ref(), printer, &stop).await?;
     let out = std::path::Path::new(&summary.out);
     if printer.is_json() {
         printer.json(&summary).map_err(Failure::output)?;
     } else {
         printer.data(view::compare_summary(&summary)).map_err(Failure::output)?;
+    }
+    if let Some(signal) = stop.signal() {
+        let left = match &summary.load {
+            Some(report) => super::load::left_in_queues(report),
+            None => "compare sent no message, and nothing of ours runs in AWS".to_string(),
+        };
+        return Err(Failure::interrupted(format!(
+            "interrupted ({signal}): the {taken} sample{} taken so far {} in {} (samples.csv, summary.json, chart.svg); {left}",
+            if taken == 1 { "" } else { "s" },
+            if taken == 1 { "is" } else { "are" },
+            out.display()
+        ))
+        .hint(super::load::LEFT_HINT));
     }
     if let Some(report) = &summary.load {
         if report.failed > 0 {
@@ -34,7 +49,6 @@ pub async fn run(args: CompareArgs, ws: &Workspace, printer: &Printer) -> Outcom
         }
     }
     match summary.stopped.as_str() {
-        "interrupted" => Ok(Exit::Interrupted),
         "timeout" => Err(Failure::new(format!("the queues were not drained within --timeout {}", humantime::format_duration(timeout)))
             .hint(format!("the samples so far are in {}; a longer --timeout waits more", out.display()))),
         _ => Ok(Exit::Success),

@@ -7,18 +7,20 @@ use crate::app::workspace::Workspace;
 use crate::cli::LoadArgs;
 use crate::error::{Exit, Failure, Outcome};
 use crate::experiment::load::LoadReport;
+use crate::signal::Stop;
 use crate::ui::experiment as view;
 use crate::ui::printer::Printer;
 
 pub async fn run(args: LoadArgs, ws: &Workspace, printer: &Printer) -> Outcome {
     let LoadArgs { only, load } = args;
     let plan = load_plan(&load)?;
-    let report = experiment::load(ws, only, &plan, printer).await?;
-    finish(printer, &report)
+    let stop = Stop::on_signals();
+    let report = experiment::load(ws, only, &plan, printer, &stop).await?;
+    finish(printer, &report, stop.signal())
 }
 
-/// Prints the report; exit 1 when something was not sent, 130 when interrupted.
-fn finish(printer: &Printer, report: &LoadReport) -> Outcome {
+/// Prints the report; exit 1 when something was not sent, 130 when interrupted (by `signal`).
+fn finish(printer: &Printer, report: &LoadReport, signal: Option<&str>) -> Outcome {
     if printer.is_json() {
         printer.json(report).map_err(Failure::output)?;
     } else {
@@ -31,8 +33,8 @@ fn finish(printer: &Printer, report: &LoadReport) -> Outcome {
             printer.warning(&format!("{} of {} not sent to the {} queue: {}: {}", n.count, report.planned, q.platform, n.code, n.message));
         }
     }
-    if report.interrupted {
-        return Ok(Exit::Interrupted);
+    if let Some(signal) = signal {
+        return Err(Failure::interrupted(format!("interrupted ({signal}): {}", left_in_queues(report))).hint(LEFT_HINT));
     }
     if report.failed > 0 {
         return Err(Failure::new(format!("{} of {} messages were not sent", report.failed, report.planned * report.queues.len() as u64))
@@ -40,3 +42,16 @@ fn finish(printer: &Printer, report: &LoadReport) -> Outcome {
     }
     Ok(Exit::Success)
 }
+
+/// What an interrupted load leaves: nothing of ours runs in AWS; what was sent stays queued.
+pub fn left_in_queues(report: &LoadReport) -> String {
+    let each = report.queues.iter().map(|q| format!("{} to {}", q.sent, q.platform)).collect::<Vec<_>>().join(", ");
+    match report.sent {
+        0 => "no message was sent, and nothing of ours runs in AWS".to_string(),
+        1 => format!("nothing of ours runs in AWS, but the message sent ({each}) stays in its queue"),
+        n => format!("nothing of ours runs in AWS, but the {n} messages sent ({each}) stay in the queues"),
+    }
+}
+
+/// What to do after an interrupted load or compare.
+pub const LEFT_HINT: &str = "`replatform status` shows the queues' depths; the deployed workers drain them, or `replatform down --force` deletes them with the stacks";

@@ -7,6 +7,7 @@ use crate::app::workspace::Workspace;
 use crate::cli::LocalArgs;
 use crate::error::{Exit, Failure, Outcome};
 use crate::local::PlatformReport;
+use crate::signal::Stop;
 use crate::ui::printer::Printer;
 
 pub async fn run(args: LocalArgs, ws: &Workspace, printer: &Printer) -> Outcome {
@@ -15,16 +16,20 @@ pub async fn run(args: LocalArgs, ws: &Workspace, printer: &Printer) -> Outcome 
     let shown = |report: &PlatformReport| {
         if printer.is_json() {
             // The document says it all; the problem still goes to stderr, as errors do.
-            if let Some(p) = &report.problem {
+            if let Some(p) = report.problem.as_ref().filter(|_| report.verdict != "interrupted") {
                 printer.error(&format!("{}: {p}", report.platform), report.hint.as_deref());
             }
         } else {
             print(printer, report);
         }
     };
-    let run = local::local(ws, spec, printer, &shown).await?;
+    let stop = Stop::on_signals();
+    let mut run = local::local(ws, spec, printer, &shown, &stop).await?;
     if printer.is_json() {
         printer.json(&run).map_err(Failure::output)?;
+    }
+    if let Some(f) = run.interrupted.take() {
+        return Err(f);
     }
     let failed: Vec<&str> = run.platforms.iter().filter(|r| r.verdict != "pass").map(|r| r.platform.as_str()).collect();
     if failed.is_empty() {
@@ -54,7 +59,8 @@ fn print(printer: &Printer, r: &PlatformReport) {
     for l in lines {
         printer.info(l);
     }
-    if let Some(p) = &r.problem {
+    // An interruption is the command's own error, said once after this.
+    if let Some(p) = r.problem.as_ref().filter(|_| r.verdict != "interrupted") {
         printer.error(&format!("{}: {p}", r.platform), r.hint.as_deref());
     }
 }

@@ -35,7 +35,8 @@ pub async fn run(cmd: &Command, stdin: Option<&Secret>, out: &dyn Lines) -> Resu
         .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        // Ctrl-C ends the command: its child goes with it.
+        // SIGINT or SIGTERM drops the future running it (`crate::signal::Stop`): the child
+        // (a build, a login, a push) goes with it.
         .kill_on_drop(true)
         .spawn()
     {

@@ -1,7 +1,8 @@
 //! `replatform local`: the image run here under each platform's contract, against the queue.
 //! Lambda: the container as Lambda starts it, talking to our Runtime API emulator, while we play
 //! the trigger (the SQS event source mapping, or the schedule). ECS: the container with the
-//! task's command, until the queue is drained.
+//! task's command, until the queue is drained. A [`Stop`] (SIGINT or SIGTERM) ends either run:
+//! the container is stopped and removed, the emulator stops, the messages stay in the queue.
 
 pub mod runtime_api;
 
@@ -16,6 +17,7 @@ use crate::aws::services::Services;
 use crate::core::config::{Config, Trigger};
 use crate::core::image::Command;
 use crate::core::local::{self as pure, Record};
+use crate::signal::Stop;
 use runtime_api::{Outcome, RuntimeApi, RuntimeError};
 
 /// One invocation, as `local` reports it.
@@ -35,7 +37,7 @@ pub struct InvocationReport {
 pub struct PlatformReport {
     pub platform: String,
     pub queue_url: String,
-    /// `pass` or `fail`.
+    /// `pass`, `fail`, or `interrupted` (SIGINT or SIGTERM: `problem` says which).
     pub verdict: &'static str,
     /// From the container's start to the runtime's first request (Lambda).
     pub init_ms: Option<u64>,
@@ -52,17 +54,21 @@ pub struct PlatformReport {
     pub output: Vec<String>,
 }
 
-/// A running container; removed when dropped, whatever happened.
+/// A running container. [`Container::remove`] removes it; on a path that did not (an early
+/// return, a panic, a dropped future), dropping it removes it, blocking: Drop cannot await.
 pub struct Container {
     engine: String,
     pub name: String,
     child: Child,
     lines: Arc<Mutex<Vec<String>>>,
+    removed: bool,
 }
 
 impl Drop for Container {
     fn drop(&mut self) {
-        let _ = std::process::Command::new(&self.engine).args(["rm", "--force", &self.name]).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).status();
+        if !self.removed {
+            let _ = std::process::Command::new(&self.engine).args(["rm", "--force", &self.name]).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).status();
+        }
     }
 }
 
@@ -98,7 +104,7 @@ impl Container {
                 }
             });
         }
-        Ok(Self { engine: cmd.program.clone(), name: name.to_string(), child, lines })
+        Ok(Self { engine: cmd.program.clone(), name: name.to_string(), child, lines, removed: false })
     }
 
     pub fn output(&self) -> Vec<String> {
@@ -120,6 +126,19 @@ impl Container {
             .await;
         tokio::time::timeout(grace + Duration::from_secs(10), self.exited()).await.ok().flatten()
     }
+
+    /// Removes the container (`rm --force`: stopped or not, and its `--rm` may have done it
+    /// already); Drop tries again if the engine did not answer within 30 s.
+    pub async fn remove(&mut self) {
+        let rm = tokio::process::Command::new(&self.engine)
+            .args(["rm", "--force", &self.name])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .status();
+        self.removed = tokio::time::timeout(Duration::from_secs(30), rm).await.is_ok_and(|s| s.is_ok());
+    }
 }
 
 fn last_lines(lines: &[String], n: usize) -> Vec<String> {
@@ -134,7 +153,7 @@ pub enum Feed {
 
 /// Runs the function's container against `queue_url` and plays its trigger.
 #[allow(clippy::too_many_arguments)]
-pub async fn lambda(services: &Services, config: &Config, cmd_for: impl Fn(&str) -> Command, name: &str, queue_url: &str, region: &str, feed: Feed, limit: Duration, show: Arc<dyn Fn(&str) + Send + Sync>) -> PlatformReport {
+pub async fn lambda(services: &Services, config: &Config, cmd_for: impl Fn(&str) -> Command, name: &str, queue_url: &str, region: &str, feed: Feed, limit: Duration, show: Arc<dyn Fn(&str) + Send + Sync>, stop: &Stop) -> PlatformReport {
     let mut report = PlatformReport { platform: "lambda".into(), queue_url: queue_url.into(), verdict: "fail", ..Default::default() };
     let account = queue_url.rsplit('/').nth(1).unwrap_or("123456789012").to_string();
     let arn = format!("arn:aws:lambda:{region}:{account}:function:{}", config.service);
@@ -160,6 +179,9 @@ pub async fn lambda(services: &Services, config: &Config, cmd_for: impl Fn(&str)
     let mut problem: Option<(String, Option<String>)> = None;
     let mut rounds = 0;
     loop {
+        if stop.signal().is_some() {
+            break;
+        }
         if started.elapsed() > limit {
             problem = Some((format!("the queue was not drained within {}", humantime::format_duration(limit)), Some("a longer --timeout waits more".into())));
             break;
@@ -196,6 +218,8 @@ pub async fn lambda(services: &Services, config: &Config, cmd_for: impl Fn(&str)
                 report.exit_code = code;
                 None
             }
+            // The batch in hand stays in flight: it comes back after the visibility timeout.
+            _ = stop.signalled() => break,
         };
         let Some(invoked) = invoked else {
             // Init failed, or the process ended without asking for work.
@@ -259,6 +283,7 @@ pub async fn lambda(services: &Services, config: &Config, cmd_for: impl Fn(&str)
     report.init_ms = api.init_duration().map(|d| d.as_millis() as u64);
     drop(api);
     let code = container.stop(Duration::from_secs(1)).await;
+    container.remove().await;
     report.exit_code = report.exit_code.or(code);
     report.output = last_lines(&container.output(), 30);
     report.messages_left = services.queue_depth(queue_url).await.ok().flatten().map(|d| d.total());
@@ -268,7 +293,10 @@ pub async fn lambda(services: &Services, config: &Config, cmd_for: impl Fn(&str)
             report.messages_done = b.saturating_sub(l);
         }
     }
-    if let Some((p, hint)) = problem {
+    if let Some(signal) = stop.signal() {
+        report.verdict = "interrupted";
+        report.problem = Some(format!("interrupted ({signal})"));
+    } else if let Some((p, hint)) = problem {
         report.problem = Some(p);
         report.hint = hint;
     } else if report.messages_failed > 0 {
@@ -280,7 +308,7 @@ pub async fn lambda(services: &Services, config: &Config, cmd_for: impl Fn(&str)
 }
 
 /// Runs the task's container until the queue is drained (or `limit`), then stops it as ECS does.
-pub async fn ecs(services: &Services, cmd: &Command, name: &str, queue_url: &str, limit: Duration, show: Arc<dyn Fn(&str) + Send + Sync>) -> PlatformReport {
+pub async fn ecs(services: &Services, cmd: &Command, name: &str, queue_url: &str, limit: Duration, show: Arc<dyn Fn(&str) + Send + Sync>, stop: &Stop) -> PlatformReport {
     let mut report = PlatformReport { platform: "ecs".into(), queue_url: queue_url.into(), verdict: "fail", ..Default::default() };
     let before = services.queue_depth(queue_url).await.ok().flatten().map_or(0, |d| d.total());
     let mut container = match Container::start(cmd, name, show) {
@@ -300,6 +328,7 @@ pub async fn ecs(services: &Services, cmd: &Command, name: &str, queue_url: &str
                 break;
             }
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = stop.signalled() => break,
         }
         let depth = services.queue_depth(queue_url).await.ok().flatten().map_or(u64::MAX, |d| d.total());
         empty = if depth == 0 { empty + 1 } else { 0 };
@@ -311,6 +340,12 @@ pub async fn ecs(services: &Services, cmd: &Command, name: &str, queue_url: &str
     report.messages_left = left;
     report.messages_done = before.saturating_sub(left.unwrap_or(before));
     match exited {
+        None if stop.signal().is_some() => {
+            // As ECS stops a task, with a short grace: the batch in hand is not deleted.
+            report.exit_code = container.stop(Duration::from_secs(1)).await;
+            report.verdict = "interrupted";
+            report.problem = stop.signal().map(|s| format!("interrupted ({s})"));
+        }
         Some(code) => {
             report.exit_code = code;
             let text = container.output().join("\n");
@@ -331,6 +366,7 @@ pub async fn ecs(services: &Services, cmd: &Command, name: &str, queue_url: &str
             }
         }
     }
+    container.remove().await;
     report.output = last_lines(&container.output(), 30);
     report
 }

@@ -21,6 +21,7 @@ mod local;
 mod recorded;
 mod runtime_api;
 mod safety;
+mod signals;
 mod simulation;
 mod structure;
 mod terminal;

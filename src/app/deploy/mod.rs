@@ -65,9 +65,11 @@ pub struct Deployed {
 /// `up`: the pipeline (config, image, render), then [`apply`] with the terminal's questions and
 /// the process's signals. `Err` is an interrupt, or a failure before any stack was touched.
 pub async fn up(ws: &Workspace, image_uri: Option<&str>, only: Option<Only>, rebuild: bool, consent: Consent, timeout: Duration, printer: &Printer) -> Result<(Report, Deployed), Failure> {
+    // The handlers from the start: a signal at any point is this command's to handle.
+    let stop = crate::signal::Stop::on_signals();
     let ready = tokio::select! {
         r = pipeline::prepare(ws, image_uri, only, ImageMode::Deploy { rebuild }, printer) => r?,
-        signal = crate::signal::signalled() => {
+        signal = stop.signalled() => {
             return Err(Failure::interrupted(format!("interrupted ({signal}) before any stack was touched")).hint("run `replatform up` again"));
         }
     };
@@ -78,7 +80,7 @@ pub async fn up(ws: &Workspace, image_uri: Option<&str>, only: Option<Only>, reb
     let settings = Settings { timeout, ..Settings::default() };
     let tags = vec![("replatform:service".to_string(), ready.loaded.config.service.clone())];
     let runner = Runner::new(&cfn, reporter.as_ref(), settings, run_token(), tags);
-    let deployed = apply(&runner, &cfn, &services, &ready.stacks, consent, reporter.as_ref(), printer, &crate::ui::prompt::terminal, crate::signal::signalled()).await?;
+    let deployed = apply(&runner, &cfn, &services, &ready.stacks, consent, reporter.as_ref(), printer, &crate::ui::prompt::terminal, stop.signalled()).await?;
     Ok((ready.image, deployed))
 }
 
