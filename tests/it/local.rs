@@ -15,7 +15,7 @@ use crate::common::repo;
 use crate::emulator::{block, json, stderr, Moto};
 
 /// The local Python base, made once per machine (about a minute the first time).
-fn base() -> &'static str {
+pub(crate) fn base() -> &'static str {
     static BASE: OnceLock<String> = OnceLock::new();
     BASE.get_or_init(|| {
         let out = Command::new(repo().join("scripts/local-base")).output().expect("scripts/local-base runs");
@@ -39,7 +39,7 @@ fn example(name: &str, service: &str, edit: impl Fn(String) -> String) -> tempfi
     dir
 }
 
-fn sqs(moto: &Moto) -> aws_sdk_sqs::Client {
+pub(crate) fn sqs(moto: &Moto) -> aws_sdk_sqs::Client {
     aws_sdk_sqs::Client::new(&moto.sdk())
 }
 
@@ -49,10 +49,10 @@ fn plain_queue(moto: &Moto, name: &str) -> String {
     block(sqs(moto).create_queue().queue_name(name).send()).unwrap().queue_url().unwrap().to_string()
 }
 
-fn counts(moto: &Moto, url: &str) -> (u64, u64) {
+/// (visible, in flight) of a queue.
+pub(crate) fn counts(sqs: &aws_sdk_sqs::Client, url: &str) -> (u64, u64) {
     let out = block(
-        sqs(moto)
-            .get_queue_attributes()
+        sqs.get_queue_attributes()
             .queue_url(url)
             .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
             .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
@@ -107,7 +107,7 @@ fn both_examples_pass_on_both_platforms_and_drain_their_queues() {
     let invocations = platform(&doc, "lambda")["invocations"].as_array().unwrap().clone();
     assert_eq!(invocations.iter().map(|i| i["messages"].as_u64().unwrap()).sum::<u64>(), 12);
     assert!(invocations.iter().all(|i| i["messages"].as_u64().unwrap() <= 10), "batch_size is 10: {invocations:?}");
-    assert_eq!(counts(&moto, &queue), (0, 0), "the messages are gone");
+    assert_eq!(counts(&sqs(&moto), &queue), (0, 0), "the messages are gone");
 }
 
 #[test]
@@ -126,7 +126,7 @@ fn the_event_source_mapping_leaves_exactly_the_failed_items() {
     assert_eq!((p["messages_done"].as_u64(), p["messages_failed"].as_u64()), (Some(3), Some(2)));
     // The three that succeeded are deleted; the two reported stay, invisible until their
     // visibility timeout ends, as after Lambda's own event source mapping.
-    assert_eq!(counts(&moto, &queue), (0, 2));
+    assert_eq!(counts(&sqs(&moto), &queue), (0, 2));
     assert!(stderr(&out).contains("the handler reported 2 messages as failed"), "{}", stderr(&out));
 }
 

@@ -10,14 +10,14 @@ use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use aws_sdk_sqs::types::QueueAttributeName;
 use portable_pty::{native_pty_system, CommandBuilder, PtySize};
 
 use crate::common::repo;
 use crate::emulator::{block, stderr, Moto, IMAGE};
+use crate::local::{base, counts, sqs};
 use crate::fault_proxy::{rule, Fault, FaultProxy};
 
 /// The four ways a command is stopped here.
@@ -195,23 +195,6 @@ fn ended_alike(what: &str, sig: &str, code: Option<u32>, text: &str, home: &Path
     assert!(left.is_empty(), "{what}: temporary files left behind: {left:?}");
 }
 
-fn sqs(moto: &Moto) -> aws_sdk_sqs::Client {
-    aws_sdk_sqs::Client::new(&moto.sdk())
-}
-
-/// (visible, in flight) of a queue.
-fn counts(sqs: &aws_sdk_sqs::Client, url: &str) -> (u64, u64) {
-    let out = block(
-        sqs.get_queue_attributes()
-            .queue_url(url)
-            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
-            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
-            .send(),
-    )
-    .unwrap();
-    let a = out.attributes().unwrap();
-    (a[&QueueAttributeName::ApproximateNumberOfMessages].parse().unwrap(), a[&QueueAttributeName::ApproximateNumberOfMessagesNotVisible].parse().unwrap())
-}
 
 /// The polling example deployed under `service`; its two queues' URLs (ecs, lambda).
 fn deployed(moto: &Moto, service: &str) -> (tempfile::TempDir, String, String) {
@@ -419,15 +402,6 @@ fn compare_stopped_while_sampling_keeps_its_files_with_the_samples_taken() {
     }
 }
 
-/// The local Python base, made once per machine (as `local.rs` does).
-fn base() -> &'static str {
-    static BASE: OnceLock<String> = OnceLock::new();
-    BASE.get_or_init(|| {
-        let out = Command::new(repo().join("scripts/local-base")).output().expect("scripts/local-base runs");
-        assert!(out.status.success(), "scripts/local-base: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    })
-}
 
 /// The event worker on the local base, under `service`, with a handler that takes a minute a
 /// message, and `more` appended to its Dockerfile.
