@@ -20,6 +20,7 @@ mod local;
 mod recorded;
 mod runtime_api;
 mod safety;
+mod simulate;
 mod simulation;
 mod structure;
 mod terminal;

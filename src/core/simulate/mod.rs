@@ -20,8 +20,10 @@ use self::metrics::{Minute, QueueMetrics, State, MINUTE_MS};
 use self::queue::{Fifo, Queue, QueueSettings};
 use self::scaling::{number, Cooldowns, EcsScaling};
 use super::config::{self, Config};
-use super::cost::{Compute, Usage};
-use super::experiment::{Sample, DRAINED_SAMPLES};
+use serde::Serialize;
+
+use super::cost::{self, Compute, Cost, Prices, Usage};
+use super::experiment::{self, PlatformSummary, Sample, DRAINED_SAMPLES};
 use super::load::Wave;
 
 /// The model's clock advances one second at a time.
@@ -44,7 +46,7 @@ pub struct Worker {
     pub batch: u64,
     /// `WaitTimeSeconds` (`SQS_WAIT_SECONDS`, else 10, the example worker's default), in ms.
     pub wait_ms: u64,
-    /// The receive's `VisibilityTimeout` (`SQS_VISIBILITY_TO`, else the queue's), in ms.
+    /// The receive's `VisibilityTimeout` (`SQS_VISIBILITY_TO`, else 30 s), in ms.
     pub visibility_ms: u64,
     /// The handling time of one message.
     pub per_message_ms: u64,
@@ -191,7 +193,8 @@ impl Setup {
         // SQS API reference, ReceiveMessage: MaxNumberOfMessages 1..10, WaitTimeSeconds 0..20.
         let batch = env_number(c, "SQS_MAX_NUM_MSGS", 10, 1..=10)?;
         let wait_ms = env_number(c, "SQS_WAIT_SECONDS", 10, 0..=20)? * 1000;
-        let visibility_ms = env_number(c, "SQS_VISIBILITY_TO", c.queue.visibility_timeout.0, 0..=43_200)? * 1000;
+        // Unset, the example worker's own default of 30 s applies (app.py's VISIBILITY_TO).
+        let visibility_ms = env_number(c, "SQS_VISIBILITY_TO", 30, 0..=43_200)? * 1000;
         let worker = Worker { batch, wait_ms, visibility_ms, per_message_ms: ms(inputs.per_message), call_ms: ms(inputs.call) };
         let l = &c.lambda;
         let trigger = match &l.trigger {
@@ -450,6 +453,92 @@ pub fn run(setup: &Setup, inputs: &Inputs) -> Run {
         load_window_s,
         stopped,
         ended_ms: t,
+    }
+}
+
+/// The inputs a prediction rests on, for its summary.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Basis {
+    pub messages: u64,
+    pub per_message_s: f64,
+    pub task_start_s: f64,
+    pub metric_delay_s: f64,
+    pub call_ms: u64,
+    pub message_bytes: u64,
+    /// The ECS worker's receives: `SQS_MAX_NUM_MSGS`, `SQS_WAIT_SECONDS`, `SQS_VISIBILITY_TO`.
+    pub batch: u64,
+    pub wait_s: f64,
+    pub visibility_s: f64,
+}
+
+/// `simulate`'s `summary.json`: `compare`'s fields where they mean the same (`platforms` holds
+/// the same [`PlatformSummary`] values, so one reader serves both), and the prediction's own.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Summary {
+    pub service: String,
+    /// `simulation`, against `compare`'s measured runs.
+    pub kind: &'static str,
+    pub started_at: String,
+    pub ended_at: String,
+    /// `drained`, `window` (`--for`) or `timeout`.
+    pub stopped: String,
+    pub interval_s: f64,
+    pub out: String,
+    pub platforms: Vec<PlatformSummary>,
+    pub load_window_s: Option<(f64, f64)>,
+    pub basis: Basis,
+    pub bottlenecks: Vec<Bottleneck>,
+    pub cost: Vec<Cost>,
+    pub prices: PriceSource,
+    pub decisions: Vec<Decision>,
+}
+
+/// Where the prices came from.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PriceSource {
+    pub date: String,
+    pub region: String,
+    pub source: String,
+}
+
+impl Run {
+    /// The summary document of this run: per-platform summaries as `compare` makes them, the
+    /// bottlenecks, and the cost at `prices`.
+    pub fn summary(&self, setup: &Setup, inputs: &Inputs, prices: &Prices, out: &str) -> Summary {
+        let platforms = ["ecs", "lambda"]
+            .iter()
+            .map(|p| {
+                let of: Vec<&Sample> = self.samples.iter().filter(|s| s.platform == *p).collect();
+                experiment::summarise(p, &of, self.load_window_s.map(|(_, end)| end))
+            })
+            .collect();
+        let w = setup.ecs_worker;
+        Summary {
+            service: setup.service.clone(),
+            kind: "simulation",
+            started_at: rfc3339(inputs.start_unix_ms),
+            ended_at: rfc3339(inputs.start_unix_ms + self.ended_ms),
+            stopped: self.stopped.to_string(),
+            interval_s: (inputs.interval.as_millis() as u64).max(TICK_MS) as f64 / 1000.0,
+            out: out.to_string(),
+            platforms,
+            load_window_s: self.load_window_s,
+            basis: Basis {
+                messages: inputs.sends.iter().map(|w| w.count).sum(),
+                per_message_s: inputs.per_message.as_secs_f64(),
+                task_start_s: inputs.task_start.as_secs_f64(),
+                metric_delay_s: inputs.metric_delay.as_secs_f64(),
+                call_ms: inputs.call.as_millis() as u64,
+                message_bytes: inputs.message_bytes,
+                batch: w.batch,
+                wait_s: w.wait_ms as f64 / 1000.0,
+                visibility_s: w.visibility_ms as f64 / 1000.0,
+            },
+            bottlenecks: self.bottlenecks.clone(),
+            cost: self.usage.iter().map(|u| cost::cost(u, prices)).collect(),
+            prices: PriceSource { date: prices.date.clone(), region: prices.region.clone(), source: prices.source.clone() },
+            decisions: self.decisions.clone(),
+        }
     }
 }
 

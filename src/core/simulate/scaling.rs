@@ -35,10 +35,12 @@ impl Step {
         above_lower && below_upper
     }
 
-    /// `[100, inf)`, in the metric's own numbers (the threshold added back).
-    pub fn text(&self, threshold: f64) -> String {
+    /// `[100, inf)` above the threshold, `(-inf, 0]` below it, in the metric's own numbers
+    /// (the threshold added back).
+    pub fn text(&self, threshold: f64, upwards: bool) -> String {
         let b = |v: Option<f64>, inf: &str| v.map_or(inf.to_string(), |v| number(v + threshold));
-        format!("[{}, {})", b(self.lower, "-inf"), b(self.upper, "inf"))
+        let (open, close) = if upwards { ('[', ')') } else { ('(', ']') };
+        format!("{open}{}, {}{close}", b(self.lower, "-inf"), b(self.upper, "inf"))
     }
 }
 
@@ -267,7 +269,7 @@ pub fn invoke(p: &Policy, alarm: &Alarm, value: f64, now_ms: u64, desired: u32, 
         // "No step adjustment found for metric value" (pitfall 12): nothing happens.
         return Action { from: desired, to: desired, rule: "no-step", text: format!("no step of {} holds {}: nothing changes", p.name, number(value)) };
     };
-    let steps_text = step.text(alarm.threshold);
+    let steps_text = step.text(alarm.threshold, upwards);
     let wanted = |base: u32| -> i64 {
         match p.adjustment {
             Adjustment::Change => i64::from(base) + step.adjustment,
@@ -325,7 +327,7 @@ pub fn invoke(p: &Policy, alarm: &Alarm, value: f64, now_ms: u64, desired: u32, 
     } else if raw < i64::from(min) {
         ("min", format!("already at MinCapacity {min}"))
     } else if p.adjustment == Adjustment::Exact {
-        ("exact", format!("ExactCapacity sets the same {to} again (pitfall 11)"))
+        ("exact", format!("ExactCapacity sets the same {to} again{}", if upwards { " (pitfall 11)" } else { "" }))
     } else if in_out_cooldown.is_some() {
         ("cooldown", format!("the last scale-out's {} tasks count towards it during the cooldown", desired.saturating_sub(base)))
     } else {

@@ -169,9 +169,10 @@ fn lambda_scales_back_down_when_the_queue_empties() {
 
 #[test]
 fn the_schedule_trigger_works_the_queue_once_per_rate() {
-    // The sqs-worker example: a rate of 1m, reserved concurrency 1, a 60 s timeout and a poll
-    // margin of 10 + 60 s: the handler never polls.
-    let c = config("    max: 10", "  timeout: 60s\n  reserved_concurrency: 1\n  trigger: { type: schedule, rate: 1m }");
+    // A rate of 1m, reserved concurrency 1, a 60 s timeout and a poll margin of 10 + 60 s
+    // (SQS_WAIT_SECONDS + SQS_VISIBILITY_TO): the handler never polls.
+    let mut c = config("    max: 10", "  timeout: 60s\n  reserved_concurrency: 1\n  trigger: { type: schedule, rate: 1m }");
+    c.environment.insert("SQS_VISIBILITY_TO".into(), crate::core::config::EnvValue("60".into()));
     let r = simulate(&c, &Inputs { window: Some(Duration::from_secs(300)), ..inputs(100, 100) });
     assert_eq!(at(&r, "lambda", 299.0).visible, Some(100));
     assert_eq!(r.bottlenecks[1].name, "timeout");
