@@ -69,6 +69,8 @@ pub enum Command {
     Compare(CompareArgs),
     /// Run the image here under both platforms' contracts (Lambda's Runtime API, ECS's command)
     Local(LocalArgs),
+    /// Predict how both platforms scale, drain and cost under a load, from the config alone (no AWS call)
+    Simulate(SimulateArgs),
 }
 
 #[derive(Debug, Args)]
@@ -174,6 +176,33 @@ pub struct CompareArgs {
     /// Folder for samples.csv, summary.json and chart.svg (default: .replatform/compare-<time>)
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    #[command(flatten)]
+    pub load: LoadOptions,
+    /// The handling time of one message
+    #[arg(long, value_name = "DURATION", default_value = "100ms", value_parser = parse_fine_duration)]
+    pub per_message: std::time::Duration,
+    /// A Fargate task's image pull and start (measured: about a minute)
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_fine_duration)]
+    pub task_start: std::time::Duration,
+    /// Simulate exactly this long instead of until both queues drain and ECS scales back in
+    #[arg(long = "for", value_name = "DURATION", value_parser = parse_fine_duration)]
+    pub window: Option<std::time::Duration>,
+    /// Time between two samples, whole seconds
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_fine_duration)]
+    pub interval: std::time::Duration,
+    /// Folder for samples.csv, summary.json and chart.svg (default: .replatform/simulate-<time>)
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// List every scaling decision with its time, rule and numbers
+    #[arg(long)]
+    pub explain: bool,
+    /// A price table to use instead of the built-in one (YAML of the same shape)
+    #[arg(long, value_name = "FILE")]
+    pub prices: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -52,6 +52,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Load(a) => block_on(commands::load::run(a, &ws, &printer)),
         Command::Compare(a) => block_on(commands::compare::run(a, &ws, &printer)),
         Command::Local(a) => block_on(commands::local::run(a, &ws, &printer)),
+        Command::Simulate(a) => commands::simulate::run(a, &ws, &printer),
     };
     match outcome {
         Ok(exit) => exit.into(),

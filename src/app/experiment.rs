@@ -14,7 +14,7 @@ use crate::core::experiment::{self, Sample, DRAINED_SAMPLES};
 use crate::error::Failure;
 use crate::experiment::compare::{rfc3339, Platform, Sampler, SeenEvent};
 use crate::experiment::load::{self as engine, LoadReport, Plan, Target};
-use crate::experiment::{self as files, chart, Summary};
+use crate::experiment::{self as files, Summary};
 use crate::signal::Stop;
 use crate::ui::experiment as view;
 use crate::ui::printer::Printer;
@@ -181,9 +181,6 @@ fn drained(samples: &[Sample], platforms: &[Platform]) -> bool {
 }
 
 fn write_files(out: &std::path::Path, summary: &Summary, samples: &[Sample], platforms: &[String]) -> Result<(), String> {
-    files::write_samples(&out.join("samples.csv"), samples)?;
-    let json = serde_json::to_string_pretty(summary).map_err(|e| e.to_string())?;
-    std::fs::write(out.join("summary.json"), json + "\n").map_err(|e| format!("writing {}: {e}", out.join("summary.json").display()))?;
     let title = format!("{}: ECS and Lambda draining the same load ({})", summary.service, &summary.started_at[..16.min(summary.started_at.len())]);
-    chart::write(&out.join("chart.svg"), &title, platforms, samples, summary.load_window_s)
+    files::write_files(out, summary, &title, samples, platforms, summary.load_window_s)
 }

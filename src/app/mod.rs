@@ -9,6 +9,7 @@ pub mod experiment;
 pub mod guard;
 pub mod local;
 pub mod pipeline;
+pub mod simulate;
 pub mod teardown;
 pub mod validate;
 pub mod workspace;

@@ -8,6 +8,7 @@ pub mod load;
 pub mod local;
 pub mod render;
 pub mod settings;
+pub mod simulate;
 pub mod status;
 pub mod templates;
 pub mod up;

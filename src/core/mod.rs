@@ -2,6 +2,7 @@
 
 pub mod changes;
 pub mod config;
+pub mod cost;
 pub mod diag;
 pub mod dockerfile;
 pub mod duration;
@@ -14,4 +15,5 @@ pub mod local;
 pub mod locate;
 pub mod plan;
 pub mod render;
+pub mod simulate;
 pub mod status;

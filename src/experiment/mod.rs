@@ -43,6 +43,15 @@ pub fn write_samples(path: &Path, samples: &[Sample]) -> Result<(), String> {
     w.flush().map_err(|e| format!("writing {}: {e}", path.display()))
 }
 
+/// Writes the three files every run leaves, a measured one (`compare`) or a predicted one
+/// (`simulate`): `samples.csv`, `summary.json` (the `summary` document) and `chart.svg`.
+pub fn write_files(out: &Path, summary: &impl Serialize, title: &str, samples: &[Sample], platforms: &[String], load: Option<(f64, f64)>) -> Result<(), String> {
+    write_samples(&out.join("samples.csv"), samples)?;
+    let json = serde_json::to_string_pretty(summary).map_err(|e| e.to_string())?;
+    std::fs::write(out.join("summary.json"), json + "\n").map_err(|e| format!("writing {}: {e}", out.join("summary.json").display()))?;
+    chart::write(&out.join("chart.svg"), title, platforms, samples, load)
+}
+
 /// Checks that `dir` can take the files, before anything is sent or sampled.
 pub fn prepare_out(dir: &Path) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;

@@ -218,11 +218,19 @@ fn secs(v: Option<f64>) -> String {
 
 /// The closing table: one column per platform.
 pub fn compare_summary(s: &Summary) -> String {
+    let mut out = platforms_table(&s.platforms);
+    out.push_str(&format!("\n\nstopped: {}; files in {}: samples.csv, summary.json, chart.svg", s.stopped, s.out));
+    out.push_str("\n(\"-\": no data for it; samples.csv's notes column says which source was missing and why)");
+    out
+}
+
+/// The platforms' summaries side by side, a column each: `compare`'s and `simulate`'s table.
+pub fn platforms_table(platforms: &[crate::core::experiment::PlatformSummary]) -> String {
     let mut header = vec!["measure"];
-    header.extend(s.platforms.iter().map(|p| p.platform.as_str()));
+    header.extend(platforms.iter().map(|p| p.platform.as_str()));
     let row = |label: &str, f: &dyn Fn(&crate::core::experiment::PlatformSummary) -> String| {
         let mut r = vec![label.to_string()];
-        r.extend(s.platforms.iter().map(f));
+        r.extend(platforms.iter().map(f));
         r
     };
     let rows = vec![
@@ -235,8 +243,5 @@ pub fn compare_summary(s: &Summary) -> String {
         row("dead-lettered", &|p| p.dead_lettered.map_or("-".into(), |v| v.to_string())),
         row("messages / worker-minute", &|p| p.messages_per_worker_minute.map_or("-".into(), |v| format!("{v:.1}"))),
     ];
-    let mut out = tables::grid(&header, rows);
-    out.push_str(&format!("\n\nstopped: {}; files in {}: samples.csv, summary.json, chart.svg", s.stopped, s.out));
-    out.push_str("\n(\"-\": no data for it; samples.csv's notes column says which source was missing and why)");
-    out
+    tables::grid(&header, rows)
 }

@@ -172,7 +172,7 @@ fn consumer(sqs: aws_sdk_sqs::Client, url: String, per_receive: i32, pause: Dura
     })
 }
 
-const COLUMNS: &str = "time,elapsed_s,platform,visible,in_flight,delayed,dead_letter,workers,ecs_desired,ecs_running,ecs_pending,lambda_concurrency,lambda_invocations,lambda_errors,lambda_throttles,cloudwatch_minute,sent,notes";
+pub(crate) const COLUMNS: &str = "time,elapsed_s,platform,visible,in_flight,delayed,dead_letter,workers,ecs_desired,ecs_running,ecs_pending,lambda_concurrency,lambda_invocations,lambda_errors,lambda_throttles,cloudwatch_minute,sent,notes";
 
 #[test]
 fn compare_watches_two_queues_drain_at_different_speeds() {
@@ -231,7 +231,7 @@ fn compare_watches_two_queues_drain_at_different_speeds() {
 }
 
 /// Renders the SVG in headless Chromium and checks the picture has the two series' colours.
-fn screenshot_is_not_blank(svg: &Path) {
+pub(crate) fn screenshot_is_not_blank(svg: &Path) {
     let png = svg.with_extension("png");
     let profile = tempfile::tempdir().unwrap();
     let status = Command::new("chromium")

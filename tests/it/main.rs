@@ -22,6 +22,7 @@ mod recorded;
 mod runtime_api;
 mod safety;
 mod signals;
+mod simulate;
 mod simulation;
 mod structure;
 mod terminal;

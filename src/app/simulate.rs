@@ -1,0 +1,81 @@
+//! `simulate`: the scaling model of both platforms run on the config and its rendered ECS
+//! template for a load, no AWS call; the prediction written as `compare` writes a measurement
+//! (samples.csv, summary.json, chart.svg).
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use super::pipeline::rendered;
+use super::workspace::Workspace;
+use crate::core::cost::Prices;
+use crate::core::simulate::{self, Inputs, Setup, Summary};
+use crate::error::Failure;
+use crate::experiment::compare::rfc3339;
+use crate::experiment::load::{schedule, Bodies, Plan};
+use crate::experiment::{self as files};
+use crate::ui::printer::Printer;
+
+/// What the model needs beyond the config and the load.
+#[derive(Clone, Debug)]
+pub struct Spec {
+    pub per_message: Duration,
+    pub task_start: Duration,
+    pub interval: Duration,
+    /// `--for`: simulate this long, drained or not.
+    pub window: Option<Duration>,
+    /// The folder for the files; a dated one under `.replatform/` when not given.
+    pub out: Option<PathBuf>,
+    /// `--prices FILE`, else the built-in table.
+    pub prices: Option<PathBuf>,
+}
+
+/// The mean size of a message the plan sends, its two attributes included.
+fn message_bytes(plan: &Plan) -> u64 {
+    let body = match &plan.bodies {
+        Bodies::Generated(r) => (r.min + r.max) / 2,
+        Bodies::Fixed(b) => b.len(),
+    };
+    (body + crate::core::load::ATTRIBUTE_ALLOWANCE) as u64
+}
+
+fn prices(file: Option<&Path>) -> Result<Prices, Failure> {
+    match file {
+        None => Ok(Prices::builtin()),
+        Some(p) => {
+            let text = std::fs::read_to_string(p).map_err(|e| Failure::new(format!("cannot read --prices `{}`: {e}", p.display())).hint("name a YAML file shaped as the built-in table (see the README's `simulate`)"))?;
+            Prices::parse(&text).map_err(|e| Failure::new(format!("--prices `{}`: {e}", p.display())).hint("start from the built-in table in the README's `simulate` section and change the figures only"))
+        }
+    }
+}
+
+fn default_out(now: SystemTime) -> PathBuf {
+    let stamp: String = rfc3339(now).chars().filter(char::is_ascii_digit).take(14).collect();
+    PathBuf::from(".replatform").join(format!("simulate-{}-{}", &stamp[..8.min(stamp.len())], &stamp[8.min(stamp.len())..]))
+}
+
+/// Runs the model for `plan` and writes the files; the summary document comes back.
+pub fn simulate(ws: &Workspace, spec: &Spec, plan: &Plan, printer: &Printer) -> Result<Summary, Failure> {
+    let (loaded, stacks, _) = rendered(&ws.file, None, ws.templates.as_deref(), printer).map_err(|(f, _)| f)?;
+    let ecs = stacks.iter().find(|s| s.kind == "ecs").ok_or_else(|| Failure::new("the templates render no `ecs` stack").hint("the model reads the ECS stack's scaling; keep `stacks/ecs.yaml` in --templates"))?;
+    let prices = prices(spec.prices.as_deref())?;
+    let (_, waves) = schedule(plan);
+    let now = SystemTime::now();
+    let inputs = Inputs {
+        task_start: spec.task_start,
+        interval: spec.interval,
+        window: spec.window,
+        message_bytes: message_bytes(plan),
+        start_unix_ms: now.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64),
+        ..Inputs::new(waves, spec.per_message)
+    };
+    let setup = Setup::new(&loaded.config, &ecs.template, &inputs)
+        .map_err(|e| Failure::new(format!("cannot model `{}`: {e}", ecs.name)).hint("the model runs the scaling the built-in templates render; `replatform render` shows what yours render"))?;
+    let out = spec.out.clone().unwrap_or_else(|| default_out(now));
+    files::prepare_out(&out).map_err(|e| Failure::new(e).hint("choose another folder with --out DIR"))?;
+    let run = simulate::run(&setup, &inputs);
+    let summary = run.summary(&setup, &inputs, &prices, &out.display().to_string());
+    let platforms: Vec<String> = summary.platforms.iter().map(|p| p.platform.clone()).collect();
+    let title = format!("{}: PREDICTED by the model, not measured (replatform simulate)", summary.service);
+    files::write_files(&out, &summary, &title, &run.samples, &platforms, run.load_window_s).map_err(|e| Failure::new(e).hint("choose another folder with --out DIR"))?;
+    Ok(summary)
+}

@@ -1,0 +1,154 @@
+//! `replatform simulate` as a user runs it: no AWS anywhere, the files `compare` leaves with its
+//! columns and summary fields, `--output json`, `--explain`, the article's setup through
+//! `--templates`, and refused options (issue 15).
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use replatform::core::experiment::{summarise, Sample};
+use serde_json::Value;
+
+use crate::common::examples;
+use crate::experiment::{screenshot_is_not_blank, COLUMNS};
+
+/// The binary with no way to reach AWS: no credentials, and an endpoint nobody answers on.
+fn replatform(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_replatform"))
+        .current_dir(dir)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env_remove("REPLATFORM_TEMPLATES")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_PROFILE")
+        .env("AWS_CONFIG_FILE", "/nonexistent")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .output()
+        .unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// The keys of `compare`'s per-platform summary.
+fn summary_fields() -> BTreeSet<String> {
+    let s = summarise("ecs", &[&Sample::default()], None);
+    serde_json::to_value(s).unwrap().as_object().unwrap().keys().cloned().collect()
+}
+
+fn csv_rows(path: &Path) -> (String, Vec<Vec<String>>) {
+    let csv = std::fs::read_to_string(path).unwrap();
+    let mut lines = csv.lines();
+    let header = lines.next().unwrap().to_string();
+    (header, lines.map(|l| l.splitn(18, ',').map(String::from).collect()).collect())
+}
+
+#[test]
+fn simulate_writes_compares_files_for_both_examples_without_aws() {
+    for (name, config) in examples() {
+        let dir = config.parent().unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let o = replatform(dir, &["simulate", "--count", "300", "--out", out.path().to_str().unwrap(), "--output", "json"]);
+        assert_eq!(o.status.code(), Some(0), "{name}: {}", text(&o.stderr));
+        let printed: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{name}: --output json is one document: {e}"));
+        let written: Value = serde_json::from_str(&std::fs::read_to_string(out.path().join("summary.json")).unwrap()).unwrap();
+        assert_eq!(printed, written, "{name}: --output json prints summary.json");
+        assert_eq!((written["kind"].as_str(), written["stopped"].as_str()), (Some("simulation"), Some("drained")), "{name}");
+        let platforms = written["platforms"].as_array().unwrap();
+        assert_eq!(platforms.iter().map(|p| p["platform"].as_str().unwrap()).collect::<Vec<_>>(), ["ecs", "lambda"]);
+        for p in platforms {
+            let keys: BTreeSet<String> = p.as_object().unwrap().keys().cloned().collect();
+            assert_eq!(keys, summary_fields(), "{name}: compare's summary fields, no more, no fewer");
+            assert_eq!((p["sent"].as_u64(), p["processed"].as_u64(), p["dead_lettered"].as_u64()), (Some(300), Some(300), Some(0)), "{name}: {p}");
+            assert!(p["drained_s"].as_f64().is_some());
+        }
+        // ECS waits for a metric period, its delay and a task start: a minute at least.
+        assert!(platforms[0]["first_worker_s"].as_f64().unwrap() >= 120.0, "{name}: {}", platforms[0]);
+        for c in written["cost"].as_array().unwrap() {
+            assert!(c["total_usd"].as_f64().unwrap() > 0.0, "{name}: {c}");
+        }
+        assert_eq!(written["prices"]["region"], "us-east-1");
+        assert!(written["bottlenecks"].as_array().unwrap().iter().all(|b| b["name"].as_str().is_some_and(|n| !n.is_empty())));
+
+        let (header, rows) = csv_rows(&out.path().join("samples.csv"));
+        assert_eq!(header, COLUMNS, "{name}: compare's columns");
+        let ecs = rows.iter().filter(|r| r[2] == "ecs").count();
+        assert_eq!(ecs * 2, rows.len(), "{name}: a row per platform and sample");
+        assert!(rows.iter().all(|r| r[17] == "simulated"));
+        assert!(rows.iter().filter(|r| r[2] == "ecs").any(|r| r[7].parse::<u64>().unwrap() > 0), "{name}: ECS tasks ran");
+        assert!(rows.iter().filter(|r| r[2] == "lambda").any(|r| r[7].parse::<u64>().unwrap() > 0), "{name}: Lambda ran");
+
+        let svg = std::fs::read_to_string(out.path().join("chart.svg")).unwrap();
+        let doc = roxmltree::Document::parse(&svg).expect("chart.svg is well-formed XML");
+        let texts: String = doc.descendants().filter_map(|n| n.text()).collect();
+        for label in ["PREDICTED", "ECS Fargate", "Lambda", "Queue depth", "Workers"] {
+            assert!(texts.contains(label), "{name}: the chart says `{label}`");
+        }
+        screenshot_is_not_blank(&out.path().join("chart.svg"));
+    }
+}
+
+#[test]
+fn simulate_explains_its_decisions_in_text() {
+    let (_, config) = examples().into_iter().find(|(n, _)| n == "sqs-event-worker").unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let o = replatform(config.parent().unwrap(), &["simulate", "--count", "3000", "--out", out.path().to_str().unwrap(), "--explain"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let stdout = text(&o.stdout);
+    for part in ["PREDICTED", "drained after", "bottleneck:", "cost (us-east-1 prices of", "per million messages", "decisions:", "alarm ScaleOutAlarm in ALARM at", "step [100, inf) adds 5", "capped by max_concurrency 2"] {
+        assert!(stdout.contains(part), "`{part}` in:\n{stdout}");
+    }
+}
+
+#[test]
+fn the_articles_setup_through_templates_stays_at_five_tasks_and_one_execution() {
+    // The article's scale-out was "Set to 5" (ExactCapacity); sqs-worker keeps its reserved
+    // concurrency of 1.
+    let (_, config) = examples().into_iter().find(|(n, _)| n == "sqs-worker").unwrap();
+    let dir = config.parent().unwrap();
+    let t = tempfile::tempdir().unwrap();
+    let o = replatform(dir, &["templates", "--out", t.path().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let scaling = t.path().join("templates/ecs-scaling.yaml.hbs");
+    let hbs = std::fs::read_to_string(&scaling).unwrap();
+    let article = hbs.replace("AdjustmentType: ChangeInCapacity", "AdjustmentType: ExactCapacity").replace("ScalingAdjustment: {{add}}", "ScalingAdjustment: 5");
+    assert_ne!(article, hbs);
+    std::fs::write(&scaling, article).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let o = replatform(dir, &["simulate", "--templates", t.path().to_str().unwrap(), "--count", "20000", "--per-message", "500ms", "--for", "15m", "--out", out.path().to_str().unwrap(), "--output", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let summary: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let (_, rows) = csv_rows(&out.path().join("samples.csv"));
+    let max = |platform: &str, column: usize| rows.iter().filter(|r| r[2] == platform).filter_map(|r| r[column].parse::<u64>().ok()).max();
+    assert_eq!(max("ecs", 8), Some(5), "ECS desired stays at 5");
+    assert_eq!(max("lambda", 7), Some(1), "Lambda concurrency stays at 1");
+    assert!(summary["decisions"].as_array().unwrap().iter().any(|d| d["rule"] == "exact"));
+    assert_eq!(summary["bottlenecks"][0]["name"], "ExactCapacity");
+}
+
+#[test]
+fn bad_options_exit_1_with_a_hint() {
+    let (_, config) = examples().into_iter().next().unwrap();
+    let dir = config.parent().unwrap();
+    let bad_prices = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(bad_prices.path(), "date: 2026\n").unwrap();
+    let cases: [&[&str]; 5] = [
+        &["simulate"],
+        &["simulate", "--count", "10", "--interval", "500ms"],
+        &["simulate", "--count", "10", "--for", "1s", "--interval", "5s"],
+        &["simulate", "--count", "10", "--prices", bad_prices.path().to_str().unwrap()],
+        &["simulate", "--rate", "10"],
+    ];
+    for args in cases {
+        let o = replatform(dir, args);
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains("hint:"), "{args:?}: {err}");
+        assert!(o.stdout.is_empty(), "{args:?}");
+    }
+    let o = replatform(dir, &["simulate", "--count", "10", "--per-message", "soon"]);
+    assert_eq!(o.status.code(), Some(2), "a value clap refuses is a usage error");
+}
