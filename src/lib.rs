@@ -44,6 +44,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Load(a) => block_on(commands::load::run(a, &global, &printer)),
         Command::Compare(a) => block_on(commands::compare::run(a, &global, &printer)),
         Command::Local(a) => block_on(commands::local::run(a, &global, &printer)),
+        Command::Completions(a) => commands::completions::run(a, &printer),
     };
     match outcome {
         Ok(code) => code,

@@ -1,6 +1,7 @@
 //! One module per command: wiring only. Shared here: loading and checking the config.
 
 pub mod compare;
+pub mod completions;
 pub mod diff;
 pub mod down;
 pub mod guard;
