@@ -85,14 +85,21 @@ pub async fn prepare(g: &Global, image_uri: Option<&str>, only: Option<Only>, mo
 }
 
 /// Pitfall 9: a function's reserved concurrency must leave the account at least 100
-/// unreserved. Checked before anything changes; a check that cannot run is a warning.
+/// unreserved. Checked before anything changes; a check that cannot run is a warning, or, at an
+/// endpoint that is not AWS's (an emulator), one plain line: it is checked against AWS.
 async fn check_concurrency(aws: &Aws, config: &Config, printer: &Printer) -> Result<(), Failure> {
     let Some(wanted) = config.lambda.reserved_concurrency else { return Ok(()) };
     let services = aws.services();
     let account = match services.account_concurrency().await {
         Ok(a) => a,
         Err(e) => {
-            printer.warning(&format!("could not check the account's Lambda concurrency ({e}); going on"));
+            match aws.config.endpoint_url().filter(|url| !is_aws_endpoint(url)) {
+                Some(url) => printer.info(format!(
+                    "the endpoint `{url}` is not AWS's: Lambda's account concurrency could not be read there, so the reserved-concurrency check (at least {} left unreserved) was skipped; against AWS it runs",
+                    plan::MIN_UNRESERVED
+                )),
+                None => printer.warning(&format!("could not check the account's Lambda concurrency ({e}); going on")),
+            }
             return Ok(());
         }
     };
@@ -106,4 +113,33 @@ async fn check_concurrency(aws: &Aws, config: &Config, printer: &Printer) -> Res
         .hint("lower `lambda.reserved_concurrency`, or ask for a higher concurrency limit in Service Quotas (new accounts may start at 10)"));
     }
     Ok(())
+}
+
+/// Whether an endpoint URL is one of AWS's own: a host under `amazonaws.com`,
+/// `amazonaws.com.cn` (China) or `api.aws` (the dual-stack endpoints), per the AWS General
+/// Reference's "Service endpoints".
+fn is_aws_endpoint(url: &str) -> bool {
+    let authority = url.split_once("://").map_or(url, |(_, rest)| rest).split(['/', '?', '#']).next().unwrap_or_default();
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = match host_port.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host_port.split(':').next().unwrap_or_default(),
+    };
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    [".amazonaws.com", ".amazonaws.com.cn", ".api.aws"].iter().any(|suffix| host.ends_with(suffix))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_aws_endpoint;
+
+    #[test]
+    fn aws_endpoints_are_told_from_others() {
+        for aws in ["https://lambda.eu-west-1.amazonaws.com", "https://lambda.cn-north-1.amazonaws.com.cn/", "https://lambda.eu-west-1.api.aws", "https://vpce-0a1b.lambda.eu-west-1.vpce.amazonaws.com:443/x", "HTTPS://LAMBDA.US-EAST-1.AMAZONAWS.COM."] {
+            assert!(is_aws_endpoint(aws), "{aws}");
+        }
+        for other in ["http://127.0.0.1:5000", "http://localhost:4566", "http://[::1]:5000/", "https://amazonaws.com.example.org", "https://evil-amazonaws.com", "http://user@host.amazonaws.com.evil:80", "http://10.0.0.1/lambda.amazonaws.com"] {
+            assert!(!is_aws_endpoint(other), "{other}");
+        }
+    }
 }
