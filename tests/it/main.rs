@@ -21,4 +21,5 @@ mod runtime_api;
 mod safety;
 mod simulation;
 mod structure;
+mod sweep;
 mod terminal;
