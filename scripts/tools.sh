@@ -30,10 +30,10 @@ export CHECKOV="$CHECKOV_VENV/bin/checkov"
 
 # The image tests' system tools, from Debian's packages: a registry (docker-registry), Buildah,
 # a static busybox for FROM-scratch images, htpasswd (apache2-utils); and Chromium, which the
-# experiment test uses to look at `compare`'s chart. The Docker engine itself comes with the
-# machine.
+# experiment test uses to look at `compare`'s chart; zsh and fish, whose `-n` checks the
+# completion scripts (bash is already there). The Docker engine itself comes with the machine.
 missing=()
-for pkg in docker-registry buildah busybox-static apache2-utils chromium; do
+for pkg in docker-registry buildah busybox-static apache2-utils chromium zsh fish; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
 if [ "${#missing[@]}" -gt 0 ]; then

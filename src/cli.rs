@@ -7,16 +7,31 @@ use clap::{Args, Parser, Subcommand};
 use crate::ui::printer::OutputFormat;
 
 /// Run an SQS worker on ECS Fargate and AWS Lambda side by side, from one replatform.yaml.
+// The options every command takes go under a heading of their own, after the command's own
+// options, so that a command's `--help` opens with what is particular to it (issue 13). clap
+// lists custom headings after `Options`, in the order their first argument is declared; a
+// subcommand's own arguments come before the global ones propagated to it. `-h` and `-V` are
+// declared here, rather than by clap, to stand under that heading too.
 #[derive(Debug, Parser)]
-#[command(name = "replatform", version, propagate_version = true, max_term_width = 100)]
+#[command(name = "replatform", version, propagate_version = true, max_term_width = 100, disable_help_flag = true, disable_version_flag = true)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
+    /// Print help
+    #[arg(short, long, global = true, action = clap::ArgAction::Help, help_heading = GLOBAL_HEADING)]
+    help: Option<bool>,
+    /// Print the version
+    #[arg(short = 'V', long, global = true, action = clap::ArgAction::Version, help_heading = GLOBAL_HEADING)]
+    version: Option<bool>,
     #[command(subcommand)]
     pub command: Command,
 }
 
+/// The heading of the options every command takes, in every `--help`.
+pub const GLOBAL_HEADING: &str = "Global options";
+
 #[derive(Debug, Args)]
+#[command(next_help_heading = GLOBAL_HEADING)]
 pub struct GlobalArgs {
     /// The service's config file
     #[arg(short = 'f', long = "file", global = true, default_value = "replatform.yaml", value_name = "FILE")]
@@ -71,6 +86,15 @@ pub enum Command {
     Local(LocalArgs),
     /// Predict how both platforms scale, drain and cost under a load, from the config alone (no AWS call)
     Simulate(SimulateArgs),
+    /// Print the shell completion script for SHELL on stdout
+    Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]

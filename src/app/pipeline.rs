@@ -87,14 +87,21 @@ pub async fn prepare(g: &Workspace, image_uri: Option<&str>, only: Option<Only>,
 }
 
 /// Pitfall 9: a function's reserved concurrency must leave the account at least 100
-/// unreserved. Checked before anything changes; a check that cannot run is a warning.
+/// unreserved. Checked before anything changes; a check that cannot run is a warning, or, at an
+/// endpoint that is not AWS's (an emulator), one plain line: it is checked against AWS.
 async fn check_concurrency(aws: &Aws, config: &Config, printer: &Printer) -> Result<(), Failure> {
     let Some(wanted) = config.lambda.reserved_concurrency else { return Ok(()) };
     let services = aws.services();
     let account = match services.account_concurrency().await {
         Ok(a) => a,
         Err(e) => {
-            printer.warning(&format!("could not check the account's Lambda concurrency ({e}); going on"));
+            match aws.foreign_endpoint() {
+                Some(url) => printer.info(format!(
+                    "the endpoint `{url}` is not AWS's: Lambda's account concurrency could not be read there, so the reserved-concurrency check (at least {} left unreserved) was skipped; against AWS it runs",
+                    plan::MIN_UNRESERVED
+                )),
+                None => printer.warning(&format!("could not check the account's Lambda concurrency ({e}); going on")),
+            }
             return Ok(());
         }
     };

@@ -74,6 +74,28 @@ pub enum Mark {
     AfterReview,
 }
 
+/// One of a stack's change sets, as ListChangeSets summarises it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChangeSetSummary {
+    pub name: String,
+    /// The ARN: what a delete names it by, unambiguously.
+    pub id: String,
+    /// `AVAILABLE`, `UNAVAILABLE`, `EXECUTE_IN_PROGRESS`, `EXECUTE_COMPLETE`, `EXECUTE_FAILED`,
+    /// `OBSOLETE`, as AWS gave it.
+    pub execution_status: String,
+    /// `CREATE_PENDING`, `CREATE_IN_PROGRESS`, `CREATE_COMPLETE`, `DELETE_*` or `FAILED`.
+    pub status: String,
+    /// Milliseconds since the Unix epoch, as AWS gave it.
+    pub created_ms: Option<i64>,
+}
+
+impl ChangeSetSummary {
+    /// Executed, or executing: CloudFormation's own from then on.
+    pub fn ran(&self) -> bool {
+        matches!(self.execution_status.as_str(), "EXECUTE_IN_PROGRESS" | "EXECUTE_COMPLETE")
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Created {
     /// The change set's ARN: every later call names it by ARN, which is unambiguous.
@@ -175,6 +197,30 @@ impl Cfn {
             .await
             .map(|_| ())
             .map_err(|e| aws_error(format!("executing change set `{change_set}` of `{stack}`"), e))
+    }
+
+    /// The stack's change sets, every page; none for a stack that does not exist. Only the
+    /// stack's own: a summary naming another stack is passed over.
+    pub async fn change_sets(&self, stack: &str) -> Result<Vec<ChangeSetSummary>, AwsError> {
+        let mut out = Vec::new();
+        let mut pages = self.client.list_change_sets().stack_name(stack).into_paginator().send();
+        while let Some(sent) = pages.next().await {
+            let Some(page) = sent.map_err(|e| aws_error(format!("listing the change sets of `{stack}`"), e)).or_none_if(AwsError::is_missing_stack)? else { break };
+            for c in page.summaries() {
+                let (Some(name), Some(id)) = (c.change_set_name(), c.change_set_id()) else { continue };
+                if c.stack_name().is_some_and(|s| s != stack) {
+                    continue;
+                }
+                out.push(ChangeSetSummary {
+                    name: name.to_string(),
+                    id: id.to_string(),
+                    execution_status: c.execution_status().map(|e| e.as_str().to_string()).unwrap_or_default(),
+                    status: c.status().map(|s| s.as_str().to_string()).unwrap_or_default(),
+                    created_ms: c.creation_time().and_then(|t| t.to_millis().ok()),
+                });
+            }
+        }
+        Ok(out)
     }
 
     /// Deletes a change set; one already gone is not an error.

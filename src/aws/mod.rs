@@ -153,6 +153,12 @@ impl Aws {
         Ok(Self { config })
     }
 
+    /// The endpoint the calls go to when it is not one of AWS's own (`AWS_ENDPOINT_URL` at an
+    /// emulator or a proxy): some account settings cannot be read there.
+    pub fn foreign_endpoint(&self) -> Option<&str> {
+        self.config.endpoint_url().filter(|url| !is_aws_endpoint(url))
+    }
+
     pub fn region(&self) -> &str {
         self.config.region().map(|r| r.as_ref()).unwrap_or_default()
     }
@@ -182,9 +188,33 @@ impl Aws {
     }
 }
 
+/// Whether an endpoint URL is one of AWS's own: a host under `amazonaws.com`,
+/// `amazonaws.com.cn` (China) or `api.aws` (the dual-stack endpoints), per the AWS General
+/// Reference's "Service endpoints".
+fn is_aws_endpoint(url: &str) -> bool {
+    let authority = url.split_once("://").map_or(url, |(_, rest)| rest).split(['/', '?', '#']).next().unwrap_or_default();
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = match host_port.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host_port.split(':').next().unwrap_or_default(),
+    };
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    [".amazonaws.com", ".amazonaws.com.cn", ".api.aws"].iter().any(|suffix| host.ends_with(suffix))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn aws_endpoints_are_told_from_others() {
+        for aws in ["https://lambda.eu-west-1.amazonaws.com", "https://lambda.cn-north-1.amazonaws.com.cn/", "https://lambda.eu-west-1.api.aws", "https://vpce-0a1b.lambda.eu-west-1.vpce.amazonaws.com:443/x", "HTTPS://LAMBDA.US-EAST-1.AMAZONAWS.COM."] {
+            assert!(is_aws_endpoint(aws), "{aws}");
+        }
+        for other in ["http://127.0.0.1:5000", "http://localhost:4566", "http://[::1]:5000/", "https://amazonaws.com.example.org", "https://evil-amazonaws.com", "http://user@host.amazonaws.com.evil:80", "http://10.0.0.1/lambda.amazonaws.com"] {
+            assert!(!is_aws_endpoint(other), "{other}");
+        }
+    }
 
     fn error(code: &str, message: &str) -> AwsError {
         AwsError { operation: "reading".into(), code: code.into(), message: message.into() }

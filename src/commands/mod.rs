@@ -2,6 +2,7 @@
 //! and shows the result (text on stderr and stdout, or one JSON document).
 
 pub mod compare;
+pub mod completions;
 pub mod diff;
 pub mod down;
 pub mod load;

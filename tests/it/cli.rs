@@ -165,3 +165,144 @@ fn exported_templates_round_trip_and_overrides_take_effect() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("templates/ecs-service.yaml.hbs"), "{}", text(&out.stderr));
 }
+
+fn help(args: &[&str]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_replatform")).current_dir(dir.path()).args(args).env("NO_COLOR", "1").env("COLUMNS", "100").env_remove("REPLATFORM_TEMPLATES").output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{args:?}: {}", text(&out.stderr));
+    text(&out.stdout)
+}
+
+/// The sections of a `--help`: each heading (`Options:`) with the long flags under it (an
+/// option's line starts at column 2, or 6 when it has no short form; wrapped text is deeper).
+fn sections(help: &str) -> Vec<(String, Vec<String>)> {
+    let mut out: Vec<(String, Vec<String>)> = Vec::new();
+    for line in help.lines() {
+        if let Some(heading) = line.strip_suffix(':').filter(|h| !h.starts_with(' ') && !h.is_empty()) {
+            out.push((heading.to_string(), vec![]));
+        } else if let (Some((_, flags)), Some(long)) = (out.last_mut(), Some(line.trim_start()).filter(|l| l.starts_with('-') && [2, 6].contains(&(line.len() - l.len()))).and_then(|l| l.split([' ', ',']).find(|w| w.starts_with("--")))) {
+            flags.push(long.trim_end_matches("...").to_string());
+        }
+    }
+    out
+}
+
+/// Issue 13: in every `--help`, the options every command takes come last, under a heading of
+/// their own, and the command's own options before them.
+#[test]
+fn every_help_lists_the_global_options_last_under_their_own_heading() {
+    use clap::CommandFactory;
+    let cli = replatform::cli::Cli::command();
+    let long = |a: &clap::Arg| a.get_long().map(|l| format!("--{l}"));
+    let global: Vec<String> = cli.get_arguments().filter(|a| a.is_global_set()).filter_map(long).collect();
+    assert!(["--file", "--templates", "--output", "--quiet", "--verbose", "--profile", "--region", "--help", "--version"].iter().all(|f| global.contains(&f.to_string())), "{global:?}");
+
+    let mut commands: Vec<(Vec<&str>, Vec<String>)> = vec![(vec![], vec![])];
+    for sub in cli.get_subcommands() {
+        let own: Vec<String> = sub.get_arguments().filter(|a| !a.is_global_set() && !a.is_hide_set()).filter_map(long).collect();
+        commands.push((vec![sub.get_name()], own));
+    }
+    assert!(commands.len() > 10, "every subcommand: {:?}", commands.iter().map(|c| &c.0).collect::<Vec<_>>());
+    for (path, own) in commands {
+        for flag in ["--help", "-h"] {
+            let args: Vec<&str> = path.iter().copied().chain([flag]).collect();
+            let sections = sections(&help(&args));
+            let (last, flags) = sections.last().unwrap_or_else(|| panic!("{args:?}: no sections"));
+            assert_eq!(last, "Global options", "{args:?}: the global options come last: {sections:?}");
+            assert_eq!(flags, &global, "{args:?}: all of them, in their order");
+            let before: Vec<&String> = sections[..sections.len() - 1].iter().flat_map(|(_, f)| f).collect();
+            assert!(global.iter().all(|g| !before.contains(&g)), "{args:?}: a global option only under its heading: {sections:?}");
+            for o in &own {
+                assert!(before.contains(&o), "{args:?}: `{o}` is the command's own, before the global options: {sections:?}");
+            }
+            if !own.is_empty() {
+                assert_eq!(sections[sections.len() - 2].0, "Options", "{args:?}: {sections:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn help_of_the_tool_and_of_up() {
+    insta::assert_snapshot!("help", help(&["--help"]));
+    insta::assert_snapshot!("help_up", help(&["up", "--help"]));
+}
+
+fn completions(shell: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let out = replatform(dir.path(), &["completions", shell]);
+    assert_eq!(out.status.code(), Some(0), "{shell}: {}", text(&out.stderr));
+    assert!(out.stderr.is_empty(), "{shell}: only the script, on stdout: {}", text(&out.stderr));
+    text(&out.stdout)
+}
+
+/// Checks a script's syntax with the shell's own `-n` (read, do not run).
+fn parses_in(shell: &str, script: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("replatform.completion");
+    std::fs::write(&file, script).unwrap();
+    let out = Command::new(shell)
+        .arg("-n")
+        .arg(&file)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run `{shell}` ({e}): `source scripts/tools.sh` installs it"));
+    assert!(out.status.success(), "{shell} -n: {}{}", text(&out.stdout), text(&out.stderr));
+}
+
+#[test]
+fn completions_for_each_shell_name_every_subcommand() {
+    use clap::CommandFactory;
+    let cli = replatform::cli::Cli::command();
+    let names: Vec<&str> = cli.get_subcommands().map(|s| s.get_name()).collect();
+    assert!(names.contains(&"completions") && names.contains(&"up"), "{names:?}");
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let script = completions(shell);
+        for name in &names {
+            assert!(script.contains(name), "{shell}: `{name}` is completed");
+        }
+        let option = |o: &str| if shell == "fish" { format!("-l {o}") } else { format!("--{o}") };
+        assert!(script.contains(&option("only")) && script.contains(&option("file")), "{shell}: options too");
+    }
+    parses_in("bash", &completions("bash"));
+    let dir = tempfile::tempdir().unwrap();
+    let out = replatform(dir.path(), &["completions", "tcsh"]);
+    assert_eq!(out.status.code(), Some(2), "an unknown shell is a usage error");
+    assert!(text(&out.stderr).contains("possible values: bash"), "{}", text(&out.stderr));
+}
+
+/// zsh and fish read their scripts as they would load them (`scripts/tools.sh` installs both).
+#[test]
+fn completions_parse_in_zsh_and_fish() {
+    parses_in("zsh", &completions("zsh"));
+    parses_in("fish", &completions("fish"));
+}
+
+/// What bash completes when `replatform` is typed: the script run, the completion function
+/// called as bash calls it.
+#[test]
+fn bash_completes_subcommands_and_shells() {
+    let script = completions("bash");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("replatform.bash");
+    std::fs::write(&file, script).unwrap();
+    let complete = |line: &str| {
+        let words: Vec<&str> = line.split(' ').collect();
+        let program = format!(
+            "source {}; COMP_WORDS=({}); COMP_CWORD={}; COMP_LINE='{line}'; COMP_POINT={}; _replatform replatform '{}' '{}'; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+            file.display(),
+            words.iter().map(|w| format!("'{w}'")).collect::<Vec<_>>().join(" "),
+            words.len() - 1,
+            line.len(),
+            words[words.len() - 1],
+            words.get(words.len().wrapping_sub(2)).copied().unwrap_or_default()
+        );
+        let out = Command::new("bash").arg("-c").arg(program).output().unwrap();
+        assert!(out.status.success(), "{line}: {}", text(&out.stderr));
+        text(&out.stdout).lines().map(str::to_string).collect::<Vec<String>>()
+    };
+    let subcommands = complete("replatform ");
+    assert!(["up", "down", "diff", "completions"].iter().all(|s| subcommands.contains(&s.to_string())), "{subcommands:?}");
+    let shells = complete("replatform completions ");
+    assert_eq!(shells.iter().filter(|s| ["bash", "zsh", "fish"].contains(&s.as_str())).count(), 3, "{shells:?}");
+    assert_eq!(complete("replatform up --on"), ["--only"]);
+}

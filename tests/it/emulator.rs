@@ -81,7 +81,7 @@ pub(crate) fn service_dir(example: &str, service: &str, edit: impl Fn(String) ->
 
 /// What changes from run to run: times, and the ids CloudFormation puts in physical names.
 fn filters() -> Vec<(&'static str, &'static str)> {
-    vec![(r"\d\d:\d\d:\d\d ", "[TIME] "), (r"-[A-Z0-9]{12,13}\b", "-[ID]"), (r"(HTTP 404|Unknown)[^)]*\)", "[NOT IN MOTO])")]
+    vec![(r"\d\d:\d\d:\d\d ", "[TIME] "), (r"-[A-Z0-9]{12,13}\b", "-[ID]"), (r"(HTTP 404|Unknown)[^)]*\)", "[NOT IN MOTO])"), (r"http://127\.0\.0\.1:\d+", "[ENDPOINT]")]
 }
 
 /// The two stacks run concurrently: their progress lines interleave as they come. Each run of

@@ -25,5 +25,6 @@ mod signals;
 mod simulate;
 mod simulation;
 mod structure;
+mod sweep;
 mod terminal;
 mod workflows;

@@ -1,7 +1,8 @@
 //! What the emulator cannot show, from CloudFormation responses shaped like real AWS's
 //! (aws-smithy-mocks), on tokio's paused clock: waiting for a stack in progress, a rollback
 //! with its root cause, the ROLLBACK_COMPLETE recreate, the three kinds of "no changes",
-//! throttling answered by a retry, and the polling pace of a deploy that takes minutes.
+//! throttling answered by a retry, the polling pace of a deploy that takes minutes, and the
+//! change sets an interrupted run left, deleted by the next `up`.
 
 use std::time::Duration;
 
@@ -16,7 +17,10 @@ use aws_sdk_cloudformation::operation::describe_stacks::{DescribeStacksError, De
 use aws_sdk_cloudformation::operation::create_change_set::CreateChangeSetError;
 use aws_sdk_cloudformation::operation::execute_change_set::ExecuteChangeSetOutput;
 use aws_sdk_cloudformation::operation::get_template::GetTemplateOutput;
-use aws_sdk_cloudformation::types::{Change, ChangeAction, ChangeSetStatus, ChangeSetType, Replacement, ResourceChange, ResourceStatus, Stack, StackEvent, StackStatus};
+use aws_sdk_cloudformation::operation::list_change_sets::{ListChangeSetsError, ListChangeSetsOutput};
+use aws_sdk_cloudformation::types::{
+    Change, ChangeAction, ChangeSetStatus, ChangeSetSummary, ChangeSetType, ExecutionStatus, Replacement, ResourceChange, ResourceStatus, Stack, StackEvent, StackStatus,
+};
 use aws_sdk_cloudformation::Client;
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
 use aws_smithy_types::DateTime;
@@ -79,6 +83,11 @@ fn created() -> CreateChangeSetOutput {
     CreateChangeSetOutput::builder().id(CHANGE_SET).build()
 }
 
+/// A stack with no change sets, as ListChangeSets answers for it.
+fn no_change_sets() -> ListChangeSetsOutput {
+    ListChangeSetsOutput::builder().build()
+}
+
 fn runner<'a>(cfn: &'a Cfn, rec: &'a Recording) -> Runner<'a> {
     Runner::new(cfn, rec, Settings::default(), "replatform-1".into(), vec![])
 }
@@ -114,7 +123,8 @@ async fn an_update_in_progress_is_waited_for_then_updated() {
         .output(|| DescribeChangeSetOutput::builder().status(ChangeSetStatus::CreatePending).build())
         .output(|| ready(vec![change(ChangeAction::Modify, "Queue", "AWS::SQS::Queue", Some(Replacement::False))]))
         .build();
-    let client = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, &[&describe, &stack_events, &create, &describe_cs]);
+    let listed = mock!(Client::list_change_sets).then_output(no_change_sets);
+    let client = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, &[&describe, &stack_events, &create, &describe_cs, &listed]);
     let (cfn, rec) = (Cfn::new(client), Recording::default());
 
     let started = tokio::time::Instant::now();
@@ -228,12 +238,13 @@ async fn update_rollback_failed_blocks_with_a_hint_and_changes_nothing() {
 async fn no_changes_in_each_of_its_three_forms() {
     let describe = || mock!(Client::describe_stacks).then_output(|| stack(StackStatus::UpdateComplete));
     let deleted = || mock!(Client::delete_change_set).then_output(|| DeleteChangeSetOutput::builder().build());
+    let listed = mock!(Client::list_change_sets).then_output(no_change_sets);
 
     // 1. CreateChangeSet refuses: "No updates are to be performed."
     let (d, del) = (describe(), deleted());
     let refuse = mock!(Client::create_change_set)
         .then_error(|| CreateChangeSetError::generic(ErrorMetadata::builder().code("ValidationError").message("No updates are to be performed.").build()));
-    let client = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, &[&d, &refuse, &del]);
+    let client = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, &[&d, &refuse, &del, &listed]);
     let (cfn, rec) = (Cfn::new(client), Recording::default());
     assert_eq!(runner(&cfn, &rec).prepare(STACK, "x").await.unwrap(), Preparation::NoChanges { stack: STACK.into() });
 
@@ -246,7 +257,7 @@ async fn no_changes_in_each_of_its_three_forms() {
             .status_reason("The submitted information didn't contain changes. Submit different information to create a change set.")
             .build()
     });
-    let client = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, &[&d, &create, &failed, &del]);
+    let client = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, &[&d, &create, &failed, &del, &listed]);
     let (cfn, rec) = (Cfn::new(client), Recording::default());
     assert_eq!(runner(&cfn, &rec).prepare(STACK, "x").await.unwrap(), Preparation::NoChanges { stack: STACK.into() });
     assert_eq!(del.num_calls(), 1, "the failed change set is deleted");
@@ -256,7 +267,7 @@ async fn no_changes_in_each_of_its_three_forms() {
     let create = mock!(Client::create_change_set).then_output(created);
     let empty = mock!(Client::describe_change_set).then_output(|| ready(vec![]));
     let same = mock!(Client::get_template).then_output(|| GetTemplateOutput::builder().template_body("x\n").build());
-    let client = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, &[&d, &create, &empty, &same, &del]);
+    let client = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, &[&d, &create, &empty, &same, &del, &listed]);
     let (cfn, rec) = (Cfn::new(client), Recording::default());
     assert_eq!(runner(&cfn, &rec).prepare(STACK, "x").await.unwrap(), Preparation::NoChanges { stack: STACK.into() });
     assert_eq!(del.num_calls(), 1);
@@ -267,7 +278,7 @@ async fn no_changes_in_each_of_its_three_forms() {
     let create = mock!(Client::create_change_set).then_output(created);
     let empty = mock!(Client::describe_change_set).then_output(|| ready(vec![]));
     let other = mock!(Client::get_template).then_output(|| GetTemplateOutput::builder().template_body("Outputs: {}").build());
-    let client = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, &[&d, &create, &empty, &other, &del]);
+    let client = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, &[&d, &create, &empty, &other, &del, &listed]);
     let (cfn, rec) = (Cfn::new(client), Recording::default());
     match runner(&cfn, &rec).prepare(STACK, "x").await.unwrap() {
         Preparation::Ready(p) => assert!(p.changes.is_empty()),
@@ -281,7 +292,7 @@ async fn no_changes_in_each_of_its_three_forms() {
     let refused = mock!(Client::describe_change_set).then_output(|| {
         DescribeChangeSetOutput::builder().status(ChangeSetStatus::Failed).status_reason("Template format error: Unresolved resource dependencies [Nope] in the Resources block of the template").build()
     });
-    let client = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, &[&d, &create, &refused, &del]);
+    let client = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, &[&d, &create, &refused, &del, &listed]);
     let (cfn, rec) = (Cfn::new(client), Recording::default());
     let err = runner(&cfn, &rec).prepare(STACK, "x").await.unwrap_err();
     assert!(err.to_string().contains("Unresolved resource dependencies [Nope]"), "{err}");
@@ -373,4 +384,112 @@ async fn a_deploy_of_minutes_is_watched_concurrently_and_politely() {
         assert!(s.min_events_gap >= Duration::from_secs(1), "{s:?}");
         assert_eq!(s.events_reported, TWO_STACKS.iter().find(|x| x.name == s.name).unwrap().resources + 3, "each event once: {s:?}");
     }
+}
+
+/// The time of the run in the sweep tests: `replatform-<unix millis>`, as `up` names its run.
+const RUN_MS: i64 = 1_795_000_000_000;
+
+fn summary(name: &str, status: ChangeSetStatus, execution: ExecutionStatus, created_s: i64) -> ChangeSetSummary {
+    ChangeSetSummary::builder()
+        .stack_name(STACK)
+        .stack_id("arn:aws:cloudformation:eu-west-1:123456789012:stack/orders-worker-lambda/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d")
+        .change_set_name(name)
+        .change_set_id(format!("arn:aws:cloudformation:eu-west-1:123456789012:changeSet/{name}/7c9e6679-7425-40de-944b-e07fc1f90ae7"))
+        .status(status)
+        .execution_status(execution)
+        .creation_time(DateTime::from_secs(created_s))
+        .build()
+}
+
+/// Issue 13: an interrupt can leave a change set behind (a CreateChangeSet still under way when
+/// the process stopped). The next `up` deletes every `replatform-` change set older than itself
+/// that was never executed, whatever its state, and nothing else: not one that runs or ran, not
+/// a newer run's, not a person's.
+#[tokio::test(start_paused = true)]
+async fn the_next_up_deletes_the_change_sets_an_interrupted_run_left_and_nothing_else() {
+    let old = |n: i64| format!("replatform-{}-{STACK}", RUN_MS - n);
+    let old_s = RUN_MS / 1000 - 3600;
+    // (summary, to be deleted); two pages, as ListChangeSets may answer.
+    let first_page = vec![
+        (summary(&old(9_000_000), ChangeSetStatus::CreateComplete, ExecutionStatus::Available, old_s), true),
+        (summary(&old(8_000_000), ChangeSetStatus::Failed, ExecutionStatus::Unavailable, old_s), true),
+        (summary(&old(7_000_000), ChangeSetStatus::CreateInProgress, ExecutionStatus::Unavailable, old_s), true),
+        (summary(&old(6_000_000), ChangeSetStatus::CreateComplete, ExecutionStatus::ExecuteFailed, old_s), true),
+        (summary(&old(5_000_000), ChangeSetStatus::CreateComplete, ExecutionStatus::Obsolete, old_s), true),
+        (summary(&format!("replatform-{}-diff-{STACK}", RUN_MS - 4_000_000), ChangeSetStatus::CreateComplete, ExecutionStatus::Available, old_s), true),
+    ];
+    let second_page = vec![
+        (summary(&old(3_000_000), ChangeSetStatus::CreateComplete, ExecutionStatus::ExecuteInProgress, old_s), false),
+        (summary(&old(2_000_000), ChangeSetStatus::CreateComplete, ExecutionStatus::ExecuteComplete, old_s), false),
+        (summary("mine", ChangeSetStatus::CreateComplete, ExecutionStatus::Available, old_s), false),
+        (summary("replatform-review", ChangeSetStatus::CreateComplete, ExecutionStatus::Available, RUN_MS / 1000 + 5), false),
+        (summary(&format!("replatform-{}-{STACK}", RUN_MS + 1), ChangeSetStatus::CreateComplete, ExecutionStatus::Available, old_s), false),
+    ];
+    let all: Vec<(ChangeSetSummary, bool)> = [first_page.clone(), second_page.clone()].concat();
+    let pages = (first_page.into_iter().map(|(s, _)| s).collect::<Vec<_>>(), second_page.into_iter().map(|(s, _)| s).collect::<Vec<_>>());
+    let first = mock!(Client::list_change_sets)
+        .match_requests(|r| r.stack_name() == Some(STACK) && r.next_token().is_none())
+        .then_output(move || ListChangeSetsOutput::builder().set_summaries(Some(pages.0.clone())).next_token("page-2").build());
+    let second = mock!(Client::list_change_sets)
+        .match_requests(|r| r.stack_name() == Some(STACK) && r.next_token() == Some("page-2"))
+        .then_output(move || ListChangeSetsOutput::builder().set_summaries(Some(pages.1.clone())).build());
+    let deletes: Vec<_> = all
+        .iter()
+        .map(|(s, _)| {
+            let id = s.change_set_id().unwrap().to_string();
+            mock!(Client::delete_change_set).match_requests(move |r| r.change_set_name() == Some(id.as_str()) && r.stack_name() == Some(STACK)).then_output(|| DeleteChangeSetOutput::builder().build())
+        })
+        .collect();
+    let describe = mock!(Client::describe_stacks).then_output(|| stack(StackStatus::UpdateComplete));
+    let create = mock!(Client::create_change_set).then_output(created);
+    let describe_cs = mock!(Client::describe_change_set).then_output(|| ready(vec![change(ChangeAction::Modify, "Function", "AWS::Lambda::Function", Some(Replacement::False))]));
+    let mut rules = vec![&describe, &create, &describe_cs, &first, &second];
+    rules.extend(deletes.iter());
+    let client = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, &rules);
+    let (cfn, rec) = (Cfn::new(client), Recording::default());
+
+    let runner = Runner::new(&cfn, &rec, Settings::default(), format!("replatform-{RUN_MS}"), vec![]);
+    let prepared = runner.prepare(STACK, "Resources: {}").await.unwrap();
+    assert!(matches!(prepared, Preparation::Ready(ref p) if p.action == Action::Update), "the deploy goes on: {prepared:?}");
+    assert_eq!((first.num_calls(), second.num_calls()), (1, 1), "both pages are read");
+    for ((s, expected), rule) in all.iter().zip(&deletes) {
+        let name = s.change_set_name().unwrap();
+        assert_eq!(rule.num_calls(), usize::from(*expected), "`{name}` ({:?}, {:?}) deleted: {expected}", s.status(), s.execution_status());
+    }
+    let notes: Vec<String> = rec.lines().into_iter().filter(|l| l.contains("deleted change set")).collect();
+    assert_eq!(notes.len(), 6, "one note per deletion: {notes:#?}");
+    assert_eq!(notes[0], format!("{STACK}: deleted change set `{}` (CREATE_COMPLETE, AVAILABLE), left by an earlier run that did not finish", old(9_000_000)));
+    assert!(notes[1].contains("(FAILED, UNAVAILABLE)") && notes[3].contains("EXECUTE_FAILED") && notes[4].contains("OBSOLETE"), "{notes:#?}");
+}
+
+/// The sweep is housekeeping: a stack whose change sets cannot be listed (a role without
+/// `cloudformation:ListChangeSets`) says so and is deployed all the same. A new stack has none
+/// to list.
+#[tokio::test(start_paused = true)]
+async fn a_sweep_that_cannot_list_says_so_and_the_deploy_goes_on() {
+    let denied = mock!(Client::list_change_sets).then_error(|| {
+        ListChangeSetsError::generic(ErrorMetadata::builder().code("AccessDenied").message("User is not authorized to perform: cloudformation:ListChangeSets").build())
+    });
+    let describe = mock!(Client::describe_stacks).then_output(|| stack(StackStatus::UpdateComplete));
+    let create = mock!(Client::create_change_set).then_output(created);
+    let describe_cs = mock!(Client::describe_change_set).then_output(|| ready(vec![change(ChangeAction::Modify, "Queue", "AWS::SQS::Queue", Some(Replacement::False))]));
+    let client = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, &[&describe, &create, &describe_cs, &denied]);
+    let (cfn, rec) = (Cfn::new(client), Recording::default());
+    let runner = Runner::new(&cfn, &rec, Settings::default(), format!("replatform-{RUN_MS}"), vec![]);
+    assert!(matches!(runner.prepare(STACK, "Resources: {}").await.unwrap(), Preparation::Ready(_)));
+    assert_eq!(denied.num_calls(), 1);
+    assert_eq!(
+        rec.lines(),
+        [format!("{STACK}: could not list its change sets to delete those an interrupted run left (listing the change sets of `{STACK}`: AccessDenied: User is not authorized to perform: cloudformation:ListChangeSets); going on")]
+    );
+
+    let listed = mock!(Client::list_change_sets).then_output(no_change_sets);
+    let missing = mock!(Client::describe_stacks).then_error(no_stack);
+    let create = mock!(Client::create_change_set).match_requests(|r| r.change_set_type() == Some(&ChangeSetType::Create)).then_output(created);
+    let describe_cs = mock!(Client::describe_change_set).then_output(|| ready(vec![change(ChangeAction::Add, "Queue", "AWS::SQS::Queue", None)]));
+    let client = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, &[&missing, &create, &describe_cs, &listed]);
+    let (cfn, rec) = (Cfn::new(client), Recording::default());
+    let runner = Runner::new(&cfn, &rec, Settings::default(), format!("replatform-{RUN_MS}"), vec![]);
+    assert!(matches!(runner.prepare(STACK, "Resources: {}").await.unwrap(), Preparation::Ready(ref p) if p.action == Action::Create));
+    assert_eq!(listed.num_calls(), 0, "a stack about to be created has no change sets");
 }

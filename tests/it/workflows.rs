@@ -15,6 +15,7 @@ use aws_sdk_cloudformation::operation::describe_change_set::DescribeChangeSetOut
 use aws_sdk_cloudformation::operation::describe_stack_events::DescribeStackEventsOutput;
 use aws_sdk_cloudformation::operation::describe_stacks::{DescribeStacksError, DescribeStacksOutput};
 use aws_sdk_cloudformation::operation::execute_change_set::ExecuteChangeSetOutput;
+use aws_sdk_cloudformation::operation::list_change_sets::ListChangeSetsOutput;
 use aws_sdk_cloudformation::operation::list_stack_resources::ListStackResourcesOutput;
 use aws_sdk_cloudformation::types::{Change, ChangeAction, ChangeSetStatus, Replacement, ResourceChange, ResourceStatus, Stack, StackEvent, StackResourceSummary, StackStatus};
 use aws_sdk_cloudformation::Client;
@@ -112,6 +113,8 @@ struct Update {
     execute: Rule,
     events: Rule,
     resources: Rule,
+    /// No change set left by an earlier run.
+    listed: Rule,
 }
 
 impl Update {
@@ -137,11 +140,12 @@ impl Update {
         let events = mock!(Client::describe_stack_events).sequence().output(|| DescribeStackEventsOutput::builder().stack_events(event("e0", ResourceStatus::UpdateComplete, 0)).build()).times(2).output(|| {
             DescribeStackEventsOutput::builder().stack_events(event("e2", ResourceStatus::UpdateComplete, 40)).stack_events(event("e1", ResourceStatus::UpdateInProgress, 10)).stack_events(event("e0", ResourceStatus::UpdateComplete, 0)).build()
         }).repeatedly().build();
-        Self { describe, create, describe_cs, delete_cs, execute, events, resources: resources() }
+        let listed = mock!(Client::list_change_sets).then_output(|| ListChangeSetsOutput::builder().build());
+        Self { describe, create, describe_cs, delete_cs, execute, events, resources: resources(), listed }
     }
 
     fn cfn(&self) -> Cfn {
-        Cfn::new(mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, &[&self.describe, &self.create, &self.describe_cs, &self.delete_cs, &self.execute, &self.events, &self.resources]))
+        Cfn::new(mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, &[&self.describe, &self.create, &self.describe_cs, &self.delete_cs, &self.execute, &self.events, &self.resources, &self.listed]))
     }
 }
 

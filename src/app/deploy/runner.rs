@@ -2,17 +2,20 @@
 //! deletes stacks, and watches each operation to its end, reporting its events as they come.
 //!
 //! Time comes from tokio's clock (`tokio::time`), which tests pause and advance; every wait is
-//! a `tokio::time::sleep`. Polling starts near one second and backs off to a few seconds, and
-//! never reads a stack's events more than once a second.
+//! a `tokio::time::sleep`. Polling starts at one second and backs off 1.5x to four (one
+//! schedule, [`Settings::polls`], for change sets and stacks alike), and never reads a stack's
+//! events more than once a second. Before an update's change set, the change sets an
+//! interrupted earlier run left on the stack are deleted.
 
 use std::collections::HashSet;
 use std::time::Duration;
 
+use backon::BackoffBuilder;
 use serde::Serialize;
 use tokio::sync::Mutex;
 use tokio::time::{sleep, Instant};
 
-use crate::aws::cfn::{Cfn, ChangeSetState, Created, EventView, Mark, StackView};
+use crate::aws::cfn::{Cfn, ChangeSetState, ChangeSetSummary, Created, EventView, Mark, StackView};
 use crate::aws::AwsError;
 use crate::core::changes::Change;
 use crate::core::plan::{plan, Plan};
@@ -33,6 +36,27 @@ impl Default for Settings {
     fn default() -> Self {
         Self { timeout: Duration::from_secs(3600), first_poll: Duration::from_secs(1), max_poll: Duration::from_secs(4), events_every: Duration::from_secs(1) }
     }
+}
+
+impl Settings {
+    /// The waits between two polls of one operation: `first_poll`, then 1.5 times the last, at
+    /// most `max_poll`, without end and without jitter.
+    pub fn polls(&self) -> impl Iterator<Item = Duration> {
+        backon::ExponentialBuilder::new().with_min_delay(self.first_poll).with_factor(1.5).with_max_delay(self.max_poll).without_max_times().build()
+    }
+}
+
+/// The time in a change set name of this tool (`replatform-<unix millis>-...`), if it has one.
+fn named_millis(name: &str) -> Option<i64> {
+    name.strip_prefix("replatform-")?.split('-').next()?.parse().ok()
+}
+
+/// A change set that an earlier run of this tool made and never executed (an interrupt can
+/// leave one: a CreateChangeSet still under way when the process stopped): named
+/// `replatform-...`, made before this run (`run_ms`), and not executed or executing. A change set
+/// of any other name is someone else's and never touched.
+fn left_behind(c: &ChangeSetSummary, run_ms: i64) -> bool {
+    c.name.starts_with("replatform-") && !c.ran() && named_millis(&c.name).or(c.created_ms).is_some_and(|made| made < run_ms)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -171,6 +195,11 @@ impl<'a> Runner<'a> {
             }
         };
         let create = action != Action::Update;
+        // A stack about to be created has no change sets; one deleted to be created again lost
+        // them with it.
+        if !create {
+            self.sweep(stack).await;
+        }
         let name = match self.cfn.create_change_set(stack, &self.change_set_name(stack), create, template, &self.tags).await? {
             Created::NoChanges => return Ok(Preparation::NoChanges { stack: stack.to_string() }),
             Created::ChangeSet(id) => id,
@@ -219,6 +248,22 @@ impl<'a> Runner<'a> {
         }
     }
 
+    /// Deletes the change sets earlier runs left on the stack ([`left_behind`]), each said in a
+    /// note. Housekeeping: a failure is said and the deploy goes on.
+    async fn sweep(&self, stack: &str) {
+        let Some(run_ms) = named_millis(&self.token) else { return };
+        let listed = match self.cfn.change_sets(stack).await {
+            Ok(l) => l,
+            Err(e) => return self.reporter.note(stack, &format!("could not list its change sets to delete those an interrupted run left ({e}); going on")),
+        };
+        for c in listed.iter().filter(|c| left_behind(c, run_ms)) {
+            match self.cfn.delete_change_set(stack, &c.id).await {
+                Ok(()) => self.reporter.note(stack, &format!("deleted change set `{}` ({}, {}), left by an earlier run that did not finish", c.name, c.status, c.execution_status)),
+                Err(e) => self.reporter.note(stack, &format!("could not delete change set `{}` left by an earlier run ({e}); going on", c.name)),
+            }
+        }
+    }
+
     /// Whether the stack's deployed template is `template`, byte for byte but trailing space.
     async fn deployed_is(&self, stack: &str, template: &str) -> Result<bool, AwsError> {
         Ok(self.cfn.template(stack).await?.is_some_and(|t| t.trim_end() == template.trim_end()))
@@ -227,7 +272,7 @@ impl<'a> Runner<'a> {
     /// Polls a change set until CloudFormation has finished describing it.
     async fn await_change_set(&self, stack: &str, name: &str) -> Result<ChangeSetState, OpError> {
         let start = Instant::now();
-        let mut interval = self.settings.first_poll;
+        let mut polls = self.settings.polls();
         loop {
             let state = self.cfn.describe_change_set(stack, name).await?;
             if state != ChangeSetState::Pending {
@@ -236,8 +281,7 @@ impl<'a> Runner<'a> {
             if start.elapsed() > self.settings.timeout {
                 return Err(OpError::Timeout { stack: stack.to_string(), waited: start.elapsed(), status: None });
             }
-            sleep(interval).await;
-            interval = (interval * 3 / 2).min(self.settings.max_poll);
+            sleep(polls.next().unwrap_or(self.settings.max_poll)).await;
         }
     }
 
@@ -356,7 +400,7 @@ impl<'a> Runner<'a> {
     /// events from now on are news.
     async fn watch(&self, stack: &str, mark: Option<Mark>) -> Result<Finished, OpError> {
         let start = Instant::now();
-        let mut interval = self.settings.first_poll;
+        let mut polls = self.settings.polls();
         let mut seen: HashSet<String> = HashSet::new();
         let mut events: Vec<EventView> = Vec::new();
         let mark = match mark {
@@ -382,8 +426,42 @@ impl<'a> Runner<'a> {
             if start.elapsed() >= self.settings.timeout {
                 return Err(OpError::Timeout { stack: stack.to_string(), waited: start.elapsed(), status: view.map(|s| s.status) });
             }
-            sleep(interval).await;
-            interval = (interval * 3 / 2).min(self.settings.max_poll);
+            sleep(polls.next().unwrap_or(self.settings.max_poll)).await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn polls_start_at_a_second_and_grow_half_again_to_four() {
+        let waits: Vec<f64> = Settings::default().polls().take(7).map(|d| d.as_secs_f64()).collect();
+        assert_eq!(waits, [1.0, 1.5, 2.25, 3.375, 4.0, 4.0, 4.0]);
+    }
+
+    fn summary(name: &str, execution: &str, created_ms: Option<i64>) -> ChangeSetSummary {
+        ChangeSetSummary { name: name.into(), id: format!("arn:{name}"), execution_status: execution.into(), status: "CREATE_COMPLETE".into(), created_ms }
+    }
+
+    #[test]
+    fn left_behind_is_an_older_unexecuted_change_set_of_this_tool() {
+        let run = 1_795_000_000_000;
+        for status in ["AVAILABLE", "UNAVAILABLE", "EXECUTE_FAILED", "OBSOLETE"] {
+            assert!(left_behind(&summary("replatform-1794999999999-orders-worker-lambda", status, None), run), "{status}");
+            assert!(left_behind(&summary("replatform-1794999999999-diff-orders-worker-lambda", status, None), run), "diff's, {status}");
+        }
+        for status in ["EXECUTE_IN_PROGRESS", "EXECUTE_COMPLETE"] {
+            assert!(!left_behind(&summary("replatform-1-orders-worker-lambda", status, None), run), "{status} is CloudFormation's");
+        }
+        assert!(!left_behind(&summary("replatform-1795000000000-orders-worker-lambda", "AVAILABLE", None), run), "this run's own");
+        assert!(!left_behind(&summary("replatform-1795000000001-orders-worker-lambda", "AVAILABLE", None), run), "a later run's");
+        assert!(!left_behind(&summary("mine", "AVAILABLE", Some(1)), run), "a person's");
+        assert!(!left_behind(&summary("replatformed-1-x", "AVAILABLE", Some(1)), run), "a person's, by prefix");
+        // No time in the name: its creation time decides.
+        assert!(left_behind(&summary("replatform-x", "AVAILABLE", Some(run - 1)), run));
+        assert!(!left_behind(&summary("replatform-x", "AVAILABLE", Some(run)), run));
+        assert!(!left_behind(&summary("replatform-x", "AVAILABLE", None), run), "no time at all: kept");
     }
 }
