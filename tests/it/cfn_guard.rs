@@ -2,7 +2,8 @@
 //! the Well-Architected Security and Reliability pillars (copied into `tests/guard-rules`, issue 14)
 //! on every rendered template of every example and every config variation: no failure. A rule that
 //! does not fit the design is suppressed in the resource's `Metadata.guard.SuppressedRules`, with
-//! its reason in `Metadata.guard.Reasons`; the test holds each suppression to a reason.
+//! its reason in `Metadata.guard.Reasons`; the tests hold each suppression to a reason and to a
+//! failure of its rule that it holds back.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -233,4 +234,34 @@ fn cfn_guard_reports_weakened_templates() {
     .into();
     assert!(any_failed, "cfn-guard exited 0 on weakened templates");
     assert_eq!(failed, expected);
+}
+
+/// Every suppression holds back a real failure, and only its own rule: with `Metadata.guard` taken
+/// out of every rendered template, the rules that fail are exactly the suppressed ones, on exactly
+/// the resources that suppressed them.
+#[test]
+fn every_suppression_holds_back_a_failure_of_its_rule() {
+    let rendered = tempfile::tempdir().unwrap();
+    let files = render_everything(rendered.path());
+    let suppressed = suppressions(&files);
+
+    let stripped = tempfile::tempdir().unwrap();
+    for path in &files {
+        let mut doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        for (_, resource) in doc["Resources"].as_mapping_mut().unwrap() {
+            if let Some(metadata) = resource.get_mut("Metadata").and_then(|m| m.as_mapping_mut()) {
+                metadata.remove("guard");
+            }
+        }
+        std::fs::write(stripped.path().join(path.file_name().unwrap()), serde_yaml_ng::to_string(&doc).unwrap()).unwrap();
+    }
+
+    let (reports, any_failed) = validate(stripped.path());
+    assert!(any_failed, "cfn-guard exited 0 on templates without their suppressions");
+    let failed: BTreeSet<String> = reports.iter().flat_map(failures).map(|f| f.split(':').next().unwrap().to_string()).collect();
+    let expected: BTreeSet<String> = suppressed.iter().flat_map(|((file, id), reasons)| reasons.keys().map(move |rule| format!("{rule} {id} ({file})"))).collect();
+    assert!(expected.len() >= files.len(), "fewer suppressions than templates: {expected:?}");
+    let unexpected: Vec<&String> = failed.difference(&expected).collect();
+    let needless: Vec<&String> = expected.difference(&failed).collect();
+    assert!(unexpected.is_empty() && needless.is_empty(), "failing without a suppression: {unexpected:#?}\nsuppressed but not failing without it: {needless:#?}");
 }
