@@ -43,3 +43,14 @@ if [ "${#missing[@]}" -gt 0 ]; then
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
+
+# cfn-guard 3 (crates.io), which runs AWS's Guard Rules Registry over the rendered templates
+# (tests/guard-rules, issue 14). It compiles from source (minutes), so it goes into a folder named
+# for its version and is built once per machine; later runs reuse it. Exported as CFN_GUARD.
+CFN_GUARD_VERSION="3.2.1"
+CFN_GUARD_ROOT="$ROOT/.tools/cfn-guard-$CFN_GUARD_VERSION"
+if ! "$CFN_GUARD_ROOT/bin/cfn-guard" --version 2>/dev/null | grep -qF " $CFN_GUARD_VERSION"; then
+  echo "scripts: building cfn-guard $CFN_GUARD_VERSION from crates.io into $CFN_GUARD_ROOT (a few minutes, once)" >&2
+  cargo install --quiet --locked cfn-guard --version "=$CFN_GUARD_VERSION" --root "$CFN_GUARD_ROOT" >&2
+fi
+export CFN_GUARD="$CFN_GUARD_ROOT/bin/cfn-guard"

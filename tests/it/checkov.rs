@@ -4,12 +4,11 @@
 //! holds each skip to a reason.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
-use crate::common::{examples, parse, render_config, repo, variations, write_all};
-use replatform::core::image_ref;
+use crate::common::{parse, render_config, render_everything, repo, write_all};
 use replatform::core::render::Image;
 use serde_json::Value;
 
@@ -58,22 +57,6 @@ fn describe(c: &Value) -> String {
     let file = c["file_path"].as_str().unwrap_or_default().trim_start_matches('/');
     let resource = c["resource"].as_str().unwrap_or_default();
     format!("{} {} ({file}): {}", c["check_id"].as_str().unwrap_or_default(), resource.rsplit('.').next().unwrap_or(resource), c["check_name"].as_str().unwrap_or_default())
-}
-
-fn render_everything(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for (name, path) in examples() {
-        let c = parse(&std::fs::read_to_string(&path).unwrap());
-        files.extend(write_all(dir, &render_config(&c, &Image::Placeholder), &format!("{name}--")));
-    }
-    let digest = image_ref::parse("123456789012.dkr.ecr.eu-west-1.amazonaws.com/orders@sha256:2222222222222222222222222222222222222222222222222222222222222222").unwrap();
-    for (name, text) in variations() {
-        let c = parse(&text);
-        files.extend(write_all(dir, &render_config(&c, &Image::Placeholder), &format!("{name}--")));
-        files.extend(write_all(dir, &render_config(&c, &Image::Digest(&digest)), &format!("{name}-digest--")));
-    }
-    assert!(files.len() >= 2 * (2 + 2 * variations().len()));
-    files
 }
 
 #[test]

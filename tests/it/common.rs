@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use replatform::core::config::{self, Config};
+use replatform::core::image_ref;
 use replatform::core::render::{self, Data, Image, RenderedStack, Sources};
 use serde_yaml_ng::Value;
 
@@ -172,4 +173,22 @@ pub fn variations() -> Vec<(&'static str, String)> {
             ),
         ),
     ]
+}
+
+/// Every stack of every example and of every [`variations`] entry (each with the image placeholder
+/// and with a digest) written into `dir`: what the template checks (checkov, cfn-guard) scan.
+pub fn render_everything(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for (name, path) in examples() {
+        let c = parse(&std::fs::read_to_string(&path).unwrap());
+        files.extend(write_all(dir, &render_config(&c, &Image::Placeholder), &format!("{name}--")));
+    }
+    let digest = image_ref::parse("123456789012.dkr.ecr.eu-west-1.amazonaws.com/orders@sha256:2222222222222222222222222222222222222222222222222222222222222222").unwrap();
+    for (name, text) in variations() {
+        let c = parse(&text);
+        files.extend(write_all(dir, &render_config(&c, &Image::Placeholder), &format!("{name}--")));
+        files.extend(write_all(dir, &render_config(&c, &Image::Digest(&digest)), &format!("{name}-digest--")));
+    }
+    assert!(files.len() >= 2 * (2 + 2 * variations().len()));
+    files
 }

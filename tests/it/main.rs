@@ -2,6 +2,7 @@
 //! cfn-lint, and the command line.
 
 mod bad_inputs;
+mod cfn_guard;
 mod cfn_lint;
 mod checkov;
 mod cli;
