@@ -153,11 +153,21 @@ fn up_diff_down_with_every_worker_field() {
     let mappings = block(lambda.list_event_source_mappings().function_name("it-fields").send()).unwrap();
     assert_eq!(mappings.event_source_mappings()[0].batch_size(), Some(10));
 
-    // Nothing to change on a second look; `down` removes both stacks.
+    // `load` sends to a FIFO queue: every message arrives, equal bodies included (the Lambda
+    // queue is left out: moto runs its event source mapping on every send).
+    let body = dir.path().join("body.json");
+    std::fs::write(&body, r#"{"order": 1}"#).unwrap();
+    let out = moto.replatform(dir.path(), &["load", "--count", "7", "--only", "ecs", "--body-file", body.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let attrs = block(sqs.get_queue_attributes().queue_url(resource("it-fields-ecs", "Queue")).attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages).send()).unwrap();
+    assert_eq!(attrs.attributes().and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)).map(String::as_str), Some("7"));
+
+    // Nothing to change on a second look; `down` removes both stacks (`--force`: the ECS queue
+    // holds the messages just sent).
     let out = moto.replatform(dir.path(), &["diff", "--image-uri", IMAGE, "--exit-code", "--output", "json"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(json(&out)["changed"], false);
-    let out = moto.replatform(dir.path(), &["down", "--yes"]);
+    let out = moto.replatform(dir.path(), &["down", "--yes", "--force"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     for stack in ["it-fields-ecs", "it-fields-lambda"] {
         assert!(block(cfn.describe_stacks().stack_name(stack).send()).is_err(), "{stack} is gone");
