@@ -190,8 +190,15 @@ impl Services {
         let mut call = self.sqs.send_message_batch().queue_url(url);
         for (i, m) in entries.iter().enumerate() {
             let attribute = |kind: &str, value: &str| MessageAttributeValue::builder().data_type(kind).string_value(value).build();
-            let entry = SendMessageBatchRequestEntry::builder()
-                .id(i.to_string())
+            let mut entry = SendMessageBatchRequestEntry::builder().id(i.to_string());
+            // A FIFO queue (`queue.fifo`, issue 14) takes only messages with a group, and
+            // deduplicates by content or id: each message is a group of its own (no ordering
+            // holds the drain back) and is deduplicated by its own id, so that equal bodies
+            // (`--body-file`) all arrive.
+            if url.ends_with(".fifo") {
+                entry = entry.message_group_id(&m.id).message_deduplication_id(&m.id);
+            }
+            let entry = entry
                 .message_body(&m.body)
                 .message_attributes(load::ID_ATTRIBUTE, attribute("String", &m.id).map_err(|e| build_error(url, e))?)
                 .message_attributes(load::SENT_AT_ATTRIBUTE, attribute("Number", &m.sent_at_ms.to_string()).map_err(|e| build_error(url, e))?)

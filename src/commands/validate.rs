@@ -32,7 +32,7 @@ pub fn run(args: ValidateArgs, file: &std::path::Path, printer: &Printer) -> Out
     let ValidateArgs { strict } = args;
     let Validation { result, diagnostics, files } = validate(file, printer);
     let errors = diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
-    let warnings = diagnostics.len() - errors;
+    let warnings = diagnostics.iter().filter(|d| d.severity == Severity::Warning).count();
     let failed_strict = strict && warnings > 0;
     if printer.is_json() {
         let valid = result.is_ok() && !failed_strict;

@@ -6,6 +6,8 @@ use serde::Serialize;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
+    /// Said, never failed on (`validate --strict` neither): what the user should know.
+    Info,
     Warning,
     Error,
 }
@@ -32,6 +34,10 @@ impl Diagnostic {
 
     pub fn warning(code: &'static str, path: impl Into<String>, message: impl Into<String>) -> Self {
         Self { severity: Severity::Warning, ..Self::error(code, path, message) }
+    }
+
+    pub fn info(code: &'static str, path: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { severity: Severity::Info, ..Self::error(code, path, message) }
     }
 
     pub fn hint(mut self, hint: impl Into<String>) -> Self {

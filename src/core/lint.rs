@@ -2,7 +2,7 @@
 //! messages (`shared/design/pitfalls.md`). Pure. Errors stop every command that renders;
 //! warnings are printed and the command goes on (`validate --strict` fails on them too).
 
-use super::config::{Config, Trigger};
+use super::config::{queue_url, secret_arn, Config, Trigger, SECRET_ARN_SUFFIX};
 use super::diag::Diagnostic;
 
 pub fn lint(c: &Config) -> Vec<Diagnostic> {
@@ -49,7 +49,8 @@ pub fn lint(c: &Config) -> Vec<Diagnostic> {
                     )
                     .hint("set `reserved_concurrency` to 2 or more and `trigger.max_concurrency` to at most that, or use `trigger: { type: schedule }`"),
                 ),
-                (Some(r), None) => out.push(
+                // Provisioned pollers cannot take `max_concurrency` (pitfall 27): no hint to add it.
+                (Some(r), None) if t.provisioned_pollers.is_none() => out.push(
                     Diagnostic::warning(
                         "reserved-concurrency",
                         "lambda.trigger.max_concurrency",
@@ -108,9 +109,78 @@ pub fn lint(c: &Config) -> Vec<Diagnostic> {
         if ["SECRET", "PASSWORD", "PASSWD", "TOKEN", "PRIVATE_KEY", "API_KEY"].iter().any(|w| upper.contains(w)) {
             out.push(
                 Diagnostic::warning("plaintext-secret", format!("environment.{key}"), format!("`{key}` looks like a secret: environment values are written in plain text into both templates and stacks"))
-                    .hint("keep the value in Secrets Manager or SSM Parameter Store and read it at start-up"),
+                    .hint(format!("keep the value in Secrets Manager or SSM Parameter Store and name its ARN under `secrets:` (`{key}: arn:aws:secretsmanager:...`)")),
             );
         }
     }
+    worker(c, &mut out);
     out
+}
+
+/// The rules of what a real worker needs (issue 14): FIFO queues and the event source mapping's
+/// limits, provisioned pollers, secrets on Lambda, the production service.
+fn worker(c: &Config, out: &mut Vec<Diagnostic>) {
+    if let Trigger::Sqs(t) = &c.lambda.trigger {
+        if c.queue.fifo && t.max_batching_window.0 > 0 {
+            out.push(
+                Diagnostic::error("fifo", "lambda.trigger.max_batching_window", format!("a FIFO queue takes no batching window ({}): AWS refuses the event source mapping", t.max_batching_window))
+                    .hint("remove `max_batching_window` (or set it to `0s`), or set `queue.fifo: false`"),
+            );
+        }
+        if c.queue.fifo && t.batch_size > 10 {
+            out.push(
+                Diagnostic::error("fifo", "lambda.trigger.batch_size", format!("batch size {} is over 10, the most an event source mapping takes from a FIFO queue", t.batch_size))
+                    .hint("set `batch_size` to 10 or less"),
+            );
+        }
+        if let (Some(_), Some(m)) = (t.provisioned_pollers, t.max_concurrency) {
+            out.push(
+                Diagnostic::error(
+                    "provisioned-pollers",
+                    "lambda.trigger.provisioned_pollers",
+                    format!("provisioned pollers cannot be combined with `max_concurrency` ({m}): AWS refuses the event source mapping (pitfall 27)"),
+                )
+                .hint("remove `max_concurrency` (provisioned mode bounds the pollers with `provisioned_pollers.max`), or remove `provisioned_pollers`"),
+            );
+        }
+    }
+
+    if !c.secrets.is_empty() {
+        let names: Vec<String> = c.secrets.keys().map(|k| format!("`{k}`")).collect();
+        let arns: Vec<String> = c.secrets.keys().map(|k| format!("`{k}{SECRET_ARN_SUFFIX}`")).collect();
+        out.push(
+            Diagnostic::info(
+                "lambda-secrets",
+                "secrets",
+                format!(
+                    "on ECS, {} come from their ARNs at task start; Lambda has no such field: the function gets {} holding the ARNs (readable by anyone who can read its configuration; the values never are) and its role may read exactly those",
+                    names.join(", "),
+                    arns.join(", ")
+                ),
+            )
+            .hint("the worker must fetch each value at start when its variable is unset (GetSecretValue, GetParameter), or run the AWS Parameters and Secrets Lambda Extension in the image; README.md, `secrets`"),
+        );
+        for (name, value) in &c.secrets {
+            let region = value.split(':').nth(3).unwrap_or_default();
+            if let (Some(r), Some(_)) = (c.region.as_deref(), secret_arn(value)) {
+                if region != r {
+                    out.push(
+                        Diagnostic::warning("secret-region", format!("secrets.{name}"), format!("the secret `{name}` is in `{region}`, the service in `{r}`"))
+                            .hint(format!("ECS reads it across regions by its full ARN, but the worker's own client on Lambda must use `{region}`; better, replicate the secret to `{r}`")),
+                    );
+                }
+            }
+        }
+    }
+
+    if let Some(p) = &c.production {
+        let kind = match queue_url(&p.queue) {
+            Some((_, _, name)) if name.ends_with(".fifo") => "FIFO queue",
+            _ => "queue",
+        };
+        out.push(
+            Diagnostic::info("production", "production", format!("production: the ECS service `{}` consumes the {kind} `{}`; nothing is deployed from it", p.ecs_service, p.queue))
+                .hint("`cutover` moves its consumption to the Lambda function (a later release)"),
+        );
+    }
 }

@@ -47,6 +47,7 @@ fn block(severity: Severity, message: &str, code: &str, at: Place<'_>, hint: Opt
     let level = match severity {
         Severity::Error => Level::Error,
         Severity::Warning => Level::Warning,
+        Severity::Info => Level::Info,
     };
     let renderer = if color { Renderer::styled() } else { Renderer::plain() };
     let title = format!("{message} [{code}]");

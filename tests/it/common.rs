@@ -144,6 +144,48 @@ pub fn write_all(dir: &Path, stacks: &[RenderedStack], prefix: &str) -> Vec<Path
         .collect()
 }
 
+/// Every field of issue 14 at once: permissions, secrets (Secrets Manager with and without a JSON
+/// key, SSM), tags, FIFO queues, provisioned pollers and the production service.
+pub const WORKER_FIELDS: &str = r#"secrets:
+  DB_PASSWORD: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:orders/db-AbCdEf:password::"
+  DB_USER: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:orders/db-AbCdEf:username::"
+  API_KEY: arn:aws:ssm:eu-west-1:123456789012:parameter/orders/api-key
+permissions:
+  managed_policies:
+    - arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess
+  statements:
+    - Sid: WriteOrders
+      Effect: Allow
+      Action: [dynamodb:PutItem, dynamodb:UpdateItem]
+      Resource: [arn:aws:dynamodb:eu-west-1:123456789012:table/orders]
+    - Effect: Allow
+      Action: sqs:SendMessage
+      Resource: arn:aws:sqs:eu-west-1:123456789012:orders-shipped.fifo
+      Condition:
+        StringEquals: { "aws:ResourceAccount": "123456789012" }
+  boundary: arn:aws:iam::123456789012:policy/team-boundary
+tags:
+  team: orders
+  cost-center: "4711"
+production:
+  ecs_service: prod/orders-worker
+  queue: https://sqs.eu-west-1.amazonaws.com/123456789012/orders.fifo
+"#;
+
+/// [`BASE`] with [`WORKER_FIELDS`], FIFO queues and provisioned pollers.
+pub fn worker_fields() -> String {
+    let with = format!("{BASE}{WORKER_FIELDS}");
+    variant(
+        &with,
+        &[
+            ("queue.fifo", Value::from(true)),
+            ("lambda.trigger.max_concurrency", Value::Null),
+            ("lambda.reserved_concurrency", Value::from(20)),
+            ("lambda.trigger.provisioned_pollers", yaml("{min: 2, max: 20}")),
+        ],
+    )
+}
+
 /// The config variations every template check runs over, by name.
 pub fn variations() -> Vec<(&'static str, String)> {
     use serde_yaml_ng::Value as V;
@@ -157,6 +199,11 @@ pub fn variations() -> Vec<(&'static str, String)> {
         ),
         ("no-reserved-concurrency", variant(BASE, &[("lambda.reserved_concurrency", V::Null), ("lambda.trigger.max_concurrency", V::Null)])),
         ("no-dead-letter", variant(BASE, &[("queue.dead_letter", V::from(false))])),
+        ("worker-fields", worker_fields()),
+        (
+            "worker-fields-schedule",
+            variant(&worker_fields(), &[("lambda.trigger", yaml("{type: schedule}")), ("lambda.reserved_concurrency", V::from(1)), ("queue.dead_letter", V::from(false))]),
+        ),
         (
             "vpc-public-ip-big",
             variant(

@@ -100,7 +100,7 @@ fn defaults_fill_what_is_left_out() {
     assert_eq!((c.ecs.scaling.scale_out_cooldown.0, c.ecs.scaling.scale_in_after.0), (60, 300));
     assert_eq!((c.queue.url_env.as_str(), c.queue.retention.0, c.queue.dead_letter.max_receive_count), ("SQS_QUEUE_URL", 345_600, Some(5)));
     assert_eq!((c.lambda.memory, c.lambda.vpc, c.image.platform.as_str()), (512, false, "linux/amd64"));
-    assert_eq!(c.lambda.trigger, config::Trigger::Sqs(config::SqsTrigger { batch_size: 10, max_batching_window: replatform::core::duration::Secs(0), max_concurrency: Some(5) }));
+    assert_eq!(c.lambda.trigger, config::Trigger::Sqs(config::SqsTrigger { batch_size: 10, max_batching_window: replatform::core::duration::Secs(0), max_concurrency: Some(5), provisioned_pollers: None }));
     let sched = config::parse(&variant(BASE, &[("lambda.trigger", yaml("{type: schedule}"))])).unwrap();
     assert_eq!(sched.lambda.trigger, config::Trigger::Schedule(config::ScheduleTrigger { rate: replatform::core::duration::Secs(60) }));
 }
@@ -111,4 +111,83 @@ fn environment_scalars_become_text_and_dead_letter_true_is_default() {
     let env: Vec<(&str, &str)> = c.environment.iter().map(|(k, v)| (k.as_str(), v.0.as_str())).collect();
     assert_eq!(env, [("B", "true"), ("F", "1.5"), ("N", "10"), ("S", "x")]);
     assert_eq!(c.queue.dead_letter.max_receive_count, Some(5));
+}
+
+// Issue 14: the fields a real worker needs.
+const SM: &str = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:orders/db-AbCdEf";
+case!(fifo_with_batching_window, variant(BASE, &[("queue.fifo", V::from(true)), ("lambda.trigger.max_batching_window", V::from("5s"))]));
+case!(
+    fifo_batch_over_ten,
+    variant(BASE, &[("queue.fifo", V::from(true)), ("lambda.trigger.batch_size", V::from(100))])
+);
+case!(provisioned_pollers_with_max_concurrency, variant(BASE, &[("lambda.trigger.provisioned_pollers", yaml("{min: 2, max: 10}"))]));
+case!(
+    provisioned_pollers_out_of_range,
+    variant(BASE, &[("lambda.trigger.max_concurrency", V::Null), ("lambda.trigger.provisioned_pollers", yaml("{min: 1, max: 3000}"))])
+);
+case!(provisioned_pollers_on_schedule, variant(BASE, &[("lambda.trigger", yaml("{type: schedule, provisioned_pollers: {min: 2, max: 4}}"))]));
+case!(
+    malformed_arns,
+    variant(
+        BASE,
+        &[
+            ("secrets", yaml("{DB_PASSWORD: orders/db, TOKEN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:x:key'}")),
+            ("permissions", yaml("{managed_policies: [AmazonS3ReadOnlyAccess], boundary: 'arn:aws:iam::123456789012:role/boundary'}")),
+        ]
+    )
+);
+case!(
+    statement_shape,
+    variant(
+        BASE,
+        &[(
+            "permissions.statements",
+            yaml("[{Effect: allow, Action: [dynamodb PutItem], Resource: [orders]}, {Effect: Allow, Resource: '*'}, {Action: 's3:GetObject', Resource: []}]")
+        )]
+    )
+);
+case!(statement_unknown_key, variant(BASE, &[("permissions.statements", yaml("[{Effect: Allow, Actions: [s3:GetObject], Resource: '*'}]"))]));
+case!(
+    secret_clashes,
+    variant(
+        BASE,
+        &[
+            ("environment", yaml("{LOG_LEVEL: info, DB_PASSWORD_SECRET_ARN: x}")),
+            ("secrets", yaml(&format!("{{LOG_LEVEL: {SM}, SQS_QUEUE_URL: {SM}, DB_PASSWORD: {SM}, AWS_REGION: {SM}}}"))),
+        ]
+    )
+);
+case!(
+    secrets_on_lambda_and_another_region,
+    variant(
+        BASE,
+        &[("secrets", yaml("{DB_PASSWORD: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:orders/db-AbCdEf:password::', API_KEY: 'arn:aws:ssm:eu-west-1:123456789012:parameter/orders/api-key'}"))]
+    )
+);
+case!(
+    tag_rules,
+    variant(BASE, &[("tags", yaml(&format!("{{'aws:team': a, 'replatform:service': b, 'bad!key': c, {}: d, long: {}}}", "k".repeat(129), "v".repeat(257))))])
+);
+case!(too_many_tags, variant(BASE, &[("tags", V::Mapping((0..50).map(|i| (V::from(format!("t{i}")), V::from("x"))).collect()))]));
+case!(production_shape, variant(BASE, &[("production", yaml("{ecs_service: 'arn:aws:ecs:eu-west-1:123456789012:service/prod/orders', queue: orders}"))]));
+case!(
+    production_other_region_and_kind,
+    variant(BASE, &[("production", yaml("{ecs_service: prod/orders-worker, queue: 'https://sqs.us-east-1.amazonaws.com/123456789012/orders.fifo'}"))])
+);
+case!(production_missing_queue, variant(BASE, &[("production", yaml("{ecs_service: prod/orders-worker}"))]));
+case!(every_worker_field, crate::common::worker_fields());
+
+/// Issue 14: every new field in one config: no error, no warning; `validate` says how Lambda
+/// gets the secrets and what `production` names (infos).
+#[test]
+fn every_worker_field_is_accepted_with_infos_only() {
+    let c = config::parse(&crate::common::worker_fields()).unwrap();
+    let found = lint::lint(&c);
+    let codes: Vec<(&str, replatform::core::diag::Severity)> = found.iter().map(|d| (d.code, d.severity)).collect();
+    use replatform::core::diag::Severity::Info;
+    assert_eq!(codes, [("lambda-secrets", Info), ("production", Info)]);
+    assert!(found[0].message.contains("`DB_PASSWORD_SECRET_ARN`") && found[0].message.contains("`API_KEY`"), "{}", found[0].message);
+    assert_eq!(c.production.as_ref().map(|p| p.ecs_service.as_str()), Some("prod/orders-worker"));
+    assert_eq!(c.permissions.statements[1].action.as_ref().unwrap().0, ["sqs:SendMessage"]);
+    assert_eq!(c.tags.get("cost-center").map(|v| v.0.as_str()), Some("4711"));
 }

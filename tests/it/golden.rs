@@ -37,3 +37,14 @@ fn rendering_is_deterministic() {
         }
     }
 }
+
+/// Issue 14's fields rendered: permissions and the boundary on every role, secrets by ARN (ECS's
+/// `Secrets`, Lambda's `_SECRET_ARN` variables, each role reading exactly those), FIFO queues and
+/// provisioned pollers.
+#[test]
+fn worker_fields_render_as_committed() {
+    let c = parse(&crate::common::worker_fields());
+    for s in render_config(&c, &Image::Placeholder) {
+        insta::assert_snapshot!(format!("worker-fields__{}", s.kind), s.template);
+    }
+}

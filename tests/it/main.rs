@@ -12,6 +12,7 @@ mod dockerfile_checks;
 mod emulator;
 mod experiment;
 mod experiment_recorded;
+mod fields_emulator;
 mod fault_proxy;
 mod golden;
 mod house;

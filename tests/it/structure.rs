@@ -164,7 +164,20 @@ fn lambda_function_and_trigger_match_the_config() {
             Trigger::Sqs(t) => {
                 let esm = props(&lambda, "EventSourceMapping");
                 assert_eq!(esm["EventSourceArn"], get_att("Queue", "Arn"), "{name}");
-                assert_eq!((int(&esm["BatchSize"]), int(&esm["MaximumBatchingWindowInSeconds"])), (t.batch_size as i64, t.max_batching_window.0 as i64), "{name}");
+                assert_eq!(int(&esm["BatchSize"]), t.batch_size as i64, "{name}");
+                // A FIFO queue's mapping takes no batching window at all (issue 14).
+                match c.queue.fifo {
+                    false => assert_eq!(int(&esm["MaximumBatchingWindowInSeconds"]), t.max_batching_window.0 as i64, "{name}"),
+                    true => assert!(esm.get("MaximumBatchingWindowInSeconds").is_none(), "{name}"),
+                }
+                match t.provisioned_pollers {
+                    Some(p) => assert_eq!(
+                        (int(&esm["ProvisionedPollerConfig"]["MinimumPollers"]), int(&esm["ProvisionedPollerConfig"]["MaximumPollers"])),
+                        (p.min as i64, p.max as i64),
+                        "{name}"
+                    ),
+                    None => assert!(esm.get("ProvisionedPollerConfig").is_none(), "{name}"),
+                }
                 assert_eq!(esm["FunctionResponseTypes"][0], "ReportBatchItemFailures", "{name}");
                 match t.max_concurrency {
                     Some(m) => assert_eq!(int(&esm["ScalingConfig"]["MaximumConcurrency"]), m as i64, "{name}"),
@@ -206,8 +219,19 @@ fn roles_are_scoped_to_their_own_queue_and_logs() {
                 if r["Type"] != "AWS::IAM::Role" {
                     continue;
                 }
-                assert!(r["Properties"].get("ManagedPolicyArns").is_none(), "{name} {id:?}: no managed policies");
+                // `permissions` (issue 14): the worker's roles take its managed policies, every role
+                // its boundary; its statements are checked in `permissions_are_the_same_on_both_platforms`.
+                let worker_role = id != "ExecutionRole";
+                let managed = r["Properties"].get("ManagedPolicyArns").cloned();
+                match worker_role && !c.permissions.managed_policies.is_empty() {
+                    true => assert_eq!(managed, Some(serde_yaml_ng::to_value(&c.permissions.managed_policies).unwrap()), "{name} {id:?}"),
+                    false => assert!(managed.is_none(), "{name} {id:?}: no managed policies"),
+                }
+                assert_eq!(r["Properties"].get("PermissionsBoundary").and_then(Value::as_str), c.permissions.boundary.as_deref(), "{name} {id:?}");
                 for policy in r["Properties"]["Policies"].as_sequence().unwrap() {
+                    if policy["PolicyName"] == "permissions" {
+                        continue;
+                    }
                     for st in policy["PolicyDocument"]["Statement"].as_sequence().unwrap() {
                         statements += 1;
                         let actions: Vec<&str> = match &st["Action"] {
@@ -217,7 +241,11 @@ fn roles_are_scoped_to_their_own_queue_and_logs() {
                         };
                         assert!(actions.iter().all(|a| !a.contains('*')), "{name} {id:?}: wildcard action {actions:?}");
                         let resource = &st["Resource"];
-                        if actions.iter().any(|a| a.starts_with("sqs:")) {
+                        if policy["PolicyName"] == "read-secrets" {
+                            // Exactly the secrets' ARNs (issue 14).
+                            let arns: Vec<&str> = resource.as_sequence().unwrap().iter().map(|x| x.as_str().unwrap()).collect();
+                            assert!(!arns.is_empty() && arns.iter().all(|a| c.secrets.values().any(|v| v.starts_with(a))), "{name} {id:?}: {arns:?}");
+                        } else if actions.iter().any(|a| a.starts_with("sqs:")) {
                             assert_eq!(*resource, get_att("Queue", "Arn"), "{name} {id:?}");
                         } else if actions.iter().any(|a| a.starts_with("logs:")) {
                             assert_eq!(*resource, get_att("LogGroup", "Arn"), "{name} {id:?}");
@@ -301,4 +329,81 @@ fn references_resolve_within_each_template() {
             }
         }
     }
+}
+
+/// The policy `permissions` renders, by stack: the ECS task role's and the Lambda role's.
+fn permissions_policy(doc: &Value, role: &str) -> Option<Value> {
+    props(doc, role)["Policies"].as_sequence().unwrap().iter().find(|p| p["PolicyName"] == "permissions").map(|p| p["PolicyDocument"].clone())
+}
+
+/// Issue 14: both platforms' worker roles carry exactly the config's statements, the execution
+/// role none of them.
+#[test]
+fn permissions_are_the_same_on_both_platforms() {
+    for (name, c) in all_configs() {
+        let stacks = render_config(&c, &Image::Placeholder);
+        let (ecs, lambda) = (stack(&stacks, "ecs"), stack(&stacks, "lambda"));
+        let (task, function) = (permissions_policy(&ecs, "TaskRole"), permissions_policy(&lambda, "Role"));
+        assert_eq!(task, function, "{name}");
+        assert!(permissions_policy(&ecs, "ExecutionRole").is_none(), "{name}");
+        match c.permissions.statements.len() {
+            0 => assert!(task.is_none(), "{name}"),
+            n => {
+                let statements = task.unwrap()["Statement"].as_sequence().unwrap().clone();
+                assert_eq!(statements.len(), n, "{name}");
+                for (st, want) in statements.iter().zip(&c.permissions.statements) {
+                    assert_eq!(st["Effect"].as_str(), want.effect.as_deref(), "{name}");
+                    assert_eq!(st["Action"], serde_yaml_ng::to_value(&want.action.as_ref().unwrap().0).unwrap(), "{name}");
+                    assert_eq!(st["Resource"], serde_yaml_ng::to_value(&want.resource.as_ref().unwrap().0).unwrap(), "{name}");
+                }
+            }
+        }
+    }
+}
+
+/// Issue 14: ECS takes each secret by ARN in the container's `Secrets`; the function gets each
+/// ARN in `<NAME>_SECRET_ARN`; neither template holds a value, only ARNs.
+#[test]
+fn secrets_go_by_arn_to_both_platforms() {
+    let mut seen = 0;
+    for (name, c) in all_configs() {
+        let stacks = render_config(&c, &Image::Placeholder);
+        let (ecs, lambda) = (stack(&stacks, "ecs"), stack(&stacks, "lambda"));
+        let container = &props(&ecs, "TaskDefinition")["ContainerDefinitions"][0];
+        let variables = &props(&lambda, "Function")["Environment"]["Variables"];
+        if c.secrets.is_empty() {
+            assert!(container.get("Secrets").is_none(), "{name}");
+            continue;
+        }
+        seen += 1;
+        let secrets = container["Secrets"].as_sequence().unwrap();
+        assert_eq!(secrets.len(), c.secrets.len(), "{name}");
+        for (s, (var, arn)) in secrets.iter().zip(&c.secrets) {
+            assert_eq!((s["Name"].as_str(), s["ValueFrom"].as_str()), (Some(var.as_str()), Some(arn.as_str())), "{name}");
+            assert_eq!(variables[format!("{var}_SECRET_ARN").as_str()].as_str(), Some(arn.as_str()), "{name}");
+            assert!(variables.get(var.as_str()).is_none(), "{name}: {var} is not set on Lambda");
+            assert!(container["Environment"].as_sequence().unwrap().iter().all(|e| e["Name"] != var.as_str()), "{name}");
+        }
+    }
+    assert!(seen >= 2, "no variation uses secrets");
+}
+
+/// Issue 14: `queue.fifo` makes both queues and both dead-letter queues FIFO.
+#[test]
+fn fifo_queues_are_fifo_with_their_dead_letter_queues() {
+    let mut seen = 0;
+    for (name, c) in all_configs() {
+        for s in render_config(&c, &Image::Placeholder) {
+            let doc: Value = serde_yaml_ng::from_str(&s.template).unwrap();
+            for (id, r) in doc["Resources"].as_mapping().unwrap() {
+                if r["Type"] != "AWS::SQS::Queue" {
+                    continue;
+                }
+                let fifo = r["Properties"].get("FifoQueue").and_then(Value::as_bool).unwrap_or(false);
+                assert_eq!(fifo, c.queue.fifo, "{name} {} {id:?}", s.name);
+                seen += usize::from(fifo);
+            }
+        }
+    }
+    assert!(seen >= 4, "no variation renders FIFO queues");
 }

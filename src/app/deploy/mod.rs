@@ -78,8 +78,7 @@ pub async fn up(ws: &Workspace, image_uri: Option<&str>, only: Option<Only>, reb
     let names: Vec<String> = ready.stacks.iter().map(|s| s.name.clone()).collect();
     let reporter = reporter(printer, &names);
     let settings = Settings { timeout, ..Settings::default() };
-    let tags = vec![("replatform:service".to_string(), ready.loaded.config.service.clone())];
-    let runner = Runner::new(&cfn, reporter.as_ref(), settings, run_token(), tags);
+    let runner = Runner::new(&cfn, reporter.as_ref(), settings, run_token(), stack_tags(&ready.loaded.config));
     let deployed = apply(&runner, &cfn, &services, &ready.stacks, consent, reporter.as_ref(), printer, &crate::ui::prompt::terminal, stop.signalled()).await?;
     Ok((ready.image, deployed))
 }
@@ -297,13 +296,21 @@ pub struct Diff {
     pub failed: bool,
 }
 
+/// Both stacks' tags, which CloudFormation puts on every resource that takes tags: replatform's
+/// own `replatform:service`, then the config's `tags` (issue 14).
+pub fn stack_tags(c: &crate::core::config::Config) -> Vec<(String, String)> {
+    let mut tags = vec![(crate::core::config::SERVICE_TAG.to_string(), c.service.clone())];
+    tags.extend(c.tags.iter().map(|(k, v)| (k.clone(), v.0.clone())));
+    tags
+}
+
 /// `diff`: per stack, the change set `up` would execute (created, described and deleted, never
 /// executed) and the text difference between the deployed and rendered templates.
 pub async fn diff(ws: &Workspace, image_uri: Option<&str>, only: Option<Only>, printer: &Printer) -> Result<Diff, Failure> {
     let ready = pipeline::prepare(ws, image_uri, only, ImageMode::Preview, printer).await?;
     let cfn = ready.aws.cfn();
     let services = ready.aws.services();
-    let runner = Runner::new(&cfn, &Silent, Settings::default(), format!("{}-diff", run_token()), vec![("replatform:service".into(), ready.loaded.config.service.clone())]);
+    let runner = Runner::new(&cfn, &Silent, Settings::default(), format!("{}-diff", run_token()), stack_tags(&ready.loaded.config));
     let previews = join_all(ready.stacks.iter().map(|s| async {
         let preview = runner.preview(&s.name, &s.template).await;
         let deployed = match &preview {

@@ -23,7 +23,7 @@ pub const LOG_RETENTION_DAYS: [u64; 22] =
     [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 
 /// Environment names Lambda reserves for itself; setting one fails at deploy time.
-const LAMBDA_RESERVED_ENV: [&str; 18] = [
+pub(super) const LAMBDA_RESERVED_ENV: [&str; 18] = [
     "_HANDLER",
     "_X_AMZN_TRACE_ID",
     "AWS_DEFAULT_REGION",
@@ -44,7 +44,7 @@ const LAMBDA_RESERVED_ENV: [&str; 18] = [
     "LAMBDA_RUNTIME_DIR",
 ];
 
-fn is_env_name(s: &str) -> bool {
+pub(super) fn is_env_name(s: &str) -> bool {
     let mut chars = s.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_') && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
@@ -64,7 +64,7 @@ fn is_service_name(s: &str) -> bool {
         && !s.contains("--")
 }
 
-fn is_region(s: &str) -> bool {
+pub(super) fn is_region(s: &str) -> bool {
     let parts: Vec<&str> = s.split('-').collect();
     parts.len() >= 3
         && parts[0].len() == 2
@@ -152,7 +152,9 @@ pub fn check(c: &Config) -> Vec<Diagnostic> {
             err(&path, format!("`{key}` is also `queue.url_env`: each platform sets it to its own queue's URL"), "remove it from `environment`, or set `queue.url_env` to another name");
         }
     }
-    let env_size: usize = c.environment.iter().map(|(k, v)| k.len() + v.0.len()).sum::<usize>() + c.queue.url_env.len() + 120;
+    // Lambda's variables: the environment, the queue's URL and each secret's ARN (issue 14).
+    let secret_vars: usize = c.secrets.iter().map(|(k, v)| k.len() + super::access::SECRET_ARN_SUFFIX.len() + v.len()).sum();
+    let env_size: usize = c.environment.iter().map(|(k, v)| k.len() + v.0.len()).sum::<usize>() + secret_vars + c.queue.url_env.len() + 120;
     if env_size > 4096 {
         err("environment", format!("the environment is about {env_size} bytes; Lambda allows 4 KB in all"), "move large values to SSM Parameter Store or Secrets Manager and read them at start-up");
     }
@@ -282,12 +284,22 @@ pub fn check(c: &Config) -> Vec<Diagnostic> {
             if t.max_batching_window.0 > 300 {
                 err("lambda.trigger.max_batching_window", format!("batching window {} is over 5m", t.max_batching_window), "use a value up to `5m`");
             }
-            if t.batch_size > 10 && t.max_batching_window.0 == 0 {
+            // A FIFO queue takes no batching window at all: lint's `fifo` rule says so.
+            if t.batch_size > 10 && t.max_batching_window.0 == 0 && !c.queue.fifo {
                 err("lambda.trigger.batch_size", format!("batch size {} needs a batching window", t.batch_size), "with batch_size over 10 set `max_batching_window` to at least `1s`");
             }
             if let Some(m) = t.max_concurrency {
                 if !(2..=1000).contains(&m) {
                     err("lambda.trigger.max_concurrency", format!("max_concurrency {m} is outside 2..1000"), "use 2 to 1000, or leave it out");
+                }
+            }
+            // ProvisionedPollerConfig: MinimumPollers 2..200, MaximumPollers up to 2000 (pitfall 27).
+            if let Some(p) = t.provisioned_pollers {
+                if !(2..=200).contains(&p.min) {
+                    err("lambda.trigger.provisioned_pollers.min", format!("provisioned_pollers.min {} is outside 2..200", p.min), "use 2 to 200 pollers");
+                }
+                if p.max < p.min.max(2) || p.max > 2000 {
+                    err("lambda.trigger.provisioned_pollers.max", format!("provisioned_pollers.max {} is outside {}..2000", p.max, p.min.max(2)), "use `min` to 2000 pollers");
                 }
             }
         }
@@ -304,5 +316,6 @@ pub fn check(c: &Config) -> Vec<Diagnostic> {
             "use one of 1d, 3d, 5d, 7d, 14d, 30d, 60d, 90d, 120d, 150d, 180d, 365d, 400d, 545d, 731d, 1096d, 1827d, 2192d, 2557d, 2922d, 3288d, 3653d",
         );
     }
+    super::access::check(c, &mut out);
     out
 }

@@ -5,14 +5,17 @@
 //! - [`limits`]: the size and shape limits, and the file's bytes decoded as text;
 //! - [`parse`]: the text read into a [`Config`], serde's messages turned into ours;
 //! - [`checks`]: the value checks AWS would otherwise fail at deploy time;
+//! - [`access`]: the checks of `secrets`, `permissions`, `tags`, `production` and ARN shapes;
 //! - [`text`]: text quoted from a file, made safe for a message.
 
+mod access;
 mod checks;
 mod limits;
 mod parse;
 mod text;
 mod types;
 
+pub use access::{arn, is_policy_arn, queue_url, secret_arn, Arn, SecretKind, SECRET_ARN_SUFFIX, SERVICE_TAG};
 pub use checks::{check, fargate_memory, LOG_RETENTION_DAYS};
 pub use limits::{decode, size_text, too_large, CONFIG_LIMITS, MAX_CONFIG_BYTES};
 pub use parse::{nearest, parse};

@@ -286,6 +286,9 @@ fn missing_hint(full: &str) -> String {
         "lambda.command" => "name the handler, for example `command: [\"app.handler\"]`".into(),
         "lambda.working_directory" => "give the absolute folder that holds the handler's module, for example `/app`".into(),
         "lambda.trigger" => "choose `trigger: { type: sqs }` for a handler that takes the event's records, or `trigger: { type: schedule, rate: 1m }` for code that polls the queue itself".into(),
+        "production.ecs_service" => "name the service that runs today: `ecs_service: CLUSTER/SERVICE`".into(),
+        "production.queue" => "give the URL of the queue it consumes: `queue: https://sqs.eu-west-1.amazonaws.com/123456789012/orders`".into(),
+        "lambda.trigger.provisioned_pollers.min" | "lambda.trigger.provisioned_pollers.max" => "give both `min` (2..200) and `max` (min..2000) pollers".into(),
         "lambda.trigger.type" => "set `type: sqs` or `type: schedule`".into(),
         _ => format!("add `{full}`; see the config reference in README.md"),
     }

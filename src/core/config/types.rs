@@ -18,12 +18,100 @@ pub struct Config {
     pub image: Image,
     #[serde(default)]
     pub environment: BTreeMap<String, EnvValue>,
+    /// Environment name -> the ARN of a Secrets Manager secret (with an optional JSON key) or of
+    /// an SSM parameter (issue 14). Values never enter a template.
+    #[serde(default)]
+    pub secrets: BTreeMap<String, String>,
+    /// What the worker may do beyond its own queue and logs, the same on both platforms.
+    #[serde(default)]
+    pub permissions: Permissions,
+    /// Tags on both stacks, so on every resource that takes tags.
+    #[serde(default)]
+    pub tags: BTreeMap<String, EnvValue>,
     #[serde(default)]
     pub queue: Queue,
     pub ecs: Ecs,
     pub lambda: Lambda,
     #[serde(default)]
     pub logs: Logs,
+    /// The service that runs today, for `cutover`; nothing renders from it.
+    #[serde(default)]
+    pub production: Option<Production>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Permissions {
+    /// IAM managed policy ARNs attached to both roles.
+    #[serde(default)]
+    pub managed_policies: Vec<String>,
+    /// Policy statements, as in an IAM policy document, given to both roles.
+    #[serde(default)]
+    pub statements: Vec<Statement>,
+    /// A permissions boundary on every role of both stacks.
+    #[serde(default)]
+    pub boundary: Option<String>,
+}
+
+impl Permissions {
+    pub fn is_empty(&self) -> bool {
+        self.managed_policies.is_empty() && self.statements.is_empty() && self.boundary.is_none()
+    }
+}
+
+/// An IAM policy statement, with IAM's own key names.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Statement {
+    #[serde(rename = "Sid", default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    #[serde(rename = "Effect", default, skip_serializing_if = "Option::is_none")]
+    pub effect: Option<String>,
+    #[serde(rename = "Action", default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<OneOrMany>,
+    #[serde(rename = "Resource", default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<OneOrMany>,
+    /// Kept as written; IAM checks its operators.
+    #[serde(rename = "Condition", default, skip_serializing_if = "Option::is_none")]
+    pub condition: Option<serde_json::Value>,
+}
+
+/// One string or a list of them, as IAM takes `Action` and `Resource`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct OneOrMany(pub Vec<String>);
+
+impl<'de> Deserialize<'de> for OneOrMany {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = OneOrMany;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string or a list of strings")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<OneOrMany, E> {
+                Ok(OneOrMany(vec![v.to_string()]))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<OneOrMany, A::Error> {
+                let mut out = Vec::new();
+                while let Some(s) = seq.next_element::<String>()? {
+                    out.push(s);
+                }
+                Ok(OneOrMany(out))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// The ECS service that runs today and the queue it consumes.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Production {
+    /// `CLUSTER/SERVICE`.
+    pub ecs_service: String,
+    /// The queue's URL.
+    pub queue: String,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -118,13 +206,16 @@ pub struct Queue {
     pub visibility_timeout: Secs,
     #[serde(default = "four_days")]
     pub retention: Secs,
+    /// Both queues and their dead-letter queues FIFO.
+    #[serde(default)]
+    pub fifo: bool,
     #[serde(default)]
     pub dead_letter: DeadLetter,
 }
 
 impl Default for Queue {
     fn default() -> Self {
-        Self { url_env: url_env(), visibility_timeout: thirty_seconds(), retention: four_days(), dead_letter: DeadLetter::default() }
+        Self { url_env: url_env(), visibility_timeout: thirty_seconds(), retention: four_days(), fifo: false, dead_letter: DeadLetter::default() }
     }
 }
 
@@ -257,6 +348,17 @@ pub struct SqsTrigger {
     pub max_batching_window: Secs,
     #[serde(default)]
     pub max_concurrency: Option<u32>,
+    /// The mapping's provisioned mode (pitfall 27).
+    #[serde(default)]
+    pub provisioned_pollers: Option<Pollers>,
+}
+
+/// `ProvisionedPollerConfig`: `MinimumPollers` and `MaximumPollers`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pollers {
+    pub min: u32,
+    pub max: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]

@@ -4,7 +4,7 @@
 use serde::Serialize;
 use serde_json::{json, Value as Json};
 
-use crate::core::config::{Config, DeadLetter, Trigger};
+use crate::core::config::{secret_arn, Config, DeadLetter, SecretKind, Trigger, SECRET_ARN_SUFFIX};
 use crate::core::duration::Secs;
 use crate::core::image_ref::ImageRef;
 
@@ -23,6 +23,8 @@ pub enum Image<'a> {
 pub struct Data {
     service: String,
     environment: Vec<EnvVar>,
+    secrets: SecretsData,
+    permissions: PermissionsData,
     image: ImageData,
     queue: QueueData,
     ecs: EcsData,
@@ -34,6 +36,36 @@ pub struct Data {
 struct EnvVar {
     name: String,
     value: String,
+}
+
+/// `secrets`: ECS's container `Secrets`, Lambda's `<NAME>_SECRET_ARN` variables, and the ARNs
+/// each role may read (issue 14). Only ARNs: a value never reaches a template.
+#[derive(Debug, Serialize)]
+struct SecretsData {
+    any: bool,
+    list: Vec<SecretData>,
+    /// Secrets Manager ARNs without a JSON key, each once.
+    secretsmanager: Vec<String>,
+    /// SSM parameter ARNs, each once.
+    ssm: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct SecretData {
+    name: String,
+    /// The ARN as written, with its JSON key when there is one: ECS's `ValueFrom`.
+    value_from: String,
+    /// The Lambda variable that carries it.
+    arn_variable: String,
+}
+
+/// `permissions`, the same for the ECS task role and the Lambda role.
+#[derive(Debug, Serialize)]
+struct PermissionsData {
+    managed_policies: Vec<String>,
+    /// The statements as an IAM policy document holds them.
+    statements: Vec<Json>,
+    boundary: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -51,6 +83,7 @@ struct QueueData {
     url_env: String,
     visibility_timeout: u64,
     retention: u64,
+    fifo: bool,
     dead_letter: Option<DeadLetterData>,
 }
 
@@ -109,6 +142,13 @@ struct SqsData {
     batch_size: u32,
     max_batching_window: u64,
     max_concurrency: Option<u32>,
+    provisioned_pollers: Option<PollersData>,
+}
+
+#[derive(Debug, Serialize)]
+struct PollersData {
+    min: u32,
+    max: u32,
 }
 
 #[derive(Debug, Serialize)]
@@ -158,14 +198,44 @@ impl Data {
         let l = &c.lambda;
         let (sqs, schedule) = match &l.trigger {
             Trigger::Sqs(t) => (
-                Some(SqsData { batch_size: t.batch_size, max_batching_window: t.max_batching_window.0, max_concurrency: t.max_concurrency }),
+                Some(SqsData {
+                    batch_size: t.batch_size,
+                    max_batching_window: t.max_batching_window.0,
+                    max_concurrency: t.max_concurrency,
+                    provisioned_pollers: t.provisioned_pollers.map(|p| PollersData { min: p.min, max: p.max }),
+                }),
                 None,
             ),
             Trigger::Schedule(t) => (None, Some(ScheduleData { expression: rate_expression(t.rate), every: format!("every {}", t.rate) })),
         };
+        let mut secretsmanager = std::collections::BTreeSet::new();
+        let mut ssm = std::collections::BTreeSet::new();
+        for value in c.secrets.values() {
+            match secret_arn(value) {
+                Some((SecretKind::SecretsManager, base)) => secretsmanager.insert(base),
+                Some((SecretKind::Parameter, arn)) => ssm.insert(arn),
+                None => false,
+            };
+        }
+        let p = &c.permissions;
         Data {
             service: c.service.clone(),
             environment: c.environment.iter().map(|(k, v)| EnvVar { name: k.clone(), value: v.0.clone() }).collect(),
+            secrets: SecretsData {
+                any: !c.secrets.is_empty(),
+                list: c
+                    .secrets
+                    .iter()
+                    .map(|(k, v)| SecretData { name: k.clone(), value_from: v.clone(), arn_variable: format!("{k}{SECRET_ARN_SUFFIX}") })
+                    .collect(),
+                secretsmanager: secretsmanager.into_iter().collect(),
+                ssm: ssm.into_iter().collect(),
+            },
+            permissions: PermissionsData {
+                managed_policies: p.managed_policies.clone(),
+                statements: p.statements.iter().map(|st| serde_json::to_value(st).unwrap_or(Json::Null)).collect(),
+                boundary: p.boundary.clone(),
+            },
             image: ImageData {
                 uri,
                 repository_arn,
@@ -177,6 +247,7 @@ impl Data {
                 url_env: c.queue.url_env.clone(),
                 visibility_timeout: c.queue.visibility_timeout.0,
                 retention: c.queue.retention.0,
+                fifo: c.queue.fifo,
                 dead_letter: match c.queue.dead_letter {
                     DeadLetter { max_receive_count: Some(n) } => Some(DeadLetterData { max_receive_count: n }),
                     DeadLetter { max_receive_count: None } => None,

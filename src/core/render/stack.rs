@@ -114,7 +114,7 @@ pub fn render(sources: &Sources, data: &Data) -> Result<Vec<RenderedStack>, Rend
             Err(e) => {
                 let reason = match e.reason() {
                     handlebars::RenderErrorReason::MissingVariable(Some(path)) => clean_text(&format!(
-                        "`{path}` is not a value the templates are given: they see `service`, `environment`, `image`, `queue`, `ecs`, `lambda` and `logs` (`replatform templates --out DIR` writes the built-in ones that use them)"
+                        "`{path}` is not a value the templates are given: they see `service`, `environment`, `secrets`, `permissions`, `image`, `queue`, `ecs`, `lambda` and `logs` (`replatform templates --out DIR` writes the built-in ones that use them)"
                     )),
                     other => clean_text(&other.to_string()),
                 };

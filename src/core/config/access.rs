@@ -1,0 +1,272 @@
+//! The single-field checks of what a real worker needs beyond its queue (issue 14): `secrets`,
+//! `permissions`, `tags` and `production`, and the ARN shapes they take. Pure.
+
+use super::checks::{is_env_name, is_region, LAMBDA_RESERVED_ENV};
+use super::Config;
+use crate::core::diag::Diagnostic;
+
+/// The suffix of the Lambda variable that carries a secret's ARN: `DB_PASSWORD` ->
+/// `DB_PASSWORD_SECRET_ARN` (Lambda has no field for secrets, pitfall 36).
+pub const SECRET_ARN_SUFFIX: &str = "_SECRET_ARN";
+
+/// The tag replatform puts on both stacks itself.
+pub const SERVICE_TAG: &str = "replatform:service";
+
+/// What a secret's ARN names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SecretKind {
+    SecretsManager,
+    Parameter,
+}
+
+/// The parts of an ARN: `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE` (the resource may hold
+/// colons).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Arn<'a> {
+    pub partition: &'a str,
+    pub service: &'a str,
+    pub region: &'a str,
+    pub account: &'a str,
+    pub resource: &'a str,
+}
+
+pub fn arn(s: &str) -> Option<Arn<'_>> {
+    let mut parts = s.splitn(6, ':');
+    let (Some("arn"), Some(partition), Some(service), Some(region), Some(account), Some(resource)) =
+        (parts.next(), parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return None;
+    };
+    let ok = matches!(partition, "aws" | "aws-cn" | "aws-us-gov")
+        && !service.is_empty()
+        && service.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && (region.is_empty() || is_region(region))
+        && (account.is_empty() || account == "aws" || (account.len() == 12 && account.chars().all(|c| c.is_ascii_digit())))
+        && !resource.is_empty()
+        && !resource.chars().any(|c| c.is_whitespace() || c.is_control());
+    ok.then_some(Arn { partition, service, region, account, resource })
+}
+
+/// What a secret's ARN names and the ARN IAM scopes to (a Secrets Manager ARN without the JSON
+/// key, version stage and version id ECS accepts after it), or `None` when it is neither shape.
+pub fn secret_arn(s: &str) -> Option<(SecretKind, String)> {
+    let a = arn(s)?;
+    if a.region.is_empty() || a.account.len() != 12 {
+        return None;
+    }
+    match a.service {
+        "secretsmanager" => {
+            // secret:NAME[:json-key:version-stage:version-id] (the ECS developer guide, "Pass
+            // Secrets Manager secrets through Amazon ECS environment variables").
+            let rest = a.resource.strip_prefix("secret:")?;
+            let fields: Vec<&str> = rest.split(':').collect();
+            let name = fields[0];
+            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "/_+=.@-".contains(c)) {
+                return None;
+            }
+            if !(fields.len() == 1 || fields.len() == 4) {
+                return None;
+            }
+            let base = format!("arn:{}:secretsmanager:{}:{}:secret:{name}", a.partition, a.region, a.account);
+            Some((SecretKind::SecretsManager, base))
+        }
+        "ssm" => {
+            let name = a.resource.strip_prefix("parameter/")?;
+            let ok = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || "/_.-".contains(c)) && !name.ends_with('/');
+            ok.then(|| (SecretKind::Parameter, s.to_string()))
+        }
+        _ => None,
+    }
+}
+
+/// An IAM managed policy ARN: `arn:aws:iam::aws:policy/NAME` or `arn:aws:iam::ACCOUNT:policy/PATH/NAME`.
+pub fn is_policy_arn(s: &str) -> bool {
+    arn(s).is_some_and(|a| {
+        a.service == "iam"
+            && a.region.is_empty()
+            && !a.account.is_empty()
+            && a.resource.strip_prefix("policy/").is_some_and(|n| !n.is_empty() && !n.ends_with('/') && n.chars().all(|c| c.is_ascii_alphanumeric() || "/+=,.@_-".contains(c)))
+    })
+}
+
+/// `https://sqs.REGION.amazonaws.com[.cn]/ACCOUNT/NAME` -> (region, account, name).
+pub fn queue_url(s: &str) -> Option<(&str, &str, &str)> {
+    let rest = s.strip_prefix("https://sqs.")?;
+    let (host, path) = rest.split_once('/')?;
+    let region = host.strip_suffix(".amazonaws.com").or_else(|| host.strip_suffix(".amazonaws.com.cn"))?;
+    let (account, name) = path.split_once('/')?;
+    let ok = is_region(region)
+        && account.len() == 12
+        && account.chars().all(|c| c.is_ascii_digit())
+        && (1..=80).contains(&name.len())
+        && name.strip_suffix(".fifo").unwrap_or(name).chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    ok.then_some((region, account, name))
+}
+
+fn is_ecs_name(s: &str) -> bool {
+    (1..=255).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// IAM's tag characters: letters, digits, spaces and `_ . : / = + - @` (the Tagging AWS
+/// Resources guide, "Tag naming limits and requirements").
+fn is_tag_text(s: &str) -> bool {
+    s.chars().all(|c| c.is_alphanumeric() || " _.:/=+-@".contains(c))
+}
+
+pub(super) fn check(c: &Config, out: &mut Vec<Diagnostic>) {
+    let mut err = |path: &str, message: String, hint: &str| out.push(Diagnostic::error("config", path, message).hint(hint));
+
+    for (name, value) in &c.secrets {
+        let path = format!("secrets.{name}");
+        if !is_env_name(name) {
+            err(&path, format!("`{name}` is not a valid environment variable name"), "use letters, digits and `_`, not starting with a digit");
+            continue;
+        }
+        if LAMBDA_RESERVED_ENV.contains(&name.as_str()) {
+            err(&path, format!("`{name}` is reserved by Lambda and cannot be set"), "name the variable the worker reads the secret from, for example `DB_PASSWORD`");
+        } else if c.environment.contains_key(name) {
+            err(&path, format!("`{name}` is set in `environment` and in `secrets`"), "keep one: a secret's value comes from its ARN, an environment value is written into the templates");
+        } else if *name == c.queue.url_env {
+            err(&path, format!("`{name}` is also `queue.url_env`: each platform sets it to its own queue's URL"), "name the secret's variable otherwise");
+        }
+        let arn_name = format!("{name}{SECRET_ARN_SUFFIX}");
+        if c.environment.contains_key(&arn_name) || arn_name == c.queue.url_env {
+            err(&path, format!("on Lambda the secret's ARN goes in `{arn_name}`, which `environment` or `queue.url_env` already sets"), "rename the secret or that variable");
+        }
+        if secret_arn(value).is_none() {
+            err(
+                &path,
+                format!("`{value}` is not the ARN of a Secrets Manager secret or an SSM parameter"),
+                "give the full ARN: `arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-AbCdEf` (optionally `:json-key::` after it, quoted) or `arn:aws:ssm:REGION:ACCOUNT:parameter/NAME`",
+            );
+        }
+    }
+
+    let p = &c.permissions;
+    for (i, m) in p.managed_policies.iter().enumerate() {
+        if !is_policy_arn(m) {
+            err(&format!("permissions.managed_policies[{i}]"), format!("`{m}` is not an IAM managed policy ARN"), "managed policy ARNs look like `arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess` or `arn:aws:iam::123456789012:policy/my-policy`");
+        }
+    }
+    if p.managed_policies.len() > 9 {
+        err("permissions.managed_policies", format!("{} managed policies: IAM attaches at most 10 to a role, and the Lambda role needs one slot spare", p.managed_policies.len()), "merge policies, or move their statements into `permissions.statements`");
+    }
+    if let Some(b) = &p.boundary {
+        if !is_policy_arn(b) {
+            err("permissions.boundary", format!("`{b}` is not an IAM managed policy ARN"), "a permissions boundary is a managed policy: `arn:aws:iam::123456789012:policy/team-boundary`");
+        }
+    }
+    for (i, s) in p.statements.iter().enumerate() {
+        let at = format!("permissions.statements[{i}]");
+        match s.effect.as_deref() {
+            Some("Allow" | "Deny") => {}
+            Some(e) => err(&format!("{at}.Effect"), format!("`Effect: {e}` is neither `Allow` nor `Deny`"), "write `Effect: Allow` or `Effect: Deny` (IAM's spelling, capitalised)"),
+            None => err(&at, format!("statement {i} has no `Effect`"), "add `Effect: Allow` (or `Deny`)"),
+        }
+        match &s.action {
+            None => err(&at, format!("statement {i} has no `Action`"), "add `Action: [service:Operation]`, for example `Action: [dynamodb:PutItem]`"),
+            Some(a) if a.0.is_empty() => err(&format!("{at}.Action"), format!("statement {i} lists no action"), "list at least one, for example `[dynamodb:PutItem]`"),
+            Some(a) => {
+                for (j, action) in a.0.iter().enumerate() {
+                    let ok = action == "*"
+                        || action.split_once(':').is_some_and(|(svc, op)| {
+                            !svc.is_empty() && svc.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') && !op.is_empty() && op.chars().all(|c| c.is_ascii_alphanumeric() || c == '*' || c == '?')
+                        });
+                    if !ok {
+                        err(&format!("{at}.Action[{j}]"), format!("`{action}` is not an IAM action"), "actions are `service:Operation`, for example `dynamodb:PutItem` or `s3:Get*`");
+                    }
+                }
+            }
+        }
+        match &s.resource {
+            None => err(&at, format!("statement {i} has no `Resource`"), "add `Resource: [ARN]`, the ARNs the actions apply to (`\"*\"` only for actions that take none)"),
+            Some(r) if r.0.is_empty() => err(&format!("{at}.Resource"), format!("statement {i} lists no resource"), "list the ARNs the actions apply to"),
+            Some(r) => {
+                for (j, res) in r.0.iter().enumerate() {
+                    if res != "*" && arn(res).is_none() {
+                        err(&format!("{at}.Resource[{j}]"), format!("`{res}` is not an ARN"), "resources are ARNs, for example `arn:aws:dynamodb:eu-west-1:123456789012:table/orders`, or `\"*\"`");
+                    }
+                }
+            }
+        }
+        if let Some(cond) = &s.condition {
+            if !cond.is_object() {
+                err(&format!("{at}.Condition"), "`Condition` is not a mapping".into(), "write `Condition: { StringEquals: { \"aws:ResourceTag/team\": orders } }`");
+            }
+        }
+    }
+
+    // Stack tags (CloudFormation: at most 50, replatform's own among them; IAM's rules for keys
+    // and values: the Tagging AWS Resources guide).
+    if c.tags.len() > 49 {
+        err("tags", format!("{} tags: a stack takes at most 50, and replatform adds `{SERVICE_TAG}`", c.tags.len()), "keep at most 49 tags");
+    }
+    for (key, value) in &c.tags {
+        let path = format!("tags.{key}");
+        if key.is_empty() || key.chars().count() > 128 {
+            err(&path, format!("tag key `{key}` is {} characters: AWS takes 1 to 128", key.chars().count()), "shorten the key");
+        } else if key.to_ascii_lowercase().starts_with("aws:") {
+            err(&path, format!("tag key `{key}` starts with `aws:`, which AWS reserves for itself"), "choose another prefix, for example `team:`");
+        } else if key == SERVICE_TAG {
+            err(&path, format!("`{SERVICE_TAG}` is the tag replatform sets on both stacks itself"), "remove it: it is always the service name");
+        } else if !is_tag_text(key) {
+            err(&path, format!("tag key `{key}` holds a character AWS refuses"), "use letters, digits, spaces and `_ . : / = + - @`");
+        }
+        if value.0.chars().count() > 256 {
+            err(&path, format!("the value of tag `{key}` is {} characters: AWS takes at most 256", value.0.chars().count()), "shorten the value");
+        } else if !is_tag_text(&value.0) {
+            err(&path, format!("the value of tag `{key}` holds a character AWS refuses"), "use letters, digits, spaces and `_ . : / = + - @`");
+        }
+    }
+
+    if let Some(prod) = &c.production {
+        match prod.ecs_service.split_once('/') {
+            Some((cluster, service)) if is_ecs_name(cluster) && is_ecs_name(service) => {}
+            _ => err(
+                "production.ecs_service",
+                format!("`{}` is not `CLUSTER/SERVICE`", prod.ecs_service),
+                "name the cluster and the service, for example `prod/orders-worker` (names, not ARNs)",
+            ),
+        }
+        match queue_url(&prod.queue) {
+            None => err("production.queue", format!("`{}` is not an SQS queue URL", prod.queue), "give the queue's URL, for example `https://sqs.eu-west-1.amazonaws.com/123456789012/orders`"),
+            Some((region, _, name)) => {
+                if let Some(r) = c.region.as_deref().filter(|r| *r != region) {
+                    err("production.queue", format!("the production queue is in `{region}`, the service in `{r}`"), "the Lambda function consumes the production queue at cutover: deploy in the queue's region");
+                }
+                if name.ends_with(".fifo") != c.queue.fifo {
+                    let (is, set) = if c.queue.fifo { ("a standard queue", "false") } else { ("a FIFO queue", "true") };
+                    err("production.queue", format!("the production queue `{name}` is {is}, `queue.fifo` is {}", c.queue.fifo), &format!("set `queue.fifo: {set}` so both platforms consume queues of its kind"));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_arns_take_both_shapes_and_scope_to_the_secret() {
+        let sm = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:orders/db-AbCdEf";
+        assert_eq!(secret_arn(sm), Some((SecretKind::SecretsManager, sm.to_string())));
+        assert_eq!(secret_arn(&format!("{sm}:password::")), Some((SecretKind::SecretsManager, sm.to_string())));
+        let ssm = "arn:aws:ssm:eu-west-1:123456789012:parameter/orders/db-host";
+        assert_eq!(secret_arn(ssm), Some((SecretKind::Parameter, ssm.to_string())));
+        for bad in ["orders/db", "arn:aws:secretsmanager:eu-west-1:123:secret:x", &format!("{sm}:password"), "arn:aws:s3:::bucket", "arn:aws:ssm:eu-west-1:123456789012:parameter/"] {
+            assert_eq!(secret_arn(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn policy_arns_and_queue_urls() {
+        assert!(is_policy_arn("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"));
+        assert!(is_policy_arn("arn:aws:iam::123456789012:policy/team/boundary"));
+        assert!(!is_policy_arn("arn:aws:iam::123456789012:role/x"));
+        assert!(!is_policy_arn("AmazonS3ReadOnlyAccess"));
+        assert_eq!(queue_url("https://sqs.eu-west-1.amazonaws.com/123456789012/orders.fifo"), Some(("eu-west-1", "123456789012", "orders.fifo")));
+        assert_eq!(queue_url("http://sqs.eu-west-1.amazonaws.com/123456789012/orders"), None);
+        assert_eq!(queue_url("https://sqs.eu-west-1.amazonaws.com/orders"), None);
+    }
+}
