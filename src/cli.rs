@@ -176,6 +176,12 @@ pub struct CompareArgs {
     /// Folder for samples.csv, summary.json and chart.svg (default: .replatform/compare-<time>)
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// The handling time of one message, for the prediction drawn beside the measurement
+    #[arg(long, value_name = "DURATION", default_value = "100ms", value_parser = parse_fine_duration)]
+    pub per_message: std::time::Duration,
+    /// A Fargate task's image pull and start, for the prediction (measured: about a minute)
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_fine_duration)]
+    pub task_start: std::time::Duration,
 }
 
 #[derive(Debug, Args)]

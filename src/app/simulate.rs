@@ -11,6 +11,7 @@ use crate::core::cost::Prices;
 use crate::core::simulate::{self, Inputs, Setup, Summary};
 use crate::error::Failure;
 use crate::experiment::compare::rfc3339;
+use crate::core::load::Wave;
 use crate::experiment::load::{schedule, Bodies, Plan};
 use crate::experiment::{self as files};
 use crate::ui::printer::Printer;
@@ -30,7 +31,7 @@ pub struct Spec {
 }
 
 /// The mean size of a message the plan sends, its two attributes included.
-fn message_bytes(plan: &Plan) -> u64 {
+pub fn message_bytes(plan: &Plan) -> u64 {
     let body = match &plan.bodies {
         Bodies::Generated(r) => (r.min + r.max) / 2,
         Bodies::Fixed(b) => b.len(),
@@ -38,7 +39,7 @@ fn message_bytes(plan: &Plan) -> u64 {
     (body + crate::core::load::ATTRIBUTE_ALLOWANCE) as u64
 }
 
-fn prices(file: Option<&Path>) -> Result<Prices, Failure> {
+pub fn prices(file: Option<&Path>) -> Result<Prices, Failure> {
     match file {
         None => Ok(Prices::builtin()),
         Some(p) => {
@@ -53,29 +54,39 @@ fn default_out(now: SystemTime) -> PathBuf {
     PathBuf::from(".replatform").join(format!("simulate-{}-{}", &stamp[..8.min(stamp.len())], &stamp[8.min(stamp.len())..]))
 }
 
-/// Runs the model for `plan` and writes the files; the summary document comes back.
-pub fn simulate(ws: &Workspace, spec: &Spec, plan: &Plan, printer: &Printer) -> Result<Summary, Failure> {
+/// The model's setup for the config in `ws` (its rendered ECS template, so a `--templates`
+/// override is modelled as it would deploy) and `inputs`.
+pub fn setup(ws: &Workspace, inputs: &Inputs, printer: &Printer) -> Result<Setup, Failure> {
     let (loaded, stacks, _) = rendered(&ws.file, None, ws.templates.as_deref(), printer).map_err(|(f, _)| f)?;
     let ecs = stacks.iter().find(|s| s.kind == "ecs").ok_or_else(|| Failure::new("the templates render no `ecs` stack").hint("the model reads the ECS stack's scaling; keep `stacks/ecs.yaml` in --templates"))?;
+    Setup::new(&loaded.config, &ecs.template, inputs)
+        .map_err(|e| Failure::new(format!("cannot model `{}`: {e}", ecs.name)).hint("the model runs the scaling the built-in templates render; `replatform render` shows what yours render"))
+}
+
+/// The model's inputs for a load sent as `waves`, with the worker's figures.
+pub fn inputs(waves: Vec<Wave>, per_message: Duration, task_start: Duration, interval: Duration, message_bytes: u64, now: SystemTime) -> Inputs {
+    Inputs {
+        task_start,
+        interval,
+        message_bytes,
+        start_unix_ms: now.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64),
+        ..Inputs::new(waves, per_message)
+    }
+}
+
+/// Runs the model for `plan` and writes the files; the summary document comes back.
+pub fn simulate(ws: &Workspace, spec: &Spec, plan: &Plan, printer: &Printer) -> Result<Summary, Failure> {
     let prices = prices(spec.prices.as_deref())?;
     let (_, waves) = schedule(plan);
     let now = SystemTime::now();
-    let inputs = Inputs {
-        task_start: spec.task_start,
-        interval: spec.interval,
-        window: spec.window,
-        message_bytes: message_bytes(plan),
-        start_unix_ms: now.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64),
-        ..Inputs::new(waves, spec.per_message)
-    };
-    let setup = Setup::new(&loaded.config, &ecs.template, &inputs)
-        .map_err(|e| Failure::new(format!("cannot model `{}`: {e}", ecs.name)).hint("the model runs the scaling the built-in templates render; `replatform render` shows what yours render"))?;
+    let inputs = Inputs { window: spec.window, ..inputs(waves, spec.per_message, spec.task_start, spec.interval, message_bytes(plan), now) };
+    let setup = setup(ws, &inputs, printer)?;
     let out = spec.out.clone().unwrap_or_else(|| default_out(now));
     files::prepare_out(&out).map_err(|e| Failure::new(e).hint("choose another folder with --out DIR"))?;
     let run = simulate::run(&setup, &inputs);
     let summary = run.summary(&setup, &inputs, &prices, &out.display().to_string());
     let platforms: Vec<String> = summary.platforms.iter().map(|p| p.platform.clone()).collect();
     let title = format!("{}: PREDICTED by the model, not measured (replatform simulate)", summary.service);
-    files::write_files(&out, &summary, &title, &run.samples, &platforms, run.load_window_s).map_err(|e| Failure::new(e).hint("choose another folder with --out DIR"))?;
+    files::write_files(&out, &summary, &title, &run.samples, &platforms, run.load_window_s, &[]).map_err(|e| Failure::new(e).hint("choose another folder with --out DIR"))?;
     Ok(summary)
 }

@@ -3,6 +3,8 @@
 
 use serde::Serialize;
 
+use super::cost::{Compute, Usage};
+
 /// One platform at one moment. `None` is "not known": the source was missing or failed, and
 /// `notes` says which and why. Nothing is filled in.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -131,6 +133,87 @@ pub fn summarise(platform: &str, samples: &[&Sample], load_done_s: Option<f64>) 
     }
 }
 
+/// How far a prediction was from what was measured: a platform's drain times side by side.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Gap {
+    pub platform: String,
+    pub predicted_drained_s: Option<f64>,
+    pub measured_drained_s: Option<f64>,
+    /// Measured minus predicted: positive when the platform drained later than predicted.
+    pub gap_s: Option<f64>,
+    /// Measured over predicted: 2.0 took twice as long as predicted.
+    pub ratio: Option<f64>,
+}
+
+/// The gap between a predicted and a measured summary of one platform.
+pub fn gap(predicted: &PlatformSummary, measured: &PlatformSummary) -> Gap {
+    let (p, m) = (predicted.drained_s, measured.drained_s);
+    let both = p.zip(m);
+    Gap {
+        platform: measured.platform.clone(),
+        predicted_drained_s: p,
+        measured_drained_s: m,
+        gap_s: both.map(|(p, m)| m - p),
+        ratio: both.and_then(|(p, m)| (p > 0.0).then(|| m / p)),
+    }
+}
+
+/// What a measured run used on one platform, as far as its samples show it, and how that was
+/// worked out.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Measured {
+    /// `None` when the samples hold nothing to price (no CloudWatch invocations for Lambda).
+    pub usage: Option<Usage>,
+    pub method: String,
+}
+
+/// The usage a measured run's samples show. ECS: task-seconds from the sampled running tasks
+/// (each count held until the next sample), split evenly over the task starts seen (rises of
+/// the running count) for Fargate's one-minute minimum. Lambda: CloudWatch's `Invocations` of
+/// each distinct minute times the configured timeout, an upper bound (the samples hold no
+/// duration). SQS requests are not sampled: counted as 0.
+pub fn measured_usage(platform: &str, samples: &[&Sample], f: &Footprint) -> Measured {
+    let processed = summarise(platform, samples, None).processed.unwrap_or(0);
+    let usage = |compute| Usage { platform: platform.into(), compute, sqs_requests: 0, fifo: false, arm64: f.arm64, messages: processed };
+    if platform == "ecs" {
+        let running: Vec<(f64, u64)> = samples.iter().filter_map(|s| Some((s.elapsed_s, s.ecs_running?))).collect();
+        if running.is_empty() {
+            return Measured { usage: None, method: "no running-task count in the samples (see samples.csv notes)".into() };
+        }
+        let area: f64 = running.windows(2).map(|w| (w[1].0 - w[0].0) * w[0].1 as f64).sum();
+        let starts = running[0].1 + running.windows(2).map(|w| w[1].1.saturating_sub(w[0].1)).sum::<u64>();
+        let each = if starts == 0 { 0 } else { (area / starts as f64).round() as u64 };
+        let compute = Compute::Fargate { task_seconds: vec![each; starts as usize], vcpu: f.vcpu, memory_gb: f.memory_gb };
+        return Measured {
+            usage: Some(usage(compute)),
+            method: format!("measured: {area:.0} task-seconds from the sampled running tasks over {starts} task starts; SQS requests not sampled"),
+        };
+    }
+    let mut minutes: Vec<(&str, u64)> = samples.iter().filter_map(|s| Some((s.cloudwatch_minute.as_deref()?, s.lambda_invocations?))).collect();
+    // A minute sampled while it still fills: its largest count holds.
+    minutes.sort_by(|a, b| b.cmp(a));
+    minutes.dedup_by(|a, b| a.0 == b.0);
+    if minutes.is_empty() {
+        return Measured { usage: None, method: "no CloudWatch Invocations in the samples (see samples.csv notes)".into() };
+    }
+    let invocations: u64 = minutes.iter().map(|m| m.1).sum();
+    let compute = Compute::Lambda { invocations, billed_ms: invocations * f.lambda_timeout_ms, memory_mb: f.lambda_memory_mb };
+    Measured {
+        usage: Some(usage(compute)),
+        method: format!("upper bound: {invocations} invocations (CloudWatch, {} minutes) x the {} s timeout; SQS requests not sampled", minutes.len(), f.lambda_timeout_ms / 1000),
+    }
+}
+
+/// The sizes a run is priced at, from the config.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Footprint {
+    pub vcpu: f64,
+    pub memory_gb: f64,
+    pub lambda_memory_mb: u32,
+    pub lambda_timeout_ms: u64,
+    pub arm64: bool,
+}
+
 /// A row of block characters, one a value, scaled to `max`: the live view's small plot.
 pub fn sparkline(values: &[u64], max: u64) -> String {
     const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
@@ -196,5 +279,33 @@ mod tests {
         assert_eq!(sparkline(&[0, 1, 4, 8], 8), " ▁▄█");
         assert_eq!(sparkline(&[5, 5], 0), "  ");
         assert_eq!(sparkline(&[1], 1000), "▁", "a small non-zero value still shows");
+    }
+
+    #[test]
+    fn the_gap_is_measured_minus_predicted_and_their_ratio() {
+        let at = |t: Option<f64>| PlatformSummary { drained_s: t, ..summarise("ecs", &[], None) };
+        let g = gap(&at(Some(40.0)), &at(Some(100.0)));
+        assert_eq!((g.gap_s, g.ratio), (Some(60.0), Some(2.5)));
+        assert_eq!(gap(&at(None), &at(Some(100.0))).gap_s, None);
+        assert_eq!(gap(&at(Some(0.0)), &at(Some(5.0))).ratio, None, "no ratio to a zero prediction");
+    }
+
+    #[test]
+    fn measured_usage_comes_from_running_tasks_and_invocations() {
+        let f = Footprint { vcpu: 0.25, memory_gb: 0.5, lambda_memory_mb: 512, lambda_timeout_ms: 30_000, arm64: false };
+        // 1 task for 0..60 s, 3 from 60 to 120 s, 0 after: 60 + 180 = 240 task-seconds, 3 starts.
+        let ecs = [(0.0, 1), (60.0, 3), (120.0, 0), (180.0, 0)].map(|(t, n)| Sample { elapsed_s: t, platform: "ecs".into(), ecs_running: Some(n), ..Default::default() });
+        let refs: Vec<&Sample> = ecs.iter().collect();
+        let m = measured_usage("ecs", &refs, &f);
+        assert_eq!(m.usage.unwrap().compute, Compute::Fargate { task_seconds: vec![80, 80, 80], vcpu: 0.25, memory_gb: 0.5 });
+        // The same minute sampled twice counts once, at its larger count: 7 + 5 invocations x 30 s.
+        let minute = |t: f64, m: &str, n: u64| Sample { elapsed_s: t, platform: "lambda".into(), cloudwatch_minute: Some(m.into()), lambda_invocations: Some(n), ..Default::default() };
+        let lambda = [minute(0.0, "a", 4), minute(30.0, "a", 7), minute(60.0, "b", 5)];
+        let refs: Vec<&Sample> = lambda.iter().collect();
+        let m = measured_usage("lambda", &refs, &f);
+        assert_eq!(m.usage.unwrap().compute, Compute::Lambda { invocations: 12, billed_ms: 360_000, memory_mb: 512 });
+        assert!(m.method.starts_with("upper bound"), "{}", m.method);
+        let none = [Sample { platform: "lambda".into(), ..Default::default() }];
+        assert_eq!(measured_usage("lambda", &[&none[0]], &f).usage, None);
     }
 }
