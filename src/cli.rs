@@ -209,6 +209,9 @@ pub struct SimulateArgs {
     /// A price table to use instead of the built-in one (YAML of the same shape)
     #[arg(long, value_name = "FILE")]
     pub prices: Option<PathBuf>,
+    /// Take the load, --per-message and --task-start from a measured run (compare's --out folder)
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["per_message", "task_start"])]
+    pub from_compare: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -1,13 +1,16 @@
 //! The side-by-side experiment's numbers: one sample per platform and moment, and the summary
 //! `compare` draws from them. Pure: the samples come in as values.
 
-use serde::Serialize;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
 
 use super::cost::{Compute, Usage};
+use super::load::Wave;
 
 /// One platform at one moment. `None` is "not known": the source was missing or failed, and
 /// `notes` says which and why. Nothing is filled in.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Sample {
     /// When, as RFC 3339 UTC.
     pub time: String,
@@ -214,6 +217,67 @@ pub struct Footprint {
     pub arm64: bool,
 }
 
+/// The worker's figures and the load, estimated from a measured run's samples
+/// (`simulate --from-compare`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Estimate {
+    /// A minute over the messages per worker-minute: an upper bound on one message's handling
+    /// time (a worker's idle polls count as handling).
+    pub per_message: Option<Duration>,
+    /// From the first sample with a desired or pending task to the first with a running one.
+    pub task_start: Option<Duration>,
+    /// The depth found at the first sample, then each rise of `sent`, at its sample's time.
+    pub waves: Vec<Wave>,
+    /// How each figure was found, or why not, in words.
+    pub said: Vec<String>,
+}
+
+/// Estimates the worker's figures and the load from `samples` (all platforms, in time order).
+/// `load_done_s`: when the load ended (the summary's `load_window_s`).
+pub fn estimate(samples: &[Sample], load_done_s: Option<f64>) -> Estimate {
+    let of = |p: &str| samples.iter().filter(|s| s.platform == p).collect::<Vec<_>>();
+    let mut said = Vec::new();
+    let mut per_message = None;
+    for p in ["ecs", "lambda"] {
+        let m = summarise(p, &of(p), load_done_s);
+        if let Some(rate) = m.messages_per_worker_minute.filter(|r| *r > 0.0) {
+            per_message = Some(Duration::from_millis((60_000.0 / rate).round() as u64));
+            said.push(format!("per message {:.3} s: a minute over {p}'s {rate:.1} messages a worker-minute (an upper bound: idle polls count)", 60.0 / rate));
+            break;
+        }
+    }
+    if per_message.is_none() {
+        said.push("per message: no platform's samples show workers and messages done".into());
+    }
+    let ecs = of("ecs");
+    let asked = ecs.iter().find(|s| s.ecs_desired.is_some_and(|d| d > 0) || s.ecs_pending.is_some_and(|d| d > 0)).map(|s| s.elapsed_s);
+    let running = ecs.iter().find(|s| s.ecs_running.is_some_and(|r| r > 0)).map(|s| s.elapsed_s);
+    let task_start = match (asked, running) {
+        (Some(a), Some(r)) if r >= a => {
+            said.push(format!("task start {:.0} s: a task asked for at {a:.0} s, the first running at {r:.0} s", r - a));
+            Some(Duration::from_millis(((r - a) * 1000.0).round() as u64))
+        }
+        _ => {
+            said.push("task start: the samples show no ECS task asked for and then running".into());
+            None
+        }
+    };
+    let first = ["ecs", "lambda"].into_iter().map(of).find(|s| !s.is_empty()).unwrap_or_default();
+    let mut waves = Vec::new();
+    if let Some(depth) = first.first().and_then(|s| s.depth()).filter(|d| *d > 0) {
+        waves.push(Wave { at: Duration::ZERO, count: depth });
+    }
+    let mut sent = 0;
+    for s in &first {
+        if let Some(now) = s.sent.filter(|n| *n > sent) {
+            waves.push(Wave { at: Duration::from_millis((s.elapsed_s * 1000.0).round() as u64), count: now - sent });
+            sent = now;
+        }
+    }
+    said.push(format!("load: {} messages in {} waves, from the first sample's depth and the sent column", waves.iter().map(|w| w.count).sum::<u64>(), waves.len()));
+    Estimate { per_message, task_start, waves, said }
+}
+
 /// A row of block characters, one a value, scaled to `max`: the live view's small plot.
 pub fn sparkline(values: &[u64], max: u64) -> String {
     const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
@@ -307,5 +371,34 @@ mod tests {
         assert!(m.method.starts_with("upper bound"), "{}", m.method);
         let none = [Sample { platform: "lambda".into(), ..Default::default() }];
         assert_eq!(measured_usage("lambda", &[&none[0]], &f).usage, None);
+    }
+
+    #[test]
+    fn a_measured_run_gives_the_worker_figures_and_the_load() {
+        // 100 messages sent by 10 s; tasks asked for at 70 s run at 115 s; 2 tasks to 190 s, none
+        // at 250 s. The area under the workers curve (trapezoids, as `summarise` takes it):
+        // 45 + 150 + 60 = 255 worker-seconds for 100 messages: 2.55 s a message.
+        let row = |t: f64, visible: u64, sent: u64, desired: u64, pending: u64, running: u64| Sample {
+            elapsed_s: t,
+            platform: "ecs".into(),
+            visible: Some(visible),
+            in_flight: Some(0),
+            delayed: Some(0),
+            dead_letter: Some(0),
+            workers: Some(running),
+            ecs_desired: Some(desired),
+            ecs_pending: Some(pending),
+            ecs_running: Some(running),
+            sent: Some(sent),
+            ..Default::default()
+        };
+        let samples = [row(0.0, 0, 0, 0, 0, 0), row(10.0, 100, 100, 0, 0, 0), row(70.0, 100, 100, 2, 2, 0), row(115.0, 100, 100, 2, 0, 2), row(190.0, 0, 100, 2, 0, 2), row(250.0, 0, 100, 0, 0, 0)];
+        let e = estimate(&samples, Some(10.0));
+        assert_eq!(e.per_message, Some(Duration::from_millis(2_550)), "{:?}", e.said);
+        assert_eq!(e.task_start, Some(Duration::from_secs(45)));
+        assert_eq!(e.waves, vec![Wave { at: Duration::from_secs(10), count: 100 }]);
+        let none = estimate(&[Sample { platform: "lambda".into(), visible: Some(5), in_flight: Some(0), delayed: Some(0), ..Default::default() }], None);
+        assert_eq!((none.per_message, none.task_start), (None, None));
+        assert_eq!(none.waves, vec![Wave { at: Duration::ZERO, count: 5 }], "the depth found is the load");
     }
 }
