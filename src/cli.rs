@@ -200,6 +200,12 @@ pub struct CompareArgs {
     /// Folder for samples.csv, summary.json and chart.svg (default: .replatform/compare-<time>)
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// The handling time of one message, for the prediction drawn beside the measurement
+    #[arg(long, value_name = "DURATION", default_value = "100ms", value_parser = parse_fine_duration)]
+    pub per_message: std::time::Duration,
+    /// A Fargate task's image pull and start, for the prediction (measured: about a minute)
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_fine_duration)]
+    pub task_start: std::time::Duration,
 }
 
 #[derive(Debug, Args)]
@@ -227,6 +233,9 @@ pub struct SimulateArgs {
     /// A price table to use instead of the built-in one (YAML of the same shape)
     #[arg(long, value_name = "FILE")]
     pub prices: Option<PathBuf>,
+    /// Take the load, --per-message and --task-start from a measured run (compare's --out folder)
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["per_message", "task_start"])]
+    pub from_compare: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -1,6 +1,7 @@
 //! The side-by-side experiment's workflows: `load` sends the same messages to the deployed
 //! queues; `compare` samples both platforms until they drain (sending the load meanwhile when
-//! asked) and writes samples.csv, summary.json and chart.svg, also when interrupted.
+//! asked) and writes samples.csv, summary.json and chart.svg, also when interrupted, with the
+//! model's prediction for the same load beside the measurement and the measured run's cost.
 
 use std::cell::Cell;
 use std::path::PathBuf;
@@ -10,11 +11,15 @@ use std::time::{Duration, Instant, SystemTime};
 use super::deployed::deployed;
 use super::workspace::Workspace;
 use super::Only;
-use crate::core::experiment::{self, Sample, DRAINED_SAMPLES};
+use super::simulate;
+use crate::core::cost::{self, Prices};
+use crate::core::experiment::{self, Footprint, PlatformSummary, Sample, DRAINED_SAMPLES};
+use crate::core::load::Wave;
+use crate::core::simulate as model;
 use crate::error::Failure;
 use crate::experiment::compare::{rfc3339, Platform, Sampler, SeenEvent};
 use crate::experiment::load::{self as engine, LoadReport, Plan, Target};
-use crate::experiment::{self as files, Summary};
+use crate::experiment::{self as files, MeasuredCost, Prediction, Summary};
 use crate::signal::Stop;
 use crate::ui::experiment as view;
 use crate::ui::printer::Printer;
@@ -56,6 +61,9 @@ pub struct Watch {
     pub timeout: Duration,
     /// The folder for the files; a dated one under `.replatform/` when not given.
     pub out: Option<PathBuf>,
+    /// The worker's figures for the prediction beside the measurement (`simulate`'s).
+    pub per_message: Duration,
+    pub task_start: Duration,
 }
 
 /// `compare`: samples every platform each `interval` until all have drained (or `window`, or
@@ -140,13 +148,37 @@ pub async fn compare(ws: &Workspace, spec: &Watch, plan: Option<&Plan>, printer:
     watch.finish();
     let ended = SystemTime::now();
     let platform_names: Vec<String> = platforms.iter().map(|p| p.platform.clone()).collect();
-    let summaries = platform_names
+    let summaries: Vec<PlatformSummary> = platform_names
         .iter()
         .map(|name| {
             let of: Vec<&Sample> = samples.iter().filter(|s| &s.platform == name).collect();
             experiment::summarise(name, &of, load_window.get().map(|(_, end)| end))
         })
         .collect();
+    let footprint = Footprint {
+        vcpu: f64::from(config.ecs.cpu) / 1024.0,
+        memory_gb: f64::from(config.ecs.memory) / 1024.0,
+        lambda_memory_mb: config.lambda.memory,
+        lambda_timeout_ms: config.lambda.timeout.0 * 1000,
+        arm64: config.image.platform == crate::core::config::Platform::Arm64,
+    };
+    let prices = Prices::builtin();
+    let cost = platform_names
+        .iter()
+        .map(|name| {
+            let of: Vec<&Sample> = samples.iter().filter(|s| &s.platform == name).collect();
+            let m = experiment::measured_usage(name, &of, &footprint);
+            MeasuredCost { platform: name.clone(), cost: m.usage.map(|u| cost::cost(&u, &prices)), method: m.method }
+        })
+        .collect();
+    let from = load_window.get().map_or(0.0, |(from, _)| from);
+    let (prediction, predicted, prediction_note) = match predict(ws, spec, plan, from, &samples, &summaries, sampler.started, printer) {
+        Ok((p, samples)) => (Some(p), samples, None),
+        Err(f) => {
+            printer.warning(&format!("no prediction beside the measurement: {}", f.message));
+            (None, Vec::new(), Some(f.message.clone()))
+        }
+    };
     let summary = Summary {
         service: config.service.clone(),
         region: aws.region().to_string(),
@@ -161,8 +193,11 @@ pub async fn compare(ws: &Workspace, spec: &Watch, plan: Option<&Plan>, printer:
         function,
         ecs_events: events,
         deployed: platforms.clone(),
+        prediction,
+        prediction_note,
+        cost,
     };
-    write_files(&out, &summary, &samples, &platform_names).map_err(|e| Failure::new(e).hint("the samples are lost if the folder cannot be written; choose another with --out"))?;
+    write_files(&out, &summary, &samples, &platform_names, &predicted).map_err(|e| Failure::new(e).hint("the samples are lost if the folder cannot be written; choose another with --out"))?;
     let taken = samples.len() / platform_names.len().max(1);
     Ok((summary, taken))
 }
@@ -180,7 +215,55 @@ fn drained(samples: &[Sample], platforms: &[Platform]) -> bool {
     })
 }
 
-fn write_files(out: &std::path::Path, summary: &Summary, samples: &[Sample], platforms: &[String]) -> Result<(), String> {
-    let title = format!("{}: ECS and Lambda draining the same load ({})", summary.service, &summary.started_at[..16.min(summary.started_at.len())]);
-    files::write_files(out, summary, &title, samples, platforms, summary.load_window_s)
+fn write_files(out: &std::path::Path, summary: &Summary, samples: &[Sample], platforms: &[String], predicted: &[Sample]) -> Result<(), String> {
+    let dashed = if predicted.is_empty() { "" } else { "; dashed: predicted" };
+    let title = format!("{}: ECS and Lambda draining the same load ({}{dashed})", summary.service, &summary.started_at[..16.min(summary.started_at.len())]);
+    files::write_files(out, summary, &title, samples, platforms, summary.load_window_s, predicted)
+}
+
+/// The model run for the load this `compare` watched, a run per platform: each queue's depth at
+/// the first sample as one wave at the start, then the plan `--load` sent (its waves from when
+/// the load began, `from`). Each platform's predicted summary and samples, and the gap to the
+/// measured one.
+#[allow(clippy::too_many_arguments)]
+fn predict(ws: &Workspace, spec: &Watch, plan: Option<&Plan>, from: f64, samples: &[Sample], measured: &[PlatformSummary], started: SystemTime, printer: &Printer) -> Result<(Prediction, Vec<Sample>), Failure> {
+    let plan_waves: Vec<Wave> = plan.map(|p| engine::schedule(p).1).unwrap_or_default();
+    let bytes = plan.map(simulate::message_bytes);
+    // The model moves in whole seconds.
+    let interval = Duration::from_secs(spec.interval.as_secs_f64().round().max(1.0) as u64);
+    let prices = Prices::builtin();
+    let inputs_for = |depth: u64| {
+        let mut waves: Vec<Wave> = Vec::new();
+        if depth > 0 {
+            waves.push(Wave { at: Duration::ZERO, count: depth });
+        }
+        waves.extend(plan_waves.iter().map(|w| Wave { at: w.at + Duration::from_secs_f64(from), count: w.count }));
+        let i = simulate::inputs(waves, spec.per_message, spec.task_start, interval, 0, started);
+        crate::core::simulate::Inputs { message_bytes: bytes.unwrap_or(i.message_bytes), ..i }
+    };
+    let setup = simulate::setup(ws, &inputs_for(0), printer)?;
+    let mut p = Prediction { load: String::new(), per_message_s: spec.per_message.as_secs_f64(), task_start_s: spec.task_start.as_secs_f64(), platforms: Vec::new(), gaps: Vec::new(), bottlenecks: Vec::new(), cost: Vec::new() };
+    let mut predicted = Vec::new();
+    let mut any_depth = false;
+    for m in measured {
+        let depth = samples.iter().find(|s| s.platform == m.platform).and_then(Sample::depth).unwrap_or(0);
+        any_depth |= depth > 0;
+        let inputs = inputs_for(depth);
+        let run = model::run(&setup, &inputs);
+        let summary = run.summary(&setup, &inputs, &prices, "");
+        let Some(mine) = summary.platforms.iter().find(|s| s.platform == m.platform) else { continue };
+        p.gaps.push(experiment::gap(mine, m));
+        p.platforms.push(mine.clone());
+        p.bottlenecks.extend(summary.bottlenecks.into_iter().filter(|b| b.platform == m.platform));
+        p.cost.extend(summary.cost.into_iter().filter(|c| c.platform == m.platform));
+        predicted.extend(run.samples.into_iter().filter(|s| s.platform == m.platform));
+    }
+    p.load = match (any_depth, plan.is_some()) {
+        (true, true) => "the depth found at the first sample, then the plan --load sent",
+        (true, false) => "the depth found at the first sample",
+        (false, true) => "the plan --load sent",
+        (false, false) => "nothing: the queues were empty at the first sample and --load sent nothing",
+    }
+    .to_string();
+    Ok((p, predicted))
 }

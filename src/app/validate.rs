@@ -1,5 +1,6 @@
-//! `validate`'s checks beyond the config's own: the Dockerfile's known traps for Lambda
-//! (`core::dockerfile`), read from the build context when it is there.
+//! `validate`'s checks beyond the config's own: the scaling model's predictions for a default
+//! load (`core::lint::model`), and the Dockerfile's known traps for Lambda (`core::dockerfile`),
+//! read from the build context when it is there.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Component, Path, PathBuf};
@@ -25,8 +26,10 @@ pub struct Validation {
 pub fn validate(file: &Path, printer: &Printer) -> Validation {
     match load(file, printer) {
         Ok(l) => {
+            let predicted = model_checks(&l, printer);
             let (ds, fs): (Vec<_>, Vec<_>) = dockerfile_checks(&l, printer).into_iter().unzip();
             let mut diagnostics = l.diagnostics;
+            diagnostics.extend(predicted);
             let mut files = vec![None; diagnostics.len()];
             diagnostics.extend(ds);
             files.extend(fs);
@@ -37,6 +40,21 @@ pub fn validate(file: &Path, printer: &Printer) -> Validation {
             Validation { result: Err(f), diagnostics: ds, files }
         }
     }
+}
+
+/// The scaling model's warnings (`core::lint::model`), placed in the config and printed (text
+/// mode).
+fn model_checks(l: &Loaded, printer: &Printer) -> Vec<Diagnostic> {
+    let mut found = crate::core::lint::model::warnings(&l.config);
+    let config = std::fs::read_to_string(&l.path).unwrap_or_default();
+    let places = crate::core::locate::index(&config);
+    for d in &mut found {
+        d.location = crate::core::locate::find(&places, &d.path).map(|p| p.value);
+        if !printer.is_json() {
+            printer.diagnostic(&crate::ui::diagnostics::render(d, &l.path.display().to_string(), &config, true));
+        }
+    }
+    found
 }
 
 /// The Dockerfile's warnings, printed (text mode) and returned with the Dockerfile's path

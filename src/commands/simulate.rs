@@ -12,7 +12,7 @@ use crate::ui::printer::Printer;
 use crate::ui::simulate as view;
 
 pub fn run(args: SimulateArgs, ws: &Workspace, printer: &Printer) -> Outcome {
-    let SimulateArgs { load, per_message, task_start, window, interval, out, explain, prices } = args;
+    let SimulateArgs { load, per_message, task_start, window, interval, out, explain, prices, from_compare } = args;
     if interval < Duration::from_secs(1) || interval.subsec_nanos() != 0 {
         return Err(Failure::new(format!("--interval `{}` is not a whole number of seconds", humantime::format_duration(interval))).hint("the model moves in steps of one second: --interval 1s or more, e.g. 5s (the default)"));
     }
@@ -22,9 +22,18 @@ pub fn run(args: SimulateArgs, ws: &Workspace, printer: &Printer) -> Outcome {
     if task_start > Duration::from_secs(3600) || per_message > Duration::from_secs(900) {
         return Err(Failure::new("--task-start is above 1h or --per-message above 15m").hint("a Fargate task starts in about a minute (pitfall 31); Lambda stops an invocation at 15 minutes"));
     }
-    let plan = load_plan(&load)?;
     let spec = Spec { per_message, task_start, interval, window, out, prices };
-    let summary = simulate::simulate(ws, &spec, &plan, printer)?;
+    let summary = match from_compare {
+        Some(dir) => {
+            if load.count.is_some() || load.batches.is_some() || load.rate.is_some() || load.body_file.is_some() {
+                return Err(Failure::new("--from-compare takes the load from the measured run").hint("leave out the load options, or --from-compare to simulate a load of your own"));
+            }
+            let (summary, said) = simulate::from_compare(ws, &spec, &dir, printer)?;
+            printer.info(format!("from {}: {}", dir.display(), said.join("; ")));
+            summary
+        }
+        None => simulate::simulate(ws, &spec, &load_plan(&load)?, printer)?,
+    };
     if printer.is_json() {
         printer.json(&summary).map_err(Failure::output)?;
     } else {

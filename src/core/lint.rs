@@ -2,6 +2,8 @@
 //! messages (`shared/design/pitfalls.md`). Pure. Errors stop every command that renders;
 //! warnings are printed and the command goes on (`validate --strict` fails on them too).
 
+pub mod model;
+
 use super::config::{queue_url, secret_arn, Config, Trigger, SECRET_ARN_SUFFIX};
 use super::diag::Diagnostic;
 

@@ -9,7 +9,9 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::core::experiment::{PlatformSummary, Sample};
+use crate::core::cost::Cost;
+use crate::core::experiment::{Gap, PlatformSummary, Sample};
+use crate::core::simulate::decision::Bottleneck;
 
 /// `summary.json`, and `compare --output json`.
 #[derive(Clone, Debug, Serialize)]
@@ -30,6 +32,37 @@ pub struct Summary {
     pub function: Option<compare::FunctionFacts>,
     pub ecs_events: Vec<compare::SeenEvent>,
     pub deployed: Vec<compare::Platform>,
+    /// The model's prediction for the same load (`replatform simulate`'s), beside the
+    /// measurement; `None` when the config could not be modelled (`prediction_note` says why).
+    pub prediction: Option<Prediction>,
+    pub prediction_note: Option<String>,
+    /// What the measured run cost, from its samples, per platform.
+    pub cost: Vec<MeasuredCost>,
+}
+
+/// The model run for the load `compare` watched.
+#[derive(Clone, Debug, Serialize)]
+pub struct Prediction {
+    /// What the model was given: `the plan --load sent` and/or `the depth found at the first
+    /// sample`.
+    pub load: String,
+    pub per_message_s: f64,
+    pub task_start_s: f64,
+    /// The predicted summaries, the fields of `platforms`.
+    pub platforms: Vec<PlatformSummary>,
+    /// Predicted against measured drain times, per platform.
+    pub gaps: Vec<Gap>,
+    pub bottlenecks: Vec<Bottleneck>,
+    pub cost: Vec<Cost>,
+}
+
+/// The measured run's cost on one platform; `cost` is `None` when the samples hold nothing to
+/// price, and `method` says how it was worked out (or why not).
+#[derive(Clone, Debug, Serialize)]
+pub struct MeasuredCost {
+    pub platform: String,
+    pub cost: Option<Cost>,
+    pub method: String,
 }
 
 /// Writes `samples.csv`: one row a sample and platform, the columns of [`Sample`], an empty
@@ -45,11 +78,12 @@ pub fn write_samples(path: &Path, samples: &[Sample]) -> Result<(), String> {
 
 /// Writes the three files every run leaves, a measured one (`compare`) or a predicted one
 /// (`simulate`): `samples.csv`, `summary.json` (the `summary` document) and `chart.svg`.
-pub fn write_files(out: &Path, summary: &impl Serialize, title: &str, samples: &[Sample], platforms: &[String], load: Option<(f64, f64)>) -> Result<(), String> {
+/// `predicted`: the model's samples drawn dashed beside measured ones (empty for none).
+pub fn write_files(out: &Path, summary: &impl Serialize, title: &str, samples: &[Sample], platforms: &[String], load: Option<(f64, f64)>, predicted: &[Sample]) -> Result<(), String> {
     write_samples(&out.join("samples.csv"), samples)?;
     let json = serde_json::to_string_pretty(summary).map_err(|e| e.to_string())?;
     std::fs::write(out.join("summary.json"), json + "\n").map_err(|e| format!("writing {}: {e}", out.join("summary.json").display()))?;
-    chart::write(&out.join("chart.svg"), title, platforms, samples, load)
+    chart::write(&out.join("chart.svg"), title, platforms, samples, load, predicted)
 }
 
 /// Checks that `dir` can take the files, before anything is sent or sampled.

@@ -219,6 +219,24 @@ fn secs(v: Option<f64>) -> String {
 /// The closing table: one column per platform.
 pub fn compare_summary(s: &Summary) -> String {
     let mut out = platforms_table(&s.platforms);
+    if let Some(p) = &s.prediction {
+        out.push_str(&format!("\n\npredicted by the model (replatform simulate; per message {} s, task start {} s; load: {}), dashed on the chart:", p.per_message_s, p.task_start_s, p.load));
+        for g in &p.gaps {
+            let ratio = g.ratio.map_or("-".to_string(), |r| format!("x{r:.2}"));
+            let gap = g.gap_s.map_or("-".to_string(), |v| format!("{v:+.1} s"));
+            out.push_str(&format!("\n  {:<7} drained after {} predicted, {} measured: gap {gap}, measured/predicted {ratio}", g.platform, secs(g.predicted_drained_s), secs(g.measured_drained_s)));
+        }
+        for b in &p.bottlenecks {
+            out.push_str(&format!("\n  {:<7} predicted bottleneck: {}", b.platform, b.text));
+        }
+    } else if let Some(note) = &s.prediction_note {
+        out.push_str(&format!("\n\nno prediction: {note}"));
+    }
+    out.push_str("\n\ncost of the measured run (built-in prices):");
+    for c in &s.cost {
+        let usd = c.cost.as_ref().map_or("-".to_string(), |c| format!("${:.6}", c.total_usd));
+        out.push_str(&format!("\n  {:<7} {usd}: {}", c.platform, c.method));
+    }
     out.push_str(&format!("\n\nstopped: {}; files in {}: samples.csv, summary.json, chart.svg", s.stopped, s.out));
     out.push_str("\n(\"-\": no data for it; samples.csv's notes column says which source was missing and why)");
     out

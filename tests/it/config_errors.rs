@@ -191,3 +191,46 @@ fn every_worker_field_is_accepted_with_infos_only() {
     assert_eq!(c.permissions.statements[1].action.as_ref().unwrap().0, ["sqs:SendMessage"]);
     assert_eq!(c.tags.get("cost-center").map(|v| v.0.as_str()), Some("4711"));
 }
+
+// The scaling model's warnings (issue 15): the config run for 1,000 messages of 100 ms each.
+
+/// What `validate` prints of the model's warnings for a config text.
+fn model_report(text: &str) -> String {
+    let c = config::parse(text).unwrap();
+    let places = replatform::core::locate::index(text);
+    let mut ds = lint::model::warnings(&c);
+    for d in &mut ds {
+        d.location = replatform::core::locate::find(&places, &d.path).map(|p| p.value);
+    }
+    assert!(!ds.is_empty(), "expected a warning from the model for:\n{text}");
+    ds.iter().map(|d| diagnostics::render(d, "replatform.yaml", text, false)).collect::<Vec<_>>().join("\n")
+}
+
+#[test]
+fn the_model_warns_of_nothing_for_the_base_config_and_both_examples() {
+    assert_eq!(lint::model::warnings(&config::parse(BASE).unwrap()), vec![]);
+    for (name, path) in crate::common::examples() {
+        let c = config::parse(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(lint::model::warnings(&c), vec![], "{name}");
+    }
+}
+
+#[test]
+fn model_schedule_drains_many_times_slower() {
+    let text = variant(BASE, &[("lambda.trigger", yaml("{type: schedule, rate: 15m}")), ("lambda.reserved_concurrency", V::from(1)), ("lambda.timeout", V::from("60s"))]);
+    insta::assert_snapshot!("model_schedule_drains_many_times_slower", model_report(&text));
+}
+
+#[test]
+fn model_schedule_timeout_leaves_no_poll() {
+    // The polling worker starts a receive only with SQS_WAIT_SECONDS + SQS_VISIBILITY_TO (10 s
+    // + 30 s by default) of the invocation left: a 30 s timeout never polls.
+    let text = variant(BASE, &[("lambda.trigger", yaml("{type: schedule, rate: 1m}")), ("lambda.timeout", V::from("30s"))]);
+    insta::assert_snapshot!("model_schedule_timeout_leaves_no_poll", model_report(&text));
+}
+
+#[test]
+fn model_steps_never_reach_max() {
+    let text = variant(BASE, &[("ecs.scaling.scale_out", yaml("[{from: 1, add: 1}]")), ("ecs.scaling.scale_out_cooldown", V::from("10m"))]);
+    insta::assert_snapshot!("model_steps_never_reach_max", model_report(&text));
+}

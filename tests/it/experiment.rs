@@ -205,6 +205,32 @@ fn compare_watches_two_queues_drain_at_different_speeds() {
     assert!(lambda["first_receive_s"].as_f64().is_some(), "the slow consumer's messages were seen in flight");
     assert_eq!(summary, serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(out_dir.join("summary.json")).unwrap()).unwrap());
 
+    // The prediction for the same 40 messages beside the measurement: the model's drain times,
+    // the gap to the measured ones per platform, in seconds and as a ratio.
+    let prediction = &summary["prediction"];
+    assert_eq!(prediction["load"], "the plan --load sent", "{prediction}");
+    assert_eq!((prediction["per_message_s"].as_f64(), prediction["task_start_s"].as_f64()), (Some(0.1), Some(60.0)));
+    for (kind, measured) in [("ecs", ecs_drained), ("lambda", lambda_drained)] {
+        let gap = prediction["gaps"].as_array().unwrap().iter().find(|g| g["platform"] == kind).unwrap_or_else(|| panic!("a gap for {kind}: {prediction}"));
+        let predicted = gap["predicted_drained_s"].as_f64().unwrap();
+        assert_eq!(gap["measured_drained_s"].as_f64(), Some(measured));
+        assert!((gap["gap_s"].as_f64().unwrap() - (measured - predicted)).abs() < 1e-9, "{gap}");
+        assert!((gap["ratio"].as_f64().unwrap() - measured / predicted).abs() < 1e-9, "{gap}");
+        let summarised = prediction["platforms"].as_array().unwrap().iter().find(|p| p["platform"] == kind).unwrap();
+        assert_eq!(summarised["drained_s"].as_f64(), Some(predicted));
+        assert_eq!(summarised["sent"].as_u64(), Some(40));
+    }
+    // ECS starts no task before a metric period and a task start: the model drains it minutes
+    // after the stand-in consumer did.
+    let ecs_gap = prediction["gaps"].as_array().unwrap().iter().find(|g| g["platform"] == "ecs").unwrap();
+    assert!(ecs_gap["predicted_drained_s"].as_f64().unwrap() > 60.0 + ecs_drained, "{ecs_gap}");
+    // The measured run's cost: ECS from the running tasks moto reports (none), Lambda unknown
+    // without CloudWatch, and said so.
+    let cost = |kind: &str| summary["cost"].as_array().unwrap().iter().find(|c| c["platform"] == kind).unwrap().clone();
+    assert_eq!(cost("ecs")["cost"]["total_usd"].as_f64(), Some(0.0), "{}", cost("ecs"));
+    assert!(cost("ecs")["method"].as_str().unwrap().contains("0 task starts"), "{}", cost("ecs"));
+    assert!(cost("lambda")["cost"].is_null() && cost("lambda")["method"].as_str().unwrap().contains("no CloudWatch Invocations"), "{}", cost("lambda"));
+
     // samples.csv: the documented columns, one row per sample and platform.
     let csv = std::fs::read_to_string(out_dir.join("samples.csv")).unwrap();
     let mut lines = csv.lines();
@@ -225,8 +251,13 @@ fn compare_watches_two_queues_drain_at_different_speeds() {
     for label in ["ECS Fargate", "Lambda", "Queue depth", "Workers", "seconds since the start"] {
         assert!(texts.contains(label), "the chart says `{label}`");
     }
-    let strokes = |colour: &str| doc.descendants().filter(|n| n.tag_name().name() == "polyline" && n.attribute("stroke") == Some(colour)).count();
-    assert!(strokes("#1F77B4") >= 2 && strokes("#FF7F0E") >= 1, "ECS's line in both panels, Lambda's depth line: {svg}");
+    let solid = |colour: &str| doc.descendants().filter(|n| n.tag_name().name() == "polyline" && n.attribute("stroke") == Some(colour) && n.attribute("stroke-dasharray").is_none()).count();
+    assert!(solid("#1F77B4") >= 2 && solid("#FF7F0E") >= 1, "ECS's line in both panels, Lambda's depth line: {svg}");
+    // The prediction: dashed, in each platform's colour, in both panels (the model knows the
+    // workers moto does not show), each with its legend entry.
+    let dashed = |colour: &str| doc.descendants().filter(|n| n.tag_name().name() == "polyline" && n.attribute("stroke") == Some(colour) && n.attribute("stroke-dasharray").is_some()).count();
+    assert!(dashed("#1F77B4") >= 4 && dashed("#FF7F0E") >= 4, "both platforms' predicted lines and legends, dashed: {svg}");
+    assert!(texts.contains("ECS Fargate: predicted (dashed)") && texts.contains("Lambda: predicted (dashed)"));
     screenshot_is_not_blank(&out_dir.join("chart.svg"));
 }
 

@@ -152,3 +152,55 @@ fn bad_options_exit_1_with_a_hint() {
     let o = replatform(dir, &["simulate", "--count", "10", "--per-message", "soon"]);
     assert_eq!(o.status.code(), Some(2), "a value clap refuses is a usage error");
 }
+
+/// A measured run's folder as `compare` leaves it: samples.csv with compare's columns (ECS rows
+/// only, and Lambda rows without workers, as on an emulator) and summary.json's load window.
+fn measured_run(rows: &[(f64, u64, u64, u64, u64, u64)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = format!("{COLUMNS}\n");
+    for &(t, visible, sent, desired, pending, running) in rows {
+        csv.push_str(&format!("2026-01-01T00:00:00.000Z,{t},ecs,{visible},0,0,0,{running},{desired},{running},{pending},,,,,,{sent},\n"));
+        csv.push_str(&format!("2026-01-01T00:00:00.000Z,{t},lambda,{visible},0,0,0,,,,,,,,,,{sent},cloudwatch: no datapoint\n"));
+    }
+    std::fs::write(dir.path().join("samples.csv"), csv).unwrap();
+    std::fs::write(dir.path().join("summary.json"), r#"{"load_window_s": [10.0, 10.0]}"#).unwrap();
+    dir
+}
+
+#[test]
+fn simulate_from_compare_takes_the_load_and_the_workers_figures_from_a_measured_run() {
+    let (_, config) = examples().into_iter().find(|(n, _)| n == "sqs-worker").unwrap();
+    let dir = config.parent().unwrap();
+    // 100 messages sent by 10 s; tasks asked for at 70 s run at 115 s and work until 190 s:
+    // 255 worker-seconds (trapezoids) for 100 messages is 2.55 s a message; task start 45 s.
+    let run = measured_run(&[(0.0, 0, 0, 0, 0, 0), (10.0, 100, 100, 0, 0, 0), (70.0, 100, 100, 2, 2, 0), (115.0, 100, 100, 2, 0, 2), (190.0, 0, 100, 2, 0, 2), (250.0, 0, 100, 0, 0, 0)]);
+    let out = tempfile::tempdir().unwrap();
+    let o = replatform(dir, &["simulate", "--from-compare", run.path().to_str().unwrap(), "--out", out.path().to_str().unwrap(), "--output", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let summary: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let basis = &summary["basis"];
+    assert_eq!((basis["messages"].as_u64(), basis["per_message_s"].as_f64(), basis["task_start_s"].as_f64()), (Some(100), Some(2.55), Some(45.0)), "{basis}");
+    assert_eq!(summary["platforms"][0]["sent"].as_u64(), Some(100));
+    let err = text(&o.stderr);
+    assert!(err.contains("per message 2.550 s: a minute over ecs's 23.5 messages a worker-minute") && err.contains("task start 45 s"), "says where each figure came from: {err}");
+
+    // A run with no worker data (an emulator): the load still comes from it, the figures are
+    // the defaults, and it says so.
+    let bare = measured_run(&[(0.0, 0, 0, 0, 0, 0), (5.0, 40, 40, 0, 0, 0), (10.0, 0, 40, 0, 0, 0)]);
+    let o = replatform(dir, &["simulate", "--from-compare", bare.path().to_str().unwrap(), "--out", out.path().to_str().unwrap(), "--output", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let summary: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!((summary["basis"]["messages"].as_u64(), summary["basis"]["per_message_s"].as_f64(), summary["basis"]["task_start_s"].as_f64()), (Some(40), Some(0.1), Some(60.0)));
+    assert!(text(&o.stderr).contains("per message 0.1 s: the default"), "{}", text(&o.stderr));
+
+    // The load and the figures come from the run, not from options as well.
+    let o = replatform(dir, &["simulate", "--from-compare", run.path().to_str().unwrap(), "--count", "5"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stderr).contains("takes the load from the measured run"), "{}", text(&o.stderr));
+    let o = replatform(dir, &["simulate", "--from-compare", run.path().to_str().unwrap(), "--per-message", "1s"]);
+    assert_eq!(o.status.code(), Some(2), "clap refuses --per-message beside --from-compare");
+    let empty = tempfile::tempdir().unwrap();
+    let o = replatform(dir, &["simulate", "--from-compare", empty.path().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stderr).contains("samples.csv") && text(&o.stderr).contains("hint:"), "{}", text(&o.stderr));
+}
