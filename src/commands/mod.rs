@@ -4,6 +4,7 @@
 pub mod compare;
 pub mod diff;
 pub mod down;
+pub mod init;
 pub mod load;
 pub mod local;
 pub mod render;

@@ -9,6 +9,7 @@ pub mod duration;
 pub mod experiment;
 pub mod image;
 pub mod image_ref;
+pub mod init;
 pub mod lint;
 pub mod load;
 pub mod local;

@@ -16,6 +16,7 @@ mod golden;
 mod house;
 mod image;
 mod image_args;
+mod init;
 mod layers;
 mod local;
 mod recorded;
