@@ -1,5 +1,6 @@
 //! The pure core: config -> checked config -> rendered stacks -> plan. No I/O, no AWS, no clock.
 
+pub mod adopt;
 pub mod changes;
 pub mod config;
 pub mod cost;
