@@ -86,6 +86,8 @@ pub enum Command {
     Local(LocalArgs),
     /// Predict how both platforms scale, drain and cost under a load, from the config alone (no AWS call)
     Simulate(SimulateArgs),
+    /// Write a starting replatform.yaml (and a .dockerignore) for the folder with the worker's Dockerfile
+    Init(InitArgs),
     /// Print the shell completion script for SHELL on stdout
     Completions(CompletionsArgs),
 }
@@ -325,6 +327,13 @@ pub struct TemplatesArgs {
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     /// Replace files that already exist there
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Replace a replatform.yaml that already exists
     #[arg(long)]
     pub force: bool,
 }

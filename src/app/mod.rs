@@ -7,6 +7,7 @@ pub mod deploy;
 pub mod deployed;
 pub mod experiment;
 pub mod guard;
+pub mod init;
 pub mod local;
 pub mod pipeline;
 pub mod simulate;

@@ -5,6 +5,7 @@ pub mod compare;
 pub mod completions;
 pub mod diff;
 pub mod down;
+pub mod init;
 pub mod load;
 pub mod local;
 pub mod render;

@@ -1,5 +1,6 @@
 //! The pure core: config -> checked config -> rendered stacks -> plan. No I/O, no AWS, no clock.
 
+pub mod adopt;
 pub mod changes;
 pub mod config;
 pub mod cost;
@@ -9,6 +10,7 @@ pub mod duration;
 pub mod experiment;
 pub mod image;
 pub mod image_ref;
+pub mod init;
 pub mod lint;
 pub mod load;
 pub mod local;

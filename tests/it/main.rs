@@ -18,6 +18,7 @@ mod golden;
 mod house;
 mod image;
 mod image_args;
+mod init;
 mod layers;
 mod local;
 mod recorded;

@@ -125,6 +125,45 @@ pub fn check(dockerfile: &str, settings: &Settings, files: &BTreeMap<String, Str
     out
 }
 
+/// What `init` reads from a Dockerfile: the final image's base, working directory, CMD and
+/// ENTRYPOINT (exec form as written; shell form as Docker runs it, `/bin/sh -c TEXT`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ImageFacts {
+    /// The final stage's base image, when it is an image (not a stage) with no unknown variable.
+    pub base: Option<String>,
+    /// The final WORKDIR, absolute; `None` when unknown (none set on a base that is not
+    /// Lambda's, or a variable without a value).
+    pub workdir: Option<String>,
+    pub cmd: Option<Vec<String>>,
+    pub entrypoint: Option<Vec<String>>,
+}
+
+/// The facts of the final image (`platform` resolves `TARGETARCH` and the like).
+pub fn image_facts(dockerfile: &str, platform: Platform) -> ImageFacts {
+    let settings = Settings { platform, entry_point: Vec::new(), working_directory: String::new(), build_args: BTreeMap::new() };
+    let m = Model::new(dockerfile, &settings);
+    let chain = m.chain();
+    let base = chain.last().and_then(|&s| m.stages[s].image.clone());
+    let workdir = m.final_workdir().filter(|w| w.starts_with('/') && !w.contains(model::UNKNOWN_DIR)).map(str::to_string);
+    let (mut cmd, mut entrypoint) = (None, None);
+    for (_, i) in m.in_stages(&chain) {
+        let argv = || match lexer::exec_form(&i.args.text, 0) {
+            Some(words) => words.into_iter().map(|w| w.text).collect(),
+            None => vec!["/bin/sh".to_string(), "-c".to_string(), i.args.text.trim().to_string()],
+        };
+        match i.keyword.as_str() {
+            "CMD" => cmd = Some(argv()),
+            // Docker resets CMD when a later ENTRYPOINT is set in the same image.
+            "ENTRYPOINT" => {
+                entrypoint = Some(argv());
+                cmd = None;
+            }
+            _ => {}
+        }
+    }
+    ImageFacts { base, workdir, cmd, entrypoint }
+}
+
 #[cfg(test)]
 mod test_input {
     //! What the tests of every part share: the settings of the examples, and the findings of a
@@ -191,6 +230,22 @@ mod tests {
             assert_eq!(run_with(text, &arm, &[("requirements.txt", reqs)]), vec![], "{name}");
         }
         assert_eq!(found(GOOD), vec![]);
+    }
+
+    #[test]
+    fn image_facts_read_the_final_stage() {
+        let f = image_facts(example("sqs-worker").0, Platform::Amd64);
+        assert_eq!(f.base.as_deref(), Some("python:3.12-slim"));
+        assert_eq!(f.workdir.as_deref(), Some("/app"));
+        assert_eq!(f.cmd, Some(vec!["python".to_string(), "app.py".to_string()]));
+        assert_eq!(f.entrypoint, None);
+        let multi = image_facts(RIGHT[0].1, Platform::Amd64);
+        assert_eq!((multi.entrypoint, multi.cmd), (Some(vec!["python".to_string()]), Some(vec!["app.py".to_string()])));
+        let shell = image_facts("FROM debian\nCMD exec python worker.py\n", Platform::Amd64);
+        assert_eq!(shell.workdir, None);
+        assert_eq!(shell.cmd, Some(vec!["/bin/sh".to_string(), "-c".to_string(), "exec python worker.py".to_string()]));
+        let reset = image_facts("FROM x\nCMD [\"a\"]\nENTRYPOINT [\"b\"]\n", Platform::Amd64);
+        assert_eq!((reset.entrypoint, reset.cmd), (Some(vec!["b".to_string()]), None));
     }
 
     /// Dockerfiles of common shapes that are right for Lambda: no finding.
