@@ -61,6 +61,8 @@ pub struct Container {
     pub name: String,
     child: Child,
     lines: Arc<Mutex<Vec<String>>>,
+    /// The tasks reading stdout and stderr: they end at end of file, after the process.
+    readers: Vec<tokio::task::JoinHandle<()>>,
     removed: bool,
 }
 
@@ -87,12 +89,13 @@ impl Container {
             .kill_on_drop(true)
             .spawn()?;
         let lines: Arc<Mutex<Vec<String>>> = Arc::default();
+        let mut readers = Vec::new();
         for stream in [child.stdout.take().map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>), child.stderr.take().map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>)]
             .into_iter()
             .flatten()
         {
             let (lines, show) = (lines.clone(), show.clone());
-            tokio::spawn(async move {
+            readers.push(tokio::spawn(async move {
                 let mut reader = BufReader::new(stream).lines();
                 while let Ok(Some(line)) = reader.next_line().await {
                     show(&line);
@@ -102,18 +105,26 @@ impl Container {
                         l.remove(0);
                     }
                 }
-            });
+            }));
         }
-        Ok(Self { engine: cmd.program.clone(), name: name.to_string(), child, lines, removed: false })
+        Ok(Self { engine: cmd.program.clone(), name: name.to_string(), child, lines, readers, removed: false })
     }
 
     pub fn output(&self) -> Vec<String> {
         self.lines.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    /// Resolves when the container's process ends, with its exit code.
+    /// Resolves when the container's process ends, with its exit code, and what it printed
+    /// last has been read: the engine's own error (a missing entry point) is often the last
+    /// line, and [`Container::output`] is read for the hint right after.
     pub async fn exited(&mut self) -> Option<i32> {
-        self.child.wait().await.ok().and_then(|s| s.code())
+        let code = self.child.wait().await.ok().and_then(|s| s.code());
+        // Taken, so a second call does not poll a finished task. A process the container left
+        // behind may hold a pipe open: wait a little only.
+        for reader in std::mem::take(&mut self.readers) {
+            let _ = tokio::time::timeout(Duration::from_secs(2), reader).await;
+        }
+        code
     }
 
     /// SIGTERM, then SIGKILL after `grace`, as ECS stops a task; the exit code.
