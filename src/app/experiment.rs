@@ -13,7 +13,7 @@ use super::workspace::Workspace;
 use super::Only;
 use super::simulate;
 use crate::core::cost::{self, Prices};
-use crate::core::experiment::{self, Footprint, PlatformSummary, Sample, DRAINED_SAMPLES};
+use crate::core::experiment::{self, Footprint, PlatformSummary, Run, Sample, DRAINED_SAMPLES};
 use crate::core::load::Wave;
 use crate::core::simulate as model;
 use crate::error::Failure;
@@ -182,14 +182,16 @@ pub async fn compare(ws: &Workspace, spec: &Watch, plan: Option<&Plan>, printer:
     let summary = Summary {
         service: config.service.clone(),
         region: aws.region().to_string(),
-        started_at: rfc3339(sampler.started),
-        ended_at: rfc3339(ended),
-        stopped: stopped_by.to_string(),
-        interval_s: spec.interval.as_secs_f64(),
-        out: out.display().to_string(),
-        platforms: summaries,
+        run: Run {
+            started_at: rfc3339(sampler.started),
+            ended_at: rfc3339(ended),
+            stopped: stopped_by.to_string(),
+            interval_s: spec.interval.as_secs_f64(),
+            out: out.display().to_string(),
+            platforms: summaries,
+            load_window_s: load_window.get(),
+        },
         load: load_report,
-        load_window_s: load_window.get(),
         function,
         ecs_events: events,
         deployed: platforms.clone(),
@@ -217,8 +219,8 @@ fn drained(samples: &[Sample], platforms: &[Platform]) -> bool {
 
 fn write_files(out: &std::path::Path, summary: &Summary, samples: &[Sample], platforms: &[String], predicted: &[Sample]) -> Result<(), String> {
     let dashed = if predicted.is_empty() { "" } else { "; dashed: predicted" };
-    let title = format!("{}: ECS and Lambda draining the same load ({}{dashed})", summary.service, &summary.started_at[..16.min(summary.started_at.len())]);
-    files::write_files(out, summary, &title, samples, platforms, summary.load_window_s, predicted)
+    let title = format!("{}: ECS and Lambda draining the same load ({}{dashed})", summary.service, &summary.run.started_at[..16.min(summary.run.started_at.len())]);
+    files::write_files(out, summary, &title, samples, platforms, summary.run.load_window_s, predicted)
 }
 
 /// The model run for the load this `compare` watched, a run per platform: each queue's depth at
@@ -251,7 +253,7 @@ fn predict(ws: &Workspace, spec: &Watch, plan: Option<&Plan>, from: f64, samples
         let inputs = inputs_for(depth);
         let run = model::run(&setup, &inputs);
         let summary = run.summary(&setup, &inputs, &prices, "");
-        let Some(mine) = summary.platforms.iter().find(|s| s.platform == m.platform) else { continue };
+        let Some(mine) = summary.run.platforms.iter().find(|s| s.platform == m.platform) else { continue };
         p.gaps.push(experiment::gap(mine, m));
         p.platforms.push(mine.clone());
         p.bottlenecks.extend(summary.bottlenecks.into_iter().filter(|b| b.platform == m.platform));

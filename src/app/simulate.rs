@@ -120,7 +120,7 @@ fn run(ws: &Workspace, spec: &Spec, waves: Vec<Wave>, message_bytes: u64, printe
     files::prepare_out(&out).map_err(|e| Failure::new(e).hint("choose another folder with --out DIR"))?;
     let run = simulate::run(&setup, &inputs);
     let summary = run.summary(&setup, &inputs, &prices, &out.display().to_string());
-    let platforms: Vec<String> = summary.platforms.iter().map(|p| p.platform.clone()).collect();
+    let platforms: Vec<String> = summary.run.platforms.iter().map(|p| p.platform.clone()).collect();
     let title = format!("{}: PREDICTED by the model, not measured (replatform simulate)", summary.service);
     files::write_files(&out, &summary, &title, &run.samples, &platforms, run.load_window_s, &[]).map_err(|e| Failure::new(e).hint("choose another folder with --out DIR"))?;
     Ok(summary)

@@ -27,7 +27,7 @@ pub async fn run(args: CompareArgs, ws: &Workspace, printer: &Printer) -> Outcom
     let plan = if load { Some(load_plan(&o)?) } else { None };
     let stop = Stop::on_signals();
     let (summary, taken) = experiment::compare(ws, &Watch { only, interval, window, timeout, out, per_message, task_start }, plan.as_ref(), printer, &stop).await?;
-    let out = std::path::Path::new(&summary.out);
+    let out = std::path::Path::new(&summary.run.out);
     if printer.is_json() {
         printer.json(&summary).map_err(Failure::output)?;
     } else {
@@ -51,7 +51,7 @@ pub async fn run(args: CompareArgs, ws: &Workspace, printer: &Printer) -> Outcom
             return Err(Failure::new(format!("{} messages of the load were not sent", report.failed)).hint("summary.json lists the reasons under load.queues"));
         }
     }
-    match summary.stopped.as_str() {
+    match summary.run.stopped.as_str() {
         "timeout" => Err(Failure::new(format!("the queues were not drained within --timeout {}", humantime::format_duration(timeout)))
             .hint(format!("the samples so far are in {}; a longer --timeout waits more", out.display()))),
         _ => Ok(Exit::Success),

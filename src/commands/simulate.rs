@@ -42,7 +42,7 @@ pub fn run(args: SimulateArgs, ws: &Workspace, printer: &Printer) -> Outcome {
             printer.data(format!("\ndecisions:\n{}", view::decisions(&summary.decisions))).map_err(Failure::output)?;
         }
     }
-    if summary.stopped == "timeout" {
+    if summary.run.stopped == "timeout" {
         printer.warning(&format!("the model stopped after {} simulated hours without both queues drained; --for D sets how long to simulate", crate::core::simulate::DEFAULT_LIMIT.as_secs() / 3600));
     }
     Ok(Exit::Success)

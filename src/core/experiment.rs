@@ -55,6 +55,23 @@ impl Sample {
 /// The samples in a row that must show an empty queue before it counts as drained.
 pub const DRAINED_SAMPLES: usize = 3;
 
+/// What `compare`'s and `simulate`'s summaries share, under the same names: the run's window,
+/// how it stopped and each platform's outcome, so one reader serves a measurement and a
+/// prediction (issue 15).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Run {
+    pub started_at: String,
+    pub ended_at: String,
+    /// `drained`, `window` (`--for`), `timeout`, or `interrupted` (compare).
+    pub stopped: String,
+    pub interval_s: f64,
+    /// The folder holding the files.
+    pub out: String,
+    pub platforms: Vec<PlatformSummary>,
+    /// Seconds since the start when the load began and ended.
+    pub load_window_s: Option<(f64, f64)>,
+}
+
 /// One platform's outcome.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct PlatformSummary {

@@ -10,7 +10,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::core::cost::Cost;
-use crate::core::experiment::{Gap, PlatformSummary, Sample};
+use crate::core::experiment::{Gap, PlatformSummary, Run, Sample};
 use crate::core::simulate::decision::Bottleneck;
 
 /// `summary.json`, and `compare --output json`.
@@ -18,17 +18,9 @@ use crate::core::simulate::decision::Bottleneck;
 pub struct Summary {
     pub service: String,
     pub region: String,
-    pub started_at: String,
-    pub ended_at: String,
-    /// `drained`, `timeout`, `window` (`--for`) or `interrupted`.
-    pub stopped: String,
-    pub interval_s: f64,
-    /// The folder holding the files.
-    pub out: String,
-    pub platforms: Vec<PlatformSummary>,
+    #[serde(flatten)]
+    pub run: Run,
     pub load: Option<load::LoadReport>,
-    /// Seconds since the start when the load began and ended.
-    pub load_window_s: Option<(f64, f64)>,
     pub function: Option<compare::FunctionFacts>,
     pub ecs_events: Vec<compare::SeenEvent>,
     pub deployed: Vec<compare::Platform>,

@@ -218,7 +218,7 @@ fn secs(v: Option<f64>) -> String {
 
 /// The closing table: one column per platform.
 pub fn compare_summary(s: &Summary) -> String {
-    let mut out = platforms_table(&s.platforms);
+    let mut out = platforms_table(&s.run.platforms);
     if let Some(p) = &s.prediction {
         out.push_str(&format!("\n\npredicted by the model (replatform simulate; per message {} s, task start {} s; load: {}), dashed on the chart:", p.per_message_s, p.task_start_s, p.load));
         for g in &p.gaps {
@@ -237,7 +237,7 @@ pub fn compare_summary(s: &Summary) -> String {
         let usd = c.cost.as_ref().map_or("-".to_string(), |c| format!("${:.6}", c.total_usd));
         out.push_str(&format!("\n  {:<7} {usd}: {}", c.platform, c.method));
     }
-    out.push_str(&format!("\n\nstopped: {}; files in {}: samples.csv, summary.json, chart.svg", s.stopped, s.out));
+    out.push_str(&format!("\n\nstopped: {}; files in {}: samples.csv, summary.json, chart.svg", s.run.stopped, s.run.out));
     out.push_str("\n(\"-\": no data for it; samples.csv's notes column says which source was missing and why)");
     out
 }

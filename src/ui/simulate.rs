@@ -19,7 +19,7 @@ fn usd(v: f64) -> String {
 /// The prediction's summary: the table, then bottlenecks and costs, and where the files are.
 pub fn summary(s: &Summary) -> String {
     let mut out = format!("PREDICTED by the model for {} ({} messages), not measured:\n\n", s.service, s.basis.messages);
-    out.push_str(&platforms_table(&s.platforms));
+    out.push_str(&platforms_table(&s.run.platforms));
     out.push_str("\n\nbottleneck:");
     for b in &s.bottlenecks {
         out.push_str(&format!("\n  {:<7} {}", b.platform, b.text));
@@ -31,7 +31,7 @@ pub fn summary(s: &Summary) -> String {
     }
     out.push_str(&format!(
         "\n\nstopped: {}; files in {}: samples.csv, summary.json, chart.svg\n(per message {} s, task start {} s, metrics {} s late; --explain lists every decision)",
-        s.stopped, s.out, s.basis.per_message_s, s.basis.task_start_s, s.basis.metric_delay_s
+        s.run.stopped, s.run.out, s.basis.per_message_s, s.basis.task_start_s, s.basis.metric_delay_s
     ));
     out
 }

@@ -73,6 +73,13 @@ pub(super) fn shell(src: &str) -> Vec<Command> {
                 None => self.word = Some((s.to_string(), at)),
             }
         }
+        /// Adds the character at `at` to the word; returns the offset after it.
+        fn push_char(&mut self, at: usize) -> usize {
+            let src = self.src;
+            let len = src[at..].chars().next().map_or(1, char::len_utf8);
+            self.push(&src[at..at + len], at);
+            at + len
+        }
         /// Copies an expansion (`$(...)`, `${...}`, backticks) whole into the word; returns the
         /// offset after it.
         fn expansion(&mut self, at: usize) -> usize {
@@ -191,12 +198,7 @@ pub(super) fn shell(src: &str) -> Vec<Command> {
                         }
                         b'\\' if b.get(i + 1) == Some(&b'\n') => i += 2,
                         b'$' | b'`' => i = lx.expansion(i),
-                        _ => {
-                            let len = src[i..].chars().next().map_or(1, char::len_utf8);
-                            let s = src[i..i + len].to_string();
-                            lx.push(&s, i);
-                            i += len;
-                        }
+                        _ => i = lx.push_char(i),
                     }
                 }
                 i += 1;
@@ -216,12 +218,7 @@ pub(super) fn shell(src: &str) -> Vec<Command> {
                 }
             }
             b'$' | b'`' => i = lx.expansion(i),
-            _ => {
-                let len = src[i..].chars().next().map_or(1, char::len_utf8);
-                let s = src[i..i + len].to_string();
-                lx.push(&s, i);
-                i += len;
-            }
+            _ => i = lx.push_char(i),
         }
     }
     lx.finish_command(src.len());

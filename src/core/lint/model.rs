@@ -36,7 +36,7 @@ pub fn warnings(c: &Config) -> Vec<Diagnostic> {
     let Ok(setup) = Setup::new(c, &ecs.template, &inputs) else { return Vec::new() };
     let run = simulate::run(&setup, &inputs);
     let summary = run.summary(&setup, &inputs, &Prices::builtin(), "");
-    let drained = |p: &str| summary.platforms.iter().find(|s| s.platform == p).and_then(|s| s.drained_s);
+    let drained = |p: &str| summary.run.platforms.iter().find(|s| s.platform == p).and_then(|s| s.drained_s);
     let limit = LIMIT.as_secs_f64();
     let (ecs_s, lambda_s) = (drained("ecs").unwrap_or(limit), drained("lambda").unwrap_or(limit));
     let said = |v: Option<f64>| v.map_or(format!("not within {} h", LIMIT.as_secs() / 3600), secs);

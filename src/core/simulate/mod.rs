@@ -23,7 +23,7 @@ use super::config::{self, Config};
 use serde::Serialize;
 
 use super::cost::{self, Compute, Cost, Prices, Usage};
-use super::experiment::{self, PlatformSummary, Sample, DRAINED_SAMPLES};
+use super::experiment::{self, Sample, DRAINED_SAMPLES};
 use super::load::Wave;
 
 /// The model's clock advances one second at a time.
@@ -478,14 +478,8 @@ pub struct Summary {
     pub service: String,
     /// `simulation`, against `compare`'s measured runs.
     pub kind: &'static str,
-    pub started_at: String,
-    pub ended_at: String,
-    /// `drained`, `window` (`--for`) or `timeout`.
-    pub stopped: String,
-    pub interval_s: f64,
-    pub out: String,
-    pub platforms: Vec<PlatformSummary>,
-    pub load_window_s: Option<(f64, f64)>,
+    #[serde(flatten)]
+    pub run: experiment::Run,
     pub basis: Basis,
     pub bottlenecks: Vec<Bottleneck>,
     pub cost: Vec<Cost>,
@@ -516,13 +510,15 @@ impl Run {
         Summary {
             service: setup.service.clone(),
             kind: "simulation",
-            started_at: rfc3339(inputs.start_unix_ms),
-            ended_at: rfc3339(inputs.start_unix_ms + self.ended_ms),
-            stopped: self.stopped.to_string(),
-            interval_s: (inputs.interval.as_millis() as u64).max(TICK_MS) as f64 / 1000.0,
-            out: out.to_string(),
-            platforms,
-            load_window_s: self.load_window_s,
+            run: experiment::Run {
+                started_at: rfc3339(inputs.start_unix_ms),
+                ended_at: rfc3339(inputs.start_unix_ms + self.ended_ms),
+                stopped: self.stopped.to_string(),
+                interval_s: (inputs.interval.as_millis() as u64).max(TICK_MS) as f64 / 1000.0,
+                out: out.to_string(),
+                platforms,
+                load_window_s: self.load_window_s,
+            },
             basis: Basis {
                 messages: inputs.sends.iter().map(|w| w.count).sum(),
                 per_message_s: inputs.per_message.as_secs_f64(),
