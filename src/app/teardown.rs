@@ -217,14 +217,22 @@ pub async fn teardown(
 
 /// A stack's queues (logical id, URL): the stack's own, read before the delete (after it the
 /// stack no longer says which they were), and those it left behind earlier (an interrupted
-/// `down`, a replaced queue), found by the name CloudFormation gave them: `<stack>-<id>-<suffix>`.
+/// `down`, a replaced queue), found by the name CloudFormation gave them: `<stack>-<id>-<suffix>`,
+/// or for FIFO queues the same name the template spells out, with `.fifo` (issue 14).
 async fn queues_of(cfn: &Cfn, services: &Services, stack: &str) -> Result<Vec<(String, String)>, AwsError> {
     let resources = cfn.resources(stack).await.or_none_if(AwsError::is_missing_stack)?.unwrap_or_default();
     let mut out: Vec<(String, String)> = ["Queue", "DeadLetterQueue"].iter().filter_map(|id| resources.get(*id).map(|u| (id.to_string(), u.clone()))).collect();
     for url in services.queues_named(&format!("{stack}-")).await? {
         let name = url.rsplit('/').next().unwrap_or_default();
+        let (name, fifo) = name.strip_suffix(".fifo").map_or((name, false), |n| (n, true));
         let Some((logical_id, suffix)) = name.strip_prefix(&format!("{stack}-")).and_then(|rest| rest.rsplit_once('-')) else { continue };
-        let generated = !suffix.is_empty() && suffix.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+        // CloudFormation's suffix is upper-case letters and digits; a FIFO queue's is the last
+        // group of the stack id's UUID: 12 lower-case hex digits.
+        let generated = if fifo {
+            suffix.len() == 12 && suffix.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+        } else {
+            !suffix.is_empty() && suffix.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        };
         // The same queue may come with another host (an endpoint's URL): the account and name say.
         let key = |u: &str| u.rsplitn(3, '/').take(2).collect::<Vec<_>>().join("/");
         if generated && matches!(logical_id, "Queue" | "DeadLetterQueue") && !out.iter().any(|(_, u)| key(u) == key(&url)) {

@@ -92,6 +92,10 @@ fn up_diff_down_with_every_worker_field() {
         for id in ["Queue", "DeadLetterQueue"] {
             let url = resource(stack, id);
             assert!(url.ends_with(".fifo"), "{stack} {id}: {url}");
+            // Named as CloudFormation names its own queues, so `down` finds a kept one.
+            let name = url.rsplit('/').next().unwrap();
+            let suffix = name.strip_prefix(&format!("{stack}-{id}-")).and_then(|n| n.strip_suffix(".fifo")).unwrap_or_else(|| panic!("{stack} {id}: {name}"));
+            assert!(suffix.len() == 12 && suffix.chars().all(|c| c.is_ascii_hexdigit()), "{name}");
             let attrs = block(sqs.get_queue_attributes().queue_url(&url).attribute_names(aws_sdk_sqs::types::QueueAttributeName::All).send()).unwrap();
             let fifo = attrs.attributes().and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::FifoQueue)).cloned();
             assert_eq!(fifo.as_deref(), Some("true"), "{stack} {id}");
@@ -167,9 +171,18 @@ fn up_diff_down_with_every_worker_field() {
     let out = moto.replatform(dir.path(), &["diff", "--image-uri", IMAGE, "--exit-code", "--output", "json"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(json(&out)["changed"], false);
-    let out = moto.replatform(dir.path(), &["down", "--yes", "--force"]);
+    // A FIFO queue an earlier stack of the same name left behind (kept by its deletion policy),
+    // holding a message: `down` finds it by its name, and `--force` deletes it too.
+    let attributes = [(aws_sdk_sqs::types::QueueAttributeName::FifoQueue, "true".to_string()), (aws_sdk_sqs::types::QueueAttributeName::ContentBasedDeduplication, "true".to_string())];
+    let kept = block(sqs.create_queue().queue_name("it-fields-ecs-Queue-0a1b2c3d4e5f.fifo").set_attributes(Some(attributes.into_iter().collect())).send()).unwrap().queue_url().unwrap().to_string();
+    block(sqs.send_message().queue_url(&kept).message_body("left").message_group_id("g").send()).unwrap();
+    let out = moto.replatform(dir.path(), &["down", "--yes", "--force", "--output", "json"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     for stack in ["it-fields-ecs", "it-fields-lambda"] {
         assert!(block(cfn.describe_stacks().stack_name(stack).send()).is_err(), "{stack} is gone");
     }
+    let report = json(&out);
+    let found = report["stacks"].as_array().unwrap().iter().flat_map(|s| s["queues"].as_array().unwrap().iter()).find(|q| q["url"] == kept.as_str()).unwrap_or_else(|| panic!("down finds the kept FIFO queue: {report}"));
+    assert_eq!(found["outcome"], "deleted", "{found}");
+    assert!(block(sqs.get_queue_attributes().queue_url(&kept).send()).is_err(), "the kept FIFO queue is deleted with --force");
 }
