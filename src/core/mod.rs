@@ -3,6 +3,7 @@
 pub mod adopt;
 pub mod changes;
 pub mod config;
+pub mod cutover;
 pub mod cost;
 pub mod diag;
 pub mod dockerfile;

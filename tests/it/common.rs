@@ -186,6 +186,12 @@ pub fn worker_fields() -> String {
     )
 }
 
+/// [`BASE`] with a `production:` section on a standard queue (issue 16): the Lambda stack gets a
+/// disabled mapping on it, and the role may consume it.
+pub fn production_sqs() -> String {
+    format!("{BASE}production:\n  ecs_service: prod/orders-worker\n  queue: https://sqs.eu-west-1.amazonaws.com/123456789012/orders\n")
+}
+
 /// The config variations every template check runs over, by name.
 pub fn variations() -> Vec<(&'static str, String)> {
     use serde_yaml_ng::Value as V;
@@ -199,6 +205,8 @@ pub fn variations() -> Vec<(&'static str, String)> {
         ),
         ("no-reserved-concurrency", variant(BASE, &[("lambda.reserved_concurrency", V::Null), ("lambda.trigger.max_concurrency", V::Null)])),
         ("no-dead-letter", variant(BASE, &[("queue.dead_letter", V::from(false))])),
+        ("production-sqs", production_sqs()),
+        ("production-schedule", variant(&production_sqs(), &[("lambda.trigger", yaml("{type: schedule, rate: 5m}")), ("lambda.reserved_concurrency", V::from(1))])),
         ("worker-fields", worker_fields()),
         (
             "worker-fields-schedule",

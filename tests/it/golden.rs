@@ -48,3 +48,18 @@ fn worker_fields_render_as_committed() {
         insta::assert_snapshot!(format!("worker-fields__{}", s.kind), s.template);
     }
 }
+
+/// `production:` (issue 16) on both triggers: the `sqs` trigger's disabled mapping on the
+/// production queue with its UUID as an output, and on both the role's access to exactly that
+/// queue; the production service and queue themselves are in no template.
+#[test]
+fn production_renders_as_committed() {
+    for (name, text) in crate::common::variations().into_iter().filter(|(n, _)| n.starts_with("production-")) {
+        let stacks = render_config(&parse(&text), &Image::Placeholder);
+        let lambda = stacks.iter().find(|s| s.kind == "lambda").unwrap();
+        insta::assert_snapshot!(format!("{name}__lambda"), lambda.template);
+        for s in &stacks {
+            assert!(!s.template.contains("prod/orders-worker"), "{name}: the production service is in the {} stack", s.kind);
+        }
+    }
+}

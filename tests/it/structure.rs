@@ -246,7 +246,10 @@ fn roles_are_scoped_to_their_own_queue_and_logs() {
                             let arns: Vec<&str> = resource.as_sequence().unwrap().iter().map(|x| x.as_str().unwrap()).collect();
                             assert!(!arns.is_empty() && arns.iter().all(|a| c.secrets.values().any(|v| v.starts_with(a))), "{name} {id:?}: {arns:?}");
                         } else if actions.iter().any(|a| a.starts_with("sqs:")) {
-                            assert_eq!(*resource, get_att("Queue", "Arn"), "{name} {id:?}");
+                            // Its own queue, or the production queue's ARN (issue 16), checked in
+                            // `the_production_queue_is_ready_but_not_consumed`.
+                            let production = c.production.is_some() && resource.get("Fn::Sub").is_some_and(|v| v.as_str().is_some_and(|a| a.contains(":sqs:")));
+                            assert!(*resource == get_att("Queue", "Arn") || production, "{name} {id:?}: {resource:?}");
                         } else if actions.iter().any(|a| a.starts_with("logs:")) {
                             assert_eq!(*resource, get_att("LogGroup", "Arn"), "{name} {id:?}");
                         } else if *resource == "*" {
@@ -406,4 +409,41 @@ fn fifo_queues_are_fifo_with_their_dead_letter_queues() {
         }
     }
     assert!(seen >= 4, "no variation renders FIFO queues");
+}
+
+/// Issue 16, item 1: with `production`, the `sqs` trigger's mapping on the production queue is
+/// disabled, batches as the Lambda queue's mapping does, leaves MaximumConcurrency to cutover; the
+/// role may consume exactly that queue, under both triggers; without `production`, none of it.
+#[test]
+fn the_production_queue_is_ready_but_not_consumed() {
+    let mut seen = 0;
+    for (name, c) in all_configs() {
+        let lambda = stack(&render_config(&c, &Image::Placeholder), "lambda");
+        let mapping = &lambda["Resources"]["ProductionEventSourceMapping"];
+        let statements = props(&lambda, "Role")["Policies"][0]["PolicyDocument"]["Statement"].as_sequence().unwrap().clone();
+        let Some(p) = &c.production else {
+            assert!(mapping.is_null() && lambda["Outputs"]["ProductionEventSourceMappingId"].is_null(), "{name}");
+            continue;
+        };
+        seen += 1;
+        let queue = p.queue.rsplit('/').next().unwrap();
+        let arn: Value = serde_yaml_ng::from_str(&format!("{{Fn::Sub: 'arn:${{AWS::Partition}}:sqs:eu-west-1:123456789012:{queue}'}}")).unwrap();
+        let on_prod: Vec<&Value> = statements.iter().filter(|s| s["Resource"] == arn).collect();
+        assert_eq!(on_prod.len(), 1, "{name}: {statements:?}");
+        let actions: Vec<&str> = on_prod[0]["Action"].as_sequence().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+        assert_eq!(actions, ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"], "{name}");
+        if !matches!(c.lambda.trigger, Trigger::Sqs(_)) {
+            assert!(mapping.is_null(), "{name}: a schedule has no mapping");
+            continue;
+        }
+        let (m, own) = (&mapping["Properties"], props(&lambda, "EventSourceMapping"));
+        assert_eq!(m["Enabled"], Value::from(false), "{name}");
+        assert_eq!(m["EventSourceArn"], arn, "{name}");
+        for key in ["BatchSize", "MaximumBatchingWindowInSeconds", "FunctionResponseTypes", "FunctionName"] {
+            assert_eq!(m[key], own[key], "{name}: {key}");
+        }
+        assert!(m["ScalingConfig"].is_null() && m["ProvisionedPollerConfig"].is_null(), "{name}");
+        assert_eq!(lambda["Outputs"]["ProductionEventSourceMappingId"]["Value"], reference("ProductionEventSourceMapping"), "{name}");
+    }
+    assert!(seen >= 4, "variations with production: {seen}");
 }

@@ -4,7 +4,7 @@
 use serde::Serialize;
 use serde_json::{json, Value as Json};
 
-use crate::core::config::{secret_arn, Config, DeadLetter, SecretKind, Trigger, SECRET_ARN_SUFFIX};
+use crate::core::config::{queue_url, secret_arn, Config, DeadLetter, SecretKind, Trigger, SECRET_ARN_SUFFIX};
 use crate::core::duration::Secs;
 use crate::core::image_ref::ImageRef;
 
@@ -30,6 +30,15 @@ pub struct Data {
     ecs: EcsData,
     lambda: LambdaData,
     logs: LogsData,
+    /// `production:`: the queue the function may consume, consumed only from `cutover` on.
+    production: Option<ProductionData>,
+}
+
+/// The production queue (issue 16): its ARN from its URL's region, account and name, in the
+/// stack's partition. The production service and queue themselves are in no template.
+#[derive(Debug, Serialize)]
+struct ProductionData {
+    queue_arn: Json,
 }
 
 #[derive(Debug, Serialize)]
@@ -283,6 +292,9 @@ impl Data {
                 schedule,
             },
             logs: LogsData { retention_days: c.logs.retention.0 / 86_400 },
+            production: c.production.as_ref().and_then(|p| queue_url(&p.queue)).map(|(region, account, name)| ProductionData {
+                queue_arn: json!({ "Fn::Sub": format!("arn:${{AWS::Partition}}:sqs:{region}:{account}:{name}") }),
+            }),
         }
     }
 }
