@@ -331,7 +331,7 @@ bad!(templates_logical_id_not_alphanumeric, |d| templates(d, "up", &extra_resour
 bad!(templates_resource_without_type, |d| templates(d, "up", &extra_resource("").into_iter().map(|(n, t)| (n, t.replace("    Type: AWS::SQS::Queue\n", "    Properties: {}\n"))).collect::<Vec<_>>(), "tpl/templates/extra.yaml.hbs:2:3"));
 bad!(templates_no_resources, |d| templates(d, "up", &[("stacks/lambda.yaml", "name: \"{{service}}-lambda\"\ndescription: nothing\ntemplates: []\n".into())], "tpl/stacks/lambda.yaml"));
 bad!(templates_invalid_handlebars, |d| templates(d, "up", &[("templates/queue.yaml.hbs", builtin("templates/queue.yaml.hbs").replacen("{{/if}}", "", 1))], "tpl/templates/queue.yaml.hbs"));
-bad!(templates_unknown_field, |d| templates(d, "up", &[("templates/queue.yaml.hbs", builtin("templates/queue.yaml.hbs").replacen("{{queue.retention}}", "{{queue.retension}}", 1))], "tpl/templates/queue.yaml.hbs:51:"));
+bad!(templates_unknown_field, |d| templates(d, "up", &[("templates/queue.yaml.hbs", builtin("templates/queue.yaml.hbs").replacen("{{queue.retention}}", "{{queue.retension}}", 1))], "tpl/templates/queue.yaml.hbs:53:"));
 bad!(templates_partials_include_each_other, |d| templates(
     d,
     "up",
