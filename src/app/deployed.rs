@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::workspace::{connect, stack_names, Workspace};
 use crate::aws::cfn::Cfn;
 use crate::aws::services::{QueueDepth, ServiceCounts, Services};
-use crate::aws::{Aws, AwsError};
+use crate::aws::{Aws, AwsError, OrMissing};
 use super::Only;
 use crate::core::config::Config;
 use crate::error::Failure;
@@ -117,12 +117,66 @@ pub async fn stack_status(cfn: &Cfn, services: &Services, config: &Config, kind:
     Ok(r)
 }
 
-/// `status`: every stack the config names, as it stands, and whether the two platforms run
-/// different images.
+/// `status`: every stack the config names, as it stands, whether the two platforms run
+/// different images, and who consumes the production queue now (issue 16).
 #[derive(Serialize)]
 pub struct Status {
     pub stacks: Vec<StackStatusReport>,
     pub images_differ: bool,
+    /// With a `production:` section.
+    pub production: Option<ProductionReport>,
+}
+
+/// The service that runs today and its queue: who consumes it, as AWS says now.
+#[derive(Serialize)]
+pub struct ProductionReport {
+    pub ecs_service: String,
+    pub queue: QueueReport,
+    /// The production service's task counts; `null` when the service is not found.
+    pub service: Option<ServiceCounts>,
+    /// The function's event source mapping on the production queue (`up` makes it disabled;
+    /// `cutover` enables it); `null` when there is none.
+    pub mapping: Option<ProductionMapping>,
+    /// `ecs`, `lambda`, `both` or `none`: who takes messages from the production queue.
+    pub consumers: &'static str,
+}
+
+#[derive(Serialize)]
+pub struct ProductionMapping {
+    pub state: String,
+    pub maximum_concurrency: Option<i32>,
+}
+
+/// Who consumes the queue: the service while it may run tasks, the function while its mapping is
+/// enabled or being enabled (Lambda's mapping states: Enabled, Enabling, Disabling, Disabled...).
+fn consumers(service: Option<&ServiceCounts>, mapping: Option<&ProductionMapping>) -> &'static str {
+    let ecs = service.is_some_and(|s| s.desired > 0 || s.running > 0);
+    let lambda = mapping.is_some_and(|m| matches!(m.state.as_str(), "Enabled" | "Enabling" | "Updating" | "Disabling"));
+    match (ecs, lambda) {
+        (true, true) => "both",
+        (true, false) => "ecs",
+        (false, true) => "lambda",
+        (false, false) => "none",
+    }
+}
+
+/// The production section as AWS shows it now: the queue's depth, the service's counts, and
+/// the function's mapping on that queue (matched by the queue's region, account and name, so
+/// in any partition).
+async fn production_status(services: &Services, config: &Config, function: Option<&str>) -> Result<Option<ProductionReport>, AwsError> {
+    let Some(p) = &config.production else { return Ok(None) };
+    let depth = services.queue_depth(&p.queue).await?;
+    let service = match p.ecs_service.split_once('/') {
+        Some((cluster, name)) => services.service_counts(cluster, name).await.or_none_if(AwsError::is_missing_cluster)?.flatten(),
+        None => None,
+    };
+    let mut mapping = None;
+    if let (Some(function), Some((region, account, name))) = (function, crate::core::config::queue_url(&p.queue)) {
+        let tail = format!(":sqs:{region}:{account}:{name}");
+        mapping = services.event_source_mappings(function).await?.into_iter().find(|t| t.source.ends_with(&tail)).map(|t| ProductionMapping { state: t.state, maximum_concurrency: t.maximum_concurrency });
+    }
+    let consumers = consumers(service.as_ref(), mapping.as_ref());
+    Ok(Some(ProductionReport { ecs_service: p.ecs_service.clone(), queue: QueueReport { url: p.queue.clone(), depth }, service, mapping, consumers }))
 }
 
 pub async fn status(ws: &Workspace, only: Option<Only>, printer: &Printer) -> Result<Status, Failure> {
@@ -133,5 +187,24 @@ pub async fn status(ws: &Workspace, only: Option<Only>, printer: &Printer) -> Re
     let stacks: Vec<StackStatusReport> = stacks.into_iter().collect::<Result<_, AwsError>>()?;
     let digests: Vec<&str> = stacks.iter().filter_map(|r| r.image.as_deref()).map(|i| i.rsplit_once('@').map_or(i, |(_, d)| d)).collect();
     let images_differ = digests.len() > 1 && digests.windows(2).any(|w| w[0] != w[1]);
-    Ok(Status { stacks, images_differ })
+    let function = stacks.iter().find_map(|r| r.function.as_ref()).map(|f| f.name.as_str());
+    let production = production_status(&services, &config, function).await?;
+    Ok(Status { stacks, images_differ, production })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn who_consumes_the_production_queue() {
+        let tasks = |desired, running| Some(ServiceCounts { desired, running, pending: 0 });
+        let mapping = |state: &str| Some(ProductionMapping { state: state.into(), maximum_concurrency: None });
+        assert_eq!(consumers(tasks(2, 2).as_ref(), mapping("Disabled").as_ref()), "ecs");
+        assert_eq!(consumers(tasks(0, 1).as_ref(), None), "ecs", "a task still finishing its batch consumes");
+        assert_eq!(consumers(tasks(1, 1).as_ref(), mapping("Enabled").as_ref()), "both");
+        assert_eq!(consumers(tasks(0, 0).as_ref(), mapping("Enabling").as_ref()), "lambda");
+        assert_eq!(consumers(None, mapping("Disabled").as_ref()), "none");
+        assert_eq!(consumers(tasks(0, 0).as_ref(), None), "none");
+    }
 }

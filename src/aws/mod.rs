@@ -26,6 +26,13 @@ impl AwsError {
         self.code == "ValidationError" && self.message.contains("does not exist")
     }
 
+    /// ECS's answer about a cluster that is not there (Amazon ECS API Reference, "Common
+    /// errors": `ClusterNotFoundException`); a missing service in a cluster comes back as a
+    /// failure in `DescribeServices`' answer instead, which reads as no service.
+    pub fn is_missing_cluster(&self) -> bool {
+        self.code == "ClusterNotFoundException"
+    }
+
     /// SQS's answer about a queue that is not there (any more): `AWS.SimpleQueueService.NonExistentQueue`
     /// in the query protocol, `QueueDoesNotExist` in the JSON protocol (Amazon SQS API Reference,
     /// "Common errors" and `GetQueueUrl`).

@@ -49,6 +49,25 @@ fn show(printer: &Printer, status: &Status) -> std::io::Result<()> {
         }
         printer.data(format!("{}\n{}", r.name, tables::indent(&tables::pairs(["", ""], rows).lines().skip(1).collect::<Vec<_>>().join("\n"))))?;
     }
+    if let Some(p) = &status.production {
+        let mut rows: Vec<(&str, String)> = vec![("consumed by", match p.consumers {
+            "ecs" => "the ECS service (the function's mapping is not enabled)".to_string(),
+            "lambda" => "the function (the ECS service runs no task)".to_string(),
+            "both" => "the ECS service and the function".to_string(),
+            _ => "nobody: the service runs no task and the function's mapping is not enabled".to_string(),
+        })];
+        let depth = p.queue.depth.as_ref().map_or("not found".to_string(), |d| format!("{} visible, {} in flight, {} delayed", d.visible, d.in_flight, d.delayed));
+        rows.push(("queue", format!("{} ({depth})", p.queue.url)));
+        rows.push(("service", match &p.service {
+            Some(s) => format!("{}: {} desired, {} running, {} pending", p.ecs_service, s.desired, s.running, s.pending),
+            None => format!("{}: not found", p.ecs_service),
+        }));
+        rows.push(("mapping", match &p.mapping {
+            Some(m) => format!("{}{}", m.state, m.maximum_concurrency.map_or(String::new(), |c| format!(", maximum concurrency {c}"))),
+            None => "none on the production queue (`replatform up` makes it, disabled)".to_string(),
+        }));
+        printer.data(format!("production\n{}", tables::indent(&tables::pairs(["", ""], rows).lines().skip(1).collect::<Vec<_>>().join("\n"))))?;
+    }
     if status.images_differ {
         printer.warning("the two platforms run different images: `replatform up` deploys the same digest to both");
     }

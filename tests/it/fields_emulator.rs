@@ -220,8 +220,9 @@ fn up_with_production_creates_the_mapping_disabled_and_leaves_the_queue_alone() 
     assert_eq!(on_prod.len(), 1, "{mappings:?}");
     assert_eq!(on_prod[0].state(), Some("Disabled"), "{:?}", on_prod[0]);
     assert!(on_prod[0].scaling_config().and_then(|c| c.maximum_concurrency()).is_none(), "cutover sets MaximumConcurrency: {:?}", on_prod[0]);
-    // The `ProductionEventSourceMappingId` output is not checked here: moto's CloudFormation
-    // answers this stack with no outputs at all (see the report of issue 16's first part).
+    // The `ProductionEventSourceMappingId` output is not checked here: moto 5.2.5's
+    // CloudFormation answers this stack with no outputs at all; tests/it/structure.rs checks it
+    // in the rendered template.
 
     assert_eq!(depth(&sqs, &url), "3", "the production queue keeps its messages");
     block(sqs.send_message().queue_url(&url).message_body("{\"order\": 3}").send()).unwrap();
@@ -235,4 +236,18 @@ fn up_with_production_creates_the_mapping_disabled_and_leaves_the_queue_alone() 
     }
     let out = moto.replatform(dir.path(), &["diff", "--image-uri", IMAGE, "--exit-code"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
+    // `status` says who consumes the production queue now: nobody here (no production service
+    // runs in moto, the mapping is disabled), with the queue's depth and the mapping's state.
+    let out = moto.replatform(dir.path(), &["status", "--output", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let p = &json(&out)["production"];
+    assert_eq!(p["ecs_service"], "prod/orders-worker", "{p}");
+    assert_eq!(p["queue"]["depth"]["visible"], 4, "{p}");
+    assert_eq!(p["mapping"]["state"], "Disabled", "{p}");
+    assert!(p["service"].is_null(), "{p}");
+    assert_eq!(p["consumers"], "none", "{p}");
+    let out = moto.replatform(dir.path(), &["status"]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(text.contains("production") && text.contains("consumed by") && text.contains("Disabled"), "{text}");
 }
