@@ -34,6 +34,9 @@ fn show(printer: &Printer, diff: &Diff) -> std::io::Result<()> {
             _ => continue,
         };
         printer.data(out)?;
+        if let Some(note) = crate::core::changes::production_note(&d.changes) {
+            printer.info(note);
+        }
         for r in &d.data_loss {
             printer.warning(&format!("{} (`up` refuses this without --allow-queue-replacement)", r.describe()));
         }

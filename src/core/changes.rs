@@ -31,6 +31,18 @@ impl Change {
     }
 }
 
+/// The Lambda stack's mapping on the production queue (`production:`, issue 16).
+pub const PRODUCTION_MAPPING: &str = "ProductionEventSourceMapping";
+
+/// What to say when the changes add the mapping on the production queue: it is created
+/// disabled, and nothing of production changes before `cutover` (issue 16, item 1).
+pub fn production_note(changes: &[Change]) -> Option<&'static str> {
+    changes
+        .iter()
+        .any(|c| c.action == "Add" && c.logical_id == PRODUCTION_MAPPING)
+        .then_some("`ProductionEventSourceMapping` is created disabled: it consumes nothing of the production queue, and the production service is not changed, until `replatform cutover`")
+}
+
 /// The rows for a stack that does not exist yet: every resource of the template, added.
 pub fn creations(template: &str) -> Result<Vec<Change>, String> {
     let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(template).map_err(|e| e.to_string())?;
@@ -71,6 +83,15 @@ mod tests {
         assert!(change("Modify", Some("Conditional")).destructive());
         assert!(!change("Modify", Some("False")).destructive());
         assert!(!change("Add", None).destructive());
+    }
+
+    #[test]
+    fn adding_the_production_mapping_is_said_and_nothing_else_is() {
+        let add = |id: &str| Change { action: "Add".into(), logical_id: id.into(), resource_type: "AWS::Lambda::EventSourceMapping".into(), replacement: None, properties: vec![] };
+        assert!(production_note(&[add("EventSourceMapping"), add(PRODUCTION_MAPPING)]).is_some_and(|n| n.contains("disabled")));
+        assert_eq!(production_note(&[add("EventSourceMapping")]), None);
+        let modify = Change { action: "Modify".into(), ..add(PRODUCTION_MAPPING) };
+        assert_eq!(production_note(&[modify]), None, "only its creation is news");
     }
 
     #[test]

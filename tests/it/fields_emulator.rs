@@ -211,8 +211,13 @@ fn up_with_production_creates_the_mapping_disabled_and_leaves_the_queue_alone() 
     let dir = service_dir("sqs-event-worker", "it-prod", |t| {
         format!("region: eu-west-1\n{t}production:\n  ecs_service: prod/orders-worker\n  queue: https://sqs.eu-west-1.amazonaws.com/123456789012/orders-prod\n")
     });
+    // `diff` and `up` say before the change that the mapping comes disabled.
+    let out = moto.replatform(dir.path(), &["diff", "--image-uri", IMAGE]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("`ProductionEventSourceMapping` is created disabled"), "{}", stderr(&out));
     let out = moto.replatform(dir.path(), &["up", "--image-uri", IMAGE]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("`ProductionEventSourceMapping` is created disabled"), "{}", stderr(&out));
 
     let arn = "arn:aws:sqs:eu-west-1:123456789012:orders-prod";
     let mappings = block(lambda.list_event_source_mappings().function_name("it-prod").send()).unwrap();

@@ -266,6 +266,9 @@ fn show_changes(printer: &Printer, r: &StackReport) {
             }
             printer.info(format!("{}: {verb}, {} change{}", r.name, r.changes.len(), if r.changes.len() == 1 { "" } else { "s" }));
             printer.info(tables::indent(&tables::changes(&r.changes)));
+            if let Some(note) = crate::core::changes::production_note(&r.changes) {
+                printer.info(note);
+            }
         }
     }
 }
