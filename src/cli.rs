@@ -238,6 +238,9 @@ pub struct SimulateArgs {
     /// Take the load, --per-message and --task-start from a measured run (compare's --out folder)
     #[arg(long, value_name = "DIR", conflicts_with_all = ["per_message", "task_start"])]
     pub from_compare: Option<PathBuf>,
+    /// This many of the first messages always fail: they go round until the dead-letter queue
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub poison: u64,
 }
 
 #[derive(Debug, Args)]

@@ -29,6 +29,8 @@ pub struct Spec {
     pub out: Option<PathBuf>,
     /// `--prices FILE`, else the built-in table.
     pub prices: Option<PathBuf>,
+    /// `--poison N`: the first N messages always fail.
+    pub poison: u64,
 }
 
 /// The mean size of a message the plan sends, its two attributes included.
@@ -114,7 +116,7 @@ pub fn from_compare(ws: &Workspace, spec: &Spec, dir: &Path, printer: &Printer) 
 fn run(ws: &Workspace, spec: &Spec, waves: Vec<Wave>, message_bytes: u64, printer: &Printer) -> Result<Summary, Failure> {
     let prices = prices(spec.prices.as_deref())?;
     let now = SystemTime::now();
-    let inputs = Inputs { window: spec.window, ..inputs(waves, spec.per_message, spec.task_start, spec.interval, message_bytes, now) };
+    let inputs = Inputs { window: spec.window, poison: spec.poison, ..inputs(waves, spec.per_message, spec.task_start, spec.interval, message_bytes, now) };
     let setup = setup(ws, &inputs, printer)?;
     let out = spec.out.clone().unwrap_or_else(|| default_out(now));
     files::prepare_out(&out).map_err(|e| Failure::new(e).hint("choose another folder with --out DIR"))?;

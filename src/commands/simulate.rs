@@ -12,7 +12,7 @@ use crate::ui::printer::Printer;
 use crate::ui::simulate as view;
 
 pub fn run(args: SimulateArgs, ws: &Workspace, printer: &Printer) -> Outcome {
-    let SimulateArgs { load, per_message, task_start, window, interval, out, explain, prices, from_compare } = args;
+    let SimulateArgs { load, per_message, task_start, window, interval, out, explain, prices, from_compare, poison } = args;
     if interval < Duration::from_secs(1) || interval.subsec_nanos() != 0 {
         return Err(Failure::new(format!("--interval `{}` is not a whole number of seconds", humantime::format_duration(interval))).hint("the model moves in steps of one second: --interval 1s or more, e.g. 5s (the default)"));
     }
@@ -22,7 +22,7 @@ pub fn run(args: SimulateArgs, ws: &Workspace, printer: &Printer) -> Outcome {
     if task_start > Duration::from_secs(3600) || per_message > Duration::from_secs(900) {
         return Err(Failure::new("--task-start is above 1h or --per-message above 15m").hint("a Fargate task starts in about a minute (pitfall 31); Lambda stops an invocation at 15 minutes"));
     }
-    let spec = Spec { per_message, task_start, interval, window, out, prices };
+    let spec = Spec { per_message, task_start, interval, window, out, prices, poison };
     let summary = match from_compare {
         Some(dir) => {
             if load.count.is_some() || load.batches.is_some() || load.rate.is_some() || load.body_file.is_some() {

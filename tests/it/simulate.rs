@@ -103,6 +103,54 @@ fn simulate_explains_its_decisions_in_text() {
     }
 }
 
+/// The config's `queue.fifo` and `trigger.provisioned_pollers` (issue 14) reach the model, and
+/// `--poison N` sends N messages round until the dead-letter queue on both platforms.
+#[test]
+fn the_configs_fifo_and_provisioned_pollers_and_poison_messages_are_modelled() {
+    let (_, config) = examples().into_iter().find(|(n, _)| n == "sqs-event-worker").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(config.parent().unwrap()).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_file() {
+            std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+        }
+    }
+    let yaml = std::fs::read_to_string(&config).unwrap();
+    let run = |yaml: &str, extra: &[&str]| {
+        std::fs::write(dir.path().join("replatform.yaml"), yaml).unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let mut args = vec!["simulate", "--count", "400", "--per-message", "50ms", "--out", out.path().to_str().unwrap(), "--output", "json", "--explain"];
+        args.extend_from_slice(extra);
+        let o = replatform(dir.path(), &args);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+        serde_json::from_slice::<Value>(&o.stdout).unwrap()
+    };
+    let platform = |s: &Value, p: &str| s["platforms"].as_array().unwrap().iter().find(|x| x["platform"] == p).cloned().unwrap();
+
+    let plain = run(&yaml, &[]);
+    let poisoned = run(&yaml, &["--poison", "7"]);
+    for p in ["ecs", "lambda"] {
+        assert_eq!(platform(&plain, p)["dead_lettered"], 0, "{p}");
+        assert_eq!(platform(&poisoned, p)["dead_lettered"], 7, "{p}: {}", platform(&poisoned, p));
+    }
+
+    // Provisioned pollers in place of max_concurrency: the explained ramp names them.
+    assert!(yaml.contains("max_concurrency: 2"), "the example caps its pollers");
+    let provisioned = yaml.replacen("max_concurrency: 2", "provisioned_pollers: { min: 2, max: 3 }", 1);
+    let s = run(&provisioned, &[]);
+    let said = s["decisions"].to_string();
+    assert!(said.contains("pollers") && !said.contains("capped by max_concurrency"), "{said}");
+    assert_ne!(s["platforms"], plain["platforms"], "provisioned pollers change Lambda's drain");
+
+    // A FIFO queue: the model runs (one group a message, as `load` sends them) and drains.
+    let fifo = yaml.replacen("  retention: 4d\n", "  retention: 4d\n  fifo: true\n", 1).lines().filter(|l| !l.contains("max_batching_window")).map(|l| format!("{l}\n")).collect::<String>();
+    assert_ne!(fifo, yaml);
+    let s = run(&fifo, &[]);
+    for p in ["ecs", "lambda"] {
+        assert!(platform(&s, p)["drained_s"].is_number(), "{p}: {}", platform(&s, p));
+    }
+}
+
 #[test]
 fn the_articles_setup_through_templates_stays_at_five_tasks_and_one_execution() {
     // The article's scale-out was "Set to 5" (ExactCapacity); sqs-worker keeps its reserved

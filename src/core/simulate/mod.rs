@@ -128,9 +128,10 @@ pub struct Inputs {
     pub message_bytes: u64,
     /// The queue's `DelaySeconds`.
     pub delay: Duration,
-    /// A FIFO queue (the config has no `queue.fifo` yet).
+    /// A FIFO queue's groups, overriding what `queue.fifo` gives (one group a message, as
+    /// `load` sends them).
     pub fifo: Option<Fifo>,
-    /// Provisioned pollers for the `sqs` trigger (the config has no field for them yet).
+    /// Provisioned pollers for the `sqs` trigger, overriding `trigger.provisioned_pollers`.
     pub provisioned: Option<Provisioned>,
     /// The account's unreserved concurrency, for a function without reserved concurrency.
     pub account_concurrency: u32,
@@ -196,13 +197,15 @@ impl Setup {
         // Unset, the example worker's own default of 30 s applies (app.py's VISIBILITY_TO).
         let visibility_ms = env_number(c, "SQS_VISIBILITY_TO", 30, 0..=43_200)? * 1000;
         let worker = Worker { batch, wait_ms, visibility_ms, per_message_ms: ms(inputs.per_message), call_ms: ms(inputs.call) };
+        let messages = u32::try_from(inputs.sends.iter().map(|w| w.count).sum::<u64>()).unwrap_or(u32::MAX);
         let l = &c.lambda;
         let trigger = match &l.trigger {
             config::Trigger::Sqs(t) => {
-                if inputs.provisioned.is_some() && t.max_concurrency.is_some() {
+                let provisioned = inputs.provisioned.or(t.provisioned_pollers.map(|p| Provisioned { min_pollers: p.min, max_pollers: p.max }));
+                if provisioned.is_some() && t.max_concurrency.is_some() {
                     return Err("provisioned pollers cannot be combined with `lambda.trigger.max_concurrency` (pitfall 27)".into());
                 }
-                Trigger::Sqs { batch_size: u64::from(t.batch_size), window_ms: t.max_batching_window.0 * 1000, max_concurrency: t.max_concurrency, provisioned: inputs.provisioned }
+                Trigger::Sqs { batch_size: u64::from(t.batch_size), window_ms: t.max_batching_window.0 * 1000, max_concurrency: t.max_concurrency, provisioned }
             }
             // The example worker's rule: a poll starts only with SQS_WAIT_SECONDS +
             // SQS_VISIBILITY_TO of the invocation left.
@@ -221,7 +224,9 @@ impl Setup {
                 queue_visibility_ms: c.queue.visibility_timeout.0 * 1000,
             },
             lambda_worker: worker,
-            queue: QueueSettings { max_receive_count: c.queue.dead_letter.max_receive_count, fifo: inputs.fifo, delay_ms: ms(inputs.delay) },
+            // `queue.fifo`: `load` gives every message a group of its own (issue 14), so no
+            // group holds another back; the FIFO queue's call limits still apply.
+            queue: QueueSettings { max_receive_count: c.queue.dead_letter.max_receive_count, fifo: inputs.fifo.or_else(|| c.queue.fifo.then(|| Fifo { groups: messages.max(1), high_throughput: false })), delay_ms: ms(inputs.delay) },
             cpu: c.ecs.cpu,
             ecs_memory_mb: c.ecs.memory,
             arm64: c.image.platform == config::Platform::Arm64,
