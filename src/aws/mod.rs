@@ -67,7 +67,8 @@ impl AwsError {
         let all = format!("{} {}", self.code, self.message).to_lowercase();
         if all.contains("credential") || self.code == "ExpiredToken" || self.code == "InvalidClientTokenId" || self.code == "UnrecognizedClientException" {
             Some("set credentials the usual way: `aws configure`, `aws sso login --profile NAME` with `--profile NAME`, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY".into())
-        } else if self.code == "AccessDenied" || self.code == "AccessDeniedException" {
+        } else if self.code == "AccessDenied" || self.code == "AccessDeniedException" || self.code == "HTTP 403" {
+            // 403 Forbidden is how AWS answers a denied call, also when the body is unreadable.
             Some(match self.needs() {
                 Some(action) => format!("grant the caller `{action}` (an IAM policy statement allowing it), then run the command again; nothing was changed"),
                 None => "the caller lacks a permission this needs; the message names the action".into(),
