@@ -53,7 +53,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Compare(a) => block_on(commands::compare::run(a, &ws, &printer)),
         Command::Local(a) => block_on(commands::local::run(a, &ws, &printer)),
         Command::Simulate(a) => commands::simulate::run(a, &ws, &printer),
-        Command::Init(a) => commands::init::run(a, &ws, &printer),
+        Command::Init(a) if a.from_ecs.is_some() => block_on(commands::init::from_ecs(a, &ws, &printer)),
+        Command::Init(a) => commands::init::run(a, &ws.file, &printer),
         Command::Completions(a) => commands::completions::run(a, &printer),
     };
     match outcome {
@@ -68,7 +69,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
 }
 
 /// The commands that talk to AWS run on one thread: they wait on the network, not the CPU.
-pub(crate) fn block_on<F: std::future::Future<Output = Outcome>>(f: F) -> Outcome {
+fn block_on<F: std::future::Future<Output = Outcome>>(f: F) -> Outcome {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
     match rt {
         Ok(rt) => {

@@ -10,23 +10,26 @@ use crate::core::adopt::report_text;
 use crate::error::{Exit, Failure, Outcome};
 use crate::ui::printer::Printer;
 
-pub fn run(args: InitArgs, ws: &Workspace, printer: &Printer) -> Outcome {
+/// `init --from-ecs CLUSTER/SERVICE`: the report as text, or the report and the files written as
+/// one JSON document.
+pub async fn from_ecs(args: InitArgs, ws: &Workspace, printer: &Printer) -> Outcome {
     let InitArgs { force, from_ecs } = args;
-    if let Some((cluster, service)) = from_ecs {
-        return crate::block_on(async {
-            let done = adopt(ws, &cluster, &service, force, printer).await?;
-            if printer.is_json() {
-                printer.json(&done).map_err(Failure::output)?;
-                return Ok(Exit::Success);
-            }
-            for w in &done.written {
-                printer.info(format!("wrote {}", w.display()));
-            }
-            printer.info(report_text(&done.report));
-            Ok(Exit::Success)
-        });
+    let Some((cluster, service)) = from_ecs else { return run(InitArgs { force, from_ecs: None }, &ws.file, printer) };
+    let done = adopt(ws, &cluster, &service, force, printer).await?;
+    if printer.is_json() {
+        printer.json(&done).map_err(Failure::output)?;
+        return Ok(Exit::Success);
     }
-    let done = init(&InitRequest { file: ws.file.clone(), force })?;
+    for w in &done.written {
+        printer.info(format!("wrote {}", w.display()));
+    }
+    printer.info(report_text(&done.report));
+    Ok(Exit::Success)
+}
+
+pub fn run(args: InitArgs, file: &std::path::Path, printer: &Printer) -> Outcome {
+    let InitArgs { force, .. } = args;
+    let done = init(&InitRequest { file: file.to_path_buf(), force })?;
     if printer.is_json() {
         printer.json(&done).map_err(Failure::output)?;
         return Ok(Exit::Success);
