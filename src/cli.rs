@@ -86,7 +86,7 @@ pub enum Command {
     Local(LocalArgs),
     /// Predict how both platforms scale, drain and cost under a load, from the config alone (no AWS call)
     Simulate(SimulateArgs),
-    /// Write a starting replatform.yaml (and a .dockerignore) for the folder with the worker's Dockerfile
+    /// Write a starting replatform.yaml (and a .dockerignore) for the folder with the worker's Dockerfile, or from a running ECS service (--from-ecs)
     Init(InitArgs),
     /// Print the shell completion script for SHELL on stdout
     Completions(CompletionsArgs),
@@ -339,4 +339,12 @@ pub struct InitArgs {
     /// Replace a replatform.yaml that already exists
     #[arg(long)]
     pub force: bool,
+    /// Read the ECS service that runs the worker today (its task definition, roles, scaling and
+    /// queue) and write the config from it, with a readiness report for Lambda
+    #[arg(long, value_name = "CLUSTER/SERVICE", value_parser = parse_ecs_target)]
+    pub from_ecs: Option<(String, String)>,
+}
+
+fn parse_ecs_target(s: &str) -> Result<(String, String), String> {
+    crate::app::adopt::parse_target(s)
 }

@@ -53,6 +53,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Compare(a) => block_on(commands::compare::run(a, &ws, &printer)),
         Command::Local(a) => block_on(commands::local::run(a, &ws, &printer)),
         Command::Simulate(a) => commands::simulate::run(a, &ws, &printer),
+        Command::Init(a) if a.from_ecs.is_some() => block_on(commands::init::from_ecs(a, &ws, &printer)),
         Command::Init(a) => commands::init::run(a, &ws.file, &printer),
         Command::Completions(a) => commands::completions::run(a, &printer),
     };

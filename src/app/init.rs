@@ -116,20 +116,26 @@ pub fn read_facts(dir: &Path, platform: Platform) -> Result<Facts, Failure> {
     Ok(Facts { folder, image, cmd_module, handler, queue_env })
 }
 
-/// `replatform init`: the facts of the config's folder, written as `replatform.yaml`.
-pub fn init(req: &InitRequest) -> Result<Initialised, Failure> {
-    let dir = folder_of(&req.file);
+/// Writes the config `text` to `file`, and a `.dockerignore` into `dir` when there is none;
+/// the files written, in order (`init` and `init --from-ecs`).
+pub fn write_config(file: &Path, dir: &Path, text: &str) -> Result<Vec<PathBuf>, Failure> {
     let ignore = if dir == Path::new(".") { PathBuf::from(".dockerignore") } else { dir.join(".dockerignore") };
-    refuse_existing(&req.file, req.force)?;
-    let facts = read_facts(&dir, Platform::Amd64)?;
-    let text = core_init::config_text(&facts);
     let mut written = Vec::new();
-    std::fs::write(&req.file, &text).map_err(|e| Failure::new(format!("cannot write `{}`: {e}", req.file.display())))?;
-    written.push(req.file.clone());
+    std::fs::write(file, text).map_err(|e| Failure::new(format!("cannot write `{}`: {e}", file.display())))?;
+    written.push(file.to_path_buf());
     if std::fs::symlink_metadata(&ignore).is_err() {
         std::fs::write(&ignore, core_init::DOCKERIGNORE).map_err(|e| Failure::new(format!("cannot write `{}`: {e}", ignore.display())))?;
         written.push(ignore);
     }
+    Ok(written)
+}
+
+/// `replatform init`: the facts of the config's folder, written as `replatform.yaml`.
+pub fn init(req: &InitRequest) -> Result<Initialised, Failure> {
+    let dir = folder_of(&req.file);
+    refuse_existing(&req.file, req.force)?;
+    let facts = read_facts(&dir, Platform::Amd64)?;
+    let written = write_config(&req.file, &dir, &core_init::config_text(&facts))?;
     let mut left = vec!["ecs.subnets".to_string(), "ecs.security_groups".to_string()];
     if facts.handler.is_none() {
         left.push("lambda.command (write the handler it names)".into());

@@ -3,6 +3,7 @@
 //! `experiment` (effects), `ui` (what a person sees). Above: `commands` (arguments in, one call
 //! here, a view out).
 
+pub mod adopt;
 pub mod deploy;
 pub mod deployed;
 pub mod experiment;

@@ -1,6 +1,7 @@
 //! Thin adapters over the AWS SDK. SDK types never leave this folder: every call returns the
 //! project's own views or an [`AwsError`] with AWS's code and message.
 
+pub mod adopt;
 pub mod cfn;
 pub mod ecr;
 pub mod metrics;
@@ -63,13 +64,22 @@ impl AwsError {
         ) || self.code.starts_with("HTTP 5")
     }
 
+    /// The IAM action the operation names (``(needs `ACTION`)``), when it names one.
+    pub fn needs(&self) -> Option<&str> {
+        self.operation.split_once("(needs `").and_then(|(_, rest)| rest.split_once('`')).map(|(action, _)| action)
+    }
+
     /// A hint for the errors users meet before anything else: credentials, region, endpoint.
     pub fn hint(&self) -> Option<String> {
         let all = format!("{} {}", self.code, self.message).to_lowercase();
         if all.contains("credential") || self.code == "ExpiredToken" || self.code == "InvalidClientTokenId" || self.code == "UnrecognizedClientException" {
             Some("set credentials the usual way: `aws configure`, `aws sso login --profile NAME` with `--profile NAME`, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY".into())
-        } else if self.code == "AccessDenied" || self.code == "AccessDeniedException" {
-            Some("the caller lacks a permission this needs; the message names the action".into())
+        } else if self.code == "AccessDenied" || self.code == "AccessDeniedException" || self.code == "HTTP 403" {
+            // 403 Forbidden is how AWS answers a denied call, also when the body is unreadable.
+            Some(match self.needs() {
+                Some(action) => format!("grant the caller `{action}` (an IAM policy statement allowing it), then run the command again; nothing was changed"),
+                None => "the caller lacks a permission this needs; the message names the action".into(),
+            })
         } else if self.is_transient() {
             Some("AWS kept answering with this after the SDK's retries; what was done so far is consistent: run the command again (AWS_MAX_ATTEMPTS raises the attempts)".into())
         } else if self.code == "DispatchFailure" || self.code == "TimeoutError" {
@@ -190,6 +200,11 @@ impl Aws {
         Some(Credentials { access_key_id: c.access_key_id().to_string(), secret_access_key: c.secret_access_key().to_string(), session_token: c.session_token().map(str::to_string) })
     }
 
+    pub fn adopt(&self) -> adopt::Adopt {
+        let c = &self.config;
+        adopt::Adopt::new(aws_sdk_ecs::Client::new(c), aws_sdk_iam::Client::new(c), aws_sdk_applicationautoscaling::Client::new(c), aws_sdk_cloudwatch::Client::new(c), aws_sdk_sqs::Client::new(c))
+    }
+
     pub fn services(&self) -> services::Services {
         services::Services::new(aws_sdk_sqs::Client::new(&self.config), aws_sdk_ecs::Client::new(&self.config), aws_sdk_lambda::Client::new(&self.config))
     }
@@ -225,6 +240,14 @@ mod tests {
 
     fn error(code: &str, message: &str) -> AwsError {
         AwsError { operation: "reading".into(), code: code.into(), message: message.into() }
+    }
+
+    #[test]
+    fn a_denied_call_names_the_permission_to_grant() {
+        let e = AwsError { operation: "listing the inline policies of role `r` (needs `iam:ListRolePolicies`)".into(), code: "AccessDenied".into(), message: "not authorized".into() };
+        assert_eq!(e.needs(), Some("iam:ListRolePolicies"));
+        assert!(e.hint().is_some_and(|h| h.contains("grant the caller `iam:ListRolePolicies`")));
+        assert_eq!(error("AccessDenied", "x").needs(), None);
     }
 
     #[test]

@@ -1,13 +1,34 @@
-//! `replatform init`: a starting `replatform.yaml` for the folder it runs in (issue 14). Wiring:
-//! the arguments in, one call to `app::init`, what was written and what is left out.
+//! `replatform init`: a starting `replatform.yaml` for the folder it runs in, or, with
+//! `--from-ecs`, from the ECS service that runs the worker today (issue 14). Wiring: the
+//! arguments in, one call to `app::init` or `app::adopt`, what was written and the report out.
 
+use crate::app::adopt::adopt;
 use crate::app::init::{init, InitRequest};
+use crate::app::workspace::Workspace;
 use crate::cli::InitArgs;
+use crate::core::adopt::report_text;
 use crate::error::{Exit, Failure, Outcome};
 use crate::ui::printer::Printer;
 
+/// `init --from-ecs CLUSTER/SERVICE`: the report as text, or the report and the files written as
+/// one JSON document.
+pub async fn from_ecs(args: InitArgs, ws: &Workspace, printer: &Printer) -> Outcome {
+    let InitArgs { force, from_ecs } = args;
+    let Some((cluster, service)) = from_ecs else { return run(InitArgs { force, from_ecs: None }, &ws.file, printer) };
+    let done = adopt(ws, &cluster, &service, force, printer).await?;
+    if printer.is_json() {
+        printer.json(&done).map_err(Failure::output)?;
+        return Ok(Exit::Success);
+    }
+    for w in &done.written {
+        printer.info(format!("wrote {}", w.display()));
+    }
+    printer.info(report_text(&done.report));
+    Ok(Exit::Success)
+}
+
 pub fn run(args: InitArgs, file: &std::path::Path, printer: &Printer) -> Outcome {
-    let InitArgs { force } = args;
+    let InitArgs { force, .. } = args;
     let done = init(&InitRequest { file: file.to_path_buf(), force })?;
     if printer.is_json() {
         printer.json(&done).map_err(Failure::output)?;

@@ -22,10 +22,15 @@ pub struct Moto {
 
 impl Moto {
     pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// A moto server with more of moto's own settings (e.g. `MOTO_IAM_LOAD_MANAGED_POLICIES`).
+    pub fn start_with(env: &[(&str, &str)]) -> Self {
         let exe = std::env::var("MOTO_SERVER").map(PathBuf::from).unwrap_or_else(|_| repo().join(".tools/venv/bin/moto_server"));
         assert!(exe.exists(), "`{}` is missing: `scripts/test` installs moto, or set MOTO_SERVER", exe.display());
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = Command::new(&exe).args(["-H", "127.0.0.1", "-p", &port.to_string()]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        let child = Command::new(&exe).args(["-H", "127.0.0.1", "-p", &port.to_string()]).envs(env.iter().copied()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
         let moto = Moto { child, endpoint: format!("http://127.0.0.1:{port}") };
         let deadline = Instant::now() + Duration::from_secs(60);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {

@@ -1,6 +1,7 @@
 //! The one integration test binary: config diagnostics, golden renders, template structure,
 //! cfn-lint, and the command line.
 
+mod adopt;
 mod bad_inputs;
 mod cfn_guard;
 mod cfn_lint;

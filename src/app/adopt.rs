@@ -1,0 +1,76 @@
+//! `replatform init --from-ecs CLUSTER/SERVICE` (issue 14): reads the running ECS worker (its
+//! service, task definition, roles' policies, scaling and queue), the build context's code as
+//! plain `init` does, and writes the `replatform.yaml` that `core::adopt` makes of them, with the
+//! readiness report. Refuses to replace a file without `force` before any AWS call. Never reads a
+//! secret's value: secrets stay ARNs. Not pure: calls AWS, reads and writes files.
+
+use std::path::PathBuf;
+
+use crate::app::init::{folder_of, read_facts, refuse_existing, write_config};
+use crate::app::workspace::{connect, Workspace};
+use crate::core::adopt::{self, Report, Running};
+use crate::core::config::Platform;
+use crate::error::Failure;
+use crate::ui::printer::Printer;
+
+/// What `init --from-ecs` did: the report, and the files written.
+#[derive(Debug, serde::Serialize)]
+pub struct Adopted {
+    pub file: PathBuf,
+    pub written: Vec<PathBuf>,
+    pub report: Report,
+}
+
+/// `CLUSTER/SERVICE` split; a usage error with a hint for anything else.
+pub fn parse_target(s: &str) -> Result<(String, String), String> {
+    let ok = |p: &str| !p.is_empty() && p.len() <= 255 && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    match s.split_once('/') {
+        Some((c, v)) if ok(c) && ok(v) => Ok((c.to_string(), v.to_string())),
+        _ => Err(format!("`{s}` is not CLUSTER/SERVICE: give the ECS cluster's and the service's names (letters, digits, `-` and `_`), e.g. `--from-ecs prod/worker`")),
+    }
+}
+
+/// `replatform init --from-ecs`: the running service in, `replatform.yaml` out.
+pub async fn adopt(ws: &Workspace, cluster: &str, name: &str, force: bool, printer: &Printer) -> Result<Adopted, Failure> {
+    refuse_existing(&ws.file, force)?;
+    let dir = folder_of(&ws.file);
+    let aws = connect(ws, None, printer).await?;
+    let reader = aws.adopt();
+    let Some(service) = reader.service(cluster, name).await? else {
+        return Err(Failure::new(format!("no ECS service `{name}` in cluster `{cluster}` (region {})", aws.region())).hint("check the names with `aws ecs list-services --cluster CLUSTER`, and the region (--region or AWS_REGION)"));
+    };
+    let task = reader.task_definition(&service.task_definition).await?;
+    let Some((worker, queue_env, url)) = adopt::find_queue(&task) else {
+        return Err(Failure::new(format!("no container of task definition `{}` has an environment variable holding an SQS queue URL", task.arn)).hint("the worker must get its queue's URL from an environment variable (e.g. SQS_QUEUE_URL=https://sqs.REGION.amazonaws.com/ACCOUNT/NAME); for another worker start from plain `replatform init`"));
+    };
+    let task_role = match &task.task_role {
+        Some(arn) => Some(reader.role_policies(arn).await?),
+        None => None,
+    };
+    let execution_role = match &task.execution_role {
+        Some(arn) => Some(reader.role_policies(arn).await?),
+        None => None,
+    };
+    let scaling = reader.scaling(cluster, name).await?;
+    let queue = reader.queue(&url).await?;
+    let platform = if task.architecture.as_deref() == Some("ARM64") { Platform::Arm64 } else { Platform::Amd64 };
+    // The code facts are optional: the report then says what the handler would need.
+    let facts = read_facts(&dir, platform).ok();
+    let running = Running { service, task, task_role, execution_role, scaling, queue, queue_env, worker };
+    let (text, report) = adopt::translate(&running, facts.as_ref());
+    let written = write_config(&ws.file, &dir, &text)?;
+    Ok(Adopted { file: ws.file.clone(), written, report })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_target_is_cluster_slash_service() {
+        assert_eq!(parse_target("prod/worker-1"), Ok(("prod".into(), "worker-1".into())));
+        for bad in ["prod", "/worker", "prod/", "a/b/c", "prod worker/x", ""] {
+            assert!(parse_target(bad).is_err(), "{bad}");
+        }
+    }
+}
