@@ -130,6 +130,14 @@ fn a_running_worker_becomes_a_config_that_validates_and_renders_its_permissions(
     let ecs = std::fs::read_to_string(dir.join(".replatform/orders-ecs.yaml")).unwrap();
     assert!(ecs.contains("DB_PASSWORD") && ecs.contains(made["secret_arn"].as_str().unwrap()), "the task definition takes the secret by ARN");
 
+    // And it deploys as written: `up` of both stacks (the image by digest), then `down`.
+    let out = moto.replatform(&dir, &["up", "--image-uri", IMAGE, "--yes"]);
+    outputs.push(text(&out));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = moto.replatform(&dir, &["down", "--yes"]);
+    outputs.push(text(&out));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
     // Not in any output, not in any file.
     for o in &outputs {
         assert!(!o.contains(SECRET_VALUE), "{o}");
