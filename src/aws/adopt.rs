@@ -93,37 +93,16 @@ impl Adopt {
     pub async fn role_policies(&self, arn: &str) -> Result<RolePolicies, AwsError> {
         let name = role_name(arn);
         let mut managed = Vec::new();
-        let mut marker: Option<String> = None;
-        loop {
-            let out = self
-                .iam
-                .list_attached_role_policies()
-                .role_name(name)
-                .set_marker(marker.take())
-                .send()
-                .await
-                .map_err(|e| aws_error(op(format!("listing the managed policies of role `{name}`"), "iam:ListAttachedRolePolicies"), e))?;
+        let mut pages = self.iam.list_attached_role_policies().role_name(name).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let out = page.map_err(|e| aws_error(op(format!("listing the managed policies of role `{name}`"), "iam:ListAttachedRolePolicies"), e))?;
             managed.extend(out.attached_policies().iter().filter_map(|p| p.policy_arn().map(String::from)));
-            match out.marker() {
-                Some(m) if out.is_truncated() => marker = Some(m.to_string()),
-                _ => break,
-            }
         }
         let mut names = Vec::new();
-        loop {
-            let out = self
-                .iam
-                .list_role_policies()
-                .role_name(name)
-                .set_marker(marker.take())
-                .send()
-                .await
-                .map_err(|e| aws_error(op(format!("listing the inline policies of role `{name}`"), "iam:ListRolePolicies"), e))?;
+        let mut pages = self.iam.list_role_policies().role_name(name).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let out = page.map_err(|e| aws_error(op(format!("listing the inline policies of role `{name}`"), "iam:ListRolePolicies"), e))?;
             names.extend(out.policy_names().iter().cloned());
-            match out.marker() {
-                Some(m) if out.is_truncated() => marker = Some(m.to_string()),
-                _ => break,
-            }
         }
         let mut inline = Vec::new();
         for policy in names {
@@ -141,41 +120,34 @@ impl Adopt {
     pub async fn scaling(&self, cluster: &str, service: &str) -> Result<Scaling, AwsError> {
         let resource = format!("service/{cluster}/{service}");
         let mut scaling = Scaling::default();
-        let mut token: Option<String> = None;
-        loop {
-            let out = self
-                .scaling
-                .describe_scalable_targets()
-                .service_namespace(ServiceNamespace::Ecs)
-                .resource_ids(&resource)
-                .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(|e| aws_error(op(format!("describing the scalable target `{resource}`"), "application-autoscaling:DescribeScalableTargets"), e))?;
+        let mut pages = self
+            .scaling
+            .describe_scalable_targets()
+            .service_namespace(ServiceNamespace::Ecs)
+            .resource_ids(&resource)
+            .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let out = page.map_err(|e| aws_error(op(format!("describing the scalable target `{resource}`"), "application-autoscaling:DescribeScalableTargets"), e))?;
             if let Some(t) = out.scalable_targets().iter().find(|t| t.resource_id() == resource) {
                 scaling.min = Some(t.min_capacity());
                 scaling.max = Some(t.max_capacity());
-            }
-            match out.next_token() {
-                Some(n) if !n.is_empty() => token = Some(n.to_string()),
-                _ => break,
             }
         }
         if scaling.min.is_none() {
             return Ok(scaling);
         }
-        loop {
-            let out = self
-                .scaling
-                .describe_scaling_policies()
-                .service_namespace(ServiceNamespace::Ecs)
-                .resource_id(&resource)
-                .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(|e| aws_error(op(format!("describing the scaling policies of `{resource}`"), "application-autoscaling:DescribeScalingPolicies"), e))?;
+        let mut pages = self
+            .scaling
+            .describe_scaling_policies()
+            .service_namespace(ServiceNamespace::Ecs)
+            .resource_id(&resource)
+            .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let out = page.map_err(|e| aws_error(op(format!("describing the scaling policies of `{resource}`"), "application-autoscaling:DescribeScalingPolicies"), e))?;
             for p in out.scaling_policies() {
                 let name = p.policy_name().to_string();
                 match p.policy_type() {
@@ -199,10 +171,6 @@ impl Adopt {
                     _ => {}
                 }
             }
-            match out.next_token() {
-                Some(n) if !n.is_empty() => token = Some(n.to_string()),
-                _ => break,
-            }
         }
         let names: Vec<String> = scaling.policies.iter().flat_map(|p| if let Policy::Step { alarms, .. } = p { alarms.clone() } else { Vec::new() }).collect();
         match self.alarms(&names).await {
@@ -217,26 +185,15 @@ impl Adopt {
     async fn alarms(&self, names: &[String]) -> Result<Vec<Alarm>, AwsError> {
         let mut alarms = Vec::new();
         for chunk in names.chunks(100) {
-            let mut token: Option<String> = None;
-            loop {
-                let out = self
-                    .cloudwatch
-                    .describe_alarms()
-                    .set_alarm_names(Some(chunk.to_vec()))
-                    .set_next_token(token.take())
-                    .send()
-                    .await
-                    .map_err(|e| aws_error(op("describing the scaling policies' alarms".into(), "cloudwatch:DescribeAlarms"), e))?;
+            let mut pages = self.cloudwatch.describe_alarms().set_alarm_names(Some(chunk.to_vec())).into_paginator().send();
+            while let Some(page) = pages.next().await {
+                let out = page.map_err(|e| aws_error(op("describing the scaling policies' alarms".into(), "cloudwatch:DescribeAlarms"), e))?;
                 alarms.extend(out.metric_alarms().iter().map(|a| Alarm {
                     name: a.alarm_name().unwrap_or_default().to_string(),
                     metric: a.metric_name().unwrap_or_default().to_string(),
                     threshold: a.threshold().unwrap_or_default(),
                     comparison: a.comparison_operator().map(|c| c.as_str().to_string()).unwrap_or_default(),
                 }));
-                match out.next_token() {
-                    Some(n) if !n.is_empty() => token = Some(n.to_string()),
-                    _ => break,
-                }
             }
         }
         Ok(alarms)

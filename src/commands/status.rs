@@ -1,7 +1,7 @@
 //! `replatform status`: each stack's status and outputs, its queues' depths, the ECS service's
 //! task counts and the function's reserved concurrency.
 
-use crate::app::deployed::{self, Status};
+use crate::app::deployed::{self, QueueReport, Status};
 use crate::app::workspace::Workspace;
 use crate::cli::StatusArgs;
 use crate::error::{Exit, Failure, Outcome};
@@ -31,8 +31,7 @@ fn show(printer: &Printer, status: &Status) -> std::io::Result<()> {
         }
         for (label, q) in [("queue", &r.queue), ("dead-letter queue", &r.dead_letter_queue)] {
             if let Some(q) = q {
-                let depth = q.depth.as_ref().map_or("gone".to_string(), |d| format!("{} visible, {} in flight, {} delayed", d.visible, d.in_flight, d.delayed));
-                rows.push((label, format!("{} ({depth})", q.url)));
+                rows.push((label, queue_text(q, "gone")));
             }
         }
         if let Some(s) = &r.service {
@@ -47,7 +46,7 @@ fn show(printer: &Printer, status: &Status) -> std::io::Result<()> {
         for (k, v) in r.outputs.iter().filter(|(k, _)| !matches!(k.as_str(), "QueueUrl" | "DeadLetterQueueUrl" | "FunctionName")) {
             rows.push((k.as_str(), v.clone()));
         }
-        printer.data(format!("{}\n{}", r.name, tables::indent(&tables::pairs(["", ""], rows).lines().skip(1).collect::<Vec<_>>().join("\n"))))?;
+        block(printer, &r.name, rows)?;
     }
     if let Some(p) = &status.production {
         let mut rows: Vec<(&str, String)> = vec![("consumed by", match p.consumers {
@@ -56,8 +55,7 @@ fn show(printer: &Printer, status: &Status) -> std::io::Result<()> {
             "both" => "the ECS service and the function".to_string(),
             _ => "nobody: the service runs no task and the function's mapping is not enabled".to_string(),
         })];
-        let depth = p.queue.depth.as_ref().map_or("not found".to_string(), |d| format!("{} visible, {} in flight, {} delayed", d.visible, d.in_flight, d.delayed));
-        rows.push(("queue", format!("{} ({depth})", p.queue.url)));
+        rows.push(("queue", queue_text(&p.queue, "not found")));
         rows.push(("service", match &p.service {
             Some(s) => format!("{}: {} desired, {} running, {} pending", p.ecs_service, s.desired, s.running, s.pending),
             None => format!("{}: not found", p.ecs_service),
@@ -66,10 +64,21 @@ fn show(printer: &Printer, status: &Status) -> std::io::Result<()> {
             Some(m) => format!("{}{}", m.state, m.maximum_concurrency.map_or(String::new(), |c| format!(", maximum concurrency {c}"))),
             None => "none on the production queue (`replatform up` makes it, disabled)".to_string(),
         }));
-        printer.data(format!("production\n{}", tables::indent(&tables::pairs(["", ""], rows).lines().skip(1).collect::<Vec<_>>().join("\n"))))?;
+        block(printer, "production", rows)?;
     }
     if status.images_differ {
         printer.warning("the two platforms run different images: `replatform up` deploys the same digest to both");
     }
     Ok(())
+}
+
+/// A queue's URL and depth; `missing` when the queue is not there.
+fn queue_text(q: &QueueReport, missing: &str) -> String {
+    let depth = q.depth.as_ref().map_or(missing.to_string(), |d| format!("{} visible, {} in flight, {} delayed", d.visible, d.in_flight, d.delayed));
+    format!("{} ({depth})", q.url)
+}
+
+/// A titled block of label-value rows, indented under its title.
+fn block(printer: &Printer, title: &str, rows: Vec<(&str, String)>) -> std::io::Result<()> {
+    printer.data(format!("{title}\n{}", tables::indent(&tables::pairs(["", ""], rows).lines().skip(1).collect::<Vec<_>>().join("\n"))))
 }
