@@ -86,10 +86,60 @@ pub enum Command {
     Local(LocalArgs),
     /// Predict how both platforms scale, drain and cost under a load, from the config alone (no AWS call)
     Simulate(SimulateArgs),
+    /// Move the production queue's consumption from the ECS service to the function, in stages watched for health
+    Cutover(CutoverArgs),
+    /// Put the production ECS service back as recorded and stop the function consuming its queue
+    Rollback(RollbackArgs),
     /// Write a starting replatform.yaml (and a .dockerignore) for the folder with the worker's Dockerfile, or from a running ECS service (--from-ecs)
     Init(InitArgs),
     /// Print the shell completion script for SHELL on stdout
     Completions(CompletionsArgs),
+}
+
+/// `--stages`: percentages of capacity, increasing, ending at 100.
+#[derive(Clone, Debug)]
+pub struct Stages(pub Vec<u32>);
+
+fn parse_stages(s: &str) -> Result<Stages, String> {
+    crate::core::cutover::parse_stages(s).map(Stages)
+}
+
+#[derive(Debug, Args)]
+pub struct CutoverArgs {
+    /// The function's share of the consumers at each stage, in percent; ECS's falls by as much
+    #[arg(long, default_value = "10,50,100", value_parser = parse_stages, value_name = "PERCENTS")]
+    pub stages: Stages,
+    /// Watch each stage this long before the next (0s: no watch)
+    #[arg(long, default_value = "5m", value_parser = parse_fine_duration, value_name = "DURATION")]
+    pub bake: std::time::Duration,
+    /// How often the watch samples Lambda's errors and throttles and the queues
+    #[arg(long, default_value = "1m", value_parser = parse_fine_duration, value_name = "DURATION")]
+    pub sample_every: std::time::Duration,
+    /// Roll back when the function reports more errors than this during a bake
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub max_errors: u64,
+    /// Roll back when Lambda throttles more invocations than this during a bake
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub max_throttles: u64,
+    /// Roll back when the dead-letter queue grows by more than this during a bake
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub max_dlq_growth: u64,
+    /// Roll back when the oldest message in the queue has waited longer than this
+    #[arg(long, default_value = "15m", value_parser = parse_fine_duration, value_name = "DURATION")]
+    pub max_oldest_age: std::time::Duration,
+    /// Roll back when the queue's depth rises in every sample, by this much or more
+    #[arg(long, default_value_t = 1000, value_name = "N")]
+    pub max_depth_rise: u64,
+    /// Go through the stages without asking before each
+    #[arg(short, long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// Roll back without asking
+    #[arg(short, long)]
+    pub yes: bool,
 }
 
 #[derive(Debug, Args)]

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use aws_sdk_applicationautoscaling::types::{PolicyType, ScalableDimension, ServiceNamespace};
 use aws_sdk_sqs::types::QueueAttributeName;
 
-use super::{aws_error, AwsError};
+use super::{aws_error, op, AwsError};
 use crate::core::adopt::{self, Alarm, Container, Policy, Queue, RolePolicies, Scaling, Service, Step, TaskDefinition};
 
 #[derive(Clone, Debug)]
@@ -19,11 +19,6 @@ pub struct Adopt {
     scaling: aws_sdk_applicationautoscaling::Client,
     cloudwatch: aws_sdk_cloudwatch::Client,
     sqs: aws_sdk_sqs::Client,
-}
-
-/// The operation's description with the IAM action a caller needs for it.
-fn op(what: String, action: &str) -> String {
-    format!("{what} (needs `{action}`)")
 }
 
 /// A role's name from its ARN (`arn:aws:iam::ACCOUNT:role/PATH/NAME`: the name is the last part).

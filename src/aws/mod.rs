@@ -5,6 +5,7 @@ pub mod adopt;
 pub mod cfn;
 pub mod ecr;
 pub mod metrics;
+pub mod production;
 pub mod services;
 
 use std::time::Duration;
@@ -88,6 +89,12 @@ impl AwsError {
             None
         }
     }
+}
+
+/// An operation's description with the IAM action a caller needs for it, as [`AwsError::needs`]
+/// reads it back.
+pub(crate) fn op(what: String, action: &str) -> String {
+    format!("{what} (needs `{action}`)")
 }
 
 /// "Not found" as an answer rather than an error: `Ok(None)` when `missing` says the error is
@@ -203,6 +210,11 @@ impl Aws {
     pub fn adopt(&self) -> adopt::Adopt {
         let c = &self.config;
         adopt::Adopt::new(aws_sdk_ecs::Client::new(c), aws_sdk_iam::Client::new(c), aws_sdk_applicationautoscaling::Client::new(c), aws_sdk_cloudwatch::Client::new(c), aws_sdk_sqs::Client::new(c))
+    }
+
+    pub fn production(&self) -> production::Production {
+        let c = &self.config;
+        production::Production::new(aws_sdk_ecs::Client::new(c), aws_sdk_applicationautoscaling::Client::new(c), aws_sdk_lambda::Client::new(c), aws_sdk_sqs::Client::new(c), aws_sdk_cloudwatch::Client::new(c))
     }
 
     pub fn services(&self) -> services::Services {

@@ -3,6 +3,7 @@
 
 pub mod compare;
 pub mod completions;
+pub mod cutover;
 pub mod diff;
 pub mod down;
 pub mod init;

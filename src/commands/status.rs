@@ -53,6 +53,7 @@ fn show(printer: &Printer, status: &Status) -> std::io::Result<()> {
             "ecs" => "the ECS service (the function's mapping is not enabled)".to_string(),
             "lambda" => "the function (the ECS service runs no task)".to_string(),
             "both" => "the ECS service and the function".to_string(),
+            _ if p.service.is_none() => "nobody: the service is not found and the function's mapping is not enabled".to_string(),
             _ => "nobody: the service runs no task and the function's mapping is not enabled".to_string(),
         })];
         rows.push(("queue", queue_text(&p.queue, "not found")));

@@ -1,17 +1,17 @@
 //! The pure core of `cutover` and `rollback` (issue 16): the checks before the first stage, the
 //! stage plan, the bake's verdict and the state recorded before production changes. No I/O.
 //!
-//! Where the recorded state lives: as one tag, [`STATE_TAG`], on the production service's
-//! Application Auto Scaling scalable target. It survives a crash of the machine running
-//! `cutover` (it is in AWS, not in a local file); it sits on the very resource whose bounds it
-//! restores, so it goes when that target goes and never outlives it; and it needs no new
-//! service: cutover already calls Application Auto Scaling (`RegisterScalableTarget`,
-//! `DescribeScalableTargets`), so the only new permissions are `application-autoscaling:TagResource`
-//! and `ListTagsForResource` (scalable targets take tags since March 2023, see "Tagging support
-//! for Application Auto Scaling" in the Application Auto Scaling user guide). The production
-//! event source mapping is CloudFormation's resource, whose updates may rewrite its tags, and an
-//! SSM parameter would add a service, a client and two permissions. The encoding keeps to the
-//! characters a tag value takes (letters, digits, spaces, `_ . : / = + - @`, at most 256).
+//! Where the recorded state lives: as one tag, [`STATE_TAG`], on the production ECS service. It
+//! survives a crash of the machine running `cutover` (it is in AWS, not in a local file); it sits
+//! on the very service whose bounds and desired count it restores, so it goes when the service
+//! goes and never outlives it; it is there whether or not the service has a scalable target; and
+//! it needs no new service: cutover already calls ECS (`UpdateService`), so the only new
+//! permissions are `ecs:TagResource`, `ecs:UntagResource` and `ecs:DescribeServices` with tags
+//! ("Tagging your Amazon ECS resources", Amazon ECS developer guide; a service needs the long ARN
+//! format, the default since 2021). The production event source mapping is CloudFormation's
+//! resource, whose updates may rewrite its tags, and an SSM parameter would add a service, a client
+//! and two permissions. The encoding keeps to the characters a tag value takes (letters, digits,
+//! spaces, `_ . : / = + - @`, at most 256).
 
 use std::fmt;
 
@@ -19,7 +19,7 @@ use serde::Serialize;
 
 use super::status::StackStatus;
 
-/// The tag key on the production scalable target that holds [`Recorded`].
+/// The tag key on the production ECS service that holds [`Recorded`].
 pub const STATE_TAG: &str = "replatform:cutover";
 
 /// The unreserved concurrency Lambda keeps for the account (pitfall 9; "Lambda function scaling"
@@ -145,12 +145,16 @@ pub fn parse_stages(text: &str) -> Result<Vec<u32>, String> {
     Ok(out)
 }
 
-/// The production service's bounds, as recorded before the first stage.
+/// The production service's bounds, as recorded before the first stage. A service without a
+/// scalable target records its desired count as both bounds, with `scaled` false.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct Bounds {
     pub min: u32,
     pub max: u32,
     pub desired: u32,
+    /// The service has a scalable target: its bounds are the dial (pitfall 34). Without one the
+    /// desired count is.
+    pub scaled: bool,
 }
 
 /// What one stage sets in production.
@@ -166,14 +170,16 @@ pub struct Stage {
     pub ecs_desired: Option<u32>,
 }
 
-/// The stages' settings. Lambda's ceiling is the reserved concurrency (pitfall 8), else AWS's
-/// 1000; each stage gets its share of that ceiling, at least 2. ECS's max falls by the same
-/// share, rounded up so that ECS still consumes before 100; at 100 it is 0/0 with desired 0.
-pub fn plan(stages: &[u32], recorded: Bounds, reserved: Option<u32>) -> Result<Vec<Stage>, String> {
-    let ceiling = reserved.unwrap_or(MAX_MAPPING_CONCURRENCY).min(MAX_MAPPING_CONCURRENCY);
+/// The stages' settings. Lambda's ceiling is `ceiling` (the trigger's `max_concurrency`, else
+/// the reserved concurrency, pitfall 8), else AWS's 1000; each stage gets its share of that
+/// ceiling, at least 2. ECS's max falls by the same share, rounded up so that ECS still consumes
+/// before 100; at 100 it is 0/0 with desired 0. A service without a scalable target has its
+/// desired count lowered by the same share instead.
+pub fn plan(stages: &[u32], recorded: Bounds, ceiling: Option<u32>) -> Result<Vec<Stage>, String> {
+    let ceiling = ceiling.unwrap_or(MAX_MAPPING_CONCURRENCY).min(MAX_MAPPING_CONCURRENCY);
     if ceiling < MIN_MAPPING_CONCURRENCY {
         return Err(format!(
-            "`lambda.reserved_concurrency` is {ceiling}: an event source mapping's MaximumConcurrency is at least {MIN_MAPPING_CONCURRENCY}; set it to 2 or more"
+            "the function's concurrency ceiling (`lambda.trigger.max_concurrency`, else `lambda.reserved_concurrency`) is {ceiling}: an event source mapping's MaximumConcurrency is at least {MIN_MAPPING_CONCURRENCY}; set it to 2 or more"
         ));
     }
     Ok(stages
@@ -181,11 +187,15 @@ pub fn plan(stages: &[u32], recorded: Bounds, reserved: Option<u32>) -> Result<V
         .map(|&pct| {
             let share = |n: u32| (u64::from(n) * u64::from(pct)).div_ceil(100) as u32;
             let max_concurrency = share(ceiling).clamp(MIN_MAPPING_CONCURRENCY, ceiling);
+            let left = |n: u32| (u64::from(n) * u64::from(100 - pct.min(100))).div_ceil(100) as u32;
             if pct >= 100 {
                 Stage { percent: pct, max_concurrency, ecs_min: 0, ecs_max: 0, ecs_desired: Some(0) }
+            } else if !recorded.scaled {
+                let d = left(recorded.desired);
+                Stage { percent: pct, max_concurrency, ecs_min: d, ecs_max: d, ecs_desired: Some(d) }
             } else {
-                let left = (u64::from(recorded.max) * u64::from(100 - pct)).div_ceil(100) as u32;
-                Stage { percent: pct, max_concurrency, ecs_min: recorded.min.min(left), ecs_max: left, ecs_desired: None }
+                let max = left(recorded.max);
+                Stage { percent: pct, max_concurrency, ecs_min: recorded.min.min(max), ecs_max: max, ecs_desired: None }
             }
         })
         .collect())
@@ -266,17 +276,17 @@ pub struct Recorded {
 const VERSION: &str = "v1";
 
 impl fmt::Display for Recorded {
-    /// The tag value: `v1 min=1 max=10 desired=2 stage=50`.
+    /// The tag value: `v1 min=1 max=10 desired=2 stage=50 target=yes`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let b = self.bounds;
-        write!(f, "{VERSION} min={} max={} desired={} stage={}", b.min, b.max, b.desired, self.stage)
+        write!(f, "{VERSION} min={} max={} desired={} stage={} target={}", b.min, b.max, b.desired, self.stage, if b.scaled { "yes" } else { "no" })
     }
 }
 
 impl Recorded {
     /// Read a tag value written by [`Recorded`]'s `Display`.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let bad = |why: &str| format!("the `{STATE_TAG}` tag `{text}` {why}; fix or remove the tag on the production scalable target");
+        let bad = |why: &str| format!("the `{STATE_TAG}` tag `{text}` {why}; fix or remove the tag on the production ECS service");
         let mut words = text.split(' ');
         if words.next() != Some(VERSION) {
             return Err(bad("was written by another version of replatform (it does not start with `v1`)"));
@@ -288,10 +298,17 @@ impl Recorded {
                 .and_then(|n| n.parse().ok())
                 .ok_or_else(|| bad(&format!("has `{word}` where `{key}=N` belongs")))
         };
-        let bounds = Bounds { min: field("min")?, max: field("max")?, desired: field("desired")? };
+        let (min, max, desired) = (field("min")?, field("max")?, field("desired")?);
         let stage = field("stage")?;
+        let scaled = match words.next() {
+            Some("target=yes") => true,
+            Some("target=no") => false,
+            Some(word) => return Err(bad(&format!("has `{word}` where `target=yes` or `target=no` belongs"))),
+            None => return Err(bad("lacks `target`")),
+        };
+        let bounds = Bounds { min, max, desired, scaled };
         if words.next().is_some() {
-            return Err(bad("has more than min, max, desired and stage"));
+            return Err(bad("has more than min, max, desired, stage and target"));
         }
         if bounds.min > bounds.max || stage > 100 {
             return Err(bad("holds min above max or a stage above 100"));
@@ -403,7 +420,7 @@ mod tests {
 
     #[test]
     fn the_plan_shifts_capacity_share_by_share() {
-        let b = Bounds { min: 2, max: 10, desired: 4 };
+        let b = Bounds { min: 2, max: 10, desired: 4, scaled: true };
         let p = plan(&[10, 50, 100], b, Some(40)).unwrap();
         assert_eq!(
             p,
@@ -417,7 +434,7 @@ mod tests {
 
     #[test]
     fn the_plan_keeps_aws_bounds_and_ecs_until_the_end() {
-        let b = Bounds { min: 1, max: 1, desired: 1 };
+        let b = Bounds { min: 1, max: 1, desired: 1, scaled: true };
         let p = plan(&[1, 99, 100], b, None).unwrap();
         // At least 2, at most 1000 without a reservation.
         assert_eq!(p.iter().map(|s| s.max_concurrency).collect::<Vec<_>>(), vec![10, 990, 1000]);
@@ -426,9 +443,16 @@ mod tests {
         let p = plan(&[1, 100], b, Some(3)).unwrap();
         assert_eq!(p.iter().map(|s| s.max_concurrency).collect::<Vec<_>>(), vec![2, 3]);
         // The min falls under the new max.
-        let p = plan(&[90, 100], Bounds { min: 8, max: 10, desired: 8 }, Some(10)).unwrap();
+        let p = plan(&[90, 100], Bounds { min: 8, max: 10, desired: 8, scaled: true }, Some(10)).unwrap();
         assert_eq!((p[0].ecs_min, p[0].ecs_max), (1, 1));
         assert!(plan(&[100], b, Some(1)).unwrap_err().contains("at least 2"));
+    }
+
+    #[test]
+    fn a_service_without_a_scalable_target_has_its_desired_count_lowered() {
+        let b = Bounds { min: 6, max: 6, desired: 6, scaled: false };
+        let p = plan(&[10, 50, 100], b, Some(10)).unwrap();
+        assert_eq!(p.iter().map(|s| s.ecs_desired).collect::<Vec<_>>(), vec![Some(6), Some(3), Some(0)]);
     }
 
     fn s(errors: u64, throttles: u64, dlq_depth: u64, oldest_age_s: u64, depth: u64) -> Sample {
@@ -465,23 +489,27 @@ mod tests {
 
     #[test]
     fn the_record_round_trips_through_its_tag_value() {
-        let r = Recorded { bounds: Bounds { min: 1, max: 10, desired: 2 }, stage: 50 };
+        let r = Recorded { bounds: Bounds { min: 1, max: 10, desired: 2, scaled: true }, stage: 50 };
         let text = r.to_string();
-        assert_eq!(text, "v1 min=1 max=10 desired=2 stage=50");
+        assert_eq!(text, "v1 min=1 max=10 desired=2 stage=50 target=yes");
         assert!(text.len() <= 256 && text.chars().all(|c| c.is_ascii_alphanumeric() || " _.:/=+-@".contains(c)));
         assert_eq!(Recorded::parse(&text), Ok(r));
+        let fixed = Recorded { bounds: Bounds { min: 3, max: 3, desired: 3, scaled: false }, stage: 0 };
+        assert_eq!(Recorded::parse(&fixed.to_string()), Ok(fixed));
     }
 
     #[test]
     fn a_damaged_record_is_refused_with_the_fix() {
         for (text, why) in [
-            ("v2 min=1 max=10 desired=2 stage=50", "another version"),
+            ("v2 min=1 max=10 desired=2 stage=50 target=yes", "another version"),
             ("v1 min=1 max=10 desired=2", "lacks `stage`"),
-            ("v1 min=1 max=x desired=2 stage=50", "`max=x`"),
-            ("v1 max=10 min=1 desired=2 stage=50", "`max=10` where `min=N`"),
-            ("v1 min=1 max=10 desired=2 stage=50 extra", "more than"),
-            ("v1 min=11 max=10 desired=2 stage=50", "min above max"),
-            ("v1 min=1 max=10 desired=2 stage=150", "above 100"),
+            ("v1 min=1 max=10 desired=2 stage=50", "lacks `target`"),
+            ("v1 min=1 max=10 desired=2 stage=50 target=maybe", "`target=maybe`"),
+            ("v1 min=1 max=x desired=2 stage=50 target=yes", "`max=x`"),
+            ("v1 max=10 min=1 desired=2 stage=50 target=yes", "`max=10` where `min=N`"),
+            ("v1 min=1 max=10 desired=2 stage=50 target=yes extra", "more than"),
+            ("v1 min=11 max=10 desired=2 stage=50 target=yes", "min above max"),
+            ("v1 min=1 max=10 desired=2 stage=150 target=yes", "above 100"),
         ] {
             let e = Recorded::parse(text).unwrap_err();
             assert!(e.contains(why) && e.contains("remove the tag"), "{text}: {e}");

@@ -17,13 +17,13 @@ use crate::emulator::{Moto, IMAGE};
 
 const SECRET_VALUE: &str = "s3cr3t-value-never-shown";
 
-fn moto() -> Moto {
+pub(crate) fn moto() -> Moto {
     // AWS managed policy ARNs (arn:aws:iam::aws:policy/...) exist in moto only with this.
     Moto::start_with(&[("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")])
 }
 
 /// Makes the running worker; what was made, as the fixture prints it.
-fn running_worker(moto: &Moto, extra: &[&str]) -> Json {
+pub(crate) fn running_worker(moto: &Moto, extra: &[&str]) -> Json {
     let python = std::env::var("MOTO_PYTHON").map(PathBuf::from).unwrap_or_else(|_| repo().join(".tools/venv/bin/python"));
     let out = Command::new(python).arg(repo().join("tests/fixtures/adopt/running_worker.py")).arg(&moto.endpoint).args(extra).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

@@ -9,6 +9,8 @@ mod checkov;
 mod cli;
 mod common;
 mod config_errors;
+mod cutover;
+mod cutover_recorded;
 mod dockerfile_checks;
 mod emulator;
 mod experiment;

@@ -1,0 +1,590 @@
+//! `cutover` and `rollback` (issue 16): move the consumption of `production.queue` from
+//! `production.ecs_service` to the function in stages, watching health between them, and put it
+//! back. The plan, checks and verdicts are `core::cutover`'s; the calls are `aws::production`'s.
+//!
+//! The order inside a stage keeps the queue consumed: the function's share grows first (the
+//! mapping enabled with its `MaximumConcurrency`, and settled), then ECS's falls. `rollback` runs
+//! the other way: ECS gets its recorded bounds and desired count back first, and only then does
+//! the function stop consuming; while ECS cannot be restored the mapping stays as it is. Nothing
+//! is deleted: a disabled mapping loses nothing (pitfall 33), and the batches a stopped task or a
+//! disabled mapping held return to the queue after its visibility timeout (pitfall 35).
+//!
+//! Every step is idempotent and the state is recorded on the production service before the first
+//! change and after every stage (`core::cutover::STATE_TAG`), so an interrupt or a crash at any
+//! point leaves a state that `cutover` continues from and `rollback` undoes.
+
+use std::time::{Duration, SystemTime};
+
+use serde::Serialize;
+
+use super::deploy;
+use super::workspace::{connect, stack_names, Workspace};
+use super::Only;
+use crate::aws::production::{Mapping, Production};
+use crate::aws::AwsError;
+use crate::core::config::{Config, Trigger};
+use crate::core::cutover::{self, Bounds, Preflight, Recorded, Refusal, Sample, Stage, Thresholds, STATE_TAG};
+use crate::error::Failure;
+use crate::signal::Stop;
+use crate::ui::printer::Printer;
+use crate::ui::prompt::Ask;
+
+/// What `cutover` was asked for.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Percentages of capacity, increasing, ending at 100 (`core::cutover::parse_stages`).
+    pub stages: Vec<u32>,
+    /// How long each stage is watched before the next.
+    pub bake: Duration,
+    /// How often a bake samples (CloudWatch's figures are per minute).
+    pub sample_every: Duration,
+    pub thresholds: Thresholds,
+    /// `--yes`: no question before a stage.
+    pub yes: bool,
+}
+
+/// Where cutover acts: the production service, its queue, the function and its mapping on it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Site {
+    pub cluster: String,
+    pub service: String,
+    pub queue_url: String,
+    pub queue_name: String,
+    pub dead_letter_url: Option<String>,
+    pub function: String,
+    /// The UUID of the function's event source mapping on the production queue.
+    pub mapping: String,
+    /// Lambda's ceiling for the mapping: the trigger's `max_concurrency`, else the reserved
+    /// concurrency; `None` for AWS's 1000.
+    pub ceiling: Option<u32>,
+}
+
+/// One stage as it went.
+#[derive(Clone, Debug, Serialize)]
+pub struct StageReport {
+    #[serde(flatten)]
+    pub stage: Stage,
+    /// `applied`, `already-applied` (by an earlier run), `failed`, `not-reached`.
+    pub outcome: &'static str,
+    pub bake: Option<BakeReport>,
+}
+
+/// A stage's watch: how long, how many samples, and the breach that ended it, if one did.
+#[derive(Clone, Debug, Serialize)]
+pub struct BakeReport {
+    pub seconds: u64,
+    pub samples: Vec<SampleReport>,
+    pub breach: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct SampleReport {
+    /// Seconds into the bake.
+    pub at_s: u64,
+    pub errors: u64,
+    pub throttles: u64,
+    pub dead_letter_depth: u64,
+    pub oldest_age_s: u64,
+    pub depth: u64,
+}
+
+/// `cutover`'s answer, in every outcome: `cut-over`, `refused` (nothing changed), `declined`
+/// (a question answered no), `interrupted`, `rolled-back` (a breach or a failed step), or
+/// `rollback-failed`.
+#[derive(Clone, Debug, Serialize)]
+pub struct Cutover {
+    pub outcome: &'static str,
+    /// Why it did not end cut over.
+    pub reason: Option<String>,
+    pub hint: Option<String>,
+    pub refusals: Vec<Refusal>,
+    pub site: Option<Site>,
+    /// The production service as recorded before the first stage.
+    pub recorded: Option<Bounds>,
+    /// The stage an earlier run had reached, when this run continued it.
+    pub continued_from: Option<u32>,
+    pub stages: Vec<StageReport>,
+    pub rollback: Option<Rollback>,
+}
+
+impl Cutover {
+    fn refused(refusals: Vec<Refusal>, site: Option<Site>) -> Self {
+        let n = refusals.len();
+        Cutover {
+            outcome: "refused",
+            reason: Some(format!("cutover refused: {n} check{} failed; production was not changed", if n == 1 { "" } else { "s" })),
+            hint: Some("fix what each check names, then run `replatform cutover` again".into()),
+            refusals,
+            site,
+            recorded: None,
+            continued_from: None,
+            stages: vec![],
+            rollback: None,
+        }
+    }
+}
+
+/// One step of a rollback and how it went.
+#[derive(Clone, Debug, Serialize)]
+pub struct Step {
+    pub what: String,
+    /// `done`, `unchanged` (already so), `failed`, `skipped`.
+    pub outcome: &'static str,
+    pub error: Option<String>,
+}
+
+/// `rollback`'s answer.
+#[derive(Clone, Debug, Serialize)]
+pub struct Rollback {
+    /// The bounds restored; `None` when no cutover was recorded.
+    pub recorded: Option<Bounds>,
+    /// The stage the cutover had reached.
+    pub from_stage: Option<u32>,
+    pub steps: Vec<Step>,
+    /// Every step succeeded: ECS is as recorded, the function does not consume the production
+    /// queue, and the record is removed.
+    pub complete: bool,
+}
+
+fn refusal(check: &'static str, problem: impl Into<String>, fix: impl Into<String>) -> Refusal {
+    Refusal { check, problem: problem.into(), fix: fix.into() }
+}
+
+/// The production section's parts, or the refusal that says what to add: without `production:`
+/// the tool's own ECS stack can be the source (issue 16, item 6), named by its outputs.
+async fn production_of(ws: &Workspace, config: &Config, aws: &crate::aws::Aws) -> Result<(String, String, String), Refusal> {
+    if let Some(p) = &config.production {
+        let Some((cluster, service)) = p.ecs_service.split_once('/') else {
+            return Err(refusal("production", format!("`production.ecs_service` is `{}`", p.ecs_service), "write it as CLUSTER/SERVICE"));
+        };
+        return Ok((cluster.to_string(), service.to_string(), p.queue.clone()));
+    }
+    // The ECS stack's service and queue, when it is deployed: the section to add, filled in.
+    let ecs = stack_names(ws, Some(Only::Ecs)).ok().and_then(|(_, n)| n.into_iter().next()).map(|(_, n)| n);
+    let mut fix = "add a `production:` section (ecs_service: CLUSTER/SERVICE, queue: URL) naming the service that consumes the queue today, then run `replatform up`, which creates the Lambda stack's disabled mapping on that queue".to_string();
+    if let Some(name) = ecs {
+        let cfn = aws.cfn();
+        if let Ok(Some(stack)) = cfn.describe_stack(&name).await {
+            if let Ok(f) = super::deployed::facts(&cfn, &name, &stack.outputs).await {
+                if let (Some(cluster), Some(service), Some(queue)) = (f.get("ClusterName").or(config.ecs.cluster.as_ref()), f.get("ServiceName"), f.get("QueueUrl")) {
+                    fix = format!(
+                        "to move this tool's own ECS stack `{name}` to Lambda, add to the config:\n  production:\n    ecs_service: {cluster}/{service}\n    queue: {queue}\nthen run `replatform up` (it creates the Lambda stack's disabled mapping on that queue) and `replatform cutover`"
+                    );
+                }
+            }
+        }
+    }
+    Err(refusal("production", "the config has no `production:` section: there is no production queue to move", fix))
+}
+
+/// `cutover` from the workspace: the checks before the first stage, then [`drive`].
+pub async fn cutover(ws: &Workspace, options: &Options, printer: &Printer) -> Result<Cutover, Failure> {
+    let stop = Stop::on_signals();
+    let (config, names) = stack_names(ws, Some(Only::Lambda))?;
+    let lambda_stack = names.into_iter().next().map(|(_, n)| n).ok_or_else(|| Failure::new("the stacks name no Lambda stack"))?;
+    let aws = connect(ws, config.region.as_deref(), printer).await?;
+    let (site, preflight_input) = match locate(ws, &config, &aws, &lambda_stack, printer).await? {
+        Ok(found) => found,
+        Err(refusals) => return Ok(Cutover::refused(refusals, None)),
+    };
+    let refusals = cutover::preflight(&preflight_input);
+    if !refusals.is_empty() {
+        return Ok(Cutover::refused(refusals, Some(site)));
+    }
+    drive(&aws.production(), &site, options, &crate::ui::prompt::terminal, &stop, printer).await
+}
+
+/// Finds the site and reads what the checks need; `Err(refusals)` when something to act on is
+/// missing.
+async fn locate(ws: &Workspace, config: &Config, aws: &crate::aws::Aws, lambda_stack: &str, printer: &Printer) -> Result<Result<(Site, Preflight), Vec<Refusal>>, Failure> {
+    let (cluster, service, queue_url) = match production_of(ws, config, aws).await {
+        Ok(p) => p,
+        Err(r) => return Ok(Err(vec![r])),
+    };
+    let Trigger::Sqs(sqs) = &config.lambda.trigger else {
+        return Ok(Err(vec![refusal(
+            "trigger",
+            "`lambda.trigger.type` is `schedule`: cutover moves consumption by an event source mapping's MaximumConcurrency, which a schedule does not have",
+            "use `lambda.trigger.type: sqs` for the cutover (the handler then takes the batch from the event), run `replatform up`, then `replatform cutover`",
+        )]));
+    };
+    let cfn = aws.cfn();
+    let prod = aws.production();
+    let services = aws.services();
+    let stack = cfn.describe_stack(lambda_stack).await?;
+    let lambda_status = stack.as_ref().map(|s| s.status.clone());
+    let facts = match &stack {
+        Some(s) => super::deployed::facts(&cfn, lambda_stack, &s.outputs).await?,
+        None => Default::default(),
+    };
+    let Some(queue) = prod.queue(&queue_url).await? else {
+        return Ok(Err(vec![refusal("production-queue", format!("the production queue `{queue_url}` does not exist"), "correct `production.queue` to the URL of the queue the service consumes")]));
+    };
+    if prod.service(&cluster, &service, STATE_TAG).await?.is_none() {
+        return Ok(Err(vec![refusal(
+            "production-service",
+            format!("the production service `{cluster}/{service}` is not found"),
+            "correct `production.ecs_service` to the CLUSTER/SERVICE that runs today (`aws ecs list-services --cluster CLUSTER`)",
+        )]));
+    }
+    let function = facts.get("FunctionName").cloned().unwrap_or_else(|| config.service.clone());
+    let mapping = match stack {
+        Some(_) => prod.mapping(&function, &queue.arn).await.ok().flatten(),
+        None => None,
+    };
+    // The Lambda stack matches the config: `diff`'s change set, with the image the function runs
+    // now (the image is not what cutover is about).
+    let mut current = false;
+    if stack.is_some() && mapping.is_some() {
+        let image = services.function_image(&function).await.ok().flatten();
+        let quiet = Printer { quiet: true, ..*printer };
+        match deploy::diff(ws, image.as_deref(), Some(Only::Lambda), &quiet).await {
+            Ok(d) => current = !d.changed && !d.failed,
+            Err(f) => printer.warning(&format!("could not compare the Lambda stack with the config ({}); counted as different", f.message)),
+        }
+    }
+    let deployed_reservation = services.reserved_concurrency(&function).await.ok().flatten().and_then(|n| u32::try_from(n).ok());
+    let unreserved = match services.account_concurrency().await {
+        Ok(a) => u32::try_from(a.unreserved).unwrap_or(0),
+        Err(e) => {
+            match aws.foreign_endpoint() {
+                Some(url) => printer.info(format!("the endpoint `{url}` is not AWS's: Lambda's account concurrency could not be read there, so the account-pool check was skipped; against AWS it runs")),
+                None => printer.warning(&format!("could not read the account's Lambda concurrency ({e}); the account-pool check was skipped")),
+            }
+            u32::MAX / 2
+        }
+    };
+    let dead_letter_url = match &queue.dead_letter_arn {
+        Some(arn) => prod.queue_url_of(arn).await?,
+        None => None,
+    };
+    let preflight = Preflight {
+        sqs_trigger: true,
+        lambda_timeout_s: config.lambda.timeout.0,
+        batching_window_s: sqs.max_batching_window.0,
+        queue_visibility_timeout_s: queue.visibility_timeout_s,
+        queue_has_dead_letter: queue.dead_letter_arn.is_some(),
+        reserved_concurrency: config.lambda.reserved_concurrency,
+        deployed_reservation,
+        unreserved,
+        lambda_stack: lambda_status,
+        lambda_stack_current: current,
+    };
+    let queue_name = queue_url.rsplit('/').next().unwrap_or_default().to_string();
+    let site = Site {
+        cluster,
+        service,
+        queue_url,
+        queue_name,
+        dead_letter_url,
+        function,
+        mapping: mapping.map(|m| m.uuid).unwrap_or_default(),
+        ceiling: sqs.max_concurrency.or(config.lambda.reserved_concurrency),
+    };
+    Ok(Ok((site, preflight)))
+}
+
+/// What a stage changes in production, in words, for the question before it and the log.
+pub fn describe(stage: &Stage, site: &Site, bounds: &Bounds) -> String {
+    let lambda = format!("enable the mapping on `{}` with MaximumConcurrency {}", site.queue_name, stage.max_concurrency);
+    let ecs = match (bounds.scaled, stage.ecs_desired) {
+        (true, Some(d)) => format!("hold `{}/{}` at min {} max {} and set its desired count to {d} (its tasks get SIGTERM and their stopTimeout to finish their batches)", site.cluster, site.service, stage.ecs_min, stage.ecs_max),
+        (true, None) => format!("set the scalable target of `{}/{}` to min {} max {} (recorded: {}..{})", site.cluster, site.service, stage.ecs_min, stage.ecs_max, bounds.min, bounds.max),
+        (false, d) => format!("set the desired count of `{}/{}` to {} (recorded: {})", site.cluster, site.service, d.unwrap_or(0), bounds.desired),
+    };
+    format!("stage {}%: {lambda}, then {ecs}", stage.percent)
+}
+
+/// Runs the stages from where the record says, each confirmed (unless `--yes`), applied, recorded
+/// and baked; a breach or a failed step rolls back. `Err` only for what stops before anything
+/// changed in production.
+pub async fn drive(prod: &Production, site: &Site, options: &Options, ask: Ask<'_>, stop: &Stop, printer: &Printer) -> Result<Cutover, Failure> {
+    let Some(service) = prod.service(&site.cluster, &site.service, STATE_TAG).await? else {
+        return Err(Failure::new(format!("the production service `{}/{}` is not found; production was not changed", site.cluster, site.service)));
+    };
+    let mut report = Cutover { outcome: "cut-over", reason: None, hint: None, refusals: vec![], site: Some(site.clone()), recorded: None, continued_from: None, stages: vec![], rollback: None };
+    let mut record = match &service.tag {
+        Some(text) => {
+            let r = Recorded::parse(text).map_err(Failure::new)?;
+            report.continued_from = Some(r.stage);
+            printer.info(format!("continuing the cutover recorded on `{}/{}`: stage {}% was the last applied; recorded min {} max {} desired {}", site.cluster, site.service, r.stage, r.bounds.min, r.bounds.max, r.bounds.desired));
+            r
+        }
+        None => {
+            let bounds = match prod.target(&site.cluster, &site.service).await? {
+                Some(t) => Bounds { min: t.min, max: t.max, desired: service.desired, scaled: true },
+                None => Bounds { min: service.desired, max: service.desired, desired: service.desired, scaled: false },
+            };
+            let r = Recorded { bounds, stage: 0 };
+            // Recorded before anything changes, on the service itself.
+            prod.tag(&service.arn, STATE_TAG, &r.to_string()).await?;
+            printer.info(format!("recorded `{}/{}` (min {} max {} desired {}{}) as its tag `{STATE_TAG}`", site.cluster, site.service, bounds.min, bounds.max, bounds.desired, if bounds.scaled { "" } else { ", no scalable target" }));
+            r
+        }
+    };
+    report.recorded = Some(record.bounds);
+    let plan = cutover::plan(&options.stages, record.bounds, site.ceiling).map_err(Failure::new)?;
+    report.stages = plan.iter().map(|s| StageReport { stage: *s, outcome: if s.percent <= record.stage { "already-applied" } else { "not-reached" }, bake: None }).collect();
+    let next_steps = "`replatform cutover` continues from the last stage applied; `replatform rollback` puts ECS back";
+
+    for (i, stage) in plan.iter().enumerate() {
+        if stage.percent <= record.stage {
+            continue;
+        }
+        if let Some(signal) = stop.signal() {
+            return Ok(interrupted(report, signal, record.stage, next_steps));
+        }
+        let what = describe(stage, site, &record.bounds);
+        if !options.yes {
+            let answer = ask(format!("{what}. Go on?")).await;
+            match answer {
+                Ok(Some(true)) => {}
+                Ok(Some(false)) | Ok(None) => {
+                    report.outcome = "declined";
+                    report.reason = Some(format!(
+                        "stopped before stage {}%{}; production is at stage {}%",
+                        stage.percent,
+                        if answer == Ok(None) { " (there is no terminal to ask on)" } else { "" },
+                        record.stage
+                    ));
+                    report.hint = Some(format!("run again with --yes to go on without questions; {next_steps}"));
+                    return Ok(report);
+                }
+                Err(signal) => return Ok(interrupted(report, signal, record.stage, next_steps)),
+            }
+        }
+        printer.info(what);
+        let applied = match stop.run(apply(prod, site, stage, &record.bounds)).await {
+            Ok(r) => r,
+            Err(signal) => return Ok(interrupted(report, signal, record.stage, next_steps)),
+        };
+        if let Err(e) = applied {
+            report.stages[i].outcome = "failed";
+            let hint = what_to_do(&e);
+            return Ok(roll_back(prod, site, report, format!("stage {}% failed: {e}", stage.percent), hint, printer).await);
+        }
+        record.stage = stage.percent;
+        if let Err(e) = prod.tag(&service.arn, STATE_TAG, &record.to_string()).await {
+            report.stages[i].outcome = "failed";
+            let hint = what_to_do(&e);
+            return Ok(roll_back(prod, site, report, format!("recording stage {}% failed: {e}", stage.percent), hint, printer).await);
+        }
+        report.stages[i].outcome = "applied";
+        if options.bake.is_zero() {
+            continue;
+        }
+        let bake = match stop.run(bake(prod, site, stage.percent, options, printer)).await {
+            Ok(b) => b,
+            Err(signal) => return Ok(interrupted(report, signal, record.stage, next_steps)),
+        };
+        let bake = match bake {
+            Ok(b) => b,
+            Err(e) => {
+                let hint = what_to_do(&e);
+                return Ok(roll_back(prod, site, report, format!("the bake of stage {}% could not read its figures: {e}", stage.percent), hint, printer).await);
+            }
+        };
+        let breach = bake.breach.clone();
+        report.stages[i].bake = Some(bake);
+        if let Some(why) = breach {
+            return Ok(roll_back(prod, site, report, format!("the bake of stage {}% breached: {why}", stage.percent), None, printer).await);
+        }
+    }
+    Ok(report)
+}
+
+/// What to do about a failed step in the middle of a cutover: the permission to grant when AWS
+/// denied it, else the error's own hint. (`AwsError::hint` says "nothing was changed", which is
+/// not so once a stage has begun.)
+fn what_to_do(e: &AwsError) -> Option<String> {
+    match e.needs() {
+        Some(action) if e.code.contains("AccessDenied") || e.code == "HTTP 403" => Some(format!("grant the caller `{action}` (an IAM policy statement allowing it)")),
+        _ => e.hint(),
+    }
+}
+
+fn interrupted(mut report: Cutover, signal: &str, stage: u32, next_steps: &str) -> Cutover {
+    report.outcome = "interrupted";
+    report.reason = Some(format!("interrupted ({signal}); production is at stage {stage}% as recorded, or partway into the next stage"));
+    report.hint = Some(next_steps.to_string());
+    report
+}
+
+/// The automatic rollback after a breach or a failed step.
+async fn roll_back(prod: &Production, site: &Site, mut report: Cutover, reason: String, hint: Option<String>, printer: &Printer) -> Cutover {
+    printer.warning(&format!("{reason}; rolling back"));
+    let r = match undo(prod, site, printer).await {
+        Ok(r) => r,
+        Err(f) => Rollback { recorded: report.recorded, from_stage: None, steps: vec![Step { what: "reading the production service".into(), outcome: "failed", error: Some(f.message) }], complete: false },
+    };
+    report.outcome = if r.complete { "rolled-back" } else { "rollback-failed" };
+    report.hint = match (r.complete, hint) {
+        (true, Some(h)) => Some(h),
+        (true, None) => Some("production is as recorded before the cutover; find the cause (the function's logs, the dead-letter queue), then run `replatform cutover` again".into()),
+        (false, h) => Some(format!("{}run `replatform rollback` again once the step that failed can succeed", h.map(|h| format!("{h}; ")).unwrap_or_default())),
+    };
+    report.reason = Some(reason);
+    report.rollback = Some(r);
+    report
+}
+
+/// One stage's changes: the function's share first, settled, then ECS's.
+async fn apply(prod: &Production, site: &Site, stage: &Stage, bounds: &Bounds) -> Result<(), AwsError> {
+    prod.set_mapping(&site.mapping, true, Some(stage.max_concurrency)).await?;
+    settle(prod, &site.mapping).await?;
+    if bounds.scaled {
+        prod.set_bounds(&site.cluster, &site.service, stage.ecs_min, stage.ecs_max).await?;
+    }
+    if let Some(d) = stage.ecs_desired {
+        prod.set_desired(&site.cluster, &site.service, d).await?;
+    }
+    Ok(())
+}
+
+/// Waits for the mapping to leave `Enabling`, `Updating`... (up to five minutes).
+async fn settle(prod: &Production, uuid: &str) -> Result<Mapping, AwsError> {
+    let mut waited = Duration::ZERO;
+    loop {
+        let m = prod.mapping_by_id(uuid).await?;
+        if !m.settling() {
+            return Ok(m);
+        }
+        if waited >= Duration::from_secs(300) {
+            return Err(AwsError { operation: format!("waiting for event source mapping `{uuid}`"), code: "Timeout".into(), message: format!("still {} after 5 minutes", m.state) });
+        }
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        waited += Duration::from_secs(5);
+    }
+}
+
+/// Watches a stage for `options.bake`, a sample every `options.sample_every`; stops at the first
+/// breach.
+async fn bake(prod: &Production, site: &Site, percent: u32, options: &Options, printer: &Printer) -> Result<BakeReport, AwsError> {
+    let every = options.sample_every.max(Duration::from_secs(1)).min(options.bake);
+    let started = tokio::time::Instant::now();
+    let mut samples: Vec<Sample> = Vec::new();
+    let mut shown: Vec<SampleReport> = Vec::new();
+    let mut breach = None;
+    printer.info(format!("stage {percent}%: watching for {} (a sample every {})", humantime::format_duration(options.bake), humantime::format_duration(every)));
+    while started.elapsed() < options.bake {
+        let wait = every.min(options.bake - started.elapsed());
+        tokio::time::sleep(wait).await;
+        let to = SystemTime::now();
+        let health = prod.health(&site.function, &site.queue_name, to - wait.max(Duration::from_secs(60)), to).await?;
+        let depth = prod.queue(&site.queue_url).await?.map_or(0, |q| q.visible);
+        let dlq = match &site.dead_letter_url {
+            Some(url) => prod.queue(url).await?.map_or(0, |q| q.visible),
+            None => 0,
+        };
+        let s = Sample { errors: health.errors.unwrap_or(0), throttles: health.throttles.unwrap_or(0), dlq_depth: dlq, oldest_age_s: health.oldest_age_s.unwrap_or(0), depth };
+        samples.push(s);
+        let at_s = started.elapsed().as_secs();
+        printer.info(format!("  {at_s:>4} s: errors {}, throttles {}, dead-letter {}, oldest {} s, depth {}", s.errors, s.throttles, s.dlq_depth, s.oldest_age_s, s.depth));
+        shown.push(SampleReport { at_s, errors: s.errors, throttles: s.throttles, dead_letter_depth: s.dlq_depth, oldest_age_s: s.oldest_age_s, depth: s.depth });
+        if let Some(why) = cutover::verdict(&samples, &options.thresholds) {
+            breach = Some(why);
+            break;
+        }
+    }
+    Ok(BakeReport { seconds: options.bake.as_secs(), samples: shown, breach })
+}
+
+/// `rollback` from the workspace.
+pub async fn rollback(ws: &Workspace, yes: bool, printer: &Printer) -> Result<Rollback, Failure> {
+    let (config, names) = stack_names(ws, Some(Only::Lambda))?;
+    let lambda_stack = names.into_iter().next().map(|(_, n)| n).ok_or_else(|| Failure::new("the stacks name no Lambda stack"))?;
+    let aws = connect(ws, config.region.as_deref(), printer).await?;
+    let (cluster, service, queue_url) = production_of(ws, &config, &aws).await.map_err(|r| Failure::new(r.problem).hint(r.fix))?;
+    let prod = aws.production();
+    let cfn = aws.cfn();
+    let function = match cfn.describe_stack(&lambda_stack).await? {
+        Some(s) => super::deployed::facts(&cfn, &lambda_stack, &s.outputs).await?.get("FunctionName").cloned(),
+        None => None,
+    };
+    let queue = prod.queue(&queue_url).await?;
+    let mapping = match (&function, &queue) {
+        (Some(f), Some(q)) => prod.mapping(f, &q.arn).await?.map(|m| m.uuid),
+        _ => None,
+    };
+    let queue_name = queue_url.rsplit('/').next().unwrap_or_default().to_string();
+    let site = Site { cluster, service, queue_url, queue_name, dead_letter_url: None, function: function.unwrap_or_default(), mapping: mapping.unwrap_or_default(), ceiling: None };
+    if !yes {
+        let question = format!("Put `{}/{}` back as recorded and stop the function consuming `{}`?", site.cluster, site.service, site.queue_name);
+        match crate::ui::prompt::ask(question).await {
+            Ok(Some(true)) => {}
+            Ok(Some(false)) => return Err(Failure::new("nothing was changed").hint("run again and answer `y`, or pass --yes")),
+            Ok(None) => return Err(Failure::new("rollback needs confirmation, and there is no terminal to ask on: nothing was changed").hint("run again with --yes")),
+            Err(signal) => return Err(Failure::interrupted(format!("interrupted ({signal}) at the question: nothing was changed"))),
+        }
+    }
+    undo(&prod, &site, printer).await
+}
+
+/// Puts the production service back as recorded, then stops the function consuming the queue,
+/// then removes the record. A step that fails leaves the record, so that `rollback` can run again;
+/// while ECS is not restored the mapping is left consuming, so that the queue is never left
+/// without a consumer.
+pub async fn undo(prod: &Production, site: &Site, printer: &Printer) -> Result<Rollback, Failure> {
+    let Some(service) = prod.service(&site.cluster, &site.service, STATE_TAG).await? else {
+        return Err(Failure::new(format!("the production service `{}/{}` is not found", site.cluster, site.service)));
+    };
+    let recorded = service.tag.as_deref().map(Recorded::parse).transpose().map_err(Failure::new)?;
+    let mut steps = Vec::new();
+    let mut ecs_ok = true;
+    let step = |what: String, result: Result<&'static str, AwsError>, steps: &mut Vec<Step>| {
+        let (outcome, error) = match result {
+            Ok(o) => (o, None),
+            Err(e) => (
+                "failed",
+                Some(match what_to_do(&e) {
+                    Some(h) => format!("{e} ({h})"),
+                    None => e.to_string(),
+                }),
+            ),
+        };
+        match &error {
+            Some(e) => printer.warning(&format!("{what}: {e}")),
+            None => printer.info(format!("{what}: {outcome}")),
+        }
+        steps.push(Step { what, outcome, error });
+        outcome != "failed"
+    };
+    match recorded {
+        Some(r) => {
+            let b = r.bounds;
+            if b.scaled {
+                let result = prod.set_bounds(&site.cluster, &site.service, b.min, b.max).await.map(|()| "done");
+                ecs_ok &= step(format!("scalable target of `{}/{}` back to min {} max {}", site.cluster, site.service, b.min, b.max), result, &mut steps);
+            }
+            if ecs_ok {
+                let result = prod.set_desired(&site.cluster, &site.service, b.desired).await.map(|()| "done");
+                ecs_ok &= step(format!("desired count of `{}/{}` back to {}", site.cluster, site.service, b.desired), result, &mut steps);
+            }
+        }
+        None => printer.info(format!("no cutover is recorded on `{}/{}`: its bounds and desired count are left as they are", site.cluster, site.service)),
+    }
+    let mut lambda_ok = true;
+    if site.mapping.is_empty() {
+        printer.info("the function has no mapping on the production queue: nothing consumes it from Lambda");
+    } else if !ecs_ok {
+        steps.push(Step { what: format!("mapping on `{}` left consuming: ECS is not restored", site.queue_name), outcome: "skipped", error: None });
+        lambda_ok = false;
+    } else {
+        let result = async {
+            let m = prod.mapping_by_id(&site.mapping).await?;
+            if m.state == "Disabled" {
+                return Ok("unchanged");
+            }
+            prod.set_mapping(&site.mapping, false, None).await?;
+            settle(prod, &site.mapping).await?;
+            Ok("done")
+        }
+        .await;
+        lambda_ok = step(format!("mapping on `{}` disabled (its batches in flight return to the queue after its visibility timeout)", site.queue_name), result, &mut steps);
+    }
+    if recorded.is_some() && ecs_ok && lambda_ok {
+        let result = prod.untag(&service.arn, STATE_TAG).await.map(|()| "done");
+        lambda_ok &= step(format!("the record `{STATE_TAG}` removed from `{}/{}`", site.cluster, site.service), result, &mut steps);
+    }
+    Ok(Rollback { recorded: recorded.map(|r| r.bounds), from_stage: recorded.map(|r| r.stage), steps, complete: ecs_ok && lambda_ok })
+}

@@ -1,0 +1,68 @@
+//! `replatform cutover` and `replatform rollback` (issue 16): wiring for `app::cutover`.
+
+use crate::app::cutover::{self, Cutover, Options, Rollback};
+use crate::app::workspace::Workspace;
+use crate::cli::{CutoverArgs, RollbackArgs};
+use crate::core::cutover::Thresholds;
+use crate::error::{Exit, Failure, Outcome};
+use crate::ui::printer::Printer;
+
+pub async fn run(args: CutoverArgs, ws: &Workspace, printer: &Printer) -> Outcome {
+    let CutoverArgs { stages, bake, sample_every, max_errors, max_throttles, max_dlq_growth, max_oldest_age, max_depth_rise, yes } = args;
+    let thresholds = Thresholds { max_errors, max_throttles, max_dlq_growth, max_oldest_age_s: max_oldest_age.as_secs(), max_depth_rise };
+    let options = Options { stages: stages.0, bake, sample_every, thresholds, yes };
+    let done = cutover::cutover(ws, &options, printer).await?;
+    if printer.is_json() {
+        printer.json(&done).map_err(Failure::output)?;
+    } else {
+        show(printer, &done);
+    }
+    let failure = |exit: Exit| {
+        let mut f = Failure::new(done.reason.clone().unwrap_or_default());
+        f.hint = done.hint.clone();
+        f.exit = exit;
+        f
+    };
+    match done.outcome {
+        "cut-over" => Ok(Exit::Success),
+        "interrupted" => Err(failure(Exit::Interrupted)),
+        _ => Err(failure(Exit::Failure)),
+    }
+}
+
+fn show(printer: &Printer, done: &Cutover) {
+    for r in &done.refusals {
+        printer.error(&format!("{}: {}", r.check, r.problem), Some(&r.fix));
+    }
+    if let Some(r) = &done.rollback {
+        show_rollback(printer, r);
+    }
+    if done.outcome == "cut-over" {
+        let (Some(site), Some(last)) = (&done.site, done.stages.last()) else { return };
+        let recorded = done.recorded.map(|b| format!("min {} max {} desired {}", b.min, b.max, b.desired)).unwrap_or_default();
+        printer.info(format!(
+            "cut over: `{}` is consumed by `{}` (MaximumConcurrency {}); `{}/{}` is held at 0 tasks. `replatform rollback` puts it back as recorded ({recorded})",
+            site.queue_name, site.function, last.stage.max_concurrency, site.cluster, site.service
+        ));
+    }
+}
+
+fn show_rollback(printer: &Printer, r: &Rollback) {
+    if r.complete {
+        let b = r.recorded.map(|b| format!(" (min {} max {} desired {})", b.min, b.max, b.desired)).unwrap_or_default();
+        printer.info(format!("rolled back: the ECS service is as recorded{b}, the function does not consume the production queue, nothing was deleted"));
+    }
+}
+
+pub async fn rollback(args: RollbackArgs, ws: &Workspace, printer: &Printer) -> Outcome {
+    let done = cutover::rollback(ws, args.yes, printer).await?;
+    if printer.is_json() {
+        printer.json(&done).map_err(Failure::output)?;
+    } else {
+        show_rollback(printer, &done);
+    }
+    if !done.complete {
+        return Err(Failure::new("the rollback is not complete: a step failed (shown above); the record stays on the service").hint("fix what the failed step names, then run `replatform rollback` again"));
+    }
+    Ok(Exit::Success)
+}

@@ -1,0 +1,189 @@
+//! `replatform cutover` and `rollback` (issue 16) with the real binary against moto: the running
+//! worker of the adoption tests (`tests/fixtures/adopt/running_worker.py`: service `prod/orders`
+//! of 1 task scaling 0..8, its queue `orders` with a dead-letter queue, made through the APIs)
+//! and a config whose `production:` names them. `up` leaves production alone; cutover refuses
+//! until the queue's visibility timeout fits; `cutover --stages 50,100 --bake 0s --yes` moves
+//! the queue to the function; `rollback --yes` puts the service back; the messages stay.
+//! What moto does not model (a bake's figures, an interrupt between stages, a denied call) is in
+//! `cutover_recorded.rs`.
+
+use aws_sdk_sqs::types::QueueAttributeName as A;
+use serde_json::Value as Json;
+
+use crate::adopt::{moto, running_worker};
+use crate::emulator::{block, json, service_dir, stderr, Moto, IMAGE};
+
+/// Production as the APIs show it: the scalable target's bounds, the desired count, the
+/// record tag, the function's mapping on the production queue (state, MaximumConcurrency), and the
+/// queue's visible messages.
+#[derive(Debug, PartialEq)]
+struct Seen {
+    min: i32,
+    max: i32,
+    desired: i32,
+    tag: Option<String>,
+    mapping: String,
+    max_concurrency: Option<i32>,
+    visible: String,
+}
+
+fn seen(moto: &Moto, queue_url: &str, queue_arn: &str) -> Seen {
+    let sdk = moto.sdk();
+    let (ecs, aas, lambda, sqs) = (aws_sdk_ecs::Client::new(&sdk), aws_sdk_applicationautoscaling::Client::new(&sdk), aws_sdk_lambda::Client::new(&sdk), aws_sdk_sqs::Client::new(&sdk));
+    let targets = block(aas.describe_scalable_targets().service_namespace(aws_sdk_applicationautoscaling::types::ServiceNamespace::Ecs).resource_ids("service/prod/orders").send()).unwrap();
+    let t = &targets.scalable_targets()[0];
+    let services = block(ecs.describe_services().cluster("prod").services("orders").include(aws_sdk_ecs::types::ServiceField::Tags).send()).unwrap();
+    let s = &services.services()[0];
+    let tag = s.tags().iter().find(|t| t.key() == Some("replatform:cutover")).and_then(|t| t.value()).map(str::to_string);
+    let mappings = block(lambda.list_event_source_mappings().function_name("it-cut").send()).unwrap();
+    let on_prod: Vec<_> = mappings.event_source_mappings().iter().filter(|m| m.event_source_arn() == Some(queue_arn)).collect();
+    assert_eq!(on_prod.len(), 1, "one mapping on the production queue: {mappings:?}");
+    let attrs = block(sqs.get_queue_attributes().queue_url(queue_url).attribute_names(A::ApproximateNumberOfMessages).send()).unwrap();
+    Seen {
+        min: t.min_capacity(),
+        max: t.max_capacity(),
+        desired: s.desired_count(),
+        tag,
+        mapping: on_prod[0].state().unwrap_or_default().to_string(),
+        max_concurrency: on_prod[0].scaling_config().and_then(|c| c.maximum_concurrency()),
+        visible: attrs.attributes().and_then(|a| a.get(&A::ApproximateNumberOfMessages)).cloned().unwrap_or_default(),
+    }
+}
+
+fn text(out: &std::process::Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(out))
+}
+
+#[test]
+fn cutover_moves_the_production_queue_to_lambda_in_stages_and_rollback_puts_the_service_back() {
+    let moto = moto();
+    let made = running_worker(&moto, &[]);
+    let queue_url = made["queue_url"].as_str().unwrap().to_string();
+    let sqs = aws_sdk_sqs::Client::new(&moto.sdk());
+    let queue_arn = block(sqs.get_queue_attributes().queue_url(&queue_url).attribute_names(A::QueueArn).send()).unwrap().attributes().unwrap()[&A::QueueArn].clone();
+    for i in 0..5 {
+        block(sqs.send_message().queue_url(&queue_url).message_body(format!("{{\"order\": {i}}}")).send()).unwrap();
+    }
+    // The config names the running service and its queue (by AWS's URL, as `validate` wants).
+    let aws_url = format!("https://sqs.eu-west-1.amazonaws.com/{}", queue_url.splitn(4, '/').nth(3).unwrap());
+    let dir = service_dir("sqs-event-worker", "it-cut", |t| format!("region: eu-west-1\n{t}production:\n  ecs_service: prod/orders\n  queue: {aws_url}\n"));
+    let before = Seen { min: 0, max: 8, desired: 1, tag: None, mapping: "Disabled".into(), max_concurrency: None, visible: "5".into() };
+
+    // `up` deploys the disabled mapping and leaves the service and the queue as they are.
+    let out = moto.replatform(dir.path(), &["up", "--image-uri", IMAGE, "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(seen(&moto, &queue_url, &queue_arn), before);
+
+    // The queue's visibility timeout (120 s) is below 6 x the function's 30 s: refused, with the
+    // fix, exit 1, and production unchanged.
+    let out = moto.replatform(dir.path(), &["cutover", "--stages", "50,100", "--bake", "0s", "--yes", "--output", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let r = json(&out);
+    assert_eq!(r["outcome"], "refused", "{r}");
+    let checks: Vec<&str> = r["refusals"].as_array().unwrap().iter().map(|c| c["check"].as_str().unwrap()).collect();
+    assert_eq!(checks, vec!["visibility-timeout"], "{r}");
+    assert!(r["refusals"][0]["fix"].as_str().unwrap().contains("at least 180"), "{r}");
+    assert!(stderr(&out).contains("production was not changed"), "{}", stderr(&out));
+    assert_eq!(seen(&moto, &queue_url, &queue_arn), before);
+
+    // With the timeout raised where the queue is owned, the cutover runs both stages.
+    block(sqs.set_queue_attributes().queue_url(&queue_url).attributes(A::VisibilityTimeout, "180").send()).unwrap();
+    let out = moto.replatform(dir.path(), &["cutover", "--stages", "50,100", "--bake", "0s", "--yes", "--output", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let r: Json = json(&out);
+    assert_eq!(r["outcome"], "cut-over", "{r}");
+    assert_eq!(r["recorded"], serde_json::json!({"min": 0, "max": 8, "desired": 1, "scaled": true}), "{r}");
+    let stages: Vec<(u64, &str, u64, u64)> =
+        r["stages"].as_array().unwrap().iter().map(|s| (s["percent"].as_u64().unwrap(), s["outcome"].as_str().unwrap(), s["max_concurrency"].as_u64().unwrap(), s["ecs_max"].as_u64().unwrap())).collect();
+    // The trigger's max_concurrency (2) is Lambda's ceiling; ECS's max falls from 8 to 4, then 0.
+    assert_eq!(stages, vec![(50, "applied", 2, 4), (100, "applied", 2, 0)]);
+    let cut = Seen { min: 0, max: 0, desired: 0, tag: Some("v1 min=0 max=8 desired=1 stage=100 target=yes".into()), mapping: "Enabled".into(), max_concurrency: Some(2), visible: "5".into() };
+    assert_eq!(seen(&moto, &queue_url, &queue_arn), cut);
+
+    // `status` shows the function consuming the production queue.
+    let out = moto.replatform(dir.path(), &["status", "--output", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let p = &json(&out)["production"];
+    assert_eq!(p["mapping"]["state"], "Enabled", "{p}");
+    assert!(matches!(p["consumers"].as_str(), Some("lambda" | "both")), "{p}");
+
+    // Run again: every stage is applied already, nothing changes.
+    let out = moto.replatform(dir.path(), &["cutover", "--stages", "50,100", "--bake", "0s", "--yes", "--output", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let r = json(&out);
+    assert_eq!(r["continued_from"], 100, "{r}");
+    assert!(r["stages"].as_array().unwrap().iter().all(|s| s["outcome"] == "already-applied"), "{r}");
+    assert_eq!(seen(&moto, &queue_url, &queue_arn), cut);
+
+    // rollback: the recorded bounds and desired count, the mapping disabled, the record gone; the
+    // queue and its five messages stay.
+    let out = moto.replatform(dir.path(), &["rollback", "--yes", "--output", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let r = json(&out);
+    assert_eq!((r["complete"].as_bool(), r["from_stage"].as_u64()), (Some(true), Some(100)), "{r}");
+    // The disabled mapping keeps its last MaximumConcurrency, which the next cutover sets anew.
+    let rolled_back = Seen { max_concurrency: Some(2), ..before };
+    assert_eq!(seen(&moto, &queue_url, &queue_arn), rolled_back);
+
+    // A second rollback finds nothing recorded and changes nothing.
+    let out = moto.replatform(dir.path(), &["rollback", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(stderr(&out).contains("no cutover is recorded"), "{}", stderr(&out));
+    assert_eq!(seen(&moto, &queue_url, &queue_arn), rolled_back);
+}
+
+/// The refusals of the issue that moto can show: a missing dead-letter queue and a Lambda stack
+/// not deployed, each with exit 1, the fix named, and production unchanged. (The visibility
+/// timeout's refusal is in the test above.)
+#[test]
+fn cutover_refuses_without_a_dead_letter_queue_or_a_deployed_lambda_stack() {
+    let moto = moto();
+    running_worker(&moto, &[]);
+    // The service's queue, as some teams have it: no dead-letter queue; its timeout fits.
+    let sqs = aws_sdk_sqs::Client::new(&moto.sdk());
+    let made = block(sqs.create_queue().queue_name("orders-plain").attributes(A::VisibilityTimeout, "180").send()).unwrap();
+    let queue_url = made.queue_url().unwrap().to_string();
+    let aws_url = format!("https://sqs.eu-west-1.amazonaws.com/{}", queue_url.splitn(4, '/').nth(3).unwrap());
+    let dir = service_dir("sqs-event-worker", "it-cut", |t| format!("region: eu-west-1\n{t}production:\n  ecs_service: prod/orders\n  queue: {aws_url}\n"));
+
+    // Nothing deployed: the Lambda stack is named, with `up` as the fix.
+    let out = moto.replatform(dir.path(), &["cutover", "--yes", "--bake", "0s", "--output", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let r = json(&out);
+    let checks: Vec<&str> = r["refusals"].as_array().unwrap().iter().map(|c| c["check"].as_str().unwrap()).collect();
+    assert_eq!(checks, vec!["lambda-stack", "dead-letter"], "{r}");
+    assert!(r["refusals"][0]["fix"].as_str().unwrap().contains("replatform up"), "{r}");
+    assert!(r["refusals"][1]["fix"].as_str().unwrap().contains("RedrivePolicy"), "{r}");
+    // In text, each refusal with its fix on stderr.
+    let out = moto.replatform(dir.path(), &["cutover", "--yes", "--bake", "0s"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("the Lambda stack is not deployed") && err.contains("no dead-letter queue") && err.contains("production was not changed"), "{err}");
+
+    // Production unchanged: the service's bounds, its count, no record.
+    let sdk = moto.sdk();
+    let aas = aws_sdk_applicationautoscaling::Client::new(&sdk);
+    let t = block(aas.describe_scalable_targets().service_namespace(aws_sdk_applicationautoscaling::types::ServiceNamespace::Ecs).resource_ids("service/prod/orders").send()).unwrap();
+    assert_eq!((t.scalable_targets()[0].min_capacity(), t.scalable_targets()[0].max_capacity()), (0, 8));
+    let ecs = aws_sdk_ecs::Client::new(&sdk);
+    let s = block(ecs.describe_services().cluster("prod").services("orders").include(aws_sdk_ecs::types::ServiceField::Tags).send()).unwrap();
+    assert_eq!(s.services()[0].desired_count(), 1);
+    assert!(s.services()[0].tags().is_empty(), "{:?}", s.services()[0].tags());
+}
+
+/// Without `production:` the refusal says what section to add; with the tool's own ECS stack
+/// deployed it is filled in from that stack (issue 16, item 6).
+#[test]
+fn cutover_without_production_names_the_section_to_add_from_the_ecs_stack() {
+    let moto = Moto::start();
+    let dir = service_dir("sqs-event-worker", "it-own", |t| format!("region: eu-west-1\n{t}"));
+    let out = moto.replatform(dir.path(), &["up", "--image-uri", IMAGE, "--yes", "--only", "ecs"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = moto.replatform(dir.path(), &["cutover", "--yes"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let err = stderr(&out);
+    assert!(err.contains("no `production:` section") && err.contains("it-own-ecs") && err.contains("ecs_service: ") && err.contains("queue: "), "{err}");
+    let out = moto.replatform(dir.path(), &["rollback", "--yes"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(stderr(&out).contains("no `production:` section"), "{}", stderr(&out));
+}

@@ -1,0 +1,417 @@
+//! What moto does not model for `cutover` and `rollback` (issue 16), from answers shaped like
+//! real AWS's (aws-smithy-mocks) on tokio's paused clock: a bake that sees Lambda errors and rolls
+//! back, a dead-letter queue that grows, an interrupt between two stages followed by `cutover`
+//! continuing and `rollback` undoing, and a denied `RegisterScalableTarget`.
+//!
+//! The answers keep state as AWS would (the service's tags and desired count, the scalable
+//! target's bounds, the mapping's state), and every change the tool asks for is written to a
+//! journal, so that each test asserts what production went through, in order.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_sdk_applicationautoscaling::operation::describe_scalable_targets::DescribeScalableTargetsOutput;
+use aws_sdk_applicationautoscaling::operation::register_scalable_target::{RegisterScalableTargetError, RegisterScalableTargetOutput};
+use aws_sdk_applicationautoscaling::types::{ScalableDimension, ScalableTarget, ServiceNamespace};
+use aws_sdk_cloudwatch::operation::get_metric_data::GetMetricDataOutput;
+use aws_sdk_cloudwatch::types::MetricDataResult;
+use aws_sdk_ecs::operation::describe_services::DescribeServicesOutput;
+use aws_sdk_ecs::operation::tag_resource::TagResourceOutput;
+use aws_sdk_ecs::operation::untag_resource::UntagResourceOutput;
+use aws_sdk_ecs::operation::update_service::UpdateServiceOutput;
+use aws_sdk_ecs::types::{Service, Tag};
+use aws_sdk_lambda::operation::get_event_source_mapping::GetEventSourceMappingOutput;
+use aws_sdk_lambda::operation::update_event_source_mapping::UpdateEventSourceMappingOutput;
+use aws_sdk_sqs::operation::get_queue_attributes::GetQueueAttributesOutput;
+use aws_sdk_sqs::types::QueueAttributeName;
+use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
+use aws_smithy_types::DateTime;
+use futures::future::BoxFuture;
+
+use replatform::app::cutover::{drive, undo, Cutover, Options, Site};
+use replatform::aws::production::Production;
+use replatform::core::cutover::Thresholds;
+use replatform::signal::Stop;
+use replatform::ui::printer::{OutputFormat, Printer};
+use replatform::ui::prompt::Answer;
+
+const SERVICE_ARN: &str = "arn:aws:ecs:eu-west-1:123456789012:service/prod/orders";
+const QUEUE: &str = "https://sqs.eu-west-1.amazonaws.com/123456789012/orders";
+const DLQ: &str = "https://sqs.eu-west-1.amazonaws.com/123456789012/orders-dlq";
+const MAPPING: &str = "a1b2c3d4-5678-90ab-cdef-11111EXAMPLE";
+
+/// Production as AWS holds it between calls.
+#[derive(Clone, Debug)]
+struct State {
+    tag: Option<String>,
+    desired: i32,
+    min: i32,
+    max: i32,
+    enabled: bool,
+}
+
+/// The answers of one run: production's state, the journal of changes, what the figures show.
+#[derive(Clone)]
+struct Fake {
+    state: Arc<Mutex<State>>,
+    journal: Arc<Mutex<Vec<String>>>,
+    /// Lambda errors per GetMetricData call (the last repeats); empty: no datapoints.
+    errors: Arc<Mutex<Vec<f64>>>,
+    /// The dead-letter queue's depth per read (the last repeats).
+    dlq: Arc<Mutex<Vec<u64>>>,
+    deny_register: bool,
+}
+
+fn next<T: Copy + Default>(series: &Mutex<Vec<T>>) -> Option<T> {
+    let mut s = series.lock().unwrap();
+    match s.len() {
+        0 => None,
+        1 => Some(s[0]),
+        _ => Some(s.remove(0)),
+    }
+}
+
+impl Fake {
+    /// A service of 4 tasks, scaling 1..10, the mapping disabled, no record.
+    fn new() -> Self {
+        Fake {
+            state: Arc::new(Mutex::new(State { tag: None, desired: 4, min: 1, max: 10, enabled: false })),
+            journal: Arc::default(),
+            errors: Arc::default(),
+            dlq: Arc::new(Mutex::new(vec![0])),
+            deny_register: false,
+        }
+    }
+
+    fn with_state(&self, f: impl FnOnce(&mut State)) -> &Self {
+        f(&mut self.state.lock().unwrap());
+        self
+    }
+
+    fn log(&self) -> Vec<String> {
+        self.journal.lock().unwrap().clone()
+    }
+
+    fn state(&self) -> State {
+        self.state.lock().unwrap().clone()
+    }
+
+    fn production(&self) -> Production {
+        let ecs_rules = self.ecs_rules();
+        let aas_rules = self.aas_rules();
+        let lambda_rules = self.lambda_rules();
+        let errors = self.errors.clone();
+        let metrics = mock!(aws_sdk_cloudwatch::Client::get_metric_data).then_compute_output(move |_| {
+            let mut out = GetMetricDataOutput::builder();
+            if let Some(v) = next(&errors) {
+                out = out.metric_data_results(MetricDataResult::builder().id("errors").values(v).timestamps(DateTime::from_secs(1_795_000_000)).build());
+            }
+            out.build()
+        });
+        let dlq = self.dlq.clone();
+        let sqs = mock!(aws_sdk_sqs::Client::get_queue_attributes).then_compute_output(move |r| {
+            let depth = if r.queue_url() == Some(DLQ) { next(&dlq).unwrap_or(0) } else { 120 };
+            GetQueueAttributesOutput::builder().attributes(QueueAttributeName::ApproximateNumberOfMessages, depth.to_string()).build()
+        });
+        Production::new(
+            mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &ecs_rules),
+            mock_client!(aws_sdk_applicationautoscaling, RuleMode::MatchAny, &aas_rules),
+            mock_client!(aws_sdk_lambda, RuleMode::MatchAny, &lambda_rules),
+            mock_client!(aws_sdk_sqs, RuleMode::MatchAny, &[&sqs]),
+            mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, &[&metrics]),
+        )
+    }
+
+    fn ecs_rules(&self) -> Vec<Rule> {
+        let (s1, s2, s3, s4) = (self.state.clone(), self.state.clone(), self.state.clone(), self.state.clone());
+        let (j2, j3, j4) = (self.journal.clone(), self.journal.clone(), self.journal.clone());
+        vec![
+            mock!(aws_sdk_ecs::Client::describe_services).then_compute_output(move |_| {
+                let s = s1.lock().unwrap();
+                let tags = s.tag.iter().map(|v| Tag::builder().key("replatform:cutover").value(v).build()).collect();
+                DescribeServicesOutput::builder()
+                    .services(Service::builder().service_arn(SERVICE_ARN).service_name("orders").status("ACTIVE").desired_count(s.desired).running_count(s.desired).set_tags(Some(tags)).build())
+                    .build()
+            }),
+            mock!(aws_sdk_ecs::Client::tag_resource).then_compute_output(move |r| {
+                let value = r.tags().first().and_then(|t| t.value()).unwrap_or_default().to_string();
+                j2.lock().unwrap().push(format!("record {value}"));
+                s2.lock().unwrap().tag = Some(value);
+                TagResourceOutput::builder().build()
+            }),
+            mock!(aws_sdk_ecs::Client::untag_resource).then_compute_output(move |_| {
+                j3.lock().unwrap().push("forget the record".into());
+                s3.lock().unwrap().tag = None;
+                UntagResourceOutput::builder().build()
+            }),
+            mock!(aws_sdk_ecs::Client::update_service).then_compute_output(move |r| {
+                let n = r.desired_count().unwrap_or(-1);
+                j4.lock().unwrap().push(format!("desired {n}"));
+                s4.lock().unwrap().desired = n;
+                UpdateServiceOutput::builder().build()
+            }),
+        ]
+    }
+
+    fn aas_rules(&self) -> Vec<Rule> {
+        let (s1, s2) = (self.state.clone(), self.state.clone());
+        let j2 = self.journal.clone();
+        let deny = self.deny_register;
+        let describe = mock!(aws_sdk_applicationautoscaling::Client::describe_scalable_targets).then_compute_output(move |_| {
+            let s = s1.lock().unwrap();
+            let t = ScalableTarget::builder()
+                .service_namespace(ServiceNamespace::Ecs)
+                .resource_id("service/prod/orders")
+                .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+                .min_capacity(s.min)
+                .max_capacity(s.max)
+                .role_arn("arn:aws:iam::123456789012:role/aws-service-role/ecs.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_ECSService")
+                .creation_time(DateTime::from_secs(1_790_000_000))
+                .build()
+                .unwrap();
+            DescribeScalableTargetsOutput::builder().scalable_targets(t).build()
+        });
+        let register = if deny {
+            mock!(aws_sdk_applicationautoscaling::Client::register_scalable_target).then_error(|| {
+                RegisterScalableTargetError::generic(
+                    aws_sdk_applicationautoscaling::error::ErrorMetadata::builder()
+                        .code("AccessDeniedException")
+                        .message("User: arn:aws:sts::123456789012:assumed-role/deployer/ci is not authorized to perform: application-autoscaling:RegisterScalableTarget")
+                        .build(),
+                )
+            })
+        } else {
+            mock!(aws_sdk_applicationautoscaling::Client::register_scalable_target).then_compute_output(move |r| {
+                let (min, max) = (r.min_capacity().unwrap_or(-1), r.max_capacity().unwrap_or(-1));
+                j2.lock().unwrap().push(format!("target {min}..{max}"));
+                let mut s = s2.lock().unwrap();
+                (s.min, s.max) = (min, max);
+                s.desired = s.desired.clamp(min, max);
+                RegisterScalableTargetOutput::builder().build()
+            })
+        };
+        vec![describe, register]
+    }
+
+    fn lambda_rules(&self) -> Vec<Rule> {
+        let (s1, s2) = (self.state.clone(), self.state.clone());
+        let j2 = self.journal.clone();
+        vec![
+            mock!(aws_sdk_lambda::Client::get_event_source_mapping).then_compute_output(move |_| {
+                let enabled = s1.lock().unwrap().enabled;
+                GetEventSourceMappingOutput::builder().uuid(MAPPING).state(if enabled { "Enabled" } else { "Disabled" }).build()
+            }),
+            mock!(aws_sdk_lambda::Client::update_event_source_mapping).then_compute_output(move |r| {
+                let enabled = r.enabled().unwrap_or(false);
+                let mc = r.scaling_config().and_then(|c| c.maximum_concurrency());
+                j2.lock().unwrap().push(match (enabled, mc) {
+                    (true, Some(n)) => format!("mapping on, {n} at most"),
+                    (true, None) => "mapping on".into(),
+                    (false, _) => "mapping off".into(),
+                });
+                s2.lock().unwrap().enabled = enabled;
+                UpdateEventSourceMappingOutput::builder().uuid(MAPPING).build()
+            }),
+        ]
+    }
+}
+
+fn site() -> Site {
+    Site {
+        cluster: "prod".into(),
+        service: "orders".into(),
+        queue_url: QUEUE.into(),
+        queue_name: "orders".into(),
+        dead_letter_url: Some(DLQ.into()),
+        function: "orders-worker".into(),
+        mapping: MAPPING.into(),
+        ceiling: Some(20),
+    }
+}
+
+fn options(stages: &[u32], bake: Duration) -> Options {
+    Options { stages: stages.to_vec(), bake, sample_every: Duration::from_secs(60), thresholds: Thresholds::default(), yes: true }
+}
+
+const QUIET: Printer = Printer { format: OutputFormat::Text, quiet: true, verbose: 0 };
+
+fn never_asked(q: String) -> BoxFuture<'static, Answer> {
+    panic!("--yes asks nothing, yet was asked: {q}")
+}
+
+async fn run(fake: &Fake, opts: &Options, stop: &Stop) -> Cutover {
+    drive(&fake.production(), &site(), opts, &never_asked, stop, &QUIET).await.unwrap_or_else(|f| panic!("{}: {:?}", f.message, f.hint))
+}
+
+fn strings(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_bake_that_sees_lambda_errors_rolls_back_to_the_recorded_service() {
+    let fake = Fake::new();
+    // The first minute is clean, the second has 3 errors.
+    *fake.errors.lock().unwrap() = vec![0.0, 3.0];
+    let started = tokio::time::Instant::now();
+    let done = run(&fake, &options(&[10, 50, 100], Duration::from_secs(300)), &Stop::new()).await;
+
+    assert_eq!(done.outcome, "rolled-back", "{done:?}");
+    assert!(done.reason.as_deref().unwrap().contains("stage 10%") && done.reason.as_deref().unwrap().contains("3 errors"), "{done:?}");
+    assert_eq!(
+        fake.log(),
+        strings(&[
+            "record v1 min=1 max=10 desired=4 stage=0 target=yes",
+            // Lambda's share grows first (10% of 20 = 2), then ECS's max falls by 10%.
+            "mapping on, 2 at most",
+            "target 1..9",
+            "record v1 min=1 max=10 desired=4 stage=10 target=yes",
+            // The rollback: ECS back first, then the function stops consuming, then the record goes.
+            "target 1..10",
+            "desired 4",
+            "mapping off",
+            "forget the record",
+        ])
+    );
+    let bake = done.stages[0].bake.as_ref().unwrap();
+    assert_eq!(bake.samples.len(), 2, "the breach ends the bake at its second sample");
+    assert_eq!(started.elapsed(), Duration::from_secs(120), "two samples a minute apart, not the whole five minutes");
+    assert_eq!(done.stages.iter().map(|s| s.outcome).collect::<Vec<_>>(), vec!["applied", "not-reached", "not-reached"]);
+    let s = fake.state();
+    assert_eq!((s.min, s.max, s.desired, s.enabled, s.tag), (1, 10, 4, false, None));
+    assert!(done.rollback.as_ref().unwrap().complete);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_dead_letter_queue_that_grows_rolls_back() {
+    let fake = Fake::new();
+    *fake.dlq.lock().unwrap() = vec![2, 2, 5];
+    let done = run(&fake, &options(&[50, 100], Duration::from_secs(600)), &Stop::new()).await;
+    assert_eq!(done.outcome, "rolled-back", "{done:?}");
+    assert!(done.reason.as_deref().unwrap().contains("dead-letter queue grew by 3 messages (2 -> 5)"), "{done:?}");
+    assert_eq!(done.stages[0].bake.as_ref().unwrap().samples.len(), 3);
+    let log = fake.log();
+    assert_eq!(&log[1..3], &strings(&["mapping on, 10 at most", "target 1..5"]), "{log:?}");
+    assert!(!log.contains(&"desired 0".to_string()), "stage 100 never came: {log:?}");
+    let s = fake.state();
+    assert_eq!((s.min, s.max, s.desired, s.enabled, s.tag), (1, 10, 4, false, None));
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_interrupt_between_stages_is_continued_by_cutover_and_undone_by_rollback() {
+    let fake = Fake::new();
+    let stop = Stop::new();
+    let flip = stop.clone();
+    tokio::spawn(async move {
+        // In the middle of stage 50's bake.
+        tokio::time::sleep(Duration::from_secs(150)).await;
+        flip.stop("SIGINT");
+    });
+    let opts = options(&[50, 100], Duration::from_secs(300));
+    let done = run(&fake, &opts, &stop).await;
+    assert_eq!(done.outcome, "interrupted", "{done:?}");
+    assert!(done.hint.as_deref().unwrap().contains("`replatform cutover` continues") && done.hint.as_deref().unwrap().contains("`replatform rollback`"), "{done:?}");
+    assert_eq!(fake.state().tag.as_deref(), Some("v1 min=1 max=10 desired=4 stage=50 target=yes"), "stage 50 is recorded as applied");
+    assert_eq!(fake.log().len(), 4, "{:?}", fake.log());
+
+    // The next run reads the record from the service and goes on with stage 100 only.
+    let done = run(&fake, &opts, &Stop::new()).await;
+    assert_eq!(done.outcome, "cut-over", "{done:?}");
+    assert_eq!(done.continued_from, Some(50));
+    assert_eq!(done.stages.iter().map(|s| s.outcome).collect::<Vec<_>>(), vec!["already-applied", "applied"]);
+    assert_eq!(
+        &fake.log()[4..],
+        &strings(&["mapping on, 20 at most", "target 0..0", "desired 0", "record v1 min=1 max=10 desired=4 stage=100 target=yes"]),
+        "the recorded bounds are the ones from before the first stage"
+    );
+    let s = fake.state();
+    assert_eq!((s.min, s.max, s.desired, s.enabled), (0, 0, 0, true));
+
+    // A third run changes nothing: every stage is applied.
+    let before = fake.log().len();
+    let done = run(&fake, &opts, &Stop::new()).await;
+    assert_eq!((done.outcome, fake.log().len()), ("cut-over", before));
+
+    // rollback after the finished cutover: the recorded bounds and desired count, the mapping off.
+    let r = undo(&fake.production(), &site(), &QUIET).await.unwrap();
+    assert!(r.complete, "{r:?}");
+    assert_eq!(r.from_stage, Some(100));
+    assert_eq!(&fake.log()[before..], &strings(&["target 1..10", "desired 4", "mapping off", "forget the record"]));
+    let s = fake.state();
+    assert_eq!((s.min, s.max, s.desired, s.enabled, s.tag), (1, 10, 4, false, None));
+    // And again: nothing recorded, the mapping already off; nothing changes.
+    let r = undo(&fake.production(), &site(), &QUIET).await.unwrap();
+    assert!(r.complete && r.recorded.is_none(), "{r:?}");
+    assert_eq!(fake.log().len(), before + 4);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_denied_register_scalable_target_names_the_permission_and_keeps_the_queue_consumed() {
+    let mut fake = Fake::new();
+    fake.deny_register = true;
+    let done = run(&fake, &options(&[50, 100], Duration::from_secs(300)), &Stop::new()).await;
+    assert_eq!(done.outcome, "rollback-failed", "{done:?}");
+    let reason = done.reason.as_deref().unwrap();
+    assert!(reason.contains("stage 50% failed") && reason.contains("application-autoscaling:RegisterScalableTarget"), "{reason}");
+    let hint = done.hint.as_deref().unwrap();
+    assert!(hint.contains("grant the caller `application-autoscaling:RegisterScalableTarget`") && hint.contains("`replatform rollback` again"), "{hint}");
+    // ECS was never lowered, and the function keeps consuming: the queue is never without a
+    // consumer. The record stays for the rollback to come.
+    assert_eq!(fake.log(), strings(&["record v1 min=1 max=10 desired=4 stage=0 target=yes", "mapping on, 10 at most"]));
+    let r = done.rollback.as_ref().unwrap();
+    assert_eq!(r.steps.iter().map(|s| s.outcome).collect::<Vec<_>>(), vec!["failed", "skipped"], "{r:?}");
+    let s = fake.state();
+    assert_eq!((s.min, s.max, s.desired, s.enabled), (1, 10, 4, true));
+    assert!(s.tag.is_some());
+
+    // Once granted, `rollback` finishes it.
+    fake.deny_register = false;
+    let r = undo(&fake.production(), &site(), &QUIET).await.unwrap();
+    assert!(r.complete, "{r:?}");
+    let s = fake.state();
+    assert_eq!((s.min, s.max, s.desired, s.enabled, s.tag), (1, 10, 4, false, None));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_service_without_a_scalable_target_is_moved_by_its_desired_count() {
+    let fake = Fake::new();
+    let done = {
+        // No scalable target: the answer lists none.
+        let p = fake.production_without_target();
+        drive(&p, &site(), &options(&[50, 100], Duration::ZERO), &never_asked, &Stop::new(), &QUIET).await.unwrap()
+    };
+    assert_eq!(done.outcome, "cut-over", "{done:?}");
+    assert_eq!(
+        fake.log(),
+        strings(&[
+            "record v1 min=4 max=4 desired=4 stage=0 target=no",
+            "mapping on, 10 at most",
+            "desired 2",
+            "record v1 min=4 max=4 desired=4 stage=50 target=no",
+            "mapping on, 20 at most",
+            "desired 0",
+            "record v1 min=4 max=4 desired=4 stage=100 target=no",
+        ])
+    );
+    let r = undo(&fake.production_without_target(), &site(), &QUIET).await.unwrap();
+    assert!(r.complete, "{r:?}");
+    assert_eq!(&fake.log()[7..], &strings(&["desired 4", "mapping off", "forget the record"]));
+    fake.with_state(|s| assert_eq!((s.desired, s.enabled), (4, false)));
+}
+
+impl Fake {
+    fn production_without_target(&self) -> Production {
+        let ecs_rules = self.ecs_rules();
+        let lambda_rules = self.lambda_rules();
+        let none = mock!(aws_sdk_applicationautoscaling::Client::describe_scalable_targets).then_output(|| DescribeScalableTargetsOutput::builder().build());
+        let never = mock!(aws_sdk_applicationautoscaling::Client::register_scalable_target).then_compute_output(|_| panic!("a service without a scalable target gets none registered"));
+        let quiet_sqs = mock!(aws_sdk_sqs::Client::get_queue_attributes).then_output(|| GetQueueAttributesOutput::builder().build());
+        let quiet_cw = mock!(aws_sdk_cloudwatch::Client::get_metric_data).then_output(|| GetMetricDataOutput::builder().build());
+        Production::new(
+            mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &ecs_rules),
+            mock_client!(aws_sdk_applicationautoscaling, RuleMode::MatchAny, &[&none, &never]),
+            mock_client!(aws_sdk_lambda, RuleMode::MatchAny, &lambda_rules),
+            mock_client!(aws_sdk_sqs, RuleMode::MatchAny, &[&quiet_sqs]),
+            mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, &[&quiet_cw]),
+        )
+    }
+}
