@@ -133,10 +133,23 @@ pub async fn deploy(aws: &Aws, config: &Config, config_dir: &Path, rebuild: bool
 
     // Ctrl-C stops the builder (its process goes with the future) and removes the credential
     // folder, rather than ending this process with the folder left behind.
-    let (digest, media_type) = tokio::select! {
-        done = build_and_push(config, config_dir, &registry, &host, &cred, &tag, printer) => done?,
-        signal = crate::signal::signalled() => {
-            return Err(Failure::interrupted(format!("interrupted ({signal}) while building or pushing the image: no stack was touched")).hint("run `replatform up` again: it starts from the image"));
+    let interrupted = |signal: &str| Failure::interrupted(format!("interrupted ({signal}) while building or pushing the image: no stack was touched")).hint("run `replatform up` again: it starts from the image");
+    let signal = crate::signal::signalled();
+    tokio::pin!(signal);
+    let done = tokio::select! {
+        done = build_and_push(config, config_dir, &registry, &host, &cred, &tag, printer) => done,
+        signal = &mut signal => return Err(interrupted(signal)),
+    };
+    let (digest, media_type) = match done {
+        Ok(d) => d,
+        Err(f) => {
+            // A terminal's Ctrl-C reaches the builder's process group too: a child that died of
+            // the same signal can end before this process sees it. The signal, when it came, is
+            // the reason, not the child's failure.
+            if let Ok(signal) = tokio::time::timeout(std::time::Duration::from_millis(500), &mut signal).await {
+                return Err(interrupted(signal));
+            }
+            return Err(f);
         }
     };
     let uri = by_digest(&repo.uri, &digest)?;

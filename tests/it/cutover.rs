@@ -187,3 +187,57 @@ fn cutover_without_production_names_the_section_to_add_from_the_ecs_stack() {
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(stderr(&out).contains("no `production:` section"), "{}", stderr(&out));
 }
+
+/// Issue 16, item 5, with the real process: SIGINT in the bake of stage 50 exits 130 with the
+/// stage reported; the record on the service says stage 50; the next `cutover` continues with
+/// stage 100 only, and `rollback` puts the service back.
+#[test]
+fn cutover_interrupted_in_a_bake_exits_130_and_the_next_run_continues_from_the_record() {
+    let moto = moto();
+    let made = running_worker(&moto, &[]);
+    let queue_url = made["queue_url"].as_str().unwrap().to_string();
+    let sqs = aws_sdk_sqs::Client::new(&moto.sdk());
+    let queue_arn = block(sqs.get_queue_attributes().queue_url(&queue_url).attribute_names(A::QueueArn).send()).unwrap().attributes().unwrap()[&A::QueueArn].clone();
+    block(sqs.set_queue_attributes().queue_url(&queue_url).attributes(A::VisibilityTimeout, "180").send()).unwrap();
+    let aws_url = format!("https://sqs.eu-west-1.amazonaws.com/{}", queue_url.splitn(4, '/').nth(3).unwrap());
+    let dir = service_dir("sqs-event-worker", "it-cut", |t| format!("region: eu-west-1\n{t}production:\n  ecs_service: prod/orders\n  queue: {aws_url}\n"));
+    let out = moto.replatform(dir.path(), &["up", "--image-uri", IMAGE, "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    // A bake of ten minutes whose first sample is ten minutes away: the signal comes in it.
+    let child = crate::common::replatform(&moto.endpoint, dir.path(), &["cutover", "--stages", "50,100", "--bake", "10m", "--sample-every", "10m", "--yes", "--output", "json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while seen(&moto, &queue_url, &queue_arn).tag.as_deref() != Some("v1 min=0 max=8 desired=1 stage=50 target=yes") {
+        assert!(started.elapsed() < std::time::Duration::from_secs(90), "stage 50 was never recorded");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let ok = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success();
+    assert!(ok);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out));
+    let r = json(&out);
+    assert_eq!(r["outcome"], "interrupted", "{r}");
+    assert_eq!(r["stages"][0]["outcome"], "applied", "{r}");
+    assert_eq!(r["stages"][1]["outcome"], "not-reached", "{r}");
+    assert!(stderr(&out).contains("`replatform cutover` continues") && stderr(&out).contains("`replatform rollback`"), "{}", stderr(&out));
+    let half = seen(&moto, &queue_url, &queue_arn);
+    assert_eq!((half.min, half.max, half.mapping.as_str(), half.max_concurrency), (0, 4, "Enabled", Some(2)), "{half:?}");
+
+    let out = moto.replatform(dir.path(), &["cutover", "--stages", "50,100", "--bake", "0s", "--yes", "--output", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let r = json(&out);
+    assert_eq!(r["continued_from"], 50, "{r}");
+    assert_eq!(r["stages"][0]["outcome"], "already-applied", "{r}");
+    assert_eq!(r["stages"][1]["outcome"], "applied", "{r}");
+    let cut = seen(&moto, &queue_url, &queue_arn);
+    assert_eq!((cut.min, cut.max, cut.desired, cut.tag.as_deref()), (0, 0, 0, Some("v1 min=0 max=8 desired=1 stage=100 target=yes")));
+
+    let out = moto.replatform(dir.path(), &["rollback", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let back = seen(&moto, &queue_url, &queue_arn);
+    assert_eq!((back.min, back.max, back.desired, back.tag, back.mapping.as_str()), (0, 8, 1, None, "Disabled"));
+}

@@ -126,7 +126,15 @@ fn faults_across_up_diff_and_down_end_clearly_and_a_clean_run_converges() {
         let service = format!("{SERVICE_PREFIX}-f{i}");
         let dir = service_dir("sqs-worker", &service, |t| t);
         if command != "up" {
-            assert_eq!(moto.replatform(dir.path(), &["up", "--image-uri", IMAGE]).status.code(), Some(0));
+            // The setup runs without faults, yet moto itself answers an occasional HTTP 500 on a
+            // loaded machine; `up` again converges, as the README promises, so it is run again.
+            let mut last = String::new();
+            let deployed = (0..3).any(|_| {
+                let out = moto.replatform(dir.path(), &["up", "--image-uri", IMAGE]);
+                last = stderr(&out);
+                out.status.code() == Some(0)
+            });
+            assert!(deployed, "scenario {i}: the setup `up` failed three times: {last}");
         }
         proxy.clear_log();
         proxy.set(rules.clone());
