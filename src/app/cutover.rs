@@ -353,7 +353,9 @@ pub async fn drive(prod: &Production, site: &Site, options: &Options, ask: Ask<'
                 Err(signal) => return Ok(interrupted(report, signal, record.stage, next_steps)),
             }
         }
-        printer.info(what);
+        if options.yes {
+            printer.info(&what);
+        }
         let applied = match stop.run(apply(prod, site, stage, &record.bounds)).await {
             Ok(r) => r,
             Err(signal) => return Ok(interrupted(report, signal, record.stage, next_steps)),
@@ -370,6 +372,7 @@ pub async fn drive(prod: &Production, site: &Site, options: &Options, ask: Ask<'
             return Ok(roll_back(prod, site, report, format!("recording stage {}% failed: {e}", stage.percent), hint, printer).await);
         }
         report.stages[i].outcome = "applied";
+        printer.info(format!("stage {}%: applied and recorded", stage.percent));
         if options.bake.is_zero() {
             continue;
         }

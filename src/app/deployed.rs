@@ -141,6 +141,19 @@ pub struct ProductionReport {
     pub consumers: &'static str,
 }
 
+impl ProductionReport {
+    /// Who consumes the production queue, in words (`status`, `diff`).
+    pub fn consumed_by(&self) -> String {
+        match self.consumers {
+            "ecs" => "the ECS service (the function's mapping is not enabled)".to_string(),
+            "lambda" => "the function (the ECS service runs no task)".to_string(),
+            "both" => "the ECS service and the function".to_string(),
+            _ if self.service.is_none() => "nobody: the service is not found and the function's mapping is not enabled".to_string(),
+            _ => "nobody: the service runs no task and the function's mapping is not enabled".to_string(),
+        }
+    }
+}
+
 #[derive(Serialize)]
 pub struct ProductionMapping {
     pub state: String,
@@ -163,7 +176,7 @@ fn consumers(service: Option<&ServiceCounts>, mapping: Option<&ProductionMapping
 /// The production section as AWS shows it now: the queue's depth, the service's counts, and
 /// the function's mapping on that queue (matched by the queue's region, account and name, so
 /// in any partition).
-async fn production_status(services: &Services, config: &Config, function: Option<&str>) -> Result<Option<ProductionReport>, AwsError> {
+pub async fn production_status(services: &Services, config: &Config, function: Option<&str>) -> Result<Option<ProductionReport>, AwsError> {
     let Some(p) = &config.production else { return Ok(None) };
     let depth = services.queue_depth(&p.queue).await?;
     let service = match p.ecs_service.split_once('/') {

@@ -170,7 +170,8 @@ pub fn load(path: &Path, printer: &Printer) -> Result<Loaded, (Failure, Vec<Diag
     let show = |ds: &[Diagnostic], source: &str| {
         if !printer.is_json() {
             let source = shown_source(source);
-            for d in ds {
+            // `--quiet` prints only warnings, errors and data: the infos go.
+            for d in ds.iter().filter(|d| !(printer.quiet && d.severity == crate::core::diag::Severity::Info)) {
                 // Styled always: anstream strips the styles where they don't belong.
                 printer.diagnostic(&diagnostics::render(d, &origin, &source, true));
             }

@@ -44,6 +44,9 @@ fn show(printer: &Printer, diff: &Diff) -> std::io::Result<()> {
             printer.data(colorize(t))?;
         }
     }
+    if let Some(p) = &diff.production {
+        printer.info(format!("production queue {}: consumed by {}; `up` changes neither it nor `{}`", p.queue.url, p.consumed_by(), p.ecs_service));
+    }
     Ok(())
 }
 

@@ -49,13 +49,7 @@ fn show(printer: &Printer, status: &Status) -> std::io::Result<()> {
         block(printer, &r.name, rows)?;
     }
     if let Some(p) = &status.production {
-        let mut rows: Vec<(&str, String)> = vec![("consumed by", match p.consumers {
-            "ecs" => "the ECS service (the function's mapping is not enabled)".to_string(),
-            "lambda" => "the function (the ECS service runs no task)".to_string(),
-            "both" => "the ECS service and the function".to_string(),
-            _ if p.service.is_none() => "nobody: the service is not found and the function's mapping is not enabled".to_string(),
-            _ => "nobody: the service runs no task and the function's mapping is not enabled".to_string(),
-        })];
+        let mut rows: Vec<(&str, String)> = vec![("consumed by", p.consumed_by())];
         rows.push(("queue", queue_text(&p.queue, "not found")));
         rows.push(("service", match &p.service {
             Some(s) => format!("{}: {} desired, {} running, {} pending", p.ecs_service, s.desired, s.running, s.pending),

@@ -182,7 +182,7 @@ fn worker(c: &Config, out: &mut Vec<Diagnostic>) {
         };
         out.push(
             Diagnostic::info("production", "production", format!("production: the ECS service `{}` consumes the {kind} `{}`; nothing is deployed from it", p.ecs_service, p.queue))
-                .hint("`cutover` moves its consumption to the Lambda function (a later release)"),
+                .hint("`replatform cutover` moves its consumption to the Lambda function in stages; `replatform rollback` moves it back"),
         );
     }
 }

@@ -73,6 +73,10 @@ fn cutover_moves_the_production_queue_to_lambda_in_stages_and_rollback_puts_the_
     let out = moto.replatform(dir.path(), &["up", "--image-uri", IMAGE, "--yes"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_eq!(seen(&moto, &queue_url, &queue_arn), before);
+    // `diff` says who consumes the production queue now: the service, the mapping being disabled.
+    let out = moto.replatform(dir.path(), &["diff", "--image-uri", IMAGE]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(stderr(&out).contains(&format!("production queue {aws_url}: consumed by the ECS service (the function's mapping is not enabled)")), "{}", stderr(&out));
 
     // The queue's visibility timeout (120 s) is below 6 x the function's 30 s: refused, with the
     // fix, exit 1, and production unchanged.

@@ -294,6 +294,8 @@ pub struct Diff {
     pub changed: bool,
     pub image: Report,
     pub stacks: Vec<StackDiff>,
+    /// With a `production:` section: who consumes the production queue now, as `status` says.
+    pub production: Option<super::deployed::ProductionReport>,
     /// A stack could not be compared (its error was shown).
     #[serde(skip)]
     pub failed: bool,
@@ -351,5 +353,9 @@ pub async fn diff(ws: &Workspace, image_uri: Option<&str>, only: Option<Only>, p
         stacks.push(d);
     }
     let changed = stacks.iter().any(|d| matches!(d.state, "new" | "recreate" | "changed"));
-    Ok(Diff { changed, image: ready.image, stacks, failed })
+    // Who consumes the production queue now (issue 16): worth showing, not worth failing for.
+    let config = &ready.loaded.config;
+    let function = stacks.iter().any(|d| d.kind == "lambda" && !matches!(d.state, "new" | "error")).then_some(config.service.as_str());
+    let production = super::deployed::production_status(&services, config, function).await.ok().flatten();
+    Ok(Diff { changed, image: ready.image, stacks, production, failed })
 }
