@@ -316,6 +316,8 @@ pub async fn drive(prod: &Production, site: &Site, options: &Options, ask: Ask<'
                 None => Bounds { min: service.desired, max: service.desired, desired: service.desired, scaled: false },
             };
             let r = Recorded { bounds, stage: 0 };
+            // A plan that cannot be made stops here, with nothing recorded.
+            cutover::plan(&options.stages, bounds, site.ceiling).map_err(Failure::new)?;
             // Recorded before anything changes, on the service itself.
             prod.tag(&service.arn, STATE_TAG, &r.to_string()).await?;
             printer.info(format!("recorded `{}/{}` (min {} max {} desired {}{}) as its tag `{STATE_TAG}`", site.cluster, site.service, bounds.min, bounds.max, bounds.desired, if bounds.scaled { "" } else { ", no scalable target" }));
