@@ -471,17 +471,25 @@ async fn bake(prod: &Production, site: &Site, percent: u32, options: &Options, p
     let mut shown: Vec<SampleReport> = Vec::new();
     let mut breach = None;
     printer.info(format!("stage {percent}%: watching for {} (a sample every {})", humantime::format_duration(options.bake), humantime::format_duration(every)));
+    // CloudWatch's figures arrive a minute or two late: each sample reads the whole bake so far
+    // and counts what is new since the last, so that a late datapoint is counted once, when it
+    // comes.
+    let since = SystemTime::now();
+    let mut counted = (0u64, 0u64);
     while started.elapsed() < options.bake {
         let wait = every.min(options.bake - started.elapsed());
         tokio::time::sleep(wait).await;
         let to = SystemTime::now();
-        let health = prod.health(&site.function, &site.queue_name, to - wait.max(Duration::from_secs(60)), to).await?;
+        let health = prod.health(&site.function, &site.queue_name, since.min(to - Duration::from_secs(60)), to).await?;
+        let (errors, throttles) = (health.errors.unwrap_or(0), health.throttles.unwrap_or(0));
+        let new = (errors.saturating_sub(counted.0), throttles.saturating_sub(counted.1));
+        counted = (counted.0.max(errors), counted.1.max(throttles));
         let depth = prod.queue(&site.queue_url).await?.map_or(0, |q| q.visible);
         let dlq = match &site.dead_letter_url {
             Some(url) => prod.queue(url).await?.map_or(0, |q| q.visible),
             None => 0,
         };
-        let s = Sample { errors: health.errors.unwrap_or(0), throttles: health.throttles.unwrap_or(0), dlq_depth: dlq, oldest_age_s: health.oldest_age_s.unwrap_or(0), depth };
+        let s = Sample { errors: new.0, throttles: new.1, dlq_depth: dlq, oldest_age_s: health.oldest_age_s.unwrap_or(0), depth };
         samples.push(s);
         let at_s = started.elapsed().as_secs();
         printer.info(format!("  {at_s:>4} s: errors {}, throttles {}, dead-letter {}, oldest {} s, depth {}", s.errors, s.throttles, s.dlq_depth, s.oldest_age_s, s.depth));

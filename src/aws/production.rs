@@ -258,8 +258,7 @@ impl Production {
     }
 
     /// The function's errors and throttles summed over `[from, to)`, and the queue's oldest
-    /// message age at its highest then, by minute. CloudWatch's figures arrive a minute or two
-    /// late; a bake samples over whole minutes for that reason.
+    /// message age at its highest then, by minute.
     pub async fn health(&self, function: &str, queue_name: &str, from: SystemTime, to: SystemTime) -> Result<Health, AwsError> {
         let query = |id: &str, namespace: &str, metric: &str, dimension: (&str, &str), stat: &str| {
             let metric = Metric::builder().namespace(namespace).metric_name(metric).dimensions(Dimension::builder().name(dimension.0).value(dimension.1).build()).build();

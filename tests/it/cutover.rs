@@ -54,19 +54,38 @@ fn text(out: &std::process::Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(out))
 }
 
-#[test]
-fn cutover_moves_the_production_queue_to_lambda_in_stages_and_rollback_puts_the_service_back() {
-    let moto = moto();
-    let made = running_worker(&moto, &[]);
+/// The running worker of the adoption tests and a folder whose config names it under
+/// `production:` (the queue by AWS's URL, as `validate` wants): moto's queue URL and ARN, AWS's
+/// URL, the folder.
+struct Production {
+    queue_url: String,
+    queue_arn: String,
+    aws_url: String,
+    dir: tempfile::TempDir,
+}
+
+fn production(moto: &Moto) -> Production {
+    let made = running_worker(moto, &[]);
     let queue_url = made["queue_url"].as_str().unwrap().to_string();
     let sqs = aws_sdk_sqs::Client::new(&moto.sdk());
     let queue_arn = block(sqs.get_queue_attributes().queue_url(&queue_url).attribute_names(A::QueueArn).send()).unwrap().attributes().unwrap()[&A::QueueArn].clone();
+    let aws_url = format!("https://sqs.eu-west-1.amazonaws.com/{}", queue_url.splitn(4, '/').nth(3).unwrap());
+    let dir = production_folder(&aws_url);
+    Production { queue_url, queue_arn, aws_url, dir }
+}
+
+fn production_folder(queue: &str) -> tempfile::TempDir {
+    service_dir("sqs-event-worker", "it-cut", |t| format!("region: eu-west-1\n{t}production:\n  ecs_service: prod/orders\n  queue: {queue}\n"))
+}
+
+#[test]
+fn cutover_moves_the_production_queue_to_lambda_in_stages_and_rollback_puts_the_service_back() {
+    let moto = moto();
+    let Production { queue_url, queue_arn, aws_url, dir } = production(&moto);
+    let sqs = aws_sdk_sqs::Client::new(&moto.sdk());
     for i in 0..5 {
         block(sqs.send_message().queue_url(&queue_url).message_body(format!("{{\"order\": {i}}}")).send()).unwrap();
     }
-    // The config names the running service and its queue (by AWS's URL, as `validate` wants).
-    let aws_url = format!("https://sqs.eu-west-1.amazonaws.com/{}", queue_url.splitn(4, '/').nth(3).unwrap());
-    let dir = service_dir("sqs-event-worker", "it-cut", |t| format!("region: eu-west-1\n{t}production:\n  ecs_service: prod/orders\n  queue: {aws_url}\n"));
     let before = Seen { min: 0, max: 8, desired: 1, tag: None, mapping: "Disabled".into(), max_concurrency: None, visible: "5".into() };
 
     // `up` deploys the disabled mapping and leaves the service and the queue as they are.
@@ -148,7 +167,7 @@ fn cutover_refuses_without_a_dead_letter_queue_or_a_deployed_lambda_stack() {
     let made = block(sqs.create_queue().queue_name("orders-plain").attributes(A::VisibilityTimeout, "180").send()).unwrap();
     let queue_url = made.queue_url().unwrap().to_string();
     let aws_url = format!("https://sqs.eu-west-1.amazonaws.com/{}", queue_url.splitn(4, '/').nth(3).unwrap());
-    let dir = service_dir("sqs-event-worker", "it-cut", |t| format!("region: eu-west-1\n{t}production:\n  ecs_service: prod/orders\n  queue: {aws_url}\n"));
+    let dir = production_folder(&aws_url);
 
     // Nothing deployed: the Lambda stack is named, with `up` as the fix.
     let out = moto.replatform(dir.path(), &["cutover", "--yes", "--bake", "0s", "--output", "json"]);
@@ -198,13 +217,9 @@ fn cutover_without_production_names_the_section_to_add_from_the_ecs_stack() {
 #[test]
 fn cutover_interrupted_in_a_bake_exits_130_and_the_next_run_continues_from_the_record() {
     let moto = moto();
-    let made = running_worker(&moto, &[]);
-    let queue_url = made["queue_url"].as_str().unwrap().to_string();
+    let Production { queue_url, queue_arn, dir, .. } = production(&moto);
     let sqs = aws_sdk_sqs::Client::new(&moto.sdk());
-    let queue_arn = block(sqs.get_queue_attributes().queue_url(&queue_url).attribute_names(A::QueueArn).send()).unwrap().attributes().unwrap()[&A::QueueArn].clone();
     block(sqs.set_queue_attributes().queue_url(&queue_url).attributes(A::VisibilityTimeout, "180").send()).unwrap();
-    let aws_url = format!("https://sqs.eu-west-1.amazonaws.com/{}", queue_url.splitn(4, '/').nth(3).unwrap());
-    let dir = service_dir("sqs-event-worker", "it-cut", |t| format!("region: eu-west-1\n{t}production:\n  ecs_service: prod/orders\n  queue: {aws_url}\n"));
     let out = moto.replatform(dir.path(), &["up", "--image-uri", IMAGE, "--yes"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 

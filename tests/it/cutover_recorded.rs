@@ -55,7 +55,8 @@ struct State {
 struct Fake {
     state: Arc<Mutex<State>>,
     journal: Arc<Mutex<Vec<String>>>,
-    /// Lambda errors per GetMetricData call (the last repeats); empty: no datapoints.
+    /// Lambda errors since the bake began, per GetMetricData call (the last repeats); empty: no
+    /// datapoints.
     errors: Arc<Mutex<Vec<f64>>>,
     /// The dead-letter queue's depth per read (the last repeats).
     dlq: Arc<Mutex<Vec<u64>>>,
@@ -250,7 +251,7 @@ fn strings(v: &[&str]) -> Vec<String> {
 #[tokio::test(start_paused = true)]
 async fn a_bake_that_sees_lambda_errors_rolls_back_to_the_recorded_service() {
     let fake = Fake::new();
-    // The first minute is clean, the second has 3 errors.
+    // The first minute is clean; by the second, CloudWatch has 3 errors.
     *fake.errors.lock().unwrap() = vec![0.0, 3.0];
     let started = tokio::time::Instant::now();
     let done = run(&fake, &options(&[10, 50, 100], Duration::from_secs(300)), &Stop::new()).await;
@@ -414,4 +415,23 @@ impl Fake {
             mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, &[&quiet_cw]),
         )
     }
+}
+
+/// Each sample reads the bake so far from CloudWatch: an error seen in one sample is not counted
+/// again by the next, so a threshold of 1 lets one error through a five-minute bake.
+#[tokio::test(start_paused = true)]
+async fn an_error_is_counted_once_however_many_samples_see_it() {
+    let fake = Fake::new();
+    *fake.errors.lock().unwrap() = vec![0.0, 1.0];
+    let opts = Options { thresholds: Thresholds { max_errors: 1, ..Thresholds::default() }, ..options(&[100], Duration::from_secs(300)) };
+    let done = run(&fake, &opts, &Stop::new()).await;
+    assert_eq!(done.outcome, "cut-over", "{done:?}");
+    let samples = &done.stages[0].bake.as_ref().unwrap().samples;
+    assert_eq!(samples.iter().map(|s| s.errors).collect::<Vec<_>>(), vec![0, 1, 0, 0, 0]);
+    // Two errors by the end are one too many.
+    let fake = Fake::new();
+    *fake.errors.lock().unwrap() = vec![0.0, 1.0, 2.0];
+    let done = run(&fake, &opts, &Stop::new()).await;
+    assert_eq!(done.outcome, "rolled-back", "{done:?}");
+    assert!(done.reason.as_deref().unwrap().contains("2 errors"), "{done:?}");
 }
