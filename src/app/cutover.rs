@@ -315,15 +315,12 @@ pub async fn drive(prod: &Production, site: &Site, options: &Options, ask: Ask<'
                 Some(t) => Bounds { min: t.min, max: t.max, desired: service.desired, scaled: true },
                 None => Bounds { min: service.desired, max: service.desired, desired: service.desired, scaled: false },
             };
-            let r = Recorded { bounds, stage: 0 };
-            // A plan that cannot be made stops here, with nothing recorded.
-            cutover::plan(&options.stages, bounds, site.ceiling).map_err(Failure::new)?;
-            // Recorded before anything changes, on the service itself.
-            prod.tag(&service.arn, STATE_TAG, &r.to_string()).await?;
-            printer.info(format!("recorded `{}/{}` (min {} max {} desired {}{}) as its tag `{STATE_TAG}`", site.cluster, site.service, bounds.min, bounds.max, bounds.desired, if bounds.scaled { "" } else { ", no scalable target" }));
-            r
+            Recorded { bounds, stage: 0 }
         }
     };
+    // Written just before the first change (after the first question): a run that stops before
+    // it leaves nothing behind, and the bounds are read fresh by the next.
+    let mut unrecorded = service.tag.is_none();
     report.recorded = Some(record.bounds);
     let plan = cutover::plan(&options.stages, record.bounds, site.ceiling).map_err(Failure::new)?;
     report.stages = plan.iter().map(|s| StageReport { stage: *s, outcome: if s.percent <= record.stage { "already-applied" } else { "not-reached" }, bake: None }).collect();
@@ -343,12 +340,8 @@ pub async fn drive(prod: &Production, site: &Site, options: &Options, ask: Ask<'
                 Ok(Some(true)) => {}
                 Ok(Some(false)) | Ok(None) => {
                     report.outcome = "declined";
-                    report.reason = Some(format!(
-                        "stopped before stage {}%{}; production is at stage {}%",
-                        stage.percent,
-                        if answer == Ok(None) { " (there is no terminal to ask on)" } else { "" },
-                        record.stage
-                    ));
+                    let at = if unrecorded { "production was not changed".to_string() } else { format!("production is at stage {}%", record.stage) };
+                    report.reason = Some(format!("stopped before stage {}%{}; {at}", stage.percent, if answer == Ok(None) { " (there is no terminal to ask on)" } else { "" }));
                     report.hint = Some(format!("run again with --yes to go on without questions; {next_steps}"));
                     return Ok(report);
                 }
@@ -357,6 +350,13 @@ pub async fn drive(prod: &Production, site: &Site, options: &Options, ask: Ask<'
         }
         if options.yes {
             printer.info(&what);
+        }
+        if unrecorded {
+            // Recorded before anything changes, on the service itself.
+            prod.tag(&service.arn, STATE_TAG, &record.to_string()).await?;
+            unrecorded = false;
+            let b = record.bounds;
+            printer.info(format!("recorded `{}/{}` (min {} max {} desired {}{}) as its tag `{STATE_TAG}`", site.cluster, site.service, b.min, b.max, b.desired, if b.scaled { "" } else { ", no scalable target" }));
         }
         let applied = match stop.run(apply(prod, site, stage, &record.bounds)).await {
             Ok(r) => r,

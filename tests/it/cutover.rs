@@ -260,3 +260,54 @@ fn cutover_interrupted_in_a_bake_exits_130_and_the_next_run_continues_from_the_r
     let back = seen(&moto, &queue_url, &queue_arn);
     assert_eq!((back.min, back.max, back.desired, back.tag, back.mapping.as_str()), (0, 8, 1, None, "Disabled"));
 }
+
+/// What a person sees without `--yes`, under a pseudo-terminal: each stage's question says what
+/// it changes in production and stands alone on screen; `n` stops with the stage reached and
+/// exit 1; `rollback` asks, then puts the service back.
+#[test]
+fn on_a_terminal_each_stage_asks_first_and_no_stops_where_it_is() {
+    use crate::terminal::{final_screen_clean, question_alone, Session};
+    let moto = moto();
+    let Production { queue_url, queue_arn, dir, .. } = production(&moto);
+    let sqs = aws_sdk_sqs::Client::new(&moto.sdk());
+    block(sqs.set_queue_attributes().queue_url(&queue_url).attributes(A::VisibilityTimeout, "180").send()).unwrap();
+    let out = moto.replatform(dir.path(), &["up", "--image-uri", IMAGE, "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    // `n` at the first question: nothing changed, nothing recorded.
+    let mut first = Session::start(&moto, dir.path(), &["cutover", "--stages", "50,100", "--bake", "0s"]);
+    first.wait_for("Go on? [y/N]");
+    first.answer("n\n");
+    let (code, screen) = first.finish();
+    assert_eq!(code, 1, "{screen}");
+    assert!(screen.contains("stopped before stage 50%; production was not changed"), "{screen}");
+    let untouched = seen(&moto, &queue_url, &queue_arn);
+    assert_eq!((untouched.max, untouched.mapping.as_str(), untouched.tag), (8, "Disabled", None));
+
+    let mut run = Session::start(&moto, dir.path(), &["cutover", "--stages", "50,100", "--bake", "0s"]);
+    let screen = run.wait_for("Go on? [y/N]");
+    question_alone(&screen, "Go on? [y/N]");
+    assert!(screen.contains("stage 50%: enable the mapping on `orders` with MaximumConcurrency 2, then set the scalable target of `prod/orders` to min 0 max 4"), "{screen}");
+    assert_eq!(seen(&moto, &queue_url, &queue_arn).mapping, "Disabled", "nothing changes before the answer");
+    run.answer("y\n");
+    let screen = run.wait_for("stage 100%: enable");
+    question_alone(&run.wait_for("stage 100%: enable"), "Go on? [y/N]");
+    assert!(screen.contains("stage 50%: applied and recorded"), "{screen}");
+    run.answer("n\n");
+    let (code, screen) = run.finish();
+    assert_eq!(code, 1, "{screen}");
+    final_screen_clean(&screen);
+    assert!(screen.contains("stopped before stage 100%; production is at stage 50%"), "{screen}");
+    let half = seen(&moto, &queue_url, &queue_arn);
+    assert_eq!((half.max, half.mapping.as_str(), half.tag.as_deref()), (4, "Enabled", Some("v1 min=0 max=8 desired=1 stage=50 target=yes")));
+
+    let mut back = Session::start(&moto, dir.path(), &["rollback"]);
+    let screen = back.wait_for("[y/N]");
+    question_alone(&screen, "Put `prod/orders` back as recorded and stop the function consuming `orders`?");
+    back.answer("y\n");
+    let (code, screen) = back.finish();
+    assert_eq!(code, 0, "{screen}");
+    final_screen_clean(&screen);
+    let back = seen(&moto, &queue_url, &queue_arn);
+    assert_eq!((back.min, back.max, back.desired, back.tag, back.mapping.as_str()), (0, 8, 1, None, "Disabled"));
+}

@@ -15,14 +15,14 @@ use crate::emulator::{service_dir, Moto, IMAGE};
 
 const SPINNER: &[char] = &['⠁', '⠂', '⠄', '⡀', '⢀', '⠠', '⠐', '⠈'];
 
-struct Session {
+pub(crate) struct Session {
     child: Box<dyn portable_pty::Child + Send + Sync>,
     writer: Box<dyn Write + Send>,
     output: Arc<Mutex<Vec<u8>>>,
 }
 
 impl Session {
-    fn start(moto: &Moto, dir: &Path, args: &[&str]) -> Self {
+    pub(crate) fn start(moto: &Moto, dir: &Path, args: &[&str]) -> Self {
         let pair = native_pty_system().openpty(PtySize { rows: 60, cols: 160, pixel_width: 0, pixel_height: 0 }).unwrap();
         let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_replatform"));
         cmd.args(args);
@@ -55,13 +55,13 @@ impl Session {
     }
 
     /// The screen as a terminal shows it now.
-    fn screen(&self) -> String {
+    pub(crate) fn screen(&self) -> String {
         let mut parser = vt100::Parser::new(std::num::NonZero::new(60).unwrap(), std::num::NonZero::new(160).unwrap(), 0);
         parser.process(&self.output.lock().unwrap());
         parser.screen().contents()
     }
 
-    fn wait_for(&self, text: &str) -> String {
+    pub(crate) fn wait_for(&self, text: &str) -> String {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let screen = self.screen();
@@ -73,13 +73,13 @@ impl Session {
         }
     }
 
-    fn answer(&mut self, text: &str) {
+    pub(crate) fn answer(&mut self, text: &str) {
         self.writer.write_all(text.as_bytes()).unwrap();
         self.writer.flush().unwrap();
     }
 
     /// Waits for the exit; returns the code and the final screen.
-    fn finish(mut self) -> (u32, String) {
+    pub(crate) fn finish(mut self) -> (u32, String) {
         let status = self.child.wait().unwrap();
         std::thread::sleep(Duration::from_millis(300)); // the last bytes reach the reader
         (status.exit_code(), self.screen())
@@ -87,7 +87,7 @@ impl Session {
 }
 
 /// The question stands on its own, last on screen, nothing turning below or above it.
-fn question_alone(screen: &str, question: &str) {
+pub(crate) fn question_alone(screen: &str, question: &str) {
     let lines: Vec<&str> = screen.lines().filter(|l| !l.trim().is_empty()).collect();
     let last = lines.last().copied().unwrap_or_default();
     assert!(last.contains(question), "the question is the last line; the screen:\n{screen}");
@@ -97,7 +97,7 @@ fn question_alone(screen: &str, question: &str) {
 
 /// No spinner left, no `waiting` left over, no progress line twice (a stack's final line, or
 /// any line outside the change tables, whose headers repeat per stack by design).
-fn final_screen_clean(screen: &str) {
+pub(crate) fn final_screen_clean(screen: &str) {
     assert!(!screen.contains(SPINNER), "a spinner was left on the final screen:\n{screen}");
     assert!(!screen.contains("waiting"), "a stale `waiting` line:\n{screen}");
     let mut seen = std::collections::HashSet::new();
