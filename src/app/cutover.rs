@@ -21,7 +21,7 @@ use super::deploy;
 use super::workspace::{connect, stack_names, Workspace};
 use super::Only;
 use crate::aws::production::{Mapping, Production};
-use crate::aws::AwsError;
+use crate::aws::{AwsError, OrMissing};
 use crate::core::config::{Config, Trigger};
 use crate::core::cutover::{self, Bounds, Preflight, Recorded, Refusal, Sample, Stage, Thresholds, STATE_TAG};
 use crate::error::Failure;
@@ -229,7 +229,7 @@ async fn locate(ws: &Workspace, config: &Config, aws: &crate::aws::Aws, lambda_s
     }
     let function = facts.get("FunctionName").cloned().unwrap_or_else(|| config.service.clone());
     let mapping = match stack {
-        Some(_) => prod.mapping(&function, &queue.arn).await.ok().flatten(),
+        Some(_) => prod.mapping(&function, &queue.arn).await.or_none_if(AwsError::is_missing_function)?.flatten(),
         None => None,
     };
     // The Lambda stack matches the config: `diff`'s change set, with the image the function runs
