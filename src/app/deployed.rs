@@ -139,6 +139,9 @@ pub struct ProductionReport {
     pub mapping: Option<ProductionMapping>,
     /// `ecs`, `lambda`, `both` or `none`: who takes messages from the production queue.
     pub consumers: &'static str,
+    /// The cutover recorded on the service: the stage applied last and the bounds `rollback`
+    /// restores; `null` when none is under way.
+    pub cutover: Option<crate::core::cutover::Recorded>,
 }
 
 impl ProductionReport {
@@ -176,20 +179,25 @@ fn consumers(service: Option<&ServiceCounts>, mapping: Option<&ProductionMapping
 /// The production section as AWS shows it now: the queue's depth, the service's counts, and
 /// the function's mapping on that queue (matched by the queue's region, account and name, so
 /// in any partition).
-pub async fn production_status(services: &Services, config: &Config, function: Option<&str>) -> Result<Option<ProductionReport>, AwsError> {
+pub async fn production_status(aws: &Aws, config: &Config, function: Option<&str>) -> Result<Option<ProductionReport>, AwsError> {
     let Some(p) = &config.production else { return Ok(None) };
+    let services = aws.services();
     let depth = services.queue_depth(&p.queue).await?;
-    let service = match p.ecs_service.split_once('/') {
-        Some((cluster, name)) => services.service_counts(cluster, name).await.or_none_if(AwsError::is_missing_cluster)?.flatten(),
-        None => None,
-    };
+    let (mut service, mut cutover) = (None, None);
+    if let Some((cluster, name)) = p.ecs_service.split_once('/') {
+        service = services.service_counts(cluster, name).await.or_none_if(AwsError::is_missing_cluster)?.flatten();
+        // Where a cutover stands, from its record on the service (issue 16); a record that does
+        // not parse is `cutover`'s to report.
+        let tag = aws.production().service(cluster, name, crate::core::cutover::STATE_TAG).await?.and_then(|s| s.tag);
+        cutover = tag.and_then(|t| crate::core::cutover::Recorded::parse(&t).ok());
+    }
     let mut mapping = None;
     if let (Some(function), Some((region, account, name))) = (function, crate::core::config::queue_url(&p.queue)) {
         let tail = format!(":sqs:{region}:{account}:{name}");
         mapping = services.event_source_mappings(function).await?.into_iter().find(|t| t.source.ends_with(&tail)).map(|t| ProductionMapping { state: t.state, maximum_concurrency: t.maximum_concurrency });
     }
     let consumers = consumers(service.as_ref(), mapping.as_ref());
-    Ok(Some(ProductionReport { ecs_service: p.ecs_service.clone(), queue: QueueReport { url: p.queue.clone(), depth }, service, mapping, consumers }))
+    Ok(Some(ProductionReport { ecs_service: p.ecs_service.clone(), queue: QueueReport { url: p.queue.clone(), depth }, service, mapping, consumers, cutover }))
 }
 
 pub async fn status(ws: &Workspace, only: Option<Only>, printer: &Printer) -> Result<Status, Failure> {
@@ -201,7 +209,7 @@ pub async fn status(ws: &Workspace, only: Option<Only>, printer: &Printer) -> Re
     let digests: Vec<&str> = stacks.iter().filter_map(|r| r.image.as_deref()).map(|i| i.rsplit_once('@').map_or(i, |(_, d)| d)).collect();
     let images_differ = digests.len() > 1 && digests.windows(2).any(|w| w[0] != w[1]);
     let function = stacks.iter().find_map(|r| r.function.as_ref()).map(|f| f.name.as_str());
-    let production = production_status(&services, &config, function).await?;
+    let production = production_status(&aws, &config, function).await?;
     Ok(Status { stacks, images_differ, production })
 }
 

@@ -59,6 +59,10 @@ fn show(printer: &Printer, status: &Status) -> std::io::Result<()> {
             Some(m) => format!("{}{}", m.state, m.maximum_concurrency.map_or(String::new(), |c| format!(", maximum concurrency {c}"))),
             None => "none on the production queue (`replatform up` makes it, disabled)".to_string(),
         }));
+        if let Some(c) = &p.cutover {
+            let b = c.bounds;
+            rows.push(("cutover", format!("stage {}% applied; `replatform rollback` restores min {} max {} desired {}", c.stage, b.min, b.max, b.desired)));
+        }
         block(printer, "production", rows)?;
     }
     if status.images_differ {

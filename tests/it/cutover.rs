@@ -129,6 +129,9 @@ fn cutover_moves_the_production_queue_to_lambda_in_stages_and_rollback_puts_the_
     let p = &json(&out)["production"];
     assert_eq!(p["mapping"]["state"], "Enabled", "{p}");
     assert!(matches!(p["consumers"].as_str(), Some("lambda" | "both")), "{p}");
+    assert_eq!(p["cutover"], serde_json::json!({"bounds": {"min": 0, "max": 8, "desired": 1, "scaled": true}, "stage": 100}), "{p}");
+    let out = moto.replatform(dir.path(), &["status"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("stage 100% applied; `replatform rollback` restores min 0 max 8 desired 1"), "{}", text(&out));
 
     // Run again: every stage is applied already, nothing changes.
     let out = moto.replatform(dir.path(), &["cutover", "--stages", "50,100", "--bake", "0s", "--yes", "--output", "json"]);
@@ -147,6 +150,9 @@ fn cutover_moves_the_production_queue_to_lambda_in_stages_and_rollback_puts_the_
     // The disabled mapping keeps its last MaximumConcurrency, which the next cutover sets anew.
     let rolled_back = Seen { max_concurrency: Some(2), ..before };
     assert_eq!(seen(&moto, &queue_url, &queue_arn), rolled_back);
+    let out = moto.replatform(dir.path(), &["status", "--output", "json"]);
+    let p = &json(&out)["production"];
+    assert!(p["cutover"].is_null() && p["mapping"]["state"] == "Disabled", "{p}");
 
     // A second rollback finds nothing recorded and changes nothing.
     let out = moto.replatform(dir.path(), &["rollback", "--yes"]);

@@ -356,6 +356,6 @@ pub async fn diff(ws: &Workspace, image_uri: Option<&str>, only: Option<Only>, p
     // Who consumes the production queue now (issue 16): worth showing, not worth failing for.
     let config = &ready.loaded.config;
     let function = stacks.iter().any(|d| d.kind == "lambda" && !matches!(d.state, "new" | "error")).then_some(config.service.as_str());
-    let production = super::deployed::production_status(&services, config, function).await.ok().flatten();
+    let production = super::deployed::production_status(&ready.aws, config, function).await.ok().flatten();
     Ok(Diff { changed, image: ready.image, stacks, production, failed })
 }
