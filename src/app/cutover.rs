@@ -312,8 +312,8 @@ pub async fn drive(prod: &Production, site: &Site, options: &Options, ask: Ask<'
         }
         None => {
             let bounds = match prod.target(&site.cluster, &site.service).await? {
-                Some(t) => Bounds { min: t.min, max: t.max, desired: service.desired, scaled: true },
-                None => Bounds { min: service.desired, max: service.desired, desired: service.desired, scaled: false },
+                Some(t) => Bounds { min: t.min, max: t.max, desired: service.desired(), scaled: true },
+                None => Bounds { min: service.desired(), max: service.desired(), desired: service.desired(), scaled: false },
             };
             Recorded { bounds, stage: 0 }
         }

@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::workspace::{connect, stack_names, Workspace};
 use crate::aws::cfn::Cfn;
 use crate::aws::services::{QueueDepth, ServiceCounts, Services};
-use crate::aws::{Aws, AwsError, OrMissing};
+use crate::aws::{Aws, AwsError};
 use super::Only;
 use crate::core::config::Config;
 use crate::error::Failure;
@@ -185,11 +185,12 @@ pub async fn production_status(aws: &Aws, config: &Config, function: Option<&str
     let depth = services.queue_depth(&p.queue).await?;
     let (mut service, mut cutover) = (None, None);
     if let Some((cluster, name)) = p.ecs_service.split_once('/') {
-        service = services.service_counts(cluster, name).await.or_none_if(AwsError::is_missing_cluster)?.flatten();
-        // Where a cutover stands, from its record on the service (issue 16); a record that does
-        // not parse is `cutover`'s to report.
-        let tag = aws.production().service(cluster, name, crate::core::cutover::STATE_TAG).await?.and_then(|s| s.tag);
-        cutover = tag.and_then(|t| crate::core::cutover::Recorded::parse(&t).ok());
+        // The counts, and where a cutover stands from its record on the service (issue 16), in
+        // one answer; a record that does not parse is `cutover`'s to report.
+        if let Some(s) = aws.production().service(cluster, name, crate::core::cutover::STATE_TAG).await? {
+            service = Some(s.counts);
+            cutover = s.tag.and_then(|t| crate::core::cutover::Recorded::parse(&t).ok());
+        }
     }
     let mut mapping = None;
     if let (Some(function), Some((region, account, name))) = (function, crate::core::config::queue_url(&p.queue)) {

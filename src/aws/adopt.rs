@@ -115,24 +115,8 @@ impl Adopt {
     pub async fn scaling(&self, cluster: &str, service: &str) -> Result<Scaling, AwsError> {
         let resource = format!("service/{cluster}/{service}");
         let mut scaling = Scaling::default();
-        let mut pages = self
-            .scaling
-            .describe_scalable_targets()
-            .service_namespace(ServiceNamespace::Ecs)
-            .resource_ids(&resource)
-            .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let out = page.map_err(|e| aws_error(op(format!("describing the scalable target `{resource}`"), "application-autoscaling:DescribeScalableTargets"), e))?;
-            if let Some(t) = out.scalable_targets().iter().find(|t| t.resource_id() == resource) {
-                scaling.min = Some(t.min_capacity());
-                scaling.max = Some(t.max_capacity());
-            }
-        }
-        if scaling.min.is_none() {
-            return Ok(scaling);
-        }
+        let Some((min, max)) = super::scalable_bounds(&self.scaling, cluster, service).await? else { return Ok(scaling) };
+        (scaling.min, scaling.max) = (Some(min), Some(max));
         let mut pages = self
             .scaling
             .describe_scaling_policies()
@@ -211,14 +195,7 @@ impl Adopt {
         let empty = HashMap::new();
         let attrs = out.attributes().unwrap_or(&empty);
         let num = |k: QueueAttributeName, default: u64| attrs.get(&k).and_then(|v| v.parse().ok()).unwrap_or(default);
-        let redrive = match attrs.get(&QueueAttributeName::RedrivePolicy) {
-            Some(text) if !text.is_empty() => {
-                let v: serde_json::Value = serde_json::from_str(text).map_err(|e| AwsError { operation: operation.clone(), code: "InvalidRedrivePolicy".into(), message: e.to_string() })?;
-                let count = v["maxReceiveCount"].as_u64().or_else(|| v["maxReceiveCount"].as_str().and_then(|s| s.parse().ok())).unwrap_or(0);
-                v["deadLetterTargetArn"].as_str().map(|arn| (arn.to_string(), count))
-            }
-            _ => None,
-        };
+        let redrive = super::redrive_policy(attrs.get(&QueueAttributeName::RedrivePolicy), &operation)?;
         Ok(Queue {
             url: url.to_string(),
             // SQS's defaults when an attribute is missing (Amazon SQS API Reference, `CreateQueue`).

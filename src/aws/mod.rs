@@ -97,6 +97,37 @@ pub(crate) fn op(what: String, action: &str) -> String {
     format!("{what} (needs `{action}`)")
 }
 
+/// The min and max of an ECS service's scalable target (`service/CLUSTER/SERVICE`,
+/// `ecs:service:DesiredCount`); `None` when it has none. Read by `init --from-ecs` and `cutover`.
+pub(crate) async fn scalable_bounds(client: &aws_sdk_applicationautoscaling::Client, cluster: &str, service: &str) -> Result<Option<(i32, i32)>, AwsError> {
+    use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
+    let resource = format!("service/{cluster}/{service}");
+    let mut pages = client
+        .describe_scalable_targets()
+        .service_namespace(ServiceNamespace::Ecs)
+        .resource_ids(&resource)
+        .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+        .into_paginator()
+        .send();
+    let mut bounds = None;
+    while let Some(page) = pages.next().await {
+        let out = page.map_err(|e| aws_error(op(format!("describing the scalable target `{resource}`"), "application-autoscaling:DescribeScalableTargets"), e))?;
+        if let Some(t) = out.scalable_targets().iter().find(|t| t.resource_id() == resource) {
+            bounds = Some((t.min_capacity(), t.max_capacity()));
+        }
+    }
+    Ok(bounds)
+}
+
+/// A queue's `RedrivePolicy` attribute read: its dead-letter queue's ARN and `maxReceiveCount`
+/// (a number, or a string as some writers leave it); `None` for no policy.
+pub(crate) fn redrive_policy(text: Option<&String>, operation: &str) -> Result<Option<(String, u64)>, AwsError> {
+    let Some(text) = text.filter(|t| !t.is_empty()) else { return Ok(None) };
+    let v: serde_json::Value = serde_json::from_str(text).map_err(|e| AwsError { operation: operation.to_string(), code: "InvalidRedrivePolicy".into(), message: e.to_string() })?;
+    let count = v["maxReceiveCount"].as_u64().or_else(|| v["maxReceiveCount"].as_str().and_then(|s| s.parse().ok())).unwrap_or(0);
+    Ok(v["deadLetterTargetArn"].as_str().map(|arn| (arn.to_string(), count)))
+}
+
 /// "Not found" as an answer rather than an error: `Ok(None)` when `missing` says the error is
 /// about the thing asked for not being there; every other error stays an error.
 pub trait OrMissing<T> {

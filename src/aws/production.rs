@@ -13,16 +13,23 @@ use aws_sdk_lambda::types::ScalingConfig;
 use aws_sdk_sqs::types::QueueAttributeName;
 use aws_smithy_types::DateTime;
 
+use super::services::ServiceCounts;
 use super::{aws_error, op, AwsError, OrMissing};
 
 /// The production ECS service as cutover sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Service {
     pub arn: String,
-    pub desired: u32,
-    pub running: u32,
+    /// Its desired, running and pending task counts, as `status` shows them.
+    pub counts: ServiceCounts,
     /// The value of the tag `key` asked for, when the service has it.
     pub tag: Option<String>,
+}
+
+impl Service {
+    pub fn desired(&self) -> u32 {
+        count(self.counts.desired)
+    }
 }
 
 /// The service's scalable target (`ecs:service:DesiredCount`).
@@ -99,8 +106,7 @@ impl Production {
         let Some(s) = out.as_ref().and_then(|o| o.services().iter().find(|s| s.status() != Some("INACTIVE"))) else { return Ok(None) };
         Ok(Some(Service {
             arn: s.service_arn().unwrap_or_default().to_string(),
-            desired: count(s.desired_count()),
-            running: count(s.running_count()),
+            counts: ServiceCounts { desired: s.desired_count(), running: s.running_count(), pending: s.pending_count() },
             tag: s.tags().iter().find(|t| t.key() == Some(key)).and_then(|t| t.value()).map(str::to_string),
         }))
     }
@@ -134,17 +140,7 @@ impl Production {
 
     /// The service's scalable target, `None` when it has none.
     pub async fn target(&self, cluster: &str, service: &str) -> Result<Option<Target>, AwsError> {
-        let id = resource(cluster, service);
-        let out = self
-            .scaling
-            .describe_scalable_targets()
-            .service_namespace(ServiceNamespace::Ecs)
-            .resource_ids(&id)
-            .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
-            .send()
-            .await
-            .map_err(|e| aws_error(op(format!("describing the scalable target `{id}`"), "application-autoscaling:DescribeScalableTargets"), e))?;
-        Ok(out.scalable_targets().iter().find(|t| t.resource_id() == id).map(|t| Target { min: count(t.min_capacity()), max: count(t.max_capacity()) }))
+        Ok(super::scalable_bounds(&self.scaling, cluster, service).await?.map(|(min, max)| Target { min: count(min), max: count(max) }))
     }
 
     /// Sets the scalable target's bounds (`RegisterScalableTarget` on a registered target updates
@@ -178,13 +174,12 @@ impl Production {
             .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
             .send()
             .await;
-        let Some(out) = sent.map_err(|e| aws_error(op(format!("reading the attributes of queue `{url}`"), "sqs:GetQueueAttributes"), e)).or_none_if(AwsError::is_missing_queue)? else {
+        let operation = op(format!("reading the attributes of queue `{url}`"), "sqs:GetQueueAttributes");
+        let Some(out) = sent.map_err(|e| aws_error(operation.clone(), e)).or_none_if(AwsError::is_missing_queue)? else {
             return Ok(None);
         };
         let get = |k: QueueAttributeName| out.attributes().and_then(|a| a.get(&k)).cloned();
-        let dead_letter_arn = get(QueueAttributeName::RedrivePolicy)
-            .and_then(|p| serde_json::from_str::<serde_json::Value>(&p).ok())
-            .and_then(|p| p.get("deadLetterTargetArn").and_then(|a| a.as_str()).map(str::to_string));
+        let dead_letter_arn = super::redrive_policy(out.attributes().and_then(|a| a.get(&QueueAttributeName::RedrivePolicy)), &operation)?.map(|(arn, _)| arn);
         Ok(Some(Queue {
             arn: get(QueueAttributeName::QueueArn).unwrap_or_default(),
             visibility_timeout_s: get(QueueAttributeName::VisibilityTimeout).and_then(|v| v.parse().ok()).unwrap_or(30),

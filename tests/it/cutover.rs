@@ -74,6 +74,17 @@ fn production(moto: &Moto) -> Production {
     Production { queue_url, queue_arn, aws_url, dir }
 }
 
+/// [`production`] with the queue's visibility timeout raised to fit (180 s) and both stacks up:
+/// ready for `cutover`.
+fn ready(moto: &Moto) -> Production {
+    let p = production(moto);
+    let sqs = aws_sdk_sqs::Client::new(&moto.sdk());
+    block(sqs.set_queue_attributes().queue_url(&p.queue_url).attributes(A::VisibilityTimeout, "180").send()).unwrap();
+    let out = moto.replatform(p.dir.path(), &["up", "--image-uri", IMAGE, "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    p
+}
+
 fn production_folder(queue: &str) -> tempfile::TempDir {
     service_dir("sqs-event-worker", "it-cut", |t| format!("region: eu-west-1\n{t}production:\n  ecs_service: prod/orders\n  queue: {queue}\n"))
 }
@@ -223,11 +234,7 @@ fn cutover_without_production_names_the_section_to_add_from_the_ecs_stack() {
 #[test]
 fn cutover_interrupted_in_a_bake_exits_130_and_the_next_run_continues_from_the_record() {
     let moto = moto();
-    let Production { queue_url, queue_arn, dir, .. } = production(&moto);
-    let sqs = aws_sdk_sqs::Client::new(&moto.sdk());
-    block(sqs.set_queue_attributes().queue_url(&queue_url).attributes(A::VisibilityTimeout, "180").send()).unwrap();
-    let out = moto.replatform(dir.path(), &["up", "--image-uri", IMAGE, "--yes"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let Production { queue_url, queue_arn, dir, .. } = ready(&moto);
 
     // A bake of ten minutes whose first sample is ten minutes away: the signal comes in it.
     let child = crate::common::replatform(&moto.endpoint, dir.path(), &["cutover", "--stages", "50,100", "--bake", "10m", "--sample-every", "10m", "--yes", "--output", "json"])
@@ -274,11 +281,7 @@ fn cutover_interrupted_in_a_bake_exits_130_and_the_next_run_continues_from_the_r
 fn on_a_terminal_each_stage_asks_first_and_no_stops_where_it_is() {
     use crate::terminal::{final_screen_clean, question_alone, Session};
     let moto = moto();
-    let Production { queue_url, queue_arn, dir, .. } = production(&moto);
-    let sqs = aws_sdk_sqs::Client::new(&moto.sdk());
-    block(sqs.set_queue_attributes().queue_url(&queue_url).attributes(A::VisibilityTimeout, "180").send()).unwrap();
-    let out = moto.replatform(dir.path(), &["up", "--image-uri", IMAGE, "--yes"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let Production { queue_url, queue_arn, dir, .. } = ready(&moto);
 
     // `n` at the first question: nothing changed, nothing recorded.
     let mut first = Session::start(&moto, dir.path(), &["cutover", "--stages", "50,100", "--bake", "0s"]);
