@@ -13,17 +13,37 @@ use std::time::Duration;
 use simulation::{simulate, SimStack};
 
 static STACKS: [SimStack; 2] = [
-    SimStack { name: "orders-worker-ecs", takes: Duration::from_secs(5 * 60 + 17), resources: 13 },
-    SimStack { name: "orders-worker-lambda", takes: Duration::from_secs(2 * 60 + 3), resources: 6 },
+    SimStack {
+        name: "orders-worker-ecs",
+        takes: Duration::from_secs(5 * 60 + 17),
+        resources: 13,
+    },
+    SimStack {
+        name: "orders-worker-lambda",
+        takes: Duration::from_secs(2 * 60 + 3),
+        resources: 6,
+    },
 ];
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build().expect("a runtime");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .expect("a runtime");
     let real = std::time::Instant::now();
     let report = rt.block_on(simulate(&STACKS));
     let real = real.elapsed();
 
-    println!("{:<22} {:>9} {:>15} {:>20} {:>13} {:>16}", "stack", "takes", "end noticed in", "DescribeStackEvents", "shortest gap", "calls per minute");
+    println!(
+        "{:<22} {:>9} {:>15} {:>20} {:>13} {:>16}",
+        "stack",
+        "takes",
+        "end noticed in",
+        "DescribeStackEvents",
+        "shortest gap",
+        "calls per minute"
+    );
     let mut ok = true;
     for s in &report.stacks {
         let per_minute = s.events_calls as f64 / (s.takes.as_secs_f64() / 60.0);
@@ -36,7 +56,8 @@ fn main() {
             s.min_events_gap.as_secs_f64(),
             per_minute
         );
-        ok &= s.noticed_after <= Duration::from_secs(5) && s.min_events_gap >= Duration::from_secs(1);
+        ok &=
+            s.noticed_after <= Duration::from_secs(5) && s.min_events_gap >= Duration::from_secs(1);
     }
     let slowest = STACKS.iter().map(|s| s.takes).max().unwrap_or_default();
     let sum: Duration = STACKS.iter().map(|s| s.takes).sum();

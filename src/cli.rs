@@ -13,7 +13,14 @@ use crate::ui::printer::OutputFormat;
 // subcommand's own arguments come before the global ones propagated to it. `-h` and `-V` are
 // declared here, rather than by clap, to stand under that heading too.
 #[derive(Debug, Parser)]
-#[command(name = "replatform", version, propagate_version = true, max_term_width = 100, disable_help_flag = true, disable_version_flag = true)]
+#[command(
+    name = "replatform",
+    version,
+    propagate_version = true,
+    max_term_width = 100,
+    disable_help_flag = true,
+    disable_version_flag = true
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -34,7 +41,13 @@ pub const GLOBAL_HEADING: &str = "Global options";
 #[command(next_help_heading = GLOBAL_HEADING)]
 pub struct GlobalArgs {
     /// The service's config file
-    #[arg(short = 'f', long = "file", global = true, default_value = "replatform.yaml", value_name = "FILE")]
+    #[arg(
+        short = 'f',
+        long = "file",
+        global = true,
+        default_value = "replatform.yaml",
+        value_name = "FILE"
+    )]
     pub file: PathBuf,
     /// Render from this folder's `templates/*.hbs` and `stacks/*.yaml` over the built-in ones
     #[arg(long, global = true, value_name = "DIR", env = "REPLATFORM_TEMPLATES")]
@@ -205,7 +218,12 @@ pub struct LoadOptions {
     #[arg(long, value_name = "DURATION", value_parser = parse_fine_duration, requires = "rate", conflicts_with = "count")]
     pub duration: Option<std::time::Duration>,
     /// Body sizes in bytes, drawn evenly from MIN..MAX for each message
-    #[arg(long, value_name = "MIN..MAX", default_value = "64..128", conflicts_with = "body_file")]
+    #[arg(
+        long,
+        value_name = "MIN..MAX",
+        default_value = "64..128",
+        conflicts_with = "body_file"
+    )]
     pub size: crate::core::load::SizeRange,
     /// Send this file's contents as every message's body (the id and send time go in attributes)
     #[arg(long, value_name = "FILE")]

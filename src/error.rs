@@ -26,7 +26,13 @@ pub enum Exit {
 
 impl Exit {
     /// Every exit code the binary can return.
-    pub const ALL: [Exit; 5] = [Exit::Success, Exit::Failure, Exit::Usage, Exit::Changes, Exit::Interrupted];
+    pub const ALL: [Exit; 5] = [
+        Exit::Success,
+        Exit::Failure,
+        Exit::Usage,
+        Exit::Changes,
+        Exit::Interrupted,
+    ];
 
     pub fn code(self) -> u8 {
         match self {
@@ -68,12 +74,20 @@ pub struct Failure {
 
 impl Failure {
     pub fn new(message: impl Into<String>) -> Self {
-        Self { message: message.into(), hint: None, reported: false, exit: Exit::Failure }
+        Self {
+            message: message.into(),
+            hint: None,
+            reported: false,
+            exit: Exit::Failure,
+        }
     }
 
     /// Stopped by SIGINT or SIGTERM.
     pub fn interrupted(message: impl Into<String>) -> Self {
-        Self { exit: Exit::Interrupted, ..Self::new(message) }
+        Self {
+            exit: Exit::Interrupted,
+            ..Self::new(message)
+        }
     }
 
     pub fn hint(mut self, hint: impl Into<String>) -> Self {
@@ -83,7 +97,10 @@ impl Failure {
 
     /// The failure was already printed (diagnostics, or each stack's error): exit 1 quietly.
     pub fn reported() -> Self {
-        Self { reported: true, ..Self::new("") }
+        Self {
+            reported: true,
+            ..Self::new("")
+        }
     }
 
     /// Writing to stdout failed (other than a closed pipe, which is no failure).

@@ -7,7 +7,10 @@ use std::io::Read;
 use std::path::Path;
 
 use crate::core::config::size_text;
-use crate::core::render::{RenderError, SourceFile, Sources, MAX_TEMPLATES_TOTAL_BYTES, MAX_TEMPLATE_BYTES, MAX_TEMPLATE_FILES};
+use crate::core::render::{
+    RenderError, SourceFile, Sources, MAX_TEMPLATES_TOTAL_BYTES, MAX_TEMPLATE_BYTES,
+    MAX_TEMPLATE_FILES,
+};
 
 /// Why a file was not read.
 #[derive(Debug)]
@@ -43,7 +46,9 @@ pub fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
     let file = std::fs::File::open(path).map_err(ReadError::Io)?;
     kind(&file.metadata().map_err(ReadError::Io)?)?;
     let mut bytes = Vec::new();
-    file.take(limit + 1).read_to_end(&mut bytes).map_err(ReadError::Io)?;
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(ReadError::Io)?;
     if bytes.len() as u64 > limit {
         return Err(ReadError::TooLarge(bytes.len() as u64));
     }
@@ -60,7 +65,10 @@ pub fn template_sources(dir: &Path) -> Result<Sources, RenderError> {
 
 /// A `--templates` folder's template and stack files, in the order of their names.
 fn template_files(dir: &Path) -> Result<Vec<SourceFile>, RenderError> {
-    let read_err = |path: &Path, reason: String| RenderError::Read { path: path.to_path_buf(), reason };
+    let read_err = |path: &Path, reason: String| RenderError::Read {
+        path: path.to_path_buf(),
+        reason,
+    };
     match std::fs::metadata(dir) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(read_err(dir, "no such folder".into())),
         Err(e) => return Err(read_err(dir, e.to_string())),
@@ -76,8 +84,15 @@ fn template_files(dir: &Path) -> Result<Vec<SourceFile>, RenderError> {
         match std::fs::metadata(&folder) {
             Err(_) => continue,
             Ok(m) if !m.is_dir() => {
-                let what = if sub == "templates" { "templates (`*.hbs`)" } else { "stack files (`*.yaml`)" };
-                return Err(read_err(&folder, format!("it is not a folder: `{sub}/` is the folder of the {what}")));
+                let what = if sub == "templates" {
+                    "templates (`*.hbs`)"
+                } else {
+                    "stack files (`*.yaml`)"
+                };
+                return Err(read_err(
+                    &folder,
+                    format!("it is not a folder: `{sub}/` is the folder of the {what}"),
+                ));
             }
             Ok(_) => {}
         }
@@ -87,7 +102,13 @@ fn template_files(dir: &Path) -> Result<Vec<SourceFile>, RenderError> {
         }
         paths.sort();
         for path in paths {
-            let Some(name) = path.file_name().and_then(|n| n.to_str()).map(str::to_string) else { continue };
+            let Some(name) = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .map(str::to_string)
+            else {
+                continue;
+            };
             if !(name.ends_with(".hbs") || name.ends_with(".yaml")) {
                 continue;
             }
@@ -112,9 +133,19 @@ fn template_files(dir: &Path) -> Result<Vec<SourceFile>, RenderError> {
             };
             total += bytes.len() as u64;
             if total > MAX_TEMPLATES_TOTAL_BYTES {
-                return Err(read_err(dir, format!("its files hold more than {} together", size_text(MAX_TEMPLATES_TOTAL_BYTES))));
+                return Err(read_err(
+                    dir,
+                    format!(
+                        "its files hold more than {} together",
+                        size_text(MAX_TEMPLATES_TOTAL_BYTES)
+                    ),
+                ));
             }
-            out.push(SourceFile { name: format!("{sub}/{name}"), origin: path, bytes });
+            out.push(SourceFile {
+                name: format!("{sub}/{name}"),
+                origin: path,
+                bytes,
+            });
         }
     }
     if out.is_empty() {
@@ -130,7 +161,6 @@ fn template_files(dir: &Path) -> Result<Vec<SourceFile>, RenderError> {
 mod tests {
     use super::*;
 
-
     #[test]
     fn read_bounded_reads_a_file_up_to_its_limit() {
         let tmp = tempfile::tempdir().unwrap();
@@ -138,9 +168,14 @@ mod tests {
         let path = dir.join("f");
         std::fs::write(&path, b"12345").unwrap();
         assert_eq!(read_bounded(&path, 5).unwrap(), b"12345");
-        assert!(matches!(read_bounded(&path, 4), Err(ReadError::TooLarge(5))));
+        assert!(matches!(
+            read_bounded(&path, 4),
+            Err(ReadError::TooLarge(5))
+        ));
         assert!(matches!(read_bounded(dir, 5), Err(ReadError::Folder)));
-        assert!(matches!(read_bounded(&dir.join("none"), 5), Err(ReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound));
+        assert!(
+            matches!(read_bounded(&dir.join("none"), 5), Err(ReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound)
+        );
     }
 
     #[cfg(unix)]
@@ -149,10 +184,16 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path();
         let fifo = dir.join("fifo");
-        let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
         assert!(made.success());
         assert!(matches!(read_bounded(&fifo, 5), Err(ReadError::NotRegular)));
-        assert!(matches!(read_bounded(Path::new("/dev/zero"), 5), Err(ReadError::NotRegular)));
+        assert!(matches!(
+            read_bounded(Path::new("/dev/zero"), 5),
+            Err(ReadError::NotRegular)
+        ));
     }
 
     #[test]
@@ -167,10 +208,27 @@ mod tests {
         std::fs::write(dir.join("stacks/x.yaml"), "x").unwrap();
         let files = template_files(dir).unwrap();
         let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
-        assert_eq!(names, ["templates/a.yaml.hbs", "templates/b.yaml.hbs", "stacks/x.yaml"]);
-        assert_eq!((files[0].origin.clone(), files[0].bytes.clone()), (dir.join("templates/a.yaml.hbs"), b"a".to_vec()));
-        std::fs::write(dir.join("templates/big.yaml.hbs"), vec![b'#'; MAX_TEMPLATE_BYTES as usize + 1]).unwrap();
+        assert_eq!(
+            names,
+            [
+                "templates/a.yaml.hbs",
+                "templates/b.yaml.hbs",
+                "stacks/x.yaml"
+            ]
+        );
+        assert_eq!(
+            (files[0].origin.clone(), files[0].bytes.clone()),
+            (dir.join("templates/a.yaml.hbs"), b"a".to_vec())
+        );
+        std::fs::write(
+            dir.join("templates/big.yaml.hbs"),
+            vec![b'#'; MAX_TEMPLATE_BYTES as usize + 1],
+        )
+        .unwrap();
         let e = template_files(dir).unwrap_err().to_string();
-        assert!(e.contains("big.yaml.hbs") && e.contains("may be at most 256 KiB"), "{e}");
+        assert!(
+            e.contains("big.yaml.hbs") && e.contains("may be at most 256 KiB"),
+            "{e}"
+        );
     }
 }

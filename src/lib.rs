@@ -35,12 +35,34 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Err(e) => {
             let _ = e.print();
             // `--help` and `--version` come as errors that go to stdout: no failure.
-            return (if e.use_stderr() { Exit::Usage } else { Exit::Success }).into();
+            return (if e.use_stderr() {
+                Exit::Usage
+            } else {
+                Exit::Success
+            })
+            .into();
         }
     };
-    let cli::GlobalArgs { file, templates, output, quiet, verbose, profile, region } = cli.global;
-    let printer = Printer { format: output, quiet, verbose };
-    let ws = Workspace { file, templates, profile, region };
+    let cli::GlobalArgs {
+        file,
+        templates,
+        output,
+        quiet,
+        verbose,
+        profile,
+        region,
+    } = cli.global;
+    let printer = Printer {
+        format: output,
+        quiet,
+        verbose,
+    };
+    let ws = Workspace {
+        file,
+        templates,
+        profile,
+        region,
+    };
     let outcome = match cli.command {
         Command::Validate(a) => commands::validate::run(a, &ws.file, &printer),
         Command::Render(a) => commands::render::run(a, &ws.file, ws.templates.as_deref(), &printer),
@@ -55,7 +77,9 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Simulate(a) => commands::simulate::run(a, &ws, &printer),
         Command::Cutover(a) => block_on(commands::cutover::run(a, &ws, &printer)),
         Command::Rollback(a) => block_on(commands::cutover::rollback(a, &ws, &printer)),
-        Command::Init(a) if a.from_ecs.is_some() => block_on(commands::init::from_ecs(a, &ws, &printer)),
+        Command::Init(a) if a.from_ecs.is_some() => {
+            block_on(commands::init::from_ecs(a, &ws, &printer))
+        }
         Command::Init(a) => commands::init::run(a, &ws.file, &printer),
         Command::Completions(a) => commands::completions::run(a, &printer),
     };
@@ -72,7 +96,9 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
 
 /// The commands that talk to AWS run on one thread: they wait on the network, not the CPU.
 fn block_on<F: std::future::Future<Output = Outcome>>(f: F) -> Outcome {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build();
     match rt {
         Ok(rt) => {
             let outcome = rt.block_on(f);

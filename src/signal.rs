@@ -47,7 +47,10 @@ impl Default for Stop {
 impl Stop {
     /// A stop that only [`Stop::stop`] flips.
     pub fn new() -> Self {
-        Self { flag: Arc::new(watch::channel(false).0), why: Arc::default() }
+        Self {
+            flag: Arc::new(watch::channel(false).0),
+            why: Arc::default(),
+        }
     }
 
     /// A stop that the first SIGINT or SIGTERM flips. The handlers are in place when this
@@ -59,7 +62,10 @@ impl Stop {
         #[cfg(unix)]
         {
             use tokio::signal::unix::{signal, SignalKind};
-            if let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
+            if let (Ok(mut int), Ok(mut term)) = (
+                signal(SignalKind::interrupt()),
+                signal(SignalKind::terminate()),
+            ) {
                 tokio::spawn(async move {
                     let name = tokio::select! {
                         _ = int.recv() => "SIGINT",
@@ -107,7 +113,10 @@ impl Stop {
 
     /// Runs `work` until it ends or the stop flips (`Err` with the signal's name); `work` is
     /// dropped in that case, and with it what it owns (child processes, temporary folders).
-    pub async fn run<T>(&self, work: impl std::future::Future<Output = T>) -> Result<T, &'static str> {
+    pub async fn run<T>(
+        &self,
+        work: impl std::future::Future<Output = T>,
+    ) -> Result<T, &'static str> {
         if let Some(s) = self.signal() {
             return Err(s);
         }
@@ -124,7 +133,11 @@ mod tests {
     use std::time::Duration;
 
     fn block<F: std::future::Future>(f: F) -> F::Output {
-        tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(f)
     }
 
     #[test]
@@ -143,7 +156,11 @@ mod tests {
             assert_eq!(waiter.await.unwrap(), "SIGTERM");
             assert_eq!(stop.signal(), Some("SIGTERM"));
             assert!(*flag.borrow(), "the plain receiver sees it too");
-            assert_eq!(stop.signalled().await, "SIGTERM", "resolves at once once flipped");
+            assert_eq!(
+                stop.signalled().await,
+                "SIGTERM",
+                "resolves at once once flipped"
+            );
         });
     }
 
@@ -170,8 +187,15 @@ mod tests {
                 tokio::time::sleep(Duration::from_secs(30)).await;
             };
             assert_eq!(stop.run(work).await, Err("SIGINT"));
-            assert!(dropped.load(std::sync::atomic::Ordering::SeqCst), "what the work owned is gone");
-            assert_eq!(stop.run(async { 1 }).await, Err("SIGINT"), "a flipped stop runs nothing");
+            assert!(
+                dropped.load(std::sync::atomic::Ordering::SeqCst),
+                "what the work owned is gone"
+            );
+            assert_eq!(
+                stop.run(async { 1 }).await,
+                Err("SIGINT"),
+                "a flipped stop runs nothing"
+            );
         });
     }
 
@@ -181,7 +205,11 @@ mod tests {
         block(async {
             let stop = Stop::on_signals();
             let me = std::process::id().to_string();
-            let sent = tokio::process::Command::new("kill").args(["-TERM", &me]).status().await.unwrap();
+            let sent = tokio::process::Command::new("kill")
+                .args(["-TERM", &me])
+                .status()
+                .await
+                .unwrap();
             assert!(sent.success());
             let got = tokio::time::timeout(Duration::from_secs(10), stop.signalled()).await;
             assert_eq!(got, Ok("SIGTERM"));

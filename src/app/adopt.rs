@@ -23,7 +23,12 @@ pub struct Adopted {
 
 /// `CLUSTER/SERVICE` split; a usage error with a hint for anything else.
 pub fn parse_target(s: &str) -> Result<(String, String), String> {
-    let ok = |p: &str| !p.is_empty() && p.len() <= 255 && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    let ok = |p: &str| {
+        !p.is_empty()
+            && p.len() <= 255
+            && p.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
     match s.split_once('/') {
         Some((c, v)) if ok(c) && ok(v) => Ok((c.to_string(), v.to_string())),
         _ => Err(format!("`{s}` is not CLUSTER/SERVICE: give the ECS cluster's and the service's names (letters, digits, `-` and `_`), e.g. `--from-ecs prod/worker`")),
@@ -31,7 +36,13 @@ pub fn parse_target(s: &str) -> Result<(String, String), String> {
 }
 
 /// `replatform init --from-ecs`: the running service in, `replatform.yaml` out.
-pub async fn adopt(ws: &Workspace, cluster: &str, name: &str, force: bool, printer: &Printer) -> Result<Adopted, Failure> {
+pub async fn adopt(
+    ws: &Workspace,
+    cluster: &str,
+    name: &str,
+    force: bool,
+    printer: &Printer,
+) -> Result<Adopted, Failure> {
     refuse_existing(&ws.file, force)?;
     let dir = folder_of(&ws.file);
     let aws = connect(ws, None, printer).await?;
@@ -53,13 +64,30 @@ pub async fn adopt(ws: &Workspace, cluster: &str, name: &str, force: bool, print
     };
     let scaling = reader.scaling(cluster, name).await?;
     let queue = reader.queue(&url).await?;
-    let platform = if task.architecture.as_deref() == Some("ARM64") { Platform::Arm64 } else { Platform::Amd64 };
+    let platform = if task.architecture.as_deref() == Some("ARM64") {
+        Platform::Arm64
+    } else {
+        Platform::Amd64
+    };
     // The code facts are optional: the report then says what the handler would need.
     let facts = read_facts(&dir, platform).ok();
-    let running = Running { service, task, task_role, execution_role, scaling, queue, queue_env, worker };
+    let running = Running {
+        service,
+        task,
+        task_role,
+        execution_role,
+        scaling,
+        queue,
+        queue_env,
+        worker,
+    };
     let (text, report) = adopt::translate(&running, facts.as_ref());
     let written = write_config(&ws.file, &dir, &text)?;
-    Ok(Adopted { file: ws.file.clone(), written, report })
+    Ok(Adopted {
+        file: ws.file.clone(),
+        written,
+        report,
+    })
 }
 
 #[cfg(test)]
@@ -68,7 +96,10 @@ mod tests {
 
     #[test]
     fn the_target_is_cluster_slash_service() {
-        assert_eq!(parse_target("prod/worker-1"), Ok(("prod".into(), "worker-1".into())));
+        assert_eq!(
+            parse_target("prod/worker-1"),
+            Ok(("prod".into(), "worker-1".into()))
+        );
         for bad in ["prod", "/worker", "prod/", "a/b/c", "prod worker/x", ""] {
             assert!(parse_target(bad).is_err(), "{bad}");
         }

@@ -23,7 +23,9 @@ use super::Only;
 use crate::aws::production::{Mapping, Production};
 use crate::aws::{AwsError, OrMissing};
 use crate::core::config::{Config, Trigger};
-use crate::core::cutover::{self, Bounds, Preflight, Recorded, Refusal, Sample, Stage, Thresholds, STATE_TAG};
+use crate::core::cutover::{
+    self, Bounds, Preflight, Recorded, Refusal, Sample, Stage, Thresholds, STATE_TAG,
+};
 use crate::error::Failure;
 use crate::signal::Stop;
 use crate::ui::printer::Printer;
@@ -112,7 +114,10 @@ impl Cutover {
         let n = refusals.len();
         Cutover {
             outcome: "refused",
-            reason: Some(format!("cutover refused: {n} check{} failed; production was not changed", if n == 1 { "" } else { "s" })),
+            reason: Some(format!(
+                "cutover refused: {n} check{} failed; production was not changed",
+                if n == 1 { "" } else { "s" }
+            )),
             hint: Some("fix what each check names, then run `replatform cutover` again".into()),
             refusals,
             site,
@@ -147,26 +152,45 @@ pub struct Rollback {
 }
 
 fn refusal(check: &'static str, problem: impl Into<String>, fix: impl Into<String>) -> Refusal {
-    Refusal { check, problem: problem.into(), fix: fix.into() }
+    Refusal {
+        check,
+        problem: problem.into(),
+        fix: fix.into(),
+    }
 }
 
 /// The production section's parts, or the refusal that says what to add: without `production:`
 /// the tool's own ECS stack can be the source (issue 16, item 6), named by its outputs.
-async fn production_of(ws: &Workspace, config: &Config, aws: &crate::aws::Aws) -> Result<(String, String, String), Refusal> {
+async fn production_of(
+    ws: &Workspace,
+    config: &Config,
+    aws: &crate::aws::Aws,
+) -> Result<(String, String, String), Refusal> {
     if let Some(p) = &config.production {
         let Some((cluster, service)) = p.ecs_service.split_once('/') else {
-            return Err(refusal("production", format!("`production.ecs_service` is `{}`", p.ecs_service), "write it as CLUSTER/SERVICE"));
+            return Err(refusal(
+                "production",
+                format!("`production.ecs_service` is `{}`", p.ecs_service),
+                "write it as CLUSTER/SERVICE",
+            ));
         };
         return Ok((cluster.to_string(), service.to_string(), p.queue.clone()));
     }
     // The ECS stack's service and queue, when it is deployed: the section to add, filled in.
-    let ecs = stack_names(ws, Some(Only::Ecs)).ok().and_then(|(_, n)| n.into_iter().next()).map(|(_, n)| n);
+    let ecs = stack_names(ws, Some(Only::Ecs))
+        .ok()
+        .and_then(|(_, n)| n.into_iter().next())
+        .map(|(_, n)| n);
     let mut fix = "add a `production:` section (ecs_service: CLUSTER/SERVICE, queue: URL) naming the service that consumes the queue today, then run `replatform up`, which creates the Lambda stack's disabled mapping on that queue".to_string();
     if let Some(name) = ecs {
         let cfn = aws.cfn();
         if let Ok(Some(stack)) = cfn.describe_stack(&name).await {
             if let Ok(f) = super::deployed::facts(&cfn, &name, &stack.outputs).await {
-                if let (Some(cluster), Some(service), Some(queue)) = (f.get("ClusterName").or(config.ecs.cluster.as_ref()), f.get("ServiceName"), f.get("QueueUrl")) {
+                if let (Some(cluster), Some(service), Some(queue)) = (
+                    f.get("ClusterName").or(config.ecs.cluster.as_ref()),
+                    f.get("ServiceName"),
+                    f.get("QueueUrl"),
+                ) {
                     fix = format!(
                         "to move this tool's own ECS stack `{name}` to Lambda, add to the config:\n  production:\n    ecs_service: {cluster}/{service}\n    queue: {queue}\nthen run `replatform up` (it creates the Lambda stack's disabled mapping on that queue) and `replatform cutover`"
                     );
@@ -174,14 +198,26 @@ async fn production_of(ws: &Workspace, config: &Config, aws: &crate::aws::Aws) -
             }
         }
     }
-    Err(refusal("production", "the config has no `production:` section: there is no production queue to move", fix))
+    Err(refusal(
+        "production",
+        "the config has no `production:` section: there is no production queue to move",
+        fix,
+    ))
 }
 
 /// `cutover` from the workspace: the checks before the first stage, then [`drive`].
-pub async fn cutover(ws: &Workspace, options: &Options, printer: &Printer) -> Result<Cutover, Failure> {
+pub async fn cutover(
+    ws: &Workspace,
+    options: &Options,
+    printer: &Printer,
+) -> Result<Cutover, Failure> {
     let stop = Stop::on_signals();
     let (config, names) = stack_names(ws, Some(Only::Lambda))?;
-    let lambda_stack = names.into_iter().next().map(|(_, n)| n).ok_or_else(|| Failure::new("the stacks name no Lambda stack"))?;
+    let lambda_stack = names
+        .into_iter()
+        .next()
+        .map(|(_, n)| n)
+        .ok_or_else(|| Failure::new("the stacks name no Lambda stack"))?;
     let aws = connect(ws, config.region.as_deref(), printer).await?;
     let (site, preflight_input) = match locate(ws, &config, &aws, &lambda_stack, printer).await? {
         Ok(found) => found,
@@ -191,12 +227,26 @@ pub async fn cutover(ws: &Workspace, options: &Options, printer: &Printer) -> Re
     if !refusals.is_empty() {
         return Ok(Cutover::refused(refusals, Some(site)));
     }
-    drive(&aws.production(), &site, options, &crate::ui::prompt::terminal, &stop, printer).await
+    drive(
+        &aws.production(),
+        &site,
+        options,
+        &crate::ui::prompt::terminal,
+        &stop,
+        printer,
+    )
+    .await
 }
 
 /// Finds the site and reads what the checks need; `Err(refusals)` when something to act on is
 /// missing.
-async fn locate(ws: &Workspace, config: &Config, aws: &crate::aws::Aws, lambda_stack: &str, printer: &Printer) -> Result<Result<(Site, Preflight), Vec<Refusal>>, Failure> {
+async fn locate(
+    ws: &Workspace,
+    config: &Config,
+    aws: &crate::aws::Aws,
+    lambda_stack: &str,
+    printer: &Printer,
+) -> Result<Result<(Site, Preflight), Vec<Refusal>>, Failure> {
     let (cluster, service, queue_url) = match production_of(ws, config, aws).await {
         Ok(p) => p,
         Err(r) => return Ok(Err(vec![r])),
@@ -218,7 +268,11 @@ async fn locate(ws: &Workspace, config: &Config, aws: &crate::aws::Aws, lambda_s
         None => Default::default(),
     };
     let Some(queue) = prod.queue(&queue_url).await? else {
-        return Ok(Err(vec![refusal("production-queue", format!("the production queue `{queue_url}` does not exist"), "correct `production.queue` to the URL of the queue the service consumes")]));
+        return Ok(Err(vec![refusal(
+            "production-queue",
+            format!("the production queue `{queue_url}` does not exist"),
+            "correct `production.queue` to the URL of the queue the service consumes",
+        )]));
     };
     if prod.service(&cluster, &service, STATE_TAG).await?.is_none() {
         return Ok(Err(vec![refusal(
@@ -227,9 +281,16 @@ async fn locate(ws: &Workspace, config: &Config, aws: &crate::aws::Aws, lambda_s
             "correct `production.ecs_service` to the CLUSTER/SERVICE that runs today (`aws ecs list-services --cluster CLUSTER`)",
         )]));
     }
-    let function = facts.get("FunctionName").cloned().unwrap_or_else(|| config.service.clone());
+    let function = facts
+        .get("FunctionName")
+        .cloned()
+        .unwrap_or_else(|| config.service.clone());
     let mapping = match stack {
-        Some(_) => prod.mapping(&function, &queue.arn).await.or_none_if(AwsError::is_missing_function)?.flatten(),
+        Some(_) => prod
+            .mapping(&function, &queue.arn)
+            .await
+            .or_none_if(AwsError::is_missing_function)?
+            .flatten(),
         None => None,
     };
     // The Lambda stack matches the config: `diff`'s change set, with the image the function runs
@@ -237,13 +298,24 @@ async fn locate(ws: &Workspace, config: &Config, aws: &crate::aws::Aws, lambda_s
     let mut current = false;
     if stack.is_some() && mapping.is_some() {
         let image = services.function_image(&function).await.ok().flatten();
-        let quiet = Printer { quiet: true, ..*printer };
+        let quiet = Printer {
+            quiet: true,
+            ..*printer
+        };
         match deploy::diff(ws, image.as_deref(), Some(Only::Lambda), &quiet).await {
             Ok(d) => current = !d.changed && !d.failed,
-            Err(f) => printer.warning(&format!("could not compare the Lambda stack with the config ({}); counted as different", f.message)),
+            Err(f) => printer.warning(&format!(
+                "could not compare the Lambda stack with the config ({}); counted as different",
+                f.message
+            )),
         }
     }
-    let deployed_reservation = services.reserved_concurrency(&function).await.ok().flatten().and_then(|n| u32::try_from(n).ok());
+    let deployed_reservation = services
+        .reserved_concurrency(&function)
+        .await
+        .ok()
+        .flatten()
+        .and_then(|n| u32::try_from(n).ok());
     let unreserved = match services.account_concurrency().await {
         Ok(a) => u32::try_from(a.unreserved).unwrap_or(0),
         Err(e) => {
@@ -286,7 +358,10 @@ async fn locate(ws: &Workspace, config: &Config, aws: &crate::aws::Aws, lambda_s
 
 /// What a stage changes in production, in words, for the question before it and the log.
 pub fn describe(stage: &Stage, site: &Site, bounds: &Bounds) -> String {
-    let lambda = format!("enable the mapping on `{}` with MaximumConcurrency {}", site.queue_name, stage.max_concurrency);
+    let lambda = format!(
+        "enable the mapping on `{}` with MaximumConcurrency {}",
+        site.queue_name, stage.max_concurrency
+    );
     let ecs = match (bounds.scaled, stage.ecs_desired) {
         (true, Some(d)) => format!("hold `{}/{}` at min {} max {} and set its desired count to {d} (its tasks get SIGTERM and their stopTimeout to finish their batches)", site.cluster, site.service, stage.ecs_min, stage.ecs_max),
         (true, None) => format!("set the scalable target of `{}/{}` to min {} max {} (recorded: {}..{})", site.cluster, site.service, stage.ecs_min, stage.ecs_max, bounds.min, bounds.max),
@@ -298,11 +373,34 @@ pub fn describe(stage: &Stage, site: &Site, bounds: &Bounds) -> String {
 /// Runs the stages from where the record says, each confirmed (unless `--yes`), applied, recorded
 /// and baked; a breach or a failed step rolls back. `Err` only for what stops before anything
 /// changed in production.
-pub async fn drive(prod: &Production, site: &Site, options: &Options, ask: Ask<'_>, stop: &Stop, printer: &Printer) -> Result<Cutover, Failure> {
-    let Some(service) = prod.service(&site.cluster, &site.service, STATE_TAG).await? else {
-        return Err(Failure::new(format!("the production service `{}/{}` is not found; production was not changed", site.cluster, site.service)));
+pub async fn drive(
+    prod: &Production,
+    site: &Site,
+    options: &Options,
+    ask: Ask<'_>,
+    stop: &Stop,
+    printer: &Printer,
+) -> Result<Cutover, Failure> {
+    let Some(service) = prod
+        .service(&site.cluster, &site.service, STATE_TAG)
+        .await?
+    else {
+        return Err(Failure::new(format!(
+            "the production service `{}/{}` is not found; production was not changed",
+            site.cluster, site.service
+        )));
     };
-    let mut report = Cutover { outcome: "cut-over", reason: None, hint: None, refusals: vec![], site: Some(site.clone()), recorded: None, continued_from: None, stages: vec![], rollback: None };
+    let mut report = Cutover {
+        outcome: "cut-over",
+        reason: None,
+        hint: None,
+        refusals: vec![],
+        site: Some(site.clone()),
+        recorded: None,
+        continued_from: None,
+        stages: vec![],
+        rollback: None,
+    };
     let mut record = match &service.tag {
         Some(text) => {
             let r = Recorded::parse(text).map_err(Failure::new)?;
@@ -312,8 +410,18 @@ pub async fn drive(prod: &Production, site: &Site, options: &Options, ask: Ask<'
         }
         None => {
             let bounds = match prod.target(&site.cluster, &site.service).await? {
-                Some(t) => Bounds { min: t.min, max: t.max, desired: service.desired(), scaled: true },
-                None => Bounds { min: service.desired(), max: service.desired(), desired: service.desired(), scaled: false },
+                Some(t) => Bounds {
+                    min: t.min,
+                    max: t.max,
+                    desired: service.desired(),
+                    scaled: true,
+                },
+                None => Bounds {
+                    min: service.desired(),
+                    max: service.desired(),
+                    desired: service.desired(),
+                    scaled: false,
+                },
             };
             Recorded { bounds, stage: 0 }
         }
@@ -323,7 +431,18 @@ pub async fn drive(prod: &Production, site: &Site, options: &Options, ask: Ask<'
     let mut unrecorded = service.tag.is_none();
     report.recorded = Some(record.bounds);
     let plan = cutover::plan(&options.stages, record.bounds, site.ceiling).map_err(Failure::new)?;
-    report.stages = plan.iter().map(|s| StageReport { stage: *s, outcome: if s.percent <= record.stage { "already-applied" } else { "not-reached" }, bake: None }).collect();
+    report.stages = plan
+        .iter()
+        .map(|s| StageReport {
+            stage: *s,
+            outcome: if s.percent <= record.stage {
+                "already-applied"
+            } else {
+                "not-reached"
+            },
+            bake: None,
+        })
+        .collect();
     let next_steps = "`replatform cutover` continues from the last stage applied; `replatform rollback` puts ECS back";
 
     for (i, stage) in plan.iter().enumerate() {
@@ -340,9 +459,23 @@ pub async fn drive(prod: &Production, site: &Site, options: &Options, ask: Ask<'
                 Ok(Some(true)) => {}
                 Ok(Some(false)) | Ok(None) => {
                     report.outcome = "declined";
-                    let at = if unrecorded { "production was not changed".to_string() } else { format!("production is at stage {}%", record.stage) };
-                    report.reason = Some(format!("stopped before stage {}%{}; {at}", stage.percent, if answer == Ok(None) { " (there is no terminal to ask on)" } else { "" }));
-                    report.hint = Some(format!("run again with --yes to go on without questions; {next_steps}"));
+                    let at = if unrecorded {
+                        "production was not changed".to_string()
+                    } else {
+                        format!("production is at stage {}%", record.stage)
+                    };
+                    report.reason = Some(format!(
+                        "stopped before stage {}%{}; {at}",
+                        stage.percent,
+                        if answer == Ok(None) {
+                            " (there is no terminal to ask on)"
+                        } else {
+                            ""
+                        }
+                    ));
+                    report.hint = Some(format!(
+                        "run again with --yes to go on without questions; {next_steps}"
+                    ));
                     return Ok(report);
                 }
                 Err(signal) => return Ok(interrupted(report, signal, record.stage, next_steps)),
@@ -353,10 +486,19 @@ pub async fn drive(prod: &Production, site: &Site, options: &Options, ask: Ask<'
         }
         if unrecorded {
             // Recorded before anything changes, on the service itself.
-            prod.tag(&service.arn, STATE_TAG, &record.to_string()).await?;
+            prod.tag(&service.arn, STATE_TAG, &record.to_string())
+                .await?;
             unrecorded = false;
             let b = record.bounds;
-            printer.info(format!("recorded `{}/{}` (min {} max {} desired {}{}) as its tag `{STATE_TAG}`", site.cluster, site.service, b.min, b.max, b.desired, if b.scaled { "" } else { ", no scalable target" }));
+            printer.info(format!(
+                "recorded `{}/{}` (min {} max {} desired {}{}) as its tag `{STATE_TAG}`",
+                site.cluster,
+                site.service,
+                b.min,
+                b.max,
+                b.desired,
+                if b.scaled { "" } else { ", no scalable target" }
+            ));
         }
         let applied = match stop.run(apply(prod, site, stage, &record.bounds)).await {
             Ok(r) => r,
@@ -365,20 +507,39 @@ pub async fn drive(prod: &Production, site: &Site, options: &Options, ask: Ask<'
         if let Err(e) = applied {
             report.stages[i].outcome = "failed";
             let hint = what_to_do(&e);
-            return Ok(roll_back(prod, site, report, format!("stage {}% failed: {e}", stage.percent), hint, printer).await);
+            return Ok(roll_back(
+                prod,
+                site,
+                report,
+                format!("stage {}% failed: {e}", stage.percent),
+                hint,
+                printer,
+            )
+            .await);
         }
         record.stage = stage.percent;
         if let Err(e) = prod.tag(&service.arn, STATE_TAG, &record.to_string()).await {
             report.stages[i].outcome = "failed";
             let hint = what_to_do(&e);
-            return Ok(roll_back(prod, site, report, format!("recording stage {}% failed: {e}", stage.percent), hint, printer).await);
+            return Ok(roll_back(
+                prod,
+                site,
+                report,
+                format!("recording stage {}% failed: {e}", stage.percent),
+                hint,
+                printer,
+            )
+            .await);
         }
         report.stages[i].outcome = "applied";
         printer.info(format!("stage {}%: applied and recorded", stage.percent));
         if options.bake.is_zero() {
             continue;
         }
-        let bake = match stop.run(bake(prod, site, stage.percent, options, printer)).await {
+        let bake = match stop
+            .run(bake(prod, site, stage.percent, options, printer))
+            .await
+        {
             Ok(b) => b,
             Err(signal) => return Ok(interrupted(report, signal, record.stage, next_steps)),
         };
@@ -386,13 +547,32 @@ pub async fn drive(prod: &Production, site: &Site, options: &Options, ask: Ask<'
             Ok(b) => b,
             Err(e) => {
                 let hint = what_to_do(&e);
-                return Ok(roll_back(prod, site, report, format!("the bake of stage {}% could not read its figures: {e}", stage.percent), hint, printer).await);
+                return Ok(roll_back(
+                    prod,
+                    site,
+                    report,
+                    format!(
+                        "the bake of stage {}% could not read its figures: {e}",
+                        stage.percent
+                    ),
+                    hint,
+                    printer,
+                )
+                .await);
             }
         };
         let breach = bake.breach.clone();
         report.stages[i].bake = Some(bake);
         if let Some(why) = breach {
-            return Ok(roll_back(prod, site, report, format!("the bake of stage {}% breached: {why}", stage.percent), None, printer).await);
+            return Ok(roll_back(
+                prod,
+                site,
+                report,
+                format!("the bake of stage {}% breached: {why}", stage.percent),
+                None,
+                printer,
+            )
+            .await);
         }
     }
     Ok(report)
@@ -403,7 +583,9 @@ pub async fn drive(prod: &Production, site: &Site, options: &Options, ask: Ask<'
 /// not so once a stage has begun.)
 fn what_to_do(e: &AwsError) -> Option<String> {
     match e.needs() {
-        Some(action) if e.code.contains("AccessDenied") || e.code == "HTTP 403" => Some(format!("grant the caller `{action}` (an IAM policy statement allowing it)")),
+        Some(action) if e.code.contains("AccessDenied") || e.code == "HTTP 403" => Some(format!(
+            "grant the caller `{action}` (an IAM policy statement allowing it)"
+        )),
         _ => e.hint(),
     }
 }
@@ -416,13 +598,33 @@ fn interrupted(mut report: Cutover, signal: &str, stage: u32, next_steps: &str) 
 }
 
 /// The automatic rollback after a breach or a failed step.
-async fn roll_back(prod: &Production, site: &Site, mut report: Cutover, reason: String, hint: Option<String>, printer: &Printer) -> Cutover {
+async fn roll_back(
+    prod: &Production,
+    site: &Site,
+    mut report: Cutover,
+    reason: String,
+    hint: Option<String>,
+    printer: &Printer,
+) -> Cutover {
     printer.warning(&format!("{reason}; rolling back"));
     let r = match undo(prod, site, printer).await {
         Ok(r) => r,
-        Err(f) => Rollback { recorded: report.recorded, from_stage: None, steps: vec![Step { what: "reading the production service".into(), outcome: "failed", error: Some(f.message) }], complete: false },
+        Err(f) => Rollback {
+            recorded: report.recorded,
+            from_stage: None,
+            steps: vec![Step {
+                what: "reading the production service".into(),
+                outcome: "failed",
+                error: Some(f.message),
+            }],
+            complete: false,
+        },
     };
-    report.outcome = if r.complete { "rolled-back" } else { "rollback-failed" };
+    report.outcome = if r.complete {
+        "rolled-back"
+    } else {
+        "rollback-failed"
+    };
     report.hint = match (r.complete, hint) {
         (true, Some(h)) => Some(h),
         (true, None) => Some("production is as recorded before the cutover; find the cause (the function's logs, the dead-letter queue), then run `replatform cutover` again".into()),
@@ -434,11 +636,18 @@ async fn roll_back(prod: &Production, site: &Site, mut report: Cutover, reason: 
 }
 
 /// One stage's changes: the function's share first, settled, then ECS's.
-async fn apply(prod: &Production, site: &Site, stage: &Stage, bounds: &Bounds) -> Result<(), AwsError> {
-    prod.set_mapping(&site.mapping, true, Some(stage.max_concurrency)).await?;
+async fn apply(
+    prod: &Production,
+    site: &Site,
+    stage: &Stage,
+    bounds: &Bounds,
+) -> Result<(), AwsError> {
+    prod.set_mapping(&site.mapping, true, Some(stage.max_concurrency))
+        .await?;
     settle(prod, &site.mapping).await?;
     if bounds.scaled {
-        prod.set_bounds(&site.cluster, &site.service, stage.ecs_min, stage.ecs_max).await?;
+        prod.set_bounds(&site.cluster, &site.service, stage.ecs_min, stage.ecs_max)
+            .await?;
     }
     if let Some(d) = stage.ecs_desired {
         prod.set_desired(&site.cluster, &site.service, d).await?;
@@ -455,7 +664,11 @@ async fn settle(prod: &Production, uuid: &str) -> Result<Mapping, AwsError> {
             return Ok(m);
         }
         if waited >= Duration::from_secs(300) {
-            return Err(AwsError { operation: format!("waiting for event source mapping `{uuid}`"), code: "Timeout".into(), message: format!("still {} after 5 minutes", m.state) });
+            return Err(AwsError {
+                operation: format!("waiting for event source mapping `{uuid}`"),
+                code: "Timeout".into(),
+                message: format!("still {} after 5 minutes", m.state),
+            });
         }
         tokio::time::sleep(Duration::from_secs(5)).await;
         waited += Duration::from_secs(5);
@@ -464,13 +677,26 @@ async fn settle(prod: &Production, uuid: &str) -> Result<Mapping, AwsError> {
 
 /// Watches a stage for `options.bake`, a sample every `options.sample_every`; stops at the first
 /// breach.
-async fn bake(prod: &Production, site: &Site, percent: u32, options: &Options, printer: &Printer) -> Result<BakeReport, AwsError> {
-    let every = options.sample_every.max(Duration::from_secs(1)).min(options.bake);
+async fn bake(
+    prod: &Production,
+    site: &Site,
+    percent: u32,
+    options: &Options,
+    printer: &Printer,
+) -> Result<BakeReport, AwsError> {
+    let every = options
+        .sample_every
+        .max(Duration::from_secs(1))
+        .min(options.bake);
     let started = tokio::time::Instant::now();
     let mut samples: Vec<Sample> = Vec::new();
     let mut shown: Vec<SampleReport> = Vec::new();
     let mut breach = None;
-    printer.info(format!("stage {percent}%: watching for {} (a sample every {})", humantime::format_duration(options.bake), humantime::format_duration(every)));
+    printer.info(format!(
+        "stage {percent}%: watching for {} (a sample every {})",
+        humantime::format_duration(options.bake),
+        humantime::format_duration(every)
+    ));
     // CloudWatch's figures arrive a minute or two late: each sample reads the whole bake so far
     // and counts what is new since the last, so that a late datapoint is counted once, when it
     // comes.
@@ -480,38 +706,77 @@ async fn bake(prod: &Production, site: &Site, percent: u32, options: &Options, p
         let wait = every.min(options.bake - started.elapsed());
         tokio::time::sleep(wait).await;
         let to = SystemTime::now();
-        let health = prod.health(&site.function, &site.queue_name, since.min(to - Duration::from_secs(60)), to).await?;
+        let health = prod
+            .health(
+                &site.function,
+                &site.queue_name,
+                since.min(to - Duration::from_secs(60)),
+                to,
+            )
+            .await?;
         let (errors, throttles) = (health.errors.unwrap_or(0), health.throttles.unwrap_or(0));
-        let new = (errors.saturating_sub(counted.0), throttles.saturating_sub(counted.1));
+        let new = (
+            errors.saturating_sub(counted.0),
+            throttles.saturating_sub(counted.1),
+        );
         counted = (counted.0.max(errors), counted.1.max(throttles));
         let depth = prod.queue(&site.queue_url).await?.map_or(0, |q| q.visible);
         let dlq = match &site.dead_letter_url {
             Some(url) => prod.queue(url).await?.map_or(0, |q| q.visible),
             None => 0,
         };
-        let s = Sample { errors: new.0, throttles: new.1, dlq_depth: dlq, oldest_age_s: health.oldest_age_s.unwrap_or(0), depth };
+        let s = Sample {
+            errors: new.0,
+            throttles: new.1,
+            dlq_depth: dlq,
+            oldest_age_s: health.oldest_age_s.unwrap_or(0),
+            depth,
+        };
         samples.push(s);
         let at_s = started.elapsed().as_secs();
-        printer.info(format!("  {at_s:>4} s: errors {}, throttles {}, dead-letter {}, oldest {} s, depth {}", s.errors, s.throttles, s.dlq_depth, s.oldest_age_s, s.depth));
-        shown.push(SampleReport { at_s, errors: s.errors, throttles: s.throttles, dead_letter_depth: s.dlq_depth, oldest_age_s: s.oldest_age_s, depth: s.depth });
+        printer.info(format!(
+            "  {at_s:>4} s: errors {}, throttles {}, dead-letter {}, oldest {} s, depth {}",
+            s.errors, s.throttles, s.dlq_depth, s.oldest_age_s, s.depth
+        ));
+        shown.push(SampleReport {
+            at_s,
+            errors: s.errors,
+            throttles: s.throttles,
+            dead_letter_depth: s.dlq_depth,
+            oldest_age_s: s.oldest_age_s,
+            depth: s.depth,
+        });
         if let Some(why) = cutover::verdict(&samples, &options.thresholds) {
             breach = Some(why);
             break;
         }
     }
-    Ok(BakeReport { seconds: options.bake.as_secs(), samples: shown, breach })
+    Ok(BakeReport {
+        seconds: options.bake.as_secs(),
+        samples: shown,
+        breach,
+    })
 }
 
 /// `rollback` from the workspace.
 pub async fn rollback(ws: &Workspace, yes: bool, printer: &Printer) -> Result<Rollback, Failure> {
     let (config, names) = stack_names(ws, Some(Only::Lambda))?;
-    let lambda_stack = names.into_iter().next().map(|(_, n)| n).ok_or_else(|| Failure::new("the stacks name no Lambda stack"))?;
+    let lambda_stack = names
+        .into_iter()
+        .next()
+        .map(|(_, n)| n)
+        .ok_or_else(|| Failure::new("the stacks name no Lambda stack"))?;
     let aws = connect(ws, config.region.as_deref(), printer).await?;
-    let (cluster, service, queue_url) = production_of(ws, &config, &aws).await.map_err(|r| Failure::new(r.problem).hint(r.fix))?;
+    let (cluster, service, queue_url) = production_of(ws, &config, &aws)
+        .await
+        .map_err(|r| Failure::new(r.problem).hint(r.fix))?;
     let prod = aws.production();
     let cfn = aws.cfn();
     let function = match cfn.describe_stack(&lambda_stack).await? {
-        Some(s) => super::deployed::facts(&cfn, &lambda_stack, &s.outputs).await?.get("FunctionName").cloned(),
+        Some(s) => super::deployed::facts(&cfn, &lambda_stack, &s.outputs)
+            .await?
+            .get("FunctionName")
+            .cloned(),
         None => None,
     };
     let queue = prod.queue(&queue_url).await?;
@@ -520,9 +785,21 @@ pub async fn rollback(ws: &Workspace, yes: bool, printer: &Printer) -> Result<Ro
         _ => None,
     };
     let queue_name = queue_url.rsplit('/').next().unwrap_or_default().to_string();
-    let site = Site { cluster, service, queue_url, queue_name, dead_letter_url: None, function: function.unwrap_or_default(), mapping: mapping.unwrap_or_default(), ceiling: None };
+    let site = Site {
+        cluster,
+        service,
+        queue_url,
+        queue_name,
+        dead_letter_url: None,
+        function: function.unwrap_or_default(),
+        mapping: mapping.unwrap_or_default(),
+        ceiling: None,
+    };
     if !yes {
-        let question = format!("Put `{}/{}` back as recorded and stop the function consuming `{}`?", site.cluster, site.service, site.queue_name);
+        let question = format!(
+            "Put `{}/{}` back as recorded and stop the function consuming `{}`?",
+            site.cluster, site.service, site.queue_name
+        );
         match crate::ui::prompt::ask(question).await {
             Ok(Some(true)) => {}
             Ok(Some(false)) => return Err(Failure::new("nothing was changed").hint("run again and answer `y`, or pass --yes")),
@@ -538,10 +815,21 @@ pub async fn rollback(ws: &Workspace, yes: bool, printer: &Printer) -> Result<Ro
 /// while ECS is not restored the mapping is left consuming, so that the queue is never left
 /// without a consumer.
 pub async fn undo(prod: &Production, site: &Site, printer: &Printer) -> Result<Rollback, Failure> {
-    let Some(service) = prod.service(&site.cluster, &site.service, STATE_TAG).await? else {
-        return Err(Failure::new(format!("the production service `{}/{}` is not found", site.cluster, site.service)));
+    let Some(service) = prod
+        .service(&site.cluster, &site.service, STATE_TAG)
+        .await?
+    else {
+        return Err(Failure::new(format!(
+            "the production service `{}/{}` is not found",
+            site.cluster, site.service
+        )));
     };
-    let recorded = service.tag.as_deref().map(Recorded::parse).transpose().map_err(Failure::new)?;
+    let recorded = service
+        .tag
+        .as_deref()
+        .map(Recorded::parse)
+        .transpose()
+        .map_err(Failure::new)?;
     let mut steps = Vec::new();
     let mut ecs_ok = true;
     let step = |what: String, result: Result<&'static str, AwsError>, steps: &mut Vec<Step>| {
@@ -559,28 +847,64 @@ pub async fn undo(prod: &Production, site: &Site, printer: &Printer) -> Result<R
             Some(e) => printer.warning(&format!("{what}: {e}")),
             None => printer.info(format!("{what}: {outcome}")),
         }
-        steps.push(Step { what, outcome, error });
+        steps.push(Step {
+            what,
+            outcome,
+            error,
+        });
         outcome != "failed"
     };
     match recorded {
         Some(r) => {
             let b = r.bounds;
             if b.scaled {
-                let result = prod.set_bounds(&site.cluster, &site.service, b.min, b.max).await.map(|()| "done");
-                ecs_ok &= step(format!("scalable target of `{}/{}` back to min {} max {}", site.cluster, site.service, b.min, b.max), result, &mut steps);
+                let result = prod
+                    .set_bounds(&site.cluster, &site.service, b.min, b.max)
+                    .await
+                    .map(|()| "done");
+                ecs_ok &= step(
+                    format!(
+                        "scalable target of `{}/{}` back to min {} max {}",
+                        site.cluster, site.service, b.min, b.max
+                    ),
+                    result,
+                    &mut steps,
+                );
             }
             if ecs_ok {
-                let result = prod.set_desired(&site.cluster, &site.service, b.desired).await.map(|()| "done");
-                ecs_ok &= step(format!("desired count of `{}/{}` back to {}", site.cluster, site.service, b.desired), result, &mut steps);
+                let result = prod
+                    .set_desired(&site.cluster, &site.service, b.desired)
+                    .await
+                    .map(|()| "done");
+                ecs_ok &= step(
+                    format!(
+                        "desired count of `{}/{}` back to {}",
+                        site.cluster, site.service, b.desired
+                    ),
+                    result,
+                    &mut steps,
+                );
             }
         }
-        None => printer.info(format!("no cutover is recorded on `{}/{}`: its bounds and desired count are left as they are", site.cluster, site.service)),
+        None => printer.info(format!(
+            "no cutover is recorded on `{}/{}`: its bounds and desired count are left as they are",
+            site.cluster, site.service
+        )),
     }
     let mut lambda_ok = true;
     if site.mapping.is_empty() {
-        printer.info("the function has no mapping on the production queue: nothing consumes it from Lambda");
+        printer.info(
+            "the function has no mapping on the production queue: nothing consumes it from Lambda",
+        );
     } else if !ecs_ok {
-        steps.push(Step { what: format!("mapping on `{}` left consuming: ECS is not restored", site.queue_name), outcome: "skipped", error: None });
+        steps.push(Step {
+            what: format!(
+                "mapping on `{}` left consuming: ECS is not restored",
+                site.queue_name
+            ),
+            outcome: "skipped",
+            error: None,
+        });
         lambda_ok = false;
     } else {
         let result = async {
@@ -597,7 +921,19 @@ pub async fn undo(prod: &Production, site: &Site, printer: &Printer) -> Result<R
     }
     if recorded.is_some() && ecs_ok && lambda_ok {
         let result = prod.untag(&service.arn, STATE_TAG).await.map(|()| "done");
-        lambda_ok &= step(format!("the record `{STATE_TAG}` removed from `{}/{}`", site.cluster, site.service), result, &mut steps);
+        lambda_ok &= step(
+            format!(
+                "the record `{STATE_TAG}` removed from `{}/{}`",
+                site.cluster, site.service
+            ),
+            result,
+            &mut steps,
+        );
     }
-    Ok(Rollback { recorded: recorded.map(|r| r.bounds), from_stage: recorded.map(|r| r.stage), steps, complete: ecs_ok && lambda_ok })
+    Ok(Rollback {
+        recorded: recorded.map(|r| r.bounds),
+        from_stage: recorded.map(|r| r.stage),
+        steps,
+        complete: ecs_ok && lambda_ok,
+    })
 }

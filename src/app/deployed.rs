@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::workspace::{connect, stack_names, Workspace};
+use super::Only;
 use crate::aws::cfn::Cfn;
 use crate::aws::services::{QueueDepth, ServiceCounts, Services};
 use crate::aws::{Aws, AwsError};
-use super::Only;
 use crate::core::config::Config;
 use crate::error::Failure;
 use crate::experiment::compare::Platform;
@@ -17,10 +17,19 @@ use crate::ui::printer::Printer;
 
 /// Stack outputs, completed from the stack's resources where an output is missing: the names
 /// `status` and the end of `up` show.
-pub async fn facts(cfn: &Cfn, stack: &str, outputs: &BTreeMap<String, String>) -> Result<BTreeMap<String, String>, AwsError> {
+pub async fn facts(
+    cfn: &Cfn,
+    stack: &str,
+    outputs: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, String>, AwsError> {
     let mut facts = outputs.clone();
-    const FROM_RESOURCES: [(&str, &str); 5] =
-        [("Queue", "QueueUrl"), ("DeadLetterQueue", "DeadLetterQueueUrl"), ("Cluster", "ClusterName"), ("Service", "ServiceName"), ("Function", "FunctionName")];
+    const FROM_RESOURCES: [(&str, &str); 5] = [
+        ("Queue", "QueueUrl"),
+        ("DeadLetterQueue", "DeadLetterQueueUrl"),
+        ("Cluster", "ClusterName"),
+        ("Service", "ServiceName"),
+        ("Function", "FunctionName"),
+    ];
     if FROM_RESOURCES.iter().any(|(_, o)| !facts.contains_key(*o)) {
         let resources = cfn.resources(stack).await?;
         for (logical, output) in FROM_RESOURCES {
@@ -34,28 +43,47 @@ pub async fn facts(cfn: &Cfn, stack: &str, outputs: &BTreeMap<String, String>) -
 
 /// The deployed platforms, from their stacks; a stack that is not there stops the command
 /// before anything is sent.
-pub async fn deployed(g: &Workspace, only: Option<Only>, printer: &Printer) -> Result<(Config, Aws, Vec<Platform>), Failure> {
+pub async fn deployed(
+    g: &Workspace,
+    only: Option<Only>,
+    printer: &Printer,
+) -> Result<(Config, Aws, Vec<Platform>), Failure> {
     let (config, names) = stack_names(g, only)?;
     let aws = connect(g, config.region.as_deref(), printer).await?;
     let cfn = aws.cfn();
     let mut platforms = Vec::new();
     for (kind, name) in names {
         let Some(stack) = cfn.describe_stack(&name).await? else {
-            return Err(Failure::new(format!("stack `{name}` is not deployed")).hint(format!("`replatform up{}` deploys it; or leave it out with --only", if only.is_some() { format!(" --only {kind}") } else { String::new() })));
+            return Err(
+                Failure::new(format!("stack `{name}` is not deployed")).hint(format!(
+                    "`replatform up{}` deploys it; or leave it out with --only",
+                    if only.is_some() {
+                        format!(" --only {kind}")
+                    } else {
+                        String::new()
+                    }
+                )),
+            );
         };
         if !stack.status.updatable() {
             return Err(Failure::new(format!("stack `{name}` is {}", stack.status)).hint("`replatform status` shows why; once `replatform up` has brought it to a deployed state, run this again"));
         }
         let f = facts(&cfn, &name, &stack.outputs).await?;
         let Some(queue_url) = f.get("QueueUrl").cloned() else {
-            return Err(Failure::new(format!("stack `{name}` has no queue (no `QueueUrl` output nor `Queue` resource)")).hint("a custom template must keep the Queue resource or output its URL as QueueUrl"));
+            return Err(Failure::new(format!(
+                "stack `{name}` has no queue (no `QueueUrl` output nor `Queue` resource)"
+            ))
+            .hint("a custom template must keep the Queue resource or output its URL as QueueUrl"));
         };
         platforms.push(Platform {
             platform: kind,
             stack: name,
             queue_url,
             dead_letter_queue_url: f.get("DeadLetterQueueUrl").cloned(),
-            cluster: f.get("ClusterName").or(config.ecs.cluster.as_ref()).cloned(),
+            cluster: f
+                .get("ClusterName")
+                .or(config.ecs.cluster.as_ref())
+                .cloned(),
             service: f.get("ServiceName").cloned(),
             function: f.get("FunctionName").cloned(),
         });
@@ -93,24 +121,59 @@ pub struct FunctionReport {
 
 /// One stack as `status` shows it: its status and outputs, its queues' depths, the service's
 /// task counts, the function, and the image each runs.
-pub async fn stack_status(cfn: &Cfn, services: &Services, config: &Config, kind: &str, name: &str) -> Result<StackStatusReport, AwsError> {
-    let mut r = StackStatusReport { name: name.into(), kind: kind.into(), status: None, reason: None, outputs: BTreeMap::new(), queue: None, dead_letter_queue: None, service: None, function: None, image: None };
-    let Some(stack) = cfn.describe_stack(name).await? else { return Ok(r) };
+pub async fn stack_status(
+    cfn: &Cfn,
+    services: &Services,
+    config: &Config,
+    kind: &str,
+    name: &str,
+) -> Result<StackStatusReport, AwsError> {
+    let mut r = StackStatusReport {
+        name: name.into(),
+        kind: kind.into(),
+        status: None,
+        reason: None,
+        outputs: BTreeMap::new(),
+        queue: None,
+        dead_letter_queue: None,
+        service: None,
+        function: None,
+        image: None,
+    };
+    let Some(stack) = cfn.describe_stack(name).await? else {
+        return Ok(r);
+    };
     r.status = Some(stack.status.to_string());
     r.reason = stack.reason.clone();
     let facts = facts(cfn, name, &stack.outputs).await?;
-    for (key, slot) in [("QueueUrl", &mut r.queue), ("DeadLetterQueueUrl", &mut r.dead_letter_queue)] {
+    for (key, slot) in [
+        ("QueueUrl", &mut r.queue),
+        ("DeadLetterQueueUrl", &mut r.dead_letter_queue),
+    ] {
         if let Some(url) = facts.get(key) {
-            *slot = Some(QueueReport { url: url.clone(), depth: services.queue_depth(url).await? });
+            *slot = Some(QueueReport {
+                url: url.clone(),
+                depth: services.queue_depth(url).await?,
+            });
         }
     }
-    if let (Some(cluster), Some(service)) = (facts.get("ClusterName").or(config.ecs.cluster.as_ref()), facts.get("ServiceName")) {
+    if let (Some(cluster), Some(service)) = (
+        facts.get("ClusterName").or(config.ecs.cluster.as_ref()),
+        facts.get("ServiceName"),
+    ) {
         r.service = services.service_counts(cluster, service).await?;
         // What the image was is worth showing, not worth failing `status` for.
-        r.image = services.service_image(cluster, service).await.ok().flatten();
+        r.image = services
+            .service_image(cluster, service)
+            .await
+            .ok()
+            .flatten();
     }
     if let Some(function) = facts.get("FunctionName") {
-        r.function = Some(FunctionReport { name: function.clone(), reserved_concurrency: services.reserved_concurrency(function).await? });
+        r.function = Some(FunctionReport {
+            name: function.clone(),
+            reserved_concurrency: services.reserved_concurrency(function).await?,
+        });
         r.image = services.function_image(function).await.ok().flatten();
     }
     r.outputs = facts;
@@ -151,8 +214,12 @@ impl ProductionReport {
             "ecs" => "the ECS service (the function's mapping is not enabled)".to_string(),
             "lambda" => "the function (the ECS service runs no task)".to_string(),
             "both" => "the ECS service and the function".to_string(),
-            _ if self.service.is_none() => "nobody: the service is not found and the function's mapping is not enabled".to_string(),
-            _ => "nobody: the service runs no task and the function's mapping is not enabled".to_string(),
+            _ if self.service.is_none() => {
+                "nobody: the service is not found and the function's mapping is not enabled"
+                    .to_string()
+            }
+            _ => "nobody: the service runs no task and the function's mapping is not enabled"
+                .to_string(),
         }
     }
 }
@@ -167,7 +234,12 @@ pub struct ProductionMapping {
 /// enabled or being enabled (Lambda's mapping states: Enabled, Enabling, Disabling, Disabled...).
 fn consumers(service: Option<&ServiceCounts>, mapping: Option<&ProductionMapping>) -> &'static str {
     let ecs = service.is_some_and(|s| s.desired > 0 || s.running > 0);
-    let lambda = mapping.is_some_and(|m| matches!(m.state.as_str(), "Enabled" | "Enabling" | "Updating" | "Disabling"));
+    let lambda = mapping.is_some_and(|m| {
+        matches!(
+            m.state.as_str(),
+            "Enabled" | "Enabling" | "Updating" | "Disabling"
+        )
+    });
     match (ecs, lambda) {
         (true, true) => "both",
         (true, false) => "ecs",
@@ -179,39 +251,91 @@ fn consumers(service: Option<&ServiceCounts>, mapping: Option<&ProductionMapping
 /// The production section as AWS shows it now: the queue's depth, the service's counts, and
 /// the function's mapping on that queue (matched by the queue's region, account and name, so
 /// in any partition).
-pub async fn production_status(aws: &Aws, config: &Config, function: Option<&str>) -> Result<Option<ProductionReport>, AwsError> {
-    let Some(p) = &config.production else { return Ok(None) };
+pub async fn production_status(
+    aws: &Aws,
+    config: &Config,
+    function: Option<&str>,
+) -> Result<Option<ProductionReport>, AwsError> {
+    let Some(p) = &config.production else {
+        return Ok(None);
+    };
     let services = aws.services();
     let depth = services.queue_depth(&p.queue).await?;
     let (mut service, mut cutover) = (None, None);
     if let Some((cluster, name)) = p.ecs_service.split_once('/') {
         // The counts, and where a cutover stands from its record on the service (issue 16), in
         // one answer; a record that does not parse is `cutover`'s to report.
-        if let Some(s) = aws.production().service(cluster, name, crate::core::cutover::STATE_TAG).await? {
+        if let Some(s) = aws
+            .production()
+            .service(cluster, name, crate::core::cutover::STATE_TAG)
+            .await?
+        {
             service = Some(s.counts);
-            cutover = s.tag.and_then(|t| crate::core::cutover::Recorded::parse(&t).ok());
+            cutover = s
+                .tag
+                .and_then(|t| crate::core::cutover::Recorded::parse(&t).ok());
         }
     }
     let mut mapping = None;
-    if let (Some(function), Some((region, account, name))) = (function, crate::core::config::queue_url(&p.queue)) {
+    if let (Some(function), Some((region, account, name))) =
+        (function, crate::core::config::queue_url(&p.queue))
+    {
         let tail = format!(":sqs:{region}:{account}:{name}");
-        mapping = services.event_source_mappings(function).await?.into_iter().find(|t| t.source.ends_with(&tail)).map(|t| ProductionMapping { state: t.state, maximum_concurrency: t.maximum_concurrency });
+        mapping = services
+            .event_source_mappings(function)
+            .await?
+            .into_iter()
+            .find(|t| t.source.ends_with(&tail))
+            .map(|t| ProductionMapping {
+                state: t.state,
+                maximum_concurrency: t.maximum_concurrency,
+            });
     }
     let consumers = consumers(service.as_ref(), mapping.as_ref());
-    Ok(Some(ProductionReport { ecs_service: p.ecs_service.clone(), queue: QueueReport { url: p.queue.clone(), depth }, service, mapping, consumers, cutover }))
+    Ok(Some(ProductionReport {
+        ecs_service: p.ecs_service.clone(),
+        queue: QueueReport {
+            url: p.queue.clone(),
+            depth,
+        },
+        service,
+        mapping,
+        consumers,
+        cutover,
+    }))
 }
 
-pub async fn status(ws: &Workspace, only: Option<Only>, printer: &Printer) -> Result<Status, Failure> {
+pub async fn status(
+    ws: &Workspace,
+    only: Option<Only>,
+    printer: &Printer,
+) -> Result<Status, Failure> {
     let (config, names) = stack_names(ws, only)?;
     let aws = connect(ws, config.region.as_deref(), printer).await?;
     let (cfn, services) = (aws.cfn(), aws.services());
-    let stacks = futures::future::join_all(names.iter().map(|(kind, name)| stack_status(&cfn, &services, &config, kind, name))).await;
+    let stacks = futures::future::join_all(
+        names
+            .iter()
+            .map(|(kind, name)| stack_status(&cfn, &services, &config, kind, name)),
+    )
+    .await;
     let stacks: Vec<StackStatusReport> = stacks.into_iter().collect::<Result<_, AwsError>>()?;
-    let digests: Vec<&str> = stacks.iter().filter_map(|r| r.image.as_deref()).map(|i| i.rsplit_once('@').map_or(i, |(_, d)| d)).collect();
+    let digests: Vec<&str> = stacks
+        .iter()
+        .filter_map(|r| r.image.as_deref())
+        .map(|i| i.rsplit_once('@').map_or(i, |(_, d)| d))
+        .collect();
     let images_differ = digests.len() > 1 && digests.windows(2).any(|w| w[0] != w[1]);
-    let function = stacks.iter().find_map(|r| r.function.as_ref()).map(|f| f.name.as_str());
+    let function = stacks
+        .iter()
+        .find_map(|r| r.function.as_ref())
+        .map(|f| f.name.as_str());
     let production = production_status(&aws, &config, function).await?;
-    Ok(Status { stacks, images_differ, production })
+    Ok(Status {
+        stacks,
+        images_differ,
+        production,
+    })
 }
 
 #[cfg(test)]
@@ -220,12 +344,36 @@ mod tests {
 
     #[test]
     fn who_consumes_the_production_queue() {
-        let tasks = |desired, running| Some(ServiceCounts { desired, running, pending: 0 });
-        let mapping = |state: &str| Some(ProductionMapping { state: state.into(), maximum_concurrency: None });
-        assert_eq!(consumers(tasks(2, 2).as_ref(), mapping("Disabled").as_ref()), "ecs");
-        assert_eq!(consumers(tasks(0, 1).as_ref(), None), "ecs", "a task still finishing its batch consumes");
-        assert_eq!(consumers(tasks(1, 1).as_ref(), mapping("Enabled").as_ref()), "both");
-        assert_eq!(consumers(tasks(0, 0).as_ref(), mapping("Enabling").as_ref()), "lambda");
+        let tasks = |desired, running| {
+            Some(ServiceCounts {
+                desired,
+                running,
+                pending: 0,
+            })
+        };
+        let mapping = |state: &str| {
+            Some(ProductionMapping {
+                state: state.into(),
+                maximum_concurrency: None,
+            })
+        };
+        assert_eq!(
+            consumers(tasks(2, 2).as_ref(), mapping("Disabled").as_ref()),
+            "ecs"
+        );
+        assert_eq!(
+            consumers(tasks(0, 1).as_ref(), None),
+            "ecs",
+            "a task still finishing its batch consumes"
+        );
+        assert_eq!(
+            consumers(tasks(1, 1).as_ref(), mapping("Enabled").as_ref()),
+            "both"
+        );
+        assert_eq!(
+            consumers(tasks(0, 0).as_ref(), mapping("Enabling").as_ref()),
+            "lambda"
+        );
         assert_eq!(consumers(None, mapping("Disabled").as_ref()), "none");
         assert_eq!(consumers(tasks(0, 0).as_ref(), None), "none");
     }

@@ -9,9 +9,9 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::deployed::deployed;
+use super::simulate;
 use super::workspace::Workspace;
 use super::Only;
-use super::simulate;
 use crate::core::cost::{self, Prices};
 use crate::core::experiment::{self, Footprint, PlatformSummary, Run, Sample, DRAINED_SAMPLES};
 use crate::core::load::Wave;
@@ -26,9 +26,18 @@ use crate::ui::printer::Printer;
 
 /// `load`: the plan sent to the deployed queues with a progress bar. `stop` (SIGINT or SIGTERM)
 /// stops new calls, lets those in flight finish, and the report says what was not sent.
-pub async fn load(ws: &Workspace, only: Option<Only>, plan: &Plan, printer: &Printer, stop: &Stop) -> Result<LoadReport, Failure> {
+pub async fn load(
+    ws: &Workspace,
+    only: Option<Only>,
+    plan: &Plan,
+    printer: &Printer,
+    stop: &Stop,
+) -> Result<LoadReport, Failure> {
     let (_, aws, platforms) = deployed(ws, only, printer).await?;
-    let targets: Vec<Target> = platforms.iter().map(|p| Target::new(&p.platform, &p.queue_url)).collect();
+    let targets: Vec<Target> = platforms
+        .iter()
+        .map(|p| Target::new(&p.platform, &p.queue_url))
+        .collect();
     let stopped = stop.flag();
     let services = aws.services();
     let bar = view::LoadBar::new(printer, &targets, plan);
@@ -69,9 +78,16 @@ pub struct Watch {
 /// `compare`: samples every platform each `interval` until all have drained (or `window`, or
 /// `timeout`), sending `plan` meanwhile; the files are written however it ends, `stop` (SIGINT
 /// or SIGTERM) included (`Summary::stopped` says how). Also the number of samples per platform.
-pub async fn compare(ws: &Workspace, spec: &Watch, plan: Option<&Plan>, printer: &Printer, stop: &Stop) -> Result<(Summary, usize), Failure> {
+pub async fn compare(
+    ws: &Workspace,
+    spec: &Watch,
+    plan: Option<&Plan>,
+    printer: &Printer,
+    stop: &Stop,
+) -> Result<(Summary, usize), Failure> {
     let out = spec.out.clone().unwrap_or_else(default_out);
-    files::prepare_out(&out).map_err(|e| Failure::new(e).hint("choose another folder with --out DIR"))?;
+    files::prepare_out(&out)
+        .map_err(|e| Failure::new(e).hint("choose another folder with --out DIR"))?;
     let (config, aws, platforms) = deployed(ws, spec.only, printer).await?;
 
     let mut sampler = Sampler::new(aws.services(), aws.metrics());
@@ -79,7 +95,10 @@ pub async fn compare(ws: &Workspace, spec: &Watch, plan: Option<&Plan>, printer:
         Some(f) => Some(sampler.function_facts(f).await),
         None => None,
     };
-    let targets: Vec<Target> = platforms.iter().map(|p| Target::new(&p.platform, &p.queue_url)).collect();
+    let targets: Vec<Target> = platforms
+        .iter()
+        .map(|p| Target::new(&p.platform, &p.queue_url))
+        .collect();
     let stopped = stop.flag();
     let services = aws.services();
     let load_window: Cell<Option<(f64, f64)>> = Cell::new(None);
@@ -115,7 +134,11 @@ pub async fn compare(ws: &Workspace, spec: &Watch, plan: Option<&Plan>, printer:
                 return "interrupted";
             }
             for p in &platforms {
-                let sent = targets.iter().find(|t| t.platform == p.platform).filter(|_| plan.is_some()).map(|t| t.sent.load(Ordering::Relaxed));
+                let sent = targets
+                    .iter()
+                    .find(|t| t.platform == p.platform)
+                    .filter(|_| plan.is_some())
+                    .map(|t| t.sent.load(Ordering::Relaxed));
                 let (s, seen) = sampler.sample(p, sent).await;
                 for e in &seen {
                     watch.event(e);
@@ -123,13 +146,21 @@ pub async fn compare(ws: &Workspace, spec: &Watch, plan: Option<&Plan>, printer:
                 events.extend(seen);
                 samples.push(s);
             }
-            watch.samples(&samples, &targets, plan.is_some().then(|| load_running.get()));
+            watch.samples(
+                &samples,
+                &targets,
+                plan.is_some().then(|| load_running.get()),
+            );
             let elapsed = started.elapsed();
             if spec.window.is_none() && !load_running.get() && drained(&samples, &platforms) {
                 return "drained";
             }
             if elapsed >= limit {
-                return if spec.window.is_some() { "window" } else { "timeout" };
+                return if spec.window.is_some() {
+                    "window"
+                } else {
+                    "timeout"
+                };
             }
         }
     };
@@ -168,14 +199,30 @@ pub async fn compare(ws: &Workspace, spec: &Watch, plan: Option<&Plan>, printer:
         .map(|name| {
             let of: Vec<&Sample> = samples.iter().filter(|s| &s.platform == name).collect();
             let m = experiment::measured_usage(name, &of, &footprint);
-            MeasuredCost { platform: name.clone(), cost: m.usage.map(|u| cost::cost(&u, &prices)), method: m.method }
+            MeasuredCost {
+                platform: name.clone(),
+                cost: m.usage.map(|u| cost::cost(&u, &prices)),
+                method: m.method,
+            }
         })
         .collect();
     let from = load_window.get().map_or(0.0, |(from, _)| from);
-    let (prediction, predicted, prediction_note) = match predict(ws, spec, plan, from, &samples, &summaries, sampler.started, printer) {
+    let (prediction, predicted, prediction_note) = match predict(
+        ws,
+        spec,
+        plan,
+        from,
+        &samples,
+        &summaries,
+        sampler.started,
+        printer,
+    ) {
         Ok((p, samples)) => (Some(p), samples, None),
         Err(f) => {
-            printer.warning(&format!("no prediction beside the measurement: {}", f.message));
+            printer.warning(&format!(
+                "no prediction beside the measurement: {}",
+                f.message
+            ));
             (None, Vec::new(), Some(f.message.clone()))
         }
     };
@@ -199,28 +246,66 @@ pub async fn compare(ws: &Workspace, spec: &Watch, plan: Option<&Plan>, printer:
         prediction_note,
         cost,
     };
-    write_files(&out, &summary, &samples, &platform_names, &predicted).map_err(|e| Failure::new(e).hint("the samples are lost if the folder cannot be written; choose another with --out"))?;
+    write_files(&out, &summary, &samples, &platform_names, &predicted).map_err(|e| {
+        Failure::new(e)
+            .hint("the samples are lost if the folder cannot be written; choose another with --out")
+    })?;
     let taken = samples.len() / platform_names.len().max(1);
     Ok((summary, taken))
 }
 
 fn default_out() -> PathBuf {
-    let stamp: String = rfc3339(SystemTime::now()).chars().filter(char::is_ascii_digit).take(14).collect();
-    PathBuf::from(".replatform").join(format!("compare-{}-{}", &stamp[..8.min(stamp.len())], &stamp[8.min(stamp.len())..]))
+    let stamp: String = rfc3339(SystemTime::now())
+        .chars()
+        .filter(char::is_ascii_digit)
+        .take(14)
+        .collect();
+    PathBuf::from(".replatform").join(format!(
+        "compare-{}-{}",
+        &stamp[..8.min(stamp.len())],
+        &stamp[8.min(stamp.len())..]
+    ))
 }
 
 /// Every platform's last [`DRAINED_SAMPLES`] samples show an empty queue.
 fn drained(samples: &[Sample], platforms: &[Platform]) -> bool {
     platforms.iter().all(|p| {
-        let last: Vec<&Sample> = samples.iter().rev().filter(|s| s.platform == p.platform).take(DRAINED_SAMPLES).collect();
+        let last: Vec<&Sample> = samples
+            .iter()
+            .rev()
+            .filter(|s| s.platform == p.platform)
+            .take(DRAINED_SAMPLES)
+            .collect();
         last.len() == DRAINED_SAMPLES && last.iter().all(|s| s.depth() == Some(0))
     })
 }
 
-fn write_files(out: &std::path::Path, summary: &Summary, samples: &[Sample], platforms: &[String], predicted: &[Sample]) -> Result<(), String> {
-    let dashed = if predicted.is_empty() { "" } else { "; dashed: predicted" };
-    let title = format!("{}: ECS and Lambda draining the same load ({}{dashed})", summary.service, &summary.run.started_at[..16.min(summary.run.started_at.len())]);
-    files::write_files(out, summary, &title, samples, platforms, summary.run.load_window_s, predicted)
+fn write_files(
+    out: &std::path::Path,
+    summary: &Summary,
+    samples: &[Sample],
+    platforms: &[String],
+    predicted: &[Sample],
+) -> Result<(), String> {
+    let dashed = if predicted.is_empty() {
+        ""
+    } else {
+        "; dashed: predicted"
+    };
+    let title = format!(
+        "{}: ECS and Lambda draining the same load ({}{dashed})",
+        summary.service,
+        &summary.run.started_at[..16.min(summary.run.started_at.len())]
+    );
+    files::write_files(
+        out,
+        summary,
+        &title,
+        samples,
+        platforms,
+        summary.run.load_window_s,
+        predicted,
+    )
 }
 
 /// The model run for the load this `compare` watched, a run per platform: each queue's depth at
@@ -228,7 +313,16 @@ fn write_files(out: &std::path::Path, summary: &Summary, samples: &[Sample], pla
 /// the load began, `from`). Each platform's predicted summary and samples, and the gap to the
 /// measured one.
 #[allow(clippy::too_many_arguments)]
-fn predict(ws: &Workspace, spec: &Watch, plan: Option<&Plan>, from: f64, samples: &[Sample], measured: &[PlatformSummary], started: SystemTime, printer: &Printer) -> Result<(Prediction, Vec<Sample>), Failure> {
+fn predict(
+    ws: &Workspace,
+    spec: &Watch,
+    plan: Option<&Plan>,
+    from: f64,
+    samples: &[Sample],
+    measured: &[PlatformSummary],
+    started: SystemTime,
+    printer: &Printer,
+) -> Result<(Prediction, Vec<Sample>), Failure> {
     let plan_waves: Vec<Wave> = plan.map(|p| engine::schedule(p).1).unwrap_or_default();
     let bytes = plan.map(simulate::message_bytes);
     // The model moves in whole seconds.
@@ -237,34 +331,81 @@ fn predict(ws: &Workspace, spec: &Watch, plan: Option<&Plan>, from: f64, samples
     let inputs_for = |depth: u64| {
         let mut waves: Vec<Wave> = Vec::new();
         if depth > 0 {
-            waves.push(Wave { at: Duration::ZERO, count: depth });
+            waves.push(Wave {
+                at: Duration::ZERO,
+                count: depth,
+            });
         }
-        waves.extend(plan_waves.iter().map(|w| Wave { at: w.at + Duration::from_secs_f64(from), count: w.count }));
-        let i = simulate::inputs(waves, spec.per_message, spec.task_start, interval, 0, started);
-        crate::core::simulate::Inputs { message_bytes: bytes.unwrap_or(i.message_bytes), ..i }
+        waves.extend(plan_waves.iter().map(|w| Wave {
+            at: w.at + Duration::from_secs_f64(from),
+            count: w.count,
+        }));
+        let i = simulate::inputs(
+            waves,
+            spec.per_message,
+            spec.task_start,
+            interval,
+            0,
+            started,
+        );
+        crate::core::simulate::Inputs {
+            message_bytes: bytes.unwrap_or(i.message_bytes),
+            ..i
+        }
     };
     let setup = simulate::setup(ws, &inputs_for(0), printer)?;
-    let mut p = Prediction { load: String::new(), per_message_s: spec.per_message.as_secs_f64(), task_start_s: spec.task_start.as_secs_f64(), platforms: Vec::new(), gaps: Vec::new(), bottlenecks: Vec::new(), cost: Vec::new() };
+    let mut p = Prediction {
+        load: String::new(),
+        per_message_s: spec.per_message.as_secs_f64(),
+        task_start_s: spec.task_start.as_secs_f64(),
+        platforms: Vec::new(),
+        gaps: Vec::new(),
+        bottlenecks: Vec::new(),
+        cost: Vec::new(),
+    };
     let mut predicted = Vec::new();
     let mut any_depth = false;
     for m in measured {
-        let depth = samples.iter().find(|s| s.platform == m.platform).and_then(Sample::depth).unwrap_or(0);
+        let depth = samples
+            .iter()
+            .find(|s| s.platform == m.platform)
+            .and_then(Sample::depth)
+            .unwrap_or(0);
         any_depth |= depth > 0;
         let inputs = inputs_for(depth);
         let run = model::run(&setup, &inputs);
         let summary = run.summary(&setup, &inputs, &prices, "");
-        let Some(mine) = summary.run.platforms.iter().find(|s| s.platform == m.platform) else { continue };
+        let Some(mine) = summary
+            .run
+            .platforms
+            .iter()
+            .find(|s| s.platform == m.platform)
+        else {
+            continue;
+        };
         p.gaps.push(experiment::gap(mine, m));
         p.platforms.push(mine.clone());
-        p.bottlenecks.extend(summary.bottlenecks.into_iter().filter(|b| b.platform == m.platform));
-        p.cost.extend(summary.cost.into_iter().filter(|c| c.platform == m.platform));
+        p.bottlenecks.extend(
+            summary
+                .bottlenecks
+                .into_iter()
+                .filter(|b| b.platform == m.platform),
+        );
+        p.cost.extend(
+            summary
+                .cost
+                .into_iter()
+                .filter(|c| c.platform == m.platform),
+        );
         predicted.extend(run.samples.into_iter().filter(|s| s.platform == m.platform));
     }
     p.load = match (any_depth, plan.is_some()) {
         (true, true) => "the depth found at the first sample, then the plan --load sent",
         (true, false) => "the depth found at the first sample",
         (false, true) => "the plan --load sent",
-        (false, false) => "nothing: the queues were empty at the first sample and --load sent nothing",
+        (false, false) => {
+            "nothing: the queues were empty at the first sample and --load sent nothing"
+        }
     }
     .to_string();
     Ok((p, predicted))

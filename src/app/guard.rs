@@ -24,11 +24,25 @@ impl QueueRisk {
     /// One line: which queue, how, and what it holds.
     pub fn describe(&self) -> String {
         let held = match &self.depth {
-            Some(d) => format!("{} message{} ({} visible, {} in flight, {} delayed)", d.total(), if d.total() == 1 { "" } else { "s" }, d.visible, d.in_flight, d.delayed),
+            Some(d) => format!(
+                "{} message{} ({} visible, {} in flight, {} delayed)",
+                d.total(),
+                if d.total() == 1 { "" } else { "s" },
+                d.visible,
+                d.in_flight,
+                d.delayed
+            ),
             None => "an unknown number of messages".to_string(),
         };
-        let url = self.url.as_deref().map(|u| format!(" {u}")).unwrap_or_default();
-        format!("data loss: {} `{}`{url} would be {}; it holds {held}", self.stack, self.logical_id, self.change)
+        let url = self
+            .url
+            .as_deref()
+            .map(|u| format!(" {u}"))
+            .unwrap_or_default();
+        format!(
+            "data loss: {} `{}`{url} would be {}; it holds {held}",
+            self.stack, self.logical_id, self.change
+        )
     }
 
     /// Where the old queue and its messages remain once the change ran.
@@ -42,7 +56,12 @@ impl QueueRisk {
 }
 
 /// The queues `changes` would replace or remove in `stack`, with their depths now.
-pub async fn queue_risks(cfn: &Cfn, services: &Services, stack: &str, changes: &[Change]) -> Vec<QueueRisk> {
+pub async fn queue_risks(
+    cfn: &Cfn,
+    services: &Services,
+    stack: &str,
+    changes: &[Change],
+) -> Vec<QueueRisk> {
     let losing: Vec<&Change> = changes.iter().filter(|c| c.loses_queue()).collect();
     if losing.is_empty() {
         return Vec::new();
@@ -55,7 +74,17 @@ pub async fn queue_risks(cfn: &Cfn, services: &Services, stack: &str, changes: &
             Some(u) => services.queue_depth(u).await.ok().flatten(),
             None => None,
         };
-        out.push(QueueRisk { stack: stack.to_string(), logical_id: c.logical_id.clone(), change: if c.action == "Remove" { "removed" } else { "replaced" }, url, depth });
+        out.push(QueueRisk {
+            stack: stack.to_string(),
+            logical_id: c.logical_id.clone(),
+            change: if c.action == "Remove" {
+                "removed"
+            } else {
+                "replaced"
+            },
+            url,
+            depth,
+        });
     }
     out
 }

@@ -47,7 +47,8 @@ pub fn folder_of(file: &Path) -> PathBuf {
 /// Refuses when `path` exists and `force` is not given (nothing is written then).
 pub fn refuse_existing(path: &Path, force: bool) -> Result<(), Failure> {
     if !force && std::fs::symlink_metadata(path).is_ok() {
-        return Err(Failure::new(format!("`{}` already exists", path.display())).hint("pass --force to replace it, or -f to write another file"));
+        return Err(Failure::new(format!("`{}` already exists", path.display()))
+            .hint("pass --force to replace it, or -f to write another file"));
     }
     Ok(())
 }
@@ -62,14 +63,18 @@ pub(crate) fn read_text(path: &Path) -> Result<String, Failure> {
         };
         Failure::new(format!("cannot read `{}`: {why}", path.display()))
     })?;
-    String::from_utf8(bytes).map_err(|_| Failure::new(format!("cannot read `{}`: it is not UTF-8", path.display())))
+    String::from_utf8(bytes)
+        .map_err(|_| Failure::new(format!("cannot read `{}`: it is not UTF-8", path.display())))
 }
 
 /// The Python modules of the folder (top level, plus the one the CMD names), the CMD's first.
 fn module_paths(dir: &Path, cmd_module: Option<&str>) -> Vec<(String, PathBuf)> {
     let mut out: Vec<(String, PathBuf)> = Vec::new();
     if let Some(m) = cmd_module {
-        out.push((m.to_string(), dir.join(format!("{}.py", m.replace('.', "/")))));
+        out.push((
+            m.to_string(),
+            dir.join(format!("{}.py", m.replace('.', "/"))),
+        ));
     }
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .into_iter()
@@ -98,33 +103,57 @@ pub fn read_facts(dir: &Path, platform: Platform) -> Result<Facts, Failure> {
         return Err(Failure::new(format!("no `Dockerfile` in `{}`", dir.display())).hint("run `replatform init` in the folder that holds the worker's Dockerfile, or pass -f DIR/replatform.yaml"));
     }
     let image = dockerfile::image_facts(&read_text(&dockerfile_path)?, platform);
-    let cmd_module = image.cmd.as_deref().and_then(core_init::cmd_module).or_else(|| image.entrypoint.as_deref().and_then(core_init::cmd_module));
-    let folder = std::fs::canonicalize(dir).ok().and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned())).unwrap_or_default();
+    let cmd_module = image
+        .cmd
+        .as_deref()
+        .and_then(core_init::cmd_module)
+        .or_else(|| image.entrypoint.as_deref().and_then(core_init::cmd_module));
+    let folder = std::fs::canonicalize(dir)
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_default();
     let mut handler = None;
     let mut queue_env = None;
     for (module, path) in module_paths(dir, cmd_module.as_deref()) {
-        let Ok(source) = read_text(&path) else { continue };
+        let Ok(source) = read_text(&path) else {
+            continue;
+        };
         if queue_env.is_none() {
             queue_env = core_init::queue_env(&source);
         }
         if handler.is_none() {
             if let Some(reads_records) = core_init::python_handler(&source) {
-                handler = Some(Handler { module, reads_records });
+                handler = Some(Handler {
+                    module,
+                    reads_records,
+                });
             }
         }
     }
-    Ok(Facts { folder, image, cmd_module, handler, queue_env })
+    Ok(Facts {
+        folder,
+        image,
+        cmd_module,
+        handler,
+        queue_env,
+    })
 }
 
 /// Writes the config `text` to `file`, and a `.dockerignore` into `dir` when there is none;
 /// the files written, in order (`init` and `init --from-ecs`).
 pub fn write_config(file: &Path, dir: &Path, text: &str) -> Result<Vec<PathBuf>, Failure> {
-    let ignore = if dir == Path::new(".") { PathBuf::from(".dockerignore") } else { dir.join(".dockerignore") };
+    let ignore = if dir == Path::new(".") {
+        PathBuf::from(".dockerignore")
+    } else {
+        dir.join(".dockerignore")
+    };
     let mut written = Vec::new();
-    std::fs::write(file, text).map_err(|e| Failure::new(format!("cannot write `{}`: {e}", file.display())))?;
+    std::fs::write(file, text)
+        .map_err(|e| Failure::new(format!("cannot write `{}`: {e}", file.display())))?;
     written.push(file.to_path_buf());
     if std::fs::symlink_metadata(&ignore).is_err() {
-        std::fs::write(&ignore, core_init::DOCKERIGNORE).map_err(|e| Failure::new(format!("cannot write `{}`: {e}", ignore.display())))?;
+        std::fs::write(&ignore, core_init::DOCKERIGNORE)
+            .map_err(|e| Failure::new(format!("cannot write `{}`: {e}", ignore.display())))?;
         written.push(ignore);
     }
     Ok(written)
@@ -143,7 +172,11 @@ pub fn init(req: &InitRequest) -> Result<Initialised, Failure> {
     Ok(Initialised {
         file: req.file.clone(),
         service: core_init::service_name(&facts.folder),
-        trigger: if facts.handler.as_ref().is_some_and(|h| h.reads_records) { "sqs" } else { "schedule" },
+        trigger: if facts.handler.as_ref().is_some_and(|h| h.reads_records) {
+            "sqs"
+        } else {
+            "schedule"
+        },
         handler: facts.handler.map(|h| format!("{}.handler", h.module)),
         written,
         left,

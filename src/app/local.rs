@@ -46,18 +46,39 @@ pub struct Run {
 /// Runs the image as each platform would; `on_report` sees each platform's report as it ends.
 /// `stop` (SIGINT or SIGTERM) drops the build with its builder, or stops and removes the
 /// running container and the Runtime API emulator; the messages stay in the queue.
-pub async fn local(ws: &Workspace, spec: Spec, printer: &Printer, on_report: &dyn Fn(&PlatformReport), stop: &Stop) -> Result<Run, Failure> {
-    let Spec { only, image_uri, queue_url, messages, event, timeout } = spec;
+pub async fn local(
+    ws: &Workspace,
+    spec: Spec,
+    printer: &Printer,
+    on_report: &dyn Fn(&PlatformReport),
+    stop: &Stop,
+) -> Result<Run, Failure> {
+    let Spec {
+        only,
+        image_uri,
+        queue_url,
+        messages,
+        event,
+        timeout,
+    } = spec;
     let loaded = load(&ws.file, printer).map_err(|(f, _)| f)?;
     let config = &loaded.config;
     let config_dir = ws.config_dir().to_path_buf();
-    let engine = pure::engine(config.image.builder).map_err(|e| Failure::new(e).hint("`image.builder: docker` (or podman, finch) runs the containers"))?;
-    let event = match &event {
-        Some(path) => Some(std::fs::read(path).map_err(|e| Failure::new(format!("cannot read --event `{}`: {e}", path.display())))?),
-        None => None,
-    };
+    let engine = pure::engine(config.image.builder).map_err(|e| {
+        Failure::new(e).hint("`image.builder: docker` (or podman, finch) runs the containers")
+    })?;
+    let event =
+        match &event {
+            Some(path) => Some(std::fs::read(path).map_err(|e| {
+                Failure::new(format!("cannot read --event `{}`: {e}", path.display()))
+            })?),
+            None => None,
+        };
     if let Some(e) = &event {
-        serde_json::from_slice::<serde_json::Value>(e).map_err(|err| Failure::new(format!("--event is not JSON: {err}")).hint("an event is one JSON document, e.g. an SQS event's {\"Records\": [...]}"))?;
+        serde_json::from_slice::<serde_json::Value>(e).map_err(|err| {
+            Failure::new(format!("--event is not JSON: {err}"))
+                .hint("an event is one JSON document, e.g. an SQS event's {\"Records\": [...]}")
+        })?;
     }
     let image = match &image_uri {
         Some(uri) => uri.clone(),
@@ -100,40 +121,105 @@ pub async fn local(ws: &Workspace, spec: Spec, printer: &Printer, on_report: &dy
             Some(u) => u.clone(),
             None => {
                 let Some(s) = cfn.describe_stack(stack).await? else {
-                    return Err(Failure::new(format!("no queue for {kind}: stack `{stack}` is not deployed")).hint("pass --queue-url URL, or deploy with `replatform up`"));
+                    return Err(Failure::new(format!(
+                        "no queue for {kind}: stack `{stack}` is not deployed"
+                    ))
+                    .hint("pass --queue-url URL, or deploy with `replatform up`"));
                 };
-                facts(&cfn, stack, &s.outputs).await?.get("QueueUrl").cloned().ok_or_else(|| Failure::new(format!("stack `{stack}` has no queue")).hint("pass --queue-url URL"))?
+                facts(&cfn, stack, &s.outputs)
+                    .await?
+                    .get("QueueUrl")
+                    .cloned()
+                    .ok_or_else(|| {
+                        Failure::new(format!("stack `{stack}` has no queue"))
+                            .hint("pass --queue-url URL")
+                    })?
             }
         };
         if messages > 0 {
-            let plan = Plan { pace: Pace::Burst { count: messages }, bodies: Bodies::Generated(SizeRange::default()), concurrency: 8, seed: fastrand::u64(..) };
+            let plan = Plan {
+                pace: Pace::Burst { count: messages },
+                bodies: Bodies::Generated(SizeRange::default()),
+                concurrency: 8,
+                seed: fastrand::u64(..),
+            };
             let targets = [Target::new(kind, &queue)];
             let sent = sender::run(&services, &targets, &plan, stop.flag()).await;
             if let Some(signal) = stop.signal() {
-                return Err(interrupted(signal, &services, &queue, None, &format!("{} of {messages} messages were put in the queue", sent.sent)).await);
+                return Err(interrupted(
+                    signal,
+                    &services,
+                    &queue,
+                    None,
+                    &format!("{} of {messages} messages were put in the queue", sent.sent),
+                )
+                .await);
             }
             if sent.failed > 0 {
-                let why = sent.queues.iter().flat_map(|q| q.not_sent.iter()).map(|n| format!("{}: {}", n.code, n.message)).next().unwrap_or_default();
-                return Err(Failure::new(format!("{} of {messages} messages could not be put in {queue}: {why}", sent.failed)).hint("check the queue's URL and the permissions to send to it"));
+                let why = sent
+                    .queues
+                    .iter()
+                    .flat_map(|q| q.not_sent.iter())
+                    .map(|n| format!("{}: {}", n.code, n.message))
+                    .next()
+                    .unwrap_or_default();
+                return Err(Failure::new(format!(
+                    "{} of {messages} messages could not be put in {queue}: {why}",
+                    sent.failed
+                ))
+                .hint("check the queue's URL and the permissions to send to it"));
             }
             printer.info(format!("{kind}: put {messages} messages in {queue}"));
         }
-        let name = format!("replatform-local-{}-{kind}-{:06x}", config.service, fastrand::u32(..0xffffff));
-        printer.info(format!("{kind}: running {image} as {} does", if kind == "lambda" { "Lambda" } else { "ECS" }));
+        let name = format!(
+            "replatform-local-{}-{kind}-{:06x}",
+            config.service,
+            fastrand::u32(..0xffffff)
+        );
+        printer.info(format!(
+            "{kind}: running {image} as {} does",
+            if kind == "lambda" { "Lambda" } else { "ECS" }
+        ));
         let with_secrets = |mut env: Vec<(String, String)>| -> Vec<(String, String)> {
             env.extend(secrets.iter().cloned());
             env
         };
         let report = if kind == "lambda" {
             let cmd_for = |api: &str| {
-                let mut cmd = pure::lambda_run(engine, config, &image, &name, pure::lambda_env(config, &region, api, &queue), &pass);
+                let mut cmd = pure::lambda_run(
+                    engine,
+                    config,
+                    &image,
+                    &name,
+                    pure::lambda_env(config, &region, api, &queue),
+                    &pass,
+                );
                 cmd.env = with_secrets(cmd.env);
                 cmd
             };
             let feed = event.clone().map_or(Feed::Trigger, Feed::Event);
-            run::lambda(&services, config, cmd_for, &name, &queue, &region, feed, timeout, show.clone(), stop).await
+            run::lambda(
+                &services,
+                config,
+                cmd_for,
+                &name,
+                &queue,
+                &region,
+                feed,
+                timeout,
+                show.clone(),
+                stop,
+            )
+            .await
         } else {
-            let mut cmd = pure::ecs_run(engine, config, &image, &name, pure::ecs_env(config, &region, &queue), &pass);
+            let mut cmd = pure::ecs_run(
+                engine,
+                config,
+                &image,
+                &name,
+                pure::ecs_env(config, &region, &queue),
+                &pass,
+            );
             cmd.env = with_secrets(cmd.env);
             run::ecs(&services, &cmd, &name, &queue, timeout, show.clone(), stop).await
         };
@@ -141,17 +227,33 @@ pub async fn local(ws: &Workspace, spec: Spec, printer: &Printer, on_report: &dy
         reports.push(report);
         if let Some(signal) = stop.signal() {
             let failure = interrupted(signal, &services, &queue, Some((kind, &name)), "").await;
-            return Ok(Run { image, platforms: reports, interrupted: Some(failure) });
+            return Ok(Run {
+                image,
+                platforms: reports,
+                interrupted: Some(failure),
+            });
         }
     }
-    Ok(Run { image, platforms: reports, interrupted: None })
+    Ok(Run {
+        image,
+        platforms: reports,
+        interrupted: None,
+    })
 }
 
 /// After SIGINT or SIGTERM: what was stopped, and where the messages are. `local` runs nothing
 /// in AWS; a message in flight comes back to the queue when its visibility timeout ends.
-async fn interrupted(signal: &str, services: &crate::aws::services::Services, queue: &str, container: Option<(&str, &str)>, sent: &str) -> Failure {
+async fn interrupted(
+    signal: &str,
+    services: &crate::aws::services::Services,
+    queue: &str,
+    container: Option<(&str, &str)>,
+    sent: &str,
+) -> Failure {
     let stopped = match container {
-        Some(("lambda", name)) => format!("the container `{name}` was stopped and removed, and the Runtime API emulator stopped"),
+        Some(("lambda", name)) => format!(
+            "the container `{name}` was stopped and removed, and the Runtime API emulator stopped"
+        ),
         Some((_, name)) => format!("the container `{name}` was stopped and removed"),
         None => "no container was started".to_string(),
     };
@@ -164,7 +266,11 @@ async fn interrupted(signal: &str, services: &crate::aws::services::Services, qu
         Ok(None) => format!("the queue `{queue}` is gone"),
         Err(e) => format!("the depth of the queue `{queue}` is unknown ({e})"),
     };
-    let sent = if sent.is_empty() { String::new() } else { format!("{sent}; ") };
+    let sent = if sent.is_empty() {
+        String::new()
+    } else {
+        format!("{sent}; ")
+    };
     Failure::interrupted(format!("interrupted ({signal}): {stopped}; nothing of ours runs in AWS; {sent}{held}"))
         .hint("`replatform local` again goes on with what is in the queue; `aws sqs purge-queue` empties it")
 }

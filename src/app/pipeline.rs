@@ -7,8 +7,8 @@
 use std::path::Path;
 
 use super::workspace::{connect, load, select, sources, Loaded, Workspace};
-use crate::aws::Aws;
 use super::Only;
+use crate::aws::Aws;
 use crate::core::config::Config;
 use crate::core::diag::Diagnostic;
 use crate::core::image_ref::{self, ImageRef};
@@ -35,11 +35,19 @@ pub struct Ready {
     pub image: Report,
 }
 
-pub async fn prepare(g: &Workspace, image_uri: Option<&str>, only: Option<Only>, mode: ImageMode, printer: &Printer) -> Result<Ready, Failure> {
+pub async fn prepare(
+    g: &Workspace,
+    image_uri: Option<&str>,
+    only: Option<Only>,
+    mode: ImageMode,
+    printer: &Printer,
+) -> Result<Ready, Failure> {
     // Load and lint: bad input ends here, with no AWS call.
     let loaded = load(&g.file, printer).map_err(|(f, _)| f)?;
     let config = &loaded.config;
-    let given = image_uri.map(|u| image_ref(u, config.region.as_deref())).transpose()?;
+    let given = image_uri
+        .map(|u| image_ref(u, config.region.as_deref()))
+        .transpose()?;
     // The templates render: a broken `--templates` folder ends here, before a build.
     let sources = sources(g.templates.as_deref())?;
     render::render(&sources, &Data::new(config, &Image::Placeholder))?;
@@ -74,23 +82,45 @@ pub async fn prepare(g: &Workspace, image_uri: Option<&str>, only: Option<Only>,
                 (uri, report)
             }
             Err(f) => {
-                printer.warning(&format!("could not look the image up ({}); compared with a placeholder image", f.message));
-                (None, Report { source: Source::NotBuilt, uri: None, tag: None, registry: None, media_type: None })
+                printer.warning(&format!(
+                    "could not look the image up ({}); compared with a placeholder image",
+                    f.message
+                ));
+                (
+                    None,
+                    Report {
+                        source: Source::NotBuilt,
+                        uri: None,
+                        tag: None,
+                        registry: None,
+                        media_type: None,
+                    },
+                )
             }
         },
     };
 
-    printer.debug(format!("image: step took {:.3} s", started.elapsed().as_secs_f64()));
+    printer.debug(format!(
+        "image: step took {:.3} s",
+        started.elapsed().as_secs_f64()
+    ));
     let img = image.as_ref().map_or(Image::Placeholder, Image::Digest);
     let stacks = select(render::render(&sources, &Data::new(config, &img))?, only);
-    Ok(Ready { loaded, aws, stacks, image: report })
+    Ok(Ready {
+        loaded,
+        aws,
+        stacks,
+        image: report,
+    })
 }
 
 /// Pitfall 9: a function's reserved concurrency must leave the account at least 100
 /// unreserved. Checked before anything changes; a check that cannot run is a warning, or, at an
 /// endpoint that is not AWS's (an emulator), one plain line: it is checked against AWS.
 async fn check_concurrency(aws: &Aws, config: &Config, printer: &Printer) -> Result<(), Failure> {
-    let Some(wanted) = config.lambda.reserved_concurrency else { return Ok(()) };
+    let Some(wanted) = config.lambda.reserved_concurrency else {
+        return Ok(());
+    };
     let services = aws.services();
     let account = match services.account_concurrency().await {
         Ok(a) => a,
@@ -105,7 +135,12 @@ async fn check_concurrency(aws: &Aws, config: &Config, printer: &Printer) -> Res
             return Ok(());
         }
     };
-    let held = services.reserved_concurrency(&config.service).await.ok().flatten().unwrap_or(0);
+    let held = services
+        .reserved_concurrency(&config.service)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or(0);
     let left = plan::unreserved_after(account.unreserved.into(), held.into(), wanted.into());
     if left < plan::MIN_UNRESERVED {
         return Err(Failure::new(format!(
@@ -119,7 +154,8 @@ async fn check_concurrency(aws: &Aws, config: &Config, printer: &Printer) -> Res
 
 /// Checks `--image-uri` against the config: by digest, in ECR, in the config's region.
 pub fn image_ref(uri: &str, region: Option<&str>) -> Result<ImageRef, Failure> {
-    let r = image_ref::parse(uri).map_err(|e| Failure::new(format!("--image-uri: {}", e.message)).hint(e.hint))?;
+    let r = image_ref::parse(uri)
+        .map_err(|e| Failure::new(format!("--image-uri: {}", e.message)).hint(e.hint))?;
     if let Some(region) = region {
         if r.region != region {
             return Err(Failure::new(format!("--image-uri: the image is in `{}` but the service deploys to `{region}`: Lambda pulls images only from its own region", r.region))
@@ -134,17 +170,24 @@ pub fn image_ref(uri: &str, region: Option<&str>) -> Result<ImageRef, Failure> {
 /// failure with the diagnostics found so far.
 pub type Rendered = Result<(Loaded, Vec<RenderedStack>, bool), (Failure, Vec<Diagnostic>)>;
 
-pub fn rendered(file: &Path, image_uri: Option<&str>, templates: Option<&Path>, printer: &Printer) -> Rendered {
+pub fn rendered(
+    file: &Path,
+    image_uri: Option<&str>,
+    templates: Option<&Path>,
+    printer: &Printer,
+) -> Rendered {
     let loaded = load(file, printer)?;
     let c = &loaded.config;
     let image = match image_uri {
-        Some(uri) => Some(image_ref(uri, c.region.as_deref()).map_err(|f| (f, loaded.diagnostics.clone()))?),
+        Some(uri) => {
+            Some(image_ref(uri, c.region.as_deref()).map_err(|f| (f, loaded.diagnostics.clone()))?)
+        }
         None => None,
     };
     let srcs = sources(templates).map_err(|f| (f, loaded.diagnostics.clone()))?;
     let img = image.as_ref().map_or(Image::Placeholder, Image::Digest);
     let data = Data::new(c, &img);
-    let stacks = render::render(&srcs, &data).map_err(|e| (Failure::from(e), loaded.diagnostics.clone()))?;
+    let stacks =
+        render::render(&srcs, &data).map_err(|e| (Failure::from(e), loaded.diagnostics.clone()))?;
     Ok((loaded, stacks, image.is_none()))
 }
-

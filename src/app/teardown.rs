@@ -72,7 +72,13 @@ pub struct Teardown {
 
 /// `down`: the stacks the config names, without lint (a config that lint refuses can still be
 /// torn down), with the terminal's question and the process's signals.
-pub async fn down(ws: &Workspace, only: Option<Only>, options: Options, timeout: Duration, printer: &Printer) -> Result<Teardown, Failure> {
+pub async fn down(
+    ws: &Workspace,
+    only: Option<Only>,
+    options: Options,
+    timeout: Duration,
+    printer: &Printer,
+) -> Result<Teardown, Failure> {
     // The handlers from the start: a signal while the queues are read stops it before the delete.
     let stop = crate::signal::Stop::on_signals();
     let (config, names) = stack_names(ws, only)?;
@@ -80,9 +86,31 @@ pub async fn down(ws: &Workspace, only: Option<Only>, options: Options, timeout:
     let (cfn, services, ecr) = (aws.cfn(), aws.services(), aws.ecr());
     let stacks: Vec<String> = names.into_iter().map(|(_, n)| n).collect();
     let reporter = reporter(printer, &stacks);
-    let runner = Runner::new(&cfn, reporter.as_ref(), Settings { timeout, ..Settings::default() }, run_token(), vec![]);
+    let runner = Runner::new(
+        &cfn,
+        reporter.as_ref(),
+        Settings {
+            timeout,
+            ..Settings::default()
+        },
+        run_token(),
+        vec![],
+    );
     let repository = options.purge_images.then(|| config.repository());
-    teardown(&runner, &cfn, &services, &ecr, &stacks, repository, &options, reporter.as_ref(), printer, &crate::ui::prompt::terminal, stop.signalled()).await
+    teardown(
+        &runner,
+        &cfn,
+        &services,
+        &ecr,
+        &stacks,
+        repository,
+        &options,
+        reporter.as_ref(),
+        printer,
+        &crate::ui::prompt::terminal,
+        stop.signalled(),
+    )
+    .await
 }
 
 /// Deletes `stacks` and their queues as [`down`] describes, and `repository` when given. `Err`
@@ -101,7 +129,12 @@ pub async fn teardown(
     ask: Ask<'_>,
     interrupt: impl Future<Output = &'static str>,
 ) -> Result<Teardown, Failure> {
-    let Options { yes, force, keep_queues, purge_images: _ } = *options;
+    let Options {
+        yes,
+        force,
+        keep_queues,
+        purge_images: _,
+    } = *options;
     let mut interrupt = std::pin::pin!(interrupt);
     // The queues first: what they hold decides whether anything is deleted.
     let mut queues: Vec<Vec<QueueReport>> = Vec::new();
@@ -109,37 +142,70 @@ pub async fn teardown(
         let mut of_stack = Vec::new();
         for (logical_id, url) in queues_of(cfn, services, name).await? {
             let depth = services.queue_depth(&url).await?;
-            of_stack.push(QueueReport { logical_id, url, depth, outcome: "kept" });
+            of_stack.push(QueueReport {
+                logical_id,
+                url,
+                depth,
+                outcome: "kept",
+            });
         }
         queues.push(of_stack);
     }
-    let held: Vec<(&String, &QueueReport)> = stacks.iter().zip(&queues).flat_map(|(s, qs)| qs.iter().map(move |q| (s, q))).filter(|(_, q)| q.depth.as_ref().is_some_and(|d| d.total() > 0)).collect();
-    let total: u64 = held.iter().filter_map(|(_, q)| q.depth.as_ref()).map(QueueDepth::total).sum();
+    let held: Vec<(&String, &QueueReport)> = stacks
+        .iter()
+        .zip(&queues)
+        .flat_map(|(s, qs)| qs.iter().map(move |q| (s, q)))
+        .filter(|(_, q)| q.depth.as_ref().is_some_and(|d| d.total() > 0))
+        .collect();
+    let total: u64 = held
+        .iter()
+        .filter_map(|(_, q)| q.depth.as_ref())
+        .map(QueueDepth::total)
+        .sum();
     if !held.is_empty() && !force && !keep_queues {
         for (stack, q) in &held {
             let d = q.depth.as_ref().expect("held queues have a depth");
-            printer.warning(&format!("{stack} `{}` {} holds {} visible, {} in flight, {} delayed", q.logical_id, q.url, d.visible, d.in_flight, d.delayed));
+            printer.warning(&format!(
+                "{stack} `{}` {} holds {} visible, {} in flight, {} delayed",
+                q.logical_id, q.url, d.visible, d.in_flight, d.delayed
+            ));
         }
         return Err(Failure::new(format!("refusing to delete: the queues hold {total} message{}; nothing was deleted", if total == 1 { "" } else { "s" }))
             .hint("let the workers drain them (`replatform status` shows the depths), keep them with --keep-queues, or pass --force to delete the messages too"));
     }
 
-    let mut list = stacks.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(" and ");
+    let mut list = stacks
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(" and ");
     if let Some(repository) = repository {
         list = format!("{list}, then the ECR repository `{repository}` with all its images");
     }
     let fate = if keep_queues {
         "Their queues are kept, with any messages in them.".to_string()
     } else if total > 0 {
-        format!("Their queues go too, with the {total} message{} in them.", if total == 1 { "" } else { "s" })
+        format!(
+            "Their queues go too, with the {total} message{} in them.",
+            if total == 1 { "" } else { "s" }
+        )
     } else {
         "Their queues, empty now, go too.".to_string()
     };
     if let std::task::Poll::Ready(signal) = futures::poll!(interrupt.as_mut()) {
-        return Err(Failure::interrupted(format!("interrupted ({signal}) while reading the queues: nothing was deleted")).hint("`replatform down` starts again from the queues"));
+        return Err(Failure::interrupted(format!(
+            "interrupted ({signal}) while reading the queues: nothing was deleted"
+        ))
+        .hint("`replatform down` starts again from the queues"));
     }
     if !yes {
-        let answer = ask(format!("Delete {list}? {fate}")).await.map_err(|signal| Failure::interrupted(format!("interrupted ({signal}) at the question: nothing was deleted")))?;
+        let answer = ask(format!("Delete {list}? {fate}"))
+            .await
+            .map_err(|signal| {
+                Failure::interrupted(format!(
+                    "interrupted ({signal}) at the question: nothing was deleted"
+                ))
+            })?;
         match answer {
             Some(true) => {}
             Some(false) => return Err(Failure::new("nothing was deleted").hint("run again and answer `y`, or pass --yes")),
@@ -159,7 +225,13 @@ pub async fn teardown(
     let mut reports = Vec::new();
     let mut failed = false;
     for ((name, result), mut of_stack) in stacks.iter().zip(results).zip(queues) {
-        let mut r = StackReport { name: name.clone(), existed: true, deleted: false, queues: vec![], error: None };
+        let mut r = StackReport {
+            name: name.clone(),
+            existed: true,
+            deleted: false,
+            queues: vec![],
+            error: None,
+        };
         match result {
             Ok(existed) => {
                 r.existed = existed;
@@ -203,8 +275,15 @@ pub async fn teardown(
     if let (Some(name), false) = (repository, failed) {
         match ecr.delete(name).await {
             Ok(existed) => {
-                printer.info(if existed { format!("ECR repository `{name}`: deleted with its images") } else { format!("ECR repository `{name}`: none, nothing to delete") });
-                purged = Some(Purged { repository: name.to_string(), existed });
+                printer.info(if existed {
+                    format!("ECR repository `{name}`: deleted with its images")
+                } else {
+                    format!("ECR repository `{name}`: none, nothing to delete")
+                });
+                purged = Some(Purged {
+                    repository: name.to_string(),
+                    existed,
+                });
             }
             Err(e) => {
                 printer.error(&e.to_string(), Some("the stacks are gone; run `replatform down --purge-images --yes` again, or delete the repository in the ECR console"));
@@ -212,30 +291,61 @@ pub async fn teardown(
             }
         }
     }
-    Ok(Teardown { stacks: reports, purged_images: purged, failed })
+    Ok(Teardown {
+        stacks: reports,
+        purged_images: purged,
+        failed,
+    })
 }
 
 /// A stack's queues (logical id, URL): the stack's own, read before the delete (after it the
 /// stack no longer says which they were), and those it left behind earlier (an interrupted
 /// `down`, a replaced queue), found by the name CloudFormation gave them: `<stack>-<id>-<suffix>`,
 /// or for FIFO queues the same name the template spells out, with `.fifo` (issue 14).
-async fn queues_of(cfn: &Cfn, services: &Services, stack: &str) -> Result<Vec<(String, String)>, AwsError> {
-    let resources = cfn.resources(stack).await.or_none_if(AwsError::is_missing_stack)?.unwrap_or_default();
-    let mut out: Vec<(String, String)> = ["Queue", "DeadLetterQueue"].iter().filter_map(|id| resources.get(*id).map(|u| (id.to_string(), u.clone()))).collect();
+async fn queues_of(
+    cfn: &Cfn,
+    services: &Services,
+    stack: &str,
+) -> Result<Vec<(String, String)>, AwsError> {
+    let resources = cfn
+        .resources(stack)
+        .await
+        .or_none_if(AwsError::is_missing_stack)?
+        .unwrap_or_default();
+    let mut out: Vec<(String, String)> = ["Queue", "DeadLetterQueue"]
+        .iter()
+        .filter_map(|id| resources.get(*id).map(|u| (id.to_string(), u.clone())))
+        .collect();
     for url in services.queues_named(&format!("{stack}-")).await? {
         let name = url.rsplit('/').next().unwrap_or_default();
-        let (name, fifo) = name.strip_suffix(".fifo").map_or((name, false), |n| (n, true));
-        let Some((logical_id, suffix)) = name.strip_prefix(&format!("{stack}-")).and_then(|rest| rest.rsplit_once('-')) else { continue };
+        let (name, fifo) = name
+            .strip_suffix(".fifo")
+            .map_or((name, false), |n| (n, true));
+        let Some((logical_id, suffix)) = name
+            .strip_prefix(&format!("{stack}-"))
+            .and_then(|rest| rest.rsplit_once('-'))
+        else {
+            continue;
+        };
         // CloudFormation's suffix is upper-case letters and digits; a FIFO queue's is the last
         // group of the stack id's UUID: 12 lower-case hex digits.
         let generated = if fifo {
-            suffix.len() == 12 && suffix.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+            suffix.len() == 12
+                && suffix
+                    .chars()
+                    .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
         } else {
-            !suffix.is_empty() && suffix.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+            !suffix.is_empty()
+                && suffix
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
         };
         // The same queue may come with another host (an endpoint's URL): the account and name say.
         let key = |u: &str| u.rsplitn(3, '/').take(2).collect::<Vec<_>>().join("/");
-        if generated && matches!(logical_id, "Queue" | "DeadLetterQueue") && !out.iter().any(|(_, u)| key(u) == key(&url)) {
+        if generated
+            && matches!(logical_id, "Queue" | "DeadLetterQueue")
+            && !out.iter().any(|(_, u)| key(u) == key(&url))
+        {
             out.push((logical_id.to_string(), url));
         }
     }

@@ -33,11 +33,19 @@ pub fn validate(file: &Path, printer: &Printer) -> Validation {
             let mut files = vec![None; diagnostics.len()];
             diagnostics.extend(ds);
             files.extend(fs);
-            Validation { result: Ok(()), diagnostics, files }
+            Validation {
+                result: Ok(()),
+                diagnostics,
+                files,
+            }
         }
         Err((f, ds)) => {
             let files = vec![None; ds.len()];
-            Validation { result: Err(f), diagnostics: ds, files }
+            Validation {
+                result: Err(f),
+                diagnostics: ds,
+                files,
+            }
         }
     }
 }
@@ -51,7 +59,12 @@ fn model_checks(l: &Loaded, printer: &Printer) -> Vec<Diagnostic> {
     for d in &mut found {
         d.location = crate::core::locate::find(&places, &d.path).map(|p| p.value);
         if !printer.is_json() {
-            printer.diagnostic(&crate::ui::diagnostics::render(d, &l.path.display().to_string(), &config, true));
+            printer.diagnostic(&crate::ui::diagnostics::render(
+                d,
+                &l.path.display().to_string(),
+                &config,
+                true,
+            ));
         }
     }
     found
@@ -62,11 +75,18 @@ fn model_checks(l: &Loaded, printer: &Printer) -> Vec<Diagnostic> {
 /// on its own, or for `up --image-uri`) there is nothing to check.
 fn dockerfile_checks(l: &Loaded, printer: &Printer) -> Vec<(Diagnostic, Option<String>)> {
     let image = &l.config.image;
-    let context = l.path.parent().unwrap_or(Path::new("")).join(&image.context);
+    let context = l
+        .path
+        .parent()
+        .unwrap_or(Path::new(""))
+        .join(&image.context);
     let path = context.join(&image.dockerfile);
     let shown = tidy(&path);
     if !context.is_dir() {
-        printer.debug(format!("no build context at `{}`: the Dockerfile is not checked", tidy(&context)));
+        printer.debug(format!(
+            "no build context at `{}`: the Dockerfile is not checked",
+            tidy(&context)
+        ));
         return Vec::new();
     }
     let text = match read_text(&path) {
@@ -85,26 +105,48 @@ fn dockerfile_checks(l: &Loaded, printer: &Printer) -> Vec<(Diagnostic, Option<S
             } else {
                 (format!("cannot read the Dockerfile `{shown}`: {e}; it is not checked"), "let this user read it, or set `image.dockerfile` to the Dockerfile the image builds from".to_string())
             };
-            let field = if image.dockerfile == "Dockerfile" { "image.context" } else { "image.dockerfile" };
+            let field = if image.dockerfile == "Dockerfile" {
+                "image.context"
+            } else {
+                "image.dockerfile"
+            };
             let mut d = Diagnostic::warning("dockerfile", field, message).hint(hint);
             let config = std::fs::read_to_string(&l.path).unwrap_or_default();
-            d.location = crate::core::locate::find(&crate::core::locate::index(&config), field).map(|p| p.value);
+            d.location = crate::core::locate::find(&crate::core::locate::index(&config), field)
+                .map(|p| p.value);
             if !printer.is_json() {
-                printer.diagnostic(&crate::ui::diagnostics::render(&d, &l.path.display().to_string(), &config, true));
+                printer.diagnostic(&crate::ui::diagnostics::render(
+                    &d,
+                    &l.path.display().to_string(),
+                    &config,
+                    true,
+                ));
             }
             return vec![(d, None)];
         }
     };
     let settings = Settings::from(&l.config);
     let files = context_files(&context, &text, &settings);
-    printer.debug(format!("Dockerfile checks: `{shown}`, with {}", if files.is_empty() { "no requirements file".to_string() } else { files.keys().cloned().collect::<Vec<_>>().join(", ") }));
+    printer.debug(format!(
+        "Dockerfile checks: `{shown}`, with {}",
+        if files.is_empty() {
+            "no requirements file".to_string()
+        } else {
+            files.keys().cloned().collect::<Vec<_>>().join(", ")
+        }
+    ));
     let findings = dockerfile::check(&text, &settings, &files);
     if !printer.is_json() {
         for f in &findings {
-            printer.diagnostic(&crate::ui::diagnostics::render_finding(f, &shown, &text, true));
+            printer.diagnostic(&crate::ui::diagnostics::render_finding(
+                f, &shown, &text, true,
+            ));
         }
     }
-    findings.iter().map(|f| (f.diagnostic(), Some(shown.clone()))).collect()
+    findings
+        .iter()
+        .map(|f| (f.diagnostic(), Some(shown.clone())))
+        .collect()
 }
 
 /// The build context's files the checks ask for (requirements and project files the Dockerfile
@@ -114,13 +156,18 @@ fn context_files(context: &Path, text: &str, settings: &Settings) -> BTreeMap<St
     let mut tried = BTreeSet::new();
     let root = std::fs::canonicalize(context).ok();
     loop {
-        let new: Vec<String> = dockerfile::wanted_files(text, settings, &files).into_iter().filter(|p| !tried.contains(p)).collect();
+        let new: Vec<String> = dockerfile::wanted_files(text, settings, &files)
+            .into_iter()
+            .filter(|p| !tried.contains(p))
+            .collect();
         if new.is_empty() || tried.len() >= dockerfile::MAX_FILES {
             return files;
         }
         for p in new.into_iter().take(dockerfile::MAX_FILES - tried.len()) {
             tried.insert(p.clone());
-            let Some(rel) = dockerfile::context_path(&p).filter(|r| !r.is_empty()) else { continue };
+            let Some(rel) = dockerfile::context_path(&p).filter(|r| !r.is_empty()) else {
+                continue;
+            };
             let full = context.join(&rel);
             // A symbolic link out of the context is not what the build copies.
             let inside = match (&root, std::fs::canonicalize(&full)) {
@@ -141,14 +188,22 @@ fn read_text(path: &Path) -> std::io::Result<String> {
     match crate::files::read_bounded(path, dockerfile::MAX_FILE_BYTES) {
         Ok(bytes) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
         Err(ReadError::Io(e)) => Err(e),
-        Err(ReadError::Folder | ReadError::NotRegular) => Err(std::io::Error::other("not a regular file")),
-        Err(ReadError::TooLarge(_)) => Err(std::io::Error::other(format!("larger than {} bytes", dockerfile::MAX_FILE_BYTES))),
+        Err(ReadError::Folder | ReadError::NotRegular) => {
+            Err(std::io::Error::other("not a regular file"))
+        }
+        Err(ReadError::TooLarge(_)) => Err(std::io::Error::other(format!(
+            "larger than {} bytes",
+            dockerfile::MAX_FILE_BYTES
+        ))),
     }
 }
 
 /// A path without its `.` parts: `./Dockerfile` is shown as `Dockerfile`.
 fn tidy(path: &Path) -> String {
-    let p: PathBuf = path.components().filter(|c| *c != Component::CurDir).collect();
+    let p: PathBuf = path
+        .components()
+        .filter(|c| *c != Component::CurDir)
+        .collect();
     if p.as_os_str().is_empty() {
         ".".into()
     } else {

@@ -4,8 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::aws::Aws;
 use super::Only;
+use crate::aws::Aws;
 use crate::core::config::{self, Config};
 use crate::core::diag::Diagnostic;
 use crate::core::lint;
@@ -28,23 +28,36 @@ pub struct Workspace {
 impl Workspace {
     /// The folder the config's paths are relative to.
     pub fn config_dir(&self) -> &Path {
-        self.file.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."))
+        self.file
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
     }
 }
 
 /// The AWS settings: `--profile`, then `--region`, the config's `region`, the SDK's chain.
-pub async fn connect(g: &Workspace, config_region: Option<&str>, printer: &Printer) -> Result<Aws, Failure> {
-    let aws = Aws::load(g.profile.as_deref(), g.region.as_deref().or(config_region)).await.map_err(|e| {
-        if e.code == "NoRegion" {
-            Failure::new("no AWS region is set").hint("set `region:` in replatform.yaml, pass --region, or set AWS_REGION")
-        } else {
-            Failure::from(e)
-        }
-    })?;
+pub async fn connect(
+    g: &Workspace,
+    config_region: Option<&str>,
+    printer: &Printer,
+) -> Result<Aws, Failure> {
+    let aws = Aws::load(g.profile.as_deref(), g.region.as_deref().or(config_region))
+        .await
+        .map_err(|e| {
+            if e.code == "NoRegion" {
+                Failure::new("no AWS region is set")
+                    .hint("set `region:` in replatform.yaml, pass --region, or set AWS_REGION")
+            } else {
+                Failure::from(e)
+            }
+        })?;
     printer.debug(format!(
         "aws: region {}, profile {}, endpoint {}",
         aws.region(),
-        g.profile.as_deref().or(std::env::var("AWS_PROFILE").ok().as_deref()).unwrap_or("default"),
+        g.profile
+            .as_deref()
+            .or(std::env::var("AWS_PROFILE").ok().as_deref())
+            .unwrap_or("default"),
         std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| "the service's own".into())
     ));
     Ok(aws)
@@ -52,7 +65,10 @@ pub async fn connect(g: &Workspace, config_region: Option<&str>, printer: &Print
 
 /// The stacks a command acts on: all, or the one `--only` names.
 pub fn select(stacks: Vec<RenderedStack>, only: Option<Only>) -> Vec<RenderedStack> {
-    stacks.into_iter().filter(|s| only.is_none_or(|o| s.kind == o.as_str())).collect()
+    stacks
+        .into_iter()
+        .filter(|s| only.is_none_or(|o| s.kind == o.as_str()))
+        .collect()
 }
 
 /// Live lines on a terminal, plain lines elsewhere, nothing with --quiet or --output json.
@@ -66,13 +82,19 @@ pub fn reporter(printer: &Printer, stacks: &[String]) -> Box<dyn Reporter> {
 
 /// Names this run's change sets and request tokens.
 pub fn run_token() -> String {
-    let millis = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or_default();
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or_default();
     format!("replatform-{millis}")
 }
 
 /// The stack names from the config alone, without lint: `down` and `status` must work even
 /// when lint would refuse the file.
-pub fn stack_names(g: &Workspace, only: Option<Only>) -> Result<(Config, Vec<(String, String)>), Failure> {
+pub fn stack_names(
+    g: &Workspace,
+    only: Option<Only>,
+) -> Result<(Config, Vec<(String, String)>), Failure> {
     let bytes = read_config(&g.file)?;
     let invalid = |ds: &[Diagnostic]| {
         let d = &ds[0];
@@ -82,15 +104,28 @@ pub fn stack_names(g: &Workspace, only: Option<Only>) -> Result<(Config, Vec<(St
         };
         let mut hint = d.hint.clone().unwrap_or_default();
         if ds.len() > 1 || hint.is_empty() {
-            hint = [hint.as_str(), "`replatform validate` shows every problem"].iter().filter(|h| !h.is_empty()).copied().collect::<Vec<_>>().join("; ");
+            hint = [hint.as_str(), "`replatform validate` shows every problem"]
+                .iter()
+                .filter(|h| !h.is_empty())
+                .copied()
+                .collect::<Vec<_>>()
+                .join("; ");
         }
-        Failure::new(format!("`{}` is not valid: {at}: {}", g.file.display(), d.message)).hint(hint)
+        Failure::new(format!(
+            "`{}` is not valid: {at}: {}",
+            g.file.display(),
+            d.message
+        ))
+        .hint(hint)
     };
     let source = config::decode(&bytes).map_err(|d| invalid(&[d]))?;
     let config = config::parse(source).map_err(|ds| invalid(&ds))?;
     let data = crate::core::render::Data::new(&config, &crate::core::render::Image::Placeholder);
     let stacks = crate::core::render::render(&sources(g.templates.as_deref())?, &data)?;
-    let names = select(stacks, only).into_iter().map(|s| (s.kind, s.name)).collect();
+    let names = select(stacks, only)
+        .into_iter()
+        .map(|s| (s.kind, s.name))
+        .collect();
     Ok((config, names))
 }
 
@@ -111,8 +146,15 @@ fn read_config(path: &Path) -> Result<Vec<u8>, Failure> {
     };
     read_bounded(path, config::MAX_CONFIG_BYTES as u64).map_err(|e| match e {
         ReadError::Io(e) => cannot(&e),
-        ReadError::Folder => Failure::new(format!("`{shown}` is a folder, not a config file")).hint(format!("name the file in it: `-f {}`", path.join("replatform.yaml").display())),
-        ReadError::NotRegular => Failure::new(format!("`{shown}` is not a regular file (a FIFO, socket or device)")).hint("name the service's replatform.yaml with `-f PATH`"),
+        ReadError::Folder => Failure::new(format!("`{shown}` is a folder, not a config file"))
+            .hint(format!(
+                "name the file in it: `-f {}`",
+                path.join("replatform.yaml").display()
+            )),
+        ReadError::NotRegular => Failure::new(format!(
+            "`{shown}` is not a regular file (a FIFO, socket or device)"
+        ))
+        .hint("name the service's replatform.yaml with `-f PATH`"),
         ReadError::TooLarge(bytes) => {
             let d = config::too_large(bytes);
             Failure::new(format!("`{shown}`: {}", d.message)).hint(d.hint.unwrap_or_default())
@@ -171,7 +213,10 @@ pub fn load(path: &Path, printer: &Printer) -> Result<Loaded, (Failure, Vec<Diag
         if !printer.is_json() {
             let source = shown_source(source);
             // `--quiet` prints only warnings, errors and data: the infos go.
-            for d in ds.iter().filter(|d| !(printer.quiet && d.severity == crate::core::diag::Severity::Info)) {
+            for d in ds
+                .iter()
+                .filter(|d| !(printer.quiet && d.severity == crate::core::diag::Severity::Info))
+            {
                 // Styled always: anstream strips the styles where they don't belong.
                 printer.diagnostic(&diagnostics::render(d, &origin, &source, true));
             }
@@ -196,12 +241,20 @@ pub fn load(path: &Path, printer: &Printer) -> Result<Loaded, (Failure, Vec<Diag
     for d in &mut found {
         d.location = crate::core::locate::find(&places, &d.path).map(|p| p.value);
     }
-    found.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.location.cmp(&b.location)));
+    found.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(a.location.cmp(&b.location))
+    });
     show(&found, source);
     if found.iter().any(Diagnostic::is_error) {
         return Err((Failure::reported(), found));
     }
-    Ok(Loaded { path: path.to_path_buf(), config, diagnostics: found })
+    Ok(Loaded {
+        path: path.to_path_buf(),
+        config,
+        diagnostics: found,
+    })
 }
 
 /// The template sources: built-in, or overlaid by `--templates DIR`.

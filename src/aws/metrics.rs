@@ -36,14 +36,33 @@ impl Metrics {
 
     /// The newest minute with `ConcurrentExecutions` or `Invocations` data, up to `now`;
     /// `None` when the function has none in the last ten minutes.
-    pub async fn lambda_minute(&self, function: &str, now: SystemTime) -> Result<Option<LambdaMinute>, AwsError> {
+    pub async fn lambda_minute(
+        &self,
+        function: &str,
+        now: SystemTime,
+    ) -> Result<Option<LambdaMinute>, AwsError> {
         let query = |id: &str, metric: &str, stat: &str| {
             let metric = Metric::builder()
                 .namespace("AWS/Lambda")
                 .metric_name(metric)
-                .dimensions(Dimension::builder().name("FunctionName").value(function).build())
+                .dimensions(
+                    Dimension::builder()
+                        .name("FunctionName")
+                        .value(function)
+                        .build(),
+                )
                 .build();
-            MetricDataQuery::builder().id(id).metric_stat(MetricStat::builder().metric(metric).period(60).stat(stat).build()).return_data(true).build()
+            MetricDataQuery::builder()
+                .id(id)
+                .metric_stat(
+                    MetricStat::builder()
+                        .metric(metric)
+                        .period(60)
+                        .stat(stat)
+                        .build(),
+                )
+                .return_data(true)
+                .build()
         };
         let out = self
             .client
@@ -57,17 +76,50 @@ impl Metrics {
             .metric_data_queries(query("throttles", "Throttles", "Sum"))
             .send()
             .await
-            .map_err(|e| aws_error(format!("reading CloudWatch metrics of function `{function}`"), e))?;
+            .map_err(|e| {
+                aws_error(
+                    format!("reading CloudWatch metrics of function `{function}`"),
+                    e,
+                )
+            })?;
         let series = |id: &str| -> Vec<(i64, f64)> {
             out.metric_data_results()
                 .iter()
                 .find(|r| r.id() == Some(id))
-                .map(|r| r.timestamps().iter().map(|t| t.secs()).zip(r.values().iter().copied()).collect())
+                .map(|r| {
+                    r.timestamps()
+                        .iter()
+                        .map(|t| t.secs())
+                        .zip(r.values().iter().copied())
+                        .collect()
+                })
                 .unwrap_or_default()
         };
-        let (concurrency, invocations, errors, throttles) = (series("concurrency"), series("invocations"), series("errors"), series("throttles"));
-        let Some(minute) = concurrency.iter().chain(&invocations).map(|(t, _)| *t).max() else { return Ok(None) };
-        let at = |s: &[(i64, f64)]| s.iter().find(|(t, _)| *t == minute).map(|(_, v)| v.max(0.0).round() as u64);
-        Ok(Some(LambdaMinute { minute, concurrency: at(&concurrency), invocations: at(&invocations), errors: at(&errors), throttles: at(&throttles) }))
+        let (concurrency, invocations, errors, throttles) = (
+            series("concurrency"),
+            series("invocations"),
+            series("errors"),
+            series("throttles"),
+        );
+        let Some(minute) = concurrency
+            .iter()
+            .chain(&invocations)
+            .map(|(t, _)| *t)
+            .max()
+        else {
+            return Ok(None);
+        };
+        let at = |s: &[(i64, f64)]| {
+            s.iter()
+                .find(|(t, _)| *t == minute)
+                .map(|(_, v)| v.max(0.0).round() as u64)
+        };
+        Ok(Some(LambdaMinute {
+            minute,
+            concurrency: at(&concurrency),
+            invocations: at(&invocations),
+            errors: at(&errors),
+            throttles: at(&throttles),
+        }))
     }
 }

@@ -61,21 +61,39 @@ impl AwsError {
     pub fn is_transient(&self) -> bool {
         matches!(
             self.code.as_str(),
-            "Throttling" | "ThrottlingException" | "RequestLimitExceeded" | "TooManyRequestsException" | "RequestThrottled" | "InternalFailure" | "InternalError" | "ServiceUnavailable" | "ServiceUnavailableException"
+            "Throttling"
+                | "ThrottlingException"
+                | "RequestLimitExceeded"
+                | "TooManyRequestsException"
+                | "RequestThrottled"
+                | "InternalFailure"
+                | "InternalError"
+                | "ServiceUnavailable"
+                | "ServiceUnavailableException"
         ) || self.code.starts_with("HTTP 5")
     }
 
     /// The IAM action the operation names (``(needs `ACTION`)``), when it names one.
     pub fn needs(&self) -> Option<&str> {
-        self.operation.split_once("(needs `").and_then(|(_, rest)| rest.split_once('`')).map(|(action, _)| action)
+        self.operation
+            .split_once("(needs `")
+            .and_then(|(_, rest)| rest.split_once('`'))
+            .map(|(action, _)| action)
     }
 
     /// A hint for the errors users meet before anything else: credentials, region, endpoint.
     pub fn hint(&self) -> Option<String> {
         let all = format!("{} {}", self.code, self.message).to_lowercase();
-        if all.contains("credential") || self.code == "ExpiredToken" || self.code == "InvalidClientTokenId" || self.code == "UnrecognizedClientException" {
+        if all.contains("credential")
+            || self.code == "ExpiredToken"
+            || self.code == "InvalidClientTokenId"
+            || self.code == "UnrecognizedClientException"
+        {
             Some("set credentials the usual way: `aws configure`, `aws sso login --profile NAME` with `--profile NAME`, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY".into())
-        } else if self.code == "AccessDenied" || self.code == "AccessDeniedException" || self.code == "HTTP 403" {
+        } else if self.code == "AccessDenied"
+            || self.code == "AccessDeniedException"
+            || self.code == "HTTP 403"
+        {
             // 403 Forbidden is how AWS answers a denied call, also when the body is unreadable.
             Some(match self.needs() {
                 Some(action) => format!("grant the caller `{action}` (an IAM policy statement allowing it), then run the command again; nothing was changed"),
@@ -99,7 +117,11 @@ pub(crate) fn op(what: String, action: &str) -> String {
 
 /// The min and max of an ECS service's scalable target (`service/CLUSTER/SERVICE`,
 /// `ecs:service:DesiredCount`); `None` when it has none. Read by `init --from-ecs` and `cutover`.
-pub(crate) async fn scalable_bounds(client: &aws_sdk_applicationautoscaling::Client, cluster: &str, service: &str) -> Result<Option<(i32, i32)>, AwsError> {
+pub(crate) async fn scalable_bounds(
+    client: &aws_sdk_applicationautoscaling::Client,
+    cluster: &str,
+    service: &str,
+) -> Result<Option<(i32, i32)>, AwsError> {
     use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
     let resource = format!("service/{cluster}/{service}");
     let mut pages = client
@@ -111,8 +133,20 @@ pub(crate) async fn scalable_bounds(client: &aws_sdk_applicationautoscaling::Cli
         .send();
     let mut bounds = None;
     while let Some(page) = pages.next().await {
-        let out = page.map_err(|e| aws_error(op(format!("describing the scalable target `{resource}`"), "application-autoscaling:DescribeScalableTargets"), e))?;
-        if let Some(t) = out.scalable_targets().iter().find(|t| t.resource_id() == resource) {
+        let out = page.map_err(|e| {
+            aws_error(
+                op(
+                    format!("describing the scalable target `{resource}`"),
+                    "application-autoscaling:DescribeScalableTargets",
+                ),
+                e,
+            )
+        })?;
+        if let Some(t) = out
+            .scalable_targets()
+            .iter()
+            .find(|t| t.resource_id() == resource)
+        {
             bounds = Some((t.min_capacity(), t.max_capacity()));
         }
     }
@@ -121,11 +155,25 @@ pub(crate) async fn scalable_bounds(client: &aws_sdk_applicationautoscaling::Cli
 
 /// A queue's `RedrivePolicy` attribute read: its dead-letter queue's ARN and `maxReceiveCount`
 /// (a number, or a string as some writers leave it); `None` for no policy.
-pub(crate) fn redrive_policy(text: Option<&String>, operation: &str) -> Result<Option<(String, u64)>, AwsError> {
-    let Some(text) = text.filter(|t| !t.is_empty()) else { return Ok(None) };
-    let v: serde_json::Value = serde_json::from_str(text).map_err(|e| AwsError { operation: operation.to_string(), code: "InvalidRedrivePolicy".into(), message: e.to_string() })?;
-    let count = v["maxReceiveCount"].as_u64().or_else(|| v["maxReceiveCount"].as_str().and_then(|s| s.parse().ok())).unwrap_or(0);
-    Ok(v["deadLetterTargetArn"].as_str().map(|arn| (arn.to_string(), count)))
+pub(crate) fn redrive_policy(
+    text: Option<&String>,
+    operation: &str,
+) -> Result<Option<(String, u64)>, AwsError> {
+    let Some(text) = text.filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    let v: serde_json::Value = serde_json::from_str(text).map_err(|e| AwsError {
+        operation: operation.to_string(),
+        code: "InvalidRedrivePolicy".into(),
+        message: e.to_string(),
+    })?;
+    let count = v["maxReceiveCount"]
+        .as_u64()
+        .or_else(|| v["maxReceiveCount"].as_str().and_then(|s| s.parse().ok()))
+        .unwrap_or(0);
+    Ok(v["deadLetterTargetArn"]
+        .as_str()
+        .map(|arn| (arn.to_string(), count)))
 }
 
 /// "Not found" as an answer rather than an error: `Ok(None)` when `missing` says the error is
@@ -145,7 +193,10 @@ impl<T> OrMissing<T> for Result<T, AwsError> {
 }
 
 /// Converts any SDK error into an [`AwsError`], keeping AWS's code and message.
-pub(crate) fn aws_error<E>(operation: impl Into<String>, e: SdkError<E, aws_smithy_runtime_api::http::Response>) -> AwsError
+pub(crate) fn aws_error<E>(
+    operation: impl Into<String>,
+    e: SdkError<E, aws_smithy_runtime_api::http::Response>,
+) -> AwsError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
@@ -163,9 +214,21 @@ where
                 },
             }
         }
-        SdkError::TimeoutError(_) => AwsError { operation, code: "TimeoutError".into(), message: DisplayErrorContext(&e).to_string() },
-        SdkError::DispatchFailure(_) => AwsError { operation, code: "DispatchFailure".into(), message: DisplayErrorContext(&e).to_string() },
-        _ => AwsError { operation, code: "RequestFailed".into(), message: DisplayErrorContext(&e).to_string() },
+        SdkError::TimeoutError(_) => AwsError {
+            operation,
+            code: "TimeoutError".into(),
+            message: DisplayErrorContext(&e).to_string(),
+        },
+        SdkError::DispatchFailure(_) => AwsError {
+            operation,
+            code: "DispatchFailure".into(),
+            message: DisplayErrorContext(&e).to_string(),
+        },
+        _ => AwsError {
+            operation,
+            code: "RequestFailed".into(),
+            message: DisplayErrorContext(&e).to_string(),
+        },
     }
 }
 
@@ -189,7 +252,10 @@ impl Aws {
     pub async fn load(profile: Option<&str>, region: Option<&str>) -> Result<Self, AwsError> {
         // An answer that never comes is retried like any transient failure (the SDK's retry
         // settings, AWS_MAX_ATTEMPTS); every call here answers in seconds.
-        let timeouts = aws_config::timeout::TimeoutConfig::builder().connect_timeout(Duration::from_secs(10)).operation_attempt_timeout(Duration::from_secs(60)).build();
+        let timeouts = aws_config::timeout::TimeoutConfig::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .operation_attempt_timeout(Duration::from_secs(60))
+            .build();
         let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts);
         if let Some(p) = profile {
             loader = loader.profile_name(p);
@@ -211,7 +277,9 @@ impl Aws {
     /// The endpoint the calls go to when it is not one of AWS's own (`AWS_ENDPOINT_URL` at an
     /// emulator or a proxy): some account settings cannot be read there.
     pub fn foreign_endpoint(&self) -> Option<&str> {
-        self.config.endpoint_url().filter(|url| !is_aws_endpoint(url))
+        self.config
+            .endpoint_url()
+            .filter(|url| !is_aws_endpoint(url))
     }
 
     pub fn region(&self) -> &str {
@@ -234,22 +302,47 @@ impl Aws {
     /// of `local`); `None` when there are none. Pass them by variable name, never in arguments.
     pub async fn credentials(&self) -> Option<Credentials> {
         use aws_credential_types::provider::ProvideCredentials;
-        let c = self.config.credentials_provider()?.provide_credentials().await.ok()?;
-        Some(Credentials { access_key_id: c.access_key_id().to_string(), secret_access_key: c.secret_access_key().to_string(), session_token: c.session_token().map(str::to_string) })
+        let c = self
+            .config
+            .credentials_provider()?
+            .provide_credentials()
+            .await
+            .ok()?;
+        Some(Credentials {
+            access_key_id: c.access_key_id().to_string(),
+            secret_access_key: c.secret_access_key().to_string(),
+            session_token: c.session_token().map(str::to_string),
+        })
     }
 
     pub fn adopt(&self) -> adopt::Adopt {
         let c = &self.config;
-        adopt::Adopt::new(aws_sdk_ecs::Client::new(c), aws_sdk_iam::Client::new(c), aws_sdk_applicationautoscaling::Client::new(c), aws_sdk_cloudwatch::Client::new(c), aws_sdk_sqs::Client::new(c))
+        adopt::Adopt::new(
+            aws_sdk_ecs::Client::new(c),
+            aws_sdk_iam::Client::new(c),
+            aws_sdk_applicationautoscaling::Client::new(c),
+            aws_sdk_cloudwatch::Client::new(c),
+            aws_sdk_sqs::Client::new(c),
+        )
     }
 
     pub fn production(&self) -> production::Production {
         let c = &self.config;
-        production::Production::new(aws_sdk_ecs::Client::new(c), aws_sdk_applicationautoscaling::Client::new(c), aws_sdk_lambda::Client::new(c), aws_sdk_sqs::Client::new(c), aws_sdk_cloudwatch::Client::new(c))
+        production::Production::new(
+            aws_sdk_ecs::Client::new(c),
+            aws_sdk_applicationautoscaling::Client::new(c),
+            aws_sdk_lambda::Client::new(c),
+            aws_sdk_sqs::Client::new(c),
+            aws_sdk_cloudwatch::Client::new(c),
+        )
     }
 
     pub fn services(&self) -> services::Services {
-        services::Services::new(aws_sdk_sqs::Client::new(&self.config), aws_sdk_ecs::Client::new(&self.config), aws_sdk_lambda::Client::new(&self.config))
+        services::Services::new(
+            aws_sdk_sqs::Client::new(&self.config),
+            aws_sdk_ecs::Client::new(&self.config),
+            aws_sdk_lambda::Client::new(&self.config),
+        )
     }
 }
 
@@ -257,14 +350,21 @@ impl Aws {
 /// `amazonaws.com.cn` (China) or `api.aws` (the dual-stack endpoints), per the AWS General
 /// Reference's "Service endpoints".
 fn is_aws_endpoint(url: &str) -> bool {
-    let authority = url.split_once("://").map_or(url, |(_, rest)| rest).split(['/', '?', '#']).next().unwrap_or_default();
+    let authority = url
+        .split_once("://")
+        .map_or(url, |(_, rest)| rest)
+        .split(['/', '?', '#'])
+        .next()
+        .unwrap_or_default();
     let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
     let host = match host_port.strip_prefix('[') {
         Some(v6) => v6.split(']').next().unwrap_or_default(),
         None => host_port.split(':').next().unwrap_or_default(),
     };
     let host = host.trim_end_matches('.').to_ascii_lowercase();
-    [".amazonaws.com", ".amazonaws.com.cn", ".api.aws"].iter().any(|suffix| host.ends_with(suffix))
+    [".amazonaws.com", ".amazonaws.com.cn", ".api.aws"]
+        .iter()
+        .any(|suffix| host.ends_with(suffix))
 }
 
 #[cfg(test)]
@@ -273,42 +373,83 @@ mod tests {
 
     #[test]
     fn aws_endpoints_are_told_from_others() {
-        for aws in ["https://lambda.eu-west-1.amazonaws.com", "https://lambda.cn-north-1.amazonaws.com.cn/", "https://lambda.eu-west-1.api.aws", "https://vpce-0a1b.lambda.eu-west-1.vpce.amazonaws.com:443/x", "HTTPS://LAMBDA.US-EAST-1.AMAZONAWS.COM."] {
+        for aws in [
+            "https://lambda.eu-west-1.amazonaws.com",
+            "https://lambda.cn-north-1.amazonaws.com.cn/",
+            "https://lambda.eu-west-1.api.aws",
+            "https://vpce-0a1b.lambda.eu-west-1.vpce.amazonaws.com:443/x",
+            "HTTPS://LAMBDA.US-EAST-1.AMAZONAWS.COM.",
+        ] {
             assert!(is_aws_endpoint(aws), "{aws}");
         }
-        for other in ["http://127.0.0.1:5000", "http://localhost:4566", "http://[::1]:5000/", "https://amazonaws.com.example.org", "https://evil-amazonaws.com", "http://user@host.amazonaws.com.evil:80", "http://10.0.0.1/lambda.amazonaws.com"] {
+        for other in [
+            "http://127.0.0.1:5000",
+            "http://localhost:4566",
+            "http://[::1]:5000/",
+            "https://amazonaws.com.example.org",
+            "https://evil-amazonaws.com",
+            "http://user@host.amazonaws.com.evil:80",
+            "http://10.0.0.1/lambda.amazonaws.com",
+        ] {
             assert!(!is_aws_endpoint(other), "{other}");
         }
     }
 
     fn error(code: &str, message: &str) -> AwsError {
-        AwsError { operation: "reading".into(), code: code.into(), message: message.into() }
+        AwsError {
+            operation: "reading".into(),
+            code: code.into(),
+            message: message.into(),
+        }
     }
 
     #[test]
     fn a_denied_call_names_the_permission_to_grant() {
-        let e = AwsError { operation: "listing the inline policies of role `r` (needs `iam:ListRolePolicies`)".into(), code: "AccessDenied".into(), message: "not authorized".into() };
+        let e = AwsError {
+            operation: "listing the inline policies of role `r` (needs `iam:ListRolePolicies`)"
+                .into(),
+            code: "AccessDenied".into(),
+            message: "not authorized".into(),
+        };
         assert_eq!(e.needs(), Some("iam:ListRolePolicies"));
-        assert!(e.hint().is_some_and(|h| h.contains("grant the caller `iam:ListRolePolicies`")));
+        assert!(e
+            .hint()
+            .is_some_and(|h| h.contains("grant the caller `iam:ListRolePolicies`")));
         assert_eq!(error("AccessDenied", "x").needs(), None);
     }
 
     #[test]
     fn a_missing_queue_in_either_protocol() {
-        assert!(error("AWS.SimpleQueueService.NonExistentQueue", "The specified queue does not exist.").is_missing_queue());
-        assert!(error("QueueDoesNotExist", "The specified queue does not exist.").is_missing_queue());
+        assert!(error(
+            "AWS.SimpleQueueService.NonExistentQueue",
+            "The specified queue does not exist."
+        )
+        .is_missing_queue());
+        assert!(
+            error("QueueDoesNotExist", "The specified queue does not exist.").is_missing_queue()
+        );
         assert!(!error("AccessDenied", "not authorized").is_missing_queue());
         assert!(!error("ValidationError", "Stack with id x does not exist").is_missing_queue());
     }
 
     #[test]
     fn only_the_named_absence_becomes_none() {
-        let gone: Result<u8, AwsError> = Err(error("ValidationError", "Stack with id x does not exist"));
+        let gone: Result<u8, AwsError> =
+            Err(error("ValidationError", "Stack with id x does not exist"));
         assert_eq!(gone.or_none_if(AwsError::is_missing_stack), Ok(None));
         let denied: Result<u8, AwsError> = Err(error("AccessDenied", "not authorized"));
-        assert_eq!(denied.clone().or_none_if(AwsError::is_missing_stack), denied.map(Some));
+        assert_eq!(
+            denied.clone().or_none_if(AwsError::is_missing_stack),
+            denied.map(Some)
+        );
         let queue: Result<u8, AwsError> = Err(error("QueueDoesNotExist", "gone"));
-        assert!(queue.or_none_if(AwsError::is_missing_stack).is_err(), "a missing queue is not a missing stack");
-        assert_eq!(Ok::<u8, AwsError>(7).or_none_if(AwsError::is_missing_queue), Ok(Some(7)));
+        assert!(
+            queue.or_none_if(AwsError::is_missing_stack).is_err(),
+            "a missing queue is not a missing stack"
+        );
+        assert_eq!(
+            Ok::<u8, AwsError>(7).or_none_if(AwsError::is_missing_queue),
+            Ok(Some(7))
+        );
     }
 }

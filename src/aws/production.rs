@@ -63,7 +63,10 @@ pub struct Mapping {
 impl Mapping {
     /// A state Lambda is still moving out of.
     pub fn settling(&self) -> bool {
-        matches!(self.state.as_str(), "Creating" | "Enabling" | "Disabling" | "Updating")
+        matches!(
+            self.state.as_str(),
+            "Creating" | "Enabling" | "Disabling" | "Updating"
+        )
     }
 }
 
@@ -94,38 +97,119 @@ fn count(n: i32) -> u32 {
 }
 
 impl Production {
-    pub fn new(ecs: aws_sdk_ecs::Client, scaling: aws_sdk_applicationautoscaling::Client, lambda: aws_sdk_lambda::Client, sqs: aws_sdk_sqs::Client, cloudwatch: aws_sdk_cloudwatch::Client) -> Self {
-        Self { ecs, scaling, lambda, sqs, cloudwatch }
+    pub fn new(
+        ecs: aws_sdk_ecs::Client,
+        scaling: aws_sdk_applicationautoscaling::Client,
+        lambda: aws_sdk_lambda::Client,
+        sqs: aws_sdk_sqs::Client,
+        cloudwatch: aws_sdk_cloudwatch::Client,
+    ) -> Self {
+        Self {
+            ecs,
+            scaling,
+            lambda,
+            sqs,
+            cloudwatch,
+        }
     }
 
     /// The service with its counts and the value of tag `key`; `None` when the cluster has no
     /// such active service.
-    pub async fn service(&self, cluster: &str, service: &str, key: &str) -> Result<Option<Service>, AwsError> {
-        let sent = self.ecs.describe_services().cluster(cluster).services(service).include(ServiceField::Tags).send().await;
-        let out = sent.map_err(|e| aws_error(op(format!("describing ECS service `{cluster}/{service}`"), "ecs:DescribeServices"), e)).or_none_if(AwsError::is_missing_cluster)?;
-        let Some(s) = out.as_ref().and_then(|o| o.services().iter().find(|s| s.status() != Some("INACTIVE"))) else { return Ok(None) };
+    pub async fn service(
+        &self,
+        cluster: &str,
+        service: &str,
+        key: &str,
+    ) -> Result<Option<Service>, AwsError> {
+        let sent = self
+            .ecs
+            .describe_services()
+            .cluster(cluster)
+            .services(service)
+            .include(ServiceField::Tags)
+            .send()
+            .await;
+        let out = sent
+            .map_err(|e| {
+                aws_error(
+                    op(
+                        format!("describing ECS service `{cluster}/{service}`"),
+                        "ecs:DescribeServices",
+                    ),
+                    e,
+                )
+            })
+            .or_none_if(AwsError::is_missing_cluster)?;
+        let Some(s) = out
+            .as_ref()
+            .and_then(|o| o.services().iter().find(|s| s.status() != Some("INACTIVE")))
+        else {
+            return Ok(None);
+        };
         Ok(Some(Service {
             arn: s.service_arn().unwrap_or_default().to_string(),
-            counts: ServiceCounts { desired: s.desired_count(), running: s.running_count(), pending: s.pending_count() },
-            tag: s.tags().iter().find(|t| t.key() == Some(key)).and_then(|t| t.value()).map(str::to_string),
+            counts: ServiceCounts {
+                desired: s.desired_count(),
+                running: s.running_count(),
+                pending: s.pending_count(),
+            },
+            tag: s
+                .tags()
+                .iter()
+                .find(|t| t.key() == Some(key))
+                .and_then(|t| t.value())
+                .map(str::to_string),
         }))
     }
 
     /// Sets tag `key` on the service (its ARN).
     pub async fn tag(&self, arn: &str, key: &str, value: &str) -> Result<(), AwsError> {
         let tag = Tag::builder().key(key).value(value).build();
-        self.ecs.tag_resource().resource_arn(arn).tags(tag).send().await.map_err(|e| aws_error(op(format!("tagging ECS service `{arn}` with `{key}`"), "ecs:TagResource"), e))?;
+        self.ecs
+            .tag_resource()
+            .resource_arn(arn)
+            .tags(tag)
+            .send()
+            .await
+            .map_err(|e| {
+                aws_error(
+                    op(
+                        format!("tagging ECS service `{arn}` with `{key}`"),
+                        "ecs:TagResource",
+                    ),
+                    e,
+                )
+            })?;
         Ok(())
     }
 
     /// Removes tag `key` from the service.
     pub async fn untag(&self, arn: &str, key: &str) -> Result<(), AwsError> {
-        self.ecs.untag_resource().resource_arn(arn).tag_keys(key).send().await.map_err(|e| aws_error(op(format!("removing the tag `{key}` from ECS service `{arn}`"), "ecs:UntagResource"), e))?;
+        self.ecs
+            .untag_resource()
+            .resource_arn(arn)
+            .tag_keys(key)
+            .send()
+            .await
+            .map_err(|e| {
+                aws_error(
+                    op(
+                        format!("removing the tag `{key}` from ECS service `{arn}`"),
+                        "ecs:UntagResource",
+                    ),
+                    e,
+                )
+            })?;
         Ok(())
     }
 
     /// Sets the service's desired count.
-    pub async fn set_desired(&self, cluster: &str, service: &str, desired: u32) -> Result<(), AwsError> {
+    pub async fn set_desired(
+        &self,
+        cluster: &str,
+        service: &str,
+        desired: u32,
+    ) -> Result<(), AwsError> {
         let n = i32::try_from(desired).unwrap_or(i32::MAX);
         self.ecs
             .update_service()
@@ -140,13 +224,24 @@ impl Production {
 
     /// The service's scalable target, `None` when it has none.
     pub async fn target(&self, cluster: &str, service: &str) -> Result<Option<Target>, AwsError> {
-        Ok(super::scalable_bounds(&self.scaling, cluster, service).await?.map(|(min, max)| Target { min: count(min), max: count(max) }))
+        Ok(super::scalable_bounds(&self.scaling, cluster, service)
+            .await?
+            .map(|(min, max)| Target {
+                min: count(min),
+                max: count(max),
+            }))
     }
 
     /// Sets the scalable target's bounds (`RegisterScalableTarget` on a registered target updates
     /// it and keeps its policies: "RegisterScalableTarget", Application Auto Scaling API
     /// Reference). Lowering the max below the current capacity scales the service in to it.
-    pub async fn set_bounds(&self, cluster: &str, service: &str, min: u32, max: u32) -> Result<(), AwsError> {
+    pub async fn set_bounds(
+        &self,
+        cluster: &str,
+        service: &str,
+        min: u32,
+        max: u32,
+    ) -> Result<(), AwsError> {
         let id = resource(cluster, service);
         self.scaling
             .register_scalable_target()
@@ -157,7 +252,15 @@ impl Production {
             .max_capacity(i32::try_from(max).unwrap_or(i32::MAX))
             .send()
             .await
-            .map_err(|e| aws_error(op(format!("setting the scalable target `{id}` to min {min}, max {max}"), "application-autoscaling:RegisterScalableTarget"), e))?;
+            .map_err(|e| {
+                aws_error(
+                    op(
+                        format!("setting the scalable target `{id}` to min {min}, max {max}"),
+                        "application-autoscaling:RegisterScalableTarget",
+                    ),
+                    e,
+                )
+            })?;
         Ok(())
     }
 
@@ -174,31 +277,68 @@ impl Production {
             .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
             .send()
             .await;
-        let operation = op(format!("reading the attributes of queue `{url}`"), "sqs:GetQueueAttributes");
-        let Some(out) = sent.map_err(|e| aws_error(operation.clone(), e)).or_none_if(AwsError::is_missing_queue)? else {
+        let operation = op(
+            format!("reading the attributes of queue `{url}`"),
+            "sqs:GetQueueAttributes",
+        );
+        let Some(out) = sent
+            .map_err(|e| aws_error(operation.clone(), e))
+            .or_none_if(AwsError::is_missing_queue)?
+        else {
             return Ok(None);
         };
         let get = |k: QueueAttributeName| out.attributes().and_then(|a| a.get(&k)).cloned();
-        let dead_letter_arn = super::redrive_policy(out.attributes().and_then(|a| a.get(&QueueAttributeName::RedrivePolicy)), &operation)?.map(|(arn, _)| arn);
+        let dead_letter_arn = super::redrive_policy(
+            out.attributes()
+                .and_then(|a| a.get(&QueueAttributeName::RedrivePolicy)),
+            &operation,
+        )?
+        .map(|(arn, _)| arn);
         Ok(Some(Queue {
             arn: get(QueueAttributeName::QueueArn).unwrap_or_default(),
-            visibility_timeout_s: get(QueueAttributeName::VisibilityTimeout).and_then(|v| v.parse().ok()).unwrap_or(30),
+            visibility_timeout_s: get(QueueAttributeName::VisibilityTimeout)
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(30),
             dead_letter_arn,
-            visible: get(QueueAttributeName::ApproximateNumberOfMessages).and_then(|v| v.parse().ok()).unwrap_or(0),
+            visible: get(QueueAttributeName::ApproximateNumberOfMessages)
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0),
         }))
     }
 
     /// The URL of the queue with this ARN (`arn:PARTITION:sqs:REGION:ACCOUNT:NAME`).
     pub async fn queue_url_of(&self, arn: &str) -> Result<Option<String>, AwsError> {
         let mut parts = arn.split(':');
-        let (Some(account), Some(name)) = (parts.nth(4), parts.next()) else { return Ok(None) };
-        let sent = self.sqs.get_queue_url().queue_name(name).queue_owner_aws_account_id(account).send().await;
-        let out = sent.map_err(|e| aws_error(op(format!("finding the URL of queue `{arn}`"), "sqs:GetQueueUrl"), e)).or_none_if(AwsError::is_missing_queue)?;
+        let (Some(account), Some(name)) = (parts.nth(4), parts.next()) else {
+            return Ok(None);
+        };
+        let sent = self
+            .sqs
+            .get_queue_url()
+            .queue_name(name)
+            .queue_owner_aws_account_id(account)
+            .send()
+            .await;
+        let out = sent
+            .map_err(|e| {
+                aws_error(
+                    op(
+                        format!("finding the URL of queue `{arn}`"),
+                        "sqs:GetQueueUrl",
+                    ),
+                    e,
+                )
+            })
+            .or_none_if(AwsError::is_missing_queue)?;
         Ok(out.and_then(|o| o.queue_url().map(str::to_string)))
     }
 
     /// The function's event source mapping on the queue `queue_arn`, `None` when there is none.
-    pub async fn mapping(&self, function: &str, queue_arn: &str) -> Result<Option<Mapping>, AwsError> {
+    pub async fn mapping(
+        &self,
+        function: &str,
+        queue_arn: &str,
+    ) -> Result<Option<Mapping>, AwsError> {
         let out = self
             .lambda
             .list_event_source_mappings()
@@ -206,44 +346,97 @@ impl Production {
             .event_source_arn(queue_arn)
             .send()
             .await
-            .map_err(|e| aws_error(op(format!("listing the event source mappings of `{function}`"), "lambda:ListEventSourceMappings"), e))?;
-        Ok(out.event_source_mappings().iter().find(|m| m.event_source_arn() == Some(queue_arn)).map(|m| Mapping {
-            uuid: m.uuid().unwrap_or_default().to_string(),
-            source: m.event_source_arn().unwrap_or_default().to_string(),
-            state: m.state().unwrap_or_default().to_string(),
-            maximum_concurrency: m.scaling_config().and_then(|c| c.maximum_concurrency()).map(count),
-        }))
+            .map_err(|e| {
+                aws_error(
+                    op(
+                        format!("listing the event source mappings of `{function}`"),
+                        "lambda:ListEventSourceMappings",
+                    ),
+                    e,
+                )
+            })?;
+        Ok(out
+            .event_source_mappings()
+            .iter()
+            .find(|m| m.event_source_arn() == Some(queue_arn))
+            .map(|m| Mapping {
+                uuid: m.uuid().unwrap_or_default().to_string(),
+                source: m.event_source_arn().unwrap_or_default().to_string(),
+                state: m.state().unwrap_or_default().to_string(),
+                maximum_concurrency: m
+                    .scaling_config()
+                    .and_then(|c| c.maximum_concurrency())
+                    .map(count),
+            }))
     }
 
     /// The mapping `uuid` as it is now.
     pub async fn mapping_by_id(&self, uuid: &str) -> Result<Mapping, AwsError> {
-        let m = self.lambda.get_event_source_mapping().uuid(uuid).send().await.map_err(|e| aws_error(op(format!("reading event source mapping `{uuid}`"), "lambda:GetEventSourceMapping"), e))?;
+        let m = self
+            .lambda
+            .get_event_source_mapping()
+            .uuid(uuid)
+            .send()
+            .await
+            .map_err(|e| {
+                aws_error(
+                    op(
+                        format!("reading event source mapping `{uuid}`"),
+                        "lambda:GetEventSourceMapping",
+                    ),
+                    e,
+                )
+            })?;
         Ok(Mapping {
             uuid: uuid.to_string(),
             source: m.event_source_arn().unwrap_or_default().to_string(),
             state: m.state().unwrap_or_default().to_string(),
-            maximum_concurrency: m.scaling_config().and_then(|c| c.maximum_concurrency()).map(count),
+            maximum_concurrency: m
+                .scaling_config()
+                .and_then(|c| c.maximum_concurrency())
+                .map(count),
         })
     }
 
     /// Enables or disables the mapping, with `MaximumConcurrency` when given. Lambda refuses an
     /// update while the mapping is still changing (`ResourceInUseException`): that is retried
     /// for up to two minutes.
-    pub async fn set_mapping(&self, uuid: &str, enabled: bool, maximum_concurrency: Option<u32>) -> Result<(), AwsError> {
+    pub async fn set_mapping(
+        &self,
+        uuid: &str,
+        enabled: bool,
+        maximum_concurrency: Option<u32>,
+    ) -> Result<(), AwsError> {
         let what = match (enabled, maximum_concurrency) {
-            (true, Some(n)) => format!("enabling event source mapping `{uuid}` with MaximumConcurrency {n}"),
+            (true, Some(n)) => {
+                format!("enabling event source mapping `{uuid}` with MaximumConcurrency {n}")
+            }
             (true, None) => format!("enabling event source mapping `{uuid}`"),
             (false, _) => format!("disabling event source mapping `{uuid}`"),
         };
         let mut waited = Duration::ZERO;
         loop {
-            let mut call = self.lambda.update_event_source_mapping().uuid(uuid).enabled(enabled);
+            let mut call = self
+                .lambda
+                .update_event_source_mapping()
+                .uuid(uuid)
+                .enabled(enabled);
             if let Some(n) = maximum_concurrency {
-                call = call.scaling_config(ScalingConfig::builder().maximum_concurrency(i32::try_from(n).unwrap_or(1000)).build());
+                call = call.scaling_config(
+                    ScalingConfig::builder()
+                        .maximum_concurrency(i32::try_from(n).unwrap_or(1000))
+                        .build(),
+                );
             }
-            match call.send().await.map_err(|e| aws_error(op(what.clone(), "lambda:UpdateEventSourceMapping"), e)) {
+            match call
+                .send()
+                .await
+                .map_err(|e| aws_error(op(what.clone(), "lambda:UpdateEventSourceMapping"), e))
+            {
                 Ok(_) => return Ok(()),
-                Err(e) if e.code == "ResourceInUseException" && waited < Duration::from_secs(120) => {
+                Err(e)
+                    if e.code == "ResourceInUseException" && waited < Duration::from_secs(120) =>
+                {
                     tokio::time::sleep(Duration::from_secs(5)).await;
                     waited += Duration::from_secs(5);
                 }
@@ -254,24 +447,83 @@ impl Production {
 
     /// The function's errors and throttles summed over `[from, to)`, and the queue's oldest
     /// message age at its highest then, by minute.
-    pub async fn health(&self, function: &str, queue_name: &str, from: SystemTime, to: SystemTime) -> Result<Health, AwsError> {
-        let query = |id: &str, namespace: &str, metric: &str, dimension: (&str, &str), stat: &str| {
-            let metric = Metric::builder().namespace(namespace).metric_name(metric).dimensions(Dimension::builder().name(dimension.0).value(dimension.1).build()).build();
-            MetricDataQuery::builder().id(id).metric_stat(MetricStat::builder().metric(metric).period(60).stat(stat).build()).return_data(true).build()
-        };
+    pub async fn health(
+        &self,
+        function: &str,
+        queue_name: &str,
+        from: SystemTime,
+        to: SystemTime,
+    ) -> Result<Health, AwsError> {
+        let query =
+            |id: &str, namespace: &str, metric: &str, dimension: (&str, &str), stat: &str| {
+                let metric = Metric::builder()
+                    .namespace(namespace)
+                    .metric_name(metric)
+                    .dimensions(
+                        Dimension::builder()
+                            .name(dimension.0)
+                            .value(dimension.1)
+                            .build(),
+                    )
+                    .build();
+                MetricDataQuery::builder()
+                    .id(id)
+                    .metric_stat(
+                        MetricStat::builder()
+                            .metric(metric)
+                            .period(60)
+                            .stat(stat)
+                            .build(),
+                    )
+                    .return_data(true)
+                    .build()
+            };
         let out = self
             .cloudwatch
             .get_metric_data()
             .start_time(DateTime::from(from))
             .end_time(DateTime::from(to))
-            .metric_data_queries(query("errors", "AWS/Lambda", "Errors", ("FunctionName", function), "Sum"))
-            .metric_data_queries(query("throttles", "AWS/Lambda", "Throttles", ("FunctionName", function), "Sum"))
-            .metric_data_queries(query("oldest", "AWS/SQS", "ApproximateAgeOfOldestMessage", ("QueueName", queue_name), "Maximum"))
+            .metric_data_queries(query(
+                "errors",
+                "AWS/Lambda",
+                "Errors",
+                ("FunctionName", function),
+                "Sum",
+            ))
+            .metric_data_queries(query(
+                "throttles",
+                "AWS/Lambda",
+                "Throttles",
+                ("FunctionName", function),
+                "Sum",
+            ))
+            .metric_data_queries(query(
+                "oldest",
+                "AWS/SQS",
+                "ApproximateAgeOfOldestMessage",
+                ("QueueName", queue_name),
+                "Maximum",
+            ))
             .send()
             .await
-            .map_err(|e| aws_error(op(format!("reading the CloudWatch metrics of `{function}` and `{queue_name}`"), "cloudwatch:GetMetricData"), e))?;
+            .map_err(|e| {
+                aws_error(
+                    op(
+                        format!(
+                            "reading the CloudWatch metrics of `{function}` and `{queue_name}`"
+                        ),
+                        "cloudwatch:GetMetricData",
+                    ),
+                    e,
+                )
+            })?;
         let values = |id: &str| -> Option<Vec<f64>> {
-            let v: Vec<f64> = out.metric_data_results().iter().find(|r| r.id() == Some(id))?.values().to_vec();
+            let v: Vec<f64> = out
+                .metric_data_results()
+                .iter()
+                .find(|r| r.id() == Some(id))?
+                .values()
+                .to_vec();
             (!v.is_empty()).then_some(v)
         };
         let whole = |x: f64| x.max(0.0).round() as u64;

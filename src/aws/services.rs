@@ -1,7 +1,10 @@
 //! The services behind the stacks, read for `status`, `down` and the checks before `up`: queue
 //! depths (SQS), task counts (ECS), concurrency (Lambda).
 
-use aws_sdk_sqs::types::{MessageAttributeValue, MessageSystemAttributeName, QueueAttributeName, SendMessageBatchRequestEntry};
+use aws_sdk_sqs::types::{
+    MessageAttributeValue, MessageSystemAttributeName, QueueAttributeName,
+    SendMessageBatchRequestEntry,
+};
 use serde::Serialize;
 
 use super::{aws_error, AwsError, OrMissing};
@@ -44,7 +47,11 @@ pub struct Trigger {
 }
 
 fn build_error(url: &str, e: aws_sdk_sqs::error::BuildError) -> AwsError {
-    AwsError { operation: format!("sending messages to `{url}`"), code: "InvalidRequest".into(), message: e.to_string() }
+    AwsError {
+        operation: format!("sending messages to `{url}`"),
+        code: "InvalidRequest".into(),
+        message: e.to_string(),
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -85,7 +92,11 @@ pub struct AccountConcurrency {
 impl Services {
     /// From clients made elsewhere: `Aws::services`, or a test's recorded answers. The
     /// clients stay inside; every call returns the project's own views.
-    pub fn new(sqs: aws_sdk_sqs::Client, ecs: aws_sdk_ecs::Client, lambda: aws_sdk_lambda::Client) -> Self {
+    pub fn new(
+        sqs: aws_sdk_sqs::Client,
+        ecs: aws_sdk_ecs::Client,
+        lambda: aws_sdk_lambda::Client,
+    ) -> Self {
         Self { sqs, ecs, lambda }
     }
 
@@ -100,9 +111,19 @@ impl Services {
             .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesDelayed)
             .send()
             .await;
-        let Some(out) = sent.map_err(|e| aws_error(format!("reading the depth of queue `{url}`"), e)).or_none_if(AwsError::is_missing_queue)? else { return Ok(None) };
+        let Some(out) = sent
+            .map_err(|e| aws_error(format!("reading the depth of queue `{url}`"), e))
+            .or_none_if(AwsError::is_missing_queue)?
+        else {
+            return Ok(None);
+        };
         let attrs = out.attributes();
-        let get = |k: QueueAttributeName| attrs.and_then(|a| a.get(&k)).and_then(|v| v.parse().ok()).unwrap_or(0);
+        let get = |k: QueueAttributeName| {
+            attrs
+                .and_then(|a| a.get(&k))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0)
+        };
         Ok(Some(QueueDepth {
             visible: get(QueueAttributeName::ApproximateNumberOfMessages),
             in_flight: get(QueueAttributeName::ApproximateNumberOfMessagesNotVisible),
@@ -110,7 +131,11 @@ impl Services {
         }))
     }
 
-    async fn describe_service(&self, cluster: &str, service: &str) -> Result<Option<aws_sdk_ecs::types::Service>, AwsError> {
+    async fn describe_service(
+        &self,
+        cluster: &str,
+        service: &str,
+    ) -> Result<Option<aws_sdk_ecs::types::Service>, AwsError> {
         let out = self
             .ecs
             .describe_services()
@@ -123,13 +148,34 @@ impl Services {
     }
 
     /// A service's desired, running and pending task counts.
-    pub async fn service_counts(&self, cluster: &str, service: &str) -> Result<Option<ServiceCounts>, AwsError> {
-        Ok(self.describe_service(cluster, service).await?.map(|s| ServiceCounts { desired: s.desired_count(), running: s.running_count(), pending: s.pending_count() }))
+    pub async fn service_counts(
+        &self,
+        cluster: &str,
+        service: &str,
+    ) -> Result<Option<ServiceCounts>, AwsError> {
+        Ok(self
+            .describe_service(cluster, service)
+            .await?
+            .map(|s| ServiceCounts {
+                desired: s.desired_count(),
+                running: s.running_count(),
+                pending: s.pending_count(),
+            }))
     }
 
     /// The image the service's task definition runs.
-    pub async fn service_image(&self, cluster: &str, service: &str) -> Result<Option<String>, AwsError> {
-        let Some(task_definition) = self.describe_service(cluster, service).await?.and_then(|s| s.task_definition().map(String::from)) else { return Ok(None) };
+    pub async fn service_image(
+        &self,
+        cluster: &str,
+        service: &str,
+    ) -> Result<Option<String>, AwsError> {
+        let Some(task_definition) = self
+            .describe_service(cluster, service)
+            .await?
+            .and_then(|s| s.task_definition().map(String::from))
+        else {
+            return Ok(None);
+        };
         let td = self
             .ecs
             .describe_task_definition()
@@ -137,30 +183,58 @@ impl Services {
             .send()
             .await
             .map_err(|e| aws_error(format!("describing task definition `{task_definition}`"), e))?;
-        Ok(td.task_definition().and_then(|t| t.container_definitions().first()).and_then(|c| c.image()).map(String::from))
+        Ok(td
+            .task_definition()
+            .and_then(|t| t.container_definitions().first())
+            .and_then(|c| c.image())
+            .map(String::from))
     }
 
     /// The image the function runs.
     pub async fn function_image(&self, function: &str) -> Result<Option<String>, AwsError> {
-        let sent = self.lambda.get_function().function_name(function).send().await;
-        let out = sent.map_err(|e| aws_error(format!("describing function `{function}`"), e)).or_none_if(AwsError::is_missing_function)?;
+        let sent = self
+            .lambda
+            .get_function()
+            .function_name(function)
+            .send()
+            .await;
+        let out = sent
+            .map_err(|e| aws_error(format!("describing function `{function}`"), e))
+            .or_none_if(AwsError::is_missing_function)?;
         Ok(out.and_then(|o| o.code().and_then(|c| c.image_uri()).map(String::from)))
     }
 
     /// The service's task counts and its events newer than `since` (seconds since the epoch),
     /// oldest first: ECS's own account of what it started, stopped and waited for.
-    pub async fn service_activity(&self, cluster: &str, service: &str, since: f64) -> Result<Option<(ServiceCounts, Vec<ServiceEvent>)>, AwsError> {
-        let Some(s) = self.describe_service(cluster, service).await? else { return Ok(None) };
+    pub async fn service_activity(
+        &self,
+        cluster: &str,
+        service: &str,
+        since: f64,
+    ) -> Result<Option<(ServiceCounts, Vec<ServiceEvent>)>, AwsError> {
+        let Some(s) = self.describe_service(cluster, service).await? else {
+            return Ok(None);
+        };
         let mut events: Vec<ServiceEvent> = s
             .events()
             .iter()
             .filter_map(|e| {
                 let secs = e.created_at()?.as_secs_f64();
-                (secs > since).then(|| ServiceEvent { at: secs, message: e.message().unwrap_or_default().to_string() })
+                (secs > since).then(|| ServiceEvent {
+                    at: secs,
+                    message: e.message().unwrap_or_default().to_string(),
+                })
             })
             .collect();
         events.sort_by(|a, b| a.at.total_cmp(&b.at));
-        Ok(Some((ServiceCounts { desired: s.desired_count(), running: s.running_count(), pending: s.pending_count() }, events)))
+        Ok(Some((
+            ServiceCounts {
+                desired: s.desired_count(),
+                running: s.running_count(),
+                pending: s.pending_count(),
+            },
+            events,
+        )))
     }
 
     /// The function's SQS event source mappings: their state, batch size and maximum concurrency.
@@ -171,7 +245,12 @@ impl Services {
             .function_name(function)
             .send()
             .await
-            .map_err(|e| aws_error(format!("listing the event source mappings of `{function}`"), e))?;
+            .map_err(|e| {
+                aws_error(
+                    format!("listing the event source mappings of `{function}`"),
+                    e,
+                )
+            })?;
         Ok(out
             .event_source_mappings()
             .iter()
@@ -186,32 +265,58 @@ impl Services {
 
     /// Sends one `SendMessageBatch` call. `Ok` lists the entries SQS refused (by index into
     /// `entries`); `Err` is a call that failed as a whole.
-    pub async fn send_batch(&self, url: &str, entries: &[Outgoing]) -> Result<Vec<Refused>, AwsError> {
+    pub async fn send_batch(
+        &self,
+        url: &str,
+        entries: &[Outgoing],
+    ) -> Result<Vec<Refused>, AwsError> {
         let mut call = self.sqs.send_message_batch().queue_url(url);
         for (i, m) in entries.iter().enumerate() {
-            let attribute = |kind: &str, value: &str| MessageAttributeValue::builder().data_type(kind).string_value(value).build();
+            let attribute = |kind: &str, value: &str| {
+                MessageAttributeValue::builder()
+                    .data_type(kind)
+                    .string_value(value)
+                    .build()
+            };
             let mut entry = SendMessageBatchRequestEntry::builder().id(i.to_string());
             // A FIFO queue (`queue.fifo`, issue 14) takes only messages with a group, and
             // deduplicates by content or id: each message is a group of its own (no ordering
             // holds the drain back) and is deduplicated by its own id, so that equal bodies
             // (`--body-file`) all arrive.
             if url.ends_with(".fifo") {
-                entry = entry.message_group_id(&m.id).message_deduplication_id(&m.id);
+                entry = entry
+                    .message_group_id(&m.id)
+                    .message_deduplication_id(&m.id);
             }
             let entry = entry
                 .message_body(&m.body)
-                .message_attributes(load::ID_ATTRIBUTE, attribute("String", &m.id).map_err(|e| build_error(url, e))?)
-                .message_attributes(load::SENT_AT_ATTRIBUTE, attribute("Number", &m.sent_at_ms.to_string()).map_err(|e| build_error(url, e))?)
+                .message_attributes(
+                    load::ID_ATTRIBUTE,
+                    attribute("String", &m.id).map_err(|e| build_error(url, e))?,
+                )
+                .message_attributes(
+                    load::SENT_AT_ATTRIBUTE,
+                    attribute("Number", &m.sent_at_ms.to_string())
+                        .map_err(|e| build_error(url, e))?,
+                )
                 .build()
                 .map_err(|e| build_error(url, e))?;
             call = call.entries(entry);
         }
-        let out = call.send().await.map_err(|e| aws_error(format!("sending messages to `{url}`"), e))?;
+        let out = call
+            .send()
+            .await
+            .map_err(|e| aws_error(format!("sending messages to `{url}`"), e))?;
         Ok(out
             .failed()
             .iter()
             .filter_map(|f| {
-                Some(Refused { index: f.id().parse().ok()?, code: f.code().to_string(), message: f.message().unwrap_or_default().to_string(), sender_fault: f.sender_fault() })
+                Some(Refused {
+                    index: f.id().parse().ok()?,
+                    code: f.code().to_string(),
+                    message: f.message().unwrap_or_default().to_string(),
+                    sender_fault: f.sender_fault(),
+                })
             })
             .collect())
     }
@@ -231,7 +336,13 @@ impl Services {
     }
 
     /// Receives up to `max` messages (at most 10), waiting up to `wait_s` seconds for the first.
-    pub async fn receive(&self, url: &str, max: i32, wait_s: i32, visibility_s: i32) -> Result<Vec<Record>, AwsError> {
+    pub async fn receive(
+        &self,
+        url: &str,
+        max: i32,
+        wait_s: i32,
+        visibility_s: i32,
+    ) -> Result<Vec<Record>, AwsError> {
         let out = self
             .sqs
             .receive_message()
@@ -247,7 +358,12 @@ impl Services {
             .messages()
             .iter()
             .map(|m| {
-                let attr = |k: MessageSystemAttributeName| m.attributes().and_then(|a| a.get(&k)).cloned().unwrap_or_default();
+                let attr = |k: MessageSystemAttributeName| {
+                    m.attributes()
+                        .and_then(|a| a.get(&k))
+                        .cloned()
+                        .unwrap_or_default()
+                };
                 Record {
                     message_id: m.message_id().unwrap_or_default().to_string(),
                     receipt_handle: m.receipt_handle().unwrap_or_default().to_string(),
@@ -255,7 +371,9 @@ impl Services {
                     md5_of_body: m.md5_of_body().unwrap_or_default().to_string(),
                     receive_count: attr(MessageSystemAttributeName::ApproximateReceiveCount),
                     sent_timestamp: attr(MessageSystemAttributeName::SentTimestamp),
-                    first_receive_timestamp: attr(MessageSystemAttributeName::ApproximateFirstReceiveTimestamp),
+                    first_receive_timestamp: attr(
+                        MessageSystemAttributeName::ApproximateFirstReceiveTimestamp,
+                    ),
                 }
             })
             .collect())
@@ -267,14 +385,21 @@ impl Services {
         for chunk in handles.chunks(10) {
             let mut call = self.sqs.delete_message_batch().queue_url(url);
             for (i, h) in chunk.iter().enumerate() {
-                let entry = aws_sdk_sqs::types::DeleteMessageBatchRequestEntry::builder().id(i.to_string()).receipt_handle(h).build().map_err(|e| AwsError {
-                    operation: format!("deleting messages from `{url}`"),
-                    code: "InvalidRequest".into(),
-                    message: e.to_string(),
-                })?;
+                let entry = aws_sdk_sqs::types::DeleteMessageBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .receipt_handle(h)
+                    .build()
+                    .map_err(|e| AwsError {
+                        operation: format!("deleting messages from `{url}`"),
+                        code: "InvalidRequest".into(),
+                        message: e.to_string(),
+                    })?;
                 call = call.entries(entry);
             }
-            let out = call.send().await.map_err(|e| aws_error(format!("deleting messages from `{url}`"), e))?;
+            let out = call
+                .send()
+                .await
+                .map_err(|e| aws_error(format!("deleting messages from `{url}`"), e))?;
             refused += out.failed().len();
         }
         Ok(refused)
@@ -290,28 +415,54 @@ impl Services {
             .send()
             .await
             .map_err(|e| aws_error(format!("reading the ARN of `{url}`"), e))?;
-        Ok(out.attributes().and_then(|a| a.get(&QueueAttributeName::QueueArn)).cloned().unwrap_or_default())
+        Ok(out
+            .attributes()
+            .and_then(|a| a.get(&QueueAttributeName::QueueArn))
+            .cloned()
+            .unwrap_or_default())
     }
 
     /// Deletes a queue; `Ok(false)` when it was already gone.
     pub async fn delete_queue(&self, url: &str) -> Result<bool, AwsError> {
         let sent = self.sqs.delete_queue().queue_url(url).send().await;
-        Ok(sent.map_err(|e| aws_error(format!("deleting queue `{url}`"), e)).or_none_if(AwsError::is_missing_queue)?.is_some())
+        Ok(sent
+            .map_err(|e| aws_error(format!("deleting queue `{url}`"), e))
+            .or_none_if(AwsError::is_missing_queue)?
+            .is_some())
     }
 
     /// The function's reserved concurrency, `None` when unreserved.
     pub async fn reserved_concurrency(&self, function: &str) -> Result<Option<i32>, AwsError> {
-        let sent = self.lambda.get_function_concurrency().function_name(function).send().await;
-        let out = sent.map_err(|e| aws_error(format!("reading the concurrency of function `{function}`"), e)).or_none_if(AwsError::is_missing_function)?;
+        let sent = self
+            .lambda
+            .get_function_concurrency()
+            .function_name(function)
+            .send()
+            .await;
+        let out = sent
+            .map_err(|e| {
+                aws_error(
+                    format!("reading the concurrency of function `{function}`"),
+                    e,
+                )
+            })
+            .or_none_if(AwsError::is_missing_function)?;
         Ok(out.and_then(|o| o.reserved_concurrent_executions()))
     }
 
     pub async fn account_concurrency(&self) -> Result<AccountConcurrency, AwsError> {
-        let out = self.lambda.get_account_settings().send().await.map_err(|e| aws_error("reading the Lambda account settings", e))?;
+        let out = self
+            .lambda
+            .get_account_settings()
+            .send()
+            .await
+            .map_err(|e| aws_error("reading the Lambda account settings", e))?;
         let limit = out.account_limit();
         Ok(AccountConcurrency {
             limit: limit.map(|l| l.concurrent_executions()).unwrap_or(0),
-            unreserved: limit.and_then(|l| l.unreserved_concurrent_executions()).unwrap_or(0),
+            unreserved: limit
+                .and_then(|l| l.unreserved_concurrent_executions())
+                .unwrap_or(0),
         })
     }
 }

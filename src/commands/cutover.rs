@@ -8,9 +8,31 @@ use crate::error::{Exit, Failure, Outcome};
 use crate::ui::printer::Printer;
 
 pub async fn run(args: CutoverArgs, ws: &Workspace, printer: &Printer) -> Outcome {
-    let CutoverArgs { stages, bake, sample_every, max_errors, max_throttles, max_dlq_growth, max_oldest_age, max_depth_rise, yes } = args;
-    let thresholds = Thresholds { max_errors, max_throttles, max_dlq_growth, max_oldest_age_s: max_oldest_age.as_secs(), max_depth_rise };
-    let options = Options { stages: stages.0, bake, sample_every, thresholds, yes };
+    let CutoverArgs {
+        stages,
+        bake,
+        sample_every,
+        max_errors,
+        max_throttles,
+        max_dlq_growth,
+        max_oldest_age,
+        max_depth_rise,
+        yes,
+    } = args;
+    let thresholds = Thresholds {
+        max_errors,
+        max_throttles,
+        max_dlq_growth,
+        max_oldest_age_s: max_oldest_age.as_secs(),
+        max_depth_rise,
+    };
+    let options = Options {
+        stages: stages.0,
+        bake,
+        sample_every,
+        thresholds,
+        yes,
+    };
     let done = cutover::cutover(ws, &options, printer).await?;
     if printer.is_json() {
         printer.json(&done).map_err(Failure::output)?;
@@ -38,8 +60,13 @@ fn show(printer: &Printer, done: &Cutover) {
         show_rollback(printer, r);
     }
     if done.outcome == "cut-over" {
-        let (Some(site), Some(last)) = (&done.site, done.stages.last()) else { return };
-        let recorded = done.recorded.map(|b| format!("min {} max {} desired {}", b.min, b.max, b.desired)).unwrap_or_default();
+        let (Some(site), Some(last)) = (&done.site, done.stages.last()) else {
+            return;
+        };
+        let recorded = done
+            .recorded
+            .map(|b| format!("min {} max {} desired {}", b.min, b.max, b.desired))
+            .unwrap_or_default();
         printer.info(format!(
             "cut over: `{}` is consumed by `{}` (MaximumConcurrency {}); `{}/{}` is held at 0 tasks. `replatform rollback` puts it back as recorded ({recorded})",
             site.queue_name, site.function, last.stage.max_concurrency, site.cluster, site.service
@@ -49,7 +76,10 @@ fn show(printer: &Printer, done: &Cutover) {
 
 fn show_rollback(printer: &Printer, r: &Rollback) {
     if r.complete {
-        let b = r.recorded.map(|b| format!(" (min {} max {} desired {})", b.min, b.max, b.desired)).unwrap_or_default();
+        let b = r
+            .recorded
+            .map(|b| format!(" (min {} max {} desired {})", b.min, b.max, b.desired))
+            .unwrap_or_default();
         printer.info(format!("rolled back: the ECS service is as recorded{b}, the function does not consume the production queue, nothing was deleted"));
     }
 }

@@ -10,7 +10,11 @@ use crate::ui::printer::Printer;
 use crate::ui::tables;
 
 pub async fn run(args: DiffArgs, ws: &Workspace, printer: &Printer) -> Outcome {
-    let DiffArgs { image_uri, only, exit_code } = args;
+    let DiffArgs {
+        image_uri,
+        only,
+        exit_code,
+    } = args;
     let diff = deploy::diff(ws, image_uri.as_deref(), only, printer).await?;
     if printer.is_json() {
         printer.json(&diff).map_err(Failure::output)?;
@@ -20,16 +24,39 @@ pub async fn run(args: DiffArgs, ws: &Workspace, printer: &Printer) -> Outcome {
     if diff.failed {
         return Err(Failure::reported());
     }
-    Ok(if exit_code && diff.changed { Exit::Changes } else { Exit::Success })
+    Ok(if exit_code && diff.changed {
+        Exit::Changes
+    } else {
+        Exit::Success
+    })
 }
 
 fn show(printer: &Printer, diff: &Diff) -> std::io::Result<()> {
     for d in &diff.stacks {
         let out = match d.state {
-            "new" => format!("{}: not deployed; `up` creates {} resources\n{}", d.name, d.changes.len(), tables::indent(&tables::changes(&d.changes))),
-            "recreate" => format!("{}: left by a failed create; `up` deletes it and creates {} resources\n{}", d.name, d.changes.len(), tables::indent(&tables::changes(&d.changes))),
-            "changed" if d.changes.is_empty() => format!("{}: no resource changes; the template's outputs, metadata or description change", d.name),
-            "changed" => format!("{}: {} change{}\n{}", d.name, d.changes.len(), if d.changes.len() == 1 { "" } else { "s" }, tables::indent(&tables::changes(&d.changes))),
+            "new" => format!(
+                "{}: not deployed; `up` creates {} resources\n{}",
+                d.name,
+                d.changes.len(),
+                tables::indent(&tables::changes(&d.changes))
+            ),
+            "recreate" => format!(
+                "{}: left by a failed create; `up` deletes it and creates {} resources\n{}",
+                d.name,
+                d.changes.len(),
+                tables::indent(&tables::changes(&d.changes))
+            ),
+            "changed" if d.changes.is_empty() => format!(
+                "{}: no resource changes; the template's outputs, metadata or description change",
+                d.name
+            ),
+            "changed" => format!(
+                "{}: {} change{}\n{}",
+                d.name,
+                d.changes.len(),
+                if d.changes.len() == 1 { "" } else { "s" },
+                tables::indent(&tables::changes(&d.changes))
+            ),
             "unchanged" => format!("{}: no changes", d.name),
             _ => continue,
         };
@@ -38,14 +65,22 @@ fn show(printer: &Printer, diff: &Diff) -> std::io::Result<()> {
             printer.info(note);
         }
         for r in &d.data_loss {
-            printer.warning(&format!("{} (`up` refuses this without --allow-queue-replacement)", r.describe()));
+            printer.warning(&format!(
+                "{} (`up` refuses this without --allow-queue-replacement)",
+                r.describe()
+            ));
         }
         if let Some(t) = &d.template_diff {
             printer.data(colorize(t))?;
         }
     }
     if let Some(p) = &diff.production {
-        printer.info(format!("production queue {}: consumed by {}; `up` changes neither it nor `{}`", p.queue.url, p.consumed_by(), p.ecs_service));
+        printer.info(format!(
+            "production queue {}: consumed by {}; `up` changes neither it nor `{}`",
+            p.queue.url,
+            p.consumed_by(),
+            p.ecs_service
+        ));
     }
     Ok(())
 }

@@ -9,8 +9,20 @@ use crate::error::{Exit, Failure, Outcome};
 use crate::ui::printer::Printer;
 
 pub async fn run(args: DownArgs, ws: &Workspace, printer: &Printer) -> Outcome {
-    let DownArgs { only, yes, timeout, purge_images, force, keep_queues } = args;
-    let options = Options { yes, force, keep_queues, purge_images };
+    let DownArgs {
+        only,
+        yes,
+        timeout,
+        purge_images,
+        force,
+        keep_queues,
+    } = args;
+    let options = Options {
+        yes,
+        force,
+        keep_queues,
+        purge_images,
+    };
     let done = teardown::down(ws, only, options, timeout, printer).await?;
     if printer.is_json() {
         printer.json(&done).map_err(Failure::output)?;

@@ -14,7 +14,16 @@ use crate::ui::printer::Printer;
 /// one JSON document.
 pub async fn from_ecs(args: InitArgs, ws: &Workspace, printer: &Printer) -> Outcome {
     let InitArgs { force, from_ecs } = args;
-    let Some((cluster, service)) = from_ecs else { return run(InitArgs { force, from_ecs: None }, &ws.file, printer) };
+    let Some((cluster, service)) = from_ecs else {
+        return run(
+            InitArgs {
+                force,
+                from_ecs: None,
+            },
+            &ws.file,
+            printer,
+        );
+    };
     let done = adopt(ws, &cluster, &service, force, printer).await?;
     if printer.is_json() {
         printer.json(&done).map_err(Failure::output)?;
@@ -29,7 +38,10 @@ pub async fn from_ecs(args: InitArgs, ws: &Workspace, printer: &Printer) -> Outc
 
 pub fn run(args: InitArgs, file: &std::path::Path, printer: &Printer) -> Outcome {
     let InitArgs { force, .. } = args;
-    let done = init(&InitRequest { file: file.to_path_buf(), force })?;
+    let done = init(&InitRequest {
+        file: file.to_path_buf(),
+        force,
+    })?;
     if printer.is_json() {
         printer.json(&done).map_err(Failure::output)?;
         return Ok(Exit::Success);
@@ -37,8 +49,18 @@ pub fn run(args: InitArgs, file: &std::path::Path, printer: &Printer) -> Outcome
     for w in &done.written {
         printer.info(format!("wrote {}", w.display()));
     }
-    let handler = done.handler.as_deref().map(|h| format!(", handler `{h}`")).unwrap_or_default();
-    printer.info(format!("service `{}`, trigger `{}`{handler}: the values marked `guessed` are to check", done.service, done.trigger));
-    printer.info(format!("left to fill: {}; then `replatform validate`", done.left.join(", ")));
+    let handler = done
+        .handler
+        .as_deref()
+        .map(|h| format!(", handler `{h}`"))
+        .unwrap_or_default();
+    printer.info(format!(
+        "service `{}`, trigger `{}`{handler}: the values marked `guessed` are to check",
+        done.service, done.trigger
+    ));
+    printer.info(format!(
+        "left to fill: {}; then `replatform validate`",
+        done.left.join(", ")
+    ));
     Ok(Exit::Success)
 }

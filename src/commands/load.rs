@@ -30,11 +30,18 @@ fn finish(printer: &Printer, report: &LoadReport, signal: Option<&str>) -> Outco
     }
     for q in &report.queues {
         for n in q.not_sent.iter().filter(|n| n.code != "Interrupted") {
-            printer.warning(&format!("{} of {} not sent to the {} queue: {}: {}", n.count, report.planned, q.platform, n.code, n.message));
+            printer.warning(&format!(
+                "{} of {} not sent to the {} queue: {}: {}",
+                n.count, report.planned, q.platform, n.code, n.message
+            ));
         }
     }
     if let Some(signal) = signal {
-        return Err(Failure::interrupted(format!("interrupted ({signal}): {}", left_in_queues(report))).hint(LEFT_HINT));
+        return Err(Failure::interrupted(format!(
+            "interrupted ({signal}): {}",
+            left_in_queues(report)
+        ))
+        .hint(LEFT_HINT));
     }
     if report.failed > 0 {
         return Err(Failure::new(format!("{} of {} messages were not sent", report.failed, report.planned * report.queues.len() as u64))
@@ -45,11 +52,20 @@ fn finish(printer: &Printer, report: &LoadReport, signal: Option<&str>) -> Outco
 
 /// What an interrupted load leaves: nothing of ours runs in AWS; what was sent stays queued.
 pub fn left_in_queues(report: &LoadReport) -> String {
-    let each = report.queues.iter().map(|q| format!("{} to {}", q.sent, q.platform)).collect::<Vec<_>>().join(", ");
+    let each = report
+        .queues
+        .iter()
+        .map(|q| format!("{} to {}", q.sent, q.platform))
+        .collect::<Vec<_>>()
+        .join(", ");
     match report.sent {
         0 => "no message was sent, and nothing of ours runs in AWS".to_string(),
-        1 => format!("nothing of ours runs in AWS, but the message sent ({each}) stays in its queue"),
-        n => format!("nothing of ours runs in AWS, but the {n} messages sent ({each}) stay in the queues"),
+        1 => {
+            format!("nothing of ours runs in AWS, but the message sent ({each}) stays in its queue")
+        }
+        n => format!(
+            "nothing of ours runs in AWS, but the {n} messages sent ({each}) stay in the queues"
+        ),
     }
 }
 

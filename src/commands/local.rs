@@ -11,12 +11,30 @@ use crate::signal::Stop;
 use crate::ui::printer::Printer;
 
 pub async fn run(args: LocalArgs, ws: &Workspace, printer: &Printer) -> Outcome {
-    let LocalArgs { only, image_uri, queue_url, messages, event, timeout } = args;
-    let spec = Spec { only, image_uri, queue_url, messages, event, timeout };
+    let LocalArgs {
+        only,
+        image_uri,
+        queue_url,
+        messages,
+        event,
+        timeout,
+    } = args;
+    let spec = Spec {
+        only,
+        image_uri,
+        queue_url,
+        messages,
+        event,
+        timeout,
+    };
     let shown = |report: &PlatformReport| {
         if printer.is_json() {
             // The document says it all; the problem still goes to stderr, as errors do.
-            if let Some(p) = report.problem.as_ref().filter(|_| report.verdict != "interrupted") {
+            if let Some(p) = report
+                .problem
+                .as_ref()
+                .filter(|_| report.verdict != "interrupted")
+            {
                 printer.error(&format!("{}: {p}", report.platform), report.hint.as_deref());
             }
         } else {
@@ -31,11 +49,20 @@ pub async fn run(args: LocalArgs, ws: &Workspace, printer: &Printer) -> Outcome 
     if let Some(f) = run.interrupted.take() {
         return Err(f);
     }
-    let failed: Vec<&str> = run.platforms.iter().filter(|r| r.verdict != "pass").map(|r| r.platform.as_str()).collect();
+    let failed: Vec<&str> = run
+        .platforms
+        .iter()
+        .filter(|r| r.verdict != "pass")
+        .map(|r| r.platform.as_str())
+        .collect();
     if failed.is_empty() {
         return Ok(Exit::Success);
     }
-    Err(Failure::new(format!("the image did not pass on {}", failed.join(" and "))).hint("each platform's problem and the field to fix are above"))
+    Err(Failure::new(format!(
+        "the image did not pass on {}",
+        failed.join(" and ")
+    ))
+    .hint("each platform's problem and the field to fix are above"))
 }
 
 fn print(printer: &Printer, r: &PlatformReport) {
@@ -47,12 +74,25 @@ fn print(printer: &Printer, r: &PlatformReport) {
         let what = match (&i.error, i.result) {
             (Some(e), _) => format!("{}: {}", e.error_type, e.error_message),
             (None, "timeout") => "timed out".to_string(),
-            _ if i.messages > 0 => format!("{} message{}, {} failed", i.messages, if i.messages == 1 { "" } else { "s" }, i.failed_items),
+            _ if i.messages > 0 => format!(
+                "{} message{}, {} failed",
+                i.messages,
+                if i.messages == 1 { "" } else { "s" },
+                i.failed_items
+            ),
             _ => "ok".to_string(),
         };
-        lines.push(format!("  invocation {}: {} ms, {}: {what}", i.request_id, i.duration_ms, i.result));
+        lines.push(format!(
+            "  invocation {}: {} ms, {}: {what}",
+            i.request_id, i.duration_ms, i.result
+        ));
     }
-    lines.push(format!("  messages: {} done, {} failed, {} left in the queue", r.messages_done, r.messages_failed, r.messages_left.map_or("?".into(), |n| n.to_string())));
+    lines.push(format!(
+        "  messages: {} done, {} failed, {} left in the queue",
+        r.messages_done,
+        r.messages_failed,
+        r.messages_left.map_or("?".into(), |n| n.to_string())
+    ));
     if let Some(code) = r.exit_code {
         lines.push(format!("  exit code: {code}"));
     }

@@ -27,22 +27,34 @@ struct StackReport {
 
 pub fn run(args: RenderArgs, file: &Path, templates: Option<&Path>, printer: &Printer) -> Outcome {
     let RenderArgs { out, image_uri } = args;
-    let (loaded, stacks, placeholder) = match rendered(file, image_uri.as_deref(), templates, printer) {
-        Ok(r) => r,
-        Err((f, ds)) => {
-            if printer.is_json() {
-                let _ = printer.json(&Report { file: file.display().to_string(), placeholder_image: image_uri.is_none(), stacks: vec![], diagnostics: &ds });
+    let (loaded, stacks, placeholder) =
+        match rendered(file, image_uri.as_deref(), templates, printer) {
+            Ok(r) => r,
+            Err((f, ds)) => {
+                if printer.is_json() {
+                    let _ = printer.json(&Report {
+                        file: file.display().to_string(),
+                        placeholder_image: image_uri.is_none(),
+                        stacks: vec![],
+                        diagnostics: &ds,
+                    });
+                }
+                return Err(f);
             }
-            return Err(f);
-        }
-    };
-    std::fs::create_dir_all(&out).map_err(|e| Failure::new(format!("cannot create `{}`: {e}", out.display())))?;
+        };
+    std::fs::create_dir_all(&out)
+        .map_err(|e| Failure::new(format!("cannot create `{}`: {e}", out.display())))?;
     let mut report = Vec::new();
     for s in &stacks {
         let path = out.join(s.file_name());
-        write_if_changed(&path, &s.template).map_err(|e| Failure::new(format!("cannot write `{}`: {e}", path.display())))?;
+        write_if_changed(&path, &s.template)
+            .map_err(|e| Failure::new(format!("cannot write `{}`: {e}", path.display())))?;
         printer.info(format!("wrote {} (stack `{}`)", path.display(), s.name));
-        report.push(StackReport { kind: s.kind.clone(), name: s.name.clone(), path: path.display().to_string() });
+        report.push(StackReport {
+            kind: s.kind.clone(),
+            name: s.name.clone(),
+            path: path.display().to_string(),
+        });
     }
     if placeholder {
         printer.info(format!(
@@ -52,7 +64,12 @@ pub fn run(args: RenderArgs, file: &Path, templates: Option<&Path>, printer: &Pr
     }
     if printer.is_json() {
         printer
-            .json(&Report { file: file.display().to_string(), placeholder_image: placeholder, stacks: report, diagnostics: &loaded.diagnostics })
+            .json(&Report {
+                file: file.display().to_string(),
+                placeholder_image: placeholder,
+                stacks: report,
+                diagnostics: &loaded.diagnostics,
+            })
             .map_err(Failure::output)?;
     }
     Ok(Exit::Success)

@@ -26,14 +26,29 @@ pub fn load_plan(o: &LoadOptions) -> Result<Plan, Failure> {
     };
     let bodies = match &o.body_file {
         Some(path) => {
-            let body = std::fs::read_to_string(path).map_err(|e| Failure::new(format!("cannot read --body-file `{}`: {e}", path.display())).hint("SQS bodies are text: UTF-8, no NUL"))?;
+            let body = std::fs::read_to_string(path).map_err(|e| {
+                Failure::new(format!("cannot read --body-file `{}`: {e}", path.display()))
+                    .hint("SQS bodies are text: UTF-8, no NUL")
+            })?;
             if body.is_empty() || body.len() > crate::core::load::MAX_BODY_BYTES {
-                return Err(Failure::new(format!("--body-file `{}` holds {} bytes", path.display(), body.len())).hint(format!("a body must be 1..{} bytes", crate::core::load::MAX_BODY_BYTES)));
+                return Err(Failure::new(format!(
+                    "--body-file `{}` holds {} bytes",
+                    path.display(),
+                    body.len()
+                ))
+                .hint(format!(
+                    "a body must be 1..{} bytes",
+                    crate::core::load::MAX_BODY_BYTES
+                )));
             }
             Bodies::Fixed(body)
         }
         None => Bodies::Generated(o.size),
     };
-    Ok(Plan { pace, bodies, concurrency: usize::from(o.concurrency), seed: o.seed.unwrap_or_else(|| fastrand::u64(..)) })
+    Ok(Plan {
+        pace,
+        bodies,
+        concurrency: usize::from(o.concurrency),
+        seed: o.seed.unwrap_or_else(|| fastrand::u64(..)),
+    })
 }
-

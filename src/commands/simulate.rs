@@ -12,20 +12,51 @@ use crate::ui::printer::Printer;
 use crate::ui::simulate as view;
 
 pub fn run(args: SimulateArgs, ws: &Workspace, printer: &Printer) -> Outcome {
-    let SimulateArgs { load, per_message, task_start, window, interval, out, explain, prices, from_compare, poison } = args;
+    let SimulateArgs {
+        load,
+        per_message,
+        task_start,
+        window,
+        interval,
+        out,
+        explain,
+        prices,
+        from_compare,
+        poison,
+    } = args;
     if interval < Duration::from_secs(1) || interval.subsec_nanos() != 0 {
-        return Err(Failure::new(format!("--interval `{}` is not a whole number of seconds", humantime::format_duration(interval))).hint("the model moves in steps of one second: --interval 1s or more, e.g. 5s (the default)"));
+        return Err(Failure::new(format!(
+            "--interval `{}` is not a whole number of seconds",
+            humantime::format_duration(interval)
+        ))
+        .hint(
+            "the model moves in steps of one second: --interval 1s or more, e.g. 5s (the default)",
+        ));
     }
     if window.is_some_and(|w| w < interval) {
-        return Err(Failure::new("--for is shorter than one --interval").hint("--for 30m simulates half an hour; leave it out to run until both queues drain"));
+        return Err(Failure::new("--for is shorter than one --interval").hint(
+            "--for 30m simulates half an hour; leave it out to run until both queues drain",
+        ));
     }
     if task_start > Duration::from_secs(3600) || per_message > Duration::from_secs(900) {
         return Err(Failure::new("--task-start is above 1h or --per-message above 15m").hint("a Fargate task starts in about a minute (pitfall 31); Lambda stops an invocation at 15 minutes"));
     }
-    let spec = Spec { per_message, task_start, interval, window, out, prices, poison };
+    let spec = Spec {
+        per_message,
+        task_start,
+        interval,
+        window,
+        out,
+        prices,
+        poison,
+    };
     let summary = match from_compare {
         Some(dir) => {
-            if load.count.is_some() || load.batches.is_some() || load.rate.is_some() || load.body_file.is_some() {
+            if load.count.is_some()
+                || load.batches.is_some()
+                || load.rate.is_some()
+                || load.body_file.is_some()
+            {
                 return Err(Failure::new("--from-compare takes the load from the measured run").hint("leave out the load options, or --from-compare to simulate a load of your own"));
             }
             let (summary, said) = simulate::from_compare(ws, &spec, &dir, printer)?;
@@ -37,9 +68,16 @@ pub fn run(args: SimulateArgs, ws: &Workspace, printer: &Printer) -> Outcome {
     if printer.is_json() {
         printer.json(&summary).map_err(Failure::output)?;
     } else {
-        printer.data(view::summary(&summary)).map_err(Failure::output)?;
+        printer
+            .data(view::summary(&summary))
+            .map_err(Failure::output)?;
         if explain {
-            printer.data(format!("\ndecisions:\n{}", view::decisions(&summary.decisions))).map_err(Failure::output)?;
+            printer
+                .data(format!(
+                    "\ndecisions:\n{}",
+                    view::decisions(&summary.decisions)
+                ))
+                .map_err(Failure::output)?;
         }
     }
     if summary.run.stopped == "timeout" {

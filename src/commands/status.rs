@@ -29,21 +29,43 @@ fn show(printer: &Printer, status: &Status) -> std::io::Result<()> {
         if let Some(reason) = &r.reason {
             rows.push(("reason", reason.clone()));
         }
-        for (label, q) in [("queue", &r.queue), ("dead-letter queue", &r.dead_letter_queue)] {
+        for (label, q) in [
+            ("queue", &r.queue),
+            ("dead-letter queue", &r.dead_letter_queue),
+        ] {
             if let Some(q) = q {
                 rows.push((label, queue_text(q, "gone")));
             }
         }
         if let Some(s) = &r.service {
-            rows.push(("tasks", format!("{} desired, {} running, {} pending", s.desired, s.running, s.pending)));
+            rows.push((
+                "tasks",
+                format!(
+                    "{} desired, {} running, {} pending",
+                    s.desired, s.running, s.pending
+                ),
+            ));
         }
         if let Some(f) = &r.function {
-            rows.push(("function", format!("{} (reserved concurrency: {})", f.name, f.reserved_concurrency.map_or("none".into(), |c| c.to_string()))));
+            rows.push((
+                "function",
+                format!(
+                    "{} (reserved concurrency: {})",
+                    f.name,
+                    f.reserved_concurrency
+                        .map_or("none".into(), |c| c.to_string())
+                ),
+            ));
         }
         if let Some(image) = &r.image {
             rows.push(("image", image.clone()));
         }
-        for (k, v) in r.outputs.iter().filter(|(k, _)| !matches!(k.as_str(), "QueueUrl" | "DeadLetterQueueUrl" | "FunctionName")) {
+        for (k, v) in r.outputs.iter().filter(|(k, _)| {
+            !matches!(
+                k.as_str(),
+                "QueueUrl" | "DeadLetterQueueUrl" | "FunctionName"
+            )
+        }) {
             rows.push((k.as_str(), v.clone()));
         }
         block(printer, &r.name, rows)?;
@@ -51,17 +73,39 @@ fn show(printer: &Printer, status: &Status) -> std::io::Result<()> {
     if let Some(p) = &status.production {
         let mut rows: Vec<(&str, String)> = vec![("consumed by", p.consumed_by())];
         rows.push(("queue", queue_text(&p.queue, "not found")));
-        rows.push(("service", match &p.service {
-            Some(s) => format!("{}: {} desired, {} running, {} pending", p.ecs_service, s.desired, s.running, s.pending),
-            None => format!("{}: not found", p.ecs_service),
-        }));
-        rows.push(("mapping", match &p.mapping {
-            Some(m) => format!("{}{}", m.state, m.maximum_concurrency.map_or(String::new(), |c| format!(", maximum concurrency {c}"))),
-            None => "none on the production queue (`replatform up` makes it, disabled)".to_string(),
-        }));
+        rows.push((
+            "service",
+            match &p.service {
+                Some(s) => format!(
+                    "{}: {} desired, {} running, {} pending",
+                    p.ecs_service, s.desired, s.running, s.pending
+                ),
+                None => format!("{}: not found", p.ecs_service),
+            },
+        ));
+        rows.push((
+            "mapping",
+            match &p.mapping {
+                Some(m) => format!(
+                    "{}{}",
+                    m.state,
+                    m.maximum_concurrency
+                        .map_or(String::new(), |c| format!(", maximum concurrency {c}"))
+                ),
+                None => {
+                    "none on the production queue (`replatform up` makes it, disabled)".to_string()
+                }
+            },
+        ));
         if let Some(c) = &p.cutover {
             let b = c.bounds;
-            rows.push(("cutover", format!("stage {}% applied; `replatform rollback` restores min {} max {} desired {}", c.stage, b.min, b.max, b.desired)));
+            rows.push((
+                "cutover",
+                format!(
+                    "stage {}% applied; `replatform rollback` restores min {} max {} desired {}",
+                    c.stage, b.min, b.max, b.desired
+                ),
+            ));
         }
         block(printer, "production", rows)?;
     }
@@ -73,11 +117,25 @@ fn show(printer: &Printer, status: &Status) -> std::io::Result<()> {
 
 /// A queue's URL and depth; `missing` when the queue is not there.
 fn queue_text(q: &QueueReport, missing: &str) -> String {
-    let depth = q.depth.as_ref().map_or(missing.to_string(), |d| format!("{} visible, {} in flight, {} delayed", d.visible, d.in_flight, d.delayed));
+    let depth = q.depth.as_ref().map_or(missing.to_string(), |d| {
+        format!(
+            "{} visible, {} in flight, {} delayed",
+            d.visible, d.in_flight, d.delayed
+        )
+    });
     format!("{} ({depth})", q.url)
 }
 
 /// A titled block of label-value rows, indented under its title.
 fn block(printer: &Printer, title: &str, rows: Vec<(&str, String)>) -> std::io::Result<()> {
-    printer.data(format!("{title}\n{}", tables::indent(&tables::pairs(["", ""], rows).lines().skip(1).collect::<Vec<_>>().join("\n"))))
+    printer.data(format!(
+        "{title}\n{}",
+        tables::indent(
+            &tables::pairs(["", ""], rows)
+                .lines()
+                .skip(1)
+                .collect::<Vec<_>>()
+                .join("\n")
+        )
+    ))
 }

@@ -12,9 +12,28 @@ use crate::ui::printer::Printer;
 use crate::ui::tables;
 
 pub async fn run(args: UpArgs, ws: &Workspace, printer: &Printer) -> Outcome {
-    let UpArgs { image_uri, only, yes, timeout, rebuild, allow_queue_replacement } = args;
-    let consent = Consent { yes, queue_replacement: allow_queue_replacement };
-    let (image, deployed) = deploy::up(ws, image_uri.as_deref(), only, rebuild, consent, timeout, printer).await?;
+    let UpArgs {
+        image_uri,
+        only,
+        yes,
+        timeout,
+        rebuild,
+        allow_queue_replacement,
+    } = args;
+    let consent = Consent {
+        yes,
+        queue_replacement: allow_queue_replacement,
+    };
+    let (image, deployed) = deploy::up(
+        ws,
+        image_uri.as_deref(),
+        only,
+        rebuild,
+        consent,
+        timeout,
+        printer,
+    )
+    .await?;
     finish(printer, &image, &deployed.stacks)?;
     match deployed.failure {
         Some(f) => Err(f),
@@ -30,11 +49,25 @@ fn finish(printer: &Printer, image: &Report, reports: &[StackReport]) -> Result<
             image: &'a Report,
             stacks: &'a [StackReport],
         }
-        return printer.json(&Doc { image, stacks: reports }).map_err(Failure::output);
+        return printer
+            .json(&Doc {
+                image,
+                stacks: reports,
+            })
+            .map_err(Failure::output);
     }
     for r in reports.iter().filter(|r| !r.outputs.is_empty()) {
-        let table = tables::indent(&tables::pairs(["output", "value"], r.outputs.iter().map(|(k, v)| (k.as_str(), v.clone()))));
-        printer.data(format!("{} ({}):\n{table}", r.name, r.status.as_deref().unwrap_or("?"))).map_err(Failure::output)?;
+        let table = tables::indent(&tables::pairs(
+            ["output", "value"],
+            r.outputs.iter().map(|(k, v)| (k.as_str(), v.clone())),
+        ));
+        printer
+            .data(format!(
+                "{} ({}):\n{table}",
+                r.name,
+                r.status.as_deref().unwrap_or("?")
+            ))
+            .map_err(Failure::output)?;
     }
     Ok(())
 }

@@ -30,14 +30,39 @@ struct Entry<'a> {
 
 pub fn run(args: ValidateArgs, file: &std::path::Path, printer: &Printer) -> Outcome {
     let ValidateArgs { strict } = args;
-    let Validation { result, diagnostics, files } = validate(file, printer);
-    let errors = diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
-    let warnings = diagnostics.iter().filter(|d| d.severity == Severity::Warning).count();
+    let Validation {
+        result,
+        diagnostics,
+        files,
+    } = validate(file, printer);
+    let errors = diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
+    let warnings = diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Warning)
+        .count();
     let failed_strict = strict && warnings > 0;
     if printer.is_json() {
         let valid = result.is_ok() && !failed_strict;
-        let entries = diagnostics.iter().zip(&files).map(|(d, f)| Entry { diagnostic: d, file: f.as_deref() }).collect();
-        printer.json(&Report { file: file.display().to_string(), valid, errors, warnings, diagnostics: entries }).map_err(Failure::output)?;
+        let entries = diagnostics
+            .iter()
+            .zip(&files)
+            .map(|(d, f)| Entry {
+                diagnostic: d,
+                file: f.as_deref(),
+            })
+            .collect();
+        printer
+            .json(&Report {
+                file: file.display().to_string(),
+                valid,
+                errors,
+                warnings,
+                diagnostics: entries,
+            })
+            .map_err(Failure::output)?;
     }
     if let Err(mut f) = result {
         if printer.is_json() && diagnostics.is_empty() {
@@ -46,12 +71,20 @@ pub fn run(args: ValidateArgs, file: &std::path::Path, printer: &Printer) -> Out
         return Err(f);
     }
     if failed_strict {
-        return Err(Failure::new(format!("{warnings} warning{} with --strict", plural(warnings))).hint("fix the warnings above, or run without --strict"));
+        return Err(Failure::new(format!(
+            "{warnings} warning{} with --strict",
+            plural(warnings)
+        ))
+        .hint("fix the warnings above, or run without --strict"));
     }
     printer.info(format!(
         "{} is valid{}",
         file.display(),
-        if warnings > 0 { format!(" ({warnings} warning{})", plural(warnings)) } else { String::new() }
+        if warnings > 0 {
+            format!(" ({warnings} warning{})", plural(warnings))
+        } else {
+            String::new()
+        }
     ));
     Ok(Exit::Success)
 }

@@ -75,8 +75,18 @@ pub struct Step {
 /// A scaling policy of the service's scalable target.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Policy {
-    Step { name: String, adjustment_type: String, steps: Vec<Step>, cooldown: Option<i32>, alarms: Vec<String> },
-    TargetTracking { name: String, target: f64, metric: String },
+    Step {
+        name: String,
+        adjustment_type: String,
+        steps: Vec<Step>,
+        cooldown: Option<i32>,
+        alarms: Vec<String>,
+    },
+    TargetTracking {
+        name: String,
+        target: f64,
+        metric: String,
+    },
 }
 
 /// A CloudWatch alarm of a step policy.
@@ -165,15 +175,29 @@ pub const LAMBDA_MAX_EPHEMERAL_GB: i32 = 10;
 /// An SQS queue URL's shape: `http(s)://HOST/ACCOUNT/NAME`, a 12-digit account (Amazon SQS
 /// Developer Guide, "Queue and message identifiers").
 pub fn is_queue_url(v: &str) -> bool {
-    let Some(rest) = v.strip_prefix("https://").or_else(|| v.strip_prefix("http://")) else { return false };
+    let Some(rest) = v
+        .strip_prefix("https://")
+        .or_else(|| v.strip_prefix("http://"))
+    else {
+        return false;
+    };
     let parts: Vec<&str> = rest.split('/').collect();
-    parts.len() == 3 && !parts[0].is_empty() && parts[1].len() == 12 && parts[1].bytes().all(|b| b.is_ascii_digit()) && !parts[2].is_empty()
+    parts.len() == 3
+        && !parts[0].is_empty()
+        && parts[1].len() == 12
+        && parts[1].bytes().all(|b| b.is_ascii_digit())
+        && !parts[2].is_empty()
 }
 
 /// The worker container and its queue variable: the first container with an environment
 /// variable that holds an SQS queue URL.
 pub fn find_queue(task: &TaskDefinition) -> Option<(usize, String, String)> {
-    task.containers.iter().enumerate().find_map(|(k, c)| c.environment.iter().find(|(_, v)| is_queue_url(v)).map(|(n, v)| (k, n.clone(), v.clone())))
+    task.containers.iter().enumerate().find_map(|(k, c)| {
+        c.environment
+            .iter()
+            .find(|(_, v)| is_queue_url(v))
+            .map(|(n, v)| (k, n.clone(), v.clone()))
+    })
 }
 
 /// `%xx` decoding, as IAM returns inline policy documents (IAM API Reference, `GetRolePolicy`).
@@ -210,14 +234,31 @@ pub fn scale_out(scaling: &Scaling, items: &mut Vec<Item>) -> Vec<(u64, i64)> {
     let mut steps: Vec<(u64, i64)> = Vec::new();
     for p in &scaling.policies {
         match p {
-            Policy::Step { name, adjustment_type, steps: ss, alarms, .. } => {
+            Policy::Step {
+                name,
+                adjustment_type,
+                steps: ss,
+                alarms,
+                ..
+            } => {
                 let alarm = scaling.alarms.iter().find(|a| alarms.contains(&a.name));
                 let threshold = alarm.map(|a| a.threshold).unwrap_or(1.0);
                 if alarm.is_none() {
-                    let why = scaling.alarms_unread.clone().unwrap_or_else(|| "it has no alarm".into());
+                    let why = scaling
+                        .alarms_unread
+                        .clone()
+                        .unwrap_or_else(|| "it has no alarm".into());
                     items.push(Item { kind: Kind::Changed, field: "ecs.scaling.scale_out".into(), what: format!("the threshold of policy `{name}`'s alarm was not read ({why}): its steps assume a threshold of 1"), resolve: Some("check `from:` of each step against the alarm's threshold".into()) });
                 }
-                let out: Vec<&Step> = ss.iter().filter(|s| s.adjustment > 0 && s.lower.is_some_and(|l| l >= 0.0) || s.adjustment > 0 && s.lower.is_none() && s.upper.is_none_or(|u| u > 0.0)).collect();
+                let out: Vec<&Step> = ss
+                    .iter()
+                    .filter(|s| {
+                        s.adjustment > 0 && s.lower.is_some_and(|l| l >= 0.0)
+                            || s.adjustment > 0
+                                && s.lower.is_none()
+                                && s.upper.is_none_or(|u| u > 0.0)
+                    })
+                    .collect();
                 if out.is_empty() {
                     items.push(Item { kind: Kind::Changed, field: "ecs.scaling.scale_in_after".into(), what: format!("scale-in policy `{name}` is not copied: both stacks scale in to zero once the queue and its in-flight messages are empty (pitfall 15)"), resolve: None });
                     continue;
@@ -237,7 +278,11 @@ pub fn scale_out(scaling: &Scaling, items: &mut Vec<Item>) -> Vec<(u64, i64)> {
                     _ => items.push(Item { kind: Kind::Unchanged, field: "ecs.scaling.scale_out".into(), what: format!("policy `{name}`'s ChangeInCapacity steps"), resolve: None }),
                 }
             }
-            Policy::TargetTracking { name, target, metric } => {
+            Policy::TargetTracking {
+                name,
+                target,
+                metric,
+            } => {
                 let t = target.ceil().max(2.0) as u64;
                 steps.push((1, 1));
                 steps.push((t * 2, 2));
@@ -256,7 +301,10 @@ pub fn scale_out(scaling: &Scaling, items: &mut Vec<Item>) -> Vec<(u64, i64)> {
 }
 
 fn flow(argv: &[String]) -> String {
-    let items: Vec<String> = argv.iter().map(|a| serde_json::to_string(a).unwrap_or_default()).collect();
+    let items: Vec<String> = argv
+        .iter()
+        .map(|a| serde_json::to_string(a).unwrap_or_default())
+        .collect();
     format!("[{}]", items.join(", "))
 }
 
@@ -283,27 +331,57 @@ pub fn translate(r: &Running, code: Option<&Facts>) -> (String, Report) {
     let production = format!("{}/{}", r.service.cluster, r.service.name);
     let mut o = String::new();
     o.push_str(&format!("# Written by `replatform init --from-ecs {production}` from the running service (task definition\n# {}). Each value says where it comes from; see the readiness report.\n", r.task.arn));
-    line(&mut o, &format!("service: {service}"), "the ECS service's name");
+    line(
+        &mut o,
+        &format!("service: {service}"),
+        "the ECS service's name",
+    );
     o.push('\n');
 
     // The image.
     let arm = r.task.architecture.as_deref() == Some("ARM64");
     o.push_str("image:\n");
-    line(&mut o, "  context: .", "the worker's source, built here into the image both stacks run");
-    line(&mut o, &format!("  platform: linux/{}", if arm { "arm64" } else { "amd64" }), "the task's runtimePlatform.cpuArchitecture");
-    items.push(Item { kind: Kind::Unchanged, field: "image.platform".into(), what: format!("architecture {}", if arm { "arm64" } else { "x86_64" }), resolve: None });
+    line(
+        &mut o,
+        "  context: .",
+        "the worker's source, built here into the image both stacks run",
+    );
+    line(
+        &mut o,
+        &format!("  platform: linux/{}", if arm { "arm64" } else { "amd64" }),
+        "the task's runtimePlatform.cpuArchitecture",
+    );
+    items.push(Item {
+        kind: Kind::Unchanged,
+        field: "image.platform".into(),
+        what: format!("architecture {}", if arm { "arm64" } else { "x86_64" }),
+        resolve: None,
+    });
     items.push(Item { kind: Kind::Changed, field: "image".into(), what: format!("the service runs `{}`; both stacks run the image built from this folder, by digest (pitfall 2)", worker.image), resolve: Some("run `replatform init --from-ecs` in the worker's source folder, or set image.context".into()) });
     o.push('\n');
 
     // Environment, minus the queue variable.
-    let env: Vec<&(String, String)> = worker.environment.iter().filter(|(k, _)| *k != r.queue_env).collect();
+    let env: Vec<&(String, String)> = worker
+        .environment
+        .iter()
+        .filter(|(k, _)| *k != r.queue_env)
+        .collect();
     if !env.is_empty() {
         o.push_str("environment:                    # the worker container's, minus the queue variable (queue.url_env)\n");
         for (k, v) in &env {
             o.push_str(&format!("  {k}: {}\n", q(v)));
         }
         o.push('\n');
-        items.push(Item { kind: Kind::Unchanged, field: "environment".into(), what: format!("{} variable{}", env.len(), if env.len() == 1 { "" } else { "s" }), resolve: None });
+        items.push(Item {
+            kind: Kind::Unchanged,
+            field: "environment".into(),
+            what: format!(
+                "{} variable{}",
+                env.len(),
+                if env.len() == 1 { "" } else { "s" }
+            ),
+            resolve: None,
+        });
     }
     if !worker.secrets.is_empty() {
         o.push_str("secrets:                        # by ARN, as the task definition gives them (valueFrom): no value is read\n");
@@ -316,7 +394,11 @@ pub fn translate(r: &Running, code: Option<&Facts>) -> (String, Report) {
 
     // Permissions: the task role's.
     if let Some(role) = &r.task_role {
-        let stmts: Vec<serde_json::Value> = role.inline.iter().flat_map(|(_, d)| statements(d)).collect();
+        let stmts: Vec<serde_json::Value> = role
+            .inline
+            .iter()
+            .flat_map(|(_, d)| statements(d))
+            .collect();
         if !role.managed.is_empty() || !stmts.is_empty() {
             o.push_str(&format!("permissions:                    # the task role `{}`'s, given to both platforms' roles\n", role.role));
             if !role.managed.is_empty() {
@@ -327,13 +409,35 @@ pub fn translate(r: &Running, code: Option<&Facts>) -> (String, Report) {
             }
             if !stmts.is_empty() {
                 let names: Vec<&str> = role.inline.iter().map(|(n, _)| n.as_str()).collect();
-                line(&mut o, "  statements:", &format!("from the inline polic{} {}", if names.len() == 1 { "y" } else { "ies" }, names.join(", ")));
+                line(
+                    &mut o,
+                    "  statements:",
+                    &format!(
+                        "from the inline polic{} {}",
+                        if names.len() == 1 { "y" } else { "ies" },
+                        names.join(", ")
+                    ),
+                );
                 for s in &stmts {
-                    o.push_str(&format!("    - {}\n", serde_json::to_string(s).unwrap_or_default()));
+                    o.push_str(&format!(
+                        "    - {}\n",
+                        serde_json::to_string(s).unwrap_or_default()
+                    ));
                 }
             }
             o.push('\n');
-            items.push(Item { kind: Kind::Unchanged, field: "permissions".into(), what: format!("the task role's {} managed polic{} and {} inline statement{}", role.managed.len(), if role.managed.len() == 1 { "y" } else { "ies" }, stmts.len(), if stmts.len() == 1 { "" } else { "s" }), resolve: None });
+            items.push(Item {
+                kind: Kind::Unchanged,
+                field: "permissions".into(),
+                what: format!(
+                    "the task role's {} managed polic{} and {} inline statement{}",
+                    role.managed.len(),
+                    if role.managed.len() == 1 { "y" } else { "ies" },
+                    stmts.len(),
+                    if stmts.len() == 1 { "" } else { "s" }
+                ),
+                resolve: None,
+            });
         }
     }
     if let Some(exec) = &r.execution_role {
@@ -343,19 +447,39 @@ pub fn translate(r: &Running, code: Option<&Facts>) -> (String, Report) {
     // The queue.
     let vt = r.queue.visibility_timeout_s.max(1);
     o.push_str("queue:\n");
-    line(&mut o, &format!("  url_env: {}", r.queue_env), "the variable that held the queue URL");
-    line(&mut o, &format!("  visibility_timeout: {}", secs(vt)), "the production queue's");
-    line(&mut o, &format!("  retention: {}", secs(r.queue.retention_s.max(60))), "the production queue's");
+    line(
+        &mut o,
+        &format!("  url_env: {}", r.queue_env),
+        "the variable that held the queue URL",
+    );
+    line(
+        &mut o,
+        &format!("  visibility_timeout: {}", secs(vt)),
+        "the production queue's",
+    );
+    line(
+        &mut o,
+        &format!("  retention: {}", secs(r.queue.retention_s.max(60))),
+        "the production queue's",
+    );
     if r.queue.fifo {
         line(&mut o, "  fifo: true", "the production queue is FIFO");
     }
     match &r.queue.redrive {
         Some((_, n)) => {
             o.push_str("  dead_letter:\n");
-            line(&mut o, &format!("    max_receive_count: {n}"), "the production queue's redrive policy");
+            line(
+                &mut o,
+                &format!("    max_receive_count: {n}"),
+                "the production queue's redrive policy",
+            );
         }
         None => {
-            line(&mut o, "  dead_letter: false", "the production queue has no dead-letter queue");
+            line(
+                &mut o,
+                "  dead_letter: false",
+                "the production queue has no dead-letter queue",
+            );
             items.push(Item { kind: Kind::Changed, field: "queue.dead_letter".into(), what: "the production queue has no dead-letter queue: a poison message is retried until it expires".into(), resolve: Some("remove `dead_letter: false` to give both queues one".into()) });
         }
     }
@@ -363,27 +487,81 @@ pub fn translate(r: &Running, code: Option<&Facts>) -> (String, Report) {
 
     // ECS.
     let cpu = r.task.cpu.clone().unwrap_or_else(|| "256".into());
-    let memory: u64 = r.task.memory.as_deref().and_then(|m| m.parse().ok()).unwrap_or(512);
+    let memory: u64 = r
+        .task
+        .memory
+        .as_deref()
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(512);
     o.push_str("ecs:\n");
-    line(&mut o, &format!("  cluster: {}", r.service.cluster), "the cluster the service runs in");
-    let command = if worker.command.is_empty() { code.and_then(|c| c.image.cmd.clone()) } else { Some(worker.command.clone()) };
+    line(
+        &mut o,
+        &format!("  cluster: {}", r.service.cluster),
+        "the cluster the service runs in",
+    );
+    let command = if worker.command.is_empty() {
+        code.and_then(|c| c.image.cmd.clone())
+    } else {
+        Some(worker.command.clone())
+    };
     if let Some(c) = &command {
-        line(&mut o, &format!("  command: {}", flow(c)), if worker.command.is_empty() { "the Dockerfile's CMD" } else { "the container's command" });
+        line(
+            &mut o,
+            &format!("  command: {}", flow(c)),
+            if worker.command.is_empty() {
+                "the Dockerfile's CMD"
+            } else {
+                "the container's command"
+            },
+        );
     }
     line(&mut o, &format!("  cpu: {cpu}"), "the task's");
     line(&mut o, &format!("  memory: {memory}"), "the task's, MiB");
-    line(&mut o, &format!("  subnets: {}", flow(&r.service.subnets)), "the service's");
-    line(&mut o, &format!("  security_groups: {}", flow(&r.service.security_groups)), "the service's");
-    line(&mut o, &format!("  assign_public_ip: {}", r.service.assign_public_ip), "the service's");
-    items.push(Item { kind: Kind::Unchanged, field: "ecs".into(), what: format!("size {cpu} cpu / {memory} MiB, {} subnet(s), {} security group(s)", r.service.subnets.len(), r.service.security_groups.len()), resolve: None });
+    line(
+        &mut o,
+        &format!("  subnets: {}", flow(&r.service.subnets)),
+        "the service's",
+    );
+    line(
+        &mut o,
+        &format!("  security_groups: {}", flow(&r.service.security_groups)),
+        "the service's",
+    );
+    line(
+        &mut o,
+        &format!("  assign_public_ip: {}", r.service.assign_public_ip),
+        "the service's",
+    );
+    items.push(Item {
+        kind: Kind::Unchanged,
+        field: "ecs".into(),
+        what: format!(
+            "size {cpu} cpu / {memory} MiB, {} subnet(s), {} security group(s)",
+            r.service.subnets.len(),
+            r.service.security_groups.len()
+        ),
+        resolve: None,
+    });
     let mut scaling_items = Vec::new();
     let steps = scale_out(&r.scaling, &mut scaling_items);
     items.extend(scaling_items);
     o.push_str("  scaling:\n");
-    line(&mut o, &format!("    min: {}", r.scaling.min.unwrap_or(0).max(0)), "the scalable target's MinCapacity");
-    line(&mut o, &format!("    max: {}", r.scaling.max.unwrap_or(10).max(1)), "the scalable target's MaxCapacity");
+    line(
+        &mut o,
+        &format!("    min: {}", r.scaling.min.unwrap_or(0).max(0)),
+        "the scalable target's MinCapacity",
+    );
+    line(
+        &mut o,
+        &format!("    max: {}", r.scaling.max.unwrap_or(10).max(1)),
+        "the scalable target's MaxCapacity",
+    );
     if !steps.is_empty() {
-        line(&mut o, "    scale_out:", "`add` steps from the service's policies: see the report");
+        line(
+            &mut o,
+            "    scale_out:",
+            "`add` steps from the service's policies: see the report",
+        );
         for (from, add) in &steps {
             o.push_str(&format!("      - {{ from: {from}, add: {add} }}\n"));
         }
@@ -395,59 +573,174 @@ pub fn translate(r: &Running, code: Option<&Facts>) -> (String, Report) {
     let sqs = handler.is_some_and(|h| h.reads_records);
     o.push_str("lambda:\n");
     let lmem = memory.min(LAMBDA_MAX_MEMORY);
-    line(&mut o, &format!("  memory: {lmem}"), "the task's memory, for a like-for-like comparison");
-    let timeout = if sqs { (vt / 6).clamp(1, 900) } else { vt.min(900) };
-    line(&mut o, &format!("  timeout: {}", secs(timeout)), if sqs { "queue.visibility_timeout / 6 (AWS's rule for SQS triggers, pitfall 7)" } else { "<= queue.visibility_timeout, so a poll's messages are not redelivered while handled" });
-    let py = code.and_then(|c| c.image.base.as_deref()).filter(|b| b.contains("python:")).map(|_| "/usr/local/bin/python").unwrap_or("python3");
-    line(&mut o, &format!("  entry_point: [\"{py}\", \"-m\", \"awslambdaric\"]"), "guessed: the runtime interface client; the image must install awslambdaric");
-    let module = handler.map(|h| h.module.clone()).or_else(|| code.and_then(|c| c.cmd_module.clone())).or_else(|| command.as_deref().and_then(super::init::cmd_module)).unwrap_or_else(|| "app".into());
-    line(&mut o, &format!("  command: [\"{module}.handler\"]"), if handler.is_some() { "guessed: the `handler(event, context)` found here" } else { "TO WRITE: no `handler(event, context)` found here" });
-    let wd = worker.working_directory.clone().or_else(|| code.and_then(|c| c.image.workdir.clone())).unwrap_or_else(|| "/".into());
-    line(&mut o, &format!("  working_directory: {wd}"), "the container's working directory (the Dockerfile's WORKDIR)");
+    line(
+        &mut o,
+        &format!("  memory: {lmem}"),
+        "the task's memory, for a like-for-like comparison",
+    );
+    let timeout = if sqs {
+        (vt / 6).clamp(1, 900)
+    } else {
+        vt.min(900)
+    };
+    line(
+        &mut o,
+        &format!("  timeout: {}", secs(timeout)),
+        if sqs {
+            "queue.visibility_timeout / 6 (AWS's rule for SQS triggers, pitfall 7)"
+        } else {
+            "<= queue.visibility_timeout, so a poll's messages are not redelivered while handled"
+        },
+    );
+    let py = code
+        .and_then(|c| c.image.base.as_deref())
+        .filter(|b| b.contains("python:"))
+        .map(|_| "/usr/local/bin/python")
+        .unwrap_or("python3");
+    line(
+        &mut o,
+        &format!("  entry_point: [\"{py}\", \"-m\", \"awslambdaric\"]"),
+        "guessed: the runtime interface client; the image must install awslambdaric",
+    );
+    let module = handler
+        .map(|h| h.module.clone())
+        .or_else(|| code.and_then(|c| c.cmd_module.clone()))
+        .or_else(|| command.as_deref().and_then(super::init::cmd_module))
+        .unwrap_or_else(|| "app".into());
+    line(
+        &mut o,
+        &format!("  command: [\"{module}.handler\"]"),
+        if handler.is_some() {
+            "guessed: the `handler(event, context)` found here"
+        } else {
+            "TO WRITE: no `handler(event, context)` found here"
+        },
+    );
+    let wd = worker
+        .working_directory
+        .clone()
+        .or_else(|| code.and_then(|c| c.image.workdir.clone()))
+        .unwrap_or_else(|| "/".into());
+    line(
+        &mut o,
+        &format!("  working_directory: {wd}"),
+        "the container's working directory (the Dockerfile's WORKDIR)",
+    );
     if sqs {
-        line(&mut o, "  reserved_concurrency: 2", ">= trigger.max_concurrency (pitfall 8)");
+        line(
+            &mut o,
+            "  reserved_concurrency: 2",
+            ">= trigger.max_concurrency (pitfall 8)",
+        );
         o.push_str("  trigger:\n");
-        line(&mut o, "    type: sqs", "the handler reads its event's Records");
+        line(
+            &mut o,
+            "    type: sqs",
+            "the handler reads its event's Records",
+        );
         line(&mut o, "    max_concurrency: 2", "the least AWS accepts");
     } else {
-        line(&mut o, "  reserved_concurrency: 1", "keeps a late scheduled invocation from overlapping the previous one");
+        line(
+            &mut o,
+            "  reserved_concurrency: 1",
+            "keeps a late scheduled invocation from overlapping the previous one",
+        );
         o.push_str("  trigger:\n");
-        line(&mut o, "    type: schedule", "the unchanged polling code, invoked on a timer");
+        line(
+            &mut o,
+            "    type: schedule",
+            "the unchanged polling code, invoked on a timer",
+        );
         line(&mut o, "    rate: 1m", "how often it polls");
     }
     o.push('\n');
-    o.push_str("production:                     # the service that runs today, for cutover and rollback\n");
-    line(&mut o, &format!("  ecs_service: {production}"), "CLUSTER/SERVICE");
-    line(&mut o, &format!("  queue: {}", r.queue.url), &format!("the queue it consumes (its {})", r.queue_env));
+    o.push_str(
+        "production:                     # the service that runs today, for cutover and rollback\n",
+    );
+    line(
+        &mut o,
+        &format!("  ecs_service: {production}"),
+        "CLUSTER/SERVICE",
+    );
+    line(
+        &mut o,
+        &format!("  queue: {}", r.queue.url),
+        &format!("the queue it consumes (its {})", r.queue_env),
+    );
 
     // What Lambda cannot run (pitfall 36).
     for (k, c) in r.task.containers.iter().enumerate() {
         if k == r.worker {
             continue;
         }
-        let what = if c.log_router { "a log router (FireLens)" } else { "a sidecar" };
+        let what = if c.log_router {
+            "a log router (FireLens)"
+        } else {
+            "a sidecar"
+        };
         items.push(Item { kind: Kind::Cannot, field: format!("containerDefinitions[{k}] `{}`", c.name), what: format!("{what}: Lambda runs one container (pitfall 36)"), resolve: Some(if c.log_router { "Lambda sends stdout to CloudWatch Logs; route from there (a subscription filter), or drop it".into() } else { "move what it does into the worker's image (an extension) or a service of its own".into() }) });
     }
     if memory > LAMBDA_MAX_MEMORY {
         items.push(Item { kind: Kind::Cannot, field: "lambda.memory".into(), what: format!("the task has {memory} MiB; Lambda has at most {LAMBDA_MAX_MEMORY}: written as {LAMBDA_MAX_MEMORY}"), resolve: Some("make the worker fit 10,240 MiB, or keep it on ECS".into()) });
     }
-    if let Some(g) = r.task.ephemeral_gib.filter(|g| *g > LAMBDA_MAX_EPHEMERAL_GB) {
-        items.push(Item { kind: Kind::Cannot, field: "ephemeralStorage".into(), what: format!("{g} GiB of ephemeral storage; Lambda's /tmp holds at most 10 GB"), resolve: Some("keep large files in S3, or keep the worker on ECS".into()) });
+    if let Some(g) = r
+        .task
+        .ephemeral_gib
+        .filter(|g| *g > LAMBDA_MAX_EPHEMERAL_GB)
+    {
+        items.push(Item {
+            kind: Kind::Cannot,
+            field: "ephemeralStorage".into(),
+            what: format!("{g} GiB of ephemeral storage; Lambda's /tmp holds at most 10 GB"),
+            resolve: Some("keep large files in S3, or keep the worker on ECS".into()),
+        });
     }
-    if r.task.os_family.as_deref().is_some_and(|f| f.starts_with("WINDOWS")) {
-        items.push(Item { kind: Kind::Cannot, field: "runtimePlatform.operatingSystemFamily".into(), what: "a Windows task: Lambda runs Linux images only".into(), resolve: Some("build the worker for Linux".into()) });
+    if r.task
+        .os_family
+        .as_deref()
+        .is_some_and(|f| f.starts_with("WINDOWS"))
+    {
+        items.push(Item {
+            kind: Kind::Cannot,
+            field: "runtimePlatform.operatingSystemFamily".into(),
+            what: "a Windows task: Lambda runs Linux images only".into(),
+            resolve: Some("build the worker for Linux".into()),
+        });
     }
     if worker.privileged {
-        items.push(Item { kind: Kind::Cannot, field: "privileged".into(), what: "a privileged container".into(), resolve: Some("remove what needs privileges from the worker".into()) });
+        items.push(Item {
+            kind: Kind::Cannot,
+            field: "privileged".into(),
+            what: "a privileged container".into(),
+            resolve: Some("remove what needs privileges from the worker".into()),
+        });
     }
     if worker.linux_parameters {
-        items.push(Item { kind: Kind::Cannot, field: "linuxParameters".into(), what: "capabilities, devices or init process: Lambda has no such setting".into(), resolve: Some("drop them from the worker's needs".into()) });
+        items.push(Item {
+            kind: Kind::Cannot,
+            field: "linuxParameters".into(),
+            what: "capabilities, devices or init process: Lambda has no such setting".into(),
+            resolve: Some("drop them from the worker's needs".into()),
+        });
     }
     if worker.gpus {
-        items.push(Item { kind: Kind::Cannot, field: "resourceRequirements".into(), what: "a GPU: Lambda has none".into(), resolve: Some("keep the GPU work on ECS".into()) });
+        items.push(Item {
+            kind: Kind::Cannot,
+            field: "resourceRequirements".into(),
+            what: "a GPU: Lambda has none".into(),
+            resolve: Some("keep the GPU work on ECS".into()),
+        });
     }
     if !worker.port_mappings.is_empty() {
-        items.push(Item { kind: Kind::Changed, field: "portMappings".into(), what: format!("ports {:?}: a queue worker needs none, and Lambda takes no inbound connection", worker.port_mappings), resolve: Some("drop the listener, or put what it serves elsewhere".into()) });
+        items.push(Item {
+            kind: Kind::Changed,
+            field: "portMappings".into(),
+            what: format!(
+                "ports {:?}: a queue worker needs none, and Lambda takes no inbound connection",
+                worker.port_mappings
+            ),
+            resolve: Some("drop the listener, or put what it serves elsewhere".into()),
+        });
     }
     let handler_text = match (code, handler) {
         (None, _) => format!("no Dockerfile here: run in the worker's source folder to find its handler; the `schedule` trigger would need a `handler(event, context)` in `{module}` that polls the queue once"),
@@ -455,14 +748,27 @@ pub fn translate(r: &Running, code: Option<&Facts>) -> (String, Report) {
         (Some(_), Some(h)) => format!("`{}.handler(event, context)` polls the queue itself: the `schedule` trigger invokes it every minute, code unchanged", h.module),
         (Some(_), None) => format!("no `handler(event, context)` here: the `schedule` trigger needs one in `{module}` that polls the queue once and returns"),
     };
-    let report = Report { service, production, queue: r.queue.url.clone(), items, handler: handler_text };
+    let report = Report {
+        service,
+        production,
+        queue: r.queue.url.clone(),
+        items,
+        handler: handler_text,
+    };
     (o, report)
 }
 
 /// The report as text.
 pub fn report_text(r: &Report) -> String {
-    let mut o = format!("readiness of `{}` for Lambda (queue {}):\n", r.production, r.queue);
-    for (kind, title) in [(Kind::Unchanged, "moves unchanged"), (Kind::Changed, "changed"), (Kind::Cannot, "Lambda cannot run")] {
+    let mut o = format!(
+        "readiness of `{}` for Lambda (queue {}):\n",
+        r.production, r.queue
+    );
+    for (kind, title) in [
+        (Kind::Unchanged, "moves unchanged"),
+        (Kind::Changed, "changed"),
+        (Kind::Cannot, "Lambda cannot run"),
+    ] {
         let these: Vec<&Item> = r.items.iter().filter(|i| i.kind == kind).collect();
         if these.is_empty() {
             continue;
@@ -489,25 +795,80 @@ mod tests {
             image: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/orders:1".into(),
             essential: true,
             command: vec!["python".into(), "app.py".into()],
-            environment: vec![("SQS_QUEUE_URL".into(), "https://sqs.eu-west-1.amazonaws.com/123456789012/orders".into()), ("LOG_LEVEL".into(), "info".into())],
-            secrets: vec![("DB_PASSWORD".into(), "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf".into())],
+            environment: vec![
+                (
+                    "SQS_QUEUE_URL".into(),
+                    "https://sqs.eu-west-1.amazonaws.com/123456789012/orders".into(),
+                ),
+                ("LOG_LEVEL".into(), "info".into()),
+            ],
+            secrets: vec![(
+                "DB_PASSWORD".into(),
+                "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf".into(),
+            )],
             working_directory: Some("/app".into()),
             ..Container::default()
         };
-        let router = Container { name: "log-router".into(), log_router: true, ..Container::default() };
+        let router = Container {
+            name: "log-router".into(),
+            log_router: true,
+            ..Container::default()
+        };
         Running {
-            service: Service { cluster: "prod".into(), name: "orders-worker".into(), task_definition: "td".into(), subnets: vec!["subnet-1".into()], security_groups: vec!["sg-1".into()], assign_public_ip: false },
-            task: TaskDefinition { arn: "arn:td:3".into(), cpu: Some("512".into()), memory: Some("1024".into()), architecture: Some("ARM64".into()), containers: vec![router, worker], ..TaskDefinition::default() },
-            task_role: Some(RolePolicies { role: "task".into(), managed: vec!["arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess".into()], inline: vec![("put".into(), serde_json::json!({"Statement": {"Effect": "Allow", "Action": "dynamodb:PutItem", "Resource": "*"}}))] }),
+            service: Service {
+                cluster: "prod".into(),
+                name: "orders-worker".into(),
+                task_definition: "td".into(),
+                subnets: vec!["subnet-1".into()],
+                security_groups: vec!["sg-1".into()],
+                assign_public_ip: false,
+            },
+            task: TaskDefinition {
+                arn: "arn:td:3".into(),
+                cpu: Some("512".into()),
+                memory: Some("1024".into()),
+                architecture: Some("ARM64".into()),
+                containers: vec![router, worker],
+                ..TaskDefinition::default()
+            },
+            task_role: Some(RolePolicies {
+                role: "task".into(),
+                managed: vec!["arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess".into()],
+                inline: vec![(
+                    "put".into(),
+                    serde_json::json!({"Statement": {"Effect": "Allow", "Action": "dynamodb:PutItem", "Resource": "*"}}),
+                )],
+            }),
             execution_role: None,
             scaling: Scaling {
                 min: Some(0),
                 max: Some(8),
-                policies: vec![Policy::Step { name: "out".into(), adjustment_type: "ExactCapacity".into(), steps: vec![Step { lower: Some(0.0), upper: None, adjustment: 5 }], cooldown: Some(60), alarms: vec!["depth".into()] }],
-                alarms: vec![Alarm { name: "depth".into(), metric: "ApproximateNumberOfMessagesVisible".into(), threshold: 10.0, comparison: "GreaterThanOrEqualToThreshold".into() }],
+                policies: vec![Policy::Step {
+                    name: "out".into(),
+                    adjustment_type: "ExactCapacity".into(),
+                    steps: vec![Step {
+                        lower: Some(0.0),
+                        upper: None,
+                        adjustment: 5,
+                    }],
+                    cooldown: Some(60),
+                    alarms: vec!["depth".into()],
+                }],
+                alarms: vec![Alarm {
+                    name: "depth".into(),
+                    metric: "ApproximateNumberOfMessagesVisible".into(),
+                    threshold: 10.0,
+                    comparison: "GreaterThanOrEqualToThreshold".into(),
+                }],
                 alarms_unread: None,
             },
-            queue: Queue { url: "https://sqs.eu-west-1.amazonaws.com/123456789012/orders".into(), visibility_timeout_s: 120, retention_s: 345_600, fifo: false, redrive: Some(("arn:dlq".into(), 4)) },
+            queue: Queue {
+                url: "https://sqs.eu-west-1.amazonaws.com/123456789012/orders".into(),
+                visibility_timeout_s: 120,
+                retention_s: 345_600,
+                fifo: false,
+                redrive: Some(("arn:dlq".into(), 4)),
+            },
             queue_env: "SQS_QUEUE_URL".into(),
             worker: 1,
         }
@@ -515,7 +876,9 @@ mod tests {
 
     #[test]
     fn queue_urls_are_recognised_by_their_shape() {
-        assert!(is_queue_url("https://sqs.eu-west-1.amazonaws.com/123456789012/orders"));
+        assert!(is_queue_url(
+            "https://sqs.eu-west-1.amazonaws.com/123456789012/orders"
+        ));
         assert!(is_queue_url("http://127.0.0.1:5000/123456789012/q.fifo"));
         assert!(!is_queue_url("https://example.com/orders"));
         assert!(!is_queue_url("arn:aws:sqs:eu-west-1:123456789012:orders"));
@@ -536,19 +899,46 @@ mod tests {
         assert_eq!(v["environment"]["LOG_LEVEL"], "info");
         assert!(v["environment"].get("SQS_QUEUE_URL").is_none());
         assert_eq!(v["queue"]["url_env"], "SQS_QUEUE_URL");
-        assert_eq!(v["secrets"]["DB_PASSWORD"], "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf");
-        assert_eq!(v["permissions"]["managed_policies"][0], "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess");
-        assert_eq!(v["permissions"]["statements"][0]["Action"], "dynamodb:PutItem");
-        assert_eq!((v["ecs"]["cpu"].as_u64(), v["ecs"]["memory"].as_u64()), (Some(512), Some(1024)));
+        assert_eq!(
+            v["secrets"]["DB_PASSWORD"],
+            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf"
+        );
+        assert_eq!(
+            v["permissions"]["managed_policies"][0],
+            "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"
+        );
+        assert_eq!(
+            v["permissions"]["statements"][0]["Action"],
+            "dynamodb:PutItem"
+        );
+        assert_eq!(
+            (v["ecs"]["cpu"].as_u64(), v["ecs"]["memory"].as_u64()),
+            (Some(512), Some(1024))
+        );
         assert_eq!(v["ecs"]["scaling"]["max"], 8);
-        assert_eq!(v["ecs"]["scaling"]["scale_out"][0]["from"], 10, "the alarm's threshold + the step's lower bound");
+        assert_eq!(
+            v["ecs"]["scaling"]["scale_out"][0]["from"], 10,
+            "the alarm's threshold + the step's lower bound"
+        );
         assert_eq!(v["ecs"]["scaling"]["scale_out"][0]["add"], 5);
         assert_eq!(v["queue"]["visibility_timeout"], "120s");
         assert_eq!(v["queue"]["dead_letter"]["max_receive_count"], 4);
         assert_eq!(v["production"]["ecs_service"], "prod/orders-worker");
         assert_eq!(v["lambda"]["trigger"]["type"], "schedule");
-        assert!(report.items.iter().any(|i| i.kind == Kind::Cannot && i.field.contains("log-router")), "{report:?}");
-        assert!(report.items.iter().any(|i| i.kind == Kind::Changed && i.what.contains("ExactCapacity")), "{report:?}");
+        assert!(
+            report
+                .items
+                .iter()
+                .any(|i| i.kind == Kind::Cannot && i.field.contains("log-router")),
+            "{report:?}"
+        );
+        assert!(
+            report
+                .items
+                .iter()
+                .any(|i| i.kind == Kind::Changed && i.what.contains("ExactCapacity")),
+            "{report:?}"
+        );
         let exact = text.lines().find(|l| l.contains("scale_out:")).unwrap();
         assert!(exact.contains("see the report"), "{exact}");
         assert!(report_text(&report).contains("Lambda cannot run:"));
@@ -564,11 +954,27 @@ mod tests {
         r.task.containers[1].linux_parameters = true;
         r.task.containers[1].gpus = true;
         let (text, report) = translate(&r, None);
-        let fields: Vec<&str> = report.items.iter().filter(|i| i.kind == Kind::Cannot).map(|i| i.field.as_str()).collect();
-        for f in ["lambda.memory", "ephemeralStorage", "runtimePlatform.operatingSystemFamily", "privileged", "linuxParameters", "resourceRequirements"] {
+        let fields: Vec<&str> = report
+            .items
+            .iter()
+            .filter(|i| i.kind == Kind::Cannot)
+            .map(|i| i.field.as_str())
+            .collect();
+        for f in [
+            "lambda.memory",
+            "ephemeralStorage",
+            "runtimePlatform.operatingSystemFamily",
+            "privileged",
+            "linuxParameters",
+            "resourceRequirements",
+        ] {
             assert!(fields.contains(&f), "{f} in {fields:?}");
         }
-        assert!(report.items.iter().filter(|i| i.kind == Kind::Cannot).all(|i| i.resolve.is_some()));
+        assert!(report
+            .items
+            .iter()
+            .filter(|i| i.kind == Kind::Cannot)
+            .all(|i| i.resolve.is_some()));
         let v: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).unwrap();
         assert_eq!(v["lambda"]["memory"], 10240);
     }
@@ -576,11 +982,32 @@ mod tests {
     #[test]
     fn target_tracking_becomes_steps_and_says_so() {
         let mut r = running();
-        r.scaling.policies = vec![Policy::TargetTracking { name: "tt".into(), target: 5.0, metric: "backlog".into() }];
+        r.scaling.policies = vec![Policy::TargetTracking {
+            name: "tt".into(),
+            target: 5.0,
+            metric: "backlog".into(),
+        }];
         let mut items = Vec::new();
         assert_eq!(scale_out(&r.scaling, &mut items), vec![(1, 1), (10, 2)]);
         assert!(items[0].what.contains("pitfall 13"));
-        r.scaling.policies = vec![Policy::Step { name: "s".into(), adjustment_type: "ChangeInCapacity".into(), steps: vec![Step { lower: Some(0.0), upper: Some(99.0), adjustment: 1 }, Step { lower: Some(99.0), upper: None, adjustment: 3 }], cooldown: None, alarms: vec!["gone".into()] }];
+        r.scaling.policies = vec![Policy::Step {
+            name: "s".into(),
+            adjustment_type: "ChangeInCapacity".into(),
+            steps: vec![
+                Step {
+                    lower: Some(0.0),
+                    upper: Some(99.0),
+                    adjustment: 1,
+                },
+                Step {
+                    lower: Some(99.0),
+                    upper: None,
+                    adjustment: 3,
+                },
+            ],
+            cooldown: None,
+            alarms: vec!["gone".into()],
+        }];
         r.scaling.alarms_unread = Some("denied".into());
         let mut items = Vec::new();
         assert_eq!(scale_out(&r.scaling, &mut items), vec![(1, 1), (100, 3)]);

@@ -19,7 +19,11 @@ pub struct Change {
 impl Change {
     /// Removes or replaces a resource: what is in it may be lost, so it needs a yes.
     pub fn destructive(&self) -> bool {
-        self.action == "Remove" || matches!(self.replacement.as_deref(), Some("True") | Some("Conditional"))
+        self.action == "Remove"
+            || matches!(
+                self.replacement.as_deref(),
+                Some("True") | Some("Conditional")
+            )
     }
 }
 
@@ -46,13 +50,20 @@ pub fn production_note(changes: &[Change]) -> Option<&'static str> {
 /// The rows for a stack that does not exist yet: every resource of the template, added.
 pub fn creations(template: &str) -> Result<Vec<Change>, String> {
     let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(template).map_err(|e| e.to_string())?;
-    let resources = doc.get("Resources").and_then(|r| r.as_mapping()).ok_or("the template has no Resources")?;
+    let resources = doc
+        .get("Resources")
+        .and_then(|r| r.as_mapping())
+        .ok_or("the template has no Resources")?;
     Ok(resources
         .iter()
         .map(|(id, r)| Change {
             action: "Add".into(),
             logical_id: id.as_str().unwrap_or_default().to_string(),
-            resource_type: r.get("Type").and_then(|t| t.as_str()).unwrap_or_default().to_string(),
+            resource_type: r
+                .get("Type")
+                .and_then(|t| t.as_str())
+                .unwrap_or_default()
+                .to_string(),
             replacement: None,
             properties: vec![],
         })
@@ -65,7 +76,15 @@ pub fn template_diff(deployed: &str, rendered: &str, stack: &str) -> Option<Stri
         return None;
     }
     let diff = similar::TextDiff::from_lines(deployed, rendered);
-    Some(diff.unified_diff().context_radius(3).header(&format!("{stack} (deployed)"), &format!("{stack} (rendered)")).to_string())
+    Some(
+        diff.unified_diff()
+            .context_radius(3)
+            .header(
+                &format!("{stack} (deployed)"),
+                &format!("{stack} (rendered)"),
+            )
+            .to_string(),
+    )
 }
 
 #[cfg(test)]
@@ -73,7 +92,13 @@ mod tests {
     use super::*;
 
     fn change(action: &str, replacement: Option<&str>) -> Change {
-        Change { action: action.into(), logical_id: "Q".into(), resource_type: "AWS::SQS::Queue".into(), replacement: replacement.map(str::to_string), properties: vec![] }
+        Change {
+            action: action.into(),
+            logical_id: "Q".into(),
+            resource_type: "AWS::SQS::Queue".into(),
+            replacement: replacement.map(str::to_string),
+            properties: vec![],
+        }
     }
 
     #[test]
@@ -87,24 +112,61 @@ mod tests {
 
     #[test]
     fn adding_the_production_mapping_is_said_and_nothing_else_is() {
-        let add = |id: &str| Change { action: "Add".into(), logical_id: id.into(), resource_type: "AWS::Lambda::EventSourceMapping".into(), replacement: None, properties: vec![] };
-        assert!(production_note(&[add("EventSourceMapping"), add(PRODUCTION_MAPPING)]).is_some_and(|n| n.contains("disabled")));
+        let add = |id: &str| Change {
+            action: "Add".into(),
+            logical_id: id.into(),
+            resource_type: "AWS::Lambda::EventSourceMapping".into(),
+            replacement: None,
+            properties: vec![],
+        };
+        assert!(
+            production_note(&[add("EventSourceMapping"), add(PRODUCTION_MAPPING)])
+                .is_some_and(|n| n.contains("disabled"))
+        );
         assert_eq!(production_note(&[add("EventSourceMapping")]), None);
-        let modify = Change { action: "Modify".into(), ..add(PRODUCTION_MAPPING) };
-        assert_eq!(production_note(&[modify]), None, "only its creation is news");
+        let modify = Change {
+            action: "Modify".into(),
+            ..add(PRODUCTION_MAPPING)
+        };
+        assert_eq!(
+            production_note(&[modify]),
+            None,
+            "only its creation is news"
+        );
     }
 
     #[test]
     fn a_new_stack_lists_its_resources() {
-        let rows = creations("Resources:\n  Queue: {Type: AWS::SQS::Queue}\n  Fn: {Type: AWS::Lambda::Function}\n").unwrap();
-        let ids: Vec<(&str, &str, &str)> = rows.iter().map(|c| (c.action.as_str(), c.logical_id.as_str(), c.resource_type.as_str())).collect();
-        assert_eq!(ids, [("Add", "Queue", "AWS::SQS::Queue"), ("Add", "Fn", "AWS::Lambda::Function")]);
+        let rows = creations(
+            "Resources:\n  Queue: {Type: AWS::SQS::Queue}\n  Fn: {Type: AWS::Lambda::Function}\n",
+        )
+        .unwrap();
+        let ids: Vec<(&str, &str, &str)> = rows
+            .iter()
+            .map(|c| {
+                (
+                    c.action.as_str(),
+                    c.logical_id.as_str(),
+                    c.resource_type.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                ("Add", "Queue", "AWS::SQS::Queue"),
+                ("Add", "Fn", "AWS::Lambda::Function")
+            ]
+        );
     }
 
     #[test]
     fn template_diff_shows_the_changed_line() {
         assert_eq!(template_diff("a\nb\n", "a\nb", "s"), None);
         let d = template_diff("a: 1\nb: 2\n", "a: 1\nb: 3\n", "s").unwrap();
-        assert!(d.contains("-b: 2\n+b: 3\n") && d.contains("--- s (deployed)"), "{d}");
+        assert!(
+            d.contains("-b: 2\n+b: 3\n") && d.contains("--- s (deployed)"),
+            "{d}"
+        );
     }
 }

@@ -59,7 +59,8 @@ pub struct SqsPrices {
 impl Prices {
     /// Reads a price table; the message names the field that is wrong.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let p: Prices = serde_yaml_ng::from_str(text).map_err(|e| format!("the price table does not read: {e}"))?;
+        let p: Prices = serde_yaml_ng::from_str(text)
+            .map_err(|e| format!("the price table does not read: {e}"))?;
         let all = [
             p.lambda.x86_64.gb_second,
             p.lambda.x86_64.per_million_requests,
@@ -99,10 +100,18 @@ pub struct Usage {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Compute {
-    Lambda { invocations: u64, billed_ms: u64, memory_mb: u32 },
+    Lambda {
+        invocations: u64,
+        billed_ms: u64,
+        memory_mb: u32,
+    },
     /// Each task's billed seconds (the minimum already applied by whoever measured them or
     /// not: [`cost`] applies it again, which changes nothing for billed figures).
-    Fargate { task_seconds: Vec<u64>, vcpu: f64, memory_gb: f64 },
+    Fargate {
+        task_seconds: Vec<u64>,
+        vcpu: f64,
+        memory_gb: f64,
+    },
 }
 
 /// One platform's cost of a run.
@@ -121,24 +130,59 @@ pub struct Cost {
 /// Prices `u` with `p`.
 pub fn cost(u: &Usage, p: &Prices) -> Cost {
     let (compute_usd, basis) = match &u.compute {
-        Compute::Lambda { invocations, billed_ms, memory_mb } => {
-            let lp = if u.arm64 { &p.lambda.arm64 } else { &p.lambda.x86_64 };
+        Compute::Lambda {
+            invocations,
+            billed_ms,
+            memory_mb,
+        } => {
+            let lp = if u.arm64 {
+                &p.lambda.arm64
+            } else {
+                &p.lambda.x86_64
+            };
             // AWS Lambda pricing: duration in GB-seconds (memory in GB x seconds, per ms) plus
             // requests.
             let gb_s = *billed_ms as f64 / 1000.0 * f64::from(*memory_mb) / 1024.0;
             let usd = gb_s * lp.gb_second + *invocations as f64 * lp.per_million_requests / 1e6;
-            (usd, format!("{invocations} invocations, {gb_s:.1} GB-s ({} MB)", memory_mb))
+            (
+                usd,
+                format!(
+                    "{invocations} invocations, {gb_s:.1} GB-s ({} MB)",
+                    memory_mb
+                ),
+            )
         }
-        Compute::Fargate { task_seconds, vcpu, memory_gb } => {
-            let fp = if u.arm64 { &p.fargate.arm64 } else { &p.fargate.x86_64 };
+        Compute::Fargate {
+            task_seconds,
+            vcpu,
+            memory_gb,
+        } => {
+            let fp = if u.arm64 {
+                &p.fargate.arm64
+            } else {
+                &p.fargate.x86_64
+            };
             // AWS Fargate pricing: vCPU and memory per second, a minimum of one minute a task.
-            let seconds: u64 = task_seconds.iter().map(|s| (*s).max(p.fargate.minimum_seconds)).sum();
+            let seconds: u64 = task_seconds
+                .iter()
+                .map(|s| (*s).max(p.fargate.minimum_seconds))
+                .sum();
             let hours = seconds as f64 / 3600.0;
             let usd = hours * (vcpu * fp.vcpu_hour + memory_gb * fp.gb_hour);
-            (usd, format!("{} tasks, {seconds} task-seconds at {vcpu} vCPU and {memory_gb} GB", task_seconds.len()))
+            (
+                usd,
+                format!(
+                    "{} tasks, {seconds} task-seconds at {vcpu} vCPU and {memory_gb} GB",
+                    task_seconds.len()
+                ),
+            )
         }
     };
-    let per_million = if u.fifo { p.sqs.fifo_per_million } else { p.sqs.standard_per_million };
+    let per_million = if u.fifo {
+        p.sqs.fifo_per_million
+    } else {
+        p.sqs.standard_per_million
+    };
     let sqs_usd = u.sqs_requests as f64 * per_million / 1e6;
     let total_usd = compute_usd + sqs_usd;
     Cost {
@@ -171,33 +215,79 @@ mod tests {
     #[test]
     fn lambda_costs_gb_seconds_and_requests() {
         // 1,000 invocations of 500 ms at 512 MB: 250 GB-s.
-        let u = Usage { platform: "lambda".into(), compute: Compute::Lambda { invocations: 1000, billed_ms: 500_000, memory_mb: 512 }, sqs_requests: 2_000, fifo: false, arm64: false, messages: 10_000 };
+        let u = Usage {
+            platform: "lambda".into(),
+            compute: Compute::Lambda {
+                invocations: 1000,
+                billed_ms: 500_000,
+                memory_mb: 512,
+            },
+            sqs_requests: 2_000,
+            fifo: false,
+            arm64: false,
+            messages: 10_000,
+        };
         let c = cost(&u, &Prices::builtin());
-        assert!(close(c.compute_usd, 250.0 * 0.0000166667 + 1000.0 * 0.20 / 1e6), "{}", c.compute_usd);
+        assert!(
+            close(c.compute_usd, 250.0 * 0.0000166667 + 1000.0 * 0.20 / 1e6),
+            "{}",
+            c.compute_usd
+        );
         assert!(close(c.sqs_usd, 2000.0 * 0.40 / 1e6));
-        assert!(close(c.per_million_messages_usd.unwrap(), c.total_usd * 100.0));
+        assert!(close(
+            c.per_million_messages_usd.unwrap(),
+            c.total_usd * 100.0
+        ));
         let arm = cost(&Usage { arm64: true, ..u }, &Prices::builtin());
-        assert!(close(arm.compute_usd, 250.0 * 0.0000133334 + 1000.0 * 0.20 / 1e6));
+        assert!(close(
+            arm.compute_usd,
+            250.0 * 0.0000133334 + 1000.0 * 0.20 / 1e6
+        ));
     }
 
     #[test]
     fn fargate_bills_seconds_with_a_minute_minimum_per_task() {
         // Two tasks: 30 s (billed 60) and 3,540 s; 0.25 vCPU, 0.5 GB: 1 hour of task time.
-        let u = Usage { platform: "ecs".into(), compute: Compute::Fargate { task_seconds: vec![30, 3540], vcpu: 0.25, memory_gb: 0.5 }, sqs_requests: 0, fifo: true, arm64: false, messages: 0 };
+        let u = Usage {
+            platform: "ecs".into(),
+            compute: Compute::Fargate {
+                task_seconds: vec![30, 3540],
+                vcpu: 0.25,
+                memory_gb: 0.5,
+            },
+            sqs_requests: 0,
+            fifo: true,
+            arm64: false,
+            messages: 0,
+        };
         let c = cost(&u, &Prices::builtin());
-        assert!(close(c.compute_usd, 0.25 * 0.04048 + 0.5 * 0.004445), "{}", c.compute_usd);
+        assert!(
+            close(c.compute_usd, 0.25 * 0.04048 + 0.5 * 0.004445),
+            "{}",
+            c.compute_usd
+        );
         assert_eq!(c.per_million_messages_usd, None);
         assert!(c.basis.starts_with("2 tasks, 3600 task-seconds"));
-        let fifo = cost(&Usage { sqs_requests: 1_000_000, ..u }, &Prices::builtin());
+        let fifo = cost(
+            &Usage {
+                sqs_requests: 1_000_000,
+                ..u
+            },
+            &Prices::builtin(),
+        );
         assert!(close(fifo.sqs_usd, 0.50));
     }
 
     #[test]
     fn a_price_table_with_a_wrong_field_is_refused() {
-        assert!(Prices::parse("date: x").unwrap_err().contains("missing field"));
+        assert!(Prices::parse("date: x")
+            .unwrap_err()
+            .contains("missing field"));
         let negative = BUILTIN_PRICES.replace("vcpu_hour: 0.04048", "vcpu_hour: -1");
         assert!(Prices::parse(&negative).unwrap_err().contains("negative"));
         let unknown = format!("{BUILTIN_PRICES}\nextra: 1\n");
-        assert!(Prices::parse(&unknown).unwrap_err().contains("unknown field"));
+        assert!(Prices::parse(&unknown)
+            .unwrap_err()
+            .contains("unknown field"));
     }
 }

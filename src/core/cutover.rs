@@ -64,7 +64,13 @@ pub struct Preflight {
 /// Every refusal of the checks before the first stage; empty means go.
 pub fn preflight(p: &Preflight) -> Vec<Refusal> {
     let mut out = Vec::new();
-    let mut refuse = |check, problem: String, fix: String| out.push(Refusal { check, problem, fix });
+    let mut refuse = |check, problem: String, fix: String| {
+        out.push(Refusal {
+            check,
+            problem,
+            fix,
+        })
+    };
     match &p.lambda_stack {
         None | Some(StackStatus::DeleteComplete) => refuse("lambda-stack", "the Lambda stack is not deployed".into(), "run `replatform up` first".into()),
         Some(s) if !s.succeeded() || s.in_progress() => refuse(
@@ -134,13 +140,17 @@ pub fn parse_stages(text: &str) -> Result<Vec<u32>, String> {
         }
         if let Some(&last) = out.last() {
             if n <= last {
-                return Err(format!("`--stages {text}`: {n} after {last}; the stages must increase"));
+                return Err(format!(
+                    "`--stages {text}`: {n} after {last}; the stages must increase"
+                ));
             }
         }
         out.push(n);
     }
     if out.last() != Some(&100) {
-        return Err(format!("`--stages {text}`: the last stage must be 100, so that ECS ends at zero"));
+        return Err(format!(
+            "`--stages {text}`: the last stage must be 100, so that ECS ends at zero"
+        ));
     }
     Ok(out)
 }
@@ -176,7 +186,9 @@ pub struct Stage {
 /// before 100; at 100 it is 0/0 with desired 0. A service without a scalable target has its
 /// desired count lowered by the same share instead.
 pub fn plan(stages: &[u32], recorded: Bounds, ceiling: Option<u32>) -> Result<Vec<Stage>, String> {
-    let ceiling = ceiling.unwrap_or(MAX_MAPPING_CONCURRENCY).min(MAX_MAPPING_CONCURRENCY);
+    let ceiling = ceiling
+        .unwrap_or(MAX_MAPPING_CONCURRENCY)
+        .min(MAX_MAPPING_CONCURRENCY);
     if ceiling < MIN_MAPPING_CONCURRENCY {
         return Err(format!(
             "the function's concurrency ceiling (`lambda.trigger.max_concurrency`, else `lambda.reserved_concurrency`) is {ceiling}: an event source mapping's MaximumConcurrency is at least {MIN_MAPPING_CONCURRENCY}; set it to 2 or more"
@@ -189,13 +201,31 @@ pub fn plan(stages: &[u32], recorded: Bounds, ceiling: Option<u32>) -> Result<Ve
             let max_concurrency = share(ceiling).clamp(MIN_MAPPING_CONCURRENCY, ceiling);
             let left = |n: u32| (u64::from(n) * u64::from(100 - pct.min(100))).div_ceil(100) as u32;
             if pct >= 100 {
-                Stage { percent: pct, max_concurrency, ecs_min: 0, ecs_max: 0, ecs_desired: Some(0) }
+                Stage {
+                    percent: pct,
+                    max_concurrency,
+                    ecs_min: 0,
+                    ecs_max: 0,
+                    ecs_desired: Some(0),
+                }
             } else if !recorded.scaled {
                 let d = left(recorded.desired);
-                Stage { percent: pct, max_concurrency, ecs_min: d, ecs_max: d, ecs_desired: Some(d) }
+                Stage {
+                    percent: pct,
+                    max_concurrency,
+                    ecs_min: d,
+                    ecs_max: d,
+                    ecs_desired: Some(d),
+                }
             } else {
                 let max = left(recorded.max);
-                Stage { percent: pct, max_concurrency, ecs_min: recorded.min.min(max), ecs_max: max, ecs_desired: None }
+                Stage {
+                    percent: pct,
+                    max_concurrency,
+                    ecs_min: recorded.min.min(max),
+                    ecs_max: max,
+                    ecs_desired: None,
+                }
             }
         })
         .collect())
@@ -229,7 +259,13 @@ pub struct Thresholds {
 
 impl Default for Thresholds {
     fn default() -> Self {
-        Thresholds { max_errors: 0, max_throttles: 0, max_dlq_growth: 0, max_oldest_age_s: 900, max_depth_rise: 1000 }
+        Thresholds {
+            max_errors: 0,
+            max_throttles: 0,
+            max_dlq_growth: 0,
+            max_oldest_age_s: 900,
+            max_depth_rise: 1000,
+        }
     }
 }
 
@@ -238,11 +274,17 @@ pub fn verdict(samples: &[Sample], t: &Thresholds) -> Option<String> {
     let (first, last) = (samples.first()?, samples.last()?);
     let errors: u64 = samples.iter().map(|s| s.errors).sum();
     if errors > t.max_errors {
-        return Some(format!("Lambda reported {errors} errors during the bake (at most {} allowed)", t.max_errors));
+        return Some(format!(
+            "Lambda reported {errors} errors during the bake (at most {} allowed)",
+            t.max_errors
+        ));
     }
     let throttles: u64 = samples.iter().map(|s| s.throttles).sum();
     if throttles > t.max_throttles {
-        return Some(format!("Lambda throttled {throttles} invocations during the bake (at most {} allowed)", t.max_throttles));
+        return Some(format!(
+            "Lambda throttled {throttles} invocations during the bake (at most {} allowed)",
+            t.max_throttles
+        ));
     }
     let grew = last.dlq_depth.saturating_sub(first.dlq_depth);
     if grew > t.max_dlq_growth {
@@ -252,7 +294,10 @@ pub fn verdict(samples: &[Sample], t: &Thresholds) -> Option<String> {
         ));
     }
     if let Some(s) = samples.iter().find(|s| s.oldest_age_s > t.max_oldest_age_s) {
-        return Some(format!("the oldest message waited {} s (at most {} s allowed)", s.oldest_age_s, t.max_oldest_age_s));
+        return Some(format!(
+            "the oldest message waited {} s (at most {} s allowed)",
+            s.oldest_age_s, t.max_oldest_age_s
+        ));
     }
     let rising = samples.len() >= 3 && samples.windows(2).all(|w| w[1].depth > w[0].depth);
     let rise = last.depth.saturating_sub(first.depth);
@@ -279,17 +324,29 @@ impl fmt::Display for Recorded {
     /// The tag value: `v1 min=1 max=10 desired=2 stage=50 target=yes`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let b = self.bounds;
-        write!(f, "{VERSION} min={} max={} desired={} stage={} target={}", b.min, b.max, b.desired, self.stage, if b.scaled { "yes" } else { "no" })
+        write!(
+            f,
+            "{VERSION} min={} max={} desired={} stage={} target={}",
+            b.min,
+            b.max,
+            b.desired,
+            self.stage,
+            if b.scaled { "yes" } else { "no" }
+        )
     }
 }
 
 impl Recorded {
     /// Read a tag value written by [`Recorded`]'s `Display`.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let bad = |why: &str| format!("the `{STATE_TAG}` tag `{text}` {why}; fix or remove the tag on the production ECS service");
+        let bad = |why: &str| {
+            format!("the `{STATE_TAG}` tag `{text}` {why}; fix or remove the tag on the production ECS service")
+        };
         let mut words = text.split(' ');
         if words.next() != Some(VERSION) {
-            return Err(bad("was written by another version of replatform (it does not start with `v1`)"));
+            return Err(bad(
+                "was written by another version of replatform (it does not start with `v1`)",
+            ));
         }
         let mut field = |key: &str| -> Result<u32, String> {
             let word = words.next().ok_or_else(|| bad(&format!("lacks `{key}`")))?;
@@ -303,10 +360,19 @@ impl Recorded {
         let scaled = match words.next() {
             Some("target=yes") => true,
             Some("target=no") => false,
-            Some(word) => return Err(bad(&format!("has `{word}` where `target=yes` or `target=no` belongs"))),
+            Some(word) => {
+                return Err(bad(&format!(
+                    "has `{word}` where `target=yes` or `target=no` belongs"
+                )))
+            }
             None => return Err(bad("lacks `target`")),
         };
-        let bounds = Bounds { min, max, desired, scaled };
+        let bounds = Bounds {
+            min,
+            max,
+            desired,
+            scaled,
+        };
         if words.next().is_some() {
             return Err(bad("has more than min, max, desired, stage and target"));
         }
@@ -347,7 +413,10 @@ mod tests {
 
     #[test]
     fn the_visibility_timeout_must_fit_six_timeouts_and_the_window_for_sqs() {
-        let p = Preflight { queue_visibility_timeout_s: 184, ..ready() };
+        let p = Preflight {
+            queue_visibility_timeout_s: 184,
+            ..ready()
+        };
         let r = preflight(&p);
         assert_eq!(r.len(), 1);
         assert_eq!(r[0].check, "visibility-timeout");
@@ -356,9 +425,17 @@ mod tests {
 
     #[test]
     fn the_schedule_trigger_needs_only_the_timeout() {
-        let p = Preflight { sqs_trigger: false, queue_visibility_timeout_s: 30, ..ready() };
+        let p = Preflight {
+            sqs_trigger: false,
+            queue_visibility_timeout_s: 30,
+            ..ready()
+        };
         assert_eq!(checks(&p), Vec::<&str>::new());
-        let p = Preflight { sqs_trigger: false, queue_visibility_timeout_s: 29, ..ready() };
+        let p = Preflight {
+            sqs_trigger: false,
+            queue_visibility_timeout_s: 29,
+            ..ready()
+        };
         assert_eq!(checks(&p), vec!["visibility-timeout"]);
     }
 
@@ -372,30 +449,78 @@ mod tests {
             deployed_reservation: None,
             ..ready()
         };
-        assert_eq!(checks(&p), vec!["lambda-stack", "visibility-timeout", "dead-letter", "reserved-concurrency"]);
+        assert_eq!(
+            checks(&p),
+            vec![
+                "lambda-stack",
+                "visibility-timeout",
+                "dead-letter",
+                "reserved-concurrency"
+            ]
+        );
         assert!(preflight(&p)[0].fix.contains("replatform up"));
     }
 
     #[test]
     fn the_stack_must_be_settled_and_current() {
-        for s in [StackStatus::UpdateInProgress, StackStatus::RollbackComplete, StackStatus::UpdateRollbackComplete] {
-            assert_eq!(checks(&Preflight { lambda_stack: Some(s.clone()), ..ready() }), vec!["lambda-stack"], "{s:?}");
+        for s in [
+            StackStatus::UpdateInProgress,
+            StackStatus::RollbackComplete,
+            StackStatus::UpdateRollbackComplete,
+        ] {
+            assert_eq!(
+                checks(&Preflight {
+                    lambda_stack: Some(s.clone()),
+                    ..ready()
+                }),
+                vec!["lambda-stack"],
+                "{s:?}"
+            );
         }
-        let r = preflight(&Preflight { lambda_stack_current: false, ..ready() });
+        let r = preflight(&Preflight {
+            lambda_stack_current: false,
+            ..ready()
+        });
         assert!(r[0].fix.contains("replatform diff"), "{r:?}");
-        assert_eq!(checks(&Preflight { lambda_stack: Some(StackStatus::CreateComplete), ..ready() }), Vec::<&str>::new());
+        assert_eq!(
+            checks(&Preflight {
+                lambda_stack: Some(StackStatus::CreateComplete),
+                ..ready()
+            }),
+            Vec::<&str>::new()
+        );
     }
 
     #[test]
     fn the_account_keeps_its_pool_of_100() {
         // Deployed with 20 and 100 left: raising the reservation to 21 leaves 99.
-        let base = Preflight { unreserved: 100, ..ready() };
+        let base = Preflight {
+            unreserved: 100,
+            ..ready()
+        };
         assert_eq!(checks(&base), Vec::<&str>::new());
-        assert_eq!(checks(&Preflight { reserved_concurrency: Some(21), ..base.clone() }), vec!["reserved-concurrency"]);
+        assert_eq!(
+            checks(&Preflight {
+                reserved_concurrency: Some(21),
+                ..base.clone()
+            }),
+            vec!["reserved-concurrency"]
+        );
         // A new account's limit of 10: no reservation fits.
-        let small = Preflight { unreserved: 10, deployed_reservation: None, reserved_concurrency: Some(2), ..ready() };
+        let small = Preflight {
+            unreserved: 10,
+            deployed_reservation: None,
+            reserved_concurrency: Some(2),
+            ..ready()
+        };
         assert_eq!(checks(&small), vec!["reserved-concurrency"]);
-        assert_eq!(checks(&Preflight { reserved_concurrency: None, ..small }), Vec::<&str>::new());
+        assert_eq!(
+            checks(&Preflight {
+                reserved_concurrency: None,
+                ..small
+            }),
+            Vec::<&str>::new()
+        );
     }
 
     #[test]
@@ -420,52 +545,129 @@ mod tests {
 
     #[test]
     fn the_plan_shifts_capacity_share_by_share() {
-        let b = Bounds { min: 2, max: 10, desired: 4, scaled: true };
+        let b = Bounds {
+            min: 2,
+            max: 10,
+            desired: 4,
+            scaled: true,
+        };
         let p = plan(&[10, 50, 100], b, Some(40)).unwrap();
         assert_eq!(
             p,
             vec![
-                Stage { percent: 10, max_concurrency: 4, ecs_min: 2, ecs_max: 9, ecs_desired: None },
-                Stage { percent: 50, max_concurrency: 20, ecs_min: 2, ecs_max: 5, ecs_desired: None },
-                Stage { percent: 100, max_concurrency: 40, ecs_min: 0, ecs_max: 0, ecs_desired: Some(0) },
+                Stage {
+                    percent: 10,
+                    max_concurrency: 4,
+                    ecs_min: 2,
+                    ecs_max: 9,
+                    ecs_desired: None
+                },
+                Stage {
+                    percent: 50,
+                    max_concurrency: 20,
+                    ecs_min: 2,
+                    ecs_max: 5,
+                    ecs_desired: None
+                },
+                Stage {
+                    percent: 100,
+                    max_concurrency: 40,
+                    ecs_min: 0,
+                    ecs_max: 0,
+                    ecs_desired: Some(0)
+                },
             ]
         );
     }
 
     #[test]
     fn the_plan_keeps_aws_bounds_and_ecs_until_the_end() {
-        let b = Bounds { min: 1, max: 1, desired: 1, scaled: true };
+        let b = Bounds {
+            min: 1,
+            max: 1,
+            desired: 1,
+            scaled: true,
+        };
         let p = plan(&[1, 99, 100], b, None).unwrap();
         // At least 2, at most 1000 without a reservation.
-        assert_eq!(p.iter().map(|s| s.max_concurrency).collect::<Vec<_>>(), vec![10, 990, 1000]);
+        assert_eq!(
+            p.iter().map(|s| s.max_concurrency).collect::<Vec<_>>(),
+            vec![10, 990, 1000]
+        );
         // ECS's single task stays until 100.
-        assert_eq!(p.iter().map(|s| (s.ecs_min, s.ecs_max)).collect::<Vec<_>>(), vec![(1, 1), (1, 1), (0, 0)]);
+        assert_eq!(
+            p.iter().map(|s| (s.ecs_min, s.ecs_max)).collect::<Vec<_>>(),
+            vec![(1, 1), (1, 1), (0, 0)]
+        );
         let p = plan(&[1, 100], b, Some(3)).unwrap();
-        assert_eq!(p.iter().map(|s| s.max_concurrency).collect::<Vec<_>>(), vec![2, 3]);
+        assert_eq!(
+            p.iter().map(|s| s.max_concurrency).collect::<Vec<_>>(),
+            vec![2, 3]
+        );
         // The min falls under the new max.
-        let p = plan(&[90, 100], Bounds { min: 8, max: 10, desired: 8, scaled: true }, Some(10)).unwrap();
+        let p = plan(
+            &[90, 100],
+            Bounds {
+                min: 8,
+                max: 10,
+                desired: 8,
+                scaled: true,
+            },
+            Some(10),
+        )
+        .unwrap();
         assert_eq!((p[0].ecs_min, p[0].ecs_max), (1, 1));
         assert!(plan(&[100], b, Some(1)).unwrap_err().contains("at least 2"));
     }
 
     #[test]
     fn a_service_without_a_scalable_target_has_its_desired_count_lowered() {
-        let b = Bounds { min: 6, max: 6, desired: 6, scaled: false };
+        let b = Bounds {
+            min: 6,
+            max: 6,
+            desired: 6,
+            scaled: false,
+        };
         let p = plan(&[10, 50, 100], b, Some(10)).unwrap();
-        assert_eq!(p.iter().map(|s| s.ecs_desired).collect::<Vec<_>>(), vec![Some(6), Some(3), Some(0)]);
+        assert_eq!(
+            p.iter().map(|s| s.ecs_desired).collect::<Vec<_>>(),
+            vec![Some(6), Some(3), Some(0)]
+        );
     }
 
     fn s(errors: u64, throttles: u64, dlq_depth: u64, oldest_age_s: u64, depth: u64) -> Sample {
-        Sample { errors, throttles, dlq_depth, oldest_age_s, depth }
+        Sample {
+            errors,
+            throttles,
+            dlq_depth,
+            oldest_age_s,
+            depth,
+        }
     }
 
     #[test]
     fn a_quiet_bake_is_healthy() {
         let t = Thresholds::default();
         assert_eq!(verdict(&[], &t), None);
-        assert_eq!(verdict(&[s(0, 0, 3, 20, 500), s(0, 0, 3, 40, 800), s(0, 0, 3, 10, 100)], &t), None);
+        assert_eq!(
+            verdict(
+                &[
+                    s(0, 0, 3, 20, 500),
+                    s(0, 0, 3, 40, 800),
+                    s(0, 0, 3, 10, 100)
+                ],
+                &t
+            ),
+            None
+        );
         // Rising, but by less than the threshold.
-        assert_eq!(verdict(&[s(0, 0, 0, 0, 1), s(0, 0, 0, 0, 2), s(0, 0, 0, 0, 900)], &t), None);
+        assert_eq!(
+            verdict(
+                &[s(0, 0, 0, 0, 1), s(0, 0, 0, 0, 2), s(0, 0, 0, 0, 900)],
+                &t
+            ),
+            None
+        );
     }
 
     #[test]
@@ -474,45 +676,102 @@ mod tests {
         let cases = [
             (vec![s(0, 0, 0, 0, 0), s(2, 0, 0, 0, 0)], "2 errors"),
             (vec![s(0, 1, 0, 0, 0)], "throttled 1"),
-            (vec![s(0, 0, 4, 0, 0), s(0, 0, 5, 0, 0)], "dead-letter queue grew by 1 messages (4 -> 5)"),
+            (
+                vec![s(0, 0, 4, 0, 0), s(0, 0, 5, 0, 0)],
+                "dead-letter queue grew by 1 messages (4 -> 5)",
+            ),
             (vec![s(0, 0, 0, 901, 0)], "oldest message waited 901 s"),
-            (vec![s(0, 0, 0, 0, 10), s(0, 0, 0, 0, 600), s(0, 0, 0, 0, 1010)], "rose in every sample, by 1000"),
+            (
+                vec![s(0, 0, 0, 0, 10), s(0, 0, 0, 0, 600), s(0, 0, 0, 0, 1010)],
+                "rose in every sample, by 1000",
+            ),
         ];
         for (samples, why) in cases {
             let v = verdict(&samples, &t).unwrap_or_default();
             assert!(v.contains(why), "{why}: {v}");
         }
         // A dipping depth is no trend; looser thresholds let errors pass.
-        assert_eq!(verdict(&[s(0, 0, 0, 0, 10), s(0, 0, 0, 0, 5), s(0, 0, 0, 0, 5000)], &t), None);
-        assert_eq!(verdict(&[s(2, 0, 0, 0, 0)], &Thresholds { max_errors: 2, ..t }), None);
+        assert_eq!(
+            verdict(
+                &[s(0, 0, 0, 0, 10), s(0, 0, 0, 0, 5), s(0, 0, 0, 0, 5000)],
+                &t
+            ),
+            None
+        );
+        assert_eq!(
+            verdict(&[s(2, 0, 0, 0, 0)], &Thresholds { max_errors: 2, ..t }),
+            None
+        );
     }
 
     #[test]
     fn the_record_round_trips_through_its_tag_value() {
-        let r = Recorded { bounds: Bounds { min: 1, max: 10, desired: 2, scaled: true }, stage: 50 };
+        let r = Recorded {
+            bounds: Bounds {
+                min: 1,
+                max: 10,
+                desired: 2,
+                scaled: true,
+            },
+            stage: 50,
+        };
         let text = r.to_string();
         assert_eq!(text, "v1 min=1 max=10 desired=2 stage=50 target=yes");
-        assert!(text.len() <= 256 && text.chars().all(|c| c.is_ascii_alphanumeric() || " _.:/=+-@".contains(c)));
+        assert!(
+            text.len() <= 256
+                && text
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || " _.:/=+-@".contains(c))
+        );
         assert_eq!(Recorded::parse(&text), Ok(r));
-        let fixed = Recorded { bounds: Bounds { min: 3, max: 3, desired: 3, scaled: false }, stage: 0 };
+        let fixed = Recorded {
+            bounds: Bounds {
+                min: 3,
+                max: 3,
+                desired: 3,
+                scaled: false,
+            },
+            stage: 0,
+        };
         assert_eq!(Recorded::parse(&fixed.to_string()), Ok(fixed));
     }
 
     #[test]
     fn a_damaged_record_is_refused_with_the_fix() {
         for (text, why) in [
-            ("v2 min=1 max=10 desired=2 stage=50 target=yes", "another version"),
+            (
+                "v2 min=1 max=10 desired=2 stage=50 target=yes",
+                "another version",
+            ),
             ("v1 min=1 max=10 desired=2", "lacks `stage`"),
             ("v1 min=1 max=10 desired=2 stage=50", "lacks `target`"),
-            ("v1 min=1 max=10 desired=2 stage=50 target=maybe", "`target=maybe`"),
+            (
+                "v1 min=1 max=10 desired=2 stage=50 target=maybe",
+                "`target=maybe`",
+            ),
             ("v1 min=1 max=x desired=2 stage=50 target=yes", "`max=x`"),
-            ("v1 max=10 min=1 desired=2 stage=50 target=yes", "`max=10` where `min=N`"),
-            ("v1 min=1 max=10 desired=2 stage=50 target=yes extra", "more than"),
-            ("v1 min=11 max=10 desired=2 stage=50 target=yes", "min above max"),
-            ("v1 min=1 max=10 desired=2 stage=150 target=yes", "above 100"),
+            (
+                "v1 max=10 min=1 desired=2 stage=50 target=yes",
+                "`max=10` where `min=N`",
+            ),
+            (
+                "v1 min=1 max=10 desired=2 stage=50 target=yes extra",
+                "more than",
+            ),
+            (
+                "v1 min=11 max=10 desired=2 stage=50 target=yes",
+                "min above max",
+            ),
+            (
+                "v1 min=1 max=10 desired=2 stage=150 target=yes",
+                "above 100",
+            ),
         ] {
             let e = Recorded::parse(text).unwrap_err();
-            assert!(e.contains(why) && e.contains("remove the tag"), "{text}: {e}");
+            assert!(
+                e.contains(why) && e.contains("remove the tag"),
+                "{text}: {e}"
+            );
         }
     }
 }

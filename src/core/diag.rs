@@ -29,15 +29,32 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn error(code: &'static str, path: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { severity: Severity::Error, code, path: path.into(), message: message.into(), hint: None, location: None }
+        Self {
+            severity: Severity::Error,
+            code,
+            path: path.into(),
+            message: message.into(),
+            hint: None,
+            location: None,
+        }
     }
 
-    pub fn warning(code: &'static str, path: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { severity: Severity::Warning, ..Self::error(code, path, message) }
+    pub fn warning(
+        code: &'static str,
+        path: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            severity: Severity::Warning,
+            ..Self::error(code, path, message)
+        }
     }
 
     pub fn info(code: &'static str, path: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { severity: Severity::Info, ..Self::error(code, path, message) }
+        Self {
+            severity: Severity::Info,
+            ..Self::error(code, path, message)
+        }
     }
 
     pub fn hint(mut self, hint: impl Into<String>) -> Self {

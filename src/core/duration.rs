@@ -45,7 +45,11 @@ pub fn parse(text: &str) -> Result<Secs, String> {
         "d" => 86_400,
         _ => 0,
     };
-    let n: Option<u64> = if factor == 0 || digits.is_empty() { None } else { digits.parse().ok() };
+    let n: Option<u64> = if factor == 0 || digits.is_empty() {
+        None
+    } else {
+        digits.parse().ok()
+    };
     n.and_then(|n| n.checked_mul(factor)).map(Secs).ok_or_else(|| {
         format!("invalid duration `{text}`: write a whole number with s, m, h or d, for example `30s`, `5m`, `4d`")
     })
@@ -69,7 +73,9 @@ impl<'de> Deserialize<'de> for Secs {
                 Ok(Secs(v))
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Secs, E> {
-                u64::try_from(v).map(Secs).map_err(|_| E::custom(format!("invalid duration `{v}`: it cannot be negative")))
+                u64::try_from(v).map(Secs).map_err(|_| {
+                    E::custom(format!("invalid duration `{v}`: it cannot be negative"))
+                })
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Secs, E> {
                 parse(v).map_err(E::custom)
@@ -95,7 +101,16 @@ mod tests {
 
     #[test]
     fn rejects_what_it_cannot_read() {
-        for bad in ["", "s", "5x", "1.5m", "-3s", "5 m m", "m5", "99999999999999999999d"] {
+        for bad in [
+            "",
+            "s",
+            "5x",
+            "1.5m",
+            "-3s",
+            "5 m m",
+            "m5",
+            "99999999999999999999d",
+        ] {
             assert!(parse(bad).is_err(), "{bad:?} parsed");
         }
         assert_eq!(
@@ -106,7 +121,10 @@ mod tests {
 
     #[test]
     fn displays_shortest_exact_form() {
-        let shown: Vec<String> = [0, 45, 60, 90, 3_600, 345_600].iter().map(|s| Secs(*s).to_string()).collect();
+        let shown: Vec<String> = [0, 45, 60, 90, 3_600, 345_600]
+            .iter()
+            .map(|s| Secs(*s).to_string())
+            .collect();
         assert_eq!(shown, ["0s", "45s", "1m", "90s", "1h", "4d"]);
     }
 }

@@ -99,7 +99,8 @@ pub struct PlatformSummary {
 /// Sums up one platform's samples (in time order). `load_done_s`: when the load finished, if
 /// one ran; a queue only counts as drained after it.
 pub fn summarise(platform: &str, samples: &[&Sample], load_done_s: Option<f64>) -> PlatformSummary {
-    let first_where = |f: &dyn Fn(&Sample) -> bool| samples.iter().find(|s| f(s)).map(|s| s.elapsed_s);
+    let first_where =
+        |f: &dyn Fn(&Sample) -> bool| samples.iter().find(|s| f(s)).map(|s| s.elapsed_s);
     let after_load = |s: &Sample| load_done_s.is_none_or(|d| s.elapsed_s >= d);
     let mut drained_s = None;
     let mut run = 0;
@@ -120,7 +121,8 @@ pub fn summarise(platform: &str, samples: &[&Sample], load_done_s: Option<f64>) 
     if run < DRAINED_SAMPLES {
         drained_s = None;
     }
-    let known = |f: fn(&Sample) -> Option<u64>| samples.iter().filter_map(|s| f(s)).collect::<Vec<_>>();
+    let known =
+        |f: fn(&Sample) -> Option<u64>| samples.iter().filter_map(|s| f(s)).collect::<Vec<_>>();
     let dead = known(|s| s.dead_letter);
     let dead_lettered = match (dead.first(), dead.last()) {
         (Some(a), Some(b)) => Some(b.saturating_sub(*a)),
@@ -129,11 +131,22 @@ pub fn summarise(platform: &str, samples: &[&Sample], load_done_s: Option<f64>) 
     let sent = samples.iter().rev().find_map(|s| s.sent);
     let depths = known(Sample::depth);
     let processed = match (depths.first(), depths.last()) {
-        (Some(a), Some(b)) => Some((a + sent.unwrap_or(0)).saturating_sub(b + dead_lettered.unwrap_or(0))),
+        (Some(a), Some(b)) => {
+            Some((a + sent.unwrap_or(0)).saturating_sub(b + dead_lettered.unwrap_or(0)))
+        }
         _ => None,
     };
-    let worker_points: Vec<(f64, f64)> = samples.iter().filter_map(|s| Some((s.elapsed_s, s.workers? as f64))).collect();
-    let worker_minutes = (worker_points.len() >= 2).then(|| worker_points.windows(2).map(|w| (w[1].0 - w[0].0) * (w[0].1 + w[1].1) / 2.0).sum::<f64>() / 60.0);
+    let worker_points: Vec<(f64, f64)> = samples
+        .iter()
+        .filter_map(|s| Some((s.elapsed_s, s.workers? as f64)))
+        .collect();
+    let worker_minutes = (worker_points.len() >= 2).then(|| {
+        worker_points
+            .windows(2)
+            .map(|w| (w[1].0 - w[0].0) * (w[0].1 + w[1].1) / 2.0)
+            .sum::<f64>()
+            / 60.0
+    });
     let messages_per_worker_minute = match (processed, worker_minutes) {
         (Some(p), Some(m)) if m > 0.0 => Some(p as f64 / m),
         _ => None,
@@ -194,30 +207,68 @@ pub struct Measured {
 /// duration). SQS requests are not sampled: counted as 0.
 pub fn measured_usage(platform: &str, samples: &[&Sample], f: &Footprint) -> Measured {
     let processed = summarise(platform, samples, None).processed.unwrap_or(0);
-    let usage = |compute| Usage { platform: platform.into(), compute, sqs_requests: 0, fifo: false, arm64: f.arm64, messages: processed };
+    let usage = |compute| Usage {
+        platform: platform.into(),
+        compute,
+        sqs_requests: 0,
+        fifo: false,
+        arm64: f.arm64,
+        messages: processed,
+    };
     if platform == "ecs" {
-        let running: Vec<(f64, u64)> = samples.iter().filter_map(|s| Some((s.elapsed_s, s.ecs_running?))).collect();
+        let running: Vec<(f64, u64)> = samples
+            .iter()
+            .filter_map(|s| Some((s.elapsed_s, s.ecs_running?)))
+            .collect();
         if running.is_empty() {
-            return Measured { usage: None, method: "no running-task count in the samples (see samples.csv notes)".into() };
+            return Measured {
+                usage: None,
+                method: "no running-task count in the samples (see samples.csv notes)".into(),
+            };
         }
-        let area: f64 = running.windows(2).map(|w| (w[1].0 - w[0].0) * w[0].1 as f64).sum();
-        let starts = running[0].1 + running.windows(2).map(|w| w[1].1.saturating_sub(w[0].1)).sum::<u64>();
-        let each = if starts == 0 { 0 } else { (area / starts as f64).round() as u64 };
-        let compute = Compute::Fargate { task_seconds: vec![each; starts as usize], vcpu: f.vcpu, memory_gb: f.memory_gb };
+        let area: f64 = running
+            .windows(2)
+            .map(|w| (w[1].0 - w[0].0) * w[0].1 as f64)
+            .sum();
+        let starts = running[0].1
+            + running
+                .windows(2)
+                .map(|w| w[1].1.saturating_sub(w[0].1))
+                .sum::<u64>();
+        let each = if starts == 0 {
+            0
+        } else {
+            (area / starts as f64).round() as u64
+        };
+        let compute = Compute::Fargate {
+            task_seconds: vec![each; starts as usize],
+            vcpu: f.vcpu,
+            memory_gb: f.memory_gb,
+        };
         return Measured {
             usage: Some(usage(compute)),
             method: format!("measured: {area:.0} task-seconds from the sampled running tasks over {starts} task starts; SQS requests not sampled"),
         };
     }
-    let mut minutes: Vec<(&str, u64)> = samples.iter().filter_map(|s| Some((s.cloudwatch_minute.as_deref()?, s.lambda_invocations?))).collect();
+    let mut minutes: Vec<(&str, u64)> = samples
+        .iter()
+        .filter_map(|s| Some((s.cloudwatch_minute.as_deref()?, s.lambda_invocations?)))
+        .collect();
     // A minute sampled while it still fills: its largest count holds.
     minutes.sort_by(|a, b| b.cmp(a));
     minutes.dedup_by(|a, b| a.0 == b.0);
     if minutes.is_empty() {
-        return Measured { usage: None, method: "no CloudWatch Invocations in the samples (see samples.csv notes)".into() };
+        return Measured {
+            usage: None,
+            method: "no CloudWatch Invocations in the samples (see samples.csv notes)".into(),
+        };
     }
     let invocations: u64 = minutes.iter().map(|m| m.1).sum();
-    let compute = Compute::Lambda { invocations, billed_ms: invocations * f.lambda_timeout_ms, memory_mb: f.lambda_memory_mb };
+    let compute = Compute::Lambda {
+        invocations,
+        billed_ms: invocations * f.lambda_timeout_ms,
+        memory_mb: f.lambda_memory_mb,
+    };
     Measured {
         usage: Some(usage(compute)),
         method: format!("upper bound: {invocations} invocations (CloudWatch, {} minutes) x the {} s timeout; SQS requests not sampled", minutes.len(), f.lambda_timeout_ms / 1000),
@@ -252,7 +303,12 @@ pub struct Estimate {
 /// Estimates the worker's figures and the load from `samples` (all platforms, in time order).
 /// `load_done_s`: when the load ended (the summary's `load_window_s`).
 pub fn estimate(samples: &[Sample], load_done_s: Option<f64>) -> Estimate {
-    let of = |p: &str| samples.iter().filter(|s| s.platform == p).collect::<Vec<_>>();
+    let of = |p: &str| {
+        samples
+            .iter()
+            .filter(|s| s.platform == p)
+            .collect::<Vec<_>>()
+    };
     let mut said = Vec::new();
     let mut per_message = None;
     for p in ["ecs", "lambda"] {
@@ -267,11 +323,20 @@ pub fn estimate(samples: &[Sample], load_done_s: Option<f64>) -> Estimate {
         said.push("per message: no platform's samples show workers and messages done".into());
     }
     let ecs = of("ecs");
-    let asked = ecs.iter().find(|s| s.ecs_desired.is_some_and(|d| d > 0) || s.ecs_pending.is_some_and(|d| d > 0)).map(|s| s.elapsed_s);
-    let running = ecs.iter().find(|s| s.ecs_running.is_some_and(|r| r > 0)).map(|s| s.elapsed_s);
+    let asked = ecs
+        .iter()
+        .find(|s| s.ecs_desired.is_some_and(|d| d > 0) || s.ecs_pending.is_some_and(|d| d > 0))
+        .map(|s| s.elapsed_s);
+    let running = ecs
+        .iter()
+        .find(|s| s.ecs_running.is_some_and(|r| r > 0))
+        .map(|s| s.elapsed_s);
     let task_start = match (asked, running) {
         (Some(a), Some(r)) if r >= a => {
-            said.push(format!("task start {:.0} s: a task asked for at {a:.0} s, the first running at {r:.0} s", r - a));
+            said.push(format!(
+                "task start {:.0} s: a task asked for at {a:.0} s, the first running at {r:.0} s",
+                r - a
+            ));
             Some(Duration::from_millis(((r - a) * 1000.0).round() as u64))
         }
         _ => {
@@ -279,20 +344,39 @@ pub fn estimate(samples: &[Sample], load_done_s: Option<f64>) -> Estimate {
             None
         }
     };
-    let first = ["ecs", "lambda"].into_iter().map(of).find(|s| !s.is_empty()).unwrap_or_default();
+    let first = ["ecs", "lambda"]
+        .into_iter()
+        .map(of)
+        .find(|s| !s.is_empty())
+        .unwrap_or_default();
     let mut waves = Vec::new();
     if let Some(depth) = first.first().and_then(|s| s.depth()).filter(|d| *d > 0) {
-        waves.push(Wave { at: Duration::ZERO, count: depth });
+        waves.push(Wave {
+            at: Duration::ZERO,
+            count: depth,
+        });
     }
     let mut sent = 0;
     for s in &first {
         if let Some(now) = s.sent.filter(|n| *n > sent) {
-            waves.push(Wave { at: Duration::from_millis((s.elapsed_s * 1000.0).round() as u64), count: now - sent });
+            waves.push(Wave {
+                at: Duration::from_millis((s.elapsed_s * 1000.0).round() as u64),
+                count: now - sent,
+            });
             sent = now;
         }
     }
-    said.push(format!("load: {} messages in {} waves, from the first sample's depth and the sent column", waves.iter().map(|w| w.count).sum::<u64>(), waves.len()));
-    Estimate { per_message, task_start, waves, said }
+    said.push(format!(
+        "load: {} messages in {} waves, from the first sample's depth and the sent column",
+        waves.iter().map(|w| w.count).sum::<u64>(),
+        waves.len()
+    ));
+    Estimate {
+        per_message,
+        task_start,
+        waves,
+        said,
+    }
 }
 
 /// A row of block characters, one a value, scaled to `max`: the live view's small plot.
@@ -300,7 +384,13 @@ pub fn sparkline(values: &[u64], max: u64) -> String {
     const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
     values
         .iter()
-        .map(|&v| if max == 0 || v == 0 { ' ' } else { BARS[((v * 8).div_ceil(max) as usize).clamp(1, 8) - 1] })
+        .map(|&v| {
+            if max == 0 || v == 0 {
+                ' '
+            } else {
+                BARS[((v * 8).div_ceil(max) as usize).clamp(1, 8) - 1]
+            }
+        })
         .collect()
 }
 
@@ -308,8 +398,25 @@ pub fn sparkline(values: &[u64], max: u64) -> String {
 mod tests {
     use super::*;
 
-    fn sample(t: f64, depth: u64, in_flight: u64, workers: Option<u64>, dead: u64, sent: Option<u64>) -> Sample {
-        Sample { elapsed_s: t, platform: "ecs".into(), visible: Some(depth), in_flight: Some(in_flight), delayed: Some(0), dead_letter: Some(dead), workers, sent, ..Default::default() }
+    fn sample(
+        t: f64,
+        depth: u64,
+        in_flight: u64,
+        workers: Option<u64>,
+        dead: u64,
+        sent: Option<u64>,
+    ) -> Sample {
+        Sample {
+            elapsed_s: t,
+            platform: "ecs".into(),
+            visible: Some(depth),
+            in_flight: Some(in_flight),
+            delayed: Some(0),
+            dead_letter: Some(dead),
+            workers,
+            sent,
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -340,18 +447,38 @@ mod tests {
 
     #[test]
     fn no_drain_before_the_load_ends_nor_without_enough_empty_samples() {
-        let samples = [sample(0.0, 0, 0, None, 0, None), sample(5.0, 0, 0, None, 0, None), sample(10.0, 0, 0, None, 0, None), sample(15.0, 0, 0, None, 0, None)];
+        let samples = [
+            sample(0.0, 0, 0, None, 0, None),
+            sample(5.0, 0, 0, None, 0, None),
+            sample(10.0, 0, 0, None, 0, None),
+            sample(15.0, 0, 0, None, 0, None),
+        ];
         let refs: Vec<&Sample> = samples.iter().collect();
-        assert_eq!(summarise("ecs", &refs, Some(6.0)).drained_s, None, "only two empty samples after the load");
+        assert_eq!(
+            summarise("ecs", &refs, Some(6.0)).drained_s,
+            None,
+            "only two empty samples after the load"
+        );
         assert_eq!(summarise("ecs", &refs, None).drained_s, Some(0.0));
     }
 
     #[test]
     fn unknown_workers_stay_unknown() {
-        let samples = [sample(0.0, 10, 0, None, 0, None), sample(5.0, 0, 0, None, 0, None)];
+        let samples = [
+            sample(0.0, 10, 0, None, 0, None),
+            sample(5.0, 0, 0, None, 0, None),
+        ];
         let refs: Vec<&Sample> = samples.iter().collect();
         let s = summarise("lambda", &refs, None);
-        assert_eq!((s.first_worker_s, s.peak_workers, s.worker_minutes, s.messages_per_worker_minute), (None, None, None, None));
+        assert_eq!(
+            (
+                s.first_worker_s,
+                s.peak_workers,
+                s.worker_minutes,
+                s.messages_per_worker_minute
+            ),
+            (None, None, None, None)
+        );
         assert_eq!(s.processed, Some(10));
     }
 
@@ -359,34 +486,83 @@ mod tests {
     fn sparklines_scale_to_the_shared_maximum() {
         assert_eq!(sparkline(&[0, 1, 4, 8], 8), " ▁▄█");
         assert_eq!(sparkline(&[5, 5], 0), "  ");
-        assert_eq!(sparkline(&[1], 1000), "▁", "a small non-zero value still shows");
+        assert_eq!(
+            sparkline(&[1], 1000),
+            "▁",
+            "a small non-zero value still shows"
+        );
     }
 
     #[test]
     fn the_gap_is_measured_minus_predicted_and_their_ratio() {
-        let at = |t: Option<f64>| PlatformSummary { drained_s: t, ..summarise("ecs", &[], None) };
+        let at = |t: Option<f64>| PlatformSummary {
+            drained_s: t,
+            ..summarise("ecs", &[], None)
+        };
         let g = gap(&at(Some(40.0)), &at(Some(100.0)));
         assert_eq!((g.gap_s, g.ratio), (Some(60.0), Some(2.5)));
         assert_eq!(gap(&at(None), &at(Some(100.0))).gap_s, None);
-        assert_eq!(gap(&at(Some(0.0)), &at(Some(5.0))).ratio, None, "no ratio to a zero prediction");
+        assert_eq!(
+            gap(&at(Some(0.0)), &at(Some(5.0))).ratio,
+            None,
+            "no ratio to a zero prediction"
+        );
     }
 
     #[test]
     fn measured_usage_comes_from_running_tasks_and_invocations() {
-        let f = Footprint { vcpu: 0.25, memory_gb: 0.5, lambda_memory_mb: 512, lambda_timeout_ms: 30_000, arm64: false };
+        let f = Footprint {
+            vcpu: 0.25,
+            memory_gb: 0.5,
+            lambda_memory_mb: 512,
+            lambda_timeout_ms: 30_000,
+            arm64: false,
+        };
         // 1 task for 0..60 s, 3 from 60 to 120 s, 0 after: 60 + 180 = 240 task-seconds, 3 starts.
-        let ecs = [(0.0, 1), (60.0, 3), (120.0, 0), (180.0, 0)].map(|(t, n)| Sample { elapsed_s: t, platform: "ecs".into(), ecs_running: Some(n), ..Default::default() });
+        let ecs = [(0.0, 1), (60.0, 3), (120.0, 0), (180.0, 0)].map(|(t, n)| Sample {
+            elapsed_s: t,
+            platform: "ecs".into(),
+            ecs_running: Some(n),
+            ..Default::default()
+        });
         let refs: Vec<&Sample> = ecs.iter().collect();
         let m = measured_usage("ecs", &refs, &f);
-        assert_eq!(m.usage.unwrap().compute, Compute::Fargate { task_seconds: vec![80, 80, 80], vcpu: 0.25, memory_gb: 0.5 });
+        assert_eq!(
+            m.usage.unwrap().compute,
+            Compute::Fargate {
+                task_seconds: vec![80, 80, 80],
+                vcpu: 0.25,
+                memory_gb: 0.5
+            }
+        );
         // The same minute sampled twice counts once, at its larger count: 7 + 5 invocations x 30 s.
-        let minute = |t: f64, m: &str, n: u64| Sample { elapsed_s: t, platform: "lambda".into(), cloudwatch_minute: Some(m.into()), lambda_invocations: Some(n), ..Default::default() };
-        let lambda = [minute(0.0, "a", 4), minute(30.0, "a", 7), minute(60.0, "b", 5)];
+        let minute = |t: f64, m: &str, n: u64| Sample {
+            elapsed_s: t,
+            platform: "lambda".into(),
+            cloudwatch_minute: Some(m.into()),
+            lambda_invocations: Some(n),
+            ..Default::default()
+        };
+        let lambda = [
+            minute(0.0, "a", 4),
+            minute(30.0, "a", 7),
+            minute(60.0, "b", 5),
+        ];
         let refs: Vec<&Sample> = lambda.iter().collect();
         let m = measured_usage("lambda", &refs, &f);
-        assert_eq!(m.usage.unwrap().compute, Compute::Lambda { invocations: 12, billed_ms: 360_000, memory_mb: 512 });
+        assert_eq!(
+            m.usage.unwrap().compute,
+            Compute::Lambda {
+                invocations: 12,
+                billed_ms: 360_000,
+                memory_mb: 512
+            }
+        );
         assert!(m.method.starts_with("upper bound"), "{}", m.method);
-        let none = [Sample { platform: "lambda".into(), ..Default::default() }];
+        let none = [Sample {
+            platform: "lambda".into(),
+            ..Default::default()
+        }];
         assert_eq!(measured_usage("lambda", &[&none[0]], &f).usage, None);
     }
 
@@ -395,27 +571,62 @@ mod tests {
         // 100 messages sent by 10 s; tasks asked for at 70 s run at 115 s; 2 tasks to 190 s, none
         // at 250 s. The area under the workers curve (trapezoids, as `summarise` takes it):
         // 45 + 150 + 60 = 255 worker-seconds for 100 messages: 2.55 s a message.
-        let row = |t: f64, visible: u64, sent: u64, desired: u64, pending: u64, running: u64| Sample {
-            elapsed_s: t,
-            platform: "ecs".into(),
-            visible: Some(visible),
-            in_flight: Some(0),
-            delayed: Some(0),
-            dead_letter: Some(0),
-            workers: Some(running),
-            ecs_desired: Some(desired),
-            ecs_pending: Some(pending),
-            ecs_running: Some(running),
-            sent: Some(sent),
-            ..Default::default()
-        };
-        let samples = [row(0.0, 0, 0, 0, 0, 0), row(10.0, 100, 100, 0, 0, 0), row(70.0, 100, 100, 2, 2, 0), row(115.0, 100, 100, 2, 0, 2), row(190.0, 0, 100, 2, 0, 2), row(250.0, 0, 100, 0, 0, 0)];
+        let row =
+            |t: f64, visible: u64, sent: u64, desired: u64, pending: u64, running: u64| Sample {
+                elapsed_s: t,
+                platform: "ecs".into(),
+                visible: Some(visible),
+                in_flight: Some(0),
+                delayed: Some(0),
+                dead_letter: Some(0),
+                workers: Some(running),
+                ecs_desired: Some(desired),
+                ecs_pending: Some(pending),
+                ecs_running: Some(running),
+                sent: Some(sent),
+                ..Default::default()
+            };
+        let samples = [
+            row(0.0, 0, 0, 0, 0, 0),
+            row(10.0, 100, 100, 0, 0, 0),
+            row(70.0, 100, 100, 2, 2, 0),
+            row(115.0, 100, 100, 2, 0, 2),
+            row(190.0, 0, 100, 2, 0, 2),
+            row(250.0, 0, 100, 0, 0, 0),
+        ];
         let e = estimate(&samples, Some(10.0));
-        assert_eq!(e.per_message, Some(Duration::from_millis(2_550)), "{:?}", e.said);
+        assert_eq!(
+            e.per_message,
+            Some(Duration::from_millis(2_550)),
+            "{:?}",
+            e.said
+        );
         assert_eq!(e.task_start, Some(Duration::from_secs(45)));
-        assert_eq!(e.waves, vec![Wave { at: Duration::from_secs(10), count: 100 }]);
-        let none = estimate(&[Sample { platform: "lambda".into(), visible: Some(5), in_flight: Some(0), delayed: Some(0), ..Default::default() }], None);
+        assert_eq!(
+            e.waves,
+            vec![Wave {
+                at: Duration::from_secs(10),
+                count: 100
+            }]
+        );
+        let none = estimate(
+            &[Sample {
+                platform: "lambda".into(),
+                visible: Some(5),
+                in_flight: Some(0),
+                delayed: Some(0),
+                ..Default::default()
+            }],
+            None,
+        );
         assert_eq!((none.per_message, none.task_start), (None, None));
-        assert_eq!(none.waves, vec![Wave { at: Duration::ZERO, count: 5 }], "the depth found is the load");
+        assert_eq!(
+            none.waves,
+            vec![Wave {
+                at: Duration::ZERO,
+                count: 5
+            }],
+            "the depth found is the load"
+        );
     }
 }

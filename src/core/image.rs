@@ -174,12 +174,19 @@ pub struct Command {
 
 impl Command {
     fn new(program: &str, args: Vec<String>) -> Self {
-        Self { program: program.to_string(), args, env: Vec::new() }
+        Self {
+            program: program.to_string(),
+            args,
+            env: Vec::new(),
+        }
     }
 
     /// As a person would type it (for messages; the arguments never hold a secret).
     pub fn display(&self) -> String {
-        std::iter::once(self.program.as_str()).chain(self.args.iter().map(String::as_str)).collect::<Vec<_>>().join(" ")
+        std::iter::once(self.program.as_str())
+            .chain(self.args.iter().map(String::as_str))
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 }
 
@@ -217,11 +224,29 @@ pub fn install_hint(b: Builder) -> &'static str {
 pub fn build(b: Builder, spec: &BuildSpec<'_>, buildx: bool) -> Command {
     let mut args: Vec<String> = Vec::new();
     match b {
-        Builder::Docker if buildx => args.extend(["buildx", "build", "--provenance=false", "--sbom=false", "--load"].map(String::from)),
+        Builder::Docker if buildx => args.extend(
+            [
+                "buildx",
+                "build",
+                "--provenance=false",
+                "--sbom=false",
+                "--load",
+            ]
+            .map(String::from),
+        ),
         Builder::Docker | Builder::Finch => args.push("build".into()),
-        Builder::Podman | Builder::Buildah => args.extend(["build", "--format", "docker"].map(String::from)),
+        Builder::Podman | Builder::Buildah => {
+            args.extend(["build", "--format", "docker"].map(String::from))
+        }
     }
-    args.extend(["--platform".into(), spec.platform.as_str().into(), "--file".into(), spec.dockerfile.into(), "--tag".into(), spec.image.into()]);
+    args.extend([
+        "--platform".into(),
+        spec.platform.as_str().into(),
+        "--file".into(),
+        spec.dockerfile.into(),
+        "--tag".into(),
+        spec.image.into(),
+    ]);
     for (k, v) in spec.build_args {
         args.push("--build-arg".into());
         args.push(format!("{k}={v}"));
@@ -241,7 +266,12 @@ pub fn login(b: Builder, host: &str, user: &str, plain_http: bool) -> Command {
             Builder::Docker => {}
         }
     }
-    args.extend(["--username".into(), user.into(), "--password-stdin".into(), host.into()]);
+    args.extend([
+        "--username".into(),
+        user.into(),
+        "--password-stdin".into(),
+        host.into(),
+    ]);
     Command::new(program(b), args)
 }
 
@@ -266,7 +296,9 @@ pub fn push(b: Builder, image: &str, plain_http: bool) -> Command {
 pub fn with_auth_dir(mut c: Command, b: Builder, dir: &str) -> Command {
     match b {
         Builder::Docker | Builder::Finch => c.env.push(("DOCKER_CONFIG".into(), dir.into())),
-        Builder::Podman | Builder::Buildah => c.env.push(("REGISTRY_AUTH_FILE".into(), format!("{dir}/auth.json"))),
+        Builder::Podman | Builder::Buildah => c
+            .env
+            .push(("REGISTRY_AUTH_FILE".into(), format!("{dir}/auth.json"))),
     }
     c
 }
@@ -279,7 +311,11 @@ pub fn is_loopback(host: &str) -> bool {
     };
     let name = name.trim_start_matches('[').trim_end_matches(']');
     // Libcore's address type: parsing text, with no socket anywhere near (the core stays pure).
-    name == "localhost" || name == "::1" || name.parse::<::core::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
+    name == "localhost"
+        || name == "::1"
+        || name
+            .parse::<::core::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -289,7 +325,10 @@ pub fn is_loopback(host: &str) -> bool {
 /// than converted by the registry.
 pub const MANIFEST_ACCEPT: &str = "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json";
 
-const SINGLE: [&str; 2] = ["application/vnd.docker.distribution.manifest.v2+json", "application/vnd.oci.image.manifest.v1+json"];
+const SINGLE: [&str; 2] = [
+    "application/vnd.docker.distribution.manifest.v2+json",
+    "application/vnd.oci.image.manifest.v1+json",
+];
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ManifestError {
@@ -305,9 +344,18 @@ pub fn check_manifest(content_type: Option<&str>, body: &[u8]) -> Result<String,
         message: format!("the registry's manifest is not JSON: {e}"),
         hint: "check that `image.registry` is an OCI registry".into(),
     })?;
-    let media_type = doc["mediaType"].as_str().or(content_type.map(|c| c.split(';').next().unwrap_or(c).trim())).unwrap_or("").to_string();
-    let attestation = doc["layers"].as_array().is_some_and(|ls| ls.iter().any(|l| l["mediaType"].as_str().is_some_and(|m| m.contains("in-toto"))))
-        || doc["artifactType"].as_str().is_some();
+    let media_type = doc["mediaType"]
+        .as_str()
+        .or(content_type.map(|c| c.split(';').next().unwrap_or(c).trim()))
+        .unwrap_or("")
+        .to_string();
+    let attestation = doc["layers"].as_array().is_some_and(|ls| {
+        ls.iter().any(|l| {
+            l["mediaType"]
+                .as_str()
+                .is_some_and(|m| m.contains("in-toto"))
+        })
+    }) || doc["artifactType"].as_str().is_some();
     if SINGLE.contains(&media_type.as_str()) && !attestation {
         return Ok(media_type);
     }
@@ -316,7 +364,14 @@ pub fn check_manifest(content_type: Option<&str>, body: &[u8]) -> Result<String,
     } else if media_type.contains("index") || media_type.contains("list") {
         format!("an image index (`{media_type}`: several platforms, or an image with attestations)")
     } else {
-        format!("of media type `{}`", if media_type.is_empty() { "unknown" } else { &media_type })
+        format!(
+            "of media type `{}`",
+            if media_type.is_empty() {
+                "unknown"
+            } else {
+                &media_type
+            }
+        )
     };
     Err(ManifestError {
         message: format!("the pushed image is {what}; Lambda runs only a single-platform image manifest (pitfall 1)"),
@@ -372,31 +427,84 @@ mod tests {
     }
 
     fn file(path: &str, content: &[u8]) -> Entry {
-        Entry { path: path.into(), kind: EntryKind::File { executable: false, sha256: Sha256::digest(content).into() } }
+        Entry {
+            path: path.into(),
+            kind: EntryKind::File {
+                executable: false,
+                sha256: Sha256::digest(content).into(),
+            },
+        }
     }
 
-    fn tag_of(entries: &[Entry], dockerfile: &str, args: &[(&str, &str)], platform: Platform) -> String {
-        let build_args = args.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        tag(&Inputs { entries, dockerfile: dockerfile.as_bytes(), build_args: &build_args, platform })
+    fn tag_of(
+        entries: &[Entry],
+        dockerfile: &str,
+        args: &[(&str, &str)],
+        platform: Platform,
+    ) -> String {
+        let build_args = args
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        tag(&Inputs {
+            entries,
+            dockerfile: dockerfile.as_bytes(),
+            build_args: &build_args,
+            platform,
+        })
     }
 
     #[test]
     fn the_tag_follows_every_input_and_nothing_else() {
-        let files = vec![file("app.py", b"print(1)"), file("requirements.txt", b"boto3")];
+        let files = vec![
+            file("app.py", b"print(1)"),
+            file("requirements.txt", b"boto3"),
+        ];
         let base = tag_of(&files, "FROM x", &[("A", "1")], Platform::Amd64);
         assert!(base.starts_with("src-") && base.len() == 36, "{base}");
-        assert_eq!(base, tag_of(&files, "FROM x", &[("A", "1")], Platform::Amd64), "equal inputs, equal tags");
-        let edited = vec![file("app.py", b"print(2)"), file("requirements.txt", b"boto3")];
-        let renamed = vec![file("main.py", b"print(1)"), file("requirements.txt", b"boto3")];
+        assert_eq!(
+            base,
+            tag_of(&files, "FROM x", &[("A", "1")], Platform::Amd64),
+            "equal inputs, equal tags"
+        );
+        let edited = vec![
+            file("app.py", b"print(2)"),
+            file("requirements.txt", b"boto3"),
+        ];
+        let renamed = vec![
+            file("main.py", b"print(1)"),
+            file("requirements.txt", b"boto3"),
+        ];
         let mut executable = files.clone();
-        executable[0].kind = EntryKind::File { executable: true, sha256: Sha256::digest(b"print(1)").into() };
+        executable[0].kind = EntryKind::File {
+            executable: true,
+            sha256: Sha256::digest(b"print(1)").into(),
+        };
         for (what, other) in [
-            ("a source file", tag_of(&edited, "FROM x", &[("A", "1")], Platform::Amd64)),
-            ("a file name", tag_of(&renamed, "FROM x", &[("A", "1")], Platform::Amd64)),
-            ("a file mode", tag_of(&executable, "FROM x", &[("A", "1")], Platform::Amd64)),
-            ("the Dockerfile", tag_of(&files, "FROM y", &[("A", "1")], Platform::Amd64)),
-            ("a build arg", tag_of(&files, "FROM x", &[("A", "2")], Platform::Amd64)),
-            ("the platform", tag_of(&files, "FROM x", &[("A", "1")], Platform::Arm64)),
+            (
+                "a source file",
+                tag_of(&edited, "FROM x", &[("A", "1")], Platform::Amd64),
+            ),
+            (
+                "a file name",
+                tag_of(&renamed, "FROM x", &[("A", "1")], Platform::Amd64),
+            ),
+            (
+                "a file mode",
+                tag_of(&executable, "FROM x", &[("A", "1")], Platform::Amd64),
+            ),
+            (
+                "the Dockerfile",
+                tag_of(&files, "FROM y", &[("A", "1")], Platform::Amd64),
+            ),
+            (
+                "a build arg",
+                tag_of(&files, "FROM x", &[("A", "2")], Platform::Amd64),
+            ),
+            (
+                "the platform",
+                tag_of(&files, "FROM x", &[("A", "1")], Platform::Arm64),
+            ),
         ] {
             assert_ne!(base, other, "{what} changes the tag");
         }
@@ -404,7 +512,14 @@ mod tests {
 
     #[test]
     fn loopback_hosts_speak_plain_http() {
-        for (host, plain) in [("127.0.0.1:5000", true), ("localhost:5000", true), ("[::1]:5000", true), ("127.0.0.1", true), ("10.0.0.1:5000", false), ("123456789012.dkr.ecr.eu-west-1.amazonaws.com", false)] {
+        for (host, plain) in [
+            ("127.0.0.1:5000", true),
+            ("localhost:5000", true),
+            ("[::1]:5000", true),
+            ("127.0.0.1", true),
+            ("10.0.0.1:5000", false),
+            ("123456789012.dkr.ecr.eu-west-1.amazonaws.com", false),
+        ] {
             assert_eq!(is_loopback(host), plain, "{host}");
         }
     }
@@ -412,22 +527,40 @@ mod tests {
     #[test]
     fn single_platform_manifests_pass_and_indexes_do_not() {
         let docker = br#"{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":{},"layers":[]}"#;
-        assert_eq!(check_manifest(None, docker).unwrap(), "application/vnd.docker.distribution.manifest.v2+json");
+        assert_eq!(
+            check_manifest(None, docker).unwrap(),
+            "application/vnd.docker.distribution.manifest.v2+json"
+        );
         let oci = br#"{"schemaVersion":2,"config":{"mediaType":"application/vnd.oci.image.config.v1+json"},"layers":[]}"#;
-        assert_eq!(check_manifest(Some("application/vnd.oci.image.manifest.v1+json"), oci).unwrap(), "application/vnd.oci.image.manifest.v1+json");
+        assert_eq!(
+            check_manifest(Some("application/vnd.oci.image.manifest.v1+json"), oci).unwrap(),
+            "application/vnd.oci.image.manifest.v1+json"
+        );
         let index = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}"#;
         let e = check_manifest(None, index).unwrap_err();
         assert!(e.message.contains("an image index"), "{e:?}");
         assert!(e.hint.contains("--provenance=false"), "{e:?}");
         let list = br#"{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.list.v2+json","manifests":[]}"#;
-        assert!(check_manifest(None, list).unwrap_err().message.contains("an image index"));
+        assert!(check_manifest(None, list)
+            .unwrap_err()
+            .message
+            .contains("an image index"));
         let attestation = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","layers":[{"mediaType":"application/vnd.in-toto+json"}]}"#;
-        assert!(check_manifest(None, attestation).unwrap_err().message.contains("attestation manifest"));
-        assert!(check_manifest(None, b"<html>").unwrap_err().message.contains("not JSON"));
+        assert!(check_manifest(None, attestation)
+            .unwrap_err()
+            .message
+            .contains("attestation manifest"));
+        assert!(check_manifest(None, b"<html>")
+            .unwrap_err()
+            .message
+            .contains("not JSON"));
     }
 
     #[test]
     fn digests_are_sha256_of_the_bytes() {
-        assert_eq!(digest(b""), "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+        assert_eq!(
+            digest(b""),
+            "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
     }
 }

@@ -34,7 +34,11 @@ pub struct Handler {
 pub fn service_name(folder: &str) -> String {
     let mut out = String::new();
     for c in folder.chars().flat_map(char::to_lowercase) {
-        let c = if c.is_ascii_lowercase() || c.is_ascii_digit() { c } else { '-' };
+        let c = if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            c
+        } else {
+            '-'
+        };
         if (out.is_empty() && !c.is_ascii_lowercase()) || (c == '-' && out.ends_with('-')) {
             continue;
         }
@@ -86,16 +90,34 @@ pub fn module_of_path(path: &str) -> Option<String> {
 pub fn python_handler(source: &str) -> Option<bool> {
     let mut lines = source.lines();
     while let Some(line) = lines.next() {
-        let Some(rest) = line.strip_prefix("def handler(").or_else(|| line.strip_prefix("async def handler(")) else { continue };
-        let params: Vec<&str> = rest.split(')').next().unwrap_or("").split(',').map(|p| p.split(':').next().unwrap_or("").trim()).filter(|p| !p.is_empty()).collect();
+        let Some(rest) = line
+            .strip_prefix("def handler(")
+            .or_else(|| line.strip_prefix("async def handler("))
+        else {
+            continue;
+        };
+        let params: Vec<&str> = rest
+            .split(')')
+            .next()
+            .unwrap_or("")
+            .split(',')
+            .map(|p| p.split(':').next().unwrap_or("").trim())
+            .filter(|p| !p.is_empty())
+            .collect();
         if params.len() != 2 {
             continue;
         }
         let event = params[0];
-        let body: Vec<&str> = lines.by_ref().take_while(|l| l.trim().is_empty() || l.starts_with(' ') || l.starts_with('\t')).collect();
+        let body: Vec<&str> = lines
+            .by_ref()
+            .take_while(|l| l.trim().is_empty() || l.starts_with(' ') || l.starts_with('\t'))
+            .collect();
         let reads = body.iter().any(|l| {
             let l = l.replace(' ', "");
-            l.contains(&format!("{event}[\"Records\"]")) || l.contains(&format!("{event}['Records']")) || l.contains(&format!("{event}.get(\"Records\"")) || l.contains(&format!("{event}.get('Records'"))
+            l.contains(&format!("{event}[\"Records\"]"))
+                || l.contains(&format!("{event}['Records']"))
+                || l.contains(&format!("{event}.get(\"Records\""))
+                || l.contains(&format!("{event}.get('Records'"))
         });
         return Some(reads);
     }
@@ -109,9 +131,13 @@ pub fn queue_env(source: &str) -> Option<String> {
         for (at, _) in source.match_indices(opener) {
             let rest = &source[at + opener.len()..];
             let rest = rest.trim_start();
-            let Some(q) = rest.chars().next().filter(|c| *c == '"' || *c == '\'') else { continue };
+            let Some(q) = rest.chars().next().filter(|c| *c == '"' || *c == '\'') else {
+                continue;
+            };
             let name: String = rest[1..].chars().take_while(|c| *c != q).collect();
-            if name.to_ascii_uppercase().contains("QUEUE") && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            if name.to_ascii_uppercase().contains("QUEUE")
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            {
                 return Some(name);
             }
         }
@@ -126,17 +152,28 @@ pub const DOCKERIGNORE: &str = "# What the image does not need (written by `repl
 /// The Python the entry point runs, for a base image (guessed from its name).
 fn python_for(facts: &ImageFacts) -> &'static str {
     match facts.base.as_deref() {
-        Some(b) if b.starts_with("python:") || b.starts_with("docker.io/library/python:") || b.contains("/python:") => "/usr/local/bin/python",
+        Some(b)
+            if b.starts_with("python:")
+                || b.starts_with("docker.io/library/python:")
+                || b.contains("/python:") =>
+        {
+            "/usr/local/bin/python"
+        }
         _ => "python3",
     }
 }
 
 fn is_lambda_base(facts: &ImageFacts) -> bool {
-    facts.base.as_deref().is_some_and(|b| b.starts_with("public.ecr.aws/lambda/") || b.starts_with("amazon/aws-lambda-"))
+    facts.base.as_deref().is_some_and(|b| {
+        b.starts_with("public.ecr.aws/lambda/") || b.starts_with("amazon/aws-lambda-")
+    })
 }
 
 fn flow(argv: &[String]) -> String {
-    let items: Vec<String> = argv.iter().map(|a| serde_json::to_string(a).unwrap_or_default()).collect();
+    let items: Vec<String> = argv
+        .iter()
+        .map(|a| serde_json::to_string(a).unwrap_or_default())
+        .collect();
     format!("[{}]", items.join(", "))
 }
 
@@ -158,72 +195,168 @@ pub fn config_text(f: &Facts) -> String {
     let mut o = String::new();
     o.push_str("# Written by `replatform init`. Every `guessed` value was inferred from this folder: check it.\n");
     o.push_str("# `replatform validate` says what is left to fill.\n");
-    let why = if service == f.folder { "guessed: this folder's name" } else { "guessed: this folder's name, made [a-z][a-z0-9-]{0,31}" };
+    let why = if service == f.folder {
+        "guessed: this folder's name"
+    } else {
+        "guessed: this folder's name, made [a-z][a-z0-9-]{0,31}"
+    };
     commented(&mut o, &format!("service: {service}"), why);
     o.push('\n');
     o.push_str("image:\n");
     commented(&mut o, "  context: .", "the folder this file is in");
     commented(&mut o, "  dockerfile: Dockerfile", "found here");
     o.push('\n');
-    let url_env = f.queue_env.clone().unwrap_or_else(|| "SQS_QUEUE_URL".into());
+    let url_env = f
+        .queue_env
+        .clone()
+        .unwrap_or_else(|| "SQS_QUEUE_URL".into());
     let sqs = f.handler.as_ref().is_some_and(|h| h.reads_records);
     o.push_str("queue:\n");
     match &f.queue_env {
-        Some(name) => commented(&mut o, &format!("  url_env: {name}"), "guessed: the variable the code reads its queue URL from"),
-        None => commented(&mut o, &format!("  url_env: {url_env}"), "guessed (the default): the code names no queue variable; set the one it reads"),
+        Some(name) => commented(
+            &mut o,
+            &format!("  url_env: {name}"),
+            "guessed: the variable the code reads its queue URL from",
+        ),
+        None => commented(
+            &mut o,
+            &format!("  url_env: {url_env}"),
+            "guessed (the default): the code names no queue variable; set the one it reads",
+        ),
     }
     if sqs {
-        commented(&mut o, "  visibility_timeout: 180s", "6 x lambda.timeout, AWS's rule for SQS triggers (pitfall 7)");
+        commented(
+            &mut o,
+            "  visibility_timeout: 180s",
+            "6 x lambda.timeout, AWS's rule for SQS triggers (pitfall 7)",
+        );
     } else {
-        commented(&mut o, "  visibility_timeout: 60s", ">= lambda.timeout, so a message is not redelivered while handled");
+        commented(
+            &mut o,
+            "  visibility_timeout: 60s",
+            ">= lambda.timeout, so a message is not redelivered while handled",
+        );
     }
     o.push_str("  dead_letter:\n");
-    commented(&mut o, "    max_receive_count: 5", "a message that failed 5 times is parked");
+    commented(
+        &mut o,
+        "    max_receive_count: 5",
+        "a message that failed 5 times is parked",
+    );
     o.push('\n');
     o.push_str("ecs:\n");
     if let Some(cmd) = &f.image.cmd {
-        commented(&mut o, &format!("  command: {}", flow(cmd)), "the Dockerfile's CMD, stated because Lambda replaces it");
+        commented(
+            &mut o,
+            &format!("  command: {}", flow(cmd)),
+            "the Dockerfile's CMD, stated because Lambda replaces it",
+        );
     }
-    commented(&mut o, "  cpu: 256", "guessed: the smallest Fargate size; 256/512 is a valid pair");
+    commented(
+        &mut o,
+        "  cpu: 256",
+        "guessed: the smallest Fargate size; 256/512 is a valid pair",
+    );
     commented(&mut o, "  memory: 512", "guessed: MiB, the pair of cpu 256");
     commented(&mut o, "  subnets: []", "TO FILL: the subnets the tasks run in, e.g. [subnet-0123456789abcdef0];\nprivate subnets need a route to SQS and ECR (NAT or VPC endpoints)");
-    commented(&mut o, "  security_groups: []", "TO FILL: the tasks' security groups, e.g. [sg-0123456789abcdef0]");
+    commented(
+        &mut o,
+        "  security_groups: []",
+        "TO FILL: the tasks' security groups, e.g. [sg-0123456789abcdef0]",
+    );
     o.push_str("  scaling:\n");
     commented(&mut o, "    min: 0", "no tasks while the queue is empty");
     commented(&mut o, "    max: 10", "guessed");
     o.push('\n');
     o.push_str("lambda:\n");
-    commented(&mut o, "  memory: 512", "the ECS task's size, for a like-for-like comparison");
+    commented(
+        &mut o,
+        "  memory: 512",
+        "the ECS task's size, for a like-for-like comparison",
+    );
     let workdir = f.image.workdir.clone();
     let lambda_base = is_lambda_base(&f.image);
     if lambda_base {
-        commented(&mut o, "  entry_point: [\"/lambda-entrypoint.sh\"]", "guessed: the AWS Lambda base image's own entry point");
+        commented(
+            &mut o,
+            "  entry_point: [\"/lambda-entrypoint.sh\"]",
+            "guessed: the AWS Lambda base image's own entry point",
+        );
     } else {
         let py = python_for(&f.image);
-        commented(&mut o, &format!("  entry_point: [\"{py}\", \"-m\", \"awslambdaric\"]"), "guessed: the runtime interface client; the image must install awslambdaric");
+        commented(
+            &mut o,
+            &format!("  entry_point: [\"{py}\", \"-m\", \"awslambdaric\"]"),
+            "guessed: the runtime interface client; the image must install awslambdaric",
+        );
     }
-    let module = f.handler.as_ref().map(|h| h.module.clone()).or_else(|| f.cmd_module.clone()).unwrap_or_else(|| "app".into());
+    let module = f
+        .handler
+        .as_ref()
+        .map(|h| h.module.clone())
+        .or_else(|| f.cmd_module.clone())
+        .unwrap_or_else(|| "app".into());
     match &f.handler {
         Some(h) => commented(&mut o, &format!("  command: [\"{}.handler\"]", h.module), &format!("guessed: `handler(event, context)` in {}", h.module)),
         None => commented(&mut o, &format!("  command: [\"{module}.handler\"]"), &format!("TO WRITE: no `handler(event, context)` found; add one to {module} that polls the queue once")),
     }
     match &workdir {
-        Some(w) => commented(&mut o, &format!("  working_directory: {w}"), "the Dockerfile's WORKDIR: the handler's module is imported from here"),
-        None if lambda_base => commented(&mut o, "  working_directory: /var/task", "the AWS Lambda base image's LAMBDA_TASK_ROOT"),
-        None => commented(&mut o, "  working_directory: /", "guessed: the Dockerfile sets no WORKDIR, so the base image's (`/` unless it sets one)"),
+        Some(w) => commented(
+            &mut o,
+            &format!("  working_directory: {w}"),
+            "the Dockerfile's WORKDIR: the handler's module is imported from here",
+        ),
+        None if lambda_base => commented(
+            &mut o,
+            "  working_directory: /var/task",
+            "the AWS Lambda base image's LAMBDA_TASK_ROOT",
+        ),
+        None => commented(
+            &mut o,
+            "  working_directory: /",
+            "guessed: the Dockerfile sets no WORKDIR, so the base image's (`/` unless it sets one)",
+        ),
     }
     if sqs {
-        commented(&mut o, "  timeout: 30s", "guessed: one batch; see queue.visibility_timeout");
-        commented(&mut o, "  reserved_concurrency: 2", ">= trigger.max_concurrency, or throttled pollers dead-letter messages (pitfall 8)");
+        commented(
+            &mut o,
+            "  timeout: 30s",
+            "guessed: one batch; see queue.visibility_timeout",
+        );
+        commented(
+            &mut o,
+            "  reserved_concurrency: 2",
+            ">= trigger.max_concurrency, or throttled pollers dead-letter messages (pitfall 8)",
+        );
         o.push_str("  trigger:\n");
-        commented(&mut o, "    type: sqs", "guessed: the handler reads its event's Records");
-        commented(&mut o, "    batch_size: 10", "ReceiveMessage's maximum, as on ECS");
+        commented(
+            &mut o,
+            "    type: sqs",
+            "guessed: the handler reads its event's Records",
+        );
+        commented(
+            &mut o,
+            "    batch_size: 10",
+            "ReceiveMessage's maximum, as on ECS",
+        );
         commented(&mut o, "    max_concurrency: 2", "the least AWS accepts");
     } else {
-        commented(&mut o, "  timeout: 60s", "guessed: must exceed one poll (wait time + processing)");
-        commented(&mut o, "  reserved_concurrency: 1", "keeps a late scheduled invocation from overlapping the previous one");
+        commented(
+            &mut o,
+            "  timeout: 60s",
+            "guessed: must exceed one poll (wait time + processing)",
+        );
+        commented(
+            &mut o,
+            "  reserved_concurrency: 1",
+            "keeps a late scheduled invocation from overlapping the previous one",
+        );
         o.push_str("  trigger:\n");
-        let why = if f.handler.is_some() { "guessed: the handler ignores its event and polls the queue itself;\nan sqs trigger would delete messages it never reads" } else { "guessed: the unchanged polling code, invoked on a timer" };
+        let why = if f.handler.is_some() {
+            "guessed: the handler ignores its event and polls the queue itself;\nan sqs trigger would delete messages it never reads"
+        } else {
+            "guessed: the unchanged polling code, invoked on a timer"
+        };
         commented(&mut o, "    type: schedule", why);
         commented(&mut o, "    rate: 1m", "how often it polls");
     }
@@ -245,14 +378,23 @@ mod tests {
         assert_eq!(service_name("2fast--Queue."), "fast-queue");
         assert_eq!(service_name("..."), "worker");
         assert_eq!(service_name(&"a".repeat(40)).len(), 32);
-        assert_eq!(service_name("abcdefghijklmnopqrstuvwxyzabcde-x"), "abcdefghijklmnopqrstuvwxyzabcde");
+        assert_eq!(
+            service_name("abcdefghijklmnopqrstuvwxyzabcde-x"),
+            "abcdefghijklmnopqrstuvwxyzabcde"
+        );
     }
 
     #[test]
     fn modules_of_commands() {
         assert_eq!(cmd_module(&s(&["python", "app.py"])), Some("app".into()));
-        assert_eq!(cmd_module(&s(&["/usr/local/bin/python3", "-u", "src/w.py"])), Some("src.w".into()));
-        assert_eq!(cmd_module(&s(&["python", "-m", "pkg.main"])), Some("pkg.main".into()));
+        assert_eq!(
+            cmd_module(&s(&["/usr/local/bin/python3", "-u", "src/w.py"])),
+            Some("src.w".into())
+        );
+        assert_eq!(
+            cmd_module(&s(&["python", "-m", "pkg.main"])),
+            Some("pkg.main".into())
+        );
         assert_eq!(cmd_module(&s(&["node", "app.js"])), None);
         assert_eq!(cmd_module(&s(&["python", ""])), None);
         assert_eq!(module_of_path("../x.py"), None);
@@ -261,25 +403,45 @@ mod tests {
     #[test]
     fn handlers_and_what_they_read() {
         assert_eq!(python_handler("def handler(event, context):\n    for r in event.get(\"Records\", []):\n        pass\n"), Some(true));
-        assert_eq!(python_handler("def handler(ev, ctx):\n    return [x for x in ev['Records']]\n"), Some(true));
+        assert_eq!(
+            python_handler("def handler(ev, ctx):\n    return [x for x in ev['Records']]\n"),
+            Some(true)
+        );
         let article = "def handler(event, context):\n    get_response = sqs_client.receive_message(QueueUrl=QUEUE_URL)\n\ndef other(event):\n    event['Records']\n";
         assert_eq!(python_handler(article), Some(false));
-        assert_eq!(python_handler("def handle(event, context):\n    pass\n"), None);
-        assert_eq!(python_handler("    def handler(event, context):\n        pass\n"), None);
+        assert_eq!(
+            python_handler("def handle(event, context):\n    pass\n"),
+            None
+        );
+        assert_eq!(
+            python_handler("    def handler(event, context):\n        pass\n"),
+            None
+        );
         assert_eq!(python_handler("def handler(event):\n    pass\n"), None);
     }
 
     #[test]
     fn queue_variables_in_code() {
-        assert_eq!(queue_env("QUEUE_URL = os.environ.get(\"SQS_QUEUE_URL\", \"\")"), Some("SQS_QUEUE_URL".into()));
-        assert_eq!(queue_env("x = os.getenv('JOBS_QUEUE')"), Some("JOBS_QUEUE".into()));
+        assert_eq!(
+            queue_env("QUEUE_URL = os.environ.get(\"SQS_QUEUE_URL\", \"\")"),
+            Some("SQS_QUEUE_URL".into())
+        );
+        assert_eq!(
+            queue_env("x = os.getenv('JOBS_QUEUE')"),
+            Some("JOBS_QUEUE".into())
+        );
         assert_eq!(queue_env("x = os.environ['REGION']"), None);
     }
 
     fn facts(handler: Option<Handler>) -> Facts {
         Facts {
             folder: "Orders Worker".into(),
-            image: ImageFacts { base: Some("python:3.12-slim".into()), workdir: Some("/srv".into()), cmd: Some(s(&["python", "app.py"])), entrypoint: None },
+            image: ImageFacts {
+                base: Some("python:3.12-slim".into()),
+                workdir: Some("/srv".into()),
+                cmd: Some(s(&["python", "app.py"])),
+                entrypoint: None,
+            },
             cmd_module: Some("app".into()),
             handler,
             queue_env: Some("JOBS_URL_QUEUE".into()),
@@ -292,7 +454,10 @@ mod tests {
 
     #[test]
     fn an_event_handler_gets_the_sqs_trigger() {
-        let text = config_text(&facts(Some(Handler { module: "app".into(), reads_records: true })));
+        let text = config_text(&facts(Some(Handler {
+            module: "app".into(),
+            reads_records: true,
+        })));
         let v = yaml(&text);
         assert_eq!(v["service"], "orders-worker");
         assert_eq!(v["lambda"]["trigger"]["type"], "sqs");
@@ -301,17 +466,30 @@ mod tests {
         assert_eq!(v["lambda"]["entry_point"][0], "/usr/local/bin/python");
         assert_eq!(v["queue"]["url_env"], "JOBS_URL_QUEUE");
         assert_eq!(v["ecs"]["command"][1], "app.py");
-        assert!(text.lines().any(|l| l.contains("subnets: []") && l.contains("TO FILL")), "{text}");
+        assert!(
+            text.lines()
+                .any(|l| l.contains("subnets: []") && l.contains("TO FILL")),
+            "{text}"
+        );
     }
 
     #[test]
     fn a_polling_handler_or_none_gets_the_schedule_trigger() {
-        for h in [Some(Handler { module: "app".into(), reads_records: false }), None] {
+        for h in [
+            Some(Handler {
+                module: "app".into(),
+                reads_records: false,
+            }),
+            None,
+        ] {
             let text = config_text(&facts(h.clone()));
             let v = yaml(&text);
             assert_eq!(v["lambda"]["trigger"]["type"], "schedule", "{h:?}");
             assert_eq!(v["lambda"]["command"][0], "app.handler");
-            let command = text.lines().find(|l| l.contains("command: [\"app.handler\"]")).unwrap();
+            let command = text
+                .lines()
+                .find(|l| l.contains("command: [\"app.handler\"]"))
+                .unwrap();
             assert_eq!(command.contains("TO WRITE"), h.is_none(), "{command}");
         }
     }
@@ -319,8 +497,14 @@ mod tests {
     #[test]
     fn every_value_line_has_a_comment_or_is_a_section() {
         let text = config_text(&facts(None));
-        for l in text.lines().filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#')) {
-            assert!(l.contains('#') || l.trim_end().ends_with(':'), "no comment: {l}");
+        for l in text
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        {
+            assert!(
+                l.contains('#') || l.trim_end().ends_with(':'),
+                "no comment: {l}"
+            );
         }
     }
 }

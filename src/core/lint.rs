@@ -14,7 +14,11 @@ pub fn lint(c: &Config) -> Vec<Diagnostic> {
 
     match &l.trigger {
         Trigger::Sqs(t) => {
-            let recommended = l.timeout.0.saturating_mul(6).saturating_add(t.max_batching_window.0);
+            let recommended = l
+                .timeout
+                .0
+                .saturating_mul(6)
+                .saturating_add(t.max_batching_window.0);
             if vt.0 < l.timeout.0 {
                 out.push(
                     Diagnostic::error(
@@ -80,8 +84,12 @@ pub fn lint(c: &Config) -> Vec<Diagnostic> {
     let s = &c.ecs.scaling;
     if s.min > s.max {
         out.push(
-            Diagnostic::error("scaling-bounds", "ecs.scaling.min", format!("`min` {} is above `max` {}", s.min, s.max))
-                .hint("make `min` at most `max`"),
+            Diagnostic::error(
+                "scaling-bounds",
+                "ecs.scaling.min",
+                format!("`min` {} is above `max` {}", s.min, s.max),
+            )
+            .hint("make `min` at most `max`"),
         );
     }
     for (i, pair) in s.scale_out.windows(2).enumerate() {
@@ -108,7 +116,17 @@ pub fn lint(c: &Config) -> Vec<Diagnostic> {
 
     for key in c.environment.keys() {
         let upper = key.to_ascii_uppercase();
-        if ["SECRET", "PASSWORD", "PASSWD", "TOKEN", "PRIVATE_KEY", "API_KEY"].iter().any(|w| upper.contains(w)) {
+        if [
+            "SECRET",
+            "PASSWORD",
+            "PASSWD",
+            "TOKEN",
+            "PRIVATE_KEY",
+            "API_KEY",
+        ]
+        .iter()
+        .any(|w| upper.contains(w))
+        {
             out.push(
                 Diagnostic::warning("plaintext-secret", format!("environment.{key}"), format!("`{key}` looks like a secret: environment values are written in plain text into both templates and stacks"))
                     .hint(format!("keep the value in Secrets Manager or SSM Parameter Store and name its ARN under `secrets:` (`{key}: arn:aws:secretsmanager:...`)")),
@@ -149,7 +167,11 @@ fn worker(c: &Config, out: &mut Vec<Diagnostic>) {
 
     if !c.secrets.is_empty() {
         let names: Vec<String> = c.secrets.keys().map(|k| format!("`{k}`")).collect();
-        let arns: Vec<String> = c.secrets.keys().map(|k| format!("`{k}{SECRET_ARN_SUFFIX}`")).collect();
+        let arns: Vec<String> = c
+            .secrets
+            .keys()
+            .map(|k| format!("`{k}{SECRET_ARN_SUFFIX}`"))
+            .collect();
         out.push(
             Diagnostic::info(
                 "lambda-secrets",

@@ -44,7 +44,11 @@ impl FromStr for SizeRange {
 
     /// `MIN..MAX` or one number, in bytes; `MIN` at least [`MIN_BODY_BYTES`].
     fn from_str(s: &str) -> Result<Self, String> {
-        let number = |t: &str| t.trim().parse::<usize>().map_err(|_| format!("`{t}` is not a number of bytes; write MIN..MAX, e.g. 64..128"));
+        let number = |t: &str| {
+            t.trim().parse::<usize>().map_err(|_| {
+                format!("`{t}` is not a number of bytes; write MIN..MAX, e.g. 64..128")
+            })
+        };
         let (min, max) = match s.split_once("..") {
             Some((a, b)) => (number(a)?, number(b.trim_start_matches('='))?),
             None => {
@@ -53,7 +57,9 @@ impl FromStr for SizeRange {
             }
         };
         if min > max {
-            return Err(format!("the range {min}..{max} is reversed; write the smaller size first: {max}..{min}"));
+            return Err(format!(
+                "the range {min}..{max} is reversed; write the smaller size first: {max}..{min}"
+            ));
         }
         if min < MIN_BODY_BYTES {
             return Err(format!("{min} bytes cannot hold a message's id and send time; the smallest body is {MIN_BODY_BYTES} bytes"));
@@ -72,7 +78,11 @@ pub enum Pace {
     Burst { count: u64 },
     /// The article's seeder: `batches` batches of 1..=`max_per_batch` messages (drawn at
     /// random), `pause` apart.
-    Batches { batches: u32, max_per_batch: u32, pause: Duration },
+    Batches {
+        batches: u32,
+        max_per_batch: u32,
+        pause: Duration,
+    },
     /// `--rate R`: message k is due at k / R seconds, `total` messages in all.
     Rate { per_second: f64, total: u64 },
 }
@@ -92,10 +102,20 @@ impl Pace {
     /// The waves, in time order. `rng` draws the seeder's batch sizes.
     pub fn waves(&self, rng: &mut fastrand::Rng) -> Vec<Wave> {
         match *self {
-            Pace::Burst { count } => vec![Wave { at: Duration::ZERO, count }],
-            Pace::Batches { batches, max_per_batch, pause } => {
-                (0..batches).map(|i| Wave { at: pause * i, count: u64::from(rng.u32(1..=max_per_batch.max(1))) }).collect()
-            }
+            Pace::Burst { count } => vec![Wave {
+                at: Duration::ZERO,
+                count,
+            }],
+            Pace::Batches {
+                batches,
+                max_per_batch,
+                pause,
+            } => (0..batches)
+                .map(|i| Wave {
+                    at: pause * i,
+                    count: u64::from(rng.u32(1..=max_per_batch.max(1))),
+                })
+                .collect(),
             Pace::Rate { per_second, total } => {
                 let tick = TICK.as_secs_f64().max(1.0 / per_second);
                 let per_tick = per_second * tick;
@@ -105,7 +125,10 @@ impl Pace {
                 while sent < total {
                     let due_by = (((j + 1) as f64 * per_tick).ceil() as u64).min(total);
                     if due_by > sent {
-                        waves.push(Wave { at: Duration::from_secs_f64(j as f64 * tick), count: due_by - sent });
+                        waves.push(Wave {
+                            at: Duration::from_secs_f64(j as f64 * tick),
+                            count: due_by - sent,
+                        });
                         sent = due_by;
                     }
                     j += 1;
@@ -128,7 +151,9 @@ pub fn message_id(run: &str, seq: u64) -> String {
 
 /// A run id: eight lowercase letters and digits.
 pub fn run_id(rng: &mut fastrand::Rng) -> String {
-    (0..8).map(|_| rng.alphanumeric().to_ascii_lowercase()).collect()
+    (0..8)
+        .map(|_| rng.alphanumeric().to_ascii_lowercase())
+        .collect()
 }
 
 /// The smallest generated body: the JSON frame with a 16-character id, a 13-digit time and no
@@ -172,13 +197,34 @@ mod tests {
 
     #[test]
     fn size_ranges_parse_and_refuse_what_sqs_would() {
-        assert_eq!("64..128".parse::<SizeRange>(), Ok(SizeRange { min: 64, max: 128 }));
-        assert_eq!("100".parse::<SizeRange>(), Ok(SizeRange { min: 100, max: 100 }));
-        assert_eq!("64..=70".parse::<SizeRange>(), Ok(SizeRange { min: 64, max: 70 }));
-        assert!("200..100".parse::<SizeRange>().unwrap_err().contains("reversed"));
-        assert!("10..50".parse::<SizeRange>().unwrap_err().contains("cannot hold"));
-        assert!("64..300000".parse::<SizeRange>().unwrap_err().contains("over SQS's limit"));
-        assert!("a..b".parse::<SizeRange>().unwrap_err().contains("not a number"));
+        assert_eq!(
+            "64..128".parse::<SizeRange>(),
+            Ok(SizeRange { min: 64, max: 128 })
+        );
+        assert_eq!(
+            "100".parse::<SizeRange>(),
+            Ok(SizeRange { min: 100, max: 100 })
+        );
+        assert_eq!(
+            "64..=70".parse::<SizeRange>(),
+            Ok(SizeRange { min: 64, max: 70 })
+        );
+        assert!("200..100"
+            .parse::<SizeRange>()
+            .unwrap_err()
+            .contains("reversed"));
+        assert!("10..50"
+            .parse::<SizeRange>()
+            .unwrap_err()
+            .contains("cannot hold"));
+        assert!("64..300000"
+            .parse::<SizeRange>()
+            .unwrap_err()
+            .contains("over SQS's limit"));
+        assert!("a..b"
+            .parse::<SizeRange>()
+            .unwrap_err()
+            .contains("not a number"));
     }
 
     #[test]
@@ -193,38 +239,81 @@ mod tests {
             assert_eq!(v["sent_at_ms"], 1_795_000_000_123u64);
         }
         // Smaller than the frame: the frame, nothing cut.
-        assert_eq!(body(&id, 1_795_000_000_123, 10, &mut rng).len(), MIN_BODY_BYTES);
+        assert_eq!(
+            body(&id, 1_795_000_000_123, 10, &mut rng).len(),
+            MIN_BODY_BYTES
+        );
     }
 
     #[test]
     fn a_burst_is_one_wave() {
-        assert_eq!(Pace::Burst { count: 500 }.waves(&mut fastrand::Rng::with_seed(1)), vec![Wave { at: Duration::ZERO, count: 500 }]);
+        assert_eq!(
+            Pace::Burst { count: 500 }.waves(&mut fastrand::Rng::with_seed(1)),
+            vec![Wave {
+                at: Duration::ZERO,
+                count: 500
+            }]
+        );
     }
 
     #[test]
     fn the_seeders_batches_hold_one_to_max_messages_a_pause_apart() {
-        let waves = Pace::Batches { batches: 50, max_per_batch: 7, pause: Duration::from_secs(2) }.waves(&mut fastrand::Rng::with_seed(3));
+        let waves = Pace::Batches {
+            batches: 50,
+            max_per_batch: 7,
+            pause: Duration::from_secs(2),
+        }
+        .waves(&mut fastrand::Rng::with_seed(3));
         assert_eq!(waves.len(), 50);
         assert!(waves.iter().all(|w| (1..=7).contains(&w.count)));
-        assert!(waves.iter().any(|w| w.count == 7) && waves.iter().any(|w| w.count == 1), "the sizes vary over the whole range");
+        assert!(
+            waves.iter().any(|w| w.count == 7) && waves.iter().any(|w| w.count == 1),
+            "the sizes vary over the whole range"
+        );
         assert_eq!(waves[3].at, Duration::from_secs(6));
         // The same seed, the same batches.
-        assert_eq!(waves, Pace::Batches { batches: 50, max_per_batch: 7, pause: Duration::from_secs(2) }.waves(&mut fastrand::Rng::with_seed(3)));
+        assert_eq!(
+            waves,
+            Pace::Batches {
+                batches: 50,
+                max_per_batch: 7,
+                pause: Duration::from_secs(2)
+            }
+            .waves(&mut fastrand::Rng::with_seed(3))
+        );
     }
 
     #[test]
     fn a_rate_spreads_messages_evenly() {
         let mut rng = fastrand::Rng::with_seed(1);
         // 50/s: five messages every 100 ms.
-        let waves = Pace::Rate { per_second: 50.0, total: 120 }.waves(&mut rng);
+        let waves = Pace::Rate {
+            per_second: 50.0,
+            total: 120,
+        }
+        .waves(&mut rng);
         assert_eq!(Pace::total(&waves), 120);
         assert!(waves.iter().all(|w| w.count == 5));
         assert_eq!(waves[10].at, Duration::from_secs(1));
         // 2/s: one message every 500 ms.
-        let waves = Pace::Rate { per_second: 2.0, total: 5 }.waves(&mut rng);
-        assert_eq!(waves.iter().map(|w| (w.at.as_millis(), w.count)).collect::<Vec<_>>(), vec![(0, 1), (500, 1), (1000, 1), (1500, 1), (2000, 1)]);
+        let waves = Pace::Rate {
+            per_second: 2.0,
+            total: 5,
+        }
+        .waves(&mut rng);
+        assert_eq!(
+            waves
+                .iter()
+                .map(|w| (w.at.as_millis(), w.count))
+                .collect::<Vec<_>>(),
+            vec![(0, 1), (500, 1), (1000, 1), (1500, 1), (2000, 1)]
+        );
         // 15/s does not divide a tick: 1.5 a tick on average, the total exact.
-        let waves = Pace::Rate { per_second: 15.0, total: 30 }.waves(&mut rng);
+        let waves = Pace::Rate {
+            per_second: 15.0,
+            total: 30,
+        }
+        .waves(&mut rng);
         assert_eq!(Pace::total(&waves), 30);
         assert!((waves.last().unwrap().at.as_secs_f64() - 1.9).abs() < 1e-9);
     }

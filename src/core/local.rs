@@ -23,29 +23,56 @@ pub fn engine(b: Builder) -> Result<&'static str, String> {
 }
 
 /// The variables a function sees, the config's environment and the queue's URL.
-pub fn lambda_env(config: &Config, region: &str, runtime_api: &str, queue_url: &str) -> Vec<(String, String)> {
+pub fn lambda_env(
+    config: &Config,
+    region: &str,
+    runtime_api: &str,
+    queue_url: &str,
+) -> Vec<(String, String)> {
     let function = &config.service;
     let mut env: Vec<(String, String)> = vec![
         ("AWS_LAMBDA_RUNTIME_API".into(), runtime_api.into()),
         ("AWS_LAMBDA_FUNCTION_NAME".into(), function.clone()),
         ("AWS_LAMBDA_FUNCTION_VERSION".into(), "$LATEST".into()),
-        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE".into(), config.lambda.memory.to_string()),
-        ("AWS_LAMBDA_LOG_GROUP_NAME".into(), format!("/aws/lambda/{function}")),
-        ("AWS_LAMBDA_LOG_STREAM_NAME".into(), "replatform-local".into()),
+        (
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE".into(),
+            config.lambda.memory.to_string(),
+        ),
+        (
+            "AWS_LAMBDA_LOG_GROUP_NAME".into(),
+            format!("/aws/lambda/{function}"),
+        ),
+        (
+            "AWS_LAMBDA_LOG_STREAM_NAME".into(),
+            "replatform-local".into(),
+        ),
         ("AWS_LAMBDA_INITIALIZATION_TYPE".into(), "on-demand".into()),
         ("AWS_REGION".into(), region.into()),
         ("AWS_DEFAULT_REGION".into(), region.into()),
         ("TZ".into(), ":UTC".into()),
     ];
-    env.extend(config.environment.iter().map(|(k, v)| (k.clone(), v.0.clone())));
+    env.extend(
+        config
+            .environment
+            .iter()
+            .map(|(k, v)| (k.clone(), v.0.clone())),
+    );
     env.push((config.queue.url_env.clone(), queue_url.into()));
     env
 }
 
 /// What ECS gives the task: the region, the config's environment and the queue's URL.
 pub fn ecs_env(config: &Config, region: &str, queue_url: &str) -> Vec<(String, String)> {
-    let mut env: Vec<(String, String)> = vec![("AWS_REGION".into(), region.into()), ("AWS_DEFAULT_REGION".into(), region.into())];
-    env.extend(config.environment.iter().map(|(k, v)| (k.clone(), v.0.clone())));
+    let mut env: Vec<(String, String)> = vec![
+        ("AWS_REGION".into(), region.into()),
+        ("AWS_DEFAULT_REGION".into(), region.into()),
+    ];
+    env.extend(
+        config
+            .environment
+            .iter()
+            .map(|(k, v)| (k.clone(), v.0.clone())),
+    );
     env.push((config.queue.url_env.clone(), queue_url.into()));
     env
 }
@@ -63,13 +90,42 @@ fn env_args(args: &mut Vec<String>, env: &[(String, String)], pass: &[&str]) {
 
 /// The function's container, as Lambda starts it. `pass`: variables passed through from this
 /// process (credentials, the endpoint), by name.
-pub fn lambda_run(engine: &str, config: &Config, image: &str, name: &str, env: Vec<(String, String)>, pass: &[&str]) -> Command {
+pub fn lambda_run(
+    engine: &str,
+    config: &Config,
+    image: &str,
+    name: &str,
+    env: Vec<(String, String)>,
+    pass: &[&str],
+) -> Command {
     let memory = format!("{}m", config.lambda.memory);
-    let mut args: Vec<String> = vec!["run", "--rm", "--name", name, "--network", "host", "--read-only", "--tmpfs", "/tmp:rw,exec,size=512m", "--user", LAMBDA_USER, "--memory", &memory, "--memory-swap", &memory, "--workdir", &config.lambda.working_directory]
-        .into_iter()
-        .map(String::from)
-        .collect();
-    let (entry, entry_args) = config.lambda.entry_point.split_first().map_or(("", &[][..]), |(e, rest)| (e.as_str(), rest));
+    let mut args: Vec<String> = vec![
+        "run",
+        "--rm",
+        "--name",
+        name,
+        "--network",
+        "host",
+        "--read-only",
+        "--tmpfs",
+        "/tmp:rw,exec,size=512m",
+        "--user",
+        LAMBDA_USER,
+        "--memory",
+        &memory,
+        "--memory-swap",
+        &memory,
+        "--workdir",
+        &config.lambda.working_directory,
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect();
+    let (entry, entry_args) = config
+        .lambda
+        .entry_point
+        .split_first()
+        .map_or(("", &[][..]), |(e, rest)| (e.as_str(), rest));
     if !entry.is_empty() {
         args.extend(["--entrypoint".into(), entry.into()]);
     }
@@ -77,20 +133,47 @@ pub fn lambda_run(engine: &str, config: &Config, image: &str, name: &str, env: V
     args.push(image.into());
     args.extend(entry_args.iter().cloned());
     args.extend(config.lambda.command.iter().cloned());
-    Command { program: engine.into(), args, env }
+    Command {
+        program: engine.into(),
+        args,
+        env,
+    }
 }
 
 /// The task's container, as ECS starts it: the image's own entry point, `ecs.command` or the
 /// image's command, the task's memory.
-pub fn ecs_run(engine: &str, config: &Config, image: &str, name: &str, env: Vec<(String, String)>, pass: &[&str]) -> Command {
+pub fn ecs_run(
+    engine: &str,
+    config: &Config,
+    image: &str,
+    name: &str,
+    env: Vec<(String, String)>,
+    pass: &[&str],
+) -> Command {
     let memory = format!("{}m", config.ecs.memory);
-    let mut args: Vec<String> = vec!["run", "--rm", "--name", name, "--network", "host", "--memory", &memory].into_iter().map(String::from).collect();
+    let mut args: Vec<String> = vec![
+        "run",
+        "--rm",
+        "--name",
+        name,
+        "--network",
+        "host",
+        "--memory",
+        &memory,
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect();
     env_args(&mut args, &env, pass);
     args.push(image.into());
     if let Some(command) = &config.ecs.command {
         args.extend(command.iter().cloned());
     }
-    Command { program: engine.into(), args, env }
+    Command {
+        program: engine.into(),
+        args,
+        env,
+    }
 }
 
 /// One message as SQS gives it (`ReceiveMessage`, read by `aws::services`) and the event source
@@ -147,11 +230,19 @@ pub fn scheduled_event(rule_arn: &str, region: &str, account: &str, time: &str, 
 /// response). An answer that is not that shape fails nothing, as Lambda reads it; an item
 /// without an id fails the whole batch.
 pub fn batch_failures(answer: &[u8], batch: &[Record]) -> Vec<String> {
-    let Ok(v) = serde_json::from_slice::<Value>(answer) else { return Vec::new() };
-    let Some(items) = v.get("batchItemFailures").and_then(Value::as_array) else { return Vec::new() };
+    let Ok(v) = serde_json::from_slice::<Value>(answer) else {
+        return Vec::new();
+    };
+    let Some(items) = v.get("batchItemFailures").and_then(Value::as_array) else {
+        return Vec::new();
+    };
     let mut ids = Vec::new();
     for item in items {
-        match item.get("itemIdentifier").and_then(Value::as_str).filter(|s| !s.is_empty()) {
+        match item
+            .get("itemIdentifier")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+        {
             Some(id) => ids.push(id.to_string()),
             None => return batch.iter().map(|r| r.message_id.clone()).collect(),
         }
@@ -178,7 +269,9 @@ pub fn hint_for(error_type: &str, message: &str) -> Option<String> {
 /// Why the container could not start: a missing entry point or working directory.
 pub fn start_hint(output: &str) -> Option<String> {
     let o = output.to_lowercase();
-    if o.contains("executable file not found") || o.contains("no such file or directory") && o.contains("exec") {
+    if o.contains("executable file not found")
+        || o.contains("no such file or directory") && o.contains("exec")
+    {
         Some("the entry point is not in the image: check `lambda.entry_point` (for Python, `[\"/usr/local/bin/python\", \"-m\", \"awslambdaric\"]` with awslambdaric in the requirements)".into())
     } else if o.contains("chdir") || o.contains("working directory") {
         Some("the working directory is not in the image: check `lambda.working_directory` (the Dockerfile's WORKDIR)".into())
@@ -194,21 +287,46 @@ mod tests {
     use super::*;
 
     fn record(id: &str) -> Record {
-        Record { message_id: id.into(), receipt_handle: format!("rh-{id}"), body: "b".into(), md5_of_body: "x".into(), receive_count: "1".into(), sent_timestamp: "1".into(), first_receive_timestamp: "1".into() }
+        Record {
+            message_id: id.into(),
+            receipt_handle: format!("rh-{id}"),
+            body: "b".into(),
+            md5_of_body: "x".into(),
+            receive_count: "1".into(),
+            sent_timestamp: "1".into(),
+            first_receive_timestamp: "1".into(),
+        }
     }
 
     #[test]
     fn a_partial_batch_response_names_the_failed_items() {
         let batch = [record("a"), record("b"), record("c")];
-        assert_eq!(batch_failures(br#"{"batchItemFailures":[{"itemIdentifier":"b"},{"itemIdentifier":"c"}]}"#, &batch), ["b", "c"]);
+        assert_eq!(
+            batch_failures(
+                br#"{"batchItemFailures":[{"itemIdentifier":"b"},{"itemIdentifier":"c"}]}"#,
+                &batch
+            ),
+            ["b", "c"]
+        );
         assert!(batch_failures(br#"{"batchItemFailures":[]}"#, &batch).is_empty());
-        assert!(batch_failures(b"null", &batch).is_empty(), "no partial response: the batch succeeded");
-        assert_eq!(batch_failures(br#"{"batchItemFailures":[{"itemIdentifier":""}]}"#, &batch).len(), 3, "an item without an id fails the batch");
+        assert!(
+            batch_failures(b"null", &batch).is_empty(),
+            "no partial response: the batch succeeded"
+        );
+        assert_eq!(
+            batch_failures(br#"{"batchItemFailures":[{"itemIdentifier":""}]}"#, &batch).len(),
+            3,
+            "an item without an id fails the batch"
+        );
     }
 
     #[test]
     fn the_sqs_event_has_lambdas_shape() {
-        let e = sqs_event(&[record("m1")], "arn:aws:sqs:eu-west-1:123456789012:q", "eu-west-1");
+        let e = sqs_event(
+            &[record("m1")],
+            "arn:aws:sqs:eu-west-1:123456789012:q",
+            "eu-west-1",
+        );
         let r = &e["Records"][0];
         assert_eq!(r["messageId"], "m1");
         assert_eq!(r["receiptHandle"], "rh-m1");
@@ -219,10 +337,28 @@ mod tests {
 
     #[test]
     fn runtime_errors_point_at_the_field_to_fix() {
-        assert!(hint_for("Runtime.ImportModuleError", "Unable to import module 'app': No module named 'app'").unwrap().contains("lambda.working_directory"));
-        assert!(hint_for("Runtime.HandlerNotFound", "Handler 'nope' missing on module 'app'").unwrap().contains("lambda.command"));
-        assert!(hint_for("OSError", "[Errno 30] Read-only file system: '/state'").unwrap().contains("/tmp"));
-        assert!(start_hint("exec: \"/usr/local/bin/nope\": stat /usr/local/bin/nope: no such file or directory").unwrap().contains("lambda.entry_point"));
+        assert!(hint_for(
+            "Runtime.ImportModuleError",
+            "Unable to import module 'app': No module named 'app'"
+        )
+        .unwrap()
+        .contains("lambda.working_directory"));
+        assert!(hint_for(
+            "Runtime.HandlerNotFound",
+            "Handler 'nope' missing on module 'app'"
+        )
+        .unwrap()
+        .contains("lambda.command"));
+        assert!(
+            hint_for("OSError", "[Errno 30] Read-only file system: '/state'")
+                .unwrap()
+                .contains("/tmp")
+        );
+        assert!(start_hint(
+            "exec: \"/usr/local/bin/nope\": stat /usr/local/bin/nope: no such file or directory"
+        )
+        .unwrap()
+        .contains("lambda.entry_point"));
         assert!(hint_for("ValueError", "poison message").is_none());
     }
 }

@@ -43,9 +43,18 @@ pub enum Problem {
     TooDeep { limit: usize, at: (usize, usize) },
     /// More nodes than the limit once aliases are expanded; `at` is where the limit is passed,
     /// `alias` whether an alias passed it.
-    TooManyNodes { limit: u64, at: (usize, usize), alias: bool },
+    TooManyNodes {
+        limit: u64,
+        at: (usize, usize),
+        alias: bool,
+    },
     /// A mapping key written twice: the path of the second, where the first and second are.
-    DuplicateKey { path: String, key: String, first: (usize, usize), at: (usize, usize) },
+    DuplicateKey {
+        path: String,
+        key: String,
+        first: (usize, usize),
+        at: (usize, usize),
+    },
     /// A second document (`---`) in the text.
     MoreThanOneDocument { at: (usize, usize) },
 }
@@ -60,7 +69,14 @@ pub struct Scan {
 /// Every path in the document and where it is written. A text that does not parse yields what
 /// was read before the error (the caller reports the syntax error itself).
 pub fn index(source: &str) -> HashMap<String, Place> {
-    scan(source, Limits { depth: usize::MAX, nodes: u64::MAX }).places
+    scan(
+        source,
+        Limits {
+            depth: usize::MAX,
+            nodes: u64::MAX,
+        },
+    )
+    .places
 }
 
 /// [`index`], and the first problem that should stop the text from being read into values: too
@@ -80,15 +96,25 @@ pub fn scan(source: &str, limits: Limits) -> Scan {
             Err(e) => {
                 // The scanner refuses flow collections nested past 255 levels itself.
                 if e.info().contains("recursion limit") {
-                    let at = flow_too_deep(source, limits.depth).unwrap_or((e.marker().line(), e.marker().col() + 1));
-                    break Some(Problem::TooDeep { limit: limits.depth, at });
+                    let at = flow_too_deep(source, limits.depth)
+                        .unwrap_or((e.marker().line(), e.marker().col() + 1));
+                    break Some(Problem::TooDeep {
+                        limit: limits.depth,
+                        at,
+                    });
                 }
                 break None;
             }
         };
         let at = (mark.line(), mark.col() + 1);
         // A node starts here: find the path it takes in its parent, or record it as a key.
-        let starts_node = matches!(event, Event::Scalar(..) | Event::MappingStart(..) | Event::SequenceStart(..) | Event::Alias(..));
+        let starts_node = matches!(
+            event,
+            Event::Scalar(..)
+                | Event::MappingStart(..)
+                | Event::SequenceStart(..)
+                | Event::Alias(..)
+        );
         let mut node_path = None;
         if starts_node {
             let added = match &event {
@@ -97,10 +123,20 @@ pub fn scan(source: &str, limits: Limits) -> Scan {
             };
             nodes = nodes.saturating_add(added);
             if nodes > limits.nodes {
-                break Some(Problem::TooManyNodes { limit: limits.nodes, at, alias: matches!(event, Event::Alias(..)) });
+                break Some(Problem::TooManyNodes {
+                    limit: limits.nodes,
+                    at,
+                    alias: matches!(event, Event::Alias(..)),
+                });
             }
             match stack.last_mut() {
-                Some(Frame::Map { path, key, seen_key, keys, .. }) => match key.take() {
+                Some(Frame::Map {
+                    path,
+                    key,
+                    seen_key,
+                    keys,
+                    ..
+                }) => match key.take() {
                     None => {
                         if let Event::Scalar(name, ..) = &event {
                             // The scanner marks a block mapping's start after its first key:
@@ -118,7 +154,12 @@ pub fn scan(source: &str, limits: Limits) -> Scan {
                                 }
                             }
                             if let Some(first) = keys.insert(name.clone(), at) {
-                                break Some(Problem::DuplicateKey { path: join(path, name), key: name.clone(), first, at });
+                                break Some(Problem::DuplicateKey {
+                                    path: join(path, name),
+                                    key: name.clone(),
+                                    first,
+                                    at,
+                                });
                             }
                             *key = Some((name.clone(), at));
                             if let Event::Scalar(_, _, anchor, _) = &event {
@@ -135,7 +176,13 @@ pub fn scan(source: &str, limits: Limits) -> Scan {
                     }
                     Some((name, key_at)) => {
                         let p = join(path, &name);
-                        places.insert(p.clone(), Place { key: key_at, value: at });
+                        places.insert(
+                            p.clone(),
+                            Place {
+                                key: key_at,
+                                value: at,
+                            },
+                        );
                         node_path = Some(p);
                     }
                 },
@@ -154,22 +201,45 @@ pub fn scan(source: &str, limits: Limits) -> Scan {
         match event {
             Event::MappingStart(anchor, _) | Event::SequenceStart(anchor, _) => {
                 if stack.len() >= limits.depth {
-                    break Some(Problem::TooDeep { limit: limits.depth, at });
+                    break Some(Problem::TooDeep {
+                        limit: limits.depth,
+                        at,
+                    });
                 }
                 // Its own node is already counted: its size starts at 1.
                 let anchored = (anchor > 0).then(|| (anchor, nodes - 1));
                 let path = node_path.unwrap_or_default();
                 stack.push(if matches!(event, Event::MappingStart(..)) {
-                    Frame::Map { path, key: None, seen_key: false, keys: HashMap::new(), anchored }
+                    Frame::Map {
+                        path,
+                        key: None,
+                        seen_key: false,
+                        keys: HashMap::new(),
+                        anchored,
+                    }
                 } else {
-                    Frame::Seq { path, next: 0, anchored }
+                    Frame::Seq {
+                        path,
+                        next: 0,
+                        anchored,
+                    }
                 });
             }
             Event::Scalar(_, _, anchor, _) if anchor > 0 => {
                 anchor_size.insert(anchor, 1);
             }
             Event::MappingEnd | Event::SequenceEnd => {
-                if let Some(Frame::Map { anchored: Some((id, start)), .. } | Frame::Seq { anchored: Some((id, start)), .. }) = stack.pop() {
+                if let Some(
+                    Frame::Map {
+                        anchored: Some((id, start)),
+                        ..
+                    }
+                    | Frame::Seq {
+                        anchored: Some((id, start)),
+                        ..
+                    },
+                ) = stack.pop()
+                {
                     anchor_size.insert(id, nodes - start);
                 }
             }
@@ -247,36 +317,92 @@ mod tests {
     #[test]
     fn finds_keys_values_and_sequence_items() {
         let places = index(DOC);
-        assert_eq!(places["service"], Place { key: (1, 1), value: (1, 10) });
-        assert_eq!(places["ecs.cpu"], Place { key: (3, 3), value: (3, 8) });
+        assert_eq!(
+            places["service"],
+            Place {
+                key: (1, 1),
+                value: (1, 10)
+            }
+        );
+        assert_eq!(
+            places["ecs.cpu"],
+            Place {
+                key: (3, 3),
+                value: (3, 8)
+            }
+        );
         assert_eq!(places["ecs.scaling.scale_out[0].add"].value, (6, 25));
         assert_eq!(places["ecs.scaling.scale_out[1]"].value, (7, 9));
-        assert_eq!(places["ecs.scaling.scale_out[1].add"], Place { key: (8, 9), value: (8, 14) });
+        assert_eq!(
+            places["ecs.scaling.scale_out[1].add"],
+            Place {
+                key: (8, 9),
+                value: (8, 14)
+            }
+        );
     }
 
     #[test]
     fn falls_back_to_the_nearest_written_ancestor() {
         let places = index(DOC);
         assert_eq!(find(&places, "ecs.memory").unwrap().key, (2, 1));
-        assert_eq!(find(&places, "ecs.scaling.scale_out[1].from.x").unwrap().value, (7, 15));
+        assert_eq!(
+            find(&places, "ecs.scaling.scale_out[1].from.x")
+                .unwrap()
+                .value,
+            (7, 15)
+        );
         assert_eq!(find(&places, "lambda.timeout").unwrap().key, (1, 1));
     }
 
-    const LIMITS: Limits = Limits { depth: 8, nodes: 1_000 };
+    const LIMITS: Limits = Limits {
+        depth: 8,
+        nodes: 1_000,
+    };
 
     #[test]
     fn scan_refuses_depth_aliases_duplicates_and_documents() {
         let deep = format!("a: {}{}", "[".repeat(20), "]".repeat(20));
-        assert!(matches!(scan(&deep, LIMITS).problem, Some(Problem::TooDeep { limit: 8, at: (1, _) })));
+        assert!(matches!(
+            scan(&deep, LIMITS).problem,
+            Some(Problem::TooDeep {
+                limit: 8,
+                at: (1, _)
+            })
+        ));
         let very_deep = "[".repeat(100_000);
-        assert!(matches!(scan(&very_deep, LIMITS).problem, Some(Problem::TooDeep { .. })));
+        assert!(matches!(
+            scan(&very_deep, LIMITS).problem,
+            Some(Problem::TooDeep { .. })
+        ));
         let bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n";
-        assert_eq!(scan(bomb, LIMITS).problem, Some(Problem::TooManyNodes { limit: 1_000, at: (3, 33), alias: true }));
+        assert_eq!(
+            scan(bomb, LIMITS).problem,
+            Some(Problem::TooManyNodes {
+                limit: 1_000,
+                at: (3, 33),
+                alias: true
+            })
+        );
         let twice = "ecs:\n  cpu: 1\n  cpu: 2\n";
-        assert_eq!(scan(twice, LIMITS).problem, Some(Problem::DuplicateKey { path: "ecs.cpu".into(), key: "cpu".into(), first: (2, 3), at: (3, 3) }));
-        assert!(matches!(scan("a: 1\n---\nb: 2\n", LIMITS).problem, Some(Problem::MoreThanOneDocument { at: (2, 1) })));
+        assert_eq!(
+            scan(twice, LIMITS).problem,
+            Some(Problem::DuplicateKey {
+                path: "ecs.cpu".into(),
+                key: "cpu".into(),
+                first: (2, 3),
+                at: (3, 3)
+            })
+        );
+        assert!(matches!(
+            scan("a: 1\n---\nb: 2\n", LIMITS).problem,
+            Some(Problem::MoreThanOneDocument { at: (2, 1) })
+        ));
         // The same key in two mappings, and complex keys, are fine.
-        assert_eq!(scan("a: {x: 1}\nb: {x: 1}\n? [k]\n: x\n? [j]\n: x\n", LIMITS).problem, None);
+        assert_eq!(
+            scan("a: {x: 1}\nb: {x: 1}\n? [k]\n: x\n? [j]\n: x\n", LIMITS).problem,
+            None
+        );
         assert_eq!(scan(DOC, LIMITS).problem, None);
     }
 }

@@ -3,8 +3,8 @@
 pub mod adopt;
 pub mod changes;
 pub mod config;
-pub mod cutover;
 pub mod cost;
+pub mod cutover;
 pub mod diag;
 pub mod dockerfile;
 pub mod duration;

@@ -17,7 +17,9 @@ pub enum Plan {
 }
 
 pub fn plan(stack: &str, observed: Option<&StackStatus>) -> Plan {
-    let Some(status) = observed else { return Plan::Create };
+    let Some(status) = observed else {
+        return Plan::Create;
+    };
     if *status == StackStatus::DeleteComplete {
         return Plan::Create;
     }
@@ -38,7 +40,10 @@ pub fn plan(stack: &str, observed: Option<&StackStatus>) -> Plan {
         StackStatus::ImportRollbackFailed => format!("see `aws cloudformation describe-stack-events --stack-name {stack}`; the import must be resolved by hand"),
         _ => format!("see `aws cloudformation describe-stack-events --stack-name {stack}`"),
     };
-    Plan::Blocked { status: status.clone(), hint }
+    Plan::Blocked {
+        status: status.clone(),
+        hint,
+    }
 }
 
 /// Lambda keeps at least this much of an account's concurrency unreserved (pitfall 9).
@@ -78,7 +83,9 @@ mod tests {
         assert_eq!(p(Some(UpdateInProgress)), Plan::Wait(UpdateInProgress));
         assert_eq!(p(Some(DeleteInProgress)), Plan::Wait(DeleteInProgress));
         match p(Some(UpdateRollbackFailed)) {
-            Plan::Blocked { hint, .. } => assert!(hint.contains("continue-update-rollback --stack-name s")),
+            Plan::Blocked { hint, .. } => {
+                assert!(hint.contains("continue-update-rollback --stack-name s"))
+            }
             other => panic!("{other:?}"),
         }
     }

@@ -46,37 +46,63 @@ const NAMES: [(&str, StackStatus); 23] = [
     ("DELETE_FAILED", StackStatus::DeleteFailed),
     ("DELETE_COMPLETE", StackStatus::DeleteComplete),
     ("UPDATE_IN_PROGRESS", StackStatus::UpdateInProgress),
-    ("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", StackStatus::UpdateCompleteCleanupInProgress),
+    (
+        "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
+        StackStatus::UpdateCompleteCleanupInProgress,
+    ),
     ("UPDATE_COMPLETE", StackStatus::UpdateComplete),
     ("UPDATE_FAILED", StackStatus::UpdateFailed),
-    ("UPDATE_ROLLBACK_IN_PROGRESS", StackStatus::UpdateRollbackInProgress),
+    (
+        "UPDATE_ROLLBACK_IN_PROGRESS",
+        StackStatus::UpdateRollbackInProgress,
+    ),
     ("UPDATE_ROLLBACK_FAILED", StackStatus::UpdateRollbackFailed),
-    ("UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS", StackStatus::UpdateRollbackCompleteCleanupInProgress),
-    ("UPDATE_ROLLBACK_COMPLETE", StackStatus::UpdateRollbackComplete),
+    (
+        "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS",
+        StackStatus::UpdateRollbackCompleteCleanupInProgress,
+    ),
+    (
+        "UPDATE_ROLLBACK_COMPLETE",
+        StackStatus::UpdateRollbackComplete,
+    ),
     ("REVIEW_IN_PROGRESS", StackStatus::ReviewInProgress),
     ("IMPORT_IN_PROGRESS", StackStatus::ImportInProgress),
     ("IMPORT_COMPLETE", StackStatus::ImportComplete),
-    ("IMPORT_ROLLBACK_IN_PROGRESS", StackStatus::ImportRollbackInProgress),
+    (
+        "IMPORT_ROLLBACK_IN_PROGRESS",
+        StackStatus::ImportRollbackInProgress,
+    ),
     ("IMPORT_ROLLBACK_FAILED", StackStatus::ImportRollbackFailed),
-    ("IMPORT_ROLLBACK_COMPLETE", StackStatus::ImportRollbackComplete),
+    (
+        "IMPORT_ROLLBACK_COMPLETE",
+        StackStatus::ImportRollbackComplete,
+    ),
 ];
 
 impl FromStr for StackStatus {
     type Err = std::convert::Infallible;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(NAMES.iter().find(|(n, _)| *n == s).map_or_else(|| StackStatus::Other(s.to_string()), |(_, st)| st.clone()))
+        Ok(NAMES
+            .iter()
+            .find(|(n, _)| *n == s)
+            .map_or_else(|| StackStatus::Other(s.to_string()), |(_, st)| st.clone()))
     }
 }
 
 impl StackStatus {
     pub fn parse(s: &str) -> Self {
-        s.parse().unwrap_or_else(|e: std::convert::Infallible| match e {})
+        s.parse()
+            .unwrap_or_else(|e: std::convert::Infallible| match e {})
     }
 
     pub fn as_str(&self) -> &str {
         match self {
             StackStatus::Other(s) => s,
-            known => NAMES.iter().find(|(_, st)| st == known).map(|(n, _)| *n).unwrap_or("UNKNOWN"),
+            known => NAMES
+                .iter()
+                .find(|(_, st)| st == known)
+                .map(|(n, _)| *n)
+                .unwrap_or("UNKNOWN"),
         }
     }
 
@@ -89,23 +115,48 @@ impl StackStatus {
     /// An earlier create failed and left a stack that cannot be updated: delete it and create
     /// again (pitfall 19). Nothing in it was ever in service.
     pub fn needs_recreate(&self) -> bool {
-        matches!(self, StackStatus::RollbackComplete | StackStatus::CreateFailed | StackStatus::ReviewInProgress | StackStatus::RollbackFailed)
+        matches!(
+            self,
+            StackStatus::RollbackComplete
+                | StackStatus::CreateFailed
+                | StackStatus::ReviewInProgress
+                | StackStatus::RollbackFailed
+        )
     }
 
     /// A failed operation's end state.
     pub fn failed(&self) -> bool {
         let s = self.as_str();
-        s.ends_with("_FAILED") || matches!(self, StackStatus::RollbackComplete | StackStatus::UpdateRollbackComplete | StackStatus::ImportRollbackComplete)
+        s.ends_with("_FAILED")
+            || matches!(
+                self,
+                StackStatus::RollbackComplete
+                    | StackStatus::UpdateRollbackComplete
+                    | StackStatus::ImportRollbackComplete
+            )
     }
 
     /// A create or update that finished as asked.
     pub fn succeeded(&self) -> bool {
-        matches!(self, StackStatus::CreateComplete | StackStatus::UpdateComplete | StackStatus::ImportComplete | StackStatus::DeleteComplete)
+        matches!(
+            self,
+            StackStatus::CreateComplete
+                | StackStatus::UpdateComplete
+                | StackStatus::ImportComplete
+                | StackStatus::DeleteComplete
+        )
     }
 
     /// Can take an UPDATE change set.
     pub fn updatable(&self) -> bool {
-        matches!(self, StackStatus::CreateComplete | StackStatus::UpdateComplete | StackStatus::UpdateRollbackComplete | StackStatus::ImportComplete | StackStatus::ImportRollbackComplete)
+        matches!(
+            self,
+            StackStatus::CreateComplete
+                | StackStatus::UpdateComplete
+                | StackStatus::UpdateRollbackComplete
+                | StackStatus::ImportComplete
+                | StackStatus::ImportRollbackComplete
+        )
     }
 }
 
@@ -131,14 +182,21 @@ mod tests {
             assert_eq!(StackStatus::parse(name), *status);
             assert_eq!(status.as_str(), *name);
         }
-        assert_eq!(StackStatus::parse("SOMETHING_NEW"), StackStatus::Other("SOMETHING_NEW".into()));
+        assert_eq!(
+            StackStatus::parse("SOMETHING_NEW"),
+            StackStatus::Other("SOMETHING_NEW".into())
+        );
     }
 
     #[test]
     fn predicates() {
         use StackStatus::*;
         assert!(UpdateCompleteCleanupInProgress.in_progress() && !ReviewInProgress.in_progress());
-        assert!(RollbackComplete.needs_recreate() && ReviewInProgress.needs_recreate() && !UpdateRollbackComplete.needs_recreate());
+        assert!(
+            RollbackComplete.needs_recreate()
+                && ReviewInProgress.needs_recreate()
+                && !UpdateRollbackComplete.needs_recreate()
+        );
         assert!(UpdateRollbackComplete.failed() && UpdateRollbackComplete.updatable());
         assert!(!UpdateRollbackFailed.updatable() && UpdateRollbackFailed.failed());
         assert!(CreateComplete.succeeded() && !CreateComplete.failed());

@@ -59,29 +59,47 @@ pub fn rfc3339(t: SystemTime) -> String {
 }
 
 fn epoch_s(t: SystemTime) -> f64 {
-    t.duration_since(SystemTime::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
 }
 
 fn reason(e: &AwsError) -> String {
-    format!("{}: {}", e.code, e.message.lines().next().unwrap_or_default())
+    format!(
+        "{}: {}",
+        e.code,
+        e.message.lines().next().unwrap_or_default()
+    )
 }
 
 impl Sampler {
     pub fn new(services: Services, metrics: Metrics) -> Self {
         let started = SystemTime::now();
         // Events from a minute before the start show what the service was doing when it began.
-        Self { services, metrics, started, events_since: epoch_s(started) - 60.0, cloudwatch: None }
+        Self {
+            services,
+            metrics,
+            started,
+            events_since: epoch_s(started) - 60.0,
+            cloudwatch: None,
+        }
     }
 
     pub async fn function_facts(&self, function: &str) -> FunctionFacts {
-        let mut f = FunctionFacts { name: function.into(), ..Default::default() };
+        let mut f = FunctionFacts {
+            name: function.into(),
+            ..Default::default()
+        };
         match self.services.reserved_concurrency(function).await {
             Ok(c) => f.reserved_concurrency = c,
-            Err(e) => f.notes.push(format!("reserved concurrency: {}", reason(&e))),
+            Err(e) => f
+                .notes
+                .push(format!("reserved concurrency: {}", reason(&e))),
         }
         match self.services.event_source_mappings(function).await {
             Ok(m) => f.event_source_mappings = m,
-            Err(e) => f.notes.push(format!("event source mappings: {}", reason(&e))),
+            Err(e) => f
+                .notes
+                .push(format!("event source mappings: {}", reason(&e))),
         }
         f
     }
@@ -89,8 +107,16 @@ impl Sampler {
     /// Samples one platform now. `sent`: what `load` has sent to its queue so far, if one runs.
     pub async fn sample(&mut self, p: &Platform, sent: Option<u64>) -> (Sample, Vec<SeenEvent>) {
         let now = SystemTime::now();
-        let elapsed_s = now.duration_since(self.started).map_or(0.0, |d| (d.as_secs_f64() * 1000.0).round() / 1000.0);
-        let mut s = Sample { time: rfc3339(now), elapsed_s, platform: p.platform.clone(), sent, ..Default::default() };
+        let elapsed_s = now
+            .duration_since(self.started)
+            .map_or(0.0, |d| (d.as_secs_f64() * 1000.0).round() / 1000.0);
+        let mut s = Sample {
+            time: rfc3339(now),
+            elapsed_s,
+            platform: p.platform.clone(),
+            sent,
+            ..Default::default()
+        };
         let mut notes = Vec::new();
         let mut seen = Vec::new();
         let dead_letter = async {
@@ -99,9 +125,13 @@ impl Sampler {
                 None => None,
             }
         };
-        let (queue, dead_letter) = futures::join!(self.services.queue_depth(&p.queue_url), dead_letter);
+        let (queue, dead_letter) =
+            futures::join!(self.services.queue_depth(&p.queue_url), dead_letter);
         match queue {
-            Ok(Some(d)) => (s.visible, s.in_flight, s.delayed) = (Some(d.visible), Some(d.in_flight), Some(d.delayed)),
+            Ok(Some(d)) => {
+                (s.visible, s.in_flight, s.delayed) =
+                    (Some(d.visible), Some(d.in_flight), Some(d.delayed))
+            }
             Ok(None) => notes.push("queue: gone".to_string()),
             Err(e) => notes.push(format!("queue: {}", reason(&e))),
         }
@@ -112,15 +142,25 @@ impl Sampler {
             None => {}
         }
         if let (Some(cluster), Some(service)) = (&p.cluster, &p.service) {
-            match self.services.service_activity(cluster, service, self.events_since).await {
+            match self
+                .services
+                .service_activity(cluster, service, self.events_since)
+                .await
+            {
                 Ok(Some((counts, events))) => {
                     let n = |v: i32| Some(u64::try_from(v).unwrap_or(0));
-                    (s.ecs_desired, s.ecs_running, s.ecs_pending) = (n(counts.desired), n(counts.running), n(counts.pending));
+                    (s.ecs_desired, s.ecs_running, s.ecs_pending) =
+                        (n(counts.desired), n(counts.running), n(counts.pending));
                     s.workers = s.ecs_running;
                     for ServiceEvent { at, message } in events {
                         self.events_since = self.events_since.max(at);
                         let time = SystemTime::UNIX_EPOCH + Duration::from_secs_f64(at.max(0.0));
-                        seen.push(SeenEvent { elapsed_s: at - epoch_s(self.started), time: rfc3339(time), platform: p.platform.clone(), message });
+                        seen.push(SeenEvent {
+                            elapsed_s: at - epoch_s(self.started),
+                            time: rfc3339(time),
+                            platform: p.platform.clone(),
+                            message,
+                        });
                     }
                 }
                 Ok(None) => notes.push("ecs service: gone".to_string()),
@@ -128,7 +168,9 @@ impl Sampler {
             }
         }
         if let Some(function) = &p.function {
-            let stale = self.cloudwatch.as_ref().is_none_or(|(at, _)| now.duration_since(*at).unwrap_or_default() >= CLOUDWATCH_EVERY);
+            let stale = self.cloudwatch.as_ref().is_none_or(|(at, _)| {
+                now.duration_since(*at).unwrap_or_default() >= CLOUDWATCH_EVERY
+            });
             if stale {
                 self.cloudwatch = Some((now, self.metrics.lambda_minute(function, now).await));
             }
@@ -138,10 +180,14 @@ impl Sampler {
                     s.lambda_invocations = m.invocations;
                     s.lambda_errors = m.errors;
                     s.lambda_throttles = m.throttles;
-                    s.cloudwatch_minute = Some(rfc3339(SystemTime::UNIX_EPOCH + Duration::from_secs(m.minute.max(0) as u64)));
+                    s.cloudwatch_minute = Some(rfc3339(
+                        SystemTime::UNIX_EPOCH + Duration::from_secs(m.minute.max(0) as u64),
+                    ));
                     s.workers = m.concurrency;
                 }
-                Some(Ok(None)) => notes.push("cloudwatch: no datapoint in the last 10 minutes".to_string()),
+                Some(Ok(None)) => {
+                    notes.push("cloudwatch: no datapoint in the last 10 minutes".to_string())
+                }
                 Some(Err(e)) => notes.push(format!("cloudwatch: {}", reason(e))),
                 None => {}
             }

@@ -49,7 +49,14 @@ pub struct Target {
 
 impl Target {
     pub fn new(platform: &str, url: &str) -> Self {
-        Self { platform: platform.into(), url: url.into(), sent: AtomicU64::new(0), failed: AtomicU64::new(0), reasons: Mutex::default(), gone: Mutex::default() }
+        Self {
+            platform: platform.into(),
+            url: url.into(),
+            sent: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
+            reasons: Mutex::default(),
+            gone: Mutex::default(),
+        }
     }
 
     fn fail(&self, n: u64, code: &str, message: &str) {
@@ -57,7 +64,12 @@ impl Target {
             return;
         }
         self.failed.fetch_add(n, Ordering::Relaxed);
-        *self.reasons.lock().unwrap_or_else(|p| p.into_inner()).entry((code.to_string(), message.to_string())).or_default() += n;
+        *self
+            .reasons
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry((code.to_string(), message.to_string()))
+            .or_default() += n;
     }
 }
 
@@ -115,7 +127,12 @@ pub struct LoadReport {
 const RETRIES: usize = 6;
 
 fn backoff() -> impl Iterator<Item = Duration> {
-    backon::ExponentialBuilder::default().with_min_delay(Duration::from_millis(100)).with_max_delay(Duration::from_secs(5)).with_max_times(RETRIES).with_jitter().build()
+    backon::ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(100))
+        .with_max_delay(Duration::from_secs(5))
+        .with_max_times(RETRIES)
+        .with_jitter()
+        .build()
 }
 
 /// Failed calls after which the queue's other messages are not attempted: the queue is gone,
@@ -126,7 +143,16 @@ fn permanent(e: &AwsError) -> bool {
     e.is_missing_queue()
         || code.starts_with("AccessDenied")
         || code.starts_with("KMS.")
-        || matches!(code, "InvalidAddress" | "InvalidSecurity" | "InvalidClientTokenId" | "UnrecognizedClientException" | "ExpiredToken" | "DispatchFailure" | "TimeoutError")
+        || matches!(
+            code,
+            "InvalidAddress"
+                | "InvalidSecurity"
+                | "InvalidClientTokenId"
+                | "UnrecognizedClientException"
+                | "ExpiredToken"
+                | "DispatchFailure"
+                | "TimeoutError"
+        )
 }
 
 /// The waves and the generator for the bodies: the same for the same seed.
@@ -138,7 +164,12 @@ pub fn schedule(plan: &Plan) -> (fastrand::Rng, Vec<Wave>) {
 
 /// Sends the plan to every target. Progress shows in the targets' counters while it runs;
 /// `stop` turning true stops starting new calls (the ones in flight finish).
-pub async fn run(services: &Services, targets: &[Target], plan: &Plan, mut stop: watch::Receiver<bool>) -> LoadReport {
+pub async fn run(
+    services: &Services,
+    targets: &[Target],
+    plan: &Plan,
+    mut stop: watch::Receiver<bool>,
+) -> LoadReport {
     let (mut rng, waves) = schedule(plan);
     // Each run's ids are its own, even when a seed repeats its sizes and batches.
     let run = load::run_id(&mut fastrand::Rng::new());
@@ -149,7 +180,14 @@ pub async fn run(services: &Services, targets: &[Target], plan: &Plan, mut stop:
     let groups = waves.iter().flat_map(|&Wave { at, count }| {
         let first = next_seq;
         next_seq += count;
-        (first..first + count).step_by(load::MAX_BATCH_ENTRIES).map(move |s| (at, s..(s + load::MAX_BATCH_ENTRIES as u64).min(first + count)))
+        (first..first + count)
+            .step_by(load::MAX_BATCH_ENTRIES)
+            .map(move |s| {
+                (
+                    at,
+                    s..(s + load::MAX_BATCH_ENTRIES as u64).min(first + count),
+                )
+            })
     });
     let interrupted = std::cell::Cell::new(false);
     let stop_ref = &mut stop;
@@ -170,21 +208,35 @@ pub async fn run(services: &Services, targets: &[Target], plan: &Plan, mut stop:
                 }
                 return;
             }
-            let sent_at_ms = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+            let sent_at_ms = SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64);
             let messages: Vec<Outgoing> = seqs
                 .map(|seq| {
                     let id = load::message_id(run, seq);
                     let body = match &plan.bodies {
-                        Bodies::Generated(size) => load::body(&id, sent_at_ms, group_rng.usize(size.min..=size.max), &mut group_rng),
+                        Bodies::Generated(size) => load::body(
+                            &id,
+                            sent_at_ms,
+                            group_rng.usize(size.min..=size.max),
+                            &mut group_rng,
+                        ),
                         Bodies::Fixed(body) => body.clone(),
                     };
-                    Outgoing { id, sent_at_ms, body }
+                    Outgoing {
+                        id,
+                        sent_at_ms,
+                        body,
+                    }
                 })
                 .collect();
             futures::future::join_all(targets.iter().map(|t| send(services, t, &messages))).await;
         }
     });
-    stream::iter(groups).buffer_unordered(plan.concurrency.max(1)).collect::<()>().await;
+    stream::iter(groups)
+        .buffer_unordered(plan.concurrency.max(1))
+        .collect::<()>()
+        .await;
 
     let elapsed_s = started.elapsed().as_secs_f64();
     let queues: Vec<QueueReport> = targets
@@ -194,7 +246,17 @@ pub async fn run(services: &Services, targets: &[Target], plan: &Plan, mut stop:
             url: t.url.clone(),
             sent: t.sent.load(Ordering::Relaxed),
             failed: t.failed.load(Ordering::Relaxed),
-            not_sent: t.reasons.lock().unwrap_or_else(|p| p.into_inner()).iter().map(|((code, message), &count)| NotSent { code: code.clone(), message: message.clone(), count }).collect(),
+            not_sent: t
+                .reasons
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .iter()
+                .map(|((code, message), &count)| NotSent {
+                    code: code.clone(),
+                    message: message.clone(),
+                    count,
+                })
+                .collect(),
         })
         .collect();
     let sent: u64 = queues.iter().map(|q| q.sent).sum();
@@ -209,15 +271,24 @@ pub async fn run(services: &Services, targets: &[Target], plan: &Plan, mut stop:
         sent,
         interrupted: interrupted.get(),
         elapsed_s,
-        rate: if elapsed_s > 0.0 { sent as f64 / elapsed_s } else { 0.0 },
+        rate: if elapsed_s > 0.0 {
+            sent as f64 / elapsed_s
+        } else {
+            0.0
+        },
     }
 }
 
 /// Sends one group to one queue: one call per 256 KiB, refused entries again with backoff (see
 /// [`RETRIES`] for which layer retries what).
 async fn send(services: &Services, target: &Target, messages: &[Outgoing]) {
-    let sizes: Vec<usize> = messages.iter().map(|m| m.body.len() + m.id.len() + load::ATTRIBUTE_ALLOWANCE / 4).collect();
-    let calls = load::batches(&sizes).into_iter().map(|range| send_call(services, target, &messages[range]));
+    let sizes: Vec<usize> = messages
+        .iter()
+        .map(|m| m.body.len() + m.id.len() + load::ATTRIBUTE_ALLOWANCE / 4)
+        .collect();
+    let calls = load::batches(&sizes)
+        .into_iter()
+        .map(|range| send_call(services, target, &messages[range]));
     futures::future::join_all(calls).await;
 }
 
@@ -226,7 +297,12 @@ async fn send_call(services: &Services, target: &Target, messages: &[Outgoing]) 
     let mut delays = backoff();
     let mut last: Option<(String, String)> = None;
     loop {
-        if let Some(e) = target.gone.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+        if let Some(e) = target
+            .gone
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
             target.fail(pending.len() as u64, &e.code, &e.message);
             return;
         }
@@ -242,7 +318,9 @@ async fn send_call(services: &Services, target: &Target, messages: &[Outgoing]) 
                 return;
             }
         };
-        target.sent.fetch_add((entries.len() - refused.len()) as u64, Ordering::Relaxed);
+        target
+            .sent
+            .fetch_add((entries.len() - refused.len()) as u64, Ordering::Relaxed);
         let mut again = Vec::new();
         for r in refused {
             if r.sender_fault {
@@ -261,7 +339,11 @@ async fn send_call(services: &Services, target: &Target, messages: &[Outgoing]) 
             Some(d) => tokio::time::sleep(d).await,
             None => {
                 let (code, message) = last.unwrap_or_default();
-                target.fail(pending.len() as u64, &code, &format!("{message} (after {} attempts)", RETRIES + 1));
+                target.fail(
+                    pending.len() as u64,
+                    &code,
+                    &format!("{message} (after {} attempts)", RETRIES + 1),
+                );
                 return;
             }
         }
@@ -274,7 +356,11 @@ mod tests {
 
     #[test]
     fn missing_queues_denials_and_unreachable_endpoints_are_final_throttling_is_not() {
-        let e = |code: &str| AwsError { operation: String::new(), code: code.into(), message: String::new() };
+        let e = |code: &str| AwsError {
+            operation: String::new(),
+            code: code.into(),
+            message: String::new(),
+        };
         assert!(permanent(&e("AWS.SimpleQueueService.NonExistentQueue")));
         assert!(permanent(&e("QueueDoesNotExist")));
         assert!(permanent(&e("AccessDenied")));

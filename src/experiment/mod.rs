@@ -65,17 +65,34 @@ pub fn write_samples(path: &Path, samples: &[Sample]) -> Result<(), String> {
     for s in samples {
         w.serialize(s).map_err(err)?;
     }
-    w.flush().map_err(|e| format!("writing {}: {e}", path.display()))
+    w.flush()
+        .map_err(|e| format!("writing {}: {e}", path.display()))
 }
 
 /// Writes the three files every run leaves, a measured one (`compare`) or a predicted one
 /// (`simulate`): `samples.csv`, `summary.json` (the `summary` document) and `chart.svg`.
 /// `predicted`: the model's samples drawn dashed beside measured ones (empty for none).
-pub fn write_files(out: &Path, summary: &impl Serialize, title: &str, samples: &[Sample], platforms: &[String], load: Option<(f64, f64)>, predicted: &[Sample]) -> Result<(), String> {
+pub fn write_files(
+    out: &Path,
+    summary: &impl Serialize,
+    title: &str,
+    samples: &[Sample],
+    platforms: &[String],
+    load: Option<(f64, f64)>,
+    predicted: &[Sample],
+) -> Result<(), String> {
     write_samples(&out.join("samples.csv"), samples)?;
     let json = serde_json::to_string_pretty(summary).map_err(|e| e.to_string())?;
-    std::fs::write(out.join("summary.json"), json + "\n").map_err(|e| format!("writing {}: {e}", out.join("summary.json").display()))?;
-    chart::write(&out.join("chart.svg"), title, platforms, samples, load, predicted)
+    std::fs::write(out.join("summary.json"), json + "\n")
+        .map_err(|e| format!("writing {}: {e}", out.join("summary.json").display()))?;
+    chart::write(
+        &out.join("chart.svg"),
+        title,
+        platforms,
+        samples,
+        load,
+        predicted,
+    )
 }
 
 /// Checks that `dir` can take the files, before anything is sent or sampled.

@@ -38,11 +38,21 @@ pub fn read(context: &Path, dockerfile: &Path) -> Result<(Vec<Entry>, Vec<u8>), 
         Err(e) => return Err(ContextError { message: format!("cannot read `{}`: {e}", ignore_path.display()), hint: "check the file's permissions".into() }),
     };
     let walk_error = |e: walkdir::Error| {
-        let at = e.path().map(|p| p.display().to_string()).unwrap_or_default();
-        ContextError { message: format!("cannot read the build context at `{at}`: {e}"), hint: "list what the build must not read in `.dockerignore`".into() }
+        let at = e
+            .path()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        ContextError {
+            message: format!("cannot read the build context at `{at}`: {e}"),
+            hint: "list what the build must not read in `.dockerignore`".into(),
+        }
     };
     let mut entries = Vec::new();
-    let mut walker = walkdir::WalkDir::new(context).min_depth(1).follow_links(false).sort_by_file_name().into_iter();
+    let mut walker = walkdir::WalkDir::new(context)
+        .min_depth(1)
+        .follow_links(false)
+        .sort_by_file_name()
+        .into_iter();
     while let Some(item) = walker.next() {
         let item = item.map_err(walk_error)?;
         let rel = relative(context, item.path());
@@ -57,12 +67,19 @@ pub fn read(context: &Path, dockerfile: &Path) -> Result<(Vec<Entry>, Vec<u8>), 
         let kind = if file_type.is_dir() {
             EntryKind::Dir
         } else if file_type.is_symlink() {
-            let target = std::fs::read_link(item.path()).map_err(|e| ContextError { message: format!("cannot read link `{}`: {e}", item.path().display()), hint: String::new() })?;
-            EntryKind::Symlink { target: target.to_string_lossy().into_owned() }
+            let target = std::fs::read_link(item.path()).map_err(|e| ContextError {
+                message: format!("cannot read link `{}`: {e}", item.path().display()),
+                hint: String::new(),
+            })?;
+            EntryKind::Symlink {
+                target: target.to_string_lossy().into_owned(),
+            }
         } else if file_type.is_file() {
             let (executable, sha256) = hash_file(item.path()).map_err(|e| ContextError {
                 message: format!("cannot read `{}`: {e}", item.path().display()),
-                hint: "make it readable, or list it in `.dockerignore` if the build does not need it".into(),
+                hint:
+                    "make it readable, or list it in `.dockerignore` if the build does not need it"
+                        .into(),
             })?;
             EntryKind::File { executable, sha256 }
         } else {
@@ -76,7 +93,10 @@ pub fn read(context: &Path, dockerfile: &Path) -> Result<(Vec<Entry>, Vec<u8>), 
 
 fn relative(root: &Path, path: &Path) -> String {
     let rel: PathBuf = path.strip_prefix(root).unwrap_or(path).to_path_buf();
-    rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect::<Vec<_>>().join("/")
+    rel.components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 fn hash_file(path: &Path) -> std::io::Result<(bool, [u8; 32])> {
@@ -113,7 +133,12 @@ mod tests {
 
     fn tag_of(dir: &Path) -> String {
         let (entries, dockerfile) = read(dir, &dir.join("Dockerfile")).unwrap();
-        tag(&Inputs { entries: &entries, dockerfile: &dockerfile, build_args: &Default::default(), platform: Platform::Amd64 })
+        tag(&Inputs {
+            entries: &entries,
+            dockerfile: &dockerfile,
+            build_args: &Default::default(),
+            platform: Platform::Amd64,
+        })
     }
 
     #[test]

@@ -15,10 +15,10 @@ use serde::Serialize;
 
 use crate::aws::ecr::Credential;
 use crate::aws::Aws;
-use crate::error::Failure;
 use crate::core::config::{Builder, Config};
 use crate::core::image::{self as pure, BuildSpec, Inputs};
 use crate::core::image_ref::{self, ImageRef};
+use crate::error::Failure;
 use crate::ui::printer::Printer;
 use crate::ui::progress;
 use registry::Registry;
@@ -53,7 +53,13 @@ pub struct Report {
 
 impl Report {
     pub fn given(uri: &ImageRef) -> Self {
-        Self { source: Source::Given, uri: Some(uri.to_string()), tag: None, registry: None, media_type: None }
+        Self {
+            source: Source::Given,
+            uri: Some(uri.to_string()),
+            tag: None,
+            registry: None,
+            media_type: None,
+        }
     }
 }
 
@@ -67,18 +73,33 @@ fn paths(config: &Config, config_dir: &Path) -> (PathBuf, PathBuf) {
 /// The tag of the config's current build inputs. Reads files only.
 pub fn source_tag(config: &Config, config_dir: &Path) -> Result<String, Failure> {
     let (context, dockerfile) = paths(config, config_dir);
-    let (entries, dockerfile) = context::read(&context, &dockerfile).map_err(|e| Failure::new(e.message).hint(e.hint))?;
+    let (entries, dockerfile) =
+        context::read(&context, &dockerfile).map_err(|e| Failure::new(e.message).hint(e.hint))?;
     let build_args = build_args(config);
-    Ok(pure::tag(&Inputs { entries: &entries, dockerfile: &dockerfile, build_args: &build_args, platform: config.image.platform }))
+    Ok(pure::tag(&Inputs {
+        entries: &entries,
+        dockerfile: &dockerfile,
+        build_args: &build_args,
+        platform: config.image.platform,
+    }))
 }
 
 fn build_args(config: &Config) -> std::collections::BTreeMap<String, String> {
-    config.image.build_args.iter().map(|(k, v)| (k.clone(), v.0.clone())).collect()
+    config
+        .image
+        .build_args
+        .iter()
+        .map(|(k, v)| (k.clone(), v.0.clone()))
+        .collect()
 }
 
 /// The registry to push to: `image.registry`, else the one ECR's token names.
 fn connect_registry(config: &Config, cred: &Credential) -> Result<(String, Registry), Failure> {
-    let host = config.image.registry.clone().unwrap_or_else(|| cred.host.clone());
+    let host = config
+        .image
+        .registry
+        .clone()
+        .unwrap_or_else(|| cred.host.clone());
     let registry = Registry::new(&host, &cred.user, &cred.password).map_err(registry_failure)?;
     Ok((host, registry))
 }
@@ -94,23 +115,36 @@ fn registry_failure(e: registry::RegistryError) -> Failure {
 
 /// The manifest's media type, when Lambda can run it (pitfall 1).
 fn single_platform(m: &registry::Manifest) -> Result<String, Failure> {
-    pure::check_manifest(m.content_type.as_deref(), &m.body).map_err(|e| Failure::new(e.message).hint(e.hint))
+    pure::check_manifest(m.content_type.as_deref(), &m.body)
+        .map_err(|e| Failure::new(e.message).hint(e.hint))
 }
 
 /// The image by digest in the canonical ECR URI, whatever host it was pushed through.
 fn by_digest(repository_uri: &str, digest: &str) -> Result<ImageRef, Failure> {
-    image_ref::parse(&format!("{repository_uri}@{digest}")).map_err(|e| Failure::new(format!("the repository's image: {}", e.message)).hint(e.hint))
+    image_ref::parse(&format!("{repository_uri}@{digest}"))
+        .map_err(|e| Failure::new(format!("the repository's image: {}", e.message)).hint(e.hint))
 }
 
 /// `up`: the image of the current inputs in ECR, built and pushed only when the registry does
 /// not hold it yet (or `rebuild`). The repository is made when missing.
-pub async fn deploy(aws: &Aws, config: &Config, config_dir: &Path, rebuild: bool, printer: &Printer) -> Result<(ImageRef, Report), Failure> {
+pub async fn deploy(
+    aws: &Aws,
+    config: &Config,
+    config_dir: &Path,
+    rebuild: bool,
+    printer: &Printer,
+) -> Result<(ImageRef, Report), Failure> {
     let tag = source_tag(config, config_dir)?;
     let name = config.repository();
     let ecr = aws.ecr();
-    let repo = ecr.ensure(name, config.image.keep_images, &config.service).await?;
+    let repo = ecr
+        .ensure(name, config.image.keep_images, &config.service)
+        .await?;
     if repo.created {
-        printer.info(format!("image: created ECR repository `{name}` (scan on push; keeps the newest {} images)", config.image.keep_images));
+        printer.info(format!(
+            "image: created ECR repository `{name}` (scan on push; keeps the newest {} images)",
+            config.image.keep_images
+        ));
     }
     let cred = ecr.credential().await?;
     let (host, registry) = connect_registry(config, &cred)?;
@@ -123,17 +157,29 @@ pub async fn deploy(aws: &Aws, config: &Config, config_dir: &Path, rebuild: bool
     };
 
     if !rebuild {
-        if let Some(m) = registry.manifest(name, &tag).await.map_err(registry_failure)? {
+        if let Some(m) = registry
+            .manifest(name, &tag)
+            .await
+            .map_err(registry_failure)?
+        {
             let media_type = single_platform(&m)?;
             let uri = by_digest(&repo.uri, &m.digest)?;
-            printer.info(format!("image: {name}:{tag} is already in {host}: nothing to build or push ({})", m.digest));
+            printer.info(format!(
+                "image: {name}:{tag} is already in {host}: nothing to build or push ({})",
+                m.digest
+            ));
             return Ok((uri.clone(), report(Source::Reused, &uri, media_type)));
         }
     }
 
     // Ctrl-C stops the builder (its process goes with the future) and removes the credential
     // folder, rather than ending this process with the folder left behind.
-    let interrupted = |signal: &str| Failure::interrupted(format!("interrupted ({signal}) while building or pushing the image: no stack was touched")).hint("run `replatform up` again: it starts from the image");
+    let interrupted = |signal: &str| {
+        Failure::interrupted(format!(
+            "interrupted ({signal}) while building or pushing the image: no stack was touched"
+        ))
+        .hint("run `replatform up` again: it starts from the image")
+    };
     let signal = crate::signal::signalled();
     tokio::pin!(signal);
     let done = tokio::select! {
@@ -146,7 +192,9 @@ pub async fn deploy(aws: &Aws, config: &Config, config_dir: &Path, rebuild: bool
             // A terminal's Ctrl-C reaches the builder's process group too: a child that died of
             // the same signal can end before this process sees it. The signal, when it came, is
             // the reason, not the child's failure.
-            if let Ok(signal) = tokio::time::timeout(std::time::Duration::from_millis(500), &mut signal).await {
+            if let Ok(signal) =
+                tokio::time::timeout(std::time::Duration::from_millis(500), &mut signal).await
+            {
                 return Err(interrupted(signal));
             }
             return Err(f);
@@ -158,31 +206,75 @@ pub async fn deploy(aws: &Aws, config: &Config, config_dir: &Path, rebuild: bool
 
 /// Builds the image of `tag`, logs in with the credential on stdin, pushes it, and reads back
 /// the registry's digest and media type of what was pushed.
-async fn build_and_push(config: &Config, config_dir: &Path, registry: &Registry, host: &str, cred: &Credential, tag: &str, printer: &Printer) -> Result<(String, String), Failure> {
+async fn build_and_push(
+    config: &Config,
+    config_dir: &Path,
+    registry: &Registry,
+    host: &str,
+    cred: &Credential,
+    tag: &str,
+    printer: &Printer,
+) -> Result<(String, String), Failure> {
     let name = config.repository();
     let builder = config.image.builder;
     let (context, dockerfile) = paths(config, config_dir);
     let image = format!("{host}/{name}:{tag}");
     let build_args = build_args(config);
-    let spec = BuildSpec { context: &context.to_string_lossy(), dockerfile: &dockerfile.to_string_lossy(), image: &image, platform: config.image.platform, build_args: &build_args };
-    let buildx = builder == Builder::Docker && runner::succeeds("docker", &["buildx", "version"]).await;
+    let spec = BuildSpec {
+        context: &context.to_string_lossy(),
+        dockerfile: &dockerfile.to_string_lossy(),
+        image: &image,
+        platform: config.image.platform,
+        build_args: &build_args,
+    };
+    let buildx =
+        builder == Builder::Docker && runner::succeeds("docker", &["buildx", "version"]).await;
     let lines = progress::lines(printer.quiet || printer.is_json());
     let plain_http = pure::is_loopback(host);
 
     let started = Instant::now();
-    lines.start(&format!("image: building {image} with {}", pure::program(builder)));
-    run(builder, &pure::build(builder, &spec, buildx), None, lines.as_ref(), "building the image", "fix the Dockerfile or the files it copies; the builder's lines above say what failed").await?;
-    lines.finish(&format!("image: built {name}:{tag} in {:.1} s", started.elapsed().as_secs_f64()));
+    lines.start(&format!(
+        "image: building {image} with {}",
+        pure::program(builder)
+    ));
+    run(
+        builder,
+        &pure::build(builder, &spec, buildx),
+        None,
+        lines.as_ref(),
+        "building the image",
+        "fix the Dockerfile or the files it copies; the builder's lines above say what failed",
+    )
+    .await?;
+    lines.finish(&format!(
+        "image: built {name}:{tag} in {:.1} s",
+        started.elapsed().as_secs_f64()
+    ));
 
     // The credential lives in a folder of this run's own, removed when it ends.
-    let auth = tempfile::Builder::new().prefix("replatform-auth-").tempdir().map_err(|e| Failure::new(format!("cannot make a folder for the registry login: {e}")))?;
+    let auth = tempfile::Builder::new()
+        .prefix("replatform-auth-")
+        .tempdir()
+        .map_err(|e| Failure::new(format!("cannot make a folder for the registry login: {e}")))?;
     let auth_dir = auth.path().to_string_lossy().into_owned();
     let started = Instant::now();
     lines.start(&format!("image: pushing to {host}"));
-    let login = pure::with_auth_dir(pure::login(builder, host, &cred.user, plain_http), builder, &auth_dir);
+    let login = pure::with_auth_dir(
+        pure::login(builder, host, &cred.user, plain_http),
+        builder,
+        &auth_dir,
+    );
     run(builder, &login, Some(&cred.password), lines.as_ref(), &format!("logging in to `{host}`"), "the ECR credential was refused: when `image.registry` is set, that registry must accept ECR's credential").await?;
     let push = pure::with_auth_dir(pure::push(builder, &image, plain_http), builder, &auth_dir);
-    run(builder, &push, None, lines.as_ref(), &format!("pushing to `{host}`"), "check that the registry is reachable and that the credential may push to the repository").await?;
+    run(
+        builder,
+        &push,
+        None,
+        lines.as_ref(),
+        &format!("pushing to `{host}`"),
+        "check that the registry is reachable and that the credential may push to the repository",
+    )
+    .await?;
     drop(auth);
 
     let m = registry
@@ -191,26 +283,53 @@ async fn build_and_push(config: &Config, config_dir: &Path, registry: &Registry,
         .map_err(registry_failure)?
         .ok_or_else(|| Failure::new(format!("`{image}` was pushed, but the registry has no such tag")).hint("check `image.registry`: the push and the registry's API must reach the same registry"))?;
     let media_type = single_platform(&m)?;
-    lines.finish(&format!("image: pushed {name}:{tag} in {:.1} s ({})", started.elapsed().as_secs_f64(), m.digest));
+    lines.finish(&format!(
+        "image: pushed {name}:{tag} in {:.1} s ({})",
+        started.elapsed().as_secs_f64(),
+        m.digest
+    ));
     Ok((m.digest, media_type))
 }
 
 /// `diff`: the image of the current inputs when the registry has it; changes nothing.
-pub async fn look_up(aws: &Aws, config: &Config, config_dir: &Path) -> Result<(Option<ImageRef>, Report), Failure> {
+pub async fn look_up(
+    aws: &Aws,
+    config: &Config,
+    config_dir: &Path,
+) -> Result<(Option<ImageRef>, Report), Failure> {
     let tag = source_tag(config, config_dir)?;
     let name = config.repository();
     let ecr = aws.ecr();
-    let not_built = |registry: Option<String>| Report { source: Source::NotBuilt, uri: None, tag: Some(tag.clone()), registry, media_type: None };
+    let not_built = |registry: Option<String>| Report {
+        source: Source::NotBuilt,
+        uri: None,
+        tag: Some(tag.clone()),
+        registry,
+        media_type: None,
+    };
     let Some(repository_uri) = ecr.find(name).await? else {
         return Ok((None, not_built(None)));
     };
     let cred = ecr.credential().await?;
     let (host, registry) = connect_registry(config, &cred)?;
-    match registry.manifest(name, &tag).await.map_err(registry_failure)? {
+    match registry
+        .manifest(name, &tag)
+        .await
+        .map_err(registry_failure)?
+    {
         Some(m) => {
             let media_type = single_platform(&m)?;
             let uri = by_digest(&repository_uri, &m.digest)?;
-            Ok((Some(uri.clone()), Report { source: Source::Reused, uri: Some(uri.to_string()), tag: Some(tag), registry: Some(host), media_type: Some(media_type) }))
+            Ok((
+                Some(uri.clone()),
+                Report {
+                    source: Source::Reused,
+                    uri: Some(uri.to_string()),
+                    tag: Some(tag),
+                    registry: Some(host),
+                    media_type: Some(media_type),
+                },
+            ))
         }
         None => Ok((None, not_built(Some(host)))),
     }
@@ -218,7 +337,11 @@ pub async fn look_up(aws: &Aws, config: &Config, config_dir: &Path) -> Result<(O
 
 /// `local`: the image of the current inputs in the local engine, built when the engine does
 /// not hold it yet. Nothing is pushed. Returns the local name, `replatform-local/<repo>:<tag>`.
-pub async fn build_local(config: &Config, config_dir: &Path, printer: &Printer) -> Result<String, Failure> {
+pub async fn build_local(
+    config: &Config,
+    config_dir: &Path,
+    printer: &Printer,
+) -> Result<String, Failure> {
     let tag = source_tag(config, config_dir)?;
     let image = format!("replatform-local/{}:{tag}", config.repository());
     let builder = config.image.builder;
@@ -228,20 +351,45 @@ pub async fn build_local(config: &Config, config_dir: &Path, printer: &Printer) 
         return Ok(image);
     }
     let (context, dockerfile) = paths(config, config_dir);
-    let buildx = builder == Builder::Docker && runner::succeeds("docker", &["buildx", "version"]).await;
+    let buildx =
+        builder == Builder::Docker && runner::succeeds("docker", &["buildx", "version"]).await;
     let build_args = build_args(config);
-    let (context_s, dockerfile_s) = (context.display().to_string(), dockerfile.display().to_string());
-    let spec = pure::BuildSpec { context: &context_s, dockerfile: &dockerfile_s, image: &image, platform: config.image.platform, build_args: &build_args };
+    let (context_s, dockerfile_s) = (
+        context.display().to_string(),
+        dockerfile.display().to_string(),
+    );
+    let spec = pure::BuildSpec {
+        context: &context_s,
+        dockerfile: &dockerfile_s,
+        image: &image,
+        platform: config.image.platform,
+        build_args: &build_args,
+    };
     let lines = progress::lines(printer.quiet || printer.is_json());
     lines.start(&format!("building {image}"));
-    run(builder, &pure::build(builder, &spec, buildx), None, lines.as_ref(), "building the image", "fix the Dockerfile or the build context (its last lines are above)").await?;
+    run(
+        builder,
+        &pure::build(builder, &spec, buildx),
+        None,
+        lines.as_ref(),
+        "building the image",
+        "fix the Dockerfile or the build context (its last lines are above)",
+    )
+    .await?;
     lines.finish(&format!("image: built {image}"));
     Ok(image)
 }
 
 /// One builder step; its failure says what was being done, the builder's last lines, and
 /// what to do.
-async fn run(builder: Builder, cmd: &pure::Command, stdin: Option<&crate::aws::ecr::Secret>, lines: &dyn progress::Lines, doing: &str, fix: &str) -> Result<(), Failure> {
+async fn run(
+    builder: Builder,
+    cmd: &pure::Command,
+    stdin: Option<&crate::aws::ecr::Secret>,
+    lines: &dyn progress::Lines,
+    doing: &str,
+    fix: &str,
+) -> Result<(), Failure> {
     match runner::run(cmd, stdin, lines).await {
         Ok(_) => Ok(()),
         Err(RunError::Missing { program }) => Err(Failure::new(format!("{doing}: `{program}` is not installed (or not on PATH); `image.builder` is `{program}`"))

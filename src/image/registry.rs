@@ -35,7 +35,10 @@ pub struct Registry {
     host: String,
     base: String,
     authorization: String,
-    client: Client<hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>, Empty<Bytes>>,
+    client: Client<
+        hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+        Empty<Bytes>,
+    >,
 }
 
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -49,17 +52,27 @@ impl Registry {
         let plain = image::is_loopback(host);
         let builder = hyper_rustls::HttpsConnectorBuilder::new();
         let builder = if plain {
-            builder.with_tls_config(rustls::ClientConfig::builder_with_provider(rustls::crypto::aws_lc_rs::default_provider().into())
+            builder.with_tls_config(
+                rustls::ClientConfig::builder_with_provider(
+                    rustls::crypto::aws_lc_rs::default_provider().into(),
+                )
                 .with_safe_default_protocol_versions()
-                .map_err(|e| RegistryError { host: host.into(), message: e.to_string(), hint: None })?
+                .map_err(|e| RegistryError {
+                    host: host.into(),
+                    message: e.to_string(),
+                    hint: None,
+                })?
                 .with_root_certificates(rustls::RootCertStore::empty())
-                .with_no_client_auth())
+                .with_no_client_auth(),
+            )
         } else {
-            builder.with_provider_and_native_roots(rustls::crypto::aws_lc_rs::default_provider()).map_err(|e| RegistryError {
-                host: host.into(),
-                message: format!("cannot load this machine's CA certificates: {e}"),
-                hint: Some("install the system's CA certificates (`ca-certificates`)".into()),
-            })?
+            builder
+                .with_provider_and_native_roots(rustls::crypto::aws_lc_rs::default_provider())
+                .map_err(|e| RegistryError {
+                    host: host.into(),
+                    message: format!("cannot load this machine's CA certificates: {e}"),
+                    hint: Some("install the system's CA certificates (`ca-certificates`)".into()),
+                })?
         };
         let connector = builder.https_or_http().enable_http1().build();
         let token = aws_smithy_types::base64::encode(format!("{user}:{}", password.expose()));
@@ -72,22 +85,41 @@ impl Registry {
     }
 
     fn error(&self, message: impl Into<String>, hint: Option<&str>) -> RegistryError {
-        RegistryError { host: self.host.clone(), message: message.into(), hint: hint.map(String::from) }
+        RegistryError {
+            host: self.host.clone(),
+            message: message.into(),
+            hint: hint.map(String::from),
+        }
     }
 
     /// The manifest a tag (or digest) names; `None` when the registry has no such tag or
     /// repository.
-    pub async fn manifest(&self, repository: &str, reference: &str) -> Result<Option<Manifest>, RegistryError> {
+    pub async fn manifest(
+        &self,
+        repository: &str,
+        reference: &str,
+    ) -> Result<Option<Manifest>, RegistryError> {
         let url = format!("{}/v2/{repository}/manifests/{reference}", self.base);
         let request = http::Request::get(&url)
             .header(http::header::ACCEPT, MANIFEST_ACCEPT)
             .header(http::header::AUTHORIZATION, &self.authorization)
-            .header(http::header::USER_AGENT, concat!("replatform/", env!("CARGO_PKG_VERSION")))
+            .header(
+                http::header::USER_AGENT,
+                concat!("replatform/", env!("CARGO_PKG_VERSION")),
+            )
             .body(Empty::<Bytes>::new())
             .map_err(|e| self.error(format!("bad request for `{url}`: {e}"), None))?;
         let response = tokio::time::timeout(TIMEOUT, self.client.request(request))
             .await
-            .map_err(|_| self.error(format!("no answer in {} s reading `{repository}:{reference}`", TIMEOUT.as_secs()), Some("check that the registry is reachable from here")))?
+            .map_err(|_| {
+                self.error(
+                    format!(
+                        "no answer in {} s reading `{repository}:{reference}`",
+                        TIMEOUT.as_secs()
+                    ),
+                    Some("check that the registry is reachable from here"),
+                )
+            })?
             .map_err(|e| {
                 let mut message = e.to_string();
                 let mut source = std::error::Error::source(&e);
@@ -95,27 +127,50 @@ impl Registry {
                     message.push_str(&format!(": {s}"));
                     source = s.source();
                 }
-                self.error(format!("cannot reach it: {message}"), Some("check the network, and `image.registry` when it is set"))
+                self.error(
+                    format!("cannot reach it: {message}"),
+                    Some("check the network, and `image.registry` when it is set"),
+                )
             })?;
         let status = response.status();
-        let content_type = response.headers().get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(String::from);
-        let header_digest = response.headers().get("docker-content-digest").and_then(|v| v.to_str().ok()).map(String::from);
+        let content_type = response
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(String::from);
+        let header_digest = response
+            .headers()
+            .get("docker-content-digest")
+            .and_then(|v| v.to_str().ok())
+            .map(String::from);
         let too_large = || {
             self.error(
                 format!("the manifest of `{repository}:{reference}` is larger than {} MiB: refused unread", MAX_MANIFEST >> 20),
                 Some("an image manifest is a few KiB: check that `image.registry`, when set, is a registry, and that the tag names a single-platform image"),
             )
         };
-        let declared = response.headers().get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+        let declared = response
+            .headers()
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
         if status.is_success() && declared.is_some_and(|n| n > MAX_MANIFEST as u64) {
             return Err(too_large());
         }
         // Read with a limit whatever the length announced: a body may run past it, or announce none.
-        let body = match tokio::time::timeout(TIMEOUT, Limited::new(response.into_body(), MAX_MANIFEST).collect()).await {
+        let body = match tokio::time::timeout(
+            TIMEOUT,
+            Limited::new(response.into_body(), MAX_MANIFEST).collect(),
+        )
+        .await
+        {
             Err(_) => return Err(self.error("the manifest did not arrive in time", None)),
             Ok(Ok(collected)) => collected.to_bytes().to_vec(),
             // An error page that long is not shown: its status says what went wrong.
-            Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() && !status.is_success() => Vec::new(),
+            Ok(Err(e))
+                if e.downcast_ref::<LengthLimitError>().is_some() && !status.is_success() =>
+            {
+                Vec::new()
+            }
             Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => return Err(too_large()),
             Ok(Err(e)) => return Err(self.error(format!("reading the manifest: {e}"), None)),
         };
@@ -173,7 +228,9 @@ mod tests {
                 let written = if announce {
                     out.write_all(&chunk[..n])
                 } else {
-                    out.write_all(format!("{n:x}\r\n").as_bytes()).and_then(|()| out.write_all(&chunk[..n])).and_then(|()| out.write_all(b"\r\n"))
+                    out.write_all(format!("{n:x}\r\n").as_bytes())
+                        .and_then(|()| out.write_all(&chunk[..n]))
+                        .and_then(|()| out.write_all(b"\r\n"))
                 };
                 if written.is_err() {
                     return sent;
@@ -190,7 +247,11 @@ mod tests {
 
     fn read(host: &str) -> Result<Option<Manifest>, RegistryError> {
         let registry = Registry::new(host, "AWS", &Secret::new("not-a-secret".into())).unwrap();
-        tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(registry.manifest("worker", "src-0"))
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(registry.manifest("worker", "src-0"))
     }
 
     #[test]
@@ -205,8 +266,17 @@ mod tests {
     fn an_announced_manifest_past_the_bound_is_refused_unread() {
         let (host, server) = serve_once(MAX_MANIFEST + 1, true);
         let err = read(&host).unwrap_err();
-        assert!(err.message.contains("larger than 4 MiB") && err.message.contains("`worker:src-0`"), "{err}");
-        assert!(err.hint.as_deref().unwrap().contains("single-platform image"), "{err:?}");
+        assert!(
+            err.message.contains("larger than 4 MiB") && err.message.contains("`worker:src-0`"),
+            "{err}"
+        );
+        assert!(
+            err.hint
+                .as_deref()
+                .unwrap()
+                .contains("single-platform image"),
+            "{err:?}"
+        );
         server.join().unwrap();
     }
 
@@ -218,6 +288,9 @@ mod tests {
         let err = read(&host).unwrap_err();
         assert!(err.message.contains("larger than 4 MiB"), "{err}");
         let sent = server.join().unwrap();
-        assert!(sent < 64 * 1024 * 1024, "the client stopped reading: the server sent {sent} bytes");
+        assert!(
+            sent < 64 * 1024 * 1024,
+            "the client stopped reading: the server sent {sent} bytes"
+        );
     }
 }

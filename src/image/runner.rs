@@ -19,20 +19,35 @@ pub enum RunError {
     #[error("`{program}` was not found")]
     Missing { program: String },
     #[error("`{command}` failed ({status})")]
-    Failed { command: String, status: String, last_lines: Vec<String> },
+    Failed {
+        command: String,
+        status: String,
+        last_lines: Vec<String>,
+    },
     #[error("running `{command}`: {message}")]
     Io { command: String, message: String },
 }
 
 /// Runs `cmd` to its end. `stdin` is written to the child and closed; the child's stdout and
 /// stderr lines go to `out`, with the secret (if any) masked should the child echo it.
-pub async fn run(cmd: &Command, stdin: Option<&Secret>, out: &dyn Lines) -> Result<Vec<String>, RunError> {
+pub async fn run(
+    cmd: &Command,
+    stdin: Option<&Secret>,
+    out: &dyn Lines,
+) -> Result<Vec<String>, RunError> {
     let shown = cmd.display();
-    let io = |e: std::io::Error| RunError::Io { command: shown.clone(), message: e.to_string() };
+    let io = |e: std::io::Error| RunError::Io {
+        command: shown.clone(),
+        message: e.to_string(),
+    };
     let mut child = match tokio::process::Command::new(&cmd.program)
         .args(&cmd.args)
         .envs(cmd.env.iter().map(|(k, v)| (k, v)))
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         // SIGINT or SIGTERM drops the future running it (`crate::signal::Stop`): the child
@@ -41,11 +56,18 @@ pub async fn run(cmd: &Command, stdin: Option<&Secret>, out: &dyn Lines) -> Resu
         .spawn()
     {
         Ok(c) => c,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(RunError::Missing { program: cmd.program.clone() }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(RunError::Missing {
+                program: cmd.program.clone(),
+            })
+        }
         Err(e) => return Err(io(e)),
     };
     if let (Some(secret), Some(mut input)) = (stdin, child.stdin.take()) {
-        input.write_all(secret.expose().as_bytes()).await.map_err(io)?;
+        input
+            .write_all(secret.expose().as_bytes())
+            .await
+            .map_err(io)?;
         input.write_all(b"\n").await.map_err(io)?;
         drop(input);
     }
@@ -86,7 +108,11 @@ pub async fn run(cmd: &Command, stdin: Option<&Secret>, out: &dyn Lines) -> Resu
             Some(c) => format!("exit code {c}"),
             None => "ended by a signal".into(),
         };
-        Err(RunError::Failed { command: shown, status, last_lines: last })
+        Err(RunError::Failed {
+            command: shown,
+            status,
+            last_lines: last,
+        })
     }
 }
 
@@ -119,18 +145,31 @@ mod tests {
     }
 
     fn sh(script: &str) -> Command {
-        Command { program: "sh".into(), args: vec!["-c".into(), script.into()], env: vec![("GREETING".into(), "hi".into())] }
+        Command {
+            program: "sh".into(),
+            args: vec!["-c".into(), script.into()],
+            env: vec![("GREETING".into(), "hi".into())],
+        }
     }
 
     fn block<F: std::future::Future>(f: F) -> F::Output {
-        tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(f)
     }
 
     #[test]
     fn lines_stream_and_the_secret_arrives_on_stdin_only() {
         let seen = Seen::default();
         let secret = Secret::new("s3cret-pw".into());
-        let last = block(run(&sh("echo $GREETING; read pw; echo \"got $pw\" >&2; echo \"$pw\" | wc -c"), Some(&secret), &seen)).unwrap();
+        let last = block(run(
+            &sh("echo $GREETING; read pw; echo \"got $pw\" >&2; echo \"$pw\" | wc -c"),
+            Some(&secret),
+            &seen,
+        ))
+        .unwrap();
         // stdout and stderr are two pipes: their lines interleave in any order.
         let mut sorted = last.clone();
         sorted.sort();
@@ -141,9 +180,16 @@ mod tests {
     #[test]
     fn a_failure_keeps_the_last_lines() {
         let seen = Seen::default();
-        let e = block(run(&sh("for i in $(seq 1 40); do echo line $i; done; exit 3"), None, &seen)).unwrap_err();
+        let e = block(run(
+            &sh("for i in $(seq 1 40); do echo line $i; done; exit 3"),
+            None,
+            &seen,
+        ))
+        .unwrap_err();
         match e {
-            RunError::Failed { status, last_lines, .. } => {
+            RunError::Failed {
+                status, last_lines, ..
+            } => {
                 assert_eq!(status, "exit code 3");
                 assert_eq!(last_lines.len(), KEEP);
                 assert_eq!(last_lines.last().unwrap(), "line 40");
@@ -154,8 +200,14 @@ mod tests {
 
     #[test]
     fn a_missing_program_is_named() {
-        let c = Command { program: "replatform-no-such-builder".into(), args: vec![], env: vec![] };
-        assert!(matches!(block(run(&c, None, &Seen::default())), Err(RunError::Missing { program }) if program == "replatform-no-such-builder"));
+        let c = Command {
+            program: "replatform-no-such-builder".into(),
+            args: vec![],
+            env: vec![],
+        };
+        assert!(
+            matches!(block(run(&c, None, &Seen::default())), Err(RunError::Missing { program }) if program == "replatform-no-such-builder")
+        );
         assert!(!block(succeeds("replatform-no-such-builder", &["version"])));
         assert!(block(succeeds("true", &[])));
     }

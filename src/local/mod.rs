@@ -69,7 +69,11 @@ pub struct Container {
 impl Drop for Container {
     fn drop(&mut self) {
         if !self.removed {
-            let _ = std::process::Command::new(&self.engine).args(["rm", "--force", &self.name]).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).status();
+            let _ = std::process::Command::new(&self.engine)
+                .args(["rm", "--force", &self.name])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status();
         }
     }
 }
@@ -79,7 +83,11 @@ const KEEP: usize = 200;
 
 impl Container {
     /// Starts it; `show` sees each line it prints.
-    pub fn start(cmd: &Command, name: &str, show: Arc<dyn Fn(&str) + Send + Sync>) -> std::io::Result<Self> {
+    pub fn start(
+        cmd: &Command,
+        name: &str,
+        show: Arc<dyn Fn(&str) + Send + Sync>,
+    ) -> std::io::Result<Self> {
         let mut child = tokio::process::Command::new(&cmd.program)
             .args(&cmd.args)
             .envs(cmd.env.iter().map(|(k, v)| (k, v)))
@@ -90,9 +98,18 @@ impl Container {
             .spawn()?;
         let lines: Arc<Mutex<Vec<String>>> = Arc::default();
         let mut readers = Vec::new();
-        for stream in [child.stdout.take().map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>), child.stderr.take().map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>)]
-            .into_iter()
-            .flatten()
+        for stream in [
+            child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
+            child
+                .stderr
+                .take()
+                .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
+        ]
+        .into_iter()
+        .flatten()
         {
             let (lines, show) = (lines.clone(), show.clone());
             readers.push(tokio::spawn(async move {
@@ -107,7 +124,14 @@ impl Container {
                 }
             }));
         }
-        Ok(Self { engine: cmd.program.clone(), name: name.to_string(), child, lines, readers, removed: false })
+        Ok(Self {
+            engine: cmd.program.clone(),
+            name: name.to_string(),
+            child,
+            lines,
+            readers,
+            removed: false,
+        })
     }
 
     pub fn output(&self) -> Vec<String> {
@@ -130,12 +154,20 @@ impl Container {
     /// SIGTERM, then SIGKILL after `grace`, as ECS stops a task; the exit code.
     pub async fn stop(&mut self, grace: Duration) -> Option<i32> {
         let _ = tokio::process::Command::new(&self.engine)
-            .args(["stop", "--time", &grace.as_secs().max(1).to_string(), &self.name])
+            .args([
+                "stop",
+                "--time",
+                &grace.as_secs().max(1).to_string(),
+                &self.name,
+            ])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .status()
             .await;
-        tokio::time::timeout(grace + Duration::from_secs(10), self.exited()).await.ok().flatten()
+        tokio::time::timeout(grace + Duration::from_secs(10), self.exited())
+            .await
+            .ok()
+            .flatten()
     }
 
     /// Removes the container (`rm --force`: stopped or not, and its `--rm` may have done it
@@ -148,7 +180,9 @@ impl Container {
             .stderr(std::process::Stdio::null())
             .kill_on_drop(true)
             .status();
-        self.removed = tokio::time::timeout(Duration::from_secs(30), rm).await.is_ok_and(|s| s.is_ok());
+        self.removed = tokio::time::timeout(Duration::from_secs(30), rm)
+            .await
+            .is_ok_and(|s| s.is_ok());
     }
 }
 
@@ -164,10 +198,33 @@ pub enum Feed {
 
 /// Runs the function's container against `queue_url` and plays its trigger.
 #[allow(clippy::too_many_arguments)]
-pub async fn lambda(services: &Services, config: &Config, cmd_for: impl Fn(&str) -> Command, name: &str, queue_url: &str, region: &str, feed: Feed, limit: Duration, show: Arc<dyn Fn(&str) + Send + Sync>, stop: &Stop) -> PlatformReport {
-    let mut report = PlatformReport { platform: "lambda".into(), queue_url: queue_url.into(), verdict: "fail", ..Default::default() };
-    let account = queue_url.rsplit('/').nth(1).unwrap_or("123456789012").to_string();
-    let arn = format!("arn:aws:lambda:{region}:{account}:function:{}", config.service);
+pub async fn lambda(
+    services: &Services,
+    config: &Config,
+    cmd_for: impl Fn(&str) -> Command,
+    name: &str,
+    queue_url: &str,
+    region: &str,
+    feed: Feed,
+    limit: Duration,
+    show: Arc<dyn Fn(&str) + Send + Sync>,
+    stop: &Stop,
+) -> PlatformReport {
+    let mut report = PlatformReport {
+        platform: "lambda".into(),
+        queue_url: queue_url.into(),
+        verdict: "fail",
+        ..Default::default()
+    };
+    let account = queue_url
+        .rsplit('/')
+        .nth(1)
+        .unwrap_or("123456789012")
+        .to_string();
+    let arn = format!(
+        "arn:aws:lambda:{region}:{account}:function:{}",
+        config.service
+    );
     let api = match RuntimeApi::start(&arn).await {
         Ok(a) => a,
         Err(e) => {
@@ -185,8 +242,18 @@ pub async fn lambda(services: &Services, config: &Config, cmd_for: impl Fn(&str)
     };
     let timeout = Duration::from_secs(config.lambda.timeout.0);
     let started = Instant::now();
-    let before = services.queue_depth(queue_url).await.ok().flatten().map(|d| d.total());
-    let queue_arn = services.queue_arn(queue_url).await.unwrap_or_else(|_| format!("arn:aws:sqs:{region}:{account}:{}", queue_url.rsplit('/').next().unwrap_or_default()));
+    let before = services
+        .queue_depth(queue_url)
+        .await
+        .ok()
+        .flatten()
+        .map(|d| d.total());
+    let queue_arn = services.queue_arn(queue_url).await.unwrap_or_else(|_| {
+        format!(
+            "arn:aws:sqs:{region}:{account}:{}",
+            queue_url.rsplit('/').next().unwrap_or_default()
+        )
+    });
     let mut problem: Option<(String, Option<String>)> = None;
     let mut rounds = 0;
     loop {
@@ -194,7 +261,13 @@ pub async fn lambda(services: &Services, config: &Config, cmd_for: impl Fn(&str)
             break;
         }
         if started.elapsed() > limit {
-            problem = Some((format!("the queue was not drained within {}", humantime::format_duration(limit)), Some("a longer --timeout waits more".into())));
+            problem = Some((
+                format!(
+                    "the queue was not drained within {}",
+                    humantime::format_duration(limit)
+                ),
+                Some("a longer --timeout waits more".into()),
+            ));
             break;
         }
         rounds += 1;
@@ -203,7 +276,15 @@ pub async fn lambda(services: &Services, config: &Config, cmd_for: impl Fn(&str)
             Feed::Event(e) => (e.clone(), Vec::new()),
             Feed::Trigger => match &config.lambda.trigger {
                 Trigger::Sqs(t) => {
-                    let records = match services.receive(queue_url, t.batch_size.min(10) as i32, 1, config.queue.visibility_timeout.0 as i32).await {
+                    let records = match services
+                        .receive(
+                            queue_url,
+                            t.batch_size.min(10) as i32,
+                            1,
+                            config.queue.visibility_timeout.0 as i32,
+                        )
+                        .await
+                    {
                         Ok(r) => r,
                         Err(e) => {
                             problem = Some((e.to_string(), e.hint()));
@@ -213,12 +294,32 @@ pub async fn lambda(services: &Services, config: &Config, cmd_for: impl Fn(&str)
                     if records.is_empty() {
                         break;
                     }
-                    (pure::sqs_event(&records, &queue_arn, region).to_string().into_bytes(), records)
+                    (
+                        pure::sqs_event(&records, &queue_arn, region)
+                            .to_string()
+                            .into_bytes(),
+                        records,
+                    )
                 }
                 Trigger::Schedule(_) => {
-                    let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-                    let rule = format!("arn:aws:events:{region}:{account}:rule/{}-schedule", config.service);
-                    (pure::scheduled_event(&rule, region, &account, &now, &format!("local-{rounds}")).to_string().into_bytes(), Vec::new())
+                    let now =
+                        humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+                    let rule = format!(
+                        "arn:aws:events:{region}:{account}:rule/{}-schedule",
+                        config.service
+                    );
+                    (
+                        pure::scheduled_event(
+                            &rule,
+                            region,
+                            &account,
+                            &now,
+                            &format!("local-{rounds}"),
+                        )
+                        .to_string()
+                        .into_bytes(),
+                        Vec::new(),
+                    )
                 }
             },
         };
@@ -238,7 +339,10 @@ pub async fn lambda(services: &Services, config: &Config, cmd_for: impl Fn(&str)
             match api.init_error() {
                 Some(e) => {
                     let hint = pure::hint_for(&e.error_type, &e.error_message);
-                    problem = Some((format!("init failed: {}: {}", e.error_type, e.error_message), hint));
+                    problem = Some((
+                        format!("init failed: {}: {}", e.error_type, e.error_message),
+                        hint,
+                    ));
                 }
                 None => {
                     let text = output.join("\n");
@@ -248,13 +352,24 @@ pub async fn lambda(services: &Services, config: &Config, cmd_for: impl Fn(&str)
             }
             break;
         };
-        let mut inv = InvocationReport { request_id: invoked.request_id.clone(), duration_ms: invoked.duration.as_millis() as u64, result: "ok", messages: batch.len(), failed_items: 0, error: None };
+        let mut inv = InvocationReport {
+            request_id: invoked.request_id.clone(),
+            duration_ms: invoked.duration.as_millis() as u64,
+            result: "ok",
+            messages: batch.len(),
+            failed_items: 0,
+            error: None,
+        };
         match invoked.outcome {
             Outcome::Response(body) => {
                 let failed = pure::batch_failures(&body, &batch);
                 inv.failed_items = failed.len();
                 // As the event source mapping does: delete what succeeded, leave what failed.
-                let done: Vec<String> = batch.iter().filter(|r| !failed.contains(&r.message_id)).map(|r| r.receipt_handle.clone()).collect();
+                let done: Vec<String> = batch
+                    .iter()
+                    .filter(|r| !failed.contains(&r.message_id))
+                    .map(|r| r.receipt_handle.clone())
+                    .collect();
                 if !done.is_empty() {
                     if let Err(e) = services.delete_received(queue_url, &done).await {
                         problem = Some((e.to_string(), e.hint()));
@@ -267,7 +382,10 @@ pub async fn lambda(services: &Services, config: &Config, cmd_for: impl Fn(&str)
                 inv.result = "error";
                 report.messages_failed += batch.len() as u64;
                 let hint = pure::hint_for(&e.error_type, &e.error_message);
-                problem = Some((format!("the handler failed: {}: {}", e.error_type, e.error_message), hint));
+                problem = Some((
+                    format!("the handler failed: {}: {}", e.error_type, e.error_message),
+                    hint,
+                ));
                 inv.error = Some(e);
             }
             Outcome::TimedOut => {
@@ -285,7 +403,12 @@ pub async fn lambda(services: &Services, config: &Config, cmd_for: impl Fn(&str)
         }
         if matches!(config.lambda.trigger, Trigger::Schedule(_)) {
             // The schedule fires again while the queue still has work.
-            let visible = services.queue_depth(queue_url).await.ok().flatten().map_or(0, |d| d.visible);
+            let visible = services
+                .queue_depth(queue_url)
+                .await
+                .ok()
+                .flatten()
+                .map_or(0, |d| d.visible);
             if visible == 0 || rounds >= 20 {
                 break;
             }
@@ -297,7 +420,12 @@ pub async fn lambda(services: &Services, config: &Config, cmd_for: impl Fn(&str)
     container.remove().await;
     report.exit_code = report.exit_code.or(code);
     report.output = last_lines(&container.output(), 30);
-    report.messages_left = services.queue_depth(queue_url).await.ok().flatten().map(|d| d.total());
+    report.messages_left = services
+        .queue_depth(queue_url)
+        .await
+        .ok()
+        .flatten()
+        .map(|d| d.total());
     // A handler that polls the queue itself (the schedule trigger, or --event): what it took.
     if report.invocations.iter().all(|i| i.messages == 0) {
         if let (Some(b), Some(l)) = (before, report.messages_left) {
@@ -311,7 +439,11 @@ pub async fn lambda(services: &Services, config: &Config, cmd_for: impl Fn(&str)
         report.problem = Some(p);
         report.hint = hint;
     } else if report.messages_failed > 0 {
-        report.problem = Some(format!("the handler reported {} message{} as failed", report.messages_failed, if report.messages_failed == 1 { "" } else { "s" }));
+        report.problem = Some(format!(
+            "the handler reported {} message{} as failed",
+            report.messages_failed,
+            if report.messages_failed == 1 { "" } else { "s" }
+        ));
     } else {
         report.verdict = "pass";
     }
@@ -319,9 +451,27 @@ pub async fn lambda(services: &Services, config: &Config, cmd_for: impl Fn(&str)
 }
 
 /// Runs the task's container until the queue is drained (or `limit`), then stops it as ECS does.
-pub async fn ecs(services: &Services, cmd: &Command, name: &str, queue_url: &str, limit: Duration, show: Arc<dyn Fn(&str) + Send + Sync>, stop: &Stop) -> PlatformReport {
-    let mut report = PlatformReport { platform: "ecs".into(), queue_url: queue_url.into(), verdict: "fail", ..Default::default() };
-    let before = services.queue_depth(queue_url).await.ok().flatten().map_or(0, |d| d.total());
+pub async fn ecs(
+    services: &Services,
+    cmd: &Command,
+    name: &str,
+    queue_url: &str,
+    limit: Duration,
+    show: Arc<dyn Fn(&str) + Send + Sync>,
+    stop: &Stop,
+) -> PlatformReport {
+    let mut report = PlatformReport {
+        platform: "ecs".into(),
+        queue_url: queue_url.into(),
+        verdict: "fail",
+        ..Default::default()
+    };
+    let before = services
+        .queue_depth(queue_url)
+        .await
+        .ok()
+        .flatten()
+        .map_or(0, |d| d.total());
     let mut container = match Container::start(cmd, name, show) {
         Ok(c) => c,
         Err(e) => {
@@ -341,13 +491,23 @@ pub async fn ecs(services: &Services, cmd: &Command, name: &str, queue_url: &str
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             _ = stop.signalled() => break,
         }
-        let depth = services.queue_depth(queue_url).await.ok().flatten().map_or(u64::MAX, |d| d.total());
+        let depth = services
+            .queue_depth(queue_url)
+            .await
+            .ok()
+            .flatten()
+            .map_or(u64::MAX, |d| d.total());
         empty = if depth == 0 { empty + 1 } else { 0 };
         if empty >= 2 || started.elapsed() > limit {
             break;
         }
     }
-    let left = services.queue_depth(queue_url).await.ok().flatten().map(|d| d.total());
+    let left = services
+        .queue_depth(queue_url)
+        .await
+        .ok()
+        .flatten()
+        .map(|d| d.total());
     report.messages_left = left;
     report.messages_done = before.saturating_sub(left.unwrap_or(before));
     match exited {
@@ -360,17 +520,37 @@ pub async fn ecs(services: &Services, cmd: &Command, name: &str, queue_url: &str
         Some(code) => {
             report.exit_code = code;
             let text = container.output().join("\n");
-            report.problem = Some(format!("the task's process ended by itself (exit code {}) before the queue was drained", code.map_or("unknown".into(), |c| c.to_string())));
-            report.hint = pure::start_hint(&text).map(|h| h.replace("lambda.entry_point", "the image's ENTRYPOINT").replace("lambda.working_directory", "the image's WORKDIR")).or_else(|| Some("its last lines are above; `ecs.command` overrides the image's command".into()));
+            report.problem = Some(format!(
+                "the task's process ended by itself (exit code {}) before the queue was drained",
+                code.map_or("unknown".into(), |c| c.to_string())
+            ));
+            report.hint = pure::start_hint(&text)
+                .map(|h| {
+                    h.replace("lambda.entry_point", "the image's ENTRYPOINT")
+                        .replace("lambda.working_directory", "the image's WORKDIR")
+                })
+                .or_else(|| {
+                    Some(
+                        "its last lines are above; `ecs.command` overrides the image's command"
+                            .into(),
+                    )
+                });
         }
         None => {
             let code = container.stop(Duration::from_secs(10)).await;
             report.exit_code = code;
             if left != Some(0) {
-                report.problem = Some(format!("the queue was not drained within {}", humantime::format_duration(limit)));
-                report.hint = Some("a longer --timeout waits more; the task's last lines are above".into());
+                report.problem = Some(format!(
+                    "the queue was not drained within {}",
+                    humantime::format_duration(limit)
+                ));
+                report.hint =
+                    Some("a longer --timeout waits more; the task's last lines are above".into());
             } else if !matches!(code, Some(0) | Some(143)) {
-                report.problem = Some(format!("the task did not stop cleanly on SIGTERM (exit code {})", code.map_or("unknown".into(), |c| c.to_string())));
+                report.problem = Some(format!(
+                    "the task did not stop cleanly on SIGTERM (exit code {})",
+                    code.map_or("unknown".into(), |c| c.to_string())
+                ));
                 report.hint = Some("ECS stops tasks with SIGTERM, then SIGKILL after the stop timeout: finish the batch in hand and exit".into());
             } else {
                 report.verdict = "pass";

@@ -88,12 +88,27 @@ impl Drop for RuntimeApi {
 }
 
 fn json(status: StatusCode, body: &str) -> Response<Full<Bytes>> {
-    Response::builder().status(status).header("Content-Type", "application/json").body(Full::new(Bytes::from(body.to_string()))).expect("a valid response")
+    Response::builder()
+        .status(status)
+        .header("Content-Type", "application/json")
+        .body(Full::new(Bytes::from(body.to_string())))
+        .expect("a valid response")
 }
 
 fn request_id(rng: &mut fastrand::Rng) -> String {
-    let hex = |n: usize, rng: &mut fastrand::Rng| (0..n).map(|_| char::from_digit(rng.u32(0..16), 16).unwrap_or('0')).collect::<String>();
-    format!("{}-{}-{}-{}-{}", hex(8, rng), hex(4, rng), hex(4, rng), hex(4, rng), hex(12, rng))
+    let hex = |n: usize, rng: &mut fastrand::Rng| {
+        (0..n)
+            .map(|_| char::from_digit(rng.u32(0..16), 16).unwrap_or('0'))
+            .collect::<String>()
+    };
+    format!(
+        "{}-{}-{}-{}-{}",
+        hex(8, rng),
+        hex(4, rng),
+        hex(4, rng),
+        hex(4, rng),
+        hex(12, rng)
+    )
 }
 
 impl RuntimeApi {
@@ -108,25 +123,46 @@ impl RuntimeApi {
         let (s, w, f) = (state.clone(), wake.clone(), init_failed.clone());
         let server = tokio::spawn(async move {
             loop {
-                let Ok((stream, _)) = listener.accept().await else { continue };
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
                 let (s, w, f, arn) = (s.clone(), w.clone(), f.clone(), arn.clone());
                 tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |req| handle(req, s.clone(), w.clone(), f.clone(), arn.clone()));
-                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(hyper_util::rt::TokioIo::new(stream), service).await;
+                    let service = hyper::service::service_fn(move |req| {
+                        handle(req, s.clone(), w.clone(), f.clone(), arn.clone())
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
                 });
             }
         });
-        Ok(Self { addr, started: Instant::now(), state, wake, init_failed, server })
+        Ok(Self {
+            addr,
+            started: Instant::now(),
+            state,
+            wake,
+            init_failed,
+            server,
+        })
     }
 
     /// From the start to the runtime's first `next`: its init.
     pub fn init_duration(&self) -> Option<Duration> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner()).first_next.map(|t| t - self.started)
+        self.state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .first_next
+            .map(|t| t - self.started)
     }
 
     /// What the runtime posted to `/runtime/init/error`, if it did.
     pub fn init_error(&self) -> Option<RuntimeError> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner()).init_error.clone()
+        self.state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .init_error
+            .clone()
     }
 
     /// Resolves once the runtime reports an init error.
@@ -149,13 +185,24 @@ impl RuntimeApi {
         {
             let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
             s.answers.insert(request_id.clone(), tx);
-            s.queue.push_back(Pending { request_id: request_id.clone(), event, timeout });
+            s.queue.push_back(Pending {
+                request_id: request_id.clone(),
+                event,
+                timeout,
+            });
         }
         self.wake.notify_waiters();
         // The pickup, then the deadline.
         let picked = loop {
             let notified = self.wake.notified();
-            if let Some(at) = self.state.lock().unwrap_or_else(|p| p.into_inner()).picked.get(&request_id).copied() {
+            if let Some(at) = self
+                .state
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .picked
+                .get(&request_id)
+                .copied()
+            {
                 break at;
             }
             notified.await;
@@ -164,18 +211,37 @@ impl RuntimeApi {
         let (outcome, at) = match tokio::time::timeout_at(deadline, rx).await {
             Ok(Ok(answer)) => answer,
             _ => {
-                self.state.lock().unwrap_or_else(|p| p.into_inner()).answers.remove(&request_id);
+                self.state
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .answers
+                    .remove(&request_id);
                 (Outcome::TimedOut, Instant::now())
             }
         };
-        Invoked { request_id, outcome, duration: at.saturating_duration_since(picked).min(timeout) }
+        Invoked {
+            request_id,
+            outcome,
+            duration: at.saturating_duration_since(picked).min(timeout),
+        }
     }
 }
 
-async fn handle(req: Request<Incoming>, state: Arc<Mutex<State>>, wake: Arc<Notify>, init_failed: Arc<Notify>, arn: String) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn handle(
+    req: Request<Incoming>,
+    state: Arc<Mutex<State>>,
+    wake: Arc<Notify>,
+    init_failed: Arc<Notify>,
+    arn: String,
+) -> Result<Response<Full<Bytes>>, Infallible> {
     let path = req.uri().path().to_string();
     let method = req.method().clone();
-    let Some(rest) = path.strip_prefix(PREFIX) else { return Ok(json(StatusCode::NOT_FOUND, r#"{"errorMessage":"Not found","errorType":"NotFound"}"#)) };
+    let Some(rest) = path.strip_prefix(PREFIX) else {
+        return Ok(json(
+            StatusCode::NOT_FOUND,
+            r#"{"errorMessage":"Not found","errorType":"NotFound"}"#,
+        ));
+    };
     match (method, rest) {
         (Method::GET, "/invocation/next") => {
             let next = loop {
@@ -191,8 +257,17 @@ async fn handle(req: Request<Incoming>, state: Arc<Mutex<State>>, wake: Arc<Noti
                 notified.await;
             };
             wake.notify_waiters();
-            let deadline_ms = (SystemTime::now() + next.timeout).duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_millis());
-            let trace = format!("Root=1-{:08x}-{};Parent={};Sampled=0", SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs()), &next.request_id.replace('-', "")[..24], &next.request_id.replace('-', "")[..16]);
+            let deadline_ms = (SystemTime::now() + next.timeout)
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis());
+            let trace = format!(
+                "Root=1-{:08x}-{};Parent={};Sampled=0",
+                SystemTime::now()
+                    .duration_since(SystemTime::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs()),
+                &next.request_id.replace('-', "")[..24],
+                &next.request_id.replace('-', "")[..16]
+            );
             let response = Response::builder()
                 .status(StatusCode::OK)
                 .header("Content-Type", "application/json")
@@ -205,27 +280,67 @@ async fn handle(req: Request<Incoming>, state: Arc<Mutex<State>>, wake: Arc<Noti
             Ok(response)
         }
         (Method::POST, "/init/error") => {
-            let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-            let error = serde_json::from_slice::<RuntimeError>(&body).unwrap_or_else(|_| RuntimeError { error_type: "Runtime.Unknown".into(), error_message: String::from_utf8_lossy(&body).into_owned(), stack_trace: vec![] });
+            let body = req
+                .into_body()
+                .collect()
+                .await
+                .map(|b| b.to_bytes())
+                .unwrap_or_default();
+            let error =
+                serde_json::from_slice::<RuntimeError>(&body).unwrap_or_else(|_| RuntimeError {
+                    error_type: "Runtime.Unknown".into(),
+                    error_message: String::from_utf8_lossy(&body).into_owned(),
+                    stack_trace: vec![],
+                });
             state.lock().unwrap_or_else(|p| p.into_inner()).init_error = Some(error);
             init_failed.notify_waiters();
             Ok(json(StatusCode::ACCEPTED, r#"{"status":"OK"}"#))
         }
         (Method::POST, rest) if rest.starts_with("/invocation/") => {
-            let Some((id, kind)) = rest["/invocation/".len()..].split_once('/') else { return Ok(json(StatusCode::NOT_FOUND, r#"{"errorMessage":"Not found","errorType":"NotFound"}"#)) };
+            let Some((id, kind)) = rest["/invocation/".len()..].split_once('/') else {
+                return Ok(json(
+                    StatusCode::NOT_FOUND,
+                    r#"{"errorMessage":"Not found","errorType":"NotFound"}"#,
+                ));
+            };
             let (id, kind) = (id.to_string(), kind.to_string());
             if kind != "response" && kind != "error" {
-                return Ok(json(StatusCode::NOT_FOUND, r#"{"errorMessage":"Not found","errorType":"NotFound"}"#));
+                return Ok(json(
+                    StatusCode::NOT_FOUND,
+                    r#"{"errorMessage":"Not found","errorType":"NotFound"}"#,
+                ));
             }
-            let error_type = req.headers().get("Lambda-Runtime-Function-Error-Type").and_then(|v| v.to_str().ok()).map(str::to_string);
-            let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-            let Some(tx) = state.lock().unwrap_or_else(|p| p.into_inner()).answers.remove(&id) else {
-                return Ok(json(StatusCode::BAD_REQUEST, r#"{"errorMessage":"Invalid request ID","errorType":"InvalidRequestID"}"#));
+            let error_type = req
+                .headers()
+                .get("Lambda-Runtime-Function-Error-Type")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            let body = req
+                .into_body()
+                .collect()
+                .await
+                .map(|b| b.to_bytes())
+                .unwrap_or_default();
+            let Some(tx) = state
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .answers
+                .remove(&id)
+            else {
+                return Ok(json(
+                    StatusCode::BAD_REQUEST,
+                    r#"{"errorMessage":"Invalid request ID","errorType":"InvalidRequestID"}"#,
+                ));
             };
             let outcome = if kind == "response" {
                 Outcome::Response(body.to_vec())
             } else {
-                let mut e = serde_json::from_slice::<RuntimeError>(&body).unwrap_or_else(|_| RuntimeError { error_message: String::from_utf8_lossy(&body).into_owned(), ..Default::default() });
+                let mut e = serde_json::from_slice::<RuntimeError>(&body).unwrap_or_else(|_| {
+                    RuntimeError {
+                        error_message: String::from_utf8_lossy(&body).into_owned(),
+                        ..Default::default()
+                    }
+                });
                 if e.error_type.is_empty() {
                     e.error_type = error_type.unwrap_or_else(|| "Unhandled".into());
                 }
@@ -234,6 +349,9 @@ async fn handle(req: Request<Incoming>, state: Arc<Mutex<State>>, wake: Arc<Noti
             let _ = tx.send((outcome, Instant::now()));
             Ok(json(StatusCode::ACCEPTED, r#"{"status":"OK"}"#))
         }
-        _ => Ok(json(StatusCode::NOT_FOUND, r#"{"errorMessage":"Not found","errorType":"NotFound"}"#)),
+        _ => Ok(json(
+            StatusCode::NOT_FOUND,
+            r#"{"errorMessage":"Not found","errorType":"NotFound"}"#,
+        )),
     }
 }

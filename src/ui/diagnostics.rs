@@ -10,9 +10,32 @@ use crate::core::dockerfile::Finding;
 
 /// Renders one diagnostic about `source` (the text of the file called `origin`).
 pub fn render(d: &Diagnostic, origin: &str, source: &str, color: bool) -> String {
-    let label = if d.path.is_empty() { String::new() } else { format!("`{}`", d.path) };
-    let span = d.location.and_then(|(line, col)| span_at(source, line, col, matches!(d.code, "unknown-key" | "missing-key")));
-    block(d.severity, &d.message, d.code, Place { origin, source, span, label: &label }, d.hint.as_deref(), color)
+    let label = if d.path.is_empty() {
+        String::new()
+    } else {
+        format!("`{}`", d.path)
+    };
+    let span = d.location.and_then(|(line, col)| {
+        span_at(
+            source,
+            line,
+            col,
+            matches!(d.code, "unknown-key" | "missing-key"),
+        )
+    });
+    block(
+        d.severity,
+        &d.message,
+        d.code,
+        Place {
+            origin,
+            source,
+            span,
+            label: &label,
+        },
+        d.hint.as_deref(),
+        color,
+    )
 }
 
 /// Renders a Dockerfile finding (`validate`) as the config's diagnostics look, underlining the
@@ -20,13 +43,27 @@ pub fn render(d: &Diagnostic, origin: &str, source: &str, color: bool) -> String
 pub fn render_finding(f: &Finding, origin: &str, source: &str, color: bool) -> String {
     let start = f.span.start.min(source.len());
     let span = start..f.span.end.min(source.len()).max(start);
-    block(Severity::Warning, &f.message, f.code, Place { origin, source, span: Some(span), label: &f.label }, Some(&f.hint), color)
+    block(
+        Severity::Warning,
+        &f.message,
+        f.code,
+        Place {
+            origin,
+            source,
+            span: Some(span),
+            label: &f.label,
+        },
+        Some(&f.hint),
+        color,
+    )
 }
 
 /// The `hint:` line under a message, indented, `hint` in bold cyan when `color` is set.
 pub fn hint_line(hint: &str, color: bool) -> String {
     if color {
-        let style = anstyle::Style::new().bold().fg_color(Some(anstyle::AnsiColor::Cyan.into()));
+        let style = anstyle::Style::new()
+            .bold()
+            .fg_color(Some(anstyle::AnsiColor::Cyan.into()));
         format!("  {style}hint{style:#}: {hint}")
     } else {
         format!("  hint: {hint}")
@@ -43,20 +80,41 @@ struct Place<'a> {
 }
 
 /// The one drawing of a diagnostic: `message [code]`, the place, the hint line.
-fn block(severity: Severity, message: &str, code: &str, at: Place<'_>, hint: Option<&str>, color: bool) -> String {
+fn block(
+    severity: Severity,
+    message: &str,
+    code: &str,
+    at: Place<'_>,
+    hint: Option<&str>,
+    color: bool,
+) -> String {
     let level = match severity {
         Severity::Error => Level::Error,
         Severity::Warning => Level::Warning,
         Severity::Info => Level::Info,
     };
-    let renderer = if color { Renderer::styled() } else { Renderer::plain() };
+    let renderer = if color {
+        Renderer::styled()
+    } else {
+        Renderer::plain()
+    };
     let title = format!("{message} [{code}]");
     let head = match at.span {
         Some(span) => {
-            let msg = level.title(&title).snippet(Snippet::source(at.source).line_start(1).origin(at.origin).fold(true).annotation(level.span(span).label(at.label)));
+            let msg = level.title(&title).snippet(
+                Snippet::source(at.source)
+                    .line_start(1)
+                    .origin(at.origin)
+                    .fold(true)
+                    .annotation(level.span(span).label(at.label)),
+            );
             renderer.render(msg).to_string()
         }
-        None => format!("{}\n  --> {}", renderer.render(level.title(&title)), at.origin),
+        None => format!(
+            "{}\n  --> {}",
+            renderer.render(level.title(&title)),
+            at.origin
+        ),
     };
     match hint {
         Some(hint) => format!("{head}\n{}\n", hint_line(hint, color)),
@@ -77,7 +135,11 @@ fn span_at(source: &str, line: usize, col: usize, key: bool) -> Option<std::ops:
         offset += l.len();
     }
     let text = text?;
-    let start = text.char_indices().nth(col.saturating_sub(1)).map(|(b, _)| b).unwrap_or(text.len());
+    let start = text
+        .char_indices()
+        .nth(col.saturating_sub(1))
+        .map(|(b, _)| b)
+        .unwrap_or(text.len());
     let rest = &text[start..];
     let len = if key {
         rest.find(':').unwrap_or(rest.len())
@@ -100,7 +162,11 @@ fn span_at(source: &str, line: usize, col: usize, key: bool) -> Option<std::ops:
             })
             .unwrap_or(rest.len())
     } else {
-        let end = [" #", ",", "}", "]"].iter().filter_map(|s| rest.find(s)).min().unwrap_or(rest.len());
+        let end = [" #", ",", "}", "]"]
+            .iter()
+            .filter_map(|s| rest.find(s))
+            .min()
+            .unwrap_or(rest.len());
         rest[..end].trim_end().len()
     };
     Some(offset + start..offset + start + len.max(1).min(rest.len().max(1)))
@@ -124,10 +190,14 @@ mod tests {
     #[test]
     fn renders_location_and_hint() {
         let src = "service: Bad_Name\n";
-        let mut d = Diagnostic::error("config", "service", "service name `Bad_Name` is not valid").hint("use lowercase");
+        let mut d = Diagnostic::error("config", "service", "service name `Bad_Name` is not valid")
+            .hint("use lowercase");
         d.location = Some((1, 10));
         let text = render(&d, "replatform.yaml", src, false);
-        assert!(text.contains("error: service name `Bad_Name` is not valid [config]"), "{text}");
+        assert!(
+            text.contains("error: service name `Bad_Name` is not valid [config]"),
+            "{text}"
+        );
         assert!(text.contains("--> replatform.yaml:1:10"), "{text}");
         assert!(text.contains("^^^^^^^^"), "{text}");
         assert!(text.ends_with("  hint: use lowercase\n"), "{text}");
@@ -148,19 +218,32 @@ mod tests {
             column: start - src.find('\n').unwrap(),
         };
         let text = render_finding(&f, "Dockerfile", src, false);
-        assert!(text.starts_with("warning: `pip install --user` puts packages under /root [pip-user]\n"), "{text}");
+        assert!(
+            text.starts_with(
+                "warning: `pip install --user` puts packages under /root [pip-user]\n"
+            ),
+            "{text}"
+        );
         assert!(text.contains("--> Dockerfile:2:"), "{text}");
         assert!(text.contains("------ here"), "{text}");
         assert!(text.ends_with("\n  hint: drop `--user`\n"), "{text}");
         // A span past the end of the text is clamped, not a panic.
-        let past = Finding { span: src.len() + 5..src.len() + 9, ..f };
-        assert!(render_finding(&past, "Dockerfile", src, false).ends_with("  hint: drop `--user`\n"));
+        let past = Finding {
+            span: src.len() + 5..src.len() + 9,
+            ..f
+        };
+        assert!(
+            render_finding(&past, "Dockerfile", src, false).ends_with("  hint: drop `--user`\n")
+        );
     }
 
     #[test]
     fn the_hint_line_is_styled_only_with_color() {
         assert_eq!(hint_line("run it again", false), "  hint: run it again");
         let styled = hint_line("run it again", true);
-        assert!(styled.starts_with("  \u{1b}[") && styled.contains("hint\u{1b}[0m: run it again"), "{styled:?}");
+        assert!(
+            styled.starts_with("  \u{1b}[") && styled.contains("hint\u{1b}[0m: run it again"),
+            "{styled:?}"
+        );
     }
 }

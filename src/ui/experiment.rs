@@ -31,24 +31,45 @@ impl LoadBar {
         let total = Pace::total(&crate::experiment::load::schedule(plan).1) * targets.len() as u64;
         let shown = printer.shown();
         let bar = (shown == Shown::Live).then(|| {
-            let style = ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg}").expect("a valid template").progress_chars("=> ");
+            let style = ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg}")
+                .expect("a valid template")
+                .progress_chars("=> ");
             let names: Vec<&str> = targets.iter().map(|t| t.platform.as_str()).collect();
-            ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr()).with_style(style).with_prefix(format!("sending to {}", names.join(" and ")))
+            ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr())
+                .with_style(style)
+                .with_prefix(format!("sending to {}", names.join(" and ")))
         });
-        Self { bar, plain: shown == Shown::Plain, total, started: Instant::now(), last_line: std::cell::Cell::new(Instant::now()) }
+        Self {
+            bar,
+            plain: shown == Shown::Plain,
+            total,
+            started: Instant::now(),
+            last_line: std::cell::Cell::new(Instant::now()),
+        }
     }
 
     pub fn update(&self, targets: &[Target]) {
         let sent: u64 = targets.iter().map(|t| t.sent.load(Ordering::Relaxed)).sum();
-        let failed: u64 = targets.iter().map(|t| t.failed.load(Ordering::Relaxed)).sum();
+        let failed: u64 = targets
+            .iter()
+            .map(|t| t.failed.load(Ordering::Relaxed))
+            .sum();
         let rate = sent as f64 / self.started.elapsed().as_secs_f64().max(0.001);
-        let msg = if failed > 0 { format!("{rate:.0} msg/s, {failed} not sent") } else { format!("{rate:.0} msg/s") };
+        let msg = if failed > 0 {
+            format!("{rate:.0} msg/s, {failed} not sent")
+        } else {
+            format!("{rate:.0} msg/s")
+        };
         if let Some(b) = &self.bar {
             b.set_position(sent + failed);
             b.set_message(msg);
         } else if self.plain && self.last_line.get().elapsed() >= Duration::from_secs(5) {
             self.last_line.set(Instant::now());
-            let _ = writeln!(anstream::stderr(), "  sent {sent} of {} ({msg})", self.total);
+            let _ = writeln!(
+                anstream::stderr(),
+                "  sent {sent} of {} ({msg})",
+                self.total
+            );
         }
     }
 
@@ -71,7 +92,10 @@ impl LoadBar {
 pub fn load_summary(r: &LoadReport) -> Vec<String> {
     let mut lines = Vec::new();
     for q in &r.queues {
-        lines.push(format!("{:<7} {} sent, {} not sent  {}", q.platform, q.sent, q.failed, q.url));
+        lines.push(format!(
+            "{:<7} {} sent, {} not sent  {}",
+            q.platform, q.sent, q.failed, q.url
+        ));
     }
     lines.push(format!(
         "{} messages ({} to each queue{}) in {:.1} s: {:.0} msg/s; run {}, seed {}",
@@ -98,7 +122,11 @@ pub struct Watch {
 }
 
 enum Mode {
-    Live { _multi: MultiProgress, header: ProgressBar, lines: Vec<ProgressBar> },
+    Live {
+        _multi: MultiProgress,
+        header: ProgressBar,
+        lines: Vec<ProgressBar>,
+    },
     Plain,
     Silent,
 }
@@ -113,20 +141,37 @@ fn opt(v: Option<u64>) -> String {
 /// One platform's line: depth, workers, dead-letter depth.
 pub fn sample_line(s: &Sample) -> String {
     let depth = match s.depth() {
-        Some(d) => format!("depth {d:>5} ({} visible, {} in flight)", opt(s.visible), opt(s.in_flight)),
+        Some(d) => format!(
+            "depth {d:>5} ({} visible, {} in flight)",
+            opt(s.visible),
+            opt(s.in_flight)
+        ),
         None => "depth     ?".to_string(),
     };
     let workers = if s.ecs_desired.is_some() {
-        format!("tasks {} running, {} desired, {} pending", opt(s.ecs_running), opt(s.ecs_desired), opt(s.ecs_pending))
+        format!(
+            "tasks {} running, {} desired, {} pending",
+            opt(s.ecs_running),
+            opt(s.ecs_desired),
+            opt(s.ecs_pending)
+        )
     } else if s.platform == "lambda" {
         match (&s.cloudwatch_minute, s.lambda_concurrency) {
-            (Some(m), c) => format!("concurrency {} (CloudWatch, minute {})", opt(c), m.get(11..16).unwrap_or(m)),
+            (Some(m), c) => format!(
+                "concurrency {} (CloudWatch, minute {})",
+                opt(c),
+                m.get(11..16).unwrap_or(m)
+            ),
             (None, _) => "concurrency ? (no CloudWatch data)".to_string(),
         }
     } else {
         format!("workers {}", opt(s.workers))
     };
-    format!("{:<7} {depth}  {workers}  dlq {}", s.platform, opt(s.dead_letter))
+    format!(
+        "{:<7} {depth}  {workers}  dlq {}",
+        s.platform,
+        opt(s.dead_letter)
+    )
 }
 
 impl Watch {
@@ -135,21 +180,46 @@ impl Watch {
         let mode = match printer.shown() {
             Shown::Live => {
                 let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
-                let header = multi.add(ProgressBar::new_spinner().with_style(ProgressStyle::with_template("{spinner} {elapsed_precise} {wide_msg}").expect("a valid template")));
+                let header = multi.add(
+                    ProgressBar::new_spinner().with_style(
+                        ProgressStyle::with_template("{spinner} {elapsed_precise} {wide_msg}")
+                            .expect("a valid template"),
+                    ),
+                );
                 header.enable_steady_tick(Duration::from_millis(200));
                 header.set_message("first sample…");
-                let lines = names.iter().map(|_| multi.add(ProgressBar::new_spinner().with_style(ProgressStyle::with_template("  {wide_msg}").expect("a valid template")))).collect();
-                Mode::Live { _multi: multi, header, lines }
+                let lines = names
+                    .iter()
+                    .map(|_| {
+                        multi.add(ProgressBar::new_spinner().with_style(
+                            ProgressStyle::with_template("  {wide_msg}").expect("a valid template"),
+                        ))
+                    })
+                    .collect();
+                Mode::Live {
+                    _multi: multi,
+                    header,
+                    lines,
+                }
             }
             Shown::Plain => Mode::Plain,
             Shown::Silent => Mode::Silent,
         };
         let planned = plan.map_or(0, |p| Pace::total(&crate::experiment::load::schedule(p).1));
-        Self { notes: std::cell::RefCell::new(vec![String::new(); names.len()]), mode, platforms: names, started: Instant::now(), planned }
+        Self {
+            notes: std::cell::RefCell::new(vec![String::new(); names.len()]),
+            mode,
+            platforms: names,
+            started: Instant::now(),
+            planned,
+        }
     }
 
     pub fn event(&self, e: &SeenEvent) {
-        let text = format!("  {:>6.0}s {} service: {}", e.elapsed_s, e.platform, e.message);
+        let text = format!(
+            "  {:>6.0}s {} service: {}",
+            e.elapsed_s, e.platform, e.message
+        );
         match &self.mode {
             Mode::Live { header, .. } => header.suspend(|| {
                 let _ = writeln!(anstream::stderr(), "{text}");
@@ -166,7 +236,10 @@ impl Watch {
         let load = match loading {
             Some(true) => format!(
                 "sending: {} of {} sent",
-                targets.iter().map(|t| t.sent.load(Ordering::Relaxed)).sum::<u64>(),
+                targets
+                    .iter()
+                    .map(|t| t.sent.load(Ordering::Relaxed))
+                    .sum::<u64>(),
                 self.planned * targets.len() as u64
             ),
             Some(false) => "load sent; waiting for the queues to drain".to_string(),
@@ -179,8 +252,18 @@ impl Watch {
                 for (name, bar) in self.platforms.iter().zip(lines) {
                     let of: Vec<&Sample> = all.iter().filter(|s| &s.platform == name).collect();
                     let Some(last) = of.last() else { continue };
-                    let depths: Vec<u64> = of.iter().rev().take(PLOT_WIDTH).rev().map(|s| s.depth().unwrap_or(0)).collect();
-                    bar.set_message(format!("{}  {}", sample_line(last), sparkline(&depths, max)));
+                    let depths: Vec<u64> = of
+                        .iter()
+                        .rev()
+                        .take(PLOT_WIDTH)
+                        .rev()
+                        .map(|s| s.depth().unwrap_or(0))
+                        .collect();
+                    bar.set_message(format!(
+                        "{}  {}",
+                        sample_line(last),
+                        sparkline(&depths, max)
+                    ));
                 }
             }
             Mode::Plain => {
@@ -227,17 +310,26 @@ pub fn compare_summary(s: &Summary) -> String {
             out.push_str(&format!("\n  {:<7} drained after {} predicted, {} measured: gap {gap}, measured/predicted {ratio}", g.platform, secs(g.predicted_drained_s), secs(g.measured_drained_s)));
         }
         for b in &p.bottlenecks {
-            out.push_str(&format!("\n  {:<7} predicted bottleneck: {}", b.platform, b.text));
+            out.push_str(&format!(
+                "\n  {:<7} predicted bottleneck: {}",
+                b.platform, b.text
+            ));
         }
     } else if let Some(note) = &s.prediction_note {
         out.push_str(&format!("\n\nno prediction: {note}"));
     }
     out.push_str("\n\ncost of the measured run (built-in prices):");
     for c in &s.cost {
-        let usd = c.cost.as_ref().map_or("-".to_string(), |c| format!("${:.6}", c.total_usd));
+        let usd = c
+            .cost
+            .as_ref()
+            .map_or("-".to_string(), |c| format!("${:.6}", c.total_usd));
         out.push_str(&format!("\n  {:<7} {usd}: {}", c.platform, c.method));
     }
-    out.push_str(&format!("\n\nstopped: {}; files in {}: samples.csv, summary.json, chart.svg", s.run.stopped, s.run.out));
+    out.push_str(&format!(
+        "\n\nstopped: {}; files in {}: samples.csv, summary.json, chart.svg",
+        s.run.stopped, s.run.out
+    ));
     out.push_str("\n(\"-\": no data for it; samples.csv's notes column says which source was missing and why)");
     out
 }
@@ -252,14 +344,25 @@ pub fn platforms_table(platforms: &[crate::core::experiment::PlatformSummary]) -
         r
     };
     let rows = vec![
-        row("messages sent", &|p| p.sent.map_or("-".into(), |v| v.to_string())),
+        row("messages sent", &|p| {
+            p.sent.map_or("-".into(), |v| v.to_string())
+        }),
         row("first worker after", &|p| secs(p.first_worker_s)),
         row("first receive after", &|p| secs(p.first_receive_s)),
         row("drained after", &|p| secs(p.drained_s)),
-        row("peak depth", &|p| p.peak_depth.map_or("-".into(), |v| v.to_string())),
-        row("peak workers", &|p| p.peak_workers.map_or("-".into(), |v| v.to_string())),
-        row("dead-lettered", &|p| p.dead_lettered.map_or("-".into(), |v| v.to_string())),
-        row("messages / worker-minute", &|p| p.messages_per_worker_minute.map_or("-".into(), |v| format!("{v:.1}"))),
+        row("peak depth", &|p| {
+            p.peak_depth.map_or("-".into(), |v| v.to_string())
+        }),
+        row("peak workers", &|p| {
+            p.peak_workers.map_or("-".into(), |v| v.to_string())
+        }),
+        row("dead-lettered", &|p| {
+            p.dead_lettered.map_or("-".into(), |v| v.to_string())
+        }),
+        row("messages / worker-minute", &|p| {
+            p.messages_per_worker_minute
+                .map_or("-".into(), |v| format!("{v:.1}"))
+        }),
     ];
     tables::grid(&header, rows)
 }

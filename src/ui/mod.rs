@@ -4,6 +4,6 @@ pub mod diagnostics;
 pub mod experiment;
 pub mod printer;
 pub mod progress;
+pub mod prompt;
 pub mod simulate;
 pub mod tables;
-pub mod prompt;

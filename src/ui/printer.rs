@@ -59,7 +59,9 @@ impl Printer {
     /// An error and what to do about it, on stderr, always shown.
     pub fn error(&self, message: &str, hint: Option<&str>) {
         // anstream drops the styles when stderr is not a terminal or NO_COLOR is set.
-        let red = anstyle::Style::new().bold().fg_color(Some(anstyle::AnsiColor::Red.into()));
+        let red = anstyle::Style::new()
+            .bold()
+            .fg_color(Some(anstyle::AnsiColor::Red.into()));
         let mut err = anstream::stderr();
         let _ = writeln!(err, "{red}error{red:#}: {message}");
         if let Some(h) = hint {
@@ -69,7 +71,9 @@ impl Printer {
 
     /// A warning that does not stop the command, on stderr, always shown.
     pub fn warning(&self, message: &str) {
-        let yellow = anstyle::Style::new().bold().fg_color(Some(anstyle::AnsiColor::Yellow.into()));
+        let yellow = anstyle::Style::new()
+            .bold()
+            .fg_color(Some(anstyle::AnsiColor::Yellow.into()));
         let _ = writeln!(anstream::stderr(), "{yellow}warning{yellow:#}: {message}");
     }
 
@@ -88,7 +92,9 @@ impl Printer {
     /// The one JSON document of `--output json`, on stdout.
     pub fn json(&self, value: &impl Serialize) -> std::io::Result<()> {
         let mut out = std::io::stdout().lock();
-        let written = serde_json::to_writer_pretty(&mut out, value).map_err(std::io::Error::from).and_then(|()| writeln!(out));
+        let written = serde_json::to_writer_pretty(&mut out, value)
+            .map_err(std::io::Error::from)
+            .and_then(|()| writeln!(out));
         broken_pipe_is_fine(written)
     }
 
@@ -115,11 +121,19 @@ mod tests {
 
     #[test]
     fn quiet_or_json_shows_nothing_whatever_the_terminal() {
-        let printer = |format, quiet| Printer { format, quiet, verbose: 0 };
+        let printer = |format, quiet| Printer {
+            format,
+            quiet,
+            verbose: 0,
+        };
         assert_eq!(printer(OutputFormat::Json, false).shown(), Shown::Silent);
         assert_eq!(printer(OutputFormat::Text, true).shown(), Shown::Silent);
         use std::io::IsTerminal;
-        let expected = if std::io::stderr().is_terminal() { Shown::Live } else { Shown::Plain };
+        let expected = if std::io::stderr().is_terminal() {
+            Shown::Live
+        } else {
+            Shown::Plain
+        };
         assert_eq!(printer(OutputFormat::Text, false).shown(), expected);
     }
 }

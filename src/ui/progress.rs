@@ -46,11 +46,19 @@ pub struct Plain {
 
 impl Plain {
     pub fn new(stacks: &[String]) -> Self {
-        Self { width: stacks.iter().map(String::len).max().unwrap_or(0) }
+        Self {
+            width: stacks.iter().map(String::len).max().unwrap_or(0),
+        }
     }
 
     fn line(&self, stack: &str, text: &str) {
-        let _ = writeln!(anstream::stderr(), "{} {:<w$}  {text}", clock(SystemTime::now()), stack, w = self.width);
+        let _ = writeln!(
+            anstream::stderr(),
+            "{} {:<w$}  {text}",
+            clock(SystemTime::now()),
+            stack,
+            w = self.width
+        );
     }
 }
 
@@ -65,7 +73,10 @@ impl Reporter for Plain {
         self.line(stack, message);
     }
     fn end(&self, stack: &str, status: &str, ok: bool) {
-        self.line(stack, &format!("{} {status}", if ok { "done:" } else { "failed:" }));
+        self.line(
+            stack,
+            &format!("{} {status}", if ok { "done:" } else { "failed:" }),
+        );
     }
 }
 
@@ -81,8 +92,15 @@ impl Live {
     pub fn new(stacks: &[String]) -> Self {
         let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
         let width = stacks.iter().map(String::len).max().unwrap_or(0);
-        let style = ProgressStyle::with_template(&format!("{{spinner}} {{prefix:<{width}}} {{elapsed:>4}}  {{wide_msg}}")).expect("a valid template");
-        Self { multi, style, bars: Mutex::new(Vec::new()) }
+        let style = ProgressStyle::with_template(&format!(
+            "{{spinner}} {{prefix:<{width}}} {{elapsed:>4}}  {{wide_msg}}"
+        ))
+        .expect("a valid template");
+        Self {
+            multi,
+            style,
+            bars: Mutex::new(Vec::new()),
+        }
     }
 
     /// The stack's line, started on first use.
@@ -91,7 +109,11 @@ impl Live {
         if let Some((_, b)) = bars.iter().find(|(s, b)| s == stack && !b.is_finished()) {
             return b.clone();
         }
-        let bar = self.multi.add(ProgressBar::new_spinner().with_style(self.style.clone()).with_prefix(stack.to_string()));
+        let bar = self.multi.add(
+            ProgressBar::new_spinner()
+                .with_style(self.style.clone())
+                .with_prefix(stack.to_string()),
+        );
         bar.enable_steady_tick(Duration::from_millis(120));
         bars.push((stack.to_string(), bar.clone()));
         bar
@@ -115,7 +137,8 @@ impl Reporter for Live {
         self.bar(stack).set_message(message.to_string());
     }
     fn end(&self, stack: &str, status: &str, ok: bool) {
-        self.bar(stack).finish_with_message(format!("{} {status}", if ok { "done:" } else { "failed:" }));
+        self.bar(stack)
+            .finish_with_message(format!("{} {status}", if ok { "done:" } else { "failed:" }));
     }
     fn pause(&self) {
         let mut bars = self.bars.lock().unwrap_or_else(|p| p.into_inner());
@@ -160,13 +183,25 @@ impl Reporter for Recording {
         self.lines.lock().unwrap().push(format!("{stack}: {what}"));
     }
     fn event(&self, stack: &str, e: &EventView) {
-        self.lines.lock().unwrap().push(format!("{stack}: {}", event_line(e).split_whitespace().collect::<Vec<_>>().join(" ")));
+        self.lines.lock().unwrap().push(format!(
+            "{stack}: {}",
+            event_line(e)
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        ));
     }
     fn note(&self, stack: &str, message: &str) {
-        self.lines.lock().unwrap().push(format!("{stack}: {message}"));
+        self.lines
+            .lock()
+            .unwrap()
+            .push(format!("{stack}: {message}"));
     }
     fn end(&self, stack: &str, status: &str, ok: bool) {
-        self.lines.lock().unwrap().push(format!("{stack}: {} {status}", if ok { "done" } else { "failed" }));
+        self.lines.lock().unwrap().push(format!(
+            "{stack}: {} {status}",
+            if ok { "done" } else { "failed" }
+        ));
     }
 }
 
@@ -197,8 +232,12 @@ pub struct LiveLines {
 
 impl Lines for LiveLines {
     fn start(&self, what: &str) {
-        let style = ProgressStyle::with_template("{spinner} {prefix} {elapsed:>4}  {wide_msg:.dim}").expect("a valid template");
-        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()).with_style(style).with_prefix(what.to_string());
+        let style =
+            ProgressStyle::with_template("{spinner} {prefix} {elapsed:>4}  {wide_msg:.dim}")
+                .expect("a valid template");
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())
+            .with_style(style)
+            .with_prefix(what.to_string());
         bar.enable_steady_tick(Duration::from_millis(120));
         if let Some(old) = self.bar.lock().unwrap().replace(bar) {
             old.finish_and_clear();
@@ -253,6 +292,9 @@ mod tests {
 
     #[test]
     fn clock_is_utc_hours_minutes_seconds() {
-        assert_eq!(clock(UNIX_EPOCH + Duration::from_secs(86_400 * 3 + 3_723)), "01:02:03");
+        assert_eq!(
+            clock(UNIX_EPOCH + Duration::from_secs(86_400 * 3 + 3_723)),
+            "01:02:03"
+        );
     }
 }

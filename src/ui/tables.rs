@@ -7,7 +7,9 @@ use crate::core::changes::Change;
 
 fn table(header: &[&str]) -> Table {
     let mut t = Table::new();
-    t.load_preset(presets::NOTHING).set_content_arrangement(ContentArrangement::Disabled).set_header(header.to_vec());
+    t.load_preset(presets::NOTHING)
+        .set_content_arrangement(ContentArrangement::Disabled)
+        .set_header(header.to_vec());
     t
 }
 
@@ -20,7 +22,11 @@ pub fn changes(rows: &[Change]) -> String {
             c.logical_id.clone(),
             c.resource_type.clone(),
             c.replacement.clone().unwrap_or_else(|| "-".into()),
-            if c.properties.is_empty() { "-".into() } else { c.properties.join(", ") },
+            if c.properties.is_empty() {
+                "-".into()
+            } else {
+                c.properties.join(", ")
+            },
         ]);
     }
     trim(t)
@@ -54,12 +60,19 @@ pub fn grid(header: &[&str], rows: Vec<Vec<String>>) -> String {
 
 /// Indents every line by two spaces, to set a table under its heading.
 pub fn indent(text: &str) -> String {
-    text.lines().map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n")
+    text.lines()
+        .map(|l| format!("  {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// comfy-table pads every line to the widest; trailing spaces only make diffs noisy.
 fn trim(t: Table) -> String {
-    t.to_string().lines().map(|l| l.trim_end().trim_start_matches(' ')).collect::<Vec<_>>().join("\n")
+    t.to_string()
+        .lines()
+        .map(|l| l.trim_end().trim_start_matches(' '))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[cfg(test)]
@@ -69,13 +82,33 @@ mod tests {
     #[test]
     fn a_change_table_has_one_row_per_change() {
         let rows = vec![
-            Change { action: "Modify".into(), logical_id: "Queue".into(), resource_type: "AWS::SQS::Queue".into(), replacement: Some("False".into()), properties: vec!["VisibilityTimeout".into()] },
-            Change { action: "Add".into(), logical_id: "Schedule".into(), resource_type: "AWS::Events::Rule".into(), replacement: None, properties: vec![] },
+            Change {
+                action: "Modify".into(),
+                logical_id: "Queue".into(),
+                resource_type: "AWS::SQS::Queue".into(),
+                replacement: Some("False".into()),
+                properties: vec!["VisibilityTimeout".into()],
+            },
+            Change {
+                action: "Add".into(),
+                logical_id: "Schedule".into(),
+                resource_type: "AWS::Events::Rule".into(),
+                replacement: None,
+                properties: vec![],
+            },
         ];
         let text = changes(&rows);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 3, "{text}");
-        assert!(lines[0].starts_with("action") && lines[1].contains("Queue") && lines[1].contains("VisibilityTimeout"), "{text}");
-        assert!(lines[2].contains("AWS::Events::Rule") && lines[2].ends_with('-'), "{text}");
+        assert!(
+            lines[0].starts_with("action")
+                && lines[1].contains("Queue")
+                && lines[1].contains("VisibilityTimeout"),
+            "{text}"
+        );
+        assert!(
+            lines[2].contains("AWS::Events::Rule") && lines[2].ends_with('-'),
+            "{text}"
+        );
     }
 }

@@ -24,9 +24,20 @@ pub(crate) fn moto() -> Moto {
 
 /// Makes the running worker; what was made, as the fixture prints it.
 pub(crate) fn running_worker(moto: &Moto, extra: &[&str]) -> Json {
-    let python = std::env::var("MOTO_PYTHON").map(PathBuf::from).unwrap_or_else(|_| repo().join(".tools/venv/bin/python"));
-    let out = Command::new(python).arg(repo().join("tests/fixtures/adopt/running_worker.py")).arg(&moto.endpoint).args(extra).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let python = std::env::var("MOTO_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| repo().join(".tools/venv/bin/python"));
+    let out = Command::new(python)
+        .arg(repo().join("tests/fixtures/adopt/running_worker.py"))
+        .arg(&moto.endpoint)
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -41,7 +52,11 @@ fn worker_folder(root: &Path) -> PathBuf {
 }
 
 fn text(out: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
 
 /// Every file under `dir`, read as text where it is text.
@@ -52,7 +67,10 @@ fn every_file(dir: &Path) -> Vec<(PathBuf, String)> {
         if p.is_dir() {
             out.extend(every_file(&p));
         } else {
-            out.push((p.clone(), String::from_utf8_lossy(&std::fs::read(&p).unwrap()).into_owned()));
+            out.push((
+                p.clone(),
+                String::from_utf8_lossy(&std::fs::read(&p).unwrap()).into_owned(),
+            ));
         }
     }
     out
@@ -66,7 +84,10 @@ fn a_running_worker_becomes_a_config_that_validates_and_renders_its_permissions(
     let dir = worker_folder(root.path());
     let mut outputs = Vec::new();
 
-    let out = moto.replatform(&dir, &["init", "--from-ecs", "prod/orders", "--output", "json"]);
+    let out = moto.replatform(
+        &dir,
+        &["init", "--from-ecs", "prod/orders", "--output", "json"],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let done: Json = serde_json::from_slice(&out.stdout).unwrap();
     outputs.push(text(&out));
@@ -77,58 +98,157 @@ fn a_running_worker_becomes_a_config_that_validates_and_renders_its_permissions(
     assert_eq!(c["service"], "orders");
     assert_eq!(c["image"]["platform"], "linux/arm64");
     assert_eq!(c["ecs"]["cluster"], "prod");
-    assert_eq!((c["ecs"]["cpu"].as_u64(), c["ecs"]["memory"].as_u64()), (Some(512), Some(1024)), "{written}");
+    assert_eq!(
+        (c["ecs"]["cpu"].as_u64(), c["ecs"]["memory"].as_u64()),
+        (Some(512), Some(1024)),
+        "{written}"
+    );
     assert_eq!(c["ecs"]["subnets"][0], made["subnet"].as_str().unwrap());
-    assert_eq!(c["ecs"]["security_groups"][0], made["security_group"].as_str().unwrap());
+    assert_eq!(
+        c["ecs"]["security_groups"][0],
+        made["security_group"].as_str().unwrap()
+    );
     assert_eq!(c["ecs"]["assign_public_ip"], false);
     assert_eq!(c["environment"]["LOG_LEVEL"], "info");
-    assert!(c["environment"].get("SQS_QUEUE_URL").is_none(), "the queue variable is queue.url_env: {written}");
+    assert!(
+        c["environment"].get("SQS_QUEUE_URL").is_none(),
+        "the queue variable is queue.url_env: {written}"
+    );
     assert_eq!(c["queue"]["url_env"], "SQS_QUEUE_URL");
-    assert_eq!(c["secrets"]["DB_PASSWORD"], made["secret_arn"].as_str().unwrap());
-    assert_eq!(c["permissions"]["managed_policies"][0], "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess");
-    assert_eq!(c["permissions"]["statements"][0]["Action"], "dynamodb:PutItem");
-    assert_eq!(c["permissions"]["statements"][0]["Resource"], made["table"].as_str().unwrap());
-    assert_eq!((c["ecs"]["scaling"]["min"].as_u64(), c["ecs"]["scaling"]["max"].as_u64()), (Some(0), Some(8)));
-    let steps: Vec<(u64, i64)> = c["ecs"]["scaling"]["scale_out"].as_sequence().unwrap().iter().map(|s| (s["from"].as_u64().unwrap(), s["add"].as_i64().unwrap())).collect();
-    assert_eq!(steps, vec![(1, 2), (101, 8)], "ExactCapacity 2 and 8 as `add` steps; moto gives no alarm, so threshold 1: {written}");
+    assert_eq!(
+        c["secrets"]["DB_PASSWORD"],
+        made["secret_arn"].as_str().unwrap()
+    );
+    assert_eq!(
+        c["permissions"]["managed_policies"][0],
+        "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"
+    );
+    assert_eq!(
+        c["permissions"]["statements"][0]["Action"],
+        "dynamodb:PutItem"
+    );
+    assert_eq!(
+        c["permissions"]["statements"][0]["Resource"],
+        made["table"].as_str().unwrap()
+    );
+    assert_eq!(
+        (
+            c["ecs"]["scaling"]["min"].as_u64(),
+            c["ecs"]["scaling"]["max"].as_u64()
+        ),
+        (Some(0), Some(8))
+    );
+    let steps: Vec<(u64, i64)> = c["ecs"]["scaling"]["scale_out"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|s| (s["from"].as_u64().unwrap(), s["add"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(
+        steps,
+        vec![(1, 2), (101, 8)],
+        "ExactCapacity 2 and 8 as `add` steps; moto gives no alarm, so threshold 1: {written}"
+    );
     assert_eq!(c["queue"]["visibility_timeout"], "120s");
     assert_eq!(c["queue"]["retention"], "86400s");
-    assert_eq!(c["queue"]["dead_letter"]["max_receive_count"].as_u64(), Some(3));
+    assert_eq!(
+        c["queue"]["dead_letter"]["max_receive_count"].as_u64(),
+        Some(3)
+    );
     assert_eq!(c["production"]["ecs_service"], "prod/orders");
-    assert_eq!(c["production"]["queue"], made["queue_url"].as_str().unwrap());
+    assert_eq!(
+        c["production"]["queue"],
+        made["queue_url"].as_str().unwrap()
+    );
 
     // The report: the ExactCapacity translation, the alarm not read, the sidecar Lambda cannot run.
     let items = done["report"]["items"].as_array().unwrap();
-    let has = |kind: &str, field: &str, what: &str| items.iter().any(|i| i["kind"] == kind && i["field"].as_str().unwrap().contains(field) && i["what"].as_str().unwrap().contains(what));
-    assert!(has("changed", "ecs.scaling.scale_out", "ExactCapacity"), "{done}");
-    assert!(has("changed", "ecs.scaling.scale_out", "was not read"), "{done}");
-    assert!(has("cannot", "log-router", "log router (FireLens)"), "{done}");
-    assert!(items.iter().filter(|i| i["kind"] == "cannot").all(|i| i["resolve"].as_str().is_some_and(|r| !r.is_empty())), "{done}");
-    assert!(done["report"]["handler"].as_str().unwrap().contains("app.handler"), "{done}");
-    let files: Vec<&str> = done["written"].as_array().unwrap().iter().map(|w| w.as_str().unwrap()).collect();
+    let has = |kind: &str, field: &str, what: &str| {
+        items.iter().any(|i| {
+            i["kind"] == kind
+                && i["field"].as_str().unwrap().contains(field)
+                && i["what"].as_str().unwrap().contains(what)
+        })
+    };
+    assert!(
+        has("changed", "ecs.scaling.scale_out", "ExactCapacity"),
+        "{done}"
+    );
+    assert!(
+        has("changed", "ecs.scaling.scale_out", "was not read"),
+        "{done}"
+    );
+    assert!(
+        has("cannot", "log-router", "log router (FireLens)"),
+        "{done}"
+    );
+    assert!(
+        items
+            .iter()
+            .filter(|i| i["kind"] == "cannot")
+            .all(|i| i["resolve"].as_str().is_some_and(|r| !r.is_empty())),
+        "{done}"
+    );
+    assert!(
+        done["report"]["handler"]
+            .as_str()
+            .unwrap()
+            .contains("app.handler"),
+        "{done}"
+    );
+    let files: Vec<&str> = done["written"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap())
+        .collect();
     assert_eq!(files, vec!["replatform.yaml", ".dockerignore"]);
 
     // moto's queue URLs are its own endpoint's (http://127.0.0.1:PORT/ACCOUNT/NAME), which
     // `validate` rightly refuses for production.queue; AWS's URL of the same queue stands in.
-    let aws_url = format!("https://sqs.eu-west-1.amazonaws.com/{}", made["queue_url"].as_str().unwrap().splitn(4, '/').nth(3).unwrap());
-    std::fs::write(dir.join("replatform.yaml"), written.replace(made["queue_url"].as_str().unwrap(), &aws_url)).unwrap();
+    let aws_url = format!(
+        "https://sqs.eu-west-1.amazonaws.com/{}",
+        made["queue_url"]
+            .as_str()
+            .unwrap()
+            .splitn(4, '/')
+            .nth(3)
+            .unwrap()
+    );
+    std::fs::write(
+        dir.join("replatform.yaml"),
+        written.replace(made["queue_url"].as_str().unwrap(), &aws_url),
+    )
+    .unwrap();
 
     // validate accepts it; render gives both roles the permissions, ECS the secret by ARN.
     let out = moto.replatform(&dir, &["validate", "--output", "json"]);
     outputs.push(text(&out));
     let v: Json = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!((out.status.code(), v["valid"].as_bool()), (Some(0), Some(true)), "{v}");
+    assert_eq!(
+        (out.status.code(), v["valid"].as_bool()),
+        (Some(0), Some(true)),
+        "{v}"
+    );
     let out = moto.replatform(&dir, &["render", "--image-uri", IMAGE]);
     outputs.push(text(&out));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     for kind in ["ecs", "lambda"] {
-        let stack = std::fs::read_to_string(dir.join(format!(".replatform/orders-{kind}.yaml"))).unwrap();
-        for wanted in ["arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess", "dynamodb:PutItem", made["table"].as_str().unwrap()] {
+        let stack =
+            std::fs::read_to_string(dir.join(format!(".replatform/orders-{kind}.yaml"))).unwrap();
+        for wanted in [
+            "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess",
+            "dynamodb:PutItem",
+            made["table"].as_str().unwrap(),
+        ] {
             assert!(stack.contains(wanted), "the {kind} stack lacks `{wanted}`");
         }
     }
     let ecs = std::fs::read_to_string(dir.join(".replatform/orders-ecs.yaml")).unwrap();
-    assert!(ecs.contains("DB_PASSWORD") && ecs.contains(made["secret_arn"].as_str().unwrap()), "the task definition takes the secret by ARN");
+    assert!(
+        ecs.contains("DB_PASSWORD") && ecs.contains(made["secret_arn"].as_str().unwrap()),
+        "the task definition takes the secret by ARN"
+    );
 
     // And it deploys as written: `up` of both stacks (the image by digest), then `down`.
     let out = moto.replatform(&dir, &["up", "--image-uri", IMAGE, "--yes"]);
@@ -150,7 +270,11 @@ fn a_running_worker_becomes_a_config_that_validates_and_renders_its_permissions(
     let before = std::fs::read(dir.join("replatform.yaml")).unwrap();
     let out = moto.replatform(&dir, &["init", "--from-ecs", "prod/orders"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out).contains("already exists") && text(&out).contains("--force"), "{}", text(&out));
+    assert!(
+        text(&out).contains("already exists") && text(&out).contains("--force"),
+        "{}",
+        text(&out)
+    );
     assert_eq!(std::fs::read(dir.join("replatform.yaml")).unwrap(), before);
 }
 
@@ -170,20 +294,37 @@ fn refused(moto: &Moto, target: &str, wanted: &[&str]) {
 fn a_service_that_does_not_exist_is_named_and_nothing_is_written() {
     let moto = moto();
     running_worker(&moto, &[]);
-    refused(&moto, "prod/missing", &["no ECS service `missing` in cluster `prod`", "aws ecs list-services"]);
+    refused(
+        &moto,
+        "prod/missing",
+        &[
+            "no ECS service `missing` in cluster `prod`",
+            "aws ecs list-services",
+        ],
+    );
 }
 
 #[test]
 fn a_task_without_a_queue_variable_is_refused() {
     let moto = moto();
     running_worker(&moto, &["--no-queue-var"]);
-    refused(&moto, "prod/orders", &["holding an SQS queue URL", "SQS_QUEUE_URL="]);
+    refused(
+        &moto,
+        "prod/orders",
+        &["holding an SQS queue URL", "SQS_QUEUE_URL="],
+    );
 }
 
 #[test]
 fn a_malformed_target_is_a_usage_error() {
     let root = tempfile::tempdir().unwrap();
-    let out = crate::common::replatform("http://127.0.0.1:9", root.path(), &["init", "--from-ecs", "just-a-service"]).output().unwrap();
+    let out = crate::common::replatform(
+        "http://127.0.0.1:9",
+        root.path(),
+        &["init", "--from-ecs", "just-a-service"],
+    )
+    .output()
+    .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out).contains("CLUSTER/SERVICE"), "{}", text(&out));
 }
@@ -192,16 +333,30 @@ fn a_malformed_target_is_a_usage_error() {
 fn a_denied_call_names_the_permission_to_grant_and_nothing_is_written() {
     // moto checks requests against IAM after its first N (INITIAL_NO_AUTH_ACTION_COUNT); the
     // fixture makes the worker and a reader lacking `iam:ListRolePolicies` within those N.
-    let moto = Moto::start_with(&[("MOTO_IAM_LOAD_MANAGED_POLICIES", "true"), ("INITIAL_NO_AUTH_ACTION_COUNT", "80")]);
+    let moto = Moto::start_with(&[
+        ("MOTO_IAM_LOAD_MANAGED_POLICIES", "true"),
+        ("INITIAL_NO_AUTH_ACTION_COUNT", "80"),
+    ]);
     let made = running_worker(&moto, &["--reader-after", "80"]);
     let key = |k: &str| made["reader"][k].as_str().unwrap().to_string();
     let root = tempfile::tempdir().unwrap();
     let dir = worker_folder(root.path());
-    let out = moto.replatform_with(&dir, &["init", "--from-ecs", "prod/orders"], &[("AWS_ACCESS_KEY_ID", key("access_key_id")), ("AWS_SECRET_ACCESS_KEY", key("secret_access_key"))]);
+    let out = moto.replatform_with(
+        &dir,
+        &["init", "--from-ecs", "prod/orders"],
+        &[
+            ("AWS_ACCESS_KEY_ID", key("access_key_id")),
+            ("AWS_SECRET_ACCESS_KEY", key("secret_access_key")),
+        ],
+    );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let said = text(&out);
     // moto's IAM answers the denial with a 403 whose body the SDK cannot read as an AWS error.
-    for w in ["403", "inline policies of role `orders-task`", "grant the caller `iam:ListRolePolicies`"] {
+    for w in [
+        "403",
+        "inline policies of role `orders-task`",
+        "grant the caller `iam:ListRolePolicies`",
+    ] {
         assert!(said.contains(w), "`{w}` missing from: {said}");
     }
     assert!(!said.contains(&key("secret_access_key")));

@@ -15,7 +15,12 @@ use replatform::core::render::Image;
 use serde_json::Value;
 
 fn cfn_guard_exe() -> String {
-    std::env::var("CFN_GUARD").unwrap_or_else(|_| repo().join(".tools/cfn-guard-3.2.1/bin/cfn-guard").to_string_lossy().into_owned())
+    std::env::var("CFN_GUARD").unwrap_or_else(|_| {
+        repo()
+            .join(".tools/cfn-guard-3.2.1/bin/cfn-guard")
+            .to_string_lossy()
+            .into_owned()
+    })
 }
 
 fn cfn_guard() -> Command {
@@ -45,7 +50,11 @@ fn defined_rules() -> BTreeSet<String> {
             }
         }
     }
-    assert!(rules.len() >= 70, "expected the registry's rules in {}, found {rules:?}", rules_dir().display());
+    assert!(
+        rules.len() >= 70,
+        "expected the registry's rules in {}, found {rules:?}",
+        rules_dir().display()
+    );
     rules
 }
 
@@ -54,30 +63,54 @@ fn defined_rules() -> BTreeSet<String> {
 fn validate(dir: &Path) -> (Vec<Value>, bool) {
     let started = Instant::now();
     let out = cfn_guard()
-        .args(["validate", "--output-format", "json", "--show-summary", "none", "--structured", "--rules"])
+        .args([
+            "validate",
+            "--output-format",
+            "json",
+            "--show-summary",
+            "none",
+            "--structured",
+            "--rules",
+        ])
         .arg(rules_dir())
         .arg("--data")
         .arg(dir)
         .output()
         .unwrap();
-    eprintln!("cfn-guard took {:.1?} on {}", started.elapsed(), dir.display());
+    eprintln!(
+        "cfn-guard took {:.1?} on {}",
+        started.elapsed(),
+        dir.display()
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     // Exit 0: every rule passed or did not apply; 19: a rule failed; 5: a rule or data file did not
     // parse (cfn-guard says so on stderr and goes on).
-    assert!(matches!(out.status.code(), Some(0 | 19)), "cfn-guard failed ({}):\n{stdout}\n{stderr}", out.status);
+    assert!(
+        matches!(out.status.code(), Some(0 | 19)),
+        "cfn-guard failed ({}):\n{stdout}\n{stderr}",
+        out.status
+    );
     assert!(stderr.trim().is_empty(), "cfn-guard complained:\n{stderr}");
-    let report: Vec<Value> = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("cfn-guard's output is not a JSON list ({e}):\n{stdout}"));
+    let report: Vec<Value> = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("cfn-guard's output is not a JSON list ({e}):\n{stdout}"));
     (report, out.status.code() == Some(19))
 }
 
 fn file_name(report: &Value) -> String {
     let name = report["name"].as_str().unwrap_or_default();
-    Path::new(name).file_name().map_or(name.into(), |n| n.to_string_lossy().into_owned())
+    Path::new(name)
+        .file_name()
+        .map_or(name.into(), |n| n.to_string_lossy().into_owned())
 }
 
 fn names(v: &Value) -> BTreeSet<String> {
-    v.as_array().map_or(&[][..], Vec::as_slice).iter().filter_map(|n| n.as_str()).map(String::from).collect()
+    v.as_array()
+        .map_or(&[][..], Vec::as_slice)
+        .iter()
+        .filter_map(|n| n.as_str())
+        .map(String::from)
+        .collect()
 }
 
 /// Every string in `v` under a key `key`, depth first.
@@ -101,7 +134,10 @@ fn strings_under<'a>(v: &'a Value, key: &str, out: &mut Vec<&'a str>) {
 fn failures(report: &Value) -> BTreeSet<String> {
     let file = file_name(report);
     let mut out = BTreeSet::new();
-    for failed in report["not_compliant"].as_array().map_or(&[][..], Vec::as_slice) {
+    for failed in report["not_compliant"]
+        .as_array()
+        .map_or(&[][..], Vec::as_slice)
+    {
         let rule = &failed["Rule"];
         let name = rule["name"].as_str().unwrap_or("?");
         let mut messages = Vec::new();
@@ -110,10 +146,17 @@ fn failures(report: &Value) -> BTreeSet<String> {
             .iter()
             .flat_map(|m| m.lines())
             .find_map(|l| l.trim().strip_prefix("Violation:"))
-            .map_or_else(|| messages.first().map_or("", |m| m.trim()).to_string(), |v| v.trim().to_string());
+            .map_or_else(
+                || messages.first().map_or("", |m| m.trim()).to_string(),
+                |v| v.trim().to_string(),
+            );
         let mut paths = Vec::new();
         strings_under(rule, "path", &mut paths);
-        let resources: BTreeSet<&str> = paths.iter().filter_map(|p| p.strip_prefix("/Resources/")).filter_map(|p| p.split('/').next()).collect();
+        let resources: BTreeSet<&str> = paths
+            .iter()
+            .filter_map(|p| p.strip_prefix("/Resources/"))
+            .filter_map(|p| p.split('/').next())
+            .collect();
         if resources.is_empty() {
             out.insert(format!("{name} ? ({file}): {violation}"));
         }
@@ -128,18 +171,45 @@ fn failures(report: &Value) -> BTreeSet<String> {
 fn suppressions(files: &[PathBuf]) -> BTreeMap<(String, String), BTreeMap<String, String>> {
     let mut out = BTreeMap::new();
     for path in files {
-        let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let doc: serde_yaml_ng::Value =
+            serde_yaml_ng::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
         for (id, resource) in doc["Resources"].as_mapping().unwrap() {
             let guard = &resource["Metadata"]["guard"];
             if guard.is_null() {
                 continue;
             }
-            let key = (path.file_name().unwrap().to_string_lossy().into_owned(), id.as_str().unwrap().to_string());
-            let suppressed: Vec<String> = guard["SuppressedRules"].as_sequence().unwrap_or_else(|| panic!("{key:?}: Metadata.guard without a SuppressedRules list")).iter().map(|r| r.as_str().unwrap().to_string()).collect();
-            let reasons = guard["Reasons"].as_mapping().unwrap_or_else(|| panic!("{key:?}: Metadata.guard without Reasons"));
-            let reasons: BTreeMap<String, String> = reasons.iter().map(|(k, v)| (k.as_str().unwrap().to_string(), v.as_str().unwrap_or_default().to_string())).collect();
-            assert_eq!(suppressed.iter().cloned().collect::<BTreeSet<_>>(), reasons.keys().cloned().collect(), "{key:?}: every suppressed rule, and only those, has a reason");
-            assert_eq!(suppressed.len(), reasons.len(), "{key:?}: a rule suppressed twice");
+            let key = (
+                path.file_name().unwrap().to_string_lossy().into_owned(),
+                id.as_str().unwrap().to_string(),
+            );
+            let suppressed: Vec<String> = guard["SuppressedRules"]
+                .as_sequence()
+                .unwrap_or_else(|| panic!("{key:?}: Metadata.guard without a SuppressedRules list"))
+                .iter()
+                .map(|r| r.as_str().unwrap().to_string())
+                .collect();
+            let reasons = guard["Reasons"]
+                .as_mapping()
+                .unwrap_or_else(|| panic!("{key:?}: Metadata.guard without Reasons"));
+            let reasons: BTreeMap<String, String> = reasons
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.as_str().unwrap().to_string(),
+                        v.as_str().unwrap_or_default().to_string(),
+                    )
+                })
+                .collect();
+            assert_eq!(
+                suppressed.iter().cloned().collect::<BTreeSet<_>>(),
+                reasons.keys().cloned().collect(),
+                "{key:?}: every suppressed rule, and only those, has a reason"
+            );
+            assert_eq!(
+                suppressed.len(),
+                reasons.len(),
+                "{key:?}: a rule suppressed twice"
+            );
             out.insert(key, reasons);
         }
     }
@@ -156,37 +226,89 @@ fn every_rendered_template_passes_cfn_guard() {
     let failed: BTreeSet<String> = reports.iter().flat_map(failures).collect();
     let ran: BTreeSet<String> = reports
         .iter()
-        .flat_map(|r| names(&r["compliant"]).into_iter().chain(names(&r["not_applicable"])))
-        .chain(failed.iter().map(|f| f.split(' ').next().unwrap().to_string()))
+        .flat_map(|r| {
+            names(&r["compliant"])
+                .into_iter()
+                .chain(names(&r["not_applicable"]))
+        })
+        .chain(
+            failed
+                .iter()
+                .map(|f| f.split(' ').next().unwrap().to_string()),
+        )
         .collect();
-    let applied: BTreeSet<String> = reports.iter().flat_map(|r| names(&r["compliant"])).collect();
-    eprintln!("cfn-guard ran {} rules from {}: {}", ran.len(), rules_dir().display(), ran.iter().cloned().collect::<Vec<_>>().join(" "));
-    eprintln!("{} of them applied to a resource and passed: {}", applied.len(), applied.iter().cloned().collect::<Vec<_>>().join(" "));
-    assert!(failed.is_empty() && !any_failed, "cfn-guard: {} failures:\n{}", failed.len(), failed.iter().cloned().collect::<Vec<_>>().join("\n"));
+    let applied: BTreeSet<String> = reports
+        .iter()
+        .flat_map(|r| names(&r["compliant"]))
+        .collect();
+    eprintln!(
+        "cfn-guard ran {} rules from {}: {}",
+        ran.len(),
+        rules_dir().display(),
+        ran.iter().cloned().collect::<Vec<_>>().join(" ")
+    );
+    eprintln!(
+        "{} of them applied to a resource and passed: {}",
+        applied.len(),
+        applied.iter().cloned().collect::<Vec<_>>().join(" ")
+    );
+    assert!(
+        failed.is_empty() && !any_failed,
+        "cfn-guard: {} failures:\n{}",
+        failed.len(),
+        failed.iter().cloned().collect::<Vec<_>>().join("\n")
+    );
 
     // Every file was read, and every rule evaluated on it: a rule file that did not parse, or a
     // template cfn-guard skipped, would pass vacuously.
     let reported: BTreeSet<String> = reports.iter().map(file_name).collect();
-    let written: BTreeSet<String> = files.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
-    assert_eq!(reported, written, "cfn-guard did not check every rendered template");
+    let written: BTreeSet<String> = files
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        reported, written,
+        "cfn-guard did not check every rendered template"
+    );
     for r in &reports {
-        let seen: BTreeSet<String> = names(&r["compliant"]).into_iter().chain(names(&r["not_applicable"])).collect();
-        assert_eq!(seen, rules, "{}: not every rule was evaluated", file_name(r));
+        let seen: BTreeSet<String> = names(&r["compliant"])
+            .into_iter()
+            .chain(names(&r["not_applicable"]))
+            .collect();
+        assert_eq!(
+            seen,
+            rules,
+            "{}: not every rule was evaluated",
+            file_name(r)
+        );
     }
     // The templates were read as CloudFormation: the rules on their log groups, alarms and
     // functions applied and passed.
-    for rule in ["CW_LOGGROUP_RETENTION_PERIOD_CHECK", "CLOUDWATCH_ALARM_ACTION_CHECK", "LAMBDA_FUNCTION_PUBLIC_ACCESS_PROHIBITED"] {
+    for rule in [
+        "CW_LOGGROUP_RETENTION_PERIOD_CHECK",
+        "CLOUDWATCH_ALARM_ACTION_CHECK",
+        "LAMBDA_FUNCTION_PUBLIC_ACCESS_PROHIBITED",
+    ] {
         assert!(applied.contains(rule), "{rule} applied to no resource");
     }
 
     // A suppression names a rule of the registry and carries its reason.
     let suppressed = suppressions(&files);
-    assert!(!suppressed.is_empty(), "no Metadata.guard suppression found: the reader of this test expects some");
+    assert!(
+        !suppressed.is_empty(),
+        "no Metadata.guard suppression found: the reader of this test expects some"
+    );
     let mut by_rule: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for ((file, id), reasons) in &suppressed {
         for (rule, reason) in reasons {
-            assert!(rules.contains(rule), "{id} ({file}) suppresses `{rule}`, which no rule file defines");
-            assert!(reason.split_whitespace().count() >= 5, "{id} ({file}) suppresses {rule} without a reason: {reason:?}");
+            assert!(
+                rules.contains(rule),
+                "{id} ({file}) suppresses `{rule}`, which no rule file defines"
+            );
+            assert!(
+                reason.split_whitespace().count() >= 5,
+                "{id} ({file}) suppresses {rule} without a reason: {reason:?}"
+            );
             by_rule.entry(rule).or_default().insert(id);
         }
     }
@@ -204,14 +326,22 @@ fn cfn_guard_reports_weakened_templates() {
         let mut doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(&s.template).unwrap();
         let mut taken = 0;
         for (_, resource) in doc["Resources"].as_mapping_mut().unwrap() {
-            if let Some(metadata) = resource.get_mut("Metadata").and_then(|m| m.as_mapping_mut()) {
+            if let Some(metadata) = resource
+                .get_mut("Metadata")
+                .and_then(|m| m.as_mapping_mut())
+            {
                 taken += usize::from(metadata.remove("guard").is_some());
             }
         }
         assert!(taken > 0, "{} has no guard suppression to take out", s.name);
         if s.kind == "ecs" {
-            let log_group = doc["Resources"]["LogGroup"]["Properties"].as_mapping_mut().unwrap();
-            assert!(log_group.remove("RetentionInDays").is_some(), "the ECS log group has no retention to take out");
+            let log_group = doc["Resources"]["LogGroup"]["Properties"]
+                .as_mapping_mut()
+                .unwrap();
+            assert!(
+                log_group.remove("RetentionInDays").is_some(),
+                "the ECS log group has no retention to take out"
+            );
         }
         s.template = serde_yaml_ng::to_string(&doc).unwrap();
     }
@@ -219,7 +349,11 @@ fn cfn_guard_reports_weakened_templates() {
     assert_eq!(files.len(), 2);
 
     let (reports, any_failed) = validate(dir.path());
-    let failed: BTreeSet<String> = reports.iter().flat_map(failures).map(|f| f.split(':').next().unwrap().to_string()).collect();
+    let failed: BTreeSet<String> = reports
+        .iter()
+        .flat_map(failures)
+        .map(|f| f.split(':').next().unwrap().to_string())
+        .collect();
     let expected: BTreeSet<String> = [
         "CLOUDWATCH_LOG_GROUP_ENCRYPTED LogGroup (weakened--orders-worker-ecs.yaml)",
         "CW_LOGGROUP_RETENTION_PERIOD_CHECK LogGroup (weakened--orders-worker-ecs.yaml)",
@@ -247,20 +381,45 @@ fn every_suppression_holds_back_a_failure_of_its_rule() {
 
     let stripped = tempfile::tempdir().unwrap();
     for path in &files {
-        let mut doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let mut doc: serde_yaml_ng::Value =
+            serde_yaml_ng::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
         for (_, resource) in doc["Resources"].as_mapping_mut().unwrap() {
-            if let Some(metadata) = resource.get_mut("Metadata").and_then(|m| m.as_mapping_mut()) {
+            if let Some(metadata) = resource
+                .get_mut("Metadata")
+                .and_then(|m| m.as_mapping_mut())
+            {
                 metadata.remove("guard");
             }
         }
-        std::fs::write(stripped.path().join(path.file_name().unwrap()), serde_yaml_ng::to_string(&doc).unwrap()).unwrap();
+        std::fs::write(
+            stripped.path().join(path.file_name().unwrap()),
+            serde_yaml_ng::to_string(&doc).unwrap(),
+        )
+        .unwrap();
     }
 
     let (reports, any_failed) = validate(stripped.path());
-    assert!(any_failed, "cfn-guard exited 0 on templates without their suppressions");
-    let failed: BTreeSet<String> = reports.iter().flat_map(failures).map(|f| f.split(':').next().unwrap().to_string()).collect();
-    let expected: BTreeSet<String> = suppressed.iter().flat_map(|((file, id), reasons)| reasons.keys().map(move |rule| format!("{rule} {id} ({file})"))).collect();
-    assert!(expected.len() >= files.len(), "fewer suppressions than templates: {expected:?}");
+    assert!(
+        any_failed,
+        "cfn-guard exited 0 on templates without their suppressions"
+    );
+    let failed: BTreeSet<String> = reports
+        .iter()
+        .flat_map(failures)
+        .map(|f| f.split(':').next().unwrap().to_string())
+        .collect();
+    let expected: BTreeSet<String> = suppressed
+        .iter()
+        .flat_map(|((file, id), reasons)| {
+            reasons
+                .keys()
+                .map(move |rule| format!("{rule} {id} ({file})"))
+        })
+        .collect();
+    assert!(
+        expected.len() >= files.len(),
+        "fewer suppressions than templates: {expected:?}"
+    );
     let unexpected: Vec<&String> = failed.difference(&expected).collect();
     let needless: Vec<&String> = expected.difference(&failed).collect();
     assert!(unexpected.is_empty() && needless.is_empty(), "failing without a suppression: {unexpected:#?}\nsuppressed but not failing without it: {needless:#?}");

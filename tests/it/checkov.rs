@@ -13,7 +13,12 @@ use replatform::core::render::Image;
 use serde_json::Value;
 
 fn checkov_exe() -> String {
-    std::env::var("CHECKOV").unwrap_or_else(|_| repo().join(".tools/checkov-venv/bin/checkov").to_string_lossy().into_owned())
+    std::env::var("CHECKOV").unwrap_or_else(|_| {
+        repo()
+            .join(".tools/checkov-venv/bin/checkov")
+            .to_string_lossy()
+            .into_owned()
+    })
 }
 
 fn checkov() -> Command {
@@ -32,31 +37,73 @@ fn checkov() -> Command {
 fn scan(dir: &Path) -> (Value, bool) {
     let started = Instant::now();
     let out = checkov()
-        .args(["--framework", "cloudformation", "--skip-download", "--compact", "--output", "json", "--directory"])
+        .args([
+            "--framework",
+            "cloudformation",
+            "--skip-download",
+            "--compact",
+            "--output",
+            "json",
+            "--directory",
+        ])
         .arg(dir)
         .output()
         .unwrap();
-    eprintln!("checkov took {:.1?} on {}", started.elapsed(), dir.display());
+    eprintln!(
+        "checkov took {:.1?} on {}",
+        started.elapsed(),
+        dir.display()
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     // Exit 0: nothing failed; 1: failed checks. Anything else is checkov itself failing.
-    assert!(matches!(out.status.code(), Some(0 | 1)), "checkov failed ({}):\n{stdout}\n{}", out.status, String::from_utf8_lossy(&out.stderr));
-    let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("checkov's output is not JSON ({e}):\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr)));
-    assert_eq!(report["check_type"], "cloudformation", "one CloudFormation report expected:\n{stdout}");
-    assert_eq!(report["summary"]["parsing_errors"], 0, "checkov could not parse templates:\n{}", report["results"]["parsing_errors"]);
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "checkov failed ({}):\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!(
+            "checkov's output is not JSON ({e}):\n{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    assert_eq!(
+        report["check_type"], "cloudformation",
+        "one CloudFormation report expected:\n{stdout}"
+    );
+    assert_eq!(
+        report["summary"]["parsing_errors"], 0,
+        "checkov could not parse templates:\n{}",
+        report["results"]["parsing_errors"]
+    );
     let s = &report["summary"];
-    eprintln!("checkov {}: {} passed, {} failed, {} skipped, {} resources", s["checkov_version"], s["passed"], s["failed"], s["skipped"], s["resource_count"]);
+    eprintln!(
+        "checkov {}: {} passed, {} failed, {} skipped, {} resources",
+        s["checkov_version"], s["passed"], s["failed"], s["skipped"], s["resource_count"]
+    );
     (report, out.status.code() == Some(1))
 }
 
 fn checks<'a>(report: &'a Value, kind: &str) -> &'a [Value] {
-    report["results"][kind].as_array().map_or(&[], Vec::as_slice)
+    report["results"][kind]
+        .as_array()
+        .map_or(&[], Vec::as_slice)
 }
 
 /// `CKV_AWS_27 Queue (file.yaml): Ensure all data stored in the SQS queue is encrypted`
 fn describe(c: &Value) -> String {
-    let file = c["file_path"].as_str().unwrap_or_default().trim_start_matches('/');
+    let file = c["file_path"]
+        .as_str()
+        .unwrap_or_default()
+        .trim_start_matches('/');
     let resource = c["resource"].as_str().unwrap_or_default();
-    format!("{} {} ({file}): {}", c["check_id"].as_str().unwrap_or_default(), resource.rsplit('.').next().unwrap_or(resource), c["check_name"].as_str().unwrap_or_default())
+    format!(
+        "{} {} ({file}): {}",
+        c["check_id"].as_str().unwrap_or_default(),
+        resource.rsplit('.').next().unwrap_or(resource),
+        c["check_name"].as_str().unwrap_or_default()
+    )
 }
 
 #[test]
@@ -65,8 +112,16 @@ fn every_rendered_template_passes_checkov() {
     let files = render_everything(dir.path());
     let (report, any_failed) = scan(dir.path());
 
-    let failed: Vec<String> = checks(&report, "failed_checks").iter().map(describe).collect();
-    assert!(failed.is_empty() && !any_failed, "checkov: {} failed checks:\n{}", failed.len(), failed.join("\n"));
+    let failed: Vec<String> = checks(&report, "failed_checks")
+        .iter()
+        .map(describe)
+        .collect();
+    assert!(
+        failed.is_empty() && !any_failed,
+        "checkov: {} failed checks:\n{}",
+        failed.len(),
+        failed.join("\n")
+    );
 
     // Every file was read and checked: a template checkov did not recognise would pass vacuously.
     let scanned: BTreeSet<String> = ["passed_checks", "skipped_checks"]
@@ -75,13 +130,25 @@ fn every_rendered_template_passes_checkov() {
         .filter_map(|c| c["file_path"].as_str())
         .map(|p| p.trim_start_matches('/').to_string())
         .collect();
-    let written: BTreeSet<String> = files.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
-    assert_eq!(scanned, written, "checkov did not check every rendered template");
+    let written: BTreeSet<String> = files
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        scanned, written,
+        "checkov did not check every rendered template"
+    );
 
     // A skip carries its reason.
     for c in checks(&report, "skipped_checks") {
-        let reason = c["check_result"]["suppress_comment"].as_str().unwrap_or_default();
-        assert!(reason.split_whitespace().count() >= 5, "{} is skipped without a reason: {reason:?}", describe(c));
+        let reason = c["check_result"]["suppress_comment"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(
+            reason.split_whitespace().count() >= 5,
+            "{} is skipped without a reason: {reason:?}",
+            describe(c)
+        );
     }
 }
 
@@ -95,17 +162,36 @@ fn checkov_reports_weakened_templates() {
     for s in &mut stacks {
         let mut doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(&s.template).unwrap();
         let resources = doc["Resources"].as_mapping_mut().unwrap();
-        let (id, key) = if s.kind == "ecs" { ("LogGroup", "RetentionInDays") } else { ("Queue", "Metadata") };
+        let (id, key) = if s.kind == "ecs" {
+            ("LogGroup", "RetentionInDays")
+        } else {
+            ("Queue", "Metadata")
+        };
         let resource = resources.get_mut(id).unwrap().as_mapping_mut().unwrap();
-        let target = if key == "Metadata" { resource } else { resource.get_mut("Properties").unwrap().as_mapping_mut().unwrap() };
-        assert!(target.remove(key).is_some(), "{} has no {id} {key} to take out", s.name);
+        let target = if key == "Metadata" {
+            resource
+        } else {
+            resource
+                .get_mut("Properties")
+                .unwrap()
+                .as_mapping_mut()
+                .unwrap()
+        };
+        assert!(
+            target.remove(key).is_some(),
+            "{} has no {id} {key} to take out",
+            s.name
+        );
         s.template = serde_yaml_ng::to_string(&doc).unwrap();
     }
     let files = write_all(dir.path(), &stacks, "weakened--");
     assert_eq!(files.len(), 2);
 
     let (report, any_failed) = scan(dir.path());
-    let failed: BTreeSet<String> = checks(&report, "failed_checks").iter().map(describe).collect();
+    let failed: BTreeSet<String> = checks(&report, "failed_checks")
+        .iter()
+        .map(describe)
+        .collect();
     let expected: BTreeSet<String> = [
         "CKV_AWS_66 LogGroup (weakened--orders-worker-ecs.yaml): Ensure that CloudWatch Log Group specifies retention days",
         "CKV_AWS_27 Queue (weakened--orders-worker-lambda.yaml): Ensure all data stored in the SQS queue is encrypted",

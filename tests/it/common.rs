@@ -42,7 +42,11 @@ pub const UNSET: [&str; 2] = ["AWS_PROFILE", "AWS_DEFAULT_PROFILE"];
 /// off, stdin closed.
 pub fn replatform(endpoint: &str, dir: &Path, args: &[impl AsRef<std::ffi::OsStr>]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_replatform"));
-    cmd.current_dir(dir).args(args).envs(emulator_env(endpoint)).env("NO_COLOR", "1").stdin(Stdio::null());
+    cmd.current_dir(dir)
+        .args(args)
+        .envs(emulator_env(endpoint))
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null());
     for k in UNSET {
         cmd.env_remove(k);
     }
@@ -54,7 +58,12 @@ pub fn examples() -> Vec<(String, PathBuf)> {
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.join("replatform.yaml").is_file())
-        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), p.join("replatform.yaml")))
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                p.join("replatform.yaml"),
+            )
+        })
         .collect();
     out.sort();
     assert!(out.len() >= 2, "expected both examples, found {out:?}");
@@ -90,7 +99,9 @@ pub fn variant(base: &str, changes: &[(&str, Value)]) -> String {
         let mut node = &mut doc;
         for k in &keys[..keys.len() - 1] {
             let map = node.as_mapping_mut().unwrap();
-            node = map.entry(Value::from(*k)).or_insert_with(|| Value::Mapping(Default::default()));
+            node = map
+                .entry(Value::from(*k))
+                .or_insert_with(|| Value::Mapping(Default::default()));
         }
         let map = node.as_mapping_mut().unwrap();
         let last = Value::from(keys[keys.len() - 1]);
@@ -124,7 +135,10 @@ pub fn render_text(text: &str) -> Vec<RenderedStack> {
 
 /// The stack of a kind, parsed.
 pub fn stack(stacks: &[RenderedStack], kind: &str) -> Value {
-    let s = stacks.iter().find(|s| s.kind == kind).unwrap_or_else(|| panic!("no {kind} stack"));
+    let s = stacks
+        .iter()
+        .find(|s| s.kind == kind)
+        .unwrap_or_else(|| panic!("no {kind} stack"));
     serde_yaml_ng::from_str(&s.template).unwrap()
 }
 
@@ -181,7 +195,10 @@ pub fn worker_fields() -> String {
             ("queue.fifo", Value::from(true)),
             ("lambda.trigger.max_concurrency", Value::Null),
             ("lambda.reserved_concurrency", Value::from(20)),
-            ("lambda.trigger.provisioned_pollers", yaml("{min: 2, max: 20}")),
+            (
+                "lambda.trigger.provisioned_pollers",
+                yaml("{min: 2, max: 20}"),
+            ),
         ],
     )
 }
@@ -236,13 +253,25 @@ pub fn render_everything(dir: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
     for (name, path) in examples() {
         let c = parse(&std::fs::read_to_string(&path).unwrap());
-        files.extend(write_all(dir, &render_config(&c, &Image::Placeholder), &format!("{name}--")));
+        files.extend(write_all(
+            dir,
+            &render_config(&c, &Image::Placeholder),
+            &format!("{name}--"),
+        ));
     }
     let digest = image_ref::parse("123456789012.dkr.ecr.eu-west-1.amazonaws.com/orders@sha256:2222222222222222222222222222222222222222222222222222222222222222").unwrap();
     for (name, text) in variations() {
         let c = parse(&text);
-        files.extend(write_all(dir, &render_config(&c, &Image::Placeholder), &format!("{name}--")));
-        files.extend(write_all(dir, &render_config(&c, &Image::Digest(&digest)), &format!("{name}-digest--")));
+        files.extend(write_all(
+            dir,
+            &render_config(&c, &Image::Placeholder),
+            &format!("{name}--"),
+        ));
+        files.extend(write_all(
+            dir,
+            &render_config(&c, &Image::Digest(&digest)),
+            &format!("{name}-digest--"),
+        ));
     }
     assert!(files.len() >= 2 * (2 + 2 * variations().len()));
     files

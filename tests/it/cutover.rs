@@ -29,24 +29,73 @@ struct Seen {
 
 fn seen(moto: &Moto, queue_url: &str, queue_arn: &str) -> Seen {
     let sdk = moto.sdk();
-    let (ecs, aas, lambda, sqs) = (aws_sdk_ecs::Client::new(&sdk), aws_sdk_applicationautoscaling::Client::new(&sdk), aws_sdk_lambda::Client::new(&sdk), aws_sdk_sqs::Client::new(&sdk));
-    let targets = block(aas.describe_scalable_targets().service_namespace(aws_sdk_applicationautoscaling::types::ServiceNamespace::Ecs).resource_ids("service/prod/orders").send()).unwrap();
+    let (ecs, aas, lambda, sqs) = (
+        aws_sdk_ecs::Client::new(&sdk),
+        aws_sdk_applicationautoscaling::Client::new(&sdk),
+        aws_sdk_lambda::Client::new(&sdk),
+        aws_sdk_sqs::Client::new(&sdk),
+    );
+    let targets = block(
+        aas.describe_scalable_targets()
+            .service_namespace(aws_sdk_applicationautoscaling::types::ServiceNamespace::Ecs)
+            .resource_ids("service/prod/orders")
+            .send(),
+    )
+    .unwrap();
     let t = &targets.scalable_targets()[0];
-    let services = block(ecs.describe_services().cluster("prod").services("orders").include(aws_sdk_ecs::types::ServiceField::Tags).send()).unwrap();
+    let services = block(
+        ecs.describe_services()
+            .cluster("prod")
+            .services("orders")
+            .include(aws_sdk_ecs::types::ServiceField::Tags)
+            .send(),
+    )
+    .unwrap();
     let s = &services.services()[0];
-    let tag = s.tags().iter().find(|t| t.key() == Some("replatform:cutover")).and_then(|t| t.value()).map(str::to_string);
-    let mappings = block(lambda.list_event_source_mappings().function_name("it-cut").send()).unwrap();
-    let on_prod: Vec<_> = mappings.event_source_mappings().iter().filter(|m| m.event_source_arn() == Some(queue_arn)).collect();
-    assert_eq!(on_prod.len(), 1, "one mapping on the production queue: {mappings:?}");
-    let attrs = block(sqs.get_queue_attributes().queue_url(queue_url).attribute_names(A::ApproximateNumberOfMessages).send()).unwrap();
+    let tag = s
+        .tags()
+        .iter()
+        .find(|t| t.key() == Some("replatform:cutover"))
+        .and_then(|t| t.value())
+        .map(str::to_string);
+    let mappings = block(
+        lambda
+            .list_event_source_mappings()
+            .function_name("it-cut")
+            .send(),
+    )
+    .unwrap();
+    let on_prod: Vec<_> = mappings
+        .event_source_mappings()
+        .iter()
+        .filter(|m| m.event_source_arn() == Some(queue_arn))
+        .collect();
+    assert_eq!(
+        on_prod.len(),
+        1,
+        "one mapping on the production queue: {mappings:?}"
+    );
+    let attrs = block(
+        sqs.get_queue_attributes()
+            .queue_url(queue_url)
+            .attribute_names(A::ApproximateNumberOfMessages)
+            .send(),
+    )
+    .unwrap();
     Seen {
         min: t.min_capacity(),
         max: t.max_capacity(),
         desired: s.desired_count(),
         tag,
         mapping: on_prod[0].state().unwrap_or_default().to_string(),
-        max_concurrency: on_prod[0].scaling_config().and_then(|c| c.maximum_concurrency()),
-        visible: attrs.attributes().and_then(|a| a.get(&A::ApproximateNumberOfMessages)).cloned().unwrap_or_default(),
+        max_concurrency: on_prod[0]
+            .scaling_config()
+            .and_then(|c| c.maximum_concurrency()),
+        visible: attrs
+            .attributes()
+            .and_then(|a| a.get(&A::ApproximateNumberOfMessages))
+            .cloned()
+            .unwrap_or_default(),
     }
 }
 
@@ -68,10 +117,27 @@ fn production(moto: &Moto) -> Production {
     let made = running_worker(moto, &[]);
     let queue_url = made["queue_url"].as_str().unwrap().to_string();
     let sqs = aws_sdk_sqs::Client::new(&moto.sdk());
-    let queue_arn = block(sqs.get_queue_attributes().queue_url(&queue_url).attribute_names(A::QueueArn).send()).unwrap().attributes().unwrap()[&A::QueueArn].clone();
-    let aws_url = format!("https://sqs.eu-west-1.amazonaws.com/{}", queue_url.splitn(4, '/').nth(3).unwrap());
+    let queue_arn = block(
+        sqs.get_queue_attributes()
+            .queue_url(&queue_url)
+            .attribute_names(A::QueueArn)
+            .send(),
+    )
+    .unwrap()
+    .attributes()
+    .unwrap()[&A::QueueArn]
+        .clone();
+    let aws_url = format!(
+        "https://sqs.eu-west-1.amazonaws.com/{}",
+        queue_url.splitn(4, '/').nth(3).unwrap()
+    );
     let dir = production_folder(&aws_url);
-    Production { queue_url, queue_arn, aws_url, dir }
+    Production {
+        queue_url,
+        queue_arn,
+        aws_url,
+        dir,
+    }
 }
 
 /// [`production`] with the queue's visibility timeout raised to fit (180 s) and both stacks up:
@@ -79,25 +145,52 @@ fn production(moto: &Moto) -> Production {
 fn ready(moto: &Moto) -> Production {
     let p = production(moto);
     let sqs = aws_sdk_sqs::Client::new(&moto.sdk());
-    block(sqs.set_queue_attributes().queue_url(&p.queue_url).attributes(A::VisibilityTimeout, "180").send()).unwrap();
+    block(
+        sqs.set_queue_attributes()
+            .queue_url(&p.queue_url)
+            .attributes(A::VisibilityTimeout, "180")
+            .send(),
+    )
+    .unwrap();
     let out = moto.replatform(p.dir.path(), &["up", "--image-uri", IMAGE, "--yes"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     p
 }
 
 fn production_folder(queue: &str) -> tempfile::TempDir {
-    service_dir("sqs-event-worker", "it-cut", |t| format!("region: eu-west-1\n{t}production:\n  ecs_service: prod/orders\n  queue: {queue}\n"))
+    service_dir("sqs-event-worker", "it-cut", |t| {
+        format!("region: eu-west-1\n{t}production:\n  ecs_service: prod/orders\n  queue: {queue}\n")
+    })
 }
 
 #[test]
 fn cutover_moves_the_production_queue_to_lambda_in_stages_and_rollback_puts_the_service_back() {
     let moto = moto();
-    let Production { queue_url, queue_arn, aws_url, dir } = production(&moto);
+    let Production {
+        queue_url,
+        queue_arn,
+        aws_url,
+        dir,
+    } = production(&moto);
     let sqs = aws_sdk_sqs::Client::new(&moto.sdk());
     for i in 0..5 {
-        block(sqs.send_message().queue_url(&queue_url).message_body(format!("{{\"order\": {i}}}")).send()).unwrap();
+        block(
+            sqs.send_message()
+                .queue_url(&queue_url)
+                .message_body(format!("{{\"order\": {i}}}"))
+                .send(),
+        )
+        .unwrap();
     }
-    let before = Seen { min: 0, max: 8, desired: 1, tag: None, mapping: "Disabled".into(), max_concurrency: None, visible: "5".into() };
+    let before = Seen {
+        min: 0,
+        max: 8,
+        desired: 1,
+        tag: None,
+        mapping: "Disabled".into(),
+        max_concurrency: None,
+        visible: "5".into(),
+    };
 
     // `up` deploys the disabled mapping and leaves the service and the queue as they are.
     let out = moto.replatform(dir.path(), &["up", "--image-uri", IMAGE, "--yes"]);
@@ -110,28 +203,82 @@ fn cutover_moves_the_production_queue_to_lambda_in_stages_and_rollback_puts_the_
 
     // The queue's visibility timeout (120 s) is below 6 x the function's 30 s: refused, with the
     // fix, exit 1, and production unchanged.
-    let out = moto.replatform(dir.path(), &["cutover", "--stages", "50,100", "--bake", "0s", "--yes", "--output", "json"]);
+    let out = moto.replatform(
+        dir.path(),
+        &[
+            "cutover", "--stages", "50,100", "--bake", "0s", "--yes", "--output", "json",
+        ],
+    );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let r = json(&out);
     assert_eq!(r["outcome"], "refused", "{r}");
-    let checks: Vec<&str> = r["refusals"].as_array().unwrap().iter().map(|c| c["check"].as_str().unwrap()).collect();
+    let checks: Vec<&str> = r["refusals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["check"].as_str().unwrap())
+        .collect();
     assert_eq!(checks, vec!["visibility-timeout"], "{r}");
-    assert!(r["refusals"][0]["fix"].as_str().unwrap().contains("at least 180"), "{r}");
-    assert!(stderr(&out).contains("production was not changed"), "{}", stderr(&out));
+    assert!(
+        r["refusals"][0]["fix"]
+            .as_str()
+            .unwrap()
+            .contains("at least 180"),
+        "{r}"
+    );
+    assert!(
+        stderr(&out).contains("production was not changed"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(seen(&moto, &queue_url, &queue_arn), before);
 
     // With the timeout raised where the queue is owned, the cutover runs both stages.
-    block(sqs.set_queue_attributes().queue_url(&queue_url).attributes(A::VisibilityTimeout, "180").send()).unwrap();
-    let out = moto.replatform(dir.path(), &["cutover", "--stages", "50,100", "--bake", "0s", "--yes", "--output", "json"]);
+    block(
+        sqs.set_queue_attributes()
+            .queue_url(&queue_url)
+            .attributes(A::VisibilityTimeout, "180")
+            .send(),
+    )
+    .unwrap();
+    let out = moto.replatform(
+        dir.path(),
+        &[
+            "cutover", "--stages", "50,100", "--bake", "0s", "--yes", "--output", "json",
+        ],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let r: Json = json(&out);
     assert_eq!(r["outcome"], "cut-over", "{r}");
-    assert_eq!(r["recorded"], serde_json::json!({"min": 0, "max": 8, "desired": 1, "scaled": true}), "{r}");
-    let stages: Vec<(u64, &str, u64, u64)> =
-        r["stages"].as_array().unwrap().iter().map(|s| (s["percent"].as_u64().unwrap(), s["outcome"].as_str().unwrap(), s["max_concurrency"].as_u64().unwrap(), s["ecs_max"].as_u64().unwrap())).collect();
+    assert_eq!(
+        r["recorded"],
+        serde_json::json!({"min": 0, "max": 8, "desired": 1, "scaled": true}),
+        "{r}"
+    );
+    let stages: Vec<(u64, &str, u64, u64)> = r["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["percent"].as_u64().unwrap(),
+                s["outcome"].as_str().unwrap(),
+                s["max_concurrency"].as_u64().unwrap(),
+                s["ecs_max"].as_u64().unwrap(),
+            )
+        })
+        .collect();
     // The trigger's max_concurrency (2) is Lambda's ceiling; ECS's max falls from 8 to 4, then 0.
     assert_eq!(stages, vec![(50, "applied", 2, 4), (100, "applied", 2, 0)]);
-    let cut = Seen { min: 0, max: 0, desired: 0, tag: Some("v1 min=0 max=8 desired=1 stage=100 target=yes".into()), mapping: "Enabled".into(), max_concurrency: Some(2), visible: "5".into() };
+    let cut = Seen {
+        min: 0,
+        max: 0,
+        desired: 0,
+        tag: Some("v1 min=0 max=8 desired=1 stage=100 target=yes".into()),
+        mapping: "Enabled".into(),
+        max_concurrency: Some(2),
+        visible: "5".into(),
+    };
     assert_eq!(seen(&moto, &queue_url, &queue_arn), cut);
 
     // `status` shows the function consuming the production queue.
@@ -139,17 +286,41 @@ fn cutover_moves_the_production_queue_to_lambda_in_stages_and_rollback_puts_the_
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let p = &json(&out)["production"];
     assert_eq!(p["mapping"]["state"], "Enabled", "{p}");
-    assert!(matches!(p["consumers"].as_str(), Some("lambda" | "both")), "{p}");
-    assert_eq!(p["cutover"], serde_json::json!({"bounds": {"min": 0, "max": 8, "desired": 1, "scaled": true}, "stage": 100}), "{p}");
+    assert!(
+        matches!(p["consumers"].as_str(), Some("lambda" | "both")),
+        "{p}"
+    );
+    assert_eq!(
+        p["cutover"],
+        serde_json::json!({"bounds": {"min": 0, "max": 8, "desired": 1, "scaled": true}, "stage": 100}),
+        "{p}"
+    );
     let out = moto.replatform(dir.path(), &["status"]);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("stage 100% applied; `replatform rollback` restores min 0 max 8 desired 1"), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("stage 100% applied; `replatform rollback` restores min 0 max 8 desired 1"),
+        "{}",
+        text(&out)
+    );
 
     // Run again: every stage is applied already, nothing changes.
-    let out = moto.replatform(dir.path(), &["cutover", "--stages", "50,100", "--bake", "0s", "--yes", "--output", "json"]);
+    let out = moto.replatform(
+        dir.path(),
+        &[
+            "cutover", "--stages", "50,100", "--bake", "0s", "--yes", "--output", "json",
+        ],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let r = json(&out);
     assert_eq!(r["continued_from"], 100, "{r}");
-    assert!(r["stages"].as_array().unwrap().iter().all(|s| s["outcome"] == "already-applied"), "{r}");
+    assert!(
+        r["stages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["outcome"] == "already-applied"),
+        "{r}"
+    );
     assert_eq!(seen(&moto, &queue_url, &queue_arn), cut);
 
     // rollback: the recorded bounds and desired count, the mapping disabled, the record gone; the
@@ -157,18 +328,32 @@ fn cutover_moves_the_production_queue_to_lambda_in_stages_and_rollback_puts_the_
     let out = moto.replatform(dir.path(), &["rollback", "--yes", "--output", "json"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let r = json(&out);
-    assert_eq!((r["complete"].as_bool(), r["from_stage"].as_u64()), (Some(true), Some(100)), "{r}");
+    assert_eq!(
+        (r["complete"].as_bool(), r["from_stage"].as_u64()),
+        (Some(true), Some(100)),
+        "{r}"
+    );
     // The disabled mapping keeps its last MaximumConcurrency, which the next cutover sets anew.
-    let rolled_back = Seen { max_concurrency: Some(2), ..before };
+    let rolled_back = Seen {
+        max_concurrency: Some(2),
+        ..before
+    };
     assert_eq!(seen(&moto, &queue_url, &queue_arn), rolled_back);
     let out = moto.replatform(dir.path(), &["status", "--output", "json"]);
     let p = &json(&out)["production"];
-    assert!(p["cutover"].is_null() && p["mapping"]["state"] == "Disabled", "{p}");
+    assert!(
+        p["cutover"].is_null() && p["mapping"]["state"] == "Disabled",
+        "{p}"
+    );
 
     // A second rollback finds nothing recorded and changes nothing.
     let out = moto.replatform(dir.path(), &["rollback", "--yes"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(stderr(&out).contains("no cutover is recorded"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no cutover is recorded"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(seen(&moto, &queue_url, &queue_arn), rolled_back);
 }
 
@@ -181,34 +366,91 @@ fn cutover_refuses_without_a_dead_letter_queue_or_a_deployed_lambda_stack() {
     running_worker(&moto, &[]);
     // The service's queue, as some teams have it: no dead-letter queue; its timeout fits.
     let sqs = aws_sdk_sqs::Client::new(&moto.sdk());
-    let made = block(sqs.create_queue().queue_name("orders-plain").attributes(A::VisibilityTimeout, "180").send()).unwrap();
+    let made = block(
+        sqs.create_queue()
+            .queue_name("orders-plain")
+            .attributes(A::VisibilityTimeout, "180")
+            .send(),
+    )
+    .unwrap();
     let queue_url = made.queue_url().unwrap().to_string();
-    let aws_url = format!("https://sqs.eu-west-1.amazonaws.com/{}", queue_url.splitn(4, '/').nth(3).unwrap());
+    let aws_url = format!(
+        "https://sqs.eu-west-1.amazonaws.com/{}",
+        queue_url.splitn(4, '/').nth(3).unwrap()
+    );
     let dir = production_folder(&aws_url);
 
     // Nothing deployed: the Lambda stack is named, with `up` as the fix.
-    let out = moto.replatform(dir.path(), &["cutover", "--yes", "--bake", "0s", "--output", "json"]);
+    let out = moto.replatform(
+        dir.path(),
+        &["cutover", "--yes", "--bake", "0s", "--output", "json"],
+    );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let r = json(&out);
-    let checks: Vec<&str> = r["refusals"].as_array().unwrap().iter().map(|c| c["check"].as_str().unwrap()).collect();
+    let checks: Vec<&str> = r["refusals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["check"].as_str().unwrap())
+        .collect();
     assert_eq!(checks, vec!["lambda-stack", "dead-letter"], "{r}");
-    assert!(r["refusals"][0]["fix"].as_str().unwrap().contains("replatform up"), "{r}");
-    assert!(r["refusals"][1]["fix"].as_str().unwrap().contains("RedrivePolicy"), "{r}");
+    assert!(
+        r["refusals"][0]["fix"]
+            .as_str()
+            .unwrap()
+            .contains("replatform up"),
+        "{r}"
+    );
+    assert!(
+        r["refusals"][1]["fix"]
+            .as_str()
+            .unwrap()
+            .contains("RedrivePolicy"),
+        "{r}"
+    );
     // In text, each refusal with its fix on stderr.
     let out = moto.replatform(dir.path(), &["cutover", "--yes", "--bake", "0s"]);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
-    assert!(err.contains("the Lambda stack is not deployed") && err.contains("no dead-letter queue") && err.contains("production was not changed"), "{err}");
+    assert!(
+        err.contains("the Lambda stack is not deployed")
+            && err.contains("no dead-letter queue")
+            && err.contains("production was not changed"),
+        "{err}"
+    );
 
     // Production unchanged: the service's bounds, its count, no record.
     let sdk = moto.sdk();
     let aas = aws_sdk_applicationautoscaling::Client::new(&sdk);
-    let t = block(aas.describe_scalable_targets().service_namespace(aws_sdk_applicationautoscaling::types::ServiceNamespace::Ecs).resource_ids("service/prod/orders").send()).unwrap();
-    assert_eq!((t.scalable_targets()[0].min_capacity(), t.scalable_targets()[0].max_capacity()), (0, 8));
+    let t = block(
+        aas.describe_scalable_targets()
+            .service_namespace(aws_sdk_applicationautoscaling::types::ServiceNamespace::Ecs)
+            .resource_ids("service/prod/orders")
+            .send(),
+    )
+    .unwrap();
+    assert_eq!(
+        (
+            t.scalable_targets()[0].min_capacity(),
+            t.scalable_targets()[0].max_capacity()
+        ),
+        (0, 8)
+    );
     let ecs = aws_sdk_ecs::Client::new(&sdk);
-    let s = block(ecs.describe_services().cluster("prod").services("orders").include(aws_sdk_ecs::types::ServiceField::Tags).send()).unwrap();
+    let s = block(
+        ecs.describe_services()
+            .cluster("prod")
+            .services("orders")
+            .include(aws_sdk_ecs::types::ServiceField::Tags)
+            .send(),
+    )
+    .unwrap();
     assert_eq!(s.services()[0].desired_count(), 1);
-    assert!(s.services()[0].tags().is_empty(), "{:?}", s.services()[0].tags());
+    assert!(
+        s.services()[0].tags().is_empty(),
+        "{:?}",
+        s.services()[0].tags()
+    );
 }
 
 /// Without `production:` the refusal says what section to add; with the tool's own ECS stack
@@ -216,16 +458,31 @@ fn cutover_refuses_without_a_dead_letter_queue_or_a_deployed_lambda_stack() {
 #[test]
 fn cutover_without_production_names_the_section_to_add_from_the_ecs_stack() {
     let moto = Moto::start();
-    let dir = service_dir("sqs-event-worker", "it-own", |t| format!("region: eu-west-1\n{t}"));
-    let out = moto.replatform(dir.path(), &["up", "--image-uri", IMAGE, "--yes", "--only", "ecs"]);
+    let dir = service_dir("sqs-event-worker", "it-own", |t| {
+        format!("region: eu-west-1\n{t}")
+    });
+    let out = moto.replatform(
+        dir.path(),
+        &["up", "--image-uri", IMAGE, "--yes", "--only", "ecs"],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let out = moto.replatform(dir.path(), &["cutover", "--yes"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let err = stderr(&out);
-    assert!(err.contains("no `production:` section") && err.contains("it-own-ecs") && err.contains("ecs_service: ") && err.contains("queue: "), "{err}");
+    assert!(
+        err.contains("no `production:` section")
+            && err.contains("it-own-ecs")
+            && err.contains("ecs_service: ")
+            && err.contains("queue: "),
+        "{err}"
+    );
     let out = moto.replatform(dir.path(), &["rollback", "--yes"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(stderr(&out).contains("no `production:` section"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no `production:` section"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 /// Issue 16, item 5, with the real process: SIGINT in the bake of stage 50 exits 130 with the
@@ -234,20 +491,49 @@ fn cutover_without_production_names_the_section_to_add_from_the_ecs_stack() {
 #[test]
 fn cutover_interrupted_in_a_bake_exits_130_and_the_next_run_continues_from_the_record() {
     let moto = moto();
-    let Production { queue_url, queue_arn, dir, .. } = ready(&moto);
+    let Production {
+        queue_url,
+        queue_arn,
+        dir,
+        ..
+    } = ready(&moto);
 
     // A bake of ten minutes whose first sample is ten minutes away: the signal comes in it.
-    let child = crate::common::replatform(&moto.endpoint, dir.path(), &["cutover", "--stages", "50,100", "--bake", "10m", "--sample-every", "10m", "--yes", "--output", "json"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = crate::common::replatform(
+        &moto.endpoint,
+        dir.path(),
+        &[
+            "cutover",
+            "--stages",
+            "50,100",
+            "--bake",
+            "10m",
+            "--sample-every",
+            "10m",
+            "--yes",
+            "--output",
+            "json",
+        ],
+    )
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
     let started = std::time::Instant::now();
-    while seen(&moto, &queue_url, &queue_arn).tag.as_deref() != Some("v1 min=0 max=8 desired=1 stage=50 target=yes") {
-        assert!(started.elapsed() < std::time::Duration::from_secs(90), "stage 50 was never recorded");
+    while seen(&moto, &queue_url, &queue_arn).tag.as_deref()
+        != Some("v1 min=0 max=8 desired=1 stage=50 target=yes")
+    {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(90),
+            "stage 50 was never recorded"
+        );
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
-    let ok = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success();
+    let ok = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
     assert!(ok);
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130), "{}", text(&out));
@@ -255,23 +541,59 @@ fn cutover_interrupted_in_a_bake_exits_130_and_the_next_run_continues_from_the_r
     assert_eq!(r["outcome"], "interrupted", "{r}");
     assert_eq!(r["stages"][0]["outcome"], "applied", "{r}");
     assert_eq!(r["stages"][1]["outcome"], "not-reached", "{r}");
-    assert!(stderr(&out).contains("`replatform cutover` continues") && stderr(&out).contains("`replatform rollback`"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("`replatform cutover` continues")
+            && stderr(&out).contains("`replatform rollback`"),
+        "{}",
+        stderr(&out)
+    );
     let half = seen(&moto, &queue_url, &queue_arn);
-    assert_eq!((half.min, half.max, half.mapping.as_str(), half.max_concurrency), (0, 4, "Enabled", Some(2)), "{half:?}");
+    assert_eq!(
+        (
+            half.min,
+            half.max,
+            half.mapping.as_str(),
+            half.max_concurrency
+        ),
+        (0, 4, "Enabled", Some(2)),
+        "{half:?}"
+    );
 
-    let out = moto.replatform(dir.path(), &["cutover", "--stages", "50,100", "--bake", "0s", "--yes", "--output", "json"]);
+    let out = moto.replatform(
+        dir.path(),
+        &[
+            "cutover", "--stages", "50,100", "--bake", "0s", "--yes", "--output", "json",
+        ],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let r = json(&out);
     assert_eq!(r["continued_from"], 50, "{r}");
     assert_eq!(r["stages"][0]["outcome"], "already-applied", "{r}");
     assert_eq!(r["stages"][1]["outcome"], "applied", "{r}");
     let cut = seen(&moto, &queue_url, &queue_arn);
-    assert_eq!((cut.min, cut.max, cut.desired, cut.tag.as_deref()), (0, 0, 0, Some("v1 min=0 max=8 desired=1 stage=100 target=yes")));
+    assert_eq!(
+        (cut.min, cut.max, cut.desired, cut.tag.as_deref()),
+        (
+            0,
+            0,
+            0,
+            Some("v1 min=0 max=8 desired=1 stage=100 target=yes")
+        )
+    );
 
     let out = moto.replatform(dir.path(), &["rollback", "--yes"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let back = seen(&moto, &queue_url, &queue_arn);
-    assert_eq!((back.min, back.max, back.desired, back.tag, back.mapping.as_str()), (0, 8, 1, None, "Disabled"));
+    assert_eq!(
+        (
+            back.min,
+            back.max,
+            back.desired,
+            back.tag,
+            back.mapping.as_str()
+        ),
+        (0, 8, 1, None, "Disabled")
+    );
 }
 
 /// What a person sees without `--yes`, under a pseudo-terminal: each stage's question says what
@@ -281,42 +603,90 @@ fn cutover_interrupted_in_a_bake_exits_130_and_the_next_run_continues_from_the_r
 fn on_a_terminal_each_stage_asks_first_and_no_stops_where_it_is() {
     use crate::terminal::{final_screen_clean, question_alone, Session};
     let moto = moto();
-    let Production { queue_url, queue_arn, dir, .. } = ready(&moto);
+    let Production {
+        queue_url,
+        queue_arn,
+        dir,
+        ..
+    } = ready(&moto);
 
     // `n` at the first question: nothing changed, nothing recorded.
-    let mut first = Session::start(&moto, dir.path(), &["cutover", "--stages", "50,100", "--bake", "0s"]);
+    let mut first = Session::start(
+        &moto,
+        dir.path(),
+        &["cutover", "--stages", "50,100", "--bake", "0s"],
+    );
     first.wait_for("Go on? [y/N]");
     first.answer("n\n");
     let (code, screen) = first.finish();
     assert_eq!(code, 1, "{screen}");
-    assert!(screen.contains("stopped before stage 50%; production was not changed"), "{screen}");
+    assert!(
+        screen.contains("stopped before stage 50%; production was not changed"),
+        "{screen}"
+    );
     let untouched = seen(&moto, &queue_url, &queue_arn);
-    assert_eq!((untouched.max, untouched.mapping.as_str(), untouched.tag), (8, "Disabled", None));
+    assert_eq!(
+        (untouched.max, untouched.mapping.as_str(), untouched.tag),
+        (8, "Disabled", None)
+    );
 
-    let mut run = Session::start(&moto, dir.path(), &["cutover", "--stages", "50,100", "--bake", "0s"]);
+    let mut run = Session::start(
+        &moto,
+        dir.path(),
+        &["cutover", "--stages", "50,100", "--bake", "0s"],
+    );
     let screen = run.wait_for("Go on? [y/N]");
     question_alone(&screen, "Go on? [y/N]");
     assert!(screen.contains("stage 50%: enable the mapping on `orders` with MaximumConcurrency 2, then set the scalable target of `prod/orders` to min 0 max 4"), "{screen}");
-    assert_eq!(seen(&moto, &queue_url, &queue_arn).mapping, "Disabled", "nothing changes before the answer");
+    assert_eq!(
+        seen(&moto, &queue_url, &queue_arn).mapping,
+        "Disabled",
+        "nothing changes before the answer"
+    );
     run.answer("y\n");
     let screen = run.wait_for("stage 100%: enable");
     question_alone(&run.wait_for("stage 100%: enable"), "Go on? [y/N]");
-    assert!(screen.contains("stage 50%: applied and recorded"), "{screen}");
+    assert!(
+        screen.contains("stage 50%: applied and recorded"),
+        "{screen}"
+    );
     run.answer("n\n");
     let (code, screen) = run.finish();
     assert_eq!(code, 1, "{screen}");
     final_screen_clean(&screen);
-    assert!(screen.contains("stopped before stage 100%; production is at stage 50%"), "{screen}");
+    assert!(
+        screen.contains("stopped before stage 100%; production is at stage 50%"),
+        "{screen}"
+    );
     let half = seen(&moto, &queue_url, &queue_arn);
-    assert_eq!((half.max, half.mapping.as_str(), half.tag.as_deref()), (4, "Enabled", Some("v1 min=0 max=8 desired=1 stage=50 target=yes")));
+    assert_eq!(
+        (half.max, half.mapping.as_str(), half.tag.as_deref()),
+        (
+            4,
+            "Enabled",
+            Some("v1 min=0 max=8 desired=1 stage=50 target=yes")
+        )
+    );
 
     let mut back = Session::start(&moto, dir.path(), &["rollback"]);
     let screen = back.wait_for("[y/N]");
-    question_alone(&screen, "Put `prod/orders` back as recorded and stop the function consuming `orders`?");
+    question_alone(
+        &screen,
+        "Put `prod/orders` back as recorded and stop the function consuming `orders`?",
+    );
     back.answer("y\n");
     let (code, screen) = back.finish();
     assert_eq!(code, 0, "{screen}");
     final_screen_clean(&screen);
     let back = seen(&moto, &queue_url, &queue_arn);
-    assert_eq!((back.min, back.max, back.desired, back.tag, back.mapping.as_str()), (0, 8, 1, None, "Disabled"));
+    assert_eq!(
+        (
+            back.min,
+            back.max,
+            back.desired,
+            back.tag,
+            back.mapping.as_str()
+        ),
+        (0, 8, 1, None, "Disabled")
+    );
 }

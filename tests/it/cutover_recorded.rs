@@ -11,7 +11,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_sdk_applicationautoscaling::operation::describe_scalable_targets::DescribeScalableTargetsOutput;
-use aws_sdk_applicationautoscaling::operation::register_scalable_target::{RegisterScalableTargetError, RegisterScalableTargetOutput};
+use aws_sdk_applicationautoscaling::operation::register_scalable_target::{
+    RegisterScalableTargetError, RegisterScalableTargetOutput,
+};
 use aws_sdk_applicationautoscaling::types::{ScalableDimension, ScalableTarget, ServiceNamespace};
 use aws_sdk_cloudwatch::operation::get_metric_data::GetMetricDataOutput;
 use aws_sdk_cloudwatch::types::MetricDataResult;
@@ -76,7 +78,13 @@ impl Fake {
     /// A service of 4 tasks, scaling 1..10, the mapping disabled, no record.
     fn new() -> Self {
         Fake {
-            state: Arc::new(Mutex::new(State { tag: None, desired: 4, min: 1, max: 10, enabled: false })),
+            state: Arc::new(Mutex::new(State {
+                tag: None,
+                desired: 4,
+                min: 1,
+                max: 10,
+                enabled: false,
+            })),
             journal: Arc::default(),
             errors: Arc::default(),
             dlq: Arc::new(Mutex::new(vec![0])),
@@ -102,21 +110,41 @@ impl Fake {
         let aas_rules = self.aas_rules();
         let lambda_rules = self.lambda_rules();
         let errors = self.errors.clone();
-        let metrics = mock!(aws_sdk_cloudwatch::Client::get_metric_data).then_compute_output(move |_| {
-            let mut out = GetMetricDataOutput::builder();
-            if let Some(v) = next(&errors) {
-                out = out.metric_data_results(MetricDataResult::builder().id("errors").values(v).timestamps(DateTime::from_secs(1_795_000_000)).build());
-            }
-            out.build()
-        });
+        let metrics =
+            mock!(aws_sdk_cloudwatch::Client::get_metric_data).then_compute_output(move |_| {
+                let mut out = GetMetricDataOutput::builder();
+                if let Some(v) = next(&errors) {
+                    out = out.metric_data_results(
+                        MetricDataResult::builder()
+                            .id("errors")
+                            .values(v)
+                            .timestamps(DateTime::from_secs(1_795_000_000))
+                            .build(),
+                    );
+                }
+                out.build()
+            });
         let dlq = self.dlq.clone();
         let sqs = mock!(aws_sdk_sqs::Client::get_queue_attributes).then_compute_output(move |r| {
-            let depth = if r.queue_url() == Some(DLQ) { next(&dlq).unwrap_or(0) } else { 120 };
-            GetQueueAttributesOutput::builder().attributes(QueueAttributeName::ApproximateNumberOfMessages, depth.to_string()).build()
+            let depth = if r.queue_url() == Some(DLQ) {
+                next(&dlq).unwrap_or(0)
+            } else {
+                120
+            };
+            GetQueueAttributesOutput::builder()
+                .attributes(
+                    QueueAttributeName::ApproximateNumberOfMessages,
+                    depth.to_string(),
+                )
+                .build()
         });
         Production::new(
             mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &ecs_rules),
-            mock_client!(aws_sdk_applicationautoscaling, RuleMode::MatchAny, &aas_rules),
+            mock_client!(
+                aws_sdk_applicationautoscaling,
+                RuleMode::MatchAny,
+                &aas_rules
+            ),
             mock_client!(aws_sdk_lambda, RuleMode::MatchAny, &lambda_rules),
             mock_client!(aws_sdk_sqs, RuleMode::MatchAny, &[&sqs]),
             mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, &[&metrics]),
@@ -124,18 +152,45 @@ impl Fake {
     }
 
     fn ecs_rules(&self) -> Vec<Rule> {
-        let (s1, s2, s3, s4) = (self.state.clone(), self.state.clone(), self.state.clone(), self.state.clone());
-        let (j2, j3, j4) = (self.journal.clone(), self.journal.clone(), self.journal.clone());
+        let (s1, s2, s3, s4) = (
+            self.state.clone(),
+            self.state.clone(),
+            self.state.clone(),
+            self.state.clone(),
+        );
+        let (j2, j3, j4) = (
+            self.journal.clone(),
+            self.journal.clone(),
+            self.journal.clone(),
+        );
         vec![
             mock!(aws_sdk_ecs::Client::describe_services).then_compute_output(move |_| {
                 let s = s1.lock().unwrap();
-                let tags = s.tag.iter().map(|v| Tag::builder().key("replatform:cutover").value(v).build()).collect();
+                let tags = s
+                    .tag
+                    .iter()
+                    .map(|v| Tag::builder().key("replatform:cutover").value(v).build())
+                    .collect();
                 DescribeServicesOutput::builder()
-                    .services(Service::builder().service_arn(SERVICE_ARN).service_name("orders").status("ACTIVE").desired_count(s.desired).running_count(s.desired).set_tags(Some(tags)).build())
+                    .services(
+                        Service::builder()
+                            .service_arn(SERVICE_ARN)
+                            .service_name("orders")
+                            .status("ACTIVE")
+                            .desired_count(s.desired)
+                            .running_count(s.desired)
+                            .set_tags(Some(tags))
+                            .build(),
+                    )
                     .build()
             }),
             mock!(aws_sdk_ecs::Client::tag_resource).then_compute_output(move |r| {
-                let value = r.tags().first().and_then(|t| t.value()).unwrap_or_default().to_string();
+                let value = r
+                    .tags()
+                    .first()
+                    .and_then(|t| t.value())
+                    .unwrap_or_default()
+                    .to_string();
                 j2.lock().unwrap().push(format!("record {value}"));
                 s2.lock().unwrap().tag = Some(value);
                 TagResourceOutput::builder().build()
@@ -182,14 +237,18 @@ impl Fake {
                 )
             })
         } else {
-            mock!(aws_sdk_applicationautoscaling::Client::register_scalable_target).then_compute_output(move |r| {
-                let (min, max) = (r.min_capacity().unwrap_or(-1), r.max_capacity().unwrap_or(-1));
-                j2.lock().unwrap().push(format!("target {min}..{max}"));
-                let mut s = s2.lock().unwrap();
-                (s.min, s.max) = (min, max);
-                s.desired = s.desired.clamp(min, max);
-                RegisterScalableTargetOutput::builder().build()
-            })
+            mock!(aws_sdk_applicationautoscaling::Client::register_scalable_target)
+                .then_compute_output(move |r| {
+                    let (min, max) = (
+                        r.min_capacity().unwrap_or(-1),
+                        r.max_capacity().unwrap_or(-1),
+                    );
+                    j2.lock().unwrap().push(format!("target {min}..{max}"));
+                    let mut s = s2.lock().unwrap();
+                    (s.min, s.max) = (min, max);
+                    s.desired = s.desired.clamp(min, max);
+                    RegisterScalableTargetOutput::builder().build()
+                })
         };
         vec![describe, register]
     }
@@ -198,21 +257,30 @@ impl Fake {
         let (s1, s2) = (self.state.clone(), self.state.clone());
         let j2 = self.journal.clone();
         vec![
-            mock!(aws_sdk_lambda::Client::get_event_source_mapping).then_compute_output(move |_| {
-                let enabled = s1.lock().unwrap().enabled;
-                GetEventSourceMappingOutput::builder().uuid(MAPPING).state(if enabled { "Enabled" } else { "Disabled" }).build()
-            }),
-            mock!(aws_sdk_lambda::Client::update_event_source_mapping).then_compute_output(move |r| {
-                let enabled = r.enabled().unwrap_or(false);
-                let mc = r.scaling_config().and_then(|c| c.maximum_concurrency());
-                j2.lock().unwrap().push(match (enabled, mc) {
-                    (true, Some(n)) => format!("mapping on, {n} at most"),
-                    (true, None) => "mapping on".into(),
-                    (false, _) => "mapping off".into(),
-                });
-                s2.lock().unwrap().enabled = enabled;
-                UpdateEventSourceMappingOutput::builder().uuid(MAPPING).build()
-            }),
+            mock!(aws_sdk_lambda::Client::get_event_source_mapping).then_compute_output(
+                move |_| {
+                    let enabled = s1.lock().unwrap().enabled;
+                    GetEventSourceMappingOutput::builder()
+                        .uuid(MAPPING)
+                        .state(if enabled { "Enabled" } else { "Disabled" })
+                        .build()
+                },
+            ),
+            mock!(aws_sdk_lambda::Client::update_event_source_mapping).then_compute_output(
+                move |r| {
+                    let enabled = r.enabled().unwrap_or(false);
+                    let mc = r.scaling_config().and_then(|c| c.maximum_concurrency());
+                    j2.lock().unwrap().push(match (enabled, mc) {
+                        (true, Some(n)) => format!("mapping on, {n} at most"),
+                        (true, None) => "mapping on".into(),
+                        (false, _) => "mapping off".into(),
+                    });
+                    s2.lock().unwrap().enabled = enabled;
+                    UpdateEventSourceMappingOutput::builder()
+                        .uuid(MAPPING)
+                        .build()
+                },
+            ),
         ]
     }
 }
@@ -231,17 +299,36 @@ fn site() -> Site {
 }
 
 fn options(stages: &[u32], bake: Duration) -> Options {
-    Options { stages: stages.to_vec(), bake, sample_every: Duration::from_secs(60), thresholds: Thresholds::default(), yes: true }
+    Options {
+        stages: stages.to_vec(),
+        bake,
+        sample_every: Duration::from_secs(60),
+        thresholds: Thresholds::default(),
+        yes: true,
+    }
 }
 
-const QUIET: Printer = Printer { format: OutputFormat::Text, quiet: true, verbose: 0 };
+const QUIET: Printer = Printer {
+    format: OutputFormat::Text,
+    quiet: true,
+    verbose: 0,
+};
 
 fn never_asked(q: String) -> BoxFuture<'static, Answer> {
     panic!("--yes asks nothing, yet was asked: {q}")
 }
 
 async fn run(fake: &Fake, opts: &Options, stop: &Stop) -> Cutover {
-    drive(&fake.production(), &site(), opts, &never_asked, stop, &QUIET).await.unwrap_or_else(|f| panic!("{}: {:?}", f.message, f.hint))
+    drive(
+        &fake.production(),
+        &site(),
+        opts,
+        &never_asked,
+        stop,
+        &QUIET,
+    )
+    .await
+    .unwrap_or_else(|f| panic!("{}: {:?}", f.message, f.hint))
 }
 
 fn strings(v: &[&str]) -> Vec<String> {
@@ -254,10 +341,19 @@ async fn a_bake_that_sees_lambda_errors_rolls_back_to_the_recorded_service() {
     // The first minute is clean; by the second, CloudWatch has 3 errors.
     *fake.errors.lock().unwrap() = vec![0.0, 3.0];
     let started = tokio::time::Instant::now();
-    let done = run(&fake, &options(&[10, 50, 100], Duration::from_secs(300)), &Stop::new()).await;
+    let done = run(
+        &fake,
+        &options(&[10, 50, 100], Duration::from_secs(300)),
+        &Stop::new(),
+    )
+    .await;
 
     assert_eq!(done.outcome, "rolled-back", "{done:?}");
-    assert!(done.reason.as_deref().unwrap().contains("stage 10%") && done.reason.as_deref().unwrap().contains("3 errors"), "{done:?}");
+    assert!(
+        done.reason.as_deref().unwrap().contains("stage 10%")
+            && done.reason.as_deref().unwrap().contains("3 errors"),
+        "{done:?}"
+    );
     assert_eq!(
         fake.log(),
         strings(&[
@@ -274,11 +370,25 @@ async fn a_bake_that_sees_lambda_errors_rolls_back_to_the_recorded_service() {
         ])
     );
     let bake = done.stages[0].bake.as_ref().unwrap();
-    assert_eq!(bake.samples.len(), 2, "the breach ends the bake at its second sample");
-    assert_eq!(started.elapsed(), Duration::from_secs(120), "two samples a minute apart, not the whole five minutes");
-    assert_eq!(done.stages.iter().map(|s| s.outcome).collect::<Vec<_>>(), vec!["applied", "not-reached", "not-reached"]);
+    assert_eq!(
+        bake.samples.len(),
+        2,
+        "the breach ends the bake at its second sample"
+    );
+    assert_eq!(
+        started.elapsed(),
+        Duration::from_secs(120),
+        "two samples a minute apart, not the whole five minutes"
+    );
+    assert_eq!(
+        done.stages.iter().map(|s| s.outcome).collect::<Vec<_>>(),
+        vec!["applied", "not-reached", "not-reached"]
+    );
     let s = fake.state();
-    assert_eq!((s.min, s.max, s.desired, s.enabled, s.tag), (1, 10, 4, false, None));
+    assert_eq!(
+        (s.min, s.max, s.desired, s.enabled, s.tag),
+        (1, 10, 4, false, None)
+    );
     assert!(done.rollback.as_ref().unwrap().complete);
 }
 
@@ -286,15 +396,36 @@ async fn a_bake_that_sees_lambda_errors_rolls_back_to_the_recorded_service() {
 async fn a_dead_letter_queue_that_grows_rolls_back() {
     let fake = Fake::new();
     *fake.dlq.lock().unwrap() = vec![2, 2, 5];
-    let done = run(&fake, &options(&[50, 100], Duration::from_secs(600)), &Stop::new()).await;
+    let done = run(
+        &fake,
+        &options(&[50, 100], Duration::from_secs(600)),
+        &Stop::new(),
+    )
+    .await;
     assert_eq!(done.outcome, "rolled-back", "{done:?}");
-    assert!(done.reason.as_deref().unwrap().contains("dead-letter queue grew by 3 messages (2 -> 5)"), "{done:?}");
+    assert!(
+        done.reason
+            .as_deref()
+            .unwrap()
+            .contains("dead-letter queue grew by 3 messages (2 -> 5)"),
+        "{done:?}"
+    );
     assert_eq!(done.stages[0].bake.as_ref().unwrap().samples.len(), 3);
     let log = fake.log();
-    assert_eq!(&log[1..3], &strings(&["mapping on, 10 at most", "target 1..5"]), "{log:?}");
-    assert!(!log.contains(&"desired 0".to_string()), "stage 100 never came: {log:?}");
+    assert_eq!(
+        &log[1..3],
+        &strings(&["mapping on, 10 at most", "target 1..5"]),
+        "{log:?}"
+    );
+    assert!(
+        !log.contains(&"desired 0".to_string()),
+        "stage 100 never came: {log:?}"
+    );
     let s = fake.state();
-    assert_eq!((s.min, s.max, s.desired, s.enabled, s.tag), (1, 10, 4, false, None));
+    assert_eq!(
+        (s.min, s.max, s.desired, s.enabled, s.tag),
+        (1, 10, 4, false, None)
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -310,18 +441,41 @@ async fn an_interrupt_between_stages_is_continued_by_cutover_and_undone_by_rollb
     let opts = options(&[50, 100], Duration::from_secs(300));
     let done = run(&fake, &opts, &stop).await;
     assert_eq!(done.outcome, "interrupted", "{done:?}");
-    assert!(done.hint.as_deref().unwrap().contains("`replatform cutover` continues") && done.hint.as_deref().unwrap().contains("`replatform rollback`"), "{done:?}");
-    assert_eq!(fake.state().tag.as_deref(), Some("v1 min=1 max=10 desired=4 stage=50 target=yes"), "stage 50 is recorded as applied");
+    assert!(
+        done.hint
+            .as_deref()
+            .unwrap()
+            .contains("`replatform cutover` continues")
+            && done
+                .hint
+                .as_deref()
+                .unwrap()
+                .contains("`replatform rollback`"),
+        "{done:?}"
+    );
+    assert_eq!(
+        fake.state().tag.as_deref(),
+        Some("v1 min=1 max=10 desired=4 stage=50 target=yes"),
+        "stage 50 is recorded as applied"
+    );
     assert_eq!(fake.log().len(), 4, "{:?}", fake.log());
 
     // The next run reads the record from the service and goes on with stage 100 only.
     let done = run(&fake, &opts, &Stop::new()).await;
     assert_eq!(done.outcome, "cut-over", "{done:?}");
     assert_eq!(done.continued_from, Some(50));
-    assert_eq!(done.stages.iter().map(|s| s.outcome).collect::<Vec<_>>(), vec!["already-applied", "applied"]);
+    assert_eq!(
+        done.stages.iter().map(|s| s.outcome).collect::<Vec<_>>(),
+        vec!["already-applied", "applied"]
+    );
     assert_eq!(
         &fake.log()[4..],
-        &strings(&["mapping on, 20 at most", "target 0..0", "desired 0", "record v1 min=1 max=10 desired=4 stage=100 target=yes"]),
+        &strings(&[
+            "mapping on, 20 at most",
+            "target 0..0",
+            "desired 0",
+            "record v1 min=1 max=10 desired=4 stage=100 target=yes"
+        ]),
         "the recorded bounds are the ones from before the first stage"
     );
     let s = fake.state();
@@ -336,9 +490,20 @@ async fn an_interrupt_between_stages_is_continued_by_cutover_and_undone_by_rollb
     let r = undo(&fake.production(), &site(), &QUIET).await.unwrap();
     assert!(r.complete, "{r:?}");
     assert_eq!(r.from_stage, Some(100));
-    assert_eq!(&fake.log()[before..], &strings(&["target 1..10", "desired 4", "mapping off", "forget the record"]));
+    assert_eq!(
+        &fake.log()[before..],
+        &strings(&[
+            "target 1..10",
+            "desired 4",
+            "mapping off",
+            "forget the record"
+        ])
+    );
     let s = fake.state();
-    assert_eq!((s.min, s.max, s.desired, s.enabled, s.tag), (1, 10, 4, false, None));
+    assert_eq!(
+        (s.min, s.max, s.desired, s.enabled, s.tag),
+        (1, 10, 4, false, None)
+    );
     // And again: nothing recorded, the mapping already off; nothing changes.
     let r = undo(&fake.production(), &site(), &QUIET).await.unwrap();
     assert!(r.complete && r.recorded.is_none(), "{r:?}");
@@ -349,17 +514,40 @@ async fn an_interrupt_between_stages_is_continued_by_cutover_and_undone_by_rollb
 async fn a_denied_register_scalable_target_names_the_permission_and_keeps_the_queue_consumed() {
     let mut fake = Fake::new();
     fake.deny_register = true;
-    let done = run(&fake, &options(&[50, 100], Duration::from_secs(300)), &Stop::new()).await;
+    let done = run(
+        &fake,
+        &options(&[50, 100], Duration::from_secs(300)),
+        &Stop::new(),
+    )
+    .await;
     assert_eq!(done.outcome, "rollback-failed", "{done:?}");
     let reason = done.reason.as_deref().unwrap();
-    assert!(reason.contains("stage 50% failed") && reason.contains("application-autoscaling:RegisterScalableTarget"), "{reason}");
+    assert!(
+        reason.contains("stage 50% failed")
+            && reason.contains("application-autoscaling:RegisterScalableTarget"),
+        "{reason}"
+    );
     let hint = done.hint.as_deref().unwrap();
-    assert!(hint.contains("grant the caller `application-autoscaling:RegisterScalableTarget`") && hint.contains("`replatform rollback` again"), "{hint}");
+    assert!(
+        hint.contains("grant the caller `application-autoscaling:RegisterScalableTarget`")
+            && hint.contains("`replatform rollback` again"),
+        "{hint}"
+    );
     // ECS was never lowered, and the function keeps consuming: the queue is never without a
     // consumer. The record stays for the rollback to come.
-    assert_eq!(fake.log(), strings(&["record v1 min=1 max=10 desired=4 stage=0 target=yes", "mapping on, 10 at most"]));
+    assert_eq!(
+        fake.log(),
+        strings(&[
+            "record v1 min=1 max=10 desired=4 stage=0 target=yes",
+            "mapping on, 10 at most"
+        ])
+    );
     let r = done.rollback.as_ref().unwrap();
-    assert_eq!(r.steps.iter().map(|s| s.outcome).collect::<Vec<_>>(), vec!["failed", "skipped"], "{r:?}");
+    assert_eq!(
+        r.steps.iter().map(|s| s.outcome).collect::<Vec<_>>(),
+        vec!["failed", "skipped"],
+        "{r:?}"
+    );
     let s = fake.state();
     assert_eq!((s.min, s.max, s.desired, s.enabled), (1, 10, 4, true));
     assert!(s.tag.is_some());
@@ -369,7 +557,10 @@ async fn a_denied_register_scalable_target_names_the_permission_and_keeps_the_qu
     let r = undo(&fake.production(), &site(), &QUIET).await.unwrap();
     assert!(r.complete, "{r:?}");
     let s = fake.state();
-    assert_eq!((s.min, s.max, s.desired, s.enabled, s.tag), (1, 10, 4, false, None));
+    assert_eq!(
+        (s.min, s.max, s.desired, s.enabled, s.tag),
+        (1, 10, 4, false, None)
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -378,7 +569,16 @@ async fn a_service_without_a_scalable_target_is_moved_by_its_desired_count() {
     let done = {
         // No scalable target: the answer lists none.
         let p = fake.production_without_target();
-        drive(&p, &site(), &options(&[50, 100], Duration::ZERO), &never_asked, &Stop::new(), &QUIET).await.unwrap()
+        drive(
+            &p,
+            &site(),
+            &options(&[50, 100], Duration::ZERO),
+            &never_asked,
+            &Stop::new(),
+            &QUIET,
+        )
+        .await
+        .unwrap()
     };
     assert_eq!(done.outcome, "cut-over", "{done:?}");
     assert_eq!(
@@ -393,9 +593,14 @@ async fn a_service_without_a_scalable_target_is_moved_by_its_desired_count() {
             "record v1 min=4 max=4 desired=4 stage=100 target=no",
         ])
     );
-    let r = undo(&fake.production_without_target(), &site(), &QUIET).await.unwrap();
+    let r = undo(&fake.production_without_target(), &site(), &QUIET)
+        .await
+        .unwrap();
     assert!(r.complete, "{r:?}");
-    assert_eq!(&fake.log()[7..], &strings(&["desired 4", "mapping off", "forget the record"]));
+    assert_eq!(
+        &fake.log()[7..],
+        &strings(&["desired 4", "mapping off", "forget the record"])
+    );
     fake.with_state(|s| assert_eq!((s.desired, s.enabled), (4, false)));
 }
 
@@ -403,13 +608,23 @@ impl Fake {
     fn production_without_target(&self) -> Production {
         let ecs_rules = self.ecs_rules();
         let lambda_rules = self.lambda_rules();
-        let none = mock!(aws_sdk_applicationautoscaling::Client::describe_scalable_targets).then_output(|| DescribeScalableTargetsOutput::builder().build());
-        let never = mock!(aws_sdk_applicationautoscaling::Client::register_scalable_target).then_compute_output(|_| panic!("a service without a scalable target gets none registered"));
-        let quiet_sqs = mock!(aws_sdk_sqs::Client::get_queue_attributes).then_output(|| GetQueueAttributesOutput::builder().build());
-        let quiet_cw = mock!(aws_sdk_cloudwatch::Client::get_metric_data).then_output(|| GetMetricDataOutput::builder().build());
+        let none = mock!(aws_sdk_applicationautoscaling::Client::describe_scalable_targets)
+            .then_output(|| DescribeScalableTargetsOutput::builder().build());
+        let never = mock!(aws_sdk_applicationautoscaling::Client::register_scalable_target)
+            .then_compute_output(|_| {
+                panic!("a service without a scalable target gets none registered")
+            });
+        let quiet_sqs = mock!(aws_sdk_sqs::Client::get_queue_attributes)
+            .then_output(|| GetQueueAttributesOutput::builder().build());
+        let quiet_cw = mock!(aws_sdk_cloudwatch::Client::get_metric_data)
+            .then_output(|| GetMetricDataOutput::builder().build());
         Production::new(
             mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &ecs_rules),
-            mock_client!(aws_sdk_applicationautoscaling, RuleMode::MatchAny, &[&none, &never]),
+            mock_client!(
+                aws_sdk_applicationautoscaling,
+                RuleMode::MatchAny,
+                &[&none, &never]
+            ),
             mock_client!(aws_sdk_lambda, RuleMode::MatchAny, &lambda_rules),
             mock_client!(aws_sdk_sqs, RuleMode::MatchAny, &[&quiet_sqs]),
             mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, &[&quiet_cw]),
@@ -423,15 +638,27 @@ impl Fake {
 async fn an_error_is_counted_once_however_many_samples_see_it() {
     let fake = Fake::new();
     *fake.errors.lock().unwrap() = vec![0.0, 1.0];
-    let opts = Options { thresholds: Thresholds { max_errors: 1, ..Thresholds::default() }, ..options(&[100], Duration::from_secs(300)) };
+    let opts = Options {
+        thresholds: Thresholds {
+            max_errors: 1,
+            ..Thresholds::default()
+        },
+        ..options(&[100], Duration::from_secs(300))
+    };
     let done = run(&fake, &opts, &Stop::new()).await;
     assert_eq!(done.outcome, "cut-over", "{done:?}");
     let samples = &done.stages[0].bake.as_ref().unwrap().samples;
-    assert_eq!(samples.iter().map(|s| s.errors).collect::<Vec<_>>(), vec![0, 1, 0, 0, 0]);
+    assert_eq!(
+        samples.iter().map(|s| s.errors).collect::<Vec<_>>(),
+        vec![0, 1, 0, 0, 0]
+    );
     // Two errors by the end are one too many.
     let fake = Fake::new();
     *fake.errors.lock().unwrap() = vec![0.0, 1.0, 2.0];
     let done = run(&fake, &opts, &Stop::new()).await;
     assert_eq!(done.outcome, "rolled-back", "{done:?}");
-    assert!(done.reason.as_deref().unwrap().contains("2 errors"), "{done:?}");
+    assert!(
+        done.reason.as_deref().unwrap().contains("2 errors"),
+        "{done:?}"
+    );
 }

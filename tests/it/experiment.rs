@@ -25,15 +25,38 @@ fn deployed(moto: &Moto, service: &str) -> (tempfile::TempDir, Queues) {
     let out = moto.replatform(dir.path(), &["up", "--image-uri", IMAGE, "--yes", "-q"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let status = json(&moto.replatform(dir.path(), &["status", "--output", "json"]));
-    let url = |kind: &str| status["stacks"].as_array().unwrap().iter().find(|s| s["kind"] == kind).unwrap()["queue"]["url"].as_str().unwrap().to_string();
-    let queues = Queues { sqs: aws_sdk_sqs::Client::new(&moto.sdk()), ecs: url("ecs"), lambda: url("lambda") };
+    let url = |kind: &str| {
+        status["stacks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["kind"] == kind)
+            .unwrap()["queue"]["url"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let queues = Queues {
+        sqs: aws_sdk_sqs::Client::new(&moto.sdk()),
+        ecs: url("ecs"),
+        lambda: url("lambda"),
+    };
     (dir, queues)
 }
 
 impl Queues {
     fn visible(&self, url: &str) -> u64 {
-        let out = block(self.sqs.get_queue_attributes().queue_url(url).attribute_names(QueueAttributeName::ApproximateNumberOfMessages).send()).unwrap();
-        out.attributes().unwrap()[&QueueAttributeName::ApproximateNumberOfMessages].parse().unwrap()
+        let out = block(
+            self.sqs
+                .get_queue_attributes()
+                .queue_url(url)
+                .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+                .send(),
+        )
+        .unwrap();
+        out.attributes().unwrap()[&QueueAttributeName::ApproximateNumberOfMessages]
+            .parse()
+            .unwrap()
     }
 
     /// Receives and deletes everything visible: message id attribute → body. Each id must have
@@ -42,17 +65,39 @@ impl Queues {
         let mut out = BTreeMap::new();
         let mut sqs_ids: BTreeMap<String, String> = BTreeMap::new();
         loop {
-            let r = block(self.sqs.receive_message().queue_url(url).max_number_of_messages(10).visibility_timeout(300).wait_time_seconds(0).message_attribute_names("All").send()).unwrap();
+            let r = block(
+                self.sqs
+                    .receive_message()
+                    .queue_url(url)
+                    .max_number_of_messages(10)
+                    .visibility_timeout(300)
+                    .wait_time_seconds(0)
+                    .message_attribute_names("All")
+                    .send(),
+            )
+            .unwrap();
             if r.messages().is_empty() {
                 return out;
             }
             for m in r.messages() {
-                let id = m.message_attributes().and_then(|a| a.get("replatform-id")).and_then(|v| v.string_value()).expect("every message carries its id").to_string();
+                let id = m
+                    .message_attributes()
+                    .and_then(|a| a.get("replatform-id"))
+                    .and_then(|v| v.string_value())
+                    .expect("every message carries its id")
+                    .to_string();
                 let sqs_id = m.message_id().unwrap().to_string();
                 let first = sqs_ids.entry(id.clone()).or_insert_with(|| sqs_id.clone());
                 assert_eq!(*first, sqs_id, "message {id} was sent twice");
                 out.insert(id, m.body().unwrap().to_string());
-                block(self.sqs.delete_message().queue_url(url).receipt_handle(m.receipt_handle().unwrap()).send()).unwrap();
+                block(
+                    self.sqs
+                        .delete_message()
+                        .queue_url(url)
+                        .receipt_handle(m.receipt_handle().unwrap())
+                        .send(),
+                )
+                .unwrap();
             }
         }
     }
@@ -64,13 +109,28 @@ fn load_sends_the_same_messages_to_both_queues() {
     let (dir, q) = deployed(&moto, "it-load");
 
     // A burst: exactly N in each queue, the same bodies pairwise, each carrying its id and time.
-    let out = moto.replatform(dir.path(), &["load", "--count", "25", "--size", "100..300", "--output", "json"]);
+    let out = moto.replatform(
+        dir.path(),
+        &[
+            "load", "--count", "25", "--size", "100..300", "--output", "json",
+        ],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let report = json(&out);
-    assert_eq!((report["sent"].as_u64(), report["failed"].as_u64(), report["planned"].as_u64()), (Some(50), Some(0), Some(25)));
+    assert_eq!(
+        (
+            report["sent"].as_u64(),
+            report["failed"].as_u64(),
+            report["planned"].as_u64()
+        ),
+        (Some(50), Some(0), Some(25))
+    );
     let (ecs, lambda) = (q.drain(&q.ecs), q.drain(&q.lambda));
     assert_eq!(ecs.len(), 25);
-    assert_eq!(ecs, lambda, "the same id carries the same body on both queues");
+    assert_eq!(
+        ecs, lambda,
+        "the same id carries the same body on both queues"
+    );
     let run = report["run"].as_str().unwrap();
     for (id, body) in &ecs {
         assert!(id.starts_with(&format!("{run}-")), "{id}");
@@ -81,23 +141,61 @@ fn load_sends_the_same_messages_to_both_queues() {
     }
 
     // The article's seeder: B batches of 1..=M, the sizes drawn from the seed, all of them sent.
-    let args = ["load", "--batches", "6", "--max-per-batch", "7", "--pause", "100ms", "--seed", "11", "--output", "json"];
+    let args = [
+        "load",
+        "--batches",
+        "6",
+        "--max-per-batch",
+        "7",
+        "--pause",
+        "100ms",
+        "--seed",
+        "11",
+        "--output",
+        "json",
+    ];
     let report = json(&moto.replatform(dir.path(), &args));
-    let waves: Vec<u64> = report["waves"].as_array().unwrap().iter().map(|w| w.as_u64().unwrap()).collect();
+    let waves: Vec<u64> = report["waves"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_u64().unwrap())
+        .collect();
     assert_eq!(waves.len(), 6);
     assert!(waves.iter().all(|w| (1..=7).contains(w)), "{waves:?}");
     let total: u64 = waves.iter().sum();
     assert_eq!(report["planned"].as_u64(), Some(total));
     assert_eq!((q.visible(&q.ecs), q.visible(&q.lambda)), (total, total));
     let again = json(&moto.replatform(dir.path(), &args));
-    assert_eq!(again["waves"], report["waves"], "the same seed gives the same batches");
+    assert_eq!(
+        again["waves"], report["waves"],
+        "the same seed gives the same batches"
+    );
 
     // A steady rate, to one queue only, with a body of the user's.
     std::fs::write(dir.path().join("order.json"), r#"{"order": 1234}"#).unwrap();
     let (before_ecs, before_lambda) = (q.visible(&q.ecs), q.visible(&q.lambda));
-    let out = moto.replatform(dir.path(), &["load", "--rate", "40", "--duration", "500ms", "--only", "lambda", "--body-file", "order.json", "--output", "json"]);
+    let out = moto.replatform(
+        dir.path(),
+        &[
+            "load",
+            "--rate",
+            "40",
+            "--duration",
+            "500ms",
+            "--only",
+            "lambda",
+            "--body-file",
+            "order.json",
+            "--output",
+            "json",
+        ],
+    );
     assert_eq!(json(&out)["sent"].as_u64(), Some(20));
-    assert_eq!((q.visible(&q.ecs), q.visible(&q.lambda)), (before_ecs, before_lambda + 20));
+    assert_eq!(
+        (q.visible(&q.ecs), q.visible(&q.lambda)),
+        (before_ecs, before_lambda + 20)
+    );
     let bodies: BTreeSet<String> = q.drain(&q.lambda).into_values().collect();
     assert!(bodies.contains(r#"{"order": 1234}"#));
 }
@@ -111,14 +209,47 @@ fn a_queue_that_stays_unreachable_fails_with_the_count_not_sent() {
     let out = moto.replatform(dir.path(), &["load", "--count", "30", "--output", "json"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let report = json(&out);
-    let queue = |kind: &str| report["queues"].as_array().unwrap().iter().find(|x| x["platform"] == kind).unwrap().clone();
-    assert_eq!((queue("ecs")["sent"].as_u64(), queue("ecs")["failed"].as_u64()), (Some(30), Some(0)));
-    assert_eq!((queue("lambda")["sent"].as_u64(), queue("lambda")["failed"].as_u64()), (Some(0), Some(30)));
+    let queue = |kind: &str| {
+        report["queues"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["platform"] == kind)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(
+        (
+            queue("ecs")["sent"].as_u64(),
+            queue("ecs")["failed"].as_u64()
+        ),
+        (Some(30), Some(0))
+    );
+    assert_eq!(
+        (
+            queue("lambda")["sent"].as_u64(),
+            queue("lambda")["failed"].as_u64()
+        ),
+        (Some(0), Some(30))
+    );
     let reason = &queue("lambda")["not_sent"][0];
     assert_eq!(reason["count"].as_u64(), Some(30));
-    assert!(reason["code"].as_str().unwrap().contains("NonExistentQueue") || reason["code"].as_str().unwrap().contains("QueueDoesNotExist"), "{reason}");
+    assert!(
+        reason["code"]
+            .as_str()
+            .unwrap()
+            .contains("NonExistentQueue")
+            || reason["code"]
+                .as_str()
+                .unwrap()
+                .contains("QueueDoesNotExist"),
+        "{reason}"
+    );
     let err = stderr(&out);
-    assert!(err.contains("30 of 30 not sent to the lambda queue"), "{err}");
+    assert!(
+        err.contains("30 of 30 not sent to the lambda queue"),
+        "{err}"
+    );
     assert!(err.contains("30 of 60 messages were not sent"), "{err}");
     assert_eq!(q.visible(&q.ecs), 30);
 }
@@ -133,37 +264,93 @@ fn bad_arguments_are_refused_and_send_nothing() {
         (&["load", "--count", "5", "--size", "10..50"], "cannot hold"),
         (&["load", "--rate", "5"], "--duration"),
         (&["load"], "say how much to send"),
-        (&["load", "--count", "5", "--body-file", "missing.json"], "cannot read --body-file"),
+        (
+            &["load", "--count", "5", "--body-file", "missing.json"],
+            "cannot read --body-file",
+        ),
         (&["compare", "--count", "5"], "need --load"),
-        (&["compare", "--load", "--count", "5", "--out", "/proc/replatform-cannot-write-here"], "cannot create"),
-        (&["compare", "--load", "--count", "5", "--interval", "10ms"], "below 200ms"),
+        (
+            &[
+                "compare",
+                "--load",
+                "--count",
+                "5",
+                "--out",
+                "/proc/replatform-cannot-write-here",
+            ],
+            "cannot create",
+        ),
+        (
+            &["compare", "--load", "--count", "5", "--interval", "10ms"],
+            "below 200ms",
+        ),
     ];
     for (args, says) in cases {
         let out = moto.replatform(dir.path(), args);
-        assert!(matches!(out.status.code(), Some(1 | 2)), "{args:?}: {:?}", out.status);
-        assert!(stderr(&out).contains(says), "{args:?} should say `{says}`: {}", stderr(&out));
+        assert!(
+            matches!(out.status.code(), Some(1 | 2)),
+            "{args:?}: {:?}",
+            out.status
+        );
+        assert!(
+            stderr(&out).contains(says),
+            "{args:?} should say `{says}`: {}",
+            stderr(&out)
+        );
     }
     // Stacks that are not deployed: a service nobody deployed.
     let other = service_dir("sqs-worker", "it-never-deployed", |t| t);
     let out = moto.replatform(other.path(), &["load", "--count", "5"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("stack `it-never-deployed-ecs` is not deployed"), "{}", stderr(&out));
-    assert!(stderr(&out).contains("replatform up"), "says what to do: {}", stderr(&out));
-    assert_eq!((q.visible(&q.ecs), q.visible(&q.lambda)), (0, 0), "nothing was sent");
+    assert!(
+        stderr(&out).contains("stack `it-never-deployed-ecs` is not deployed"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("replatform up"),
+        "says what to do: {}",
+        stderr(&out)
+    );
+    assert_eq!(
+        (q.visible(&q.ecs), q.visible(&q.lambda)),
+        (0, 0),
+        "nothing was sent"
+    );
 }
 
 /// Receives and deletes from `url` until `stop`: `per_receive` messages at a time, each batch
 /// taking `pause`. A worker of the test's own, so that each platform drains at its own pace.
-fn consumer(sqs: aws_sdk_sqs::Client, url: String, per_receive: i32, pause: Duration, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<usize> {
+fn consumer(
+    sqs: aws_sdk_sqs::Client,
+    url: String,
+    per_receive: i32,
+    pause: Duration,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<usize> {
     std::thread::spawn(move || {
         let mut done = 0;
         while !stop.load(Ordering::Relaxed) {
-            let r = block(sqs.receive_message().queue_url(&url).max_number_of_messages(per_receive).visibility_timeout(30).wait_time_seconds(1).message_system_attribute_names(MessageSystemAttributeName::All).send());
+            let r = block(
+                sqs.receive_message()
+                    .queue_url(&url)
+                    .max_number_of_messages(per_receive)
+                    .visibility_timeout(30)
+                    .wait_time_seconds(1)
+                    .message_system_attribute_names(MessageSystemAttributeName::All)
+                    .send(),
+            );
             if let Ok(r) = r {
                 // The work takes `pause`: the messages are in flight meanwhile.
                 std::thread::sleep(pause);
                 for m in r.messages() {
-                    block(sqs.delete_message().queue_url(&url).receipt_handle(m.receipt_handle().unwrap()).send()).unwrap();
+                    block(
+                        sqs.delete_message()
+                            .queue_url(&url)
+                            .receipt_handle(m.receipt_handle().unwrap())
+                            .send(),
+                    )
+                    .unwrap();
                     done += 1;
                 }
             }
@@ -180,56 +367,179 @@ fn compare_watches_two_queues_drain_at_different_speeds() {
     let (dir, q) = deployed(&moto, "it-compare");
     let out_dir = dir.path().join("experiment");
     let stop = Arc::new(AtomicBool::new(false));
-    let fast = consumer(q.sqs.clone(), q.ecs.clone(), 10, Duration::from_millis(100), stop.clone());
-    let slow = consumer(q.sqs.clone(), q.lambda.clone(), 1, Duration::from_millis(250), stop.clone());
+    let fast = consumer(
+        q.sqs.clone(),
+        q.ecs.clone(),
+        10,
+        Duration::from_millis(100),
+        stop.clone(),
+    );
+    let slow = consumer(
+        q.sqs.clone(),
+        q.lambda.clone(),
+        1,
+        Duration::from_millis(250),
+        stop.clone(),
+    );
 
-    let out = moto.replatform(dir.path(), &["compare", "--load", "--count", "40", "--interval", "1s", "--timeout", "120s", "--out", "experiment", "--output", "json"]);
+    let out = moto.replatform(
+        dir.path(),
+        &[
+            "compare",
+            "--load",
+            "--count",
+            "40",
+            "--interval",
+            "1s",
+            "--timeout",
+            "120s",
+            "--out",
+            "experiment",
+            "--output",
+            "json",
+        ],
+    );
     stop.store(true, Ordering::Relaxed);
     let (fast, slow) = (fast.join().unwrap(), slow.join().unwrap());
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_eq!((fast, slow), (40, 40), "each consumer got every message once");
+    assert_eq!(
+        (fast, slow),
+        (40, 40),
+        "each consumer got every message once"
+    );
 
     // The summary: both drained, ECS (the fast consumer) first; nothing invented for Lambda's
     // workers, which come from CloudWatch, which moto does not speak.
     let summary = json(&out);
     assert_eq!(summary["stopped"], "drained");
-    let platform = |kind: &str| summary["platforms"].as_array().unwrap().iter().find(|p| p["platform"] == kind).unwrap().clone();
+    let platform = |kind: &str| {
+        summary["platforms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["platform"] == kind)
+            .unwrap()
+            .clone()
+    };
     let (ecs, lambda) = (platform("ecs"), platform("lambda"));
-    let (ecs_drained, lambda_drained) = (ecs["drained_s"].as_f64().unwrap(), lambda["drained_s"].as_f64().unwrap());
-    assert!(ecs_drained < lambda_drained, "ECS drained at {ecs_drained} s, Lambda at {lambda_drained} s");
-    assert!(lambda_drained >= 5.0, "40 messages at one per 250 ms take about 10 s: {lambda_drained}");
-    assert_eq!((ecs["sent"].as_u64(), lambda["sent"].as_u64()), (Some(40), Some(40)));
+    let (ecs_drained, lambda_drained) = (
+        ecs["drained_s"].as_f64().unwrap(),
+        lambda["drained_s"].as_f64().unwrap(),
+    );
+    assert!(
+        ecs_drained < lambda_drained,
+        "ECS drained at {ecs_drained} s, Lambda at {lambda_drained} s"
+    );
+    assert!(
+        lambda_drained >= 5.0,
+        "40 messages at one per 250 ms take about 10 s: {lambda_drained}"
+    );
+    assert_eq!(
+        (ecs["sent"].as_u64(), lambda["sent"].as_u64()),
+        (Some(40), Some(40))
+    );
     assert_eq!(ecs["processed"].as_u64(), Some(40));
-    assert_eq!(ecs["peak_workers"].as_u64(), Some(0), "moto runs no ECS task");
+    assert_eq!(
+        ecs["peak_workers"].as_u64(),
+        Some(0),
+        "moto runs no ECS task"
+    );
     assert!(lambda["peak_workers"].is_null() && lambda["first_worker_s"].is_null());
-    assert!(lambda["first_receive_s"].as_f64().is_some(), "the slow consumer's messages were seen in flight");
-    assert_eq!(summary, serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(out_dir.join("summary.json")).unwrap()).unwrap());
+    assert!(
+        lambda["first_receive_s"].as_f64().is_some(),
+        "the slow consumer's messages were seen in flight"
+    );
+    assert_eq!(
+        summary,
+        serde_json::from_str::<serde_json::Value>(
+            &std::fs::read_to_string(out_dir.join("summary.json")).unwrap()
+        )
+        .unwrap()
+    );
 
     // The prediction for the same 40 messages beside the measurement: the model's drain times,
     // the gap to the measured ones per platform, in seconds and as a ratio.
     let prediction = &summary["prediction"];
     assert_eq!(prediction["load"], "the plan --load sent", "{prediction}");
-    assert_eq!((prediction["per_message_s"].as_f64(), prediction["task_start_s"].as_f64()), (Some(0.1), Some(60.0)));
+    assert_eq!(
+        (
+            prediction["per_message_s"].as_f64(),
+            prediction["task_start_s"].as_f64()
+        ),
+        (Some(0.1), Some(60.0))
+    );
     for (kind, measured) in [("ecs", ecs_drained), ("lambda", lambda_drained)] {
-        let gap = prediction["gaps"].as_array().unwrap().iter().find(|g| g["platform"] == kind).unwrap_or_else(|| panic!("a gap for {kind}: {prediction}"));
+        let gap = prediction["gaps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["platform"] == kind)
+            .unwrap_or_else(|| panic!("a gap for {kind}: {prediction}"));
         let predicted = gap["predicted_drained_s"].as_f64().unwrap();
         assert_eq!(gap["measured_drained_s"].as_f64(), Some(measured));
-        assert!((gap["gap_s"].as_f64().unwrap() - (measured - predicted)).abs() < 1e-9, "{gap}");
-        assert!((gap["ratio"].as_f64().unwrap() - measured / predicted).abs() < 1e-9, "{gap}");
-        let summarised = prediction["platforms"].as_array().unwrap().iter().find(|p| p["platform"] == kind).unwrap();
+        assert!(
+            (gap["gap_s"].as_f64().unwrap() - (measured - predicted)).abs() < 1e-9,
+            "{gap}"
+        );
+        assert!(
+            (gap["ratio"].as_f64().unwrap() - measured / predicted).abs() < 1e-9,
+            "{gap}"
+        );
+        let summarised = prediction["platforms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["platform"] == kind)
+            .unwrap();
         assert_eq!(summarised["drained_s"].as_f64(), Some(predicted));
         assert_eq!(summarised["sent"].as_u64(), Some(40));
     }
     // ECS starts no task before a metric period and a task start: the model drains it minutes
     // after the stand-in consumer did.
-    let ecs_gap = prediction["gaps"].as_array().unwrap().iter().find(|g| g["platform"] == "ecs").unwrap();
-    assert!(ecs_gap["predicted_drained_s"].as_f64().unwrap() > 60.0 + ecs_drained, "{ecs_gap}");
+    let ecs_gap = prediction["gaps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["platform"] == "ecs")
+        .unwrap();
+    assert!(
+        ecs_gap["predicted_drained_s"].as_f64().unwrap() > 60.0 + ecs_drained,
+        "{ecs_gap}"
+    );
     // The measured run's cost: ECS from the running tasks moto reports (none), Lambda unknown
     // without CloudWatch, and said so.
-    let cost = |kind: &str| summary["cost"].as_array().unwrap().iter().find(|c| c["platform"] == kind).unwrap().clone();
-    assert_eq!(cost("ecs")["cost"]["total_usd"].as_f64(), Some(0.0), "{}", cost("ecs"));
-    assert!(cost("ecs")["method"].as_str().unwrap().contains("0 task starts"), "{}", cost("ecs"));
-    assert!(cost("lambda")["cost"].is_null() && cost("lambda")["method"].as_str().unwrap().contains("no CloudWatch Invocations"), "{}", cost("lambda"));
+    let cost = |kind: &str| {
+        summary["cost"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["platform"] == kind)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(
+        cost("ecs")["cost"]["total_usd"].as_f64(),
+        Some(0.0),
+        "{}",
+        cost("ecs")
+    );
+    assert!(
+        cost("ecs")["method"]
+            .as_str()
+            .unwrap()
+            .contains("0 task starts"),
+        "{}",
+        cost("ecs")
+    );
+    assert!(
+        cost("lambda")["cost"].is_null()
+            && cost("lambda")["method"]
+                .as_str()
+                .unwrap()
+                .contains("no CloudWatch Invocations"),
+        "{}",
+        cost("lambda")
+    );
 
     // samples.csv: the documented columns, one row per sample and platform.
     let csv = std::fs::read_to_string(out_dir.join("samples.csv")).unwrap();
@@ -240,24 +550,62 @@ fn compare_watches_two_queues_drain_at_different_speeds() {
     assert_eq!(ecs_rows, rows.iter().filter(|r| r[2] == "lambda").count());
     assert_eq!(ecs_rows * 2, rows.len());
     assert!(ecs_rows >= 5, "{ecs_rows} samples");
-    assert!(rows.iter().filter(|r| r[2] == "lambda").all(|r| r[7].is_empty() && r[17].contains("cloudwatch")), "unknown workers stay empty and say why");
-    assert!(rows.iter().any(|r| r[2] == "lambda" && r[3].parse::<u64>().unwrap() > 0));
+    assert!(
+        rows.iter()
+            .filter(|r| r[2] == "lambda")
+            .all(|r| r[7].is_empty() && r[17].contains("cloudwatch")),
+        "unknown workers stay empty and say why"
+    );
+    assert!(rows
+        .iter()
+        .any(|r| r[2] == "lambda" && r[3].parse::<u64>().unwrap() > 0));
 
     // chart.svg: SVG, with both series and their labels; Chromium draws it, not blank.
     let svg = std::fs::read_to_string(out_dir.join("chart.svg")).unwrap();
     let doc = roxmltree::Document::parse(&svg).expect("chart.svg is well-formed XML");
     assert_eq!(doc.root_element().tag_name().name(), "svg");
     let texts: String = doc.descendants().filter_map(|n| n.text()).collect();
-    for label in ["ECS Fargate", "Lambda", "Queue depth", "Workers", "seconds since the start"] {
+    for label in [
+        "ECS Fargate",
+        "Lambda",
+        "Queue depth",
+        "Workers",
+        "seconds since the start",
+    ] {
         assert!(texts.contains(label), "the chart says `{label}`");
     }
-    let solid = |colour: &str| doc.descendants().filter(|n| n.tag_name().name() == "polyline" && n.attribute("stroke") == Some(colour) && n.attribute("stroke-dasharray").is_none()).count();
-    assert!(solid("#1F77B4") >= 2 && solid("#FF7F0E") >= 1, "ECS's line in both panels, Lambda's depth line: {svg}");
+    let solid = |colour: &str| {
+        doc.descendants()
+            .filter(|n| {
+                n.tag_name().name() == "polyline"
+                    && n.attribute("stroke") == Some(colour)
+                    && n.attribute("stroke-dasharray").is_none()
+            })
+            .count()
+    };
+    assert!(
+        solid("#1F77B4") >= 2 && solid("#FF7F0E") >= 1,
+        "ECS's line in both panels, Lambda's depth line: {svg}"
+    );
     // The prediction: dashed, in each platform's colour, in both panels (the model knows the
     // workers moto does not show), each with its legend entry.
-    let dashed = |colour: &str| doc.descendants().filter(|n| n.tag_name().name() == "polyline" && n.attribute("stroke") == Some(colour) && n.attribute("stroke-dasharray").is_some()).count();
-    assert!(dashed("#1F77B4") >= 4 && dashed("#FF7F0E") >= 4, "both platforms' predicted lines and legends, dashed: {svg}");
-    assert!(texts.contains("ECS Fargate: predicted (dashed)") && texts.contains("Lambda: predicted (dashed)"));
+    let dashed = |colour: &str| {
+        doc.descendants()
+            .filter(|n| {
+                n.tag_name().name() == "polyline"
+                    && n.attribute("stroke") == Some(colour)
+                    && n.attribute("stroke-dasharray").is_some()
+            })
+            .count()
+    };
+    assert!(
+        dashed("#1F77B4") >= 4 && dashed("#FF7F0E") >= 4,
+        "both platforms' predicted lines and legends, dashed: {svg}"
+    );
+    assert!(
+        texts.contains("ECS Fargate: predicted (dashed)")
+            && texts.contains("Lambda: predicted (dashed)")
+    );
     screenshot_is_not_blank(&out_dir.join("chart.svg"));
 }
 
@@ -266,7 +614,13 @@ pub(crate) fn screenshot_is_not_blank(svg: &Path) {
     let png = svg.with_extension("png");
     let profile = tempfile::tempdir().unwrap();
     let status = Command::new("chromium")
-        .args(["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=1000,700"])
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--window-size=1000,700",
+        ])
         .arg(format!("--user-data-dir={}", profile.path().display()))
         .arg(format!("--screenshot={}", png.display()))
         .arg(format!("file://{}", svg.display()))
@@ -283,7 +637,16 @@ pub(crate) fn screenshot_is_not_blank(svg: &Path) {
     let pixels: Vec<&[u8]> = buf[..info.buffer_size()].chunks(channels).collect();
     let near = |p: &[u8], c: [u8; 3]| p.iter().zip(c).all(|(a, b)| a.abs_diff(b) < 40);
     let white = pixels.iter().filter(|p| near(p, [255, 255, 255])).count();
-    assert!(white < pixels.len() * 98 / 100, "the screenshot is (nearly) blank");
-    assert!(pixels.iter().filter(|p| near(p, [31, 119, 180])).count() > 200, "ECS's blue line shows");
-    assert!(pixels.iter().filter(|p| near(p, [255, 127, 14])).count() > 200, "Lambda's orange line shows");
+    assert!(
+        white < pixels.len() * 98 / 100,
+        "the screenshot is (nearly) blank"
+    );
+    assert!(
+        pixels.iter().filter(|p| near(p, [31, 119, 180])).count() > 200,
+        "ECS's blue line shows"
+    );
+    assert!(
+        pixels.iter().filter(|p| near(p, [255, 127, 14])).count() > 200,
+        "Lambda's orange line shows"
+    );
 }

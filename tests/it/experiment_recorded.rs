@@ -10,7 +10,9 @@ use aws_sdk_cloudwatch::operation::get_metric_data::GetMetricDataOutput;
 use aws_sdk_cloudwatch::types::MetricDataResult;
 use aws_sdk_sqs::config::retry::RetryConfig;
 use aws_sdk_sqs::error::ErrorMetadata;
-use aws_sdk_sqs::operation::send_message_batch::{SendMessageBatchError, SendMessageBatchInput, SendMessageBatchOutput};
+use aws_sdk_sqs::operation::send_message_batch::{
+    SendMessageBatchError, SendMessageBatchInput, SendMessageBatchOutput,
+};
 use aws_sdk_sqs::types::{BatchResultErrorEntry, SendMessageBatchResultEntry};
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
 use aws_smithy_types::DateTime;
@@ -22,45 +24,84 @@ use replatform::experiment::load::{self, Bodies, Plan, Target};
 
 /// The message number of an entry, from the id attribute every message carries.
 fn seq(e: &aws_sdk_sqs::types::SendMessageBatchRequestEntry) -> u64 {
-    let id = e.message_attributes().unwrap()["replatform-id"].string_value().unwrap();
+    let id = e.message_attributes().unwrap()["replatform-id"]
+        .string_value()
+        .unwrap();
     id.rsplit_once('-').unwrap().1.parse().unwrap()
 }
 
 /// A queue that refuses some entries: `refuse(seq, attempt)` says with what, if at all.
 /// Returns the mocked services and each call's entry count.
-fn refusing_queue(refuse: fn(u64, usize) -> Option<(&'static str, bool)>) -> (Services, Arc<Mutex<Vec<usize>>>) {
+fn refusing_queue(
+    refuse: fn(u64, usize) -> Option<(&'static str, bool)>,
+) -> (Services, Arc<Mutex<Vec<usize>>>) {
     let attempts: Arc<Mutex<HashMap<u64, usize>>> = Arc::default();
     let calls: Arc<Mutex<Vec<usize>>> = Arc::default();
     let calls_seen = calls.clone();
-    let rule = mock!(aws_sdk_sqs::Client::send_message_batch).then_compute_output(move |input: &SendMessageBatchInput| {
-        calls_seen.lock().unwrap().push(input.entries().len());
-        let (mut ok, mut failed) = (Vec::new(), Vec::new());
-        for e in input.entries() {
-            let n = seq(e);
-            let attempt = {
-                let mut a = attempts.lock().unwrap();
-                let c = a.entry(n).or_default();
-                *c += 1;
-                *c
-            };
-            match refuse(n, attempt) {
-                Some((code, sender_fault)) => {
-                    failed.push(BatchResultErrorEntry::builder().id(e.id()).code(code).message(format!("{code} for entry {}", e.id())).sender_fault(sender_fault).build().unwrap())
+    let rule = mock!(aws_sdk_sqs::Client::send_message_batch).then_compute_output(
+        move |input: &SendMessageBatchInput| {
+            calls_seen.lock().unwrap().push(input.entries().len());
+            let (mut ok, mut failed) = (Vec::new(), Vec::new());
+            for e in input.entries() {
+                let n = seq(e);
+                let attempt = {
+                    let mut a = attempts.lock().unwrap();
+                    let c = a.entry(n).or_default();
+                    *c += 1;
+                    *c
+                };
+                match refuse(n, attempt) {
+                    Some((code, sender_fault)) => failed.push(
+                        BatchResultErrorEntry::builder()
+                            .id(e.id())
+                            .code(code)
+                            .message(format!("{code} for entry {}", e.id()))
+                            .sender_fault(sender_fault)
+                            .build()
+                            .unwrap(),
+                    ),
+                    None => ok.push(
+                        SendMessageBatchResultEntry::builder()
+                            .id(e.id())
+                            .message_id(format!("m-{n}"))
+                            .md5_of_message_body("x")
+                            .build()
+                            .unwrap(),
+                    ),
                 }
-                None => ok.push(SendMessageBatchResultEntry::builder().id(e.id()).message_id(format!("m-{n}")).md5_of_message_body("x").build().unwrap()),
             }
-        }
-        SendMessageBatchOutput::builder().set_successful(Some(ok)).set_failed(Some(failed)).build().unwrap()
-    });
+            SendMessageBatchOutput::builder()
+                .set_successful(Some(ok))
+                .set_failed(Some(failed))
+                .build()
+                .unwrap()
+        },
+    );
     let sqs = mock_client!(aws_sdk_sqs, RuleMode::MatchAny, &[&rule]);
-    let conf = |c: aws_sdk_ecs::config::Builder| c.behavior_version_latest().region(aws_sdk_ecs::config::Region::new("eu-west-1")).build();
-    let lambda = aws_sdk_lambda::Config::builder().behavior_version_latest().region(aws_sdk_lambda::config::Region::new("eu-west-1")).build();
-    let services = Services::new(sqs, aws_sdk_ecs::Client::from_conf(conf(aws_sdk_ecs::Config::builder())), aws_sdk_lambda::Client::from_conf(lambda));
+    let conf = |c: aws_sdk_ecs::config::Builder| {
+        c.behavior_version_latest()
+            .region(aws_sdk_ecs::config::Region::new("eu-west-1"))
+            .build()
+    };
+    let lambda = aws_sdk_lambda::Config::builder()
+        .behavior_version_latest()
+        .region(aws_sdk_lambda::config::Region::new("eu-west-1"))
+        .build();
+    let services = Services::new(
+        sqs,
+        aws_sdk_ecs::Client::from_conf(conf(aws_sdk_ecs::Config::builder())),
+        aws_sdk_lambda::Client::from_conf(lambda),
+    );
     (services, calls)
 }
 
 fn plan(count: u64) -> Plan {
-    Plan { pace: Pace::Burst { count }, bodies: Bodies::Generated(SizeRange::default()), concurrency: 4, seed: 1 }
+    Plan {
+        pace: Pace::Burst { count },
+        bodies: Bodies::Generated(SizeRange::default()),
+        concurrency: 4,
+        seed: 1,
+    }
 }
 
 #[tokio::test(start_paused = true)]
@@ -71,14 +112,20 @@ async fn refused_entries_are_sent_again_and_a_sender_fault_is_counted_with_its_r
         n if n % 3 == 0 && attempt <= 2 => Some(("InternalError", false)),
         _ => None,
     });
-    let targets = [Target::new("ecs", "https://sqs.eu-west-1.amazonaws.com/123456789012/q")];
+    let targets = [Target::new(
+        "ecs",
+        "https://sqs.eu-west-1.amazonaws.com/123456789012/q",
+    )];
     let (_stop, stopped) = tokio::sync::watch::channel(false);
     let report = load::run(&services, &targets, &plan(20), stopped).await;
 
     assert_eq!((report.sent, report.failed), (19, 1));
     let q = &report.queues[0];
     assert_eq!(q.not_sent.len(), 1);
-    assert_eq!((q.not_sent[0].code.as_str(), q.not_sent[0].count), ("InvalidParameterValue", 1));
+    assert_eq!(
+        (q.not_sent[0].code.as_str(), q.not_sent[0].count),
+        ("InvalidParameterValue", 1)
+    );
     // Two calls of ten, then the refused ones again, twice: messages 0, 3, 6, 9 and 12, 15, 18.
     let calls = calls.lock().unwrap().clone();
     assert_eq!(calls.iter().sum::<usize>(), 20 + 7 * 2, "{calls:?}");
@@ -88,33 +135,82 @@ async fn refused_entries_are_sent_again_and_a_sender_fault_is_counted_with_its_r
 #[tokio::test(start_paused = true)]
 async fn entries_refused_on_every_attempt_are_counted_not_dropped() {
     let (services, calls) = refusing_queue(|n, _| (n < 3).then_some(("ServiceUnavailable", false)));
-    let targets = [Target::new("lambda", "https://sqs.eu-west-1.amazonaws.com/123456789012/q")];
+    let targets = [Target::new(
+        "lambda",
+        "https://sqs.eu-west-1.amazonaws.com/123456789012/q",
+    )];
     let (_stop, stopped) = tokio::sync::watch::channel(false);
     let started = tokio::time::Instant::now();
     let report = load::run(&services, &targets, &plan(10), stopped).await;
 
     assert_eq!((report.sent, report.failed), (7, 3));
     let reason = &report.queues[0].not_sent[0];
-    assert_eq!((reason.code.as_str(), reason.count), ("ServiceUnavailable", 3));
-    assert!(reason.message.contains("after 7 attempts"), "{}", reason.message);
-    assert_eq!(calls.lock().unwrap().len(), 7, "one call, then six retries of the three");
-    assert!(started.elapsed() >= Duration::from_secs(3), "with backoff between them: {:?}", started.elapsed());
+    assert_eq!(
+        (reason.code.as_str(), reason.count),
+        ("ServiceUnavailable", 3)
+    );
+    assert!(
+        reason.message.contains("after 7 attempts"),
+        "{}",
+        reason.message
+    );
+    assert_eq!(
+        calls.lock().unwrap().len(),
+        7,
+        "one call, then six retries of the three"
+    );
+    assert!(
+        started.elapsed() >= Duration::from_secs(3),
+        "with backoff between them: {:?}",
+        started.elapsed()
+    );
 }
 
 /// A queue whose `SendMessageBatch` calls are throttled as a whole `throttled` times (`None`:
 /// always), then answered with every entry stored; the SDK makes up to three attempts, its
 /// default.
 fn throttling_queue(throttled: Option<usize>) -> (Services, aws_smithy_mocks::Rule) {
-    let throttle = || SendMessageBatchError::generic(ErrorMetadata::builder().code("RequestThrottled").message("Rate exceeded").build());
-    let stored = || SendMessageBatchOutput::builder().set_successful(Some(vec![])).set_failed(Some(vec![])).build().unwrap();
+    let throttle = || {
+        SendMessageBatchError::generic(
+            ErrorMetadata::builder()
+                .code("RequestThrottled")
+                .message("Rate exceeded")
+                .build(),
+        )
+    };
+    let stored = || {
+        SendMessageBatchOutput::builder()
+            .set_successful(Some(vec![]))
+            .set_failed(Some(vec![]))
+            .build()
+            .unwrap()
+    };
     let rule = match throttled {
-        Some(n) => mock!(aws_sdk_sqs::Client::send_message_batch).sequence().error(throttle).times(n).output(stored).repeatedly().build(),
+        Some(n) => mock!(aws_sdk_sqs::Client::send_message_batch)
+            .sequence()
+            .error(throttle)
+            .times(n)
+            .output(stored)
+            .repeatedly()
+            .build(),
         None => mock!(aws_sdk_sqs::Client::send_message_batch).then_error(throttle),
     };
-    let sqs = mock_client!(aws_sdk_sqs, RuleMode::MatchAny, &[&rule], |c| c.retry_config(RetryConfig::standard().with_max_attempts(3)));
-    let conf = |c: aws_sdk_ecs::config::Builder| c.behavior_version_latest().region(aws_sdk_ecs::config::Region::new("eu-west-1")).build();
-    let lambda = aws_sdk_lambda::Config::builder().behavior_version_latest().region(aws_sdk_lambda::config::Region::new("eu-west-1")).build();
-    let services = Services::new(sqs, aws_sdk_ecs::Client::from_conf(conf(aws_sdk_ecs::Config::builder())), aws_sdk_lambda::Client::from_conf(lambda));
+    let sqs = mock_client!(aws_sdk_sqs, RuleMode::MatchAny, &[&rule], |c| c
+        .retry_config(RetryConfig::standard().with_max_attempts(3)));
+    let conf = |c: aws_sdk_ecs::config::Builder| {
+        c.behavior_version_latest()
+            .region(aws_sdk_ecs::config::Region::new("eu-west-1"))
+            .build()
+    };
+    let lambda = aws_sdk_lambda::Config::builder()
+        .behavior_version_latest()
+        .region(aws_sdk_lambda::config::Region::new("eu-west-1"))
+        .build();
+    let services = Services::new(
+        sqs,
+        aws_sdk_ecs::Client::from_conf(conf(aws_sdk_ecs::Config::builder())),
+        aws_sdk_lambda::Client::from_conf(lambda),
+    );
     (services, rule)
 }
 
@@ -125,28 +221,50 @@ fn throttling_queue(throttled: Option<usize>) -> (Services, aws_smithy_mocks::Ru
 #[tokio::test(start_paused = true)]
 async fn a_throttled_call_is_retried_by_the_sdk_alone() {
     let (services, rule) = throttling_queue(Some(2));
-    let targets = [Target::new("ecs", "https://sqs.eu-west-1.amazonaws.com/123456789012/q")];
+    let targets = [Target::new(
+        "ecs",
+        "https://sqs.eu-west-1.amazonaws.com/123456789012/q",
+    )];
     let (_stop, stopped) = tokio::sync::watch::channel(false);
     let report = load::run(&services, &targets, &plan(10), stopped).await;
     assert_eq!((report.sent, report.failed, rule.num_calls()), (10, 0, 3));
 
     let (services, rule) = throttling_queue(None);
-    let targets = [Target::new("lambda", "https://sqs.eu-west-1.amazonaws.com/123456789012/q")];
+    let targets = [Target::new(
+        "lambda",
+        "https://sqs.eu-west-1.amazonaws.com/123456789012/q",
+    )];
     let (_stop, stopped) = tokio::sync::watch::channel(false);
     let report = load::run(&services, &targets, &plan(20), stopped).await;
     assert_eq!((report.sent, report.failed), (0, 20));
-    assert_eq!(rule.num_calls(), 2 * 3, "two calls of ten, three attempts each");
+    assert_eq!(
+        rule.num_calls(),
+        2 * 3,
+        "two calls of ten, three attempts each"
+    );
     let reason = &report.queues[0].not_sent[0];
-    assert_eq!((reason.code.as_str(), reason.count), ("RequestThrottled", 20));
+    assert_eq!(
+        (reason.code.as_str(), reason.count),
+        ("RequestThrottled", 20)
+    );
 }
 
 #[tokio::test(start_paused = true)]
 async fn an_interrupt_stops_new_calls_and_counts_what_was_not_sent() {
     let (services, _) = refusing_queue(|_, _| None);
-    let targets = [Target::new("ecs", "https://sqs.eu-west-1.amazonaws.com/123456789012/q")];
+    let targets = [Target::new(
+        "ecs",
+        "https://sqs.eu-west-1.amazonaws.com/123456789012/q",
+    )];
     let (stop, stopped) = tokio::sync::watch::channel(false);
     // Ten messages a second for ten seconds; stopped after about two.
-    let plan = Plan { pace: Pace::Rate { per_second: 10.0, total: 100 }, ..plan(0) };
+    let plan = Plan {
+        pace: Pace::Rate {
+            per_second: 10.0,
+            total: 100,
+        },
+        ..plan(0)
+    };
     let stopper = async {
         tokio::time::sleep(Duration::from_millis(2050)).await;
         stop.send(true).unwrap();
@@ -163,7 +281,12 @@ async fn an_interrupt_stops_new_calls_and_counts_what_was_not_sent() {
 fn metric(id: &str, points: &[(i64, f64)]) -> MetricDataResult {
     MetricDataResult::builder()
         .id(id)
-        .set_timestamps(Some(points.iter().map(|(t, _)| DateTime::from_secs(*t)).collect()))
+        .set_timestamps(Some(
+            points
+                .iter()
+                .map(|(t, _)| DateTime::from_secs(*t))
+                .collect(),
+        ))
         .set_values(Some(points.iter().map(|(_, v)| *v).collect()))
         .build()
 }
@@ -172,7 +295,12 @@ fn metric(id: &str, points: &[(i64, f64)]) -> MetricDataResult {
 async fn the_newest_minute_of_the_functions_metrics() {
     const M: i64 = 1_795_000_020 / 60 * 60;
     let rule = mock!(aws_sdk_cloudwatch::Client::get_metric_data)
-        .match_requests(|r| r.metric_data_queries().len() == 4 && r.metric_data_queries().iter().all(|q| q.metric_stat().and_then(|s| s.period()) == Some(60)))
+        .match_requests(|r| {
+            r.metric_data_queries().len() == 4
+                && r.metric_data_queries()
+                    .iter()
+                    .all(|q| q.metric_stat().and_then(|s| s.period()) == Some(60))
+        })
         .sequence()
         .output(|| {
             GetMetricDataOutput::builder()
@@ -183,15 +311,28 @@ async fn the_newest_minute_of_the_functions_metrics() {
                 .metric_data_results(metric("throttles", &[(M - 60, 1.0)]))
                 .build()
         })
-        .output(|| GetMetricDataOutput::builder().metric_data_results(metric("concurrency", &[])).build())
+        .output(|| {
+            GetMetricDataOutput::builder()
+                .metric_data_results(metric("concurrency", &[]))
+                .build()
+        })
         .build();
     let client = mock_client!(aws_sdk_cloudwatch, RuleMode::Sequential, &[&rule]);
     let metrics = Metrics::new(client);
     let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_000_100);
     assert_eq!(
         metrics.lambda_minute("orders-worker", now).await.unwrap(),
-        Some(LambdaMinute { minute: M, concurrency: Some(7), invocations: Some(250), errors: Some(2), throttles: None })
+        Some(LambdaMinute {
+            minute: M,
+            concurrency: Some(7),
+            invocations: Some(250),
+            errors: Some(2),
+            throttles: None
+        })
     );
     // A function with no datapoints: nothing, not zero.
-    assert_eq!(metrics.lambda_minute("orders-worker", now).await.unwrap(), None);
+    assert_eq!(
+        metrics.lambda_minute("orders-worker", now).await.unwrap(),
+        None
+    );
 }

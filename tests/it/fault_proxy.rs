@@ -40,7 +40,12 @@ pub struct Rule {
 }
 
 pub fn rule(action: &'static str, fault: Fault, times: usize) -> Rule {
-    Rule { action, skip: 0, times, fault }
+    Rule {
+        action,
+        skip: 0,
+        times,
+        fault,
+    }
 }
 
 #[derive(Default)]
@@ -80,19 +85,35 @@ impl FaultProxy {
 
     /// The faults injected so far, as `action: fault` lines.
     pub fn injected(&self) -> Vec<String> {
-        self.state.lock().unwrap().log.iter().filter_map(|(a, f)| f.map(|f| format!("{a}: {f}"))).collect()
+        self.state
+            .lock()
+            .unwrap()
+            .log
+            .iter()
+            .filter_map(|(a, f)| f.map(|f| format!("{a}: {f}")))
+            .collect()
     }
 
     /// How many requests of `action` came so far.
     pub fn seen(&self, action: &str) -> usize {
-        self.state.lock().unwrap().log.iter().filter(|(a, _)| a == action).count()
+        self.state
+            .lock()
+            .unwrap()
+            .log
+            .iter()
+            .filter(|(a, _)| a == action)
+            .count()
     }
 
     /// Waits until `action` has been requested `n` times.
     pub fn wait_for(&self, action: &str, n: usize, within: Duration) {
         let deadline = Instant::now() + within;
         while self.seen(action) < n {
-            assert!(Instant::now() < deadline, "no {action} request within {within:?}; seen: {:?}", self.state.lock().unwrap().log);
+            assert!(
+                Instant::now() < deadline,
+                "no {action} request within {within:?}; seen: {:?}",
+                self.state.lock().unwrap().log
+            );
             std::thread::sleep(Duration::from_millis(10));
         }
     }
@@ -116,7 +137,11 @@ fn action(head: &str, body: &[u8]) -> String {
     if let Some(a) = body.split('&').find_map(|kv| kv.strip_prefix("Action=")) {
         return a.to_string();
     }
-    head.lines().next().unwrap_or_default().rsplit_once(' ').map_or(String::new(), |(m, _)| m.to_string())
+    head.lines()
+        .next()
+        .unwrap_or_default()
+        .rsplit_once(' ')
+        .map_or(String::new(), |(m, _)| m.to_string())
 }
 
 fn error_response(status: u16, code: &str, json: bool) -> Vec<u8> {
@@ -126,7 +151,13 @@ fn error_response(status: u16, code: &str, json: bool) -> Vec<u8> {
         _ => "Service Unavailable",
     };
     let (ctype, body, extra) = if json {
-        ("application/x-amz-json-1.0", format!(r#"{{"__type":"com.amazonaws.sqs#{code}","message":"injected by the test proxy"}}"#), format!("x-amzn-query-error: {code};Sender\r\n"))
+        (
+            "application/x-amz-json-1.0",
+            format!(
+                r#"{{"__type":"com.amazonaws.sqs#{code}","message":"injected by the test proxy"}}"#
+            ),
+            format!("x-amzn-query-error: {code};Sender\r\n"),
+        )
     } else {
         ("text/xml", format!("<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>injected by the test proxy</Message></Error><RequestId>fault-proxy</RequestId></ErrorResponse>"), String::new())
     };
@@ -148,42 +179,68 @@ fn serve(client: TcpStream, upstream: &str, state: &Mutex<State>) -> std::io::Re
             break;
         }
     }
-    let length = head.lines().find_map(|l| l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case("content-length")).and_then(|(_, v)| v.trim().parse::<usize>().ok())).unwrap_or(0);
+    let length = head
+        .lines()
+        .find_map(|l| {
+            l.split_once(':')
+                .filter(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+                .and_then(|(_, v)| v.trim().parse::<usize>().ok())
+        })
+        .unwrap_or(0);
     let mut body = vec![0; length];
     reader.read_exact(&mut body)?;
     let action = action(&head, &body);
     let json = head.to_ascii_lowercase().contains("x-amz-target");
     let fault = {
         let mut s = state.lock().unwrap();
-        let fault = s.rules.iter_mut().find(|(r, _)| r.action == action || r.action == "*").and_then(|(r, n)| {
-            *n += 1;
-            (*n > r.skip && *n <= r.skip + r.times).then_some(r.fault)
-        });
+        let fault = s
+            .rules
+            .iter_mut()
+            .find(|(r, _)| r.action == action || r.action == "*")
+            .and_then(|(r, n)| {
+                *n += 1;
+                (*n > r.skip && *n <= r.skip + r.times).then_some(r.fault)
+            });
         s.log.push((action, fault));
         fault
     };
     let mut client = client;
     match fault {
         Some(Fault::Throttle) => return client.write_all(&error_response(400, "Throttling", json)),
-        Some(Fault::Status(500)) => return client.write_all(&error_response(500, "InternalFailure", json)),
-        Some(Fault::Status(s)) => return client.write_all(&error_response(s, "ServiceUnavailable", json)),
+        Some(Fault::Status(500)) => {
+            return client.write_all(&error_response(500, "InternalFailure", json))
+        }
+        Some(Fault::Status(s)) => {
+            return client.write_all(&error_response(s, "ServiceUnavailable", json))
+        }
         Some(Fault::Drop) => return client.shutdown(Shutdown::Both),
         Some(Fault::Delay(d)) => std::thread::sleep(d),
         None => {}
     }
     // Forward, one request per connection.
     let mut up = TcpStream::connect(upstream)?;
-    let head: String = head.lines().filter(|l| !l.to_ascii_lowercase().starts_with("connection:")).map(|l| format!("{l}\r\n")).collect::<String>();
+    let head: String = head
+        .lines()
+        .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
+        .map(|l| format!("{l}\r\n"))
+        .collect::<String>();
     let head = head.trim_end_matches("\r\n").to_string() + "\r\nConnection: close\r\n\r\n";
     up.write_all(head.as_bytes())?;
     up.write_all(&body)?;
     let mut answer = Vec::new();
     up.read_to_end(&mut answer)?;
     // The client must not reuse this connection either.
-    let split = answer.windows(4).position(|w| w == b"\r\n\r\n").map_or(answer.len(), |p| p + 2);
+    let split = answer
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(answer.len(), |p| p + 2);
     let (answer_head, rest) = answer.split_at(split);
     let answer_head = String::from_utf8_lossy(answer_head);
-    let mut out: String = answer_head.lines().filter(|l| !l.to_ascii_lowercase().starts_with("connection:") && !l.is_empty()).map(|l| format!("{l}\r\n")).collect();
+    let mut out: String = answer_head
+        .lines()
+        .filter(|l| !l.to_ascii_lowercase().starts_with("connection:") && !l.is_empty())
+        .map(|l| format!("{l}\r\n"))
+        .collect();
     out.push_str("Connection: close\r\n");
     client.write_all(out.as_bytes())?;
     client.write_all(rest)?;

@@ -23,7 +23,11 @@ fn an_image_uri_goes_into_both_stacks_by_digest() {
     let image = image_ref::parse(uri).unwrap();
     for s in render_config(&c, &Image::Digest(&image)) {
         assert!(s.template.contains(uri), "{} lacks the image", s.name);
-        assert!(!s.template.contains("sha256:0000"), "{} still has the placeholder", s.name);
+        assert!(
+            !s.template.contains("sha256:0000"),
+            "{} still has the placeholder",
+            s.name
+        );
     }
 }
 
@@ -54,12 +58,19 @@ fn worker_fields_render_as_committed() {
 /// queue; the production service and queue themselves are in no template.
 #[test]
 fn production_renders_as_committed() {
-    for (name, text) in crate::common::variations().into_iter().filter(|(n, _)| n.starts_with("production-")) {
+    for (name, text) in crate::common::variations()
+        .into_iter()
+        .filter(|(n, _)| n.starts_with("production-"))
+    {
         let stacks = render_config(&parse(&text), &Image::Placeholder);
         let lambda = stacks.iter().find(|s| s.kind == "lambda").unwrap();
         insta::assert_snapshot!(format!("{name}__lambda"), lambda.template);
         for s in &stacks {
-            assert!(!s.template.contains("prod/orders-worker"), "{name}: the production service is in the {} stack", s.kind);
+            assert!(
+                !s.template.contains("prod/orders-worker"),
+                "{name}: the production service is in the {} stack",
+                s.kind
+            );
         }
     }
 }

@@ -29,7 +29,10 @@ fn floor_of(module: &str) -> Option<usize> {
 
 /// The module path of a source file: `src/app/deploy/mod.rs` is `app::deploy`.
 fn module_of(rel: &Path) -> Vec<String> {
-    let mut parts: Vec<String> = rel.iter().map(|p| p.to_string_lossy().into_owned()).collect();
+    let mut parts: Vec<String> = rel
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
     let last = parts.pop().unwrap_or_default();
     let stem = last.trim_end_matches(".rs");
     if stem != "mod" {
@@ -42,15 +45,28 @@ fn module_of(rel: &Path) -> Vec<String> {
 fn references(module: &[String], code: &str) -> Vec<Vec<String>> {
     let mut found = Vec::new();
     let bytes = code.as_bytes();
-    let word = |at: usize| -> String { code[at..].chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect() };
-    let boundary = |at: usize| at == 0 || !(bytes[at - 1].is_ascii_alphanumeric() || bytes[at - 1] == b'_' || bytes[at - 1] == b':');
+    let word = |at: usize| -> String {
+        code[at..]
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect()
+    };
+    let boundary = |at: usize| {
+        at == 0
+            || !(bytes[at - 1].is_ascii_alphanumeric()
+                || bytes[at - 1] == b'_'
+                || bytes[at - 1] == b':')
+    };
     for (at, _) in code.match_indices("crate::") {
         if !boundary(at) {
             continue;
         }
         let first = word(at + 7);
         let after = at + 7 + first.len();
-        let second = code[after..].strip_prefix("::").map(|_| word(after + 2)).filter(|w| !w.is_empty());
+        let second = code[after..]
+            .strip_prefix("::")
+            .map(|_| word(after + 2))
+            .filter(|w| !w.is_empty());
         found.push([Some(first), second].into_iter().flatten().collect());
     }
     for (at, _) in code.match_indices("super::") {
@@ -76,9 +92,15 @@ fn references(module: &[String], code: &str) -> Vec<Vec<String>> {
 fn edges() -> Vec<(String, usize, Vec<String>, Vec<String>)> {
     let src = repo().join("src");
     let mut out = Vec::new();
-    for entry in walkdir::WalkDir::new(&src).into_iter().filter_map(Result::ok).filter(|e| e.path().extension().is_some_and(|x| x == "rs")) {
+    for entry in walkdir::WalkDir::new(&src)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "rs"))
+    {
         let rel = entry.path().strip_prefix(&src).unwrap().to_path_buf();
-        if rel.parent().is_none_or(|p| p.as_os_str().is_empty()) && matches!(rel.to_str(), Some("lib.rs" | "main.rs")) {
+        if rel.parent().is_none_or(|p| p.as_os_str().is_empty())
+            && matches!(rel.to_str(), Some("lib.rs" | "main.rs"))
+        {
             continue;
         }
         let module = module_of(&rel);
@@ -97,13 +119,19 @@ fn every_import_points_down() {
     let mut wrong = Vec::new();
     let mut unplaced = BTreeSet::new();
     for (file, line, from, to) in edges() {
-        let (Some(a), Some(b)) = (from.first(), to.first()) else { continue };
+        let (Some(a), Some(b)) = (from.first(), to.first()) else {
+            continue;
+        };
         if a == b {
             continue;
         }
         match (floor_of(a), floor_of(b)) {
             (Some(fa), Some(fb)) if fb < fa => {}
-            (Some(_), Some(_)) => wrong.push(format!("src/{file}:{line}: `{}` uses `{}`, which is not on a floor below", from.join("::"), to.join("::"))),
+            (Some(_), Some(_)) => wrong.push(format!(
+                "src/{file}:{line}: `{}` uses `{}`, which is not on a floor below",
+                from.join("::"),
+                to.join("::")
+            )),
             (None, _) => {
                 unplaced.insert(a.clone());
             }
@@ -112,8 +140,15 @@ fn every_import_points_down() {
             }
         }
     }
-    assert!(unplaced.is_empty(), "modules on no floor (add them to FLOORS): {unplaced:?}");
-    assert!(wrong.is_empty(), "imports that point up or sideways:\n{}", wrong.join("\n"));
+    assert!(
+        unplaced.is_empty(),
+        "modules on no floor (add them to FLOORS): {unplaced:?}"
+    );
+    assert!(
+        wrong.is_empty(),
+        "imports that point up or sideways:\n{}",
+        wrong.join("\n")
+    );
 }
 
 #[test]
@@ -122,16 +157,28 @@ fn the_rooms_of_each_module_import_no_circle() {
     let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for (_, _, from, to) in edges() {
         if from.len() >= 2 && to.len() >= 2 && from[0] == to[0] && from[1] != to[1] {
-            graph.entry(format!("{}::{}", from[0], from[1])).or_default().insert(format!("{}::{}", to[0], to[1]));
+            graph
+                .entry(format!("{}::{}", from[0], from[1]))
+                .or_default()
+                .insert(format!("{}::{}", to[0], to[1]));
         }
     }
     let cycle = find_cycle(&graph);
-    assert!(cycle.is_none(), "a circle of imports: {}", cycle.unwrap_or_default().join(" -> "));
+    assert!(
+        cycle.is_none(),
+        "a circle of imports: {}",
+        cycle.unwrap_or_default().join(" -> ")
+    );
 }
 
 /// A cycle of the graph, as the nodes along it, when there is one.
 fn find_cycle(graph: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
-    fn visit(node: &str, graph: &BTreeMap<String, BTreeSet<String>>, path: &mut Vec<String>, done: &mut BTreeSet<String>) -> Option<Vec<String>> {
+    fn visit(
+        node: &str,
+        graph: &BTreeMap<String, BTreeSet<String>>,
+        path: &mut Vec<String>,
+        done: &mut BTreeSet<String>,
+    ) -> Option<Vec<String>> {
         if let Some(at) = path.iter().position(|n| n == node) {
             let mut cycle = path[at..].to_vec();
             cycle.push(node.to_string());
@@ -151,32 +198,56 @@ fn find_cycle(graph: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>>
         None
     }
     let mut done = BTreeSet::new();
-    graph.keys().find_map(|n| visit(n, graph, &mut Vec::new(), &mut done))
+    graph
+        .keys()
+        .find_map(|n| visit(n, graph, &mut Vec::new(), &mut done))
 }
 
 #[test]
 fn the_scanner_sees_imports_and_not_comments() {
-    let module = vec!["app".to_string(), "deploy".to_string(), "runner".to_string()];
+    let module = vec![
+        "app".to_string(),
+        "deploy".to_string(),
+        "runner".to_string(),
+    ];
     let code = code_only("use crate::commands::up; // crate::cli in a comment\nlet s = \"crate::ui\";\nuse super::super::pipeline;\n/* crate::x */ use super::Settings;");
-    let refs: Vec<String> = code.lines().flat_map(|l| references(&module, l)).map(|r| r.join("::")).collect();
-    assert_eq!(refs, ["commands::up", "app::pipeline", "app::deploy::Settings"]);
+    let refs: Vec<String> = code
+        .lines()
+        .flat_map(|l| references(&module, l))
+        .map(|r| r.join("::"))
+        .collect();
+    assert_eq!(
+        refs,
+        ["commands::up", "app::pipeline", "app::deploy::Settings"]
+    );
     let mut graph = BTreeMap::new();
     graph.insert("a".to_string(), BTreeSet::from(["b".to_string()]));
     graph.insert("b".to_string(), BTreeSet::from(["a".to_string()]));
-    assert_eq!(find_cycle(&graph), Some(vec!["a".to_string(), "b".to_string(), "a".to_string()]));
+    assert_eq!(
+        find_cycle(&graph),
+        Some(vec!["a".to_string(), "b".to_string(), "a".to_string()])
+    );
 }
 
 /// The README's exit-code table: (code, meaning) per row.
 fn readme_exit_codes() -> Vec<(u8, String)> {
     let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
-    let start = readme.find("| code | meaning |").expect("the README has an exit-code table headed `| code | meaning |`");
+    let start = readme
+        .find("| code | meaning |")
+        .expect("the README has an exit-code table headed `| code | meaning |`");
     readme[start..]
         .lines()
         .skip(2)
         .take_while(|l| l.starts_with('|'))
         .map(|l| {
             let cells: Vec<&str> = l.trim_matches('|').split('|').map(str::trim).collect();
-            (cells[0].trim_matches('`').parse().unwrap_or_else(|_| panic!("not a code: {l}")), cells[1].to_string())
+            (
+                cells[0]
+                    .trim_matches('`')
+                    .parse()
+                    .unwrap_or_else(|_| panic!("not a code: {l}")),
+                cells[1].to_string(),
+            )
         })
         .collect()
 }
@@ -184,8 +255,14 @@ fn readme_exit_codes() -> Vec<(u8, String)> {
 #[test]
 fn every_exit_code_is_in_the_readme_table() {
     let table = readme_exit_codes();
-    let mapping: Vec<(u8, String)> = Exit::ALL.iter().map(|e| (e.code(), e.meaning().to_string())).collect();
-    assert_eq!(table, mapping, "the README's exit-code table and `Exit` in src/error.rs differ");
+    let mapping: Vec<(u8, String)> = Exit::ALL
+        .iter()
+        .map(|e| (e.code(), e.meaning().to_string()))
+        .collect();
+    assert_eq!(
+        table, mapping,
+        "the README's exit-code table and `Exit` in src/error.rs differ"
+    );
 }
 
 #[test]
@@ -193,19 +270,40 @@ fn no_exit_code_is_made_outside_the_mapping() {
     // Every exit goes through `Exit`: no module makes an `ExitCode` or exits on its own.
     let src = repo().join("src");
     let mut found = Vec::new();
-    for entry in walkdir::WalkDir::new(&src).into_iter().filter_map(Result::ok).filter(|e| e.path().extension().is_some_and(|x| x == "rs")) {
-        let rel = entry.path().strip_prefix(&src).unwrap().display().to_string();
+    for entry in walkdir::WalkDir::new(&src)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "rs"))
+    {
+        let rel = entry
+            .path()
+            .strip_prefix(&src)
+            .unwrap()
+            .display()
+            .to_string();
         if rel == "error.rs" {
             continue;
         }
         let code = code_only(&std::fs::read_to_string(entry.path()).unwrap());
         for (n, line) in code.lines().enumerate() {
-            if ["ExitCode::from", "ExitCode::SUCCESS", "ExitCode::FAILURE", "process::exit"].iter().any(|p| line.contains(p)) {
+            if [
+                "ExitCode::from",
+                "ExitCode::SUCCESS",
+                "ExitCode::FAILURE",
+                "process::exit",
+            ]
+            .iter()
+            .any(|p| line.contains(p))
+            {
                 found.push(format!("src/{rel}:{}: {}", n + 1, line.trim()));
             }
         }
     }
-    assert!(found.is_empty(), "exit codes made outside src/error.rs:\n{}", found.join("\n"));
+    assert!(
+        found.is_empty(),
+        "exit codes made outside src/error.rs:\n{}",
+        found.join("\n")
+    );
 }
 
 #[test]
@@ -215,30 +313,66 @@ fn sdk_types_stay_inside_aws() {
     // for its Basic header, not an SDK type.
     let src = repo().join("src");
     let mut found = Vec::new();
-    for entry in walkdir::WalkDir::new(&src).into_iter().filter_map(Result::ok).filter(|e| e.path().extension().is_some_and(|x| x == "rs")) {
-        let rel = entry.path().strip_prefix(&src).unwrap().display().to_string();
+    for entry in walkdir::WalkDir::new(&src)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "rs"))
+    {
+        let rel = entry
+            .path()
+            .strip_prefix(&src)
+            .unwrap()
+            .display()
+            .to_string();
         if rel.starts_with("aws/") || rel.starts_with("aws\\") {
             continue;
         }
         let code = code_only(&std::fs::read_to_string(entry.path()).unwrap());
         for (n, line) in code.lines().enumerate() {
             let line = line.replace("aws_smithy_types::base64", "");
-            if ["aws_sdk_", "aws_config", "aws_credential_types", "aws_smithy_"].iter().any(|p| line.contains(p)) {
+            if [
+                "aws_sdk_",
+                "aws_config",
+                "aws_credential_types",
+                "aws_smithy_",
+            ]
+            .iter()
+            .any(|p| line.contains(p))
+            {
                 found.push(format!("src/{rel}:{}: {}", n + 1, line.trim()));
             }
         }
     }
-    assert!(found.is_empty(), "SDK types outside src/aws/:\n{}", found.join("\n"));
+    assert!(
+        found.is_empty(),
+        "SDK types outside src/aws/:\n{}",
+        found.join("\n")
+    );
     // And no public field of src/aws/ holds an SDK type.
     let mut fields = Vec::new();
-    for entry in walkdir::WalkDir::new(src.join("aws")).into_iter().filter_map(Result::ok).filter(|e| e.path().extension().is_some_and(|x| x == "rs")) {
+    for entry in walkdir::WalkDir::new(src.join("aws"))
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "rs"))
+    {
         let code = code_only(&std::fs::read_to_string(entry.path()).unwrap());
         for (n, line) in code.lines().enumerate() {
             let t = line.trim_start();
-            if t.starts_with("pub ") && !t.starts_with("pub fn") && !t.starts_with("pub async fn") && t.contains(':') && ["aws_sdk_", "aws_config", "aws_smithy_"].iter().any(|p| t.contains(p)) {
+            if t.starts_with("pub ")
+                && !t.starts_with("pub fn")
+                && !t.starts_with("pub async fn")
+                && t.contains(':')
+                && ["aws_sdk_", "aws_config", "aws_smithy_"]
+                    .iter()
+                    .any(|p| t.contains(p))
+            {
                 fields.push(format!("{}:{}: {}", entry.path().display(), n + 1, t));
             }
         }
     }
-    assert!(fields.is_empty(), "public fields of SDK types:\n{}", fields.join("\n"));
+    assert!(
+        fields.is_empty(),
+        "public fields of SDK types:\n{}",
+        fields.join("\n")
+    );
 }

@@ -26,10 +26,24 @@ impl Registry {
     fn start(password: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let htpasswd = dir.path().join("htpasswd");
-        let mut h = Command::new("htpasswd").args(["-iBc", htpasswd.to_str().unwrap(), "AWS"]).stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("htpasswd (apache2-utils) is installed by scripts/tools.sh");
-        h.stdin.take().unwrap().write_all(password.as_bytes()).unwrap();
+        let mut h = Command::new("htpasswd")
+            .args(["-iBc", htpasswd.to_str().unwrap(), "AWS"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("htpasswd (apache2-utils) is installed by scripts/tools.sh");
+        h.stdin
+            .take()
+            .unwrap()
+            .write_all(password.as_bytes())
+            .unwrap();
         assert!(h.wait().unwrap().success());
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let config = dir.path().join("config.yml");
         std::fs::write(
             &config,
@@ -40,13 +54,23 @@ impl Registry {
             ),
         )
         .unwrap();
-        let child = Command::new("docker-registry").arg("serve").arg(&config).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("docker-registry is installed by scripts/tools.sh");
+        let child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(&config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("docker-registry is installed by scripts/tools.sh");
         let deadline = Instant::now() + Duration::from_secs(30);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(Instant::now() < deadline, "docker-registry did not start");
             std::thread::sleep(Duration::from_millis(50));
         }
-        Registry { child, host: format!("127.0.0.1:{port}"), _dir: dir }
+        Registry {
+            child,
+            host: format!("127.0.0.1:{port}"),
+            _dir: dir,
+        }
     }
 
     /// The registry's own answer for a tag: its `Content-Type`, `Docker-Content-Digest` and
@@ -63,8 +87,20 @@ impl Registry {
         s.read_to_string(&mut text).unwrap();
         let (head, body) = text.split_once("\r\n\r\n").unwrap();
         assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-        let header = |name: &str| head.lines().find_map(|l| l.split_once(": ").filter(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.to_string())).unwrap_or_default();
-        (header("Content-Type"), header("Docker-Content-Digest"), body.to_string())
+        let header = |name: &str| {
+            head.lines()
+                .find_map(|l| {
+                    l.split_once(": ")
+                        .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+                        .map(|(_, v)| v.to_string())
+                })
+                .unwrap_or_default()
+        };
+        (
+            header("Content-Type"),
+            header("Docker-Content-Digest"),
+            body.to_string(),
+        )
     }
 }
 
@@ -74,10 +110,22 @@ impl Drop for Registry {
         let _ = self.child.wait();
         // The images the test built, by their registry-qualified names (the layers they share
         // with other images stay).
-        if let Ok(out) = Command::new("docker").args(["images", "--format", "{{.Repository}}:{{.Tag}}"]).output() {
-            let names: Vec<String> = String::from_utf8_lossy(&out.stdout).lines().filter(|l| l.starts_with(&format!("{}/", self.host))).map(String::from).collect();
+        if let Ok(out) = Command::new("docker")
+            .args(["images", "--format", "{{.Repository}}:{{.Tag}}"])
+            .output()
+        {
+            let names: Vec<String> = String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .filter(|l| l.starts_with(&format!("{}/", self.host)))
+                .map(String::from)
+                .collect();
             if !names.is_empty() {
-                let _ = Command::new("docker").arg("rmi").args(&names).stdout(Stdio::null()).stderr(Stdio::null()).status();
+                let _ = Command::new("docker")
+                    .arg("rmi")
+                    .args(&names)
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status();
             }
         }
     }
@@ -89,7 +137,11 @@ fn worker(service: &str, registry: &str, builder: &str, dockerfile: &str) -> tem
     let d = dir.path();
     std::fs::copy(busybox(), d.join("busybox")).unwrap();
     std::fs::write(d.join("Dockerfile"), dockerfile).unwrap();
-    std::fs::write(d.join("app.py"), "def handler(event, context):\n    return {}\n").unwrap();
+    std::fs::write(
+        d.join("app.py"),
+        "def handler(event, context):\n    return {}\n",
+    )
+    .unwrap();
     std::fs::write(d.join(".dockerignore"), "*.log\n").unwrap();
     let config = crate::common::variant(
         crate::common::BASE,
@@ -108,14 +160,20 @@ const DOCKERFILE: &str = "FROM scratch\nARG GREETING\nCOPY busybox /bin/busybox\
 
 fn busybox() -> PathBuf {
     let p = PathBuf::from("/bin/busybox");
-    assert!(p.exists(), "/bin/busybox (busybox-static) is installed by scripts/tools.sh");
+    assert!(
+        p.exists(),
+        "/bin/busybox (busybox-static) is installed by scripts/tools.sh"
+    );
     p
 }
 
 /// What each run of the binary needs beyond the emulator: a home and a temporary folder of its
 /// own (to find any credential left behind), and the builder's settings.
 fn env(home: &Path, builder: &str) -> Vec<(&'static str, String)> {
-    let mut e = vec![("HOME", home.display().to_string()), ("TMPDIR", home.join("tmp").display().to_string())];
+    let mut e = vec![
+        ("HOME", home.display().to_string()),
+        ("TMPDIR", home.join("tmp").display().to_string()),
+    ];
     std::fs::create_dir_all(home.join("tmp")).unwrap();
     if builder == "buildah" {
         // Without a daemon or a user namespace: the chroot isolation and the vfs storage driver.
@@ -135,30 +193,57 @@ fn lambda_image(moto: &Moto, function: &str) -> String {
 /// definitions made through CloudFormation lack their container's image and log settings.
 fn ecs_image(moto: &Moto, stack: &str) -> String {
     let cfn = aws_sdk_cloudformation::Client::new(&moto.sdk());
-    let template = block(cfn.get_template().stack_name(stack).send()).unwrap().template_body().unwrap().to_string();
+    let template = block(cfn.get_template().stack_name(stack).send())
+        .unwrap()
+        .template_body()
+        .unwrap()
+        .to_string();
     let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(&template).unwrap();
-    doc["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"][0]["Image"].as_str().unwrap().to_string()
+    doc["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"][0]["Image"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 fn stack_count(moto: &Moto) -> usize {
     let cfn = aws_sdk_cloudformation::Client::new(&moto.sdk());
-    block(cfn.describe_stacks().send()).map(|o| o.stacks().len()).unwrap_or(0)
+    block(cfn.describe_stacks().send())
+        .map(|o| o.stacks().len())
+        .unwrap_or(0)
 }
 
 /// Every output of the runs, and every file under the run's home and temporary folder: the
 /// registry password appears in none of them.
 fn assert_no_secret(outputs: &[&Output], home: &Path) {
     for o in outputs {
-        for text in [String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)] {
-            assert!(!text.contains(PASSWORD) && !text.contains(TOKEN), "the registry credential was printed:\n{text}");
+        for text in [
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr),
+        ] {
+            assert!(
+                !text.contains(PASSWORD) && !text.contains(TOKEN),
+                "the registry credential was printed:\n{text}"
+            );
         }
     }
-    for entry in walkdir::WalkDir::new(home).into_iter().filter_map(Result::ok).filter(|e| e.file_type().is_file()) {
+    for entry in walkdir::WalkDir::new(home)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+    {
         let bytes = std::fs::read(entry.path()).unwrap_or_default();
         let text = String::from_utf8_lossy(&bytes);
-        assert!(!text.contains(PASSWORD) && !text.contains(TOKEN), "the registry credential was left in {}", entry.path().display());
+        assert!(
+            !text.contains(PASSWORD) && !text.contains(TOKEN),
+            "the registry credential was left in {}",
+            entry.path().display()
+        );
     }
-    let left: Vec<_> = std::fs::read_dir(home.join("tmp")).unwrap().filter_map(Result::ok).map(|e| e.file_name()).collect();
+    let left: Vec<_> = std::fs::read_dir(home.join("tmp"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.file_name())
+        .collect();
     assert!(left.is_empty(), "temporary files left behind: {left:?}");
 }
 
@@ -175,16 +260,37 @@ fn build_push_deploy(builder: &str, service: &str) {
     assert!(first.status.success(), "{}", stderr(&first));
     let err = stderr(&first);
     assert!(err.contains("image: created ECR repository"), "{err}");
-    assert!(err.contains(&format!("image: building {}/{service}:src-", registry.host)), "{err}");
+    assert!(
+        err.contains(&format!("image: building {}/{service}:src-", registry.host)),
+        "{err}"
+    );
     assert!(err.contains("image: pushed"), "{err}");
 
-    let tag = err.split(&format!("image: pushed {service}:")).nth(1).unwrap().split_whitespace().next().unwrap().to_string();
+    let tag = err
+        .split(&format!("image: pushed {service}:"))
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
     let (content_type, digest, body) = registry.manifest(service, &tag);
-    assert_eq!(content_type, "application/vnd.docker.distribution.manifest.v2+json", "a single-platform image manifest");
+    assert_eq!(
+        content_type, "application/vnd.docker.distribution.manifest.v2+json",
+        "a single-platform image manifest"
+    );
     assert!(!body.contains("\"manifests\""), "not an index: {body}");
     let uri = format!("123456789012.dkr.ecr.eu-west-1.amazonaws.com/{service}@{digest}");
-    assert_eq!(lambda_image(&moto, service), uri, "the function runs the registry's digest");
-    assert_eq!(ecs_image(&moto, &format!("{service}-ecs")), uri, "the task definition runs the registry's digest");
+    assert_eq!(
+        lambda_image(&moto, service),
+        uri,
+        "the function runs the registry's digest"
+    );
+    assert_eq!(
+        ecs_image(&moto, &format!("{service}-ecs")),
+        uri,
+        "the task definition runs the registry's digest"
+    );
 
     // Second `up`, nothing changed: nothing built or pushed, nothing deployed.
     std::fs::write(d.join("debug.log"), "ignored by .dockerignore").unwrap();
@@ -193,16 +299,39 @@ fn build_push_deploy(builder: &str, service: &str) {
     let doc = json(&second);
     assert_eq!(doc["image"]["source"], "reused", "{doc}");
     assert_eq!(doc["image"]["uri"], uri.as_str());
-    assert!(doc["stacks"].as_array().unwrap().iter().all(|s| s["result"] == "unchanged"), "{doc}");
+    assert!(
+        doc["stacks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["result"] == "unchanged"),
+        "{doc}"
+    );
     let text = moto.replatform_with(d, &["up", "--yes"], &env);
-    assert!(stderr(&text).contains("nothing to build or push"), "{}", stderr(&text));
-    assert!(!stderr(&text).contains("image: building"), "{}", stderr(&text));
+    assert!(
+        stderr(&text).contains("nothing to build or push"),
+        "{}",
+        stderr(&text)
+    );
+    assert!(
+        !stderr(&text).contains("image: building"),
+        "{}",
+        stderr(&text)
+    );
 
     // An edited source file: a new tag, a new digest, in both stacks.
-    std::fs::write(d.join("app.py"), "def handler(event, context):\n    return {'v': 2}\n").unwrap();
+    std::fs::write(
+        d.join("app.py"),
+        "def handler(event, context):\n    return {'v': 2}\n",
+    )
+    .unwrap();
     let diff = moto.replatform_with(d, &["diff", "--exit-code"], &env);
     assert_eq!(diff.status.code(), Some(3), "{}", stderr(&diff));
-    assert!(stderr(&diff).contains("are not in the registry: `up` builds and pushes them"), "{}", stderr(&diff));
+    assert!(
+        stderr(&diff).contains("are not in the registry: `up` builds and pushes them"),
+        "{}",
+        stderr(&diff)
+    );
     let third = moto.replatform_with(d, &["up", "--yes", "--output", "json"], &env);
     assert!(third.status.success(), "{}", stderr(&third));
     let doc = json(&third);
@@ -211,12 +340,28 @@ fn build_push_deploy(builder: &str, service: &str) {
     let new_tag = doc["image"]["tag"].as_str().unwrap();
     assert_ne!(new_tag, tag);
     let (_, new_digest, _) = registry.manifest(service, new_tag);
-    assert_eq!(new_uri, format!("123456789012.dkr.ecr.eu-west-1.amazonaws.com/{service}@{new_digest}"));
+    assert_eq!(
+        new_uri,
+        format!("123456789012.dkr.ecr.eu-west-1.amazonaws.com/{service}@{new_digest}")
+    );
     assert_ne!(new_uri, uri);
-    assert_eq!(lambda_image(&moto, service), new_uri, "the function runs the new digest");
-    assert_eq!(ecs_image(&moto, &format!("{service}-ecs")), new_uri, "the task definition runs the new digest");
+    assert_eq!(
+        lambda_image(&moto, service),
+        new_uri,
+        "the function runs the new digest"
+    );
+    assert_eq!(
+        ecs_image(&moto, &format!("{service}-ecs")),
+        new_uri,
+        "the task definition runs the new digest"
+    );
     let diff = moto.replatform_with(d, &["diff", "--exit-code"], &env);
-    assert_eq!(diff.status.code(), Some(0), "nothing left to change: {}", stderr(&diff));
+    assert_eq!(
+        diff.status.code(),
+        Some(0),
+        "nothing left to change: {}",
+        stderr(&diff)
+    );
 
     // `down --purge-images` removes the stacks, then the repository.
     let down = moto.replatform_with(d, &["down", "--yes", "--purge-images"], &env);
@@ -247,12 +392,23 @@ fn image_failures_stop_before_any_stack() {
     let home = tempfile::tempdir().unwrap();
     let env = env(home.path(), "docker");
 
-    let broken = worker("img-broken", &registry.host, "docker", "FROM scratch\nCOPY no-such-file /x\n");
+    let broken = worker(
+        "img-broken",
+        &registry.host,
+        "docker",
+        "FROM scratch\nCOPY no-such-file /x\n",
+    );
     let out = moto.replatform_with(broken.path(), &["up", "--yes"], &env);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
-    assert!(err.contains("error: building the image: `docker build"), "{err}");
-    assert!(err.contains("no-such-file"), "the builder's own lines: {err}");
+    assert!(
+        err.contains("error: building the image: `docker build"),
+        "{err}"
+    );
+    assert!(
+        err.contains("no-such-file"),
+        "the builder's own lines: {err}"
+    );
     assert!(err.contains("hint: fix the Dockerfile"), "{err}");
 
     let missing = worker("img-missing", &registry.host, "finch", DOCKERFILE);
@@ -285,8 +441,14 @@ fn a_refused_login_is_a_clear_error() {
     let out = moto.replatform_with(dir.path(), &["up", "--yes", "--rebuild"], &env);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
-    assert!(err.contains(&format!("error: logging in to `{}`", wrong.host)), "{err}");
-    assert!(err.contains("hint: the ECR credential was refused"), "{err}");
+    assert!(
+        err.contains(&format!("error: logging in to `{}`", wrong.host)),
+        "{err}"
+    );
+    assert!(
+        err.contains("hint: the ECR credential was refused"),
+        "{err}"
+    );
     assert_eq!(stack_count(&moto), 0);
     assert_no_secret(&[&out], home.path());
 }

@@ -8,7 +8,7 @@ use std::process::Command;
 
 use serde_yaml_ng::Value;
 
-use crate::common::{repo, replatform};
+use crate::common::{replatform, repo};
 
 /// No endpoint: `init` and `validate` make no AWS call.
 const NOWHERE: &str = "http://127.0.0.1:9";
@@ -64,13 +64,23 @@ fn article(root: &Path) -> std::path::PathBuf {
 
 fn validate_json(dir: &Path) -> (i32, serde_json::Value) {
     let out = run(dir, &["validate", "--output", "json"]);
-    (out.status.code().unwrap(), serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout))))
+    (
+        out.status.code().unwrap(),
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout))),
+    )
 }
 
 fn fill(dir: &Path) {
     let path = dir.join("replatform.yaml");
     let text = std::fs::read_to_string(&path).unwrap();
-    let text = text.replacen("subnets: []", "subnets: [subnet-0123456789abcdef0]", 1).replacen("security_groups: []", "security_groups: [sg-0123456789abcdef0]", 1);
+    let text = text
+        .replacen("subnets: []", "subnets: [subnet-0123456789abcdef0]", 1)
+        .replacen(
+            "security_groups: []",
+            "security_groups: [sg-0123456789abcdef0]",
+            1,
+        );
     std::fs::write(&path, text).unwrap();
 }
 
@@ -78,19 +88,43 @@ fn fill(dir: &Path) {
 /// filled, the config is valid. Returns the written config.
 fn init_then_validate(dir: &Path) -> Value {
     let out = run(dir, &["init"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("left to fill: ecs.subnets, ecs.security_groups"), "{stderr}");
+    assert!(
+        stderr.contains("left to fill: ecs.subnets, ecs.security_groups"),
+        "{stderr}"
+    );
     assert!(dir.join(".dockerignore").is_file());
     let (code, doc) = validate_json(dir);
     assert_eq!(code, 1, "{doc}");
-    let errors: Vec<(&str, &str)> = doc["diagnostics"].as_array().unwrap().iter().filter(|d| d["severity"] == "error").map(|d| (d["path"].as_str().unwrap(), d["hint"].as_str().unwrap())).collect();
-    assert_eq!(errors.iter().map(|e| e.0).collect::<Vec<_>>(), vec!["ecs.subnets", "ecs.security_groups"], "{doc}");
+    let errors: Vec<(&str, &str)> = doc["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["severity"] == "error")
+        .map(|d| (d["path"].as_str().unwrap(), d["hint"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        errors.iter().map(|e| e.0).collect::<Vec<_>>(),
+        vec!["ecs.subnets", "ecs.security_groups"],
+        "{doc}"
+    );
     assert!(errors.iter().all(|e| !e.1.is_empty()));
-    let config: Value = serde_yaml_ng::from_str(&std::fs::read_to_string(dir.join("replatform.yaml")).unwrap()).unwrap();
+    let config: Value =
+        serde_yaml_ng::from_str(&std::fs::read_to_string(dir.join("replatform.yaml")).unwrap())
+            .unwrap();
     fill(dir);
     let (code, doc) = validate_json(dir);
-    assert_eq!((code, doc["valid"].as_bool(), doc["errors"].as_u64()), (0, Some(true), Some(0)), "{doc}");
+    assert_eq!(
+        (code, doc["valid"].as_bool(), doc["errors"].as_u64()),
+        (0, Some(true), Some(0)),
+        "{doc}"
+    );
     config
 }
 
@@ -99,12 +133,21 @@ fn the_examples_folders_get_configs_that_validate_accepts() {
     let root = tempfile::tempdir().unwrap();
     let polling = init_then_validate(&copy_example(root.path(), "sqs-worker"));
     assert_eq!(polling["service"], "sqs-worker");
-    assert_eq!(polling["lambda"]["trigger"]["type"], "schedule", "its handler polls the queue itself");
+    assert_eq!(
+        polling["lambda"]["trigger"]["type"], "schedule",
+        "its handler polls the queue itself"
+    );
     assert_eq!(polling["lambda"]["command"][0], "app.handler");
     assert_eq!(polling["lambda"]["working_directory"], "/app");
-    assert_eq!(polling["ecs"]["command"], serde_yaml_ng::from_str::<Value>("[python, app.py]").unwrap());
+    assert_eq!(
+        polling["ecs"]["command"],
+        serde_yaml_ng::from_str::<Value>("[python, app.py]").unwrap()
+    );
     let event = init_then_validate(&copy_example(root.path(), "sqs-event-worker"));
-    assert_eq!(event["lambda"]["trigger"]["type"], "sqs", "its handler reads the event's Records");
+    assert_eq!(
+        event["lambda"]["trigger"]["type"], "sqs",
+        "its handler reads the event's Records"
+    );
     assert_eq!(event["lambda"]["command"][0], "app.handler");
     // The example's own settings for its trigger.
     assert_eq!(event["queue"]["visibility_timeout"], "180s");
@@ -118,10 +161,19 @@ fn the_articles_worker_gets_the_schedule_trigger_in_its_base_images_folder() {
     assert_eq!(config["service"], "article-worker");
     assert_eq!(config["lambda"]["trigger"]["type"], "schedule");
     assert_eq!(config["lambda"]["command"][0], "app.handler");
-    assert_eq!(config["lambda"]["working_directory"], "/", "no WORKDIR: the base image's");
+    assert_eq!(
+        config["lambda"]["working_directory"], "/",
+        "no WORKDIR: the base image's"
+    );
     assert_eq!(config["queue"]["url_env"], "SQS_QUEUE_URL");
     let text = std::fs::read_to_string(dir.join("replatform.yaml")).unwrap();
-    for key in ["service:", "working_directory:", "type: schedule", "subnets:", "security_groups:"] {
+    for key in [
+        "service:",
+        "working_directory:",
+        "type: schedule",
+        "subnets:",
+        "security_groups:",
+    ] {
         let line = text.lines().find(|l| l.contains(key)).unwrap();
         assert!(line.contains("# "), "no comment on `{line}`");
     }
@@ -133,25 +185,45 @@ fn a_second_init_refuses_without_force_and_changes_nothing() {
     let dir = copy_example(root.path(), "sqs-event-worker");
     std::fs::write(dir.join(".dockerignore"), "mine\n").unwrap();
     assert_eq!(run(&dir, &["init"]).status.code(), Some(0));
-    assert_eq!(std::fs::read_to_string(dir.join(".dockerignore")).unwrap(), "mine\n", "an existing .dockerignore is kept");
+    assert_eq!(
+        std::fs::read_to_string(dir.join(".dockerignore")).unwrap(),
+        "mine\n",
+        "an existing .dockerignore is kept"
+    );
     std::fs::write(dir.join("replatform.yaml"), "service: edited\n").unwrap();
     let out = run(&dir, &["init"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("`replatform.yaml` already exists") && stderr.contains("hint: pass --force"), "{stderr}");
-    assert_eq!(std::fs::read_to_string(dir.join("replatform.yaml")).unwrap(), "service: edited\n");
+    assert!(
+        stderr.contains("`replatform.yaml` already exists")
+            && stderr.contains("hint: pass --force"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("replatform.yaml")).unwrap(),
+        "service: edited\n"
+    );
     let out = run(&dir, &["init", "--force"]);
     assert_eq!(out.status.code(), Some(0));
-    assert!(std::fs::read_to_string(dir.join("replatform.yaml")).unwrap().contains("service: sqs-event-worker"));
+    assert!(std::fs::read_to_string(dir.join("replatform.yaml"))
+        .unwrap()
+        .contains("service: sqs-event-worker"));
 }
 
 #[test]
 fn a_folder_without_a_dockerfile_is_refused_and_nothing_is_written() {
     let root = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_replatform")).current_dir(root.path()).args(["init"]).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_replatform"))
+        .current_dir(root.path())
+        .args(["init"])
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("no `Dockerfile` in `.`") && stderr.contains("hint:"), "{stderr}");
+    assert!(
+        stderr.contains("no `Dockerfile` in `.`") && stderr.contains("hint:"),
+        "{stderr}"
+    );
     assert_eq!(std::fs::read_dir(root.path()).unwrap().count(), 0);
 }
 
@@ -165,6 +237,12 @@ fn json_names_what_was_written_and_what_is_left() {
     assert_eq!(doc["service"], "sqs-worker");
     assert_eq!(doc["trigger"], "schedule");
     assert_eq!(doc["handler"], "app.handler");
-    assert_eq!(doc["written"], serde_json::json!(["replatform.yaml", ".dockerignore"]));
-    assert_eq!(doc["left"], serde_json::json!(["ecs.subnets", "ecs.security_groups"]));
+    assert_eq!(
+        doc["written"],
+        serde_json::json!(["replatform.yaml", ".dockerignore"])
+    );
+    assert_eq!(
+        doc["left"],
+        serde_json::json!(["ecs.subnets", "ecs.security_groups"])
+    );
 }

@@ -42,16 +42,27 @@ pub(crate) fn code_only(src: &str) -> String {
                     i += 1;
                 }
             }
-        } else if (c[i] == 'r' || (c[i] == 'b' && next == Some('r'))) && (i == 0 || !ident(c[i - 1])) && {
-            let start = if c[i] == 'b' { i + 2 } else { i + 1 };
-            let hashes = c[start..].iter().take_while(|&&h| h == '#').count();
-            c.get(start + hashes) == Some(&'"')
-        } {
+        } else if (c[i] == 'r' || (c[i] == 'b' && next == Some('r')))
+            && (i == 0 || !ident(c[i - 1]))
+            && {
+                let start = if c[i] == 'b' { i + 2 } else { i + 1 };
+                let hashes = c[start..].iter().take_while(|&&h| h == '#').count();
+                c.get(start + hashes) == Some(&'"')
+            }
+        {
             // A raw string: `r"..."`, `r#"..."#`, `br"..."`; it ends at `"` and as many `#`.
             let start = if c[i] == 'b' { i + 2 } else { i + 1 };
             let hashes = c[start..].iter().take_while(|&&h| h == '#').count();
             let mut j = start + hashes + 1;
-            while j < c.len() && !(c[j] == '"' && c[j + 1..].iter().take(hashes).filter(|&&h| h == '#').count() == hashes) {
+            while j < c.len()
+                && !(c[j] == '"'
+                    && c[j + 1..]
+                        .iter()
+                        .take(hashes)
+                        .filter(|&&h| h == '#')
+                        .count()
+                        == hashes)
+            {
                 j += 1;
             }
             let end = (j + 1 + hashes).min(c.len());
@@ -150,7 +161,11 @@ fn forbidden(src: &str) -> Vec<(usize, String)> {
                         match &t[j].0 {
                             Token::Punct('{') => depth += 1,
                             Token::Punct('}') => depth -= 1,
-                            Token::Ident(m) if depth == 1 && FORBIDDEN_STD.contains(&m.as_str()) && matches!(t[j - 1].0, Token::Punct('{' | ',')) => {
+                            Token::Ident(m)
+                                if depth == 1
+                                    && FORBIDDEN_STD.contains(&m.as_str())
+                                    && matches!(t[j - 1].0, Token::Punct('{' | ',')) =>
+                            {
                                 out.push((t[j].1, format!("std::{m}")));
                             }
                             _ => {}
@@ -164,7 +179,9 @@ fn forbidden(src: &str) -> Vec<(usize, String)> {
             }
         }
         // A crate is named as a path's first segment, by `use`, or by `extern crate`.
-        let a_crate = is(k + 1, &Token::PathSep) || (k > 0 && ident(k - 1) == Some("use")) || (k > 0 && ident(k - 1) == Some("crate") && k > 1 && ident(k - 2) == Some("extern"));
+        let a_crate = is(k + 1, &Token::PathSep)
+            || (k > 0 && ident(k - 1) == Some("use"))
+            || (k > 0 && ident(k - 1) == Some("crate") && k > 1 && ident(k - 2) == Some("extern"));
         // `x::aws_y` is a name inside `x`; `::aws_y` is the crate.
         let after_path = k > 1 && is(k - 1, &Token::PathSep) && ident(k - 2).is_some();
         if a_crate && !after_path && (name == "tokio" || name.starts_with("aws_")) {
@@ -175,7 +192,10 @@ fn forbidden(src: &str) -> Vec<(usize, String)> {
 }
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     entries.sort();
     for path in entries {
         if path.is_dir() {
@@ -191,12 +211,19 @@ fn the_core_does_no_io() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut files = Vec::new();
     rust_files(&root.join("src/core"), &mut files);
-    assert!(files.len() >= 20, "only {} files under src/core: is this the right folder?", files.len());
+    assert!(
+        files.len() >= 20,
+        "only {} files under src/core: is this the right folder?",
+        files.len()
+    );
     let mut found = Vec::new();
     for file in &files {
         let text = std::fs::read_to_string(file).unwrap();
         for (line, what) in forbidden(&text) {
-            found.push(format!("{}:{line}: `{what}`", file.strip_prefix(root).unwrap_or(file).display()));
+            found.push(format!(
+                "{}:{line}: `{what}`",
+                file.strip_prefix(root).unwrap_or(file).display()
+            ));
         }
     }
     assert!(found.is_empty(), "the core is pure (issue 13): move these to a shell module (src/files.rs, src/aws/, src/ui/...) or inject them:\n{}", found.join("\n"));
@@ -206,11 +233,34 @@ fn the_core_does_no_io() {
 fn the_scanner_finds_a_planted_use_at_its_line() {
     let planted = "//! Pure.\nuse std::collections::BTreeMap;\n\nfn read() -> String {\n    std::fs::read_to_string(\"x\").unwrap()\n}\n";
     assert_eq!(forbidden(planted), vec![(5, "std::fs".to_string())]);
-    assert_eq!(forbidden("fn f() {\n    let _ = ::std::process::Command::new(\"sh\");\n}"), vec![(2, "std::process".to_string())]);
-    assert_eq!(forbidden("use std::{io::Read, fs};\nuse std::{collections::{BTreeMap, HashMap}, net as n, env};"), vec![(1, "std::fs".to_string()), (2, "std::net".to_string()), (2, "std::env".to_string())]);
+    assert_eq!(
+        forbidden("fn f() {\n    let _ = ::std::process::Command::new(\"sh\");\n}"),
+        vec![(2, "std::process".to_string())]
+    );
+    assert_eq!(
+        forbidden(
+            "use std::{io::Read, fs};\nuse std::{collections::{BTreeMap, HashMap}, net as n, env};"
+        ),
+        vec![
+            (1, "std::fs".to_string()),
+            (2, "std::net".to_string()),
+            (2, "std::env".to_string())
+        ]
+    );
     let crates = "use tokio::sync::Mutex;\n#[tokio::test]\nasync fn t() {}\nuse aws_sdk_sqs::Client;\nuse aws_config;\nextern crate aws_smithy_types;\nfn g() { ::aws_sdk_ecr::Client::new(); crate::core::aws_names(); }\n";
     let lines: Vec<(usize, String)> = forbidden(crates);
-    assert_eq!(lines, [(1, "tokio"), (2, "tokio"), (4, "aws_sdk_sqs"), (5, "aws_config"), (6, "aws_smithy_types"), (7, "aws_sdk_ecr")].map(|(l, s)| (l, s.to_string())));
+    assert_eq!(
+        lines,
+        [
+            (1, "tokio"),
+            (2, "tokio"),
+            (4, "aws_sdk_sqs"),
+            (5, "aws_config"),
+            (6, "aws_smithy_types"),
+            (7, "aws_sdk_ecr")
+        ]
+        .map(|(l, s)| (l, s.to_string()))
+    );
 }
 
 #[test]
@@ -230,6 +280,9 @@ fn f<'a>(s: &'a str) -> &'a str {
 "####;
     assert_eq!(forbidden(quiet), vec![]);
     // What follows a literal is code again.
-    assert_eq!(forbidden("let q = '\"'; let s = \"a\\\"b\"; std::env::var(\"X\");"), vec![(1, "std::env".to_string())]);
+    assert_eq!(
+        forbidden("let q = '\"'; let s = \"a\\\"b\"; std::env::var(\"X\");"),
+        vec![(1, "std::env".to_string())]
+    );
     assert_eq!(code_only("a /* b\nc */ d").lines().count(), 2);
 }

@@ -8,18 +8,25 @@ use std::time::Duration;
 
 use aws_sdk_cloudformation::config::retry::RetryConfig;
 use aws_sdk_cloudformation::error::ErrorMetadata;
+use aws_sdk_cloudformation::operation::create_change_set::CreateChangeSetError;
 use aws_sdk_cloudformation::operation::create_change_set::CreateChangeSetOutput;
 use aws_sdk_cloudformation::operation::delete_change_set::DeleteChangeSetOutput;
 use aws_sdk_cloudformation::operation::delete_stack::DeleteStackOutput;
-use aws_sdk_cloudformation::operation::describe_change_set::{DescribeChangeSetError, DescribeChangeSetOutput};
+use aws_sdk_cloudformation::operation::describe_change_set::{
+    DescribeChangeSetError, DescribeChangeSetOutput,
+};
 use aws_sdk_cloudformation::operation::describe_stack_events::DescribeStackEventsOutput;
-use aws_sdk_cloudformation::operation::describe_stacks::{DescribeStacksError, DescribeStacksOutput};
-use aws_sdk_cloudformation::operation::create_change_set::CreateChangeSetError;
+use aws_sdk_cloudformation::operation::describe_stacks::{
+    DescribeStacksError, DescribeStacksOutput,
+};
 use aws_sdk_cloudformation::operation::execute_change_set::ExecuteChangeSetOutput;
 use aws_sdk_cloudformation::operation::get_template::GetTemplateOutput;
-use aws_sdk_cloudformation::operation::list_change_sets::{ListChangeSetsError, ListChangeSetsOutput};
+use aws_sdk_cloudformation::operation::list_change_sets::{
+    ListChangeSetsError, ListChangeSetsOutput,
+};
 use aws_sdk_cloudformation::types::{
-    Change, ChangeAction, ChangeSetStatus, ChangeSetSummary, ChangeSetType, ExecutionStatus, Replacement, ResourceChange, ResourceStatus, Stack, StackEvent, StackStatus,
+    Change, ChangeAction, ChangeSetStatus, ChangeSetSummary, ChangeSetType, ExecutionStatus,
+    Replacement, ResourceChange, ResourceStatus, Stack, StackEvent, StackStatus,
 };
 use aws_sdk_cloudformation::Client;
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
@@ -49,10 +56,22 @@ fn stack(status: StackStatus) -> DescribeStacksOutput {
 }
 
 fn no_stack() -> DescribeStacksError {
-    DescribeStacksError::generic(ErrorMetadata::builder().code("ValidationError").message(format!("Stack with id {STACK} does not exist")).build())
+    DescribeStacksError::generic(
+        ErrorMetadata::builder()
+            .code("ValidationError")
+            .message(format!("Stack with id {STACK} does not exist"))
+            .build(),
+    )
 }
 
-fn event(id: &str, logical: &str, rtype: &str, status: ResourceStatus, reason: Option<&str>, at: i64) -> StackEvent {
+fn event(
+    id: &str,
+    logical: &str,
+    rtype: &str,
+    status: ResourceStatus,
+    reason: Option<&str>,
+    at: i64,
+) -> StackEvent {
     StackEvent::builder()
         .event_id(id)
         .stack_name(STACK)
@@ -66,17 +85,35 @@ fn event(id: &str, logical: &str, rtype: &str, status: ResourceStatus, reason: O
 
 /// Newest first, as DescribeStackEvents answers.
 fn events(list: &[StackEvent]) -> DescribeStackEventsOutput {
-    DescribeStackEventsOutput::builder().set_stack_events(Some(list.iter().rev().cloned().collect())).build()
+    DescribeStackEventsOutput::builder()
+        .set_stack_events(Some(list.iter().rev().cloned().collect()))
+        .build()
 }
 
-fn change(action: ChangeAction, logical: &str, rtype: &str, replacement: Option<Replacement>) -> Change {
+fn change(
+    action: ChangeAction,
+    logical: &str,
+    rtype: &str,
+    replacement: Option<Replacement>,
+) -> Change {
     Change::builder()
-        .resource_change(ResourceChange::builder().action(action).logical_resource_id(logical).resource_type(rtype).set_replacement(replacement).build())
+        .resource_change(
+            ResourceChange::builder()
+                .action(action)
+                .logical_resource_id(logical)
+                .resource_type(rtype)
+                .set_replacement(replacement)
+                .build(),
+        )
         .build()
 }
 
 fn ready(changes: Vec<Change>) -> DescribeChangeSetOutput {
-    DescribeChangeSetOutput::builder().change_set_id(CHANGE_SET).status(ChangeSetStatus::CreateComplete).set_changes(Some(changes)).build()
+    DescribeChangeSetOutput::builder()
+        .change_set_id(CHANGE_SET)
+        .status(ChangeSetStatus::CreateComplete)
+        .set_changes(Some(changes))
+        .build()
 }
 
 fn created() -> CreateChangeSetOutput {
@@ -104,9 +141,30 @@ async fn an_update_in_progress_is_waited_for_then_updated() {
     // The update someone else started, as its events arrive.
     fn update_events(upto: usize) -> DescribeStackEventsOutput {
         let all = [
-            event("e1", STACK, "AWS::CloudFormation::Stack", ResourceStatus::UpdateInProgress, Some("User Initiated"), 0),
-            event("e2", "Queue", "AWS::SQS::Queue", ResourceStatus::UpdateComplete, None, 20),
-            event("e3", STACK, "AWS::CloudFormation::Stack", ResourceStatus::UpdateComplete, None, 40),
+            event(
+                "e1",
+                STACK,
+                "AWS::CloudFormation::Stack",
+                ResourceStatus::UpdateInProgress,
+                Some("User Initiated"),
+                0,
+            ),
+            event(
+                "e2",
+                "Queue",
+                "AWS::SQS::Queue",
+                ResourceStatus::UpdateComplete,
+                None,
+                20,
+            ),
+            event(
+                "e3",
+                STACK,
+                "AWS::CloudFormation::Stack",
+                ResourceStatus::UpdateComplete,
+                None,
+                40,
+            ),
         ];
         events(&all[..upto])
     }
@@ -117,32 +175,80 @@ async fn an_update_in_progress_is_waited_for_then_updated() {
         .output(|| update_events(3))
         .repeatedly()
         .build();
-    let create = mock!(Client::create_change_set).match_requests(|r| r.change_set_type() == Some(&ChangeSetType::Update)).then_output(created);
+    let create = mock!(Client::create_change_set)
+        .match_requests(|r| r.change_set_type() == Some(&ChangeSetType::Update))
+        .then_output(created);
     let describe_cs = mock!(Client::describe_change_set)
         .sequence()
-        .output(|| DescribeChangeSetOutput::builder().status(ChangeSetStatus::CreatePending).build())
-        .output(|| ready(vec![change(ChangeAction::Modify, "Queue", "AWS::SQS::Queue", Some(Replacement::False))]))
+        .output(|| {
+            DescribeChangeSetOutput::builder()
+                .status(ChangeSetStatus::CreatePending)
+                .build()
+        })
+        .output(|| {
+            ready(vec![change(
+                ChangeAction::Modify,
+                "Queue",
+                "AWS::SQS::Queue",
+                Some(Replacement::False),
+            )])
+        })
         .build();
     let listed = mock!(Client::list_change_sets).then_output(no_change_sets);
-    let client = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, &[&describe, &stack_events, &create, &describe_cs, &listed]);
+    let client = mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::MatchAny,
+        &[&describe, &stack_events, &create, &describe_cs, &listed]
+    );
     let (cfn, rec) = (Cfn::new(client), Recording::default());
 
     let started = tokio::time::Instant::now();
-    let prepared = runner(&cfn, &rec).prepare(STACK, "Resources: {}").await.unwrap();
-    let Preparation::Ready(p) = prepared else { panic!("{prepared:?}") };
-    assert_eq!((p.action, p.change_set.as_str(), p.changes.len()), (Action::Update, CHANGE_SET, 1));
-    assert_eq!(create.num_calls(), 1, "the change set waits for the update in progress");
+    let prepared = runner(&cfn, &rec)
+        .prepare(STACK, "Resources: {}")
+        .await
+        .unwrap();
+    let Preparation::Ready(p) = prepared else {
+        panic!("{prepared:?}")
+    };
+    assert_eq!(
+        (p.action, p.change_set.as_str(), p.changes.len()),
+        (Action::Update, CHANGE_SET, 1)
+    );
+    assert_eq!(
+        create.num_calls(),
+        1,
+        "the change set waits for the update in progress"
+    );
     assert_eq!(describe_cs.num_calls(), 2);
-    assert_eq!(rec.lines()[0], "orders-worker-lambda: waiting: the stack is UPDATE_IN_PROGRESS");
-    assert!(rec.lines().iter().any(|l| l.contains("Queue AWS::SQS::Queue UPDATE_COMPLETE")), "{:?}", rec.lines());
-    assert!(started.elapsed() >= Duration::from_secs(2), "it waited on the clock, not in a busy loop");
+    assert_eq!(
+        rec.lines()[0],
+        "orders-worker-lambda: waiting: the stack is UPDATE_IN_PROGRESS"
+    );
+    assert!(
+        rec.lines()
+            .iter()
+            .any(|l| l.contains("Queue AWS::SQS::Queue UPDATE_COMPLETE")),
+        "{:?}",
+        rec.lines()
+    );
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "it waited on the clock, not in a busy loop"
+    );
 }
 
 /// A create that fails and rolls back, as CloudFormation reports it: the function's image is
 /// missing; the mapping is cancelled because of it; then everything is deleted.
 #[tokio::test(start_paused = true)]
 async fn a_rollback_names_the_earliest_real_failure() {
-    let review = event("e0", STACK, "AWS::CloudFormation::Stack", ResourceStatus::from("REVIEW_IN_PROGRESS"), Some("User Initiated"), 0);
+    let review = event(
+        "e0",
+        STACK,
+        "AWS::CloudFormation::Stack",
+        ResourceStatus::from("REVIEW_IN_PROGRESS"),
+        Some("User Initiated"),
+        0,
+    );
     let mut all = vec![
         review.clone(),
         event("e1", STACK, "AWS::CloudFormation::Stack", ResourceStatus::CreateInProgress, Some("User Initiated"), 1),
@@ -171,24 +277,59 @@ async fn a_rollback_names_the_earliest_real_failure() {
         .output(|| stack(StackStatus::RollbackComplete))
         .repeatedly()
         .build();
-    let execute = mock!(Client::execute_change_set).then_output(|| ExecuteChangeSetOutput::builder().build());
-    let client = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, &[&stack_events, &describe, &execute]);
+    let execute =
+        mock!(Client::execute_change_set).then_output(|| ExecuteChangeSetOutput::builder().build());
+    let client = mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::MatchAny,
+        &[&stack_events, &describe, &execute]
+    );
     let (cfn, rec) = (Cfn::new(client), Recording::default());
 
-    let p = Prepared { stack: STACK.into(), change_set: CHANGE_SET.into(), action: Action::Create, changes: vec![] };
+    let p = Prepared {
+        stack: STACK.into(),
+        change_set: CHANGE_SET.into(),
+        action: Action::Create,
+        changes: vec![],
+    };
     let err = runner(&cfn, &rec).execute(&p).await.unwrap_err();
-    let OpError::Failed { status, root_cause, .. } = &err else { panic!("{err:?}") };
+    let OpError::Failed {
+        status, root_cause, ..
+    } = &err
+    else {
+        panic!("{err:?}")
+    };
     assert_eq!(*status, Status::RollbackComplete);
     let cause = root_cause.as_ref().unwrap();
-    assert_eq!((cause.logical_id.as_str(), cause.status.as_str()), ("Function", "CREATE_FAILED"));
-    assert!(cause.reason.as_deref().unwrap().contains("Source image"), "{cause:?}");
+    assert_eq!(
+        (cause.logical_id.as_str(), cause.status.as_str()),
+        ("Function", "CREATE_FAILED")
+    );
+    assert!(
+        cause.reason.as_deref().unwrap().contains("Source image"),
+        "{cause:?}"
+    );
     // Every event of this operation once, none from before it.
     let lines = rec.lines();
-    for id in ["Queue AWS::SQS::Queue CREATE_COMPLETE", "Function AWS::Lambda::Function CREATE_FAILED", "ROLLBACK_COMPLETE"] {
-        assert_eq!(lines.iter().filter(|l| l.contains(id)).count(), if id == "ROLLBACK_COMPLETE" { 2 } else { 1 }, "{id}: {lines:#?}");
+    for id in [
+        "Queue AWS::SQS::Queue CREATE_COMPLETE",
+        "Function AWS::Lambda::Function CREATE_FAILED",
+        "ROLLBACK_COMPLETE",
+    ] {
+        assert_eq!(
+            lines.iter().filter(|l| l.contains(id)).count(),
+            if id == "ROLLBACK_COMPLETE" { 2 } else { 1 },
+            "{id}: {lines:#?}"
+        );
     }
-    assert!(!lines.iter().any(|l| l.contains("REVIEW_IN_PROGRESS")), "{lines:#?}");
-    assert_eq!(lines.last().unwrap(), "orders-worker-lambda: failed ROLLBACK_COMPLETE");
+    assert!(
+        !lines.iter().any(|l| l.contains("REVIEW_IN_PROGRESS")),
+        "{lines:#?}"
+    );
+    assert_eq!(
+        lines.last().unwrap(),
+        "orders-worker-lambda: failed ROLLBACK_COMPLETE"
+    );
     assert_eq!(execute.num_calls(), 1);
 }
 
@@ -202,16 +343,41 @@ async fn a_stack_left_in_rollback_complete_is_deleted_and_created_again() {
         .repeatedly()
         .build();
     let stack_events = mock!(Client::describe_stack_events).then_output(|| {
-        events(&[event("e9", STACK, "AWS::CloudFormation::Stack", ResourceStatus::RollbackComplete, None, 61)])
+        events(&[event(
+            "e9",
+            STACK,
+            "AWS::CloudFormation::Stack",
+            ResourceStatus::RollbackComplete,
+            None,
+            61,
+        )])
     });
     let delete = mock!(Client::delete_stack).then_output(|| DeleteStackOutput::builder().build());
-    let create = mock!(Client::create_change_set).match_requests(|r| r.change_set_type() == Some(&ChangeSetType::Create)).then_output(created);
-    let describe_cs = mock!(Client::describe_change_set).then_output(|| ready(vec![change(ChangeAction::Add, "Queue", "AWS::SQS::Queue", None)]));
-    let client = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, &[&describe, &stack_events, &delete, &create, &describe_cs]);
+    let create = mock!(Client::create_change_set)
+        .match_requests(|r| r.change_set_type() == Some(&ChangeSetType::Create))
+        .then_output(created);
+    let describe_cs = mock!(Client::describe_change_set).then_output(|| {
+        ready(vec![change(
+            ChangeAction::Add,
+            "Queue",
+            "AWS::SQS::Queue",
+            None,
+        )])
+    });
+    let client = mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::MatchAny,
+        &[&describe, &stack_events, &delete, &create, &describe_cs]
+    );
     let (cfn, rec) = (Cfn::new(client), Recording::default());
 
-    let prepared = runner(&cfn, &rec).prepare(STACK, "Resources: {}").await.unwrap();
-    let Preparation::Ready(p) = prepared else { panic!("{prepared:?}") };
+    let prepared = runner(&cfn, &rec)
+        .prepare(STACK, "Resources: {}")
+        .await
+        .unwrap();
+    let Preparation::Ready(p) = prepared else {
+        panic!("{prepared:?}")
+    };
     assert_eq!(p.action, Action::Recreate);
     assert_eq!((delete.num_calls(), create.num_calls()), (1, 1));
     assert_eq!(
@@ -222,13 +388,33 @@ async fn a_stack_left_in_rollback_complete_is_deleted_and_created_again() {
 
 #[tokio::test(start_paused = true)]
 async fn update_rollback_failed_blocks_with_a_hint_and_changes_nothing() {
-    let describe = mock!(Client::describe_stacks).then_output(|| stack(StackStatus::UpdateRollbackFailed));
+    let describe =
+        mock!(Client::describe_stacks).then_output(|| stack(StackStatus::UpdateRollbackFailed));
     let create = mock!(Client::create_change_set).then_output(created);
-    let client = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, &[&describe, &create]);
+    let client = mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::MatchAny,
+        &[&describe, &create]
+    );
     let (cfn, rec) = (Cfn::new(client), Recording::default());
-    let err = runner(&cfn, &rec).prepare(STACK, "Resources: {}").await.unwrap_err();
-    assert!(matches!(err, OpError::Blocked { status: Status::UpdateRollbackFailed, .. }), "{err:?}");
-    assert!(err.hint().unwrap().contains("aws cloudformation continue-update-rollback --stack-name orders-worker-lambda"));
+    let err = runner(&cfn, &rec)
+        .prepare(STACK, "Resources: {}")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            OpError::Blocked {
+                status: Status::UpdateRollbackFailed,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err
+        .hint()
+        .unwrap()
+        .contains("aws cloudformation continue-update-rollback --stack-name orders-worker-lambda"));
     assert_eq!(create.num_calls(), 0);
 }
 
@@ -236,17 +422,35 @@ async fn update_rollback_failed_blocks_with_a_hint_and_changes_nothing() {
 /// to execute, and leaves no change set behind.
 #[tokio::test(start_paused = true)]
 async fn no_changes_in_each_of_its_three_forms() {
-    let describe = || mock!(Client::describe_stacks).then_output(|| stack(StackStatus::UpdateComplete));
-    let deleted = || mock!(Client::delete_change_set).then_output(|| DeleteChangeSetOutput::builder().build());
+    let describe =
+        || mock!(Client::describe_stacks).then_output(|| stack(StackStatus::UpdateComplete));
+    let deleted = || {
+        mock!(Client::delete_change_set).then_output(|| DeleteChangeSetOutput::builder().build())
+    };
     let listed = mock!(Client::list_change_sets).then_output(no_change_sets);
 
     // 1. CreateChangeSet refuses: "No updates are to be performed."
     let (d, del) = (describe(), deleted());
-    let refuse = mock!(Client::create_change_set)
-        .then_error(|| CreateChangeSetError::generic(ErrorMetadata::builder().code("ValidationError").message("No updates are to be performed.").build()));
-    let client = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, &[&d, &refuse, &del, &listed]);
+    let refuse = mock!(Client::create_change_set).then_error(|| {
+        CreateChangeSetError::generic(
+            ErrorMetadata::builder()
+                .code("ValidationError")
+                .message("No updates are to be performed.")
+                .build(),
+        )
+    });
+    let client = mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::MatchAny,
+        &[&d, &refuse, &del, &listed]
+    );
     let (cfn, rec) = (Cfn::new(client), Recording::default());
-    assert_eq!(runner(&cfn, &rec).prepare(STACK, "x").await.unwrap(), Preparation::NoChanges { stack: STACK.into() });
+    assert_eq!(
+        runner(&cfn, &rec).prepare(STACK, "x").await.unwrap(),
+        Preparation::NoChanges {
+            stack: STACK.into()
+        }
+    );
 
     // 2. The change set FAILED, with the reason that says so.
     let (d, del) = (describe(), deleted());
@@ -257,19 +461,38 @@ async fn no_changes_in_each_of_its_three_forms() {
             .status_reason("The submitted information didn't contain changes. Submit different information to create a change set.")
             .build()
     });
-    let client = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, &[&d, &create, &failed, &del, &listed]);
+    let client = mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::MatchAny,
+        &[&d, &create, &failed, &del, &listed]
+    );
     let (cfn, rec) = (Cfn::new(client), Recording::default());
-    assert_eq!(runner(&cfn, &rec).prepare(STACK, "x").await.unwrap(), Preparation::NoChanges { stack: STACK.into() });
+    assert_eq!(
+        runner(&cfn, &rec).prepare(STACK, "x").await.unwrap(),
+        Preparation::NoChanges {
+            stack: STACK.into()
+        }
+    );
     assert_eq!(del.num_calls(), 1, "the failed change set is deleted");
 
     // 3. A change set with zero changes, and the deployed template is the rendered one.
     let (d, del) = (describe(), deleted());
     let create = mock!(Client::create_change_set).then_output(created);
     let empty = mock!(Client::describe_change_set).then_output(|| ready(vec![]));
-    let same = mock!(Client::get_template).then_output(|| GetTemplateOutput::builder().template_body("x\n").build());
-    let client = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, &[&d, &create, &empty, &same, &del, &listed]);
+    let same = mock!(Client::get_template)
+        .then_output(|| GetTemplateOutput::builder().template_body("x\n").build());
+    let client = mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::MatchAny,
+        &[&d, &create, &empty, &same, &del, &listed]
+    );
     let (cfn, rec) = (Cfn::new(client), Recording::default());
-    assert_eq!(runner(&cfn, &rec).prepare(STACK, "x").await.unwrap(), Preparation::NoChanges { stack: STACK.into() });
+    assert_eq!(
+        runner(&cfn, &rec).prepare(STACK, "x").await.unwrap(),
+        Preparation::NoChanges {
+            stack: STACK.into()
+        }
+    );
     assert_eq!(del.num_calls(), 1);
 
     // Not a form of "no changes": zero resource changes, but the deployed template differs (an
@@ -277,8 +500,16 @@ async fn no_changes_in_each_of_its_three_forms() {
     let (d, del) = (describe(), deleted());
     let create = mock!(Client::create_change_set).then_output(created);
     let empty = mock!(Client::describe_change_set).then_output(|| ready(vec![]));
-    let other = mock!(Client::get_template).then_output(|| GetTemplateOutput::builder().template_body("Outputs: {}").build());
-    let client = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, &[&d, &create, &empty, &other, &del, &listed]);
+    let other = mock!(Client::get_template).then_output(|| {
+        GetTemplateOutput::builder()
+            .template_body("Outputs: {}")
+            .build()
+    });
+    let client = mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::MatchAny,
+        &[&d, &create, &empty, &other, &del, &listed]
+    );
     let (cfn, rec) = (Cfn::new(client), Recording::default());
     match runner(&cfn, &rec).prepare(STACK, "x").await.unwrap() {
         Preparation::Ready(p) => assert!(p.changes.is_empty()),
@@ -292,10 +523,18 @@ async fn no_changes_in_each_of_its_three_forms() {
     let refused = mock!(Client::describe_change_set).then_output(|| {
         DescribeChangeSetOutput::builder().status(ChangeSetStatus::Failed).status_reason("Template format error: Unresolved resource dependencies [Nope] in the Resources block of the template").build()
     });
-    let client = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, &[&d, &create, &refused, &del, &listed]);
+    let client = mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::MatchAny,
+        &[&d, &create, &refused, &del, &listed]
+    );
     let (cfn, rec) = (Cfn::new(client), Recording::default());
     let err = runner(&cfn, &rec).prepare(STACK, "x").await.unwrap_err();
-    assert!(err.to_string().contains("Unresolved resource dependencies [Nope]"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("Unresolved resource dependencies [Nope]"),
+        "{err}"
+    );
     assert_eq!(del.num_calls(), 1);
 }
 
@@ -303,21 +542,47 @@ async fn no_changes_in_each_of_its_three_forms() {
 async fn throttling_is_answered_by_a_retry() {
     let describe = mock!(Client::describe_stacks)
         .sequence()
-        .error(|| DescribeStacksError::generic(ErrorMetadata::builder().code("Throttling").message("Rate exceeded").build()))
+        .error(|| {
+            DescribeStacksError::generic(
+                ErrorMetadata::builder()
+                    .code("Throttling")
+                    .message("Rate exceeded")
+                    .build(),
+            )
+        })
         .times(2)
         .output(|| stack(StackStatus::CreateComplete))
         .build();
-    let client = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, &[&describe], |c| c.retry_config(RetryConfig::standard().with_max_attempts(3)));
+    let client = mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::MatchAny,
+        &[&describe],
+        |c| c.retry_config(RetryConfig::standard().with_max_attempts(3))
+    );
     let cfn = Cfn::new(client);
     let found = cfn.describe_stack(STACK).await.unwrap().unwrap();
     assert_eq!(found.status, Status::CreateComplete);
     assert_eq!(describe.num_calls(), 3);
 
     // Other errors are not retried, and keep AWS's code and message.
-    let denied = mock!(Client::describe_change_set)
-        .then_error(|| DescribeChangeSetError::generic(ErrorMetadata::builder().code("AccessDenied").message("User is not authorized to perform: cloudformation:DescribeChangeSet").build()));
-    let client = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, &[&denied], |c| c.retry_config(RetryConfig::standard().with_max_attempts(3)));
-    let err = Cfn::new(client).describe_change_set(STACK, CHANGE_SET).await.unwrap_err();
+    let denied = mock!(Client::describe_change_set).then_error(|| {
+        DescribeChangeSetError::generic(
+            ErrorMetadata::builder()
+                .code("AccessDenied")
+                .message("User is not authorized to perform: cloudformation:DescribeChangeSet")
+                .build(),
+        )
+    });
+    let client = mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::MatchAny,
+        &[&denied],
+        |c| c.retry_config(RetryConfig::standard().with_max_attempts(3))
+    );
+    let err = Cfn::new(client)
+        .describe_change_set(STACK, CHANGE_SET)
+        .await
+        .unwrap_err();
     assert_eq!((err.code.as_str(), denied.num_calls()), ("AccessDenied", 1));
     assert!(err.hint().unwrap().contains("permission"));
 }
@@ -326,50 +591,136 @@ async fn throttling_is_answered_by_a_retry() {
 /// (the events after a mark, at most so many pages) asks for no page past the one it needs.
 #[tokio::test]
 async fn pages_are_followed_and_no_further_than_needed() {
-    let first_cs = mock!(Client::describe_change_set).match_requests(|r| r.next_token().is_none()).then_output(|| {
-        DescribeChangeSetOutput::builder().status(ChangeSetStatus::CreateComplete).changes(change(ChangeAction::Add, "Queue", "AWS::SQS::Queue", None)).next_token("cs-2").build()
-    });
+    let first_cs = mock!(Client::describe_change_set)
+        .match_requests(|r| r.next_token().is_none())
+        .then_output(|| {
+            DescribeChangeSetOutput::builder()
+                .status(ChangeSetStatus::CreateComplete)
+                .changes(change(ChangeAction::Add, "Queue", "AWS::SQS::Queue", None))
+                .next_token("cs-2")
+                .build()
+        });
     let second_cs = mock!(Client::describe_change_set)
         .match_requests(|r| r.next_token() == Some("cs-2"))
-        .then_output(|| ready(vec![change(ChangeAction::Add, "Function", "AWS::Lambda::Function", None)]));
+        .then_output(|| {
+            ready(vec![change(
+                ChangeAction::Add,
+                "Function",
+                "AWS::Lambda::Function",
+                None,
+            )])
+        });
     // Newest first: e5 e4 on the first page, e3 e2 e1 on the second.
     let all = [
-        event("e1", STACK, "AWS::CloudFormation::Stack", ResourceStatus::UpdateInProgress, None, 0),
-        event("e2", "Queue", "AWS::SQS::Queue", ResourceStatus::UpdateInProgress, None, 10),
-        event("e3", "Queue", "AWS::SQS::Queue", ResourceStatus::UpdateComplete, None, 20),
-        event("e4", "Function", "AWS::Lambda::Function", ResourceStatus::UpdateComplete, None, 30),
-        event("e5", STACK, "AWS::CloudFormation::Stack", ResourceStatus::UpdateComplete, None, 40),
+        event(
+            "e1",
+            STACK,
+            "AWS::CloudFormation::Stack",
+            ResourceStatus::UpdateInProgress,
+            None,
+            0,
+        ),
+        event(
+            "e2",
+            "Queue",
+            "AWS::SQS::Queue",
+            ResourceStatus::UpdateInProgress,
+            None,
+            10,
+        ),
+        event(
+            "e3",
+            "Queue",
+            "AWS::SQS::Queue",
+            ResourceStatus::UpdateComplete,
+            None,
+            20,
+        ),
+        event(
+            "e4",
+            "Function",
+            "AWS::Lambda::Function",
+            ResourceStatus::UpdateComplete,
+            None,
+            30,
+        ),
+        event(
+            "e5",
+            STACK,
+            "AWS::CloudFormation::Stack",
+            ResourceStatus::UpdateComplete,
+            None,
+            40,
+        ),
     ];
     let (newer, older) = (all[3..].to_vec(), all[..3].to_vec());
-    let first_ev = mock!(Client::describe_stack_events).match_requests(|r| r.next_token().is_none()).then_output(move || {
-        let mut page = events(&newer);
-        page.next_token = Some("ev-2".into());
-        page
-    });
-    let second_ev = mock!(Client::describe_stack_events).match_requests(|r| r.next_token() == Some("ev-2")).then_output(move || events(&older));
-    let client = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, &[&first_cs, &second_cs, &first_ev, &second_ev]);
+    let first_ev = mock!(Client::describe_stack_events)
+        .match_requests(|r| r.next_token().is_none())
+        .then_output(move || {
+            let mut page = events(&newer);
+            page.next_token = Some("ev-2".into());
+            page
+        });
+    let second_ev = mock!(Client::describe_stack_events)
+        .match_requests(|r| r.next_token() == Some("ev-2"))
+        .then_output(move || events(&older));
+    let client = mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::MatchAny,
+        &[&first_cs, &second_cs, &first_ev, &second_ev]
+    );
     let cfn = Cfn::new(client);
 
-    let ChangeSetState::Ready(changes) = cfn.describe_change_set(STACK, CHANGE_SET).await.unwrap() else { panic!("not ready") };
-    assert_eq!(changes.iter().map(|c| c.logical_id.as_str()).collect::<Vec<_>>(), ["Queue", "Function"]);
+    let ChangeSetState::Ready(changes) = cfn.describe_change_set(STACK, CHANGE_SET).await.unwrap()
+    else {
+        panic!("not ready")
+    };
+    assert_eq!(
+        changes
+            .iter()
+            .map(|c| c.logical_id.as_str())
+            .collect::<Vec<_>>(),
+        ["Queue", "Function"]
+    );
     assert_eq!((first_cs.num_calls(), second_cs.num_calls()), (1, 1));
 
     let ids = |v: Vec<EventView>| v.into_iter().map(|e| e.id).collect::<Vec<_>>();
-    let after = cfn.events_after(STACK, &Mark::After(Some("e2".into())), 5).await.unwrap();
-    assert_eq!(ids(after), ["e3", "e4", "e5"], "oldest first, across both pages, up to the mark");
+    let after = cfn
+        .events_after(STACK, &Mark::After(Some("e2".into())), 5)
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(after),
+        ["e3", "e4", "e5"],
+        "oldest first, across both pages, up to the mark"
+    );
     assert_eq!((first_ev.num_calls(), second_ev.num_calls()), (1, 1));
 
     // The mark on the first page: the second is never asked for; nor past `max_pages`.
-    let after = cfn.events_after(STACK, &Mark::After(Some("e4".into())), 5).await.unwrap();
+    let after = cfn
+        .events_after(STACK, &Mark::After(Some("e4".into())), 5)
+        .await
+        .unwrap();
     assert_eq!(ids(after), ["e5"]);
-    let one_page = cfn.events_after(STACK, &Mark::After(None), 1).await.unwrap();
+    let one_page = cfn
+        .events_after(STACK, &Mark::After(None), 1)
+        .await
+        .unwrap();
     assert_eq!(ids(one_page), ["e4", "e5"]);
     assert_eq!((first_ev.num_calls(), second_ev.num_calls()), (3, 1));
 }
 
 static TWO_STACKS: [SimStack; 2] = [
-    SimStack { name: "orders-worker-ecs", takes: Duration::from_secs(5 * 60 + 17), resources: 13 },
-    SimStack { name: "orders-worker-lambda", takes: Duration::from_secs(2 * 60 + 3), resources: 6 },
+    SimStack {
+        name: "orders-worker-ecs",
+        takes: Duration::from_secs(5 * 60 + 17),
+        resources: 13,
+    },
+    SimStack {
+        name: "orders-worker-lambda",
+        takes: Duration::from_secs(2 * 60 + 3),
+        resources: 6,
+    },
 ];
 
 /// Both stacks are watched at once; the end of each is noticed within 5 s; a stack's events
@@ -378,18 +729,36 @@ static TWO_STACKS: [SimStack; 2] = [
 async fn a_deploy_of_minutes_is_watched_concurrently_and_politely() {
     let report = simulate(&TWO_STACKS).await;
     let slowest = TWO_STACKS.iter().map(|s| s.takes).max().unwrap();
-    assert!(report.wall < slowest + Duration::from_secs(6), "wall {:?} follows the slower stack, not the sum", report.wall);
+    assert!(
+        report.wall < slowest + Duration::from_secs(6),
+        "wall {:?} follows the slower stack, not the sum",
+        report.wall
+    );
     for s in &report.stacks {
         assert!(s.noticed_after <= Duration::from_secs(5), "{s:?}");
         assert!(s.min_events_gap >= Duration::from_secs(1), "{s:?}");
-        assert_eq!(s.events_reported, TWO_STACKS.iter().find(|x| x.name == s.name).unwrap().resources + 3, "each event once: {s:?}");
+        assert_eq!(
+            s.events_reported,
+            TWO_STACKS
+                .iter()
+                .find(|x| x.name == s.name)
+                .unwrap()
+                .resources
+                + 3,
+            "each event once: {s:?}"
+        );
     }
 }
 
 /// The time of the run in the sweep tests: `replatform-<unix millis>`, as `up` names its run.
 const RUN_MS: i64 = 1_795_000_000_000;
 
-fn summary(name: &str, status: ChangeSetStatus, execution: ExecutionStatus, created_s: i64) -> ChangeSetSummary {
+fn summary(
+    name: &str,
+    status: ChangeSetStatus,
+    execution: ExecutionStatus,
+    created_s: i64,
+) -> ChangeSetSummary {
     ChangeSetSummary::builder()
         .stack_name(STACK)
         .stack_id("arn:aws:cloudformation:eu-west-1:123456789012:stack/orders-worker-lambda/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d")
@@ -411,55 +780,195 @@ async fn the_next_up_deletes_the_change_sets_an_interrupted_run_left_and_nothing
     let old_s = RUN_MS / 1000 - 3600;
     // (summary, to be deleted); two pages, as ListChangeSets may answer.
     let first_page = vec![
-        (summary(&old(9_000_000), ChangeSetStatus::CreateComplete, ExecutionStatus::Available, old_s), true),
-        (summary(&old(8_000_000), ChangeSetStatus::Failed, ExecutionStatus::Unavailable, old_s), true),
-        (summary(&old(7_000_000), ChangeSetStatus::CreateInProgress, ExecutionStatus::Unavailable, old_s), true),
-        (summary(&old(6_000_000), ChangeSetStatus::CreateComplete, ExecutionStatus::ExecuteFailed, old_s), true),
-        (summary(&old(5_000_000), ChangeSetStatus::CreateComplete, ExecutionStatus::Obsolete, old_s), true),
-        (summary(&format!("replatform-{}-diff-{STACK}", RUN_MS - 4_000_000), ChangeSetStatus::CreateComplete, ExecutionStatus::Available, old_s), true),
+        (
+            summary(
+                &old(9_000_000),
+                ChangeSetStatus::CreateComplete,
+                ExecutionStatus::Available,
+                old_s,
+            ),
+            true,
+        ),
+        (
+            summary(
+                &old(8_000_000),
+                ChangeSetStatus::Failed,
+                ExecutionStatus::Unavailable,
+                old_s,
+            ),
+            true,
+        ),
+        (
+            summary(
+                &old(7_000_000),
+                ChangeSetStatus::CreateInProgress,
+                ExecutionStatus::Unavailable,
+                old_s,
+            ),
+            true,
+        ),
+        (
+            summary(
+                &old(6_000_000),
+                ChangeSetStatus::CreateComplete,
+                ExecutionStatus::ExecuteFailed,
+                old_s,
+            ),
+            true,
+        ),
+        (
+            summary(
+                &old(5_000_000),
+                ChangeSetStatus::CreateComplete,
+                ExecutionStatus::Obsolete,
+                old_s,
+            ),
+            true,
+        ),
+        (
+            summary(
+                &format!("replatform-{}-diff-{STACK}", RUN_MS - 4_000_000),
+                ChangeSetStatus::CreateComplete,
+                ExecutionStatus::Available,
+                old_s,
+            ),
+            true,
+        ),
     ];
     let second_page = vec![
-        (summary(&old(3_000_000), ChangeSetStatus::CreateComplete, ExecutionStatus::ExecuteInProgress, old_s), false),
-        (summary(&old(2_000_000), ChangeSetStatus::CreateComplete, ExecutionStatus::ExecuteComplete, old_s), false),
-        (summary("mine", ChangeSetStatus::CreateComplete, ExecutionStatus::Available, old_s), false),
-        (summary("replatform-review", ChangeSetStatus::CreateComplete, ExecutionStatus::Available, RUN_MS / 1000 + 5), false),
-        (summary(&format!("replatform-{}-{STACK}", RUN_MS + 1), ChangeSetStatus::CreateComplete, ExecutionStatus::Available, old_s), false),
+        (
+            summary(
+                &old(3_000_000),
+                ChangeSetStatus::CreateComplete,
+                ExecutionStatus::ExecuteInProgress,
+                old_s,
+            ),
+            false,
+        ),
+        (
+            summary(
+                &old(2_000_000),
+                ChangeSetStatus::CreateComplete,
+                ExecutionStatus::ExecuteComplete,
+                old_s,
+            ),
+            false,
+        ),
+        (
+            summary(
+                "mine",
+                ChangeSetStatus::CreateComplete,
+                ExecutionStatus::Available,
+                old_s,
+            ),
+            false,
+        ),
+        (
+            summary(
+                "replatform-review",
+                ChangeSetStatus::CreateComplete,
+                ExecutionStatus::Available,
+                RUN_MS / 1000 + 5,
+            ),
+            false,
+        ),
+        (
+            summary(
+                &format!("replatform-{}-{STACK}", RUN_MS + 1),
+                ChangeSetStatus::CreateComplete,
+                ExecutionStatus::Available,
+                old_s,
+            ),
+            false,
+        ),
     ];
     let all: Vec<(ChangeSetSummary, bool)> = [first_page.clone(), second_page.clone()].concat();
-    let pages = (first_page.into_iter().map(|(s, _)| s).collect::<Vec<_>>(), second_page.into_iter().map(|(s, _)| s).collect::<Vec<_>>());
+    let pages = (
+        first_page.into_iter().map(|(s, _)| s).collect::<Vec<_>>(),
+        second_page.into_iter().map(|(s, _)| s).collect::<Vec<_>>(),
+    );
     let first = mock!(Client::list_change_sets)
         .match_requests(|r| r.stack_name() == Some(STACK) && r.next_token().is_none())
-        .then_output(move || ListChangeSetsOutput::builder().set_summaries(Some(pages.0.clone())).next_token("page-2").build());
+        .then_output(move || {
+            ListChangeSetsOutput::builder()
+                .set_summaries(Some(pages.0.clone()))
+                .next_token("page-2")
+                .build()
+        });
     let second = mock!(Client::list_change_sets)
         .match_requests(|r| r.stack_name() == Some(STACK) && r.next_token() == Some("page-2"))
-        .then_output(move || ListChangeSetsOutput::builder().set_summaries(Some(pages.1.clone())).build());
+        .then_output(move || {
+            ListChangeSetsOutput::builder()
+                .set_summaries(Some(pages.1.clone()))
+                .build()
+        });
     let deletes: Vec<_> = all
         .iter()
         .map(|(s, _)| {
             let id = s.change_set_id().unwrap().to_string();
-            mock!(Client::delete_change_set).match_requests(move |r| r.change_set_name() == Some(id.as_str()) && r.stack_name() == Some(STACK)).then_output(|| DeleteChangeSetOutput::builder().build())
+            mock!(Client::delete_change_set)
+                .match_requests(move |r| {
+                    r.change_set_name() == Some(id.as_str()) && r.stack_name() == Some(STACK)
+                })
+                .then_output(|| DeleteChangeSetOutput::builder().build())
         })
         .collect();
-    let describe = mock!(Client::describe_stacks).then_output(|| stack(StackStatus::UpdateComplete));
+    let describe =
+        mock!(Client::describe_stacks).then_output(|| stack(StackStatus::UpdateComplete));
     let create = mock!(Client::create_change_set).then_output(created);
-    let describe_cs = mock!(Client::describe_change_set).then_output(|| ready(vec![change(ChangeAction::Modify, "Function", "AWS::Lambda::Function", Some(Replacement::False))]));
+    let describe_cs = mock!(Client::describe_change_set).then_output(|| {
+        ready(vec![change(
+            ChangeAction::Modify,
+            "Function",
+            "AWS::Lambda::Function",
+            Some(Replacement::False),
+        )])
+    });
     let mut rules = vec![&describe, &create, &describe_cs, &first, &second];
     rules.extend(deletes.iter());
     let client = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, &rules);
     let (cfn, rec) = (Cfn::new(client), Recording::default());
 
-    let runner = Runner::new(&cfn, &rec, Settings::default(), format!("replatform-{RUN_MS}"), vec![]);
+    let runner = Runner::new(
+        &cfn,
+        &rec,
+        Settings::default(),
+        format!("replatform-{RUN_MS}"),
+        vec![],
+    );
     let prepared = runner.prepare(STACK, "Resources: {}").await.unwrap();
-    assert!(matches!(prepared, Preparation::Ready(ref p) if p.action == Action::Update), "the deploy goes on: {prepared:?}");
-    assert_eq!((first.num_calls(), second.num_calls()), (1, 1), "both pages are read");
+    assert!(
+        matches!(prepared, Preparation::Ready(ref p) if p.action == Action::Update),
+        "the deploy goes on: {prepared:?}"
+    );
+    assert_eq!(
+        (first.num_calls(), second.num_calls()),
+        (1, 1),
+        "both pages are read"
+    );
     for ((s, expected), rule) in all.iter().zip(&deletes) {
         let name = s.change_set_name().unwrap();
-        assert_eq!(rule.num_calls(), usize::from(*expected), "`{name}` ({:?}, {:?}) deleted: {expected}", s.status(), s.execution_status());
+        assert_eq!(
+            rule.num_calls(),
+            usize::from(*expected),
+            "`{name}` ({:?}, {:?}) deleted: {expected}",
+            s.status(),
+            s.execution_status()
+        );
     }
-    let notes: Vec<String> = rec.lines().into_iter().filter(|l| l.contains("deleted change set")).collect();
+    let notes: Vec<String> = rec
+        .lines()
+        .into_iter()
+        .filter(|l| l.contains("deleted change set"))
+        .collect();
     assert_eq!(notes.len(), 6, "one note per deletion: {notes:#?}");
     assert_eq!(notes[0], format!("{STACK}: deleted change set `{}` (CREATE_COMPLETE, AVAILABLE), left by an earlier run that did not finish", old(9_000_000)));
-    assert!(notes[1].contains("(FAILED, UNAVAILABLE)") && notes[3].contains("EXECUTE_FAILED") && notes[4].contains("OBSOLETE"), "{notes:#?}");
+    assert!(
+        notes[1].contains("(FAILED, UNAVAILABLE)")
+            && notes[3].contains("EXECUTE_FAILED")
+            && notes[4].contains("OBSOLETE"),
+        "{notes:#?}"
+    );
 }
 
 /// The sweep is housekeeping: a stack whose change sets cannot be listed (a role without
@@ -468,15 +977,41 @@ async fn the_next_up_deletes_the_change_sets_an_interrupted_run_left_and_nothing
 #[tokio::test(start_paused = true)]
 async fn a_sweep_that_cannot_list_says_so_and_the_deploy_goes_on() {
     let denied = mock!(Client::list_change_sets).then_error(|| {
-        ListChangeSetsError::generic(ErrorMetadata::builder().code("AccessDenied").message("User is not authorized to perform: cloudformation:ListChangeSets").build())
+        ListChangeSetsError::generic(
+            ErrorMetadata::builder()
+                .code("AccessDenied")
+                .message("User is not authorized to perform: cloudformation:ListChangeSets")
+                .build(),
+        )
     });
-    let describe = mock!(Client::describe_stacks).then_output(|| stack(StackStatus::UpdateComplete));
+    let describe =
+        mock!(Client::describe_stacks).then_output(|| stack(StackStatus::UpdateComplete));
     let create = mock!(Client::create_change_set).then_output(created);
-    let describe_cs = mock!(Client::describe_change_set).then_output(|| ready(vec![change(ChangeAction::Modify, "Queue", "AWS::SQS::Queue", Some(Replacement::False))]));
-    let client = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, &[&describe, &create, &describe_cs, &denied]);
+    let describe_cs = mock!(Client::describe_change_set).then_output(|| {
+        ready(vec![change(
+            ChangeAction::Modify,
+            "Queue",
+            "AWS::SQS::Queue",
+            Some(Replacement::False),
+        )])
+    });
+    let client = mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::MatchAny,
+        &[&describe, &create, &describe_cs, &denied]
+    );
     let (cfn, rec) = (Cfn::new(client), Recording::default());
-    let runner = Runner::new(&cfn, &rec, Settings::default(), format!("replatform-{RUN_MS}"), vec![]);
-    assert!(matches!(runner.prepare(STACK, "Resources: {}").await.unwrap(), Preparation::Ready(_)));
+    let runner = Runner::new(
+        &cfn,
+        &rec,
+        Settings::default(),
+        format!("replatform-{RUN_MS}"),
+        vec![],
+    );
+    assert!(matches!(
+        runner.prepare(STACK, "Resources: {}").await.unwrap(),
+        Preparation::Ready(_)
+    ));
     assert_eq!(denied.num_calls(), 1);
     assert_eq!(
         rec.lines(),
@@ -485,11 +1020,36 @@ async fn a_sweep_that_cannot_list_says_so_and_the_deploy_goes_on() {
 
     let listed = mock!(Client::list_change_sets).then_output(no_change_sets);
     let missing = mock!(Client::describe_stacks).then_error(no_stack);
-    let create = mock!(Client::create_change_set).match_requests(|r| r.change_set_type() == Some(&ChangeSetType::Create)).then_output(created);
-    let describe_cs = mock!(Client::describe_change_set).then_output(|| ready(vec![change(ChangeAction::Add, "Queue", "AWS::SQS::Queue", None)]));
-    let client = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, &[&missing, &create, &describe_cs, &listed]);
+    let create = mock!(Client::create_change_set)
+        .match_requests(|r| r.change_set_type() == Some(&ChangeSetType::Create))
+        .then_output(created);
+    let describe_cs = mock!(Client::describe_change_set).then_output(|| {
+        ready(vec![change(
+            ChangeAction::Add,
+            "Queue",
+            "AWS::SQS::Queue",
+            None,
+        )])
+    });
+    let client = mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::MatchAny,
+        &[&missing, &create, &describe_cs, &listed]
+    );
     let (cfn, rec) = (Cfn::new(client), Recording::default());
-    let runner = Runner::new(&cfn, &rec, Settings::default(), format!("replatform-{RUN_MS}"), vec![]);
-    assert!(matches!(runner.prepare(STACK, "Resources: {}").await.unwrap(), Preparation::Ready(ref p) if p.action == Action::Create));
-    assert_eq!(listed.num_calls(), 0, "a stack about to be created has no change sets");
+    let runner = Runner::new(
+        &cfn,
+        &rec,
+        Settings::default(),
+        format!("replatform-{RUN_MS}"),
+        vec![],
+    );
+    assert!(
+        matches!(runner.prepare(STACK, "Resources: {}").await.unwrap(), Preparation::Ready(ref p) if p.action == Action::Create)
+    );
+    assert_eq!(
+        listed.num_calls(),
+        0,
+        "a stack about to be created has no change sets"
+    );
 }

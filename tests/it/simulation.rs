@@ -60,12 +60,20 @@ fn elapsed_of(started: &Started, stack: &str) -> Option<Duration> {
 pub async fn simulate(stacks: &'static [SimStack]) -> SimReport {
     let started: Started = Arc::default();
     let calls: Calls = Arc::default();
-    let find = |name: &str| stacks.iter().find(|s| s.name == name).expect("a simulated stack");
+    let find = |name: &str| {
+        stacks
+            .iter()
+            .find(|s| s.name == name)
+            .expect("a simulated stack")
+    };
 
     let execute = {
         let started = started.clone();
         mock!(Client::execute_change_set).then_compute_output(move |req| {
-            started.lock().unwrap().insert(req.stack_name().unwrap().to_string(), Instant::now());
+            started
+                .lock()
+                .unwrap()
+                .insert(req.stack_name().unwrap().to_string(), Instant::now());
             ExecuteChangeSetOutput::builder().build()
         })
     };
@@ -80,7 +88,16 @@ pub async fn simulate(stacks: &'static [SimStack]) -> SimReport {
                 None => StackStatus::ReviewInProgress,
             };
             DescribeStacksOutput::builder()
-                .stacks(Stack::builder().stack_name(name).stack_id(format!("arn:aws:cloudformation:eu-west-1:123456789012:stack/{name}/1")).stack_status(status).creation_time(DateTime::from_secs(0)).build())
+                .stacks(
+                    Stack::builder()
+                        .stack_name(name)
+                        .stack_id(format!(
+                            "arn:aws:cloudformation:eu-west-1:123456789012:stack/{name}/1"
+                        ))
+                        .stack_status(status)
+                        .creation_time(DateTime::from_secs(0))
+                        .build(),
+                )
                 .build()
         })
     };
@@ -88,16 +105,43 @@ pub async fn simulate(stacks: &'static [SimStack]) -> SimReport {
         let (started, calls) = (started.clone(), calls.clone());
         mock!(Client::describe_stack_events).then_compute_output(move |req| {
             let name = req.stack_name().unwrap();
-            calls.lock().unwrap().push((name.to_string(), Instant::now()));
+            calls
+                .lock()
+                .unwrap()
+                .push((name.to_string(), Instant::now()));
             let s = find(name);
-            let mut list = vec![(Duration::ZERO, "review".to_string(), name.to_string(), "AWS::CloudFormation::Stack", ResourceStatus::from("REVIEW_IN_PROGRESS"))];
+            let mut list = vec![(
+                Duration::ZERO,
+                "review".to_string(),
+                name.to_string(),
+                "AWS::CloudFormation::Stack",
+                ResourceStatus::from("REVIEW_IN_PROGRESS"),
+            )];
             if let Some(elapsed) = elapsed_of(&started, name) {
-                list.push((Duration::ZERO, "begin".into(), name.into(), "AWS::CloudFormation::Stack", ResourceStatus::CreateInProgress));
+                list.push((
+                    Duration::ZERO,
+                    "begin".into(),
+                    name.into(),
+                    "AWS::CloudFormation::Stack",
+                    ResourceStatus::CreateInProgress,
+                ));
                 for i in 0..s.resources {
                     let at = s.takes * (i as u32 + 1) / (s.resources as u32 + 1);
-                    list.push((at, format!("r{i}"), format!("Resource{i}"), "AWS::SQS::Queue", ResourceStatus::CreateComplete));
+                    list.push((
+                        at,
+                        format!("r{i}"),
+                        format!("Resource{i}"),
+                        "AWS::SQS::Queue",
+                        ResourceStatus::CreateComplete,
+                    ));
                 }
-                list.push((s.takes, "end".into(), name.into(), "AWS::CloudFormation::Stack", ResourceStatus::CreateComplete));
+                list.push((
+                    s.takes,
+                    "end".into(),
+                    name.into(),
+                    "AWS::CloudFormation::Stack",
+                    ResourceStatus::CreateComplete,
+                ));
                 list.retain(|(at, ..)| *at <= elapsed);
             }
             let events = list
@@ -114,20 +158,43 @@ pub async fn simulate(stacks: &'static [SimStack]) -> SimReport {
                         .build()
                 })
                 .collect::<Vec<_>>();
-            DescribeStackEventsOutput::builder().set_stack_events(Some(events)).build()
+            DescribeStackEventsOutput::builder()
+                .set_stack_events(Some(events))
+                .build()
         })
     };
-    let client = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, &[&execute, &describe, &events]);
+    let client = mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::MatchAny,
+        &[&execute, &describe, &events]
+    );
     let cfn = Cfn::new(client);
     let recording = Recording::default();
-    let runner = Runner::new(&cfn, &recording, Settings::default(), "replatform-sim".into(), vec![]);
+    let runner = Runner::new(
+        &cfn,
+        &recording,
+        Settings::default(),
+        "replatform-sim".into(),
+        vec![],
+    );
 
     let begin = Instant::now();
     let ends = join_all(stacks.iter().map(|s| {
         let runner = &runner;
         async move {
-            let p = Prepared { stack: s.name.into(), change_set: format!("arn:aws:cloudformation:eu-west-1:123456789012:changeSet/x/{}", s.name), action: Action::Create, changes: vec![] };
-            runner.execute(&p).await.expect("the simulated deploy succeeds");
+            let p = Prepared {
+                stack: s.name.into(),
+                change_set: format!(
+                    "arn:aws:cloudformation:eu-west-1:123456789012:changeSet/x/{}",
+                    s.name
+                ),
+                action: Action::Create,
+                changes: vec![],
+            };
+            runner
+                .execute(&p)
+                .await
+                .expect("the simulated deploy succeeds");
             Instant::now()
         }
     }))
@@ -141,17 +208,31 @@ pub async fn simulate(stacks: &'static [SimStack]) -> SimReport {
         .iter()
         .zip(ends)
         .map(|(s, end)| {
-            let mine: Vec<Instant> = calls.iter().filter(|(n, _)| n == s.name).map(|(_, t)| *t).collect();
-            let min_events_gap = mine.windows(2).map(|w| w[1] - w[0]).min().unwrap_or(Duration::MAX);
+            let mine: Vec<Instant> = calls
+                .iter()
+                .filter(|(n, _)| n == s.name)
+                .map(|(_, t)| *t)
+                .collect();
+            let min_events_gap = mine
+                .windows(2)
+                .map(|w| w[1] - w[0])
+                .min()
+                .unwrap_or(Duration::MAX);
             StackFigures {
                 name: s.name,
                 takes: s.takes,
                 noticed_after: end - (started[s.name] + s.takes),
                 events_calls: mine.len(),
                 min_events_gap,
-                events_reported: lines.iter().filter(|l| l.starts_with(&format!("{}: ", s.name)) && l.contains("CREATE_")).count(),
+                events_reported: lines
+                    .iter()
+                    .filter(|l| l.starts_with(&format!("{}: ", s.name)) && l.contains("CREATE_"))
+                    .count(),
             }
         })
         .collect();
-    SimReport { wall, stacks: figures }
+    SimReport {
+        wall,
+        stacks: figures,
+    }
 }

@@ -23,7 +23,14 @@ pub(crate) struct Session {
 
 impl Session {
     pub(crate) fn start(moto: &Moto, dir: &Path, args: &[&str]) -> Self {
-        let pair = native_pty_system().openpty(PtySize { rows: 60, cols: 160, pixel_width: 0, pixel_height: 0 }).unwrap();
+        let pair = native_pty_system()
+            .openpty(PtySize {
+                rows: 60,
+                cols: 160,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .unwrap();
         let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_replatform"));
         cmd.args(args);
         cmd.cwd(dir);
@@ -51,12 +58,20 @@ impl Session {
                 sink.lock().unwrap().extend_from_slice(&buf[..n]);
             }
         });
-        Self { child, writer, output }
+        Self {
+            child,
+            writer,
+            output,
+        }
     }
 
     /// The screen as a terminal shows it now.
     pub(crate) fn screen(&self) -> String {
-        let mut parser = vt100::Parser::new(std::num::NonZero::new(60).unwrap(), std::num::NonZero::new(160).unwrap(), 0);
+        let mut parser = vt100::Parser::new(
+            std::num::NonZero::new(60).unwrap(),
+            std::num::NonZero::new(160).unwrap(),
+            0,
+        );
         parser.process(&self.output.lock().unwrap());
         parser.screen().contents()
     }
@@ -68,7 +83,10 @@ impl Session {
             if screen.contains(text) {
                 return screen;
             }
-            assert!(Instant::now() < deadline, "`{text}` never showed; the screen:\n{screen}");
+            assert!(
+                Instant::now() < deadline,
+                "`{text}` never showed; the screen:\n{screen}"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -90,19 +108,41 @@ impl Session {
 pub(crate) fn question_alone(screen: &str, question: &str) {
     let lines: Vec<&str> = screen.lines().filter(|l| !l.trim().is_empty()).collect();
     let last = lines.last().copied().unwrap_or_default();
-    assert!(last.contains(question), "the question is the last line; the screen:\n{screen}");
-    assert!(!screen.contains(SPINNER), "no spinner on screen while asking:\n{screen}");
-    assert!(!screen.contains("waiting"), "no stale `waiting` line:\n{screen}");
+    assert!(
+        last.contains(question),
+        "the question is the last line; the screen:\n{screen}"
+    );
+    assert!(
+        !screen.contains(SPINNER),
+        "no spinner on screen while asking:\n{screen}"
+    );
+    assert!(
+        !screen.contains("waiting"),
+        "no stale `waiting` line:\n{screen}"
+    );
 }
 
 /// No spinner left, no `waiting` left over, no progress line twice (a stack's final line, or
 /// any line outside the change tables, whose headers repeat per stack by design).
 pub(crate) fn final_screen_clean(screen: &str) {
-    assert!(!screen.contains(SPINNER), "a spinner was left on the final screen:\n{screen}");
-    assert!(!screen.contains("waiting"), "a stale `waiting` line:\n{screen}");
+    assert!(
+        !screen.contains(SPINNER),
+        "a spinner was left on the final screen:\n{screen}"
+    );
+    assert!(
+        !screen.contains("waiting"),
+        "a stale `waiting` line:\n{screen}"
+    );
     let mut seen = std::collections::HashSet::new();
-    for line in screen.lines().map(str::trim_end).filter(|l| !l.trim().is_empty() && !l.starts_with("  ")) {
-        assert!(seen.insert(line), "`{line}` is on the final screen twice:\n{screen}");
+    for line in screen
+        .lines()
+        .map(str::trim_end)
+        .filter(|l| !l.trim().is_empty() && !l.starts_with("  "))
+    {
+        assert!(
+            seen.insert(line),
+            "`{line}` is on the final screen twice:\n{screen}"
+        );
     }
 }
 
@@ -120,13 +160,24 @@ fn questions_and_progress_on_a_terminal() {
     let config = dir.path().join("replatform.yaml");
     let text = std::fs::read_to_string(&config).unwrap();
     let start = text.find("  trigger:").unwrap();
-    std::fs::write(&config, format!("{}  trigger:\n    type: sqs\n", &text[..start])).unwrap();
+    std::fs::write(
+        &config,
+        format!("{}  trigger:\n    type: sqs\n", &text[..start]),
+    )
+    .unwrap();
     let mut up = Session::start(&moto, dir.path(), &["up", "--image-uri", IMAGE]);
     let screen = up.wait_for("Go ahead?");
     question_alone(&screen, "Go ahead?");
-    assert!(screen.contains("Remove") && screen.contains("Schedule"), "the removal is shown before the question:\n{screen}");
+    assert!(
+        screen.contains("Remove") && screen.contains("Schedule"),
+        "the removal is shown before the question:\n{screen}"
+    );
     std::thread::sleep(Duration::from_millis(500));
-    assert_eq!(up.screen(), screen, "nothing moves while the question waits");
+    assert_eq!(
+        up.screen(),
+        screen,
+        "nothing moves while the question waits"
+    );
     up.answer("y\n");
     let (code, screen) = up.finish();
     assert_eq!(code, 0, "{screen}");
@@ -138,7 +189,10 @@ fn questions_and_progress_on_a_terminal() {
     let (code, screen) = again.finish();
     assert_eq!(code, 0, "{screen}");
     final_screen_clean(&screen);
-    assert!(screen.contains("it-tty-ecs: no changes") && screen.contains("it-tty-lambda: no changes"), "{screen}");
+    assert!(
+        screen.contains("it-tty-ecs: no changes") && screen.contains("it-tty-lambda: no changes"),
+        "{screen}"
+    );
 
     // `down`: the question, then the stacks go.
     let mut down = Session::start(&moto, dir.path(), &["down"]);

@@ -11,7 +11,9 @@ use std::time::Duration;
 use futures::future::join_all;
 use serde::Serialize;
 
-pub use runner::{root_cause, Action, Finished, OpError, Preparation, Prepared, Preview, Runner, Settings};
+pub use runner::{
+    root_cause, Action, Finished, OpError, Preparation, Prepared, Preview, Runner, Settings,
+};
 
 use super::deployed::facts;
 use super::guard::{queue_risks, QueueRisk};
@@ -64,7 +66,15 @@ pub struct Deployed {
 
 /// `up`: the pipeline (config, image, render), then [`apply`] with the terminal's questions and
 /// the process's signals. `Err` is an interrupt, or a failure before any stack was touched.
-pub async fn up(ws: &Workspace, image_uri: Option<&str>, only: Option<Only>, rebuild: bool, consent: Consent, timeout: Duration, printer: &Printer) -> Result<(Report, Deployed), Failure> {
+pub async fn up(
+    ws: &Workspace,
+    image_uri: Option<&str>,
+    only: Option<Only>,
+    rebuild: bool,
+    consent: Consent,
+    timeout: Duration,
+    printer: &Printer,
+) -> Result<(Report, Deployed), Failure> {
     // The handlers from the start: a signal at any point is this command's to handle.
     let stop = crate::signal::Stop::on_signals();
     let ready = tokio::select! {
@@ -77,9 +87,29 @@ pub async fn up(ws: &Workspace, image_uri: Option<&str>, only: Option<Only>, reb
     let services = ready.aws.services();
     let names: Vec<String> = ready.stacks.iter().map(|s| s.name.clone()).collect();
     let reporter = reporter(printer, &names);
-    let settings = Settings { timeout, ..Settings::default() };
-    let runner = Runner::new(&cfn, reporter.as_ref(), settings, run_token(), stack_tags(&ready.loaded.config));
-    let deployed = apply(&runner, &cfn, &services, &ready.stacks, consent, reporter.as_ref(), printer, &crate::ui::prompt::terminal, stop.signalled()).await?;
+    let settings = Settings {
+        timeout,
+        ..Settings::default()
+    };
+    let runner = Runner::new(
+        &cfn,
+        reporter.as_ref(),
+        settings,
+        run_token(),
+        stack_tags(&ready.loaded.config),
+    );
+    let deployed = apply(
+        &runner,
+        &cfn,
+        &services,
+        &ready.stacks,
+        consent,
+        reporter.as_ref(),
+        printer,
+        &crate::ui::prompt::terminal,
+        stop.signalled(),
+    )
+    .await?;
     Ok((ready.image, deployed))
 }
 
@@ -106,7 +136,17 @@ pub async fn apply(
         reporter.pause();
         let mut reports: Vec<StackReport> = stacks
             .iter()
-            .map(|s| StackReport { name: s.name.clone(), kind: s.kind.clone(), action: None, result: "unchanged", status: None, changes: vec![], queue_risks: vec![], outputs: BTreeMap::new(), error: None })
+            .map(|s| StackReport {
+                name: s.name.clone(),
+                kind: s.kind.clone(),
+                action: None,
+                result: "unchanged",
+                status: None,
+                changes: vec![],
+                queue_risks: vec![],
+                outputs: BTreeMap::new(),
+                error: None,
+            })
             .collect();
         let mut ready: Vec<Prepared> = Vec::new();
         let mut failed = false;
@@ -133,7 +173,12 @@ pub async fn apply(
                 show_changes(printer, r);
             }
         }
-        let refused = |reports: Vec<StackReport>, failure: Failure| Ok(Deployed { stacks: reports, failure: Some(failure) });
+        let refused = |reports: Vec<StackReport>, failure: Failure| {
+            Ok(Deployed {
+                stacks: reports,
+                failure: Some(failure),
+            })
+        };
         if failed {
             discard_all(runner, &ready, printer).await;
             return refused(reports, Failure::reported());
@@ -161,14 +206,23 @@ pub async fn apply(
         for r in &risks {
             printer.info(r.aftermath());
         }
-        let destructive = ready.iter().flat_map(|p| p.changes.iter()).filter(|c| c.destructive()).count();
+        let destructive = ready
+            .iter()
+            .flat_map(|p| p.changes.iter())
+            .filter(|c| c.destructive())
+            .count();
         if destructive > 0 && !consent.yes {
-            let question = format!("{destructive} change{} above replace or remove resources. Go ahead?", if destructive == 1 { "" } else { "s" });
+            let question = format!(
+                "{destructive} change{} above replace or remove resources. Go ahead?",
+                if destructive == 1 { "" } else { "s" }
+            );
             let answer = match ask(question).await {
                 Ok(a) => a,
                 Err(signal) => {
                     discard_all(runner, &ready, printer).await;
-                    return Err(Failure::interrupted(format!("interrupted ({signal}) at the question: nothing was changed")));
+                    return Err(Failure::interrupted(format!(
+                        "interrupted ({signal}) at the question: nothing was changed"
+                    )));
                 }
             };
             let refusal = match answer {
@@ -187,10 +241,17 @@ pub async fn apply(
 
         let results = join_all(ready.iter().map(|p| runner.execute(p))).await;
         for (p, result) in ready.iter().zip(results) {
-            let report = reports.iter_mut().find(|r| r.name == p.stack).expect("every prepared stack has a report");
+            let report = reports
+                .iter_mut()
+                .find(|r| r.name == p.stack)
+                .expect("every prepared stack has a report");
             match result {
                 Ok(done) => {
-                    report.result = if p.action == Action::Update { "updated" } else { "created" };
+                    report.result = if p.action == Action::Update {
+                        "updated"
+                    } else {
+                        "created"
+                    };
                     report.status = done.stack.as_ref().map(|s| s.status.to_string());
                     let outputs = done.stack.map(|s| s.outputs).unwrap_or_default();
                     report.outputs = facts(cfn, &p.stack, &outputs).await.unwrap_or(outputs);
@@ -219,7 +280,10 @@ pub async fn apply(
                 r.outputs = facts(cfn, &r.name, &s.outputs).await.unwrap_or(s.outputs);
             }
         }
-        Ok(Deployed { stacks: reports, failure: failed.then(Failure::reported) })
+        Ok(Deployed {
+            stacks: reports,
+            failure: failed.then(Failure::reported),
+        })
     };
     tokio::select! {
         outcome = work => outcome,
@@ -229,13 +293,22 @@ pub async fn apply(
 
 /// After SIGINT or SIGTERM: the change sets not executed are deleted; what CloudFormation is
 /// still doing goes on, and the next `up` waits for it and converges.
-async fn interrupted(runner: &Runner<'_>, reporter: &dyn Reporter, names: &[String], signal: &str) -> Failure {
+async fn interrupted(
+    runner: &Runner<'_>,
+    reporter: &dyn Reporter,
+    names: &[String],
+    signal: &str,
+) -> Failure {
     reporter.pause();
     let running = runner.abandon(names).await;
     if running.is_empty() {
         return Failure::interrupted(format!("interrupted ({signal}): the change sets not executed were deleted; no stack is changing")).hint("`replatform up` starts again from what is deployed");
     }
-    let list = running.iter().map(|(s, st)| format!("{s} ({st})")).collect::<Vec<_>>().join(", ");
+    let list = running
+        .iter()
+        .map(|(s, st)| format!("{s} ({st})"))
+        .collect::<Vec<_>>()
+        .join(", ");
     Failure::interrupted(format!("interrupted ({signal}): CloudFormation goes on with {list}; the change sets not executed were deleted"))
         .hint("`replatform status` shows where it is; `replatform up` waits for it, then converges")
 }
@@ -244,7 +317,10 @@ async fn interrupted(runner: &Runner<'_>, reporter: &dyn Reporter, names: &[Stri
 async fn discard_all(runner: &Runner<'_>, ready: &[Prepared], printer: &Printer) {
     for p in ready {
         if let Err(e) = runner.discard(p).await {
-            printer.warning(&format!("could not clean up change set `{}` of `{}`: {e}", p.change_set, p.stack));
+            printer.warning(&format!(
+                "could not clean up change set `{}` of `{}`: {e}",
+                p.change_set, p.stack
+            ));
         }
     }
 }
@@ -264,7 +340,12 @@ fn show_changes(printer: &Printer, r: &StackReport) {
                 printer.info(format!("{}: {verb} the template's outputs, metadata or description (no resource changes)", r.name));
                 return;
             }
-            printer.info(format!("{}: {verb}, {} change{}", r.name, r.changes.len(), if r.changes.len() == 1 { "" } else { "s" }));
+            printer.info(format!(
+                "{}: {verb}, {} change{}",
+                r.name,
+                r.changes.len(),
+                if r.changes.len() == 1 { "" } else { "s" }
+            ));
             printer.info(tables::indent(&tables::changes(&r.changes)));
             if let Some(note) = crate::core::changes::production_note(&r.changes) {
                 printer.info(note);
@@ -304,18 +385,32 @@ pub struct Diff {
 /// Both stacks' tags, which CloudFormation puts on every resource that takes tags: replatform's
 /// own `replatform:service`, then the config's `tags` (issue 14).
 pub fn stack_tags(c: &crate::core::config::Config) -> Vec<(String, String)> {
-    let mut tags = vec![(crate::core::config::SERVICE_TAG.to_string(), c.service.clone())];
+    let mut tags = vec![(
+        crate::core::config::SERVICE_TAG.to_string(),
+        c.service.clone(),
+    )];
     tags.extend(c.tags.iter().map(|(k, v)| (k.clone(), v.0.clone())));
     tags
 }
 
 /// `diff`: per stack, the change set `up` would execute (created, described and deleted, never
 /// executed) and the text difference between the deployed and rendered templates.
-pub async fn diff(ws: &Workspace, image_uri: Option<&str>, only: Option<Only>, printer: &Printer) -> Result<Diff, Failure> {
+pub async fn diff(
+    ws: &Workspace,
+    image_uri: Option<&str>,
+    only: Option<Only>,
+    printer: &Printer,
+) -> Result<Diff, Failure> {
     let ready = pipeline::prepare(ws, image_uri, only, ImageMode::Preview, printer).await?;
     let cfn = ready.aws.cfn();
     let services = ready.aws.services();
-    let runner = Runner::new(&cfn, &Silent, Settings::default(), format!("{}-diff", run_token()), stack_tags(&ready.loaded.config));
+    let runner = Runner::new(
+        &cfn,
+        &Silent,
+        Settings::default(),
+        format!("{}-diff", run_token()),
+        stack_tags(&ready.loaded.config),
+    );
     let previews = join_all(ready.stacks.iter().map(|s| async {
         let preview = runner.preview(&s.name, &s.template).await;
         let deployed = match &preview {
@@ -329,17 +424,35 @@ pub async fn diff(ws: &Workspace, image_uri: Option<&str>, only: Option<Only>, p
     let mut stacks = Vec::new();
     let mut failed = false;
     for (s, (preview, deployed)) in ready.stacks.iter().zip(previews) {
-        let mut d = StackDiff { name: s.name.clone(), kind: s.kind.clone(), state: "unchanged", changes: vec![], data_loss: vec![], template_diff: None, error: None };
+        let mut d = StackDiff {
+            name: s.name.clone(),
+            kind: s.kind.clone(),
+            state: "unchanged",
+            changes: vec![],
+            data_loss: vec![],
+            template_diff: None,
+            error: None,
+        };
         match preview {
             Ok(Preview::New) | Ok(Preview::Recreate(_)) => {
-                d.state = if matches!(preview, Ok(Preview::New)) { "new" } else { "recreate" };
-                d.changes = changes::creations(&s.template).map_err(|e| Failure::new(format!("reading the rendered `{}`: {e}", s.name)))?;
+                d.state = if matches!(preview, Ok(Preview::New)) {
+                    "new"
+                } else {
+                    "recreate"
+                };
+                d.changes = changes::creations(&s.template)
+                    .map_err(|e| Failure::new(format!("reading the rendered `{}`: {e}", s.name)))?;
             }
             Ok(Preview::Changes(rows)) => {
-                d.template_diff = deployed.and_then(|old| changes::template_diff(&old, &s.template, &s.name));
+                d.template_diff =
+                    deployed.and_then(|old| changes::template_diff(&old, &s.template, &s.name));
                 // No resource changes but another template: Outputs, Metadata or Description,
                 // which `up` applies too.
-                d.state = if rows.is_empty() && d.template_diff.is_none() { "unchanged" } else { "changed" };
+                d.state = if rows.is_empty() && d.template_diff.is_none() {
+                    "unchanged"
+                } else {
+                    "changed"
+                };
                 d.data_loss = queue_risks(&cfn, &services, &s.name, &rows).await;
                 d.changes = rows;
             }
@@ -352,10 +465,24 @@ pub async fn diff(ws: &Workspace, image_uri: Option<&str>, only: Option<Only>, p
         }
         stacks.push(d);
     }
-    let changed = stacks.iter().any(|d| matches!(d.state, "new" | "recreate" | "changed"));
+    let changed = stacks
+        .iter()
+        .any(|d| matches!(d.state, "new" | "recreate" | "changed"));
     // Who consumes the production queue now (issue 16): worth showing, not worth failing for.
     let config = &ready.loaded.config;
-    let function = stacks.iter().any(|d| d.kind == "lambda" && !matches!(d.state, "new" | "error")).then_some(config.service.as_str());
-    let production = super::deployed::production_status(&ready.aws, config, function).await.ok().flatten();
-    Ok(Diff { changed, image: ready.image, stacks, production, failed })
+    let function = stacks
+        .iter()
+        .any(|d| d.kind == "lambda" && !matches!(d.state, "new" | "error"))
+        .then_some(config.service.as_str());
+    let production = super::deployed::production_status(&ready.aws, config, function)
+        .await
+        .ok()
+        .flatten();
+    Ok(Diff {
+        changed,
+        image: ready.image,
+        stacks,
+        production,
+        failed,
+    })
 }

@@ -34,7 +34,12 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { timeout: Duration::from_secs(3600), first_poll: Duration::from_secs(1), max_poll: Duration::from_secs(4), events_every: Duration::from_secs(1) }
+        Self {
+            timeout: Duration::from_secs(3600),
+            first_poll: Duration::from_secs(1),
+            max_poll: Duration::from_secs(4),
+            events_every: Duration::from_secs(1),
+        }
     }
 }
 
@@ -42,13 +47,22 @@ impl Settings {
     /// The waits between two polls of one operation: `first_poll`, then 1.5 times the last, at
     /// most `max_poll`, without end and without jitter.
     pub fn polls(&self) -> impl Iterator<Item = Duration> {
-        backon::ExponentialBuilder::new().with_min_delay(self.first_poll).with_factor(1.5).with_max_delay(self.max_poll).without_max_times().build()
+        backon::ExponentialBuilder::new()
+            .with_min_delay(self.first_poll)
+            .with_factor(1.5)
+            .with_max_delay(self.max_poll)
+            .without_max_times()
+            .build()
     }
 }
 
 /// The time in a change set name of this tool (`replatform-<unix millis>-...`), if it has one.
 fn named_millis(name: &str) -> Option<i64> {
-    name.strip_prefix("replatform-")?.split('-').next()?.parse().ok()
+    name.strip_prefix("replatform-")?
+        .split('-')
+        .next()?
+        .parse()
+        .ok()
 }
 
 /// A change set that an earlier run of this tool made and never executed (an interrupt can
@@ -56,7 +70,11 @@ fn named_millis(name: &str) -> Option<i64> {
 /// `replatform-...`, made before this run (`run_ms`), and not executed or executing. A change set
 /// of any other name is someone else's and never touched.
 fn left_behind(c: &ChangeSetSummary, run_ms: i64) -> bool {
-    c.name.starts_with("replatform-") && !c.ran() && named_millis(&c.name).or(c.created_ms).is_some_and(|made| made < run_ms)
+    c.name.starts_with("replatform-")
+        && !c.ran()
+        && named_millis(&c.name)
+            .or(c.created_ms)
+            .is_some_and(|made| made < run_ms)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -99,11 +117,24 @@ pub enum OpError {
     #[error(transparent)]
     Aws(#[from] AwsError),
     #[error("stack `{stack}` is {status}")]
-    Failed { stack: String, status: StackStatus, root_cause: Option<EventView>, reason: Option<String> },
+    Failed {
+        stack: String,
+        status: StackStatus,
+        root_cause: Option<EventView>,
+        reason: Option<String>,
+    },
     #[error("stack `{stack}` is {status}: nothing can be deployed to it as it is")]
-    Blocked { stack: String, status: StackStatus, hint: String },
+    Blocked {
+        stack: String,
+        status: StackStatus,
+        hint: String,
+    },
     #[error("stopped watching stack `{stack}` after {}s; it was {}", waited.as_secs(), status.as_ref().map_or("unknown".to_string(), |s| s.to_string()))]
-    Timeout { stack: String, waited: Duration, status: Option<StackStatus> },
+    Timeout {
+        stack: String,
+        waited: Duration,
+        status: Option<StackStatus>,
+    },
     #[error("CloudFormation refused the change set for `{stack}`: {reason}")]
     ChangeSet { stack: String, reason: String },
 }
@@ -112,9 +143,18 @@ impl OpError {
     /// The error with what explains it: the root cause's event, or the stack's own reason.
     pub fn describe(&self) -> String {
         let mut message = self.to_string();
-        if let OpError::Failed { root_cause, reason, .. } = self {
+        if let OpError::Failed {
+            root_cause, reason, ..
+        } = self
+        {
             match root_cause {
-                Some(c) => message.push_str(&format!("\n  root cause: {} ({}) {}: {}", c.logical_id, c.resource_type, c.status, c.reason.as_deref().unwrap_or("no reason given"))),
+                Some(c) => message.push_str(&format!(
+                    "\n  root cause: {} ({}) {}: {}",
+                    c.logical_id,
+                    c.resource_type,
+                    c.status,
+                    c.reason.as_deref().unwrap_or("no reason given")
+                )),
                 None => {
                     if let Some(r) = reason {
                         message.push_str(&format!("\n  reason: {r}"));
@@ -144,7 +184,10 @@ impl OpError {
 /// The earliest failed event of an operation that is not a consequence of another failure
 /// (pitfall 21).
 pub fn root_cause(events: &[EventView]) -> Option<&EventView> {
-    events.iter().find(|e| e.failed() && !e.is_noise()).or_else(|| events.iter().find(|e| e.failed()))
+    events
+        .iter()
+        .find(|e| e.failed() && !e.is_noise())
+        .or_else(|| events.iter().find(|e| e.failed()))
 }
 
 pub struct Runner<'a> {
@@ -165,8 +208,21 @@ pub struct Finished {
 }
 
 impl<'a> Runner<'a> {
-    pub fn new(cfn: &'a Cfn, reporter: &'a dyn Reporter, settings: Settings, token: String, tags: Vec<(String, String)>) -> Self {
-        Self { cfn, reporter, settings, token, tags, last_events_read: Mutex::new(Vec::new()) }
+    pub fn new(
+        cfn: &'a Cfn,
+        reporter: &'a dyn Reporter,
+        settings: Settings,
+        token: String,
+        tags: Vec<(String, String)>,
+    ) -> Self {
+        Self {
+            cfn,
+            reporter,
+            settings,
+            token,
+            tags,
+            last_events_read: Mutex::new(Vec::new()),
+        }
     }
 
     fn change_set_name(&self, stack: &str) -> String {
@@ -180,10 +236,17 @@ impl<'a> Runner<'a> {
         let action = loop {
             let observed = self.cfn.describe_stack(stack).await?;
             match plan(stack, observed.as_ref().map(|s| &s.status)) {
-                Plan::Create => break if recreated { Action::Recreate } else { Action::Create },
+                Plan::Create => {
+                    break if recreated {
+                        Action::Recreate
+                    } else {
+                        Action::Create
+                    }
+                }
                 Plan::Update => break Action::Update,
                 Plan::Wait(status) => {
-                    self.reporter.note(stack, &format!("waiting: the stack is {status}"));
+                    self.reporter
+                        .note(stack, &format!("waiting: the stack is {status}"));
                     self.watch(stack, None).await?;
                 }
                 Plan::Recreate(status) => {
@@ -191,7 +254,13 @@ impl<'a> Runner<'a> {
                     self.delete_existing(stack).await?;
                     recreated = true;
                 }
-                Plan::Blocked { status, hint } => return Err(OpError::Blocked { stack: stack.to_string(), status, hint }),
+                Plan::Blocked { status, hint } => {
+                    return Err(OpError::Blocked {
+                        stack: stack.to_string(),
+                        status,
+                        hint,
+                    })
+                }
             }
         };
         let create = action != Action::Update;
@@ -200,25 +269,61 @@ impl<'a> Runner<'a> {
         if !create {
             self.sweep(stack).await;
         }
-        let name = match self.cfn.create_change_set(stack, &self.change_set_name(stack), create, template, &self.tags).await? {
-            Created::NoChanges => return Ok(Preparation::NoChanges { stack: stack.to_string() }),
+        let name = match self
+            .cfn
+            .create_change_set(
+                stack,
+                &self.change_set_name(stack),
+                create,
+                template,
+                &self.tags,
+            )
+            .await?
+        {
+            Created::NoChanges => {
+                return Ok(Preparation::NoChanges {
+                    stack: stack.to_string(),
+                })
+            }
             Created::ChangeSet(id) => id,
         };
         match self.await_change_set(stack, &name).await? {
             // No resource changes: executed only when the deployed template differs (Outputs,
             // Metadata, Description), so that after `up` the deployed template is the rendered one.
-            ChangeSetState::Ready(changes) if changes.is_empty() && action == Action::Update && self.deployed_is(stack, template).await? => {
+            ChangeSetState::Ready(changes)
+                if changes.is_empty()
+                    && action == Action::Update
+                    && self.deployed_is(stack, template).await? =>
+            {
                 self.cfn.delete_change_set(stack, &name).await?;
-                Ok(Preparation::NoChanges { stack: stack.to_string() })
+                Ok(Preparation::NoChanges {
+                    stack: stack.to_string(),
+                })
             }
-            ChangeSetState::Ready(changes) => Ok(Preparation::Ready(Prepared { stack: stack.to_string(), change_set: name, action, changes })),
+            ChangeSetState::Ready(changes) => Ok(Preparation::Ready(Prepared {
+                stack: stack.to_string(),
+                change_set: name,
+                action,
+                changes,
+            })),
             ChangeSetState::Failed(reason) => {
-                self.discard(&Prepared { stack: stack.to_string(), change_set: name, action, changes: vec![] }).await?;
-                Err(OpError::ChangeSet { stack: stack.to_string(), reason })
+                self.discard(&Prepared {
+                    stack: stack.to_string(),
+                    change_set: name,
+                    action,
+                    changes: vec![],
+                })
+                .await?;
+                Err(OpError::ChangeSet {
+                    stack: stack.to_string(),
+                    reason,
+                })
             }
             ChangeSetState::NoChanges | ChangeSetState::Pending => {
                 self.cfn.delete_change_set(stack, &name).await?;
-                Ok(Preparation::NoChanges { stack: stack.to_string() })
+                Ok(Preparation::NoChanges {
+                    stack: stack.to_string(),
+                })
             }
         }
     }
@@ -230,10 +335,28 @@ impl<'a> Runner<'a> {
         match plan(stack, observed.as_ref().map(|s| &s.status)) {
             Plan::Create => Ok(Preview::New),
             Plan::Recreate(status) => Ok(Preview::Recreate(status)),
-            Plan::Wait(status) => Err(OpError::Blocked { stack: stack.to_string(), status, hint: "wait until CloudFormation finishes with it, then compare again".into() }),
-            Plan::Blocked { status, hint } => Err(OpError::Blocked { stack: stack.to_string(), status, hint }),
+            Plan::Wait(status) => Err(OpError::Blocked {
+                stack: stack.to_string(),
+                status,
+                hint: "wait until CloudFormation finishes with it, then compare again".into(),
+            }),
+            Plan::Blocked { status, hint } => Err(OpError::Blocked {
+                stack: stack.to_string(),
+                status,
+                hint,
+            }),
             Plan::Update => {
-                let name = match self.cfn.create_change_set(stack, &self.change_set_name(stack), false, template, &self.tags).await? {
+                let name = match self
+                    .cfn
+                    .create_change_set(
+                        stack,
+                        &self.change_set_name(stack),
+                        false,
+                        template,
+                        &self.tags,
+                    )
+                    .await?
+                {
                     Created::NoChanges => return Ok(Preview::Changes(vec![])),
                     Created::ChangeSet(id) => id,
                 };
@@ -241,8 +364,13 @@ impl<'a> Runner<'a> {
                 self.cfn.delete_change_set(stack, &name).await?;
                 match state? {
                     ChangeSetState::Ready(changes) => Ok(Preview::Changes(changes)),
-                    ChangeSetState::NoChanges | ChangeSetState::Pending => Ok(Preview::Changes(vec![])),
-                    ChangeSetState::Failed(reason) => Err(OpError::ChangeSet { stack: stack.to_string(), reason }),
+                    ChangeSetState::NoChanges | ChangeSetState::Pending => {
+                        Ok(Preview::Changes(vec![]))
+                    }
+                    ChangeSetState::Failed(reason) => Err(OpError::ChangeSet {
+                        stack: stack.to_string(),
+                        reason,
+                    }),
                 }
             }
         }
@@ -251,7 +379,9 @@ impl<'a> Runner<'a> {
     /// Deletes the change sets earlier runs left on the stack ([`left_behind`]), each said in a
     /// note. Housekeeping: a failure is said and the deploy goes on.
     async fn sweep(&self, stack: &str) {
-        let Some(run_ms) = named_millis(&self.token) else { return };
+        let Some(run_ms) = named_millis(&self.token) else {
+            return;
+        };
         let listed = match self.cfn.change_sets(stack).await {
             Ok(l) => l,
             Err(e) => return self.reporter.note(stack, &format!("could not list its change sets to delete those an interrupted run left ({e}); going on")),
@@ -266,7 +396,11 @@ impl<'a> Runner<'a> {
 
     /// Whether the stack's deployed template is `template`, byte for byte but trailing space.
     async fn deployed_is(&self, stack: &str, template: &str) -> Result<bool, AwsError> {
-        Ok(self.cfn.template(stack).await?.is_some_and(|t| t.trim_end() == template.trim_end()))
+        Ok(self
+            .cfn
+            .template(stack)
+            .await?
+            .is_some_and(|t| t.trim_end() == template.trim_end()))
     }
 
     /// Polls a change set until CloudFormation has finished describing it.
@@ -279,7 +413,11 @@ impl<'a> Runner<'a> {
                 return Ok(state);
             }
             if start.elapsed() > self.settings.timeout {
-                return Err(OpError::Timeout { stack: stack.to_string(), waited: start.elapsed(), status: None });
+                return Err(OpError::Timeout {
+                    stack: stack.to_string(),
+                    waited: start.elapsed(),
+                    status: None,
+                });
             }
             sleep(polls.next().unwrap_or(self.settings.max_poll)).await;
         }
@@ -292,7 +430,9 @@ impl<'a> Runner<'a> {
         if p.action != Action::Update {
             if let Some(s) = self.cfn.describe_stack(&p.stack).await? {
                 if s.status == StackStatus::ReviewInProgress {
-                    self.cfn.delete_stack(&p.stack, &format!("{}-discard", self.token)).await?;
+                    self.cfn
+                        .delete_stack(&p.stack, &format!("{}-discard", self.token))
+                        .await?;
                 }
             }
         }
@@ -306,10 +446,16 @@ impl<'a> Runner<'a> {
     pub async fn abandon(&self, stacks: &[String]) -> Vec<(String, StackStatus)> {
         let mut running = Vec::new();
         for stack in stacks {
-            let _ = self.cfn.delete_change_set(stack, &self.change_set_name(stack)).await;
+            let _ = self
+                .cfn
+                .delete_change_set(stack, &self.change_set_name(stack))
+                .await;
             match self.cfn.describe_stack(stack).await {
                 Ok(Some(s)) if s.status == StackStatus::ReviewInProgress => {
-                    let _ = self.cfn.delete_stack(stack, &format!("{}-abandon", self.token)).await;
+                    let _ = self
+                        .cfn
+                        .delete_stack(stack, &format!("{}-abandon", self.token))
+                        .await;
                 }
                 Ok(Some(s)) if s.status.in_progress() => running.push((stack.clone(), s.status)),
                 _ => {}
@@ -330,19 +476,33 @@ impl<'a> Runner<'a> {
                 Mark::After(newest)
             }
         };
-        self.reporter.begin(&p.stack, match p.action {
-            Action::Create | Action::Recreate => "creating",
-            Action::Update => "updating",
-        });
-        self.cfn.execute_change_set(&p.stack, &p.change_set, &format!("{}-execute", self.token)).await?;
+        self.reporter.begin(
+            &p.stack,
+            match p.action {
+                Action::Create | Action::Recreate => "creating",
+                Action::Update => "updating",
+            },
+        );
+        self.cfn
+            .execute_change_set(&p.stack, &p.change_set, &format!("{}-execute", self.token))
+            .await?;
         let done = self.watch(&p.stack, Some(mark)).await?;
-        let status = done.stack.as_ref().map(|s| s.status.clone()).unwrap_or(StackStatus::DeleteComplete);
+        let status = done
+            .stack
+            .as_ref()
+            .map(|s| s.status.clone())
+            .unwrap_or(StackStatus::DeleteComplete);
         if status.succeeded() && status != StackStatus::DeleteComplete {
             self.reporter.end(&p.stack, status.as_str(), true);
             Ok(done)
         } else {
             self.reporter.end(&p.stack, status.as_str(), false);
-            Err(OpError::Failed { stack: p.stack.clone(), root_cause: root_cause(&done.events).cloned(), reason: done.stack.and_then(|s| s.reason), status })
+            Err(OpError::Failed {
+                stack: p.stack.clone(),
+                root_cause: root_cause(&done.events).cloned(),
+                reason: done.stack.and_then(|s| s.reason),
+                status,
+            })
         }
     }
 
@@ -353,7 +513,8 @@ impl<'a> Runner<'a> {
             return Ok(false);
         };
         if observed.status.in_progress() && observed.status != StackStatus::DeleteInProgress {
-            self.reporter.note(stack, &format!("waiting: the stack is {}", observed.status));
+            self.reporter
+                .note(stack, &format!("waiting: the stack is {}", observed.status));
             self.watch(stack, None).await?;
         }
         self.delete_existing(stack).await?;
@@ -365,14 +526,21 @@ impl<'a> Runner<'a> {
         let mark = self.cfn.newest_event(stack).await?;
         self.mark_events_read(stack).await;
         self.reporter.begin(stack, "deleting");
-        self.cfn.delete_stack(stack, &format!("{}-delete", self.token)).await?;
+        self.cfn
+            .delete_stack(stack, &format!("{}-delete", self.token))
+            .await?;
         let done = self.watch(stack, Some(Mark::After(mark))).await?;
         match done.stack {
             None => Ok(()),
             Some(s) if s.status == StackStatus::DeleteComplete => Ok(()),
             Some(s) => {
                 self.reporter.end(stack, s.status.as_str(), false);
-                Err(OpError::Failed { stack: stack.to_string(), root_cause: root_cause(&done.events).cloned(), reason: s.reason, status: s.status })
+                Err(OpError::Failed {
+                    stack: stack.to_string(),
+                    root_cause: root_cause(&done.events).cloned(),
+                    reason: s.reason,
+                    status: s.status,
+                })
             }
         }
     }
@@ -387,7 +555,9 @@ impl<'a> Runner<'a> {
     async fn pace_events(&self, stack: &str) {
         let due = {
             let last = self.last_events_read.lock().await;
-            last.iter().find(|(s, _)| s == stack).map(|(_, at)| *at + self.settings.events_every)
+            last.iter()
+                .find(|(s, _)| s == stack)
+                .map(|(_, at)| *at + self.settings.events_every)
         };
         if let Some(due) = due {
             tokio::time::sleep_until(due).await;
@@ -421,10 +591,17 @@ impl<'a> Runner<'a> {
             let view = self.cfn.describe_stack(stack).await?;
             let settled = view.as_ref().is_none_or(|s| !s.status.in_progress());
             if settled {
-                return Ok(Finished { stack: view, events });
+                return Ok(Finished {
+                    stack: view,
+                    events,
+                });
             }
             if start.elapsed() >= self.settings.timeout {
-                return Err(OpError::Timeout { stack: stack.to_string(), waited: start.elapsed(), status: view.map(|s| s.status) });
+                return Err(OpError::Timeout {
+                    stack: stack.to_string(),
+                    waited: start.elapsed(),
+                    status: view.map(|s| s.status),
+                });
             }
             sleep(polls.next().unwrap_or(self.settings.max_poll)).await;
         }
@@ -437,31 +614,102 @@ mod tests {
 
     #[test]
     fn polls_start_at_a_second_and_grow_half_again_to_four() {
-        let waits: Vec<f64> = Settings::default().polls().take(7).map(|d| d.as_secs_f64()).collect();
+        let waits: Vec<f64> = Settings::default()
+            .polls()
+            .take(7)
+            .map(|d| d.as_secs_f64())
+            .collect();
         assert_eq!(waits, [1.0, 1.5, 2.25, 3.375, 4.0, 4.0, 4.0]);
     }
 
     fn summary(name: &str, execution: &str, created_ms: Option<i64>) -> ChangeSetSummary {
-        ChangeSetSummary { name: name.into(), id: format!("arn:{name}"), execution_status: execution.into(), status: "CREATE_COMPLETE".into(), created_ms }
+        ChangeSetSummary {
+            name: name.into(),
+            id: format!("arn:{name}"),
+            execution_status: execution.into(),
+            status: "CREATE_COMPLETE".into(),
+            created_ms,
+        }
     }
 
     #[test]
     fn left_behind_is_an_older_unexecuted_change_set_of_this_tool() {
         let run = 1_795_000_000_000;
         for status in ["AVAILABLE", "UNAVAILABLE", "EXECUTE_FAILED", "OBSOLETE"] {
-            assert!(left_behind(&summary("replatform-1794999999999-orders-worker-lambda", status, None), run), "{status}");
-            assert!(left_behind(&summary("replatform-1794999999999-diff-orders-worker-lambda", status, None), run), "diff's, {status}");
+            assert!(
+                left_behind(
+                    &summary(
+                        "replatform-1794999999999-orders-worker-lambda",
+                        status,
+                        None
+                    ),
+                    run
+                ),
+                "{status}"
+            );
+            assert!(
+                left_behind(
+                    &summary(
+                        "replatform-1794999999999-diff-orders-worker-lambda",
+                        status,
+                        None
+                    ),
+                    run
+                ),
+                "diff's, {status}"
+            );
         }
         for status in ["EXECUTE_IN_PROGRESS", "EXECUTE_COMPLETE"] {
-            assert!(!left_behind(&summary("replatform-1-orders-worker-lambda", status, None), run), "{status} is CloudFormation's");
+            assert!(
+                !left_behind(
+                    &summary("replatform-1-orders-worker-lambda", status, None),
+                    run
+                ),
+                "{status} is CloudFormation's"
+            );
         }
-        assert!(!left_behind(&summary("replatform-1795000000000-orders-worker-lambda", "AVAILABLE", None), run), "this run's own");
-        assert!(!left_behind(&summary("replatform-1795000000001-orders-worker-lambda", "AVAILABLE", None), run), "a later run's");
-        assert!(!left_behind(&summary("mine", "AVAILABLE", Some(1)), run), "a person's");
-        assert!(!left_behind(&summary("replatformed-1-x", "AVAILABLE", Some(1)), run), "a person's, by prefix");
+        assert!(
+            !left_behind(
+                &summary(
+                    "replatform-1795000000000-orders-worker-lambda",
+                    "AVAILABLE",
+                    None
+                ),
+                run
+            ),
+            "this run's own"
+        );
+        assert!(
+            !left_behind(
+                &summary(
+                    "replatform-1795000000001-orders-worker-lambda",
+                    "AVAILABLE",
+                    None
+                ),
+                run
+            ),
+            "a later run's"
+        );
+        assert!(
+            !left_behind(&summary("mine", "AVAILABLE", Some(1)), run),
+            "a person's"
+        );
+        assert!(
+            !left_behind(&summary("replatformed-1-x", "AVAILABLE", Some(1)), run),
+            "a person's, by prefix"
+        );
         // No time in the name: its creation time decides.
-        assert!(left_behind(&summary("replatform-x", "AVAILABLE", Some(run - 1)), run));
-        assert!(!left_behind(&summary("replatform-x", "AVAILABLE", Some(run)), run));
-        assert!(!left_behind(&summary("replatform-x", "AVAILABLE", None), run), "no time at all: kept");
+        assert!(left_behind(
+            &summary("replatform-x", "AVAILABLE", Some(run - 1)),
+            run
+        ));
+        assert!(!left_behind(
+            &summary("replatform-x", "AVAILABLE", Some(run)),
+            run
+        ));
+        assert!(
+            !left_behind(&summary("replatform-x", "AVAILABLE", None), run),
+            "no time at all: kept"
+        );
     }
 }

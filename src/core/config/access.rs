@@ -32,19 +32,36 @@ pub struct Arn<'a> {
 
 pub fn arn(s: &str) -> Option<Arn<'_>> {
     let mut parts = s.splitn(6, ':');
-    let (Some("arn"), Some(partition), Some(service), Some(region), Some(account), Some(resource)) =
-        (parts.next(), parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
-    else {
+    let (Some("arn"), Some(partition), Some(service), Some(region), Some(account), Some(resource)) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
         return None;
     };
     let ok = matches!(partition, "aws" | "aws-cn" | "aws-us-gov")
         && !service.is_empty()
-        && service.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && service
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && (region.is_empty() || is_region(region))
-        && (account.is_empty() || account == "aws" || (account.len() == 12 && account.chars().all(|c| c.is_ascii_digit())))
+        && (account.is_empty()
+            || account == "aws"
+            || (account.len() == 12 && account.chars().all(|c| c.is_ascii_digit())))
         && !resource.is_empty()
-        && !resource.chars().any(|c| c.is_whitespace() || c.is_control());
-    ok.then_some(Arn { partition, service, region, account, resource })
+        && !resource
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control());
+    ok.then_some(Arn {
+        partition,
+        service,
+        region,
+        account,
+        resource,
+    })
 }
 
 /// What a secret's ARN names and the ARN IAM scopes to (a Secrets Manager ARN without the JSON
@@ -61,18 +78,29 @@ pub fn secret_arn(s: &str) -> Option<(SecretKind, String)> {
             let rest = a.resource.strip_prefix("secret:")?;
             let fields: Vec<&str> = rest.split(':').collect();
             let name = fields[0];
-            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "/_+=.@-".contains(c)) {
+            if name.is_empty()
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "/_+=.@-".contains(c))
+            {
                 return None;
             }
             if !(fields.len() == 1 || fields.len() == 4) {
                 return None;
             }
-            let base = format!("arn:{}:secretsmanager:{}:{}:secret:{name}", a.partition, a.region, a.account);
+            let base = format!(
+                "arn:{}:secretsmanager:{}:{}:secret:{name}",
+                a.partition, a.region, a.account
+            );
             Some((SecretKind::SecretsManager, base))
         }
         "ssm" => {
             let name = a.resource.strip_prefix("parameter/")?;
-            let ok = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || "/_.-".contains(c)) && !name.ends_with('/');
+            let ok = !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "/_.-".contains(c))
+                && !name.ends_with('/');
             ok.then(|| (SecretKind::Parameter, s.to_string()))
         }
         _ => None,
@@ -85,7 +113,12 @@ pub fn is_policy_arn(s: &str) -> bool {
         a.service == "iam"
             && a.region.is_empty()
             && !a.account.is_empty()
-            && a.resource.strip_prefix("policy/").is_some_and(|n| !n.is_empty() && !n.ends_with('/') && n.chars().all(|c| c.is_ascii_alphanumeric() || "/+=,.@_-".contains(c)))
+            && a.resource.strip_prefix("policy/").is_some_and(|n| {
+                !n.is_empty()
+                    && !n.ends_with('/')
+                    && n.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "/+=,.@_-".contains(c))
+            })
     })
 }
 
@@ -93,37 +126,56 @@ pub fn is_policy_arn(s: &str) -> bool {
 pub fn queue_url(s: &str) -> Option<(&str, &str, &str)> {
     let rest = s.strip_prefix("https://sqs.")?;
     let (host, path) = rest.split_once('/')?;
-    let region = host.strip_suffix(".amazonaws.com").or_else(|| host.strip_suffix(".amazonaws.com.cn"))?;
+    let region = host
+        .strip_suffix(".amazonaws.com")
+        .or_else(|| host.strip_suffix(".amazonaws.com.cn"))?;
     let (account, name) = path.split_once('/')?;
     let ok = is_region(region)
         && account.len() == 12
         && account.chars().all(|c| c.is_ascii_digit())
         && (1..=80).contains(&name.len())
-        && name.strip_suffix(".fifo").unwrap_or(name).chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        && name
+            .strip_suffix(".fifo")
+            .unwrap_or(name)
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     ok.then_some((region, account, name))
 }
 
 fn is_ecs_name(s: &str) -> bool {
-    (1..=255).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    (1..=255).contains(&s.len())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 /// IAM's tag characters: letters, digits, spaces and `_ . : / = + - @` (the Tagging AWS
 /// Resources guide, "Tag naming limits and requirements").
 fn is_tag_text(s: &str) -> bool {
-    s.chars().all(|c| c.is_alphanumeric() || " _.:/=+-@".contains(c))
+    s.chars()
+        .all(|c| c.is_alphanumeric() || " _.:/=+-@".contains(c))
 }
 
 pub(super) fn check(c: &Config, out: &mut Vec<Diagnostic>) {
-    let mut err = |path: &str, message: String, hint: &str| out.push(Diagnostic::error("config", path, message).hint(hint));
+    let mut err = |path: &str, message: String, hint: &str| {
+        out.push(Diagnostic::error("config", path, message).hint(hint))
+    };
 
     for (name, value) in &c.secrets {
         let path = format!("secrets.{name}");
         if !is_env_name(name) {
-            err(&path, format!("`{name}` is not a valid environment variable name"), "use letters, digits and `_`, not starting with a digit");
+            err(
+                &path,
+                format!("`{name}` is not a valid environment variable name"),
+                "use letters, digits and `_`, not starting with a digit",
+            );
             continue;
         }
         if LAMBDA_RESERVED_ENV.contains(&name.as_str()) {
-            err(&path, format!("`{name}` is reserved by Lambda and cannot be set"), "name the variable the worker reads the secret from, for example `DB_PASSWORD`");
+            err(
+                &path,
+                format!("`{name}` is reserved by Lambda and cannot be set"),
+                "name the variable the worker reads the secret from, for example `DB_PASSWORD`",
+            );
         } else if c.environment.contains_key(name) {
             err(&path, format!("`{name}` is set in `environment` and in `secrets`"), "keep one: a secret's value comes from its ARN, an environment value is written into the templates");
         } else if *name == c.queue.url_env {
@@ -160,17 +212,40 @@ pub(super) fn check(c: &Config, out: &mut Vec<Diagnostic>) {
         let at = format!("permissions.statements[{i}]");
         match s.effect.as_deref() {
             Some("Allow" | "Deny") => {}
-            Some(e) => err(&format!("{at}.Effect"), format!("`Effect: {e}` is neither `Allow` nor `Deny`"), "write `Effect: Allow` or `Effect: Deny` (IAM's spelling, capitalised)"),
-            None => err(&at, format!("statement {i} has no `Effect`"), "add `Effect: Allow` (or `Deny`)"),
+            Some(e) => err(
+                &format!("{at}.Effect"),
+                format!("`Effect: {e}` is neither `Allow` nor `Deny`"),
+                "write `Effect: Allow` or `Effect: Deny` (IAM's spelling, capitalised)",
+            ),
+            None => err(
+                &at,
+                format!("statement {i} has no `Effect`"),
+                "add `Effect: Allow` (or `Deny`)",
+            ),
         }
         match &s.action {
-            None => err(&at, format!("statement {i} has no `Action`"), "add `Action: [service:Operation]`, for example `Action: [dynamodb:PutItem]`"),
-            Some(a) if a.0.is_empty() => err(&format!("{at}.Action"), format!("statement {i} lists no action"), "list at least one, for example `[dynamodb:PutItem]`"),
+            None => err(
+                &at,
+                format!("statement {i} has no `Action`"),
+                "add `Action: [service:Operation]`, for example `Action: [dynamodb:PutItem]`",
+            ),
+            Some(a) if a.0.is_empty() => err(
+                &format!("{at}.Action"),
+                format!("statement {i} lists no action"),
+                "list at least one, for example `[dynamodb:PutItem]`",
+            ),
             Some(a) => {
                 for (j, action) in a.0.iter().enumerate() {
                     let ok = action == "*"
                         || action.split_once(':').is_some_and(|(svc, op)| {
-                            !svc.is_empty() && svc.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') && !op.is_empty() && op.chars().all(|c| c.is_ascii_alphanumeric() || c == '*' || c == '?')
+                            !svc.is_empty()
+                                && svc.chars().all(|c| {
+                                    c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'
+                                })
+                                && !op.is_empty()
+                                && op
+                                    .chars()
+                                    .all(|c| c.is_ascii_alphanumeric() || c == '*' || c == '?')
                         });
                     if !ok {
                         err(&format!("{at}.Action[{j}]"), format!("`{action}` is not an IAM action"), "actions are `service:Operation`, for example `dynamodb:PutItem` or `s3:Get*`");
@@ -191,7 +266,11 @@ pub(super) fn check(c: &Config, out: &mut Vec<Diagnostic>) {
         }
         if let Some(cond) = &s.condition {
             if !cond.is_object() {
-                err(&format!("{at}.Condition"), "`Condition` is not a mapping".into(), "write `Condition: { StringEquals: { \"aws:ResourceTag/team\": orders } }`");
+                err(
+                    &format!("{at}.Condition"),
+                    "`Condition` is not a mapping".into(),
+                    "write `Condition: { StringEquals: { \"aws:ResourceTag/team\": orders } }`",
+                );
             }
         }
     }
@@ -199,23 +278,60 @@ pub(super) fn check(c: &Config, out: &mut Vec<Diagnostic>) {
     // Stack tags (CloudFormation: at most 50, replatform's own among them; IAM's rules for keys
     // and values: the Tagging AWS Resources guide).
     if c.tags.len() > 49 {
-        err("tags", format!("{} tags: a stack takes at most 50, and replatform adds `{SERVICE_TAG}`", c.tags.len()), "keep at most 49 tags");
+        err(
+            "tags",
+            format!(
+                "{} tags: a stack takes at most 50, and replatform adds `{SERVICE_TAG}`",
+                c.tags.len()
+            ),
+            "keep at most 49 tags",
+        );
     }
     for (key, value) in &c.tags {
         let path = format!("tags.{key}");
         if key.is_empty() || key.chars().count() > 128 {
-            err(&path, format!("tag key `{key}` is {} characters: AWS takes 1 to 128", key.chars().count()), "shorten the key");
+            err(
+                &path,
+                format!(
+                    "tag key `{key}` is {} characters: AWS takes 1 to 128",
+                    key.chars().count()
+                ),
+                "shorten the key",
+            );
         } else if key.to_ascii_lowercase().starts_with("aws:") {
-            err(&path, format!("tag key `{key}` starts with `aws:`, which AWS reserves for itself"), "choose another prefix, for example `team:`");
+            err(
+                &path,
+                format!("tag key `{key}` starts with `aws:`, which AWS reserves for itself"),
+                "choose another prefix, for example `team:`",
+            );
         } else if key == SERVICE_TAG {
-            err(&path, format!("`{SERVICE_TAG}` is the tag replatform sets on both stacks itself"), "remove it: it is always the service name");
+            err(
+                &path,
+                format!("`{SERVICE_TAG}` is the tag replatform sets on both stacks itself"),
+                "remove it: it is always the service name",
+            );
         } else if !is_tag_text(key) {
-            err(&path, format!("tag key `{key}` holds a character AWS refuses"), "use letters, digits, spaces and `_ . : / = + - @`");
+            err(
+                &path,
+                format!("tag key `{key}` holds a character AWS refuses"),
+                "use letters, digits, spaces and `_ . : / = + - @`",
+            );
         }
         if value.0.chars().count() > 256 {
-            err(&path, format!("the value of tag `{key}` is {} characters: AWS takes at most 256", value.0.chars().count()), "shorten the value");
+            err(
+                &path,
+                format!(
+                    "the value of tag `{key}` is {} characters: AWS takes at most 256",
+                    value.0.chars().count()
+                ),
+                "shorten the value",
+            );
         } else if !is_tag_text(&value.0) {
-            err(&path, format!("the value of tag `{key}` holds a character AWS refuses"), "use letters, digits, spaces and `_ . : / = + - @`");
+            err(
+                &path,
+                format!("the value of tag `{key}` holds a character AWS refuses"),
+                "use letters, digits, spaces and `_ . : / = + - @`",
+            );
         }
     }
 
@@ -250,23 +366,51 @@ mod tests {
     #[test]
     fn secret_arns_take_both_shapes_and_scope_to_the_secret() {
         let sm = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:orders/db-AbCdEf";
-        assert_eq!(secret_arn(sm), Some((SecretKind::SecretsManager, sm.to_string())));
-        assert_eq!(secret_arn(&format!("{sm}:password::")), Some((SecretKind::SecretsManager, sm.to_string())));
+        assert_eq!(
+            secret_arn(sm),
+            Some((SecretKind::SecretsManager, sm.to_string()))
+        );
+        assert_eq!(
+            secret_arn(&format!("{sm}:password::")),
+            Some((SecretKind::SecretsManager, sm.to_string()))
+        );
         let ssm = "arn:aws:ssm:eu-west-1:123456789012:parameter/orders/db-host";
-        assert_eq!(secret_arn(ssm), Some((SecretKind::Parameter, ssm.to_string())));
-        for bad in ["orders/db", "arn:aws:secretsmanager:eu-west-1:123:secret:x", &format!("{sm}:password"), "arn:aws:s3:::bucket", "arn:aws:ssm:eu-west-1:123456789012:parameter/"] {
+        assert_eq!(
+            secret_arn(ssm),
+            Some((SecretKind::Parameter, ssm.to_string()))
+        );
+        for bad in [
+            "orders/db",
+            "arn:aws:secretsmanager:eu-west-1:123:secret:x",
+            &format!("{sm}:password"),
+            "arn:aws:s3:::bucket",
+            "arn:aws:ssm:eu-west-1:123456789012:parameter/",
+        ] {
             assert_eq!(secret_arn(bad), None, "{bad}");
         }
     }
 
     #[test]
     fn policy_arns_and_queue_urls() {
-        assert!(is_policy_arn("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"));
-        assert!(is_policy_arn("arn:aws:iam::123456789012:policy/team/boundary"));
+        assert!(is_policy_arn(
+            "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"
+        ));
+        assert!(is_policy_arn(
+            "arn:aws:iam::123456789012:policy/team/boundary"
+        ));
         assert!(!is_policy_arn("arn:aws:iam::123456789012:role/x"));
         assert!(!is_policy_arn("AmazonS3ReadOnlyAccess"));
-        assert_eq!(queue_url("https://sqs.eu-west-1.amazonaws.com/123456789012/orders.fifo"), Some(("eu-west-1", "123456789012", "orders.fifo")));
-        assert_eq!(queue_url("http://sqs.eu-west-1.amazonaws.com/123456789012/orders"), None);
-        assert_eq!(queue_url("https://sqs.eu-west-1.amazonaws.com/orders"), None);
+        assert_eq!(
+            queue_url("https://sqs.eu-west-1.amazonaws.com/123456789012/orders.fifo"),
+            Some(("eu-west-1", "123456789012", "orders.fifo"))
+        );
+        assert_eq!(
+            queue_url("http://sqs.eu-west-1.amazonaws.com/123456789012/orders"),
+            None
+        );
+        assert_eq!(
+            queue_url("https://sqs.eu-west-1.amazonaws.com/orders"),
+            None
+        );
     }
 }

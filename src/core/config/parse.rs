@@ -15,17 +15,44 @@ pub fn parse(source: &str) -> Result<Config, Vec<Diagnostic>> {
     if source.len() > MAX_CONFIG_BYTES {
         return Err(vec![too_large(source.len() as u64)]);
     }
-    if source.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
+    if source
+        .lines()
+        .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+    {
         return Err(vec![Diagnostic::error("config", "", "the file is empty")
-            .hint("start from an example: `examples/sqs-worker/replatform.yaml`")]);
+            .hint(
+                "start from an example: `examples/sqs-worker/replatform.yaml`",
+            )]);
     }
     // Control characters: the YAML reader names only their byte offset.
-    if let Some((offset, c)) = source.char_indices().find(|(_, c)| c.is_control() && !matches!(c, '\t' | '\n' | '\r' | '\u{85}')) {
+    if let Some((offset, c)) = source
+        .char_indices()
+        .find(|(_, c)| c.is_control() && !matches!(c, '\t' | '\n' | '\r' | '\u{85}'))
+    {
         let before = &source[..offset];
-        let (line, column) = (before.matches('\n').count() + 1, before.rsplit('\n').next().unwrap_or_default().chars().count() + 1);
-        let d = Diagnostic::error("config", "", format!("the file holds a control character (U+{:04X}) at line {line}, column {column}", c as u32))
-            .hint("remove it: YAML text holds no control characters (is this a binary file?)");
-        return Err(vec![Diagnostic { location: Some((line, column)), ..d }]);
+        let (line, column) = (
+            before.matches('\n').count() + 1,
+            before
+                .rsplit('\n')
+                .next()
+                .unwrap_or_default()
+                .chars()
+                .count()
+                + 1,
+        );
+        let d = Diagnostic::error(
+            "config",
+            "",
+            format!(
+                "the file holds a control character (U+{:04X}) at line {line}, column {column}",
+                c as u32
+            ),
+        )
+        .hint("remove it: YAML text holds no control characters (is this a binary file?)");
+        return Err(vec![Diagnostic {
+            location: Some((line, column)),
+            ..d
+        }]);
     }
     // The text's shape first: what would make reading it slow or lose a value is refused
     // before any value is read.
@@ -35,7 +62,13 @@ pub fn parse(source: &str) -> Result<Config, Vec<Diagnostic>> {
     }
     let places = scan.places;
     let located = |mut d: Diagnostic| {
-        d.location = locate::find(&places, &d.path).map(|p| if matches!(d.code, "unknown-key" | "missing-key") { p.key } else { p.value });
+        d.location = locate::find(&places, &d.path).map(|p| {
+            if matches!(d.code, "unknown-key" | "missing-key") {
+                p.key
+            } else {
+                p.value
+            }
+        });
         d
     };
     let de = serde_yaml_ng::Deserializer::from_str(source);
@@ -54,15 +87,25 @@ pub fn parse(source: &str) -> Result<Config, Vec<Diagnostic>> {
             }
             // A syntax error under a key the index never reached (the reader stopped before
             // it): the key's own line, else where the reader stopped.
-            if d.hint.as_deref() == Some(SYNTAX_HINT) && !d.path.is_empty() && !places.contains_key(&d.path) {
-                d.location = key_line(source, &d.path, &places).or(syntax_at).or(d.location);
+            if d.hint.as_deref() == Some(SYNTAX_HINT)
+                && !d.path.is_empty()
+                && !places.contains_key(&d.path)
+            {
+                d.location = key_line(source, &d.path, &places)
+                    .or(syntax_at)
+                    .or(d.location);
             }
-            if d.hint.as_deref() == Some(SYNTAX_HINT) && d.message.contains("unexpected end of stream") {
+            if d.hint.as_deref() == Some(SYNTAX_HINT)
+                && d.message.contains("unexpected end of stream")
+            {
                 d = d.hint("a quote or bracket opened here is never closed");
             }
             // A tab in the indentation is the usual cause of a syntax error that names no key.
             if let Some((line, _)) = syntax_at.filter(|_| d.hint.as_deref() == Some(SYNTAX_HINT)) {
-                let text = source.lines().nth(line.saturating_sub(1)).unwrap_or_default();
+                let text = source
+                    .lines()
+                    .nth(line.saturating_sub(1))
+                    .unwrap_or_default();
                 let indent: String = text.chars().take_while(|c| c.is_whitespace()).collect();
                 if let Some(i) = indent.find('\t') {
                     d.location = Some((line, indent[..i].chars().count() + 1));
@@ -81,18 +124,31 @@ pub fn parse(source: &str) -> Result<Config, Vec<Diagnostic>> {
 }
 
 /// Where the last key of `path` is written, found by its text below its parent's line.
-fn key_line(source: &str, path: &str, places: &std::collections::HashMap<String, locate::Place>) -> Option<(usize, usize)> {
+fn key_line(
+    source: &str,
+    path: &str,
+    places: &std::collections::HashMap<String, locate::Place>,
+) -> Option<(usize, usize)> {
     let key = path.rsplit('.').next()?.split('[').next()?;
-    let parent = path.strip_suffix(key).map(|p| p.trim_end_matches('.')).unwrap_or_default();
+    let parent = path
+        .strip_suffix(key)
+        .map(|p| p.trim_end_matches('.'))
+        .unwrap_or_default();
     let from = locate::find(places, parent).map_or(1, |p| p.key.0);
-    source.lines().enumerate().skip(from.saturating_sub(1)).find_map(|(i, l)| {
-        let text = l.trim_start();
-        let rest = text.strip_prefix(key)?;
-        rest.starts_with(':').then(|| (i + 1, l.chars().count() - text.chars().count() + 1))
-    })
+    source
+        .lines()
+        .enumerate()
+        .skip(from.saturating_sub(1))
+        .find_map(|(i, l)| {
+            let text = l.trim_start();
+            let rest = text.strip_prefix(key)?;
+            rest.starts_with(':')
+                .then(|| (i + 1, l.chars().count() - text.chars().count() + 1))
+        })
 }
 
-const SYNTAX_HINT: &str = "check the YAML syntax here: indentation, `key: value`, closing brackets and quotes";
+const SYNTAX_HINT: &str =
+    "check the YAML syntax here: indentation, `key: value`, closing brackets and quotes";
 
 /// Why the text's shape is refused, where, and what to do.
 fn shape_error(problem: locate::Problem) -> Diagnostic {
@@ -128,7 +184,10 @@ fn shape_error(problem: locate::Problem) -> Diagnostic {
             at,
         ),
     };
-    Diagnostic { location: Some(at), ..d }
+    Diagnostic {
+        location: Some(at),
+        ..d
+    }
 }
 
 fn path_string(path: &serde_path_to_error::Path) -> String {
@@ -167,7 +226,10 @@ fn strip_location(message: &str) -> String {
             m = rest;
         }
     }
-    let m = m.replace("expected u32", "expected a whole number").replace("expected u64", "expected a whole number").replace(" as u128,", " is too large,");
+    let m = m
+        .replace("expected u32", "expected a whole number")
+        .replace("expected u64", "expected a whole number")
+        .replace(" as u128,", " is too large,");
     match m.find("expected struct ") {
         Some(i) => format!("{}expected a mapping", &m[..i]),
         None => m,
@@ -177,16 +239,35 @@ fn strip_location(message: &str) -> String {
 /// Turns serde's messages into ours: the unknown key with the nearest known one, the missing key
 /// with what it is for.
 fn explain(path: &str, message: &str) -> Diagnostic {
-    let quoted = |p: &str| if p.is_empty() { "the top level".to_string() } else { format!("`{p}`") };
+    let quoted = |p: &str| {
+        if p.is_empty() {
+            "the top level".to_string()
+        } else {
+            format!("`{p}`")
+        }
+    };
     let where_ = quoted(path);
     if let Some(rest) = message.strip_prefix("unknown field `") {
         let (name, expected) = split_unknown(rest);
         // The path ends with the unknown key, except inside a tagged enum (the trigger).
         let (parent, key_path) = match path.strip_suffix(name) {
-            Some(p) if p.is_empty() || p.ends_with('.') => (p.trim_end_matches('.').to_string(), path.to_string()),
-            _ => (path.to_string(), if path.is_empty() { name.to_string() } else { format!("{path}.{name}") }),
+            Some(p) if p.is_empty() || p.ends_with('.') => {
+                (p.trim_end_matches('.').to_string(), path.to_string())
+            }
+            _ => (
+                path.to_string(),
+                if path.is_empty() {
+                    name.to_string()
+                } else {
+                    format!("{path}.{name}")
+                },
+            ),
         };
-        let d = Diagnostic::error("unknown-key", key_path, format!("unknown key `{name}` in {}", quoted(&parent)));
+        let d = Diagnostic::error(
+            "unknown-key",
+            key_path,
+            format!("unknown key `{name}` in {}", quoted(&parent)),
+        );
         return match nearest(name, &expected) {
             Some(best) => d.hint(format!("did you mean `{best}`?")),
             None if expected.is_empty() => d.hint(format!("{} takes no keys", quoted(&parent))),
@@ -195,20 +276,38 @@ fn explain(path: &str, message: &str) -> Diagnostic {
     }
     if let Some(rest) = message.strip_prefix("unknown variant `") {
         let (name, expected) = split_unknown(rest);
-        let d = Diagnostic::error("config", path, format!("`{name}` is not a valid value for {where_}"));
+        let d = Diagnostic::error(
+            "config",
+            path,
+            format!("`{name}` is not a valid value for {where_}"),
+        );
         return match nearest(name, &expected) {
-            Some(best) => d.hint(format!("did you mean `{best}`? valid values: {}", expected.join(", "))),
+            Some(best) => d.hint(format!(
+                "did you mean `{best}`? valid values: {}",
+                expected.join(", ")
+            )),
             None => d.hint(format!("valid values: {}", expected.join(", "))),
         };
     }
     if let Some(rest) = message.strip_prefix("missing field `") {
         let name = rest.trim_end_matches('`');
-        let full = if path.is_empty() { name.to_string() } else { format!("{path}.{name}") };
-        let d = Diagnostic::error("missing-key", path, format!("{where_} is missing the required key `{name}`"));
+        let full = if path.is_empty() {
+            name.to_string()
+        } else {
+            format!("{path}.{name}")
+        };
+        let d = Diagnostic::error(
+            "missing-key",
+            path,
+            format!("{where_} is missing the required key `{name}`"),
+        );
         return d.hint(missing_hint(&full));
     }
     if path.is_empty() {
-        if let Some(what) = message.strip_prefix("invalid type: ").and_then(|m| m.strip_suffix(", expected a mapping")) {
+        if let Some(what) = message
+            .strip_prefix("invalid type: ")
+            .and_then(|m| m.strip_suffix(", expected a mapping"))
+        {
             let what = match what.split_once(' ').map_or(what, |(kind, _)| kind) {
                 "sequence" => "list",
                 _ => "single value",
@@ -219,10 +318,18 @@ fn explain(path: &str, message: &str) -> Diagnostic {
         return Diagnostic::error("config", path, message.to_string()).hint(SYNTAX_HINT);
     }
     if message.starts_with("unknown anchor") {
-        return Diagnostic::error("config", path, format!("{where_}: an alias (`*name`) names no anchor")).hint("write the anchor (`&name`) on a value above the alias, or write the value out");
+        return Diagnostic::error(
+            "config",
+            path,
+            format!("{where_}: an alias (`*name`) names no anchor"),
+        )
+        .hint("write the anchor (`&name`) on a value above the alias, or write the value out");
     }
     let d = Diagnostic::error("config", path, format!("{where_}: {message}"));
-    if message.starts_with("invalid type") || message.starts_with("invalid value") || message.starts_with("invalid duration") {
+    if message.starts_with("invalid type")
+        || message.starts_with("invalid value")
+        || message.starts_with("invalid duration")
+    {
         d.hint(type_hint(message))
     } else {
         d.hint(SYNTAX_HINT)
@@ -233,21 +340,36 @@ fn explain(path: &str, message: &str) -> Diagnostic {
 fn type_hint(message: &str) -> String {
     let expected = message.rsplit_once(", expected ").map_or("", |(_, e)| e);
     if message.contains(" is too large,") {
-        return "write a smaller number: the config reference in README.md gives each key's range".into();
+        return "write a smaller number: the config reference in README.md gives each key's range"
+            .into();
     }
     if message.starts_with("invalid duration") || expected.starts_with("a duration") {
         return "a duration is a whole number and one unit, without spaces or decimals: `90s` rather than `1.5m`".into();
     }
     match expected {
-        "a whole number" => "write a whole number here (0 or more), without quotes or a unit".into(),
-        "a sequence" => "write a list here: `[a, b]`, or one `- item` per line below the key".into(),
-        "a string" => "write text here; quote it (`\"...\"`) when it would read as a number, `true` or a list".into(),
+        "a whole number" => {
+            "write a whole number here (0 or more), without quotes or a unit".into()
+        }
+        "a sequence" => {
+            "write a list here: `[a, b]`, or one `- item` per line below the key".into()
+        }
+        "a string" => {
+            "write text here; quote it (`\"...\"`) when it would read as a number, `true` or a list"
+                .into()
+        }
         "a boolean" => "write `true` or `false`".into(),
-        "a string, number or boolean" => "an environment value is one value: quote a list or a mapping to pass it as text".into(),
-        e if e.starts_with("a mapping") || e.starts_with("a map") || e.starts_with("internally tagged") => {
+        "a string, number or boolean" => {
+            "an environment value is one value: quote a list or a mapping to pass it as text".into()
+        }
+        e if e.starts_with("a mapping")
+            || e.starts_with("a map")
+            || e.starts_with("internally tagged") =>
+        {
             "write a mapping here: `key: value` lines, indented below the key".into()
         }
-        e if e.starts_with("`false` or a mapping") => "write `dead_letter: false`, or `dead_letter: { max_receive_count: 5 }`".into(),
+        e if e.starts_with("`false` or a mapping") => {
+            "write `dead_letter: false`, or `dead_letter: { max_receive_count: 5 }`".into()
+        }
         "" => "see the config reference in README.md for what this key takes".into(),
         e => format!("write {e} here"),
     }
@@ -256,12 +378,20 @@ fn type_hint(message: &str) -> String {
 /// `x`, expected one of `a`, `b`  ->  ("x", ["a", "b"])
 fn split_unknown(rest: &str) -> (&str, Vec<String>) {
     // The name may hold backticks itself: what serde adds after it is found from the right.
-    let end = ["`, expected ", "`, there are no "].iter().filter_map(|m| rest.rfind(m)).max();
+    let end = ["`, expected ", "`, there are no "]
+        .iter()
+        .filter_map(|m| rest.rfind(m))
+        .max();
     let (name, tail) = match end {
         Some(i) => (&rest[..i], &rest[i + 1..]),
         None => rest.rsplit_once('`').unwrap_or((rest, "")),
     };
-    let expected = tail.split('`').skip(1).step_by(2).map(str::to_string).collect();
+    let expected = tail
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_string)
+        .collect();
     (name, expected)
 }
 
@@ -300,15 +430,27 @@ mod tests {
 
     #[test]
     fn unknown_names_holding_backticks_are_split_from_the_right() {
-        assert_eq!(split_unknown("a`b`, expected one of `x`, `y`"), ("a`b", vec!["x".to_string(), "y".to_string()]));
+        assert_eq!(
+            split_unknown("a`b`, expected one of `x`, `y`"),
+            ("a`b", vec!["x".to_string(), "y".to_string()])
+        );
         assert_eq!(split_unknown("a`b`, there are no fields"), ("a`b", vec![]));
     }
 
     #[test]
     fn shape_problems_are_refused_before_reading() {
         let errors = parse("service: a\nservice: b\n").unwrap_err();
-        assert_eq!((errors[0].code, errors[0].location), ("duplicate-key", Some((2, 1))));
-        let deep = format!("environment: {}{}\n", "[".repeat(10_000), "]".repeat(10_000));
-        assert!(parse(&deep).unwrap_err()[0].message.contains("nests more than 32 levels"));
+        assert_eq!(
+            (errors[0].code, errors[0].location),
+            ("duplicate-key", Some((2, 1)))
+        );
+        let deep = format!(
+            "environment: {}{}\n",
+            "[".repeat(10_000),
+            "]".repeat(10_000)
+        );
+        assert!(parse(&deep).unwrap_err()[0]
+            .message
+            .contains("nests more than 32 levels"));
     }
 }

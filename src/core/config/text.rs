@@ -84,10 +84,31 @@ mod tests {
     #[test]
     fn long_quoted_values_are_clipped() {
         let long = "x".repeat(5_000);
-        let clipped = clip_quoted(&format!("service name `{long}` is not valid \"{long}\" end"));
-        assert_eq!(clipped, format!("service name `{}…` is not valid \"{}…\" end", "x".repeat(120), "x".repeat(120)));
-        assert_eq!(clip_quoted("`a` and `b` and an open `c"), "`a` and `b` and an open `c");
+        let clipped = clip_quoted(&format!(
+            "service name `{long}` is not valid \"{long}\" end"
+        ));
+        assert_eq!(
+            clipped,
+            format!(
+                "service name `{}…` is not valid \"{}…\" end",
+                "x".repeat(120),
+                "x".repeat(120)
+            )
+        );
+        assert_eq!(
+            clip_quoted("`a` and `b` and an open `c"),
+            "`a` and `b` and an open `c"
+        );
         assert_eq!(clean_text("key `a\u{1b}[2J\nb`"), "key `a\\u{1b}[2J\\nb`");
-        assert_eq!(clean_text(&format!("`{}` `{}`", "`".repeat(3_000), "x\n".repeat(3_000))).chars().count(), 1_001);
+        assert_eq!(
+            clean_text(&format!(
+                "`{}` `{}`",
+                "`".repeat(3_000),
+                "x\n".repeat(3_000)
+            ))
+            .chars()
+            .count(),
+            1_001
+        );
     }
 }

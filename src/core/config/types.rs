@@ -215,7 +215,13 @@ pub struct Queue {
 
 impl Default for Queue {
     fn default() -> Self {
-        Self { url_env: url_env(), visibility_timeout: thirty_seconds(), retention: four_days(), fifo: false, dead_letter: DeadLetter::default() }
+        Self {
+            url_env: url_env(),
+            visibility_timeout: thirty_seconds(),
+            retention: four_days(),
+            fifo: false,
+            dead_letter: DeadLetter::default(),
+        }
     }
 }
 
@@ -228,7 +234,9 @@ pub struct DeadLetter {
 
 impl Default for DeadLetter {
     fn default() -> Self {
-        Self { max_receive_count: Some(5) }
+        Self {
+            max_receive_count: Some(5),
+        }
     }
 }
 
@@ -247,14 +255,22 @@ impl<'de> Deserialize<'de> for DeadLetter {
                 f.write_str("`false` or a mapping with `max_receive_count`")
             }
             fn visit_bool<E: de::Error>(self, on: bool) -> Result<DeadLetter, E> {
-                Ok(if on { DeadLetter::default() } else { DeadLetter { max_receive_count: None } })
+                Ok(if on {
+                    DeadLetter::default()
+                } else {
+                    DeadLetter {
+                        max_receive_count: None,
+                    }
+                })
             }
             fn visit_unit<E: de::Error>(self) -> Result<DeadLetter, E> {
                 Ok(DeadLetter::default())
             }
             fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<DeadLetter, A::Error> {
                 let s = Settings::deserialize(de::value::MapAccessDeserializer::new(map))?;
-                Ok(DeadLetter { max_receive_count: Some(s.max_receive_count) })
+                Ok(DeadLetter {
+                    max_receive_count: Some(s.max_receive_count),
+                })
             }
         }
         d.deserialize_any(V)
@@ -378,7 +394,9 @@ pub struct Logs {
 
 impl Default for Logs {
     fn default() -> Self {
-        Self { retention: thirty_days() }
+        Self {
+            retention: thirty_days(),
+        }
     }
 }
 

@@ -25,8 +25,16 @@ pub(super) enum Install {
 /// Whether `words` (a command's, after wrappers) is pip, and where its own arguments start.
 fn pip_args(words: &[Word]) -> Option<usize> {
     let name = basename(&words.first()?.text);
-    let is_pip = |n: &str| n == "pip" || n.strip_prefix("pip").is_some_and(|v| !v.is_empty() && v.chars().all(|c| c.is_ascii_digit() || c == '.'));
-    let is_python = |n: &str| n == "python" || n.strip_prefix("python").is_some_and(|v| !v.is_empty() && v.chars().all(|c| c.is_ascii_digit() || c == '.'));
+    let is_pip = |n: &str| {
+        n == "pip"
+            || n.strip_prefix("pip")
+                .is_some_and(|v| !v.is_empty() && v.chars().all(|c| c.is_ascii_digit() || c == '.'))
+    };
+    let is_python = |n: &str| {
+        n == "python"
+            || n.strip_prefix("python")
+                .is_some_and(|v| !v.is_empty() && v.chars().all(|c| c.is_ascii_digit() || c == '.'))
+    };
     if is_pip(name) {
         return Some(1);
     }
@@ -54,10 +62,48 @@ fn pip_args(words: &[Word]) -> Option<usize> {
 
 /// pip's options (global or of `install`) that take a value as the next word.
 const PIP_VALUE_OPTIONS: &[&str] = &[
-    "-r", "--requirement", "-c", "--constraint", "-e", "--editable", "-t", "--target", "-i", "--index-url", "--extra-index-url", "-f", "--find-links", "--prefix", "--root",
-    "--platform", "--python-version", "--implementation", "--abi", "--only-binary", "--no-binary", "--progress-bar", "--src", "--upgrade-strategy", "--cache-dir", "--trusted-host",
-    "--proxy", "--timeout", "--retries", "--log", "--global-option", "--config-settings", "-C", "--exists-action", "--cert", "--client-cert", "--python", "--report", "--root-user-action",
-    "-p", "--python-platform", "--group",
+    "-r",
+    "--requirement",
+    "-c",
+    "--constraint",
+    "-e",
+    "--editable",
+    "-t",
+    "--target",
+    "-i",
+    "--index-url",
+    "--extra-index-url",
+    "-f",
+    "--find-links",
+    "--prefix",
+    "--root",
+    "--platform",
+    "--python-version",
+    "--implementation",
+    "--abi",
+    "--only-binary",
+    "--no-binary",
+    "--progress-bar",
+    "--src",
+    "--upgrade-strategy",
+    "--cache-dir",
+    "--trusted-host",
+    "--proxy",
+    "--timeout",
+    "--retries",
+    "--log",
+    "--global-option",
+    "--config-settings",
+    "-C",
+    "--exists-action",
+    "--cert",
+    "--client-cert",
+    "--python",
+    "--report",
+    "--root-user-action",
+    "-p",
+    "--python-platform",
+    "--group",
 ];
 
 /// What a command installs, if it is an installer.
@@ -68,7 +114,10 @@ pub(super) fn install(words: &[Word]) -> Option<Install> {
         while i < words.len() {
             let w = words[i].text.as_str();
             if w == "install" || w == "sync" {
-                return Some(Install::Pip { args: words[i + 1..].to_vec(), sync: w == "sync" });
+                return Some(Install::Pip {
+                    args: words[i + 1..].to_vec(),
+                    sync: w == "sync",
+                });
             }
             if !w.starts_with('-') {
                 return None;
@@ -79,10 +128,22 @@ pub(super) fn install(words: &[Word]) -> Option<Install> {
     }
     let sub = words.get(1).map(|w| w.text.as_str());
     match (first, sub) {
-        ("pip-sync", _) => Some(Install::Pip { args: words[1..].to_vec(), sync: true }),
-        ("poetry", Some("install")) | ("uv", Some("sync")) | ("pipenv", Some("install" | "sync")) | ("pdm", Some("install" | "sync")) | ("hatch", Some("env")) | ("rye", Some("sync")) => Some(Install::Project),
+        ("pip-sync", _) => Some(Install::Pip {
+            args: words[1..].to_vec(),
+            sync: true,
+        }),
+        ("poetry", Some("install"))
+        | ("uv", Some("sync"))
+        | ("pipenv", Some("install" | "sync"))
+        | ("pdm", Some("install" | "sync"))
+        | ("hatch", Some("env"))
+        | ("rye", Some("sync")) => Some(Install::Project),
         ("conda" | "mamba" | "micromamba", _) => {
-            let files: Vec<Word> = words.windows(2).filter(|p| matches!(p[0].text.as_str(), "-f" | "--file")).map(|p| p[1].clone()).collect();
+            let files: Vec<Word> = words
+                .windows(2)
+                .filter(|p| matches!(p[0].text.as_str(), "-f" | "--file"))
+                .map(|p| p[1].clone())
+                .collect();
             (!files.is_empty()).then_some(Install::CondaFiles(files))
         }
         ("make", _) => Some(Install::Unknown),
@@ -107,9 +168,15 @@ fn pip_sources(args: &[Word], sync: bool) -> (Vec<Word>, Vec<Word>, bool) {
             i += 2;
             continue;
         }
-        if let Some(v) = t.strip_prefix("--requirement=").or_else(|| t.strip_prefix("-r").filter(|v| !v.is_empty())) {
+        if let Some(v) = t
+            .strip_prefix("--requirement=")
+            .or_else(|| t.strip_prefix("-r").filter(|v| !v.is_empty()))
+        {
             let skip = w.text.len() - v.len();
-            files.push(Word { text: v.to_string(), span: w.span.start + skip.min(w.span.len())..w.span.end });
+            files.push(Word {
+                text: v.to_string(),
+                span: w.span.start + skip.min(w.span.len())..w.span.end,
+            });
             i += 1;
             continue;
         }
@@ -131,7 +198,9 @@ fn pip_sources(args: &[Word], sync: bool) -> (Vec<Word>, Vec<Word>, bool) {
             files.push(w.clone());
         } else if t.contains("file:") {
             unknown = true;
-        } else if let Some(p) = local_project(w).filter(|_| !t.ends_with(".whl") && !t.ends_with(".tar.gz") && !t.ends_with(".zip")) {
+        } else if let Some(p) = local_project(w)
+            .filter(|_| !t.ends_with(".whl") && !t.ends_with(".tar.gz") && !t.ends_with(".zip"))
+        {
             projects.push(p);
         }
         i += 1;
@@ -142,19 +211,41 @@ fn pip_sources(args: &[Word], sync: bool) -> (Vec<Word>, Vec<Word>, bool) {
 /// A local project's folder (`.`, `./pkg[extra]`, `/src`), without its extras.
 fn local_project(w: &Word) -> Option<Word> {
     let t = w.text.split('[').next().unwrap_or(&w.text);
-    let local = !t.contains("://") && !t.contains(['=', '<', '>', '@']) && (t == "." || t.starts_with("./") || t.starts_with("../") || t.starts_with('/') || t.starts_with('$'));
-    local.then(|| Word { text: t.to_string(), span: w.span.clone() })
+    let local = !t.contains("://")
+        && !t.contains(['=', '<', '>', '@'])
+        && (t == "."
+            || t.starts_with("./")
+            || t.starts_with("../")
+            || t.starts_with('/')
+            || t.starts_with('$'));
+    local.then(|| Word {
+        text: t.to_string(),
+        span: w.span.clone(),
+    })
 }
 
 /// The files of a project folder that declare its dependencies.
-const PROJECT_FILES: &[&str] = &["pyproject.toml", "setup.py", "setup.cfg", "Pipfile", "Pipfile.lock", "poetry.lock", "uv.lock", "pdm.lock", "requirements.txt"];
+const PROJECT_FILES: &[&str] = &[
+    "pyproject.toml",
+    "setup.py",
+    "setup.cfg",
+    "Pipfile",
+    "Pipfile.lock",
+    "poetry.lock",
+    "uv.lock",
+    "pdm.lock",
+    "requirements.txt",
+];
 
 /// Names awslambdaric, outside comments.
 pub(super) fn names_ric(text: &str) -> bool {
-    text.lines().map(|l| l.trim_start()).filter(|l| !l.starts_with('#')).any(|l| {
-        let l = l.to_ascii_lowercase().replace('_', "-");
-        l.contains("awslambdaric") || l.contains("aws-lambda-python-runtime-interface-client")
-    })
+    text.lines()
+        .map(|l| l.trim_start())
+        .filter(|l| !l.starts_with('#'))
+        .any(|l| {
+            let l = l.to_ascii_lowercase().replace('_', "-");
+            l.contains("awslambdaric") || l.contains("aws-lambda-python-runtime-interface-client")
+        })
 }
 
 /// The requirements files a requirements file includes (`-r other.txt`), relative to the
@@ -164,9 +255,13 @@ fn nested_requirements(path: &str, text: &str) -> Vec<String> {
     text.lines()
         .filter_map(|l| {
             let l = l.split(" #").next().unwrap_or(l).trim();
-            let rest = l.strip_prefix("--requirement").or_else(|| l.strip_prefix("-r"))?;
+            let rest = l
+                .strip_prefix("--requirement")
+                .or_else(|| l.strip_prefix("-r"))?;
             let rest = rest.trim_start_matches(['=', ' ', '\t']).trim();
-            (!rest.is_empty() && !rest.contains("://")).then(|| context_join(dir, rest)).flatten()
+            (!rest.is_empty() && !rest.contains("://"))
+                .then(|| context_join(dir, rest))
+                .flatten()
         })
         .collect()
 }
@@ -194,19 +289,39 @@ pub(super) struct Installs {
 impl Model<'_> {
     pub(super) fn installs(&self, files: &BTreeMap<String, String>) -> Installs {
         let chain = self.chain();
-        let mut out = Installs { names_ric: false, unknown: false, last_in_final: None, last_requirements_in_final: None, wanted: Vec::new() };
+        let mut out = Installs {
+            names_ric: false,
+            unknown: false,
+            last_in_final: None,
+            last_requirements_in_final: None,
+            wanted: Vec::new(),
+        };
         // A requirements file (and those it includes): whether it names awslambdaric; `None` when
         // one of them is not at hand.
-        fn requirements(path: &str, files: &BTreeMap<String, String>, wanted: &mut Vec<String>, depth: usize) -> Option<bool> {
+        fn requirements(
+            path: &str,
+            files: &BTreeMap<String, String>,
+            wanted: &mut Vec<String>,
+            depth: usize,
+        ) -> Option<bool> {
             wanted.push(path.to_string());
             let text = files.get(path)?;
             if names_ric(text) {
                 return Some(true);
             }
             // A local project or a file URL in it (`-e .`, `./pkg`) declares more than the file shows.
-            let mut known = !text.lines().map(str::trim).any(|l| l.starts_with("-e") || l.starts_with("--editable") || l.starts_with('.') || l.starts_with('/') || l.contains("file:"));
+            let mut known = !text.lines().map(str::trim).any(|l| {
+                l.starts_with("-e")
+                    || l.starts_with("--editable")
+                    || l.starts_with('.')
+                    || l.starts_with('/')
+                    || l.contains("file:")
+            });
             for nested in nested_requirements(path, text) {
-                match depth.checked_sub(1).and_then(|d| requirements(&nested, files, wanted, d)) {
+                match depth
+                    .checked_sub(1)
+                    .and_then(|d| requirements(&nested, files, wanted, d))
+                {
                     Some(true) => return Some(true),
                     Some(false) => {}
                     None => known = false,
@@ -231,7 +346,8 @@ impl Model<'_> {
             }
             let st = &self.state[k];
             let in_final = st.stage.is_some_and(|s| chain.contains(&s));
-            let all_text = std::iter::once(&self.ins[k].args.text).chain(self.ins[k].heredocs.iter().map(|h| &h.text));
+            let all_text = std::iter::once(&self.ins[k].args.text)
+                .chain(self.ins[k].heredocs.iter().map(|h| &h.text));
             if all_text.into_iter().any(|t| names_ric(t)) {
                 out.names_ric = true;
             }
@@ -250,8 +366,19 @@ impl Model<'_> {
                     Install::CondaFiles(_) => 2,
                     Install::Unknown => 3,
                 };
-                let text_index = if std::ptr::eq(text, &self.ins[k].args) { 0 } else { 1 + self.ins[k].heredocs.iter().position(|h| std::ptr::eq(h, text)).unwrap_or(0) };
-                let mut mark = words.first().zip(words.last()).map(|(a, b)| a.span.start..b.span.end);
+                let text_index = if std::ptr::eq(text, &self.ins[k].args) {
+                    0
+                } else {
+                    1 + self.ins[k]
+                        .heredocs
+                        .iter()
+                        .position(|h| std::ptr::eq(h, text))
+                        .unwrap_or(0)
+                };
+                let mut mark = words
+                    .first()
+                    .zip(words.last())
+                    .map(|(a, b)| a.span.start..b.span.end);
                 let mut reads_files = false;
                 match inst {
                     Install::Pip { args, sync } => {
@@ -330,27 +457,51 @@ mod tests {
     fn runtime_client_missing_from_requirements() {
         let s = settings();
         let fs = [("requirements.txt", "boto3\n# awslambdaric is not here\n")];
-        assert_eq!(found_with(GOOD, &s, &fs), vec![("runtime-client", "requirements.txt".to_string())]);
+        assert_eq!(
+            found_with(GOOD, &s, &fs),
+            vec![("runtime-client", "requirements.txt".to_string())]
+        );
         let f = &run_with(GOOD, &s, &fs)[0];
         assert_eq!((f.line, f.field), (4, "lambda.entry_point"));
-        assert!(f.message.contains("`python:3.12-slim` is not an AWS Lambda base image"), "{}", f.message);
-        assert!(f.hint.contains("lambda.entry_point") && f.hint.contains("awslambdaric"), "{}", f.hint);
+        assert!(
+            f.message
+                .contains("`python:3.12-slim` is not an AWS Lambda base image"),
+            "{}",
+            f.message
+        );
+        assert!(
+            f.hint.contains("lambda.entry_point") && f.hint.contains("awslambdaric"),
+            "{}",
+            f.hint
+        );
     }
 
     #[test]
     fn runtime_client_with_no_install_points_at_from() {
         let text = "FROM python:3.12-slim\nWORKDIR /app\nCOPY app.py .\n";
-        assert_eq!(found_with(text, &settings(), &[]), vec![("runtime-client", "python:3.12-slim".to_string())]);
+        assert_eq!(
+            found_with(text, &settings(), &[]),
+            vec![("runtime-client", "python:3.12-slim".to_string())]
+        );
     }
 
     #[test]
     fn runtime_client_found_where_it_is_installed() {
         let s = settings();
-        let nested = [("requirements.txt", "-r requirements/base.txt\n"), ("requirements/base.txt", "awslambdaric>=3\n")];
+        let nested = [
+            ("requirements.txt", "-r requirements/base.txt\n"),
+            ("requirements/base.txt", "awslambdaric>=3\n"),
+        ];
         assert_eq!(found_with(GOOD, &s, &nested), vec![]);
-        assert_eq!(found_with(GOOD, &s, &[("requirements.txt", "AWSLambdaRIC\n")]), vec![]);
+        assert_eq!(
+            found_with(GOOD, &s, &[("requirements.txt", "AWSLambdaRIC\n")]),
+            vec![]
+        );
         // A local project in the requirements declares more than the file shows.
-        assert_eq!(found_with(GOOD, &s, &[("requirements.txt", "boto3\n-e .\n")]), vec![]);
+        assert_eq!(
+            found_with(GOOD, &s, &[("requirements.txt", "boto3\n-e .\n")]),
+            vec![]
+        );
         let cases: &[(&str, &[(&str, &str)])] = &[
             ("FROM python:3.12\nRUN pip install boto3 awslambdaric\n", &[]),
             ("FROM public.ecr.aws/lambda/python:3.12\nCOPY app.py ${LAMBDA_TASK_ROOT}\n", &[]),
@@ -386,20 +537,38 @@ mod tests {
             assert_eq!(found_with(text, &s, &[]), vec![], "{text}");
         }
         // An entry point of another runtime client: nothing to check.
-        let other = Settings { entry_point: vec!["/lambda-entrypoint.sh".into()], ..settings() };
+        let other = Settings {
+            entry_point: vec!["/lambda-entrypoint.sh".into()],
+            ..settings()
+        };
         assert_eq!(found_with("FROM python:3.12\n", &other, &[]), vec![]);
-        assert_eq!(wanted_files(GOOD, &other, &BTreeMap::new()), Vec::<String>::new());
+        assert_eq!(
+            wanted_files(GOOD, &other, &BTreeMap::new()),
+            Vec::<String>::new()
+        );
     }
 
     #[test]
     fn wanted_files_follow_copies_and_includes() {
         let s = settings();
-        let text = "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements/prod.txt\n";
-        assert_eq!(wanted_files(text, &s, &BTreeMap::new()), vec!["requirements/prod.txt".to_string()]);
+        let text =
+            "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements/prod.txt\n";
+        assert_eq!(
+            wanted_files(text, &s, &BTreeMap::new()),
+            vec!["requirements/prod.txt".to_string()]
+        );
         let read = files(&[("requirements/prod.txt", "-r base.txt\nboto3\n")]);
-        assert_eq!(wanted_files(text, &s, &read), vec!["requirements/prod.txt".to_string(), "requirements/base.txt".to_string()]);
+        assert_eq!(
+            wanted_files(text, &s, &read),
+            vec![
+                "requirements/prod.txt".to_string(),
+                "requirements/base.txt".to_string()
+            ]
+        );
         let escape = "FROM python:3.12\nCOPY ../../etc/passwd /r.txt\nRUN pip install -r /r.txt\n";
-        assert_eq!(wanted_files(escape, &s, &BTreeMap::new()), Vec::<String>::new());
+        assert_eq!(
+            wanted_files(escape, &s, &BTreeMap::new()),
+            Vec::<String>::new()
+        );
     }
-
 }

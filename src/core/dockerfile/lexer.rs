@@ -20,7 +20,10 @@ impl Text {
     }
 
     fn source_offset(&self, at: usize) -> usize {
-        let i = self.pieces.partition_point(|&(t, _)| t <= at).saturating_sub(1);
+        let i = self
+            .pieces
+            .partition_point(|&(t, _)| t <= at)
+            .saturating_sub(1);
         match self.pieces.get(i) {
             Some(&(t, s)) => s + at.saturating_sub(t),
             None => 0,
@@ -30,7 +33,11 @@ impl Text {
     /// The source bytes of `r`, a range of this text.
     pub(super) fn source_span(&self, r: &Range<usize>) -> Range<usize> {
         let start = self.source_offset(r.start);
-        let end = if r.end > r.start { self.source_offset(r.end - 1) + 1 } else { start };
+        let end = if r.end > r.start {
+            self.source_offset(r.end - 1) + 1
+        } else {
+            start
+        };
         start..end.max(start)
     }
 }
@@ -103,7 +110,11 @@ pub(super) fn instructions(source: &str) -> Vec<Instruction> {
                 while i < lines.len() {
                     let (at, line) = lines[i];
                     i += 1;
-                    let end = if strip_tabs { line.trim_start_matches('\t') } else { line };
+                    let end = if strip_tabs {
+                        line.trim_start_matches('\t')
+                    } else {
+                        line
+                    };
                     if end == word {
                         break;
                     }
@@ -115,7 +126,11 @@ pub(super) fn instructions(source: &str) -> Vec<Instruction> {
                 heredocs.push(body);
             }
         }
-        out.push(Instruction { keyword, args, heredocs });
+        out.push(Instruction {
+            keyword,
+            args,
+            heredocs,
+        });
     }
     out
 }
@@ -123,8 +138,12 @@ pub(super) fn instructions(source: &str) -> Vec<Instruction> {
 /// The line continuation character: `\`, or the one a leading `# escape=` directive names.
 fn escape_char(lines: &[(usize, &str)]) -> char {
     for (_, l) in lines {
-        let Some(d) = l.trim().strip_prefix('#') else { break };
-        let Some((key, value)) = d.split_once('=') else { break };
+        let Some(d) = l.trim().strip_prefix('#') else {
+            break;
+        };
+        let Some((key, value)) = d.split_once('=') else {
+            break;
+        };
         if key.trim().eq_ignore_ascii_case("escape") {
             return if value.trim() == "`" { '`' } else { '\\' };
         }
@@ -191,7 +210,11 @@ pub(super) fn flags(text: &str) -> (Vec<Flag>, usize) {
         let len = rest.find(char::is_whitespace).unwrap_or(rest.len());
         let token = &rest[2..len];
         let (name, value) = token.split_once('=').unwrap_or((token, ""));
-        out.push(Flag { name: name.to_ascii_lowercase(), value: value.to_string(), span: at + skip..at + skip + len });
+        out.push(Flag {
+            name: name.to_ascii_lowercase(),
+            value: value.to_string(),
+            span: at + skip..at + skip + len,
+        });
         at += skip + len;
     }
 }
@@ -229,17 +252,29 @@ pub(super) fn exec_form(text: &str, base: usize) -> Option<Vec<Word>> {
         }
         i += 1;
     }
-    (spans.len() == values.len()).then(|| values.into_iter().zip(spans).map(|(text, span)| Word { text, span }).collect())
+    (spans.len() == values.len()).then(|| {
+        values
+            .into_iter()
+            .zip(spans)
+            .map(|(text, span)| Word { text, span })
+            .collect()
+    })
 }
 
 /// Words split at whitespace, as COPY's and VOLUME's shell form splits them.
 pub(super) fn plain_words(text: &str, base: usize) -> Vec<Word> {
     let mut out = Vec::new();
     let mut start = None;
-    for (i, c) in text.char_indices().chain(std::iter::once((text.len(), ' '))) {
+    for (i, c) in text
+        .char_indices()
+        .chain(std::iter::once((text.len(), ' ')))
+    {
         match (c.is_whitespace(), start) {
             (true, Some(s)) => {
-                out.push(Word { text: text[s..i].to_string(), span: base + s..base + i });
+                out.push(Word {
+                    text: text[s..i].to_string(),
+                    span: base + s..base + i,
+                });
                 start = None;
             }
             (false, None) => start = Some(i),
@@ -258,8 +293,14 @@ mod tests {
     fn continuations_comments_and_case() {
         let text = "# syntax=docker/dockerfile:1\nfrom python:3.12\nrun apt-get update && \\\n  # a comment inside\n\n  pip install \\\n    --user boto3 awslambdaric\n";
         let ins = instructions(text);
-        assert_eq!(ins.iter().map(|i| i.keyword.as_str()).collect::<Vec<_>>(), ["FROM", "RUN"]);
-        assert_eq!(ins[1].args.text, "apt-get update &&   pip install     --user boto3 awslambdaric");
+        assert_eq!(
+            ins.iter().map(|i| i.keyword.as_str()).collect::<Vec<_>>(),
+            ["FROM", "RUN"]
+        );
+        assert_eq!(
+            ins[1].args.text,
+            "apt-get update &&   pip install     --user boto3 awslambdaric"
+        );
         let at = ins[1].args.text.find("--user").unwrap();
         let span = ins[1].args.source_span(&(at..at + 6));
         assert_eq!(&text[span], "--user");
@@ -281,5 +322,4 @@ mod tests {
         let data = "FROM python:3.12\nCOPY <<EOF /app/notes.txt\npip install --user boto3\nEOF\nRUN cat > /etc/x <<-EOT\n\tpip install --user x\n\tEOT\nRUN pip install awslambdaric\n";
         assert_eq!(found(data), vec![]);
     }
-
 }

@@ -58,7 +58,12 @@ impl From<&Config> for Settings {
             platform: c.image.platform,
             entry_point: c.lambda.entry_point.clone(),
             working_directory: c.lambda.working_directory.clone(),
-            build_args: c.image.build_args.iter().map(|(k, v)| (k.clone(), v.0.clone())).collect(),
+            build_args: c
+                .image
+                .build_args
+                .iter()
+                .map(|(k, v)| (k.clone(), v.0.clone()))
+                .collect(),
         }
     }
 }
@@ -83,7 +88,8 @@ pub struct Finding {
 impl Finding {
     /// As a diagnostic: a warning whose location is in the Dockerfile.
     pub fn diagnostic(&self) -> Diagnostic {
-        let mut d = Diagnostic::warning(self.code, self.field, self.message.clone()).hint(self.hint.clone());
+        let mut d = Diagnostic::warning(self.code, self.field, self.message.clone())
+            .hint(self.hint.clone());
         d.location = Some((self.line, self.column));
         d
     }
@@ -98,21 +104,36 @@ pub const MAX_FILES: usize = 32;
 /// The build context's files (relative paths) the checks would read: the requirements and
 /// project files the Dockerfile installs from, given those already read (`files`, which may
 /// name more). Read those that exist and ask again until nothing new is wanted.
-pub fn wanted_files(dockerfile: &str, settings: &Settings, files: &BTreeMap<String, String>) -> Vec<String> {
+pub fn wanted_files(
+    dockerfile: &str,
+    settings: &Settings,
+    files: &BTreeMap<String, String>,
+) -> Vec<String> {
     if !needs_ric(settings) {
         return Vec::new();
     }
     let m = Model::new(dockerfile, settings);
     let mut seen = BTreeSet::new();
-    m.installs(files).wanted.into_iter().filter(|p| seen.insert(p.clone())).collect()
+    m.installs(files)
+        .wanted
+        .into_iter()
+        .filter(|p| seen.insert(p.clone()))
+        .collect()
 }
 
 fn needs_ric(settings: &Settings) -> bool {
-    settings.entry_point.iter().any(|s| s.contains("awslambdaric"))
+    settings
+        .entry_point
+        .iter()
+        .any(|s| s.contains("awslambdaric"))
 }
 
 /// Every finding, in the order of the Dockerfile's lines.
-pub fn check(dockerfile: &str, settings: &Settings, files: &BTreeMap<String, String>) -> Vec<Finding> {
+pub fn check(
+    dockerfile: &str,
+    settings: &Settings,
+    files: &BTreeMap<String, String>,
+) -> Vec<Finding> {
     let m = Model::new(dockerfile, settings);
     let mut out = Vec::new();
     pip_user(&m, settings, &mut out);
@@ -140,16 +161,28 @@ pub struct ImageFacts {
 
 /// The facts of the final image (`platform` resolves `TARGETARCH` and the like).
 pub fn image_facts(dockerfile: &str, platform: Platform) -> ImageFacts {
-    let settings = Settings { platform, entry_point: Vec::new(), working_directory: String::new(), build_args: BTreeMap::new() };
+    let settings = Settings {
+        platform,
+        entry_point: Vec::new(),
+        working_directory: String::new(),
+        build_args: BTreeMap::new(),
+    };
     let m = Model::new(dockerfile, &settings);
     let chain = m.chain();
     let base = chain.last().and_then(|&s| m.stages[s].image.clone());
-    let workdir = m.final_workdir().filter(|w| w.starts_with('/') && !w.contains(model::UNKNOWN_DIR)).map(str::to_string);
+    let workdir = m
+        .final_workdir()
+        .filter(|w| w.starts_with('/') && !w.contains(model::UNKNOWN_DIR))
+        .map(str::to_string);
     let (mut cmd, mut entrypoint) = (None, None);
     for (_, i) in m.in_stages(&chain) {
         let argv = || match lexer::exec_form(&i.args.text, 0) {
             Some(words) => words.into_iter().map(|w| w.text).collect(),
-            None => vec!["/bin/sh".to_string(), "-c".to_string(), i.args.text.trim().to_string()],
+            None => vec![
+                "/bin/sh".to_string(),
+                "-c".to_string(),
+                i.args.text.trim().to_string(),
+            ],
         };
         match i.keyword.as_str() {
             "CMD" => cmd = Some(argv()),
@@ -161,7 +194,12 @@ pub fn image_facts(dockerfile: &str, platform: Platform) -> ImageFacts {
             _ => {}
         }
     }
-    ImageFacts { base, workdir, cmd, entrypoint }
+    ImageFacts {
+        base,
+        workdir,
+        cmd,
+        entrypoint,
+    }
 }
 
 #[cfg(test)]
@@ -177,7 +215,11 @@ mod test_input {
     pub(super) fn settings() -> Settings {
         Settings {
             platform: Platform::Amd64,
-            entry_point: vec!["/usr/local/bin/python".into(), "-m".into(), "awslambdaric".into()],
+            entry_point: vec![
+                "/usr/local/bin/python".into(),
+                "-m".into(),
+                "awslambdaric".into(),
+            ],
             working_directory: "/app".into(),
             build_args: BTreeMap::new(),
         }
@@ -186,7 +228,9 @@ mod test_input {
     pub(super) const REQUIREMENTS: &str = "boto3>=1.35,<2\nawslambdaric==3.1.1\n";
 
     pub(super) fn files(list: &[(&str, &str)]) -> BTreeMap<String, String> {
-        list.iter().map(|(p, t)| (p.to_string(), t.to_string())).collect()
+        list.iter()
+            .map(|(p, t)| (p.to_string(), t.to_string()))
+            .collect()
     }
 
     pub(super) fn run_with(dockerfile: &str, s: &Settings, fs: &[(&str, &str)]) -> Vec<Finding> {
@@ -195,11 +239,22 @@ mod test_input {
 
     /// The findings' codes and underlined text.
     pub(super) fn found(dockerfile: &str) -> Vec<(&'static str, String)> {
-        found_with(dockerfile, &settings(), &[("requirements.txt", REQUIREMENTS)])
+        found_with(
+            dockerfile,
+            &settings(),
+            &[("requirements.txt", REQUIREMENTS)],
+        )
     }
 
-    pub(super) fn found_with(dockerfile: &str, s: &Settings, fs: &[(&str, &str)]) -> Vec<(&'static str, String)> {
-        run_with(dockerfile, s, fs).into_iter().map(|f| (f.code, dockerfile[f.span].to_string())).collect()
+    pub(super) fn found_with(
+        dockerfile: &str,
+        s: &Settings,
+        fs: &[(&str, &str)],
+    ) -> Vec<(&'static str, String)> {
+        run_with(dockerfile, s, fs)
+            .into_iter()
+            .map(|f| (f.code, dockerfile[f.span].to_string()))
+            .collect()
     }
 
     pub(super) const GOOD: &str = "FROM python:3.12-slim\nWORKDIR /app\nCOPY requirements.txt .\nRUN pip install --no-cache-dir -r requirements.txt\nCOPY app.py .\nCMD [\"python\", \"app.py\"]\n";
@@ -207,13 +262,18 @@ mod test_input {
     /// An example's Dockerfile and requirements, built into the test binary.
     pub(super) fn example(name: &str) -> (&'static str, &'static str) {
         match name {
-            "sqs-worker" => (include_str!("../../../examples/sqs-worker/Dockerfile"), include_str!("../../../examples/sqs-worker/requirements.txt")),
-            "sqs-event-worker" => (include_str!("../../../examples/sqs-event-worker/Dockerfile"), include_str!("../../../examples/sqs-event-worker/requirements.txt")),
+            "sqs-worker" => (
+                include_str!("../../../examples/sqs-worker/Dockerfile"),
+                include_str!("../../../examples/sqs-worker/requirements.txt"),
+            ),
+            "sqs-event-worker" => (
+                include_str!("../../../examples/sqs-event-worker/Dockerfile"),
+                include_str!("../../../examples/sqs-event-worker/requirements.txt"),
+            ),
             _ => panic!("no example `{name}`"),
         }
     }
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -224,10 +284,25 @@ mod tests {
     fn the_examples_are_clean() {
         for name in ["sqs-worker", "sqs-event-worker"] {
             let (text, reqs) = example(name);
-            assert_eq!(wanted_files(text, &settings(), &BTreeMap::new()), vec!["requirements.txt".to_string()], "{name}");
-            assert_eq!(run_with(text, &settings(), &[("requirements.txt", reqs)]), vec![], "{name}");
-            let arm = Settings { platform: Platform::Arm64, ..settings() };
-            assert_eq!(run_with(text, &arm, &[("requirements.txt", reqs)]), vec![], "{name}");
+            assert_eq!(
+                wanted_files(text, &settings(), &BTreeMap::new()),
+                vec!["requirements.txt".to_string()],
+                "{name}"
+            );
+            assert_eq!(
+                run_with(text, &settings(), &[("requirements.txt", reqs)]),
+                vec![],
+                "{name}"
+            );
+            let arm = Settings {
+                platform: Platform::Arm64,
+                ..settings()
+            };
+            assert_eq!(
+                run_with(text, &arm, &[("requirements.txt", reqs)]),
+                vec![],
+                "{name}"
+            );
         }
         assert_eq!(found(GOOD), vec![]);
     }
@@ -237,15 +312,34 @@ mod tests {
         let f = image_facts(example("sqs-worker").0, Platform::Amd64);
         assert_eq!(f.base.as_deref(), Some("python:3.12-slim"));
         assert_eq!(f.workdir.as_deref(), Some("/app"));
-        assert_eq!(f.cmd, Some(vec!["python".to_string(), "app.py".to_string()]));
+        assert_eq!(
+            f.cmd,
+            Some(vec!["python".to_string(), "app.py".to_string()])
+        );
         assert_eq!(f.entrypoint, None);
         let multi = image_facts(RIGHT[0].1, Platform::Amd64);
-        assert_eq!((multi.entrypoint, multi.cmd), (Some(vec!["python".to_string()]), Some(vec!["app.py".to_string()])));
+        assert_eq!(
+            (multi.entrypoint, multi.cmd),
+            (
+                Some(vec!["python".to_string()]),
+                Some(vec!["app.py".to_string()])
+            )
+        );
         let shell = image_facts("FROM debian\nCMD exec python worker.py\n", Platform::Amd64);
         assert_eq!(shell.workdir, None);
-        assert_eq!(shell.cmd, Some(vec!["/bin/sh".to_string(), "-c".to_string(), "exec python worker.py".to_string()]));
+        assert_eq!(
+            shell.cmd,
+            Some(vec![
+                "/bin/sh".to_string(),
+                "-c".to_string(),
+                "exec python worker.py".to_string()
+            ])
+        );
         let reset = image_facts("FROM x\nCMD [\"a\"]\nENTRYPOINT [\"b\"]\n", Platform::Amd64);
-        assert_eq!((reset.entrypoint, reset.cmd), (Some(vec!["b".to_string()]), None));
+        assert_eq!(
+            (reset.entrypoint, reset.cmd),
+            (Some(vec!["b".to_string()]), None)
+        );
     }
 
     /// Dockerfiles of common shapes that are right for Lambda: no finding.
@@ -270,7 +364,11 @@ mod tests {
 
     #[test]
     fn common_right_dockerfiles_are_clean() {
-        let fs = [("requirements.txt", REQUIREMENTS), ("uv.lock", "[[package]]\nname = \"awslambdaric\"\n"), ("pyproject.toml", "[project]\nname = \"w\"\n")];
+        let fs = [
+            ("requirements.txt", REQUIREMENTS),
+            ("uv.lock", "[[package]]\nname = \"awslambdaric\"\n"),
+            ("pyproject.toml", "[project]\nname = \"w\"\n"),
+        ];
         for (name, text) in RIGHT {
             assert_eq!(found_with(text, &settings(), &fs), vec![], "{name}");
         }
@@ -305,19 +403,33 @@ mod tests {
         let mut all = Vec::new();
         for text in &inputs {
             // Every truncation too.
-            for (at, _) in text.char_indices().chain(std::iter::once((text.len(), ' '))) {
+            for (at, _) in text
+                .char_indices()
+                .chain(std::iter::once((text.len(), ' ')))
+            {
                 all.push(text[..at].to_string());
             }
         }
         let fs = files(&[("requirements.txt", "-r requirements.txt\n-r ../x\n")]);
-        for s in [settings(), Settings { platform: Platform::Arm64, ..settings() }] {
+        for s in [
+            settings(),
+            Settings {
+                platform: Platform::Arm64,
+                ..settings()
+            },
+        ] {
             for text in &all {
                 for f in check(text, &s, &fs) {
-                    assert!(f.span.start <= f.span.end && f.span.end <= text.len() && text.is_char_boundary(f.span.start) && text.is_char_boundary(f.span.end), "{f:?} in {text:?}");
+                    assert!(
+                        f.span.start <= f.span.end
+                            && f.span.end <= text.len()
+                            && text.is_char_boundary(f.span.start)
+                            && text.is_char_boundary(f.span.end),
+                        "{f:?} in {text:?}"
+                    );
                 }
                 let _ = wanted_files(text, &s, &fs);
             }
         }
     }
-
 }

@@ -5,7 +5,9 @@
 use std::collections::{BTreeSet, HashMap};
 use std::ops::Range;
 
-use super::lexer::{exec_form, flag, flags, instructions, plain_words, Flag, Instruction, Text, Word};
+use super::lexer::{
+    exec_form, flag, flags, instructions, plain_words, Flag, Instruction, Text, Word,
+};
 use super::shell::{basename, commands, nested_commands, shell, shell_script, Command, Map};
 use super::{Finding, Settings};
 use crate::core::config::Platform;
@@ -35,7 +37,9 @@ pub(super) fn expand(s: &str, vars: &HashMap<String, String>) -> Option<String> 
         if let Some(inner) = rest.strip_prefix('{') {
             let end = inner.find('}')?;
             let expr = &inner[..end];
-            let name_len = expr.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(expr.len());
+            let name_len = expr
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(expr.len());
             let (name, op) = expr.split_at(name_len);
             let value = vars.get(name).filter(|v| !v.is_empty());
             let set = vars.get(name);
@@ -60,7 +64,9 @@ pub(super) fn expand(s: &str, vars: &HashMap<String, String>) -> Option<String> 
                 chars.next();
             }
         } else {
-            let len = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(rest.len());
+            let len = rest
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(rest.len());
             if len == 0 {
                 out.push('$');
                 continue;
@@ -80,7 +86,11 @@ pub(super) const UNKNOWN_DIR: &str = "/\u{1}workdir";
 
 /// `path` made absolute against `dir` and normalised (`.`, `..`, repeated slashes).
 pub(super) fn resolve(dir: &str, path: &str) -> String {
-    let joined = if path.starts_with('/') { path.to_string() } else { format!("{dir}/{path}") };
+    let joined = if path.starts_with('/') {
+        path.to_string()
+    } else {
+        format!("{dir}/{path}")
+    };
     let mut parts: Vec<&str> = Vec::new();
     for p in joined.split('/') {
         match p {
@@ -188,7 +198,14 @@ pub(super) fn image_parts(image: &str) -> (String, String, String) {
     } else {
         (String::new(), image.to_string())
     };
-    let registry = if matches!(registry.as_str(), "docker.io" | "index.docker.io" | "registry-1.docker.io") { String::new() } else { registry };
+    let registry = if matches!(
+        registry.as_str(),
+        "docker.io" | "index.docker.io" | "registry-1.docker.io"
+    ) {
+        String::new()
+    } else {
+        registry
+    };
     let (path, tag) = match path.rsplit_once(':') {
         Some((p, t)) if !t.contains('/') => (p.to_string(), t.to_string()),
         _ => (path, String::new()),
@@ -199,7 +216,8 @@ pub(super) fn image_parts(image: &str) -> (String, String, String) {
 /// An AWS Lambda base image: `public.ecr.aws/lambda/...` or `amazon/aws-lambda-...`.
 pub(super) fn is_lambda_base(image: &str) -> bool {
     let (registry, path, _) = image_parts(image);
-    (registry == "public.ecr.aws" && path.starts_with("lambda/")) || (registry.is_empty() && path.starts_with("amazon/aws-lambda-"))
+    (registry == "public.ecr.aws" && path.starts_with("lambda/"))
+        || (registry.is_empty() && path.starts_with("amazon/aws-lambda-"))
 }
 
 /// The architecture an image's name pins: Docker Hub's per-architecture namespaces
@@ -211,7 +229,11 @@ pub(super) fn pinned_arch(image: &str) -> Option<(Arch, &'static str)> {
         let arch = match ns {
             "amd64" => Some((Arch::Amd64, "an image of Docker Hub's amd64 namespace")),
             "arm64v8" => Some((Arch::Arm64, "an image of Docker Hub's arm64v8 namespace")),
-            "arm32v5" | "arm32v6" | "arm32v7" | "i386" | "ppc64le" | "s390x" | "riscv64" | "mips64le" => Some((Arch::Other, "an image of a Docker Hub namespace of another architecture")),
+            "arm32v5" | "arm32v6" | "arm32v7" | "i386" | "ppc64le" | "s390x" | "riscv64"
+            | "mips64le" => Some((
+                Arch::Other,
+                "an image of a Docker Hub namespace of another architecture",
+            )),
             _ => None,
         };
         if path.contains('/') && arch.is_some() {
@@ -244,11 +266,21 @@ pub(super) fn arch_name(a: Arch) -> &'static str {
 /// What COPY (or a RUN's bind mount) put where: an image path and the context path it holds.
 #[derive(Clone, Debug)]
 pub(super) enum Copied {
-    File { dest: String, src: String },
+    File {
+        dest: String,
+        src: String,
+    },
     /// `dest` holds the content of the context folder `src`.
-    Dir { dest: String, src: String },
+    Dir {
+        dest: String,
+        src: String,
+    },
     /// Files of `dir` whose names match `pattern`, from the context folder `src_dir`.
-    Glob { dir: String, pattern: String, src_dir: String },
+    Glob {
+        dir: String,
+        pattern: String,
+        src_dir: String,
+    },
 }
 
 #[derive(Clone, Debug, Default)]
@@ -287,11 +319,18 @@ pub(super) struct Model<'a> {
 
 /// `NAME=value` pairs (or `NAME value`, ENV's old form) of ARG and ENV, unquoted.
 pub(super) fn assignments(text: &str, legacy: bool) -> Vec<(String, Option<String>, Range<usize>)> {
-    let words = shell(text).into_iter().flat_map(|c| c.words).collect::<Vec<_>>();
+    let words = shell(text)
+        .into_iter()
+        .flat_map(|c| c.words)
+        .collect::<Vec<_>>();
     if legacy && words.first().is_some_and(|w| !w.text.contains('=')) && words.len() > 1 {
         let first = &words[0];
         let value_start = words[1].span.start;
-        return vec![(first.text.clone(), Some(text[value_start..].trim().to_string()), first.span.start..text.trim_end().len())];
+        return vec![(
+            first.text.clone(),
+            Some(text[value_start..].trim().to_string()),
+            first.span.start..text.trim_end().len(),
+        )];
     }
     words
         .into_iter()
@@ -307,7 +346,12 @@ impl<'a> Model<'a> {
         let ins = instructions(source);
         let arch = settings.platform.as_str();
         let mut globals: HashMap<String, String> = HashMap::new();
-        for (k, v) in [("TARGETPLATFORM", arch), ("TARGETOS", "linux"), ("TARGETARCH", arch.trim_start_matches("linux/")), ("TARGETVARIANT", "")] {
+        for (k, v) in [
+            ("TARGETPLATFORM", arch),
+            ("TARGETOS", "linux"),
+            ("TARGETARCH", arch.trim_start_matches("linux/")),
+            ("TARGETVARIANT", ""),
+        ] {
             globals.insert(k.into(), v.into());
         }
         let mut declared: HashMap<String, Option<String>> = HashMap::new();
@@ -317,12 +361,19 @@ impl<'a> Model<'a> {
         let mut cur: Option<State> = None;
         for (k, i) in ins.iter().enumerate() {
             let text = i.args.text.as_str();
-            let before = cur.clone().unwrap_or_else(|| State { vars: globals.clone(), ..State::default() });
+            let before = cur.clone().unwrap_or_else(|| State {
+                vars: globals.clone(),
+                ..State::default()
+            });
             match i.keyword.as_str() {
                 "ARG" if cur.is_none() => {
                     state.push(before);
                     for (name, default, _) in assignments(text, false) {
-                        let value = settings.build_args.get(&name).cloned().or_else(|| default.and_then(|d| expand(&d, &globals)));
+                        let value = settings
+                            .build_args
+                            .get(&name)
+                            .cloned()
+                            .or_else(|| default.and_then(|d| expand(&d, &globals)));
                         declared.insert(name.clone(), value.clone());
                         match value {
                             Some(v) => globals.insert(name, v),
@@ -334,26 +385,42 @@ impl<'a> Model<'a> {
                     state.push(before);
                     let (fl, at) = flags(text);
                     let words = plain_words(&text[at..], at);
-                    let Some(image_word) = words.first() else { continue };
+                    let Some(image_word) = words.first() else {
+                        continue;
+                    };
                     let resolved = expand(&image_word.text, &globals);
                     let name = match (words.get(1), words.get(2)) {
-                        (Some(a), Some(n)) if a.text.eq_ignore_ascii_case("as") => Some(n.text.to_ascii_lowercase()),
+                        (Some(a), Some(n)) if a.text.eq_ignore_ascii_case("as") => {
+                            Some(n.text.to_ascii_lowercase())
+                        }
                         _ => None,
                     };
-                    let parent = resolved.as_ref().and_then(|r| stages.iter().position(|s| s.name.as_deref() == Some(r.to_ascii_lowercase().as_str())));
+                    let parent = resolved.as_ref().and_then(|r| {
+                        stages.iter().position(|s| {
+                            s.name.as_deref() == Some(r.to_ascii_lowercase().as_str())
+                        })
+                    });
                     if let Some(prev) = cur.take() {
                         end.push(prev);
                     }
                     let index = stages.len();
                     let next = match parent {
-                        Some(p) => State { stage: Some(index), ..end[p].clone() },
+                        Some(p) => State {
+                            stage: Some(index),
+                            ..end[p].clone()
+                        },
                         None => {
                             let workdir = match resolved.as_deref() {
                                 Some(r) if is_lambda_base(r) => "/var/task".to_string(),
                                 Some("scratch") => "/".to_string(),
                                 _ => UNKNOWN_DIR.to_string(),
                             };
-                            State { stage: Some(index), workdir, vars: HashMap::new(), copied: Vec::new() }
+                            State {
+                                stage: Some(index),
+                                workdir,
+                                vars: HashMap::new(),
+                                copied: Vec::new(),
+                            }
                         }
                     };
                     cur = Some(next);
@@ -407,13 +474,19 @@ impl<'a> Model<'a> {
                                 if let Some((sources, dest)) = copy_operands(&text[at..], at) {
                                     if let Some(dest_text) = expand(&dest.text, &s.vars) {
                                         let dest_path = resolve(&s.workdir, &dest_text);
-                                        let into_dir = dest_text.ends_with('/') || sources.len() > 1;
+                                        let into_dir =
+                                            dest_text.ends_with('/') || sources.len() > 1;
                                         for src in &sources {
-                                            let Some(src_text) = expand(&src.text, &s.vars) else { continue };
-                                            if src_text.contains("://") || src_text.starts_with("git@") {
+                                            let Some(src_text) = expand(&src.text, &s.vars) else {
+                                                continue;
+                                            };
+                                            if src_text.contains("://")
+                                                || src_text.starts_with("git@")
+                                            {
                                                 continue;
                                             }
-                                            s.copied.extend(copied(&src_text, &dest_path, into_dir));
+                                            s.copied
+                                                .extend(copied(&src_text, &dest_path, into_dir));
                                         }
                                     }
                                 }
@@ -422,13 +495,27 @@ impl<'a> Model<'a> {
                         "RUN" => {
                             let (fl, _) = flags(text);
                             for m in fl.iter().filter(|f| f.name == "mount") {
-                                let opts: HashMap<&str, &str> = m.value.split(',').filter_map(|o| o.split_once('=')).collect();
+                                let opts: HashMap<&str, &str> = m
+                                    .value
+                                    .split(',')
+                                    .filter_map(|o| o.split_once('='))
+                                    .collect();
                                 let is_bind = opts.get("type") == Some(&"bind");
                                 if !is_bind || opts.contains_key("from") {
                                     continue;
                                 }
-                                let Some(target) = opts.get("target").or(opts.get("dst")).or(opts.get("destination")) else { continue };
-                                let source = opts.get("source").or(opts.get("src")).copied().unwrap_or(".");
+                                let Some(target) = opts
+                                    .get("target")
+                                    .or(opts.get("dst"))
+                                    .or(opts.get("destination"))
+                                else {
+                                    continue;
+                                };
+                                let source = opts
+                                    .get("source")
+                                    .or(opts.get("src"))
+                                    .copied()
+                                    .unwrap_or(".");
                                 let target = resolve(&s.workdir, target);
                                 before.copied.extend(copied(source, &target, false));
                             }
@@ -442,7 +529,14 @@ impl<'a> Model<'a> {
         if let Some(prev) = cur {
             end.push(prev);
         }
-        Model { source, ins, stages, state, end, globals }
+        Model {
+            source,
+            ins,
+            stages,
+            state,
+            end,
+            globals,
+        }
     }
 
     /// The final stage and the stages it builds on, final first.
@@ -460,8 +554,14 @@ impl<'a> Model<'a> {
     }
 
     /// The instructions of these stages, in order.
-    pub(super) fn in_stages<'m>(&'m self, stages: &'m [usize]) -> impl Iterator<Item = (usize, &'m Instruction)> + 'm {
-        self.ins.iter().enumerate().filter(move |(k, _)| self.state[*k].stage.is_some_and(|s| stages.contains(&s)))
+    pub(super) fn in_stages<'m>(
+        &'m self,
+        stages: &'m [usize],
+    ) -> impl Iterator<Item = (usize, &'m Instruction)> + 'm {
+        self.ins
+            .iter()
+            .enumerate()
+            .filter(move |(k, _)| self.state[*k].stage.is_some_and(|s| stages.contains(&s)))
     }
 
     /// The final image's working directory.
@@ -476,9 +576,19 @@ impl<'a> Model<'a> {
         let (_, at) = flags(&i.args.text);
         let rest = &i.args.text[at..];
         if let Some(argv) = exec_form(rest, at) {
-            let mut out = vec![(Command { words: argv.clone(), writes: vec![] }, &i.args)];
+            let mut out = vec![(
+                Command {
+                    words: argv.clone(),
+                    writes: vec![],
+                },
+                &i.args,
+            )];
             if let Some(script) = shell_script(&argv) {
-                let map = if i.args.text[script.span.clone()] == script.text { Map::Shift(script.span.start) } else { Map::Whole(script.span.clone()) };
+                let map = if i.args.text[script.span.clone()] == script.text {
+                    Map::Shift(script.span.start)
+                } else {
+                    Map::Whole(script.span.clone())
+                };
                 let mut nested = Vec::new();
                 nested_commands(&script.text, &map, &mut nested, 1);
                 out.extend(nested.into_iter().map(|c| (c, &i.args)));
@@ -487,13 +597,27 @@ impl<'a> Model<'a> {
         }
         let mut out: Vec<(Command, &Text)> = Vec::new();
         for c in commands(rest) {
-            let shift = |w: &Word| Word { text: w.text.clone(), span: w.span.start + at..w.span.end + at };
-            out.push((Command { words: c.words.iter().map(shift).collect(), writes: c.writes.iter().map(shift).collect() }, &i.args));
+            let shift = |w: &Word| Word {
+                text: w.text.clone(),
+                span: w.span.start + at..w.span.end + at,
+            };
+            out.push((
+                Command {
+                    words: c.words.iter().map(shift).collect(),
+                    writes: c.writes.iter().map(shift).collect(),
+                },
+                &i.args,
+            ));
         }
         // `RUN <<EOF` (or `RUN bash <<EOF`): the heredoc is the script. Otherwise its body is
         // data for the command.
-        let head: Vec<&str> = rest.split_whitespace().filter(|w| !w.starts_with("<<")).collect();
-        if head.is_empty() || (head.len() == 1 && matches!(basename(head[0]), "sh" | "bash" | "dash" | "ash")) {
+        let head: Vec<&str> = rest
+            .split_whitespace()
+            .filter(|w| !w.starts_with("<<"))
+            .collect();
+        if head.is_empty()
+            || (head.len() == 1 && matches!(basename(head[0]), "sh" | "bash" | "dash" | "ash"))
+        {
             for body in &i.heredocs {
                 out.extend(commands(&body.text).into_iter().map(|c| (c, body)));
             }
@@ -502,12 +626,29 @@ impl<'a> Model<'a> {
     }
 
     /// A finding about the source bytes `span`.
-    pub(super) fn finding(&self, code: &'static str, field: &'static str, span: Range<usize>, label: impl Into<String>, message: String, hint: String) -> Finding {
+    pub(super) fn finding(
+        &self,
+        code: &'static str,
+        field: &'static str,
+        span: Range<usize>,
+        label: impl Into<String>,
+        message: String,
+        hint: String,
+    ) -> Finding {
         let start = span.start.min(self.source.len());
         let line_start = self.source[..start].rfind('\n').map_or(0, |n| n + 1);
         let line = self.source[..start].matches('\n').count() + 1;
         let column = self.source[line_start..start].chars().count() + 1;
-        Finding { code, field, message, hint, label: label.into(), span, line, column }
+        Finding {
+            code,
+            field,
+            message,
+            hint,
+            label: label.into(),
+            span,
+            line,
+            column,
+        }
     }
 }
 
@@ -521,23 +662,40 @@ pub(super) fn copy_operands(text: &str, base: usize) -> Option<(Vec<Word>, Word)
 /// What copying the context path `src` to `dest` puts where.
 pub(super) fn copied(src: &str, dest: &str, into_dir: bool) -> Vec<Copied> {
     let src_is_dir = src.ends_with('/') || src.ends_with("/.");
-    let Some(src) = context_path(src) else { return vec![] };
+    let Some(src) = context_path(src) else {
+        return vec![];
+    };
     let name = src.rsplit('/').next().unwrap_or(&src).to_string();
-    let src_dir = src.rsplit_once('/').map_or(String::new(), |(d, _)| d.to_string());
+    let src_dir = src
+        .rsplit_once('/')
+        .map_or(String::new(), |(d, _)| d.to_string());
     if name.contains(['*', '?', '[']) {
-        return vec![Copied::Glob { dir: dest.to_string(), pattern: name, src_dir }];
+        return vec![Copied::Glob {
+            dir: dest.to_string(),
+            pattern: name,
+            src_dir,
+        }];
     }
     let mut out = Vec::new();
     if !name.is_empty() {
-        out.push(Copied::File { dest: resolve(dest, &name), src: src.clone() });
+        out.push(Copied::File {
+            dest: resolve(dest, &name),
+            src: src.clone(),
+        });
         if !into_dir {
-            out.push(Copied::File { dest: dest.to_string(), src: src.clone() });
+            out.push(Copied::File {
+                dest: dest.to_string(),
+                src: src.clone(),
+            });
         }
     }
     // A folder's content: the whole context, a source named with a slash, or a name without
     // an extension.
     if name.is_empty() || src_is_dir || !name.trim_start_matches('.').contains('.') {
-        out.push(Copied::Dir { dest: dest.to_string(), src });
+        out.push(Copied::Dir {
+            dest: dest.to_string(),
+            src,
+        });
     }
     out
 }
@@ -549,7 +707,11 @@ pub(super) fn origins(copied: &[Copied], path: &str) -> Vec<String> {
     for c in copied.iter().rev() {
         match c {
             Copied::File { dest, src } if dest == path => files.push(src.clone()),
-            Copied::Glob { dir, pattern, src_dir } => {
+            Copied::Glob {
+                dir,
+                pattern,
+                src_dir,
+            } => {
                 if let Some((parent, name)) = path.rsplit_once('/') {
                     let parent = if parent.is_empty() { "/" } else { parent };
                     if parent == dir && wildcard(pattern, name) {
@@ -558,14 +720,22 @@ pub(super) fn origins(copied: &[Copied], path: &str) -> Vec<String> {
                 }
             }
             Copied::Dir { dest, src } if under(path, dest) && path != dest => {
-                let rel = if dest == "/" { &path[1..] } else { &path[dest.len() + 1..] };
+                let rel = if dest == "/" {
+                    &path[1..]
+                } else {
+                    &path[dest.len() + 1..]
+                };
                 dirs.extend(context_join(src, rel));
             }
             _ => {}
         }
     }
     let mut seen = BTreeSet::new();
-    files.into_iter().chain(dirs).filter(|p| seen.insert(p.clone())).collect()
+    files
+        .into_iter()
+        .chain(dirs)
+        .filter(|p| seen.insert(p.clone()))
+        .collect()
 }
 
 #[cfg(test)]
@@ -574,10 +744,16 @@ mod tests {
 
     #[test]
     fn variables_expand_or_stay_unknown() {
-        let vars: HashMap<String, String> = [("A".to_string(), "x".to_string()), ("E".to_string(), String::new())].into();
-        assert_eq!(expand("$A/${A}/${B:-d}/${E:-e}/${E-f}/${A:+p}", &vars).as_deref(), Some("x/x/d/e//p"));
+        let vars: HashMap<String, String> = [
+            ("A".to_string(), "x".to_string()),
+            ("E".to_string(), String::new()),
+        ]
+        .into();
+        assert_eq!(
+            expand("$A/${A}/${B:-d}/${E:-e}/${E-f}/${A:+p}", &vars).as_deref(),
+            Some("x/x/d/e//p")
+        );
         assert_eq!(expand("$B", &vars), None);
         assert_eq!(expand("no vars", &vars).as_deref(), Some("no vars"));
     }
-
 }

@@ -50,11 +50,18 @@ pub(super) fn shell(src: &str) -> Vec<Command> {
     impl Lexer<'_> {
         fn finish_word(&mut self, end: usize) {
             if let Some((text, start)) = self.word.take() {
-                let w = Word { text, span: start..end };
+                let w = Word {
+                    text,
+                    span: start..end,
+                };
                 match self.redirect.take() {
                     None => self.cur.words.push(w),
                     Some(Redirect::Write) => self.cur.writes.push(w),
-                    Some(Redirect::DupOrWrite) if !(w.text == "-" || w.text.chars().all(|c| c.is_ascii_digit())) => self.cur.writes.push(w),
+                    Some(Redirect::DupOrWrite)
+                        if !(w.text == "-" || w.text.chars().all(|c| c.is_ascii_digit())) =>
+                    {
+                        self.cur.writes.push(w)
+                    }
                     Some(_) => {}
                 }
             }
@@ -114,7 +121,13 @@ pub(super) fn shell(src: &str) -> Vec<Command> {
         }
     }
 
-    let mut lx = Lexer { src, out: Vec::new(), cur: Command::default(), word: None, redirect: None };
+    let mut lx = Lexer {
+        src,
+        out: Vec::new(),
+        cur: Command::default(),
+        word: None,
+        redirect: None,
+    };
     let b = src.as_bytes();
     let mut i = 0;
     while i < b.len() {
@@ -228,7 +241,13 @@ pub(super) fn shell(src: &str) -> Vec<Command> {
 /// Where a command's own words start, after variable assignments and wrappers such as `exec`,
 /// `sudo`, `env` and `nohup`.
 pub(super) fn command_start(words: &[Word]) -> usize {
-    let is_assignment = |w: &str| w.split_once('=').is_some_and(|(n, _)| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') && !n.starts_with(|c: char| c.is_ascii_digit()));
+    let is_assignment = |w: &str| {
+        w.split_once('=').is_some_and(|(n, _)| {
+            !n.is_empty()
+                && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                && !n.starts_with(|c: char| c.is_ascii_digit())
+        })
+    };
     let mut i = 0;
     while i < words.len() {
         let w = words[i].text.as_str();
@@ -237,7 +256,8 @@ pub(super) fn command_start(words: &[Word]) -> usize {
             continue;
         }
         match basename(w) {
-            "exec" | "nohup" | "time" | "command" | "builtin" | "env" | "sudo" | "nice" | "stdbuf" | "tini" | "dumb-init" => {
+            "exec" | "nohup" | "time" | "command" | "builtin" | "env" | "sudo" | "nice"
+            | "stdbuf" | "tini" | "dumb-init" => {
                 let takes_value: &[&str] = match basename(w) {
                     "sudo" => &["-u", "-g", "-U", "-C", "-h", "-p"],
                     "nice" => &["-n"],
@@ -270,7 +290,10 @@ pub(super) fn basename(path: &str) -> &str {
 /// The script of `sh -c SCRIPT` (or bash, dash...): its word, when the command is one.
 pub(super) fn shell_script(words: &[Word]) -> Option<&Word> {
     let name = basename(&words.first()?.text);
-    if !matches!(name, "sh" | "bash" | "dash" | "ash" | "zsh" | "ksh" | "busybox") {
+    if !matches!(
+        name,
+        "sh" | "bash" | "dash" | "ash" | "zsh" | "ksh" | "busybox"
+    ) {
         return None;
     }
     let mut i = 1;
@@ -315,14 +338,35 @@ pub(super) fn commands(src: &str) -> Vec<Command> {
 pub(super) fn nested_commands(src: &str, map: &Map, out: &mut Vec<Command>, depth: usize) {
     for c in shell(src) {
         let mapped = Command {
-            words: c.words.iter().map(|w| Word { text: w.text.clone(), span: map.apply(&w.span) }).collect(),
-            writes: c.writes.iter().map(|w| Word { text: w.text.clone(), span: map.apply(&w.span) }).collect(),
+            words: c
+                .words
+                .iter()
+                .map(|w| Word {
+                    text: w.text.clone(),
+                    span: map.apply(&w.span),
+                })
+                .collect(),
+            writes: c
+                .writes
+                .iter()
+                .map(|w| Word {
+                    text: w.text.clone(),
+                    span: map.apply(&w.span),
+                })
+                .collect(),
         };
         let start = command_start(&c.words);
         if depth < 3 {
             if let Some(script) = shell_script(&c.words[start..]) {
                 let raw = &src[script.span.clone()];
-                let inner = if raw.len() >= 2 && (raw.starts_with('\'') && raw.ends_with('\'') || raw.starts_with('"') && raw.ends_with('"')) { &raw[1..raw.len() - 1] } else { raw };
+                let inner = if raw.len() >= 2
+                    && (raw.starts_with('\'') && raw.ends_with('\'')
+                        || raw.starts_with('"') && raw.ends_with('"'))
+                {
+                    &raw[1..raw.len() - 1]
+                } else {
+                    raw
+                };
                 let inner_map = if inner == script.text {
                     let offset = script.span.start + (raw.len() - inner.len()) / 2;
                     match map {
@@ -349,10 +393,26 @@ mod tests {
     #[test]
     fn shell_words_quotes_and_redirections() {
         let cmds = shell("a 'b c' \"d $E\" f\\ g >out 2>&1 && h >> \"l o g\" | i; j &>all");
-        let words: Vec<Vec<&str>> = cmds.iter().map(|c| c.words.iter().map(|w| w.text.as_str()).collect()).collect();
-        assert_eq!(words, vec![vec!["a", "b c", "d $E", "f g"], vec!["h"], vec!["i"], vec!["j"]]);
-        let writes: Vec<Vec<&str>> = cmds.iter().map(|c| c.writes.iter().map(|w| w.text.as_str()).collect()).collect();
-        assert_eq!(writes, vec![vec!["out"], vec!["l o g"], vec![], vec!["all"]]);
+        let words: Vec<Vec<&str>> = cmds
+            .iter()
+            .map(|c| c.words.iter().map(|w| w.text.as_str()).collect())
+            .collect();
+        assert_eq!(
+            words,
+            vec![
+                vec!["a", "b c", "d $E", "f g"],
+                vec!["h"],
+                vec!["i"],
+                vec!["j"]
+            ]
+        );
+        let writes: Vec<Vec<&str>> = cmds
+            .iter()
+            .map(|c| c.writes.iter().map(|w| w.text.as_str()).collect())
+            .collect();
+        assert_eq!(
+            writes,
+            vec![vec!["out"], vec!["l o g"], vec![], vec!["all"]]
+        );
     }
-
 }

@@ -30,17 +30,48 @@ fn secs(v: f64) -> String {
 /// The model's warnings for `c`; none when the built-in templates do not render it or the
 /// model cannot read them (the checks that refuse it say why).
 pub fn warnings(c: &Config) -> Vec<Diagnostic> {
-    let Ok(stacks) = render::render(&Sources::builtin(), &Data::new(c, &Image::Placeholder)) else { return Vec::new() };
-    let Some(ecs) = stacks.iter().find(|s| s.kind == "ecs") else { return Vec::new() };
-    let inputs = Inputs { limit: LIMIT, ..Inputs::new(vec![Wave { at: Duration::ZERO, count: MESSAGES }], PER_MESSAGE) };
-    let Ok(setup) = Setup::new(c, &ecs.template, &inputs) else { return Vec::new() };
+    let Ok(stacks) = render::render(&Sources::builtin(), &Data::new(c, &Image::Placeholder)) else {
+        return Vec::new();
+    };
+    let Some(ecs) = stacks.iter().find(|s| s.kind == "ecs") else {
+        return Vec::new();
+    };
+    let inputs = Inputs {
+        limit: LIMIT,
+        ..Inputs::new(
+            vec![Wave {
+                at: Duration::ZERO,
+                count: MESSAGES,
+            }],
+            PER_MESSAGE,
+        )
+    };
+    let Ok(setup) = Setup::new(c, &ecs.template, &inputs) else {
+        return Vec::new();
+    };
     let run = simulate::run(&setup, &inputs);
     let summary = run.summary(&setup, &inputs, &Prices::builtin(), "");
-    let drained = |p: &str| summary.run.platforms.iter().find(|s| s.platform == p).and_then(|s| s.drained_s);
+    let drained = |p: &str| {
+        summary
+            .run
+            .platforms
+            .iter()
+            .find(|s| s.platform == p)
+            .and_then(|s| s.drained_s)
+    };
     let limit = LIMIT.as_secs_f64();
-    let (ecs_s, lambda_s) = (drained("ecs").unwrap_or(limit), drained("lambda").unwrap_or(limit));
+    let (ecs_s, lambda_s) = (
+        drained("ecs").unwrap_or(limit),
+        drained("lambda").unwrap_or(limit),
+    );
     let said = |v: Option<f64>| v.map_or(format!("not within {} h", LIMIT.as_secs() / 3600), secs);
-    let bottleneck = |p: &str| run.bottlenecks.iter().find(|b| b.platform == p).map(|b| (b.name.clone(), b.text.clone())).unwrap_or_default();
+    let bottleneck = |p: &str| {
+        run.bottlenecks
+            .iter()
+            .find(|b| b.platform == p)
+            .map(|b| (b.name.clone(), b.text.clone()))
+            .unwrap_or_default()
+    };
     let mut out = Vec::new();
 
     let (name, text) = bottleneck("lambda");
@@ -91,8 +122,19 @@ pub fn warnings(c: &Config) -> Vec<Diagnostic> {
     // The steps held the count back (their cooldown, an `ExactCapacity` step) for a minute or
     // more with messages waiting, and the count never reached `max`.
     let max = c.ecs.scaling.max;
-    let peak = run.samples.iter().filter(|s| s.platform == "ecs").filter_map(|s| s.ecs_desired).max().unwrap_or(0);
-    let seen = run.bottlenecks.iter().find(|b| b.platform == "ecs").map(|b| b.seen.clone()).unwrap_or_default();
+    let peak = run
+        .samples
+        .iter()
+        .filter(|s| s.platform == "ecs")
+        .filter_map(|s| s.ecs_desired)
+        .max()
+        .unwrap_or(0);
+    let seen = run
+        .bottlenecks
+        .iter()
+        .find(|b| b.platform == "ecs")
+        .map(|b| b.seen.clone())
+        .unwrap_or_default();
     let held = |n: &str| seen.get(n).copied().unwrap_or(0);
     let (cooldown, exact) = (held("cooldown"), held("ExactCapacity"));
     if peak < u64::from(max) && cooldown + exact >= 60 {

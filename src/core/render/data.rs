@@ -4,12 +4,15 @@
 use serde::Serialize;
 use serde_json::{json, Value as Json};
 
-use crate::core::config::{queue_url, secret_arn, Config, DeadLetter, SecretKind, Trigger, SECRET_ARN_SUFFIX};
+use crate::core::config::{
+    queue_url, secret_arn, Config, DeadLetter, SecretKind, Trigger, SECRET_ARN_SUFFIX,
+};
 use crate::core::duration::Secs;
 use crate::core::image_ref::ImageRef;
 
 /// The digest the placeholder image carries when no image was given: all zeros, never a real one.
-pub const PLACEHOLDER_DIGEST: &str = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+pub const PLACEHOLDER_DIGEST: &str =
+    "sha256:0000000000000000000000000000000000000000000000000000000000000000";
 
 #[derive(Clone, Debug)]
 pub enum Image<'a> {
@@ -186,7 +189,10 @@ fn rate_expression(rate: Secs) -> String {
 impl Data {
     pub fn new(c: &Config, image: &Image<'_>) -> Self {
         let (uri, repository_arn) = match image {
-            Image::Digest(r) => (json!(r.to_string()), json!({ "Fn::Sub": format!("arn:${{AWS::Partition}}:ecr:{}:{}:repository/{}", r.region, r.account, r.repository) })),
+            Image::Digest(r) => (
+                json!(r.to_string()),
+                json!({ "Fn::Sub": format!("arn:${{AWS::Partition}}:ecr:{}:{}:repository/{}", r.region, r.account, r.repository) }),
+            ),
             Image::Placeholder => (
                 json!({ "Fn::Sub": format!("${{AWS::AccountId}}.dkr.ecr.${{AWS::Region}}.${{AWS::URLSuffix}}/{}@{PLACEHOLDER_DIGEST}", c.repository()) }),
                 json!({ "Fn::Sub": format!("arn:${{AWS::Partition}}:ecr:${{AWS::Region}}:${{AWS::AccountId}}:repository/{}", c.repository()) }),
@@ -200,7 +206,10 @@ impl Data {
             .enumerate()
             .map(|(i, st)| StepData {
                 lower: st.from.saturating_sub(threshold),
-                upper: s.scale_out.get(i + 1).map(|next| next.from.saturating_sub(threshold)),
+                upper: s
+                    .scale_out
+                    .get(i + 1)
+                    .map(|next| next.from.saturating_sub(threshold)),
                 add: st.add,
             })
             .collect();
@@ -211,11 +220,20 @@ impl Data {
                     batch_size: t.batch_size,
                     max_batching_window: t.max_batching_window.0,
                     max_concurrency: t.max_concurrency,
-                    provisioned_pollers: t.provisioned_pollers.map(|p| PollersData { min: p.min, max: p.max }),
+                    provisioned_pollers: t.provisioned_pollers.map(|p| PollersData {
+                        min: p.min,
+                        max: p.max,
+                    }),
                 }),
                 None,
             ),
-            Trigger::Schedule(t) => (None, Some(ScheduleData { expression: rate_expression(t.rate), every: format!("every {}", t.rate) })),
+            Trigger::Schedule(t) => (
+                None,
+                Some(ScheduleData {
+                    expression: rate_expression(t.rate),
+                    every: format!("every {}", t.rate),
+                }),
+            ),
         };
         let mut secretsmanager = std::collections::BTreeSet::new();
         let mut ssm = std::collections::BTreeSet::new();
@@ -305,7 +323,20 @@ mod tests {
 
     #[test]
     fn rate_expressions_use_the_largest_whole_unit() {
-        let shown: Vec<String> = [60, 300, 3_600, 5_400, 86_400, 172_800].iter().map(|s| rate_expression(Secs(*s))).collect();
-        assert_eq!(shown, ["rate(1 minute)", "rate(5 minutes)", "rate(1 hour)", "rate(90 minutes)", "rate(1 day)", "rate(2 days)"]);
+        let shown: Vec<String> = [60, 300, 3_600, 5_400, 86_400, 172_800]
+            .iter()
+            .map(|s| rate_expression(Secs(*s)))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "rate(1 minute)",
+                "rate(5 minutes)",
+                "rate(1 hour)",
+                "rate(90 minutes)",
+                "rate(1 day)",
+                "rate(2 days)"
+            ]
+        );
     }
 }

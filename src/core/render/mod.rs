@@ -47,7 +47,10 @@ pub const MAX_RENDERED_BYTES: usize = 1024 * 1024;
 /// CloudFormation's limit for a template body sent with the request.
 pub const MAX_STACK_BYTES: usize = 51_200;
 /// How deep a rendered template may nest and how many values it may hold, aliases expanded.
-pub const TEMPLATE_LIMITS: Limits = Limits { depth: 64, nodes: 200_000 };
+pub const TEMPLATE_LIMITS: Limits = Limits {
+    depth: 64,
+    nodes: 200_000,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
@@ -60,9 +63,18 @@ pub enum RenderError {
     #[error("`{name}` did not render to valid YAML: {reason}")]
     Yaml { name: String, reason: String },
     #[error("stack file `{stack}` names template `{name}`, which does not exist{known}")]
-    Missing { stack: String, name: String, known: String },
+    Missing {
+        stack: String,
+        name: String,
+        known: String,
+    },
     #[error("`{key}` is defined by both `{first}` and `{second}` in stack `{stack}`")]
-    Duplicate { stack: String, key: String, first: String, second: String },
+    Duplicate {
+        stack: String,
+        key: String,
+        first: String,
+        second: String,
+    },
     /// Anything else wrong with a file: where (`path`, or `path:line:column`) and what.
     #[error("{at}: {reason}")]
     Invalid { at: String, reason: String },
@@ -104,7 +116,10 @@ mod test_input {
     }
 
     pub(super) fn render_with(files: &[(&str, &str)]) -> Result<Vec<RenderedStack>, RenderError> {
-        render(&sources_with(files), &Data::new(&config(), &Image::Placeholder))
+        render(
+            &sources_with(files),
+            &Data::new(&config(), &Image::Placeholder),
+        )
     }
 
     pub(super) fn message(files: &[(&str, &str)]) -> String {

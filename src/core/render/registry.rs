@@ -8,7 +8,9 @@ use handlebars::template::{Parameter, Template, TemplateElement};
 use handlebars::{handlebars_helper, Handlebars};
 use serde_json::Value as Json;
 
-use super::{RenderError, Sources, MAX_BLOCK_DEPTH, MAX_EXPRESSIONS, MAX_ITERATIONS, MAX_SUBEXPRESSION_DEPTH};
+use super::{
+    RenderError, Sources, MAX_BLOCK_DEPTH, MAX_EXPRESSIONS, MAX_ITERATIONS, MAX_SUBEXPRESSION_DEPTH,
+};
 use crate::core::config::clean_text;
 
 handlebars_helper!(json_helper: |v: Json| serde_json::to_string(&v).unwrap_or_default());
@@ -18,7 +20,16 @@ handlebars_helper!(json_helper: |v: Json| serde_json::to_string(&v).unwrap_or_de
 fn check_text(text: &str) -> Result<(), (String, (usize, usize))> {
     let place = |offset: usize| {
         let before = &text[..offset];
-        (before.matches('\n').count() + 1, before.rsplit('\n').next().unwrap_or_default().chars().count() + 1)
+        (
+            before.matches('\n').count() + 1,
+            before
+                .rsplit('\n')
+                .next()
+                .unwrap_or_default()
+                .chars()
+                .count()
+                + 1,
+        )
     };
     let (mut expressions, mut depth) = (0usize, 0usize);
     let mut rest = 0;
@@ -41,12 +52,24 @@ fn check_text(text: &str) -> Result<(), (String, (usize, usize))> {
         }
         expressions += 1;
         if expressions > MAX_EXPRESSIONS {
-            return Err((format!("the file has more than {MAX_EXPRESSIONS} Handlebars expressions (`{{{{ }}}}`)"), place(start)));
+            return Err((
+                format!(
+                    "the file has more than {MAX_EXPRESSIONS} Handlebars expressions (`{{{{ }}}}`)"
+                ),
+                place(start),
+            ));
         }
-        if inner.starts_with('#') || (inner.starts_with('^') && inner.len() > 1 && !inner[1..].trim_start().starts_with(['}', '~'])) {
+        if inner.starts_with('#')
+            || (inner.starts_with('^')
+                && inner.len() > 1
+                && !inner[1..].trim_start().starts_with(['}', '~']))
+        {
             depth += 1;
             if depth > MAX_BLOCK_DEPTH {
-                return Err((format!("blocks (`{{{{#...}}}}`) nest more than {MAX_BLOCK_DEPTH} deep here"), place(start)));
+                return Err((
+                    format!("blocks (`{{{{#...}}}}`) nest more than {MAX_BLOCK_DEPTH} deep here"),
+                    place(start),
+                ));
             }
         } else if inner.starts_with('/') {
             depth = depth.saturating_sub(1);
@@ -94,7 +117,8 @@ fn walk(t: &Template, blocks: usize, loops: usize, at: (usize, usize), shape: &m
         let here = t.mapping.get(i).map_or(at, |m| (m.0, m.1));
         match element {
             TemplateElement::HelperBlock(h) => {
-                let inner = loops + usize::from(matches!(&h.name, Parameter::Name(n) if n == "each"));
+                let inner =
+                    loops + usize::from(matches!(&h.name, Parameter::Name(n) if n == "each"));
                 if let Some(body) = &h.template {
                     walk(body, blocks + 1, inner, here, shape);
                 }
@@ -118,7 +142,11 @@ fn walk(t: &Template, blocks: usize, loops: usize, at: (usize, usize), shape: &m
                 }
             }
             TemplateElement::DecoratorExpression(_) | TemplateElement::DecoratorBlock(_) => {
-                shape.refused.get_or_insert(("decorators and inline partials (`{{*...}}`, `{{#*inline}}`) are not supported".into(), here));
+                shape.refused.get_or_insert((
+                    "decorators and inline partials (`{{*...}}`, `{{#*inline}}`) are not supported"
+                        .into(),
+                    here,
+                ));
             }
             _ => {}
         }
@@ -134,10 +162,15 @@ pub(super) fn registry(sources: &Sources, data: &Json) -> Result<Handlebars<'sta
     hb.set_strict_mode(true);
     hb.register_escape_fn(handlebars::no_escape);
     hb.register_helper("json", Box::new(json_helper));
-    let at = |name: &str, (line, column): (usize, usize)| format!("{}:{line}:{column}", sources.shown(name));
+    let at = |name: &str, (line, column): (usize, usize)| {
+        format!("{}:{line}:{column}", sources.shown(name))
+    };
     let mut shapes: BTreeMap<&str, Shape> = BTreeMap::new();
     for (name, text) in sources.files() {
-        check_text(text).map_err(|(reason, place)| RenderError::Invalid { at: at(name, place), reason })?;
+        check_text(text).map_err(|(reason, place)| RenderError::Invalid {
+            at: at(name, place),
+            reason,
+        })?;
         hb.register_template_string(name, text).map_err(|e| {
             let reason = match e.reason() {
                 // Pest lists every rule it expected: say what usually went wrong instead.
@@ -157,7 +190,10 @@ pub(super) fn registry(sources: &Sources, data: &Json) -> Result<Handlebars<'sta
             walk(t, 0, 0, (1, 1), &mut shape);
         }
         if let Some((reason, place)) = shape.refused.take() {
-            return Err(RenderError::Invalid { at: at(name, place), reason });
+            return Err(RenderError::Invalid {
+                at: at(name, place),
+                reason,
+            });
         }
         shapes.insert(name, shape);
     }
@@ -167,9 +203,20 @@ pub(super) fn registry(sources: &Sources, data: &Json) -> Result<Handlebars<'sta
     let mut done: HashMap<&str, (usize, usize)> = HashMap::new();
     for name in shapes.keys() {
         let mut path = Vec::new();
-        let (blocks, loops) = nesting(name, &shapes, &mut done, &mut path).map_err(|(reason, from, place)| RenderError::Invalid { at: at(from, place), reason })?;
+        let (blocks, loops) =
+            nesting(name, &shapes, &mut done, &mut path).map_err(|(reason, from, place)| {
+                RenderError::Invalid {
+                    at: at(from, place),
+                    reason,
+                }
+            })?;
         if blocks > MAX_BLOCK_DEPTH {
-            return Err(RenderError::Invalid { at: sources.shown(name), reason: format!("blocks nest {blocks} deep with its partials: at most {MAX_BLOCK_DEPTH}") });
+            return Err(RenderError::Invalid {
+                at: sources.shown(name),
+                reason: format!(
+                    "blocks nest {blocks} deep with its partials: at most {MAX_BLOCK_DEPTH}"
+                ),
+            });
         }
         if loops >= 2 {
             let runs = (longest as u64).saturating_pow(loops as u32);
@@ -197,13 +244,24 @@ fn nesting<'a>(
     if let Some(d) = done.get(name) {
         return Ok(*d);
     }
-    let Some((key, shape)) = shapes.get_key_value(name) else { return Ok((0, 0)) }; // Handlebars says it is missing
+    let Some((key, shape)) = shapes.get_key_value(name) else {
+        return Ok((0, 0));
+    }; // Handlebars says it is missing
     path.push(key);
     let (mut blocks, mut loops) = (shape.blocks, shape.loops);
     for (partial, b, l, place) in &shape.partials {
         if let Some(i) = path.iter().position(|p| *p == partial.as_str()) {
-            let cycle = path[i..].iter().chain(std::iter::once(&partial.as_str())).map(|p| format!("`{p}`")).collect::<Vec<_>>().join(" -> ");
-            return Err((format!("partials include each other without end: {cycle}"), key, *place));
+            let cycle = path[i..]
+                .iter()
+                .chain(std::iter::once(&partial.as_str()))
+                .map(|p| format!("`{p}`"))
+                .collect::<Vec<_>>()
+                .join(" -> ");
+            return Err((
+                format!("partials include each other without end: {cycle}"),
+                key,
+                *place,
+            ));
         }
         let (pb, pl) = nesting(partial, shapes, done, path)?;
         blocks = blocks.max(b + pb);
@@ -239,7 +297,9 @@ mod tests {
             hb.register_helper("json", Box::new(json_helper));
             hb
         };
-        let out = hb.render_template("{{json v}}", &json!({ "v": ["a: b", "#c", "\"q\""] })).unwrap();
+        let out = hb
+            .render_template("{{json v}}", &json!({ "v": ["a: b", "#c", "\"q\""] }))
+            .unwrap();
         assert_eq!(out, r##"["a: b","#c","\"q\""]"##);
         let parsed: Vec<String> = serde_yaml_ng::from_str(&out).unwrap();
         assert_eq!(parsed, ["a: b", "#c", "\"q\""]);
@@ -248,17 +308,45 @@ mod tests {
     #[test]
     fn template_text_checks() {
         assert!(check_text(&"{{x}}\n".repeat(MAX_EXPRESSIONS)).is_ok());
-        assert_eq!(check_text(&"{{x}}\n".repeat(MAX_EXPRESSIONS + 1)).unwrap_err().1, (MAX_EXPRESSIONS + 1, 1));
-        assert!(check_text(&format!("{}{}", "{{#if x}}".repeat(40), "{{/if}}".repeat(40))).unwrap_err().0.contains("blocks"));
-        assert!(check_text(&format!("{{{{x {}y{}}}}}", "(a ".repeat(20), ")".repeat(20))).unwrap_err().0.contains("subexpressions"));
+        assert_eq!(
+            check_text(&"{{x}}\n".repeat(MAX_EXPRESSIONS + 1))
+                .unwrap_err()
+                .1,
+            (MAX_EXPRESSIONS + 1, 1)
+        );
+        assert!(check_text(&format!(
+            "{}{}",
+            "{{#if x}}".repeat(40),
+            "{{/if}}".repeat(40)
+        ))
+        .unwrap_err()
+        .0
+        .contains("blocks"));
+        assert!(check_text(&format!(
+            "{{{{x {}y{}}}}}",
+            "(a ".repeat(20),
+            ")".repeat(20)
+        ))
+        .unwrap_err()
+        .0
+        .contains("subexpressions"));
         assert!(check_text("{{!-- {{#if}} ( ( ( --}} {{x \"((((((((((\"}}").is_ok());
     }
 
     #[test]
     fn partials_that_include_each_other_are_refused() {
-        let m = message(&[("templates/a.yaml.hbs", "{{#if service}}{{> templates/b.yaml.hbs}}{{/if}}"), ("templates/b.yaml.hbs", "{{> templates/a.yaml.hbs}}")]);
+        let m = message(&[
+            (
+                "templates/a.yaml.hbs",
+                "{{#if service}}{{> templates/b.yaml.hbs}}{{/if}}",
+            ),
+            ("templates/b.yaml.hbs", "{{> templates/a.yaml.hbs}}"),
+        ]);
         assert!(m.contains("partials include each other without end"), "{m}");
-        let m = message(&[("templates/a.yaml.hbs", "{{#*inline \"x\"}}{{> x}}{{/inline}}{{> x}}")]);
+        let m = message(&[(
+            "templates/a.yaml.hbs",
+            "{{#*inline \"x\"}}{{> x}}{{/inline}}{{> x}}",
+        )]);
         assert!(m.contains("inline partials"), "{m}");
     }
 
@@ -266,8 +354,16 @@ mod tests {
     fn nested_loops_over_long_lists_are_refused() {
         let mut c = config();
         c.lambda.command = vec!["x".to_string(); 1_100];
-        let sources = sources_with(&[("templates/a.yaml.hbs", "{{#each lambda.command}}{{#each ../lambda.command}}{{/each}}{{/each}}")]);
-        let m = render(&sources, &Data::new(&c, &Image::Placeholder)).unwrap_err().to_string();
-        assert!(m.contains("nest 2 deep over lists of up to 1100 items"), "{m}");
+        let sources = sources_with(&[(
+            "templates/a.yaml.hbs",
+            "{{#each lambda.command}}{{#each ../lambda.command}}{{/each}}{{/each}}",
+        )]);
+        let m = render(&sources, &Data::new(&c, &Image::Placeholder))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            m.contains("nest 2 deep over lists of up to 1100 items"),
+            "{m}"
+        );
     }
 }

@@ -9,7 +9,9 @@ use serde_yaml_ng::{Mapping, Value as Yaml};
 
 use super::references::{check_stack, Owners};
 use super::registry::registry;
-use super::{Data, RenderError, RenderedStack, Sources, MAX_RENDERED_BYTES, MAX_STACK_BYTES, TEMPLATE_LIMITS};
+use super::{
+    Data, RenderError, RenderedStack, Sources, MAX_RENDERED_BYTES, MAX_STACK_BYTES, TEMPLATE_LIMITS,
+};
 use crate::core::config::{clean_text, size_text};
 use crate::core::locate::{self, Problem};
 
@@ -61,15 +63,42 @@ fn to_yaml<T: serde::de::DeserializeOwned>(shown: &str, text: &str) -> Result<T,
         let l: String = l.chars().take(120).collect();
         format!(": `{}`", l.trim())
     };
-    let err = |reason: String, line: usize| RenderError::Yaml { name: shown.to_string(), reason: clean_text(&format!("{reason}{}", line_of(line))) };
+    let err = |reason: String, line: usize| RenderError::Yaml {
+        name: shown.to_string(),
+        reason: clean_text(&format!("{reason}{}", line_of(line))),
+    };
     if let Some(problem) = locate::scan(text, TEMPLATE_LIMITS).problem {
         return Err(match problem {
-            Problem::TooDeep { limit, at } => err(format!("it nests more than {limit} levels deep at line {} of its output", at.0), at.0),
-            Problem::TooManyNodes { limit, at, .. } => err(format!("it holds more than {limit} values (aliases expanded) at line {} of its output", at.0), at.0),
-            Problem::DuplicateKey { path, first, at, .. } => {
-                err(format!("`{path}` is written twice, at lines {} and {} of its output", first.0, at.0), at.0)
-            }
-            Problem::MoreThanOneDocument { at } => err(format!("it holds more than one YAML document (`---` at line {} of its output)", at.0), at.0),
+            Problem::TooDeep { limit, at } => err(
+                format!(
+                    "it nests more than {limit} levels deep at line {} of its output",
+                    at.0
+                ),
+                at.0,
+            ),
+            Problem::TooManyNodes { limit, at, .. } => err(
+                format!(
+                    "it holds more than {limit} values (aliases expanded) at line {} of its output",
+                    at.0
+                ),
+                at.0,
+            ),
+            Problem::DuplicateKey {
+                path, first, at, ..
+            } => err(
+                format!(
+                    "`{path}` is written twice, at lines {} and {} of its output",
+                    first.0, at.0
+                ),
+                at.0,
+            ),
+            Problem::MoreThanOneDocument { at } => err(
+                format!(
+                    "it holds more than one YAML document (`---` at line {} of its output)",
+                    at.0
+                ),
+                at.0,
+            ),
         });
     }
     serde_yaml_ng::from_str(text).map_err(|e| {
@@ -78,14 +107,19 @@ fn to_yaml<T: serde::de::DeserializeOwned>(shown: &str, text: &str) -> Result<T,
         if line > 0 {
             err(message, line)
         } else {
-            RenderError::Yaml { name: shown.to_string(), reason: clean_text(&message) }
+            RenderError::Yaml {
+                name: shown.to_string(),
+                reason: clean_text(&message),
+            }
         }
     })
 }
 
 /// A CloudFormation stack name: a letter, then letters, digits and hyphens, 128 at most.
 fn is_stack_name(s: &str) -> bool {
-    s.len() <= 128 && s.starts_with(|c: char| c.is_ascii_alphabetic()) && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    s.len() <= 128
+        && s.starts_with(|c: char| c.is_ascii_alphabetic())
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
 }
 
 /// Where `needle` is first written in `text`, as `path:line:column`, or the path alone.
@@ -93,7 +127,17 @@ pub(super) fn place_of(shown: &str, text: &str, needle: &str) -> String {
     match text.find(needle).filter(|_| !needle.is_empty()) {
         Some(offset) => {
             let before = &text[..offset];
-            format!("{shown}:{}:{}", before.matches('\n').count() + 1, before.rsplit('\n').next().unwrap_or_default().chars().count() + 1)
+            format!(
+                "{shown}:{}:{}",
+                before.matches('\n').count() + 1,
+                before
+                    .rsplit('\n')
+                    .next()
+                    .unwrap_or_default()
+                    .chars()
+                    .count()
+                    + 1
+            )
         }
         None => shown.to_string(),
     }
@@ -101,10 +145,16 @@ pub(super) fn place_of(shown: &str, text: &str, needle: &str) -> String {
 
 /// Renders every stack the sources define, in stack-file order.
 pub fn render(sources: &Sources, data: &Data) -> Result<Vec<RenderedStack>, RenderError> {
-    let values = serde_json::to_value(data).map_err(|e| RenderError::Render { name: "the config".into(), reason: e.to_string() })?;
+    let values = serde_json::to_value(data).map_err(|e| RenderError::Render {
+        name: "the config".into(),
+        reason: e.to_string(),
+    })?;
     let hb = registry(sources, &values)?;
     let run = |name: &str| {
-        let mut out = Bounded { out: Vec::new(), full: false };
+        let mut out = Bounded {
+            out: Vec::new(),
+            full: false,
+        };
         match hb.render_to_write(name, &values, &mut out) {
             Ok(()) => Ok(String::from_utf8_lossy(&out.out).into_owned()),
             Err(_) if out.full => Err(RenderError::Invalid {
@@ -145,10 +195,22 @@ pub fn render(sources: &Sources, data: &Data) -> Result<Vec<RenderedStack>, Rend
             });
         }
         if let Some(other) = stack_names.insert(def.name.clone(), stack_shown.clone()) {
-            return Err(RenderError::Invalid { at: stack_shown, reason: format!("stack `{}` is also defined by `{other}`: each stack file names its own stack", def.name) });
+            return Err(RenderError::Invalid {
+                at: stack_shown,
+                reason: format!(
+                    "stack `{}` is also defined by `{other}`: each stack file names its own stack",
+                    def.name
+                ),
+            });
         }
         if def.description.len() > 1024 {
-            return Err(RenderError::Invalid { at: stack_shown, reason: format!("the description is {} bytes: CloudFormation takes at most 1024", def.description.len()) });
+            return Err(RenderError::Invalid {
+                at: stack_shown,
+                reason: format!(
+                    "the description is {} bytes: CloudFormation takes at most 1024",
+                    def.description.len()
+                ),
+            });
         }
 
         let mut sections: BTreeMap<&str, (Mapping, BTreeMap<String, String>)> = BTreeMap::new();
@@ -163,11 +225,22 @@ pub fn render(sources: &Sources, data: &Data) -> Result<Vec<RenderedStack>, Rend
             }
             let name = format!("templates/{t}");
             if !sources.files.contains_key(&name) {
-                let known: Vec<&str> = sources.files.keys().filter_map(|k| k.strip_prefix("templates/")).collect();
+                let known: Vec<&str> = sources
+                    .files
+                    .keys()
+                    .filter_map(|k| k.strip_prefix("templates/"))
+                    .collect();
                 return Err(RenderError::Missing {
                     stack: place_of(&stack_shown, stack_text, t),
                     name: clean_text(t),
-                    known: clean_text(&format!(" (the templates are {})", known.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", "))),
+                    known: clean_text(&format!(
+                        " (the templates are {})",
+                        known
+                            .iter()
+                            .map(|k| format!("`{k}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )),
                 });
             }
             let shown = sources.shown(&name);
@@ -176,28 +249,47 @@ pub fn render(sources: &Sources, data: &Data) -> Result<Vec<RenderedStack>, Rend
                 if doc.is_null() {
                     continue; // a template with nothing to add for this config
                 }
-                return Err(RenderError::Yaml { name: shown, reason: "the top level is not a mapping".into() });
+                return Err(RenderError::Yaml {
+                    name: shown,
+                    reason: "the top level is not a mapping".into(),
+                });
             };
             for (section, body) in doc {
                 let section_name = section.as_str().unwrap_or_default().to_string();
                 let Some(section_key) = SECTIONS.iter().find(|s| **s == section_name) else {
                     return Err(RenderError::Yaml {
                         name: shown,
-                        reason: clean_text(&format!("unexpected top-level key `{section_name}`: a template adds only {}", SECTIONS.join(", "))),
+                        reason: clean_text(&format!(
+                            "unexpected top-level key `{section_name}`: a template adds only {}",
+                            SECTIONS.join(", ")
+                        )),
                     });
                 };
                 let body = match body {
                     Yaml::Mapping(body) => body,
                     Yaml::Null => continue,
-                    _ => return Err(RenderError::Yaml { name: shown, reason: format!("`{section_name}` is not a mapping") }),
+                    _ => {
+                        return Err(RenderError::Yaml {
+                            name: shown,
+                            reason: format!("`{section_name}` is not a mapping"),
+                        })
+                    }
                 };
                 let (merged, owners) = sections.entry(section_key).or_default();
                 for (k, v) in body {
                     let Some(key) = k.as_str().map(str::to_string) else {
-                        return Err(RenderError::Yaml { name: shown, reason: format!("a key in `{section_name}` is not a string") });
+                        return Err(RenderError::Yaml {
+                            name: shown,
+                            reason: format!("a key in `{section_name}` is not a string"),
+                        });
                     };
                     if let Some(first) = owners.insert(key.clone(), name.clone()) {
-                        return Err(RenderError::Duplicate { stack: def.name.clone(), key: clean_text(&key), first: sources.shown(&first), second: shown });
+                        return Err(RenderError::Duplicate {
+                            stack: def.name.clone(),
+                            key: clean_text(&key),
+                            first: sources.shown(&first),
+                            second: shown,
+                        });
                     }
                     merged.insert(k, v);
                 }
@@ -211,7 +303,10 @@ pub fn render(sources: &Sources, data: &Data) -> Result<Vec<RenderedStack>, Rend
         let (conditions, condition_owners) = sections.remove("Conditions").unwrap_or_default();
         let (mut outputs, mut output_owners) = sections.remove("Outputs").unwrap_or_default();
         for (name, o) in def.outputs {
-            let o: OutputDef = serde_yaml_ng::from_value(o).map_err(|e| RenderError::Yaml { name: stack_shown.clone(), reason: clean_text(&format!("output {name:?}: {e}")) })?;
+            let o: OutputDef = serde_yaml_ng::from_value(o).map_err(|e| RenderError::Yaml {
+                name: stack_shown.clone(),
+                reason: clean_text(&format!("output {name:?}: {e}")),
+            })?;
             let mut entry = Mapping::new();
             entry.insert("Description".into(), o.description.into());
             entry.insert("Value".into(), o.value);
@@ -220,7 +315,13 @@ pub fn render(sources: &Sources, data: &Data) -> Result<Vec<RenderedStack>, Rend
             }
             outputs.insert(name, Yaml::Mapping(entry));
         }
-        let owners = Owners { resources: &resource_owners, conditions: &condition_owners, outputs: &output_owners, sources, stack: &stack_file };
+        let owners = Owners {
+            resources: &resource_owners,
+            conditions: &condition_owners,
+            outputs: &output_owners,
+            sources,
+            stack: &stack_file,
+        };
         check_stack(&def.name, &resources, &conditions, &outputs, &owners)?;
         if !conditions.is_empty() {
             doc.insert("Conditions".into(), Yaml::Mapping(conditions));
@@ -229,7 +330,10 @@ pub fn render(sources: &Sources, data: &Data) -> Result<Vec<RenderedStack>, Rend
         if !outputs.is_empty() {
             doc.insert("Outputs".into(), Yaml::Mapping(outputs));
         }
-        let body = serde_yaml_ng::to_string(&doc).map_err(|e| RenderError::Yaml { name: stack_shown.clone(), reason: e.to_string() })?;
+        let body = serde_yaml_ng::to_string(&doc).map_err(|e| RenderError::Yaml {
+            name: stack_shown.clone(),
+            reason: e.to_string(),
+        })?;
         let header = format!(
             "# Stack `{}`, rendered by replatform from the service's replatform.yaml: edit that, not this.\n\
              # Deploys as is: aws cloudformation deploy --template-file {}.yaml --stack-name {} --capabilities CAPABILITY_IAM\n",
@@ -242,7 +346,11 @@ pub fn render(sources: &Sources, data: &Data) -> Result<Vec<RenderedStack>, Rend
                 reason: format!("stack `{}` renders to {} bytes: CloudFormation takes a template of at most {MAX_STACK_BYTES} bytes", def.name, template.len()),
             });
         }
-        out.push(RenderedStack { kind, name: def.name, template });
+        out.push(RenderedStack {
+            kind,
+            name: def.name,
+            template,
+        });
     }
     Ok(out)
 }
@@ -258,10 +366,25 @@ mod tests {
 
     #[test]
     fn stack_files_name_templates_by_file_name_and_stacks_validly() {
-        let stack = |templates: &str, name: &str| format!("name: \"{name}\"\ndescription: d\ntemplates: [{templates}]\n");
-        assert!(message(&[("stacks/x.yaml", &stack("../queue.yaml.hbs", "{{service}}-x"))]).contains("not a file name in the templates folder"));
-        assert!(message(&[("stacks/x.yaml", &stack("/etc/passwd", "{{service}}-x"))]).contains("not a file name in the templates folder"));
-        assert!(message(&[("stacks/x.yaml", &stack("queue.yaml.hbs", "../x"))]).contains("CloudFormation stack name"));
-        assert!(message(&[("stacks/x.yaml", &stack("queue.yaml.hbs", "{{service}}-ecs"))]).contains("is also defined by"));
+        let stack = |templates: &str, name: &str| {
+            format!("name: \"{name}\"\ndescription: d\ntemplates: [{templates}]\n")
+        };
+        assert!(message(&[(
+            "stacks/x.yaml",
+            &stack("../queue.yaml.hbs", "{{service}}-x")
+        )])
+        .contains("not a file name in the templates folder"));
+        assert!(
+            message(&[("stacks/x.yaml", &stack("/etc/passwd", "{{service}}-x"))])
+                .contains("not a file name in the templates folder")
+        );
+        assert!(
+            message(&[("stacks/x.yaml", &stack("queue.yaml.hbs", "../x"))])
+                .contains("CloudFormation stack name")
+        );
+        assert!(
+            message(&[("stacks/x.yaml", &stack("queue.yaml.hbs", "{{service}}-ecs"))])
+                .contains("is also defined by")
+        );
     }
 }

@@ -51,10 +51,13 @@ impl Tally {
     /// The limit that held longest (ties: the first by name).
     pub fn bottleneck(&self, platform: &str, explain: impl Fn(&str) -> String) -> Bottleneck {
         let total: u64 = self.seconds.values().sum();
-        let top = self.seconds.iter().fold(None::<(&String, u64)>, |best, (k, &v)| match best {
-            Some((_, b)) if b >= v => best,
-            _ => Some((k, v)),
-        });
+        let top = self
+            .seconds
+            .iter()
+            .fold(None::<(&String, u64)>, |best, (k, &v)| match best {
+                Some((_, b)) if b >= v => best,
+                _ => Some((k, v)),
+            });
         match top {
             Some((name, seconds)) => Bottleneck {
                 platform: platform.into(),
@@ -62,9 +65,19 @@ impl Tally {
                 seconds,
                 share: seconds as f64 / total as f64,
                 seen: self.seconds.clone(),
-                text: format!("{} ({seconds} s of {total} s with messages waiting)", explain(name)),
+                text: format!(
+                    "{} ({seconds} s of {total} s with messages waiting)",
+                    explain(name)
+                ),
             },
-            None => Bottleneck { platform: platform.into(), name: "none".into(), seconds: 0, share: 0.0, seen: BTreeMap::new(), text: "no message waited for a worker".into() },
+            None => Bottleneck {
+                platform: platform.into(),
+                name: "none".into(),
+                seconds: 0,
+                share: 0.0,
+                seen: BTreeMap::new(),
+                text: "no message waited for a worker".into(),
+            },
         }
     }
 }
@@ -86,6 +99,9 @@ mod tests {
         assert_eq!((b.name.as_str(), b.seconds), ("max", 7));
         assert!((b.share - 0.7).abs() < 1e-9);
         assert_eq!(b.text, "limit max (7 s of 10 s with messages waiting)");
-        assert_eq!(Tally::default().bottleneck("lambda", |n| n.into()).name, "none");
+        assert_eq!(
+            Tally::default().bottleneck("lambda", |n| n.into()).name,
+            "none"
+        );
     }
 }

@@ -9,10 +9,14 @@ use super::{Calls, Worker, TICK_MS};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
-    Pending { running_at: u64 },
+    Pending {
+        running_at: u64,
+    },
     Running,
     /// SIGTERM received: it finishes the batch in hand, or is killed at `kill_at`.
-    Stopping { kill_at: u64 },
+    Stopping {
+        kill_at: u64,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -54,18 +58,34 @@ pub struct Service {
 
 impl Service {
     pub fn new(settings: FargateSettings, worker: Worker) -> Self {
-        Self { settings, worker, tasks: Vec::new(), launch_tokens: LAUNCH_BURST, billed_seconds: Vec::new(), calls: Calls::default() }
+        Self {
+            settings,
+            worker,
+            tasks: Vec::new(),
+            launch_tokens: LAUNCH_BURST,
+            billed_seconds: Vec::new(),
+            calls: Calls::default(),
+        }
     }
 
     pub fn running(&self) -> u64 {
-        self.tasks.iter().filter(|t| t.phase == Phase::Running).count() as u64
+        self.tasks
+            .iter()
+            .filter(|t| t.phase == Phase::Running)
+            .count() as u64
     }
     pub fn pending(&self) -> u64 {
-        self.tasks.iter().filter(|t| matches!(t.phase, Phase::Pending { .. })).count() as u64
+        self.tasks
+            .iter()
+            .filter(|t| matches!(t.phase, Phase::Pending { .. }))
+            .count() as u64
     }
     /// Tasks that count towards the desired count: pending or running, not stopping.
     fn live(&self) -> u64 {
-        self.tasks.iter().filter(|t| !matches!(t.phase, Phase::Stopping { .. })).count() as u64
+        self.tasks
+            .iter()
+            .filter(|t| !matches!(t.phase, Phase::Stopping { .. }))
+            .count() as u64
     }
     /// Every task not yet gone, stopping ones included: all of them are billed.
     pub fn alive(&self) -> u64 {
@@ -75,14 +95,17 @@ impl Service {
     fn bill(&mut self, t: &Task, end_ms: u64) {
         // AWS Fargate pricing: per second from the image pull's start until the task ends,
         // with a one-minute minimum.
-        let s = (end_ms.saturating_sub(t.launched_ms)).div_ceil(1000).max(60);
+        let s = (end_ms.saturating_sub(t.launched_ms))
+            .div_ceil(1000)
+            .max(60);
         self.billed_seconds.push(s);
     }
 
     /// The ECS service scheduler moving towards `desired` at `now_ms`: launches (within
     /// Fargate's launch rate) or stops tasks, pending ones first, then the newest running.
     pub fn reconcile(&mut self, desired: u64, now_ms: u64, log: &mut Vec<Decision>) {
-        self.launch_tokens = (self.launch_tokens + LAUNCHES_PER_SECOND * TICK_MS as f64 / 1000.0).min(LAUNCH_BURST);
+        self.launch_tokens =
+            (self.launch_tokens + LAUNCHES_PER_SECOND * TICK_MS as f64 / 1000.0).min(LAUNCH_BURST);
         let live = self.live();
         if live < desired {
             let n = (desired - live).min(self.launch_tokens as u64);
@@ -90,7 +113,13 @@ impl Service {
                 self.launch_tokens -= n as f64;
                 let running_at = now_ms + self.settings.task_start_ms;
                 for _ in 0..n {
-                    self.tasks.push(Task { launched_ms: now_ms, phase: Phase::Pending { running_at }, busy_until: running_at, holding: None, polling_since: None });
+                    self.tasks.push(Task {
+                        launched_ms: now_ms,
+                        phase: Phase::Pending { running_at },
+                        busy_until: running_at,
+                        holding: None,
+                        polling_since: None,
+                    });
                 }
                 log.push(decision(now_ms, "task-start", format!("{n} task{} launched towards desired {desired}: running at {} (task start {} s)", plural(n), clock(running_at), self.settings.task_start_ms / 1000)));
             }
@@ -98,7 +127,13 @@ impl Service {
             let mut extra = live - desired;
             let mut stopped_pending = 0;
             while extra > 0 {
-                let Some(i) = self.tasks.iter().rposition(|t| matches!(t.phase, Phase::Pending { .. })) else { break };
+                let Some(i) = self
+                    .tasks
+                    .iter()
+                    .rposition(|t| matches!(t.phase, Phase::Pending { .. }))
+                else {
+                    break;
+                };
                 let t = self.tasks.remove(i);
                 self.bill(&t, now_ms);
                 stopped_pending += 1;
@@ -110,13 +145,22 @@ impl Service {
                     break;
                 }
                 if t.phase == Phase::Running {
-                    t.phase = Phase::Stopping { kill_at: now_ms + self.settings.stop_timeout_ms };
+                    t.phase = Phase::Stopping {
+                        kill_at: now_ms + self.settings.stop_timeout_ms,
+                    };
                     signalled += 1;
                     extra -= 1;
                 }
             }
             if stopped_pending + signalled > 0 {
-                let pending = if stopped_pending > 0 { format!("{stopped_pending} pending task{} stopped; ", plural(stopped_pending)) } else { String::new() };
+                let pending = if stopped_pending > 0 {
+                    format!(
+                        "{stopped_pending} pending task{} stopped; ",
+                        plural(stopped_pending)
+                    )
+                } else {
+                    String::new()
+                };
                 log.push(decision(now_ms, "sigterm", format!("desired {desired}: {pending}{signalled} task{} sent SIGTERM, each finishing the batch in hand (SIGKILL after {} s)", plural(signalled), self.settings.stop_timeout_ms / 1000)));
             }
         }
@@ -132,7 +176,15 @@ impl Service {
             }
         }
         if started > 0 {
-            log.push(decision(now_ms, "task-start", format!("{started} task{} running ({} running now)", plural(started), self.running())));
+            log.push(decision(
+                now_ms,
+                "task-start",
+                format!(
+                    "{started} task{} running ({} running now)",
+                    plural(started),
+                    self.running()
+                ),
+            ));
         }
     }
 
@@ -214,7 +266,12 @@ fn plural(n: u64) -> &'static str {
 }
 
 fn decision(at_ms: u64, rule: &str, text: String) -> Decision {
-    Decision { at_ms, platform: "ecs".into(), rule: rule.into(), text }
+    Decision {
+        at_ms,
+        platform: "ecs".into(),
+        rule: rule.into(),
+        text,
+    }
 }
 
 #[cfg(test)]
@@ -223,16 +280,33 @@ mod tests {
     use super::*;
 
     fn worker(per_message_ms: u64) -> Worker {
-        Worker { batch: 10, wait_ms: 10_000, visibility_ms: 30_000, per_message_ms, call_ms: 20 }
+        Worker {
+            batch: 10,
+            wait_ms: 10_000,
+            visibility_ms: 30_000,
+            per_message_ms,
+            call_ms: 20,
+        }
     }
 
     fn queue(n: u64, poison: u64) -> Queue {
-        let mut q = Queue::new(QueueSettings { max_receive_count: Some(5), fifo: None, delay_ms: 0 });
+        let mut q = Queue::new(QueueSettings {
+            max_receive_count: Some(5),
+            fifo: None,
+            delay_ms: 0,
+        });
         q.send(0, n, poison);
         q
     }
 
-    fn run(s: &mut Service, q: &mut Queue, desired: u64, from_s: u64, to_s: u64, log: &mut Vec<Decision>) {
+    fn run(
+        s: &mut Service,
+        q: &mut Queue,
+        desired: u64,
+        from_s: u64,
+        to_s: u64,
+        log: &mut Vec<Decision>,
+    ) {
         for sec in from_s..to_s {
             q.advance(sec * 1000);
             s.start_due(sec * 1000, log);
@@ -243,11 +317,21 @@ mod tests {
 
     #[test]
     fn a_task_works_only_after_its_start_time_and_then_at_its_handling_pace() {
-        let mut s = Service::new(FargateSettings { task_start_ms: 60_000, stop_timeout_ms: 30_000 }, worker(100));
+        let mut s = Service::new(
+            FargateSettings {
+                task_start_ms: 60_000,
+                stop_timeout_ms: 30_000,
+            },
+            worker(100),
+        );
         let mut q = queue(1000, 0);
         let mut log = Vec::new();
         run(&mut s, &mut q, 1, 0, 60, &mut log);
-        assert_eq!((s.pending(), s.running(), q.deleted()), (1, 0, 0), "pulling and starting for 60 s");
+        assert_eq!(
+            (s.pending(), s.running(), q.deleted()),
+            (1, 0, 0),
+            "pulling and starting for 60 s"
+        );
         run(&mut s, &mut q, 1, 60, 70, &mut log);
         // 10 s of work at 1,040 ms a batch of ten (20 ms receive + 10 x 100 ms + 20 ms delete).
         assert!((90..=100).contains(&q.deleted()), "{}", q.deleted());
@@ -256,27 +340,56 @@ mod tests {
 
     #[test]
     fn sigterm_lets_the_batch_in_hand_finish_and_sigkill_returns_it() {
-        let mut s = Service::new(FargateSettings { task_start_ms: 0, stop_timeout_ms: 30_000 }, worker(1_000));
+        let mut s = Service::new(
+            FargateSettings {
+                task_start_ms: 0,
+                stop_timeout_ms: 30_000,
+            },
+            worker(1_000),
+        );
         let mut q = queue(100, 0);
         let mut log = Vec::new();
         run(&mut s, &mut q, 1, 0, 5, &mut log);
         assert_eq!(q.in_flight(), 10);
         run(&mut s, &mut q, 0, 5, 20, &mut log);
-        assert_eq!((s.alive(), q.deleted(), q.in_flight()), (0, 10, 0), "the batch finished, no new one was received");
+        assert_eq!(
+            (s.alive(), q.deleted(), q.in_flight()),
+            (0, 10, 0),
+            "the batch finished, no new one was received"
+        );
         assert!(log.iter().any(|d| d.rule == "sigterm"));
         // A batch longer than the stop timeout is killed mid-way and comes back.
-        let mut s = Service::new(FargateSettings { task_start_ms: 0, stop_timeout_ms: 5_000 }, worker(60_000));
+        let mut s = Service::new(
+            FargateSettings {
+                task_start_ms: 0,
+                stop_timeout_ms: 5_000,
+            },
+            worker(60_000),
+        );
         let mut q = queue(10, 0);
         run(&mut s, &mut q, 1, 0, 2, &mut log);
         run(&mut s, &mut q, 0, 2, 40, &mut log);
-        assert_eq!((s.alive(), q.deleted(), q.in_flight(), q.visible()), (0, 0, 0, 10));
+        assert_eq!(
+            (s.alive(), q.deleted(), q.in_flight(), q.visible()),
+            (0, 0, 0, 10)
+        );
         s.close(40_000);
-        assert_eq!(s.billed_seconds, vec![60], "7 s of running is billed as Fargate's one-minute minimum");
+        assert_eq!(
+            s.billed_seconds,
+            vec![60],
+            "7 s of running is billed as Fargate's one-minute minimum"
+        );
     }
 
     #[test]
     fn an_idle_task_long_polls() {
-        let mut s = Service::new(FargateSettings { task_start_ms: 0, stop_timeout_ms: 30_000 }, worker(10));
+        let mut s = Service::new(
+            FargateSettings {
+                task_start_ms: 0,
+                stop_timeout_ms: 30_000,
+            },
+            worker(10),
+        );
         let mut q = queue(0, 0);
         run(&mut s, &mut q, 1, 0, 60, &mut Vec::new());
         assert_eq!(s.calls.receives, 6, "a 10 s long poll: six calls a minute");

@@ -34,7 +34,12 @@ pub struct Provisioned {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Trigger {
-    Sqs { batch_size: u64, window_ms: u64, max_concurrency: Option<u32>, provisioned: Option<Provisioned> },
+    Sqs {
+        batch_size: u64,
+        window_ms: u64,
+        max_concurrency: Option<u32>,
+        provisioned: Option<Provisioned>,
+    },
     /// `rate`: one invocation per rate; the handler polls with `Worker`'s settings and stops
     /// polling once less than `margin_ms` of its time is left.
     Schedule { rate_ms: u64, margin_ms: u64 },
@@ -205,7 +210,14 @@ impl Function {
 
     /// The event source mapping's limit on concurrent batches, and what sets it.
     fn poller_limit(&self) -> (u32, &'static str) {
-        let Trigger::Sqs { max_concurrency, provisioned, .. } = self.settings.trigger else { return (0, "") };
+        let Trigger::Sqs {
+            max_concurrency,
+            provisioned,
+            ..
+        } = self.settings.trigger
+        else {
+            return (0, "");
+        };
         let mut limit = (self.target, "ramp");
         let mut cap = |n: u32, why: &'static str| {
             if n < limit.0 {
@@ -227,9 +239,19 @@ impl Function {
 
     /// Scaling of the event source mapping, checked each tick at `now_ms`.
     fn scale_pollers(&mut self, now_ms: u64, queue: &Queue, log: &mut Vec<Decision>) {
-        let Trigger::Sqs { max_concurrency, provisioned, .. } = self.settings.trigger else { return };
+        let Trigger::Sqs {
+            max_concurrency,
+            provisioned,
+            ..
+        } = self.settings.trigger
+        else {
+            return;
+        };
         let (start, ramp) = match provisioned {
-            Some(p) => (p.min_pollers * PROVISIONED_PER_POLLER, PROVISIONED_RAMP_PER_MINUTE),
+            Some(p) => (
+                p.min_pollers * PROVISIONED_PER_POLLER,
+                PROVISIONED_RAMP_PER_MINUTE,
+            ),
             None => (ESM_START, ESM_RAMP_PER_MINUTE),
         };
         let waiting = queue.visible() > 0;
@@ -238,8 +260,19 @@ impl Function {
             self.target = start;
             self.last_step_ms = now_ms;
             let (to, why) = self.poller_limit();
-            let what = if provisioned.is_some() { format!("{start} (provisioned minimum pollers x {PROVISIONED_PER_POLLER})") } else { format!("{start} concurrent batches as messages appear") };
-            log.push(decision(now_ms, "pollers", format!("event source mapping starts at {what}{}", capped(to, start, why))));
+            let what = if provisioned.is_some() {
+                format!("{start} (provisioned minimum pollers x {PROVISIONED_PER_POLLER})")
+            } else {
+                format!("{start} concurrent batches as messages appear")
+            };
+            log.push(decision(
+                now_ms,
+                "pollers",
+                format!(
+                    "event source mapping starts at {what}{}",
+                    capped(to, start, why)
+                ),
+            ));
             self.last_limit = (to, why);
         } else if self.target > 0 && now_ms >= self.last_step_ms + 60_000 {
             self.last_step_ms = now_ms;
@@ -248,20 +281,51 @@ impl Function {
                 if self.throttled_since_step > 0 {
                     // Lambda developer guide, "Backoff strategy for failed invocations": errors
                     // and throttles hold the scaling back.
-                    log.push(decision(now_ms, "throttle", format!("pollers held at {}: {} throttles in the last minute", before.0, self.throttled_since_step)));
+                    log.push(decision(
+                        now_ms,
+                        "throttle",
+                        format!(
+                            "pollers held at {}: {} throttles in the last minute",
+                            before.0, self.throttled_since_step
+                        ),
+                    ));
                 } else {
                     self.target = (self.target + ramp).min(start.max(PROVISIONED_CEILING));
                 }
             } else {
                 self.empty_marks += 1;
-                let low = if self.empty_marks >= 2 && max_concurrency.is_none() && provisioned.is_none() { ESM_LOW_TRAFFIC } else { start };
+                let low = if self.empty_marks >= 2
+                    && max_concurrency.is_none()
+                    && provisioned.is_none()
+                {
+                    ESM_LOW_TRAFFIC
+                } else {
+                    start
+                };
                 self.target = low;
             }
             self.throttled_since_step = 0;
             let after = self.poller_limit();
             if after.0 != before.0 {
-                let why = if waiting { format!("{} a minute while messages remain{}", ramp, capped(after.0, self.target, after.1)) } else { "the queue is empty".to_string() };
-                log.push(decision(now_ms, "pollers", format!("Lambda: {} -> {} pollers at {}, {why}", before.0, after.0, clock(now_ms))));
+                let why = if waiting {
+                    format!(
+                        "{} a minute while messages remain{}",
+                        ramp,
+                        capped(after.0, self.target, after.1)
+                    )
+                } else {
+                    "the queue is empty".to_string()
+                };
+                log.push(decision(
+                    now_ms,
+                    "pollers",
+                    format!(
+                        "Lambda: {} -> {} pollers at {}, {why}",
+                        before.0,
+                        after.0,
+                        clock(now_ms)
+                    ),
+                ));
             }
             self.last_limit = after;
         }
@@ -300,7 +364,11 @@ impl Function {
             self.current.concurrency = self.running;
         }
         match self.settings.trigger {
-            Trigger::Sqs { batch_size, window_ms, .. } => {
+            Trigger::Sqs {
+                batch_size,
+                window_ms,
+                ..
+            } => {
                 self.scale_pollers(now_ms, queue, log);
                 let limit = self.poller_limit().0 as usize;
                 // Scale-down removes idle pollers only; busy ones finish first.
@@ -313,7 +381,12 @@ impl Function {
                     }
                 }
                 while self.pollers.len() < limit {
-                    self.pollers.push(Poller { busy_until: now_ms, holding: None, polling_since: None, gathering_since: None });
+                    self.pollers.push(Poller {
+                        busy_until: now_ms,
+                        holding: None,
+                        polling_since: None,
+                        gathering_since: None,
+                    });
                 }
                 let mut pollers = std::mem::take(&mut self.pollers);
                 for p in &mut pollers {
@@ -332,7 +405,13 @@ impl Function {
                 while self.pending_events > 0 && self.room() {
                     self.pending_events -= 1;
                     self.start();
-                    self.invocations.push(Invocation { started: now_ms, deadline: now_ms + self.settings.timeout_ms, busy_until: now_ms, holding: None, polling_since: None });
+                    self.invocations.push(Invocation {
+                        started: now_ms,
+                        deadline: now_ms + self.settings.timeout_ms,
+                        busy_until: now_ms,
+                        holding: None,
+                        polling_since: None,
+                    });
                 }
                 let mut invocations = std::mem::take(&mut self.invocations);
                 let mut ended = Vec::new();
@@ -351,12 +430,24 @@ impl Function {
     }
 
     /// One poller of the event source mapping through the tick.
-    fn poll(&mut self, p: &mut Poller, now_ms: u64, batch_size: u64, window_ms: u64, queue: &mut Queue) {
+    fn poll(
+        &mut self,
+        p: &mut Poller,
+        now_ms: u64,
+        batch_size: u64,
+        window_ms: u64,
+        queue: &mut Queue,
+    ) {
         let end = now_ms + TICK_MS;
         let mut at = p.busy_until.max(now_ms);
         loop {
             match p.holding {
-                Some(Batch { id, since, hold: Hold::Invoked { done_at, timed_out }, .. }) => {
+                Some(Batch {
+                    id,
+                    since,
+                    hold: Hold::Invoked { done_at, timed_out },
+                    ..
+                }) => {
                     if done_at >= end {
                         break;
                     }
@@ -369,7 +460,11 @@ impl Function {
                     p.holding = None;
                     at = done_at;
                 }
-                Some(Batch { since, hold: Hold::Waiting, .. }) => {
+                Some(Batch {
+                    since,
+                    hold: Hold::Waiting,
+                    ..
+                }) => {
                     if since + self.settings.queue_visibility_ms <= at {
                         // Its visibility timeout passed while throttled: the batch is back in
                         // the queue with one more receive counted (pitfall 8).
@@ -403,7 +498,12 @@ impl Function {
                         self.calls.receive(r.count);
                     }
                     p.gathering_since = None;
-                    p.holding = Some(Batch { id: r.id, count: r.count, since: at, hold: Hold::Waiting });
+                    p.holding = Some(Batch {
+                        id: r.id,
+                        count: r.count,
+                        since: at,
+                        hold: Hold::Waiting,
+                    });
                     if self.room() {
                         self.invoke(p, at);
                     } else {
@@ -413,7 +513,10 @@ impl Function {
                     }
                 }
                 None => {
-                    let w = Worker { wait_ms: ESM_WAIT_MS, ..self.worker };
+                    let w = Worker {
+                        wait_ms: ESM_WAIT_MS,
+                        ..self.worker
+                    };
                     self.calls.poll(&mut p.polling_since, at, end, w);
                     at = end;
                 }
@@ -430,14 +533,25 @@ impl Function {
         let takes = b.count * self.worker.per_message_ms;
         let timed_out = takes > self.settings.timeout_ms;
         let done_at = at + takes.min(self.settings.timeout_ms);
-        p.holding = Some(Batch { since: at, hold: Hold::Invoked { done_at, timed_out }, ..b });
+        p.holding = Some(Batch {
+            since: at,
+            hold: Hold::Invoked { done_at, timed_out },
+            ..b
+        });
     }
 
     /// The scheduled handler (the example worker's): while at least `margin` of its time is
     /// left, receive a batch, handle it, delete it; stop at the first empty receive. Returns
     /// when it ended and whether as an error (the function timeout).
-    fn run_handler(&mut self, inv: &mut Invocation, now_ms: u64, queue: &mut Queue) -> Option<(u64, bool)> {
-        let Trigger::Schedule { margin_ms, .. } = self.settings.trigger else { return None };
+    fn run_handler(
+        &mut self,
+        inv: &mut Invocation,
+        now_ms: u64,
+        queue: &mut Queue,
+    ) -> Option<(u64, bool)> {
+        let Trigger::Schedule { margin_ms, .. } = self.settings.trigger else {
+            return None;
+        };
         let end = now_ms + TICK_MS;
         let w = self.worker;
         let mut at = inv.busy_until.max(now_ms);
@@ -502,5 +616,10 @@ fn capped(limit: u32, target: u32, why: &str) -> String {
 }
 
 fn decision(at_ms: u64, rule: &str, text: String) -> Decision {
-    Decision { at_ms, platform: "lambda".into(), rule: rule.into(), text }
+    Decision {
+        at_ms,
+        platform: "lambda".into(),
+        rule: rule.into(),
+        text,
+    }
 }

@@ -61,7 +61,12 @@ pub struct QueueMetrics {
 
 impl QueueMetrics {
     pub fn new(delay_ms: u64) -> Self {
-        Self { minutes: Vec::new(), current: Minute::default(), current_active: false, delay_ms }
+        Self {
+            minutes: Vec::new(),
+            current: Minute::default(),
+            current_active: false,
+            delay_ms,
+        }
     }
 
     /// The queue as it stands at `now_ms` (called every tick, in order). SQS developer guide,
@@ -72,7 +77,8 @@ impl QueueMetrics {
     pub fn record(&mut self, now_ms: u64, m: Minute, active: bool) {
         let index = (now_ms / MINUTE_MS) as usize;
         while self.minutes.len() < index {
-            self.minutes.push(self.current_active.then_some(self.current));
+            self.minutes
+                .push(self.current_active.then_some(self.current));
             self.current = Minute::default();
             self.current_active = false;
         }
@@ -88,7 +94,11 @@ impl QueueMetrics {
         if (index + 1) * MINUTE_MS + self.delay_ms > now_ms {
             return None;
         }
-        self.minutes.get(index as usize).copied().flatten().map(|m| m.get(metric))
+        self.minutes
+            .get(index as usize)
+            .copied()
+            .flatten()
+            .map(|m| m.get(metric))
     }
 }
 
@@ -246,7 +256,10 @@ impl Alarm {
         let mut total = 0.0;
         for &m in &self.metrics {
             let first = period * self.period_minutes;
-            let values: Vec<f64> = (first..first + self.period_minutes).filter_map(|i| q.datapoint(m, i, now_ms)).map(|v| v as f64).collect();
+            let values: Vec<f64> = (first..first + self.period_minutes)
+                .filter_map(|i| q.datapoint(m, i, now_ms))
+                .map(|v| v as f64)
+                .collect();
             total += self.statistic.apply(&values)?;
         }
         Some(total)
@@ -259,29 +272,64 @@ impl Alarm {
         let period_ms = self.period_minutes * MINUTE_MS;
         // The newest period that could have been published: its end plus the delay has passed.
         let due = now_ms.saturating_sub(q.delay_ms) / period_ms;
-        let values: Vec<Option<f64>> = (due.saturating_sub(self.evaluation_periods)..due).map(|p| self.period_value(q, p, now_ms)).collect();
+        let values: Vec<Option<f64>> = (due.saturating_sub(self.evaluation_periods)..due)
+            .map(|p| self.period_value(q, p, now_ms))
+            .collect();
         let present: Vec<f64> = values.iter().flatten().copied().collect();
-        let breaching_present = present.iter().filter(|&&v| self.comparison.breaches(v, self.threshold)).count() as u64;
+        let breaching_present = present
+            .iter()
+            .filter(|&&v| self.comparison.breaches(v, self.threshold))
+            .count() as u64;
         let missing = self.evaluation_periods - present.len() as u64;
         let (breaching, state) = match self.missing {
             MissingData::Breaching => {
                 let b = breaching_present + missing;
-                (b, if b >= self.datapoints_to_alarm { State::Alarm } else { State::Ok })
+                (
+                    b,
+                    if b >= self.datapoints_to_alarm {
+                        State::Alarm
+                    } else {
+                        State::Ok
+                    },
+                )
             }
-            MissingData::NotBreaching => (breaching_present, if breaching_present >= self.datapoints_to_alarm { State::Alarm } else { State::Ok }),
+            MissingData::NotBreaching => (
+                breaching_present,
+                if breaching_present >= self.datapoints_to_alarm {
+                    State::Alarm
+                } else {
+                    State::Ok
+                },
+            ),
             MissingData::Ignore if present.is_empty() => (0, previous),
             MissingData::Missing if present.is_empty() => (0, State::InsufficientData),
             MissingData::Ignore | MissingData::Missing => {
                 let needed = self.datapoints_to_alarm.min(present.len() as u64);
-                (breaching_present, if breaching_present >= needed { State::Alarm } else { State::Ok })
+                (
+                    breaching_present,
+                    if breaching_present >= needed {
+                        State::Alarm
+                    } else {
+                        State::Ok
+                    },
+                )
             }
         };
-        Evaluation { state, values, breaching }
+        Evaluation {
+            state,
+            values,
+            breaching,
+        }
     }
 
     /// `visible >= 1`, the alarm's condition in words.
     pub fn condition(&self) -> String {
-        format!("{} {} {}", self.label, self.comparison.symbol(), self.threshold)
+        format!(
+            "{} {} {}",
+            self.label,
+            self.comparison.symbol(),
+            self.threshold
+        )
     }
 }
 
@@ -334,37 +382,79 @@ mod tests {
 
     #[test]
     fn a_minute_is_published_after_it_ends_plus_the_delay() {
-        let q = metrics(60_000, 200, |s| Some(Minute { visible: s, ..Default::default() }));
+        let q = metrics(60_000, 200, |s| {
+            Some(Minute {
+                visible: s,
+                ..Default::default()
+            })
+        });
         assert_eq!(q.datapoint(Metric::Visible, 0, 119_999), None);
-        assert_eq!(q.datapoint(Metric::Visible, 0, 120_000), Some(59), "the minute's largest value");
+        assert_eq!(
+            q.datapoint(Metric::Visible, 0, 120_000),
+            Some(59),
+            "the minute's largest value"
+        );
         assert_eq!(q.datapoint(Metric::Visible, 1, 180_000), Some(119));
     }
 
     #[test]
     fn scale_out_alarms_at_the_first_published_minute_and_not_before() {
-        let q = metrics(60_000, 300, |_| Some(Minute { visible: 500, ..Default::default() }));
+        let q = metrics(60_000, 300, |_| {
+            Some(Minute {
+                visible: 500,
+                ..Default::default()
+            })
+        });
         let a = scale_out();
-        assert_eq!(a.evaluate(&q, 60_000, State::Ok).state, State::Ok, "nothing published yet: missing is not breaching");
+        assert_eq!(
+            a.evaluate(&q, 60_000, State::Ok).state,
+            State::Ok,
+            "nothing published yet: missing is not breaching"
+        );
         let e = a.evaluate(&q, 120_000, State::Ok);
-        assert_eq!((e.state, e.values.clone()), (State::Alarm, vec![Some(500.0)]));
+        assert_eq!(
+            (e.state, e.values.clone()),
+            (State::Alarm, vec![Some(500.0)])
+        );
     }
 
     #[test]
     fn an_idle_queue_publishes_nothing_and_scale_in_counts_that_as_empty() {
         let q = metrics(60_000, 600, |_| None);
-        assert_eq!(scale_out().evaluate(&q, 600_000, State::Ok).state, State::Ok);
+        assert_eq!(
+            scale_out().evaluate(&q, 600_000, State::Ok).state,
+            State::Ok
+        );
         let e = scale_in(5).evaluate(&q, 600_000, State::Ok);
-        assert_eq!((e.state, e.breaching), (State::Alarm, 5), "missing data is breaching on scale-in (pitfall 14)");
+        assert_eq!(
+            (e.state, e.breaching),
+            (State::Alarm, 5),
+            "missing data is breaching on scale-in (pitfall 14)"
+        );
     }
 
     #[test]
     fn scale_in_needs_every_period_empty_with_nothing_in_flight() {
         // Busy until 3:00 with messages in flight and none visible; empty afterwards.
-        let q = metrics(0, 600, |s| Some(Minute { visible: 0, not_visible: if s < 180 { 10 } else { 0 }, delayed: 0 }));
+        let q = metrics(0, 600, |s| {
+            Some(Minute {
+                visible: 0,
+                not_visible: if s < 180 { 10 } else { 0 },
+                delayed: 0,
+            })
+        });
         let a = scale_in(3);
-        assert_eq!(a.evaluate(&q, 300_000, State::Ok).state, State::Ok, "minutes 2..5: minute 2 had messages in flight");
+        assert_eq!(
+            a.evaluate(&q, 300_000, State::Ok).state,
+            State::Ok,
+            "minutes 2..5: minute 2 had messages in flight"
+        );
         let e = a.evaluate(&q, 360_000, State::Ok);
-        assert_eq!((e.state, e.values), (State::Alarm, vec![Some(0.0), Some(0.0), Some(0.0)]), "minutes 3, 4, 5 empty");
+        assert_eq!(
+            (e.state, e.values),
+            (State::Alarm, vec![Some(0.0), Some(0.0), Some(0.0)]),
+            "minutes 3, 4, 5 empty"
+        );
     }
 
     #[test]
@@ -373,7 +463,13 @@ mod tests {
         assert_eq!(Statistic::Sum.apply(&[1.0, 2.0]), Some(3.0));
         assert_eq!(Statistic::Minimum.apply(&[4.0, 2.0]), Some(2.0));
         assert_eq!(Statistic::Maximum.apply(&[]), None);
-        assert!(Comparison::GreaterThanOrEqual.breaches(1.0, 1.0) && !Comparison::GreaterThan.breaches(1.0, 1.0));
-        assert!(Comparison::LessThanOrEqual.breaches(0.0, 0.0) && !Comparison::LessThan.breaches(0.0, 0.0));
+        assert!(
+            Comparison::GreaterThanOrEqual.breaches(1.0, 1.0)
+                && !Comparison::GreaterThan.breaches(1.0, 1.0)
+        );
+        assert!(
+            Comparison::LessThanOrEqual.breaches(0.0, 0.0)
+                && !Comparison::LessThan.breaches(0.0, 0.0)
+        );
     }
 }

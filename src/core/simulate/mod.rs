@@ -66,7 +66,10 @@ pub struct Calls {
 
 impl Calls {
     pub fn new(message_bytes: u64) -> Self {
-        Self { message_bytes, ..Self::default() }
+        Self {
+            message_bytes,
+            ..Self::default()
+        }
     }
 
     /// A receive call that returned `count` messages.
@@ -176,12 +179,22 @@ pub struct Setup {
     pub arm64: bool,
 }
 
-fn env_number(c: &Config, name: &str, default: u64, range: std::ops::RangeInclusive<u64>) -> Result<u64, String> {
+fn env_number(
+    c: &Config,
+    name: &str,
+    default: u64,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<u64, String> {
     match c.environment.get(name) {
         None => Ok(default),
         Some(v) => match v.0.trim().parse::<u64>() {
             Ok(n) if range.contains(&n) => Ok(n),
-            _ => Err(format!("environment `{name}` is `{}`: the worker's receives need {}..={}", v.0, range.start(), range.end())),
+            _ => Err(format!(
+                "environment `{name}` is `{}`: the worker's receives need {}..={}",
+                v.0,
+                range.start(),
+                range.end()
+            )),
         },
     }
 }
@@ -196,37 +209,73 @@ impl Setup {
         let wait_ms = env_number(c, "SQS_WAIT_SECONDS", 10, 0..=20)? * 1000;
         // Unset, the example worker's own default of 30 s applies (app.py's VISIBILITY_TO).
         let visibility_ms = env_number(c, "SQS_VISIBILITY_TO", 30, 0..=43_200)? * 1000;
-        let worker = Worker { batch, wait_ms, visibility_ms, per_message_ms: ms(inputs.per_message), call_ms: ms(inputs.call) };
-        let messages = u32::try_from(inputs.sends.iter().map(|w| w.count).sum::<u64>()).unwrap_or(u32::MAX);
+        let worker = Worker {
+            batch,
+            wait_ms,
+            visibility_ms,
+            per_message_ms: ms(inputs.per_message),
+            call_ms: ms(inputs.call),
+        };
+        let messages =
+            u32::try_from(inputs.sends.iter().map(|w| w.count).sum::<u64>()).unwrap_or(u32::MAX);
         let l = &c.lambda;
         let trigger = match &l.trigger {
             config::Trigger::Sqs(t) => {
-                let provisioned = inputs.provisioned.or(t.provisioned_pollers.map(|p| Provisioned { min_pollers: p.min, max_pollers: p.max }));
+                let provisioned =
+                    inputs
+                        .provisioned
+                        .or(t.provisioned_pollers.map(|p| Provisioned {
+                            min_pollers: p.min,
+                            max_pollers: p.max,
+                        }));
                 if provisioned.is_some() && t.max_concurrency.is_some() {
                     return Err("provisioned pollers cannot be combined with `lambda.trigger.max_concurrency` (pitfall 27)".into());
                 }
-                Trigger::Sqs { batch_size: u64::from(t.batch_size), window_ms: t.max_batching_window.0 * 1000, max_concurrency: t.max_concurrency, provisioned }
+                Trigger::Sqs {
+                    batch_size: u64::from(t.batch_size),
+                    window_ms: t.max_batching_window.0 * 1000,
+                    max_concurrency: t.max_concurrency,
+                    provisioned,
+                }
             }
             // The example worker's rule: a poll starts only with SQS_WAIT_SECONDS +
             // SQS_VISIBILITY_TO of the invocation left.
-            config::Trigger::Schedule(t) => Trigger::Schedule { rate_ms: t.rate.0.max(60) * 1000, margin_ms: wait_ms + visibility_ms },
+            config::Trigger::Schedule(t) => Trigger::Schedule {
+                rate_ms: t.rate.0.max(60) * 1000,
+                margin_ms: wait_ms + visibility_ms,
+            },
         };
         Ok(Setup {
             service: c.service.clone(),
             scaling,
-            fargate: FargateSettings { task_start_ms: ms(inputs.task_start), stop_timeout_ms: 30_000 },
+            fargate: FargateSettings {
+                task_start_ms: ms(inputs.task_start),
+                stop_timeout_ms: 30_000,
+            },
             ecs_worker: worker,
             lambda: LambdaSettings {
                 memory_mb: l.memory,
                 timeout_ms: l.timeout.0 * 1000,
-                concurrency: l.reserved_concurrency.map_or(Concurrency::Account(inputs.account_concurrency), Concurrency::Reserved),
+                concurrency: l.reserved_concurrency.map_or(
+                    Concurrency::Account(inputs.account_concurrency),
+                    Concurrency::Reserved,
+                ),
                 trigger,
                 queue_visibility_ms: c.queue.visibility_timeout.0 * 1000,
             },
             lambda_worker: worker,
             // `queue.fifo`: `load` gives every message a group of its own (issue 14), so no
             // group holds another back; the FIFO queue's call limits still apply.
-            queue: QueueSettings { max_receive_count: c.queue.dead_letter.max_receive_count, fifo: inputs.fifo.or_else(|| c.queue.fifo.then(|| Fifo { groups: messages.max(1), high_throughput: false })), delay_ms: ms(inputs.delay) },
+            queue: QueueSettings {
+                max_receive_count: c.queue.dead_letter.max_receive_count,
+                fifo: inputs.fifo.or_else(|| {
+                    c.queue.fifo.then(|| Fifo {
+                        groups: messages.max(1),
+                        high_throughput: false,
+                    })
+                }),
+                delay_ms: ms(inputs.delay),
+            },
             cpu: c.ecs.cpu,
             ecs_memory_mb: c.ecs.memory,
             arm64: c.image.platform == config::Platform::Arm64,
@@ -250,14 +299,18 @@ pub struct Run {
 }
 
 fn rfc3339(unix_ms: u64) -> String {
-    humantime::format_rfc3339_millis(SystemTime::UNIX_EPOCH + Duration::from_millis(unix_ms)).to_string()
+    humantime::format_rfc3339_millis(SystemTime::UNIX_EPOCH + Duration::from_millis(unix_ms))
+        .to_string()
 }
 
 fn ecs_limit(name: &str) -> String {
     match name {
         "task start" => "task start: tasks were pulling and starting while messages waited".into(),
         "max" => "max: the service was at its MaxCapacity while messages waited".into(),
-        "ExactCapacity" => "ExactCapacity: the scale-out step sets the same count on every re-fire (pitfall 11)".into(),
+        "ExactCapacity" => {
+            "ExactCapacity: the scale-out step sets the same count on every re-fire (pitfall 11)"
+                .into()
+        }
         "cooldown" => "cooldown: re-fires during the scale-out cooldown added nothing".into(),
         _ => "alarm period: waiting for the next minute's metric, the alarm and its step".into(),
     }
@@ -267,7 +320,9 @@ fn lambda_limit(name: &str) -> String {
     match name {
         "reserved concurrency" => "reserved concurrency: every allowed execution was busy".into(),
         "account concurrency" => "account concurrency: the unreserved pool was exhausted".into(),
-        "max_concurrency" => "max_concurrency: the event source mapping's MaximumConcurrency".into(),
+        "max_concurrency" => {
+            "max_concurrency: the event source mapping's MaximumConcurrency".into()
+        }
         "ceiling" => "ceiling: the event source mapping's most concurrent batches".into(),
         "max pollers" => "max pollers: the provisioned mode's MaximumPollers".into(),
         "schedule rate" => "schedule rate: one invocation per rate works the queue".into(),
@@ -344,7 +399,8 @@ pub fn run(setup: &Setup, inputs: &Inputs) -> Run {
                 lambda_invocations: minute.map(|(_, m)| m.invocations),
                 lambda_errors: minute.map(|(_, m)| m.errors),
                 lambda_throttles: minute.map(|(_, m)| m.throttles),
-                cloudwatch_minute: minute.map(|(i, _)| rfc3339(inputs.start_unix_ms + i as u64 * MINUTE_MS)),
+                cloudwatch_minute: minute
+                    .map(|(i, _)| rfc3339(inputs.start_unix_ms + i as u64 * MINUTE_MS)),
                 ..queue_sample(&lam_q, "lambda")
             });
             if window_ms.is_some_and(|w| t >= w) {
@@ -353,11 +409,22 @@ pub fn run(setup: &Setup, inputs: &Inputs) -> Run {
             }
             let load_over = load_done_ms.is_none_or(|d| t >= d);
             let drained = |platform: &str| {
-                let last: Vec<&Sample> = samples.iter().rev().filter(|s| s.platform == platform).take(DRAINED_SAMPLES).collect();
+                let last: Vec<&Sample> = samples
+                    .iter()
+                    .rev()
+                    .filter(|s| s.platform == platform)
+                    .take(DRAINED_SAMPLES)
+                    .collect();
                 last.len() == DRAINED_SAMPLES && last.iter().all(|s| s.depth() == Some(0))
             };
             let ecs_back = desired == s.min && service.alive() == u64::from(s.min);
-            if window_ms.is_none() && load_over && drained("ecs") && drained("lambda") && ecs_back && function.running() == 0 {
+            if window_ms.is_none()
+                && load_over
+                && drained("ecs")
+                && drained("lambda")
+                && ecs_back
+                && function.running() == 0
+            {
                 stopped = "drained";
                 break;
             }
@@ -365,7 +432,10 @@ pub fn run(setup: &Setup, inputs: &Inputs) -> Run {
                 break;
             }
         }
-        while let Some(w) = waves.get(next_wave).filter(|w| (w.at.as_millis() as u64) < t + TICK_MS) {
+        while let Some(w) = waves
+            .get(next_wave)
+            .filter(|w| (w.at.as_millis() as u64) < t + TICK_MS)
+        {
             let poison = poison_left.min(w.count);
             poison_left -= poison;
             ecs_q.send(t, w.count, poison);
@@ -373,7 +443,15 @@ pub fn run(setup: &Setup, inputs: &Inputs) -> Run {
             sent += w.count;
             next_wave += 1;
         }
-        metrics.record(t, Minute { visible: ecs_q.visible(), not_visible: ecs_q.in_flight(), delayed: ecs_q.delayed() }, ecs_q.first_activity_ms.is_some());
+        metrics.record(
+            t,
+            Minute {
+                visible: ecs_q.visible(),
+                not_visible: ecs_q.in_flight(),
+                delayed: ecs_q.delayed(),
+            },
+            ecs_q.first_activity_ms.is_some(),
+        );
 
         // CloudWatch evaluates the alarms once a minute; one in ALARM re-invokes its actions
         // each time (pitfall 30).
@@ -381,15 +459,37 @@ pub fn run(setup: &Setup, inputs: &Inputs) -> Run {
             for (i, a) in s.alarms.iter().enumerate() {
                 let e = a.evaluate(&metrics, t, states[i]);
                 if e.state != states[i] {
-                    let values: Vec<String> = e.values.iter().map(|v| v.map_or("missing".into(), number)).collect();
-                    log.push(Decision { at_ms: t, platform: "ecs".into(), rule: "alarm".into(), text: format!("alarm {} {} -> {}: {} over [{}] ({} of {} breaching)", a.name, states[i], e.state, a.condition(), values.join(", "), e.breaching, a.evaluation_periods) });
+                    let values: Vec<String> = e
+                        .values
+                        .iter()
+                        .map(|v| v.map_or("missing".into(), number))
+                        .collect();
+                    log.push(Decision {
+                        at_ms: t,
+                        platform: "ecs".into(),
+                        rule: "alarm".into(),
+                        text: format!(
+                            "alarm {} {} -> {}: {} over [{}] ({} of {} breaching)",
+                            a.name,
+                            states[i],
+                            e.state,
+                            a.condition(),
+                            values.join(", "),
+                            e.breaching,
+                            a.evaluation_periods
+                        ),
+                    });
                     states[i] = e.state;
                 }
                 if e.state != State::Alarm {
                     continue;
                 }
                 for name in &a.actions {
-                    let Some((pi, p)) = s.policies.iter().enumerate().find(|(_, p)| &p.name == name) else { continue };
+                    let Some((pi, p)) =
+                        s.policies.iter().enumerate().find(|(_, p)| &p.name == name)
+                    else {
+                        continue;
+                    };
                     let present: Vec<f64> = e.values.iter().flatten().copied().collect();
                     // With no datapoint (missing data treated as breaching) the value is the
                     // threshold itself.
@@ -399,7 +499,12 @@ pub fn run(setup: &Setup, inputs: &Inputs) -> Run {
                         last_out_rule = act.rule;
                     }
                     if last_logged[pi] != Some((act.rule, act.to)) || act.to != desired {
-                        log.push(Decision { at_ms: t, platform: "ecs".into(), rule: act.rule.into(), text: act.text.clone() });
+                        log.push(Decision {
+                            at_ms: t,
+                            platform: "ecs".into(),
+                            rule: act.rule.into(),
+                            text: act.text.clone(),
+                        });
                         last_logged[pi] = Some((act.rule, act.to));
                     }
                     desired = act.to;
@@ -434,7 +539,11 @@ pub fn run(setup: &Setup, inputs: &Inputs) -> Run {
     let usage = vec![
         Usage {
             platform: "ecs".into(),
-            compute: Compute::Fargate { task_seconds: service.billed_seconds.clone(), vcpu: f64::from(setup.cpu) / 1024.0, memory_gb: f64::from(setup.ecs_memory_mb) / 1024.0 },
+            compute: Compute::Fargate {
+                task_seconds: service.billed_seconds.clone(),
+                vcpu: f64::from(setup.cpu) / 1024.0,
+                memory_gb: f64::from(setup.ecs_memory_mb) / 1024.0,
+            },
             sqs_requests: service.calls.billed,
             fifo: setup.queue.fifo.is_some(),
             arm64: setup.arm64,
@@ -442,7 +551,11 @@ pub fn run(setup: &Setup, inputs: &Inputs) -> Run {
         },
         Usage {
             platform: "lambda".into(),
-            compute: Compute::Lambda { invocations: function.invoked, billed_ms: function.billed_ms, memory_mb: setup.lambda.memory_mb },
+            compute: Compute::Lambda {
+                invocations: function.invoked,
+                billed_ms: function.billed_ms,
+                memory_mb: setup.lambda.memory_mb,
+            },
             sqs_requests: function.calls.billed,
             fifo: setup.queue.fifo.is_some(),
             arm64: setup.arm64,
@@ -453,7 +566,10 @@ pub fn run(setup: &Setup, inputs: &Inputs) -> Run {
     Run {
         samples,
         decisions: log,
-        bottlenecks: vec![ecs_tally.bottleneck("ecs", ecs_limit), lambda_tally.bottleneck("lambda", lambda_limit)],
+        bottlenecks: vec![
+            ecs_tally.bottleneck("ecs", ecs_limit),
+            lambda_tally.bottleneck("lambda", lambda_limit),
+        ],
         usage,
         load_window_s,
         stopped,
@@ -537,7 +653,11 @@ impl Run {
             },
             bottlenecks: self.bottlenecks.clone(),
             cost: self.usage.iter().map(|u| cost::cost(u, prices)).collect(),
-            prices: PriceSource { date: prices.date.clone(), region: prices.region.clone(), source: prices.source.clone() },
+            prices: PriceSource {
+                date: prices.date.clone(),
+                region: prices.region.clone(),
+                source: prices.source.clone(),
+            },
             decisions: self.decisions.clone(),
         }
     }

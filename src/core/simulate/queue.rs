@@ -142,12 +142,24 @@ impl Queue {
         }
         self.touch(now_ms);
         let poison = poison.min(count);
-        let lots = [Lot { count: poison, receives: 0, poison: true }, Lot { count: count - poison, receives: 0, poison: false }];
+        let lots = [
+            Lot {
+                count: poison,
+                receives: 0,
+                poison: true,
+            },
+            Lot {
+                count: count - poison,
+                receives: 0,
+                poison: false,
+            },
+        ];
         for lot in lots.into_iter().filter(|l| l.count > 0) {
             // SQS developer guide, "Amazon SQS delay queues": a message sent to a queue with
             // `DelaySeconds` stays hidden that long.
             if self.settings.delay_ms > 0 {
-                self.delayed.push_back((now_ms + self.settings.delay_ms, lot));
+                self.delayed
+                    .push_back((now_ms + self.settings.delay_ms, lot));
                 self.delayed_count += lot.count;
             } else {
                 self.enqueue(lot);
@@ -211,13 +223,21 @@ impl Queue {
             if self.calls_this_second.0 != second {
                 self.calls_this_second = (second, 0);
             }
-            let limit = if f.high_throughput { FIFO_HIGH_THROUGHPUT_CALLS_PER_SECOND } else { FIFO_CALLS_PER_SECOND };
+            let limit = if f.high_throughput {
+                FIFO_HIGH_THROUGHPUT_CALLS_PER_SECOND
+            } else {
+                FIFO_CALLS_PER_SECOND
+            };
             if self.calls_this_second.1 >= limit {
                 return None;
             }
             self.calls_this_second.1 += 1;
         }
-        let quota = if self.settings.fifo.is_some() { MAX_IN_FLIGHT_FIFO } else { MAX_IN_FLIGHT_STANDARD };
+        let quota = if self.settings.fifo.is_some() {
+            MAX_IN_FLIGHT_FIFO
+        } else {
+            MAX_IN_FLIGHT_STANDARD
+        };
         let room = quota.saturating_sub(self.in_flight).min(max);
         if room == 0 || self.visible == 0 {
             return None;
@@ -244,15 +264,25 @@ impl Queue {
         let mut lots = Vec::new();
         let mut got = 0;
         while got < room {
-            let Some(front) = self.groups[g].front_mut() else { break };
-            if self.settings.max_receive_count.is_some_and(|m| front.receives >= m) {
+            let Some(front) = self.groups[g].front_mut() else {
+                break;
+            };
+            if self
+                .settings
+                .max_receive_count
+                .is_some_and(|m| front.receives >= m)
+            {
                 let lot = self.groups[g].pop_front().expect("front exists");
                 self.visible -= lot.count;
                 self.dead_letter += lot.count;
                 continue;
             }
             let n = front.count.min(room - got);
-            let lot = Lot { count: n, receives: front.receives + 1, poison: front.poison };
+            let lot = Lot {
+                count: n,
+                receives: front.receives + 1,
+                poison: front.poison,
+            };
             front.count -= n;
             if front.count == 0 {
                 self.groups[g].pop_front();
@@ -260,7 +290,11 @@ impl Queue {
             got += n;
             self.visible -= n;
             match lots.last_mut() {
-                Some(Lot { count, receives, poison }) if *receives == lot.receives && *poison == lot.poison => *count += n,
+                Some(Lot {
+                    count,
+                    receives,
+                    poison,
+                }) if *receives == lot.receives && *poison == lot.poison => *count += n,
                 _ => lots.push(lot),
             }
         }
@@ -274,8 +308,17 @@ impl Queue {
         if self.settings.fifo.is_some() {
             self.locked[g] += got;
         }
-        self.receipts.push(Receipt { id, group: g, lots, deadline_ms: now_ms + visibility_ms });
-        Some(Received { id, count: got, poison })
+        self.receipts.push(Receipt {
+            id,
+            group: g,
+            lots,
+            deadline_ms: now_ms + visibility_ms,
+        });
+        Some(Received {
+            id,
+            count: got,
+            poison,
+        })
     }
 
     /// The consumer is done with a receipt at `now_ms`: the messages that succeeded are
@@ -284,7 +327,9 @@ impl Queue {
     /// A consumer that gives up (a task killed, an invocation timed out) never calls this, and
     /// the messages come back at their deadline.
     pub fn finish(&mut self, id: ReceiptId, now_ms: u64) -> u64 {
-        let Some(i) = self.receipts.iter().position(|r| r.id == id) else { return 0 };
+        let Some(i) = self.receipts.iter().position(|r| r.id == id) else {
+            return 0;
+        };
         if self.receipts[i].deadline_ms <= now_ms {
             let r = self.receipts.swap_remove(i);
             self.give_back(r);
@@ -310,7 +355,11 @@ mod tests {
     use super::*;
 
     fn standard(max_receive_count: Option<u32>) -> Queue {
-        Queue::new(QueueSettings { max_receive_count, fifo: None, delay_ms: 0 })
+        Queue::new(QueueSettings {
+            max_receive_count,
+            fifo: None,
+            delay_ms: 0,
+        })
     }
 
     #[test]
@@ -325,7 +374,11 @@ mod tests {
         q.advance(30_999);
         assert_eq!(q.in_flight(), 10, "hidden until 31 s");
         q.advance(31_000);
-        assert_eq!((q.visible(), q.in_flight()), (15, 0), "back after the visibility timeout");
+        assert_eq!(
+            (q.visible(), q.in_flight()),
+            (15, 0),
+            "back after the visibility timeout"
+        );
         assert_eq!(q.finish(b.id, 31_500), 0, "too late: nothing deleted");
         assert_eq!(q.depth(), 15);
     }
@@ -343,8 +396,15 @@ mod tests {
             t += 10_000;
             q.advance(t);
         }
-        assert_eq!((q.deleted(), q.visible(), q.dead_letter()), (3, 1, 0), "received 3 times, not yet moved");
-        assert!(q.receive(t, 10, 10_000).is_none(), "the fourth receive moves it instead");
+        assert_eq!(
+            (q.deleted(), q.visible(), q.dead_letter()),
+            (3, 1, 0),
+            "received 3 times, not yet moved"
+        );
+        assert!(
+            q.receive(t, 10, 10_000).is_none(),
+            "the fourth receive moves it instead"
+        );
         assert_eq!((q.visible(), q.dead_letter(), q.depth()), (0, 1, 0));
     }
 
@@ -362,39 +422,85 @@ mod tests {
 
     #[test]
     fn fifo_holds_a_group_back_while_it_has_messages_in_flight() {
-        let mut q = Queue::new(QueueSettings { max_receive_count: Some(5), fifo: Some(Fifo { groups: 2, high_throughput: false }), delay_ms: 0 });
+        let mut q = Queue::new(QueueSettings {
+            max_receive_count: Some(5),
+            fifo: Some(Fifo {
+                groups: 2,
+                high_throughput: false,
+            }),
+            delay_ms: 0,
+        });
         q.send(0, 40, 0);
         let a = q.receive(0, 10, 30_000).unwrap();
         let b = q.receive(0, 10, 30_000).unwrap();
         assert_eq!((a.count, b.count), (10, 10));
-        assert!(q.receive(0, 10, 30_000).is_none(), "both groups are locked by their in-flight messages");
+        assert!(
+            q.receive(0, 10, 30_000).is_none(),
+            "both groups are locked by their in-flight messages"
+        );
         q.finish(a.id, 100);
-        assert_eq!(q.receive(100, 10, 30_000).map(|r| r.count), Some(10), "a's group is free again");
+        assert_eq!(
+            q.receive(100, 10, 30_000).map(|r| r.count),
+            Some(10),
+            "a's group is free again"
+        );
     }
 
     #[test]
     fn fifo_allows_300_receives_a_second_without_high_throughput() {
-        let mut q = Queue::new(QueueSettings { max_receive_count: None, fifo: Some(Fifo { groups: 1000, high_throughput: false }), delay_ms: 0 });
+        let mut q = Queue::new(QueueSettings {
+            max_receive_count: None,
+            fifo: Some(Fifo {
+                groups: 1000,
+                high_throughput: false,
+            }),
+            delay_ms: 0,
+        });
         q.send(0, 10_000, 0);
-        let got = (0..400).filter(|_| q.receive(500, 1, 30_000).is_some()).count();
+        let got = (0..400)
+            .filter(|_| q.receive(500, 1, 30_000).is_some())
+            .count();
         assert_eq!(got, 300);
-        assert!(q.receive(1_000, 1, 30_000).is_some(), "a new second, a new allowance");
-        let mut fast = Queue::new(QueueSettings { max_receive_count: None, fifo: Some(Fifo { groups: 1000, high_throughput: true }), delay_ms: 0 });
+        assert!(
+            q.receive(1_000, 1, 30_000).is_some(),
+            "a new second, a new allowance"
+        );
+        let mut fast = Queue::new(QueueSettings {
+            max_receive_count: None,
+            fifo: Some(Fifo {
+                groups: 1000,
+                high_throughput: true,
+            }),
+            delay_ms: 0,
+        });
         fast.send(0, 10_000, 0);
-        assert_eq!((0..400).filter(|_| fast.receive(500, 1, 30_000).is_some()).count(), 400);
+        assert_eq!(
+            (0..400)
+                .filter(|_| fast.receive(500, 1, 30_000).is_some())
+                .count(),
+            400
+        );
     }
 
     #[test]
     fn the_in_flight_quota_stops_receives() {
         let mut q = standard(None);
         q.send(0, MAX_IN_FLIGHT_STANDARD + 5, 0);
-        assert_eq!(q.receive(0, MAX_IN_FLIGHT_STANDARD + 5, 30_000).map(|r| r.count), Some(MAX_IN_FLIGHT_STANDARD));
+        assert_eq!(
+            q.receive(0, MAX_IN_FLIGHT_STANDARD + 5, 30_000)
+                .map(|r| r.count),
+            Some(MAX_IN_FLIGHT_STANDARD)
+        );
         assert!(q.receive(0, 10, 30_000).is_none());
     }
 
     #[test]
     fn delayed_messages_show_up_after_the_delay() {
-        let mut q = Queue::new(QueueSettings { max_receive_count: None, fifo: None, delay_ms: 5_000 });
+        let mut q = Queue::new(QueueSettings {
+            max_receive_count: None,
+            fifo: None,
+            delay_ms: 5_000,
+        });
         q.send(0, 7, 0);
         assert_eq!((q.delayed(), q.visible(), q.depth()), (7, 0, 7));
         q.advance(4_999);

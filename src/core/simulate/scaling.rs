@@ -30,8 +30,12 @@ impl Step {
     /// Application Auto Scaling user guide, "Step scaling policies": above the threshold the
     /// lower bound is inclusive and the upper exclusive; below it, the other way round.
     fn contains(&self, offset: f64, upwards: bool) -> bool {
-        let above_lower = self.lower.is_none_or(|l| if upwards { offset >= l } else { offset > l });
-        let below_upper = self.upper.is_none_or(|u| if upwards { offset < u } else { offset <= u });
+        let above_lower = self
+            .lower
+            .is_none_or(|l| if upwards { offset >= l } else { offset > l });
+        let below_upper = self
+            .upper
+            .is_none_or(|u| if upwards { offset < u } else { offset <= u });
         above_lower && below_upper
     }
 
@@ -40,7 +44,11 @@ impl Step {
     pub fn text(&self, threshold: f64, upwards: bool) -> String {
         let b = |v: Option<f64>, inf: &str| v.map_or(inf.to_string(), |v| number(v + threshold));
         let (open, close) = if upwards { ('[', ')') } else { ('(', ']') };
-        format!("{open}{}, {}{close}", b(self.lower, "-inf"), b(self.upper, "inf"))
+        format!(
+            "{open}{}, {}{close}",
+            b(self.lower, "-inf"),
+            b(self.upper, "inf")
+        )
     }
 }
 
@@ -99,7 +107,13 @@ fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
 
 /// The logical ids an `AlarmActions` list names with `Ref`.
 fn refs(v: Option<&Value>) -> Vec<String> {
-    v.and_then(Value::as_sequence).map(|s| s.iter().filter_map(|a| a.get("Ref").and_then(Value::as_str).map(String::from)).collect()).unwrap_or_default()
+    v.and_then(Value::as_sequence)
+        .map(|s| {
+            s.iter()
+                .filter_map(|a| a.get("Ref").and_then(Value::as_str).map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 impl EcsScaling {
@@ -107,9 +121,18 @@ impl EcsScaling {
     /// rendered ECS template. What the model cannot run (another policy type, a metric that is
     /// not the queue's) is an error naming it.
     pub fn from_template(template: &str) -> Result<Self, String> {
-        let doc: Value = serde_yaml_ng::from_str(template).map_err(|e| format!("the rendered ECS template does not parse as YAML: {e}"))?;
-        let resources = doc.get("Resources").and_then(Value::as_mapping).ok_or("the rendered ECS template has no `Resources`")?;
-        let mut scaling = EcsScaling { min: 0, max: 0, policies: Vec::new(), alarms: Vec::new() };
+        let doc: Value = serde_yaml_ng::from_str(template)
+            .map_err(|e| format!("the rendered ECS template does not parse as YAML: {e}"))?;
+        let resources = doc
+            .get("Resources")
+            .and_then(Value::as_mapping)
+            .ok_or("the rendered ECS template has no `Resources`")?;
+        let mut scaling = EcsScaling {
+            min: 0,
+            max: 0,
+            policies: Vec::new(),
+            alarms: Vec::new(),
+        };
         let mut target = false;
         for (id, r) in resources {
             let id = id.as_str().unwrap_or_default().to_string();
@@ -117,11 +140,19 @@ impl EcsScaling {
             match text(r, "Type") {
                 Some("AWS::ApplicationAutoScaling::ScalableTarget") => {
                     target = true;
-                    let bound = |k: &str| props.get(k).and_then(num).map(|v| v as u32).ok_or(format!("`{id}` has no `{k}`"));
+                    let bound = |k: &str| {
+                        props
+                            .get(k)
+                            .and_then(num)
+                            .map(|v| v as u32)
+                            .ok_or(format!("`{id}` has no `{k}`"))
+                    };
                     scaling.min = bound("MinCapacity")?;
                     scaling.max = bound("MaxCapacity")?;
                 }
-                Some("AWS::ApplicationAutoScaling::ScalingPolicy") => scaling.policies.push(policy(&id, &props)?),
+                Some("AWS::ApplicationAutoScaling::ScalingPolicy") => {
+                    scaling.policies.push(policy(&id, &props)?)
+                }
                 Some("AWS::CloudWatch::Alarm") => scaling.alarms.push(alarm(&id, &props)?),
                 _ => {}
             }
@@ -130,8 +161,15 @@ impl EcsScaling {
             return Err("the rendered ECS template has no `AWS::ApplicationAutoScaling::ScalableTarget`: the service would not scale".into());
         }
         for a in &scaling.alarms {
-            if let Some(p) = a.actions.iter().find(|p| !scaling.policies.iter().any(|q| &q.name == *p)) {
-                return Err(format!("alarm `{}` acts on `{p}`, which is not a scaling policy of the template", a.name));
+            if let Some(p) = a
+                .actions
+                .iter()
+                .find(|p| !scaling.policies.iter().any(|q| &q.name == *p))
+            {
+                return Err(format!(
+                    "alarm `{}` acts on `{p}`, which is not a scaling policy of the template",
+                    a.name
+                ));
             }
         }
         Ok(scaling)
@@ -144,14 +182,24 @@ impl EcsScaling {
 
 fn policy(id: &str, props: &Value) -> Result<Policy, String> {
     if text(props, "PolicyType") != Some("StepScaling") {
-        return Err(format!("`{id}` is a `{}` policy: the model runs step scaling only", text(props, "PolicyType").unwrap_or("?")));
+        return Err(format!(
+            "`{id}` is a `{}` policy: the model runs step scaling only",
+            text(props, "PolicyType").unwrap_or("?")
+        ));
     }
-    let c = props.get("StepScalingPolicyConfiguration").ok_or(format!("`{id}` has no `StepScalingPolicyConfiguration`"))?;
+    let c = props
+        .get("StepScalingPolicyConfiguration")
+        .ok_or(format!("`{id}` has no `StepScalingPolicyConfiguration`"))?;
     let adjustment = match text(c, "AdjustmentType") {
         Some("ChangeInCapacity") => Adjustment::Change,
         Some("ExactCapacity") => Adjustment::Exact,
         Some("PercentChangeInCapacity") => Adjustment::Percent,
-        other => return Err(format!("`{id}` has the adjustment type `{}`", other.unwrap_or("none"))),
+        other => {
+            return Err(format!(
+                "`{id}` has the adjustment type `{}`",
+                other.unwrap_or("none")
+            ))
+        }
     };
     let steps = c
         .get("StepAdjustments")
@@ -162,7 +210,11 @@ fn policy(id: &str, props: &Value) -> Result<Policy, String> {
             Ok(Step {
                 lower: s.get("MetricIntervalLowerBound").and_then(num),
                 upper: s.get("MetricIntervalUpperBound").and_then(num),
-                adjustment: s.get("ScalingAdjustment").and_then(num).ok_or(format!("a step of `{id}` has no `ScalingAdjustment`"))? as i64,
+                adjustment: s
+                    .get("ScalingAdjustment")
+                    .and_then(num)
+                    .ok_or(format!("a step of `{id}` has no `ScalingAdjustment`"))?
+                    as i64,
             })
         })
         .collect::<Result<Vec<_>, String>>()?;
@@ -172,20 +224,40 @@ fn policy(id: &str, props: &Value) -> Result<Policy, String> {
         // Pitfalls 16 and 30: Application Auto Scaling's default cooldown for ECS is 300 s.
         cooldown_s: c.get("Cooldown").and_then(num).map_or(300, |v| v as u64),
         // Pitfall 30: `MetricAggregationType` defaults to Average.
-        aggregation: text(c, "MetricAggregationType").and_then(Statistic::from_name).unwrap_or(Statistic::Average),
-        min_magnitude: c.get("MinAdjustmentMagnitude").and_then(num).map(|v| v as i64),
+        aggregation: text(c, "MetricAggregationType")
+            .and_then(Statistic::from_name)
+            .unwrap_or(Statistic::Average),
+        min_magnitude: c
+            .get("MinAdjustmentMagnitude")
+            .and_then(num)
+            .map(|v| v as i64),
         steps,
     })
 }
 
 fn alarm(id: &str, p: &Value) -> Result<Alarm, String> {
-    let field = |k: &str| p.get(k).and_then(num).ok_or(format!("alarm `{id}` has no `{k}`"));
+    let field = |k: &str| {
+        p.get(k)
+            .and_then(num)
+            .ok_or(format!("alarm `{id}` has no `{k}`"))
+    };
     let (metrics, label, statistic, period) = if let Some(name) = text(p, "MetricName") {
-        let m = Metric::from_name(name).ok_or(format!("alarm `{id}` watches `{name}`: the model knows the queue's message counts only"))?;
-        let stat = text(p, "Statistic").and_then(Statistic::from_name).ok_or(format!("alarm `{id}` has a statistic the model does not know"))?;
+        let m = Metric::from_name(name).ok_or(format!(
+            "alarm `{id}` watches `{name}`: the model knows the queue's message counts only"
+        ))?;
+        let stat = text(p, "Statistic")
+            .and_then(Statistic::from_name)
+            .ok_or(format!(
+                "alarm `{id}` has a statistic the model does not know"
+            ))?;
         (vec![m], label_of(&[m]), stat, field("Period")?)
     } else {
-        let queries = p.get("Metrics").and_then(Value::as_sequence).ok_or(format!("alarm `{id}` has neither `MetricName` nor `Metrics`"))?;
+        let queries = p
+            .get("Metrics")
+            .and_then(Value::as_sequence)
+            .ok_or(format!(
+                "alarm `{id}` has neither `MetricName` nor `Metrics`"
+            ))?;
         let mut stats = Vec::new();
         let mut expression = None;
         for q in queries {
@@ -193,10 +265,22 @@ fn alarm(id: &str, p: &Value) -> Result<Alarm, String> {
             if let Some(e) = text(q, "Expression") {
                 expression = Some(e.to_string());
             } else if let Some(ms) = q.get("MetricStat") {
-                let name = ms.get("Metric").and_then(|m| text(m, "MetricName")).unwrap_or_default();
-                let m = Metric::from_name(name).ok_or(format!("alarm `{id}` reads `{name}`: the model knows the queue's message counts only"))?;
-                let stat = text(ms, "Stat").and_then(Statistic::from_name).ok_or(format!("alarm `{id}`'s `{qid}` has a statistic the model does not know"))?;
-                let period = ms.get("Period").and_then(num).ok_or(format!("alarm `{id}`'s `{qid}` has no `Period`"))?;
+                let name = ms
+                    .get("Metric")
+                    .and_then(|m| text(m, "MetricName"))
+                    .unwrap_or_default();
+                let m = Metric::from_name(name).ok_or(format!(
+                    "alarm `{id}` reads `{name}`: the model knows the queue's message counts only"
+                ))?;
+                let stat = text(ms, "Stat")
+                    .and_then(Statistic::from_name)
+                    .ok_or(format!(
+                        "alarm `{id}`'s `{qid}` has a statistic the model does not know"
+                    ))?;
+                let period = ms
+                    .get("Period")
+                    .and_then(num)
+                    .ok_or(format!("alarm `{id}`'s `{qid}` has no `Period`"))?;
                 stats.push((qid.to_string(), m, stat, period));
             }
         }
@@ -204,10 +288,15 @@ fn alarm(id: &str, p: &Value) -> Result<Alarm, String> {
         let expression = expression.ok_or(format!("alarm `{id}` has no expression to alarm on"))?;
         let mut metrics = Vec::new();
         for term in expression.split('+').map(str::trim) {
-            let (_, m, _, _) = stats.iter().find(|(q, ..)| q == term).ok_or(format!("alarm `{id}`'s expression `{expression}` is not a sum of its metrics"))?;
+            let (_, m, _, _) = stats.iter().find(|(q, ..)| q == term).ok_or(format!(
+                "alarm `{id}`'s expression `{expression}` is not a sum of its metrics"
+            ))?;
             metrics.push(*m);
         }
-        let (_, _, stat, period) = stats.first().cloned().ok_or(format!("alarm `{id}` reads no metric"))?;
+        let (_, _, stat, period) = stats
+            .first()
+            .cloned()
+            .ok_or(format!("alarm `{id}` reads no metric"))?;
         (metrics.clone(), label_of(&metrics), stat, period)
     };
     if period < 60.0 || period % 60.0 != 0.0 {
@@ -221,10 +310,19 @@ fn alarm(id: &str, p: &Value) -> Result<Alarm, String> {
         statistic,
         period_minutes: period as u64 / 60,
         evaluation_periods,
-        datapoints_to_alarm: p.get("DatapointsToAlarm").and_then(num).map_or(evaluation_periods, |v| v as u64),
+        datapoints_to_alarm: p
+            .get("DatapointsToAlarm")
+            .and_then(num)
+            .map_or(evaluation_periods, |v| v as u64),
         threshold: field("Threshold")?,
-        comparison: text(p, "ComparisonOperator").and_then(Comparison::from_name).ok_or(format!("alarm `{id}` has a comparison the model does not know"))?,
-        missing: text(p, "TreatMissingData").map_or(Some(MissingData::Missing), MissingData::from_name).ok_or(format!("alarm `{id}` has an unknown `TreatMissingData`"))?,
+        comparison: text(p, "ComparisonOperator")
+            .and_then(Comparison::from_name)
+            .ok_or(format!(
+                "alarm `{id}` has a comparison the model does not know"
+            ))?,
+        missing: text(p, "TreatMissingData")
+            .map_or(Some(MissingData::Missing), MissingData::from_name)
+            .ok_or(format!("alarm `{id}` has an unknown `TreatMissingData`"))?,
         actions: refs(p.get("AlarmActions")),
     })
 }
@@ -262,12 +360,29 @@ pub struct Action {
 
 /// Runs `policy` for the alarm's `value` at `now_ms`, against the desired count `desired`.
 /// `upwards`: the alarm breaches above its threshold.
-pub fn invoke(p: &Policy, alarm: &Alarm, value: f64, now_ms: u64, desired: u32, bounds: (u32, u32), cool: &mut Cooldowns) -> Action {
+pub fn invoke(
+    p: &Policy,
+    alarm: &Alarm,
+    value: f64,
+    now_ms: u64,
+    desired: u32,
+    bounds: (u32, u32),
+    cool: &mut Cooldowns,
+) -> Action {
     let upwards = alarm.comparison.upwards();
     let offset = value - alarm.threshold;
     let Some(step) = p.steps.iter().find(|s| s.contains(offset, upwards)) else {
         // "No step adjustment found for metric value" (pitfall 12): nothing happens.
-        return Action { from: desired, to: desired, rule: "no-step", text: format!("no step of {} holds {}: nothing changes", p.name, number(value)) };
+        return Action {
+            from: desired,
+            to: desired,
+            rule: "no-step",
+            text: format!(
+                "no step of {} holds {}: nothing changes",
+                p.name,
+                number(value)
+            ),
+        };
     };
     let steps_text = step.text(alarm.threshold, upwards);
     let wanted = |base: u32| -> i64 {
@@ -294,13 +409,22 @@ pub fn invoke(p: &Policy, alarm: &Alarm, value: f64, now_ms: u64, desired: u32, 
     let base = match (in_out_cooldown, p.adjustment) {
         // During a scale-out cooldown the capacity the last scale-out added counts towards this
         // one: "+2, then a re-fire asking +3 adds only 1" (pitfall 30).
-        (Some((_, before)), Adjustment::Change | Adjustment::Percent) if wanted(desired) > i64::from(desired) => before,
+        (Some((_, before)), Adjustment::Change | Adjustment::Percent)
+            if wanted(desired) > i64::from(desired) =>
+        {
+            before
+        }
         _ => desired,
     };
     let raw = wanted(base);
     let (min, max) = bounds;
     let to = raw.clamp(i64::from(min), i64::from(max)) as u32;
-    let head = format!("alarm {} in ALARM at {} {}: step {steps_text} {verb}", alarm.name, number(value), alarm.label);
+    let head = format!(
+        "alarm {} in ALARM at {} {}: step {steps_text} {verb}",
+        alarm.name,
+        number(value),
+        alarm.label
+    );
     if to > desired {
         if in_out_cooldown.is_none() {
             cool.scale_out = Some((now_ms + p.cooldown_s * 1000, desired));
@@ -309,31 +433,77 @@ pub fn invoke(p: &Policy, alarm: &Alarm, value: f64, now_ms: u64, desired: u32, 
         }
         // Any scale-out ends a scale-in cooldown.
         cool.scale_in_until = None;
-        let (rule, cap) = if raw > i64::from(max) { ("max", format!(", capped by MaxCapacity {max}")) } else { ("step", String::new()) };
-        let held = if base != desired { format!(" (cooldown: counted from {base}, the count before the last scale-out)") } else { String::new() };
-        return Action { from: desired, to, rule, text: format!("{head} -> desired {to}{cap}{held}") };
+        let (rule, cap) = if raw > i64::from(max) {
+            ("max", format!(", capped by MaxCapacity {max}"))
+        } else {
+            ("step", String::new())
+        };
+        let held = if base != desired {
+            format!(" (cooldown: counted from {base}, the count before the last scale-out)")
+        } else {
+            String::new()
+        };
+        return Action {
+            from: desired,
+            to,
+            rule,
+            text: format!("{head} -> desired {to}{cap}{held}"),
+        };
     }
     if to < desired {
-        let blocked = cool.scale_in_until.filter(|u| now_ms < *u).or(in_out_cooldown.map(|(u, _)| u));
+        let blocked = cool
+            .scale_in_until
+            .filter(|u| now_ms < *u)
+            .or(in_out_cooldown.map(|(u, _)| u));
         if let Some(until) = blocked {
-            return Action { from: desired, to: desired, rule: "cooldown", text: format!("{head} -> held at {desired}: scale-in waits for the cooldown until {}", clock(until)) };
+            return Action {
+                from: desired,
+                to: desired,
+                rule: "cooldown",
+                text: format!(
+                    "{head} -> held at {desired}: scale-in waits for the cooldown until {}",
+                    clock(until)
+                ),
+            };
         }
         cool.scale_in_until = Some(now_ms + p.cooldown_s * 1000);
         let rule = if raw < i64::from(min) { "min" } else { "step" };
-        return Action { from: desired, to, rule, text: format!("{head} -> desired {to}") };
+        return Action {
+            from: desired,
+            to,
+            rule,
+            text: format!("{head} -> desired {to}"),
+        };
     }
     let (rule, why) = if raw > i64::from(max) {
         ("max", format!("already at MaxCapacity {max}"))
     } else if raw < i64::from(min) {
         ("min", format!("already at MinCapacity {min}"))
     } else if p.adjustment == Adjustment::Exact {
-        ("exact", format!("ExactCapacity sets the same {to} again{}", if upwards { " (pitfall 11)" } else { "" }))
+        (
+            "exact",
+            format!(
+                "ExactCapacity sets the same {to} again{}",
+                if upwards { " (pitfall 11)" } else { "" }
+            ),
+        )
     } else if in_out_cooldown.is_some() {
-        ("cooldown", format!("the last scale-out's {} tasks count towards it during the cooldown", desired.saturating_sub(base)))
+        (
+            "cooldown",
+            format!(
+                "the last scale-out's {} tasks count towards it during the cooldown",
+                desired.saturating_sub(base)
+            ),
+        )
     } else {
         ("step", "no change".to_string())
     };
-    Action { from: desired, to, rule, text: format!("{head} -> stays {to}: {why}") }
+    Action {
+        from: desired,
+        to,
+        rule,
+        text: format!("{head} -> stays {to}: {why}"),
+    }
 }
 
 /// `mm:ss` of simulated time (`h:mm:ss` past an hour).
@@ -369,8 +539,13 @@ Resources:
 
     fn builtin(yaml: &str) -> EcsScaling {
         let c = parse(yaml).expect("config parses");
-        let stacks = crate::core::render::render(&crate::core::render::Sources::builtin(), &crate::core::render::Data::new(&c, &crate::core::render::Image::Placeholder)).unwrap();
-        EcsScaling::from_template(&stacks.iter().find(|s| s.kind == "ecs").unwrap().template).unwrap()
+        let stacks = crate::core::render::render(
+            &crate::core::render::Sources::builtin(),
+            &crate::core::render::Data::new(&c, &crate::core::render::Image::Placeholder),
+        )
+        .unwrap();
+        EcsScaling::from_template(&stacks.iter().find(|s| s.kind == "ecs").unwrap().template)
+            .unwrap()
     }
 
     fn config(scaling: &str) -> String {
@@ -384,12 +559,45 @@ Resources:
         let s = builtin(&config("    max: 7\n    scale_out: [{ from: 1, add: 1 }, { from: 100, add: 5 }]\n    scale_in_after: 3m"));
         assert_eq!((s.min, s.max), (0, 7));
         let out = s.policy("ScaleOutPolicy").unwrap();
-        assert_eq!((out.adjustment, out.cooldown_s, out.aggregation), (Adjustment::Change, 60, Statistic::Maximum));
-        assert_eq!(out.steps, vec![Step { lower: Some(0.0), upper: Some(99.0), adjustment: 1 }, Step { lower: Some(99.0), upper: None, adjustment: 5 }]);
+        assert_eq!(
+            (out.adjustment, out.cooldown_s, out.aggregation),
+            (Adjustment::Change, 60, Statistic::Maximum)
+        );
+        assert_eq!(
+            out.steps,
+            vec![
+                Step {
+                    lower: Some(0.0),
+                    upper: Some(99.0),
+                    adjustment: 1
+                },
+                Step {
+                    lower: Some(99.0),
+                    upper: None,
+                    adjustment: 5
+                }
+            ]
+        );
         let a = s.alarms.iter().find(|a| a.name == "ScaleInAlarm").unwrap();
-        assert_eq!((a.metrics.clone(), a.evaluation_periods, a.missing, a.threshold), (vec![Metric::Visible, Metric::NotVisible], 3, MissingData::Breaching, 0.0));
+        assert_eq!(
+            (
+                a.metrics.clone(),
+                a.evaluation_periods,
+                a.missing,
+                a.threshold
+            ),
+            (
+                vec![Metric::Visible, Metric::NotVisible],
+                3,
+                MissingData::Breaching,
+                0.0
+            )
+        );
         let a = s.alarms.iter().find(|a| a.name == "ScaleOutAlarm").unwrap();
-        assert_eq!((a.statistic, a.period_minutes, a.missing, a.threshold), (Statistic::Maximum, 1, MissingData::NotBreaching, 1.0));
+        assert_eq!(
+            (a.statistic, a.period_minutes, a.missing, a.threshold),
+            (Statistic::Maximum, 1, MissingData::NotBreaching, 1.0)
+        );
     }
 
     #[test]
@@ -400,11 +608,17 @@ Resources:
         assert_eq!(s.policy("ScaleOutPolicy").unwrap().cooldown_s, 300);
         assert_eq!(s.alarms[0].missing, MissingData::Missing);
         let bad = t.replace("Period: 60", "Period: 30");
-        assert!(EcsScaling::from_template(&bad).unwrap_err().contains("multiple of 60"));
+        assert!(EcsScaling::from_template(&bad)
+            .unwrap_err()
+            .contains("multiple of 60"));
     }
 
     fn out_alarm() -> Alarm {
-        builtin(&config("    max: 10")).alarms.into_iter().find(|a| a.name == "ScaleOutAlarm").unwrap()
+        builtin(&config("    max: 10"))
+            .alarms
+            .into_iter()
+            .find(|a| a.name == "ScaleOutAlarm")
+            .unwrap()
     }
 
     #[test]
@@ -415,7 +629,10 @@ Resources:
         let mut cool = Cooldowns::default();
         let act = invoke(p, &a, 2940.0, 60_000, 0, (0, 8), &mut cool);
         assert_eq!((act.to, act.rule), (5, "step"));
-        assert_eq!(act.text, "alarm ScaleOutAlarm in ALARM at 2,940 visible: step [100, inf) adds 5 -> desired 5");
+        assert_eq!(
+            act.text,
+            "alarm ScaleOutAlarm in ALARM at 2,940 visible: step [100, inf) adds 5 -> desired 5"
+        );
         // The cooldown (60 s) is over a minute later: another 5, capped at 8.
         let act = invoke(p, &a, 2800.0, 120_000, 5, (0, 8), &mut cool);
         assert_eq!((act.to, act.rule), (8, "max"));
@@ -428,7 +645,25 @@ Resources:
 
     #[test]
     fn during_a_scale_out_cooldown_the_last_step_counts_towards_the_next() {
-        let p = Policy { name: "P".into(), adjustment: Adjustment::Change, cooldown_s: 300, aggregation: Statistic::Maximum, min_magnitude: None, steps: vec![Step { lower: Some(0.0), upper: Some(10.0), adjustment: 2 }, Step { lower: Some(10.0), upper: None, adjustment: 3 }] };
+        let p = Policy {
+            name: "P".into(),
+            adjustment: Adjustment::Change,
+            cooldown_s: 300,
+            aggregation: Statistic::Maximum,
+            min_magnitude: None,
+            steps: vec![
+                Step {
+                    lower: Some(0.0),
+                    upper: Some(10.0),
+                    adjustment: 2,
+                },
+                Step {
+                    lower: Some(10.0),
+                    upper: None,
+                    adjustment: 3,
+                },
+            ],
+        };
         let a = out_alarm();
         let mut cool = Cooldowns::default();
         assert_eq!(invoke(&p, &a, 5.0, 0, 5, (0, 100), &mut cool).to, 7);
@@ -450,7 +685,15 @@ Resources:
         let mut cool = Cooldowns::default();
         assert_eq!(invoke(p, &a, 900.0, 60_000, 0, (0, 20), &mut cool).to, 5);
         for minute in 2..30 {
-            let act = invoke(p, &a, 900.0 + minute as f64 * 100.0, minute * 60_000, 5, (0, 20), &mut cool);
+            let act = invoke(
+                p,
+                &a,
+                900.0 + minute as f64 * 100.0,
+                minute * 60_000,
+                5,
+                (0, 20),
+                &mut cool,
+            );
             assert_eq!((act.to, act.rule), (5, "exact"), "minute {minute}");
         }
     }
@@ -458,14 +701,32 @@ Resources:
     #[test]
     fn scale_in_waits_for_cooldowns_and_a_scale_out_ends_a_scale_in_cooldown() {
         let s = builtin(&config("    max: 10"));
-        let (out, inn) = (s.policy("ScaleOutPolicy").unwrap(), s.policy("ScaleInPolicy").unwrap());
-        let (oa, ia) = (out_alarm(), s.alarms.iter().find(|a| a.name == "ScaleInAlarm").unwrap().clone());
+        let (out, inn) = (
+            s.policy("ScaleOutPolicy").unwrap(),
+            s.policy("ScaleInPolicy").unwrap(),
+        );
+        let (oa, ia) = (
+            out_alarm(),
+            s.alarms
+                .iter()
+                .find(|a| a.name == "ScaleInAlarm")
+                .unwrap()
+                .clone(),
+        );
         let mut cool = Cooldowns::default();
         assert_eq!(invoke(out, &oa, 500.0, 0, 0, (0, 10), &mut cool).to, 5);
         let held = invoke(inn, &ia, 0.0, 30_000, 5, (0, 10), &mut cool);
-        assert_eq!((held.to, held.rule), (5, "cooldown"), "the scale-out's cooldown runs until 01:00");
+        assert_eq!(
+            (held.to, held.rule),
+            (5, "cooldown"),
+            "the scale-out's cooldown runs until 01:00"
+        );
         let act = invoke(inn, &ia, 0.0, 60_000, 5, (0, 10), &mut cool);
-        assert_eq!((act.to, act.text.ends_with("-> desired 0")), (0, true), "ExactCapacity 0 on the step with upper bound 0");
+        assert_eq!(
+            (act.to, act.text.ends_with("-> desired 0")),
+            (0, true),
+            "ExactCapacity 0 on the step with upper bound 0"
+        );
         assert!(cool.scale_in_until.is_some());
         invoke(out, &oa, 5.0, 70_000, 0, (0, 10), &mut cool);
         assert_eq!(cool.scale_in_until, None);

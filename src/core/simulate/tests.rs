@@ -21,11 +21,18 @@ const SQS_TRIGGER: &str = "  timeout: 10s\n  trigger: { type: sqs }";
 
 fn ecs_template(c: &Config) -> String {
     let stacks = render(&Sources::builtin(), &Data::new(c, &Image::Placeholder)).unwrap();
-    stacks.into_iter().find(|s| s.kind == "ecs").unwrap().template
+    stacks
+        .into_iter()
+        .find(|s| s.kind == "ecs")
+        .unwrap()
+        .template
 }
 
 fn burst(n: u64) -> Vec<Wave> {
-    vec![Wave { at: Duration::ZERO, count: n }]
+    vec![Wave {
+        at: Duration::ZERO,
+        count: n,
+    }]
 }
 
 fn simulate(c: &Config, inputs: &Inputs) -> Run {
@@ -33,23 +40,42 @@ fn simulate(c: &Config, inputs: &Inputs) -> Run {
 }
 
 fn of<'a>(r: &'a Run, platform: &str) -> Vec<&'a Sample> {
-    r.samples.iter().filter(|s| s.platform == platform).collect()
+    r.samples
+        .iter()
+        .filter(|s| s.platform == platform)
+        .collect()
 }
 
 fn at(r: &Run, platform: &str, t: f64) -> Sample {
-    of(r, platform).into_iter().find(|s| s.elapsed_s >= t).cloned().unwrap_or_else(|| panic!("no {platform} sample at {t}"))
+    of(r, platform)
+        .into_iter()
+        .find(|s| s.elapsed_s >= t)
+        .cloned()
+        .unwrap_or_else(|| panic!("no {platform} sample at {t}"))
 }
 
 fn inputs(n: u64, per_message_ms: u64) -> Inputs {
-    Inputs { interval: Duration::from_secs(1), ..Inputs::new(burst(n), Duration::from_millis(per_message_ms)) }
+    Inputs {
+        interval: Duration::from_secs(1),
+        ..Inputs::new(burst(n), Duration::from_millis(per_message_ms))
+    }
 }
 
 #[test]
 fn ecs_ramps_by_its_add_steps_and_stops_at_max() {
     // A backlog that stays above 100 visible: each minute's re-fire adds 5 (the cooldown is
     // 60 s), capped at max 12.
-    let c = config("    max: 12\n    scale_out: [{ from: 1, add: 1 }, { from: 100, add: 5 }]", SQS_TRIGGER);
-    let r = simulate(&c, &Inputs { window: Some(Duration::from_secs(600)), ..inputs(100_000, 1_000) });
+    let c = config(
+        "    max: 12\n    scale_out: [{ from: 1, add: 1 }, { from: 100, add: 5 }]",
+        SQS_TRIGGER,
+    );
+    let r = simulate(
+        &c,
+        &Inputs {
+            window: Some(Duration::from_secs(600)),
+            ..inputs(100_000, 1_000)
+        },
+    );
     let desired = |t: f64| at(&r, "ecs", t).ecs_desired.unwrap();
     // Minute 0's datapoint is published at 02:00 (its end plus a 60 s delay): the first alarm.
     // A sample shows the instant before that instant's decisions.
@@ -59,14 +85,27 @@ fn ecs_ramps_by_its_add_steps_and_stops_at_max() {
     assert_eq!(desired(181.0), 10);
     assert_eq!(desired(241.0), 12, "capped at max");
     assert_eq!(desired(599.0), 12);
-    assert!(r.decisions.iter().any(|d| d.rule == "max" && d.text.contains("capped by MaxCapacity 12")), "{:#?}", r.decisions);
+    assert!(
+        r.decisions
+            .iter()
+            .any(|d| d.rule == "max" && d.text.contains("capped by MaxCapacity 12")),
+        "{:#?}",
+        r.decisions
+    );
     assert_eq!(r.bottlenecks[0].name, "max");
 }
 
 #[test]
 fn no_task_works_before_a_metric_period_plus_a_task_start() {
     let c = config("    max: 10", SQS_TRIGGER);
-    let r = simulate(&c, &Inputs { task_start: Duration::from_secs(45), window: Some(Duration::from_secs(300)), ..inputs(500, 100) });
+    let r = simulate(
+        &c,
+        &Inputs {
+            task_start: Duration::from_secs(45),
+            window: Some(Duration::from_secs(300)),
+            ..inputs(500, 100)
+        },
+    );
     let s = experiment::summarise("ecs", &of(&r, "ecs"), None);
     // The alarm sees minute 0 at 02:00 (60 s period + 60 s delay), the task runs 45 s later.
     assert_eq!(s.first_worker_s, Some(165.0));
@@ -77,35 +116,87 @@ fn no_task_works_before_a_metric_period_plus_a_task_start() {
 #[test]
 fn scale_in_to_zero_only_after_scale_in_after_of_an_empty_queue() {
     let c = config("    max: 10\n    scale_in_after: 3m", SQS_TRIGGER);
-    let r = simulate(&c, &Inputs { task_start: Duration::from_secs(30), ..inputs(50, 100) });
+    let r = simulate(
+        &c,
+        &Inputs {
+            task_start: Duration::from_secs(30),
+            ..inputs(50, 100)
+        },
+    );
     assert_eq!(r.stopped, "drained");
     let ecs = of(&r, "ecs");
-    let empty_from = ecs.iter().rev().find(|s| s.depth() != Some(0)).map_or(0.0, |s| s.elapsed_s) + 1.0;
-    let zero_from = ecs.iter().rev().find(|s| s.ecs_desired != Some(0)).unwrap().elapsed_s + 1.0;
+    let empty_from = ecs
+        .iter()
+        .rev()
+        .find(|s| s.depth() != Some(0))
+        .map_or(0.0, |s| s.elapsed_s)
+        + 1.0;
+    let zero_from = ecs
+        .iter()
+        .rev()
+        .find(|s| s.ecs_desired != Some(0))
+        .unwrap()
+        .elapsed_s
+        + 1.0;
     // Three empty minutes after the last busy minute ends, plus the 60 s publication delay.
     let last_busy_minute_end = (empty_from / 60.0).ceil() * 60.0;
-    assert!(zero_from >= last_busy_minute_end + 3.0 * 60.0 + 60.0, "desired 0 at {zero_from}, empty from {empty_from}");
-    assert!(zero_from <= last_busy_minute_end + 5.0 * 60.0, "desired 0 at {zero_from}, empty from {empty_from}");
+    assert!(
+        zero_from >= last_busy_minute_end + 3.0 * 60.0 + 60.0,
+        "desired 0 at {zero_from}, empty from {empty_from}"
+    );
+    assert!(
+        zero_from <= last_busy_minute_end + 5.0 * 60.0,
+        "desired 0 at {zero_from}, empty from {empty_from}"
+    );
     // Never while anything is in flight.
-    assert!(ecs.iter().filter(|s| s.ecs_desired == Some(0) && s.elapsed_s > 120.0).all(|s| s.in_flight == Some(0)));
+    assert!(ecs
+        .iter()
+        .filter(|s| s.ecs_desired == Some(0) && s.elapsed_s > 120.0)
+        .all(|s| s.in_flight == Some(0)));
     assert!(r.decisions.iter().any(|d| d.rule == "sigterm"));
 }
 
 #[test]
 fn the_articles_exact_capacity_of_five_stays_at_five() {
     // The seed article's scale-out: "Set to 5" (ExactCapacity), through a template override.
-    let c = config("    max: 20", "  reserved_concurrency: 1\n  timeout: 10s\n  trigger: { type: sqs }");
-    let template = ecs_template(&c).replace("AdjustmentType: ChangeInCapacity", "AdjustmentType: ExactCapacity").replace("ScalingAdjustment: 1\n", "ScalingAdjustment: 5\n");
-    let inputs = Inputs { window: Some(Duration::from_secs(900)), ..inputs(20_000, 500) };
+    let c = config(
+        "    max: 20",
+        "  reserved_concurrency: 1\n  timeout: 10s\n  trigger: { type: sqs }",
+    );
+    let template = ecs_template(&c)
+        .replace(
+            "AdjustmentType: ChangeInCapacity",
+            "AdjustmentType: ExactCapacity",
+        )
+        .replace("ScalingAdjustment: 1\n", "ScalingAdjustment: 5\n");
+    let inputs = Inputs {
+        window: Some(Duration::from_secs(900)),
+        ..inputs(20_000, 500)
+    };
     let r = run(&Setup::new(&c, &template, &inputs).unwrap(), &inputs);
     let ecs = of(&r, "ecs");
-    assert_eq!(ecs.iter().filter_map(|s| s.ecs_desired).max(), Some(5), "ECS desired stays at 5");
-    assert!(ecs.iter().filter(|s| s.elapsed_s >= 180.0).all(|s| s.ecs_desired == Some(5)));
-    assert!(r.decisions.iter().any(|d| d.rule == "exact"), "{:#?}", r.decisions);
+    assert_eq!(
+        ecs.iter().filter_map(|s| s.ecs_desired).max(),
+        Some(5),
+        "ECS desired stays at 5"
+    );
+    assert!(ecs
+        .iter()
+        .filter(|s| s.elapsed_s >= 180.0)
+        .all(|s| s.ecs_desired == Some(5)));
+    assert!(
+        r.decisions.iter().any(|d| d.rule == "exact"),
+        "{:#?}",
+        r.decisions
+    );
     assert_eq!(r.bottlenecks[0].name, "ExactCapacity");
     // Lambda with reserved concurrency 1: concurrency stays at 1.
     let lambda = of(&r, "lambda");
-    assert_eq!(lambda.iter().filter_map(|s| s.workers).max(), Some(1), "Lambda concurrency stays at 1");
+    assert_eq!(
+        lambda.iter().filter_map(|s| s.workers).max(),
+        Some(1),
+        "Lambda concurrency stays at 1"
+    );
     assert_eq!(r.bottlenecks[1].name, "reserved concurrency");
 }
 
@@ -113,7 +204,14 @@ fn the_articles_exact_capacity_of_five_stays_at_five() {
 fn lambdas_pollers_start_at_five_and_add_300_a_minute_to_the_ceiling() {
     let c = config("    max: 10", "  timeout: 900s\n  trigger: { type: sqs }");
     // Messages that take long: every batch stays busy, the pollers are the workers.
-    let r = simulate(&c, &Inputs { window: Some(Duration::from_secs(330)), account_concurrency: 10_000, ..inputs(5_000_000, 60_000) });
+    let r = simulate(
+        &c,
+        &Inputs {
+            window: Some(Duration::from_secs(330)),
+            account_concurrency: 10_000,
+            ..inputs(5_000_000, 60_000)
+        },
+    );
     let workers = |t: f64| at(&r, "lambda", t).workers.unwrap();
     assert_eq!(workers(30.0), 5);
     assert_eq!(workers(61.0), 305);
@@ -122,23 +220,62 @@ fn lambdas_pollers_start_at_five_and_add_300_a_minute_to_the_ceiling() {
     assert_eq!(workers(241.0), 1_205);
     assert_eq!(workers(299.0), 1_205);
     assert_eq!(workers(301.0), 1_250, "the ceiling");
-    assert!(r.decisions.iter().any(|d| d.text.contains("Lambda: 5 -> 305 pollers at 01:00")), "{:#?}", r.decisions.iter().filter(|d| d.platform == "lambda").collect::<Vec<_>>());
+    assert!(
+        r.decisions
+            .iter()
+            .any(|d| d.text.contains("Lambda: 5 -> 305 pollers at 01:00")),
+        "{:#?}",
+        r.decisions
+            .iter()
+            .filter(|d| d.platform == "lambda")
+            .collect::<Vec<_>>()
+    );
 }
 
 #[test]
 fn max_concurrency_reserved_and_account_concurrency_cap_lambda() {
     let long = |lambda: &str, account: u32| {
         let c = config("    max: 10", lambda);
-        simulate(&c, &Inputs { window: Some(Duration::from_secs(200)), account_concurrency: account, ..inputs(100_000, 60_000) })
+        simulate(
+            &c,
+            &Inputs {
+                window: Some(Duration::from_secs(200)),
+                account_concurrency: account,
+                ..inputs(100_000, 60_000)
+            },
+        )
     };
-    let peak = |r: &Run| of(r, "lambda").iter().filter_map(|s| s.workers).max().unwrap();
-    let r = long("  timeout: 900s\n  trigger: { type: sqs, max_concurrency: 20 }", 1000);
+    let peak = |r: &Run| {
+        of(r, "lambda")
+            .iter()
+            .filter_map(|s| s.workers)
+            .max()
+            .unwrap()
+    };
+    let r = long(
+        "  timeout: 900s\n  trigger: { type: sqs, max_concurrency: 20 }",
+        1000,
+    );
     assert_eq!(peak(&r), 20);
-    assert!(r.decisions.iter().any(|d| d.text.contains("capped by max_concurrency 20")), "{:#?}", r.decisions);
+    assert!(
+        r.decisions
+            .iter()
+            .any(|d| d.text.contains("capped by max_concurrency 20")),
+        "{:#?}",
+        r.decisions
+    );
     assert_eq!(r.bottlenecks[1].name, "max_concurrency");
-    let r = long("  timeout: 900s\n  reserved_concurrency: 50\n  trigger: { type: sqs }", 1000);
+    let r = long(
+        "  timeout: 900s\n  reserved_concurrency: 50\n  trigger: { type: sqs }",
+        1000,
+    );
     assert_eq!(peak(&r), 50);
-    assert!(of(&r, "lambda").iter().any(|s| s.lambda_throttles.is_some_and(|t| t > 0)), "pollers beyond the reserved concurrency are throttled");
+    assert!(
+        of(&r, "lambda")
+            .iter()
+            .any(|s| s.lambda_throttles.is_some_and(|t| t > 0)),
+        "pollers beyond the reserved concurrency are throttled"
+    );
     assert_eq!(r.bottlenecks[1].name, "reserved concurrency");
     let r = long("  timeout: 900s\n  trigger: { type: sqs }", 100);
     assert_eq!(peak(&r), 100);
@@ -148,65 +285,166 @@ fn max_concurrency_reserved_and_account_concurrency_cap_lambda() {
 #[test]
 fn provisioned_pollers_start_at_their_minimum_and_ramp_by_1000() {
     let c = config("    max: 10", "  timeout: 900s\n  trigger: { type: sqs }");
-    let r = simulate(&c, &Inputs { window: Some(Duration::from_secs(200)), account_concurrency: 100_000, provisioned: Some(Provisioned { min_pollers: 10, max_pollers: 150 }), ..inputs(1_000_000, 60_000) });
+    let r = simulate(
+        &c,
+        &Inputs {
+            window: Some(Duration::from_secs(200)),
+            account_concurrency: 100_000,
+            provisioned: Some(Provisioned {
+                min_pollers: 10,
+                max_pollers: 150,
+            }),
+            ..inputs(1_000_000, 60_000)
+        },
+    );
     let workers = |t: f64| at(&r, "lambda", t).workers.unwrap();
     assert_eq!(workers(30.0), 100);
     assert_eq!(workers(61.0), 1_100);
     assert_eq!(workers(121.0), 1_500, "max pollers 150 x 10");
-    let with_max = config("    max: 10", "  trigger: { type: sqs, max_concurrency: 5 }");
-    let i = Inputs { provisioned: Some(Provisioned { min_pollers: 2, max_pollers: 2 }), ..inputs(1, 1) };
-    assert!(Setup::new(&with_max, &ecs_template(&with_max), &i).unwrap_err().contains("pitfall 27"));
+    let with_max = config(
+        "    max: 10",
+        "  trigger: { type: sqs, max_concurrency: 5 }",
+    );
+    let i = Inputs {
+        provisioned: Some(Provisioned {
+            min_pollers: 2,
+            max_pollers: 2,
+        }),
+        ..inputs(1, 1)
+    };
+    assert!(Setup::new(&with_max, &ecs_template(&with_max), &i)
+        .unwrap_err()
+        .contains("pitfall 27"));
 }
 
 #[test]
 fn lambda_scales_back_down_when_the_queue_empties() {
     let c = config("    max: 10", "  timeout: 60s\n  trigger: { type: sqs }");
-    let r = simulate(&c, &Inputs { window: Some(Duration::from_secs(400)), ..inputs(20_000, 100) });
-    let downs: Vec<&Decision> = r.decisions.iter().filter(|d| d.platform == "lambda" && d.text.contains("the queue is empty")).collect();
+    let r = simulate(
+        &c,
+        &Inputs {
+            window: Some(Duration::from_secs(400)),
+            ..inputs(20_000, 100)
+        },
+    );
+    let downs: Vec<&Decision> = r
+        .decisions
+        .iter()
+        .filter(|d| d.platform == "lambda" && d.text.contains("the queue is empty"))
+        .collect();
     assert!(!downs.is_empty(), "{:#?}", r.decisions);
-    assert!(downs.iter().any(|d| d.text.contains("-> 2 pollers")), "as few as 2 without max_concurrency: {downs:#?}");
+    assert!(
+        downs.iter().any(|d| d.text.contains("-> 2 pollers")),
+        "as few as 2 without max_concurrency: {downs:#?}"
+    );
 }
 
 #[test]
 fn the_schedule_trigger_works_the_queue_once_per_rate() {
     // A rate of 1m, reserved concurrency 1, a 60 s timeout and a poll margin of 10 + 60 s
     // (SQS_WAIT_SECONDS + SQS_VISIBILITY_TO): the handler never polls.
-    let mut c = config("    max: 10", "  timeout: 60s\n  reserved_concurrency: 1\n  trigger: { type: schedule, rate: 1m }");
-    c.environment.insert("SQS_VISIBILITY_TO".into(), crate::core::config::EnvValue("60".into()));
-    let r = simulate(&c, &Inputs { window: Some(Duration::from_secs(300)), ..inputs(100, 100) });
+    let mut c = config(
+        "    max: 10",
+        "  timeout: 60s\n  reserved_concurrency: 1\n  trigger: { type: schedule, rate: 1m }",
+    );
+    c.environment.insert(
+        "SQS_VISIBILITY_TO".into(),
+        crate::core::config::EnvValue("60".into()),
+    );
+    let r = simulate(
+        &c,
+        &Inputs {
+            window: Some(Duration::from_secs(300)),
+            ..inputs(100, 100)
+        },
+    );
     assert_eq!(at(&r, "lambda", 299.0).visible, Some(100));
     assert_eq!(r.bottlenecks[1].name, "timeout");
     // With room to poll (margin 10 + 15 s) each invocation drains the queue, then stops at the
     // first empty receive.
-    let mut c = config("    max: 10", "  timeout: 120s\n  reserved_concurrency: 1\n  trigger: { type: schedule, rate: 1m }");
-    c.environment.insert("SQS_VISIBILITY_TO".into(), crate::core::config::EnvValue("15".into()));
-    let r = simulate(&c, &Inputs { window: Some(Duration::from_secs(200)), ..Inputs { sends: vec![Wave { at: Duration::from_secs(15), count: 100 }], ..inputs(0, 100) } });
+    let mut c = config(
+        "    max: 10",
+        "  timeout: 120s\n  reserved_concurrency: 1\n  trigger: { type: schedule, rate: 1m }",
+    );
+    c.environment.insert(
+        "SQS_VISIBILITY_TO".into(),
+        crate::core::config::EnvValue("15".into()),
+    );
+    let r = simulate(
+        &c,
+        &Inputs {
+            window: Some(Duration::from_secs(200)),
+            ..Inputs {
+                sends: vec![Wave {
+                    at: Duration::from_secs(15),
+                    count: 100,
+                }],
+                ..inputs(0, 100)
+            }
+        },
+    );
     // Sent at 00:15, after the 00:00 invocation's 10 s long poll ended empty: the 01:00 one
     // takes them all.
     assert_eq!(at(&r, "lambda", 59.0).visible, Some(100));
-    let drained = of(&r, "lambda").into_iter().find(|s| s.elapsed_s > 60.0 && s.depth() == Some(0)).unwrap().elapsed_s;
+    let drained = of(&r, "lambda")
+        .into_iter()
+        .find(|s| s.elapsed_s > 60.0 && s.depth() == Some(0))
+        .unwrap()
+        .elapsed_s;
     // Ten batches of 10 x 100 ms plus 40 ms of calls each.
     assert!((70.0..=72.0).contains(&drained), "drained at {drained}");
-    assert_eq!(of(&r, "lambda").iter().filter_map(|s| s.workers).max(), Some(1));
+    assert_eq!(
+        of(&r, "lambda").iter().filter_map(|s| s.workers).max(),
+        Some(1)
+    );
     assert_eq!(r.bottlenecks[1].name, "schedule rate");
 }
 
 #[test]
 fn a_fifo_queue_with_one_group_is_worked_one_batch_at_a_time() {
     let c = config("    max: 10", "  timeout: 60s\n  trigger: { type: sqs }");
-    let r = simulate(&c, &Inputs { fifo: Some(Fifo { groups: 1, high_throughput: false }), window: Some(Duration::from_secs(100)), ..inputs(1_000, 100) });
+    let r = simulate(
+        &c,
+        &Inputs {
+            fifo: Some(Fifo {
+                groups: 1,
+                high_throughput: false,
+            }),
+            window: Some(Duration::from_secs(100)),
+            ..inputs(1_000, 100)
+        },
+    );
     let lambda = of(&r, "lambda");
-    assert!(lambda.iter().all(|s| s.in_flight.unwrap() <= 10), "one group: one batch in flight at most");
+    assert!(
+        lambda.iter().all(|s| s.in_flight.unwrap() <= 10),
+        "one group: one batch in flight at most"
+    );
     assert!(lambda.iter().filter_map(|s| s.workers).max().unwrap() <= 1);
     // Ten groups: ten batches at once.
-    let r = simulate(&c, &Inputs { fifo: Some(Fifo { groups: 10, high_throughput: false }), window: Some(Duration::from_secs(100)), ..inputs(100_000, 1_000) });
+    let r = simulate(
+        &c,
+        &Inputs {
+            fifo: Some(Fifo {
+                groups: 10,
+                high_throughput: false,
+            }),
+            window: Some(Duration::from_secs(100)),
+            ..inputs(100_000, 1_000)
+        },
+    );
     assert_eq!(at(&r, "lambda", 90.0).in_flight, Some(100));
 }
 
 #[test]
 fn failing_messages_reach_the_dead_letter_queue() {
     let c = config("    max: 10", "  timeout: 10s\n  trigger: { type: sqs }");
-    let r = simulate(&c, &Inputs { poison: 3, ..inputs(50, 10) });
+    let r = simulate(
+        &c,
+        &Inputs {
+            poison: 3,
+            ..inputs(50, 10)
+        },
+    );
     assert_eq!(r.stopped, "drained");
     for p in ["ecs", "lambda"] {
         let s = experiment::summarise(p, &of(&r, p), Some(0.0));
@@ -229,7 +467,11 @@ fn the_same_inputs_give_the_same_run_and_usage_adds_up() {
     }
     match &a.usage[1].compute {
         // 300 batches of 10 x 50 ms.
-        Compute::Lambda { invocations, billed_ms, .. } => assert_eq!((*invocations, *billed_ms), (300, 150_000)),
+        Compute::Lambda {
+            invocations,
+            billed_ms,
+            ..
+        } => assert_eq!((*invocations, *billed_ms), (300, 150_000)),
         other => panic!("{other:?}"),
     }
 }
@@ -237,6 +479,11 @@ fn the_same_inputs_give_the_same_run_and_usage_adds_up() {
 #[test]
 fn a_bad_worker_setting_is_refused() {
     let mut c = config("    max: 10", SQS_TRIGGER);
-    c.environment.insert("SQS_MAX_NUM_MSGS".into(), crate::core::config::EnvValue("50".into()));
-    assert!(Setup::new(&c, &ecs_template(&c), &inputs(1, 1)).unwrap_err().contains("`SQS_MAX_NUM_MSGS` is `50`"));
+    c.environment.insert(
+        "SQS_MAX_NUM_MSGS".into(),
+        crate::core::config::EnvValue("50".into()),
+    );
+    assert!(Setup::new(&c, &ecs_template(&c), &inputs(1, 1))
+        .unwrap_err()
+        .contains("`SQS_MAX_NUM_MSGS` is `50`"));
 }
