@@ -1,56 +1,53 @@
-# Sourced by the other scripts: installs the Python tools the project runs (cfn-lint, moto,
-# pytest) into .tools/venv once and puts them first on PATH, and checkov into a venv of its own,
-# .tools/checkov-venv (exported as CHECKOV). Safe to source repeatedly.
+# Sourced by try-local and the benchmarks: what trying replatform needs, installed once per
+# machine and put first on PATH. The Python tools (cfn-lint, moto, pytest; scripts/requirements.txt)
+# go into a venv, and the Debian packages the local registry and image steps use (docker-registry,
+# apache2-utils for htpasswd) come from apt. The full test suite needs more: scripts/test-tools.sh.
+# Safe to source repeatedly.
+#
+# Where tools go: a cache outside the checkout ($REPLATFORM_TOOLS, by default
+# ~/.cache/replatform-tools), keyed by the pinned versions, so that a fresh clone on the same
+# machine (CI runs in one) reuses what an earlier run installed; a new machine installs it all.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-VENV="$ROOT/.tools/venv"
-STAMP="$VENV/.requirements"
+TOOLS="${REPLATFORM_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/replatform-tools}"
+mkdir -p "$TOOLS"
 
-if ! cmp -s "$ROOT/scripts/requirements.txt" "$STAMP" 2>/dev/null; then
-  echo "scripts: installing $(grep -v '^#' "$ROOT/scripts/requirements.txt" | tr '\n' ' ')into $VENV" >&2
-  python3 -m venv "$VENV"
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip >&2
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$ROOT/scripts/requirements.txt" >&2
-  cp "$ROOT/scripts/requirements.txt" "$STAMP"
-fi
+# venv_for NAME REQUIREMENTS: a venv under $TOOLS named for NAME and the requirements' hash,
+# made and filled once. Prints its path.
+venv_for() {
+  local name="$1" req="$2" dir
+  dir="$TOOLS/$name-$(sha256sum "$req" | cut -c1-12)"
+  if [ ! -f "$dir/.complete" ]; then
+    echo "scripts: installing $(grep -v '^#' "$req" | tr '\n' ' ')into $dir" >&2
+    rm -rf "$dir"
+    python3 -m venv "$dir"
+    "$dir/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip >&2
+    "$dir/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req" >&2
+    touch "$dir/.complete"
+  fi
+  echo "$dir"
+}
+
+# apt_need PACKAGE...: installs the Debian packages not installed yet.
+apt_need() {
+  local missing=() pkg sudo=""
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    echo "scripts: installing ${missing[*]} (Debian packages)" >&2
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+}
+
+VENV="$(venv_for venv "$ROOT/scripts/requirements.txt")"
 export PATH="$VENV/bin:$PATH"
 export CFN_LINT="$VENV/bin/cfn-lint"
 export MOTO_SERVER="$VENV/bin/moto_server"
+export MOTO_PYTHON="$VENV/bin/python"
 
-# checkov in a venv of its own: it pins boto3 and packaging, which conflict with the tools above.
-CHECKOV_VENV="$ROOT/.tools/checkov-venv"
-if ! cmp -s "$ROOT/scripts/requirements-checkov.txt" "$CHECKOV_VENV/.requirements" 2>/dev/null; then
-  echo "scripts: installing $(grep -v '^#' "$ROOT/scripts/requirements-checkov.txt" | tr '\n' ' ')into $CHECKOV_VENV" >&2
-  python3 -m venv "$CHECKOV_VENV"
-  "$CHECKOV_VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip >&2
-  "$CHECKOV_VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$ROOT/scripts/requirements-checkov.txt" >&2
-  cp "$ROOT/scripts/requirements-checkov.txt" "$CHECKOV_VENV/.requirements"
-fi
-export CHECKOV="$CHECKOV_VENV/bin/checkov"
-
-# The image tests' system tools, from Debian's packages: a registry (docker-registry), Buildah,
-# a static busybox for FROM-scratch images, htpasswd (apache2-utils); and Chromium, which the
-# experiment test uses to look at `compare`'s chart; zsh and fish, whose `-n` checks the
-# completion scripts (bash is already there). The Docker engine itself comes with the machine.
-missing=()
-for pkg in docker-registry buildah busybox-static apache2-utils chromium zsh fish; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-  echo "scripts: installing ${missing[*]} (Debian packages)" >&2
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
-
-# cfn-guard 3 (crates.io), which runs AWS's Guard Rules Registry over the rendered templates
-# (tests/guard-rules, issue 14). It compiles from source (minutes), so it goes into a folder named
-# for its version and is built once per machine; later runs reuse it. Exported as CFN_GUARD.
-CFN_GUARD_VERSION="3.2.1"
-CFN_GUARD_ROOT="$ROOT/.tools/cfn-guard-$CFN_GUARD_VERSION"
-if ! "$CFN_GUARD_ROOT/bin/cfn-guard" --version 2>/dev/null | grep -qF " $CFN_GUARD_VERSION"; then
-  echo "scripts: building cfn-guard $CFN_GUARD_VERSION from crates.io into $CFN_GUARD_ROOT (a few minutes, once)" >&2
-  cargo install --quiet --locked cfn-guard --version "=$CFN_GUARD_VERSION" --root "$CFN_GUARD_ROOT" >&2
-fi
-export CFN_GUARD="$CFN_GUARD_ROOT/bin/cfn-guard"
+# The local registry standing in for ECR's, and htpasswd for its basic auth. The Docker engine
+# itself comes with the machine.
+apt_need docker-registry apache2-utils

@@ -26,7 +26,7 @@ pub(crate) fn moto() -> Moto {
 pub(crate) fn running_worker(moto: &Moto, extra: &[&str]) -> Json {
     let python = std::env::var("MOTO_PYTHON")
         .map(PathBuf::from)
-        .unwrap_or_else(|_| repo().join(".tools/venv/bin/python"));
+        .expect("MOTO_PYTHON: the Python that has boto3 (scripts/test sets it)");
     let out = Command::new(python)
         .arg(repo().join("tests/fixtures/adopt/running_worker.py"))
         .arg(&moto.endpoint)

@@ -17,8 +17,9 @@ use std::time::{Duration, Instant};
 
 use serde_yaml_ng::Value as V;
 
-use crate::common::{self, repo, variant, yaml, BASE};
-use crate::emulator::{Moto, IMAGE};
+use crate::common::{self, repo, variant, yaml, BASE, IMAGE};
+#[cfg(feature = "full-tests")]
+use crate::emulator::Moto;
 
 /// Counts the connections made to it; forwards each to `upstream` when there is one.
 struct Recorder {
@@ -928,6 +929,7 @@ fn a_byte_order_mark_is_accepted() {
 }
 
 /// The control: the listener does see what a valid command sends, forwarded to moto.
+#[cfg(feature = "full-tests")]
 #[test]
 fn recorder_sees_a_real_request() {
     let moto = Moto::start();

@@ -1,4 +1,4 @@
-//! cfn-guard 3 (crates.io; `scripts/tools.sh` builds it) with AWS's Guard Rules Registry rules of
+//! cfn-guard 3 (crates.io; `scripts/test-tools.sh` builds it) with AWS's Guard Rules Registry rules of
 //! the Well-Architected Security and Reliability pillars (copied into `tests/guard-rules`, issue 14)
 //! on every rendered template of every example and every config variation: no failure. A rule that
 //! does not fit the design is suppressed in the resource's `Metadata.guard.SuppressedRules`, with
@@ -15,12 +15,8 @@ use replatform::core::render::Image;
 use serde_json::Value;
 
 fn cfn_guard_exe() -> String {
-    std::env::var("CFN_GUARD").unwrap_or_else(|_| {
-        repo()
-            .join(".tools/cfn-guard-3.2.1/bin/cfn-guard")
-            .to_string_lossy()
-            .into_owned()
-    })
+    std::env::var("CFN_GUARD")
+        .expect("CFN_GUARD: the path of cfn-guard 3 (scripts/test builds it and sets it)")
 }
 
 fn cfn_guard() -> Command {
@@ -28,7 +24,7 @@ fn cfn_guard() -> Command {
     match Command::new(&exe).arg("--version").output() {
         Ok(o) if o.status.success() && String::from_utf8_lossy(&o.stdout).contains(" 3.") => Command::new(exe),
         Ok(o) => panic!("`{exe} --version` is not cfn-guard 3: {}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)),
-        Err(e) => panic!("`{exe}` does not run ({e}): `scripts/tools.sh` builds cfn-guard into .tools, or set CFN_GUARD to its path"),
+        Err(e) => panic!("`{exe}` does not run ({e}): `scripts/test` builds cfn-guard (scripts/test-tools.sh), or set CFN_GUARD to its path"),
     }
 }
 

@@ -1,4 +1,4 @@
-//! checkov (from PyPI, its own venv: `scripts/tools.sh` installs it) on every rendered template of
+//! checkov (from PyPI, its own venv: `scripts/test-tools.sh` installs it) on every rendered template of
 //! every example and every config variation: no failed check. A check that does not fit the design
 //! is skipped in the resource's `Metadata.checkov.skip`, with the reason beside it; the test
 //! holds each skip to a reason.
@@ -8,17 +8,13 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
-use crate::common::{parse, render_config, render_everything, repo, write_all};
+use crate::common::{parse, render_config, render_everything, write_all};
 use replatform::core::render::Image;
 use serde_json::Value;
 
 fn checkov_exe() -> String {
-    std::env::var("CHECKOV").unwrap_or_else(|_| {
-        repo()
-            .join(".tools/checkov-venv/bin/checkov")
-            .to_string_lossy()
-            .into_owned()
-    })
+    std::env::var("CHECKOV")
+        .expect("CHECKOV: the path of checkov (scripts/test installs it and sets it)")
 }
 
 fn checkov() -> Command {
@@ -27,7 +23,7 @@ fn checkov() -> Command {
     match probe {
         Ok(o) if o.status.success() => Command::new(exe),
         Ok(o) => panic!("`{exe} --version` failed: {}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)),
-        Err(e) => panic!("`{exe}` does not run ({e}): `scripts/tools.sh` installs checkov into .tools/checkov-venv, or set CHECKOV to its path"),
+        Err(e) => panic!("`{exe}` does not run ({e}): `scripts/test` installs checkov (scripts/test-tools.sh), or set CHECKOV to its path"),
     }
 }
 

@@ -430,7 +430,7 @@ fn parses_in(shell: &str, script: &str) {
         .arg(&file)
         .output()
         .unwrap_or_else(|e| {
-            panic!("cannot run `{shell}` ({e}): `source scripts/tools.sh` installs it")
+            panic!("cannot run `{shell}` ({e}): `source scripts/test-tools.sh` installs it")
         });
     assert!(
         out.status.success(),
@@ -481,7 +481,8 @@ fn completions_for_each_shell_name_every_subcommand() {
     );
 }
 
-/// zsh and fish read their scripts as they would load them (`scripts/tools.sh` installs both).
+/// zsh and fish read their scripts as they would load them (`scripts/test-tools.sh` installs both).
+#[cfg(feature = "full-tests")]
 #[test]
 fn completions_parse_in_zsh_and_fish() {
     parses_in("zsh", &completions("zsh"));

@@ -11,7 +11,7 @@ use serde_json::Value as Json;
 
 use crate::common::{self, repo};
 
-pub(crate) const IMAGE: &str = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/worker@sha256:1111111111111111111111111111111111111111111111111111111111111111";
+pub(crate) use crate::common::IMAGE;
 const IMAGE_2: &str = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/worker@sha256:2222222222222222222222222222222222222222222222222222222222222222";
 
 /// A moto server of this test's own; stopped when dropped.
@@ -27,9 +27,9 @@ impl Moto {
 
     /// A moto server with more of moto's own settings (e.g. `MOTO_IAM_LOAD_MANAGED_POLICIES`).
     pub fn start_with(env: &[(&str, &str)]) -> Self {
-        let exe = std::env::var("MOTO_SERVER")
-            .map(PathBuf::from)
-            .unwrap_or_else(|_| repo().join(".tools/venv/bin/moto_server"));
+        let exe = std::env::var("MOTO_SERVER").map(PathBuf::from).expect(
+            "MOTO_SERVER: the path of moto_server (scripts/test installs moto and sets it)",
+        );
         assert!(
             exe.exists(),
             "`{}` is missing: `scripts/test` installs moto, or set MOTO_SERVER",

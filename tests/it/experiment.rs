@@ -359,7 +359,7 @@ fn consumer(
     })
 }
 
-pub(crate) const COLUMNS: &str = "time,elapsed_s,platform,visible,in_flight,delayed,dead_letter,workers,ecs_desired,ecs_running,ecs_pending,lambda_concurrency,lambda_invocations,lambda_errors,lambda_throttles,cloudwatch_minute,sent,notes";
+use crate::common::COLUMNS;
 
 #[test]
 fn compare_watches_two_queues_drain_at_different_speeds() {
@@ -627,7 +627,7 @@ pub(crate) fn screenshot_is_not_blank(svg: &Path) {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
-        .expect("chromium is installed (scripts/tools.sh)");
+        .expect("chromium is installed (scripts/test-tools.sh)");
     assert!(status.success(), "chromium failed: {status}");
     let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&png).unwrap()));
     let mut reader = decoder.read_info().unwrap();

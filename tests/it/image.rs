@@ -32,7 +32,7 @@ impl Registry {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("htpasswd (apache2-utils) is installed by scripts/tools.sh");
+            .expect("htpasswd (apache2-utils) is installed by scripts/test-tools.sh");
         h.stdin
             .take()
             .unwrap()
@@ -60,7 +60,7 @@ impl Registry {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("docker-registry is installed by scripts/tools.sh");
+            .expect("docker-registry is installed by scripts/test-tools.sh");
         let deadline = Instant::now() + Duration::from_secs(30);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(Instant::now() < deadline, "docker-registry did not start");
@@ -162,7 +162,7 @@ fn busybox() -> PathBuf {
     let p = PathBuf::from("/bin/busybox");
     assert!(
         p.exists(),
-        "/bin/busybox (busybox-static) is installed by scripts/tools.sh"
+        "/bin/busybox (busybox-static) is installed by scripts/test-tools.sh"
     );
     p
 }

@@ -392,7 +392,7 @@ fn up_stopped_while_logging_in_to_push_removes_its_credential_folder() {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         std::fs::copy("/bin/busybox", d.join("busybox"))
-            .expect("/bin/busybox (busybox-static) is installed by scripts/tools.sh");
+            .expect("/bin/busybox (busybox-static) is installed by scripts/test-tools.sh");
         std::fs::write(
             d.join("Dockerfile"),
             "FROM scratch\nCOPY busybox /bin/busybox\nCMD [\"/bin/busybox\", \"true\"]\n",
@@ -521,7 +521,7 @@ fn load_stopped_with_batches_in_flight_says_how_many_messages_stay_queued() {
     }
 }
 
-const COLUMNS: &str = "time,elapsed_s,platform,visible,in_flight,delayed,dead_letter,workers,ecs_desired,ecs_running,ecs_pending,lambda_concurrency,lambda_invocations,lambda_errors,lambda_throttles,cloudwatch_minute,sent,notes";
+use crate::common::COLUMNS;
 
 #[test]
 fn compare_stopped_while_sampling_keeps_its_files_with_the_samples_taken() {
