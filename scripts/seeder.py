@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The seed article's SQS seeder, made runnable: batches of random messages, each a random
+"""The seed article's (docs/seed-article.md) SQS seeder, made runnable: batches of random messages, each a random
 uppercase string of 10 to 50 characters, sent with one SendMessage per message per queue (the
 same body to every queue), a pause between batches. The benchmark's baseline for
 `replatform load` (scripts/bench-load).

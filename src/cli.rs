@@ -8,7 +8,7 @@ use crate::ui::printer::OutputFormat;
 
 /// Run an SQS worker on ECS Fargate and AWS Lambda side by side, from one replatform.yaml.
 // The options every command takes go under a heading of their own, after the command's own
-// options, so that a command's `--help` opens with what is particular to it (issue 13). clap
+// options, so that a command's `--help` opens with what is particular to it. clap
 // lists custom headings after `Options`, in the order their first argument is declared; a
 // subcommand's own arguments come before the global ones propagated to it. `-h` and `-V` are
 // declared here, rather than by clap, to stand under that heading too.

@@ -1,7 +1,7 @@
 //! Reading the user's files from disk: the config, a `--templates` folder, the Dockerfile and
 //! the requirements it installs. Not pure: the shell around the core's pure constructors
 //! ([`Sources::from_files`], [`crate::core::config::decode`]), which are given the bytes. Every
-//! file is read the one bounded way, [`read_bounded`] (issue 13).
+//! file is read the one bounded way, [`read_bounded`].
 
 use std::io::Read;
 use std::path::Path;

@@ -1,4 +1,4 @@
-//! SIGINT and SIGTERM, handled alike by every long-running command (issue 13): the first one
+//! SIGINT and SIGTERM, handled alike by every long-running command: the first one
 //! flips a [`Stop`], and each wait of the command selects on it, so that what runs stops, what
 //! was written is kept, nothing is left running here, and the command exits 130. Not pure: it
 //! installs the process's signal handlers.

@@ -1,4 +1,4 @@
-//! `replatform init --from-ecs CLUSTER/SERVICE` (issue 14): reads the running ECS worker (its
+//! `replatform init --from-ecs CLUSTER/SERVICE`: reads the running ECS worker (its
 //! service, task definition, roles' policies, scaling and queue), the build context's code as
 //! plain `init` does, and writes the `replatform.yaml` that `core::adopt` makes of them, with the
 //! readiness report. Refuses to replace a file without `force` before any AWS call. Never reads a

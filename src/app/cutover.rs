@@ -1,4 +1,4 @@
-//! `cutover` and `rollback` (issue 16): move the consumption of `production.queue` from
+//! `cutover` and `rollback`: move the consumption of `production.queue` from
 //! `production.ecs_service` to the function in stages, watching health between them, and put it
 //! back. The plan, checks and verdicts are `core::cutover`'s; the calls are `aws::production`'s.
 //!
@@ -6,8 +6,8 @@
 //! mapping enabled with its `MaximumConcurrency`, and settled), then ECS's falls. `rollback` runs
 //! the other way: ECS gets its recorded bounds and desired count back first, and only then does
 //! the function stop consuming; while ECS cannot be restored the mapping stays as it is. Nothing
-//! is deleted: a disabled mapping loses nothing (pitfall 33), and the batches a stopped task or a
-//! disabled mapping held return to the queue after its visibility timeout (pitfall 35).
+//! is deleted: a disabled mapping loses nothing (docs/pitfalls.md#p33), and the batches a stopped task or a
+//! disabled mapping held return to the queue after its visibility timeout (docs/pitfalls.md#p35).
 //!
 //! Every step is idempotent and the state is recorded on the production service before the first
 //! change and after every stage (`core::cutover::STATE_TAG`), so an interrupt or a crash at any
@@ -160,7 +160,7 @@ fn refusal(check: &'static str, problem: impl Into<String>, fix: impl Into<Strin
 }
 
 /// The production section's parts, or the refusal that says what to add: without `production:`
-/// the tool's own ECS stack can be the source (issue 16, item 6), named by its outputs.
+/// the tool's own ECS stack can be the source, named by its outputs.
 async fn production_of(
     ws: &Workspace,
     config: &Config,

@@ -181,7 +181,7 @@ pub async fn stack_status(
 }
 
 /// `status`: every stack the config names, as it stands, whether the two platforms run
-/// different images, and who consumes the production queue now (issue 16).
+/// different images, and who consumes the production queue now.
 #[derive(Serialize)]
 pub struct Status {
     pub stacks: Vec<StackStatusReport>,
@@ -263,7 +263,7 @@ pub async fn production_status(
     let depth = services.queue_depth(&p.queue).await?;
     let (mut service, mut cutover) = (None, None);
     if let Some((cluster, name)) = p.ecs_service.split_once('/') {
-        // The counts, and where a cutover stands from its record on the service (issue 16), in
+        // The counts, and where a cutover stands from its record on the service, in
         // one answer; a record that does not parse is `cutover`'s to report.
         if let Some(s) = aws
             .production()

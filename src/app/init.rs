@@ -1,4 +1,4 @@
-//! `replatform init` (issue 14): reads the folder the config goes in (its name, its Dockerfile,
+//! `replatform init`: reads the folder the config goes in (its name, its Dockerfile,
 //! its Python modules), writes the starting `replatform.yaml` that `core::init` makes of them,
 //! and a `.dockerignore` when there is none. Refuses to replace a file without `force`, before
 //! anything is written. Not pure: reads and writes files.

@@ -114,7 +114,7 @@ pub async fn prepare(
     })
 }
 
-/// Pitfall 9: a function's reserved concurrency must leave the account at least 100
+/// docs/pitfalls.md#p9: a function's reserved concurrency must leave the account at least 100
 /// unreserved. Checked before anything changes; a check that cannot run is a warning, or, at an
 /// endpoint that is not AWS's (an emulator), one plain line: it is checked against AWS.
 async fn check_concurrency(aws: &Aws, config: &Config, printer: &Printer) -> Result<(), Failure> {

@@ -48,10 +48,10 @@ pub fn prices(file: Option<&Path>) -> Result<Prices, Failure> {
         Some(p) => {
             let text = std::fs::read_to_string(p).map_err(|e| {
                 Failure::new(format!("cannot read --prices `{}`: {e}", p.display())).hint(
-                    "name a YAML file shaped as the built-in table (see the README's `simulate`)",
+                    "name a YAML file shaped as the built-in table (see docs/commands.md#simulate)",
                 )
             })?;
-            Prices::parse(&text).map_err(|e| Failure::new(format!("--prices `{}`: {e}", p.display())).hint("start from the built-in table in the README's `simulate` section and change the figures only"))
+            Prices::parse(&text).map_err(|e| Failure::new(format!("--prices `{}`: {e}", p.display())).hint("start from the built-in table (docs/commands.md#simulate) and change the figures only"))
         }
     }
 }

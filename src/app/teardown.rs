@@ -301,7 +301,7 @@ pub async fn teardown(
 /// A stack's queues (logical id, URL): the stack's own, read before the delete (after it the
 /// stack no longer says which they were), and those it left behind earlier (an interrupted
 /// `down`, a replaced queue), found by the name CloudFormation gave them: `<stack>-<id>-<suffix>`,
-/// or for FIFO queues the same name the template spells out, with `.fifo` (issue 14).
+/// or for FIFO queues the same name the template spells out, with `.fifo`.
 async fn queues_of(
     cfn: &Cfn,
     services: &Services,

@@ -1,4 +1,4 @@
-//! The running ECS worker, read for `init --from-ecs` (issue 14): the service, its task
+//! The running ECS worker, read for `init --from-ecs`: the service, its task
 //! definition, its roles' policies, its scalable target with its policies and alarms, and the
 //! queue it reads, as `core::adopt`'s views. Every page token is followed. A secret is read as
 //! its name and `valueFrom` only: nothing here asks for a secret's value. Every operation names

@@ -44,7 +44,7 @@ impl EventView {
     }
 
     /// "Resource creation cancelled" and the like: a consequence of another failure, never
-    /// the cause (pitfall 21).
+    /// the cause (docs/pitfalls.md#p21).
     pub fn is_noise(&self) -> bool {
         let r = self.reason.as_deref().unwrap_or_default().to_lowercase();
         r.contains("cancelled")
@@ -59,12 +59,12 @@ impl EventView {
 pub enum ChangeSetState {
     Pending,
     Ready(Vec<Change>),
-    /// The template and the stack are the same (pitfall 20).
+    /// The template and the stack are the same (docs/pitfalls.md#p20).
     NoChanges,
     Failed(String),
 }
 
-/// The three shapes of "no changes" (pitfall 20), by their reason text.
+/// The three shapes of "no changes" (docs/pitfalls.md#p20), by their reason text.
 pub fn means_no_changes(reason: &str) -> bool {
     reason.contains("didn't contain changes")
         || reason.contains("No updates are to be performed")

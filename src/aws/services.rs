@@ -279,7 +279,7 @@ impl Services {
                     .build()
             };
             let mut entry = SendMessageBatchRequestEntry::builder().id(i.to_string());
-            // A FIFO queue (`queue.fifo`, issue 14) takes only messages with a group, and
+            // A FIFO queue (`queue.fifo`) takes only messages with a group, and
             // deduplicates by content or id: each message is a group of its own (no ordering
             // holds the drain back) and is deduplicated by its own id, so that equal bodies
             // (`--body-file`) all arrive.

@@ -37,7 +37,7 @@ pub async fn run(args: CompareArgs, ws: &Workspace, printer: &Printer) -> Outcom
             .hint("5s (the default) matches how fast the queue counts change"));
     }
     if task_start > Duration::from_secs(3600) || per_message > Duration::from_secs(900) {
-        return Err(Failure::new("--task-start is above 1h or --per-message above 15m").hint("a Fargate task starts in about a minute (pitfall 31); Lambda stops an invocation at 15 minutes"));
+        return Err(Failure::new("--task-start is above 1h or --per-message above 15m").hint("a Fargate task starts in about a minute (docs/pitfalls.md#p31); Lambda stops an invocation at 15 minutes"));
     }
     let plan = if load { Some(load_plan(&o)?) } else { None };
     let stop = Stop::on_signals();

@@ -1,4 +1,4 @@
-//! `replatform cutover` and `replatform rollback` (issue 16): wiring for `app::cutover`.
+//! `replatform cutover` and `replatform rollback`: wiring for `app::cutover`.
 
 use crate::app::cutover::{self, Cutover, Options, Rollback};
 use crate::app::workspace::Workspace;

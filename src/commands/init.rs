@@ -1,5 +1,5 @@
 //! `replatform init`: a starting `replatform.yaml` for the folder it runs in, or, with
-//! `--from-ecs`, from the ECS service that runs the worker today (issue 14). Wiring: the
+//! `--from-ecs`, from the ECS service that runs the worker today. Wiring: the
 //! arguments in, one call to `app::init` or `app::adopt`, what was written and the report out.
 
 use crate::app::adopt::adopt;

@@ -39,7 +39,7 @@ pub fn run(args: SimulateArgs, ws: &Workspace, printer: &Printer) -> Outcome {
         ));
     }
     if task_start > Duration::from_secs(3600) || per_message > Duration::from_secs(900) {
-        return Err(Failure::new("--task-start is above 1h or --per-message above 15m").hint("a Fargate task starts in about a minute (pitfall 31); Lambda stops an invocation at 15 minutes"));
+        return Err(Failure::new("--task-start is above 1h or --per-message above 15m").hint("a Fargate task starts in about a minute (docs/pitfalls.md#p31); Lambda stops an invocation at 15 minutes"));
     }
     let spec = Spec {
         per_message,

@@ -1,7 +1,7 @@
-//! `replatform init --from-ecs`'s pure part (issue 14): the views of the running service (its
+//! `replatform init --from-ecs`'s pure part: the views of the running service (its
 //! ECS service, task definition, roles' policies, scaling and queue, as `aws/` reads them) in,
 //! the `replatform.yaml` text and the readiness report out: what moves to Lambda unchanged, what
-//! was changed and why, and what Lambda cannot run (pitfall 36). Secrets are ARNs here: no value
+//! was changed and why, and what Lambda cannot run (docs/pitfalls.md#p36). Secrets are ARNs here: no value
 //! is ever read. Pure.
 
 use serde::Serialize;
@@ -168,7 +168,7 @@ pub struct Report {
     pub handler: String,
 }
 
-/// Lambda's largest memory (MiB) and ephemeral storage (GB) (AWS Lambda quotas; pitfall 36).
+/// Lambda's largest memory (MiB) and ephemeral storage (GB) (AWS Lambda quotas; docs/pitfalls.md#p36).
 pub const LAMBDA_MAX_MEMORY: u64 = 10_240;
 pub const LAMBDA_MAX_EPHEMERAL_GB: i32 = 10;
 
@@ -229,7 +229,7 @@ fn statements(doc: &serde_json::Value) -> Vec<serde_json::Value> {
     }
 }
 
-/// The `add` steps of the scaling policies, and what was changed to get them (pitfalls 11, 13, 30).
+/// The `add` steps of the scaling policies, and what was changed to get them (docs/pitfalls.md#p11, #p13, #p30).
 pub fn scale_out(scaling: &Scaling, items: &mut Vec<Item>) -> Vec<(u64, i64)> {
     let mut steps: Vec<(u64, i64)> = Vec::new();
     for p in &scaling.policies {
@@ -260,7 +260,7 @@ pub fn scale_out(scaling: &Scaling, items: &mut Vec<Item>) -> Vec<(u64, i64)> {
                     })
                     .collect();
                 if out.is_empty() {
-                    items.push(Item { kind: Kind::Changed, field: "ecs.scaling.scale_in_after".into(), what: format!("scale-in policy `{name}` is not copied: both stacks scale in to zero once the queue and its in-flight messages are empty (pitfall 15)"), resolve: None });
+                    items.push(Item { kind: Kind::Changed, field: "ecs.scaling.scale_in_after".into(), what: format!("scale-in policy `{name}` is not copied: both stacks scale in to zero once the queue and its in-flight messages are empty (docs/pitfalls.md#p15)"), resolve: None });
                     continue;
                 }
                 for s in out {
@@ -271,7 +271,7 @@ pub fn scale_out(scaling: &Scaling, items: &mut Vec<Item>) -> Vec<(u64, i64)> {
                     "ExactCapacity" => items.push(Item {
                         kind: Kind::Changed,
                         field: "ecs.scaling.scale_out".into(),
-                        what: format!("policy `{name}` sets the task count (ExactCapacity): translated to `add` steps of the same sizes, since a set count stays where it is however long the alarm fires (pitfalls 11, 30)"),
+                        what: format!("policy `{name}` sets the task count (ExactCapacity): translated to `add` steps of the same sizes, since a set count stays where it is however long the alarm fires (docs/pitfalls.md#p11, #p30)"),
                         resolve: Some("check the step sizes: each now adds tasks while its alarm fires".into()),
                     }),
                     "PercentChangeInCapacity" => items.push(Item { kind: Kind::Changed, field: "ecs.scaling.scale_out".into(), what: format!("policy `{name}` adds a percentage: translated to `add` steps of that many tasks"), resolve: Some("check the step sizes".into()) }),
@@ -289,7 +289,7 @@ pub fn scale_out(scaling: &Scaling, items: &mut Vec<Item>) -> Vec<(u64, i64)> {
                 items.push(Item {
                     kind: Kind::Changed,
                     field: "ecs.scaling.scale_out".into(),
-                    what: format!("target tracking policy `{name}` ({metric} at {target}) cannot leave zero tasks (pitfall 13): translated to steps on the queue's depth, +1 from 1 message and +2 from {}", t * 2),
+                    what: format!("target tracking policy `{name}` ({metric} at {target}) cannot leave zero tasks (docs/pitfalls.md#p13): translated to steps on the queue's depth, +1 from 1 message and +2 from {}", t * 2),
                     resolve: Some("tune `from:` and `add:` to the backlog the service should keep".into()),
                 });
             }
@@ -357,7 +357,7 @@ pub fn translate(r: &Running, code: Option<&Facts>) -> (String, Report) {
         what: format!("architecture {}", if arm { "arm64" } else { "x86_64" }),
         resolve: None,
     });
-    items.push(Item { kind: Kind::Changed, field: "image".into(), what: format!("the service runs `{}`; both stacks run the image built from this folder, by digest (pitfall 2)", worker.image), resolve: Some("run `replatform init --from-ecs` in the worker's source folder, or set image.context".into()) });
+    items.push(Item { kind: Kind::Changed, field: "image".into(), what: format!("the service runs `{}`; both stacks run the image built from this folder, by digest (docs/pitfalls.md#p2)", worker.image), resolve: Some("run `replatform init --from-ecs` in the worker's source folder, or set image.context".into()) });
     o.push('\n');
 
     // Environment, minus the queue variable.
@@ -389,7 +389,7 @@ pub fn translate(r: &Running, code: Option<&Facts>) -> (String, Report) {
             o.push_str(&format!("  {k}: {}\n", q(arn)));
         }
         o.push('\n');
-        items.push(Item { kind: Kind::Changed, field: "secrets".into(), what: format!("{} secret{} by ARN: ECS injects them as today; Lambda has no `Secrets` field (pitfall 36), `validate` shows how it gets them", worker.secrets.len(), if worker.secrets.len() == 1 { "" } else { "s" }), resolve: None });
+        items.push(Item { kind: Kind::Changed, field: "secrets".into(), what: format!("{} secret{} by ARN: ECS injects them as today; Lambda has no `Secrets` field (docs/pitfalls.md#p36), `validate` shows how it gets them", worker.secrets.len(), if worker.secrets.len() == 1 { "" } else { "s" }), resolve: None });
     }
 
     // Permissions: the task role's.
@@ -587,7 +587,7 @@ pub fn translate(r: &Running, code: Option<&Facts>) -> (String, Report) {
         &mut o,
         &format!("  timeout: {}", secs(timeout)),
         if sqs {
-            "queue.visibility_timeout / 6 (AWS's rule for SQS triggers, pitfall 7)"
+            "queue.visibility_timeout / 6 (AWS's rule for SQS triggers, docs/pitfalls.md#p7)"
         } else {
             "<= queue.visibility_timeout, so a poll's messages are not redelivered while handled"
         },
@@ -630,7 +630,7 @@ pub fn translate(r: &Running, code: Option<&Facts>) -> (String, Report) {
         line(
             &mut o,
             "  reserved_concurrency: 2",
-            ">= trigger.max_concurrency (pitfall 8)",
+            ">= trigger.max_concurrency (docs/pitfalls.md#p8)",
         );
         o.push_str("  trigger:\n");
         line(
@@ -668,7 +668,7 @@ pub fn translate(r: &Running, code: Option<&Facts>) -> (String, Report) {
         &format!("the queue it consumes (its {})", r.queue_env),
     );
 
-    // What Lambda cannot run (pitfall 36).
+    // What Lambda cannot run (docs/pitfalls.md#p36).
     for (k, c) in r.task.containers.iter().enumerate() {
         if k == r.worker {
             continue;
@@ -678,7 +678,7 @@ pub fn translate(r: &Running, code: Option<&Facts>) -> (String, Report) {
         } else {
             "a sidecar"
         };
-        items.push(Item { kind: Kind::Cannot, field: format!("containerDefinitions[{k}] `{}`", c.name), what: format!("{what}: Lambda runs one container (pitfall 36)"), resolve: Some(if c.log_router { "Lambda sends stdout to CloudWatch Logs; route from there (a subscription filter), or drop it".into() } else { "move what it does into the worker's image (an extension) or a service of its own".into() }) });
+        items.push(Item { kind: Kind::Cannot, field: format!("containerDefinitions[{k}] `{}`", c.name), what: format!("{what}: Lambda runs one container (docs/pitfalls.md#p36)"), resolve: Some(if c.log_router { "Lambda sends stdout to CloudWatch Logs; route from there (a subscription filter), or drop it".into() } else { "move what it does into the worker's image (an extension) or a service of its own".into() }) });
     }
     if memory > LAMBDA_MAX_MEMORY {
         items.push(Item { kind: Kind::Cannot, field: "lambda.memory".into(), what: format!("the task has {memory} MiB; Lambda has at most {LAMBDA_MAX_MEMORY}: written as {LAMBDA_MAX_MEMORY}"), resolve: Some("make the worker fit 10,240 MiB, or keep it on ECS".into()) });
@@ -989,7 +989,7 @@ mod tests {
         }];
         let mut items = Vec::new();
         assert_eq!(scale_out(&r.scaling, &mut items), vec![(1, 1), (10, 2)]);
-        assert!(items[0].what.contains("pitfall 13"));
+        assert!(items[0].what.contains("docs/pitfalls.md#p13"));
         r.scaling.policies = vec![Policy::Step {
             name: "s".into(),
             adjustment_type: "ChangeInCapacity".into(),

@@ -35,11 +35,11 @@ impl Change {
     }
 }
 
-/// The Lambda stack's mapping on the production queue (`production:`, issue 16).
+/// The Lambda stack's mapping on the production queue (`production:`).
 pub const PRODUCTION_MAPPING: &str = "ProductionEventSourceMapping";
 
 /// What to say when the changes add the mapping on the production queue: it is created
-/// disabled, and nothing of production changes before `cutover` (issue 16, item 1).
+/// disabled, and nothing of production changes before `cutover`.
 pub fn production_note(changes: &[Change]) -> Option<&'static str> {
     changes
         .iter()

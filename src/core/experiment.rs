@@ -57,7 +57,7 @@ pub const DRAINED_SAMPLES: usize = 3;
 
 /// What `compare`'s and `simulate`'s summaries share, under the same names: the run's window,
 /// how it stopped and each platform's outcome, so one reader serves a measurement and a
-/// prediction (issue 15).
+/// prediction.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Run {
     pub started_at: String,

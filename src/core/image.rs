@@ -1,6 +1,6 @@
 //! The worker image, pure: which files of the build context count (`.dockerignore`), the tag
 //! that their hash names, the builders' argument lists, and which manifests Lambda accepts
-//! (pitfalls 1-4). No file system, no processes: the effects live in `crate::image`.
+//! (docs/pitfalls.md#p1..#p4). No file system, no processes: the effects live in `crate::image`.
 
 use std::collections::BTreeMap;
 
@@ -220,7 +220,7 @@ pub fn install_hint(b: Builder) -> &'static str {
 }
 
 /// The build. With docker's buildx, `--provenance=false --sbom=false` keep the result one image
-/// manifest, which Lambda accepts (pitfall 1); podman and buildah write Docker's v2 format.
+/// manifest, which Lambda accepts (docs/pitfalls.md#p1); podman and buildah write Docker's v2 format.
 pub fn build(b: Builder, spec: &BuildSpec<'_>, buildx: bool) -> Command {
     let mut args: Vec<String> = Vec::new();
     match b {
@@ -255,7 +255,7 @@ pub fn build(b: Builder, spec: &BuildSpec<'_>, buildx: bool) -> Command {
     Command::new(program(b), args)
 }
 
-/// Login with the password on stdin (pitfall 4): it is never an argument.
+/// Login with the password on stdin (docs/pitfalls.md#p4): it is never an argument.
 pub fn login(b: Builder, host: &str, user: &str, plain_http: bool) -> Command {
     let mut args = vec!["login".to_string()];
     if plain_http {
@@ -337,7 +337,7 @@ pub struct ManifestError {
 }
 
 /// Lambda runs one single-platform image manifest; an image index (several platforms, or one
-/// with attestations) or an attestation manifest is refused at deploy time (pitfall 1).
+/// with attestations) or an attestation manifest is refused at deploy time (docs/pitfalls.md#p1).
 /// The media type is the manifest's own `mediaType`, else the registry's `Content-Type`.
 pub fn check_manifest(content_type: Option<&str>, body: &[u8]) -> Result<String, ManifestError> {
     let doc: serde_json::Value = serde_json::from_slice(body).map_err(|e| ManifestError {
@@ -374,7 +374,7 @@ pub fn check_manifest(content_type: Option<&str>, body: &[u8]) -> Result<String,
         )
     };
     Err(ManifestError {
-        message: format!("the pushed image is {what}; Lambda runs only a single-platform image manifest (pitfall 1)"),
+        message: format!("the pushed image is {what}; Lambda runs only a single-platform image manifest (docs/pitfalls.md#p1)"),
         hint: "build one platform without attestations: buildx needs `--provenance=false --sbom=false` (replatform passes them), and Docker's containerd image store adds attestations to plain builds too: turn it off, or set `image.builder` to podman or buildah".into(),
     })
 }

@@ -1,4 +1,4 @@
-//! Image references as the stacks use them: always by digest (pitfall 2), from Amazon ECR,
+//! Image references as the stacks use them: always by digest (docs/pitfalls.md#p2), from Amazon ECR,
 //! which is the only registry Lambda runs images from. Pure.
 
 use std::fmt;
@@ -63,7 +63,7 @@ pub fn parse(uri: &str) -> Result<ImageRef, ImageRefError> {
         Some(parts) => parts,
         None => {
             return Err(bad(
-                format!("image `{uri}` has no digest: a tag can move, and CloudFormation would keep the old image (pitfall 2)"),
+                format!("image `{uri}` has no digest: a tag can move, and CloudFormation would keep the old image (docs/pitfalls.md#p2)"),
                 "pass the image by digest; `aws ecr describe-images --repository-name REPO --image-ids imageTag=TAG --query 'imageDetails[0].imageDigest'` prints it",
             ))
         }

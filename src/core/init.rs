@@ -1,4 +1,4 @@
-//! `replatform init`'s pure part (issue 14): what was read of the folder (its name, the
+//! `replatform init`'s pure part: what was read of the folder (its name, the
 //! Dockerfile's facts, the Python modules' handlers) in, the starting `replatform.yaml` text out,
 //! with a `#` comment on every value guessed and on every field still to fill. Pure.
 
@@ -24,8 +24,8 @@ pub struct Handler {
     /// The module, dotted (`app`, `worker.main`).
     pub module: String,
     /// The function reads its event's `Records`: it takes the messages Lambda hands it. A handler
-    /// that ignores its event polls the queue itself (the seed article's): an `sqs` trigger would
-    /// delete the event's messages unprocessed (config.md, "What the two triggers mean").
+    /// that ignores its event polls the queue itself (the seed article's (docs/seed-article.md)): an `sqs` trigger would
+    /// delete the event's messages unprocessed (docs/config.md#which-trigger).
     pub reads_records: bool,
 }
 
@@ -228,7 +228,7 @@ pub fn config_text(f: &Facts) -> String {
         commented(
             &mut o,
             "  visibility_timeout: 180s",
-            "6 x lambda.timeout, AWS's rule for SQS triggers (pitfall 7)",
+            "6 x lambda.timeout, AWS's rule for SQS triggers (docs/pitfalls.md#p7)",
         );
     } else {
         commented(
@@ -326,7 +326,7 @@ pub fn config_text(f: &Facts) -> String {
         commented(
             &mut o,
             "  reserved_concurrency: 2",
-            ">= trigger.max_concurrency, or throttled pollers dead-letter messages (pitfall 8)",
+            ">= trigger.max_concurrency, or throttled pollers dead-letter messages (docs/pitfalls.md#p8)",
         );
         o.push_str("  trigger:\n");
         commented(

@@ -1,5 +1,5 @@
 //! The checks across fields that AWS would only fail at deploy time, or that would silently lose
-//! messages (`shared/design/pitfalls.md`). Pure. Errors stop every command that renders;
+//! messages (docs/pitfalls.md). Pure. Errors stop every command that renders;
 //! warnings are printed and the command goes on (`validate --strict` fails on them too).
 
 pub mod model;
@@ -55,7 +55,7 @@ pub fn lint(c: &Config) -> Vec<Diagnostic> {
                     )
                     .hint("set `reserved_concurrency` to 2 or more and `trigger.max_concurrency` to at most that, or use `trigger: { type: schedule }`"),
                 ),
-                // Provisioned pollers cannot take `max_concurrency` (pitfall 27): no hint to add it.
+                // Provisioned pollers cannot take `max_concurrency` (docs/pitfalls.md#p27): no hint to add it.
                 (Some(r), None) if t.provisioned_pollers.is_none() => out.push(
                     Diagnostic::warning(
                         "reserved-concurrency",
@@ -137,7 +137,7 @@ pub fn lint(c: &Config) -> Vec<Diagnostic> {
     out
 }
 
-/// The rules of what a real worker needs (issue 14): FIFO queues and the event source mapping's
+/// The rules of what a real worker needs: FIFO queues and the event source mapping's
 /// limits, provisioned pollers, secrets on Lambda, the production service.
 fn worker(c: &Config, out: &mut Vec<Diagnostic>) {
     if let Trigger::Sqs(t) = &c.lambda.trigger {
@@ -158,7 +158,7 @@ fn worker(c: &Config, out: &mut Vec<Diagnostic>) {
                 Diagnostic::error(
                     "provisioned-pollers",
                     "lambda.trigger.provisioned_pollers",
-                    format!("provisioned pollers cannot be combined with `max_concurrency` ({m}): AWS refuses the event source mapping (pitfall 27)"),
+                    format!("provisioned pollers cannot be combined with `max_concurrency` ({m}): AWS refuses the event source mapping (docs/pitfalls.md#p27)"),
                 )
                 .hint("remove `max_concurrency` (provisioned mode bounds the pollers with `provisioned_pollers.max`), or remove `provisioned_pollers`"),
             );
@@ -182,7 +182,7 @@ fn worker(c: &Config, out: &mut Vec<Diagnostic>) {
                     arns.join(", ")
                 ),
             )
-            .hint("the worker must fetch each value at start when its variable is unset (GetSecretValue, GetParameter), or run the AWS Parameters and Secrets Lambda Extension in the image; README.md, `secrets`"),
+            .hint("the worker must fetch each value at start when its variable is unset (GetSecretValue, GetParameter), or run the AWS Parameters and Secrets Lambda Extension in the image; docs/config.md#secrets"),
         );
         for (name, value) in &c.secrets {
             let region = value.split(':').nth(3).unwrap_or_default();

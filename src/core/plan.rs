@@ -8,7 +8,7 @@ pub enum Plan {
     Create,
     /// An UPDATE change set.
     Update,
-    /// Left by a failed create: delete it, then create (pitfall 19).
+    /// Left by a failed create: delete it, then create (docs/pitfalls.md#p19).
     Recreate(StackStatus),
     /// CloudFormation is busy with it: wait, then look again.
     Wait(StackStatus),
@@ -46,7 +46,7 @@ pub fn plan(stack: &str, observed: Option<&StackStatus>) -> Plan {
     }
 }
 
-/// Lambda keeps at least this much of an account's concurrency unreserved (pitfall 9).
+/// Lambda keeps at least this much of an account's concurrency unreserved (docs/pitfalls.md#p9).
 pub const MIN_UNRESERVED: i64 = 100;
 
 /// What stays unreserved in the account once the function reserves `wanted`: what is

@@ -113,7 +113,7 @@ impl StackStatus {
     }
 
     /// An earlier create failed and left a stack that cannot be updated: delete it and create
-    /// again (pitfall 19). Nothing in it was ever in service.
+    /// again (docs/pitfalls.md#p19). Nothing in it was ever in service.
     pub fn needs_recreate(&self) -> bool {
         matches!(
             self,

@@ -114,7 +114,7 @@ pub struct LoadReport {
 /// Attempts after the first for entries that SQS refused in a call that succeeded.
 ///
 /// Each kind of failure has one retry layer, so that no call is retried by two multiplied
-/// together (issue 13):
+/// together:
 /// - A call that fails as a whole (throttling, a 5xx, a timeout, a dropped connection) is the
 ///   SDK's to retry: its standard retry mode backs off with jitter, stops early through its
 ///   token bucket when the service keeps failing, and honours `AWS_MAX_ATTEMPTS` (AWS SDKs and

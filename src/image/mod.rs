@@ -113,7 +113,7 @@ fn registry_failure(e: registry::RegistryError) -> Failure {
     }
 }
 
-/// The manifest's media type, when Lambda can run it (pitfall 1).
+/// The manifest's media type, when Lambda can run it (docs/pitfalls.md#p1).
 fn single_platform(m: &registry::Manifest) -> Result<String, Failure> {
     pure::check_manifest(m.content_type.as_deref(), &m.body)
         .map_err(|e| Failure::new(e.message).hint(e.hint))

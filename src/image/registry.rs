@@ -44,7 +44,7 @@ pub struct Registry {
 const TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The largest manifest read: OCI's distribution spec has registries accept manifests of at
-/// least 4 MiB, and an image manifest of one platform is a few KiB (issue 13).
+/// least 4 MiB, and an image manifest of one platform is a few KiB.
 pub const MAX_MANIFEST: usize = 4 * 1024 * 1024;
 
 impl Registry {

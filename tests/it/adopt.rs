@@ -1,4 +1,4 @@
-//! `replatform init --from-ecs CLUSTER/SERVICE` (issue 14) with the real binary against moto: a
+//! `replatform init --from-ecs CLUSTER/SERVICE` with the real binary against moto: a
 //! running worker made through the ECS, IAM, Application Auto Scaling, CloudWatch, Secrets
 //! Manager, EC2 and SQS APIs (`tests/fixtures/adopt/running_worker.py`), then read into a
 //! config that `validate` accepts and `render` turns into roles with the same permissions on both

@@ -1,4 +1,4 @@
-//! Bad input (issue 8, point 7): every malformed or hostile `replatform.yaml` or `--templates`
+//! Bad input (docs/safety.md): every malformed or hostile `replatform.yaml` or `--templates`
 //! folder ends with exit 1, a message that names where (the file, with line and column when there
 //! is one) and a hint, and no request to AWS.
 //!

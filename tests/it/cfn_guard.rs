@@ -1,5 +1,5 @@
 //! cfn-guard 3 (crates.io; `scripts/test-tools.sh` builds it) with AWS's Guard Rules Registry rules of
-//! the Well-Architected Security and Reliability pillars (copied into `tests/guard-rules`, issue 14)
+//! the Well-Architected Security and Reliability pillars (copied into `tests/guard-rules`)
 //! on every rendered template of every example and every config variation: no failure. A rule that
 //! does not fit the design is suppressed in the resource's `Metadata.guard.SuppressedRules`, with
 //! its reason in `Metadata.guard.Reasons`; the tests hold each suppression to a reason and to a

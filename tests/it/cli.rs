@@ -322,7 +322,7 @@ fn sections(help: &str) -> Vec<(String, Vec<String>)> {
     out
 }
 
-/// Issue 13: in every `--help`, the options every command takes come last, under a heading of
+/// In every `--help`, the options every command takes come last, under a heading of
 /// their own, and the command's own options before them.
 #[test]
 fn every_help_lists_the_global_options_last_under_their_own_heading() {

@@ -166,7 +166,7 @@ pub fn write_all(dir: &Path, stacks: &[RenderedStack], prefix: &str) -> Vec<Path
         .collect()
 }
 
-/// Every field of issue 14 at once: permissions, secrets (Secrets Manager with and without a JSON
+/// Every field a real worker needs, at once: permissions, secrets (Secrets Manager with and without a JSON
 /// key, SSM), tags, FIFO queues, provisioned pollers and the production service.
 pub const WORKER_FIELDS: &str = r#"secrets:
   DB_PASSWORD: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:orders/db-AbCdEf:password::"
@@ -211,7 +211,7 @@ pub fn worker_fields() -> String {
     )
 }
 
-/// [`BASE`] with a `production:` section on a standard queue (issue 16): the Lambda stack gets a
+/// [`BASE`] with a `production:` section on a standard queue: the Lambda stack gets a
 /// disabled mapping on it, and the role may consume it.
 pub fn production_sqs() -> String {
     format!("{BASE}production:\n  ecs_service: prod/orders-worker\n  queue: https://sqs.eu-west-1.amazonaws.com/123456789012/orders\n")

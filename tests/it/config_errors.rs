@@ -331,7 +331,7 @@ fn environment_scalars_become_text_and_dead_letter_true_is_default() {
     assert_eq!(c.queue.dead_letter.max_receive_count, Some(5));
 }
 
-// Issue 14: the fields a real worker needs.
+// The fields a real worker needs.
 const SM: &str = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:orders/db-AbCdEf";
 case!(
     fifo_with_batching_window,
@@ -483,7 +483,7 @@ case!(
 );
 case!(every_worker_field, crate::common::worker_fields());
 
-/// Issue 14: every new field in one config: no error, no warning; `validate` says how Lambda
+/// Every new field in one config: no error, no warning; `validate` says how Lambda
 /// gets the secrets and what `production` names (infos).
 #[test]
 fn every_worker_field_is_accepted_with_infos_only() {
@@ -513,7 +513,7 @@ fn every_worker_field_is_accepted_with_infos_only() {
     );
 }
 
-// The scaling model's warnings (issue 15): the config run for 1,000 messages of 100 ms each.
+// The scaling model's warnings: the config run for 1,000 messages of 100 ms each.
 
 /// What `validate` prints of the model's warnings for a config text.
 fn model_report(text: &str) -> String {

@@ -1,4 +1,4 @@
-//! `replatform cutover` and `rollback` (issue 16) with the real binary against moto: the running
+//! `replatform cutover` and `rollback` with the real binary against moto: the running
 //! worker of the adoption tests (`tests/fixtures/adopt/running_worker.py`: service `prod/orders`
 //! of 1 task scaling 0..8, its queue `orders` with a dead-letter queue, made through the APIs)
 //! and a config whose `production:` names them. `up` leaves production alone; cutover refuses
@@ -454,7 +454,7 @@ fn cutover_refuses_without_a_dead_letter_queue_or_a_deployed_lambda_stack() {
 }
 
 /// Without `production:` the refusal says what section to add; with the tool's own ECS stack
-/// deployed it is filled in from that stack (issue 16, item 6).
+/// deployed it is filled in from that stack.
 #[test]
 fn cutover_without_production_names_the_section_to_add_from_the_ecs_stack() {
     let moto = Moto::start();
@@ -485,7 +485,7 @@ fn cutover_without_production_names_the_section_to_add_from_the_ecs_stack() {
     );
 }
 
-/// Issue 16, item 5, with the real process: SIGINT in the bake of stage 50 exits 130 with the
+/// With the real process: SIGINT in the bake of stage 50 exits 130 with the
 /// stage reported; the record on the service says stage 50; the next `cutover` continues with
 /// stage 100 only, and `rollback` puts the service back.
 #[test]

@@ -1,4 +1,4 @@
-//! What moto does not model for `cutover` and `rollback` (issue 16), from answers shaped like
+//! What moto does not model for `cutover` and `rollback`, from answers shaped like
 //! real AWS's (aws-smithy-mocks) on tokio's paused clock: a bake that sees Lambda errors and rolls
 //! back, a dead-letter queue that grows, an interrupt between two stages followed by `cutover`
 //! continuing and `rollback` undoing, and a denied `RegisterScalableTarget`.

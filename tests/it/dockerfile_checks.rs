@@ -1,5 +1,5 @@
 //! `validate` on the Dockerfile: the real binary on a copy of the `sqs-worker` example with one
-//! trap of pitfalls 3, 5 and 6 put in its Dockerfile (snapshots of the warnings as printed),
+//! trap of docs/pitfalls.md#p3, #p5, #p6 put in its Dockerfile (snapshots of the warnings as printed),
 //! both examples clean, warnings exit 0 and 1 with `--strict`, the JSON document.
 
 use std::path::Path;

@@ -1,4 +1,4 @@
-//! Issue 14's fields against moto: `up`, `diff` and `down` of a config that uses every one
+//! The fields a real worker needs against moto: `up`, `diff` and `down` of a config that uses every one
 //! (permissions, secrets, tags, FIFO queues, provisioned pollers, production), checked through
 //! the emulator's CloudFormation, SQS, Lambda, ECS and IAM APIs. IAM is read over its Query API
 //! (moto does not check signatures), with no SDK of its own in the tests.
@@ -119,7 +119,7 @@ fn up_diff_down_with_every_worker_field() {
             .replace("  retention: 4d\n", "  retention: 4d\n  fifo: true\n");
         format!("region: eu-west-1\n{t}{fields}")
     });
-    // The production queue exists before `up` (issue 16): the stack's disabled mapping names it.
+    // The production queue exists before `up`: the stack's disabled mapping names it.
     block(
         sqs.create_queue()
             .queue_name("orders.fifo")
@@ -461,7 +461,7 @@ fn depth(sqs: &aws_sdk_sqs::Client, url: &str) -> String {
         .unwrap_or_default()
 }
 
-/// Issue 16, item 1: with `production:`, `up` creates the Lambda stack's mapping on the
+/// With `production:`, `up` creates the Lambda stack's mapping on the
 /// production queue disabled, names its UUID in an output, and leaves the queue's messages alone
 /// (a message sent after `up` stays too: a disabled mapping consumes nothing).
 #[test]

@@ -42,7 +42,7 @@ fn rendering_is_deterministic() {
     }
 }
 
-/// Issue 14's fields rendered: permissions and the boundary on every role, secrets by ARN (ECS's
+/// The fields a real worker needs, rendered: permissions and the boundary on every role, secrets by ARN (ECS's
 /// `Secrets`, Lambda's `_SECRET_ARN` variables, each role reading exactly those), FIFO queues and
 /// provisioned pollers.
 #[test]
@@ -53,7 +53,7 @@ fn worker_fields_render_as_committed() {
     }
 }
 
-/// `production:` (issue 16) on both triggers: the `sqs` trigger's disabled mapping on the
+/// `production:` on both triggers: the `sqs` trigger's disabled mapping on the
 /// production queue with its UUID as an output, and on both the role's access to exactly that
 /// queue; the production service and queue themselves are in no template.
 #[test]

@@ -1,4 +1,4 @@
-//! The shape of the house (issue 13): every module imports only from the floors below it, the
+//! The shape of the house: every module imports only from the floors below it, the
 //! rooms of a floor do not import each other in a circle, and every exit code the binary can
 //! return is in the README's table, with the meaning `src/error.rs` gives it.
 

@@ -1,5 +1,5 @@
-//! `replatform init` (issue 14) with the real binary, no AWS: in copies of the two examples'
-//! folders and of a folder holding the seed article's worker, it writes a config that `validate`
+//! `replatform init` with the real binary, no AWS: in copies of the two examples'
+//! folders and of a folder holding the seed article's (docs/seed-article.md) worker, it writes a config that `validate`
 //! accepts once the subnets and security groups are filled, and names exactly those until then;
 //! it never replaces a file without `--force`.
 
@@ -13,7 +13,7 @@ use crate::common::{replatform, repo};
 /// No endpoint: `init` and `validate` make no AWS call.
 const NOWHERE: &str = "http://127.0.0.1:9";
 
-/// The seed article's worker (issue 14): a `handler(event, context)` that ignores its event and
+/// The seed article's worker: a `handler(event, context)` that ignores its event and
 /// polls the queue itself, and its Dockerfile, which sets no WORKDIR and adds the runtime client.
 const ARTICLE_APP: &str = r#"import os
 import boto3

@@ -1,4 +1,4 @@
-//! The core is pure (issue 13): no file under `src/core/` uses `std::fs`, `std::process`,
+//! The core is pure: no file under `src/core/` uses `std::fs`, `std::process`,
 //! `std::net`, `std::env`, `tokio` or an AWS crate (`aws_*`). The files are read as code: their
 //! comments, strings and character literals are blanked first, so that a comment saying what the
 //! core does not do is no use of it.
@@ -226,7 +226,7 @@ fn the_core_does_no_io() {
             ));
         }
     }
-    assert!(found.is_empty(), "the core is pure (issue 13): move these to a shell module (src/files.rs, src/aws/, src/ui/...) or inject them:\n{}", found.join("\n"));
+    assert!(found.is_empty(), "the core is pure: move these to a shell module (src/files.rs, src/aws/, src/ui/...) or inject them:\n{}", found.join("\n"));
 }
 
 #[test]

@@ -418,7 +418,7 @@ async fn update_rollback_failed_blocks_with_a_hint_and_changes_nothing() {
     assert_eq!(create.num_calls(), 0);
 }
 
-/// Pitfall 20: each of the three ways CloudFormation says "no changes" is success with nothing
+/// docs/pitfalls.md#p20: each of the three ways CloudFormation says "no changes" is success with nothing
 /// to execute, and leaves no change set behind.
 #[tokio::test(start_paused = true)]
 async fn no_changes_in_each_of_its_three_forms() {
@@ -770,7 +770,7 @@ fn summary(
         .build()
 }
 
-/// Issue 13: an interrupt can leave a change set behind (a CreateChangeSet still under way when
+/// An interrupt can leave a change set behind (a CreateChangeSet still under way when
 /// the process stopped). The next `up` deletes every `replatform-` change set older than itself
 /// that was never executed, whatever its state, and nothing else: not one that runs or ran, not
 /// a newer run's, not a person's.

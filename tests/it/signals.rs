@@ -1,4 +1,4 @@
-//! Every signal handled alike (issue 13): `up`, `down`, `load`, `compare` and `local`, each
+//! Every signal handled alike: `up`, `down`, `load`, `compare` and `local`, each
 //! stopped by SIGTERM and by SIGINT, once through plain pipes with the signal sent to the process
 //! alone (as `timeout`, CI runners and container stops send it) and once under a
 //! pseudo-terminal (SIGINT to the whole foreground process group, as a terminal's Ctrl-C sends

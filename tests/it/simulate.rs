@@ -1,6 +1,6 @@
 //! `replatform simulate` as a user runs it: no AWS anywhere, the files `compare` leaves with its
 //! columns and summary fields, `--output json`, `--explain`, the article's setup through
-//! `--templates`, and refused options (issue 15).
+//! `--templates`, and refused options.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -205,7 +205,7 @@ fn simulate_explains_its_decisions_in_text() {
     }
 }
 
-/// The config's `queue.fifo` and `trigger.provisioned_pollers` (issue 14) reach the model, and
+/// The config's `queue.fifo` and `trigger.provisioned_pollers` reach the model, and
 /// `--poison N` sends N messages round until the dead-letter queue on both platforms.
 #[test]
 fn the_configs_fifo_and_provisioned_pollers_and_poison_messages_are_modelled() {

@@ -339,7 +339,7 @@ fn lambda_function_and_trigger_match_the_config() {
                 let esm = props(&lambda, "EventSourceMapping");
                 assert_eq!(esm["EventSourceArn"], get_att("Queue", "Arn"), "{name}");
                 assert_eq!(int(&esm["BatchSize"]), t.batch_size as i64, "{name}");
-                // A FIFO queue's mapping takes no batching window at all (issue 14).
+                // A FIFO queue's mapping takes no batching window at all.
                 match c.queue.fifo {
                     false => assert_eq!(
                         int(&esm["MaximumBatchingWindowInSeconds"]),
@@ -422,7 +422,7 @@ fn roles_are_scoped_to_their_own_queue_and_logs() {
                 if r["Type"] != "AWS::IAM::Role" {
                     continue;
                 }
-                // `permissions` (issue 14): the worker's roles take its managed policies, every role
+                // `permissions`: the worker's roles take its managed policies, every role
                 // its boundary; its statements are checked in `permissions_are_the_same_on_both_platforms`.
                 let worker_role = id != "ExecutionRole";
                 let managed = r["Properties"].get("ManagedPolicyArns").cloned();
@@ -458,7 +458,7 @@ fn roles_are_scoped_to_their_own_queue_and_logs() {
                         );
                         let resource = &st["Resource"];
                         if policy["PolicyName"] == "read-secrets" {
-                            // Exactly the secrets' ARNs (issue 14).
+                            // Exactly the secrets' ARNs.
                             let arns: Vec<&str> = resource
                                 .as_sequence()
                                 .unwrap()
@@ -473,7 +473,7 @@ fn roles_are_scoped_to_their_own_queue_and_logs() {
                                 "{name} {id:?}: {arns:?}"
                             );
                         } else if actions.iter().any(|a| a.starts_with("sqs:")) {
-                            // Its own queue, or the production queue's ARN (issue 16), checked in
+                            // Its own queue, or the production queue's ARN, checked in
                             // `the_production_queue_is_ready_but_not_consumed`.
                             let production = c.production.is_some()
                                 && resource.get("Fn::Sub").is_some_and(|v| {
@@ -650,7 +650,7 @@ fn permissions_policy(doc: &Value, role: &str) -> Option<Value> {
         .map(|p| p["PolicyDocument"].clone())
 }
 
-/// Issue 14: both platforms' worker roles carry exactly the config's statements, the execution
+/// Both platforms' worker roles carry exactly the config's statements, the execution
 /// role none of them.
 #[test]
 fn permissions_are_the_same_on_both_platforms() {
@@ -689,7 +689,7 @@ fn permissions_are_the_same_on_both_platforms() {
     }
 }
 
-/// Issue 14: ECS takes each secret by ARN in the container's `Secrets`; the function gets each
+/// ECS takes each secret by ARN in the container's `Secrets`; the function gets each
 /// ARN in `<NAME>_SECRET_ARN`; neither template holds a value, only ARNs.
 #[test]
 fn secrets_go_by_arn_to_both_platforms() {
@@ -734,7 +734,7 @@ fn secrets_go_by_arn_to_both_platforms() {
     assert!(seen >= 2, "no variation uses secrets");
 }
 
-/// Issue 14: `queue.fifo` makes both queues and both dead-letter queues FIFO.
+/// `queue.fifo` makes both queues and both dead-letter queues FIFO.
 #[test]
 fn fifo_queues_are_fifo_with_their_dead_letter_queues() {
     let mut seen = 0;
@@ -757,7 +757,7 @@ fn fifo_queues_are_fifo_with_their_dead_letter_queues() {
     assert!(seen >= 4, "no variation renders FIFO queues");
 }
 
-/// Issue 16, item 1: with `production`, the `sqs` trigger's mapping on the production queue is
+/// With `production`, the `sqs` trigger's mapping on the production queue is
 /// disabled, batches as the Lambda queue's mapping does, leaves MaximumConcurrency to cutover; the
 /// role may consume exactly that queue, under both triggers; without `production`, none of it.
 #[test]

@@ -1,4 +1,4 @@
-//! Against moto: the change sets an interrupted run left (issue 13) are gone after the next
+//! Against moto: the change sets an interrupted run left are gone after the next
 //! `up`, and a person's own change set stays.
 
 use aws_sdk_cloudformation::types::{Capability, ChangeSetType};

@@ -1,5 +1,5 @@
 //! The application's workflows against recorded AWS answers (aws-smithy-mocks, tokio's paused
-//! clock), no emulator (issue 13): `app::deploy::apply` with a change that replaces a resource
+//! clock), no emulator: `app::deploy::apply` with a change that replaces a resource
 //! (refused at the question, confirmed by `--yes`, interrupted between prepare and execute) and
 //! `app::teardown::teardown` with queued messages (refused), `--force` and `--keep-queues`.
 

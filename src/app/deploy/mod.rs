@@ -383,7 +383,7 @@ pub struct Diff {
 }
 
 /// Both stacks' tags, which CloudFormation puts on every resource that takes tags: replatform's
-/// own `replatform:service`, then the config's `tags` (issue 14).
+/// own `replatform:service`, then the config's `tags`.
 pub fn stack_tags(c: &crate::core::config::Config) -> Vec<(String, String)> {
     let mut tags = vec![(
         crate::core::config::SERVICE_TAG.to_string(),
@@ -468,7 +468,7 @@ pub async fn diff(
     let changed = stacks
         .iter()
         .any(|d| matches!(d.state, "new" | "recreate" | "changed"));
-    // Who consumes the production queue now (issue 16): worth showing, not worth failing for.
+    // Who consumes the production queue now: worth showing, not worth failing for.
     let config = &ready.loaded.config;
     let function = stacks
         .iter()

@@ -182,7 +182,7 @@ impl OpError {
 }
 
 /// The earliest failed event of an operation that is not a consequence of another failure
-/// (pitfall 21).
+/// (docs/pitfalls.md#p21).
 pub fn root_cause(events: &[EventView]) -> Option<&EventView> {
     events
         .iter()

@@ -1,4 +1,4 @@
-//! The single-field checks of what a real worker needs beyond its queue (issue 14): `secrets`,
+//! The single-field checks of what a real worker needs beyond its queue: `secrets`,
 //! `permissions`, `tags` and `production`, and the ARN shapes they take. Pure.
 
 use super::checks::{is_env_name, is_region, LAMBDA_RESERVED_ENV};
@@ -6,7 +6,7 @@ use super::Config;
 use crate::core::diag::Diagnostic;
 
 /// The suffix of the Lambda variable that carries a secret's ARN: `DB_PASSWORD` ->
-/// `DB_PASSWORD_SECRET_ARN` (Lambda has no field for secrets, pitfall 36).
+/// `DB_PASSWORD_SECRET_ARN` (Lambda has no field for secrets, docs/pitfalls.md#p36).
 pub const SECRET_ARN_SUFFIX: &str = "_SECRET_ARN";
 
 /// The tag replatform puts on both stacks itself.

@@ -201,7 +201,7 @@ pub fn check(c: &Config) -> Vec<Diagnostic> {
             );
         }
     }
-    // Lambda's variables: the environment, the queue's URL and each secret's ARN (issue 14).
+    // Lambda's variables: the environment, the queue's URL and each secret's ARN.
     let secret_vars: usize = c
         .secrets
         .iter()
@@ -520,7 +520,7 @@ pub fn check(c: &Config) -> Vec<Diagnostic> {
                     );
                 }
             }
-            // ProvisionedPollerConfig: MinimumPollers 2..200, MaximumPollers up to 2000 (pitfall 27).
+            // ProvisionedPollerConfig: MinimumPollers 2..200, MaximumPollers up to 2000 (docs/pitfalls.md#p27).
             if let Some(p) = t.provisioned_pollers {
                 if !(2..=200).contains(&p.min) {
                     err(

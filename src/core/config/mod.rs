@@ -1,5 +1,5 @@
 //! `replatform.yaml` -> a checked [`Config`], with diagnostics that name the line and column,
-//! say what is wrong and what to do. Pure. The contract is `shared/design/config.md`.
+//! say what is wrong and what to do. Pure. The contract is docs/config.md.
 //!
 //! - [`types`]: the config's types, with their defaults;
 //! - [`limits`]: the size and shape limits, and the file's bytes decoded as text;

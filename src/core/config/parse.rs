@@ -340,8 +340,7 @@ fn explain(path: &str, message: &str) -> Diagnostic {
 fn type_hint(message: &str) -> String {
     let expected = message.rsplit_once(", expected ").map_or("", |(_, e)| e);
     if message.contains(" is too large,") {
-        return "write a smaller number: the config reference in README.md gives each key's range"
-            .into();
+        return "write a smaller number: docs/config.md gives each key's range".into();
     }
     if message.starts_with("invalid duration") || expected.starts_with("a duration") {
         return "a duration is a whole number and one unit, without spaces or decimals: `90s` rather than `1.5m`".into();
@@ -370,7 +369,7 @@ fn type_hint(message: &str) -> String {
         e if e.starts_with("`false` or a mapping") => {
             "write `dead_letter: false`, or `dead_letter: { max_receive_count: 5 }`".into()
         }
-        "" => "see the config reference in README.md for what this key takes".into(),
+        "" => "see docs/config.md for what this key takes".into(),
         e => format!("write {e} here"),
     }
 }
@@ -420,7 +419,7 @@ fn missing_hint(full: &str) -> String {
         "production.queue" => "give the URL of the queue it consumes: `queue: https://sqs.eu-west-1.amazonaws.com/123456789012/orders`".into(),
         "lambda.trigger.provisioned_pollers.min" | "lambda.trigger.provisioned_pollers.max" => "give both `min` (2..200) and `max` (min..2000) pollers".into(),
         "lambda.trigger.type" => "set `type: sqs` or `type: schedule`".into(),
-        _ => format!("add `{full}`; see the config reference in README.md"),
+        _ => format!("add `{full}`; see docs/config.md"),
     }
 }
 

@@ -19,7 +19,7 @@ pub struct Config {
     #[serde(default)]
     pub environment: BTreeMap<String, EnvValue>,
     /// Environment name -> the ARN of a Secrets Manager secret (with an optional JSON key) or of
-    /// an SSM parameter (issue 14). Values never enter a template.
+    /// an SSM parameter. Values never enter a template.
     #[serde(default)]
     pub secrets: BTreeMap<String, String>,
     /// What the worker may do beyond its own queue and logs, the same on both platforms.
@@ -364,7 +364,7 @@ pub struct SqsTrigger {
     pub max_batching_window: Secs,
     #[serde(default)]
     pub max_concurrency: Option<u32>,
-    /// The mapping's provisioned mode (pitfall 27).
+    /// The mapping's provisioned mode (docs/pitfalls.md#p27).
     #[serde(default)]
     pub provisioned_pollers: Option<Pollers>,
 }

@@ -1,4 +1,4 @@
-//! The Dockerfile traps of moving a worker to Lambda (`shared/design/pitfalls.md`, 3, 5 and 6),
+//! The Dockerfile traps of moving a worker to Lambda (docs/pitfalls.md#p3, #p5, #p6),
 //! found in the Dockerfile's text:
 //!
 //! - `pip-user`: `pip install --user` (or `ENV PIP_USER=1`) puts packages in the build user's

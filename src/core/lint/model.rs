@@ -1,4 +1,4 @@
-//! `validate`'s warnings from the scaling model (issue 15, item 6): the config, rendered with the
+//! `validate`'s warnings from the scaling model: the config, rendered with the
 //! built-in templates, run by `core::simulate` for a default load, and a warning where the
 //! prediction is far off: one platform draining many times more slowly than the other because
 //! of a limit of the config, or scale-out steps that never reach `max` while messages wait.

@@ -37,7 +37,7 @@ pub struct Data {
     production: Option<ProductionData>,
 }
 
-/// The production queue (issue 16): its ARN from its URL's region, account and name, in the
+/// The production queue: its ARN from its URL's region, account and name, in the
 /// stack's partition. The production service and queue themselves are in no template.
 #[derive(Debug, Serialize)]
 struct ProductionData {
@@ -51,7 +51,7 @@ struct EnvVar {
 }
 
 /// `secrets`: ECS's container `Secrets`, Lambda's `<NAME>_SECRET_ARN` variables, and the ARNs
-/// each role may read (issue 14). Only ARNs: a value never reaches a template.
+/// each role may read. Only ARNs: a value never reaches a template.
 #[derive(Debug, Serialize)]
 struct SecretsData {
     any: bool,
@@ -128,7 +128,7 @@ struct ScalingData {
     scale_in_after_text: String,
 }
 
-/// A step adjustment, bounds relative to the alarm threshold (pitfall 12).
+/// A step adjustment, bounds relative to the alarm threshold (docs/pitfalls.md#p12).
 #[derive(Debug, Serialize)]
 struct StepData {
     lower: u64,

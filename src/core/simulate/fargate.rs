@@ -34,13 +34,13 @@ struct Task {
 /// Fargate's figures for the service.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FargateSettings {
-    /// From launch to running: image pull and start (pitfall 31: 53-70 s measured).
+    /// From launch to running: image pull and start (docs/pitfalls.md#p31: 53-70 s measured).
     pub task_start_ms: u64,
-    /// From SIGTERM to SIGKILL: ECS's `stopTimeout`, 30 s on Fargate by default (pitfall 31).
+    /// From SIGTERM to SIGKILL: ECS's `stopTimeout`, 30 s on Fargate by default (docs/pitfalls.md#p31).
     pub stop_timeout_ms: u64,
 }
 
-/// Pitfall 31: Fargate launches 20 tasks a second sustained, bursts of 100, per account and
+/// docs/pitfalls.md#p31: Fargate launches 20 tasks a second sustained, bursts of 100, per account and
 /// region.
 const LAUNCH_BURST: f64 = 100.0;
 const LAUNCHES_PER_SECOND: f64 = 20.0;
@@ -203,7 +203,7 @@ impl Service {
                     if let Phase::Stopping { kill_at } = t.phase {
                         if kill_at < done_at && kill_at < end {
                             // SIGKILL mid-batch: the messages come back after their visibility
-                            // timeout (pitfall 35).
+                            // timeout (docs/pitfalls.md#p35).
                             t.holding = None;
                             gone.push((i, kill_at));
                             break;

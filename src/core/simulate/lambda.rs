@@ -10,7 +10,7 @@ use super::{Calls, Worker, TICK_MS};
 
 /// Lambda developer guide, "Configuring scaling behavior for SQS event source mappings":
 /// five concurrent batches when messages appear, up to 300 more a minute while messages
-/// remain, at most 1,250 (older copies of the guide say 1,000: pitfall 26).
+/// remain, at most 1,250 (older copies of the guide say 1,000: docs/pitfalls.md#p26).
 pub const ESM_START: u32 = 5;
 pub const ESM_RAMP_PER_MINUTE: u32 = 300;
 pub const ESM_CEILING: u32 = 1_250;
@@ -19,7 +19,7 @@ pub const ESM_CEILING: u32 = 1_250;
 pub const ESM_LOW_TRAFFIC: u32 = 2;
 /// Lambda's pollers long-poll with the longest wait, 20 s.
 pub const ESM_WAIT_MS: u64 = 20_000;
-/// Provisioned mode (pitfall 27): each poller up to 10 concurrent invokes; scaling by up to
+/// Provisioned mode (docs/pitfalls.md#p27): each poller up to 10 concurrent invokes; scaling by up to
 /// 1,000 concurrency a minute, to 20,000 at most.
 pub const PROVISIONED_PER_POLLER: u32 = 10;
 pub const PROVISIONED_RAMP_PER_MINUTE: u32 = 1_000;
@@ -60,7 +60,7 @@ pub struct LambdaSettings {
 pub enum Concurrency {
     Reserved(u32),
     /// The account's unreserved concurrency (1,000 by default; new accounts may have 10,
-    /// pitfall 9).
+    /// docs/pitfalls.md#p9).
     Account(u32),
 }
 
@@ -452,7 +452,7 @@ impl Function {
                         break;
                     }
                     // The mapping deletes what succeeded; with ReportBatchItemFailures the failed
-                    // items alone return (pitfall 10). A timed-out batch returns whole.
+                    // items alone return (docs/pitfalls.md#p10). A timed-out batch returns whole.
                     if !timed_out && queue.finish(id, done_at) > 0 {
                         self.calls.delete();
                     }
@@ -467,7 +467,7 @@ impl Function {
                 }) => {
                     if since + self.settings.queue_visibility_ms <= at {
                         // Its visibility timeout passed while throttled: the batch is back in
-                        // the queue with one more receive counted (pitfall 8).
+                        // the queue with one more receive counted (docs/pitfalls.md#p8).
                         p.holding = None;
                         continue;
                     }

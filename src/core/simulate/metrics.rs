@@ -73,7 +73,7 @@ impl QueueMetrics {
     /// "Available CloudWatch metrics for Amazon SQS": the counts are sampled once a minute; the
     /// model keeps each minute's largest value, what `Maximum` over a 60 s period reads.
     /// `active`: the queue has seen a message or a call; "SQS stops publishing metrics for idle
-    /// queues" (pitfall 14), so a queue never touched has no datapoints.
+    /// queues" (docs/pitfalls.md#p14), so a queue never touched has no datapoints.
     pub fn record(&mut self, now_ms: u64, m: Minute, active: bool) {
         let index = (now_ms / MINUTE_MS) as usize;
         while self.minutes.len() < index {
@@ -89,7 +89,7 @@ impl QueueMetrics {
     }
 
     /// Minute `index`'s value, if it has been published by `now_ms`: a minute's datapoint
-    /// arrives `delay_ms` after the minute ends (pitfall 29: once a minute, late).
+    /// arrives `delay_ms` after the minute ends (docs/pitfalls.md#p29: once a minute, late).
     pub fn datapoint(&self, metric: Metric, index: u64, now_ms: u64) -> Option<u64> {
         if (index + 1) * MINUTE_MS + self.delay_ms > now_ms {
             return None;
@@ -226,7 +226,7 @@ pub struct Alarm {
     /// The template's logical id (`ScaleOutAlarm`).
     pub name: String,
     /// The metrics added together: one for a plain alarm, several for metric math of the form
-    /// `a + b` (the scale-in alarm's visible + in flight, pitfall 15).
+    /// `a + b` (the scale-in alarm's visible + in flight, docs/pitfalls.md#p15).
     pub metrics: Vec<Metric>,
     pub label: String,
     pub statistic: Statistic,
@@ -429,7 +429,7 @@ mod tests {
         assert_eq!(
             (e.state, e.breaching),
             (State::Alarm, 5),
-            "missing data is breaching on scale-in (pitfall 14)"
+            "missing data is breaching on scale-in (docs/pitfalls.md#p14)"
         );
     }
 

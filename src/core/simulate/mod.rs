@@ -1,4 +1,4 @@
-//! The scaling model of both platforms (issue 15): the same load sent to two simulated queues,
+//! The scaling model of both platforms: the same load sent to two simulated queues,
 //! one worked by the ECS service (CloudWatch alarms, step scaling, Fargate tasks), one by the
 //! Lambda function (its event source mapping or its schedule); sampled as `compare` samples, so
 //! one reader serves a prediction and a measurement. Pure and deterministic: simulated time
@@ -30,9 +30,9 @@ use super::load::Wave;
 pub const TICK_MS: u64 = 1_000;
 /// SQS payload is billed in 64 KB chunks (Amazon SQS pricing).
 pub const CHUNK_BYTES: u64 = 65_536;
-/// Pitfall 31's measurements put a Fargate task's pull and start at 53-70 s.
+/// docs/pitfalls.md#p31's measurements put a Fargate task's pull and start at 53-70 s.
 pub const DEFAULT_TASK_START: Duration = Duration::from_secs(60);
-/// How late a minute's SQS datapoint reaches CloudWatch on an active queue (pitfall 29: once a
+/// How late a minute's SQS datapoint reaches CloudWatch on an active queue (docs/pitfalls.md#p29: once a
 /// minute, "a minute or two late" as `compare` sees it).
 pub const DEFAULT_METRIC_DELAY: Duration = Duration::from_secs(60);
 /// A simulated run ends here at the latest, drained or not.
@@ -229,7 +229,7 @@ impl Setup {
                             max_pollers: p.max,
                         }));
                 if provisioned.is_some() && t.max_concurrency.is_some() {
-                    return Err("provisioned pollers cannot be combined with `lambda.trigger.max_concurrency` (pitfall 27)".into());
+                    return Err("provisioned pollers cannot be combined with `lambda.trigger.max_concurrency` (docs/pitfalls.md#p27)".into());
                 }
                 Trigger::Sqs {
                     batch_size: u64::from(t.batch_size),
@@ -264,7 +264,7 @@ impl Setup {
                 queue_visibility_ms: c.queue.visibility_timeout.0 * 1000,
             },
             lambda_worker: worker,
-            // `queue.fifo`: `load` gives every message a group of its own (issue 14), so no
+            // `queue.fifo`: `load` gives every message a group of its own, so no
             // group holds another back; the FIFO queue's call limits still apply.
             queue: QueueSettings {
                 max_receive_count: c.queue.dead_letter.max_receive_count,
@@ -308,7 +308,7 @@ fn ecs_limit(name: &str) -> String {
         "task start" => "task start: tasks were pulling and starting while messages waited".into(),
         "max" => "max: the service was at its MaxCapacity while messages waited".into(),
         "ExactCapacity" => {
-            "ExactCapacity: the scale-out step sets the same count on every re-fire (pitfall 11)"
+            "ExactCapacity: the scale-out step sets the same count on every re-fire (docs/pitfalls.md#p11)"
                 .into()
         }
         "cooldown" => "cooldown: re-fires during the scale-out cooldown added nothing".into(),
@@ -454,7 +454,7 @@ pub fn run(setup: &Setup, inputs: &Inputs) -> Run {
         );
 
         // CloudWatch evaluates the alarms once a minute; one in ALARM re-invokes its actions
-        // each time (pitfall 30).
+        // each time (docs/pitfalls.md#p30).
         if t > 0 && t % MINUTE_MS == 0 {
             for (i, a) in s.alarms.iter().enumerate() {
                 let e = a.evaluate(&metrics, t, states[i]);

@@ -12,13 +12,13 @@ use super::metrics::{Alarm, Comparison, Metric, MissingData, Statistic};
 pub enum Adjustment {
     /// Add (or remove) this many tasks.
     Change,
-    /// Set the count to exactly this (the seed article's "Set": pitfall 11).
+    /// Set the count to exactly this (the seed article's (docs/seed-article.md) "Set": docs/pitfalls.md#p11).
     Exact,
     /// A percentage of the current count, at least `MinAdjustmentMagnitude`.
     Percent,
 }
 
-/// One `StepAdjustments` entry: bounds are offsets from the alarm's threshold (pitfall 12).
+/// One `StepAdjustments` entry: bounds are offsets from the alarm's threshold (docs/pitfalls.md#p12).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Step {
     pub lower: Option<f64>,
@@ -221,9 +221,9 @@ fn policy(id: &str, props: &Value) -> Result<Policy, String> {
     Ok(Policy {
         name: id.to_string(),
         adjustment,
-        // Pitfalls 16 and 30: Application Auto Scaling's default cooldown for ECS is 300 s.
+        // docs/pitfalls.md#p16, #p30: Application Auto Scaling's default cooldown for ECS is 300 s.
         cooldown_s: c.get("Cooldown").and_then(num).map_or(300, |v| v as u64),
-        // Pitfall 30: `MetricAggregationType` defaults to Average.
+        // docs/pitfalls.md#p30: `MetricAggregationType` defaults to Average.
         aggregation: text(c, "MetricAggregationType")
             .and_then(Statistic::from_name)
             .unwrap_or(Statistic::Average),
@@ -300,7 +300,7 @@ fn alarm(id: &str, p: &Value) -> Result<Alarm, String> {
         (metrics.clone(), label_of(&metrics), stat, period)
     };
     if period < 60.0 || period % 60.0 != 0.0 {
-        return Err(format!("alarm `{id}` has a period of {period} s: SQS metrics come once a minute, so the period is a multiple of 60 (pitfall 13)"));
+        return Err(format!("alarm `{id}` has a period of {period} s: SQS metrics come once a minute, so the period is a multiple of 60 (docs/pitfalls.md#p13)"));
     }
     let evaluation_periods = field("EvaluationPeriods")? as u64;
     Ok(Alarm {
@@ -340,7 +340,7 @@ fn label_of(metrics: &[Metric]) -> String {
 }
 
 /// The cooldowns in effect (Application Auto Scaling user guide, "Step scaling policies",
-/// cooldown; pitfall 30).
+/// cooldown; docs/pitfalls.md#p30).
 #[derive(Clone, Debug, Default)]
 pub struct Cooldowns {
     /// A scale-out's cooldown: until when, and the capacity before it.
@@ -372,7 +372,7 @@ pub fn invoke(
     let upwards = alarm.comparison.upwards();
     let offset = value - alarm.threshold;
     let Some(step) = p.steps.iter().find(|s| s.contains(offset, upwards)) else {
-        // "No step adjustment found for metric value" (pitfall 12): nothing happens.
+        // "No step adjustment found for metric value" (docs/pitfalls.md#p12): nothing happens.
         return Action {
             from: desired,
             to: desired,
@@ -408,7 +408,7 @@ pub fn invoke(
     let in_out_cooldown = cool.scale_out.filter(|(until, _)| now_ms < *until);
     let base = match (in_out_cooldown, p.adjustment) {
         // During a scale-out cooldown the capacity the last scale-out added counts towards this
-        // one: "+2, then a re-fire asking +3 adds only 1" (pitfall 30).
+        // one: "+2, then a re-fire asking +3 adds only 1" (docs/pitfalls.md#p30).
         (Some((_, before)), Adjustment::Change | Adjustment::Percent)
             if wanted(desired) > i64::from(desired) =>
         {
@@ -484,7 +484,11 @@ pub fn invoke(
             "exact",
             format!(
                 "ExactCapacity sets the same {to} again{}",
-                if upwards { " (pitfall 11)" } else { "" }
+                if upwards {
+                    " (docs/pitfalls.md#p11)"
+                } else {
+                    ""
+                }
             ),
         )
     } else if in_out_cooldown.is_some() {

@@ -158,7 +158,7 @@ fn scale_in_to_zero_only_after_scale_in_after_of_an_empty_queue() {
 
 #[test]
 fn the_articles_exact_capacity_of_five_stays_at_five() {
-    // The seed article's scale-out: "Set to 5" (ExactCapacity), through a template override.
+    // The seed article's (docs/seed-article.md) scale-out: "Set to 5" (ExactCapacity), through a template override.
     let c = config(
         "    max: 20",
         "  reserved_concurrency: 1\n  timeout: 10s\n  trigger: { type: sqs }",
@@ -314,7 +314,7 @@ fn provisioned_pollers_start_at_their_minimum_and_ramp_by_1000() {
     };
     assert!(Setup::new(&with_max, &ecs_template(&with_max), &i)
         .unwrap_err()
-        .contains("pitfall 27"));
+        .contains("docs/pitfalls.md#p27"));
 }
 
 #[test]
