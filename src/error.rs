@@ -6,6 +6,7 @@
 //! README's exit-code table is tested against it.
 
 use crate::aws::AwsError;
+use crate::core::outcome::{DiffState, QueueOutcome, StackResult, Stopped, Verdict};
 use crate::core::render::RenderError;
 
 /// How a run of `replatform` ends, as the process's exit code.
@@ -52,6 +53,81 @@ impl Exit {
             Exit::Usage => "a usage error: an unknown command, option or value",
             Exit::Changes => "`diff --exit-code` found changes",
             Exit::Interrupted => "interrupted by SIGINT (Ctrl-C) or SIGTERM; what was written so far is kept",
+        }
+    }
+}
+
+/// The one place where the outcomes of `src/core/outcome.rs` become exit codes. A command whose
+/// run produced several (a stack each, a platform each) ends with the gravest of them
+/// ([`Exit::gravest`]).
+impl Exit {
+    /// An interrupt outweighs a failure, which outweighs changes, which outweigh success.
+    pub fn gravest(exits: impl IntoIterator<Item = Exit>) -> Exit {
+        let rank = |e: &Exit| match e {
+            Exit::Success => 0,
+            Exit::Changes => 1,
+            Exit::Usage => 2,
+            Exit::Failure => 3,
+            Exit::Interrupted => 4,
+        };
+        exits.into_iter().max_by_key(rank).unwrap_or(Exit::Success)
+    }
+
+    /// `up`, one stack: a failed stack fails the run; a change set left unexecuted because
+    /// another stack failed is part of that failure, not one of its own.
+    pub fn of_stack(r: StackResult) -> Exit {
+        match r {
+            StackResult::Failed => Exit::Failure,
+            StackResult::Created
+            | StackResult::Updated
+            | StackResult::Unchanged
+            | StackResult::NotExecuted => Exit::Success,
+        }
+    }
+
+    /// `diff`, one stack: a preview that failed fails the run; with `--exit-code`, a stack that
+    /// `up` would change is [`Exit::Changes`].
+    pub fn of_diff(state: DiffState, exit_code: bool) -> Exit {
+        match state {
+            DiffState::Error => Exit::Failure,
+            s if exit_code && s.changes() => Exit::Changes,
+            _ => Exit::Success,
+        }
+    }
+
+    /// `down`, one queue: a queue that could not be deleted fails the run.
+    pub fn of_queue(q: QueueOutcome) -> Exit {
+        match q {
+            QueueOutcome::Failed => Exit::Failure,
+            QueueOutcome::Deleted | QueueOutcome::Kept | QueueOutcome::Gone => Exit::Success,
+        }
+    }
+
+    /// `local`, one platform: only a pass is a success. (An invocation's own result is part of
+    /// its platform's verdict; `InvocationResult` maps to no exit of its own.)
+    pub fn of_verdict(v: Verdict) -> Exit {
+        match v {
+            Verdict::Pass => Exit::Success,
+            Verdict::Fail => Exit::Failure,
+            Verdict::Interrupted => Exit::Interrupted,
+        }
+    }
+
+    /// `compare`: queues not drained within `--timeout` fail the run; `simulate`'s model stops
+    /// at its limit with a warning, a prediction like any other ([`Exit::of_simulation`]).
+    pub fn of_comparison(s: Stopped) -> Exit {
+        match s {
+            Stopped::Drained | Stopped::Window => Exit::Success,
+            Stopped::Timeout => Exit::Failure,
+            Stopped::Interrupted => Exit::Interrupted,
+        }
+    }
+
+    /// `simulate`: every way the model stops is a prediction.
+    pub fn of_simulation(s: Stopped) -> Exit {
+        match s {
+            Stopped::Interrupted => Exit::Interrupted,
+            Stopped::Drained | Stopped::Window | Stopped::Timeout => Exit::Success,
         }
     }
 }

@@ -15,6 +15,7 @@ use super::Only;
 use crate::core::cost::{self, Prices};
 use crate::core::experiment::{self, Footprint, PlatformSummary, Run, Sample, DRAINED_SAMPLES};
 use crate::core::load::Wave;
+use crate::core::outcome::Stopped;
 use crate::core::simulate as model;
 use crate::error::Failure;
 use crate::experiment::compare::{rfc3339, Platform, Sampler, SeenEvent};
@@ -131,7 +132,7 @@ pub async fn compare(
                 _ = stop_rx.wait_for(|s| *s) => {}
             }
             if *stop_rx.borrow() {
-                return "interrupted";
+                return Stopped::Interrupted;
             }
             for p in &platforms {
                 let sent = targets
@@ -153,18 +154,18 @@ pub async fn compare(
             );
             let elapsed = started.elapsed();
             if spec.window.is_none() && !load_running.get() && drained(&samples, &platforms) {
-                return "drained";
+                return Stopped::Drained;
             }
             if elapsed >= limit {
                 return if spec.window.is_some() {
-                    "window"
+                    Stopped::Window
                 } else {
-                    "timeout"
+                    Stopped::Timeout
                 };
             }
         }
     };
-    let (load_report, stopped_by): (Option<LoadReport>, &str) = {
+    let (load_report, stopped_by): (Option<LoadReport>, Stopped) = {
         let both = async { futures::join!(load, sampling) };
         tokio::pin!(both);
         tokio::select! {
@@ -232,7 +233,7 @@ pub async fn compare(
         run: Run {
             started_at: rfc3339(sampler.started),
             ended_at: rfc3339(ended),
-            stopped: stopped_by.to_string(),
+            stopped: stopped_by,
             interval_s: spec.interval.as_secs_f64(),
             out: out.display().to_string(),
             platforms: summaries,

@@ -16,6 +16,7 @@ use crate::aws::cfn::Cfn;
 use crate::aws::ecr::Ecr;
 use crate::aws::services::{QueueDepth, Services};
 use crate::aws::{AwsError, OrMissing};
+use crate::core::outcome::QueueOutcome;
 use crate::error::Failure;
 use crate::ui::printer::Printer;
 use crate::ui::progress::Reporter;
@@ -42,9 +43,7 @@ pub struct QueueReport {
     pub url: String,
     /// Before anything was deleted.
     pub depth: Option<QueueDepth>,
-    /// `deleted`, `kept` (`--keep-queues`, or messages arrived meanwhile), `gone` (deleted with
-    /// the stack), or `failed`.
-    pub outcome: &'static str,
+    pub outcome: QueueOutcome,
 }
 
 /// What may go, beyond the stacks.
@@ -146,7 +145,7 @@ pub async fn teardown(
                 logical_id,
                 url,
                 depth,
-                outcome: "kept",
+                outcome: QueueOutcome::Kept,
             });
         }
         queues.push(of_stack);
@@ -240,22 +239,22 @@ pub async fn teardown(
                 // unless messages arrived since they were read (then they are kept and listed).
                 for q in &mut of_stack {
                     q.outcome = match services.queue_depth(&q.url).await {
-                        Ok(None) => "gone",
-                        Ok(Some(_)) if keep_queues => "kept",
-                        Ok(Some(now)) if now.total() > 0 && !force => "kept",
+                        Ok(None) => QueueOutcome::Gone,
+                        Ok(Some(_)) if keep_queues => QueueOutcome::Kept,
+                        Ok(Some(now)) if now.total() > 0 && !force => QueueOutcome::Kept,
                         Ok(Some(_)) => match services.delete_queue(&q.url).await {
-                            Ok(true) => "deleted",
-                            Ok(false) => "gone",
+                            Ok(true) => QueueOutcome::Deleted,
+                            Ok(false) => QueueOutcome::Gone,
                             Err(e) => {
                                 printer.error(&e.to_string(), Some("the stack is gone; delete the queue with `aws sqs delete-queue` once it is empty"));
                                 failed = true;
-                                "failed"
+                                QueueOutcome::Failed
                             }
                         },
                         Err(e) => {
                             printer.error(&e.to_string(), Some("the stack is gone; `aws sqs get-queue-attributes` shows whether the queue is empty"));
                             failed = true;
-                            "failed"
+                            QueueOutcome::Failed
                         }
                     };
                 }

@@ -87,8 +87,8 @@ pub async fn run(args: CompareArgs, ws: &Workspace, printer: &Printer) -> Outcom
             .hint("summary.json lists the reasons under load.queues"));
         }
     }
-    match summary.run.stopped.as_str() {
-        "timeout" => Err(Failure::new(format!(
+    match Exit::of_comparison(summary.run.stopped) {
+        Exit::Failure => Err(Failure::new(format!(
             "the queues were not drained within --timeout {}",
             humantime::format_duration(timeout)
         ))
@@ -96,6 +96,6 @@ pub async fn run(args: CompareArgs, ws: &Workspace, printer: &Printer) -> Outcom
             "the samples so far are in {}; a longer --timeout waits more",
             out.display()
         ))),
-        _ => Ok(Exit::Success),
+        exit => Ok(exit),
     }
 }

@@ -5,6 +5,7 @@
 use crate::app::deploy::{self, Diff};
 use crate::app::workspace::Workspace;
 use crate::cli::DiffArgs;
+use crate::core::outcome::DiffState;
 use crate::error::{Exit, Failure, Outcome};
 use crate::ui::printer::Printer;
 use crate::ui::tables;
@@ -21,44 +22,45 @@ pub async fn run(args: DiffArgs, ws: &Workspace, printer: &Printer) -> Outcome {
     } else {
         show(printer, &diff).map_err(Failure::output)?;
     }
-    if diff.failed {
-        return Err(Failure::reported());
+    // A failed preview was reported with its stack; `--exit-code` makes changes an exit code.
+    let exits = diff
+        .stacks
+        .iter()
+        .map(|d| Exit::of_diff(d.state, exit_code));
+    match Exit::gravest(exits) {
+        Exit::Failure => Err(Failure::reported()),
+        exit => Ok(exit),
     }
-    Ok(if exit_code && diff.changed {
-        Exit::Changes
-    } else {
-        Exit::Success
-    })
 }
 
 fn show(printer: &Printer, diff: &Diff) -> std::io::Result<()> {
     for d in &diff.stacks {
         let out = match d.state {
-            "new" => format!(
+            DiffState::New => format!(
                 "{}: not deployed; `up` creates {} resources\n{}",
                 d.name,
                 d.changes.len(),
                 tables::indent(&tables::changes(&d.changes))
             ),
-            "recreate" => format!(
+            DiffState::Recreate => format!(
                 "{}: left by a failed create; `up` deletes it and creates {} resources\n{}",
                 d.name,
                 d.changes.len(),
                 tables::indent(&tables::changes(&d.changes))
             ),
-            "changed" if d.changes.is_empty() => format!(
+            DiffState::Changed if d.changes.is_empty() => format!(
                 "{}: no resource changes; the template's outputs, metadata or description change",
                 d.name
             ),
-            "changed" => format!(
+            DiffState::Changed => format!(
                 "{}: {} change{}\n{}",
                 d.name,
                 d.changes.len(),
                 if d.changes.len() == 1 { "" } else { "s" },
                 tables::indent(&tables::changes(&d.changes))
             ),
-            "unchanged" => format!("{}: no changes", d.name),
-            _ => continue,
+            DiffState::Unchanged => format!("{}: no changes", d.name),
+            DiffState::Error => continue,
         };
         printer.data(out)?;
         if let Some(note) = crate::core::changes::production_note(&d.changes) {

@@ -5,6 +5,7 @@ use crate::app::teardown::{self, Options, Teardown};
 use crate::app::workspace::Workspace;
 use crate::aws::services::QueueDepth;
 use crate::cli::DownArgs;
+use crate::core::outcome::QueueOutcome;
 use crate::error::{Exit, Failure, Outcome};
 use crate::ui::printer::Printer;
 
@@ -45,9 +46,9 @@ fn show(printer: &Printer, done: &Teardown) {
         for q in &r.queues {
             let n = q.depth.as_ref().map_or(0, QueueDepth::total);
             match q.outcome {
-                "deleted" => printer.info(format!("  deleted queue {} ({n} message{})", q.url, if n == 1 { "" } else { "s" })),
-                "kept" => printer.info(format!("  kept queue {} (it is no stack's now; once empty and unneeded: aws sqs delete-queue --queue-url {})", q.url, q.url)),
-                _ => {}
+                QueueOutcome::Deleted => printer.info(format!("  deleted queue {} ({n} message{})", q.url, if n == 1 { "" } else { "s" })),
+                QueueOutcome::Kept => printer.info(format!("  kept queue {} (it is no stack's now; once empty and unneeded: aws sqs delete-queue --queue-url {})", q.url, q.url)),
+                QueueOutcome::Gone | QueueOutcome::Failed => {}
             }
         }
     }

@@ -5,6 +5,7 @@
 use crate::app::local::{self, Spec};
 use crate::app::workspace::Workspace;
 use crate::cli::LocalArgs;
+use crate::core::outcome::{InvocationResult, Verdict};
 use crate::error::{Exit, Failure, Outcome};
 use crate::local::PlatformReport;
 use crate::signal::Stop;
@@ -33,7 +34,7 @@ pub async fn run(args: LocalArgs, ws: &Workspace, printer: &Printer) -> Outcome 
             if let Some(p) = report
                 .problem
                 .as_ref()
-                .filter(|_| report.verdict != "interrupted")
+                .filter(|_| report.verdict != Verdict::Interrupted)
             {
                 printer.error(&format!("{}: {p}", report.platform), report.hint.as_deref());
             }
@@ -52,7 +53,7 @@ pub async fn run(args: LocalArgs, ws: &Workspace, printer: &Printer) -> Outcome 
     let failed: Vec<&str> = run
         .platforms
         .iter()
-        .filter(|r| r.verdict != "pass")
+        .filter(|r| Exit::of_verdict(r.verdict) != Exit::Success)
         .map(|r| r.platform.as_str())
         .collect();
     if failed.is_empty() {
@@ -66,14 +67,18 @@ pub async fn run(args: LocalArgs, ws: &Workspace, printer: &Printer) -> Outcome 
 }
 
 fn print(printer: &Printer, r: &PlatformReport) {
-    let mut lines = vec![format!("{}: {}", r.platform, r.verdict.to_uppercase())];
+    let mut lines = vec![format!(
+        "{}: {}",
+        r.platform,
+        r.verdict.as_str().to_uppercase()
+    )];
     if let Some(ms) = r.init_ms {
         lines.push(format!("  init: {ms} ms"));
     }
     for i in &r.invocations {
         let what = match (&i.error, i.result) {
             (Some(e), _) => format!("{}: {}", e.error_type, e.error_message),
-            (None, "timeout") => "timed out".to_string(),
+            (None, InvocationResult::Timeout) => "timed out".to_string(),
             _ if i.messages > 0 => format!(
                 "{} message{}, {} failed",
                 i.messages,
@@ -100,7 +105,11 @@ fn print(printer: &Printer, r: &PlatformReport) {
         printer.info(l);
     }
     // An interruption is the command's own error, said once after this.
-    if let Some(p) = r.problem.as_ref().filter(|_| r.verdict != "interrupted") {
+    if let Some(p) = r
+        .problem
+        .as_ref()
+        .filter(|_| r.verdict != Verdict::Interrupted)
+    {
         printer.error(&format!("{}: {p}", r.platform), r.hint.as_deref());
     }
 }

@@ -1,6 +1,7 @@
 //! `replatform simulate`: predicts both platforms' scaling, drain times and cost for a load from
 //! the config alone, with no AWS call (`app::simulate`); leaves the files `compare` leaves.
 
+use crate::core::outcome::Stopped;
 use std::time::Duration;
 
 use super::settings::load_plan;
@@ -80,8 +81,8 @@ pub fn run(args: SimulateArgs, ws: &Workspace, printer: &Printer) -> Outcome {
                 .map_err(Failure::output)?;
         }
     }
-    if summary.run.stopped == "timeout" {
+    if summary.run.stopped == Stopped::Timeout {
         printer.warning(&format!("the model stopped after {} simulated hours without both queues drained; --for D sets how long to simulate", crate::core::simulate::DEFAULT_LIMIT.as_secs() / 3600));
     }
-    Ok(Exit::Success)
+    Ok(Exit::of_simulation(summary.run.stopped))
 }

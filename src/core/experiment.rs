@@ -1,6 +1,7 @@
 //! The side-by-side experiment's numbers: one sample per platform and moment, and the summary
 //! `compare` draws from them. Pure: the samples come in as values.
 
+use crate::core::outcome::Stopped;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -62,8 +63,7 @@ pub const DRAINED_SAMPLES: usize = 3;
 pub struct Run {
     pub started_at: String,
     pub ended_at: String,
-    /// `drained`, `window` (`--for`), `timeout`, or `interrupted` (compare).
-    pub stopped: String,
+    pub stopped: Stopped,
     pub interval_s: f64,
     /// The folder holding the files.
     pub out: String,

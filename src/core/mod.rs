@@ -16,6 +16,7 @@ pub mod lint;
 pub mod load;
 pub mod local;
 pub mod locate;
+pub mod outcome;
 pub mod plan;
 pub mod render;
 pub mod simulate;

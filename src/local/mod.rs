@@ -17,6 +17,7 @@ use crate::aws::services::Services;
 use crate::core::config::{Config, Trigger};
 use crate::core::image::Command;
 use crate::core::local::{self as pure, Record};
+use crate::core::outcome::{InvocationResult, Verdict};
 use crate::signal::Stop;
 use runtime_api::{Outcome, RuntimeApi, RuntimeError};
 
@@ -25,8 +26,7 @@ use runtime_api::{Outcome, RuntimeApi, RuntimeError};
 pub struct InvocationReport {
     pub request_id: String,
     pub duration_ms: u64,
-    /// `ok`, `error` or `timeout`.
-    pub result: &'static str,
+    pub result: InvocationResult,
     pub messages: usize,
     pub failed_items: usize,
     pub error: Option<RuntimeError>,
@@ -37,8 +37,8 @@ pub struct InvocationReport {
 pub struct PlatformReport {
     pub platform: String,
     pub queue_url: String,
-    /// `pass`, `fail`, or `interrupted` (SIGINT or SIGTERM: `problem` says which).
-    pub verdict: &'static str,
+    /// SIGINT or SIGTERM interrupts: `problem` says which.
+    pub verdict: Verdict,
     /// From the container's start to the runtime's first request (Lambda).
     pub init_ms: Option<u64>,
     pub invocations: Vec<InvocationReport>,
@@ -213,7 +213,7 @@ pub async fn lambda(
     let mut report = PlatformReport {
         platform: "lambda".into(),
         queue_url: queue_url.into(),
-        verdict: "fail",
+        verdict: Verdict::Fail,
         ..Default::default()
     };
     let account = queue_url
@@ -355,7 +355,7 @@ pub async fn lambda(
         let mut inv = InvocationReport {
             request_id: invoked.request_id.clone(),
             duration_ms: invoked.duration.as_millis() as u64,
-            result: "ok",
+            result: InvocationResult::Ok,
             messages: batch.len(),
             failed_items: 0,
             error: None,
@@ -379,7 +379,7 @@ pub async fn lambda(
                 report.messages_failed += failed.len() as u64;
             }
             Outcome::Error(e) => {
-                inv.result = "error";
+                inv.result = InvocationResult::Error;
                 report.messages_failed += batch.len() as u64;
                 let hint = pure::hint_for(&e.error_type, &e.error_message);
                 problem = Some((
@@ -389,7 +389,7 @@ pub async fn lambda(
                 inv.error = Some(e);
             }
             Outcome::TimedOut => {
-                inv.result = "timeout";
+                inv.result = InvocationResult::Timeout;
                 report.messages_failed += batch.len() as u64;
                 problem = Some((
                     format!("Task timed out after {:.2} seconds", timeout.as_secs_f64()),
@@ -433,7 +433,7 @@ pub async fn lambda(
         }
     }
     if let Some(signal) = stop.signal() {
-        report.verdict = "interrupted";
+        report.verdict = Verdict::Interrupted;
         report.problem = Some(format!("interrupted ({signal})"));
     } else if let Some((p, hint)) = problem {
         report.problem = Some(p);
@@ -445,7 +445,7 @@ pub async fn lambda(
             if report.messages_failed == 1 { "" } else { "s" }
         ));
     } else {
-        report.verdict = "pass";
+        report.verdict = Verdict::Pass;
     }
     report
 }
@@ -463,7 +463,7 @@ pub async fn ecs(
     let mut report = PlatformReport {
         platform: "ecs".into(),
         queue_url: queue_url.into(),
-        verdict: "fail",
+        verdict: Verdict::Fail,
         ..Default::default()
     };
     let before = services
@@ -514,7 +514,7 @@ pub async fn ecs(
         None if stop.signal().is_some() => {
             // As ECS stops a task, with a short grace: the batch in hand is not deleted.
             report.exit_code = container.stop(Duration::from_secs(1)).await;
-            report.verdict = "interrupted";
+            report.verdict = Verdict::Interrupted;
             report.problem = stop.signal().map(|s| format!("interrupted ({s})"));
         }
         Some(code) => {
@@ -553,7 +553,7 @@ pub async fn ecs(
                 ));
                 report.hint = Some("ECS stops tasks with SIGTERM, then SIGKILL after the stop timeout: finish the batch in hand and exit".into());
             } else {
-                report.verdict = "pass";
+                report.verdict = Verdict::Pass;
             }
         }
     }

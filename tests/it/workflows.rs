@@ -39,6 +39,7 @@ use replatform::app::teardown::{self, Options};
 use replatform::aws::cfn::Cfn;
 use replatform::aws::ecr::Ecr;
 use replatform::aws::services::Services;
+use replatform::core::outcome::{QueueOutcome, StackResult};
 use replatform::core::render::RenderedStack;
 use replatform::error::Exit;
 use replatform::ui::printer::{OutputFormat, Printer};
@@ -321,7 +322,7 @@ async fn deploy_refuses_a_destructive_change_that_is_not_confirmed() {
             "{}",
             failure.message
         );
-        assert_eq!(done.stacks[0].result, "not-executed");
+        assert_eq!(done.stacks[0].result, StackResult::NotExecuted);
         assert_eq!(done.stacks[0].changes.len(), 1);
     }
     assert_eq!(asked.load(Ordering::SeqCst), 2, "asked once a run");
@@ -367,7 +368,7 @@ async fn deploy_with_yes_executes_without_a_question() {
     let r = &done.stacks[0];
     assert_eq!(
         (r.result, r.status.as_deref()),
-        ("updated", Some("UPDATE_COMPLETE"))
+        (StackResult::Updated, Some("UPDATE_COMPLETE"))
     );
     assert_eq!(
         r.outputs.get("QueueUrl").map(String::as_str),
@@ -600,7 +601,7 @@ async fn teardown_with_force_deletes_the_stack_and_the_queues_with_their_message
         .map(|q| {
             (
                 q.logical_id.as_str(),
-                q.outcome,
+                q.outcome.as_str(),
                 q.depth.as_ref().unwrap().total(),
             )
         })
@@ -650,7 +651,10 @@ async fn teardown_keeping_queues_deletes_the_stack_only() {
     assert_eq!(d.delete.num_calls(), 1);
     assert_eq!(delete_queue.num_calls(), 0, "kept");
     assert!(
-        done.stacks[0].queues.iter().all(|q| q.outcome == "kept"),
+        done.stacks[0]
+            .queues
+            .iter()
+            .all(|q| q.outcome == QueueOutcome::Kept),
         "{:?}",
         done.stacks[0].queues
     );

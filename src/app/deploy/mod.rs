@@ -23,6 +23,7 @@ use super::Only;
 use crate::aws::cfn::Cfn;
 use crate::aws::services::Services;
 use crate::core::changes::{self, Change};
+use crate::core::outcome::{DiffState, StackResult};
 use crate::core::render::RenderedStack;
 use crate::error::Failure;
 use crate::image::Report;
@@ -38,8 +39,7 @@ pub struct StackReport {
     pub kind: String,
     /// `create`, `update`, `recreate`, or none when nothing changed.
     pub action: Option<Action>,
-    /// `created`, `updated`, `unchanged`, `failed`, `not-executed`.
-    pub result: &'static str,
+    pub result: StackResult,
     pub status: Option<String>,
     pub changes: Vec<Change>,
     /// Queues the changes replace or remove, with what they hold.
@@ -140,7 +140,7 @@ pub async fn apply(
                 name: s.name.clone(),
                 kind: s.kind.clone(),
                 action: None,
-                result: "unchanged",
+                result: StackResult::Unchanged,
                 status: None,
                 changes: vec![],
                 queue_risks: vec![],
@@ -157,12 +157,12 @@ pub async fn apply(
                     printer.debug(format!("{}: change set {}", p.stack, p.change_set));
                     report.action = Some(p.action);
                     report.changes = p.changes.clone();
-                    report.result = "not-executed";
+                    report.result = StackResult::NotExecuted;
                     ready.push(p);
                 }
                 Err(e) => {
                     e.report(printer);
-                    report.result = "failed";
+                    report.result = StackResult::Failed;
                     report.error = Some(e.to_string());
                     failed = true;
                 }
@@ -248,9 +248,9 @@ pub async fn apply(
             match result {
                 Ok(done) => {
                     report.result = if p.action == Action::Update {
-                        "updated"
+                        StackResult::Updated
                     } else {
-                        "created"
+                        StackResult::Created
                     };
                     report.status = done.stack.as_ref().map(|s| s.status.to_string());
                     let outputs = done.stack.map(|s| s.outputs).unwrap_or_default();
@@ -258,7 +258,7 @@ pub async fn apply(
                 }
                 Err(e) => {
                     e.report(printer);
-                    report.result = "failed";
+                    report.result = StackResult::Failed;
                     report.error = Some(e.to_string());
                     match &e {
                         OpError::Failed { status, .. } => report.status = Some(status.to_string()),
@@ -274,7 +274,10 @@ pub async fn apply(
             }
         }
         // Unchanged stacks: their outputs too, so the end of `up` always shows them all.
-        for r in reports.iter_mut().filter(|r| r.result == "unchanged") {
+        for r in reports
+            .iter_mut()
+            .filter(|r| r.result == StackResult::Unchanged)
+        {
             if let Ok(Some(s)) = cfn.describe_stack(&r.name).await {
                 r.status = Some(s.status.to_string());
                 r.outputs = facts(cfn, &r.name, &s.outputs).await.unwrap_or(s.outputs);
@@ -328,7 +331,9 @@ async fn discard_all(runner: &Runner<'_>, ready: &[Prepared], printer: &Printer)
 /// The changes of one stack, as a table, before anything runs.
 fn show_changes(printer: &Printer, r: &StackReport) {
     match r.action {
-        None if r.result == "unchanged" => printer.info(format!("{}: no changes", r.name)),
+        None if r.result == StackResult::Unchanged => {
+            printer.info(format!("{}: no changes", r.name))
+        }
         None => {}
         Some(action) => {
             let verb = match action {
@@ -359,8 +364,7 @@ fn show_changes(printer: &Printer, r: &StackReport) {
 pub struct StackDiff {
     pub name: String,
     pub kind: String,
-    /// `new`, `recreate`, `changed`, `unchanged`, `error`.
-    pub state: &'static str,
+    pub state: DiffState,
     pub changes: Vec<Change>,
     /// Queues the changes replace or remove, with what they hold: data loss, which `up` refuses
     /// without --allow-queue-replacement.
@@ -427,7 +431,7 @@ pub async fn diff(
         let mut d = StackDiff {
             name: s.name.clone(),
             kind: s.kind.clone(),
-            state: "unchanged",
+            state: DiffState::Unchanged,
             changes: vec![],
             data_loss: vec![],
             template_diff: None,
@@ -436,9 +440,9 @@ pub async fn diff(
         match preview {
             Ok(Preview::New) | Ok(Preview::Recreate(_)) => {
                 d.state = if matches!(preview, Ok(Preview::New)) {
-                    "new"
+                    DiffState::New
                 } else {
-                    "recreate"
+                    DiffState::Recreate
                 };
                 d.changes = changes::creations(&s.template)
                     .map_err(|e| Failure::new(format!("reading the rendered `{}`: {e}", s.name)))?;
@@ -449,30 +453,28 @@ pub async fn diff(
                 // No resource changes but another template: Outputs, Metadata or Description,
                 // which `up` applies too.
                 d.state = if rows.is_empty() && d.template_diff.is_none() {
-                    "unchanged"
+                    DiffState::Unchanged
                 } else {
-                    "changed"
+                    DiffState::Changed
                 };
                 d.data_loss = queue_risks(&cfn, &services, &s.name, &rows).await;
                 d.changes = rows;
             }
             Err(e) => {
                 e.report(printer);
-                d.state = "error";
+                d.state = DiffState::Error;
                 d.error = Some(e.to_string());
                 failed = true;
             }
         }
         stacks.push(d);
     }
-    let changed = stacks
-        .iter()
-        .any(|d| matches!(d.state, "new" | "recreate" | "changed"));
+    let changed = stacks.iter().any(|d| d.state.changes());
     // Who consumes the production queue now: worth showing, not worth failing for.
     let config = &ready.loaded.config;
     let function = stacks
         .iter()
-        .any(|d| d.kind == "lambda" && !matches!(d.state, "new" | "error"))
+        .any(|d| d.kind == "lambda" && d.state.deployed())
         .then_some(config.service.as_str());
     let production = super::deployed::production_status(&ready.aws, config, function)
         .await

@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod queue;
 pub mod scaling;
 
+use crate::core::outcome::Stopped;
 use std::time::{Duration, SystemTime};
 
 use self::decision::{Bottleneck, Decision, Tally};
@@ -293,8 +294,7 @@ pub struct Run {
     pub usage: Vec<Usage>,
     /// When the load began and ended, seconds since the start.
     pub load_window_s: Option<(f64, f64)>,
-    /// `drained`, `window` or `timeout`.
-    pub stopped: &'static str,
+    pub stopped: Stopped,
     pub ended_ms: u64,
 }
 
@@ -360,7 +360,7 @@ pub fn run(setup: &Setup, inputs: &Inputs) -> Run {
     let interval_ms = (inputs.interval.as_millis() as u64).max(TICK_MS) / TICK_MS * TICK_MS;
     let window_ms = inputs.window.map(|d| d.as_millis() as u64);
     let limit_ms = window_ms.unwrap_or(inputs.limit.as_millis() as u64);
-    let mut stopped = "timeout";
+    let mut stopped = Stopped::Timeout;
     let mut t = 0u64;
     loop {
         ecs_q.advance(t);
@@ -404,7 +404,7 @@ pub fn run(setup: &Setup, inputs: &Inputs) -> Run {
                 ..queue_sample(&lam_q, "lambda")
             });
             if window_ms.is_some_and(|w| t >= w) {
-                stopped = "window";
+                stopped = Stopped::Window;
                 break;
             }
             let load_over = load_done_ms.is_none_or(|d| t >= d);
@@ -425,7 +425,7 @@ pub fn run(setup: &Setup, inputs: &Inputs) -> Run {
                 && ecs_back
                 && function.running() == 0
             {
-                stopped = "drained";
+                stopped = Stopped::Drained;
                 break;
             }
             if t >= limit_ms {
@@ -634,7 +634,7 @@ impl Run {
             run: experiment::Run {
                 started_at: rfc3339(inputs.start_unix_ms),
                 ended_at: rfc3339(inputs.start_unix_ms + self.ended_ms),
-                stopped: self.stopped.to_string(),
+                stopped: self.stopped,
                 interval_s: (inputs.interval.as_millis() as u64).max(TICK_MS) as f64 / 1000.0,
                 out: out.to_string(),
                 platforms,

@@ -1,5 +1,6 @@
 //! The model's rules on hand-computed cases, end to end: a config, its rendered template, a load.
 
+use crate::core::outcome::Stopped;
 use std::time::Duration;
 
 use super::lambda::Provisioned;
@@ -123,7 +124,7 @@ fn scale_in_to_zero_only_after_scale_in_after_of_an_empty_queue() {
             ..inputs(50, 100)
         },
     );
-    assert_eq!(r.stopped, "drained");
+    assert_eq!(r.stopped, Stopped::Drained);
     let ecs = of(&r, "ecs");
     let empty_from = ecs
         .iter()
@@ -445,7 +446,7 @@ fn failing_messages_reach_the_dead_letter_queue() {
             ..inputs(50, 10)
         },
     );
-    assert_eq!(r.stopped, "drained");
+    assert_eq!(r.stopped, Stopped::Drained);
     for p in ["ecs", "lambda"] {
         let s = experiment::summarise(p, &of(&r, p), Some(0.0));
         assert_eq!((s.dead_lettered, s.processed), (Some(3), Some(47)), "{p}");
