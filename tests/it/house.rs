@@ -61,13 +61,18 @@ fn references(module: &[String], code: &str) -> Vec<Vec<String>> {
         if !boundary(at) {
             continue;
         }
-        let first = word(at + 7);
-        let after = at + 7 + first.len();
-        let second = code[after..]
-            .strip_prefix("::")
-            .map(|_| word(after + 2))
-            .filter(|w| !w.is_empty());
-        found.push([Some(first), second].into_iter().flatten().collect());
+        // Every segment of the path: `crate::core::config::access` is three rooms deep.
+        let mut path = vec![word(at + 7)];
+        let mut after = at + 7 + path[0].len();
+        while code[after..].starts_with("::") {
+            let next = word(after + 2);
+            if next.is_empty() {
+                break;
+            }
+            after += 2 + next.len();
+            path.push(next);
+        }
+        found.push(path);
     }
     for (at, _) in code.match_indices("super::") {
         if !boundary(at) {
@@ -153,14 +158,22 @@ fn every_import_points_down() {
 
 #[test]
 fn the_rooms_of_each_module_import_no_circle() {
-    // Within one top-level module, its submodules' references form no cycle.
+    // Within any module, at any depth (`core`'s rooms, `core::config`'s rooms, ...), the rooms'
+    // references form no cycle.
     let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for (_, _, from, to) in edges() {
-        if from.len() >= 2 && to.len() >= 2 && from[0] == to[0] && from[1] != to[1] {
-            graph
-                .entry(format!("{}::{}", from[0], from[1]))
-                .or_default()
-                .insert(format!("{}::{}", to[0], to[1]));
+        // The rooms of the module both sides share the first `depth` segments of.
+        for depth in 1..from.len().min(to.len()) {
+            if from[..depth] != to[..depth] {
+                break;
+            }
+            if from[depth] != to[depth] {
+                graph
+                    .entry(from[..=depth].join("::"))
+                    .or_default()
+                    .insert(to[..=depth].join("::"));
+                break;
+            }
         }
     }
     let cycle = find_cycle(&graph);
@@ -210,7 +223,7 @@ fn the_scanner_sees_imports_and_not_comments() {
         "deploy".to_string(),
         "runner".to_string(),
     ];
-    let code = code_only("use crate::commands::up; // crate::cli in a comment\nlet s = \"crate::ui\";\nuse super::super::pipeline;\n/* crate::x */ use super::Settings;");
+    let code = code_only("use crate::commands::up; // crate::cli in a comment\nlet s = \"crate::ui\";\nuse super::super::pipeline;\n/* crate::x */ use super::Settings;\nuse crate::core::config::access::check;");
     let refs: Vec<String> = code
         .lines()
         .flat_map(|l| references(&module, l))
@@ -218,7 +231,12 @@ fn the_scanner_sees_imports_and_not_comments() {
         .collect();
     assert_eq!(
         refs,
-        ["commands::up", "app::pipeline", "app::deploy::Settings"]
+        [
+            "commands::up",
+            "app::pipeline",
+            "app::deploy::Settings",
+            "core::config::access::check"
+        ]
     );
     let mut graph = BTreeMap::new();
     graph.insert("a".to_string(), BTreeSet::from(["b".to_string()]));

@@ -1,7 +1,7 @@
 //! The single-field checks of what a real worker needs beyond its queue: `secrets`,
 //! `permissions`, `tags` and `production`, and the ARN shapes they take. Pure.
 
-use super::checks::{is_env_name, is_region, LAMBDA_RESERVED_ENV};
+use super::names::{is_env_name, is_region, LAMBDA_RESERVED_ENV};
 use super::Config;
 use crate::core::diag::Diagnostic;
 

@@ -1,5 +1,6 @@
 //! The value checks of single fields: each is an error AWS would reject at deploy time. Pure.
 
+use super::names::{is_env_name, is_region, LAMBDA_RESERVED_ENV};
 use super::{Config, Trigger};
 use crate::core::diag::Diagnostic;
 
@@ -29,34 +30,6 @@ pub const LOG_RETENTION_DAYS: [u64; 22] = [
     3288, 3653,
 ];
 
-/// Environment names Lambda reserves for itself; setting one fails at deploy time.
-pub(super) const LAMBDA_RESERVED_ENV: [&str; 18] = [
-    "_HANDLER",
-    "_X_AMZN_TRACE_ID",
-    "AWS_DEFAULT_REGION",
-    "AWS_REGION",
-    "AWS_EXECUTION_ENV",
-    "AWS_LAMBDA_FUNCTION_NAME",
-    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
-    "AWS_LAMBDA_FUNCTION_VERSION",
-    "AWS_LAMBDA_INITIALIZATION_TYPE",
-    "AWS_LAMBDA_LOG_GROUP_NAME",
-    "AWS_LAMBDA_LOG_STREAM_NAME",
-    "AWS_ACCESS_KEY",
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "AWS_LAMBDA_RUNTIME_API",
-    "LAMBDA_TASK_ROOT",
-    "LAMBDA_RUNTIME_DIR",
-];
-
-pub(super) fn is_env_name(s: &str) -> bool {
-    let mut chars = s.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
 /// `subnet-` or `sg-` and 8 or 17 hex digits, as EC2 issues them.
 fn is_resource_id(s: &str, prefix: &str) -> bool {
     s.strip_prefix(prefix).is_some_and(|hex| {
@@ -73,18 +46,6 @@ fn is_service_name(s: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
         && !s.ends_with('-')
         && !s.contains("--")
-}
-
-pub(super) fn is_region(s: &str) -> bool {
-    let parts: Vec<&str> = s.split('-').collect();
-    parts.len() >= 3
-        && parts[0].len() == 2
-        && parts
-            .iter()
-            .take(parts.len() - 1)
-            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
-        && parts[parts.len() - 1].chars().all(|c| c.is_ascii_digit())
-        && !parts[parts.len() - 1].is_empty()
 }
 
 /// ECR repository names: lowercase, digits, `.`, `_`, `-`, `/` between components.

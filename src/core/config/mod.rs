@@ -11,6 +11,7 @@
 mod access;
 mod checks;
 mod limits;
+mod names;
 mod parse;
 mod text;
 mod types;

@@ -6,7 +6,6 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_yaml_ng::{Mapping, Value as Yaml};
 
-use super::stack::place_of;
 use super::{RenderError, Sources};
 use crate::core::config::clean_text;
 
@@ -296,6 +295,27 @@ fn references(
             }
         }
         _ => {}
+    }
+}
+
+/// Where `needle` is first written in `text`, as `path:line:column`, or the path alone.
+pub(super) fn place_of(shown: &str, text: &str, needle: &str) -> String {
+    match text.find(needle).filter(|_| !needle.is_empty()) {
+        Some(offset) => {
+            let before = &text[..offset];
+            format!(
+                "{shown}:{}:{}",
+                before.matches('\n').count() + 1,
+                before
+                    .rsplit('\n')
+                    .next()
+                    .unwrap_or_default()
+                    .chars()
+                    .count()
+                    + 1
+            )
+        }
+        None => shown.to_string(),
     }
 }
 

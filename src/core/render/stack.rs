@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_yaml_ng::{Mapping, Value as Yaml};
 
-use super::references::{check_stack, Owners};
+use super::references::{check_stack, place_of, Owners};
 use super::registry::registry;
 use super::{
     Data, RenderError, RenderedStack, Sources, MAX_RENDERED_BYTES, MAX_STACK_BYTES, TEMPLATE_LIMITS,
@@ -120,27 +120,6 @@ fn is_stack_name(s: &str) -> bool {
     s.len() <= 128
         && s.starts_with(|c: char| c.is_ascii_alphabetic())
         && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-}
-
-/// Where `needle` is first written in `text`, as `path:line:column`, or the path alone.
-pub(super) fn place_of(shown: &str, text: &str, needle: &str) -> String {
-    match text.find(needle).filter(|_| !needle.is_empty()) {
-        Some(offset) => {
-            let before = &text[..offset];
-            format!(
-                "{shown}:{}:{}",
-                before.matches('\n').count() + 1,
-                before
-                    .rsplit('\n')
-                    .next()
-                    .unwrap_or_default()
-                    .chars()
-                    .count()
-                    + 1
-            )
-        }
-        None => shown.to_string(),
-    }
 }
 
 /// Renders every stack the sources define, in stack-file order.
