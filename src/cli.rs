@@ -2,7 +2,8 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::builder::PossibleValue;
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::ui::printer::OutputFormat;
 
@@ -70,6 +71,31 @@ pub struct GlobalArgs {
 }
 
 pub use crate::app::Only;
+
+// The values the command line takes for the app's and the printer's own enums: clap stays in
+// this file (docs/architecture.md), the types where they are used.
+impl ValueEnum for Only {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[Only::Ecs, Only::Lambda]
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.as_str()))
+    }
+}
+
+impl ValueEnum for OutputFormat {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[OutputFormat::Text, OutputFormat::Json]
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(match self {
+            OutputFormat::Text => "text",
+            OutputFormat::Json => "json",
+        }))
+    }
+}
 
 fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     crate::core::duration::parse(s).map(|d| std::time::Duration::from_secs(d.0))

@@ -18,7 +18,7 @@ pub mod validate;
 pub mod workspace;
 
 /// Which of the two stacks a command acts on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Only {
     Ecs,
     Lambda,

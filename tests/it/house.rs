@@ -394,3 +394,32 @@ fn sdk_types_stay_inside_aws() {
         fields.join("\n")
     );
 }
+
+/// clap's types are derived in `src/cli.rs` only; the layers below take plain values
+/// (docs/architecture.md).
+#[test]
+fn clap_derives_stay_in_cli() {
+    let src = repo().join("src");
+    let mut found = Vec::new();
+    for entry in walkdir::WalkDir::new(&src)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "rs"))
+    {
+        let rel = entry.path().strip_prefix(&src).unwrap();
+        if rel == Path::new("cli.rs") {
+            continue;
+        }
+        let code = code_only(&std::fs::read_to_string(entry.path()).unwrap());
+        for (n, line) in code.lines().enumerate() {
+            if line.contains("derive(")
+                && ["ValueEnum", "Parser", "Subcommand", "Args"]
+                    .iter()
+                    .any(|d| line.contains(d))
+            {
+                found.push(format!("src/{}:{}", rel.display(), n + 1));
+            }
+        }
+    }
+    assert!(found.is_empty(), "clap derives outside src/cli.rs: {found:?}");
+}
