@@ -1,9 +1,10 @@
 //! replatform: run an SQS worker on ECS Fargate and AWS Lambda side by side from one
 //! `replatform.yaml`.
 //!
-//! The floors, each using only those below it: `core` (pure) <- `aws` (the SDK), `ui` (what a
-//! person sees), `error`, `signal`, `files` <- `image`, `local`, `experiment` (effects) <- `app`
-//! (the workflows) <- `commands` (wiring) <- `cli` and [`run`].
+//! The floors, lowest first, each using only those below it (`FLOORS` in tests/it/house.rs holds
+//! them; docs/architecture.md explains them): `core` (pure) and `signal` <- `aws` (the SDK) and
+//! `files` <- `error`, `experiment` and `local` <- `ui` (what a person sees) <- `image` <- `app`
+//! (the workflows) <- `cli` (clap types) <- `commands` (wiring) <- [`run`].
 
 pub mod app;
 pub mod aws;
