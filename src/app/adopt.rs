@@ -8,7 +8,11 @@ use std::path::PathBuf;
 
 use crate::app::init::{folder_of, read_facts, refuse_existing, write_config};
 use crate::app::workspace::{connect, Workspace};
-use crate::core::adopt::{self, Report, Running};
+use crate::aws::autoscaling::AutoScaling;
+use crate::aws::cloudwatch::CloudWatch;
+use crate::aws::iam::{role_name, Iam};
+use crate::aws::AwsError;
+use crate::core::adopt::{self, Policy, Queue, Report, RolePolicies, Running, Scaling, Service};
 use crate::core::config::Platform;
 use crate::error::Failure;
 use crate::ui::printer::Printer;
@@ -46,24 +50,44 @@ pub async fn adopt(
     refuse_existing(&ws.file, force)?;
     let dir = folder_of(&ws.file);
     let aws = connect(ws, None, printer).await?;
-    let reader = aws.adopt();
-    let Some(service) = reader.service(cluster, name).await? else {
+    let (ecs, iam) = (aws.ecs(), aws.iam());
+    let Some(found) = ecs.service(cluster, name).await?.filter(|s| s.active) else {
         return Err(Failure::new(format!("no ECS service `{name}` in cluster `{cluster}` (region {})", aws.region())).hint("check the names with `aws ecs list-services --cluster CLUSTER`, and the region (--region or AWS_REGION)"));
     };
-    let task = reader.task_definition(&service.task_definition).await?;
+    let service = Service {
+        cluster: cluster.to_string(),
+        name: name.to_string(),
+        task_definition: found.task_definition,
+        subnets: found.subnets,
+        security_groups: found.security_groups,
+        assign_public_ip: found.assign_public_ip,
+    };
+    let task = ecs.task_definition(&service.task_definition).await?;
     let Some((worker, queue_env, url)) = adopt::find_queue(&task) else {
         return Err(Failure::new(format!("no container of task definition `{}` has an environment variable holding an SQS queue URL", task.arn)).hint("the worker must get its queue's URL from an environment variable (e.g. SQS_QUEUE_URL=https://sqs.REGION.amazonaws.com/ACCOUNT/NAME); for another worker start from plain `replatform init`"));
     };
     let task_role = match &task.task_role {
-        Some(arn) => Some(reader.role_policies(arn).await?),
+        Some(arn) => Some(role_policies(&iam, arn).await?),
         None => None,
     };
     let execution_role = match &task.execution_role {
-        Some(arn) => Some(reader.role_policies(arn).await?),
+        Some(arn) => Some(role_policies(&iam, arn).await?),
         None => None,
     };
-    let scaling = reader.scaling(cluster, name).await?;
-    let queue = reader.queue(&url).await?;
+    let scaling = scaling(&aws.autoscaling(), &aws.cloudwatch(), cluster, name).await?;
+    let Some(q) = aws.sqs().queue(&url).await? else {
+        return Err(Failure::new(format!(
+            "the queue `{url}` that `{worker}` reads (its `{queue_env}`) does not exist"
+        ))
+        .hint("check the task definition's queue URL and the region (--region or AWS_REGION)"));
+    };
+    let queue = Queue {
+        redrive: q.redrive()?,
+        url: q.url,
+        visibility_timeout_s: q.visibility_timeout_s,
+        retention_s: q.retention_s,
+        fifo: q.fifo,
+    };
     let platform = if task.architecture.as_deref() == Some("ARM64") {
         Platform::Arm64
     } else {
@@ -88,6 +112,52 @@ pub async fn adopt(
         written,
         report,
     })
+}
+
+/// A role's attached managed policies and its inline policies' documents.
+async fn role_policies(iam: &Iam, arn: &str) -> Result<RolePolicies, AwsError> {
+    let name = role_name(arn);
+    let managed = iam.attached_policies(name).await?;
+    let mut inline = Vec::new();
+    for policy in iam.inline_policy_names(name).await? {
+        let doc = iam.inline_policy(name, &policy).await?;
+        inline.push((policy, doc));
+    }
+    Ok(RolePolicies {
+        role: arn.to_string(),
+        managed,
+        inline,
+    })
+}
+
+/// The service's scalable target, its policies and their alarms; empty when the service has no
+/// scalable target. Alarms that cannot be read leave the policies without their thresholds, and
+/// the report says why.
+async fn scaling(
+    autoscaling: &AutoScaling,
+    cloudwatch: &CloudWatch,
+    cluster: &str,
+    service: &str,
+) -> Result<Scaling, AwsError> {
+    let mut scaling = Scaling::default();
+    let Some(target) = autoscaling.target(cluster, service).await? else {
+        return Ok(scaling);
+    };
+    (scaling.min, scaling.max) = (Some(target.min), Some(target.max));
+    scaling.policies = autoscaling.policies(cluster, service).await?;
+    let names: Vec<String> = scaling
+        .policies
+        .iter()
+        .flat_map(|p| match p {
+            Policy::Step { alarms, .. } => alarms.clone(),
+            _ => Vec::new(),
+        })
+        .collect();
+    match cloudwatch.alarms(&names).await {
+        Ok(a) => scaling.alarms = a,
+        Err(e) => scaling.alarms_unread = Some(e.to_string()),
+    }
+    Ok(scaling)
 }
 
 #[cfg(test)]

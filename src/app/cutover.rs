@@ -1,6 +1,6 @@
 //! `cutover` and `rollback`: move the consumption of `production.queue` from
 //! `production.ecs_service` to the function in stages, watching health between them, and put it
-//! back. The plan, checks and verdicts are `core::cutover`'s; the calls are `aws::production`'s.
+//! back. The plan, checks and verdicts are `core::cutover`'s; the calls are `aws`'s, by service.
 //!
 //! The order inside a stage keeps the queue consumed: the function's share grows first (the
 //! mapping enabled with its `MaximumConcurrency`, and settled), then ECS's falls. `rollback` runs
@@ -20,8 +20,12 @@ use serde::Serialize;
 use super::deploy;
 use super::workspace::{connect, stack_names, Workspace};
 use super::Only;
-use crate::aws::production::{Mapping, Production};
-use crate::aws::{AwsError, OrMissing};
+use crate::aws::autoscaling::AutoScaling;
+use crate::aws::cloudwatch::CloudWatch;
+use crate::aws::ecs::{Ecs, EcsService};
+use crate::aws::lambda::{Lambda, Mapping, MappingState};
+use crate::aws::sqs::Sqs;
+use crate::aws::{Aws, AwsError, OrMissing};
 use crate::core::config::{Config, Trigger};
 use crate::core::cutover::{
     self, Bounds, Preflight, Recorded, Refusal, Sample, Stage, Thresholds, STATE_TAG,
@@ -30,6 +34,40 @@ use crate::error::Failure;
 use crate::signal::Stop;
 use crate::ui::printer::Printer;
 use crate::ui::prompt::Ask;
+
+/// The services cutover and rollback read and change: the production ECS service and its
+/// scalable target, the function's mapping, the queues, the bake's CloudWatch figures.
+#[derive(Clone, Debug)]
+pub struct Production {
+    pub ecs: Ecs,
+    pub scaling: AutoScaling,
+    pub lambda: Lambda,
+    pub sqs: Sqs,
+    pub cloudwatch: CloudWatch,
+}
+
+impl Production {
+    pub fn of(aws: &Aws) -> Self {
+        Production {
+            ecs: aws.ecs(),
+            scaling: aws.autoscaling(),
+            lambda: aws.lambda(),
+            sqs: aws.sqs(),
+            cloudwatch: aws.cloudwatch(),
+        }
+    }
+
+    /// The production service, `None` when its cluster has no such active service.
+    async fn service(&self, cluster: &str, service: &str) -> Result<Option<EcsService>, AwsError> {
+        Ok(self
+            .ecs
+            .service(cluster, service)
+            .await
+            .or_none_if(AwsError::is_missing_cluster)?
+            .flatten()
+            .filter(|s| s.active))
+    }
+}
 
 /// What `cutover` was asked for.
 #[derive(Clone, Debug)]
@@ -164,7 +202,7 @@ fn refusal(check: &'static str, problem: impl Into<String>, fix: impl Into<Strin
 async fn production_of(
     ws: &Workspace,
     config: &Config,
-    aws: &crate::aws::Aws,
+    aws: &Aws,
 ) -> Result<(String, String, String), Refusal> {
     if let Some(p) = &config.production {
         let Some((cluster, service)) = p.ecs_service.split_once('/') else {
@@ -228,7 +266,7 @@ pub async fn cutover(
         return Ok(Cutover::refused(refusals, Some(site)));
     }
     drive(
-        &aws.production(),
+        &Production::of(&aws),
         &site,
         options,
         &crate::ui::prompt::terminal,
@@ -243,7 +281,7 @@ pub async fn cutover(
 async fn locate(
     ws: &Workspace,
     config: &Config,
-    aws: &crate::aws::Aws,
+    aws: &Aws,
     lambda_stack: &str,
     printer: &Printer,
 ) -> Result<Result<(Site, Preflight), Vec<Refusal>>, Failure> {
@@ -259,22 +297,21 @@ async fn locate(
         )]));
     };
     let cfn = aws.cfn();
-    let prod = aws.production();
-    let services = aws.services();
+    let prod = Production::of(aws);
     let stack = cfn.describe_stack(lambda_stack).await?;
     let lambda_status = stack.as_ref().map(|s| s.status.clone());
     let facts = match &stack {
         Some(s) => super::deployed::facts(&cfn, lambda_stack, &s.outputs).await?,
         None => Default::default(),
     };
-    let Some(queue) = prod.queue(&queue_url).await? else {
+    let Some(queue) = prod.sqs.queue(&queue_url).await? else {
         return Ok(Err(vec![refusal(
             "production-queue",
             format!("the production queue `{queue_url}` does not exist"),
             "correct `production.queue` to the URL of the queue the service consumes",
         )]));
     };
-    if prod.service(&cluster, &service, STATE_TAG).await?.is_none() {
+    if prod.service(&cluster, &service).await?.is_none() {
         return Ok(Err(vec![refusal(
             "production-service",
             format!("the production service `{cluster}/{service}` is not found"),
@@ -287,17 +324,18 @@ async fn locate(
         .unwrap_or_else(|| config.service.clone());
     let mapping = match stack {
         Some(_) => prod
-            .mapping(&function, &queue.arn)
+            .lambda
+            .mappings(&function, Some(&queue.arn))
             .await
             .or_none_if(AwsError::is_missing_function)?
-            .flatten(),
+            .and_then(|m| m.into_iter().next()),
         None => None,
     };
     // The Lambda stack matches the config: `diff`'s change set, with the image the function runs
     // now (the image is not what cutover is about).
     let mut current = false;
     if stack.is_some() && mapping.is_some() {
-        let image = services.function_image(&function).await.ok().flatten();
+        let image = prod.lambda.function_image(&function).await.ok().flatten();
         let quiet = Printer {
             quiet: true,
             ..*printer
@@ -310,13 +348,14 @@ async fn locate(
             )),
         }
     }
-    let deployed_reservation = services
+    let deployed_reservation = prod
+        .lambda
         .reserved_concurrency(&function)
         .await
         .ok()
         .flatten()
         .and_then(|n| u32::try_from(n).ok());
-    let unreserved = match services.account_concurrency().await {
+    let unreserved = match prod.lambda.account_concurrency().await {
         Ok(a) => u32::try_from(a.unreserved).unwrap_or(0),
         Err(e) => {
             match aws.foreign_endpoint() {
@@ -326,8 +365,9 @@ async fn locate(
             u32::MAX / 2
         }
     };
-    let dead_letter_url = match &queue.dead_letter_arn {
-        Some(arn) => prod.queue_url_of(arn).await?,
+    let dead_letter_arn = queue.dead_letter_arn()?;
+    let dead_letter_url = match &dead_letter_arn {
+        Some(arn) => prod.sqs.queue_url_of(arn).await?,
         None => None,
     };
     let preflight = Preflight {
@@ -335,7 +375,7 @@ async fn locate(
         lambda_timeout_s: config.lambda.timeout.0,
         batching_window_s: sqs.max_batching_window.0,
         queue_visibility_timeout_s: queue.visibility_timeout_s,
-        queue_has_dead_letter: queue.dead_letter_arn.is_some(),
+        queue_has_dead_letter: dead_letter_arn.is_some(),
         reserved_concurrency: config.lambda.reserved_concurrency,
         deployed_reservation,
         unreserved,
@@ -381,10 +421,7 @@ pub async fn drive(
     stop: &Stop,
     printer: &Printer,
 ) -> Result<Cutover, Failure> {
-    let Some(service) = prod
-        .service(&site.cluster, &site.service, STATE_TAG)
-        .await?
-    else {
+    let Some(service) = prod.service(&site.cluster, &site.service).await? else {
         return Err(Failure::new(format!(
             "the production service `{}/{}` is not found; production was not changed",
             site.cluster, site.service
@@ -401,7 +438,8 @@ pub async fn drive(
         stages: vec![],
         rollback: None,
     };
-    let mut record = match &service.tag {
+    let tag = service.tags.get(STATE_TAG);
+    let mut record = match tag {
         Some(text) => {
             let r = Recorded::parse(text).map_err(Failure::new)?;
             report.continued_from = Some(r.stage);
@@ -409,10 +447,10 @@ pub async fn drive(
             r
         }
         None => {
-            let bounds = match prod.target(&site.cluster, &site.service).await? {
+            let bounds = match prod.scaling.target(&site.cluster, &site.service).await? {
                 Some(t) => Bounds {
-                    min: t.min,
-                    max: t.max,
+                    min: count(t.min),
+                    max: count(t.max),
                     desired: service.desired(),
                     scaled: true,
                 },
@@ -428,7 +466,7 @@ pub async fn drive(
     };
     // Written just before the first change (after the first question): a run that stops before
     // it leaves nothing behind, and the bounds are read fresh by the next.
-    let mut unrecorded = service.tag.is_none();
+    let mut unrecorded = tag.is_none();
     report.recorded = Some(record.bounds);
     let plan = cutover::plan(&options.stages, record.bounds, site.ceiling).map_err(Failure::new)?;
     report.stages = plan
@@ -486,7 +524,8 @@ pub async fn drive(
         }
         if unrecorded {
             // Recorded before anything changes, on the service itself.
-            prod.tag(&service.arn, STATE_TAG, &record.to_string())
+            prod.ecs
+                .tag(&service.arn, STATE_TAG, &record.to_string())
                 .await?;
             unrecorded = false;
             let b = record.bounds;
@@ -518,7 +557,11 @@ pub async fn drive(
             .await);
         }
         record.stage = stage.percent;
-        if let Err(e) = prod.tag(&service.arn, STATE_TAG, &record.to_string()).await {
+        if let Err(e) = prod
+            .ecs
+            .tag(&service.arn, STATE_TAG, &record.to_string())
+            .await
+        {
             report.stages[i].outcome = "failed";
             let hint = what_to_do(&e);
             return Ok(roll_back(
@@ -642,15 +685,19 @@ async fn apply(
     stage: &Stage,
     bounds: &Bounds,
 ) -> Result<(), AwsError> {
-    prod.set_mapping(&site.mapping, true, Some(stage.max_concurrency))
+    prod.lambda
+        .set_mapping(&site.mapping, true, Some(stage.max_concurrency))
         .await?;
     settle(prod, &site.mapping).await?;
     if bounds.scaled {
-        prod.set_bounds(&site.cluster, &site.service, stage.ecs_min, stage.ecs_max)
+        prod.scaling
+            .set_bounds(&site.cluster, &site.service, stage.ecs_min, stage.ecs_max)
             .await?;
     }
     if let Some(d) = stage.ecs_desired {
-        prod.set_desired(&site.cluster, &site.service, d).await?;
+        prod.ecs
+            .set_desired(&site.cluster, &site.service, d)
+            .await?;
     }
     Ok(())
 }
@@ -659,13 +706,14 @@ async fn apply(
 async fn settle(prod: &Production, uuid: &str) -> Result<Mapping, AwsError> {
     let mut waited = Duration::ZERO;
     loop {
-        let m = prod.mapping_by_id(uuid).await?;
-        if !m.settling() {
+        let m = prod.lambda.mapping(uuid).await?;
+        if !m.state.settling() {
             return Ok(m);
         }
         if waited >= Duration::from_secs(300) {
             return Err(AwsError {
                 operation: format!("waiting for event source mapping `{uuid}`"),
+                needs: None,
                 code: "Timeout".into(),
                 message: format!("still {} after 5 minutes", m.state),
             });
@@ -707,6 +755,7 @@ async fn bake(
         tokio::time::sleep(wait).await;
         let to = SystemTime::now();
         let health = prod
+            .cloudwatch
             .health(
                 &site.function,
                 &site.queue_name,
@@ -720,9 +769,13 @@ async fn bake(
             throttles.saturating_sub(counted.1),
         );
         counted = (counted.0.max(errors), counted.1.max(throttles));
-        let depth = prod.queue(&site.queue_url).await?.map_or(0, |q| q.visible);
+        let depth = prod
+            .sqs
+            .queue(&site.queue_url)
+            .await?
+            .map_or(0, |q| q.depth.visible);
         let dlq = match &site.dead_letter_url {
-            Some(url) => prod.queue(url).await?.map_or(0, |q| q.visible),
+            Some(url) => prod.sqs.queue(url).await?.map_or(0, |q| q.depth.visible),
             None => 0,
         };
         let s = Sample {
@@ -770,7 +823,7 @@ pub async fn rollback(ws: &Workspace, yes: bool, printer: &Printer) -> Result<Ro
     let (cluster, service, queue_url) = production_of(ws, &config, &aws)
         .await
         .map_err(|r| Failure::new(r.problem).hint(r.fix))?;
-    let prod = aws.production();
+    let prod = Production::of(&aws);
     let cfn = aws.cfn();
     let function = match cfn.describe_stack(&lambda_stack).await? {
         Some(s) => super::deployed::facts(&cfn, &lambda_stack, &s.outputs)
@@ -779,9 +832,15 @@ pub async fn rollback(ws: &Workspace, yes: bool, printer: &Printer) -> Result<Ro
             .cloned(),
         None => None,
     };
-    let queue = prod.queue(&queue_url).await?;
+    let queue = prod.sqs.queue(&queue_url).await?;
     let mapping = match (&function, &queue) {
-        (Some(f), Some(q)) => prod.mapping(f, &q.arn).await?.map(|m| m.uuid),
+        (Some(f), Some(q)) => prod
+            .lambda
+            .mappings(f, Some(&q.arn))
+            .await?
+            .into_iter()
+            .next()
+            .map(|m| m.uuid),
         _ => None,
     };
     let queue_name = queue_url.rsplit('/').next().unwrap_or_default().to_string();
@@ -815,19 +874,16 @@ pub async fn rollback(ws: &Workspace, yes: bool, printer: &Printer) -> Result<Ro
 /// while ECS is not restored the mapping is left consuming, so that the queue is never left
 /// without a consumer.
 pub async fn undo(prod: &Production, site: &Site, printer: &Printer) -> Result<Rollback, Failure> {
-    let Some(service) = prod
-        .service(&site.cluster, &site.service, STATE_TAG)
-        .await?
-    else {
+    let Some(service) = prod.service(&site.cluster, &site.service).await? else {
         return Err(Failure::new(format!(
             "the production service `{}/{}` is not found",
             site.cluster, site.service
         )));
     };
     let recorded = service
-        .tag
-        .as_deref()
-        .map(Recorded::parse)
+        .tags
+        .get(STATE_TAG)
+        .map(|t| Recorded::parse(t))
         .transpose()
         .map_err(Failure::new)?;
     let mut steps = Vec::new();
@@ -859,6 +915,7 @@ pub async fn undo(prod: &Production, site: &Site, printer: &Printer) -> Result<R
             let b = r.bounds;
             if b.scaled {
                 let result = prod
+                    .scaling
                     .set_bounds(&site.cluster, &site.service, b.min, b.max)
                     .await
                     .map(|()| "done");
@@ -873,6 +930,7 @@ pub async fn undo(prod: &Production, site: &Site, printer: &Printer) -> Result<R
             }
             if ecs_ok {
                 let result = prod
+                    .ecs
                     .set_desired(&site.cluster, &site.service, b.desired)
                     .await
                     .map(|()| "done");
@@ -908,11 +966,11 @@ pub async fn undo(prod: &Production, site: &Site, printer: &Printer) -> Result<R
         lambda_ok = false;
     } else {
         let result = async {
-            let m = prod.mapping_by_id(&site.mapping).await?;
-            if m.state == "Disabled" {
+            let m = prod.lambda.mapping(&site.mapping).await?;
+            if m.state == MappingState::Disabled {
                 return Ok("unchanged");
             }
-            prod.set_mapping(&site.mapping, false, None).await?;
+            prod.lambda.set_mapping(&site.mapping, false, None).await?;
             settle(prod, &site.mapping).await?;
             Ok("done")
         }
@@ -920,7 +978,11 @@ pub async fn undo(prod: &Production, site: &Site, printer: &Printer) -> Result<R
         lambda_ok = step(format!("mapping on `{}` disabled (its batches in flight return to the queue after its visibility timeout)", site.queue_name), result, &mut steps);
     }
     if recorded.is_some() && ecs_ok && lambda_ok {
-        let result = prod.untag(&service.arn, STATE_TAG).await.map(|()| "done");
+        let result = prod
+            .ecs
+            .untag(&service.arn, STATE_TAG)
+            .await
+            .map(|()| "done");
         lambda_ok &= step(
             format!(
                 "the record `{STATE_TAG}` removed from `{}/{}`",
@@ -936,4 +998,9 @@ pub async fn undo(prod: &Production, site: &Site, printer: &Printer) -> Result<R
         steps,
         complete: ecs_ok && lambda_ok,
     })
+}
+
+/// A count AWS gives as a signed number.
+fn count(n: i32) -> u32 {
+    u32::try_from(n).unwrap_or(0)
 }

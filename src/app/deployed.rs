@@ -7,9 +7,11 @@ use serde::Serialize;
 
 use super::workspace::{connect, stack_names, Workspace};
 use super::Only;
-use crate::aws::cfn::Cfn;
-use crate::aws::services::{QueueDepth, ServiceCounts, Services};
-use crate::aws::{Aws, AwsError};
+use crate::aws::cloudformation::Cfn;
+use crate::aws::ecs::ServiceCounts;
+use crate::aws::lambda::MappingState;
+use crate::aws::sqs::QueueDepth;
+use crate::aws::{Aws, AwsError, OrMissing};
 use crate::core::config::Config;
 use crate::error::Failure;
 use crate::experiment::compare::Platform;
@@ -122,8 +124,8 @@ pub struct FunctionReport {
 /// One stack as `status` shows it: its status and outputs, its queues' depths, the service's
 /// task counts, the function, and the image each runs.
 pub async fn stack_status(
+    aws: &Aws,
     cfn: &Cfn,
-    services: &Services,
     config: &Config,
     kind: &str,
     name: &str,
@@ -153,7 +155,7 @@ pub async fn stack_status(
         if let Some(url) = facts.get(key) {
             *slot = Some(QueueReport {
                 url: url.clone(),
-                depth: services.queue_depth(url).await?,
+                depth: aws.sqs().queue(url).await?.map(|q| q.depth),
             });
         }
     }
@@ -161,20 +163,25 @@ pub async fn stack_status(
         facts.get("ClusterName").or(config.ecs.cluster.as_ref()),
         facts.get("ServiceName"),
     ) {
-        r.service = services.service_counts(cluster, service).await?;
+        let ecs = aws.ecs();
+        let found = ecs.service(cluster, service).await?;
         // What the image was is worth showing, not worth failing `status` for.
-        r.image = services
-            .service_image(cluster, service)
-            .await
-            .ok()
-            .flatten();
+        if let Some(s) = &found {
+            r.image = ecs
+                .task_definition(&s.task_definition)
+                .await
+                .ok()
+                .and_then(|t| t.containers.into_iter().next())
+                .map(|c| c.image);
+        }
+        r.service = found.map(|s| s.counts);
     }
     if let Some(function) = facts.get("FunctionName") {
         r.function = Some(FunctionReport {
             name: function.clone(),
-            reserved_concurrency: services.reserved_concurrency(function).await?,
+            reserved_concurrency: aws.lambda().reserved_concurrency(function).await?,
         });
-        r.image = services.function_image(function).await.ok().flatten();
+        r.image = aws.lambda().function_image(function).await.ok().flatten();
     }
     r.outputs = facts;
     Ok(r)
@@ -226,20 +233,15 @@ impl ProductionReport {
 
 #[derive(Serialize)]
 pub struct ProductionMapping {
-    pub state: String,
-    pub maximum_concurrency: Option<i32>,
+    pub state: MappingState,
+    pub maximum_concurrency: Option<u32>,
 }
 
 /// Who consumes the queue: the service while it may run tasks, the function while its mapping is
 /// enabled or being enabled (Lambda's mapping states: Enabled, Enabling, Disabling, Disabled...).
 fn consumers(service: Option<&ServiceCounts>, mapping: Option<&ProductionMapping>) -> &'static str {
     let ecs = service.is_some_and(|s| s.desired > 0 || s.running > 0);
-    let lambda = mapping.is_some_and(|m| {
-        matches!(
-            m.state.as_str(),
-            "Enabled" | "Enabling" | "Updating" | "Disabling"
-        )
-    });
+    let lambda = mapping.is_some_and(|m| m.state.consuming());
     match (ecs, lambda) {
         (true, true) => "both",
         (true, false) => "ecs",
@@ -259,21 +261,24 @@ pub async fn production_status(
     let Some(p) = &config.production else {
         return Ok(None);
     };
-    let services = aws.services();
-    let depth = services.queue_depth(&p.queue).await?;
+    let depth = aws.sqs().queue(&p.queue).await?.map(|q| q.depth);
     let (mut service, mut cutover) = (None, None);
     if let Some((cluster, name)) = p.ecs_service.split_once('/') {
         // The counts, and where a cutover stands from its record on the service, in
         // one answer; a record that does not parse is `cutover`'s to report.
-        if let Some(s) = aws
-            .production()
-            .service(cluster, name, crate::core::cutover::STATE_TAG)
-            .await?
-        {
-            service = Some(s.counts);
+        let found = aws
+            .ecs()
+            .service(cluster, name)
+            .await
+            .or_none_if(AwsError::is_missing_cluster)?
+            .flatten()
+            .filter(|s| s.active);
+        if let Some(s) = found {
             cutover = s
-                .tag
-                .and_then(|t| crate::core::cutover::Recorded::parse(&t).ok());
+                .tags
+                .get(crate::core::cutover::STATE_TAG)
+                .and_then(|t| crate::core::cutover::Recorded::parse(t).ok());
+            service = Some(s.counts);
         }
     }
     let mut mapping = None;
@@ -281,8 +286,9 @@ pub async fn production_status(
         (function, crate::core::config::queue_url(&p.queue))
     {
         let tail = format!(":sqs:{region}:{account}:{name}");
-        mapping = services
-            .event_source_mappings(function)
+        mapping = aws
+            .lambda()
+            .mappings(function, None)
             .await?
             .into_iter()
             .find(|t| t.source.ends_with(&tail))
@@ -312,11 +318,11 @@ pub async fn status(
 ) -> Result<Status, Failure> {
     let (config, names) = stack_names(ws, only)?;
     let aws = connect(ws, config.region.as_deref(), printer).await?;
-    let (cfn, services) = (aws.cfn(), aws.services());
+    let cfn = aws.cfn();
     let stacks = futures::future::join_all(
         names
             .iter()
-            .map(|(kind, name)| stack_status(&cfn, &services, &config, kind, name)),
+            .map(|(kind, name)| stack_status(&aws, &cfn, &config, kind, name)),
     )
     .await;
     let stacks: Vec<StackStatusReport> = stacks.into_iter().collect::<Result<_, AwsError>>()?;
@@ -353,7 +359,7 @@ mod tests {
         };
         let mapping = |state: &str| {
             Some(ProductionMapping {
-                state: state.into(),
+                state: MappingState::parse(state),
                 maximum_concurrency: None,
             })
         };

@@ -40,7 +40,7 @@ pub async fn load(
         .map(|p| Target::new(&p.platform, &p.queue_url))
         .collect();
     let stopped = stop.flag();
-    let services = aws.services();
+    let services = aws.sqs();
     let bar = view::LoadBar::new(printer, &targets, plan);
     let work = engine::run(&services, &targets, plan, stopped);
     tokio::pin!(work);
@@ -91,7 +91,7 @@ pub async fn compare(
         .map_err(|e| Failure::new(e).hint("choose another folder with --out DIR"))?;
     let (config, aws, platforms) = deployed(ws, spec.only, printer).await?;
 
-    let mut sampler = Sampler::new(aws.services(), aws.metrics());
+    let mut sampler = Sampler::new(aws.sqs(), aws.ecs(), aws.lambda(), aws.cloudwatch());
     let function = match platforms.iter().find_map(|p| p.function.as_deref()) {
         Some(f) => Some(sampler.function_facts(f).await),
         None => None,
@@ -101,7 +101,7 @@ pub async fn compare(
         .map(|p| Target::new(&p.platform, &p.queue_url))
         .collect();
     let stopped = stop.flag();
-    let services = aws.services();
+    let services = aws.sqs();
     let load_window: Cell<Option<(f64, f64)>> = Cell::new(None);
     let load_running = Cell::new(plan.is_some());
     let started = Instant::now();

@@ -3,8 +3,8 @@
 
 use serde::Serialize;
 
-use crate::aws::cfn::Cfn;
-use crate::aws::services::{QueueDepth, Services};
+use crate::aws::cloudformation::Cfn;
+use crate::aws::sqs::{QueueDepth, Sqs};
 use crate::core::changes::Change;
 
 /// A queue a change would replace or remove.
@@ -58,7 +58,7 @@ impl QueueRisk {
 /// The queues `changes` would replace or remove in `stack`, with their depths now.
 pub async fn queue_risks(
     cfn: &Cfn,
-    services: &Services,
+    services: &Sqs,
     stack: &str,
     changes: &[Change],
 ) -> Vec<QueueRisk> {
@@ -71,7 +71,7 @@ pub async fn queue_risks(
     for c in losing {
         let url = resources.get(&c.logical_id).cloned();
         let depth = match &url {
-            Some(u) => services.queue_depth(u).await.ok().flatten(),
+            Some(u) => services.queue(u).await.ok().flatten().map(|q| q.depth),
             None => None,
         };
         out.push(QueueRisk {

@@ -89,7 +89,7 @@ pub async fn local(
     };
     let aws = connect(ws, config.region.as_deref(), printer).await?;
     let region = aws.region().to_string();
-    let services = aws.services();
+    let services = aws.sqs();
     let cfn = aws.cfn();
 
     // The credentials the containers use, passed by name: their values never go in arguments.
@@ -245,7 +245,7 @@ pub async fn local(
 /// in AWS; a message in flight comes back to the queue when its visibility timeout ends.
 async fn interrupted(
     signal: &str,
-    services: &crate::aws::services::Services,
+    services: &crate::aws::sqs::Sqs,
     queue: &str,
     container: Option<(&str, &str)>,
     sent: &str,
@@ -258,7 +258,7 @@ async fn interrupted(
         None => "no container was started".to_string(),
     };
     let messages = |n: u64| format!("{n} message{}", if n == 1 { "" } else { "s" });
-    let held = match services.queue_depth(queue).await {
+    let held = match services.queue(queue).await.map(|q| q.map(|q| q.depth)) {
         Ok(Some(d)) if d.in_flight > 0 => {
             format!("the queue `{queue}` holds {} ({} visible, {} in flight: those come back when their visibility timeout ends)", messages(d.total()), d.visible, d.in_flight)
         }

@@ -121,8 +121,8 @@ async fn check_concurrency(aws: &Aws, config: &Config, printer: &Printer) -> Res
     let Some(wanted) = config.lambda.reserved_concurrency else {
         return Ok(());
     };
-    let services = aws.services();
-    let account = match services.account_concurrency().await {
+    let lambda = aws.lambda();
+    let account = match lambda.account_concurrency().await {
         Ok(a) => a,
         Err(e) => {
             match aws.foreign_endpoint() {
@@ -135,7 +135,7 @@ async fn check_concurrency(aws: &Aws, config: &Config, printer: &Printer) -> Res
             return Ok(());
         }
     };
-    let held = services
+    let held = lambda
         .reserved_concurrency(&config.service)
         .await
         .ok()

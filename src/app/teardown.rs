@@ -12,9 +12,9 @@ use serde::Serialize;
 use super::deploy::{Runner, Settings};
 use super::workspace::{connect, reporter, run_token, stack_names, Workspace};
 use super::Only;
-use crate::aws::cfn::Cfn;
+use crate::aws::cloudformation::Cfn;
 use crate::aws::ecr::Ecr;
-use crate::aws::services::{QueueDepth, Services};
+use crate::aws::sqs::{QueueDepth, Sqs};
 use crate::aws::{AwsError, OrMissing};
 use crate::core::outcome::QueueOutcome;
 use crate::error::Failure;
@@ -82,7 +82,7 @@ pub async fn down(
     let stop = crate::signal::Stop::on_signals();
     let (config, names) = stack_names(ws, only)?;
     let aws = connect(ws, config.region.as_deref(), printer).await?;
-    let (cfn, services, ecr) = (aws.cfn(), aws.services(), aws.ecr());
+    let (cfn, services, ecr) = (aws.cfn(), aws.sqs(), aws.ecr());
     let stacks: Vec<String> = names.into_iter().map(|(_, n)| n).collect();
     let reporter = reporter(printer, &stacks);
     let runner = Runner::new(
@@ -118,7 +118,7 @@ pub async fn down(
 pub async fn teardown(
     runner: &Runner<'_>,
     cfn: &Cfn,
-    services: &Services,
+    services: &Sqs,
     ecr: &Ecr,
     stacks: &[String],
     repository: Option<&str>,
@@ -140,7 +140,7 @@ pub async fn teardown(
     for name in stacks {
         let mut of_stack = Vec::new();
         for (logical_id, url) in queues_of(cfn, services, name).await? {
-            let depth = services.queue_depth(&url).await?;
+            let depth = services.queue(&url).await?.map(|q| q.depth);
             of_stack.push(QueueReport {
                 logical_id,
                 url,
@@ -238,7 +238,7 @@ pub async fn teardown(
                 // The stack retained its queues: delete them unless asked to keep them, or
                 // unless messages arrived since they were read (then they are kept and listed).
                 for q in &mut of_stack {
-                    q.outcome = match services.queue_depth(&q.url).await {
+                    q.outcome = match services.queue(&q.url).await.map(|q| q.map(|q| q.depth)) {
                         Ok(None) => QueueOutcome::Gone,
                         Ok(Some(_)) if keep_queues => QueueOutcome::Kept,
                         Ok(Some(now)) if now.total() > 0 && !force => QueueOutcome::Kept,
@@ -303,7 +303,7 @@ pub async fn teardown(
 /// or for FIFO queues the same name the template spells out, with `.fifo`.
 async fn queues_of(
     cfn: &Cfn,
-    services: &Services,
+    services: &Sqs,
     stack: &str,
 ) -> Result<Vec<(String, String)>, AwsError> {
     let resources = cfn

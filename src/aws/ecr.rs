@@ -3,7 +3,7 @@
 
 use aws_sdk_ecr::types::{ImageScanningConfiguration, Tag};
 
-use super::{aws_error, AwsError, OrMissing};
+use super::{aws_error, AwsError, Op, OrMissing};
 
 #[derive(Clone, Debug)]
 pub struct Ecr {
@@ -107,10 +107,9 @@ impl Ecr {
             .key("replatform:service")
             .value(service)
             .build()
-            .map_err(|e| AwsError {
-                operation: format!("creating ECR repository `{name}`"),
-                code: "InvalidTag".into(),
-                message: e.to_string(),
+            .map_err(|e| {
+                Op::from(format!("creating ECR repository `{name}`"))
+                    .error("InvalidTag", e.to_string())
             })?;
         let out = self
             .client
@@ -138,10 +137,9 @@ impl Ecr {
                 self.find(name).await?
             }
         };
-        let uri = uri.ok_or_else(|| AwsError {
-            operation: format!("creating ECR repository `{name}`"),
-            code: "NoUri".into(),
-            message: "ECR returned no repository URI".into(),
+        let uri = uri.ok_or_else(|| {
+            Op::from(format!("creating ECR repository `{name}`"))
+                .error("NoUri", "ECR returned no repository URI")
         })?;
         self.client
             .put_lifecycle_policy()
@@ -167,11 +165,7 @@ impl Ecr {
             .send()
             .await
             .map_err(|e| aws_error(op, e))?;
-        let bad = |message: &str| AwsError {
-            operation: op.into(),
-            code: "BadToken".into(),
-            message: message.into(),
-        };
+        let bad = |message: &str| Op::from(op).error("BadToken", message);
         let data = out
             .authorization_data()
             .first()

@@ -1,26 +1,43 @@
 //! Thin adapters over the AWS SDK. SDK types never leave this folder: every call returns the
 //! project's own views or an [`AwsError`] with AWS's code and message.
 
-pub mod adopt;
-pub mod cfn;
+pub mod autoscaling;
+pub mod cloudformation;
+pub mod cloudwatch;
 pub mod ecr;
-pub mod metrics;
-pub mod production;
-pub mod services;
+pub mod ecs;
+pub mod iam;
+pub mod lambda;
+pub mod sqs;
 
 use std::time::Duration;
 
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_cloudformation::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
-/// A failed AWS call: what was being done, AWS's error code and message.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{operation}: {code}: {message}")]
+/// A failed AWS call: what was being done, the IAM action it needs (when the wrapper names one),
+/// AWS's error code and message.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AwsError {
     pub operation: String,
+    /// The IAM action the call needs, set where the error is made: a denied call says what to
+    /// grant.
+    pub needs: Option<&'static str>,
     pub code: String,
     pub message: String,
 }
+
+impl std::fmt::Display for AwsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.operation)?;
+        if let Some(action) = self.needs {
+            write!(f, " (needs `{action}`)")?;
+        }
+        write!(f, ": {}: {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for AwsError {}
 
 impl AwsError {
     /// CloudFormation's answer about a stack that is not there.
@@ -73,12 +90,9 @@ impl AwsError {
         ) || self.code.starts_with("HTTP 5")
     }
 
-    /// The IAM action the operation names (``(needs `ACTION`)``), when it names one.
-    pub fn needs(&self) -> Option<&str> {
-        self.operation
-            .split_once("(needs `")
-            .and_then(|(_, rest)| rest.split_once('`'))
-            .map(|(action, _)| action)
+    /// The IAM action the call needs, when its wrapper names one.
+    pub fn needs(&self) -> Option<&'static str> {
+        self.needs
     }
 
     /// A hint for the errors users meet before anything else: credentials, region, endpoint.
@@ -109,71 +123,47 @@ impl AwsError {
     }
 }
 
-/// An operation's description with the IAM action a caller needs for it, as [`AwsError::needs`]
-/// reads it back.
-pub(crate) fn op(what: String, action: &str) -> String {
-    format!("{what} (needs `{action}`)")
+/// What a call does, in words, and the IAM action it needs: what an [`AwsError`] made from its
+/// failure says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Op {
+    pub what: String,
+    pub needs: Option<&'static str>,
 }
 
-/// The min and max of an ECS service's scalable target (`service/CLUSTER/SERVICE`,
-/// `ecs:service:DesiredCount`); `None` when it has none. Read by `init --from-ecs` and `cutover`.
-pub(crate) async fn scalable_bounds(
-    client: &aws_sdk_applicationautoscaling::Client,
-    cluster: &str,
-    service: &str,
-) -> Result<Option<(i32, i32)>, AwsError> {
-    use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
-    let resource = format!("service/{cluster}/{service}");
-    let mut pages = client
-        .describe_scalable_targets()
-        .service_namespace(ServiceNamespace::Ecs)
-        .resource_ids(&resource)
-        .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
-        .into_paginator()
-        .send();
-    let mut bounds = None;
-    while let Some(page) = pages.next().await {
-        let out = page.map_err(|e| {
-            aws_error(
-                op(
-                    format!("describing the scalable target `{resource}`"),
-                    "application-autoscaling:DescribeScalableTargets",
-                ),
-                e,
-            )
-        })?;
-        if let Some(t) = out
-            .scalable_targets()
-            .iter()
-            .find(|t| t.resource_id() == resource)
-        {
-            bounds = Some((t.min_capacity(), t.max_capacity()));
+impl Op {
+    /// An error of this operation that AWS did not answer with: a bad answer, a bad request.
+    pub(crate) fn error(&self, code: impl Into<String>, message: impl Into<String>) -> AwsError {
+        AwsError {
+            operation: self.what.clone(),
+            needs: self.needs,
+            code: code.into(),
+            message: message.into(),
         }
     }
-    Ok(bounds)
 }
 
-/// A queue's `RedrivePolicy` attribute read: its dead-letter queue's ARN and `maxReceiveCount`
-/// (a number, or a string as some writers leave it); `None` for no policy.
-pub(crate) fn redrive_policy(
-    text: Option<&String>,
-    operation: &str,
-) -> Result<Option<(String, u64)>, AwsError> {
-    let Some(text) = text.filter(|t| !t.is_empty()) else {
-        return Ok(None);
-    };
-    let v: serde_json::Value = serde_json::from_str(text).map_err(|e| AwsError {
-        operation: operation.to_string(),
-        code: "InvalidRedrivePolicy".into(),
-        message: e.to_string(),
-    })?;
-    let count = v["maxReceiveCount"]
-        .as_u64()
-        .or_else(|| v["maxReceiveCount"].as_str().and_then(|s| s.parse().ok()))
-        .unwrap_or(0);
-    Ok(v["deadLetterTargetArn"]
-        .as_str()
-        .map(|arn| (arn.to_string(), count)))
+impl From<String> for Op {
+    fn from(what: String) -> Self {
+        Op { what, needs: None }
+    }
+}
+
+impl From<&str> for Op {
+    fn from(what: &str) -> Self {
+        Op {
+            what: what.to_string(),
+            needs: None,
+        }
+    }
+}
+
+/// An operation's description with the IAM action a caller needs for it.
+pub(crate) fn op(what: String, action: &'static str) -> Op {
+    Op {
+        what,
+        needs: Some(action),
+    }
 }
 
 /// "Not found" as an answer rather than an error: `Ok(None)` when `missing` says the error is
@@ -194,7 +184,7 @@ impl<T> OrMissing<T> for Result<T, AwsError> {
 
 /// Converts any SDK error into an [`AwsError`], keeping AWS's code and message.
 pub(crate) fn aws_error<E>(
-    operation: impl Into<String>,
+    operation: impl Into<Op>,
     e: SdkError<E, aws_smithy_runtime_api::http::Response>,
 ) -> AwsError
 where
@@ -205,30 +195,21 @@ where
         SdkError::ServiceError(se) => {
             let err = se.err();
             match (err.code(), err.message()) {
-                (Some(code), message) => AwsError { operation, code: code.to_string(), message: message.unwrap_or_default().to_string() },
+                (Some(code), message) => operation.error(code, message.unwrap_or_default()),
                 // An answer the SDK could not read (a proxy's or an emulator's error page).
-                (None, _) => AwsError {
-                    operation,
-                    code: format!("HTTP {}", se.raw().status().as_u16()),
-                    message: "the answer was not an AWS error response (a proxy or an emulator that lacks this API?)".into(),
-                },
+                (None, _) => operation.error(
+                    format!("HTTP {}", se.raw().status().as_u16()),
+                    "the answer was not an AWS error response (a proxy or an emulator that lacks this API?)",
+                ),
             }
         }
-        SdkError::TimeoutError(_) => AwsError {
-            operation,
-            code: "TimeoutError".into(),
-            message: DisplayErrorContext(&e).to_string(),
-        },
-        SdkError::DispatchFailure(_) => AwsError {
-            operation,
-            code: "DispatchFailure".into(),
-            message: DisplayErrorContext(&e).to_string(),
-        },
-        _ => AwsError {
-            operation,
-            code: "RequestFailed".into(),
-            message: DisplayErrorContext(&e).to_string(),
-        },
+        SdkError::TimeoutError(_) => {
+            operation.error("TimeoutError", DisplayErrorContext(&e).to_string())
+        }
+        SdkError::DispatchFailure(_) => {
+            operation.error("DispatchFailure", DisplayErrorContext(&e).to_string())
+        }
+        _ => operation.error("RequestFailed", DisplayErrorContext(&e).to_string()),
     }
 }
 
@@ -265,11 +246,7 @@ impl Aws {
         }
         let config = loader.load().await;
         if config.region().is_none() {
-            return Err(AwsError {
-                operation: "choosing a region".into(),
-                code: "NoRegion".into(),
-                message: "no region is set".into(),
-            });
+            return Err(Op::from("choosing a region").error("NoRegion", "no region is set"));
         }
         Ok(Self { config })
     }
@@ -286,16 +263,36 @@ impl Aws {
         self.config.region().map(|r| r.as_ref()).unwrap_or_default()
     }
 
-    pub fn cfn(&self) -> cfn::Cfn {
-        cfn::Cfn::new(aws_sdk_cloudformation::Client::new(&self.config))
+    pub fn cfn(&self) -> cloudformation::Cfn {
+        cloudformation::Cfn::new(aws_sdk_cloudformation::Client::new(&self.config))
     }
 
     pub fn ecr(&self) -> ecr::Ecr {
         ecr::Ecr::new(aws_sdk_ecr::Client::new(&self.config))
     }
 
-    pub fn metrics(&self) -> metrics::Metrics {
-        metrics::Metrics::new(aws_sdk_cloudwatch::Client::new(&self.config))
+    pub fn sqs(&self) -> sqs::Sqs {
+        sqs::Sqs::new(aws_sdk_sqs::Client::new(&self.config))
+    }
+
+    pub fn ecs(&self) -> ecs::Ecs {
+        ecs::Ecs::new(aws_sdk_ecs::Client::new(&self.config))
+    }
+
+    pub fn lambda(&self) -> lambda::Lambda {
+        lambda::Lambda::new(aws_sdk_lambda::Client::new(&self.config))
+    }
+
+    pub fn iam(&self) -> iam::Iam {
+        iam::Iam::new(aws_sdk_iam::Client::new(&self.config))
+    }
+
+    pub fn autoscaling(&self) -> autoscaling::AutoScaling {
+        autoscaling::AutoScaling::new(aws_sdk_applicationautoscaling::Client::new(&self.config))
+    }
+
+    pub fn cloudwatch(&self) -> cloudwatch::CloudWatch {
+        cloudwatch::CloudWatch::new(aws_sdk_cloudwatch::Client::new(&self.config))
     }
 
     /// The credentials the SDK's chain resolves, for a process of the user's own (the containers
@@ -313,36 +310,6 @@ impl Aws {
             secret_access_key: c.secret_access_key().to_string(),
             session_token: c.session_token().map(str::to_string),
         })
-    }
-
-    pub fn adopt(&self) -> adopt::Adopt {
-        let c = &self.config;
-        adopt::Adopt::new(
-            aws_sdk_ecs::Client::new(c),
-            aws_sdk_iam::Client::new(c),
-            aws_sdk_applicationautoscaling::Client::new(c),
-            aws_sdk_cloudwatch::Client::new(c),
-            aws_sdk_sqs::Client::new(c),
-        )
-    }
-
-    pub fn production(&self) -> production::Production {
-        let c = &self.config;
-        production::Production::new(
-            aws_sdk_ecs::Client::new(c),
-            aws_sdk_applicationautoscaling::Client::new(c),
-            aws_sdk_lambda::Client::new(c),
-            aws_sdk_sqs::Client::new(c),
-            aws_sdk_cloudwatch::Client::new(c),
-        )
-    }
-
-    pub fn services(&self) -> services::Services {
-        services::Services::new(
-            aws_sdk_sqs::Client::new(&self.config),
-            aws_sdk_ecs::Client::new(&self.config),
-            aws_sdk_lambda::Client::new(&self.config),
-        )
     }
 }
 
@@ -396,22 +363,21 @@ mod tests {
     }
 
     fn error(code: &str, message: &str) -> AwsError {
-        AwsError {
-            operation: "reading".into(),
-            code: code.into(),
-            message: message.into(),
-        }
+        Op::from("reading").error(code, message)
     }
 
     #[test]
     fn a_denied_call_names_the_permission_to_grant() {
-        let e = AwsError {
-            operation: "listing the inline policies of role `r` (needs `iam:ListRolePolicies`)"
-                .into(),
-            code: "AccessDenied".into(),
-            message: "not authorized".into(),
-        };
+        let e = op(
+            "listing the inline policies of role `r`".into(),
+            "iam:ListRolePolicies",
+        )
+        .error("AccessDenied", "not authorized");
         assert_eq!(e.needs(), Some("iam:ListRolePolicies"));
+        assert_eq!(
+            e.to_string(),
+            "listing the inline policies of role `r` (needs `iam:ListRolePolicies`): AccessDenied: not authorized"
+        );
         assert!(e
             .hint()
             .is_some_and(|h| h.contains("grant the caller `iam:ListRolePolicies`")));

@@ -3,7 +3,7 @@
 
 use crate::app::teardown::{self, Options, Teardown};
 use crate::app::workspace::Workspace;
-use crate::aws::services::QueueDepth;
+use crate::aws::sqs::QueueDepth;
 use crate::cli::DownArgs;
 use crate::core::outcome::QueueOutcome;
 use crate::error::{Exit, Failure, Outcome};

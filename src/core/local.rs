@@ -176,7 +176,7 @@ pub fn ecs_run(
     }
 }
 
-/// One message as SQS gives it (`ReceiveMessage`, read by `aws::services`) and the event source
+/// One message as SQS gives it (`ReceiveMessage`, read by `aws::sqs`) and the event source
 /// mapping hands it to the function.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Record {

@@ -6,8 +6,10 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
-use crate::aws::metrics::{LambdaMinute, Metrics};
-use crate::aws::services::{ServiceEvent, Services, Trigger};
+use crate::aws::cloudwatch::{CloudWatch, LambdaMinute};
+use crate::aws::ecs::{Ecs, ServiceEvent};
+use crate::aws::lambda::{Lambda, Mapping, MappingState};
+use crate::aws::sqs::Sqs;
 use crate::aws::AwsError;
 use crate::core::experiment::Sample;
 
@@ -32,6 +34,26 @@ pub struct SeenEvent {
     pub message: String,
 }
 
+/// One SQS event source mapping of the function, as the experiment's files show it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Trigger {
+    pub source: String,
+    pub state: MappingState,
+    pub batch_size: Option<i32>,
+    pub maximum_concurrency: Option<u32>,
+}
+
+impl From<Mapping> for Trigger {
+    fn from(m: Mapping) -> Self {
+        Trigger {
+            source: m.source,
+            state: m.state,
+            batch_size: m.batch_size,
+            maximum_concurrency: m.maximum_concurrency,
+        }
+    }
+}
+
 /// What the function reports about itself, read once at the start.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct FunctionFacts {
@@ -47,8 +69,10 @@ const CLOUDWATCH_EVERY: Duration = Duration::from_secs(30);
 
 /// The sampler's memory between samples.
 pub struct Sampler {
-    services: Services,
-    metrics: Metrics,
+    sqs: Sqs,
+    ecs: Ecs,
+    lambda: Lambda,
+    cloudwatch_client: CloudWatch,
     pub started: SystemTime,
     events_since: f64,
     cloudwatch: Option<(SystemTime, Result<Option<LambdaMinute>, AwsError>)>,
@@ -72,12 +96,14 @@ fn reason(e: &AwsError) -> String {
 }
 
 impl Sampler {
-    pub fn new(services: Services, metrics: Metrics) -> Self {
+    pub fn new(sqs: Sqs, ecs: Ecs, lambda: Lambda, cloudwatch: CloudWatch) -> Self {
         let started = SystemTime::now();
         // Events from a minute before the start show what the service was doing when it began.
         Self {
-            services,
-            metrics,
+            sqs,
+            ecs,
+            lambda,
+            cloudwatch_client: cloudwatch,
             started,
             events_since: epoch_s(started) - 60.0,
             cloudwatch: None,
@@ -89,14 +115,14 @@ impl Sampler {
             name: function.into(),
             ..Default::default()
         };
-        match self.services.reserved_concurrency(function).await {
+        match self.lambda.reserved_concurrency(function).await {
             Ok(c) => f.reserved_concurrency = c,
             Err(e) => f
                 .notes
                 .push(format!("reserved concurrency: {}", reason(&e))),
         }
-        match self.services.event_source_mappings(function).await {
-            Ok(m) => f.event_source_mappings = m,
+        match self.lambda.mappings(function, None).await {
+            Ok(m) => f.event_source_mappings = m.into_iter().map(Trigger::from).collect(),
             Err(e) => f
                 .notes
                 .push(format!("event source mappings: {}", reason(&e))),
@@ -121,12 +147,17 @@ impl Sampler {
         let mut seen = Vec::new();
         let dead_letter = async {
             match &p.dead_letter_queue_url {
-                Some(url) => Some(self.services.queue_depth(url).await),
+                Some(url) => Some(self.sqs.queue(url).await.map(|q| q.map(|q| q.depth))),
                 None => None,
             }
         };
-        let (queue, dead_letter) =
-            futures::join!(self.services.queue_depth(&p.queue_url), dead_letter);
+        let queue = async {
+            self.sqs
+                .queue(&p.queue_url)
+                .await
+                .map(|q| q.map(|q| q.depth))
+        };
+        let (queue, dead_letter) = futures::join!(queue, dead_letter);
         match queue {
             Ok(Some(d)) => {
                 (s.visible, s.in_flight, s.delayed) =
@@ -142,12 +173,11 @@ impl Sampler {
             None => {}
         }
         if let (Some(cluster), Some(service)) = (&p.cluster, &p.service) {
-            match self
-                .services
-                .service_activity(cluster, service, self.events_since)
-                .await
-            {
-                Ok(Some((counts, events))) => {
+            match self.ecs.service(cluster, service).await {
+                Ok(Some(ecs)) => {
+                    let counts = ecs.counts;
+                    let since = self.events_since;
+                    let events = ecs.events.into_iter().filter(|e| e.at > since);
                     let n = |v: i32| Some(u64::try_from(v).unwrap_or(0));
                     (s.ecs_desired, s.ecs_running, s.ecs_pending) =
                         (n(counts.desired), n(counts.running), n(counts.pending));
@@ -172,7 +202,10 @@ impl Sampler {
                 now.duration_since(*at).unwrap_or_default() >= CLOUDWATCH_EVERY
             });
             if stale {
-                self.cloudwatch = Some((now, self.metrics.lambda_minute(function, now).await));
+                self.cloudwatch = Some((
+                    now,
+                    self.cloudwatch_client.lambda_minute(function, now).await,
+                ));
             }
             match self.cloudwatch.as_ref().map(|(_, r)| r) {
                 Some(Ok(Some(m))) => {

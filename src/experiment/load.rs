@@ -12,7 +12,7 @@ use futures::stream::{self, StreamExt};
 use serde::Serialize;
 use tokio::sync::watch;
 
-use crate::aws::services::{Outgoing, Services};
+use crate::aws::sqs::{Outgoing, Sqs};
 use crate::aws::AwsError;
 use crate::core::load::{self, Pace, SizeRange, Wave};
 
@@ -165,7 +165,7 @@ pub fn schedule(plan: &Plan) -> (fastrand::Rng, Vec<Wave>) {
 /// Sends the plan to every target. Progress shows in the targets' counters while it runs;
 /// `stop` turning true stops starting new calls (the ones in flight finish).
 pub async fn run(
-    services: &Services,
+    services: &Sqs,
     targets: &[Target],
     plan: &Plan,
     mut stop: watch::Receiver<bool>,
@@ -281,7 +281,7 @@ pub async fn run(
 
 /// Sends one group to one queue: one call per 256 KiB, refused entries again with backoff (see
 /// [`RETRIES`] for which layer retries what).
-async fn send(services: &Services, target: &Target, messages: &[Outgoing]) {
+async fn send(services: &Sqs, target: &Target, messages: &[Outgoing]) {
     let sizes: Vec<usize> = messages
         .iter()
         .map(|m| m.body.len() + m.id.len() + load::ATTRIBUTE_ALLOWANCE / 4)
@@ -292,7 +292,7 @@ async fn send(services: &Services, target: &Target, messages: &[Outgoing]) {
     futures::future::join_all(calls).await;
 }
 
-async fn send_call(services: &Services, target: &Target, messages: &[Outgoing]) {
+async fn send_call(services: &Sqs, target: &Target, messages: &[Outgoing]) {
     let mut pending: Vec<usize> = (0..messages.len()).collect();
     let mut delays = backoff();
     let mut last: Option<(String, String)> = None;
@@ -358,6 +358,7 @@ mod tests {
     fn missing_queues_denials_and_unreachable_endpoints_are_final_throttling_is_not() {
         let e = |code: &str| AwsError {
             operation: String::new(),
+            needs: None,
             code: code.into(),
             message: String::new(),
         };

@@ -13,7 +13,7 @@ use serde::Serialize;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Child;
 
-use crate::aws::services::Services;
+use crate::aws::sqs::Sqs;
 use crate::core::config::{Config, Trigger};
 use crate::core::image::Command;
 use crate::core::local::{self as pure, Record};
@@ -199,7 +199,7 @@ pub enum Feed {
 /// Runs the function's container against `queue_url` and plays its trigger.
 #[allow(clippy::too_many_arguments)]
 pub async fn lambda(
-    services: &Services,
+    services: &Sqs,
     config: &Config,
     cmd_for: impl Fn(&str) -> Command,
     name: &str,
@@ -243,17 +243,24 @@ pub async fn lambda(
     let timeout = Duration::from_secs(config.lambda.timeout.0);
     let started = Instant::now();
     let before = services
-        .queue_depth(queue_url)
+        .queue(queue_url)
         .await
+        .map(|q| q.map(|q| q.depth))
         .ok()
         .flatten()
         .map(|d| d.total());
-    let queue_arn = services.queue_arn(queue_url).await.unwrap_or_else(|_| {
-        format!(
-            "arn:aws:sqs:{region}:{account}:{}",
-            queue_url.rsplit('/').next().unwrap_or_default()
-        )
-    });
+    let queue_arn = services
+        .queue(queue_url)
+        .await
+        .ok()
+        .flatten()
+        .map(|q| q.arn)
+        .unwrap_or_else(|| {
+            format!(
+                "arn:aws:sqs:{region}:{account}:{}",
+                queue_url.rsplit('/').next().unwrap_or_default()
+            )
+        });
     let mut problem: Option<(String, Option<String>)> = None;
     let mut rounds = 0;
     loop {
@@ -404,8 +411,9 @@ pub async fn lambda(
         if matches!(config.lambda.trigger, Trigger::Schedule(_)) {
             // The schedule fires again while the queue still has work.
             let visible = services
-                .queue_depth(queue_url)
+                .queue(queue_url)
                 .await
+                .map(|q| q.map(|q| q.depth))
                 .ok()
                 .flatten()
                 .map_or(0, |d| d.visible);
@@ -421,8 +429,9 @@ pub async fn lambda(
     report.exit_code = report.exit_code.or(code);
     report.output = last_lines(&container.output(), 30);
     report.messages_left = services
-        .queue_depth(queue_url)
+        .queue(queue_url)
         .await
+        .map(|q| q.map(|q| q.depth))
         .ok()
         .flatten()
         .map(|d| d.total());
@@ -452,7 +461,7 @@ pub async fn lambda(
 
 /// Runs the task's container until the queue is drained (or `limit`), then stops it as ECS does.
 pub async fn ecs(
-    services: &Services,
+    services: &Sqs,
     cmd: &Command,
     name: &str,
     queue_url: &str,
@@ -467,8 +476,9 @@ pub async fn ecs(
         ..Default::default()
     };
     let before = services
-        .queue_depth(queue_url)
+        .queue(queue_url)
         .await
+        .map(|q| q.map(|q| q.depth))
         .ok()
         .flatten()
         .map_or(0, |d| d.total());
@@ -492,8 +502,9 @@ pub async fn ecs(
             _ = stop.signalled() => break,
         }
         let depth = services
-            .queue_depth(queue_url)
+            .queue(queue_url)
             .await
+            .map(|q| q.map(|q| q.depth))
             .ok()
             .flatten()
             .map_or(u64::MAX, |d| d.total());
@@ -503,8 +514,9 @@ pub async fn ecs(
         }
     }
     let left = services
-        .queue_depth(queue_url)
+        .queue(queue_url)
         .await
+        .map(|q| q.map(|q| q.depth))
         .ok()
         .flatten()
         .map(|d| d.total());

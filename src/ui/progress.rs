@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::aws::cfn::EventView;
+use crate::aws::cloudformation::EventView;
 use crate::ui::printer::Shown;
 
 pub trait Reporter: Send + Sync {

@@ -30,8 +30,12 @@ use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use aws_smithy_types::DateTime;
 use futures::future::BoxFuture;
 
-use replatform::app::cutover::{drive, undo, Cutover, Options, Site};
-use replatform::aws::production::Production;
+use replatform::app::cutover::{drive, undo, Cutover, Options, Production, Site};
+use replatform::aws::autoscaling::AutoScaling;
+use replatform::aws::cloudwatch::CloudWatch;
+use replatform::aws::ecs::Ecs;
+use replatform::aws::lambda::Lambda;
+use replatform::aws::sqs::Sqs;
 use replatform::core::cutover::Thresholds;
 use replatform::signal::Stop;
 use replatform::ui::printer::{OutputFormat, Printer};
@@ -138,17 +142,25 @@ impl Fake {
                 )
                 .build()
         });
-        Production::new(
-            mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &ecs_rules),
-            mock_client!(
+        Production {
+            ecs: Ecs::new(mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &ecs_rules)),
+            scaling: AutoScaling::new(mock_client!(
                 aws_sdk_applicationautoscaling,
                 RuleMode::MatchAny,
                 &aas_rules
-            ),
-            mock_client!(aws_sdk_lambda, RuleMode::MatchAny, &lambda_rules),
-            mock_client!(aws_sdk_sqs, RuleMode::MatchAny, &[&sqs]),
-            mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, &[&metrics]),
-        )
+            )),
+            lambda: Lambda::new(mock_client!(
+                aws_sdk_lambda,
+                RuleMode::MatchAny,
+                &lambda_rules
+            )),
+            sqs: Sqs::new(mock_client!(aws_sdk_sqs, RuleMode::MatchAny, &[&sqs])),
+            cloudwatch: CloudWatch::new(mock_client!(
+                aws_sdk_cloudwatch,
+                RuleMode::MatchAny,
+                &[&metrics]
+            )),
+        }
     }
 
     fn ecs_rules(&self) -> Vec<Rule> {
@@ -618,17 +630,25 @@ impl Fake {
             .then_output(|| GetQueueAttributesOutput::builder().build());
         let quiet_cw = mock!(aws_sdk_cloudwatch::Client::get_metric_data)
             .then_output(|| GetMetricDataOutput::builder().build());
-        Production::new(
-            mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &ecs_rules),
-            mock_client!(
+        Production {
+            ecs: Ecs::new(mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &ecs_rules)),
+            scaling: AutoScaling::new(mock_client!(
                 aws_sdk_applicationautoscaling,
                 RuleMode::MatchAny,
                 &[&none, &never]
-            ),
-            mock_client!(aws_sdk_lambda, RuleMode::MatchAny, &lambda_rules),
-            mock_client!(aws_sdk_sqs, RuleMode::MatchAny, &[&quiet_sqs]),
-            mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, &[&quiet_cw]),
-        )
+            )),
+            lambda: Lambda::new(mock_client!(
+                aws_sdk_lambda,
+                RuleMode::MatchAny,
+                &lambda_rules
+            )),
+            sqs: Sqs::new(mock_client!(aws_sdk_sqs, RuleMode::MatchAny, &[&quiet_sqs])),
+            cloudwatch: CloudWatch::new(mock_client!(
+                aws_sdk_cloudwatch,
+                RuleMode::MatchAny,
+                &[&quiet_cw]
+            )),
+        }
     }
 }
 

@@ -17,8 +17,8 @@ use aws_sdk_sqs::types::{BatchResultErrorEntry, SendMessageBatchResultEntry};
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
 use aws_smithy_types::DateTime;
 
-use replatform::aws::metrics::{LambdaMinute, Metrics};
-use replatform::aws::services::Services;
+use replatform::aws::cloudwatch::{CloudWatch, LambdaMinute};
+use replatform::aws::sqs::Sqs;
 use replatform::core::load::{Pace, SizeRange};
 use replatform::experiment::load::{self, Bodies, Plan, Target};
 
@@ -34,7 +34,7 @@ fn seq(e: &aws_sdk_sqs::types::SendMessageBatchRequestEntry) -> u64 {
 /// Returns the mocked services and each call's entry count.
 fn refusing_queue(
     refuse: fn(u64, usize) -> Option<(&'static str, bool)>,
-) -> (Services, Arc<Mutex<Vec<usize>>>) {
+) -> (Sqs, Arc<Mutex<Vec<usize>>>) {
     let attempts: Arc<Mutex<HashMap<u64, usize>>> = Arc::default();
     let calls: Arc<Mutex<Vec<usize>>> = Arc::default();
     let calls_seen = calls.clone();
@@ -78,20 +78,7 @@ fn refusing_queue(
         },
     );
     let sqs = mock_client!(aws_sdk_sqs, RuleMode::MatchAny, &[&rule]);
-    let conf = |c: aws_sdk_ecs::config::Builder| {
-        c.behavior_version_latest()
-            .region(aws_sdk_ecs::config::Region::new("eu-west-1"))
-            .build()
-    };
-    let lambda = aws_sdk_lambda::Config::builder()
-        .behavior_version_latest()
-        .region(aws_sdk_lambda::config::Region::new("eu-west-1"))
-        .build();
-    let services = Services::new(
-        sqs,
-        aws_sdk_ecs::Client::from_conf(conf(aws_sdk_ecs::Config::builder())),
-        aws_sdk_lambda::Client::from_conf(lambda),
-    );
+    let services = Sqs::new(sqs);
     (services, calls)
 }
 
@@ -169,7 +156,7 @@ async fn entries_refused_on_every_attempt_are_counted_not_dropped() {
 /// A queue whose `SendMessageBatch` calls are throttled as a whole `throttled` times (`None`:
 /// always), then answered with every entry stored; the SDK makes up to three attempts, its
 /// default.
-fn throttling_queue(throttled: Option<usize>) -> (Services, aws_smithy_mocks::Rule) {
+fn throttling_queue(throttled: Option<usize>) -> (Sqs, aws_smithy_mocks::Rule) {
     let throttle = || {
         SendMessageBatchError::generic(
             ErrorMetadata::builder()
@@ -197,20 +184,7 @@ fn throttling_queue(throttled: Option<usize>) -> (Services, aws_smithy_mocks::Ru
     };
     let sqs = mock_client!(aws_sdk_sqs, RuleMode::MatchAny, &[&rule], |c| c
         .retry_config(RetryConfig::standard().with_max_attempts(3)));
-    let conf = |c: aws_sdk_ecs::config::Builder| {
-        c.behavior_version_latest()
-            .region(aws_sdk_ecs::config::Region::new("eu-west-1"))
-            .build()
-    };
-    let lambda = aws_sdk_lambda::Config::builder()
-        .behavior_version_latest()
-        .region(aws_sdk_lambda::config::Region::new("eu-west-1"))
-        .build();
-    let services = Services::new(
-        sqs,
-        aws_sdk_ecs::Client::from_conf(conf(aws_sdk_ecs::Config::builder())),
-        aws_sdk_lambda::Client::from_conf(lambda),
-    );
+    let services = Sqs::new(sqs);
     (services, rule)
 }
 
@@ -318,7 +292,7 @@ async fn the_newest_minute_of_the_functions_metrics() {
         })
         .build();
     let client = mock_client!(aws_sdk_cloudwatch, RuleMode::Sequential, &[&rule]);
-    let metrics = Metrics::new(client);
+    let metrics = CloudWatch::new(client);
     let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_000_100);
     assert_eq!(
         metrics.lambda_minute("orders-worker", now).await.unwrap(),

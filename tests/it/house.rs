@@ -395,6 +395,102 @@ fn sdk_types_stay_inside_aws() {
     );
 }
 
+/// The AWS API calls made in `code` (Rust, comments blanked): each `client.operation()` of an SDK
+/// client, the chain read across line breaks (`self\n    .client\n    .describe_services()`).
+fn sdk_calls(code: &str) -> Vec<String> {
+    let joined: String = code
+        .lines()
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace(" .", ".");
+    let mut calls = Vec::new();
+    for (at, _) in joined.match_indices("client.") {
+        if at > 0 && {
+            let b = joined.as_bytes()[at - 1];
+            b.is_ascii_alphanumeric() || b == b'_'
+        } {
+            continue;
+        }
+        let rest = &joined[at + "client.".len()..];
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_')
+            .collect();
+        if !name.is_empty() && rest[name.len()..].starts_with("()") {
+            calls.push(name);
+        }
+    }
+    calls
+}
+
+#[test]
+fn each_aws_call_has_one_wrapper() {
+    // src/aws/ is cut by AWS service and holds exactly one function per API call: a quirk of
+    // a call (a page token, an error code meaning "not there") is then fixed in one place. The
+    // SDK clients live in fields named `client`, so that every call is `client.operation()`.
+    let aws = repo().join("src/aws");
+    let mut seen: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut other_fields = Vec::new();
+    for entry in walkdir::WalkDir::new(&aws)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "rs"))
+    {
+        let file = entry
+            .path()
+            .strip_prefix(repo())
+            .unwrap()
+            .display()
+            .to_string();
+        let code = code_only(&std::fs::read_to_string(entry.path()).unwrap());
+        for line in code.lines() {
+            let t = line.trim();
+            if let Some((field, ty)) = t.split_once(':') {
+                if ty.trim().starts_with("aws_sdk_")
+                    && ty.trim().trim_end_matches(',').ends_with("::Client")
+                    && field.trim() != "client"
+                    && !field.contains('(')
+                {
+                    other_fields.push(format!("{file}: {t}"));
+                }
+            }
+        }
+        for call in sdk_calls(&code) {
+            seen.entry(call).or_default().push(file.clone());
+        }
+    }
+    assert!(
+        other_fields.is_empty(),
+        "SDK clients held in a field not named `client` (the scan would miss their calls):\n{}",
+        other_fields.join("\n")
+    );
+    assert!(
+        seen.len() >= 40,
+        "only {} AWS calls found under src/aws: is the scan right?",
+        seen.len()
+    );
+    let twice: Vec<String> = seen
+        .iter()
+        .filter(|(_, at)| at.len() > 1)
+        .map(|(call, at)| format!("{call}: {}", at.join(", ")))
+        .collect();
+    assert!(
+        twice.is_empty(),
+        "AWS calls with more than one wrapper (give each call one function in its service's file):\n{}",
+        twice.join("\n")
+    );
+}
+
+#[test]
+fn the_call_scanner_reads_chains_across_lines() {
+    let code = "let out = self\n    .client\n    .describe_services()\n    .cluster(c);\nself.client.tag_resource().send();\nlet c = aws_sdk_ecs::Client::new(&x); // client.fake()\nmy_client.not_this();";
+    assert_eq!(
+        sdk_calls(&code_only(code)),
+        ["describe_services", "tag_resource"]
+    );
+}
+
 /// clap's types are derived in `src/cli.rs` only; the layers below take plain values
 /// (docs/architecture.md).
 #[test]
@@ -421,5 +517,8 @@ fn clap_derives_stay_in_cli() {
             }
         }
     }
-    assert!(found.is_empty(), "clap derives outside src/cli.rs: {found:?}");
+    assert!(
+        found.is_empty(),
+        "clap derives outside src/cli.rs: {found:?}"
+    );
 }

@@ -33,7 +33,7 @@ use aws_smithy_mocks::{mock, mock_client, RuleMode};
 use aws_smithy_types::DateTime;
 
 use replatform::app::deploy::{Action, OpError, Preparation, Prepared, Runner, Settings};
-use replatform::aws::cfn::{Cfn, ChangeSetState, EventView, Mark};
+use replatform::aws::cloudformation::{Cfn, ChangeSetState, EventView, Mark};
 use replatform::core::status::StackStatus as Status;
 use replatform::ui::progress::Recording;
 

@@ -17,7 +17,7 @@ use futures::future::join_all;
 use tokio::time::Instant;
 
 use replatform::app::deploy::{Action, Prepared, Runner, Settings};
-use replatform::aws::cfn::Cfn;
+use replatform::aws::cloudformation::Cfn;
 use replatform::ui::progress::Recording;
 
 pub struct SimStack {

@@ -36,9 +36,9 @@ use futures::future::BoxFuture;
 
 use replatform::app::deploy::{self, Consent, Runner, Settings};
 use replatform::app::teardown::{self, Options};
-use replatform::aws::cfn::Cfn;
+use replatform::aws::cloudformation::Cfn;
 use replatform::aws::ecr::Ecr;
-use replatform::aws::services::Services;
+use replatform::aws::sqs::Sqs;
 use replatform::core::outcome::{QueueOutcome, StackResult};
 use replatform::core::render::RenderedStack;
 use replatform::error::Exit;
@@ -122,7 +122,7 @@ fn resources() -> Rule {
 }
 
 /// An SQS answering for the two queues with these depths (visible messages), and no others.
-fn sqs(queue_visible: u64, dlq_visible: u64, rules: &[&Rule]) -> (Services, Rule) {
+fn sqs(queue_visible: u64, dlq_visible: u64, rules: &[&Rule]) -> (Sqs, Rule) {
     let attributes = mock!(aws_sdk_sqs::Client::get_queue_attributes).then_compute_output(
         move |input: &GetQueueAttributesInput| {
             let visible = if input.queue_url() == Some(QUEUE) {
@@ -148,19 +148,7 @@ fn sqs(queue_visible: u64, dlq_visible: u64, rules: &[&Rule]) -> (Services, Rule
     let mut all: Vec<&Rule> = vec![&attributes, &list];
     all.extend_from_slice(rules);
     let sqs = mock_client!(aws_sdk_sqs, RuleMode::MatchAny, &all);
-    let ecs = aws_sdk_ecs::Client::from_conf(
-        aws_sdk_ecs::Config::builder()
-            .behavior_version_latest()
-            .region(aws_sdk_ecs::config::Region::new("eu-west-1"))
-            .build(),
-    );
-    let lambda = aws_sdk_lambda::Client::from_conf(
-        aws_sdk_lambda::Config::builder()
-            .behavior_version_latest()
-            .region(aws_sdk_lambda::config::Region::new("eu-west-1"))
-            .build(),
-    );
-    (Services::new(sqs, ecs, lambda), attributes)
+    (Sqs::new(sqs), attributes)
 }
 
 fn ecr() -> Ecr {

@@ -20,8 +20,8 @@ use super::guard::{queue_risks, QueueRisk};
 use super::pipeline::{self, ImageMode};
 use super::workspace::{reporter, run_token, Workspace};
 use super::Only;
-use crate::aws::cfn::Cfn;
-use crate::aws::services::Services;
+use crate::aws::cloudformation::Cfn;
+use crate::aws::sqs::Sqs;
 use crate::core::changes::{self, Change};
 use crate::core::outcome::{DiffState, StackResult};
 use crate::core::render::RenderedStack;
@@ -84,7 +84,7 @@ pub async fn up(
         }
     };
     let cfn = ready.aws.cfn();
-    let services = ready.aws.services();
+    let services = ready.aws.sqs();
     let names: Vec<String> = ready.stacks.iter().map(|s| s.name.clone()).collect();
     let reporter = reporter(printer, &names);
     let settings = Settings {
@@ -121,7 +121,7 @@ pub async fn up(
 pub async fn apply(
     runner: &Runner<'_>,
     cfn: &Cfn,
-    services: &Services,
+    services: &Sqs,
     stacks: &[RenderedStack],
     consent: Consent,
     reporter: &dyn Reporter,
@@ -407,7 +407,7 @@ pub async fn diff(
 ) -> Result<Diff, Failure> {
     let ready = pipeline::prepare(ws, image_uri, only, ImageMode::Preview, printer).await?;
     let cfn = ready.aws.cfn();
-    let services = ready.aws.services();
+    let services = ready.aws.sqs();
     let runner = Runner::new(
         &cfn,
         &Silent,

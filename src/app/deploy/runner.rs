@@ -15,7 +15,9 @@ use serde::Serialize;
 use tokio::sync::Mutex;
 use tokio::time::{sleep, Instant};
 
-use crate::aws::cfn::{Cfn, ChangeSetState, ChangeSetSummary, Created, EventView, Mark, StackView};
+use crate::aws::cloudformation::{
+    Cfn, ChangeSetState, ChangeSetSummary, Created, EventView, Mark, StackView,
+};
 use crate::aws::AwsError;
 use crate::core::changes::Change;
 use crate::core::plan::{plan, Plan};

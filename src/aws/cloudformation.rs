@@ -352,23 +352,8 @@ impl Cfn {
 
     /// The newest event's id: what the next operation's events come after.
     pub async fn newest_event(&self, stack: &str) -> Result<Option<String>, AwsError> {
-        let sent = self
-            .client
-            .describe_stack_events()
-            .stack_name(stack)
-            .send()
-            .await;
-        let Some(out) = sent
-            .map_err(|e| aws_error(format!("reading events of `{stack}`"), e))
-            .or_none_if(AwsError::is_missing_stack)?
-        else {
-            return Ok(None);
-        };
-        Ok(out
-            .stack_events()
-            .first()
-            .and_then(|e| e.event_id())
-            .map(str::to_string))
+        let newest = self.stack_events(stack, 1, |_| false).await?;
+        Ok(newest.into_iter().next().map(|e| e.id))
     }
 
     /// The events after `mark`, oldest first. Reads newest-first pages until it reaches the
@@ -378,6 +363,27 @@ impl Cfn {
         stack: &str,
         mark: &Mark,
         max_pages: usize,
+    ) -> Result<Vec<EventView>, AwsError> {
+        let mut events = self
+            .stack_events(stack, max_pages, |e| match mark {
+                Mark::After(m) => m.as_deref() == Some(e.id.as_str()),
+                Mark::AfterReview => {
+                    e.resource_type == "AWS::CloudFormation::Stack"
+                        && e.status == "REVIEW_IN_PROGRESS"
+                }
+            })
+            .await?;
+        events.reverse();
+        Ok(events)
+    }
+
+    /// `DescribeStackEvents`: the stack's events newest first, up to the first that `reached`
+    /// says ends them (not included), at most `max_pages` pages; none for a missing stack.
+    async fn stack_events(
+        &self,
+        stack: &str,
+        max_pages: usize,
+        reached: impl Fn(&EventView) -> bool,
     ) -> Result<Vec<EventView>, AwsError> {
         let mut events = Vec::new();
         let mut pages = self
@@ -399,19 +405,8 @@ impl Cfn {
                 break;
             };
             for e in out.stack_events() {
-                let id = e.event_id().unwrap_or_default();
-                let reached = match mark {
-                    Mark::After(m) => m.as_deref() == Some(id),
-                    Mark::AfterReview => {
-                        e.resource_type() == Some("AWS::CloudFormation::Stack")
-                            && e.resource_status().map(|s| s.as_str()) == Some("REVIEW_IN_PROGRESS")
-                    }
-                };
-                if reached {
-                    break 'pages;
-                }
-                events.push(EventView {
-                    id: id.to_string(),
+                let event = EventView {
+                    id: e.event_id().unwrap_or_default().to_string(),
                     logical_id: e.logical_resource_id().unwrap_or_default().to_string(),
                     resource_type: e.resource_type().unwrap_or_default().to_string(),
                     status: e
@@ -420,10 +415,13 @@ impl Cfn {
                         .unwrap_or_default(),
                     reason: e.resource_status_reason().map(str::to_string),
                     time: e.timestamp().map(|t| t.as_secs_f64()),
-                });
+                };
+                if reached(&event) {
+                    break 'pages;
+                }
+                events.push(event);
             }
         }
-        events.reverse();
         Ok(events)
     }
 
