@@ -24,6 +24,8 @@ pub struct StackView {
     pub status: StackStatus,
     pub reason: Option<String>,
     pub outputs: BTreeMap<String, String>,
+    /// The stack's own tags, as the last update set them.
+    pub tags: Vec<(String, String)>,
 }
 
 /// One stack event.
@@ -136,6 +138,11 @@ impl Cfn {
                 .outputs()
                 .iter()
                 .filter_map(|o| Some((o.output_key()?.to_string(), o.output_value()?.to_string())))
+                .collect(),
+            tags: s
+                .tags()
+                .iter()
+                .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
                 .collect(),
         }))
     }

@@ -26,13 +26,13 @@ use aws_sdk_cloudformation::operation::list_change_sets::{
 };
 use aws_sdk_cloudformation::types::{
     Change, ChangeAction, ChangeSetStatus, ChangeSetSummary, ChangeSetType, ExecutionStatus,
-    Replacement, ResourceChange, ResourceStatus, Stack, StackEvent, StackStatus,
+    Replacement, ResourceChange, ResourceStatus, Stack, StackEvent, StackStatus, Tag,
 };
 use aws_sdk_cloudformation::Client;
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
 use aws_smithy_types::DateTime;
 
-use replatform::app::deploy::{Action, OpError, Preparation, Prepared, Runner, Settings};
+use replatform::app::deploy::{Action, OpError, Preparation, Prepared, Preview, Runner, Settings};
 use replatform::aws::cloudformation::{Cfn, ChangeSetState, EventView, Mark};
 use replatform::core::status::StackStatus as Status;
 use replatform::ui::progress::Recording;
@@ -125,8 +125,15 @@ fn no_change_sets() -> ListChangeSetsOutput {
     ListChangeSetsOutput::builder().build()
 }
 
+/// The stacks' tag as `up` sets it; the described stacks carry none, so an update is never
+/// taken for one already made ([`an_update_identical_to_the_deployed_stack_makes_no_change_set`]
+/// is the case where it is).
+fn tags() -> Vec<(String, String)> {
+    vec![("replatform:service".into(), "orders-worker".into())]
+}
+
 fn runner<'a>(cfn: &'a Cfn, rec: &'a Recording) -> Runner<'a> {
-    Runner::new(cfn, rec, Settings::default(), "replatform-1".into(), vec![])
+    Runner::new(cfn, rec, Settings::default(), "replatform-1".into(), tags())
 }
 
 #[tokio::test(start_paused = true)]
@@ -448,7 +455,8 @@ async fn no_changes_in_each_of_its_three_forms() {
     assert_eq!(
         runner(&cfn, &rec).prepare(STACK, "x").await.unwrap(),
         Preparation::NoChanges {
-            stack: STACK.into()
+            stack: STACK.into(),
+            deployed: None
         }
     );
 
@@ -470,7 +478,8 @@ async fn no_changes_in_each_of_its_three_forms() {
     assert_eq!(
         runner(&cfn, &rec).prepare(STACK, "x").await.unwrap(),
         Preparation::NoChanges {
-            stack: STACK.into()
+            stack: STACK.into(),
+            deployed: None
         }
     );
     assert_eq!(del.num_calls(), 1, "the failed change set is deleted");
@@ -490,7 +499,8 @@ async fn no_changes_in_each_of_its_three_forms() {
     assert_eq!(
         runner(&cfn, &rec).prepare(STACK, "x").await.unwrap(),
         Preparation::NoChanges {
-            stack: STACK.into()
+            stack: STACK.into(),
+            deployed: None
         }
     );
     assert_eq!(del.num_calls(), 1);
@@ -934,7 +944,7 @@ async fn the_next_up_deletes_the_change_sets_an_interrupted_run_left_and_nothing
         &rec,
         Settings::default(),
         format!("replatform-{RUN_MS}"),
-        vec![],
+        tags(),
     );
     let prepared = runner.prepare(STACK, "Resources: {}").await.unwrap();
     assert!(
@@ -1006,7 +1016,7 @@ async fn a_sweep_that_cannot_list_says_so_and_the_deploy_goes_on() {
         &rec,
         Settings::default(),
         format!("replatform-{RUN_MS}"),
-        vec![],
+        tags(),
     );
     assert!(matches!(
         runner.prepare(STACK, "Resources: {}").await.unwrap(),
@@ -1042,7 +1052,7 @@ async fn a_sweep_that_cannot_list_says_so_and_the_deploy_goes_on() {
         &rec,
         Settings::default(),
         format!("replatform-{RUN_MS}"),
-        vec![],
+        tags(),
     );
     assert!(
         matches!(runner.prepare(STACK, "Resources: {}").await.unwrap(), Preparation::Ready(ref p) if p.action == Action::Create)
@@ -1052,4 +1062,70 @@ async fn a_sweep_that_cannot_list_says_so_and_the_deploy_goes_on() {
         0,
         "a stack about to be created has no change sets"
     );
+}
+
+/// The deployed stack already is the update: the rendered template byte for byte and the same
+/// tags. `up` and `diff` read the template and make no change set (one takes seconds on AWS).
+#[tokio::test(start_paused = true)]
+async fn an_update_identical_to_the_deployed_stack_makes_no_change_set() {
+    let tagged = || {
+        DescribeStacksOutput::builder()
+            .stacks(
+                Stack::builder()
+                    .stack_name(STACK)
+                    .stack_status(StackStatus::UpdateComplete)
+                    .creation_time(DateTime::from_secs(1_795_000_000))
+                    .tags(
+                        Tag::builder()
+                            .key("replatform:service")
+                            .value("orders-worker")
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build()
+    };
+    for (body, expect_change_set) in [("x\n", false), ("y\n", true)] {
+        let d = mock!(Client::describe_stacks).then_output(tagged);
+        let listed = mock!(Client::list_change_sets).then_output(no_change_sets);
+        let same = mock!(Client::get_template)
+            .then_output(move || GetTemplateOutput::builder().template_body(body).build());
+        let create = mock!(Client::create_change_set).then_output(created);
+        let empty = mock!(Client::describe_change_set).then_output(|| ready(vec![]));
+        let del = mock!(Client::delete_change_set)
+            .then_output(|| DeleteChangeSetOutput::builder().build());
+        let client = mock_client!(
+            aws_sdk_cloudformation,
+            RuleMode::MatchAny,
+            &[&d, &listed, &same, &create, &empty, &del]
+        );
+        let (cfn, rec) = (Cfn::new(client), Recording::default());
+        let prepared = runner(&cfn, &rec).prepare(STACK, "x").await.unwrap();
+        assert_eq!(
+            matches!(
+                prepared,
+                Preparation::NoChanges {
+                    deployed: Some(_),
+                    ..
+                }
+            ),
+            !expect_change_set,
+            "{body:?}: {prepared:?}"
+        );
+        assert_eq!(
+            create.num_calls(),
+            usize::from(expect_change_set),
+            "{body:?}"
+        );
+        let preview = runner(&cfn, &rec).preview(STACK, "x").await.unwrap();
+        assert!(
+            matches!(preview, Preview::Changes(ref c) if c.is_empty()),
+            "{preview:?}"
+        );
+        assert_eq!(
+            create.num_calls(),
+            2 * usize::from(expect_change_set),
+            "{body:?}: diff"
+        );
+    }
 }

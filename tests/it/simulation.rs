@@ -175,7 +175,7 @@ pub async fn simulate(stacks: &'static [SimStack]) -> SimReport {
         &recording,
         Settings::default(),
         "replatform-sim".into(),
-        vec![],
+        vec![("replatform:service".into(), "orders-worker".into())],
     );
 
     let begin = Instant::now();

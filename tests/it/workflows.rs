@@ -285,7 +285,7 @@ async fn deploy_refuses_a_destructive_change_that_is_not_confirmed() {
         &rec,
         Settings::default(),
         "replatform-1".into(),
-        vec![],
+        vec![("replatform:service".into(), "orders-worker".into())],
     );
     let asked = Arc::new(AtomicUsize::new(0));
     for answer in [Ok(Some(false)), Ok(None)] {
@@ -328,7 +328,7 @@ async fn deploy_with_yes_executes_without_a_question() {
         &rec,
         Settings::default(),
         "replatform-1".into(),
-        vec![],
+        vec![("replatform:service".into(), "orders-worker".into())],
     );
     let asked = Arc::new(AtomicUsize::new(0));
     let ask = answering(Ok(Some(false)), asked.clone());
@@ -377,7 +377,7 @@ async fn deploy_interrupted_between_prepare_and_execute_deletes_its_change_set()
         &rec,
         Settings::default(),
         "replatform-1".into(),
-        vec![],
+        vec![("replatform:service".into(), "orders-worker".into())],
     );
     let ask = answering(Err("SIGTERM"), Arc::default());
     let failure = deploy::apply(
@@ -413,7 +413,7 @@ async fn deploy_interrupted_between_prepare_and_execute_deletes_its_change_set()
         &rec,
         Settings::default(),
         "replatform-2".into(),
-        vec![],
+        vec![("replatform:service".into(), "orders-worker".into())],
     );
     let never = |_q: String| -> BoxFuture<'static, Answer> { Box::pin(std::future::pending()) };
     let signal = async {
@@ -503,7 +503,7 @@ async fn teardown_refuses_while_a_queue_holds_messages() {
         &rec,
         Settings::default(),
         "replatform-1".into(),
-        vec![],
+        vec![("replatform:service".into(), "orders-worker".into())],
     );
     let options = Options {
         yes: true,
@@ -552,7 +552,7 @@ async fn teardown_with_force_deletes_the_stack_and_the_queues_with_their_message
         &rec,
         Settings::default(),
         "replatform-1".into(),
-        vec![],
+        vec![("replatform:service".into(), "orders-worker".into())],
     );
     let options = Options {
         yes: true,
@@ -612,7 +612,7 @@ async fn teardown_keeping_queues_deletes_the_stack_only() {
         &rec,
         Settings::default(),
         "replatform-1".into(),
-        vec![],
+        vec![("replatform:service".into(), "orders-worker".into())],
     );
     let asked = Arc::new(AtomicUsize::new(0));
     let ask = answering(Ok(Some(true)), asked.clone());

@@ -20,7 +20,7 @@ use super::guard::{queue_risks, QueueRisk};
 use super::pipeline::{self, ImageMode};
 use super::workspace::{reporter, run_token, Workspace};
 use super::Only;
-use crate::aws::cloudformation::Cfn;
+use crate::aws::cloudformation::{Cfn, StackView};
 use crate::aws::sqs::Sqs;
 use crate::core::changes::{self, Change};
 use crate::core::outcome::{DiffState, StackResult};
@@ -150,9 +150,15 @@ pub async fn apply(
             .collect();
         let mut ready: Vec<Prepared> = Vec::new();
         let mut failed = false;
+        // The stacks found unchanged as they were read then: their status and outputs.
+        let mut unchanged: BTreeMap<String, StackView> = BTreeMap::new();
         for (report, p) in reports.iter_mut().zip(prepared) {
             match p {
-                Ok(Preparation::NoChanges { .. }) => {}
+                Ok(Preparation::NoChanges { stack, deployed }) => {
+                    if let Some(d) = deployed {
+                        unchanged.insert(stack, d);
+                    }
+                }
                 Ok(Preparation::Ready(p)) => {
                     printer.debug(format!("{}: change set {}", p.stack, p.change_set));
                     report.action = Some(p.action);
@@ -278,7 +284,11 @@ pub async fn apply(
             .iter_mut()
             .filter(|r| r.result == StackResult::Unchanged)
         {
-            if let Ok(Some(s)) = cfn.describe_stack(&r.name).await {
+            let read = match unchanged.remove(&r.name) {
+                Some(s) => Some(s),
+                None => cfn.describe_stack(&r.name).await.ok().flatten(),
+            };
+            if let Some(s) = read {
                 r.status = Some(s.status.to_string());
                 r.outputs = facts(cfn, &r.name, &s.outputs).await.unwrap_or(s.outputs);
             }

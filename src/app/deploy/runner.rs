@@ -99,7 +99,11 @@ pub struct Prepared {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Preparation {
-    NoChanges { stack: String },
+    /// Nothing to do; `deployed` is the stack as read to decide that, when it was read.
+    NoChanges {
+        stack: String,
+        deployed: Option<StackView>,
+    },
     Ready(Prepared),
 }
 
@@ -235,6 +239,7 @@ impl<'a> Runner<'a> {
     /// create left), then creates the change set and waits until CloudFormation has described it.
     pub async fn prepare(&self, stack: &str, template: &str) -> Result<Preparation, OpError> {
         let mut recreated = false;
+        let mut deployed = None;
         let action = loop {
             let observed = self.cfn.describe_stack(stack).await?;
             match plan(stack, observed.as_ref().map(|s| &s.status)) {
@@ -245,7 +250,10 @@ impl<'a> Runner<'a> {
                         Action::Create
                     }
                 }
-                Plan::Update => break Action::Update,
+                Plan::Update => {
+                    deployed = observed;
+                    break Action::Update;
+                }
                 Plan::Wait(status) => {
                     self.reporter
                         .note(stack, &format!("waiting: the stack is {status}"));
@@ -271,6 +279,14 @@ impl<'a> Runner<'a> {
         if !create {
             self.sweep(stack).await;
         }
+        if let Some(d) = &deployed {
+            if self.up_to_date(stack, d, template).await? {
+                return Ok(Preparation::NoChanges {
+                    stack: stack.to_string(),
+                    deployed,
+                });
+            }
+        }
         let name = match self
             .cfn
             .create_change_set(
@@ -285,6 +301,7 @@ impl<'a> Runner<'a> {
             Created::NoChanges => {
                 return Ok(Preparation::NoChanges {
                     stack: stack.to_string(),
+                    deployed: None,
                 })
             }
             Created::ChangeSet(id) => id,
@@ -300,6 +317,7 @@ impl<'a> Runner<'a> {
                 self.cfn.delete_change_set(stack, &name).await?;
                 Ok(Preparation::NoChanges {
                     stack: stack.to_string(),
+                    deployed: None,
                 })
             }
             ChangeSetState::Ready(changes) => Ok(Preparation::Ready(Prepared {
@@ -325,6 +343,7 @@ impl<'a> Runner<'a> {
                 self.cfn.delete_change_set(stack, &name).await?;
                 Ok(Preparation::NoChanges {
                     stack: stack.to_string(),
+                    deployed: None,
                 })
             }
         }
@@ -348,6 +367,11 @@ impl<'a> Runner<'a> {
                 hint,
             }),
             Plan::Update => {
+                if let Some(d) = &observed {
+                    if self.up_to_date(stack, d, template).await? {
+                        return Ok(Preview::Changes(vec![]));
+                    }
+                }
                 let name = match self
                     .cfn
                     .create_change_set(
@@ -394,6 +418,26 @@ impl<'a> Runner<'a> {
                 Err(e) => self.reporter.note(stack, &format!("could not delete change set `{}` left by an earlier run ({e}); going on", c.name)),
             }
         }
+    }
+
+    /// Whether the deployed stack already is what an update would make it: its template is
+    /// `template` and its tags are the config's. Then a change set could find nothing to do, and
+    /// none is made: CloudFormation takes seconds to describe one (about a second on moto),
+    /// while the template is one read. An update here is made of the template and the tags
+    /// alone (no parameters, the same capabilities), so nothing else could differ; drift is not
+    /// something a change set sees either (AWS CloudFormation User Guide, "Update stacks using
+    /// change sets").
+    async fn up_to_date(
+        &self,
+        stack: &str,
+        deployed: &StackView,
+        template: &str,
+    ) -> Result<bool, AwsError> {
+        let mut wanted = self.tags.clone();
+        let mut carried = deployed.tags.clone();
+        wanted.sort();
+        carried.sort();
+        Ok(wanted == carried && self.deployed_is(stack, template).await?)
     }
 
     /// Whether the stack's deployed template is `template`, byte for byte but trailing space.
