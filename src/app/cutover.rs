@@ -28,7 +28,8 @@ use crate::aws::sqs::Sqs;
 use crate::aws::{Aws, AwsError, OrMissing};
 use crate::core::config::{Config, Trigger};
 use crate::core::cutover::{
-    self, Bounds, Preflight, Recorded, Refusal, Sample, Stage, Thresholds, STATE_TAG,
+    self, Bounds, Outcome, Preflight, Recorded, Refusal, Sample, Stage, StageOutcome, StepOutcome,
+    Thresholds, STATE_TAG,
 };
 use crate::error::Failure;
 use crate::signal::Stop;
@@ -104,8 +105,7 @@ pub struct Site {
 pub struct StageReport {
     #[serde(flatten)]
     pub stage: Stage,
-    /// `applied`, `already-applied` (by an earlier run), `failed`, `not-reached`.
-    pub outcome: &'static str,
+    pub outcome: StageOutcome,
     pub bake: Option<BakeReport>,
 }
 
@@ -133,7 +133,7 @@ pub struct SampleReport {
 /// `rollback-failed`.
 #[derive(Clone, Debug, Serialize)]
 pub struct Cutover {
-    pub outcome: &'static str,
+    pub outcome: Outcome,
     /// Why it did not end cut over.
     pub reason: Option<String>,
     pub hint: Option<String>,
@@ -151,7 +151,7 @@ impl Cutover {
     fn refused(refusals: Vec<Refusal>, site: Option<Site>) -> Self {
         let n = refusals.len();
         Cutover {
-            outcome: "refused",
+            outcome: Outcome::Refused,
             reason: Some(format!(
                 "cutover refused: {n} check{} failed; production was not changed",
                 if n == 1 { "" } else { "s" }
@@ -171,8 +171,7 @@ impl Cutover {
 #[derive(Clone, Debug, Serialize)]
 pub struct Step {
     pub what: String,
-    /// `done`, `unchanged` (already so), `failed`, `skipped`.
-    pub outcome: &'static str,
+    pub outcome: StepOutcome,
     pub error: Option<String>,
 }
 
@@ -428,7 +427,7 @@ pub async fn drive(
         )));
     };
     let mut report = Cutover {
-        outcome: "cut-over",
+        outcome: Outcome::CutOver,
         reason: None,
         hint: None,
         refusals: vec![],
@@ -474,9 +473,9 @@ pub async fn drive(
         .map(|s| StageReport {
             stage: *s,
             outcome: if s.percent <= record.stage {
-                "already-applied"
+                StageOutcome::AlreadyApplied
             } else {
-                "not-reached"
+                StageOutcome::NotReached
             },
             bake: None,
         })
@@ -496,7 +495,7 @@ pub async fn drive(
             match answer {
                 Ok(Some(true)) => {}
                 Ok(Some(false)) | Ok(None) => {
-                    report.outcome = "declined";
+                    report.outcome = Outcome::Declined;
                     let at = if unrecorded {
                         "production was not changed".to_string()
                     } else {
@@ -544,7 +543,7 @@ pub async fn drive(
             Err(signal) => return Ok(interrupted(report, signal, record.stage, next_steps)),
         };
         if let Err(e) = applied {
-            report.stages[i].outcome = "failed";
+            report.stages[i].outcome = StageOutcome::Failed;
             let hint = what_to_do(&e);
             return Ok(roll_back(
                 prod,
@@ -562,7 +561,7 @@ pub async fn drive(
             .tag(&service.arn, STATE_TAG, &record.to_string())
             .await
         {
-            report.stages[i].outcome = "failed";
+            report.stages[i].outcome = StageOutcome::Failed;
             let hint = what_to_do(&e);
             return Ok(roll_back(
                 prod,
@@ -574,7 +573,7 @@ pub async fn drive(
             )
             .await);
         }
-        report.stages[i].outcome = "applied";
+        report.stages[i].outcome = StageOutcome::Applied;
         printer.info(format!("stage {}%: applied and recorded", stage.percent));
         if options.bake.is_zero() {
             continue;
@@ -634,7 +633,7 @@ fn what_to_do(e: &AwsError) -> Option<String> {
 }
 
 fn interrupted(mut report: Cutover, signal: &str, stage: u32, next_steps: &str) -> Cutover {
-    report.outcome = "interrupted";
+    report.outcome = Outcome::Interrupted;
     report.reason = Some(format!("interrupted ({signal}); production is at stage {stage}% as recorded, or partway into the next stage"));
     report.hint = Some(next_steps.to_string());
     report
@@ -657,16 +656,16 @@ async fn roll_back(
             from_stage: None,
             steps: vec![Step {
                 what: "reading the production service".into(),
-                outcome: "failed",
+                outcome: StepOutcome::Failed,
                 error: Some(f.message),
             }],
             complete: false,
         },
     };
     report.outcome = if r.complete {
-        "rolled-back"
+        Outcome::RolledBack
     } else {
-        "rollback-failed"
+        Outcome::RollbackFailed
     };
     report.hint = match (r.complete, hint) {
         (true, Some(h)) => Some(h),
@@ -888,11 +887,11 @@ pub async fn undo(prod: &Production, site: &Site, printer: &Printer) -> Result<R
         .map_err(Failure::new)?;
     let mut steps = Vec::new();
     let mut ecs_ok = true;
-    let step = |what: String, result: Result<&'static str, AwsError>, steps: &mut Vec<Step>| {
+    let step = |what: String, result: Result<StepOutcome, AwsError>, steps: &mut Vec<Step>| {
         let (outcome, error) = match result {
             Ok(o) => (o, None),
             Err(e) => (
-                "failed",
+                StepOutcome::Failed,
                 Some(match what_to_do(&e) {
                     Some(h) => format!("{e} ({h})"),
                     None => e.to_string(),
@@ -908,7 +907,7 @@ pub async fn undo(prod: &Production, site: &Site, printer: &Printer) -> Result<R
             outcome,
             error,
         });
-        outcome != "failed"
+        outcome != StepOutcome::Failed
     };
     match recorded {
         Some(r) => {
@@ -918,7 +917,7 @@ pub async fn undo(prod: &Production, site: &Site, printer: &Printer) -> Result<R
                     .scaling
                     .set_bounds(&site.cluster, &site.service, b.min, b.max)
                     .await
-                    .map(|()| "done");
+                    .map(|()| StepOutcome::Done);
                 ecs_ok &= step(
                     format!(
                         "scalable target of `{}/{}` back to min {} max {}",
@@ -933,7 +932,7 @@ pub async fn undo(prod: &Production, site: &Site, printer: &Printer) -> Result<R
                     .ecs
                     .set_desired(&site.cluster, &site.service, b.desired)
                     .await
-                    .map(|()| "done");
+                    .map(|()| StepOutcome::Done);
                 ecs_ok &= step(
                     format!(
                         "desired count of `{}/{}` back to {}",
@@ -960,7 +959,7 @@ pub async fn undo(prod: &Production, site: &Site, printer: &Printer) -> Result<R
                 "mapping on `{}` left consuming: ECS is not restored",
                 site.queue_name
             ),
-            outcome: "skipped",
+            outcome: StepOutcome::Skipped,
             error: None,
         });
         lambda_ok = false;
@@ -968,11 +967,11 @@ pub async fn undo(prod: &Production, site: &Site, printer: &Printer) -> Result<R
         let result = async {
             let m = prod.lambda.mapping(&site.mapping).await?;
             if m.state == MappingState::Disabled {
-                return Ok("unchanged");
+                return Ok(StepOutcome::Unchanged);
             }
             prod.lambda.set_mapping(&site.mapping, false, None).await?;
             settle(prod, &site.mapping).await?;
-            Ok("done")
+            Ok(StepOutcome::Done)
         }
         .await;
         lambda_ok = step(format!("mapping on `{}` disabled (its batches in flight return to the queue after its visibility timeout)", site.queue_name), result, &mut steps);
@@ -982,7 +981,7 @@ pub async fn undo(prod: &Production, site: &Site, printer: &Printer) -> Result<R
             .ecs
             .untag(&service.arn, STATE_TAG)
             .await
-            .map(|()| "done");
+            .map(|()| StepOutcome::Done);
         lambda_ok &= step(
             format!(
                 "the record `{STATE_TAG}` removed from `{}/{}`",
