@@ -17,20 +17,23 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
-use super::deploy;
-use super::workspace::{connect, stack_names, Workspace};
+use super::pipeline::image_ref;
+use super::workspace::{connect, sources, stack_names, Workspace};
 use super::Only;
 use crate::aws::autoscaling::AutoScaling;
+use crate::aws::cloudformation::Cfn;
 use crate::aws::cloudwatch::CloudWatch;
 use crate::aws::ecs::{Ecs, EcsService};
 use crate::aws::lambda::{Lambda, Mapping, MappingState};
 use crate::aws::sqs::Sqs;
 use crate::aws::{Aws, AwsError, OrMissing};
+use crate::core::changes;
 use crate::core::config::{Config, Trigger};
 use crate::core::cutover::{
     self, Bounds, Outcome, Preflight, Recorded, Refusal, Sample, Stage, StageOutcome, StepOutcome,
     Thresholds, STATE_TAG,
 };
+use crate::core::render::{self, Data, Image};
 use crate::error::Failure;
 use crate::signal::Stop;
 use crate::ui::printer::Printer;
@@ -330,20 +333,13 @@ async fn locate(
             .and_then(|m| m.into_iter().next()),
         None => None,
     };
-    // The Lambda stack matches the config: `diff`'s change set, with the image the function runs
-    // now (the image is not what cutover is about).
     let mut current = false;
     if stack.is_some() && mapping.is_some() {
         let image = prod.lambda.function_image(&function).await.ok().flatten();
-        let quiet = Printer {
-            quiet: true,
-            ..*printer
-        };
-        match deploy::diff(ws, image.as_deref(), Some(Only::Lambda), &quiet).await {
-            Ok(d) => current = !d.changed && !d.failed,
-            Err(f) => printer.warning(&format!(
-                "could not compare the Lambda stack with the config ({}); counted as different",
-                f.message
+        match lambda_stack_current(ws, config, &cfn, lambda_stack, aws.region(), image).await {
+            Ok(c) => current = c,
+            Err(why) => printer.warning(&format!(
+                "could not compare the Lambda stack with the config ({why}); counted as different"
             )),
         }
     }
@@ -393,6 +389,34 @@ async fn locate(
         ceiling: sqs.max_concurrency.or(config.lambda.reserved_concurrency),
     };
     Ok(Ok((site, preflight)))
+}
+
+/// Whether the deployed Lambda stack is the one `up` would deploy now, with the image the
+/// function runs (the image is not what cutover is about): the template rendered from the config
+/// against the deployed one, compared as `up` decides "no changes"
+/// (`core::changes::template_diff`). Nothing is created in CloudFormation to learn it. `Err`
+/// says why it could not be compared.
+async fn lambda_stack_current(
+    ws: &Workspace,
+    config: &Config,
+    cfn: &Cfn,
+    stack: &str,
+    region: &str,
+    image: Option<String>,
+) -> Result<bool, String> {
+    let uri = image
+        .map(|u| image_ref(&u, Some(region)))
+        .transpose()
+        .map_err(|f| f.message)?;
+    let img = uri.as_ref().map_or(Image::Placeholder, Image::Digest);
+    let sources = sources(ws.templates.as_deref()).map_err(|f| f.message)?;
+    let rendered =
+        render::render(&sources, &Data::new(config, &img)).map_err(|e| Failure::from(e).message)?;
+    let Some(ours) = rendered.into_iter().find(|s| s.name == stack) else {
+        return Err(format!("the config renders no stack `{stack}`"));
+    };
+    let deployed = cfn.template(stack).await.map_err(|e| e.to_string())?;
+    Ok(deployed.is_some_and(|d| changes::template_diff(&d, &ours.template, stack).is_none()))
 }
 
 /// What a stage changes in production, in words, for the question before it and the log.
