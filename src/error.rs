@@ -223,6 +223,21 @@ impl From<AwsError> for Failure {
     }
 }
 
+/// The exit code of a `cutover` that ran to an end: success only when cut over.
+impl From<crate::core::cutover::Outcome> for Exit {
+    fn from(o: crate::core::cutover::Outcome) -> Self {
+        use crate::core::cutover::Outcome;
+        match o {
+            Outcome::CutOver => Exit::Success,
+            Outcome::Interrupted => Exit::Interrupted,
+            Outcome::Refused
+            | Outcome::Declined
+            | Outcome::RolledBack
+            | Outcome::RollbackFailed => Exit::Failure,
+        }
+    }
+}
+
 /// What a command returns: how it ended, or why it stopped.
 pub type Outcome = Result<Exit, Failure>;
 

@@ -17,19 +17,23 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
-use super::deploy;
-use super::workspace::{connect, stack_names, Workspace};
+use super::pipeline::image_ref;
+use super::workspace::{connect, sources, stack_names, Workspace};
 use super::Only;
 use crate::aws::autoscaling::AutoScaling;
+use crate::aws::cloudformation::Cfn;
 use crate::aws::cloudwatch::CloudWatch;
 use crate::aws::ecs::{Ecs, EcsService};
 use crate::aws::lambda::{Lambda, Mapping, MappingState};
 use crate::aws::sqs::Sqs;
 use crate::aws::{Aws, AwsError, OrMissing};
+use crate::core::changes;
 use crate::core::config::{Config, Trigger};
 use crate::core::cutover::{
-    self, Bounds, Preflight, Recorded, Refusal, Sample, Stage, Thresholds, STATE_TAG,
+    self, Bounds, Outcome, Preflight, Recorded, Refusal, Sample, Stage, StageOutcome, StepOutcome,
+    Thresholds, STATE_TAG,
 };
+use crate::core::render::{self, Data, Image};
 use crate::error::Failure;
 use crate::signal::Stop;
 use crate::ui::printer::Printer;
@@ -104,8 +108,7 @@ pub struct Site {
 pub struct StageReport {
     #[serde(flatten)]
     pub stage: Stage,
-    /// `applied`, `already-applied` (by an earlier run), `failed`, `not-reached`.
-    pub outcome: &'static str,
+    pub outcome: StageOutcome,
     pub bake: Option<BakeReport>,
 }
 
@@ -133,7 +136,7 @@ pub struct SampleReport {
 /// `rollback-failed`.
 #[derive(Clone, Debug, Serialize)]
 pub struct Cutover {
-    pub outcome: &'static str,
+    pub outcome: Outcome,
     /// Why it did not end cut over.
     pub reason: Option<String>,
     pub hint: Option<String>,
@@ -151,7 +154,7 @@ impl Cutover {
     fn refused(refusals: Vec<Refusal>, site: Option<Site>) -> Self {
         let n = refusals.len();
         Cutover {
-            outcome: "refused",
+            outcome: Outcome::Refused,
             reason: Some(format!(
                 "cutover refused: {n} check{} failed; production was not changed",
                 if n == 1 { "" } else { "s" }
@@ -171,8 +174,7 @@ impl Cutover {
 #[derive(Clone, Debug, Serialize)]
 pub struct Step {
     pub what: String,
-    /// `done`, `unchanged` (already so), `failed`, `skipped`.
-    pub outcome: &'static str,
+    pub outcome: StepOutcome,
     pub error: Option<String>,
 }
 
@@ -331,20 +333,13 @@ async fn locate(
             .and_then(|m| m.into_iter().next()),
         None => None,
     };
-    // The Lambda stack matches the config: `diff`'s change set, with the image the function runs
-    // now (the image is not what cutover is about).
     let mut current = false;
     if stack.is_some() && mapping.is_some() {
         let image = prod.lambda.function_image(&function).await.ok().flatten();
-        let quiet = Printer {
-            quiet: true,
-            ..*printer
-        };
-        match deploy::diff(ws, image.as_deref(), Some(Only::Lambda), &quiet).await {
-            Ok(d) => current = !d.changed && !d.failed,
-            Err(f) => printer.warning(&format!(
-                "could not compare the Lambda stack with the config ({}); counted as different",
-                f.message
+        match lambda_stack_current(ws, config, &cfn, lambda_stack, aws.region(), image).await {
+            Ok(c) => current = c,
+            Err(why) => printer.warning(&format!(
+                "could not compare the Lambda stack with the config ({why}); counted as different"
             )),
         }
     }
@@ -396,6 +391,34 @@ async fn locate(
     Ok(Ok((site, preflight)))
 }
 
+/// Whether the deployed Lambda stack is the one `up` would deploy now, with the image the
+/// function runs (the image is not what cutover is about): the template rendered from the config
+/// against the deployed one, compared as `up` decides "no changes"
+/// (`core::changes::template_diff`). Nothing is created in CloudFormation to learn it. `Err`
+/// says why it could not be compared.
+async fn lambda_stack_current(
+    ws: &Workspace,
+    config: &Config,
+    cfn: &Cfn,
+    stack: &str,
+    region: &str,
+    image: Option<String>,
+) -> Result<bool, String> {
+    let uri = image
+        .map(|u| image_ref(&u, Some(region)))
+        .transpose()
+        .map_err(|f| f.message)?;
+    let img = uri.as_ref().map_or(Image::Placeholder, Image::Digest);
+    let sources = sources(ws.templates.as_deref()).map_err(|f| f.message)?;
+    let rendered =
+        render::render(&sources, &Data::new(config, &img)).map_err(|e| Failure::from(e).message)?;
+    let Some(ours) = rendered.into_iter().find(|s| s.name == stack) else {
+        return Err(format!("the config renders no stack `{stack}`"));
+    };
+    let deployed = cfn.template(stack).await.map_err(|e| e.to_string())?;
+    Ok(deployed.is_some_and(|d| changes::template_diff(&d, &ours.template, stack).is_none()))
+}
+
 /// What a stage changes in production, in words, for the question before it and the log.
 pub fn describe(stage: &Stage, site: &Site, bounds: &Bounds) -> String {
     let lambda = format!(
@@ -428,7 +451,7 @@ pub async fn drive(
         )));
     };
     let mut report = Cutover {
-        outcome: "cut-over",
+        outcome: Outcome::CutOver,
         reason: None,
         hint: None,
         refusals: vec![],
@@ -474,9 +497,9 @@ pub async fn drive(
         .map(|s| StageReport {
             stage: *s,
             outcome: if s.percent <= record.stage {
-                "already-applied"
+                StageOutcome::AlreadyApplied
             } else {
-                "not-reached"
+                StageOutcome::NotReached
             },
             bake: None,
         })
@@ -496,7 +519,7 @@ pub async fn drive(
             match answer {
                 Ok(Some(true)) => {}
                 Ok(Some(false)) | Ok(None) => {
-                    report.outcome = "declined";
+                    report.outcome = Outcome::Declined;
                     let at = if unrecorded {
                         "production was not changed".to_string()
                     } else {
@@ -544,7 +567,7 @@ pub async fn drive(
             Err(signal) => return Ok(interrupted(report, signal, record.stage, next_steps)),
         };
         if let Err(e) = applied {
-            report.stages[i].outcome = "failed";
+            report.stages[i].outcome = StageOutcome::Failed;
             let hint = what_to_do(&e);
             return Ok(roll_back(
                 prod,
@@ -562,7 +585,7 @@ pub async fn drive(
             .tag(&service.arn, STATE_TAG, &record.to_string())
             .await
         {
-            report.stages[i].outcome = "failed";
+            report.stages[i].outcome = StageOutcome::Failed;
             let hint = what_to_do(&e);
             return Ok(roll_back(
                 prod,
@@ -574,7 +597,7 @@ pub async fn drive(
             )
             .await);
         }
-        report.stages[i].outcome = "applied";
+        report.stages[i].outcome = StageOutcome::Applied;
         printer.info(format!("stage {}%: applied and recorded", stage.percent));
         if options.bake.is_zero() {
             continue;
@@ -634,7 +657,7 @@ fn what_to_do(e: &AwsError) -> Option<String> {
 }
 
 fn interrupted(mut report: Cutover, signal: &str, stage: u32, next_steps: &str) -> Cutover {
-    report.outcome = "interrupted";
+    report.outcome = Outcome::Interrupted;
     report.reason = Some(format!("interrupted ({signal}); production is at stage {stage}% as recorded, or partway into the next stage"));
     report.hint = Some(next_steps.to_string());
     report
@@ -657,16 +680,16 @@ async fn roll_back(
             from_stage: None,
             steps: vec![Step {
                 what: "reading the production service".into(),
-                outcome: "failed",
+                outcome: StepOutcome::Failed,
                 error: Some(f.message),
             }],
             complete: false,
         },
     };
     report.outcome = if r.complete {
-        "rolled-back"
+        Outcome::RolledBack
     } else {
-        "rollback-failed"
+        Outcome::RollbackFailed
     };
     report.hint = match (r.complete, hint) {
         (true, Some(h)) => Some(h),
@@ -888,11 +911,11 @@ pub async fn undo(prod: &Production, site: &Site, printer: &Printer) -> Result<R
         .map_err(Failure::new)?;
     let mut steps = Vec::new();
     let mut ecs_ok = true;
-    let step = |what: String, result: Result<&'static str, AwsError>, steps: &mut Vec<Step>| {
+    let step = |what: String, result: Result<StepOutcome, AwsError>, steps: &mut Vec<Step>| {
         let (outcome, error) = match result {
             Ok(o) => (o, None),
             Err(e) => (
-                "failed",
+                StepOutcome::Failed,
                 Some(match what_to_do(&e) {
                     Some(h) => format!("{e} ({h})"),
                     None => e.to_string(),
@@ -908,7 +931,7 @@ pub async fn undo(prod: &Production, site: &Site, printer: &Printer) -> Result<R
             outcome,
             error,
         });
-        outcome != "failed"
+        outcome != StepOutcome::Failed
     };
     match recorded {
         Some(r) => {
@@ -918,7 +941,7 @@ pub async fn undo(prod: &Production, site: &Site, printer: &Printer) -> Result<R
                     .scaling
                     .set_bounds(&site.cluster, &site.service, b.min, b.max)
                     .await
-                    .map(|()| "done");
+                    .map(|()| StepOutcome::Done);
                 ecs_ok &= step(
                     format!(
                         "scalable target of `{}/{}` back to min {} max {}",
@@ -933,7 +956,7 @@ pub async fn undo(prod: &Production, site: &Site, printer: &Printer) -> Result<R
                     .ecs
                     .set_desired(&site.cluster, &site.service, b.desired)
                     .await
-                    .map(|()| "done");
+                    .map(|()| StepOutcome::Done);
                 ecs_ok &= step(
                     format!(
                         "desired count of `{}/{}` back to {}",
@@ -960,7 +983,7 @@ pub async fn undo(prod: &Production, site: &Site, printer: &Printer) -> Result<R
                 "mapping on `{}` left consuming: ECS is not restored",
                 site.queue_name
             ),
-            outcome: "skipped",
+            outcome: StepOutcome::Skipped,
             error: None,
         });
         lambda_ok = false;
@@ -968,11 +991,11 @@ pub async fn undo(prod: &Production, site: &Site, printer: &Printer) -> Result<R
         let result = async {
             let m = prod.lambda.mapping(&site.mapping).await?;
             if m.state == MappingState::Disabled {
-                return Ok("unchanged");
+                return Ok(StepOutcome::Unchanged);
             }
             prod.lambda.set_mapping(&site.mapping, false, None).await?;
             settle(prod, &site.mapping).await?;
-            Ok("done")
+            Ok(StepOutcome::Done)
         }
         .await;
         lambda_ok = step(format!("mapping on `{}` disabled (its batches in flight return to the queue after its visibility timeout)", site.queue_name), result, &mut steps);
@@ -982,7 +1005,7 @@ pub async fn undo(prod: &Production, site: &Site, printer: &Printer) -> Result<R
             .ecs
             .untag(&service.arn, STATE_TAG)
             .await
-            .map(|()| "done");
+            .map(|()| StepOutcome::Done);
         lambda_ok &= step(
             format!(
                 "the record `{STATE_TAG}` removed from `{}/{}`",

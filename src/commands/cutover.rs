@@ -3,11 +3,11 @@
 use crate::app::cutover::{self, Cutover, Options, Rollback};
 use crate::app::workspace::Workspace;
 use crate::cli::{CutoverArgs, RollbackArgs};
-use crate::core::cutover::Thresholds;
-use crate::error::{Exit, Failure, Outcome};
+use crate::core::cutover::{Outcome, Thresholds};
+use crate::error::{self, Exit, Failure};
 use crate::ui::printer::Printer;
 
-pub async fn run(args: CutoverArgs, ws: &Workspace, printer: &Printer) -> Outcome {
+pub async fn run(args: CutoverArgs, ws: &Workspace, printer: &Printer) -> error::Outcome {
     let CutoverArgs {
         stages,
         bake,
@@ -45,10 +45,9 @@ pub async fn run(args: CutoverArgs, ws: &Workspace, printer: &Printer) -> Outcom
         f.exit = exit;
         f
     };
-    match done.outcome {
-        "cut-over" => Ok(Exit::Success),
-        "interrupted" => Err(failure(Exit::Interrupted)),
-        _ => Err(failure(Exit::Failure)),
+    match Exit::from(done.outcome) {
+        Exit::Success => Ok(Exit::Success),
+        exit => Err(failure(exit)),
     }
 }
 
@@ -59,7 +58,7 @@ fn show(printer: &Printer, done: &Cutover) {
     if let Some(r) = &done.rollback {
         show_rollback(printer, r);
     }
-    if done.outcome == "cut-over" {
+    if done.outcome == Outcome::CutOver {
         let (Some(site), Some(last)) = (&done.site, done.stages.last()) else {
             return;
         };
@@ -84,7 +83,7 @@ fn show_rollback(printer: &Printer, r: &Rollback) {
     }
 }
 
-pub async fn rollback(args: RollbackArgs, ws: &Workspace, printer: &Printer) -> Outcome {
+pub async fn rollback(args: RollbackArgs, ws: &Workspace, printer: &Printer) -> error::Outcome {
     let done = cutover::rollback(ws, args.yes, printer).await?;
     if printer.is_json() {
         printer.json(&done).map_err(Failure::output)?;

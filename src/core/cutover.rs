@@ -30,6 +30,63 @@ pub const ACCOUNT_POOL: u32 = 100;
 pub const MIN_MAPPING_CONCURRENCY: u32 = 2;
 pub const MAX_MAPPING_CONCURRENCY: u32 = 1000;
 
+/// How a `cutover` ended. Serialised as the JSON has always spelled it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// Every stage applied: the function consumes the queue.
+    CutOver,
+    /// A check before the first stage failed; nothing changed.
+    Refused,
+    /// A question was answered no (or could not be asked).
+    Declined,
+    /// A signal stopped it between or inside stages.
+    Interrupted,
+    /// A breach or a failed step, and production was put back as recorded.
+    RolledBack,
+    /// A breach or a failed step, and a step of the rollback failed too.
+    RollbackFailed,
+}
+
+/// How one stage went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StageOutcome {
+    Applied,
+    /// By an earlier run.
+    AlreadyApplied,
+    Failed,
+    NotReached,
+}
+
+/// How one step of a rollback went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StepOutcome {
+    Done,
+    /// Already so.
+    Unchanged,
+    Failed,
+    Skipped,
+}
+
+impl StepOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Done => "done",
+            Self::Unchanged => "unchanged",
+            Self::Failed => "failed",
+            Self::Skipped => "skipped",
+        }
+    }
+}
+
+impl fmt::Display for StepOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One reason `cutover` refuses to start, with what to do.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Refusal {
@@ -386,6 +443,52 @@ impl Recorded {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn outcomes_serialise_as_the_json_always_spelled_them() {
+        assert_eq!(
+            [
+                Outcome::CutOver,
+                Outcome::Refused,
+                Outcome::Declined,
+                Outcome::Interrupted,
+                Outcome::RolledBack,
+                Outcome::RollbackFailed
+            ]
+            .map(|o| serde_json::to_string(&o).unwrap()),
+            [
+                "\"cut-over\"",
+                "\"refused\"",
+                "\"declined\"",
+                "\"interrupted\"",
+                "\"rolled-back\"",
+                "\"rollback-failed\""
+            ]
+        );
+        assert_eq!(
+            [
+                StageOutcome::Applied,
+                StageOutcome::AlreadyApplied,
+                StageOutcome::Failed,
+                StageOutcome::NotReached
+            ]
+            .map(|o| serde_json::to_string(&o).unwrap()),
+            [
+                "\"applied\"",
+                "\"already-applied\"",
+                "\"failed\"",
+                "\"not-reached\""
+            ]
+        );
+        for o in [
+            StepOutcome::Done,
+            StepOutcome::Unchanged,
+            StepOutcome::Failed,
+            StepOutcome::Skipped,
+        ] {
+            assert_eq!(serde_json::to_string(&o).unwrap(), format!("\"{o}\""));
+        }
+    }
 
     fn ready() -> Preflight {
         Preflight {

@@ -36,7 +36,7 @@ use replatform::aws::cloudwatch::CloudWatch;
 use replatform::aws::ecs::Ecs;
 use replatform::aws::lambda::Lambda;
 use replatform::aws::sqs::Sqs;
-use replatform::core::cutover::Thresholds;
+use replatform::core::cutover::{Outcome, StageOutcome, StepOutcome, Thresholds};
 use replatform::signal::Stop;
 use replatform::ui::printer::{OutputFormat, Printer};
 use replatform::ui::prompt::Answer;
@@ -360,7 +360,7 @@ async fn a_bake_that_sees_lambda_errors_rolls_back_to_the_recorded_service() {
     )
     .await;
 
-    assert_eq!(done.outcome, "rolled-back", "{done:?}");
+    assert_eq!(done.outcome, Outcome::RolledBack, "{done:?}");
     assert!(
         done.reason.as_deref().unwrap().contains("stage 10%")
             && done.reason.as_deref().unwrap().contains("3 errors"),
@@ -394,7 +394,11 @@ async fn a_bake_that_sees_lambda_errors_rolls_back_to_the_recorded_service() {
     );
     assert_eq!(
         done.stages.iter().map(|s| s.outcome).collect::<Vec<_>>(),
-        vec!["applied", "not-reached", "not-reached"]
+        vec![
+            StageOutcome::Applied,
+            StageOutcome::NotReached,
+            StageOutcome::NotReached
+        ]
     );
     let s = fake.state();
     assert_eq!(
@@ -414,7 +418,7 @@ async fn a_dead_letter_queue_that_grows_rolls_back() {
         &Stop::new(),
     )
     .await;
-    assert_eq!(done.outcome, "rolled-back", "{done:?}");
+    assert_eq!(done.outcome, Outcome::RolledBack, "{done:?}");
     assert!(
         done.reason
             .as_deref()
@@ -452,7 +456,7 @@ async fn an_interrupt_between_stages_is_continued_by_cutover_and_undone_by_rollb
     });
     let opts = options(&[50, 100], Duration::from_secs(300));
     let done = run(&fake, &opts, &stop).await;
-    assert_eq!(done.outcome, "interrupted", "{done:?}");
+    assert_eq!(done.outcome, Outcome::Interrupted, "{done:?}");
     assert!(
         done.hint
             .as_deref()
@@ -474,11 +478,11 @@ async fn an_interrupt_between_stages_is_continued_by_cutover_and_undone_by_rollb
 
     // The next run reads the record from the service and goes on with stage 100 only.
     let done = run(&fake, &opts, &Stop::new()).await;
-    assert_eq!(done.outcome, "cut-over", "{done:?}");
+    assert_eq!(done.outcome, Outcome::CutOver, "{done:?}");
     assert_eq!(done.continued_from, Some(50));
     assert_eq!(
         done.stages.iter().map(|s| s.outcome).collect::<Vec<_>>(),
-        vec!["already-applied", "applied"]
+        vec![StageOutcome::AlreadyApplied, StageOutcome::Applied]
     );
     assert_eq!(
         &fake.log()[4..],
@@ -496,7 +500,7 @@ async fn an_interrupt_between_stages_is_continued_by_cutover_and_undone_by_rollb
     // A third run changes nothing: every stage is applied.
     let before = fake.log().len();
     let done = run(&fake, &opts, &Stop::new()).await;
-    assert_eq!((done.outcome, fake.log().len()), ("cut-over", before));
+    assert_eq!((done.outcome, fake.log().len()), (Outcome::CutOver, before));
 
     // rollback after the finished cutover: the recorded bounds and desired count, the mapping off.
     let r = undo(&fake.production(), &site(), &QUIET).await.unwrap();
@@ -532,7 +536,7 @@ async fn a_denied_register_scalable_target_names_the_permission_and_keeps_the_qu
         &Stop::new(),
     )
     .await;
-    assert_eq!(done.outcome, "rollback-failed", "{done:?}");
+    assert_eq!(done.outcome, Outcome::RollbackFailed, "{done:?}");
     let reason = done.reason.as_deref().unwrap();
     assert!(
         reason.contains("stage 50% failed")
@@ -557,7 +561,7 @@ async fn a_denied_register_scalable_target_names_the_permission_and_keeps_the_qu
     let r = done.rollback.as_ref().unwrap();
     assert_eq!(
         r.steps.iter().map(|s| s.outcome).collect::<Vec<_>>(),
-        vec!["failed", "skipped"],
+        vec![StepOutcome::Failed, StepOutcome::Skipped],
         "{r:?}"
     );
     let s = fake.state();
@@ -592,7 +596,7 @@ async fn a_service_without_a_scalable_target_is_moved_by_its_desired_count() {
         .await
         .unwrap()
     };
-    assert_eq!(done.outcome, "cut-over", "{done:?}");
+    assert_eq!(done.outcome, Outcome::CutOver, "{done:?}");
     assert_eq!(
         fake.log(),
         strings(&[
@@ -666,7 +670,7 @@ async fn an_error_is_counted_once_however_many_samples_see_it() {
         ..options(&[100], Duration::from_secs(300))
     };
     let done = run(&fake, &opts, &Stop::new()).await;
-    assert_eq!(done.outcome, "cut-over", "{done:?}");
+    assert_eq!(done.outcome, Outcome::CutOver, "{done:?}");
     let samples = &done.stages[0].bake.as_ref().unwrap().samples;
     assert_eq!(
         samples.iter().map(|s| s.errors).collect::<Vec<_>>(),
@@ -676,7 +680,7 @@ async fn an_error_is_counted_once_however_many_samples_see_it() {
     let fake = Fake::new();
     *fake.errors.lock().unwrap() = vec![0.0, 1.0, 2.0];
     let done = run(&fake, &opts, &Stop::new()).await;
-    assert_eq!(done.outcome, "rolled-back", "{done:?}");
+    assert_eq!(done.outcome, Outcome::RolledBack, "{done:?}");
     assert!(
         done.reason.as_deref().unwrap().contains("2 errors"),
         "{done:?}"
