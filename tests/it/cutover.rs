@@ -4,8 +4,9 @@
 //! and a config whose `production:` names them. `up` leaves production alone; cutover refuses
 //! until the queue's visibility timeout fits; `cutover --stages 50,100 --bake 0s --yes` moves
 //! the queue to the function; `rollback --yes` puts the service back; the messages stay.
-//! What moto does not model (a bake's figures, an interrupt between stages, a denied call) is in
-//! `cutover_recorded.rs`.
+//! A bake reads moto's CloudWatch (5.2.6 answers the SDK's GetMetricData): the function's errors
+//! put into it end the bake and roll back. What moto does not model (an interrupt between stages
+//! at a chosen moment, a denied call) is in `cutover_recorded.rs`.
 
 use aws_sdk_sqs::types::QueueAttributeName as A;
 use serde_json::Value as Json;
@@ -689,4 +690,92 @@ fn on_a_terminal_each_stage_asks_first_and_no_stops_where_it_is() {
         ),
         (0, 8, 1, None, "Disabled")
     );
+}
+
+/// Puts `value` of the function's `metric` (AWS/Lambda, FunctionName `it-cut`) into moto's
+/// CloudWatch, stamped now: what Lambda itself publishes when invocations fail.
+fn put_lambda_metric(moto: &Moto, metric: &str, value: f64) {
+    use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
+    let cw = aws_sdk_cloudwatch::Client::new(&moto.sdk());
+    block(
+        cw.put_metric_data()
+            .namespace("AWS/Lambda")
+            .metric_data(
+                MetricDatum::builder()
+                    .metric_name(metric)
+                    .dimensions(
+                        Dimension::builder()
+                            .name("FunctionName")
+                            .value("it-cut")
+                            .build(),
+                    )
+                    .timestamp(std::time::SystemTime::now().into())
+                    .value(value)
+                    .build(),
+            )
+            .send(),
+    )
+    .unwrap();
+}
+
+/// A real bake on the emulator's CloudWatch (moto 5.2.6 answers the SDK's GetMetricData):
+/// with no figures the stages pass and the queue is cut over; with the function's errors put in,
+/// the first sample sees them, the bake breaches and production is put back as recorded.
+#[test]
+fn a_bake_reads_the_functions_errors_from_cloudwatch_and_rolls_back_on_them() {
+    let bake = [
+        "cutover",
+        "--stages",
+        "50,100",
+        "--bake",
+        "4s",
+        "--sample-every",
+        "2s",
+        "--yes",
+        "--output",
+        "json",
+    ];
+
+    // No figures: both stages bake and pass.
+    let moto = moto();
+    let Production {
+        queue_url,
+        queue_arn,
+        dir,
+        ..
+    } = ready(&moto);
+    let out = moto.replatform(dir.path(), &bake);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let r = json(&out);
+    assert_eq!(r["outcome"], "cut-over", "{r}");
+    for stage in r["stages"].as_array().unwrap() {
+        let samples = stage["bake"]["samples"].as_array().unwrap();
+        assert_eq!(samples.len(), 2, "two samples in a 4 s bake: {r}");
+        assert!(samples.iter().all(|s| s["errors"] == 0), "{r}");
+    }
+    assert_eq!(seen(&moto, &queue_url, &queue_arn).mapping, "Enabled");
+
+    // Three errors of the function in CloudWatch: stage 50's first sample counts them.
+    let moto = self::moto();
+    let Production {
+        queue_url,
+        queue_arn,
+        dir,
+        ..
+    } = ready(&moto);
+    let before = seen(&moto, &queue_url, &queue_arn);
+    put_lambda_metric(&moto, "Errors", 3.0);
+    let out = moto.replatform(dir.path(), &bake);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let r = json(&out);
+    assert_eq!(r["outcome"], "rolled-back", "{r}");
+    assert_eq!(r["stages"][0]["bake"]["samples"][0]["errors"], 3, "{r}");
+    assert_eq!(r["stages"][1]["outcome"], "not-reached", "{r}");
+    let after = seen(&moto, &queue_url, &queue_arn);
+    assert_eq!(
+        (after.min, after.max, after.desired, after.tag.as_deref()),
+        (before.min, before.max, before.desired, None),
+        "production as before: {after:?}"
+    );
+    assert_eq!(after.mapping, "Disabled", "{after:?}");
 }
