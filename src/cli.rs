@@ -367,7 +367,7 @@ pub struct DiffArgs {
     /// Compare only this stack
     #[arg(long, value_enum)]
     pub only: Option<Only>,
-    /// Exit 0 when nothing would change, 2 when something would, 1 on error
+    /// Exit 0 when nothing would change, 3 when something would, 1 on error
     #[arg(long)]
     pub exit_code: bool,
 }

@@ -537,3 +537,12 @@ fn bash_completes_subcommands_and_shells() {
     );
     assert_eq!(complete("replatform up --on"), ["--only"]);
 }
+
+/// `diff --help` gives `--exit-code`'s codes as src/error.rs maps them.
+#[test]
+fn diff_help_names_the_exit_code_of_changes() {
+    use replatform::error::Exit;
+    let h = help(&["diff", "--help"]);
+    let said = format!("{} when something would", Exit::Changes.code());
+    assert!(h.contains(&said), "{h}");
+}
