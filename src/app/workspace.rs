@@ -67,7 +67,7 @@ pub async fn connect(
 pub fn select(stacks: Vec<RenderedStack>, only: Option<Only>) -> Vec<RenderedStack> {
     stacks
         .into_iter()
-        .filter(|s| only.is_none_or(|o| s.kind == o.as_str()))
+        .filter(|s| only.is_none_or(|o| s.side() == Some(o)))
         .collect()
 }
 

@@ -11,6 +11,7 @@ use crate::core::cost::Prices;
 use crate::core::diag::Diagnostic;
 use crate::core::load::Wave;
 use crate::core::render::{self, Data, Image, Sources};
+use crate::core::side::Side;
 use crate::core::simulate::{self, Inputs, Setup};
 
 /// The default load: 1,000 messages at once, each handled in 100 ms.
@@ -33,7 +34,7 @@ pub fn warnings(c: &Config) -> Vec<Diagnostic> {
     let Ok(stacks) = render::render(&Sources::builtin(), &Data::new(c, &Image::Placeholder)) else {
         return Vec::new();
     };
-    let Some(ecs) = stacks.iter().find(|s| s.kind == "ecs") else {
+    let Some(ecs) = stacks.iter().find(|s| s.side() == Some(Side::Ecs)) else {
         return Vec::new();
     };
     let inputs = Inputs {

@@ -10,6 +10,7 @@ use crate::core::config::parse;
 use crate::core::experiment;
 use crate::core::load::Wave;
 use crate::core::render::{render, Data, Image, Sources};
+use crate::core::side::Side;
 
 fn config(ecs_scaling: &str, lambda: &str) -> Config {
     let yaml = format!(
@@ -24,7 +25,7 @@ fn ecs_template(c: &Config) -> String {
     let stacks = render(&Sources::builtin(), &Data::new(c, &Image::Placeholder)).unwrap();
     stacks
         .into_iter()
-        .find(|s| s.kind == "ecs")
+        .find(|s| s.side() == Some(Side::Ecs))
         .unwrap()
         .template
 }
