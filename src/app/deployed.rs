@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::workspace::{connect, stack_names, Workspace};
+use super::workspace::{connect, platform_stacks, stack_names, Workspace};
 use super::Only;
 use crate::aws::cloudformation::Cfn;
 use crate::aws::ecs::ServiceCounts;
@@ -50,7 +50,7 @@ pub async fn deployed(
     only: Option<Only>,
     printer: &Printer,
 ) -> Result<(Config, Aws, Vec<Platform>), Failure> {
-    let (config, names) = stack_names(g, only)?;
+    let (config, names) = platform_stacks(g, only)?;
     let aws = connect(g, config.region.as_deref(), printer).await?;
     let cfn = aws.cfn();
     let mut platforms = Vec::new();

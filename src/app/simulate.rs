@@ -213,12 +213,7 @@ fn run(
         .map_err(|e| Failure::new(e).hint("choose another folder with --out DIR"))?;
     let run = simulate::run(&setup, &inputs);
     let summary = run.summary(&setup, &inputs, &prices, &out.display().to_string());
-    let platforms: Vec<String> = summary
-        .run
-        .platforms
-        .iter()
-        .map(|p| p.platform.clone())
-        .collect();
+    let platforms: Vec<Side> = summary.run.platforms.iter().map(|p| p.platform).collect();
     let title = format!(
         "{}: PREDICTED by the model, not measured (replatform simulate)",
         summary.service

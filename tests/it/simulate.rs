@@ -7,6 +7,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use replatform::core::experiment::{summarise, Sample};
+use replatform::core::side::Side;
 use serde_json::Value;
 
 use crate::common::examples;
@@ -37,7 +38,7 @@ fn text(b: &[u8]) -> String {
 
 /// The keys of `compare`'s per-platform summary.
 fn summary_fields() -> BTreeSet<String> {
-    let s = summarise("ecs", &[&Sample::default()], None);
+    let s = summarise(Side::Ecs, &[&Sample::default()], None);
     serde_json::to_value(s)
         .unwrap()
         .as_object()
