@@ -551,4 +551,22 @@ fn simulate_from_compare_takes_the_load_and_the_workers_figures_from_a_measured_
         "{}",
         text(&o.stderr)
     );
+
+    // A platform that is neither of the two: said, with the words it takes, not a panic.
+    let wrong = measured_run(&[(0.0, 0, 0, 0, 0, 0), (10.0, 100, 100, 0, 0, 0)]);
+    let csv = wrong.path().join("samples.csv");
+    let rows = std::fs::read_to_string(&csv).unwrap();
+    std::fs::write(&csv, rows.replace(",lambda,", ",fargate,")).unwrap();
+    let o = replatform(
+        dir,
+        &["simulate", "--from-compare", wrong.path().to_str().unwrap()],
+    );
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("does not read as compare's samples")
+            && err.contains("unknown variant `fargate`, expected `ecs` or `lambda`")
+            && err.contains("hint:"),
+        "{err}"
+    );
 }
