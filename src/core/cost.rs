@@ -188,7 +188,7 @@ pub fn cost(u: &Usage, p: &Prices) -> Cost {
     let sqs_usd = u.sqs_requests as f64 * per_million / 1e6;
     let total_usd = compute_usd + sqs_usd;
     Cost {
-        platform: u.platform.clone(),
+        platform: u.platform,
         compute_usd,
         sqs_usd,
         total_usd,

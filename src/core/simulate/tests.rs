@@ -41,7 +41,7 @@ fn simulate(c: &Config, inputs: &Inputs) -> Run {
     run(&Setup::new(c, &ecs_template(c), inputs).unwrap(), inputs)
 }
 
-fn of<'a>(r: &'a Run, platform: Side) -> Vec<&'a Sample> {
+fn of(r: &Run, platform: Side) -> Vec<&Sample> {
     r.samples
         .iter()
         .filter(|s| s.platform == platform)
