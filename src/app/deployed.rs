@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::workspace::{connect, stack_names, Workspace};
+use super::workspace::{connect, platform_stacks, stack_names, Workspace};
 use super::Only;
 use crate::aws::cloudformation::Cfn;
 use crate::aws::ecs::ServiceCounts;
@@ -50,7 +50,7 @@ pub async fn deployed(
     only: Option<Only>,
     printer: &Printer,
 ) -> Result<(Config, Aws, Vec<Platform>), Failure> {
-    let (config, names) = stack_names(g, only)?;
+    let (config, names) = platform_stacks(g, only)?;
     let aws = connect(g, config.region.as_deref(), printer).await?;
     let cfn = aws.cfn();
     let mut platforms = Vec::new();
@@ -208,7 +208,7 @@ pub struct ProductionReport {
     /// `cutover` enables it); `null` when there is none.
     pub mapping: Option<ProductionMapping>,
     /// `ecs`, `lambda`, `both` or `none`: who takes messages from the production queue.
-    pub consumers: &'static str,
+    pub consumers: Consumers,
     /// The cutover recorded on the service: the stage applied last and the bounds `rollback`
     /// restores; `null` when none is under way.
     pub cutover: Option<crate::core::cutover::Recorded>,
@@ -218,15 +218,17 @@ impl ProductionReport {
     /// Who consumes the production queue, in words (`status`, `diff`).
     pub fn consumed_by(&self) -> String {
         match self.consumers {
-            "ecs" => "the ECS service (the function's mapping is not enabled)".to_string(),
-            "lambda" => "the function (the ECS service runs no task)".to_string(),
-            "both" => "the ECS service and the function".to_string(),
-            _ if self.service.is_none() => {
+            Consumers::Ecs => "the ECS service (the function's mapping is not enabled)".to_string(),
+            Consumers::Lambda => "the function (the ECS service runs no task)".to_string(),
+            Consumers::Both => "the ECS service and the function".to_string(),
+            Consumers::Nobody if self.service.is_none() => {
                 "nobody: the service is not found and the function's mapping is not enabled"
                     .to_string()
             }
-            _ => "nobody: the service runs no task and the function's mapping is not enabled"
-                .to_string(),
+            Consumers::Nobody => {
+                "nobody: the service runs no task and the function's mapping is not enabled"
+                    .to_string()
+            }
         }
     }
 }
@@ -237,16 +239,28 @@ pub struct ProductionMapping {
     pub maximum_concurrency: Option<u32>,
 }
 
+/// Who takes messages from the production queue: one platform, both, or nobody. Written `ecs`,
+/// `lambda`, `both`, `none` (`status --output json`, `diff --output json`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Consumers {
+    Ecs,
+    Lambda,
+    Both,
+    #[serde(rename = "none")]
+    Nobody,
+}
+
 /// Who consumes the queue: the service while it may run tasks, the function while its mapping is
 /// enabled or being enabled (Lambda's mapping states: Enabled, Enabling, Disabling, Disabled...).
-fn consumers(service: Option<&ServiceCounts>, mapping: Option<&ProductionMapping>) -> &'static str {
+fn consumers(service: Option<&ServiceCounts>, mapping: Option<&ProductionMapping>) -> Consumers {
     let ecs = service.is_some_and(|s| s.desired > 0 || s.running > 0);
     let lambda = mapping.is_some_and(|m| m.state.consuming());
     match (ecs, lambda) {
-        (true, true) => "both",
-        (true, false) => "ecs",
-        (false, true) => "lambda",
-        (false, false) => "none",
+        (true, true) => Consumers::Both,
+        (true, false) => Consumers::Ecs,
+        (false, true) => Consumers::Lambda,
+        (false, false) => Consumers::Nobody,
     }
 }
 
@@ -365,22 +379,39 @@ mod tests {
         };
         assert_eq!(
             consumers(tasks(2, 2).as_ref(), mapping("Disabled").as_ref()),
-            "ecs"
+            Consumers::Ecs
         );
         assert_eq!(
             consumers(tasks(0, 1).as_ref(), None),
-            "ecs",
+            Consumers::Ecs,
             "a task still finishing its batch consumes"
         );
         assert_eq!(
             consumers(tasks(1, 1).as_ref(), mapping("Enabled").as_ref()),
-            "both"
+            Consumers::Both
         );
         assert_eq!(
             consumers(tasks(0, 0).as_ref(), mapping("Enabling").as_ref()),
-            "lambda"
+            Consumers::Lambda
         );
-        assert_eq!(consumers(None, mapping("Disabled").as_ref()), "none");
-        assert_eq!(consumers(tasks(0, 0).as_ref(), None), "none");
+        assert_eq!(
+            consumers(None, mapping("Disabled").as_ref()),
+            Consumers::Nobody
+        );
+        assert_eq!(consumers(tasks(0, 0).as_ref(), None), Consumers::Nobody);
+    }
+
+    #[test]
+    fn consumers_are_written_as_before() {
+        let words: Vec<String> = [
+            Consumers::Ecs,
+            Consumers::Lambda,
+            Consumers::Both,
+            Consumers::Nobody,
+        ]
+        .iter()
+        .map(|c| serde_json::to_string(c).unwrap())
+        .collect();
+        assert_eq!(words, [r#""ecs""#, r#""lambda""#, r#""both""#, r#""none""#]);
     }
 }

@@ -16,6 +16,7 @@ use crate::core::cost::{self, Prices};
 use crate::core::experiment::{self, Footprint, PlatformSummary, Run, Sample, DRAINED_SAMPLES};
 use crate::core::load::Wave;
 use crate::core::outcome::Stopped;
+use crate::core::side::Side;
 use crate::core::simulate as model;
 use crate::error::Failure;
 use crate::experiment::compare::{rfc3339, Platform, Sampler, SeenEvent};
@@ -37,7 +38,7 @@ pub async fn load(
     let (_, aws, platforms) = deployed(ws, only, printer).await?;
     let targets: Vec<Target> = platforms
         .iter()
-        .map(|p| Target::new(&p.platform, &p.queue_url))
+        .map(|p| Target::new(p.platform, &p.queue_url))
         .collect();
     let stopped = stop.flag();
     let services = aws.sqs();
@@ -98,7 +99,7 @@ pub async fn compare(
     };
     let targets: Vec<Target> = platforms
         .iter()
-        .map(|p| Target::new(&p.platform, &p.queue_url))
+        .map(|p| Target::new(p.platform, &p.queue_url))
         .collect();
     let stopped = stop.flag();
     let services = aws.sqs();
@@ -179,11 +180,11 @@ pub async fn compare(
     };
     watch.finish();
     let ended = SystemTime::now();
-    let platform_names: Vec<String> = platforms.iter().map(|p| p.platform.clone()).collect();
+    let platform_names: Vec<Side> = platforms.iter().map(|p| p.platform).collect();
     let summaries: Vec<PlatformSummary> = platform_names
         .iter()
-        .map(|name| {
-            let of: Vec<&Sample> = samples.iter().filter(|s| &s.platform == name).collect();
+        .map(|&name| {
+            let of: Vec<&Sample> = samples.iter().filter(|s| s.platform == name).collect();
             experiment::summarise(name, &of, load_window.get().map(|(_, end)| end))
         })
         .collect();
@@ -197,11 +198,11 @@ pub async fn compare(
     let prices = Prices::builtin();
     let cost = platform_names
         .iter()
-        .map(|name| {
-            let of: Vec<&Sample> = samples.iter().filter(|s| &s.platform == name).collect();
+        .map(|&name| {
+            let of: Vec<&Sample> = samples.iter().filter(|s| s.platform == name).collect();
             let m = experiment::measured_usage(name, &of, &footprint);
             MeasuredCost {
-                platform: name.clone(),
+                platform: name,
                 cost: m.usage.map(|u| cost::cost(&u, &prices)),
                 method: m.method,
             }
@@ -285,7 +286,7 @@ fn write_files(
     out: &std::path::Path,
     summary: &Summary,
     samples: &[Sample],
-    platforms: &[String],
+    platforms: &[Side],
     predicted: &[Sample],
 ) -> Result<(), String> {
     let dashed = if predicted.is_empty() {

@@ -8,10 +8,11 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::deployed::facts;
-use super::workspace::{connect, load, stack_names, Workspace};
+use super::workspace::{connect, load, platform_stacks, Workspace};
 use super::Only;
 use crate::core::load::{Pace, SizeRange};
 use crate::core::local as pure;
+use crate::core::side::Side;
 use crate::error::Failure;
 use crate::experiment::load::{self as sender, Bodies, Plan, Target};
 use crate::local::{self as run, Feed, PlatformReport};
@@ -106,7 +107,7 @@ pub async fn local(
         pass.push("AWS_ENDPOINT_URL");
     }
 
-    let (_, names) = stack_names(ws, only)?;
+    let (_, names) = platform_stacks(ws, only)?;
     let show: Arc<dyn Fn(&str) + Send + Sync> = if printer.quiet || printer.is_json() {
         Arc::new(|_: &str| {})
     } else {
@@ -116,7 +117,7 @@ pub async fn local(
         })
     };
     let mut reports = Vec::new();
-    for (kind, stack) in &names {
+    for &(kind, ref stack) in &names {
         let queue = match &queue_url {
             Some(u) => u.clone(),
             None => {
@@ -176,15 +177,12 @@ pub async fn local(
             config.service,
             fastrand::u32(..0xffffff)
         );
-        printer.info(format!(
-            "{kind}: running {image} as {} does",
-            if kind == "lambda" { "Lambda" } else { "ECS" }
-        ));
+        printer.info(format!("{kind}: running {image} as {} does", kind.title()));
         let with_secrets = |mut env: Vec<(String, String)>| -> Vec<(String, String)> {
             env.extend(secrets.iter().cloned());
             env
         };
-        let report = if kind == "lambda" {
+        let report = if kind == Side::Lambda {
             let cmd_for = |api: &str| {
                 let mut cmd = pure::lambda_run(
                     engine,
@@ -247,11 +245,11 @@ async fn interrupted(
     signal: &str,
     services: &crate::aws::sqs::Sqs,
     queue: &str,
-    container: Option<(&str, &str)>,
+    container: Option<(Side, &str)>,
     sent: &str,
 ) -> Failure {
     let stopped = match container {
-        Some(("lambda", name)) => format!(
+        Some((Side::Lambda, name)) => format!(
             "the container `{name}` was stopped and removed, and the Runtime API emulator stopped"
         ),
         Some((_, name)) => format!("the container `{name}` was stopped and removed"),

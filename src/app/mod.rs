@@ -17,18 +17,5 @@ pub mod teardown;
 pub mod validate;
 pub mod workspace;
 
-/// Which of the two stacks a command acts on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Only {
-    Ecs,
-    Lambda,
-}
-
-impl Only {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Only::Ecs => "ecs",
-            Only::Lambda => "lambda",
-        }
-    }
-}
+/// Which of the two stacks a command acts on (`--only`): the platform enum of the core.
+pub use crate::core::side::Side as Only;

@@ -10,6 +10,7 @@ use super::workspace::Workspace;
 use crate::core::cost::Prices;
 use crate::core::experiment::{self, Sample};
 use crate::core::load::Wave;
+use crate::core::side::Side;
 use crate::core::simulate::{self, Inputs, Setup, Summary};
 use crate::error::Failure;
 use crate::experiment::compare::rfc3339;
@@ -74,10 +75,14 @@ fn default_out(now: SystemTime) -> PathBuf {
 pub fn setup(ws: &Workspace, inputs: &Inputs, printer: &Printer) -> Result<Setup, Failure> {
     let (loaded, stacks, _) =
         rendered(&ws.file, None, ws.templates.as_deref(), printer).map_err(|(f, _)| f)?;
-    let ecs = stacks.iter().find(|s| s.kind == "ecs").ok_or_else(|| {
-        Failure::new("the templates render no `ecs` stack")
-            .hint("the model reads the ECS stack's scaling; keep `stacks/ecs.yaml` in --templates")
-    })?;
+    let ecs = stacks
+        .iter()
+        .find(|s| s.side() == Some(Side::Ecs))
+        .ok_or_else(|| {
+            Failure::new("the templates render no `ecs` stack").hint(
+                "the model reads the ECS stack's scaling; keep `stacks/ecs.yaml` in --templates",
+            )
+        })?;
     Setup::new(&loaded.config, &ecs.template, inputs)
         .map_err(|e| Failure::new(format!("cannot model `{}`: {e}", ecs.name)).hint("the model runs the scaling the built-in templates render; `replatform render` shows what yours render"))
 }
@@ -208,12 +213,7 @@ fn run(
         .map_err(|e| Failure::new(e).hint("choose another folder with --out DIR"))?;
     let run = simulate::run(&setup, &inputs);
     let summary = run.summary(&setup, &inputs, &prices, &out.display().to_string());
-    let platforms: Vec<String> = summary
-        .run
-        .platforms
-        .iter()
-        .map(|p| p.platform.clone())
-        .collect();
+    let platforms: Vec<Side> = summary.run.platforms.iter().map(|p| p.platform).collect();
     let title = format!(
         "{}: PREDICTED by the model, not measured (replatform simulate)",
         summary.service

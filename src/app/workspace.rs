@@ -10,6 +10,7 @@ use crate::core::config::{self, Config};
 use crate::core::diag::Diagnostic;
 use crate::core::lint;
 use crate::core::render::{RenderError, RenderedStack, Sources};
+use crate::core::side::Side;
 use crate::error::Failure;
 use crate::ui::diagnostics;
 use crate::ui::printer::{Printer, Shown};
@@ -67,7 +68,7 @@ pub async fn connect(
 pub fn select(stacks: Vec<RenderedStack>, only: Option<Only>) -> Vec<RenderedStack> {
     stacks
         .into_iter()
-        .filter(|s| only.is_none_or(|o| s.kind == o.as_str()))
+        .filter(|s| only.is_none_or(|o| s.side() == Some(o)))
         .collect()
 }
 
@@ -127,6 +128,21 @@ pub fn stack_names(
         .map(|s| (s.kind, s.name))
         .collect();
     Ok((config, names))
+}
+
+/// The stacks of the two platforms, from the config alone as [`stack_names`]: what `load`,
+/// `compare` and `local` act on. A stack of another kind (a `--templates` folder may add one)
+/// runs no worker: it is left out.
+pub fn platform_stacks(
+    g: &Workspace,
+    only: Option<Only>,
+) -> Result<(Config, Vec<(Side, String)>), Failure> {
+    let (config, names) = stack_names(g, only)?;
+    let sides = names
+        .into_iter()
+        .filter_map(|(kind, name)| Some((Side::of(&kind)?, name)))
+        .collect();
+    Ok((config, sides))
 }
 
 /// The config file's bytes: a regular file (a FIFO would block, a device never end) within

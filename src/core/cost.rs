@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::side::Side;
+
 /// The built-in table (us-east-1).
 pub const BUILTIN_PRICES: &str = include_str!("prices.yaml");
 
@@ -87,7 +89,7 @@ impl Prices {
 /// What one platform used in a run.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Usage {
-    pub platform: String,
+    pub platform: Side,
     pub compute: Compute,
     /// SQS requests as billed (one per 64 KB of each request's payload).
     pub sqs_requests: u64,
@@ -117,7 +119,7 @@ pub enum Compute {
 /// One platform's cost of a run.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Cost {
-    pub platform: String,
+    pub platform: Side,
     pub compute_usd: f64,
     pub sqs_usd: f64,
     pub total_usd: f64,
@@ -186,7 +188,7 @@ pub fn cost(u: &Usage, p: &Prices) -> Cost {
     let sqs_usd = u.sqs_requests as f64 * per_million / 1e6;
     let total_usd = compute_usd + sqs_usd;
     Cost {
-        platform: u.platform.clone(),
+        platform: u.platform,
         compute_usd,
         sqs_usd,
         total_usd,
@@ -216,7 +218,7 @@ mod tests {
     fn lambda_costs_gb_seconds_and_requests() {
         // 1,000 invocations of 500 ms at 512 MB: 250 GB-s.
         let u = Usage {
-            platform: "lambda".into(),
+            platform: Side::Lambda,
             compute: Compute::Lambda {
                 invocations: 1000,
                 billed_ms: 500_000,
@@ -249,7 +251,7 @@ mod tests {
     fn fargate_bills_seconds_with_a_minute_minimum_per_task() {
         // Two tasks: 30 s (billed 60) and 3,540 s; 0.25 vCPU, 0.5 GB: 1 hour of task time.
         let u = Usage {
-            platform: "ecs".into(),
+            platform: Side::Ecs,
             compute: Compute::Fargate {
                 task_seconds: vec![30, 3540],
                 vcpu: 0.25,

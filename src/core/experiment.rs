@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::cost::{Compute, Usage};
 use super::load::Wave;
+use super::side::Side;
 
 /// One platform at one moment. `None` is "not known": the source was missing or failed, and
 /// `notes` says which and why. Nothing is filled in.
@@ -18,7 +19,7 @@ pub struct Sample {
     /// Seconds since the experiment started (the first sample).
     pub elapsed_s: f64,
     /// `ecs` or `lambda`.
-    pub platform: String,
+    pub platform: Side,
     /// The queue's messages waiting to be received (`ApproximateNumberOfMessages`).
     pub visible: Option<u64>,
     /// Received and not yet deleted (`ApproximateNumberOfMessagesNotVisible`).
@@ -75,7 +76,7 @@ pub struct Run {
 /// One platform's outcome.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct PlatformSummary {
-    pub platform: String,
+    pub platform: Side,
     /// Messages `load` sent to this queue during the experiment.
     pub sent: Option<u64>,
     /// Seconds from the start to the first sample with a worker (the article's "how long
@@ -98,7 +99,7 @@ pub struct PlatformSummary {
 
 /// Sums up one platform's samples (in time order). `load_done_s`: when the load finished, if
 /// one ran; a queue only counts as drained after it.
-pub fn summarise(platform: &str, samples: &[&Sample], load_done_s: Option<f64>) -> PlatformSummary {
+pub fn summarise(platform: Side, samples: &[&Sample], load_done_s: Option<f64>) -> PlatformSummary {
     let first_where =
         |f: &dyn Fn(&Sample) -> bool| samples.iter().find(|s| f(s)).map(|s| s.elapsed_s);
     let after_load = |s: &Sample| load_done_s.is_none_or(|d| s.elapsed_s >= d);
@@ -152,7 +153,7 @@ pub fn summarise(platform: &str, samples: &[&Sample], load_done_s: Option<f64>) 
         _ => None,
     };
     PlatformSummary {
-        platform: platform.into(),
+        platform,
         sent,
         first_worker_s: first_where(&|s| s.workers.is_some_and(|w| w > 0)),
         first_receive_s: first_where(&|s| s.in_flight.is_some_and(|n| n > 0)),
@@ -169,7 +170,7 @@ pub fn summarise(platform: &str, samples: &[&Sample], load_done_s: Option<f64>) 
 /// How far a prediction was from what was measured: a platform's drain times side by side.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Gap {
-    pub platform: String,
+    pub platform: Side,
     pub predicted_drained_s: Option<f64>,
     pub measured_drained_s: Option<f64>,
     /// Measured minus predicted: positive when the platform drained later than predicted.
@@ -183,7 +184,7 @@ pub fn gap(predicted: &PlatformSummary, measured: &PlatformSummary) -> Gap {
     let (p, m) = (predicted.drained_s, measured.drained_s);
     let both = p.zip(m);
     Gap {
-        platform: measured.platform.clone(),
+        platform: measured.platform,
         predicted_drained_s: p,
         measured_drained_s: m,
         gap_s: both.map(|(p, m)| m - p),
@@ -205,17 +206,17 @@ pub struct Measured {
 /// the running count) for Fargate's one-minute minimum. Lambda: CloudWatch's `Invocations` of
 /// each distinct minute times the configured timeout, an upper bound (the samples hold no
 /// duration). SQS requests are not sampled: counted as 0.
-pub fn measured_usage(platform: &str, samples: &[&Sample], f: &Footprint) -> Measured {
+pub fn measured_usage(platform: Side, samples: &[&Sample], f: &Footprint) -> Measured {
     let processed = summarise(platform, samples, None).processed.unwrap_or(0);
     let usage = |compute| Usage {
-        platform: platform.into(),
+        platform,
         compute,
         sqs_requests: 0,
         fifo: false,
         arm64: f.arm64,
         messages: processed,
     };
-    if platform == "ecs" {
+    if platform == Side::Ecs {
         let running: Vec<(f64, u64)> = samples
             .iter()
             .filter_map(|s| Some((s.elapsed_s, s.ecs_running?)))
@@ -303,7 +304,7 @@ pub struct Estimate {
 /// Estimates the worker's figures and the load from `samples` (all platforms, in time order).
 /// `load_done_s`: when the load ended (the summary's `load_window_s`).
 pub fn estimate(samples: &[Sample], load_done_s: Option<f64>) -> Estimate {
-    let of = |p: &str| {
+    let of = |p: Side| {
         samples
             .iter()
             .filter(|s| s.platform == p)
@@ -311,7 +312,7 @@ pub fn estimate(samples: &[Sample], load_done_s: Option<f64>) -> Estimate {
     };
     let mut said = Vec::new();
     let mut per_message = None;
-    for p in ["ecs", "lambda"] {
+    for p in Side::BOTH {
         let m = summarise(p, &of(p), load_done_s);
         if let Some(rate) = m.messages_per_worker_minute.filter(|r| *r > 0.0) {
             per_message = Some(Duration::from_millis((60_000.0 / rate).round() as u64));
@@ -322,7 +323,7 @@ pub fn estimate(samples: &[Sample], load_done_s: Option<f64>) -> Estimate {
     if per_message.is_none() {
         said.push("per message: no platform's samples show workers and messages done".into());
     }
-    let ecs = of("ecs");
+    let ecs = of(Side::Ecs);
     let asked = ecs
         .iter()
         .find(|s| s.ecs_desired.is_some_and(|d| d > 0) || s.ecs_pending.is_some_and(|d| d > 0))
@@ -344,7 +345,7 @@ pub fn estimate(samples: &[Sample], load_done_s: Option<f64>) -> Estimate {
             None
         }
     };
-    let first = ["ecs", "lambda"]
+    let first = Side::BOTH
         .into_iter()
         .map(of)
         .find(|s| !s.is_empty())
@@ -408,7 +409,7 @@ mod tests {
     ) -> Sample {
         Sample {
             elapsed_s: t,
-            platform: "ecs".into(),
+            platform: Side::Ecs,
             visible: Some(depth),
             in_flight: Some(in_flight),
             delayed: Some(0),
@@ -432,7 +433,7 @@ mod tests {
             sample(35.0, 0, 0, Some(0), 1, Some(100)),
         ];
         let refs: Vec<&Sample> = samples.iter().collect();
-        let s = summarise("ecs", &refs, Some(4.0));
+        let s = summarise(Side::Ecs, &refs, Some(4.0));
         assert_eq!(s.drained_s, Some(25.0));
         assert_eq!(s.first_worker_s, Some(10.0));
         assert_eq!(s.first_receive_s, Some(10.0));
@@ -455,11 +456,11 @@ mod tests {
         ];
         let refs: Vec<&Sample> = samples.iter().collect();
         assert_eq!(
-            summarise("ecs", &refs, Some(6.0)).drained_s,
+            summarise(Side::Ecs, &refs, Some(6.0)).drained_s,
             None,
             "only two empty samples after the load"
         );
-        assert_eq!(summarise("ecs", &refs, None).drained_s, Some(0.0));
+        assert_eq!(summarise(Side::Ecs, &refs, None).drained_s, Some(0.0));
     }
 
     #[test]
@@ -469,7 +470,7 @@ mod tests {
             sample(5.0, 0, 0, None, 0, None),
         ];
         let refs: Vec<&Sample> = samples.iter().collect();
-        let s = summarise("lambda", &refs, None);
+        let s = summarise(Side::Lambda, &refs, None);
         assert_eq!(
             (
                 s.first_worker_s,
@@ -497,7 +498,7 @@ mod tests {
     fn the_gap_is_measured_minus_predicted_and_their_ratio() {
         let at = |t: Option<f64>| PlatformSummary {
             drained_s: t,
-            ..summarise("ecs", &[], None)
+            ..summarise(Side::Ecs, &[], None)
         };
         let g = gap(&at(Some(40.0)), &at(Some(100.0)));
         assert_eq!((g.gap_s, g.ratio), (Some(60.0), Some(2.5)));
@@ -521,12 +522,12 @@ mod tests {
         // 1 task for 0..60 s, 3 from 60 to 120 s, 0 after: 60 + 180 = 240 task-seconds, 3 starts.
         let ecs = [(0.0, 1), (60.0, 3), (120.0, 0), (180.0, 0)].map(|(t, n)| Sample {
             elapsed_s: t,
-            platform: "ecs".into(),
+            platform: Side::Ecs,
             ecs_running: Some(n),
             ..Default::default()
         });
         let refs: Vec<&Sample> = ecs.iter().collect();
-        let m = measured_usage("ecs", &refs, &f);
+        let m = measured_usage(Side::Ecs, &refs, &f);
         assert_eq!(
             m.usage.unwrap().compute,
             Compute::Fargate {
@@ -538,7 +539,7 @@ mod tests {
         // The same minute sampled twice counts once, at its larger count: 7 + 5 invocations x 30 s.
         let minute = |t: f64, m: &str, n: u64| Sample {
             elapsed_s: t,
-            platform: "lambda".into(),
+            platform: Side::Lambda,
             cloudwatch_minute: Some(m.into()),
             lambda_invocations: Some(n),
             ..Default::default()
@@ -549,7 +550,7 @@ mod tests {
             minute(60.0, "b", 5),
         ];
         let refs: Vec<&Sample> = lambda.iter().collect();
-        let m = measured_usage("lambda", &refs, &f);
+        let m = measured_usage(Side::Lambda, &refs, &f);
         assert_eq!(
             m.usage.unwrap().compute,
             Compute::Lambda {
@@ -560,10 +561,10 @@ mod tests {
         );
         assert!(m.method.starts_with("upper bound"), "{}", m.method);
         let none = [Sample {
-            platform: "lambda".into(),
+            platform: Side::Lambda,
             ..Default::default()
         }];
-        assert_eq!(measured_usage("lambda", &[&none[0]], &f).usage, None);
+        assert_eq!(measured_usage(Side::Lambda, &[&none[0]], &f).usage, None);
     }
 
     #[test]
@@ -574,7 +575,7 @@ mod tests {
         let row =
             |t: f64, visible: u64, sent: u64, desired: u64, pending: u64, running: u64| Sample {
                 elapsed_s: t,
-                platform: "ecs".into(),
+                platform: Side::Ecs,
                 visible: Some(visible),
                 in_flight: Some(0),
                 delayed: Some(0),
@@ -611,7 +612,7 @@ mod tests {
         );
         let none = estimate(
             &[Sample {
-                platform: "lambda".into(),
+                platform: Side::Lambda,
                 visible: Some(5),
                 in_flight: Some(0),
                 delayed: Some(0),

@@ -19,5 +19,6 @@ pub mod locate;
 pub mod outcome;
 pub mod plan;
 pub mod render;
+pub mod side;
 pub mod simulate;
 pub mod status;

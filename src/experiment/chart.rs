@@ -6,22 +6,22 @@ use std::path::Path;
 use plotters::prelude::*;
 
 use crate::core::experiment::Sample;
+use crate::core::side::Side;
 
 const WIDTH: u32 = 1000;
 const HEIGHT: u32 = 700;
 
-fn colour(platform: &str) -> RGBColor {
+fn colour(platform: Side) -> RGBColor {
     match platform {
-        "ecs" => RGBColor(31, 119, 180),
-        _ => RGBColor(255, 127, 14),
+        Side::Ecs => RGBColor(31, 119, 180),
+        Side::Lambda => RGBColor(255, 127, 14),
     }
 }
 
-fn label(platform: &str) -> &str {
+fn label(platform: Side) -> &'static str {
     match platform {
-        "ecs" => "ECS Fargate",
-        "lambda" => "Lambda",
-        other => other,
+        Side::Ecs => "ECS Fargate",
+        Side::Lambda => "Lambda",
     }
 }
 
@@ -56,7 +56,7 @@ const DASHED: &str = "stroke-width=\"2\" stroke-dasharray=\"9 5\"";
 pub fn write(
     path: &Path,
     title: &str,
-    platforms: &[String],
+    platforms: &[Side],
     samples: &[Sample],
     load: Option<(f64, f64)>,
     predicted: &[Sample],
@@ -72,7 +72,7 @@ fn draw(
     svg: &mut String,
     path: &Path,
     title: &str,
-    platforms: &[String],
+    platforms: &[Side],
     samples: &[Sample],
     load: Option<(f64, f64)>,
     predicted: &[Sample],
@@ -154,9 +154,9 @@ fn draw(
                     Rectangle::new([(x, y - 5), (x + 20, y + 5)], shade.filled())
                 });
         }
-        for platform in platforms {
+        for &platform in platforms {
             let of_platform: Vec<&Sample> =
-                samples.iter().filter(|s| &s.platform == platform).collect();
+                samples.iter().filter(|s| s.platform == platform).collect();
             let c = colour(platform);
             let lines = runs(&of_platform, value);
             if lines.is_empty() {
@@ -184,11 +184,11 @@ fn draw(
                 }
             }
         }
-        for platform in platforms {
+        for &platform in platforms {
             let of_platform: Vec<&Sample> = predicted
                 .iter()
                 .copied()
-                .filter(|s| &s.platform == platform)
+                .filter(|s| s.platform == platform)
                 .collect();
             let c = colour(platform);
             for (i, line) in runs(&of_platform, value).into_iter().enumerate() {

@@ -12,11 +12,12 @@ use crate::aws::lambda::{Lambda, Mapping, MappingState};
 use crate::aws::sqs::Sqs;
 use crate::aws::AwsError;
 use crate::core::experiment::Sample;
+use crate::core::side::Side;
 
 /// One platform's deployed parts, from its stack.
 #[derive(Clone, Debug, Serialize)]
 pub struct Platform {
-    pub platform: String,
+    pub platform: Side,
     pub stack: String,
     pub queue_url: String,
     pub dead_letter_queue_url: Option<String>,
@@ -30,7 +31,7 @@ pub struct Platform {
 pub struct SeenEvent {
     pub elapsed_s: f64,
     pub time: String,
-    pub platform: String,
+    pub platform: Side,
     pub message: String,
 }
 
@@ -139,7 +140,7 @@ impl Sampler {
         let mut s = Sample {
             time: rfc3339(now),
             elapsed_s,
-            platform: p.platform.clone(),
+            platform: p.platform,
             sent,
             ..Default::default()
         };
@@ -188,7 +189,7 @@ impl Sampler {
                         seen.push(SeenEvent {
                             elapsed_s: at - epoch_s(self.started),
                             time: rfc3339(time),
-                            platform: p.platform.clone(),
+                            platform: p.platform,
                             message,
                         });
                     }

@@ -15,6 +15,7 @@ use tokio::sync::watch;
 use crate::aws::sqs::{Outgoing, Sqs};
 use crate::aws::AwsError;
 use crate::core::load::{self, Pace, SizeRange, Wave};
+use crate::core::side::Side;
 
 /// Where the bodies come from.
 #[derive(Clone, Debug)]
@@ -38,7 +39,7 @@ pub struct Plan {
 /// One queue to fill.
 #[derive(Debug)]
 pub struct Target {
-    pub platform: String,
+    pub platform: Side,
     pub url: String,
     pub sent: AtomicU64,
     pub failed: AtomicU64,
@@ -48,9 +49,9 @@ pub struct Target {
 }
 
 impl Target {
-    pub fn new(platform: &str, url: &str) -> Self {
+    pub fn new(platform: Side, url: &str) -> Self {
         Self {
-            platform: platform.into(),
+            platform,
             url: url.into(),
             sent: AtomicU64::new(0),
             failed: AtomicU64::new(0),
@@ -83,7 +84,7 @@ pub struct NotSent {
 
 #[derive(Clone, Debug, Serialize)]
 pub struct QueueReport {
-    pub platform: String,
+    pub platform: Side,
     pub url: String,
     pub sent: u64,
     pub failed: u64,
@@ -242,7 +243,7 @@ pub async fn run(
     let queues: Vec<QueueReport> = targets
         .iter()
         .map(|t| QueueReport {
-            platform: t.platform.clone(),
+            platform: t.platform,
             url: t.url.clone(),
             sent: t.sent.load(Ordering::Relaxed),
             failed: t.failed.load(Ordering::Relaxed),

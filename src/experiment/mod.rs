@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::core::cost::Cost;
 use crate::core::experiment::{Gap, PlatformSummary, Run, Sample};
+use crate::core::side::Side;
 use crate::core::simulate::decision::Bottleneck;
 
 /// `summary.json`, and `compare --output json`.
@@ -52,7 +53,7 @@ pub struct Prediction {
 /// price, and `method` says how it was worked out (or why not).
 #[derive(Clone, Debug, Serialize)]
 pub struct MeasuredCost {
-    pub platform: String,
+    pub platform: Side,
     pub cost: Option<Cost>,
     pub method: String,
 }
@@ -77,7 +78,7 @@ pub fn write_files(
     summary: &impl Serialize,
     title: &str,
     samples: &[Sample],
-    platforms: &[String],
+    platforms: &[Side],
     load: Option<(f64, f64)>,
     predicted: &[Sample],
 ) -> Result<(), String> {

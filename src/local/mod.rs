@@ -18,6 +18,7 @@ use crate::core::config::{Config, Trigger};
 use crate::core::image::Command;
 use crate::core::local::{self as pure, Record};
 use crate::core::outcome::{InvocationResult, Verdict};
+use crate::core::side::Side;
 use crate::signal::Stop;
 use runtime_api::{Outcome, RuntimeApi, RuntimeError};
 
@@ -35,7 +36,7 @@ pub struct InvocationReport {
 /// One platform's run.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct PlatformReport {
-    pub platform: String,
+    pub platform: Side,
     pub queue_url: String,
     /// SIGINT or SIGTERM interrupts: `problem` says which.
     pub verdict: Verdict,
@@ -211,7 +212,7 @@ pub async fn lambda(
     stop: &Stop,
 ) -> PlatformReport {
     let mut report = PlatformReport {
-        platform: "lambda".into(),
+        platform: Side::Lambda,
         queue_url: queue_url.into(),
         verdict: Verdict::Fail,
         ..Default::default()
@@ -470,7 +471,7 @@ pub async fn ecs(
     stop: &Stop,
 ) -> PlatformReport {
     let mut report = PlatformReport {
-        platform: "ecs".into(),
+        platform: Side::Ecs,
         queue_url: queue_url.into(),
         verdict: Verdict::Fail,
         ..Default::default()

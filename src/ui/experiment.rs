@@ -10,6 +10,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::core::experiment::{sparkline, Sample};
 use crate::core::load::Pace;
+use crate::core::side::Side;
 use crate::experiment::compare::{Platform, SeenEvent};
 use crate::experiment::load::{LoadReport, Plan, Target};
 use crate::experiment::Summary;
@@ -113,7 +114,7 @@ pub fn load_summary(r: &LoadReport) -> Vec<String> {
 /// `compare`'s view while it samples.
 pub struct Watch {
     mode: Mode,
-    platforms: Vec<String>,
+    platforms: Vec<Side>,
     started: Instant,
     /// The notes last shown for each platform: a missing source is said once, not every sample.
     notes: std::cell::RefCell<Vec<String>>,
@@ -155,7 +156,7 @@ pub fn sample_line(s: &Sample) -> String {
             opt(s.ecs_desired),
             opt(s.ecs_pending)
         )
-    } else if s.platform == "lambda" {
+    } else if s.platform == Side::Lambda {
         match (&s.cloudwatch_minute, s.lambda_concurrency) {
             (Some(m), c) => format!(
                 "concurrency {} (CloudWatch, minute {})",
@@ -176,7 +177,7 @@ pub fn sample_line(s: &Sample) -> String {
 
 impl Watch {
     pub fn new(printer: &Printer, platforms: &[Platform], plan: Option<&Plan>) -> Self {
-        let names: Vec<String> = platforms.iter().map(|p| p.platform.clone()).collect();
+        let names: Vec<Side> = platforms.iter().map(|p| p.platform).collect();
         let mode = match printer.shown() {
             Shown::Live => {
                 let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
@@ -249,8 +250,8 @@ impl Watch {
             Mode::Live { header, lines, .. } => {
                 header.set_message(load);
                 let max = all.iter().filter_map(Sample::depth).max().unwrap_or(0);
-                for (name, bar) in self.platforms.iter().zip(lines) {
-                    let of: Vec<&Sample> = all.iter().filter(|s| &s.platform == name).collect();
+                for (&name, bar) in self.platforms.iter().zip(lines) {
+                    let of: Vec<&Sample> = all.iter().filter(|s| s.platform == name).collect();
                     let Some(last) = of.last() else { continue };
                     let depths: Vec<u64> = of
                         .iter()
@@ -269,8 +270,8 @@ impl Watch {
             Mode::Plain => {
                 let t = self.started.elapsed().as_secs_f64();
                 let mut shown = self.notes.borrow_mut();
-                for (name, shown) in self.platforms.iter().zip(shown.iter_mut()) {
-                    if let Some(last) = all.iter().rev().find(|s| &s.platform == name) {
+                for (&name, shown) in self.platforms.iter().zip(shown.iter_mut()) {
+                    if let Some(last) = all.iter().rev().find(|s| s.platform == name) {
                         let _ = writeln!(anstream::stderr(), "{t:>6.0}s {}", sample_line(last));
                         if &last.notes != shown {
                             *shown = last.notes.clone();

@@ -68,12 +68,13 @@ pub fn decisions(ds: &[Decision]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::side::Side;
 
     #[test]
     fn decisions_read_as_a_timeline() {
         let d = Decision {
             at_ms: 120_000,
-            platform: "ecs".into(),
+            platform: Side::Ecs,
             rule: "step".into(),
             text: "alarm ScaleOutAlarm in ALARM at 2,940 visible".into(),
         };

@@ -12,6 +12,7 @@ use std::time::Instant;
 
 use crate::common::{parse, render_config, render_everything, repo, write_all};
 use replatform::core::render::Image;
+use replatform::core::side::Side;
 use serde_json::Value;
 
 fn cfn_guard_exe() -> String {
@@ -330,7 +331,7 @@ fn cfn_guard_reports_weakened_templates() {
             }
         }
         assert!(taken > 0, "{} has no guard suppression to take out", s.name);
-        if s.kind == "ecs" {
+        if s.side() == Some(Side::Ecs) {
             let log_group = doc["Resources"]["LogGroup"]["Properties"]
                 .as_mapping_mut()
                 .unwrap();

@@ -20,6 +20,7 @@ use aws_smithy_types::DateTime;
 use replatform::aws::cloudwatch::{CloudWatch, LambdaMinute};
 use replatform::aws::sqs::Sqs;
 use replatform::core::load::{Pace, SizeRange};
+use replatform::core::side::Side;
 use replatform::experiment::load::{self, Bodies, Plan, Target};
 
 /// The message number of an entry, from the id attribute every message carries.
@@ -100,7 +101,7 @@ async fn refused_entries_are_sent_again_and_a_sender_fault_is_counted_with_its_r
         _ => None,
     });
     let targets = [Target::new(
-        "ecs",
+        Side::Ecs,
         "https://sqs.eu-west-1.amazonaws.com/123456789012/q",
     )];
     let (_stop, stopped) = tokio::sync::watch::channel(false);
@@ -123,7 +124,7 @@ async fn refused_entries_are_sent_again_and_a_sender_fault_is_counted_with_its_r
 async fn entries_refused_on_every_attempt_are_counted_not_dropped() {
     let (services, calls) = refusing_queue(|n, _| (n < 3).then_some(("ServiceUnavailable", false)));
     let targets = [Target::new(
-        "lambda",
+        Side::Lambda,
         "https://sqs.eu-west-1.amazonaws.com/123456789012/q",
     )];
     let (_stop, stopped) = tokio::sync::watch::channel(false);
@@ -196,7 +197,7 @@ fn throttling_queue(throttled: Option<usize>) -> (Sqs, aws_smithy_mocks::Rule) {
 async fn a_throttled_call_is_retried_by_the_sdk_alone() {
     let (services, rule) = throttling_queue(Some(2));
     let targets = [Target::new(
-        "ecs",
+        Side::Ecs,
         "https://sqs.eu-west-1.amazonaws.com/123456789012/q",
     )];
     let (_stop, stopped) = tokio::sync::watch::channel(false);
@@ -205,7 +206,7 @@ async fn a_throttled_call_is_retried_by_the_sdk_alone() {
 
     let (services, rule) = throttling_queue(None);
     let targets = [Target::new(
-        "lambda",
+        Side::Lambda,
         "https://sqs.eu-west-1.amazonaws.com/123456789012/q",
     )];
     let (_stop, stopped) = tokio::sync::watch::channel(false);
@@ -227,7 +228,7 @@ async fn a_throttled_call_is_retried_by_the_sdk_alone() {
 async fn an_interrupt_stops_new_calls_and_counts_what_was_not_sent() {
     let (services, _) = refusing_queue(|_, _| None);
     let targets = [Target::new(
-        "ecs",
+        Side::Ecs,
         "https://sqs.eu-west-1.amazonaws.com/123456789012/q",
     )];
     let (stop, stopped) = tokio::sync::watch::channel(false);

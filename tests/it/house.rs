@@ -1,6 +1,7 @@
 //! The shape of the house: every module imports only from the floors below it, the
-//! rooms of a floor do not import each other in a circle, and every exit code the binary can
-//! return is in the README's table, with the meaning `src/error.rs` gives it.
+//! rooms of a floor do not import each other in a circle, every exit code the binary can
+//! return is in the README's table, with the meaning `src/error.rs` gives it, and the platform
+//! is compared as `core::side::Side`, never as the words `"ecs"`/`"lambda"`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -520,5 +521,103 @@ fn clap_derives_stay_in_cli() {
     assert!(
         found.is_empty(),
         "clap derives outside src/cli.rs: {found:?}"
+    );
+}
+
+/// The comparisons of a platform word as text in `src` (a file's text): `== "ecs"`, `"lambda" =>`,
+/// `!=` and `|` too, as (line, the line). Only where the operator is code: a comment or a string
+/// that shows such a comparison is none.
+fn platform_words_compared(src: &str) -> Vec<(usize, String)> {
+    let raw: Vec<char> = src.chars().collect();
+    let code: Vec<char> = code_only(src).chars().collect();
+    let line_of = |at: usize| raw[..at].iter().filter(|&&c| c == '\n').count() + 1;
+    let mut found = Vec::new();
+    for word in ["\"ecs\"", "\"lambda\""] {
+        let word: Vec<char> = word.chars().collect();
+        for at in 0..raw.len().saturating_sub(word.len() - 1) {
+            if raw[at..at + word.len()] != word[..] {
+                continue;
+            }
+            // The operator beside the literal, spaces skipped: before it `==` or `!=`; after it
+            // `==`, `!=`, `=>` or a pattern's `|`. It must be code, not a comment's or a string's.
+            let mut before = at;
+            while before > 0 && raw[before - 1] == ' ' {
+                before -= 1;
+            }
+            let mut after = at + word.len();
+            while after < raw.len() && raw[after] == ' ' {
+                after += 1;
+            }
+            let is = |from: usize, op: &str| {
+                op.chars()
+                    .enumerate()
+                    .all(|(i, c)| raw.get(from + i) == Some(&c) && code.get(from + i) == Some(&c))
+            };
+            let compared = (before >= 2 && (is(before - 2, "==") || is(before - 2, "!=")))
+                || ["==", "!=", "=>"].iter().any(|op| is(after, op))
+                || (is(after, "|") && !is(after, "||"));
+            if compared {
+                let line = line_of(at);
+                let text: String = src.lines().nth(line - 1).unwrap_or_default().trim().into();
+                found.push((line, text));
+            }
+        }
+    }
+    found.sort();
+    found.dedup();
+    found
+}
+
+#[test]
+fn the_platform_is_compared_as_side_not_as_text() {
+    // `core::side::Side` is the platform: code compares and matches it, never the words
+    // `"ecs"`/`"lambda"`. Two files may: the enum's own, and the config parser, whose `ecs:` and
+    // `lambda:` are YAML section names, not platforms.
+    const MAY: [&str; 2] = ["core/side.rs", "core/config/parse.rs"];
+    let src = repo().join("src");
+    let mut found = Vec::new();
+    let mut allowed = 0;
+    for entry in walkdir::WalkDir::new(&src)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "rs"))
+    {
+        let rel = entry.path().strip_prefix(&src).unwrap();
+        let hits = platform_words_compared(&std::fs::read_to_string(entry.path()).unwrap());
+        if MAY.iter().any(|m| rel == Path::new(m)) {
+            allowed += hits.len();
+            continue;
+        }
+        for (line, text) in hits {
+            found.push(format!("src/{}:{line}: {text}", rel.display()));
+        }
+    }
+    assert!(
+        allowed > 0,
+        "the scanner finds the comparisons the allowed files do make"
+    );
+    assert!(
+        found.is_empty(),
+        "the platform compared as text; compare `core::side::Side` (`Side::of(kind)` for a stack \
+         kind):\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn the_platform_scanner_sees_comparisons_and_not_comments() {
+    let code =
+        "if p == \"ecs\" {}\nmatch k { \"lambda\" => 1, _ => 2 }\nlet x = s.kind != \"lambda\";\n\
+                // p == \"ecs\"\nlet t = \"ecs\"; let m = \"kind == \\\"ecs\\\"\";\n\
+                match k { \"ecs\" | \"lambda\" => 1, _ => 2 }\nlet o = a || \"ecs\".is_empty();\n\
+                let j = v[\"ecs\"] == 1;";
+    let lines: Vec<usize> = platform_words_compared(code)
+        .into_iter()
+        .map(|(l, _)| l)
+        .collect();
+    assert_eq!(
+        lines,
+        vec![1, 2, 3, 6],
+        "not the comment (4), the plain word or the string (5)"
     );
 }

@@ -7,6 +7,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use replatform::core::experiment::{summarise, Sample};
+use replatform::core::side::Side;
 use serde_json::Value;
 
 use crate::common::examples;
@@ -37,7 +38,7 @@ fn text(b: &[u8]) -> String {
 
 /// The keys of `compare`'s per-platform summary.
 fn summary_fields() -> BTreeSet<String> {
-    let s = summarise("ecs", &[&Sample::default()], None);
+    let s = summarise(Side::Ecs, &[&Sample::default()], None);
     serde_json::to_value(s)
         .unwrap()
         .as_object()
@@ -549,5 +550,23 @@ fn simulate_from_compare_takes_the_load_and_the_workers_figures_from_a_measured_
         text(&o.stderr).contains("samples.csv") && text(&o.stderr).contains("hint:"),
         "{}",
         text(&o.stderr)
+    );
+
+    // A platform that is neither of the two: said, with the words it takes, not a panic.
+    let wrong = measured_run(&[(0.0, 0, 0, 0, 0, 0), (10.0, 100, 100, 0, 0, 0)]);
+    let csv = wrong.path().join("samples.csv");
+    let rows = std::fs::read_to_string(&csv).unwrap();
+    std::fs::write(&csv, rows.replace(",lambda,", ",fargate,")).unwrap();
+    let o = replatform(
+        dir,
+        &["simulate", "--from-compare", wrong.path().to_str().unwrap()],
+    );
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("does not read as compare's samples")
+            && err.contains("unknown variant `fargate`, expected `ecs` or `lambda`")
+            && err.contains("hint:"),
+        "{err}"
     );
 }

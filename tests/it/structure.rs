@@ -6,6 +6,7 @@ use serde_yaml_ng::Value;
 
 use crate::common::{examples, parse, props, render_config, render_text, stack, variations};
 use replatform::core::render::Image;
+use replatform::core::side::Side;
 
 fn all_configs() -> Vec<(String, Config)> {
     let mut out: Vec<(String, Config)> = variations()
@@ -498,7 +499,7 @@ fn roles_are_scoped_to_their_own_queue_and_logs() {
             let has_ec2 = s.template.contains("ec2:CreateNetworkInterface");
             assert_eq!(
                 has_ec2,
-                s.kind == "lambda" && c.lambda.vpc,
+                s.side() == Some(Side::Lambda) && c.lambda.vpc,
                 "{name} {}",
                 s.name
             );

@@ -25,6 +25,7 @@ use crate::aws::sqs::Sqs;
 use crate::core::changes::{self, Change};
 use crate::core::outcome::{DiffState, StackResult};
 use crate::core::render::RenderedStack;
+use crate::core::side::Side;
 use crate::error::Failure;
 use crate::image::Report;
 use crate::ui::printer::Printer;
@@ -484,7 +485,7 @@ pub async fn diff(
     let config = &ready.loaded.config;
     let function = stacks
         .iter()
-        .any(|d| d.kind == "lambda" && d.state.deployed())
+        .any(|d| Side::of(&d.kind) == Some(Side::Lambda) && d.state.deployed())
         .then_some(config.service.as_str());
     let production = super::deployed::production_status(&ready.aws, config, function)
         .await

@@ -485,7 +485,8 @@ impl Config {
         self.image.repository.as_deref().unwrap_or(&self.service)
     }
 
-    pub fn stack_name(&self, platform: &str) -> String {
+    /// The built-in stack name of a platform's stack: `SERVICE-ecs`, `SERVICE-lambda`.
+    pub fn stack_name(&self, platform: crate::core::side::Side) -> String {
         format!("{}-{platform}", self.service)
     }
 }

@@ -11,6 +11,7 @@ use crate::core::cost::Prices;
 use crate::core::diag::Diagnostic;
 use crate::core::load::Wave;
 use crate::core::render::{self, Data, Image, Sources};
+use crate::core::side::Side;
 use crate::core::simulate::{self, Inputs, Setup};
 
 /// The default load: 1,000 messages at once, each handled in 100 ms.
@@ -33,7 +34,7 @@ pub fn warnings(c: &Config) -> Vec<Diagnostic> {
     let Ok(stacks) = render::render(&Sources::builtin(), &Data::new(c, &Image::Placeholder)) else {
         return Vec::new();
     };
-    let Some(ecs) = stacks.iter().find(|s| s.kind == "ecs") else {
+    let Some(ecs) = stacks.iter().find(|s| s.side() == Some(Side::Ecs)) else {
         return Vec::new();
     };
     let inputs = Inputs {
@@ -51,7 +52,7 @@ pub fn warnings(c: &Config) -> Vec<Diagnostic> {
     };
     let run = simulate::run(&setup, &inputs);
     let summary = run.summary(&setup, &inputs, &Prices::builtin(), "");
-    let drained = |p: &str| {
+    let drained = |p: Side| {
         summary
             .run
             .platforms
@@ -61,11 +62,11 @@ pub fn warnings(c: &Config) -> Vec<Diagnostic> {
     };
     let limit = LIMIT.as_secs_f64();
     let (ecs_s, lambda_s) = (
-        drained("ecs").unwrap_or(limit),
-        drained("lambda").unwrap_or(limit),
+        drained(Side::Ecs).unwrap_or(limit),
+        drained(Side::Lambda).unwrap_or(limit),
     );
     let said = |v: Option<f64>| v.map_or(format!("not within {} h", LIMIT.as_secs() / 3600), secs);
-    let bottleneck = |p: &str| {
+    let bottleneck = |p: Side| {
         run.bottlenecks
             .iter()
             .find(|b| b.platform == p)
@@ -74,7 +75,7 @@ pub fn warnings(c: &Config) -> Vec<Diagnostic> {
     };
     let mut out = Vec::new();
 
-    let (name, text) = bottleneck("lambda");
+    let (name, text) = bottleneck(Side::Lambda);
     if lambda_s > FACTOR * ecs_s.max(1.0) {
         let schedule = matches!(c.lambda.trigger, Trigger::Schedule(_));
         let (field, hint) = match name.as_str() {
@@ -89,16 +90,16 @@ pub fn warnings(c: &Config) -> Vec<Diagnostic> {
             Diagnostic::warning(
                 "model-drain",
                 field,
-                match drained("lambda") {
-                    Some(l) => format!("for {ASSUMED}, the model predicts Lambda drains the queue in {}, {:.1} times ECS's {}: its bottleneck is {text}", secs(l), l / ecs_s.max(1.0), said(drained("ecs"))),
-                    None => format!("for {ASSUMED}, the model predicts Lambda does not drain the queue within {} h (ECS: {}): its bottleneck is {text}", LIMIT.as_secs() / 3600, said(drained("ecs"))),
+                match drained(Side::Lambda) {
+                    Some(l) => format!("for {ASSUMED}, the model predicts Lambda drains the queue in {}, {:.1} times ECS's {}: its bottleneck is {text}", secs(l), l / ecs_s.max(1.0), said(drained(Side::Ecs))),
+                    None => format!("for {ASSUMED}, the model predicts Lambda does not drain the queue within {} h (ECS: {}): its bottleneck is {text}", LIMIT.as_secs() / 3600, said(drained(Side::Ecs))),
                 },
             )
             .hint(format!("{hint}; `replatform simulate --count 1000 --explain` shows why")),
         );
     }
 
-    let (name, text) = bottleneck("ecs");
+    let (name, text) = bottleneck(Side::Ecs);
     let step_limited = matches!(name.as_str(), "max" | "ExactCapacity" | "cooldown");
     if step_limited && ecs_s > FACTOR * lambda_s.max(1.0) {
         let field = match name.as_str() {
@@ -110,9 +111,9 @@ pub fn warnings(c: &Config) -> Vec<Diagnostic> {
             Diagnostic::warning(
                 "model-drain",
                 field,
-                match drained("ecs") {
-                    Some(e) => format!("for {ASSUMED}, the model predicts ECS drains the queue in {}, {:.1} times Lambda's {}: its bottleneck is {text}", secs(e), e / lambda_s.max(1.0), said(drained("lambda"))),
-                    None => format!("for {ASSUMED}, the model predicts ECS does not drain the queue within {} h (Lambda: {}): its bottleneck is {text}", LIMIT.as_secs() / 3600, said(drained("lambda"))),
+                match drained(Side::Ecs) {
+                    Some(e) => format!("for {ASSUMED}, the model predicts ECS drains the queue in {}, {:.1} times Lambda's {}: its bottleneck is {text}", secs(e), e / lambda_s.max(1.0), said(drained(Side::Lambda))),
+                    None => format!("for {ASSUMED}, the model predicts ECS does not drain the queue within {} h (Lambda: {}): its bottleneck is {text}", LIMIT.as_secs() / 3600, said(drained(Side::Lambda))),
                 },
             )
             .hint("a higher `max`, larger `add` steps or a shorter `scale_out_cooldown`; `replatform simulate --count 1000 --explain` shows each step"),
@@ -125,14 +126,14 @@ pub fn warnings(c: &Config) -> Vec<Diagnostic> {
     let peak = run
         .samples
         .iter()
-        .filter(|s| s.platform == "ecs")
+        .filter(|s| s.platform == Side::Ecs)
         .filter_map(|s| s.ecs_desired)
         .max()
         .unwrap_or(0);
     let seen = run
         .bottlenecks
         .iter()
-        .find(|b| b.platform == "ecs")
+        .find(|b| b.platform == Side::Ecs)
         .map(|b| b.seen.clone())
         .unwrap_or_default();
     let held = |n: &str| seen.get(n).copied().unwrap_or(0);
@@ -147,7 +148,7 @@ pub fn warnings(c: &Config) -> Vec<Diagnostic> {
             Diagnostic::warning(
                 "model-steps",
                 field,
-                format!("for {ASSUMED}, the model's ECS reaches only {peak} of `max` {max} tasks (drained in {}): {why}", said(drained("ecs"))),
+                format!("for {ASSUMED}, the model's ECS reaches only {peak} of `max` {max} tasks (drained in {}): {why}", said(drained(Side::Ecs))),
             )
             .hint("larger `add` steps (e.g. `{ from: 100, add: 5 }`) or a shorter `scale_out_cooldown` reach `max` while there is work; `replatform simulate --count 1000 --explain` shows each step"),
         );

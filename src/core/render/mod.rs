@@ -15,6 +15,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use super::locate::Limits;
+use super::side::Side;
 
 mod data;
 mod references;
@@ -93,6 +94,12 @@ pub struct RenderedStack {
 impl RenderedStack {
     pub fn file_name(&self) -> String {
         format!("{}.yaml", self.name)
+    }
+
+    /// The platform this stack runs, when its kind is one of the two; `None` for a stack of
+    /// another kind a `--templates` folder added (`kind` stays text for those).
+    pub fn side(&self) -> Option<Side> {
+        Side::of(&self.kind)
     }
 }
 

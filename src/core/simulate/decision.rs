@@ -6,13 +6,15 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::core::side::Side;
+
 /// One scaling decision.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Decision {
     /// Milliseconds of simulated time since the load began.
     pub at_ms: u64,
     /// `ecs` or `lambda`.
-    pub platform: String,
+    pub platform: Side,
     /// The rule that decided: `alarm`, `step`, `cooldown`, `max`, `exact`, `task-start`,
     /// `sigterm`, `pollers`, `throttle`, `schedule`, ...
     pub rule: String,
@@ -23,7 +25,7 @@ pub struct Decision {
 /// What held a platform back while messages waited.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Bottleneck {
-    pub platform: String,
+    pub platform: Side,
     /// The limit that held longest: `max`, `ExactCapacity`, `cooldown`, `task start`, `alarm
     /// period`, `reserved concurrency`, `max_concurrency`, `ramp`, `ceiling`, `schedule rate`,
     /// `timeout`, ...; `none` when no message ever waited for a worker.
@@ -49,7 +51,7 @@ impl Tally {
     }
 
     /// The limit that held longest (ties: the first by name).
-    pub fn bottleneck(&self, platform: &str, explain: impl Fn(&str) -> String) -> Bottleneck {
+    pub fn bottleneck(&self, platform: Side, explain: impl Fn(&str) -> String) -> Bottleneck {
         let total: u64 = self.seconds.values().sum();
         let top = self
             .seconds
@@ -60,7 +62,7 @@ impl Tally {
             });
         match top {
             Some((name, seconds)) => Bottleneck {
-                platform: platform.into(),
+                platform,
                 name: name.clone(),
                 seconds,
                 share: seconds as f64 / total as f64,
@@ -71,7 +73,7 @@ impl Tally {
                 ),
             },
             None => Bottleneck {
-                platform: platform.into(),
+                platform,
                 name: "none".into(),
                 seconds: 0,
                 share: 0.0,
@@ -95,12 +97,12 @@ mod tests {
         for _ in 0..7 {
             t.add("max");
         }
-        let b = t.bottleneck("ecs", |n| format!("limit {n}"));
+        let b = t.bottleneck(Side::Ecs, |n| format!("limit {n}"));
         assert_eq!((b.name.as_str(), b.seconds), ("max", 7));
         assert!((b.share - 0.7).abs() < 1e-9);
         assert_eq!(b.text, "limit max (7 s of 10 s with messages waiting)");
         assert_eq!(
-            Tally::default().bottleneck("lambda", |n| n.into()).name,
+            Tally::default().bottleneck(Side::Lambda, |n| n.into()).name,
             "none"
         );
     }

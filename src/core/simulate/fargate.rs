@@ -6,6 +6,7 @@ use super::decision::Decision;
 use super::queue::{Queue, ReceiptId};
 use super::scaling::clock;
 use super::{Calls, Worker, TICK_MS};
+use crate::core::side::Side;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
@@ -268,7 +269,7 @@ fn plural(n: u64) -> &'static str {
 fn decision(at_ms: u64, rule: &str, text: String) -> Decision {
     Decision {
         at_ms,
-        platform: "ecs".into(),
+        platform: Side::Ecs,
         rule: rule.into(),
         text,
     }

@@ -7,6 +7,7 @@ use super::decision::Decision;
 use super::queue::{Queue, ReceiptId};
 use super::scaling::clock;
 use super::{Calls, Worker, TICK_MS};
+use crate::core::side::Side;
 
 /// Lambda developer guide, "Configuring scaling behavior for SQS event source mappings":
 /// five concurrent batches when messages appear, up to 300 more a minute while messages
@@ -618,7 +619,7 @@ fn capped(limit: u32, target: u32, why: &str) -> String {
 fn decision(at_ms: u64, rule: &str, text: String) -> Decision {
     Decision {
         at_ms,
-        platform: "lambda".into(),
+        platform: Side::Lambda,
         rule: rule.into(),
         text,
     }

@@ -26,6 +26,7 @@ use serde::Serialize;
 use super::cost::{self, Compute, Cost, Prices, Usage};
 use super::experiment::{self, Sample, DRAINED_SAMPLES};
 use super::load::Wave;
+use super::side::Side;
 
 /// The model's clock advances one second at a time.
 pub const TICK_MS: u64 = 1_000;
@@ -371,10 +372,10 @@ pub fn run(setup: &Setup, inputs: &Inputs) -> Run {
         if t % interval_ms == 0 {
             let elapsed_s = t as f64 / 1000.0;
             let time = rfc3339(inputs.start_unix_ms + t);
-            let queue_sample = |q: &Queue, platform: &str| Sample {
+            let queue_sample = |q: &Queue, platform: Side| Sample {
                 time: time.clone(),
                 elapsed_s,
-                platform: platform.into(),
+                platform,
                 visible: Some(q.visible()),
                 in_flight: Some(q.in_flight()),
                 delayed: Some(q.delayed()),
@@ -388,7 +389,7 @@ pub fn run(setup: &Setup, inputs: &Inputs) -> Run {
                 ecs_desired: Some(u64::from(desired)),
                 ecs_running: Some(service.running()),
                 ecs_pending: Some(service.pending()),
-                ..queue_sample(&ecs_q, "ecs")
+                ..queue_sample(&ecs_q, Side::Ecs)
             });
             let peak = function.peak_since_sample.max(function.running());
             function.peak_since_sample = function.running();
@@ -401,14 +402,14 @@ pub fn run(setup: &Setup, inputs: &Inputs) -> Run {
                 lambda_throttles: minute.map(|(_, m)| m.throttles),
                 cloudwatch_minute: minute
                     .map(|(i, _)| rfc3339(inputs.start_unix_ms + i as u64 * MINUTE_MS)),
-                ..queue_sample(&lam_q, "lambda")
+                ..queue_sample(&lam_q, Side::Lambda)
             });
             if window_ms.is_some_and(|w| t >= w) {
                 stopped = Stopped::Window;
                 break;
             }
             let load_over = load_done_ms.is_none_or(|d| t >= d);
-            let drained = |platform: &str| {
+            let drained = |platform: Side| {
                 let last: Vec<&Sample> = samples
                     .iter()
                     .rev()
@@ -420,8 +421,8 @@ pub fn run(setup: &Setup, inputs: &Inputs) -> Run {
             let ecs_back = desired == s.min && service.alive() == u64::from(s.min);
             if window_ms.is_none()
                 && load_over
-                && drained("ecs")
-                && drained("lambda")
+                && drained(Side::Ecs)
+                && drained(Side::Lambda)
                 && ecs_back
                 && function.running() == 0
             {
@@ -466,7 +467,7 @@ pub fn run(setup: &Setup, inputs: &Inputs) -> Run {
                         .collect();
                     log.push(Decision {
                         at_ms: t,
-                        platform: "ecs".into(),
+                        platform: Side::Ecs,
                         rule: "alarm".into(),
                         text: format!(
                             "alarm {} {} -> {}: {} over [{}] ({} of {} breaching)",
@@ -501,7 +502,7 @@ pub fn run(setup: &Setup, inputs: &Inputs) -> Run {
                     if last_logged[pi] != Some((act.rule, act.to)) || act.to != desired {
                         log.push(Decision {
                             at_ms: t,
-                            platform: "ecs".into(),
+                            platform: Side::Ecs,
                             rule: act.rule.into(),
                             text: act.text.clone(),
                         });
@@ -538,7 +539,7 @@ pub fn run(setup: &Setup, inputs: &Inputs) -> Run {
     let processed = |q: &Queue| q.deleted();
     let usage = vec![
         Usage {
-            platform: "ecs".into(),
+            platform: Side::Ecs,
             compute: Compute::Fargate {
                 task_seconds: service.billed_seconds.clone(),
                 vcpu: f64::from(setup.cpu) / 1024.0,
@@ -550,7 +551,7 @@ pub fn run(setup: &Setup, inputs: &Inputs) -> Run {
             messages: processed(&ecs_q),
         },
         Usage {
-            platform: "lambda".into(),
+            platform: Side::Lambda,
             compute: Compute::Lambda {
                 invocations: function.invoked,
                 billed_ms: function.billed_ms,
@@ -567,8 +568,8 @@ pub fn run(setup: &Setup, inputs: &Inputs) -> Run {
         samples,
         decisions: log,
         bottlenecks: vec![
-            ecs_tally.bottleneck("ecs", ecs_limit),
-            lambda_tally.bottleneck("lambda", lambda_limit),
+            ecs_tally.bottleneck(Side::Ecs, ecs_limit),
+            lambda_tally.bottleneck(Side::Lambda, lambda_limit),
         ],
         usage,
         load_window_s,
@@ -620,10 +621,10 @@ impl Run {
     /// The summary document of this run: per-platform summaries as `compare` makes them, the
     /// bottlenecks, and the cost at `prices`.
     pub fn summary(&self, setup: &Setup, inputs: &Inputs, prices: &Prices, out: &str) -> Summary {
-        let platforms = ["ecs", "lambda"]
-            .iter()
+        let platforms = Side::BOTH
+            .into_iter()
             .map(|p| {
-                let of: Vec<&Sample> = self.samples.iter().filter(|s| s.platform == *p).collect();
+                let of: Vec<&Sample> = self.samples.iter().filter(|s| s.platform == p).collect();
                 experiment::summarise(p, &of, self.load_window_s.map(|(_, end)| end))
             })
             .collect();

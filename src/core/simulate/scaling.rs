@@ -548,8 +548,14 @@ Resources:
             &crate::core::render::Data::new(&c, &crate::core::render::Image::Placeholder),
         )
         .unwrap();
-        EcsScaling::from_template(&stacks.iter().find(|s| s.kind == "ecs").unwrap().template)
-            .unwrap()
+        EcsScaling::from_template(
+            &stacks
+                .iter()
+                .find(|s| s.side() == Some(crate::core::side::Side::Ecs))
+                .unwrap()
+                .template,
+        )
+        .unwrap()
     }
 
     fn config(scaling: &str) -> String {

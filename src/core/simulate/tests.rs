@@ -10,6 +10,7 @@ use crate::core::config::parse;
 use crate::core::experiment;
 use crate::core::load::Wave;
 use crate::core::render::{render, Data, Image, Sources};
+use crate::core::side::Side;
 
 fn config(ecs_scaling: &str, lambda: &str) -> Config {
     let yaml = format!(
@@ -24,7 +25,7 @@ fn ecs_template(c: &Config) -> String {
     let stacks = render(&Sources::builtin(), &Data::new(c, &Image::Placeholder)).unwrap();
     stacks
         .into_iter()
-        .find(|s| s.kind == "ecs")
+        .find(|s| s.side() == Some(Side::Ecs))
         .unwrap()
         .template
 }
@@ -40,14 +41,14 @@ fn simulate(c: &Config, inputs: &Inputs) -> Run {
     run(&Setup::new(c, &ecs_template(c), inputs).unwrap(), inputs)
 }
 
-fn of<'a>(r: &'a Run, platform: &str) -> Vec<&'a Sample> {
+fn of(r: &Run, platform: Side) -> Vec<&Sample> {
     r.samples
         .iter()
         .filter(|s| s.platform == platform)
         .collect()
 }
 
-fn at(r: &Run, platform: &str, t: f64) -> Sample {
+fn at(r: &Run, platform: Side, t: f64) -> Sample {
     of(r, platform)
         .into_iter()
         .find(|s| s.elapsed_s >= t)
@@ -77,7 +78,7 @@ fn ecs_ramps_by_its_add_steps_and_stops_at_max() {
             ..inputs(100_000, 1_000)
         },
     );
-    let desired = |t: f64| at(&r, "ecs", t).ecs_desired.unwrap();
+    let desired = |t: f64| at(&r, Side::Ecs, t).ecs_desired.unwrap();
     // Minute 0's datapoint is published at 02:00 (its end plus a 60 s delay): the first alarm.
     // A sample shows the instant before that instant's decisions.
     assert_eq!(desired(120.0), 0);
@@ -107,11 +108,11 @@ fn no_task_works_before_a_metric_period_plus_a_task_start() {
             ..inputs(500, 100)
         },
     );
-    let s = experiment::summarise("ecs", &of(&r, "ecs"), None);
+    let s = experiment::summarise(Side::Ecs, &of(&r, Side::Ecs), None);
     // The alarm sees minute 0 at 02:00 (60 s period + 60 s delay), the task runs 45 s later.
     assert_eq!(s.first_worker_s, Some(165.0));
     assert!(s.first_receive_s.unwrap() >= 165.0);
-    assert_eq!(at(&r, "ecs", 160.0).ecs_pending, Some(5));
+    assert_eq!(at(&r, Side::Ecs, 160.0).ecs_pending, Some(5));
 }
 
 #[test]
@@ -125,7 +126,7 @@ fn scale_in_to_zero_only_after_scale_in_after_of_an_empty_queue() {
         },
     );
     assert_eq!(r.stopped, Stopped::Drained);
-    let ecs = of(&r, "ecs");
+    let ecs = of(&r, Side::Ecs);
     let empty_from = ecs
         .iter()
         .rev()
@@ -175,7 +176,7 @@ fn the_articles_exact_capacity_of_five_stays_at_five() {
         ..inputs(20_000, 500)
     };
     let r = run(&Setup::new(&c, &template, &inputs).unwrap(), &inputs);
-    let ecs = of(&r, "ecs");
+    let ecs = of(&r, Side::Ecs);
     assert_eq!(
         ecs.iter().filter_map(|s| s.ecs_desired).max(),
         Some(5),
@@ -192,7 +193,7 @@ fn the_articles_exact_capacity_of_five_stays_at_five() {
     );
     assert_eq!(r.bottlenecks[0].name, "ExactCapacity");
     // Lambda with reserved concurrency 1: concurrency stays at 1.
-    let lambda = of(&r, "lambda");
+    let lambda = of(&r, Side::Lambda);
     assert_eq!(
         lambda.iter().filter_map(|s| s.workers).max(),
         Some(1),
@@ -213,7 +214,7 @@ fn lambdas_pollers_start_at_five_and_add_300_a_minute_to_the_ceiling() {
             ..inputs(5_000_000, 60_000)
         },
     );
-    let workers = |t: f64| at(&r, "lambda", t).workers.unwrap();
+    let workers = |t: f64| at(&r, Side::Lambda, t).workers.unwrap();
     assert_eq!(workers(30.0), 5);
     assert_eq!(workers(61.0), 305);
     assert_eq!(workers(121.0), 605);
@@ -228,7 +229,7 @@ fn lambdas_pollers_start_at_five_and_add_300_a_minute_to_the_ceiling() {
         "{:#?}",
         r.decisions
             .iter()
-            .filter(|d| d.platform == "lambda")
+            .filter(|d| d.platform == Side::Lambda)
             .collect::<Vec<_>>()
     );
 }
@@ -247,7 +248,7 @@ fn max_concurrency_reserved_and_account_concurrency_cap_lambda() {
         )
     };
     let peak = |r: &Run| {
-        of(r, "lambda")
+        of(r, Side::Lambda)
             .iter()
             .filter_map(|s| s.workers)
             .max()
@@ -272,7 +273,7 @@ fn max_concurrency_reserved_and_account_concurrency_cap_lambda() {
     );
     assert_eq!(peak(&r), 50);
     assert!(
-        of(&r, "lambda")
+        of(&r, Side::Lambda)
             .iter()
             .any(|s| s.lambda_throttles.is_some_and(|t| t > 0)),
         "pollers beyond the reserved concurrency are throttled"
@@ -298,7 +299,7 @@ fn provisioned_pollers_start_at_their_minimum_and_ramp_by_1000() {
             ..inputs(1_000_000, 60_000)
         },
     );
-    let workers = |t: f64| at(&r, "lambda", t).workers.unwrap();
+    let workers = |t: f64| at(&r, Side::Lambda, t).workers.unwrap();
     assert_eq!(workers(30.0), 100);
     assert_eq!(workers(61.0), 1_100);
     assert_eq!(workers(121.0), 1_500, "max pollers 150 x 10");
@@ -331,7 +332,7 @@ fn lambda_scales_back_down_when_the_queue_empties() {
     let downs: Vec<&Decision> = r
         .decisions
         .iter()
-        .filter(|d| d.platform == "lambda" && d.text.contains("the queue is empty"))
+        .filter(|d| d.platform == Side::Lambda && d.text.contains("the queue is empty"))
         .collect();
     assert!(!downs.is_empty(), "{:#?}", r.decisions);
     assert!(
@@ -359,7 +360,7 @@ fn the_schedule_trigger_works_the_queue_once_per_rate() {
             ..inputs(100, 100)
         },
     );
-    assert_eq!(at(&r, "lambda", 299.0).visible, Some(100));
+    assert_eq!(at(&r, Side::Lambda, 299.0).visible, Some(100));
     assert_eq!(r.bottlenecks[1].name, "timeout");
     // With room to poll (margin 10 + 15 s) each invocation drains the queue, then stops at the
     // first empty receive.
@@ -386,8 +387,8 @@ fn the_schedule_trigger_works_the_queue_once_per_rate() {
     );
     // Sent at 00:15, after the 00:00 invocation's 10 s long poll ended empty: the 01:00 one
     // takes them all.
-    assert_eq!(at(&r, "lambda", 59.0).visible, Some(100));
-    let drained = of(&r, "lambda")
+    assert_eq!(at(&r, Side::Lambda, 59.0).visible, Some(100));
+    let drained = of(&r, Side::Lambda)
         .into_iter()
         .find(|s| s.elapsed_s > 60.0 && s.depth() == Some(0))
         .unwrap()
@@ -395,7 +396,7 @@ fn the_schedule_trigger_works_the_queue_once_per_rate() {
     // Ten batches of 10 x 100 ms plus 40 ms of calls each.
     assert!((70.0..=72.0).contains(&drained), "drained at {drained}");
     assert_eq!(
-        of(&r, "lambda").iter().filter_map(|s| s.workers).max(),
+        of(&r, Side::Lambda).iter().filter_map(|s| s.workers).max(),
         Some(1)
     );
     assert_eq!(r.bottlenecks[1].name, "schedule rate");
@@ -415,7 +416,7 @@ fn a_fifo_queue_with_one_group_is_worked_one_batch_at_a_time() {
             ..inputs(1_000, 100)
         },
     );
-    let lambda = of(&r, "lambda");
+    let lambda = of(&r, Side::Lambda);
     assert!(
         lambda.iter().all(|s| s.in_flight.unwrap() <= 10),
         "one group: one batch in flight at most"
@@ -433,7 +434,7 @@ fn a_fifo_queue_with_one_group_is_worked_one_batch_at_a_time() {
             ..inputs(100_000, 1_000)
         },
     );
-    assert_eq!(at(&r, "lambda", 90.0).in_flight, Some(100));
+    assert_eq!(at(&r, Side::Lambda, 90.0).in_flight, Some(100));
 }
 
 #[test]
@@ -447,7 +448,7 @@ fn failing_messages_reach_the_dead_letter_queue() {
         },
     );
     assert_eq!(r.stopped, Stopped::Drained);
-    for p in ["ecs", "lambda"] {
+    for p in Side::BOTH {
         let s = experiment::summarise(p, &of(&r, p), Some(0.0));
         assert_eq!((s.dead_lettered, s.processed), (Some(3), Some(47)), "{p}");
     }
