@@ -61,8 +61,13 @@ impl Production {
         }
     }
 
-    /// The production service, `None` when its cluster has no such active service.
-    async fn service(&self, cluster: &str, service: &str) -> Result<Option<EcsService>, AwsError> {
+    /// The production service, `None` when its cluster has no such active service. Read once
+    /// per run: by the checks of `cutover` (then handed to [`drive`]) or by [`undo`].
+    pub async fn service(
+        &self,
+        cluster: &str,
+        service: &str,
+    ) -> Result<Option<EcsService>, AwsError> {
         Ok(self
             .ecs
             .service(cluster, service)
@@ -259,10 +264,11 @@ pub async fn cutover(
         .map(|(_, n)| n)
         .ok_or_else(|| Failure::new("the stacks name no Lambda stack"))?;
     let aws = connect(ws, config.region.as_deref(), printer).await?;
-    let (site, preflight_input) = match locate(ws, &config, &aws, &lambda_stack, printer).await? {
-        Ok(found) => found,
-        Err(refusals) => return Ok(Cutover::refused(refusals, None)),
-    };
+    let (site, preflight_input, service) =
+        match locate(ws, &config, &aws, &lambda_stack, printer).await? {
+            Ok(found) => found,
+            Err(refusals) => return Ok(Cutover::refused(refusals, None)),
+        };
     let refusals = cutover::preflight(&preflight_input);
     if !refusals.is_empty() {
         return Ok(Cutover::refused(refusals, Some(site)));
@@ -270,6 +276,7 @@ pub async fn cutover(
     drive(
         &Production::of(&aws),
         &site,
+        &service,
         options,
         &crate::ui::prompt::terminal,
         &stop,
@@ -278,15 +285,15 @@ pub async fn cutover(
     .await
 }
 
-/// Finds the site and reads what the checks need; `Err(refusals)` when something to act on is
-/// missing.
+/// Finds the site and reads what the checks need, the production service among them (read here
+/// only, and handed to [`drive`]); `Err(refusals)` when something to act on is missing.
 async fn locate(
     ws: &Workspace,
     config: &Config,
     aws: &Aws,
     lambda_stack: &str,
     printer: &Printer,
-) -> Result<Result<(Site, Preflight), Vec<Refusal>>, Failure> {
+) -> Result<Result<(Site, Preflight, EcsService), Vec<Refusal>>, Failure> {
     let (cluster, service, queue_url) = match production_of(ws, config, aws).await {
         Ok(p) => p,
         Err(r) => return Ok(Err(vec![r])),
@@ -313,13 +320,13 @@ async fn locate(
             "correct `production.queue` to the URL of the queue the service consumes",
         )]));
     };
-    if prod.service(&cluster, &service).await?.is_none() {
+    let Some(ecs_service) = prod.service(&cluster, &service).await? else {
         return Ok(Err(vec![refusal(
             "production-service",
             format!("the production service `{cluster}/{service}` is not found"),
             "correct `production.ecs_service` to the CLUSTER/SERVICE that runs today (`aws ecs list-services --cluster CLUSTER`)",
         )]));
-    }
+    };
     let function = facts
         .get("FunctionName")
         .cloned()
@@ -388,7 +395,7 @@ async fn locate(
         mapping: mapping.map(|m| m.uuid).unwrap_or_default(),
         ceiling: sqs.max_concurrency.or(config.lambda.reserved_concurrency),
     };
-    Ok(Ok((site, preflight)))
+    Ok(Ok((site, preflight, ecs_service)))
 }
 
 /// Whether the deployed Lambda stack is the one `up` would deploy now, with the image the
@@ -434,22 +441,18 @@ pub fn describe(stage: &Stage, site: &Site, bounds: &Bounds) -> String {
 }
 
 /// Runs the stages from where the record says, each confirmed (unless `--yes`), applied, recorded
-/// and baked; a breach or a failed step rolls back. `Err` only for what stops before anything
-/// changed in production.
+/// and baked; a breach or a failed step rolls back. `service` is the production service as the
+/// checks read it ([`Production::service`]): its record and bounds are not read again. `Err`
+/// only for what stops before anything changed in production.
 pub async fn drive(
     prod: &Production,
     site: &Site,
+    service: &EcsService,
     options: &Options,
     ask: Ask<'_>,
     stop: &Stop,
     printer: &Printer,
 ) -> Result<Cutover, Failure> {
-    let Some(service) = prod.service(&site.cluster, &site.service).await? else {
-        return Err(Failure::new(format!(
-            "the production service `{}/{}` is not found; production was not changed",
-            site.cluster, site.service
-        )));
-    };
     let mut report = Cutover {
         outcome: Outcome::CutOver,
         reason: None,
@@ -490,6 +493,9 @@ pub async fn drive(
     // Written just before the first change (after the first question): a run that stops before
     // it leaves nothing behind, and the bounds are read fresh by the next.
     let mut unrecorded = tag.is_none();
+    // What the service's tag holds now, as this run last wrote or found it: the automatic
+    // rollback restores from it without reading the service again.
+    let mut tagged = (!unrecorded).then_some(record);
     report.recorded = Some(record.bounds);
     let plan = cutover::plan(&options.stages, record.bounds, site.ceiling).map_err(Failure::new)?;
     report.stages = plan
@@ -551,6 +557,7 @@ pub async fn drive(
                 .tag(&service.arn, STATE_TAG, &record.to_string())
                 .await?;
             unrecorded = false;
+            tagged = Some(record);
             let b = record.bounds;
             printer.info(format!(
                 "recorded `{}/{}` (min {} max {} desired {}{}) as its tag `{STATE_TAG}`",
@@ -572,6 +579,8 @@ pub async fn drive(
             return Ok(roll_back(
                 prod,
                 site,
+                &service.arn,
+                tagged,
                 report,
                 format!("stage {}% failed: {e}", stage.percent),
                 hint,
@@ -590,6 +599,8 @@ pub async fn drive(
             return Ok(roll_back(
                 prod,
                 site,
+                &service.arn,
+                tagged,
                 report,
                 format!("recording stage {}% failed: {e}", stage.percent),
                 hint,
@@ -597,6 +608,7 @@ pub async fn drive(
             )
             .await);
         }
+        tagged = Some(record);
         report.stages[i].outcome = StageOutcome::Applied;
         printer.info(format!("stage {}%: applied and recorded", stage.percent));
         if options.bake.is_zero() {
@@ -616,6 +628,8 @@ pub async fn drive(
                 return Ok(roll_back(
                     prod,
                     site,
+                    &service.arn,
+                    tagged,
                     report,
                     format!(
                         "the bake of stage {}% could not read its figures: {e}",
@@ -633,6 +647,8 @@ pub async fn drive(
             return Ok(roll_back(
                 prod,
                 site,
+                &service.arn,
+                tagged,
                 report,
                 format!("the bake of stage {}% breached: {why}", stage.percent),
                 None,
@@ -663,29 +679,21 @@ fn interrupted(mut report: Cutover, signal: &str, stage: u32, next_steps: &str) 
     report
 }
 
-/// The automatic rollback after a breach or a failed step.
+/// The automatic rollback after a breach or a failed step: from what this run last recorded on
+/// the service (`arn`), which it knows without reading the service again.
+#[allow(clippy::too_many_arguments)]
 async fn roll_back(
     prod: &Production,
     site: &Site,
+    arn: &str,
+    tagged: Option<Recorded>,
     mut report: Cutover,
     reason: String,
     hint: Option<String>,
     printer: &Printer,
 ) -> Cutover {
     printer.warning(&format!("{reason}; rolling back"));
-    let r = match undo(prod, site, printer).await {
-        Ok(r) => r,
-        Err(f) => Rollback {
-            recorded: report.recorded,
-            from_stage: None,
-            steps: vec![Step {
-                what: "reading the production service".into(),
-                outcome: StepOutcome::Failed,
-                error: Some(f.message),
-            }],
-            complete: false,
-        },
-    };
+    let r = restore(prod, site, arn, tagged, printer).await;
     report.outcome = if r.complete {
         Outcome::RolledBack
     } else {
@@ -892,10 +900,7 @@ pub async fn rollback(ws: &Workspace, yes: bool, printer: &Printer) -> Result<Ro
     undo(&prod, &site, printer).await
 }
 
-/// Puts the production service back as recorded, then stops the function consuming the queue,
-/// then removes the record. A step that fails leaves the record, so that `rollback` can run again;
-/// while ECS is not restored the mapping is left consuming, so that the queue is never left
-/// without a consumer.
+/// `rollback`: reads the production service once, for its record, then [`restore`]s it.
 pub async fn undo(prod: &Production, site: &Site, printer: &Printer) -> Result<Rollback, Failure> {
     let Some(service) = prod.service(&site.cluster, &site.service).await? else {
         return Err(Failure::new(format!(
@@ -909,6 +914,20 @@ pub async fn undo(prod: &Production, site: &Site, printer: &Printer) -> Result<R
         .map(|t| Recorded::parse(t))
         .transpose()
         .map_err(Failure::new)?;
+    Ok(restore(prod, site, &service.arn, recorded, printer).await)
+}
+
+/// Puts the production service (`arn`) back as `recorded`, then stops the function consuming the
+/// queue, then removes the record. A step that fails leaves the record, so that `rollback` can
+/// run again; while ECS is not restored the mapping is left consuming, so that the queue is never
+/// left without a consumer. `None`: no cutover is recorded, ECS is left as it is.
+pub async fn restore(
+    prod: &Production,
+    site: &Site,
+    arn: &str,
+    recorded: Option<Recorded>,
+    printer: &Printer,
+) -> Rollback {
     let mut steps = Vec::new();
     let mut ecs_ok = true;
     let step = |what: String, result: Result<StepOutcome, AwsError>, steps: &mut Vec<Step>| {
@@ -1003,7 +1022,7 @@ pub async fn undo(prod: &Production, site: &Site, printer: &Printer) -> Result<R
     if recorded.is_some() && ecs_ok && lambda_ok {
         let result = prod
             .ecs
-            .untag(&service.arn, STATE_TAG)
+            .untag(arn, STATE_TAG)
             .await
             .map(|()| StepOutcome::Done);
         lambda_ok &= step(
@@ -1015,12 +1034,12 @@ pub async fn undo(prod: &Production, site: &Site, printer: &Printer) -> Result<R
             &mut steps,
         );
     }
-    Ok(Rollback {
+    Rollback {
         recorded: recorded.map(|r| r.bounds),
         from_stage: recorded.map(|r| r.stage),
         steps,
         complete: ecs_ok && lambda_ok,
-    })
+    }
 }
 
 /// A count AWS gives as a signed number.

@@ -5,8 +5,10 @@
 //!
 //! The answers keep state as AWS would (the service's tags and desired count, the scalable
 //! target's bounds, the mapping's state), and every change the tool asks for is written to a
-//! journal, so that each test asserts what production went through, in order.
+//! journal, so that each test asserts what production went through, in order. Every answer
+//! counts its calls, so that a test also asserts how often production was read.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -34,6 +36,7 @@ use replatform::app::cutover::{drive, undo, Cutover, Options, Production, Site};
 use replatform::aws::autoscaling::AutoScaling;
 use replatform::aws::cloudwatch::CloudWatch;
 use replatform::aws::ecs::Ecs;
+use replatform::aws::ecs::EcsService;
 use replatform::aws::lambda::Lambda;
 use replatform::aws::sqs::Sqs;
 use replatform::core::cutover::{Outcome, StageOutcome, StepOutcome, Thresholds};
@@ -67,6 +70,8 @@ struct Fake {
     /// The dead-letter queue's depth per read (the last repeats).
     dlq: Arc<Mutex<Vec<u64>>>,
     deny_register: bool,
+    /// Every answer given out, by the API call it answers, for [`Fake::calls`].
+    rules: Arc<Mutex<Vec<(&'static str, Rule)>>>,
 }
 
 fn next<T: Copy + Default>(series: &Mutex<Vec<T>>) -> Option<T> {
@@ -93,7 +98,28 @@ impl Fake {
             errors: Arc::default(),
             dlq: Arc::new(Mutex::new(vec![0])),
             deny_register: false,
+            rules: Arc::default(),
         }
+    }
+
+    /// The answer to `call`, kept so that its calls can be counted.
+    fn counted(&self, call: &'static str, rule: Rule) -> Rule {
+        self.rules.lock().unwrap().push((call, rule.clone()));
+        rule
+    }
+
+    /// How often each API call was answered so far, over every `Production` made.
+    fn calls(&self) -> BTreeMap<&'static str, usize> {
+        let mut out = BTreeMap::new();
+        for (call, rule) in self.rules.lock().unwrap().iter() {
+            *out.entry(*call).or_default() += rule.num_calls();
+        }
+        out
+    }
+
+    /// How often `call` was answered so far.
+    fn count(&self, call: &str) -> usize {
+        self.calls().get(call).copied().unwrap_or(0)
     }
 
     fn with_state(&self, f: impl FnOnce(&mut State)) -> &Self {
@@ -128,6 +154,7 @@ impl Fake {
                 }
                 out.build()
             });
+        let metrics = self.counted("GetMetricData", metrics);
         let dlq = self.dlq.clone();
         let sqs = mock!(aws_sdk_sqs::Client::get_queue_attributes).then_compute_output(move |r| {
             let depth = if r.queue_url() == Some(DLQ) {
@@ -142,6 +169,7 @@ impl Fake {
                 )
                 .build()
         });
+        let sqs = self.counted("GetQueueAttributes", sqs);
         Production {
             ecs: Ecs::new(mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &ecs_rules)),
             scaling: AutoScaling::new(mock_client!(
@@ -175,7 +203,7 @@ impl Fake {
             self.journal.clone(),
             self.journal.clone(),
         );
-        vec![
+        let rules = vec![
             mock!(aws_sdk_ecs::Client::describe_services).then_compute_output(move |_| {
                 let s = s1.lock().unwrap();
                 let tags = s
@@ -218,7 +246,26 @@ impl Fake {
                 s4.lock().unwrap().desired = n;
                 UpdateServiceOutput::builder().build()
             }),
-        ]
+        ];
+        self.named(
+            rules,
+            &[
+                "DescribeServices",
+                "TagResource",
+                "UntagResource",
+                "UpdateService",
+            ],
+        )
+    }
+
+    /// `rules`, each counted under its call's name.
+    fn named(&self, rules: Vec<Rule>, calls: &[&'static str]) -> Vec<Rule> {
+        assert_eq!(rules.len(), calls.len());
+        rules
+            .into_iter()
+            .zip(calls)
+            .map(|(r, c)| self.counted(c, r))
+            .collect()
     }
 
     fn aas_rules(&self) -> Vec<Rule> {
@@ -262,13 +309,16 @@ impl Fake {
                     RegisterScalableTargetOutput::builder().build()
                 })
         };
-        vec![describe, register]
+        self.named(
+            vec![describe, register],
+            &["DescribeScalableTargets", "RegisterScalableTarget"],
+        )
     }
 
     fn lambda_rules(&self) -> Vec<Rule> {
         let (s1, s2) = (self.state.clone(), self.state.clone());
         let j2 = self.journal.clone();
-        vec![
+        let rules = vec![
             mock!(aws_sdk_lambda::Client::get_event_source_mapping).then_compute_output(
                 move |_| {
                     let enabled = s1.lock().unwrap().enabled;
@@ -293,7 +343,11 @@ impl Fake {
                         .build()
                 },
             ),
-        ]
+        ];
+        self.named(
+            rules,
+            &["GetEventSourceMapping", "UpdateEventSourceMapping"],
+        )
     }
 }
 
@@ -330,10 +384,21 @@ fn never_asked(q: String) -> BoxFuture<'static, Answer> {
     panic!("--yes asks nothing, yet was asked: {q}")
 }
 
+/// The production service as `cutover`'s checks read it before [`drive`].
+async fn service(production: &Production) -> EcsService {
+    production
+        .service("prod", "orders")
+        .await
+        .unwrap()
+        .expect("the service is there")
+}
+
 async fn run(fake: &Fake, opts: &Options, stop: &Stop) -> Cutover {
+    let production = fake.production();
     drive(
-        &fake.production(),
+        &production,
         &site(),
+        &service(&production).await,
         opts,
         &never_asked,
         stop,
@@ -406,6 +471,25 @@ async fn a_bake_that_sees_lambda_errors_rolls_back_to_the_recorded_service() {
         (1, 10, 4, false, None)
     );
     assert!(done.rollback.as_ref().unwrap().complete);
+    // Production read once per stage: the service once for the whole run (as the checks read
+    // it; the automatic rollback restores from what the run recorded), its scalable target once
+    // for the record, the mapping once as stage 10 settles and twice in the rollback (its state,
+    // then settling disabled), the queue and the dead-letter queue once per sample.
+    assert_eq!(
+        fake.calls(),
+        BTreeMap::from([
+            ("DescribeServices", 1),
+            ("DescribeScalableTargets", 1),
+            ("GetEventSourceMapping", 3),
+            ("GetMetricData", 2),
+            ("GetQueueAttributes", 4),
+            ("RegisterScalableTarget", 2),
+            ("TagResource", 2),
+            ("UntagResource", 1),
+            ("UpdateEventSourceMapping", 2),
+            ("UpdateService", 1),
+        ])
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -442,6 +526,15 @@ async fn a_dead_letter_queue_that_grows_rolls_back() {
         (s.min, s.max, s.desired, s.enabled, s.tag),
         (1, 10, 4, false, None)
     );
+    // Three samples, each reading the queue and the dead-letter queue once; the service once.
+    assert_eq!(
+        (
+            fake.count("DescribeServices"),
+            fake.count("GetQueueAttributes"),
+            fake.count("GetMetricData")
+        ),
+        (1, 6, 3)
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -475,6 +568,15 @@ async fn an_interrupt_between_stages_is_continued_by_cutover_and_undone_by_rollb
         "stage 50 is recorded as applied"
     );
     assert_eq!(fake.log().len(), 4, "{:?}", fake.log());
+    assert_eq!(
+        (
+            fake.count("DescribeServices"),
+            fake.count("DescribeScalableTargets"),
+            fake.count("GetEventSourceMapping")
+        ),
+        (1, 1, 1),
+        "the service and its target once, the mapping once as stage 50 settles"
+    );
 
     // The next run reads the record from the service and goes on with stage 100 only.
     let done = run(&fake, &opts, &Stop::new()).await;
@@ -496,16 +598,31 @@ async fn an_interrupt_between_stages_is_continued_by_cutover_and_undone_by_rollb
     );
     let s = fake.state();
     assert_eq!((s.min, s.max, s.desired, s.enabled), (0, 0, 0, true));
+    assert_eq!(
+        (
+            fake.count("DescribeServices"),
+            fake.count("DescribeScalableTargets"),
+            fake.count("GetEventSourceMapping")
+        ),
+        (2, 1, 2),
+        "a continued run reads the service once and takes the bounds from its record"
+    );
 
     // A third run changes nothing: every stage is applied.
     let before = fake.log().len();
     let done = run(&fake, &opts, &Stop::new()).await;
     assert_eq!((done.outcome, fake.log().len()), (Outcome::CutOver, before));
+    assert_eq!(fake.count("DescribeServices"), 3);
 
     // rollback after the finished cutover: the recorded bounds and desired count, the mapping off.
     let r = undo(&fake.production(), &site(), &QUIET).await.unwrap();
     assert!(r.complete, "{r:?}");
     assert_eq!(r.from_stage, Some(100));
+    assert_eq!(
+        fake.count("DescribeServices"),
+        4,
+        "rollback reads the service once"
+    );
     assert_eq!(
         &fake.log()[before..],
         &strings(&[
@@ -567,6 +684,14 @@ async fn a_denied_register_scalable_target_names_the_permission_and_keeps_the_qu
     let s = fake.state();
     assert_eq!((s.min, s.max, s.desired, s.enabled), (1, 10, 4, true));
     assert!(s.tag.is_some());
+    assert_eq!(
+        (
+            fake.count("DescribeServices"),
+            fake.count("GetEventSourceMapping")
+        ),
+        (1, 1),
+        "the rollback restores from the run's record, and leaves the mapping unread: ECS failed"
+    );
 
     // Once granted, `rollback` finishes it.
     fake.deny_register = false;
@@ -588,6 +713,7 @@ async fn a_service_without_a_scalable_target_is_moved_by_its_desired_count() {
         drive(
             &p,
             &site(),
+            &service(&p).await,
             &options(&[50, 100], Duration::ZERO),
             &never_asked,
             &Stop::new(),
@@ -618,6 +744,15 @@ async fn a_service_without_a_scalable_target_is_moved_by_its_desired_count() {
         &strings(&["desired 4", "mapping off", "forget the record"])
     );
     fake.with_state(|s| assert_eq!((s.desired, s.enabled), (4, false)));
+    assert_eq!(
+        (
+            fake.count("DescribeServices"),
+            fake.count("DescribeScalableTargets"),
+            fake.count("GetEventSourceMapping")
+        ),
+        (2, 1, 4),
+        "once each for the cutover (the mapping once per stage) and the service once for the rollback"
+    );
 }
 
 impl Fake {
@@ -626,14 +761,17 @@ impl Fake {
         let lambda_rules = self.lambda_rules();
         let none = mock!(aws_sdk_applicationautoscaling::Client::describe_scalable_targets)
             .then_output(|| DescribeScalableTargetsOutput::builder().build());
+        let none = self.counted("DescribeScalableTargets", none);
         let never = mock!(aws_sdk_applicationautoscaling::Client::register_scalable_target)
             .then_compute_output(|_| {
                 panic!("a service without a scalable target gets none registered")
             });
         let quiet_sqs = mock!(aws_sdk_sqs::Client::get_queue_attributes)
             .then_output(|| GetQueueAttributesOutput::builder().build());
+        let quiet_sqs = self.counted("GetQueueAttributes", quiet_sqs);
         let quiet_cw = mock!(aws_sdk_cloudwatch::Client::get_metric_data)
             .then_output(|| GetMetricDataOutput::builder().build());
+        let quiet_cw = self.counted("GetMetricData", quiet_cw);
         Production {
             ecs: Ecs::new(mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &ecs_rules)),
             scaling: AutoScaling::new(mock_client!(
