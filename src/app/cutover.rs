@@ -18,7 +18,7 @@ use std::time::{Duration, SystemTime};
 use serde::Serialize;
 
 use super::pipeline::image_ref;
-use super::workspace::{connect, sources, stack_names, Workspace};
+use super::workspace::{connect, names_only, Named, Workspace};
 use super::Only;
 use crate::aws::autoscaling::AutoScaling;
 use crate::aws::cloudformation::Cfn;
@@ -33,7 +33,7 @@ use crate::core::cutover::{
     self, Bounds, Outcome, Preflight, Recorded, Refusal, Sample, Stage, StageOutcome, StepOutcome,
     Thresholds, STATE_TAG,
 };
-use crate::core::render::{self, Data, Image};
+use crate::core::render::{self, Data, Image, Sources};
 use crate::error::Failure;
 use crate::signal::Stop;
 use crate::ui::printer::Printer;
@@ -204,12 +204,39 @@ fn refusal(check: &'static str, problem: impl Into<String>, fix: impl Into<Strin
     }
 }
 
+/// The stacks cutover and rollback act on, by name: the Lambda stack, and the ECS stack that a
+/// config without `production:` may mean.
+struct Stacks {
+    lambda: String,
+    ecs: Option<String>,
+}
+
+/// The config, the template sources and the stacks' names, from the stack files alone: nothing
+/// is rendered until the image the function runs is known ([`lambda_stack_current`]).
+fn stacks(ws: &Workspace) -> Result<(Config, Sources, Stacks), Failure> {
+    let Named {
+        config,
+        sources,
+        names,
+    } = names_only(ws)?;
+    let named = |only: Only| {
+        names
+            .iter()
+            .find(|(kind, _)| kind == only.as_str())
+            .map(|(_, name)| name.clone())
+    };
+    let lambda =
+        named(Only::Lambda).ok_or_else(|| Failure::new("the stacks name no Lambda stack"))?;
+    let ecs = named(Only::Ecs);
+    Ok((config, sources, Stacks { lambda, ecs }))
+}
+
 /// The production section's parts, or the refusal that says what to add: without `production:`
-/// the tool's own ECS stack can be the source, named by its outputs.
+/// the tool's own ECS stack (`ecs_stack`) can be the source, named by its outputs.
 async fn production_of(
-    ws: &Workspace,
     config: &Config,
     aws: &Aws,
+    ecs_stack: Option<&str>,
 ) -> Result<(String, String, String), Refusal> {
     if let Some(p) = &config.production {
         let Some((cluster, service)) = p.ecs_service.split_once('/') else {
@@ -222,15 +249,11 @@ async fn production_of(
         return Ok((cluster.to_string(), service.to_string(), p.queue.clone()));
     }
     // The ECS stack's service and queue, when it is deployed: the section to add, filled in.
-    let ecs = stack_names(ws, Some(Only::Ecs))
-        .ok()
-        .and_then(|(_, n)| n.into_iter().next())
-        .map(|(_, n)| n);
     let mut fix = "add a `production:` section (ecs_service: CLUSTER/SERVICE, queue: URL) naming the service that consumes the queue today, then run `replatform up`, which creates the Lambda stack's disabled mapping on that queue".to_string();
-    if let Some(name) = ecs {
+    if let Some(name) = ecs_stack {
         let cfn = aws.cfn();
-        if let Ok(Some(stack)) = cfn.describe_stack(&name).await {
-            if let Ok(f) = super::deployed::facts(&cfn, &name, &stack.outputs).await {
+        if let Ok(Some(stack)) = cfn.describe_stack(name).await {
+            if let Ok(f) = super::deployed::facts(&cfn, name, &stack.outputs).await {
                 if let (Some(cluster), Some(service), Some(queue)) = (
                     f.get("ClusterName").or(config.ecs.cluster.as_ref()),
                     f.get("ServiceName"),
@@ -257,15 +280,10 @@ pub async fn cutover(
     printer: &Printer,
 ) -> Result<Cutover, Failure> {
     let stop = Stop::on_signals();
-    let (config, names) = stack_names(ws, Some(Only::Lambda))?;
-    let lambda_stack = names
-        .into_iter()
-        .next()
-        .map(|(_, n)| n)
-        .ok_or_else(|| Failure::new("the stacks name no Lambda stack"))?;
+    let (config, sources, stacks) = stacks(ws)?;
     let aws = connect(ws, config.region.as_deref(), printer).await?;
     let (site, preflight_input, service) =
-        match locate(ws, &config, &aws, &lambda_stack, printer).await? {
+        match locate(&config, &sources, &stacks, &aws, printer).await? {
             Ok(found) => found,
             Err(refusals) => return Ok(Cutover::refused(refusals, None)),
         };
@@ -288,16 +306,18 @@ pub async fn cutover(
 /// Finds the site and reads what the checks need, the production service among them (read here
 /// only, and handed to [`drive`]); `Err(refusals)` when something to act on is missing.
 async fn locate(
-    ws: &Workspace,
     config: &Config,
+    sources: &Sources,
+    stacks: &Stacks,
     aws: &Aws,
-    lambda_stack: &str,
     printer: &Printer,
 ) -> Result<Result<(Site, Preflight, EcsService), Vec<Refusal>>, Failure> {
-    let (cluster, service, queue_url) = match production_of(ws, config, aws).await {
-        Ok(p) => p,
-        Err(r) => return Ok(Err(vec![r])),
-    };
+    let lambda_stack = stacks.lambda.as_str();
+    let (cluster, service, queue_url) =
+        match production_of(config, aws, stacks.ecs.as_deref()).await {
+            Ok(p) => p,
+            Err(r) => return Ok(Err(vec![r])),
+        };
     let Trigger::Sqs(sqs) = &config.lambda.trigger else {
         return Ok(Err(vec![refusal(
             "trigger",
@@ -343,7 +363,8 @@ async fn locate(
     let mut current = false;
     if stack.is_some() && mapping.is_some() {
         let image = prod.lambda.function_image(&function).await.ok().flatten();
-        match lambda_stack_current(ws, config, &cfn, lambda_stack, aws.region(), image).await {
+        match lambda_stack_current(config, sources, &cfn, lambda_stack, aws.region(), image).await?
+        {
             Ok(c) => current = c,
             Err(why) => printer.warning(&format!(
                 "could not compare the Lambda stack with the config ({why}); counted as different"
@@ -401,29 +422,33 @@ async fn locate(
 /// Whether the deployed Lambda stack is the one `up` would deploy now, with the image the
 /// function runs (the image is not what cutover is about): the template rendered from the config
 /// against the deployed one, compared as `up` decides "no changes"
-/// (`core::changes::template_diff`). Nothing is created in CloudFormation to learn it. `Err`
-/// says why it could not be compared.
+/// (`core::changes::template_diff`). Nothing is created in CloudFormation to learn it, and this
+/// is the run's one render: the names came from the stack files alone. `Ok(Err)` says why it
+/// could not be compared; a template that does not render stops the command, as it does `up`.
 async fn lambda_stack_current(
-    ws: &Workspace,
     config: &Config,
+    sources: &Sources,
     cfn: &Cfn,
     stack: &str,
     region: &str,
     image: Option<String>,
-) -> Result<bool, String> {
-    let uri = image
-        .map(|u| image_ref(&u, Some(region)))
-        .transpose()
-        .map_err(|f| f.message)?;
-    let img = uri.as_ref().map_or(Image::Placeholder, Image::Digest);
-    let sources = sources(ws.templates.as_deref()).map_err(|f| f.message)?;
-    let rendered =
-        render::render(&sources, &Data::new(config, &img)).map_err(|e| Failure::from(e).message)?;
-    let Some(ours) = rendered.into_iter().find(|s| s.name == stack) else {
-        return Err(format!("the config renders no stack `{stack}`"));
+) -> Result<Result<bool, String>, Failure> {
+    let uri = match image.map(|u| image_ref(&u, Some(region))).transpose() {
+        Ok(uri) => uri,
+        Err(f) => return Ok(Err(f.message)),
     };
-    let deployed = cfn.template(stack).await.map_err(|e| e.to_string())?;
-    Ok(deployed.is_some_and(|d| changes::template_diff(&d, &ours.template, stack).is_none()))
+    let img = uri.as_ref().map_or(Image::Placeholder, Image::Digest);
+    let rendered = render::render(sources, &Data::new(config, &img))?;
+    let Some(ours) = rendered.into_iter().find(|s| s.name == stack) else {
+        return Ok(Err(format!("the config renders no stack `{stack}`")));
+    };
+    Ok(match cfn.template(stack).await {
+        Ok(deployed) => {
+            Ok(deployed
+                .is_some_and(|d| changes::template_diff(&d, &ours.template, stack).is_none()))
+        }
+        Err(e) => Err(e.to_string()),
+    })
 }
 
 /// What a stage changes in production, in words, for the question before it and the log.
@@ -844,14 +869,11 @@ async fn bake(
 
 /// `rollback` from the workspace.
 pub async fn rollback(ws: &Workspace, yes: bool, printer: &Printer) -> Result<Rollback, Failure> {
-    let (config, names) = stack_names(ws, Some(Only::Lambda))?;
-    let lambda_stack = names
-        .into_iter()
-        .next()
-        .map(|(_, n)| n)
-        .ok_or_else(|| Failure::new("the stacks name no Lambda stack"))?;
+    // Nothing is rendered: a template that would not render does not stand in a rollback's way.
+    let (config, _, stacks) = stacks(ws)?;
+    let lambda_stack = stacks.lambda;
     let aws = connect(ws, config.region.as_deref(), printer).await?;
-    let (cluster, service, queue_url) = production_of(ws, &config, &aws)
+    let (cluster, service, queue_url) = production_of(&config, &aws, stacks.ecs.as_deref())
         .await
         .map_err(|r| Failure::new(r.problem).hint(r.fix))?;
     let prod = Production::of(&aws);
