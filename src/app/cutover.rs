@@ -30,12 +30,13 @@ use crate::aws::{Aws, AwsError, OrMissing};
 use crate::core::changes;
 use crate::core::config::{Config, Trigger};
 use crate::core::cutover::{
-    self, Bounds, Outcome, Preflight, Recorded, Refusal, Sample, Stage, StageOutcome, StepOutcome,
-    Thresholds, STATE_TAG,
+    self, Bounds, Event, Outcome, Preflight, Recorded, Refusal, Sample, Stage, StageOutcome,
+    StepOutcome, Thresholds, STATE_TAG,
 };
 use crate::core::render::{self, Data, Image, Sources};
 use crate::error::Failure;
 use crate::signal::Stop;
+use crate::ui::cutover::{Printed, Progress};
 use crate::ui::printer::Printer;
 use crate::ui::prompt::Ask;
 
@@ -282,8 +283,9 @@ pub async fn cutover(
     let stop = Stop::on_signals();
     let (config, sources, stacks) = stacks(ws)?;
     let aws = connect(ws, config.region.as_deref(), printer).await?;
+    let progress = Printed::new(printer);
     let (site, preflight_input, service) =
-        match locate(&config, &sources, &stacks, &aws, printer).await? {
+        match locate(&config, &sources, &stacks, &aws, &progress).await? {
             Ok(found) => found,
             Err(refusals) => return Ok(Cutover::refused(refusals, None)),
         };
@@ -298,7 +300,7 @@ pub async fn cutover(
         options,
         &crate::ui::prompt::terminal,
         &stop,
-        printer,
+        &progress,
     )
     .await
 }
@@ -310,7 +312,7 @@ async fn locate(
     sources: &Sources,
     stacks: &Stacks,
     aws: &Aws,
-    printer: &Printer,
+    progress: &dyn Progress,
 ) -> Result<Result<(Site, Preflight, EcsService), Vec<Refusal>>, Failure> {
     let lambda_stack = stacks.lambda.as_str();
     let (cluster, service, queue_url) =
@@ -366,9 +368,7 @@ async fn locate(
         match lambda_stack_current(config, sources, &cfn, lambda_stack, aws.region(), image).await?
         {
             Ok(c) => current = c,
-            Err(why) => printer.warning(&format!(
-                "could not compare the Lambda stack with the config ({why}); counted as different"
-            )),
+            Err(why) => progress.report(Event::NotCompared { why }),
         }
     }
     let deployed_reservation = prod
@@ -381,10 +381,10 @@ async fn locate(
     let unreserved = match prod.lambda.account_concurrency().await {
         Ok(a) => u32::try_from(a.unreserved).unwrap_or(0),
         Err(e) => {
-            match aws.foreign_endpoint() {
-                Some(url) => printer.info(format!("the endpoint `{url}` is not AWS's: Lambda's account concurrency could not be read there, so the account-pool check was skipped; against AWS it runs")),
-                None => printer.warning(&format!("could not read the account's Lambda concurrency ({e}); the account-pool check was skipped")),
-            }
+            progress.report(Event::PoolUnread {
+                endpoint: aws.foreign_endpoint().map(|u| u.to_string()),
+                error: e.to_string(),
+            });
             u32::MAX / 2
         }
     };
@@ -476,7 +476,7 @@ pub async fn drive(
     options: &Options,
     ask: Ask<'_>,
     stop: &Stop,
-    printer: &Printer,
+    progress: &dyn Progress,
 ) -> Result<Cutover, Failure> {
     let mut report = Cutover {
         outcome: Outcome::CutOver,
@@ -494,7 +494,11 @@ pub async fn drive(
         Some(text) => {
             let r = Recorded::parse(text).map_err(Failure::new)?;
             report.continued_from = Some(r.stage);
-            printer.info(format!("continuing the cutover recorded on `{}/{}`: stage {}% was the last applied; recorded min {} max {} desired {}", site.cluster, site.service, r.stage, r.bounds.min, r.bounds.max, r.bounds.desired));
+            progress.report(Event::Continuing {
+                cluster: site.cluster.clone(),
+                service: site.service.clone(),
+                record: r,
+            });
             r
         }
         None => {
@@ -574,7 +578,7 @@ pub async fn drive(
             }
         }
         if options.yes {
-            printer.info(&what);
+            progress.report(Event::Stage { what: what.clone() });
         }
         if unrecorded {
             // Recorded before anything changes, on the service itself.
@@ -583,16 +587,11 @@ pub async fn drive(
                 .await?;
             unrecorded = false;
             tagged = Some(record);
-            let b = record.bounds;
-            printer.info(format!(
-                "recorded `{}/{}` (min {} max {} desired {}{}) as its tag `{STATE_TAG}`",
-                site.cluster,
-                site.service,
-                b.min,
-                b.max,
-                b.desired,
-                if b.scaled { "" } else { ", no scalable target" }
-            ));
+            progress.report(Event::Recorded {
+                cluster: site.cluster.clone(),
+                service: site.service.clone(),
+                bounds: record.bounds,
+            });
         }
         let applied = match stop.run(apply(prod, site, stage, &record.bounds)).await {
             Ok(r) => r,
@@ -609,7 +608,7 @@ pub async fn drive(
                 report,
                 format!("stage {}% failed: {e}", stage.percent),
                 hint,
-                printer,
+                progress,
             )
             .await);
         }
@@ -629,18 +628,20 @@ pub async fn drive(
                 report,
                 format!("recording stage {}% failed: {e}", stage.percent),
                 hint,
-                printer,
+                progress,
             )
             .await);
         }
         tagged = Some(record);
         report.stages[i].outcome = StageOutcome::Applied;
-        printer.info(format!("stage {}%: applied and recorded", stage.percent));
+        progress.report(Event::Applied {
+            percent: stage.percent,
+        });
         if options.bake.is_zero() {
             continue;
         }
         let bake = match stop
-            .run(bake(prod, site, stage.percent, options, printer))
+            .run(bake(prod, site, stage.percent, options, progress))
             .await
         {
             Ok(b) => b,
@@ -661,7 +662,7 @@ pub async fn drive(
                         stage.percent
                     ),
                     hint,
-                    printer,
+                    progress,
                 )
                 .await);
             }
@@ -677,7 +678,7 @@ pub async fn drive(
                 report,
                 format!("the bake of stage {}% breached: {why}", stage.percent),
                 None,
-                printer,
+                progress,
             )
             .await);
         }
@@ -715,10 +716,12 @@ async fn roll_back(
     mut report: Cutover,
     reason: String,
     hint: Option<String>,
-    printer: &Printer,
+    progress: &dyn Progress,
 ) -> Cutover {
-    printer.warning(&format!("{reason}; rolling back"));
-    let r = restore(prod, site, arn, tagged, printer).await;
+    progress.report(Event::RollingBack {
+        reason: reason.clone(),
+    });
+    let r = restore(prod, site, arn, tagged, progress).await;
     report.outcome = if r.complete {
         Outcome::RolledBack
     } else {
@@ -786,7 +789,7 @@ async fn bake(
     site: &Site,
     percent: u32,
     options: &Options,
-    printer: &Printer,
+    progress: &dyn Progress,
 ) -> Result<BakeReport, AwsError> {
     let every = options
         .sample_every
@@ -796,11 +799,11 @@ async fn bake(
     let mut samples: Vec<Sample> = Vec::new();
     let mut shown: Vec<SampleReport> = Vec::new();
     let mut breach = None;
-    printer.info(format!(
-        "stage {percent}%: watching for {} (a sample every {})",
-        humantime::format_duration(options.bake),
-        humantime::format_duration(every)
-    ));
+    progress.report(Event::Watching {
+        percent,
+        bake: options.bake,
+        every,
+    });
     // CloudWatch's figures arrive a minute or two late: each sample reads the whole bake so far
     // and counts what is new since the last, so that a late datapoint is counted once, when it
     // comes.
@@ -843,10 +846,7 @@ async fn bake(
         };
         samples.push(s);
         let at_s = started.elapsed().as_secs();
-        printer.info(format!(
-            "  {at_s:>4} s: errors {}, throttles {}, dead-letter {}, oldest {} s, depth {}",
-            s.errors, s.throttles, s.dlq_depth, s.oldest_age_s, s.depth
-        ));
+        progress.report(Event::Sampled { at_s, sample: s });
         shown.push(SampleReport {
             at_s,
             errors: s.errors,
@@ -919,11 +919,15 @@ pub async fn rollback(ws: &Workspace, yes: bool, printer: &Printer) -> Result<Ro
             Err(signal) => return Err(Failure::interrupted(format!("interrupted ({signal}) at the question: nothing was changed"))),
         }
     }
-    undo(&prod, &site, printer).await
+    undo(&prod, &site, &Printed::new(printer)).await
 }
 
 /// `rollback`: reads the production service once, for its record, then [`restore`]s it.
-pub async fn undo(prod: &Production, site: &Site, printer: &Printer) -> Result<Rollback, Failure> {
+pub async fn undo(
+    prod: &Production,
+    site: &Site,
+    progress: &dyn Progress,
+) -> Result<Rollback, Failure> {
     let Some(service) = prod.service(&site.cluster, &site.service).await? else {
         return Err(Failure::new(format!(
             "the production service `{}/{}` is not found",
@@ -936,7 +940,7 @@ pub async fn undo(prod: &Production, site: &Site, printer: &Printer) -> Result<R
         .map(|t| Recorded::parse(t))
         .transpose()
         .map_err(Failure::new)?;
-    Ok(restore(prod, site, &service.arn, recorded, printer).await)
+    Ok(restore(prod, site, &service.arn, recorded, progress).await)
 }
 
 /// Puts the production service (`arn`) back as `recorded`, then stops the function consuming the
@@ -948,7 +952,7 @@ pub async fn restore(
     site: &Site,
     arn: &str,
     recorded: Option<Recorded>,
-    printer: &Printer,
+    progress: &dyn Progress,
 ) -> Rollback {
     let mut steps = Vec::new();
     let mut ecs_ok = true;
@@ -963,10 +967,11 @@ pub async fn restore(
                 }),
             ),
         };
-        match &error {
-            Some(e) => printer.warning(&format!("{what}: {e}")),
-            None => printer.info(format!("{what}: {outcome}")),
-        }
+        progress.report(Event::Step {
+            what: what.clone(),
+            outcome,
+            error: error.clone(),
+        });
         steps.push(Step {
             what,
             outcome,
@@ -1008,16 +1013,14 @@ pub async fn restore(
                 );
             }
         }
-        None => printer.info(format!(
-            "no cutover is recorded on `{}/{}`: its bounds and desired count are left as they are",
-            site.cluster, site.service
-        )),
+        None => progress.report(Event::NothingRecorded {
+            cluster: site.cluster.clone(),
+            service: site.service.clone(),
+        }),
     }
     let mut lambda_ok = true;
     if site.mapping.is_empty() {
-        printer.info(
-            "the function has no mapping on the production queue: nothing consumes it from Lambda",
-        );
+        progress.report(Event::NoMapping);
     } else if !ecs_ok {
         steps.push(Step {
             what: format!(

@@ -41,7 +41,7 @@ use replatform::aws::lambda::Lambda;
 use replatform::aws::sqs::Sqs;
 use replatform::core::cutover::{Outcome, StageOutcome, StepOutcome, Thresholds};
 use replatform::signal::Stop;
-use replatform::ui::printer::{OutputFormat, Printer};
+use replatform::ui::cutover::Recording;
 use replatform::ui::prompt::Answer;
 
 const SERVICE_ARN: &str = "arn:aws:ecs:eu-west-1:123456789012:service/prod/orders";
@@ -72,6 +72,8 @@ struct Fake {
     deny_register: bool,
     /// Every answer given out, by the API call it answers, for [`Fake::calls`].
     rules: Arc<Mutex<Vec<(&'static str, Rule)>>>,
+    /// What the runs reported, in order.
+    seen: Arc<Recording>,
 }
 
 fn next<T: Copy + Default>(series: &Mutex<Vec<T>>) -> Option<T> {
@@ -99,6 +101,7 @@ impl Fake {
             dlq: Arc::new(Mutex::new(vec![0])),
             deny_register: false,
             rules: Arc::default(),
+            seen: Arc::default(),
         }
     }
 
@@ -374,12 +377,6 @@ fn options(stages: &[u32], bake: Duration) -> Options {
     }
 }
 
-const QUIET: Printer = Printer {
-    format: OutputFormat::Text,
-    quiet: true,
-    verbose: 0,
-};
-
 fn never_asked(q: String) -> BoxFuture<'static, Answer> {
     panic!("--yes asks nothing, yet was asked: {q}")
 }
@@ -402,7 +399,7 @@ async fn run(fake: &Fake, opts: &Options, stop: &Stop) -> Cutover {
         opts,
         &never_asked,
         stop,
-        &QUIET,
+        fake.seen.as_ref(),
     )
     .await
     .unwrap_or_else(|f| panic!("{}: {:?}", f.message, f.hint))
@@ -471,6 +468,23 @@ async fn a_bake_that_sees_lambda_errors_rolls_back_to_the_recorded_service() {
         (1, 10, 4, false, None)
     );
     assert!(done.rollback.as_ref().unwrap().complete);
+    // What a person saw, line by line, as `cutover` has always worded it.
+    assert_eq!(
+        fake.seen.lines(),
+        strings(&[
+            "stage 10%: enable the mapping on `orders` with MaximumConcurrency 2, then set the scalable target of `prod/orders` to min 1 max 9 (recorded: 1..10)",
+            "recorded `prod/orders` (min 1 max 10 desired 4) as its tag `replatform:cutover`",
+            "stage 10%: applied and recorded",
+            "stage 10%: watching for 5m (a sample every 1m)",
+            "    60 s: errors 0, throttles 0, dead-letter 0, oldest 0 s, depth 120",
+            "   120 s: errors 3, throttles 0, dead-letter 0, oldest 0 s, depth 120",
+            "warning: the bake of stage 10% breached: Lambda reported 3 errors during the bake (at most 0 allowed); rolling back",
+            "scalable target of `prod/orders` back to min 1 max 10: done",
+            "desired count of `prod/orders` back to 4: done",
+            "mapping on `orders` disabled (its batches in flight return to the queue after its visibility timeout): done",
+            "the record `replatform:cutover` removed from `prod/orders`: done",
+        ])
+    );
     // Production read once per stage: the service once for the whole run (as the checks read
     // it; the automatic rollback restores from what the run recorded), its scalable target once
     // for the record, the mapping once as stage 10 settles and twice in the rollback (its state,
@@ -615,7 +629,9 @@ async fn an_interrupt_between_stages_is_continued_by_cutover_and_undone_by_rollb
     assert_eq!(fake.count("DescribeServices"), 3);
 
     // rollback after the finished cutover: the recorded bounds and desired count, the mapping off.
-    let r = undo(&fake.production(), &site(), &QUIET).await.unwrap();
+    let r = undo(&fake.production(), &site(), fake.seen.as_ref())
+        .await
+        .unwrap();
     assert!(r.complete, "{r:?}");
     assert_eq!(r.from_stage, Some(100));
     assert_eq!(
@@ -638,7 +654,9 @@ async fn an_interrupt_between_stages_is_continued_by_cutover_and_undone_by_rollb
         (1, 10, 4, false, None)
     );
     // And again: nothing recorded, the mapping already off; nothing changes.
-    let r = undo(&fake.production(), &site(), &QUIET).await.unwrap();
+    let r = undo(&fake.production(), &site(), fake.seen.as_ref())
+        .await
+        .unwrap();
     assert!(r.complete && r.recorded.is_none(), "{r:?}");
     assert_eq!(fake.log().len(), before + 4);
 }
@@ -684,6 +702,15 @@ async fn a_denied_register_scalable_target_names_the_permission_and_keeps_the_qu
     let s = fake.state();
     assert_eq!((s.min, s.max, s.desired, s.enabled), (1, 10, 4, true));
     assert!(s.tag.is_some());
+    let lines = fake.seen.lines();
+    assert_eq!(lines.len(), 4, "{lines:#?}");
+    assert!(
+        lines[2].starts_with("warning: stage 50% failed: ")
+            && lines[2].ends_with("; rolling back")
+            && lines[3].starts_with("warning: scalable target of `prod/orders` back to min 1 max 10: ")
+            && lines[3].ends_with("(grant the caller `application-autoscaling:RegisterScalableTarget` (an IAM policy statement allowing it))"),
+        "{lines:#?}"
+    );
     assert_eq!(
         (
             fake.count("DescribeServices"),
@@ -695,7 +722,9 @@ async fn a_denied_register_scalable_target_names_the_permission_and_keeps_the_qu
 
     // Once granted, `rollback` finishes it.
     fake.deny_register = false;
-    let r = undo(&fake.production(), &site(), &QUIET).await.unwrap();
+    let r = undo(&fake.production(), &site(), fake.seen.as_ref())
+        .await
+        .unwrap();
     assert!(r.complete, "{r:?}");
     let s = fake.state();
     assert_eq!(
@@ -717,7 +746,7 @@ async fn a_service_without_a_scalable_target_is_moved_by_its_desired_count() {
             &options(&[50, 100], Duration::ZERO),
             &never_asked,
             &Stop::new(),
-            &QUIET,
+            fake.seen.as_ref(),
         )
         .await
         .unwrap()
@@ -735,9 +764,13 @@ async fn a_service_without_a_scalable_target_is_moved_by_its_desired_count() {
             "record v1 min=4 max=4 desired=4 stage=100 target=no",
         ])
     );
-    let r = undo(&fake.production_without_target(), &site(), &QUIET)
-        .await
-        .unwrap();
+    let r = undo(
+        &fake.production_without_target(),
+        &site(),
+        fake.seen.as_ref(),
+    )
+    .await
+    .unwrap();
     assert!(r.complete, "{r:?}");
     assert_eq!(
         &fake.log()[7..],
