@@ -18,7 +18,7 @@ use std::time::{Duration, SystemTime};
 use serde::Serialize;
 
 use super::pipeline::image_ref;
-use super::workspace::{connect, sources, stack_names, Workspace};
+use super::workspace::{connect, names_only, Named, Workspace};
 use super::Only;
 use crate::aws::autoscaling::AutoScaling;
 use crate::aws::cloudformation::Cfn;
@@ -30,12 +30,13 @@ use crate::aws::{Aws, AwsError, OrMissing};
 use crate::core::changes;
 use crate::core::config::{Config, Trigger};
 use crate::core::cutover::{
-    self, Bounds, Outcome, Preflight, Recorded, Refusal, Sample, Stage, StageOutcome, StepOutcome,
-    Thresholds, STATE_TAG,
+    self, Bounds, Event, Outcome, Preflight, Recorded, Refusal, Sample, Stage, StageOutcome,
+    StepOutcome, Thresholds, STATE_TAG,
 };
-use crate::core::render::{self, Data, Image};
+use crate::core::render::{self, Data, Image, Sources};
 use crate::error::Failure;
 use crate::signal::Stop;
+use crate::ui::cutover::{Printed, Progress};
 use crate::ui::printer::Printer;
 use crate::ui::prompt::Ask;
 
@@ -61,8 +62,13 @@ impl Production {
         }
     }
 
-    /// The production service, `None` when its cluster has no such active service.
-    async fn service(&self, cluster: &str, service: &str) -> Result<Option<EcsService>, AwsError> {
+    /// The production service, `None` when its cluster has no such active service. Read once
+    /// per run: by the checks of `cutover` (then handed to [`drive`]) or by [`undo`].
+    pub async fn service(
+        &self,
+        cluster: &str,
+        service: &str,
+    ) -> Result<Option<EcsService>, AwsError> {
         Ok(self
             .ecs
             .service(cluster, service)
@@ -199,12 +205,39 @@ fn refusal(check: &'static str, problem: impl Into<String>, fix: impl Into<Strin
     }
 }
 
+/// The stacks cutover and rollback act on, by name: the Lambda stack, and the ECS stack that a
+/// config without `production:` may mean.
+struct Stacks {
+    lambda: String,
+    ecs: Option<String>,
+}
+
+/// The config, the template sources and the stacks' names, from the stack files alone: nothing
+/// is rendered until the image the function runs is known ([`lambda_stack_current`]).
+fn stacks(ws: &Workspace) -> Result<(Config, Sources, Stacks), Failure> {
+    let Named {
+        config,
+        sources,
+        names,
+    } = names_only(ws)?;
+    let named = |only: Only| {
+        names
+            .iter()
+            .find(|(kind, _)| kind == only.as_str())
+            .map(|(_, name)| name.clone())
+    };
+    let lambda =
+        named(Only::Lambda).ok_or_else(|| Failure::new("the stacks name no Lambda stack"))?;
+    let ecs = named(Only::Ecs);
+    Ok((config, sources, Stacks { lambda, ecs }))
+}
+
 /// The production section's parts, or the refusal that says what to add: without `production:`
-/// the tool's own ECS stack can be the source, named by its outputs.
+/// the tool's own ECS stack (`ecs_stack`) can be the source, named by its outputs.
 async fn production_of(
-    ws: &Workspace,
     config: &Config,
     aws: &Aws,
+    ecs_stack: Option<&str>,
 ) -> Result<(String, String, String), Refusal> {
     if let Some(p) = &config.production {
         let Some((cluster, service)) = p.ecs_service.split_once('/') else {
@@ -217,15 +250,11 @@ async fn production_of(
         return Ok((cluster.to_string(), service.to_string(), p.queue.clone()));
     }
     // The ECS stack's service and queue, when it is deployed: the section to add, filled in.
-    let ecs = stack_names(ws, Some(Only::Ecs))
-        .ok()
-        .and_then(|(_, n)| n.into_iter().next())
-        .map(|(_, n)| n);
     let mut fix = "add a `production:` section (ecs_service: CLUSTER/SERVICE, queue: URL) naming the service that consumes the queue today, then run `replatform up`, which creates the Lambda stack's disabled mapping on that queue".to_string();
-    if let Some(name) = ecs {
+    if let Some(name) = ecs_stack {
         let cfn = aws.cfn();
-        if let Ok(Some(stack)) = cfn.describe_stack(&name).await {
-            if let Ok(f) = super::deployed::facts(&cfn, &name, &stack.outputs).await {
+        if let Ok(Some(stack)) = cfn.describe_stack(name).await {
+            if let Ok(f) = super::deployed::facts(&cfn, name, &stack.outputs).await {
                 if let (Some(cluster), Some(service), Some(queue)) = (
                     f.get("ClusterName").or(config.ecs.cluster.as_ref()),
                     f.get("ServiceName"),
@@ -252,17 +281,14 @@ pub async fn cutover(
     printer: &Printer,
 ) -> Result<Cutover, Failure> {
     let stop = Stop::on_signals();
-    let (config, names) = stack_names(ws, Some(Only::Lambda))?;
-    let lambda_stack = names
-        .into_iter()
-        .next()
-        .map(|(_, n)| n)
-        .ok_or_else(|| Failure::new("the stacks name no Lambda stack"))?;
+    let (config, sources, stacks) = stacks(ws)?;
     let aws = connect(ws, config.region.as_deref(), printer).await?;
-    let (site, preflight_input) = match locate(ws, &config, &aws, &lambda_stack, printer).await? {
-        Ok(found) => found,
-        Err(refusals) => return Ok(Cutover::refused(refusals, None)),
-    };
+    let progress = Printed::new(printer);
+    let (site, preflight_input, service) =
+        match locate(&config, &sources, &stacks, &aws, &progress).await? {
+            Ok(found) => found,
+            Err(refusals) => return Ok(Cutover::refused(refusals, None)),
+        };
     let refusals = cutover::preflight(&preflight_input);
     if !refusals.is_empty() {
         return Ok(Cutover::refused(refusals, Some(site)));
@@ -270,27 +296,30 @@ pub async fn cutover(
     drive(
         &Production::of(&aws),
         &site,
+        &service,
         options,
         &crate::ui::prompt::terminal,
         &stop,
-        printer,
+        &progress,
     )
     .await
 }
 
-/// Finds the site and reads what the checks need; `Err(refusals)` when something to act on is
-/// missing.
+/// Finds the site and reads what the checks need, the production service among them (read here
+/// only, and handed to [`drive`]); `Err(refusals)` when something to act on is missing.
 async fn locate(
-    ws: &Workspace,
     config: &Config,
+    sources: &Sources,
+    stacks: &Stacks,
     aws: &Aws,
-    lambda_stack: &str,
-    printer: &Printer,
-) -> Result<Result<(Site, Preflight), Vec<Refusal>>, Failure> {
-    let (cluster, service, queue_url) = match production_of(ws, config, aws).await {
-        Ok(p) => p,
-        Err(r) => return Ok(Err(vec![r])),
-    };
+    progress: &dyn Progress,
+) -> Result<Result<(Site, Preflight, EcsService), Vec<Refusal>>, Failure> {
+    let lambda_stack = stacks.lambda.as_str();
+    let (cluster, service, queue_url) =
+        match production_of(config, aws, stacks.ecs.as_deref()).await {
+            Ok(p) => p,
+            Err(r) => return Ok(Err(vec![r])),
+        };
     let Trigger::Sqs(sqs) = &config.lambda.trigger else {
         return Ok(Err(vec![refusal(
             "trigger",
@@ -313,13 +342,13 @@ async fn locate(
             "correct `production.queue` to the URL of the queue the service consumes",
         )]));
     };
-    if prod.service(&cluster, &service).await?.is_none() {
+    let Some(ecs_service) = prod.service(&cluster, &service).await? else {
         return Ok(Err(vec![refusal(
             "production-service",
             format!("the production service `{cluster}/{service}` is not found"),
             "correct `production.ecs_service` to the CLUSTER/SERVICE that runs today (`aws ecs list-services --cluster CLUSTER`)",
         )]));
-    }
+    };
     let function = facts
         .get("FunctionName")
         .cloned()
@@ -336,11 +365,10 @@ async fn locate(
     let mut current = false;
     if stack.is_some() && mapping.is_some() {
         let image = prod.lambda.function_image(&function).await.ok().flatten();
-        match lambda_stack_current(ws, config, &cfn, lambda_stack, aws.region(), image).await {
+        match lambda_stack_current(config, sources, &cfn, lambda_stack, aws.region(), image).await?
+        {
             Ok(c) => current = c,
-            Err(why) => printer.warning(&format!(
-                "could not compare the Lambda stack with the config ({why}); counted as different"
-            )),
+            Err(why) => progress.report(Event::NotCompared { why }),
         }
     }
     let deployed_reservation = prod
@@ -353,10 +381,10 @@ async fn locate(
     let unreserved = match prod.lambda.account_concurrency().await {
         Ok(a) => u32::try_from(a.unreserved).unwrap_or(0),
         Err(e) => {
-            match aws.foreign_endpoint() {
-                Some(url) => printer.info(format!("the endpoint `{url}` is not AWS's: Lambda's account concurrency could not be read there, so the account-pool check was skipped; against AWS it runs")),
-                None => printer.warning(&format!("could not read the account's Lambda concurrency ({e}); the account-pool check was skipped")),
-            }
+            progress.report(Event::PoolUnread {
+                endpoint: aws.foreign_endpoint().map(|u| u.to_string()),
+                error: e.to_string(),
+            });
             u32::MAX / 2
         }
     };
@@ -388,35 +416,39 @@ async fn locate(
         mapping: mapping.map(|m| m.uuid).unwrap_or_default(),
         ceiling: sqs.max_concurrency.or(config.lambda.reserved_concurrency),
     };
-    Ok(Ok((site, preflight)))
+    Ok(Ok((site, preflight, ecs_service)))
 }
 
 /// Whether the deployed Lambda stack is the one `up` would deploy now, with the image the
 /// function runs (the image is not what cutover is about): the template rendered from the config
 /// against the deployed one, compared as `up` decides "no changes"
-/// (`core::changes::template_diff`). Nothing is created in CloudFormation to learn it. `Err`
-/// says why it could not be compared.
+/// (`core::changes::template_diff`). Nothing is created in CloudFormation to learn it, and this
+/// is the run's one render: the names came from the stack files alone. `Ok(Err)` says why it
+/// could not be compared; a template that does not render stops the command, as it does `up`.
 async fn lambda_stack_current(
-    ws: &Workspace,
     config: &Config,
+    sources: &Sources,
     cfn: &Cfn,
     stack: &str,
     region: &str,
     image: Option<String>,
-) -> Result<bool, String> {
-    let uri = image
-        .map(|u| image_ref(&u, Some(region)))
-        .transpose()
-        .map_err(|f| f.message)?;
-    let img = uri.as_ref().map_or(Image::Placeholder, Image::Digest);
-    let sources = sources(ws.templates.as_deref()).map_err(|f| f.message)?;
-    let rendered =
-        render::render(&sources, &Data::new(config, &img)).map_err(|e| Failure::from(e).message)?;
-    let Some(ours) = rendered.into_iter().find(|s| s.name == stack) else {
-        return Err(format!("the config renders no stack `{stack}`"));
+) -> Result<Result<bool, String>, Failure> {
+    let uri = match image.map(|u| image_ref(&u, Some(region))).transpose() {
+        Ok(uri) => uri,
+        Err(f) => return Ok(Err(f.message)),
     };
-    let deployed = cfn.template(stack).await.map_err(|e| e.to_string())?;
-    Ok(deployed.is_some_and(|d| changes::template_diff(&d, &ours.template, stack).is_none()))
+    let img = uri.as_ref().map_or(Image::Placeholder, Image::Digest);
+    let rendered = render::render(sources, &Data::new(config, &img))?;
+    let Some(ours) = rendered.into_iter().find(|s| s.name == stack) else {
+        return Ok(Err(format!("the config renders no stack `{stack}`")));
+    };
+    Ok(match cfn.template(stack).await {
+        Ok(deployed) => {
+            Ok(deployed
+                .is_some_and(|d| changes::template_diff(&d, &ours.template, stack).is_none()))
+        }
+        Err(e) => Err(e.to_string()),
+    })
 }
 
 /// What a stage changes in production, in words, for the question before it and the log.
@@ -434,22 +466,18 @@ pub fn describe(stage: &Stage, site: &Site, bounds: &Bounds) -> String {
 }
 
 /// Runs the stages from where the record says, each confirmed (unless `--yes`), applied, recorded
-/// and baked; a breach or a failed step rolls back. `Err` only for what stops before anything
-/// changed in production.
+/// and baked; a breach or a failed step rolls back. `service` is the production service as the
+/// checks read it ([`Production::service`]): its record and bounds are not read again. `Err`
+/// only for what stops before anything changed in production.
 pub async fn drive(
     prod: &Production,
     site: &Site,
+    service: &EcsService,
     options: &Options,
     ask: Ask<'_>,
     stop: &Stop,
-    printer: &Printer,
+    progress: &dyn Progress,
 ) -> Result<Cutover, Failure> {
-    let Some(service) = prod.service(&site.cluster, &site.service).await? else {
-        return Err(Failure::new(format!(
-            "the production service `{}/{}` is not found; production was not changed",
-            site.cluster, site.service
-        )));
-    };
     let mut report = Cutover {
         outcome: Outcome::CutOver,
         reason: None,
@@ -466,7 +494,11 @@ pub async fn drive(
         Some(text) => {
             let r = Recorded::parse(text).map_err(Failure::new)?;
             report.continued_from = Some(r.stage);
-            printer.info(format!("continuing the cutover recorded on `{}/{}`: stage {}% was the last applied; recorded min {} max {} desired {}", site.cluster, site.service, r.stage, r.bounds.min, r.bounds.max, r.bounds.desired));
+            progress.report(Event::Continuing {
+                cluster: site.cluster.clone(),
+                service: site.service.clone(),
+                record: r,
+            });
             r
         }
         None => {
@@ -490,6 +522,9 @@ pub async fn drive(
     // Written just before the first change (after the first question): a run that stops before
     // it leaves nothing behind, and the bounds are read fresh by the next.
     let mut unrecorded = tag.is_none();
+    // What the service's tag holds now, as this run last wrote or found it: the automatic
+    // rollback restores from it without reading the service again.
+    let mut tagged = (!unrecorded).then_some(record);
     report.recorded = Some(record.bounds);
     let plan = cutover::plan(&options.stages, record.bounds, site.ceiling).map_err(Failure::new)?;
     report.stages = plan
@@ -543,7 +578,7 @@ pub async fn drive(
             }
         }
         if options.yes {
-            printer.info(&what);
+            progress.report(Event::Stage { what: what.clone() });
         }
         if unrecorded {
             // Recorded before anything changes, on the service itself.
@@ -551,16 +586,12 @@ pub async fn drive(
                 .tag(&service.arn, STATE_TAG, &record.to_string())
                 .await?;
             unrecorded = false;
-            let b = record.bounds;
-            printer.info(format!(
-                "recorded `{}/{}` (min {} max {} desired {}{}) as its tag `{STATE_TAG}`",
-                site.cluster,
-                site.service,
-                b.min,
-                b.max,
-                b.desired,
-                if b.scaled { "" } else { ", no scalable target" }
-            ));
+            tagged = Some(record);
+            progress.report(Event::Recorded {
+                cluster: site.cluster.clone(),
+                service: site.service.clone(),
+                bounds: record.bounds,
+            });
         }
         let applied = match stop.run(apply(prod, site, stage, &record.bounds)).await {
             Ok(r) => r,
@@ -572,10 +603,12 @@ pub async fn drive(
             return Ok(roll_back(
                 prod,
                 site,
+                &service.arn,
+                tagged,
                 report,
                 format!("stage {}% failed: {e}", stage.percent),
                 hint,
-                printer,
+                progress,
             )
             .await);
         }
@@ -590,20 +623,25 @@ pub async fn drive(
             return Ok(roll_back(
                 prod,
                 site,
+                &service.arn,
+                tagged,
                 report,
                 format!("recording stage {}% failed: {e}", stage.percent),
                 hint,
-                printer,
+                progress,
             )
             .await);
         }
+        tagged = Some(record);
         report.stages[i].outcome = StageOutcome::Applied;
-        printer.info(format!("stage {}%: applied and recorded", stage.percent));
+        progress.report(Event::Applied {
+            percent: stage.percent,
+        });
         if options.bake.is_zero() {
             continue;
         }
         let bake = match stop
-            .run(bake(prod, site, stage.percent, options, printer))
+            .run(bake(prod, site, stage.percent, options, progress))
             .await
         {
             Ok(b) => b,
@@ -616,13 +654,15 @@ pub async fn drive(
                 return Ok(roll_back(
                     prod,
                     site,
+                    &service.arn,
+                    tagged,
                     report,
                     format!(
                         "the bake of stage {}% could not read its figures: {e}",
                         stage.percent
                     ),
                     hint,
-                    printer,
+                    progress,
                 )
                 .await);
             }
@@ -633,10 +673,12 @@ pub async fn drive(
             return Ok(roll_back(
                 prod,
                 site,
+                &service.arn,
+                tagged,
                 report,
                 format!("the bake of stage {}% breached: {why}", stage.percent),
                 None,
-                printer,
+                progress,
             )
             .await);
         }
@@ -663,29 +705,23 @@ fn interrupted(mut report: Cutover, signal: &str, stage: u32, next_steps: &str) 
     report
 }
 
-/// The automatic rollback after a breach or a failed step.
+/// The automatic rollback after a breach or a failed step: from what this run last recorded on
+/// the service (`arn`), which it knows without reading the service again.
+#[allow(clippy::too_many_arguments)]
 async fn roll_back(
     prod: &Production,
     site: &Site,
+    arn: &str,
+    tagged: Option<Recorded>,
     mut report: Cutover,
     reason: String,
     hint: Option<String>,
-    printer: &Printer,
+    progress: &dyn Progress,
 ) -> Cutover {
-    printer.warning(&format!("{reason}; rolling back"));
-    let r = match undo(prod, site, printer).await {
-        Ok(r) => r,
-        Err(f) => Rollback {
-            recorded: report.recorded,
-            from_stage: None,
-            steps: vec![Step {
-                what: "reading the production service".into(),
-                outcome: StepOutcome::Failed,
-                error: Some(f.message),
-            }],
-            complete: false,
-        },
-    };
+    progress.report(Event::RollingBack {
+        reason: reason.clone(),
+    });
+    let r = restore(prod, site, arn, tagged, progress).await;
     report.outcome = if r.complete {
         Outcome::RolledBack
     } else {
@@ -753,7 +789,7 @@ async fn bake(
     site: &Site,
     percent: u32,
     options: &Options,
-    printer: &Printer,
+    progress: &dyn Progress,
 ) -> Result<BakeReport, AwsError> {
     let every = options
         .sample_every
@@ -763,11 +799,11 @@ async fn bake(
     let mut samples: Vec<Sample> = Vec::new();
     let mut shown: Vec<SampleReport> = Vec::new();
     let mut breach = None;
-    printer.info(format!(
-        "stage {percent}%: watching for {} (a sample every {})",
-        humantime::format_duration(options.bake),
-        humantime::format_duration(every)
-    ));
+    progress.report(Event::Watching {
+        percent,
+        bake: options.bake,
+        every,
+    });
     // CloudWatch's figures arrive a minute or two late: each sample reads the whole bake so far
     // and counts what is new since the last, so that a late datapoint is counted once, when it
     // comes.
@@ -810,10 +846,7 @@ async fn bake(
         };
         samples.push(s);
         let at_s = started.elapsed().as_secs();
-        printer.info(format!(
-            "  {at_s:>4} s: errors {}, throttles {}, dead-letter {}, oldest {} s, depth {}",
-            s.errors, s.throttles, s.dlq_depth, s.oldest_age_s, s.depth
-        ));
+        progress.report(Event::Sampled { at_s, sample: s });
         shown.push(SampleReport {
             at_s,
             errors: s.errors,
@@ -836,14 +869,11 @@ async fn bake(
 
 /// `rollback` from the workspace.
 pub async fn rollback(ws: &Workspace, yes: bool, printer: &Printer) -> Result<Rollback, Failure> {
-    let (config, names) = stack_names(ws, Some(Only::Lambda))?;
-    let lambda_stack = names
-        .into_iter()
-        .next()
-        .map(|(_, n)| n)
-        .ok_or_else(|| Failure::new("the stacks name no Lambda stack"))?;
+    // Nothing is rendered: a template that would not render does not stand in a rollback's way.
+    let (config, _, stacks) = stacks(ws)?;
+    let lambda_stack = stacks.lambda;
     let aws = connect(ws, config.region.as_deref(), printer).await?;
-    let (cluster, service, queue_url) = production_of(ws, &config, &aws)
+    let (cluster, service, queue_url) = production_of(&config, &aws, stacks.ecs.as_deref())
         .await
         .map_err(|r| Failure::new(r.problem).hint(r.fix))?;
     let prod = Production::of(&aws);
@@ -889,14 +919,15 @@ pub async fn rollback(ws: &Workspace, yes: bool, printer: &Printer) -> Result<Ro
             Err(signal) => return Err(Failure::interrupted(format!("interrupted ({signal}) at the question: nothing was changed"))),
         }
     }
-    undo(&prod, &site, printer).await
+    undo(&prod, &site, &Printed::new(printer)).await
 }
 
-/// Puts the production service back as recorded, then stops the function consuming the queue,
-/// then removes the record. A step that fails leaves the record, so that `rollback` can run again;
-/// while ECS is not restored the mapping is left consuming, so that the queue is never left
-/// without a consumer.
-pub async fn undo(prod: &Production, site: &Site, printer: &Printer) -> Result<Rollback, Failure> {
+/// `rollback`: reads the production service once, for its record, then [`restore`]s it.
+pub async fn undo(
+    prod: &Production,
+    site: &Site,
+    progress: &dyn Progress,
+) -> Result<Rollback, Failure> {
     let Some(service) = prod.service(&site.cluster, &site.service).await? else {
         return Err(Failure::new(format!(
             "the production service `{}/{}` is not found",
@@ -909,6 +940,20 @@ pub async fn undo(prod: &Production, site: &Site, printer: &Printer) -> Result<R
         .map(|t| Recorded::parse(t))
         .transpose()
         .map_err(Failure::new)?;
+    Ok(restore(prod, site, &service.arn, recorded, progress).await)
+}
+
+/// Puts the production service (`arn`) back as `recorded`, then stops the function consuming the
+/// queue, then removes the record. A step that fails leaves the record, so that `rollback` can
+/// run again; while ECS is not restored the mapping is left consuming, so that the queue is never
+/// left without a consumer. `None`: no cutover is recorded, ECS is left as it is.
+pub async fn restore(
+    prod: &Production,
+    site: &Site,
+    arn: &str,
+    recorded: Option<Recorded>,
+    progress: &dyn Progress,
+) -> Rollback {
     let mut steps = Vec::new();
     let mut ecs_ok = true;
     let step = |what: String, result: Result<StepOutcome, AwsError>, steps: &mut Vec<Step>| {
@@ -922,10 +967,11 @@ pub async fn undo(prod: &Production, site: &Site, printer: &Printer) -> Result<R
                 }),
             ),
         };
-        match &error {
-            Some(e) => printer.warning(&format!("{what}: {e}")),
-            None => printer.info(format!("{what}: {outcome}")),
-        }
+        progress.report(Event::Step {
+            what: what.clone(),
+            outcome,
+            error: error.clone(),
+        });
         steps.push(Step {
             what,
             outcome,
@@ -967,16 +1013,14 @@ pub async fn undo(prod: &Production, site: &Site, printer: &Printer) -> Result<R
                 );
             }
         }
-        None => printer.info(format!(
-            "no cutover is recorded on `{}/{}`: its bounds and desired count are left as they are",
-            site.cluster, site.service
-        )),
+        None => progress.report(Event::NothingRecorded {
+            cluster: site.cluster.clone(),
+            service: site.service.clone(),
+        }),
     }
     let mut lambda_ok = true;
     if site.mapping.is_empty() {
-        printer.info(
-            "the function has no mapping on the production queue: nothing consumes it from Lambda",
-        );
+        progress.report(Event::NoMapping);
     } else if !ecs_ok {
         steps.push(Step {
             what: format!(
@@ -1003,7 +1047,7 @@ pub async fn undo(prod: &Production, site: &Site, printer: &Printer) -> Result<R
     if recorded.is_some() && ecs_ok && lambda_ok {
         let result = prod
             .ecs
-            .untag(&service.arn, STATE_TAG)
+            .untag(arn, STATE_TAG)
             .await
             .map(|()| StepOutcome::Done);
         lambda_ok &= step(
@@ -1015,12 +1059,12 @@ pub async fn undo(prod: &Production, site: &Site, printer: &Printer) -> Result<R
             &mut steps,
         );
     }
-    Ok(Rollback {
+    Rollback {
         recorded: recorded.map(|r| r.bounds),
         from_stage: recorded.map(|r| r.stage),
         steps,
         complete: ecs_ok && lambda_ok,
-    })
+    }
 }
 
 /// A count AWS gives as a signed number.

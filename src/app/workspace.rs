@@ -96,6 +96,42 @@ pub fn stack_names(
     g: &Workspace,
     only: Option<Only>,
 ) -> Result<(Config, Vec<(String, String)>), Failure> {
+    let config = parsed(g)?;
+    let data = crate::core::render::Data::new(&config, &crate::core::render::Image::Placeholder);
+    let stacks = crate::core::render::render(&sources(g.templates.as_deref())?, &data)?;
+    let names = select(stacks, only)
+        .into_iter()
+        .map(|s| (s.kind, s.name))
+        .collect();
+    Ok((config, names))
+}
+
+/// The config without lint, and every stack's kind and name from the stack files alone: no
+/// template is rendered (`core::render::names`). For `cutover` and `rollback`, which render
+/// only what they compare, once they know the image to render it with; the sources are theirs
+/// to render with.
+pub fn names_only(g: &Workspace) -> Result<Named, Failure> {
+    let config = parsed(g)?;
+    let sources = sources(g.templates.as_deref())?;
+    let data = crate::core::render::Data::new(&config, &crate::core::render::Image::Placeholder);
+    let names = crate::core::render::names(&sources, &data)?;
+    Ok(Named {
+        config,
+        sources,
+        names,
+    })
+}
+
+/// What [`names_only`] reads.
+pub struct Named {
+    pub config: Config,
+    pub sources: Sources,
+    /// Each stack's kind (`ecs`, `lambda`) and name, in stack-file order.
+    pub names: Vec<(String, String)>,
+}
+
+/// The config read, decoded and parsed (its checks too), without lint.
+fn parsed(g: &Workspace) -> Result<Config, Failure> {
     let bytes = read_config(&g.file)?;
     let invalid = |ds: &[Diagnostic]| {
         let d = &ds[0];
@@ -120,14 +156,7 @@ pub fn stack_names(
         .hint(hint)
     };
     let source = config::decode(&bytes).map_err(|d| invalid(&[d]))?;
-    let config = config::parse(source).map_err(|ds| invalid(&ds))?;
-    let data = crate::core::render::Data::new(&config, &crate::core::render::Image::Placeholder);
-    let stacks = crate::core::render::render(&sources(g.templates.as_deref())?, &data)?;
-    let names = select(stacks, only)
-        .into_iter()
-        .map(|s| (s.kind, s.name))
-        .collect();
-    Ok((config, names))
+    config::parse(source).map_err(|ds| invalid(&ds))
 }
 
 /// The stacks of the two platforms, from the config alone as [`stack_names`]: what `load`,

@@ -14,6 +14,7 @@
 //! spaces, `_ . : / = + - @`, at most 256).
 
 use std::fmt;
+use std::time::Duration;
 
 use serde::Serialize;
 
@@ -438,6 +439,57 @@ impl Recorded {
         }
         Ok(Recorded { bounds, stage })
     }
+}
+
+/// What `cutover` and `rollback` tell a person as they go, as data: `app::cutover` reports each
+/// one to a `ui::cutover::Progress`, which words it (on the terminal, or into a test's recording).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// The deployed Lambda stack could not be compared with the config (`why`): it counts as
+    /// different.
+    NotCompared { why: String },
+    /// Lambda's account concurrency could not be read, so the account-pool check was skipped:
+    /// at an endpoint that is not AWS's, or with AWS's `error`.
+    PoolUnread {
+        endpoint: Option<String>,
+        error: String,
+    },
+    /// An earlier run's record on the service, which this run continues.
+    Continuing {
+        cluster: String,
+        service: String,
+        record: Recorded,
+    },
+    /// A stage begins without a question (`--yes`): what it changes, in words.
+    Stage { what: String },
+    /// The service's bounds recorded as its tag [`STATE_TAG`], before the first change.
+    Recorded {
+        cluster: String,
+        service: String,
+        bounds: Bounds,
+    },
+    /// A stage applied and recorded.
+    Applied { percent: u32 },
+    /// A breach or a failed step (`reason`): the automatic rollback begins.
+    RollingBack { reason: String },
+    /// A stage's bake begins: how long, a sample how often.
+    Watching {
+        percent: u32,
+        bake: Duration,
+        every: Duration,
+    },
+    /// One sample of a bake, `at_s` seconds into it.
+    Sampled { at_s: u64, sample: Sample },
+    /// A step of a rollback as it went; `error` when it failed.
+    Step {
+        what: String,
+        outcome: StepOutcome,
+        error: Option<String>,
+    },
+    /// No cutover is recorded on the service: its bounds and desired count are left as they are.
+    NothingRecorded { cluster: String, service: String },
+    /// The function has no mapping on the production queue: nothing consumes it from Lambda.
+    NoMapping,
 }
 
 #[cfg(test)]

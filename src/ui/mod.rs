@@ -1,5 +1,6 @@
 //! Everything the user sees: diagnostics, progress, data on stdout, messages on stderr.
 
+pub mod cutover;
 pub mod diagnostics;
 pub mod experiment;
 pub mod printer;

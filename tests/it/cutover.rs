@@ -5,14 +5,18 @@
 //! until the queue's visibility timeout fits; `cutover --stages 50,100 --bake 0s --yes` moves
 //! the queue to the function; `rollback --yes` puts the service back; the messages stay.
 //! A bake reads moto's CloudWatch (5.2.6 answers the SDK's GetMetricData): the function's errors
-//! put into it end the bake and roll back. What moto does not model (an interrupt between stages
-//! at a chosen moment, a denied call) is in `cutover_recorded.rs`.
+//! put into it end the bake and roll back. Some runs go through the test proxy, which counts
+//! the requests: each production resource is read once per run. What moto does not model (an
+//! interrupt between stages at a chosen moment, a denied call) is in `cutover_recorded.rs`.
+
+use std::collections::BTreeMap;
 
 use aws_sdk_sqs::types::QueueAttributeName as A;
 use serde_json::Value as Json;
 
 use crate::adopt::{moto, running_worker};
 use crate::emulator::{block, json, service_dir, stderr, Moto, IMAGE};
+use crate::fault_proxy::FaultProxy;
 
 /// Production as the APIs show it: the scalable target's bounds, the desired count, the
 /// record tag, the function's mapping on the production queue (state, MaximumConcurrency), and the
@@ -326,8 +330,21 @@ fn cutover_moves_the_production_queue_to_lambda_in_stages_and_rollback_puts_the_
 
     // rollback: the recorded bounds and desired count, the mapping disabled, the record gone; the
     // queue and its five messages stay.
-    let out = moto.replatform(dir.path(), &["rollback", "--yes", "--output", "json"]);
+    let proxy = FaultProxy::start(&moto.endpoint);
+    let out = moto.replatform_with(
+        dir.path(),
+        &["rollback", "--yes", "--output", "json"],
+        &through(&proxy),
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(
+        (
+            proxy.seen("DescribeServices"),
+            proxy.seen("GetQueueAttributes")
+        ),
+        (1, 1),
+        "rollback reads the service and the queue once"
+    );
     let r = json(&out);
     assert_eq!(
         (r["complete"].as_bool(), r["from_stage"].as_u64()),
@@ -744,8 +761,29 @@ fn a_bake_reads_the_functions_errors_from_cloudwatch_and_rolls_back_on_them() {
         dir,
         ..
     } = ready(&moto);
-    let out = moto.replatform(dir.path(), &bake);
+    let proxy = FaultProxy::start(&moto.endpoint);
+    let out = moto.replatform_with(dir.path(), &bake, &through(&proxy));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // Each production resource read once for the run, the mapping once per stage as it settles,
+    // the queues and CloudWatch once per sample (two stages of two samples).
+    assert_eq!(
+        reads(&proxy),
+        reads_of(&[
+            ("DescribeServices", 1),
+            ("DescribeScalableTargets", 1),
+            ("GetQueueAttributes", 1 + 2 * 4),
+            ("GetQueueUrl", 1),
+            ("ListEventSourceMappings", 1),
+            ("GetEventSourceMapping", 2),
+            ("GetFunction", 1),
+            ("GetFunctionConcurrency", 1),
+            ("GetAccountSettings", 1),
+            ("GetMetricData", 4),
+            ("DescribeStacks", 1),
+            ("ListStackResources", 1),
+            ("GetTemplate", 1),
+        ])
+    );
     let r = json(&out);
     assert_eq!(r["outcome"], "cut-over", "{r}");
     for stage in r["stages"].as_array().unwrap() {
@@ -765,7 +803,8 @@ fn a_bake_reads_the_functions_errors_from_cloudwatch_and_rolls_back_on_them() {
     } = ready(&moto);
     let before = seen(&moto, &queue_url, &queue_arn);
     put_lambda_metric(&moto, "Errors", 3.0);
-    let out = moto.replatform(dir.path(), &bake);
+    let proxy = FaultProxy::start(&moto.endpoint);
+    let out = moto.replatform_with(dir.path(), &bake, &through(&proxy));
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let r = json(&out);
     assert_eq!(r["outcome"], "rolled-back", "{r}");
@@ -778,4 +817,63 @@ fn a_bake_reads_the_functions_errors_from_cloudwatch_and_rolls_back_on_them() {
         "production as before: {after:?}"
     );
     assert_eq!(after.mapping, "Disabled", "{after:?}");
+    // The rollback restores from what the run recorded, without reading the service again; the
+    // mapping is read as stage 50 settles, then for its state and as it settles disabled.
+    assert_eq!(
+        reads(&proxy),
+        reads_of(&[
+            ("DescribeServices", 1),
+            ("DescribeScalableTargets", 1),
+            ("GetQueueAttributes", 1 + 2),
+            ("GetQueueUrl", 1),
+            ("ListEventSourceMappings", 1),
+            ("GetEventSourceMapping", 3),
+            ("GetFunction", 1),
+            ("GetFunctionConcurrency", 1),
+            ("GetAccountSettings", 1),
+            ("GetMetricData", 1),
+            ("DescribeStacks", 1),
+            ("ListStackResources", 1),
+            ("GetTemplate", 1),
+        ])
+    );
+}
+
+/// The environment that sends a run's requests through `proxy`, which counts them by action.
+fn through(proxy: &FaultProxy) -> [(&'static str, String); 1] {
+    [("AWS_ENDPOINT_URL", proxy.endpoint.clone())]
+}
+
+/// The reads that came through `proxy`, by API call (Lambda's REST paths named as its API
+/// reference names them); the changes are left to the assertions on production's state.
+fn reads(proxy: &FaultProxy) -> BTreeMap<String, usize> {
+    let mut out = BTreeMap::new();
+    for (action, n) in proxy.counts() {
+        let call = match action.split_once(' ') {
+            Some(("GET", path)) if path.contains("/event-source-mappings?") => {
+                "ListEventSourceMappings"
+            }
+            Some(("GET", path)) if path.contains("/event-source-mappings/") => {
+                "GetEventSourceMapping"
+            }
+            Some(("GET", path)) if path.ends_with("/concurrency") => "GetFunctionConcurrency",
+            Some(("GET", path)) if path.contains("/account-settings") => "GetAccountSettings",
+            Some(("GET", path)) if path.contains("/functions/") => "GetFunction",
+            Some((_, path)) if path.ends_with("/operation/GetMetricData") => "GetMetricData",
+            Some(_) => continue,
+            None if action.starts_with("Describe")
+                || action.starts_with("Get")
+                || action.starts_with("List") =>
+            {
+                action.as_str()
+            }
+            None => continue,
+        };
+        *out.entry(call.to_string()).or_default() += n;
+    }
+    out
+}
+
+fn reads_of(calls: &[(&str, usize)]) -> BTreeMap<String, usize> {
+    calls.iter().map(|(c, n)| (c.to_string(), *n)).collect()
 }

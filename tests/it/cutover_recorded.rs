@@ -5,8 +5,10 @@
 //!
 //! The answers keep state as AWS would (the service's tags and desired count, the scalable
 //! target's bounds, the mapping's state), and every change the tool asks for is written to a
-//! journal, so that each test asserts what production went through, in order.
+//! journal, so that each test asserts what production went through, in order. Every answer
+//! counts its calls, so that a test also asserts how often production was read.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -34,11 +36,12 @@ use replatform::app::cutover::{drive, undo, Cutover, Options, Production, Site};
 use replatform::aws::autoscaling::AutoScaling;
 use replatform::aws::cloudwatch::CloudWatch;
 use replatform::aws::ecs::Ecs;
+use replatform::aws::ecs::EcsService;
 use replatform::aws::lambda::Lambda;
 use replatform::aws::sqs::Sqs;
 use replatform::core::cutover::{Outcome, StageOutcome, StepOutcome, Thresholds};
 use replatform::signal::Stop;
-use replatform::ui::printer::{OutputFormat, Printer};
+use replatform::ui::cutover::Recording;
 use replatform::ui::prompt::Answer;
 
 const SERVICE_ARN: &str = "arn:aws:ecs:eu-west-1:123456789012:service/prod/orders";
@@ -67,6 +70,10 @@ struct Fake {
     /// The dead-letter queue's depth per read (the last repeats).
     dlq: Arc<Mutex<Vec<u64>>>,
     deny_register: bool,
+    /// Every answer given out, by the API call it answers, for [`Fake::calls`].
+    rules: Arc<Mutex<Vec<(&'static str, Rule)>>>,
+    /// What the runs reported, in order.
+    seen: Arc<Recording>,
 }
 
 fn next<T: Copy + Default>(series: &Mutex<Vec<T>>) -> Option<T> {
@@ -93,7 +100,29 @@ impl Fake {
             errors: Arc::default(),
             dlq: Arc::new(Mutex::new(vec![0])),
             deny_register: false,
+            rules: Arc::default(),
+            seen: Arc::default(),
         }
+    }
+
+    /// The answer to `call`, kept so that its calls can be counted.
+    fn counted(&self, call: &'static str, rule: Rule) -> Rule {
+        self.rules.lock().unwrap().push((call, rule.clone()));
+        rule
+    }
+
+    /// How often each API call was answered so far, over every `Production` made.
+    fn calls(&self) -> BTreeMap<&'static str, usize> {
+        let mut out = BTreeMap::new();
+        for (call, rule) in self.rules.lock().unwrap().iter() {
+            *out.entry(*call).or_default() += rule.num_calls();
+        }
+        out
+    }
+
+    /// How often `call` was answered so far.
+    fn count(&self, call: &str) -> usize {
+        self.calls().get(call).copied().unwrap_or(0)
     }
 
     fn with_state(&self, f: impl FnOnce(&mut State)) -> &Self {
@@ -128,6 +157,7 @@ impl Fake {
                 }
                 out.build()
             });
+        let metrics = self.counted("GetMetricData", metrics);
         let dlq = self.dlq.clone();
         let sqs = mock!(aws_sdk_sqs::Client::get_queue_attributes).then_compute_output(move |r| {
             let depth = if r.queue_url() == Some(DLQ) {
@@ -142,6 +172,7 @@ impl Fake {
                 )
                 .build()
         });
+        let sqs = self.counted("GetQueueAttributes", sqs);
         Production {
             ecs: Ecs::new(mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &ecs_rules)),
             scaling: AutoScaling::new(mock_client!(
@@ -175,7 +206,7 @@ impl Fake {
             self.journal.clone(),
             self.journal.clone(),
         );
-        vec![
+        let rules = vec![
             mock!(aws_sdk_ecs::Client::describe_services).then_compute_output(move |_| {
                 let s = s1.lock().unwrap();
                 let tags = s
@@ -218,7 +249,26 @@ impl Fake {
                 s4.lock().unwrap().desired = n;
                 UpdateServiceOutput::builder().build()
             }),
-        ]
+        ];
+        self.named(
+            rules,
+            &[
+                "DescribeServices",
+                "TagResource",
+                "UntagResource",
+                "UpdateService",
+            ],
+        )
+    }
+
+    /// `rules`, each counted under its call's name.
+    fn named(&self, rules: Vec<Rule>, calls: &[&'static str]) -> Vec<Rule> {
+        assert_eq!(rules.len(), calls.len());
+        rules
+            .into_iter()
+            .zip(calls)
+            .map(|(r, c)| self.counted(c, r))
+            .collect()
     }
 
     fn aas_rules(&self) -> Vec<Rule> {
@@ -262,13 +312,16 @@ impl Fake {
                     RegisterScalableTargetOutput::builder().build()
                 })
         };
-        vec![describe, register]
+        self.named(
+            vec![describe, register],
+            &["DescribeScalableTargets", "RegisterScalableTarget"],
+        )
     }
 
     fn lambda_rules(&self) -> Vec<Rule> {
         let (s1, s2) = (self.state.clone(), self.state.clone());
         let j2 = self.journal.clone();
-        vec![
+        let rules = vec![
             mock!(aws_sdk_lambda::Client::get_event_source_mapping).then_compute_output(
                 move |_| {
                     let enabled = s1.lock().unwrap().enabled;
@@ -293,7 +346,11 @@ impl Fake {
                         .build()
                 },
             ),
-        ]
+        ];
+        self.named(
+            rules,
+            &["GetEventSourceMapping", "UpdateEventSourceMapping"],
+        )
     }
 }
 
@@ -320,24 +377,29 @@ fn options(stages: &[u32], bake: Duration) -> Options {
     }
 }
 
-const QUIET: Printer = Printer {
-    format: OutputFormat::Text,
-    quiet: true,
-    verbose: 0,
-};
-
 fn never_asked(q: String) -> BoxFuture<'static, Answer> {
     panic!("--yes asks nothing, yet was asked: {q}")
 }
 
+/// The production service as `cutover`'s checks read it before [`drive`].
+async fn service(production: &Production) -> EcsService {
+    production
+        .service("prod", "orders")
+        .await
+        .unwrap()
+        .expect("the service is there")
+}
+
 async fn run(fake: &Fake, opts: &Options, stop: &Stop) -> Cutover {
+    let production = fake.production();
     drive(
-        &fake.production(),
+        &production,
         &site(),
+        &service(&production).await,
         opts,
         &never_asked,
         stop,
-        &QUIET,
+        fake.seen.as_ref(),
     )
     .await
     .unwrap_or_else(|f| panic!("{}: {:?}", f.message, f.hint))
@@ -406,6 +468,42 @@ async fn a_bake_that_sees_lambda_errors_rolls_back_to_the_recorded_service() {
         (1, 10, 4, false, None)
     );
     assert!(done.rollback.as_ref().unwrap().complete);
+    // What a person saw, line by line, as `cutover` has always worded it.
+    assert_eq!(
+        fake.seen.lines(),
+        strings(&[
+            "stage 10%: enable the mapping on `orders` with MaximumConcurrency 2, then set the scalable target of `prod/orders` to min 1 max 9 (recorded: 1..10)",
+            "recorded `prod/orders` (min 1 max 10 desired 4) as its tag `replatform:cutover`",
+            "stage 10%: applied and recorded",
+            "stage 10%: watching for 5m (a sample every 1m)",
+            "    60 s: errors 0, throttles 0, dead-letter 0, oldest 0 s, depth 120",
+            "   120 s: errors 3, throttles 0, dead-letter 0, oldest 0 s, depth 120",
+            "warning: the bake of stage 10% breached: Lambda reported 3 errors during the bake (at most 0 allowed); rolling back",
+            "scalable target of `prod/orders` back to min 1 max 10: done",
+            "desired count of `prod/orders` back to 4: done",
+            "mapping on `orders` disabled (its batches in flight return to the queue after its visibility timeout): done",
+            "the record `replatform:cutover` removed from `prod/orders`: done",
+        ])
+    );
+    // Production read once per stage: the service once for the whole run (as the checks read
+    // it; the automatic rollback restores from what the run recorded), its scalable target once
+    // for the record, the mapping once as stage 10 settles and twice in the rollback (its state,
+    // then settling disabled), the queue and the dead-letter queue once per sample.
+    assert_eq!(
+        fake.calls(),
+        BTreeMap::from([
+            ("DescribeServices", 1),
+            ("DescribeScalableTargets", 1),
+            ("GetEventSourceMapping", 3),
+            ("GetMetricData", 2),
+            ("GetQueueAttributes", 4),
+            ("RegisterScalableTarget", 2),
+            ("TagResource", 2),
+            ("UntagResource", 1),
+            ("UpdateEventSourceMapping", 2),
+            ("UpdateService", 1),
+        ])
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -442,6 +540,15 @@ async fn a_dead_letter_queue_that_grows_rolls_back() {
         (s.min, s.max, s.desired, s.enabled, s.tag),
         (1, 10, 4, false, None)
     );
+    // Three samples, each reading the queue and the dead-letter queue once; the service once.
+    assert_eq!(
+        (
+            fake.count("DescribeServices"),
+            fake.count("GetQueueAttributes"),
+            fake.count("GetMetricData")
+        ),
+        (1, 6, 3)
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -475,6 +582,15 @@ async fn an_interrupt_between_stages_is_continued_by_cutover_and_undone_by_rollb
         "stage 50 is recorded as applied"
     );
     assert_eq!(fake.log().len(), 4, "{:?}", fake.log());
+    assert_eq!(
+        (
+            fake.count("DescribeServices"),
+            fake.count("DescribeScalableTargets"),
+            fake.count("GetEventSourceMapping")
+        ),
+        (1, 1, 1),
+        "the service and its target once, the mapping once as stage 50 settles"
+    );
 
     // The next run reads the record from the service and goes on with stage 100 only.
     let done = run(&fake, &opts, &Stop::new()).await;
@@ -496,16 +612,33 @@ async fn an_interrupt_between_stages_is_continued_by_cutover_and_undone_by_rollb
     );
     let s = fake.state();
     assert_eq!((s.min, s.max, s.desired, s.enabled), (0, 0, 0, true));
+    assert_eq!(
+        (
+            fake.count("DescribeServices"),
+            fake.count("DescribeScalableTargets"),
+            fake.count("GetEventSourceMapping")
+        ),
+        (2, 1, 2),
+        "a continued run reads the service once and takes the bounds from its record"
+    );
 
     // A third run changes nothing: every stage is applied.
     let before = fake.log().len();
     let done = run(&fake, &opts, &Stop::new()).await;
     assert_eq!((done.outcome, fake.log().len()), (Outcome::CutOver, before));
+    assert_eq!(fake.count("DescribeServices"), 3);
 
     // rollback after the finished cutover: the recorded bounds and desired count, the mapping off.
-    let r = undo(&fake.production(), &site(), &QUIET).await.unwrap();
+    let r = undo(&fake.production(), &site(), fake.seen.as_ref())
+        .await
+        .unwrap();
     assert!(r.complete, "{r:?}");
     assert_eq!(r.from_stage, Some(100));
+    assert_eq!(
+        fake.count("DescribeServices"),
+        4,
+        "rollback reads the service once"
+    );
     assert_eq!(
         &fake.log()[before..],
         &strings(&[
@@ -521,7 +654,9 @@ async fn an_interrupt_between_stages_is_continued_by_cutover_and_undone_by_rollb
         (1, 10, 4, false, None)
     );
     // And again: nothing recorded, the mapping already off; nothing changes.
-    let r = undo(&fake.production(), &site(), &QUIET).await.unwrap();
+    let r = undo(&fake.production(), &site(), fake.seen.as_ref())
+        .await
+        .unwrap();
     assert!(r.complete && r.recorded.is_none(), "{r:?}");
     assert_eq!(fake.log().len(), before + 4);
 }
@@ -567,10 +702,29 @@ async fn a_denied_register_scalable_target_names_the_permission_and_keeps_the_qu
     let s = fake.state();
     assert_eq!((s.min, s.max, s.desired, s.enabled), (1, 10, 4, true));
     assert!(s.tag.is_some());
+    let lines = fake.seen.lines();
+    assert_eq!(lines.len(), 4, "{lines:#?}");
+    assert!(
+        lines[2].starts_with("warning: stage 50% failed: ")
+            && lines[2].ends_with("; rolling back")
+            && lines[3].starts_with("warning: scalable target of `prod/orders` back to min 1 max 10: ")
+            && lines[3].ends_with("(grant the caller `application-autoscaling:RegisterScalableTarget` (an IAM policy statement allowing it))"),
+        "{lines:#?}"
+    );
+    assert_eq!(
+        (
+            fake.count("DescribeServices"),
+            fake.count("GetEventSourceMapping")
+        ),
+        (1, 1),
+        "the rollback restores from the run's record, and leaves the mapping unread: ECS failed"
+    );
 
     // Once granted, `rollback` finishes it.
     fake.deny_register = false;
-    let r = undo(&fake.production(), &site(), &QUIET).await.unwrap();
+    let r = undo(&fake.production(), &site(), fake.seen.as_ref())
+        .await
+        .unwrap();
     assert!(r.complete, "{r:?}");
     let s = fake.state();
     assert_eq!(
@@ -588,10 +742,11 @@ async fn a_service_without_a_scalable_target_is_moved_by_its_desired_count() {
         drive(
             &p,
             &site(),
+            &service(&p).await,
             &options(&[50, 100], Duration::ZERO),
             &never_asked,
             &Stop::new(),
-            &QUIET,
+            fake.seen.as_ref(),
         )
         .await
         .unwrap()
@@ -609,15 +764,28 @@ async fn a_service_without_a_scalable_target_is_moved_by_its_desired_count() {
             "record v1 min=4 max=4 desired=4 stage=100 target=no",
         ])
     );
-    let r = undo(&fake.production_without_target(), &site(), &QUIET)
-        .await
-        .unwrap();
+    let r = undo(
+        &fake.production_without_target(),
+        &site(),
+        fake.seen.as_ref(),
+    )
+    .await
+    .unwrap();
     assert!(r.complete, "{r:?}");
     assert_eq!(
         &fake.log()[7..],
         &strings(&["desired 4", "mapping off", "forget the record"])
     );
     fake.with_state(|s| assert_eq!((s.desired, s.enabled), (4, false)));
+    assert_eq!(
+        (
+            fake.count("DescribeServices"),
+            fake.count("DescribeScalableTargets"),
+            fake.count("GetEventSourceMapping")
+        ),
+        (2, 1, 4),
+        "once each for the cutover (the mapping once per stage) and the service once for the rollback"
+    );
 }
 
 impl Fake {
@@ -626,14 +794,17 @@ impl Fake {
         let lambda_rules = self.lambda_rules();
         let none = mock!(aws_sdk_applicationautoscaling::Client::describe_scalable_targets)
             .then_output(|| DescribeScalableTargetsOutput::builder().build());
+        let none = self.counted("DescribeScalableTargets", none);
         let never = mock!(aws_sdk_applicationautoscaling::Client::register_scalable_target)
             .then_compute_output(|_| {
                 panic!("a service without a scalable target gets none registered")
             });
         let quiet_sqs = mock!(aws_sdk_sqs::Client::get_queue_attributes)
             .then_output(|| GetQueueAttributesOutput::builder().build());
+        let quiet_sqs = self.counted("GetQueueAttributes", quiet_sqs);
         let quiet_cw = mock!(aws_sdk_cloudwatch::Client::get_metric_data)
             .then_output(|| GetMetricDataOutput::builder().build());
+        let quiet_cw = self.counted("GetMetricData", quiet_cw);
         Production {
             ecs: Ecs::new(mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &ecs_rules)),
             scaling: AutoScaling::new(mock_client!(

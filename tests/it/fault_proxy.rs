@@ -118,6 +118,15 @@ impl FaultProxy {
         }
     }
 
+    /// How many requests of each action came so far.
+    pub fn counts(&self) -> std::collections::BTreeMap<String, usize> {
+        let mut out = std::collections::BTreeMap::new();
+        for (a, _) in &self.state.lock().unwrap().log {
+            *out.entry(a.clone()).or_default() += 1;
+        }
+        out
+    }
+
     pub fn clear_log(&self) {
         self.state.lock().unwrap().log.clear();
     }

@@ -25,7 +25,7 @@ mod stack;
 
 pub use data::{Data, Image, PLACEHOLDER_DIGEST};
 pub use sources::{SourceFile, Sources};
-pub use stack::render;
+pub use stack::{names, render};
 
 /// The largest template or stack file read from a `--templates` folder. The built-in ones are
 /// about 5 KiB, and a rendered stack may not pass CloudFormation's 51,200 bytes.

@@ -122,6 +122,102 @@ fn is_stack_name(s: &str) -> bool {
         && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
 }
 
+/// One file of the sources rendered with the config's values, within [`MAX_RENDERED_BYTES`].
+fn run(
+    hb: &handlebars::Handlebars<'_>,
+    values: &serde_json::Value,
+    sources: &Sources,
+    name: &str,
+) -> Result<String, RenderError> {
+    let mut out = Bounded {
+        out: Vec::new(),
+        full: false,
+    };
+    match hb.render_to_write(name, &values, &mut out) {
+        Ok(()) => Ok(String::from_utf8_lossy(&out.out).into_owned()),
+        Err(_) if out.full => Err(RenderError::Invalid {
+            at: sources.shown(name),
+            reason: format!("it renders more than {}: a stack's template may be at most {MAX_STACK_BYTES} bytes", size_text(MAX_RENDERED_BYTES as u64)),
+        }),
+        Err(e) => {
+            let reason = match e.reason() {
+                handlebars::RenderErrorReason::MissingVariable(Some(path)) => clean_text(&format!(
+                    "`{path}` is not a value the templates are given: they see `service`, `environment`, `secrets`, `permissions`, `image`, `queue`, `ecs`, `lambda` and `logs` (`replatform templates --out DIR` writes the built-in ones that use them)"
+                )),
+                other => clean_text(&other.to_string()),
+            };
+            Err(match (e.line_no, e.column_no) {
+                (Some(line), Some(column)) => {
+                    let file = e.template_name.as_deref().unwrap_or(name);
+                    RenderError::Render { name: format!("{}:{line}:{column}", sources.shown(file)), reason }
+                }
+                _ => RenderError::Render { name: sources.shown(name), reason },
+            })
+        }
+    }
+}
+
+/// A stack file rendered and read: its kind, file, name as shown, and definition; its name
+/// checked, and recorded in `names` (no two stack files may name the same stack).
+fn stack_def(
+    sources: &Sources,
+    file: &str,
+    run: &dyn Fn(&str) -> Result<String, RenderError>,
+    names: &mut BTreeMap<String, String>,
+) -> Result<(String, String, String, StackDef), RenderError> {
+    let kind = file.trim_end_matches(".yaml").to_string();
+    let stack_file = format!("stacks/{file}");
+    let stack_shown = sources.shown(&stack_file);
+    let def: StackDef = to_yaml(&stack_shown, &run(&stack_file)?)?;
+    if !is_stack_name(&def.name) {
+        return Err(RenderError::Invalid {
+            at: stack_shown,
+            reason: clean_text(&format!(
+                "the stack is named `{}`: a CloudFormation stack name is a letter, then letters, digits and hyphens, at most 128 characters",
+                def.name
+            )),
+        });
+    }
+    if let Some(other) = names.insert(def.name.clone(), stack_shown.clone()) {
+        return Err(RenderError::Invalid {
+            at: stack_shown,
+            reason: format!(
+                "stack `{}` is also defined by `{other}`: each stack file names its own stack",
+                def.name
+            ),
+        });
+    }
+    if def.description.len() > 1024 {
+        return Err(RenderError::Invalid {
+            at: stack_shown,
+            reason: format!(
+                "the description is {} bytes: CloudFormation takes at most 1024",
+                def.description.len()
+            ),
+        });
+    }
+    Ok((kind, stack_file, stack_shown, def))
+}
+
+/// Every stack's kind and name, from the stack files alone: no template is rendered. For a
+/// command that needs the names before it knows what to render with (`cutover`: the image the
+/// function runs), and renders the stack itself once it does.
+pub fn names(sources: &Sources, data: &Data) -> Result<Vec<(String, String)>, RenderError> {
+    let values = serde_json::to_value(data).map_err(|e| RenderError::Render {
+        name: "the config".into(),
+        reason: e.to_string(),
+    })?;
+    let hb = registry(sources, &values)?;
+    let run = |name: &str| run(&hb, &values, sources, name);
+    let mut names = BTreeMap::new();
+    let mut out = Vec::new();
+    for (file, _) in sources.stacks() {
+        let (kind, _, _, def) = stack_def(sources, file, &run, &mut names)?;
+        out.push((kind, def.name));
+    }
+    Ok(out)
+}
+
 /// Renders every stack the sources define, in stack-file order.
 pub fn render(sources: &Sources, data: &Data) -> Result<Vec<RenderedStack>, RenderError> {
     let values = serde_json::to_value(data).map_err(|e| RenderError::Render {
@@ -129,69 +225,12 @@ pub fn render(sources: &Sources, data: &Data) -> Result<Vec<RenderedStack>, Rend
         reason: e.to_string(),
     })?;
     let hb = registry(sources, &values)?;
-    let run = |name: &str| {
-        let mut out = Bounded {
-            out: Vec::new(),
-            full: false,
-        };
-        match hb.render_to_write(name, &values, &mut out) {
-            Ok(()) => Ok(String::from_utf8_lossy(&out.out).into_owned()),
-            Err(_) if out.full => Err(RenderError::Invalid {
-                at: sources.shown(name),
-                reason: format!("it renders more than {}: a stack's template may be at most {MAX_STACK_BYTES} bytes", size_text(MAX_RENDERED_BYTES as u64)),
-            }),
-            Err(e) => {
-                let reason = match e.reason() {
-                    handlebars::RenderErrorReason::MissingVariable(Some(path)) => clean_text(&format!(
-                        "`{path}` is not a value the templates are given: they see `service`, `environment`, `secrets`, `permissions`, `image`, `queue`, `ecs`, `lambda` and `logs` (`replatform templates --out DIR` writes the built-in ones that use them)"
-                    )),
-                    other => clean_text(&other.to_string()),
-                };
-                Err(match (e.line_no, e.column_no) {
-                    (Some(line), Some(column)) => {
-                        let file = e.template_name.as_deref().unwrap_or(name);
-                        RenderError::Render { name: format!("{}:{line}:{column}", sources.shown(file)), reason }
-                    }
-                    _ => RenderError::Render { name: sources.shown(name), reason },
-                })
-            }
-        }
-    };
+    let run = |name: &str| run(&hb, &values, sources, name);
     let mut out = Vec::new();
     let mut stack_names: BTreeMap<String, String> = BTreeMap::new();
     for (file, stack_text) in sources.stacks() {
-        let kind = file.trim_end_matches(".yaml").to_string();
-        let stack_file = format!("stacks/{file}");
-        let stack_shown = sources.shown(&stack_file);
-        let def: StackDef = to_yaml(&stack_shown, &run(&stack_file)?)?;
-        if !is_stack_name(&def.name) {
-            return Err(RenderError::Invalid {
-                at: stack_shown,
-                reason: clean_text(&format!(
-                    "the stack is named `{}`: a CloudFormation stack name is a letter, then letters, digits and hyphens, at most 128 characters",
-                    def.name
-                )),
-            });
-        }
-        if let Some(other) = stack_names.insert(def.name.clone(), stack_shown.clone()) {
-            return Err(RenderError::Invalid {
-                at: stack_shown,
-                reason: format!(
-                    "stack `{}` is also defined by `{other}`: each stack file names its own stack",
-                    def.name
-                ),
-            });
-        }
-        if def.description.len() > 1024 {
-            return Err(RenderError::Invalid {
-                at: stack_shown,
-                reason: format!(
-                    "the description is {} bytes: CloudFormation takes at most 1024",
-                    def.description.len()
-                ),
-            });
-        }
-
+        let (kind, stack_file, stack_shown, def) =
+            stack_def(sources, file, &run, &mut stack_names)?;
         let mut sections: BTreeMap<&str, (Mapping, BTreeMap<String, String>)> = BTreeMap::new();
         for t in &def.templates {
             if t.is_empty() || t.contains(['/', '\\', '\0']) || t.starts_with('.') {
@@ -341,6 +380,35 @@ mod tests {
     #[test]
     fn builtin_templates_pass_every_check() {
         assert_eq!(render_with(&[]).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn the_names_alone_are_the_rendered_stacks_names_without_a_template_rendered() {
+        use super::super::test_input::{config, sources_with};
+        use super::super::{Data, Image};
+        let data = Data::new(&config(), &Image::Placeholder);
+        let rendered: Vec<(String, String)> = render_with(&[])
+            .unwrap()
+            .into_iter()
+            .map(|s| (s.kind, s.name))
+            .collect();
+        assert_eq!(super::names(&sources_with(&[]), &data).unwrap(), rendered);
+        // A template that would not render is not rendered for the names.
+        let broken = [("templates/queue.yaml.hbs", "{{nope}}\n")];
+        assert!(render_with(&broken).is_err());
+        assert_eq!(
+            super::names(&sources_with(&broken), &data).unwrap(),
+            rendered
+        );
+        // A stack file's name is checked as for a render.
+        let bad = [(
+            "stacks/lambda.yaml",
+            "name: \"9-lambda\"\ndescription: d\ntemplates: []\n",
+        )];
+        assert!(super::names(&sources_with(&bad), &data)
+            .unwrap_err()
+            .to_string()
+            .contains("CloudFormation stack name"));
     }
 
     #[test]
