@@ -123,13 +123,16 @@ pub enum Command {
     Compare(CompareArgs),
     /// Run the image here under both platforms' contracts (Lambda's Runtime API, ECS's command)
     Local(LocalArgs),
-    /// Predict how both platforms scale, drain and cost under a load, from the config alone (no AWS call)
+    /// Predict how both platforms scale, drain and cost under a load, from the config alone (no AWS
+    /// call)
     Simulate(SimulateArgs),
-    /// Move the production queue's consumption from the ECS service to the function, in stages watched for health
+    /// Move the production queue's consumption from the ECS service to the function, in stages
+    /// watched for health
     Cutover(CutoverArgs),
     /// Put the production ECS service back as recorded and stop the function consuming its queue
     Rollback(RollbackArgs),
-    /// Write a starting replatform.yaml (and a .dockerignore) for the folder with the worker's Dockerfile, or from a running ECS service (--from-ecs)
+    /// Write a starting replatform.yaml (and a .dockerignore) for the folder with the worker's
+    /// Dockerfile, or from a running ECS service (--from-ecs)
     Init(InitArgs),
     /// Print the shell completion script for SHELL on stdout
     Completions(CompletionsArgs),
@@ -339,7 +342,8 @@ pub struct SimulateArgs {
 
 #[derive(Debug, Args)]
 pub struct UpArgs {
-    /// Deploy this image instead of building one: <account>.dkr.ecr.<region>.amazonaws.com/<repo>@sha256:<digest>
+    /// Deploy this image instead of building one:
+    /// <account>.dkr.ecr.<region>.amazonaws.com/<repo>@sha256:<digest>
     #[arg(long, value_name = "URI")]
     pub image_uri: Option<String>,
     /// Deploy only this stack
@@ -413,7 +417,8 @@ pub struct RenderArgs {
     /// Folder to write `<service>-ecs.yaml` and `<service>-lambda.yaml` to
     #[arg(long, default_value = ".replatform", value_name = "DIR")]
     pub out: PathBuf,
-    /// The image both stacks run, by digest: <account>.dkr.ecr.<region>.amazonaws.com/<repo>@sha256:<digest>
+    /// The image both stacks run, by digest:
+    /// <account>.dkr.ecr.<region>.amazonaws.com/<repo>@sha256:<digest>
     #[arg(long, value_name = "URI")]
     pub image_uri: Option<String>,
 }

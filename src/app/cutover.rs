@@ -2,11 +2,11 @@
 //! `production.ecs_service` to the function in stages, watching health between them, and put it
 //! back. The plan, checks and verdicts are `core::cutover`'s; the calls are `aws`'s, by service.
 //!
-//! The order inside a stage keeps the queue consumed: the function's share grows first (the
-//! mapping enabled with its `MaximumConcurrency`, and settled), then ECS's falls. `rollback` runs
-//! the other way: ECS gets its recorded bounds and desired count back first, and only then does
-//! the function stop consuming; while ECS cannot be restored the mapping stays as it is. Nothing
-//! is deleted: a disabled mapping loses nothing (docs/pitfalls.md#p33), and the batches a stopped task or a
+//! The order inside a stage keeps the queue consumed: the function's share grows first (the mapping
+//! enabled with its `MaximumConcurrency`, and settled), then ECS's falls. `rollback` runs the other
+//! way: ECS gets its recorded bounds and desired count back first, and only then does the function
+//! stop consuming; while ECS cannot be restored the mapping stays as it is. Nothing is deleted: a
+//! disabled mapping loses nothing (docs/pitfalls.md#p33), and the batches a stopped task or a
 //! disabled mapping held return to the queue after its visibility timeout (docs/pitfalls.md#p35).
 //!
 //! Every step is idempotent and the state is recorded on the production service before the first

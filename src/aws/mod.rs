@@ -52,9 +52,9 @@ impl AwsError {
         self.code == "ClusterNotFoundException"
     }
 
-    /// SQS's answer about a queue that is not there (any more): `AWS.SimpleQueueService.NonExistentQueue`
-    /// in the query protocol, `QueueDoesNotExist` in the JSON protocol (Amazon SQS API Reference,
-    /// "Common errors" and `GetQueueUrl`).
+    /// SQS's answer about a queue that is not there (any more):
+    /// `AWS.SimpleQueueService.NonExistentQueue` in the query protocol, `QueueDoesNotExist` in the
+    /// JSON protocol (Amazon SQS API Reference, "Common errors" and `GetQueueUrl`).
     pub fn is_missing_queue(&self) -> bool {
         self.code.contains("NonExistentQueue") || self.code.contains("QueueDoesNotExist")
     }

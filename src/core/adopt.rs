@@ -1,8 +1,8 @@
-//! `replatform init --from-ecs`'s pure part: the views of the running service (its
-//! ECS service, task definition, roles' policies, scaling and queue, as `aws/` reads them) in,
-//! the `replatform.yaml` text and the readiness report out: what moves to Lambda unchanged, what
-//! was changed and why, and what Lambda cannot run (docs/pitfalls.md#p36). Secrets are ARNs here: no value
-//! is ever read. Pure.
+//! `replatform init --from-ecs`'s pure part: the views of the running service (its ECS service,
+//! task definition, roles' policies, scaling and queue, as `aws/` reads them) in, the
+//! `replatform.yaml` text and the readiness report out: what moves to Lambda unchanged, what was
+//! changed and why, and what Lambda cannot run (docs/pitfalls.md#p36). Secrets are ARNs here: no
+//! value is ever read. Pure.
 
 use serde::Serialize;
 
@@ -168,7 +168,8 @@ pub struct Report {
     pub handler: String,
 }
 
-/// Lambda's largest memory (MiB) and ephemeral storage (GB) (AWS Lambda quotas; docs/pitfalls.md#p36).
+/// Lambda's largest memory (MiB) and ephemeral storage (GB) (AWS Lambda quotas;
+/// docs/pitfalls.md#p36).
 pub const LAMBDA_MAX_MEMORY: u64 = 10_240;
 pub const LAMBDA_MAX_EPHEMERAL_GB: i32 = 10;
 
@@ -229,7 +230,8 @@ fn statements(doc: &serde_json::Value) -> Vec<serde_json::Value> {
     }
 }
 
-/// The `add` steps of the scaling policies, and what was changed to get them (docs/pitfalls.md#p11, #p13, #p30).
+/// The `add` steps of the scaling policies, and what was changed to get them (docs/pitfalls.md#p11,
+/// #p13, #p30).
 pub fn scale_out(scaling: &Scaling, items: &mut Vec<Item>) -> Vec<(u64, i64)> {
     let mut steps: Vec<(u64, i64)> = Vec::new();
     for p in &scaling.policies {

@@ -23,11 +23,12 @@ use super::status::StackStatus;
 /// The tag key on the production ECS service that holds [`Recorded`].
 pub const STATE_TAG: &str = "replatform:cutover";
 
-/// The unreserved concurrency Lambda keeps for the account (docs/pitfalls.md#p9; "Lambda function scaling"
-/// in the Lambda developer guide: reservations must leave at least 100 unreserved).
+/// The unreserved concurrency Lambda keeps for the account (docs/pitfalls.md#p9; "Lambda function
+/// scaling" in the Lambda developer guide: reservations must leave at least 100 unreserved).
 pub const ACCOUNT_POOL: u32 = 100;
 
-/// AWS's bounds for an SQS event source mapping's `ScalingConfig.MaximumConcurrency` (docs/pitfalls.md#p8).
+/// AWS's bounds for an SQS event source mapping's `ScalingConfig.MaximumConcurrency`
+/// (docs/pitfalls.md#p8).
 pub const MIN_MAPPING_CONCURRENCY: u32 = 2;
 pub const MAX_MAPPING_CONCURRENCY: u32 = 1000;
 
@@ -145,8 +146,8 @@ pub fn preflight(p: &Preflight) -> Vec<Refusal> {
     }
     let vt = p.queue_visibility_timeout_s;
     if p.sqs_trigger {
-        // docs/pitfalls.md#p7, #p35: AWS recommends 6 x the function timeout + the batching window while
-        // Lambda's poller consumes the queue ("Using Lambda with Amazon SQS", Lambda guide).
+        // docs/pitfalls.md#p7, #p35: AWS recommends 6 x the function timeout + the batching window
+        // while Lambda's poller consumes the queue ("Using Lambda with Amazon SQS", Lambda guide).
         let want = 6 * p.lambda_timeout_s + p.batching_window_s;
         if vt < want {
             refuse(
@@ -220,8 +221,8 @@ pub struct Bounds {
     pub min: u32,
     pub max: u32,
     pub desired: u32,
-    /// The service has a scalable target: its bounds are the dial (docs/pitfalls.md#p34). Without one the
-    /// desired count is.
+    /// The service has a scalable target: its bounds are the dial (docs/pitfalls.md#p34). Without
+    /// one the desired count is.
     pub scaled: bool,
 }
 
@@ -238,11 +239,11 @@ pub struct Stage {
     pub ecs_desired: Option<u32>,
 }
 
-/// The stages' settings. Lambda's ceiling is `ceiling` (the trigger's `max_concurrency`, else
-/// the reserved concurrency, docs/pitfalls.md#p8), else AWS's 1000; each stage gets its share of that
+/// The stages' settings. Lambda's ceiling is `ceiling` (the trigger's `max_concurrency`, else the
+/// reserved concurrency, docs/pitfalls.md#p8), else AWS's 1000; each stage gets its share of that
 /// ceiling, at least 2. ECS's max falls by the same share, rounded up so that ECS still consumes
-/// before 100; at 100 it is 0/0 with desired 0. A service without a scalable target has its
-/// desired count lowered by the same share instead.
+/// before 100; at 100 it is 0/0 with desired 0. A service without a scalable target has its desired
+/// count lowered by the same share instead.
 pub fn plan(stages: &[u32], recorded: Bounds, ceiling: Option<u32>) -> Result<Vec<Stage>, String> {
     let ceiling = ceiling
         .unwrap_or(MAX_MAPPING_CONCURRENCY)

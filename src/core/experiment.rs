@@ -441,7 +441,8 @@ mod tests {
         assert_eq!(s.peak_depth, Some(100));
         assert_eq!(s.dead_lettered, Some(1));
         assert_eq!(s.processed, Some(99));
-        // 0..5: 0, 5..10: 5, 10..15: 10, 15..20: 10, 20..25: 7.5, 25..30: 2.5, 30..35: 0 → 35 s·workers.
+        // 0..5: 0, 5..10: 5, 10..15: 10, 15..20: 10, 20..25: 7.5, 25..30: 2.5, 30..35: 0 → 35
+        // s·workers.
         assert!((s.worker_minutes.unwrap() - 35.0 / 60.0).abs() < 1e-9);
         assert!((s.messages_per_worker_minute.unwrap() - 99.0 / (35.0 / 60.0)).abs() < 1e-9);
     }

@@ -220,7 +220,8 @@ pub fn install_hint(b: Builder) -> &'static str {
 }
 
 /// The build. With docker's buildx, `--provenance=false --sbom=false` keep the result one image
-/// manifest, which Lambda accepts (docs/pitfalls.md#p1); podman and buildah write Docker's v2 format.
+/// manifest, which Lambda accepts (docs/pitfalls.md#p1); podman and buildah write Docker's v2
+/// format.
 pub fn build(b: Builder, spec: &BuildSpec<'_>, buildx: bool) -> Command {
     let mut args: Vec<String> = Vec::new();
     match b {
@@ -394,7 +395,8 @@ mod tests {
             (".git", true),
             (".git/config", true),
             ("app.pyc", true),
-            // `*` stays within one segment, from the root: Docker, unlike git, does not match deeper.
+            // `*` stays within one segment, from the root: Docker, unlike git, does not match
+            // deeper.
             ("pkg/app.pyc", false),
             ("build/x/y", true),
             ("pkg/__pycache__/m.pyc", true),

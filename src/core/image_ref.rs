@@ -1,5 +1,5 @@
-//! Image references as the stacks use them: always by digest (docs/pitfalls.md#p2), from Amazon ECR,
-//! which is the only registry Lambda runs images from. Pure.
+//! Image references as the stacks use them: always by digest (docs/pitfalls.md#p2), from Amazon
+//! ECR, which is the only registry Lambda runs images from. Pure.
 
 use std::fmt;
 

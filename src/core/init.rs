@@ -24,8 +24,9 @@ pub struct Handler {
     /// The module, dotted (`app`, `worker.main`).
     pub module: String,
     /// The function reads its event's `Records`: it takes the messages Lambda hands it. A handler
-    /// that ignores its event polls the queue itself (the seed article's (docs/seed-article.md)): an `sqs` trigger would
-    /// delete the event's messages unprocessed (docs/config.md#which-trigger).
+    /// that ignores its event polls the queue itself (the seed article's (docs/seed-article.md)):
+    /// an `sqs` trigger would delete the event's messages unprocessed
+    /// (docs/config.md#which-trigger).
     pub reads_records: bool,
 }
 

@@ -55,7 +55,8 @@ pub fn lint(c: &Config) -> Vec<Diagnostic> {
                     )
                     .hint("set `reserved_concurrency` to 2 or more and `trigger.max_concurrency` to at most that, or use `trigger: { type: schedule }`"),
                 ),
-                // Provisioned pollers cannot take `max_concurrency` (docs/pitfalls.md#p27): no hint to add it.
+                // Provisioned pollers cannot take `max_concurrency` (docs/pitfalls.md#p27): no hint
+                // to add it.
                 (Some(r), None) if t.provisioned_pollers.is_none() => out.push(
                     Diagnostic::warning(
                         "reserved-concurrency",

@@ -156,7 +156,8 @@ impl Registry {
         if status.is_success() && declared.is_some_and(|n| n > MAX_MANIFEST as u64) {
             return Err(too_large());
         }
-        // Read with a limit whatever the length announced: a body may run past it, or announce none.
+        // Read with a limit whatever the length announced: a body may run past it, or announce
+        // none.
         let body = match tokio::time::timeout(
             TIMEOUT,
             Limited::new(response.into_body(), MAX_MANIFEST).collect(),

@@ -1,6 +1,6 @@
-//! cfn-guard 3 (crates.io; `scripts/test-tools.sh` builds it) with AWS's Guard Rules Registry rules of
-//! the Well-Architected Security and Reliability pillars (copied into `tests/guard-rules`)
-//! on every rendered template of every example and every config variation: no failure. A rule that
+//! cfn-guard 3 (crates.io; `scripts/test-tools.sh` builds it) with AWS's Guard Rules Registry rules
+//! of the Well-Architected Security and Reliability pillars (copied into `tests/guard-rules`) on
+//! every rendered template of every example and every config variation: no failure. A rule that
 //! does not fit the design is suppressed in the resource's `Metadata.guard.SuppressedRules`, with
 //! its reason in `Metadata.guard.Reasons`; the tests hold each suppression to a reason and to a
 //! failure of its rule that it holds back.
@@ -126,8 +126,8 @@ fn strings_under<'a>(v: &'a Value, key: &str, out: &mut Vec<&'a str>) {
     }
 }
 
-/// One line per rule and resource that failed in a file's report:
-/// `CLOUDWATCH_LOG_GROUP_ENCRYPTED LogGroup (file.yaml): CloudWatch Log LogsGroup does not have KmsKeyId set.`
+/// One line per rule and resource that failed in a file's report: `CLOUDWATCH_LOG_GROUP_ENCRYPTED
+/// LogGroup (file.yaml): CloudWatch Log LogsGroup does not have KmsKeyId set.`
 fn failures(report: &Value) -> BTreeSet<String> {
     let file = file_name(report);
     let mut out = BTreeSet::new();

@@ -1,7 +1,7 @@
-//! checkov (from PyPI, its own venv: `scripts/test-tools.sh` installs it) on every rendered template of
-//! every example and every config variation: no failed check. A check that does not fit the design
-//! is skipped in the resource's `Metadata.checkov.skip`, with the reason beside it; the test
-//! holds each skip to a reason.
+//! checkov (from PyPI, its own venv: `scripts/test-tools.sh` installs it) on every rendered
+//! template of every example and every config variation: no failed check. A check that does not fit
+//! the design is skipped in the resource's `Metadata.checkov.skip`, with the reason beside it; the
+//! test holds each skip to a reason.
 
 use std::collections::BTreeSet;
 use std::path::Path;

@@ -166,8 +166,8 @@ pub fn write_all(dir: &Path, stacks: &[RenderedStack], prefix: &str) -> Vec<Path
         .collect()
 }
 
-/// Every field a real worker needs, at once: permissions, secrets (Secrets Manager with and without a JSON
-/// key, SSM), tags, FIFO queues, provisioned pollers and the production service.
+/// Every field a real worker needs, at once: permissions, secrets (Secrets Manager with and without
+/// a JSON key, SSM), tags, FIFO queues, provisioned pollers and the production service.
 pub const WORKER_FIELDS: &str = r#"secrets:
   DB_PASSWORD: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:orders/db-AbCdEf:password::"
   DB_USER: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:orders/db-AbCdEf:username::"

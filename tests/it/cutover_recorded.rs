@@ -436,7 +436,8 @@ async fn a_bake_that_sees_lambda_errors_rolls_back_to_the_recorded_service() {
             "mapping on, 2 at most",
             "target 1..9",
             "record v1 min=1 max=10 desired=4 stage=10 target=yes",
-            // The rollback: ECS back first, then the function stops consuming, then the record goes.
+            // The rollback: ECS back first, then the function stops consuming, then the record
+            // goes.
             "target 1..10",
             "desired 4",
             "mapping off",

@@ -1,6 +1,6 @@
 //! `validate` on the Dockerfile: the real binary on a copy of the `sqs-worker` example with one
-//! trap of docs/pitfalls.md#p3, #p5, #p6 put in its Dockerfile (snapshots of the warnings as printed),
-//! both examples clean, warnings exit 0 and 1 with `--strict`, the JSON document.
+//! trap of docs/pitfalls.md#p3, #p5, #p6 put in its Dockerfile (snapshots of the warnings as
+//! printed), both examples clean, warnings exit 0 and 1 with `--strict`, the JSON document.
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -1,5 +1,5 @@
-//! The fields a real worker needs against moto: `up`, `diff` and `down` of a config that uses every one
-//! (permissions, secrets, tags, FIFO queues, provisioned pollers, production), checked through
+//! The fields a real worker needs against moto: `up`, `diff` and `down` of a config that uses every
+//! one (permissions, secrets, tags, FIFO queues, provisioned pollers, production), checked through
 //! the emulator's CloudFormation, SQS, Lambda, ECS and IAM APIs. IAM is read over its Query API
 //! (moto does not check signatures), with no SDK of its own in the tests.
 

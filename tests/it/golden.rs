@@ -42,9 +42,9 @@ fn rendering_is_deterministic() {
     }
 }
 
-/// The fields a real worker needs, rendered: permissions and the boundary on every role, secrets by ARN (ECS's
-/// `Secrets`, Lambda's `_SECRET_ARN` variables, each role reading exactly those), FIFO queues and
-/// provisioned pollers.
+/// The fields a real worker needs, rendered: permissions and the boundary on every role, secrets by
+/// ARN (ECS's `Secrets`, Lambda's `_SECRET_ARN` variables, each role reading exactly those), FIFO
+/// queues and provisioned pollers.
 #[test]
 fn worker_fields_render_as_committed() {
     let c = parse(&crate::common::worker_fields());

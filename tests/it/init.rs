@@ -1,7 +1,7 @@
-//! `replatform init` with the real binary, no AWS: in copies of the two examples'
-//! folders and of a folder holding the seed article's (docs/seed-article.md) worker, it writes a config that `validate`
-//! accepts once the subnets and security groups are filled, and names exactly those until then;
-//! it never replaces a file without `--force`.
+//! `replatform init` with the real binary, no AWS: in copies of the two examples' folders and of a
+//! folder holding the seed article's (docs/seed-article.md) worker, it writes a config that
+//! `validate` accepts once the subnets and security groups are filled, and names exactly those
+//! until then; it never replaces a file without `--force`.
 
 use std::path::Path;
 use std::process::Command;

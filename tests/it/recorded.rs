@@ -425,8 +425,8 @@ async fn update_rollback_failed_blocks_with_a_hint_and_changes_nothing() {
     assert_eq!(create.num_calls(), 0);
 }
 
-/// docs/pitfalls.md#p20: each of the three ways CloudFormation says "no changes" is success with nothing
-/// to execute, and leaves no change set behind.
+/// docs/pitfalls.md#p20: each of the three ways CloudFormation says "no changes" is success with
+/// nothing to execute, and leaves no change set behind.
 #[tokio::test(start_paused = true)]
 async fn no_changes_in_each_of_its_three_forms() {
     let describe =

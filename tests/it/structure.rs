@@ -423,8 +423,9 @@ fn roles_are_scoped_to_their_own_queue_and_logs() {
                 if r["Type"] != "AWS::IAM::Role" {
                     continue;
                 }
-                // `permissions`: the worker's roles take its managed policies, every role
-                // its boundary; its statements are checked in `permissions_are_the_same_on_both_platforms`.
+                // `permissions`: the worker's roles take its managed policies, every role its
+                // boundary; its statements are checked in
+                // `permissions_are_the_same_on_both_platforms`.
                 let worker_role = id != "ExecutionRole";
                 let managed = r["Properties"].get("ManagedPolicyArns").cloned();
                 match worker_role && !c.permissions.managed_policies.is_empty() {

@@ -107,7 +107,8 @@ pub fn secret_arn(s: &str) -> Option<(SecretKind, String)> {
     }
 }
 
-/// An IAM managed policy ARN: `arn:aws:iam::aws:policy/NAME` or `arn:aws:iam::ACCOUNT:policy/PATH/NAME`.
+/// An IAM managed policy ARN: `arn:aws:iam::aws:policy/NAME` or
+/// `arn:aws:iam::ACCOUNT:policy/PATH/NAME`.
 pub fn is_policy_arn(s: &str) -> bool {
     arn(s).is_some_and(|a| {
         a.service == "iam"

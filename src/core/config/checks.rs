@@ -481,7 +481,8 @@ pub fn check(c: &Config) -> Vec<Diagnostic> {
                     );
                 }
             }
-            // ProvisionedPollerConfig: MinimumPollers 2..200, MaximumPollers up to 2000 (docs/pitfalls.md#p27).
+            // ProvisionedPollerConfig: MinimumPollers 2..200, MaximumPollers up to 2000
+            // (docs/pitfalls.md#p27).
             if let Some(p) = t.provisioned_pollers {
                 if !(2..=200).contains(&p.min) {
                     err(

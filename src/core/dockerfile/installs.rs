@@ -309,7 +309,8 @@ impl Model<'_> {
             if names_ric(text) {
                 return Some(true);
             }
-            // A local project or a file URL in it (`-e .`, `./pkg`) declares more than the file shows.
+            // A local project or a file URL in it (`-e .`, `./pkg`) declares more than the file
+            // shows.
             let mut known = !text.lines().map(str::trim).any(|l| {
                 l.starts_with("-e")
                     || l.starts_with("--editable")

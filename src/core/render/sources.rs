@@ -1,6 +1,6 @@
 //! The template and stack files a render uses: the built-in set, embedded in the binary, with a
-//! user's files of the same names over it. Pure: a user's files come in as bytes, read from
-//! their folder by [`crate::files::template_sources`] (no file access in the core: docs/architecture.md).
+//! user's files of the same names over it. Pure: a user's files come in as bytes, read from their
+//! folder by [`crate::files::template_sources`] (no file access in the core: docs/architecture.md).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

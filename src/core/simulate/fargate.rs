@@ -37,12 +37,13 @@ struct Task {
 pub struct FargateSettings {
     /// From launch to running: image pull and start (docs/pitfalls.md#p31: 53-70 s measured).
     pub task_start_ms: u64,
-    /// From SIGTERM to SIGKILL: ECS's `stopTimeout`, 30 s on Fargate by default (docs/pitfalls.md#p31).
+    /// From SIGTERM to SIGKILL: ECS's `stopTimeout`, 30 s on Fargate by default
+    /// (docs/pitfalls.md#p31).
     pub stop_timeout_ms: u64,
 }
 
-/// docs/pitfalls.md#p31: Fargate launches 20 tasks a second sustained, bursts of 100, per account and
-/// region.
+/// docs/pitfalls.md#p31: Fargate launches 20 tasks a second sustained, bursts of 100, per account
+/// and region.
 const LAUNCH_BURST: f64 = 100.0;
 const LAUNCHES_PER_SECOND: f64 = 20.0;
 

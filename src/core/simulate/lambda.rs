@@ -20,8 +20,8 @@ pub const ESM_CEILING: u32 = 1_250;
 pub const ESM_LOW_TRAFFIC: u32 = 2;
 /// Lambda's pollers long-poll with the longest wait, 20 s.
 pub const ESM_WAIT_MS: u64 = 20_000;
-/// Provisioned mode (docs/pitfalls.md#p27): each poller up to 10 concurrent invokes; scaling by up to
-/// 1,000 concurrency a minute, to 20,000 at most.
+/// Provisioned mode (docs/pitfalls.md#p27): each poller up to 10 concurrent invokes; scaling by up
+/// to 1,000 concurrency a minute, to 20,000 at most.
 pub const PROVISIONED_PER_POLLER: u32 = 10;
 pub const PROVISIONED_RAMP_PER_MINUTE: u32 = 1_000;
 pub const PROVISIONED_CEILING: u32 = 20_000;

@@ -34,8 +34,8 @@ pub const TICK_MS: u64 = 1_000;
 pub const CHUNK_BYTES: u64 = 65_536;
 /// docs/pitfalls.md#p31's measurements put a Fargate task's pull and start at 53-70 s.
 pub const DEFAULT_TASK_START: Duration = Duration::from_secs(60);
-/// How late a minute's SQS datapoint reaches CloudWatch on an active queue (docs/pitfalls.md#p29: once a
-/// minute, "a minute or two late" as `compare` sees it).
+/// How late a minute's SQS datapoint reaches CloudWatch on an active queue (docs/pitfalls.md#p29:
+/// once a minute, "a minute or two late" as `compare` sees it).
 pub const DEFAULT_METRIC_DELAY: Duration = Duration::from_secs(60);
 /// A simulated run ends here at the latest, drained or not.
 pub const DEFAULT_LIMIT: Duration = Duration::from_secs(24 * 3600);

@@ -12,13 +12,15 @@ use super::metrics::{Alarm, Comparison, Metric, MissingData, Statistic};
 pub enum Adjustment {
     /// Add (or remove) this many tasks.
     Change,
-    /// Set the count to exactly this (the seed article's (docs/seed-article.md) "Set": docs/pitfalls.md#p11).
+    /// Set the count to exactly this (the seed article's (docs/seed-article.md) "Set":
+    /// docs/pitfalls.md#p11).
     Exact,
     /// A percentage of the current count, at least `MinAdjustmentMagnitude`.
     Percent,
 }
 
-/// One `StepAdjustments` entry: bounds are offsets from the alarm's threshold (docs/pitfalls.md#p12).
+/// One `StepAdjustments` entry: bounds are offsets from the alarm's threshold
+/// (docs/pitfalls.md#p12).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Step {
     pub lower: Option<f64>,

@@ -160,7 +160,8 @@ fn scale_in_to_zero_only_after_scale_in_after_of_an_empty_queue() {
 
 #[test]
 fn the_articles_exact_capacity_of_five_stays_at_five() {
-    // The seed article's (docs/seed-article.md) scale-out: "Set to 5" (ExactCapacity), through a template override.
+    // The seed article's (docs/seed-article.md) scale-out: "Set to 5" (ExactCapacity), through a
+    // template override.
     let c = config(
         "    max: 20",
         "  reserved_concurrency: 1\n  timeout: 10s\n  trigger: { type: sqs }",
