@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::aws::cloudformation::Cfn;
 use crate::aws::sqs::{QueueDepth, Sqs};
-use crate::core::changes::Change;
+use crate::core::changes::{Action, Change};
 
 /// A queue a change would replace or remove.
 #[derive(Clone, Debug, Serialize)]
@@ -77,7 +77,7 @@ pub async fn queue_risks(
         out.push(QueueRisk {
             stack: stack.to_string(),
             logical_id: c.logical_id.clone(),
-            change: if c.action == "Remove" {
+            change: if c.action == Action::Remove {
                 "removed"
             } else {
                 "replaced"

@@ -9,7 +9,7 @@ use aws_sdk_cloudformation::Client;
 use serde::Serialize;
 
 use super::{aws_error, AwsError, OrMissing};
-use crate::core::changes::Change;
+use crate::core::changes::{Action, Change, Replacement};
 use crate::core::status::StackStatus;
 
 #[derive(Clone, Debug)]
@@ -246,14 +246,10 @@ impl Cfn {
                     .collect();
                 properties.dedup();
                 changes.push(Change {
-                    action: rc
-                        .action()
-                        .map(ChangeAction::as_str)
-                        .unwrap_or("Unknown")
-                        .to_string(),
+                    action: Action::of(rc.action().map(ChangeAction::as_str).unwrap_or("Unknown")),
                     logical_id: rc.logical_resource_id().unwrap_or_default().to_string(),
                     resource_type: rc.resource_type().unwrap_or_default().to_string(),
-                    replacement: rc.replacement().map(|r| r.as_str().to_string()),
+                    replacement: rc.replacement().and_then(|r| Replacement::of(r.as_str())),
                     properties,
                 });
             }

@@ -3,15 +3,82 @@
 
 use serde::Serialize;
 
+/// A resource change's action, as CloudFormation names it (`ResourceChange.Action` in the AWS
+/// CloudFormation API Reference). Serialized as that name.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub enum Action {
+    Add,
+    Modify,
+    Remove,
+    Import,
+    Dynamic,
+    /// A name this build does not know yet, kept as CloudFormation gave it.
+    #[serde(untagged)]
+    Other(String),
+}
+
+impl Action {
+    /// The action CloudFormation's name stands for.
+    pub fn of(name: &str) -> Self {
+        match name {
+            "Add" => Action::Add,
+            "Modify" => Action::Modify,
+            "Remove" => Action::Remove,
+            "Import" => Action::Import,
+            "Dynamic" => Action::Dynamic,
+            other => Action::Other(other.to_string()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Action::Add => "Add",
+            Action::Modify => "Modify",
+            Action::Remove => "Remove",
+            Action::Import => "Import",
+            Action::Dynamic => "Dynamic",
+            Action::Other(name) => name,
+        }
+    }
+}
+
+/// Whether a `Modify` replaces the resource (`ResourceChange.Replacement`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Replacement {
+    True,
+    False,
+    /// It depends on a value only known while the update runs: it may.
+    Conditional,
+}
+
+impl Replacement {
+    /// The value CloudFormation's word stands for; none for a word it does not use.
+    pub fn of(word: &str) -> Option<Self> {
+        match word {
+            "True" => Some(Replacement::True),
+            "False" => Some(Replacement::False),
+            "Conditional" => Some(Replacement::Conditional),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Replacement::True => "True",
+            Replacement::False => "False",
+            Replacement::Conditional => "Conditional",
+        }
+    }
+}
+
 /// One resource change of a change set.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Change {
-    /// `Add`, `Modify`, `Remove`, `Import`, `Dynamic`.
-    pub action: String,
+    pub action: Action,
     pub logical_id: String,
     pub resource_type: String,
-    /// `True`, `False` or `Conditional` for a `Modify`; none otherwise.
-    pub replacement: Option<String>,
+    /// For a `Modify`; none otherwise.
+    pub replacement: Option<Replacement>,
     /// The properties (or attributes) the change touches.
     pub properties: Vec<String>,
 }
@@ -19,10 +86,10 @@ pub struct Change {
 impl Change {
     /// Removes or replaces a resource: what is in it may be lost, so it needs a yes.
     pub fn destructive(&self) -> bool {
-        self.action == "Remove"
+        self.action == Action::Remove
             || matches!(
-                self.replacement.as_deref(),
-                Some("True") | Some("Conditional")
+                self.replacement,
+                Some(Replacement::True | Replacement::Conditional)
             )
     }
 }
@@ -43,7 +110,7 @@ pub const PRODUCTION_MAPPING: &str = "ProductionEventSourceMapping";
 pub fn production_note(changes: &[Change]) -> Option<&'static str> {
     changes
         .iter()
-        .any(|c| c.action == "Add" && c.logical_id == PRODUCTION_MAPPING)
+        .any(|c| c.action == Action::Add && c.logical_id == PRODUCTION_MAPPING)
         .then_some("`ProductionEventSourceMapping` is created disabled: it consumes nothing of the production queue, and the production service is not changed, until `replatform cutover`")
 }
 
@@ -57,7 +124,7 @@ pub fn creations(template: &str) -> Result<Vec<Change>, String> {
     Ok(resources
         .iter()
         .map(|(id, r)| Change {
-            action: "Add".into(),
+            action: Action::Add,
             logical_id: id.as_str().unwrap_or_default().to_string(),
             resource_type: r
                 .get("Type")
@@ -93,10 +160,10 @@ mod tests {
 
     fn change(action: &str, replacement: Option<&str>) -> Change {
         Change {
-            action: action.into(),
+            action: Action::of(action),
             logical_id: "Q".into(),
             resource_type: "AWS::SQS::Queue".into(),
-            replacement: replacement.map(str::to_string),
+            replacement: replacement.and_then(Replacement::of),
             properties: vec![],
         }
     }
@@ -113,7 +180,7 @@ mod tests {
     #[test]
     fn adding_the_production_mapping_is_said_and_nothing_else_is() {
         let add = |id: &str| Change {
-            action: "Add".into(),
+            action: Action::Add,
             logical_id: id.into(),
             resource_type: "AWS::Lambda::EventSourceMapping".into(),
             replacement: None,
@@ -125,7 +192,7 @@ mod tests {
         );
         assert_eq!(production_note(&[add("EventSourceMapping")]), None);
         let modify = Change {
-            action: "Modify".into(),
+            action: Action::Modify,
             ..add(PRODUCTION_MAPPING)
         };
         assert_eq!(
@@ -168,5 +235,23 @@ mod tests {
             d.contains("-b: 2\n+b: 3\n") && d.contains("--- s (deployed)"),
             "{d}"
         );
+    }
+
+    #[test]
+    fn actions_and_replacements_serialize_as_cloudformation_names_them() {
+        let c = Change {
+            action: Action::Modify,
+            replacement: Some(Replacement::Conditional),
+            ..change("Add", None)
+        };
+        let json = serde_json::to_value(&c).unwrap();
+        assert_eq!(
+            (json["action"].as_str(), json["replacement"].as_str()),
+            (Some("Modify"), Some("Conditional"))
+        );
+        let later = change("Transform", None);
+        assert_eq!(later.action, Action::Other("Transform".into()));
+        assert_eq!(serde_json::to_value(&later).unwrap()["action"], "Transform");
+        assert!(!later.destructive());
     }
 }

@@ -3,7 +3,7 @@
 
 use comfy_table::{presets, CellAlignment, ContentArrangement, Table};
 
-use crate::core::changes::Change;
+use crate::core::changes::{Change, Replacement};
 
 fn table(header: &[&str]) -> Table {
     let mut t = Table::new();
@@ -18,10 +18,10 @@ pub fn changes(rows: &[Change]) -> String {
     let mut t = table(&["action", "logical id", "type", "replacement", "changed"]);
     for c in rows {
         t.add_row(vec![
-            c.action.clone(),
+            c.action.as_str().to_string(),
             c.logical_id.clone(),
             c.resource_type.clone(),
-            c.replacement.clone().unwrap_or_else(|| "-".into()),
+            c.replacement.map_or("-", Replacement::as_str).to_string(),
             if c.properties.is_empty() {
                 "-".into()
             } else {
@@ -78,19 +78,20 @@ fn trim(t: Table) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::changes::Action;
 
     #[test]
     fn a_change_table_has_one_row_per_change() {
         let rows = vec![
             Change {
-                action: "Modify".into(),
+                action: Action::Modify,
                 logical_id: "Queue".into(),
                 resource_type: "AWS::SQS::Queue".into(),
-                replacement: Some("False".into()),
+                replacement: Some(Replacement::False),
                 properties: vec!["VisibilityTimeout".into()],
             },
             Change {
-                action: "Add".into(),
+                action: Action::Add,
                 logical_id: "Schedule".into(),
                 resource_type: "AWS::Events::Rule".into(),
                 replacement: None,

@@ -212,6 +212,15 @@ fn faults_across_up_diff_and_down_end_clearly_and_a_clean_run_converges() {
                 "scenario {i}: the setup `up` failed three times: {last}"
             );
         }
+        if command == "diff" {
+            // An edit, so that `diff` needs a change set: a stack that already is the rendered
+            // one is compared by its template alone, and the change-set faults would go unmet.
+            let file = dir.path().join("replatform.yaml");
+            let text = std::fs::read_to_string(&file).unwrap();
+            let edited = text.replace("visibility_timeout: 60s", "visibility_timeout: 90s");
+            assert_ne!(text, edited, "scenario {i}: the edit applies");
+            std::fs::write(&file, edited).unwrap();
+        }
         proxy.clear_log();
         proxy.set(rules.clone());
         let args: &[&str] = match command {
