@@ -1,4 +1,4 @@
-"""SQS worker that polls its queue: the seed article's worker, completed.
+"""SQS worker that polls its queue: the seed article's worker (docs/seed-article.md), completed.
 
 The same image runs on both platforms without a code change:
 - ECS: `python app.py` polls forever (the `__main__` block below).

@@ -79,8 +79,8 @@ pub struct PlatformSummary {
     pub platform: Side,
     /// Messages `load` sent to this queue during the experiment.
     pub sent: Option<u64>,
-    /// Seconds from the start to the first sample with a worker (the article's "how long
-    /// until scaling starts"); 0 when one was already there.
+    /// Seconds from the start to the first sample with a worker (the seed article's,
+    /// docs/seed-article.md: "how long until scaling starts"); 0 when one was already there.
     pub first_worker_s: Option<f64>,
     /// Seconds from the start to the first sample with messages in flight: something received.
     pub first_receive_s: Option<f64>,

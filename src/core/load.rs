@@ -1,6 +1,7 @@
-//! What `replatform load` sends, and when: the pace (a burst, the article's batches with pauses,
-//! or a steady rate), the generated bodies that carry each message's id and send time, and the
-//! grouping into `SendMessageBatch` calls. Pure: the clock and the randomness come in as values.
+//! What `replatform load` sends, and when: the pace (a burst, the seed article's
+//! (docs/seed-article.md) batches with pauses, or a steady rate), the generated bodies that carry
+//! each message's id and send time, and the grouping into `SendMessageBatch` calls. Pure: the clock
+//! and the randomness come in as values.
 
 use std::fmt;
 use std::str::FromStr;

@@ -13,8 +13,9 @@ use crate::common::{replatform, repo};
 /// No endpoint: `init` and `validate` make no AWS call.
 const NOWHERE: &str = "http://127.0.0.1:9";
 
-/// The seed article's worker: a `handler(event, context)` that ignores its event and
-/// polls the queue itself, and its Dockerfile, which sets no WORKDIR and adds the runtime client.
+/// The seed article's (docs/seed-article.md) worker: a `handler(event, context)` that ignores its
+/// event and polls the queue itself, and its Dockerfile, which sets no WORKDIR and adds the runtime
+/// client.
 const ARTICLE_APP: &str = r#"import os
 import boto3
 
