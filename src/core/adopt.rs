@@ -362,12 +362,36 @@ pub fn translate(r: &Running, code: Option<&Facts>) -> (String, Report) {
     items.push(Item { kind: Kind::Changed, field: "image".into(), what: format!("the service runs `{}`; both stacks run the image built from this folder, by digest (docs/pitfalls.md#p2)", worker.image), resolve: Some("run `replatform init --from-ecs` in the worker's source folder, or set image.context".into()) });
     o.push('\n');
 
-    // Environment, minus the queue variable.
-    let env: Vec<&(String, String)> = worker
-        .environment
-        .iter()
-        .filter(|(k, _)| *k != r.queue_env)
-        .collect();
+    // Environment, minus the queue variable, and minus any other variable that names the
+    // production queue (its URL in another form, its ARN or name, inside a JSON map): the
+    // experiment stacks hand the environment to their workers, which would consume production
+    // (a data-safety rule `validate` holds too; docs/safety.md).
+    // The queue's account and name from its URL's path, whatever the host (an emulator's too);
+    // the region from an AWS URL, else from the task definition's ARN.
+    let mut path = r.queue.url.rsplit('/');
+    let (name, account) = (
+        path.next().unwrap_or_default(),
+        path.next().unwrap_or_default(),
+    );
+    let region = crate::core::config::queue_url(&r.queue.url)
+        .map(|(region, _, _)| region)
+        .or_else(|| r.task.arn.split(':').nth(3))
+        .unwrap_or_default();
+    let names_production = |v: &str| {
+        crate::core::config::names_queue(v, region, account, name).map(|form| (name, form))
+    };
+    let mut env: Vec<&(String, String)> = Vec::new();
+    for kv in worker.environment.iter().filter(|(k, _)| *k != r.queue_env) {
+        match names_production(&kv.1) {
+            Some((name, form)) => items.push(Item {
+                kind: Kind::Changed,
+                field: format!("environment.{}", kv.0),
+                what: format!("left out: it holds the production queue `{name}` (its {form}), which the experiment stacks would hand to their workers"),
+                resolve: Some(format!("if the worker reads its queue from `{}`, set `queue.url_env: {}`; the production queue is consumed only from `replatform cutover` on", kv.0, kv.0)),
+            }),
+            None => env.push(kv),
+        }
+    }
     if !env.is_empty() {
         o.push_str("environment:                    # the worker container's, minus the queue variable (queue.url_env)\n");
         for (k, v) in &env {
@@ -890,6 +914,46 @@ mod tests {
     fn inline_documents_are_decoded() {
         assert_eq!(percent_decode("%7B%22a%22%3A1%7D"), "{\"a\":1}");
         assert_eq!(percent_decode("plain%"), "plain%");
+    }
+
+    #[test]
+    fn no_variable_naming_the_production_queue_is_written() {
+        let mut r = running();
+        let worker = r
+            .task
+            .containers
+            .iter_mut()
+            .find(|c| c.name == "worker")
+            .unwrap();
+        worker.environment.extend([
+            (
+                "ORDERS_ARN".to_string(),
+                "arn:aws:sqs:eu-west-1:123456789012:orders".to_string(),
+            ),
+            (
+                "TOPIC_QUEUE_URIS".to_string(),
+                r#"{"events":"https://eu-west-1.queue.amazonaws.com/123456789012/orders"}"#
+                    .to_string(),
+            ),
+        ]);
+        let (text, report) = translate(&r, None);
+        let v: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).unwrap();
+        assert_eq!(v["environment"]["LOG_LEVEL"], "info");
+        assert!(v["environment"].get("ORDERS_ARN").is_none(), "{text}");
+        assert!(v["environment"].get("TOPIC_QUEUE_URIS").is_none(), "{text}");
+        // The production queue is named once, in `production.queue`, and nowhere else.
+        assert_eq!(text.matches("/123456789012/orders").count(), 1, "{text}");
+        assert!(!text.contains(":123456789012:orders"), "{text}");
+        let left: Vec<&str> = report
+            .items
+            .iter()
+            .filter(|i| i.kind == Kind::Changed && i.what.starts_with("left out"))
+            .map(|i| i.field.as_str())
+            .collect();
+        assert_eq!(
+            left,
+            ["environment.ORDERS_ARN", "environment.TOPIC_QUEUE_URIS"]
+        );
     }
 
     #[test]

@@ -482,6 +482,24 @@ case!(
     )
 );
 case!(every_worker_field, crate::common::worker_fields());
+// A data-safety rule: the production queue handed to the experiment's workers, in each form a
+// worker may read it (a legacy URL, the ARN, the bare name, a JSON map of URLs, an argument).
+case!(
+    production_queue_handed_to_the_workers,
+    variant(
+        BASE,
+        &[
+            (
+                "production",
+                yaml("{ecs_service: prod/orders-worker, queue: 'https://sqs.eu-west-1.amazonaws.com/123456789012/orders'}")
+            ),
+            (
+                "environment",
+                yaml(r#"{ORDERS_URL: 'https://eu-west-1.queue.amazonaws.com/123456789012/orders', ORDERS_ARN: 'arn:aws:sqs:eu-west-1:123456789012:orders', QUEUE_NAME: orders, TOPIC_QUEUES: '{"events": "https://sqs.eu-west-1.amazonaws.com/123456789012/orders"}', LOG_LEVEL: info, GREETING: 'the orders worker'}"#)
+            ),
+        ]
+    )
+);
 
 /// Every new field in one config: no error, no warning; `validate` says how Lambda
 /// gets the secrets and what `production` names (infos).

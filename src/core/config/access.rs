@@ -123,24 +123,82 @@ pub fn is_policy_arn(s: &str) -> bool {
     })
 }
 
-/// `https://sqs.REGION.amazonaws.com[.cn]/ACCOUNT/NAME` -> (region, account, name).
+/// An SQS queue URL in any form AWS gives one -> (region, account, name). The forms (Amazon SQS
+/// Developer Guide, "Amazon SQS queue and message identifiers"; AWS General Reference, "Amazon SQS
+/// endpoints"; AWS PrivateLink guide, "Access an AWS service using an interface VPC endpoint"):
+/// - `https://sqs.REGION.amazonaws.com/ACCOUNT/NAME`, and `.amazonaws.com.cn` in China;
+/// - the legacy `https://REGION.queue.amazonaws.com/ACCOUNT/NAME`, and
+///   `https://queue.amazonaws.com/ACCOUNT/NAME`, which is us-east-1;
+/// - an interface VPC endpoint's `https://vpce-ID.sqs.REGION.vpce.amazonaws.com/ACCOUNT/NAME`.
 pub fn queue_url(s: &str) -> Option<(&str, &str, &str)> {
-    let rest = s.strip_prefix("https://sqs.")?;
+    let rest = s.strip_prefix("https://")?;
     let (host, path) = rest.split_once('/')?;
-    let region = host
-        .strip_suffix(".amazonaws.com")
-        .or_else(|| host.strip_suffix(".amazonaws.com.cn"))?;
+    let region = if let Some(r) = host.strip_prefix("sqs.") {
+        r.strip_suffix(".amazonaws.com")
+            .or_else(|| r.strip_suffix(".amazonaws.com.cn"))?
+    } else if host == "queue.amazonaws.com" {
+        "us-east-1"
+    } else if let Some(r) = host.strip_suffix(".queue.amazonaws.com") {
+        r
+    } else if host.starts_with("vpce-") {
+        let (_, r) = host
+            .strip_suffix(".vpce.amazonaws.com")?
+            .split_once(".sqs.")?;
+        r
+    } else {
+        return None;
+    };
     let (account, name) = path.split_once('/')?;
     let ok = is_region(region)
         && account.len() == 12
         && account.chars().all(|c| c.is_ascii_digit())
-        && (1..=80).contains(&name.len())
+        && is_queue_name(name);
+    ok.then_some((region, account, name))
+}
+
+/// An SQS queue name: 1..80 letters, digits, `-` and `_`, and `.fifo` at the end of a FIFO
+/// queue's.
+fn is_queue_name(name: &str) -> bool {
+    (1..=80).contains(&name.len())
         && name
             .strip_suffix(".fifo")
             .unwrap_or(name)
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    ok.then_some((region, account, name))
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// Where a value handed to the workers names the production queue, whichever way a worker finds
+/// its queue: the URL (any form of [`queue_url`]), the ARN or the bare name, alone or inside a
+/// longer value (a list, a JSON map). None when it does not.
+pub fn names_queue(value: &str, region: &str, account: &str, name: &str) -> Option<&'static str> {
+    // A bare name counts alone, or as an item of a list or a JSON value: in prose ("the orders
+    // worker") it is only a word.
+    let structured = value.contains(|c: char| ",;\"{[".contains(c));
+    if value.trim() == name {
+        return Some("name");
+    }
+    let pieces = value
+        .split(|c: char| c.is_whitespace() || ",;\"'{}[]()=".contains(c))
+        .filter(|p| !p.is_empty());
+    for piece in pieces {
+        if structured && piece == name {
+            return Some("name");
+        }
+        if queue_url(piece).is_some_and(|(_, a, n)| a == account && n == name) {
+            return Some("URL");
+        }
+        let arn = piece.split(':').collect::<Vec<_>>();
+        if arn.len() == 6
+            && arn[0] == "arn"
+            && arn[2] == "sqs"
+            && arn[3] == region
+            && arn[4] == account
+            && arn[5] == name
+        {
+            return Some("ARN");
+        }
+    }
+    None
 }
 
 fn is_ecs_name(s: &str) -> bool {
@@ -347,7 +405,26 @@ pub(super) fn check(c: &Config, out: &mut Vec<Diagnostic>) {
         }
         match queue_url(&prod.queue) {
             None => err("production.queue", format!("`{}` is not an SQS queue URL", prod.queue), "give the queue's URL, for example `https://sqs.eu-west-1.amazonaws.com/123456789012/orders`"),
-            Some((region, _, name)) => {
+            Some((region, account, name)) => {
+                // A data-safety rule: the experiment stacks hand the workers what the config
+                // gives them, so a production queue there would be consumed by both experiment
+                // workers. Only `cutover` points anything at it (docs/safety.md).
+                let handed = c
+                    .environment
+                    .iter()
+                    .map(|(k, v)| (format!("environment.{k}"), v.0.clone()))
+                    .chain(c.ecs.command.iter().flatten().map(|a| ("ecs.command".to_string(), a.clone())))
+                    .chain(c.lambda.command.iter().map(|a| ("lambda.command".to_string(), a.clone())))
+                    .chain(c.lambda.entry_point.iter().map(|a| ("lambda.entry_point".to_string(), a.clone())));
+                for (path, value) in handed {
+                    if let Some(form) = names_queue(&value, region, account, name) {
+                        err(
+                            &path,
+                            format!("`{path}` holds the production queue `{name}` (its {form}): both experiment stacks would hand it to their workers, which would consume production's messages"),
+                            "remove it: each stack gives its worker a queue of its own (`queue.url_env`), and the production queue is consumed only from `replatform cutover` on",
+                        );
+                    }
+                }
                 if let Some(r) = c.region.as_deref().filter(|r| *r != region) {
                     err("production.queue", format!("the production queue is in `{region}`, the service in `{r}`"), "the Lambda function consumes the production queue at cutover: deploy in the queue's region");
                 }
@@ -413,5 +490,61 @@ mod tests {
             queue_url("https://sqs.eu-west-1.amazonaws.com/orders"),
             None
         );
+    }
+
+    #[test]
+    fn every_queue_url_form_aws_uses_is_read() {
+        for (url, region) in [
+            ("https://sqs.eu-west-1.amazonaws.com/123456789012/orders", "eu-west-1"),
+            ("https://sqs.cn-north-1.amazonaws.com.cn/123456789012/orders", "cn-north-1"),
+            ("https://eu-west-1.queue.amazonaws.com/123456789012/orders", "eu-west-1"),
+            ("https://queue.amazonaws.com/123456789012/orders", "us-east-1"),
+            (
+                "https://vpce-0a1b2c3d4e5f67890-abcdefgh.sqs.eu-west-1.vpce.amazonaws.com/123456789012/orders",
+                "eu-west-1",
+            ),
+        ] {
+            assert_eq!(
+                queue_url(url),
+                Some((region, "123456789012", "orders")),
+                "{url}"
+            );
+        }
+        for not in [
+            "https://example.com/123456789012/orders",
+            "https://vpce-1.sqs.eu-west-1.example.com/123456789012/orders",
+            "https://eu-west-1.queue.amazonaws.com/1234/orders",
+            "https://sqs.eu-west-1.amazonaws.com/123456789012/or ders",
+        ] {
+            assert_eq!(queue_url(not), None, "{not}");
+        }
+    }
+
+    #[test]
+    fn the_production_queue_is_found_in_any_form_a_worker_reads() {
+        let found = |v: &str| names_queue(v, "eu-west-1", "123456789012", "orders");
+        assert_eq!(
+            found("https://eu-west-1.queue.amazonaws.com/123456789012/orders"),
+            Some("URL")
+        );
+        assert_eq!(
+            found("arn:aws:sqs:eu-west-1:123456789012:orders"),
+            Some("ARN")
+        );
+        assert_eq!(found("orders"), Some("name"));
+        assert_eq!(
+            found(r#"{"events": "https://sqs.eu-west-1.amazonaws.com/123456789012/orders"}"#),
+            Some("URL")
+        );
+        assert_eq!(found("a,orders,b"), Some("name"));
+        for other in [
+            "orders-dlq",
+            "https://sqs.eu-west-1.amazonaws.com/123456789012/orders-dlq",
+            "https://sqs.eu-west-1.amazonaws.com/210987654321/orders",
+            "arn:aws:sqs:eu-west-1:123456789012:orders.fifo",
+            "my orders service",
+        ] {
+            assert_eq!(found(other), None, "{other}");
+        }
     }
 }

@@ -17,7 +17,8 @@ mod text;
 mod types;
 
 pub use access::{
-    arn, is_policy_arn, queue_url, secret_arn, Arn, SecretKind, SECRET_ARN_SUFFIX, SERVICE_TAG,
+    arn, is_policy_arn, names_queue, queue_url, secret_arn, Arn, SecretKind, SECRET_ARN_SUFFIX,
+    SERVICE_TAG,
 };
 pub use checks::{check, fargate_memory, LOG_RETENTION_DAYS};
 pub use limits::{decode, size_text, too_large, CONFIG_LIMITS, MAX_CONFIG_BYTES};
