@@ -329,7 +329,15 @@ fn secs(s: u64) -> String {
 pub fn translate(r: &Running, code: Option<&Facts>) -> (String, Report) {
     let mut items: Vec<Item> = Vec::new();
     let worker = &r.task.containers[r.worker];
-    let service = super::init::service_name(&r.service.name);
+    let service = super::init::service_name_from_ecs(&r.service.name);
+    if service != r.service.name {
+        items.push(Item {
+            kind: Kind::Changed,
+            field: "service".into(),
+            what: format!("`{service}`, from the ECS service's name `{}`: a service name is at most 32 lower-case letters, digits and `-`, and names both stacks and everything in them", r.service.name),
+            resolve: Some("set `service:` to another name if this one does not read well; it changes no production resource".into()),
+        });
+    }
     let production = format!("{}/{}", r.service.cluster, r.service.name);
     let mut o = String::new();
     o.push_str(&format!("# Written by `replatform init --from-ecs {production}` from the running service (task definition\n# {}). Each value says where it comes from; see the readiness report.\n", r.task.arn));

@@ -56,6 +56,95 @@ pub fn service_name(folder: &str) -> String {
     }
 }
 
+/// A readable `service:` name from an ECS service's name, within the 32-character rule. ECS names
+/// are up to 255 characters and, made by CloudFormation or the CDK, read like
+/// `OrdersStack-OrdersWorkerServiceECBA5E0E-Lm4xYqZ9vT2k`: the stack, the construct's id in
+/// CamelCase with an 8-character hash, and a random suffix (AWS CloudFormation User Guide,
+/// "Name type": generated names; AWS CDK Developer Guide, "Identifiers"). The generated parts
+/// go, the CamelCase words are split, and when the words still run past 32 the first ones go
+/// (the stack's, the least particular), whole words kept.
+pub fn service_name_from_ecs(ecs: &str) -> String {
+    // The words of each meaningful segment, in order.
+    let mut segments: Vec<Vec<String>> = Vec::new();
+    for segment in ecs.split(|c: char| !c.is_ascii_alphanumeric()) {
+        let segment = strip_cdk_hash(segment);
+        if !segment.is_empty() && !is_generated(segment) {
+            segments.push(camel_words(segment));
+        }
+    }
+    let joined = |segments: &[Vec<String>]| {
+        let mut words: Vec<&String> = Vec::new();
+        for w in segments.iter().flatten() {
+            if words.last() != Some(&w) {
+                words.push(w);
+            }
+        }
+        words
+            .iter()
+            .map(|w| w.as_str())
+            .collect::<Vec<_>>()
+            .join("-")
+    };
+    // Too long: the first segments go first (a stack's name, the least particular), then the
+    // first words of what is left.
+    while segments.len() > 1 && joined(&segments).len() > 32 {
+        segments.remove(0);
+    }
+    let mut words: Vec<String> = segments.into_iter().flatten().collect();
+    while words.len() > 1 && words.join("-").len() > 32 {
+        words.remove(0);
+    }
+    service_name(&words.join("-"))
+}
+
+/// A construct id's 8-character upper-case hex hash, as the CDK appends it: `ServiceECBA5E0E`.
+fn strip_cdk_hash(segment: &str) -> &str {
+    let n = segment.len();
+    if n > 8 {
+        let (head, tail) = segment.split_at(n - 8);
+        if tail
+            .chars()
+            .all(|c| c.is_ascii_digit() || ('A'..='F').contains(&c))
+            && tail.chars().any(|c| c.is_ascii_digit())
+        {
+            return head;
+        }
+    }
+    segment
+}
+
+/// A random suffix CloudFormation generates (`Lm4xYqZ9vT2k`, `1A2B3C4D5E6F`): 10 characters or
+/// more, letters and digits mixed, no word.
+fn is_generated(segment: &str) -> bool {
+    segment.len() >= 10
+        && segment.chars().any(|c| c.is_ascii_digit())
+        && segment.chars().any(|c| c.is_ascii_alphabetic())
+        && segment.chars().filter(|c| c.is_ascii_digit()).count() * 5 >= segment.len()
+}
+
+/// `QueueProcessingService` -> queue, processing, service; `SQSWorker2` -> sqs, worker2.
+fn camel_words(segment: &str) -> Vec<String> {
+    let chars: Vec<char> = segment.chars().collect();
+    let mut words = Vec::new();
+    let mut word = String::new();
+    for (i, &c) in chars.iter().enumerate() {
+        let next_lower = chars.get(i + 1).is_some_and(|n| n.is_ascii_lowercase());
+        let prev = i.checked_sub(1).map(|p| chars[p]);
+        let boundary = c.is_ascii_uppercase()
+            && prev.is_some_and(|p| {
+                p.is_ascii_lowercase() || p.is_ascii_digit() || next_lower && p.is_ascii_uppercase()
+            });
+        if boundary && !word.is_empty() {
+            words.push(std::mem::take(&mut word));
+        }
+        word.push(c.to_ascii_lowercase());
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    words
+}
+
 /// The Python module a command runs: `python app.py` -> `app`, `python3 -m pkg.main` ->
 /// `pkg.main`, `/usr/local/bin/python -u src/w.py` -> `src.w`.
 pub fn cmd_module(argv: &[String]) -> Option<String> {
@@ -370,6 +459,30 @@ mod tests {
 
     fn s(v: &[&str]) -> Vec<String> {
         v.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn service_names_from_ecs_read_as_words_within_32() {
+        for (ecs, want) in [
+            ("orders-worker", "orders-worker"),
+            ("OrdersWorker", "orders-worker"),
+            (
+                "OrdersStack-OrdersWorkerServiceECBA5E0E-Lm4xYqZ9vT2k",
+                "orders-worker-service",
+            ),
+            (
+                "PaymentsPipelineStack-QueueProcessingFargateService1A2B3C4D-9f8E7d6C5b4A",
+                "queue-processing-fargate-service",
+            ),
+            ("SQSWorker2", "sqs-worker2"),
+            ("sz_sqs_consumer", "sz-sqs-consumer"),
+        ] {
+            let got = service_name_from_ecs(ecs);
+            assert_eq!(got, want, "{ecs}");
+            assert!(got.len() <= 32);
+        }
+        let long = "A".repeat(90);
+        assert_eq!(service_name_from_ecs(&long).len(), 32);
     }
 
     #[test]
