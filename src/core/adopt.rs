@@ -324,6 +324,38 @@ fn secs(s: u64) -> String {
     format!("{s}s")
 }
 
+/// What a container secret's `valueFrom` is, in the forms ECS accepts (Amazon ECS Developer
+/// Guide, "Pass sensitive data to an Amazon ECS container"): an ARN (Secrets Manager, with or
+/// without a JSON key and version, or Systems Manager), a Parameter Store name (with or without
+/// its leading `/`) in the task's own region, or Parameter Store's reference to a Secrets Manager
+/// secret, `/aws/reference/secretsmanager/NAME`.
+#[derive(Debug, PartialEq, Eq)]
+enum SecretRef {
+    Arn,
+    /// A parameter's name, and its ARN in the task definition's partition, region and account.
+    Parameter(String),
+    /// The secret's name: its ARN needs Secrets Manager's own answer.
+    SecretsManagerReference(String),
+}
+
+fn secret_ref(value_from: &str, task_definition_arn: &str) -> SecretRef {
+    if value_from.starts_with("arn:") {
+        return SecretRef::Arn;
+    }
+    if let Some(name) = value_from.strip_prefix("/aws/reference/secretsmanager/") {
+        return SecretRef::SecretsManagerReference(name.to_string());
+    }
+    let parts: Vec<&str> = task_definition_arn.split(':').collect();
+    let (partition, region, account) = match parts.as_slice() {
+        ["arn", p, "ecs", r, a, ..] => (*p, *r, *a),
+        _ => ("aws", "", ""),
+    };
+    SecretRef::Parameter(format!(
+        "arn:{partition}:ssm:{region}:{account}:parameter/{}",
+        value_from.trim_start_matches('/')
+    ))
+}
+
 /// The config text and the readiness report for the running service. `code` is what `init`
 /// found in the build context (the current folder), when it has a Dockerfile.
 pub fn translate(r: &Running, code: Option<&Facts>) -> (String, Report) {
@@ -417,13 +449,34 @@ pub fn translate(r: &Running, code: Option<&Facts>) -> (String, Report) {
             resolve: None,
         });
     }
-    if !worker.secrets.is_empty() {
+    let mut secrets: Vec<(&str, String)> = Vec::new();
+    for (k, from) in &worker.secrets {
+        match secret_ref(from, &r.task.arn) {
+            SecretRef::Arn => secrets.push((k, from.clone())),
+            SecretRef::Parameter(arn) => {
+                items.push(Item {
+                    kind: Kind::Changed,
+                    field: format!("secrets.{k}"),
+                    what: format!("the parameter name `{from}` written as its ARN `{arn}` (in the task definition's account and region, where ECS resolves a name)"),
+                    resolve: None,
+                });
+                secrets.push((k, arn));
+            }
+            SecretRef::SecretsManagerReference(name) => items.push(Item {
+                kind: Kind::Changed,
+                field: format!("secrets.{k}"),
+                what: format!("left out: `{from}` reaches the Secrets Manager secret `{name}` through Parameter Store, and the stacks need the secret's own ARN (its 6-character suffix is known only to Secrets Manager)"),
+                resolve: Some(format!("add `{k}: <the ARN of secret {name}>` under `secrets:` (`aws secretsmanager describe-secret --secret-id {name} --query ARN`)")),
+            }),
+        }
+    }
+    if !secrets.is_empty() {
         o.push_str("secrets:                        # by ARN, as the task definition gives them (valueFrom): no value is read\n");
-        for (k, arn) in &worker.secrets {
+        for (k, arn) in &secrets {
             o.push_str(&format!("  {k}: {}\n", q(arn)));
         }
         o.push('\n');
-        items.push(Item { kind: Kind::Changed, field: "secrets".into(), what: format!("{} secret{} by ARN: ECS injects them as today; Lambda has no `Secrets` field (docs/pitfalls.md#p36), `validate` shows how it gets them", worker.secrets.len(), if worker.secrets.len() == 1 { "" } else { "s" }), resolve: None });
+        items.push(Item { kind: Kind::Changed, field: "secrets".into(), what: format!("{} secret{} by ARN: ECS injects them as today; Lambda has no `Secrets` field (docs/pitfalls.md#p36), `validate` shows how it gets them", secrets.len(), if secrets.len() == 1 { "" } else { "s" }), resolve: None });
     }
 
     // Permissions: the task role's.
@@ -922,6 +975,54 @@ mod tests {
     fn inline_documents_are_decoded() {
         assert_eq!(percent_decode("%7B%22a%22%3A1%7D"), "{\"a\":1}");
         assert_eq!(percent_decode("plain%"), "plain%");
+    }
+
+    #[test]
+    fn every_secret_form_ecs_takes_is_written_as_an_arn_or_said() {
+        let td = "arn:aws:ecs:eu-west-1:123456789012:task-definition/orders:3";
+        let sm = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf:password::";
+        assert_eq!(secret_ref(sm, td), SecretRef::Arn);
+        for name in ["/prod/db/password", "prod/db/password"] {
+            assert_eq!(
+                secret_ref(name, td),
+                SecretRef::Parameter(
+                    "arn:aws:ssm:eu-west-1:123456789012:parameter/prod/db/password".into()
+                ),
+                "{name}"
+            );
+        }
+        assert_eq!(
+            secret_ref("/aws/reference/secretsmanager/prod/db", td),
+            SecretRef::SecretsManagerReference("prod/db".into())
+        );
+
+        let mut r = running();
+        let worker = r
+            .task
+            .containers
+            .iter_mut()
+            .find(|c| c.name == "worker")
+            .unwrap();
+        worker.secrets = vec![
+            ("API_KEY".into(), "/prod/api-key".into()),
+            ("DB".into(), "/aws/reference/secretsmanager/prod/db".into()),
+        ];
+        r.task.arn = td.into();
+        let (text, report) = translate(&r, None);
+        let v: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).unwrap();
+        assert_eq!(
+            v["secrets"]["API_KEY"],
+            "arn:aws:ssm:eu-west-1:123456789012:parameter/prod/api-key"
+        );
+        assert!(v["secrets"].get("DB").is_none(), "{text}");
+        assert!(
+            crate::core::config::secret_arn(v["secrets"]["API_KEY"].as_str().unwrap()).is_some(),
+            "validate takes the parameter's ARN"
+        );
+        assert!(report.items.iter().any(|i| i.field == "secrets.DB"
+            && i.resolve
+                .as_deref()
+                .is_some_and(|f| f.contains("describe-secret"))));
     }
 
     #[test]
