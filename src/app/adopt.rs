@@ -153,9 +153,30 @@ async fn scaling(
             _ => Vec::new(),
         })
         .collect();
-    match cloudwatch.alarms(&names).await {
+    let read = if names.is_empty() {
+        Ok(Vec::new())
+    } else {
+        cloudwatch.alarms(&names, None).await
+    };
+    match read {
         Ok(a) => scaling.alarms = a,
         Err(e) => scaling.alarms_unread = Some(e.to_string()),
+    }
+    // A step policy that lists no alarm (moto leaves `Alarms` empty; an alarm made after the
+    // policy is not listed either): the alarms that name the policy's ARN among their actions.
+    for p in &mut scaling.policies {
+        if let Policy::Step { arn, alarms, .. } = p {
+            if !alarms.is_empty() || arn.is_empty() || scaling.alarms_unread.is_some() {
+                continue;
+            }
+            match cloudwatch.alarms(&[], Some(arn)).await {
+                Ok(found) => {
+                    alarms.extend(found.iter().map(|a| a.name.clone()));
+                    scaling.alarms.extend(found);
+                }
+                Err(e) => scaling.alarms_unread = Some(e.to_string()),
+            }
+        }
     }
     Ok(scaling)
 }

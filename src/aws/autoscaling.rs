@@ -95,6 +95,7 @@ impl AutoScaling {
                         let c = p.step_scaling_policy_configuration();
                         policies.push(Policy::Step {
                             name,
+                            arn: p.policy_arn().to_string(),
                             adjustment_type: c
                                 .and_then(|c| c.adjustment_type())
                                 .map(|a| a.as_str().to_string())

@@ -145,14 +145,26 @@ impl CloudWatch {
             .collect())
     }
 
-    /// `DescribeAlarms`: the CloudWatch alarms named (at most 100 names a call).
-    pub async fn alarms(&self, names: &[String]) -> Result<Vec<Alarm>, AwsError> {
+    /// `DescribeAlarms`: the CloudWatch alarms named (at most 100 names a call), or with an
+    /// `acting_on` prefix the alarms whose actions start with it: a scaling policy's ARN finds the
+    /// alarms that invoke it, which is how to find them where the policy does not list them (its
+    /// `Alarms` is empty on moto, and for an alarm made after the policy).
+    pub async fn alarms(
+        &self,
+        names: &[String],
+        acting_on: Option<&str>,
+    ) -> Result<Vec<Alarm>, AwsError> {
         let mut alarms = Vec::new();
-        for chunk in names.chunks(100) {
+        let calls: Vec<Option<&[String]>> = match acting_on {
+            Some(_) => vec![None],
+            None => names.chunks(100).map(Some).collect(),
+        };
+        for chunk in calls {
             let mut pages = self
                 .client
                 .describe_alarms()
-                .set_alarm_names(Some(chunk.to_vec()))
+                .set_alarm_names(chunk.map(<[String]>::to_vec))
+                .set_action_prefix(acting_on.map(str::to_string))
                 .into_paginator()
                 .send();
             while let Some(page) = pages.next().await {

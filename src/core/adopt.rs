@@ -77,6 +77,8 @@ pub struct Step {
 pub enum Policy {
     Step {
         name: String,
+        /// The policy's ARN: what its alarms name among their actions.
+        arn: String,
         adjustment_type: String,
         steps: Vec<Step>,
         cooldown: Option<i32>,
@@ -932,6 +934,7 @@ mod tests {
                 max: Some(8),
                 policies: vec![Policy::Step {
                     name: "out".into(),
+                    arn: String::new(),
                     adjustment_type: "ExactCapacity".into(),
                     steps: vec![Step {
                         lower: Some(0.0),
@@ -1166,6 +1169,7 @@ mod tests {
         assert_eq!(scale_out(&r.scaling, &mut items), vec![(1, 1), (10, 2)]);
         assert!(items[0].what.contains("docs/pitfalls.md#p13"));
         r.scaling.policies = vec![Policy::Step {
+            arn: String::new(),
             name: "s".into(),
             adjustment_type: "ChangeInCapacity".into(),
             steps: vec![

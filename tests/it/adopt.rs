@@ -2,9 +2,10 @@
 //! running worker made through the ECS, IAM, Application Auto Scaling, CloudWatch, Secrets
 //! Manager, EC2 and SQS APIs (`tests/fixtures/adopt/running_worker.py`), then read into a
 //! config that `validate` accepts and `render` turns into roles with the same permissions on both
-//! platforms. The secret's value never shows. moto 5.2.5 does not link a CloudWatch alarm to the
-//! scaling policy it acts on (`DescribeScalingPolicies` answers `Alarms: []`), so the alarm's
-//! threshold is covered by `core::adopt`'s unit tests; here the report says it was not read.
+//! platforms. The secret's value never shows. moto does not link a CloudWatch alarm to the
+//! scaling policy it acts on (`DescribeScalingPolicies` answers `Alarms: []`), so the alarm is
+//! found as on AWS when a policy lists none: `DescribeAlarms` with the policy's ARN as
+//! `ActionPrefix`; its threshold sets the steps.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -146,8 +147,8 @@ fn a_running_worker_becomes_a_config_that_validates_and_renders_its_permissions(
         .collect();
     assert_eq!(
         steps,
-        vec![(1, 2), (101, 8)],
-        "ExactCapacity 2 and 8 as `add` steps; moto gives no alarm, so threshold 1: {written}"
+        vec![(10, 2), (110, 8)],
+        "ExactCapacity 2 and 8 as `add` steps from the alarm's threshold 10, found by the policy's ARN: {written}"
     );
     assert_eq!(c["queue"]["visibility_timeout"], "120s");
     assert_eq!(c["queue"]["retention"], "86400s");
@@ -161,7 +162,7 @@ fn a_running_worker_becomes_a_config_that_validates_and_renders_its_permissions(
         made["queue_url"].as_str().unwrap()
     );
 
-    // The report: the ExactCapacity translation, the alarm not read, the sidecar Lambda cannot run.
+    // The report: the ExactCapacity translation, the alarm read, the sidecar Lambda cannot run.
     let items = done["report"]["items"].as_array().unwrap();
     let has = |kind: &str, field: &str, what: &str| {
         items.iter().any(|i| {
@@ -175,8 +176,8 @@ fn a_running_worker_becomes_a_config_that_validates_and_renders_its_permissions(
         "{done}"
     );
     assert!(
-        has("changed", "ecs.scaling.scale_out", "was not read"),
-        "{done}"
+        !has("changed", "ecs.scaling.scale_out", "was not read"),
+        "the alarm is found by the policy's ARN: {done}"
     );
     assert!(
         has("cannot", "log-router", "log router (FireLens)"),
