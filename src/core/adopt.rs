@@ -424,6 +424,15 @@ pub fn translate(r: &Running, code: Option<&Facts>) -> (String, Report) {
     };
     let mut env: Vec<&(String, String)> = Vec::new();
     for kv in worker.environment.iter().filter(|(k, _)| *k != r.queue_env) {
+        if crate::core::config::LAMBDA_RESERVED_ENV.contains(&kv.0.as_str()) {
+            items.push(Item {
+                kind: Kind::Changed,
+                field: format!("environment.{}", kv.0),
+                what: format!("left out: Lambda sets `{}` itself and refuses a function that sets it (AWS Lambda Developer Guide, \"Defined runtime environment variables\"); ECS tasks get it from the task definition", kv.0),
+                resolve: None,
+            });
+            continue;
+        }
         match names_production(&kv.1) {
             Some((name, form)) => items.push(Item {
                 kind: Kind::Changed,
@@ -433,6 +442,22 @@ pub fn translate(r: &Running, code: Option<&Facts>) -> (String, Report) {
             }),
             None => env.push(kv),
         }
+    }
+    // Lambda takes 4 KB of environment in all (AWS Lambda quotas); the queue's URL and each
+    // secret's `_SECRET_ARN` variable come on top of what is written here.
+    let size: usize = env.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>()
+        + worker
+            .secrets
+            .iter()
+            .map(|(k, from)| k.len() + crate::core::config::SECRET_ARN_SUFFIX.len() + from.len())
+            .sum::<usize>();
+    if size > 4096 {
+        items.push(Item {
+            kind: Kind::Cannot,
+            field: "environment".into(),
+            what: format!("the variables take about {size} bytes; Lambda allows 4 KB in all, and `validate` refuses more"),
+            resolve: Some("move large values to SSM Parameter Store or Secrets Manager (as `secrets`) and read them at start-up".into()),
+        });
     }
     if !env.is_empty() {
         o.push_str("environment:                    # the worker container's, minus the queue variable (queue.url_env)\n");
@@ -1026,6 +1051,37 @@ mod tests {
             && i.resolve
                 .as_deref()
                 .is_some_and(|f| f.contains("describe-secret"))));
+    }
+
+    #[test]
+    fn lambdas_own_variables_are_left_out_and_an_oversized_environment_is_said() {
+        let mut r = running();
+        let worker = r
+            .task
+            .containers
+            .iter_mut()
+            .find(|c| c.name == "worker")
+            .unwrap();
+        worker.environment.extend([
+            ("AWS_REGION".to_string(), "eu-west-1".to_string()),
+            ("BIG".to_string(), "x".repeat(5000)),
+        ]);
+        let (text, report) = translate(&r, None);
+        let v: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).unwrap();
+        assert!(v["environment"].get("AWS_REGION").is_none(), "{text}");
+        assert_eq!(v["environment"]["LOG_LEVEL"], "info");
+        assert!(report
+            .items
+            .iter()
+            .any(|i| i.field == "environment.AWS_REGION" && i.what.starts_with("left out")));
+        assert!(report.items.iter().any(|i| i.kind == Kind::Cannot
+            && i.field == "environment"
+            && i.what.contains("4 KB")));
+        let (_, small) = translate(&running(), None);
+        assert!(!small
+            .items
+            .iter()
+            .any(|i| i.kind == Kind::Cannot && i.field == "environment"));
     }
 
     #[test]

@@ -12,6 +12,7 @@ mod access;
 mod checks;
 mod limits;
 mod names;
+pub use names::LAMBDA_RESERVED_ENV;
 mod parse;
 mod text;
 mod types;

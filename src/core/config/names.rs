@@ -2,7 +2,7 @@
 //! checks (`access.rs`): a leaf, so that neither imports the other's. Pure.
 
 /// Environment names Lambda reserves for itself; setting one fails at deploy time.
-pub(super) const LAMBDA_RESERVED_ENV: [&str; 18] = [
+pub const LAMBDA_RESERVED_ENV: [&str; 18] = [
     "_HANDLER",
     "_X_AMZN_TRACE_ID",
     "AWS_DEFAULT_REGION",
