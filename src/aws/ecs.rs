@@ -179,6 +179,12 @@ impl Ecs {
                     .iter()
                     .any(|r| r.r#type().as_str() == "GPU"),
                 log_router: c.firelens_configuration().is_some(),
+                user: c.user().map(String::from),
+                depends_on: c
+                    .depends_on()
+                    .iter()
+                    .map(|d| d.container_name().to_string())
+                    .collect(),
             })
             .collect();
         let platform = t.runtime_platform();
@@ -193,6 +199,12 @@ impl Ecs {
                 .and_then(|p| p.operating_system_family())
                 .map(|o| o.as_str().to_string()),
             ephemeral_gib: t.ephemeral_storage().map(|e| e.size_in_gib()),
+            efs_volumes: t
+                .volumes()
+                .iter()
+                .filter(|v| v.efs_volume_configuration().is_some())
+                .map(|v| v.name().unwrap_or_default().to_string())
+                .collect(),
             task_role: t.task_role_arn().map(String::from),
             execution_role: t.execution_role_arn().map(String::from),
             containers,

@@ -26,6 +26,10 @@ pub struct Container {
     pub gpus: bool,
     /// A FireLens log router (`firelensConfiguration`).
     pub log_router: bool,
+    /// `user`, as the task definition gives it (`root`, `0`, `1000:1000`, a name).
+    pub user: Option<String>,
+    /// The containers this one waits for (`dependsOn`).
+    pub depends_on: Vec<String>,
 }
 
 /// The task definition revision the service runs.
@@ -39,6 +43,8 @@ pub struct TaskDefinition {
     /// `runtimePlatform.operatingSystemFamily`, e.g. `LINUX`, `WINDOWS_SERVER_2022_CORE`.
     pub os_family: Option<String>,
     pub ephemeral_gib: Option<i32>,
+    /// The task's volumes on Amazon EFS (`efsVolumeConfiguration`), by name.
+    pub efs_volumes: Vec<String>,
     pub task_role: Option<String>,
     pub execution_role: Option<String>,
     pub containers: Vec<Container>,
@@ -845,6 +851,42 @@ pub fn translate(r: &Running, code: Option<&Facts>) -> (String, Report) {
             resolve: Some("keep the GPU work on ECS".into()),
         });
     }
+    if let Some(user) = worker
+        .user
+        .as_deref()
+        .filter(|u| matches!(u.split(':').next(), Some("root" | "0")))
+    {
+        items.push(Item {
+            kind: Kind::Cannot,
+            field: "user".into(),
+            what: format!("the worker runs as `{user}`: Lambda runs every image as an unprivileged user, with a read-only file system but /tmp (docs/pitfalls.md#p6)"),
+            resolve: Some("make the worker run as a non-root user (`USER` in the Dockerfile) and write only under /tmp".into()),
+        });
+    }
+    if !worker.depends_on.is_empty() {
+        items.push(Item {
+            kind: Kind::Changed,
+            field: "dependsOn".into(),
+            what: format!(
+                "the worker waits for {}: Lambda starts the worker's container alone",
+                worker
+                    .depends_on
+                    .iter()
+                    .map(|d| format!("`{d}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            resolve: Some("make the worker start without them (what they provide moves into the image, or to a service of its own)".into()),
+        });
+    }
+    for v in &r.task.efs_volumes {
+        items.push(Item {
+            kind: Kind::Cannot,
+            field: format!("volumes `{v}`"),
+            what: "an Amazon EFS volume: Lambda mounts EFS only through an EFS access point, from a function in the file system's VPC, under /mnt (AWS Lambda Developer Guide, \"Configuring file system access\"), which replatform does not set up".into(),
+            resolve: Some("keep the files in S3, or keep the worker on ECS".into()),
+        });
+    }
     if !worker.port_mappings.is_empty() {
         items.push(Item {
             kind: Kind::Changed,
@@ -1082,6 +1124,45 @@ mod tests {
             .items
             .iter()
             .any(|i| i.kind == Kind::Cannot && i.field == "environment"));
+    }
+
+    #[test]
+    fn a_root_user_an_efs_volume_and_depends_on_are_named_with_their_fix() {
+        let mut r = running();
+        r.task.efs_volumes = vec!["shared".into()];
+        let worker = r
+            .task
+            .containers
+            .iter_mut()
+            .find(|c| c.name == "worker")
+            .unwrap();
+        worker.user = Some("0:0".into());
+        worker.depends_on = vec!["log-router".into()];
+        let (_, report) = translate(&r, None);
+        let kind_of = |field: &str| {
+            report
+                .items
+                .iter()
+                .find(|i| i.field == field)
+                .map(|i| (i.kind, i.resolve.is_some()))
+        };
+        assert_eq!(kind_of("user"), Some((Kind::Cannot, true)));
+        assert_eq!(kind_of("volumes `shared`"), Some((Kind::Cannot, true)));
+        assert_eq!(kind_of("dependsOn"), Some((Kind::Changed, true)));
+
+        let mut fine = running();
+        let worker = fine
+            .task
+            .containers
+            .iter_mut()
+            .find(|c| c.name == "worker")
+            .unwrap();
+        worker.user = Some("1000:1000".into());
+        let (_, report) = translate(&fine, None);
+        assert!(!report
+            .items
+            .iter()
+            .any(|i| i.field == "user" || i.field == "dependsOn"));
     }
 
     #[test]
