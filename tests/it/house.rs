@@ -4,7 +4,7 @@
 //! is compared as `core::side::Side`, never as the words `"ecs"`/`"lambda"`.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use replatform::error::Exit;
 
@@ -94,23 +94,34 @@ fn references(module: &[String], code: &str) -> Vec<Vec<String>> {
     found
 }
 
-/// Every module's references: (file, line, from-module, to-path).
-fn edges() -> Vec<(String, usize, Vec<String>, Vec<String>)> {
+/// Every Rust file under `src/` (or under its folder `under`), as its path from `src/`
+/// (`core/side.rs`) and its text, in path order: what each scan of the house reads.
+fn sources(under: &str) -> Vec<(PathBuf, String)> {
     let src = repo().join("src");
-    let mut out = Vec::new();
-    for entry in walkdir::WalkDir::new(&src)
+    let mut files: Vec<(PathBuf, String)> = walkdir::WalkDir::new(src.join(under))
         .into_iter()
         .filter_map(Result::ok)
         .filter(|e| e.path().extension().is_some_and(|x| x == "rs"))
-    {
-        let rel = entry.path().strip_prefix(&src).unwrap().to_path_buf();
+        .map(|e| {
+            let rel = e.path().strip_prefix(&src).unwrap().to_path_buf();
+            (rel, std::fs::read_to_string(e.path()).unwrap())
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// Every module's references: (file, line, from-module, to-path).
+fn edges() -> Vec<(String, usize, Vec<String>, Vec<String>)> {
+    let mut out = Vec::new();
+    for (rel, text) in sources("") {
         if rel.parent().is_none_or(|p| p.as_os_str().is_empty())
             && matches!(rel.to_str(), Some("lib.rs" | "main.rs"))
         {
             continue;
         }
         let module = module_of(&rel);
-        let code = code_only(&std::fs::read_to_string(entry.path()).unwrap());
+        let code = code_only(&text);
         for (n, line) in code.lines().enumerate() {
             for to in references(&module, line) {
                 out.push((rel.display().to_string(), n + 1, module.clone(), to));
@@ -287,23 +298,13 @@ fn every_exit_code_is_in_the_readme_table() {
 #[test]
 fn no_exit_code_is_made_outside_the_mapping() {
     // Every exit goes through `Exit`: no module makes an `ExitCode` or exits on its own.
-    let src = repo().join("src");
     let mut found = Vec::new();
-    for entry in walkdir::WalkDir::new(&src)
-        .into_iter()
-        .filter_map(Result::ok)
-        .filter(|e| e.path().extension().is_some_and(|x| x == "rs"))
-    {
-        let rel = entry
-            .path()
-            .strip_prefix(&src)
-            .unwrap()
-            .display()
-            .to_string();
+    for (rel, text) in sources("") {
+        let rel = rel.display().to_string();
         if rel == "error.rs" {
             continue;
         }
-        let code = code_only(&std::fs::read_to_string(entry.path()).unwrap());
+        let code = code_only(&text);
         for (n, line) in code.lines().enumerate() {
             if [
                 "ExitCode::from",
@@ -330,23 +331,13 @@ fn sdk_types_stay_inside_aws() {
     // The SDK's clients, config and types are used in src/aws/ only; the rest of the code sees
     // the project's own views. `aws_smithy_types::base64` is a codec the registry client borrows
     // for its Basic header, not an SDK type.
-    let src = repo().join("src");
     let mut found = Vec::new();
-    for entry in walkdir::WalkDir::new(&src)
-        .into_iter()
-        .filter_map(Result::ok)
-        .filter(|e| e.path().extension().is_some_and(|x| x == "rs"))
-    {
-        let rel = entry
-            .path()
-            .strip_prefix(&src)
-            .unwrap()
-            .display()
-            .to_string();
-        if rel.starts_with("aws/") || rel.starts_with("aws\\") {
+    for (rel, text) in sources("") {
+        if rel.starts_with("aws") {
             continue;
         }
-        let code = code_only(&std::fs::read_to_string(entry.path()).unwrap());
+        let rel = rel.display().to_string();
+        let code = code_only(&text);
         for (n, line) in code.lines().enumerate() {
             let line = line.replace("aws_smithy_types::base64", "");
             if [
@@ -369,12 +360,8 @@ fn sdk_types_stay_inside_aws() {
     );
     // And no public field of src/aws/ holds an SDK type.
     let mut fields = Vec::new();
-    for entry in walkdir::WalkDir::new(src.join("aws"))
-        .into_iter()
-        .filter_map(Result::ok)
-        .filter(|e| e.path().extension().is_some_and(|x| x == "rs"))
-    {
-        let code = code_only(&std::fs::read_to_string(entry.path()).unwrap());
+    for (rel, text) in sources("aws") {
+        let code = code_only(&text);
         for (n, line) in code.lines().enumerate() {
             let t = line.trim_start();
             if t.starts_with("pub ")
@@ -385,7 +372,7 @@ fn sdk_types_stay_inside_aws() {
                     .iter()
                     .any(|p| t.contains(p))
             {
-                fields.push(format!("{}:{}: {}", entry.path().display(), n + 1, t));
+                fields.push(format!("src/{}:{}: {}", rel.display(), n + 1, t));
             }
         }
     }
@@ -430,21 +417,11 @@ fn each_aws_call_has_one_wrapper() {
     // src/aws/ is cut by AWS service and holds exactly one function per API call: a quirk of
     // a call (a page token, an error code meaning "not there") is then fixed in one place. The
     // SDK clients live in fields named `client`, so that every call is `client.operation()`.
-    let aws = repo().join("src/aws");
     let mut seen: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut other_fields = Vec::new();
-    for entry in walkdir::WalkDir::new(&aws)
-        .into_iter()
-        .filter_map(Result::ok)
-        .filter(|e| e.path().extension().is_some_and(|x| x == "rs"))
-    {
-        let file = entry
-            .path()
-            .strip_prefix(repo())
-            .unwrap()
-            .display()
-            .to_string();
-        let code = code_only(&std::fs::read_to_string(entry.path()).unwrap());
+    for (rel, text) in sources("aws") {
+        let file = format!("src/{}", rel.display());
+        let code = code_only(&text);
         for line in code.lines() {
             let t = line.trim();
             if let Some((field, ty)) = t.split_once(':') {
@@ -496,18 +473,12 @@ fn the_call_scanner_reads_chains_across_lines() {
 /// (docs/architecture.md).
 #[test]
 fn clap_derives_stay_in_cli() {
-    let src = repo().join("src");
     let mut found = Vec::new();
-    for entry in walkdir::WalkDir::new(&src)
-        .into_iter()
-        .filter_map(Result::ok)
-        .filter(|e| e.path().extension().is_some_and(|x| x == "rs"))
-    {
-        let rel = entry.path().strip_prefix(&src).unwrap();
+    for (rel, text) in sources("") {
         if rel == Path::new("cli.rs") {
             continue;
         }
-        let code = code_only(&std::fs::read_to_string(entry.path()).unwrap());
+        let code = code_only(&text);
         for (n, line) in code.lines().enumerate() {
             if line.contains("derive(")
                 && ["ValueEnum", "Parser", "Subcommand", "Args"]
@@ -574,16 +545,10 @@ fn the_platform_is_compared_as_side_not_as_text() {
     // `"ecs"`/`"lambda"`. Two files may: the enum's own, and the config parser, whose `ecs:` and
     // `lambda:` are YAML section names, not platforms.
     const MAY: [&str; 2] = ["core/side.rs", "core/config/parse.rs"];
-    let src = repo().join("src");
     let mut found = Vec::new();
     let mut allowed = 0;
-    for entry in walkdir::WalkDir::new(&src)
-        .into_iter()
-        .filter_map(Result::ok)
-        .filter(|e| e.path().extension().is_some_and(|x| x == "rs"))
-    {
-        let rel = entry.path().strip_prefix(&src).unwrap();
-        let hits = platform_words_compared(&std::fs::read_to_string(entry.path()).unwrap());
+    for (rel, text) in sources("") {
+        let hits = platform_words_compared(&text);
         if MAY.iter().any(|m| rel == Path::new(m)) {
             allowed += hits.len();
             continue;
