@@ -6,7 +6,7 @@
 //! README's exit-code table is tested against it.
 
 use crate::aws::AwsError;
-use crate::core::outcome::{DiffState, QueueOutcome, StackResult, Stopped, Verdict};
+use crate::core::outcome::{DiffState, Stopped, Verdict};
 use crate::core::render::RenderError;
 
 /// How a run of `replatform` ends, as the process's exit code.
@@ -57,8 +57,9 @@ impl Exit {
     }
 }
 
-/// The one place where the outcomes of `src/core/outcome.rs` become exit codes. A command whose
-/// run produced several (a stack each, a platform each) ends with the gravest of them
+/// The one place where the outcomes of `src/core/outcome.rs` and `core::cutover` become exit
+/// codes (`up` and `down` end through the [`Failure`] their workflow returns). A command whose run
+/// produced several (a stack each, a platform each) ends with the gravest of them
 /// ([`Exit::gravest`]).
 impl Exit {
     /// An interrupt outweighs a failure, which outweighs changes, which outweigh success.
@@ -73,18 +74,6 @@ impl Exit {
         exits.into_iter().max_by_key(rank).unwrap_or(Exit::Success)
     }
 
-    /// `up`, one stack: a failed stack fails the run; a change set left unexecuted because
-    /// another stack failed is part of that failure, not one of its own.
-    pub fn of_stack(r: StackResult) -> Exit {
-        match r {
-            StackResult::Failed => Exit::Failure,
-            StackResult::Created
-            | StackResult::Updated
-            | StackResult::Unchanged
-            | StackResult::NotExecuted => Exit::Success,
-        }
-    }
-
     /// `diff`, one stack: a preview that failed fails the run; with `--exit-code`, a stack that
     /// `up` would change is [`Exit::Changes`].
     pub fn of_diff(state: DiffState, exit_code: bool) -> Exit {
@@ -92,14 +81,6 @@ impl Exit {
             DiffState::Error => Exit::Failure,
             s if exit_code && s.changes() => Exit::Changes,
             _ => Exit::Success,
-        }
-    }
-
-    /// `down`, one queue: a queue that could not be deleted fails the run.
-    pub fn of_queue(q: QueueOutcome) -> Exit {
-        match q {
-            QueueOutcome::Failed => Exit::Failure,
-            QueueOutcome::Deleted | QueueOutcome::Kept | QueueOutcome::Gone => Exit::Success,
         }
     }
 
