@@ -945,6 +945,12 @@ pub fn report_text(r: &Report) -> String {
 mod tests {
     use super::*;
 
+    /// The running service's worker container, to change for a test.
+    fn worker_of(r: &mut Running) -> &mut Container {
+        let at = r.worker;
+        &mut r.task.containers[at]
+    }
+
     fn running() -> Running {
         let worker = Container {
             name: "worker".into(),
@@ -1067,12 +1073,7 @@ mod tests {
         );
 
         let mut r = running();
-        let worker = r
-            .task
-            .containers
-            .iter_mut()
-            .find(|c| c.name == "worker")
-            .unwrap();
+        let worker = worker_of(&mut r);
         worker.secrets = vec![
             ("API_KEY".into(), "/prod/api-key".into()),
             ("DB".into(), "/aws/reference/secretsmanager/prod/db".into()),
@@ -1098,12 +1099,7 @@ mod tests {
     #[test]
     fn lambdas_own_variables_are_left_out_and_an_oversized_environment_is_said() {
         let mut r = running();
-        let worker = r
-            .task
-            .containers
-            .iter_mut()
-            .find(|c| c.name == "worker")
-            .unwrap();
+        let worker = worker_of(&mut r);
         worker.environment.extend([
             ("AWS_REGION".to_string(), "eu-west-1".to_string()),
             ("BIG".to_string(), "x".repeat(5000)),
@@ -1130,12 +1126,7 @@ mod tests {
     fn a_root_user_an_efs_volume_and_depends_on_are_named_with_their_fix() {
         let mut r = running();
         r.task.efs_volumes = vec!["shared".into()];
-        let worker = r
-            .task
-            .containers
-            .iter_mut()
-            .find(|c| c.name == "worker")
-            .unwrap();
+        let worker = worker_of(&mut r);
         worker.user = Some("0:0".into());
         worker.depends_on = vec!["log-router".into()];
         let (_, report) = translate(&r, None);
@@ -1151,12 +1142,7 @@ mod tests {
         assert_eq!(kind_of("dependsOn"), Some((Kind::Changed, true)));
 
         let mut fine = running();
-        let worker = fine
-            .task
-            .containers
-            .iter_mut()
-            .find(|c| c.name == "worker")
-            .unwrap();
+        let worker = worker_of(&mut fine);
         worker.user = Some("1000:1000".into());
         let (_, report) = translate(&fine, None);
         assert!(!report
@@ -1168,12 +1154,7 @@ mod tests {
     #[test]
     fn no_variable_naming_the_production_queue_is_written() {
         let mut r = running();
-        let worker = r
-            .task
-            .containers
-            .iter_mut()
-            .find(|c| c.name == "worker")
-            .unwrap();
+        let worker = worker_of(&mut r);
         worker.environment.extend([
             (
                 "ORDERS_ARN".to_string(),
