@@ -247,7 +247,13 @@ async fn production_of(
                 "write it as CLUSTER/SERVICE",
             ));
         };
-        return Ok((cluster.to_string(), service.to_string(), p.queue.clone()));
+        let queue = config
+            .consumed_queues()
+            .first()
+            .and_then(|e| config.production_queue(e))
+            .unwrap_or_default()
+            .to_string();
+        return Ok((cluster.to_string(), service.to_string(), queue));
     }
     // The ECS stack's service and queue, when it is deployed: the section to add, filled in.
     let mut fix = "add a `production:` section (ecs_service: CLUSTER/SERVICE, queue: URL) naming the service that consumes the queue today, then run `replatform up`, which creates the Lambda stack's disabled mapping on that queue".to_string();

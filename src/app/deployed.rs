@@ -275,7 +275,13 @@ pub async fn production_status(
     let Some(p) = &config.production else {
         return Ok(None);
     };
-    let depth = aws.sqs().queue(&p.queue).await?.map(|q| q.depth);
+    let queue = config
+        .consumed_queues()
+        .first()
+        .and_then(|e| config.production_queue(e))
+        .unwrap_or_default()
+        .to_string();
+    let depth = aws.sqs().queue(&queue).await?.map(|q| q.depth);
     let (mut service, mut cutover) = (None, None);
     if let Some((cluster, name)) = p.ecs_service.split_once('/') {
         // The counts, and where a cutover stands from its record on the service, in
@@ -297,7 +303,7 @@ pub async fn production_status(
     }
     let mut mapping = None;
     if let (Some(function), Some((region, account, name))) =
-        (function, crate::core::config::queue_url(&p.queue))
+        (function, crate::core::config::queue_url(&queue))
     {
         let tail = format!(":sqs:{region}:{account}:{name}");
         mapping = aws
@@ -315,7 +321,7 @@ pub async fn production_status(
     Ok(Some(ProductionReport {
         ecs_service: p.ecs_service.clone(),
         queue: QueueReport {
-            url: p.queue.clone(),
+            url: queue.clone(),
             depth,
         },
         service,

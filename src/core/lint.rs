@@ -4,14 +4,82 @@
 
 pub mod model;
 
-use super::config::{queue_url, secret_arn, Config, Trigger, SECRET_ARN_SUFFIX};
+use super::config::{queue_url, secret_arn, Config, QueueEntry, Trigger, SECRET_ARN_SUFFIX};
 use super::diag::Diagnostic;
 
 pub fn lint(c: &Config) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    let l = &c.lambda;
-    let vt = c.queue.visibility_timeout;
 
+    for e in c.consumed_queues() {
+        visibility(c, &e, &mut out);
+    }
+    trigger(c, &mut out);
+    let s = &c.ecs.scaling;
+    if s.min > s.max {
+        out.push(
+            Diagnostic::error(
+                "scaling-bounds",
+                "ecs.scaling.min",
+                format!("`min` {} is above `max` {}", s.min, s.max),
+            )
+            .hint("make `min` at most `max`"),
+        );
+    }
+    for (i, pair) in s.scale_out.windows(2).enumerate() {
+        if pair[1].from <= pair[0].from {
+            let (a, b) = (pair[0].from, pair[1].from);
+            let what = if a == b { "overlaps" } else { "is not above" };
+            out.push(
+                Diagnostic::error(
+                    "scale-out-steps",
+                    format!("ecs.scaling.scale_out[{}].from", i + 1),
+                    format!("step `from: {b}` {what} the step before it (`from: {a}`): step bounds must be ascending without overlaps"),
+                )
+                .hint("list the steps by ascending `from`, each value once"),
+            );
+        }
+    }
+
+    for e in c
+        .queues()
+        .iter()
+        .filter(|e| e.queue.dead_letter.max_receive_count.is_none())
+    {
+        out.push(
+            Diagnostic::warning("dead-letter", format!("{}.dead_letter", e.path()), "without a dead-letter queue a message that always fails is retried until retention ends, then lost")
+                .hint("remove `dead_letter: false` to keep failed messages in a dead-letter queue"),
+        );
+    }
+
+    for key in c.environment.keys() {
+        let upper = key.to_ascii_uppercase();
+        if [
+            "SECRET",
+            "PASSWORD",
+            "PASSWD",
+            "TOKEN",
+            "PRIVATE_KEY",
+            "API_KEY",
+        ]
+        .iter()
+        .any(|w| upper.contains(w))
+        {
+            out.push(
+                Diagnostic::warning("plaintext-secret", format!("environment.{key}"), format!("`{key}` looks like a secret: environment values are written in plain text into both templates and stacks"))
+                    .hint(format!("keep the value in Secrets Manager or SSM Parameter Store and name its ARN under `secrets:` (`{key}: arn:aws:secretsmanager:...`)")),
+            );
+        }
+    }
+    worker(c, &mut out);
+    out
+}
+
+/// The visibility timeout of a consumed queue against the function's timeout
+/// (docs/pitfalls.md#p7).
+fn visibility(c: &Config, e: &QueueEntry<'_>, out: &mut Vec<Diagnostic>) {
+    let l = &c.lambda;
+    let vt = e.queue.visibility_timeout;
+    let at = format!("{}.visibility_timeout", e.path());
     match &l.trigger {
         Trigger::Sqs(t) => {
             let recommended = l
@@ -23,22 +91,56 @@ pub fn lint(c: &Config) -> Vec<Diagnostic> {
                 out.push(
                     Diagnostic::error(
                         "visibility-timeout",
-                        "queue.visibility_timeout",
+                        &at,
                         format!("the queue's visibility timeout {vt} is shorter than the function timeout {}: AWS refuses to create the event source mapping", l.timeout),
                     )
-                    .hint(format!("set `queue.visibility_timeout` to at least {} (AWS recommends {})", l.timeout, super::duration::Secs(recommended))),
+                    .hint(format!("set `{at}` to at least {} (AWS recommends {})", l.timeout, super::duration::Secs(recommended))),
                 );
             } else if vt.0 < recommended {
                 out.push(
                     Diagnostic::warning(
                         "visibility-timeout",
-                        "queue.visibility_timeout",
+                        &at,
                         format!("the queue's visibility timeout {vt} is under 6 x the function timeout + batching window ({}): retried and throttled batches can reappear while still being handled", super::duration::Secs(recommended)),
                     )
-                    .hint(format!("set `queue.visibility_timeout: {}`", super::duration::Secs(recommended))),
+                    .hint(format!("set `{at}: {}`", super::duration::Secs(recommended))),
                 );
             }
-            match (l.reserved_concurrency, t.max_concurrency) {
+        }
+        Trigger::Schedule(_) => {
+            if vt.0 < l.timeout.0 {
+                out.push(
+                    Diagnostic::warning(
+                        "visibility-timeout",
+                        &at,
+                        format!("the queue's visibility timeout {vt} is shorter than the function timeout {}: a message still being handled can be received again", l.timeout),
+                    )
+                    .hint(format!("set `{at}` to at least {}", l.timeout)),
+                );
+            }
+        }
+    }
+}
+
+/// The trigger's concurrency against the function's reserved concurrency (docs/pitfalls.md#p8).
+/// With several queues each has its own mapping, and each mapping its own `max_concurrency`.
+fn trigger(c: &Config, out: &mut Vec<Diagnostic>) {
+    let l = &c.lambda;
+    if let Trigger::Sqs(t) = &l.trigger {
+        let n = c.consumed_queues().len() as u32;
+        if let (Some(r), Some(m), true) = (l.reserved_concurrency, t.max_concurrency, n > 1) {
+            if m <= r && m.saturating_mul(n) > r {
+                out.push(
+                    Diagnostic::warning(
+                        "max-concurrency",
+                        "lambda.trigger.max_concurrency",
+                        format!("each of the {n} queues' mappings scales to max_concurrency {m}: together {} pollers, above reserved_concurrency {r}; throttled receives count towards the dead-letter queue", m * n),
+                    )
+                    .hint(format!("raise `reserved_concurrency` to {} or lower `max_concurrency` to {}", m * n, (r / n).max(2))),
+                );
+            }
+        }
+        match (l.reserved_concurrency, t.max_concurrency) {
                 (Some(r), Some(m)) if m > r => out.push(
                     Diagnostic::error(
                         "max-concurrency",
@@ -67,88 +169,21 @@ pub fn lint(c: &Config) -> Vec<Diagnostic> {
                 ),
                 _ => {}
             }
-        }
-        Trigger::Schedule(_) => {
-            if vt.0 < l.timeout.0 {
-                out.push(
-                    Diagnostic::warning(
-                        "visibility-timeout",
-                        "queue.visibility_timeout",
-                        format!("the queue's visibility timeout {vt} is shorter than the function timeout {}: a message still being handled can be received again", l.timeout),
-                    )
-                    .hint(format!("set `queue.visibility_timeout` to at least {}", l.timeout)),
-                );
-            }
-        }
     }
-
-    let s = &c.ecs.scaling;
-    if s.min > s.max {
-        out.push(
-            Diagnostic::error(
-                "scaling-bounds",
-                "ecs.scaling.min",
-                format!("`min` {} is above `max` {}", s.min, s.max),
-            )
-            .hint("make `min` at most `max`"),
-        );
-    }
-    for (i, pair) in s.scale_out.windows(2).enumerate() {
-        if pair[1].from <= pair[0].from {
-            let (a, b) = (pair[0].from, pair[1].from);
-            let what = if a == b { "overlaps" } else { "is not above" };
-            out.push(
-                Diagnostic::error(
-                    "scale-out-steps",
-                    format!("ecs.scaling.scale_out[{}].from", i + 1),
-                    format!("step `from: {b}` {what} the step before it (`from: {a}`): step bounds must be ascending without overlaps"),
-                )
-                .hint("list the steps by ascending `from`, each value once"),
-            );
-        }
-    }
-
-    if c.queue.dead_letter.max_receive_count.is_none() {
-        out.push(
-            Diagnostic::warning("dead-letter", "queue.dead_letter", "without a dead-letter queue a message that always fails is retried until retention ends, then lost")
-                .hint("remove `dead_letter: false` to keep failed messages in a dead-letter queue"),
-        );
-    }
-
-    for key in c.environment.keys() {
-        let upper = key.to_ascii_uppercase();
-        if [
-            "SECRET",
-            "PASSWORD",
-            "PASSWD",
-            "TOKEN",
-            "PRIVATE_KEY",
-            "API_KEY",
-        ]
-        .iter()
-        .any(|w| upper.contains(w))
-        {
-            out.push(
-                Diagnostic::warning("plaintext-secret", format!("environment.{key}"), format!("`{key}` looks like a secret: environment values are written in plain text into both templates and stacks"))
-                    .hint(format!("keep the value in Secrets Manager or SSM Parameter Store and name its ARN under `secrets:` (`{key}: arn:aws:secretsmanager:...`)")),
-            );
-        }
-    }
-    worker(c, &mut out);
-    out
 }
 
 /// The rules of what a real worker needs: FIFO queues and the event source mapping's
 /// limits, provisioned pollers, secrets on Lambda, the production service.
 fn worker(c: &Config, out: &mut Vec<Diagnostic>) {
     if let Trigger::Sqs(t) = &c.lambda.trigger {
-        if c.queue.fifo && t.max_batching_window.0 > 0 {
+        let fifo = c.consumed_queues().iter().any(|e| e.queue.fifo);
+        if fifo && t.max_batching_window.0 > 0 {
             out.push(
                 Diagnostic::error("fifo", "lambda.trigger.max_batching_window", format!("a FIFO queue takes no batching window ({}): AWS refuses the event source mapping", t.max_batching_window))
                     .hint("remove `max_batching_window` (or set it to `0s`), or set `queue.fifo: false`"),
             );
         }
-        if c.queue.fifo && t.batch_size > 10 {
+        if fifo && t.batch_size > 10 {
             out.push(
                 Diagnostic::error("fifo", "lambda.trigger.batch_size", format!("batch size {} is over 10, the most an event source mapping takes from a FIFO queue", t.batch_size))
                     .hint("set `batch_size` to 10 or less"),
@@ -199,12 +234,20 @@ fn worker(c: &Config, out: &mut Vec<Diagnostic>) {
     }
 
     if let Some(p) = &c.production {
-        let kind = match queue_url(&p.queue) {
-            Some((_, _, name)) if name.ends_with(".fifo") => "FIFO queue",
-            _ => "queue",
-        };
+        let queues: Vec<String> = c
+            .consumed_queues()
+            .iter()
+            .filter_map(|e| c.production_queue(e))
+            .map(|url| {
+                let kind = match queue_url(url) {
+                    Some((_, _, name)) if name.ends_with(".fifo") => "FIFO queue",
+                    _ => "queue",
+                };
+                format!("the {kind} `{url}`")
+            })
+            .collect();
         out.push(
-            Diagnostic::info("production", "production", format!("production: the ECS service `{}` consumes the {kind} `{}`; nothing is deployed from it", p.ecs_service, p.queue))
+            Diagnostic::info("production", "production", format!("production: the ECS service `{}` consumes {}; nothing is deployed from it", p.ecs_service, queues.join(", ")))
                 .hint("`replatform cutover` moves its consumption to the Lambda function in stages; `replatform rollback` moves it back"),
         );
     }

@@ -6,7 +6,7 @@
 
 use serde_json::{json, Value};
 
-use super::config::{Builder, Config};
+use super::config::{Builder, Config, Finder};
 use super::image::Command;
 
 /// The user Lambda runs an image as: not root, and not the image's `USER`.
@@ -57,8 +57,35 @@ pub fn lambda_env(
             .iter()
             .map(|(k, v)| (k.clone(), v.0.clone())),
     );
-    env.push((config.queue.url_env.clone(), queue_url.into()));
+    env.extend(queue_env(config, queue_url));
     env
+}
+
+/// The variables the worker finds its queue in, set to the local queue in the form it reads each
+/// (docs/config.md#several-queues): the URL, the name (its last path segment), the ARN (from
+/// the URL's account and name), a JSON value holding the URL under its key.
+fn queue_env(config: &Config, queue_url: &str) -> Vec<(String, String)> {
+    let Some(entry) = config.consumed_queues().into_iter().next() else {
+        return Vec::new();
+    };
+    let mut parts = queue_url.trim_end_matches('/').rsplit('/');
+    let name = parts.next().unwrap_or_default();
+    let account = parts.next().unwrap_or_default();
+    let region = crate::core::config::queue_url(queue_url).map_or("us-east-1", |(r, _, _)| r);
+    entry
+        .queue
+        .finders()
+        .into_iter()
+        .map(|f| {
+            let value = match f {
+                Finder::Url(_) => queue_url.to_string(),
+                Finder::Name(_) => name.to_string(),
+                Finder::Arn(_) => format!("arn:aws:sqs:{region}:{account}:{name}"),
+                Finder::Json { key, .. } => json!({ key: queue_url }).to_string(),
+            };
+            (f.var().to_string(), value)
+        })
+        .collect()
 }
 
 /// What ECS gives the task: the region, the config's environment and the queue's URL.
@@ -73,7 +100,7 @@ pub fn ecs_env(config: &Config, region: &str, queue_url: &str) -> Vec<(String, S
             .iter()
             .map(|(k, v)| (k.clone(), v.0.clone())),
     );
-    env.push((config.queue.url_env.clone(), queue_url.into()));
+    env.extend(queue_env(config, queue_url));
     env
 }
 

@@ -289,7 +289,7 @@ pub async fn lambda(
                             queue_url,
                             t.batch_size.min(10) as i32,
                             1,
-                            config.queue.visibility_timeout.0 as i32,
+                            config.queues()[0].queue.visibility_timeout.0 as i32,
                         )
                         .await
                     {

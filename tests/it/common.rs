@@ -217,6 +217,60 @@ pub fn production_sqs() -> String {
     format!("{BASE}production:\n  ecs_service: prod/orders-worker\n  queue: https://sqs.eu-west-1.amazonaws.com/123456789012/orders\n")
 }
 
+/// A worker of several queues as real services have them: one found by URL, one by name (the
+/// CDK's `QUEUE_NAME`), two under the keys of one JSON value (Copilot's
+/// `COPILOT_TOPIC_QUEUE_URIS`), one of them FIFO, and one it only sends to; each consumed one
+/// with its production queue.
+pub fn several_queues() -> String {
+    let base = variant(
+        BASE,
+        &[
+            ("queue", Value::Null),
+            ("lambda.reserved_concurrency", Value::from(20)),
+        ],
+    );
+    format!(
+        "{base}queues:
+  orders:
+    url_env: ORDERS_QUEUE_URL
+    visibility_timeout: 180s
+  audit:
+    name_env: AUDIT_QUEUE_NAME
+    visibility_timeout: 180s
+  topic-events:
+    json_env: {{var: TOPIC_QUEUE_URIS, key: events}}
+    visibility_timeout: 180s
+  topic-payments:
+    json_env: {{var: TOPIC_QUEUE_URIS, key: payments}}
+    visibility_timeout: 180s
+    fifo: true
+  results:
+    url_env: RESULTS_QUEUE_URL
+    consumed: false
+production:
+  ecs_service: prod/orders-worker
+  queues:
+    orders: https://sqs.eu-west-1.amazonaws.com/123456789012/orders
+    audit: https://sqs.eu-west-1.amazonaws.com/123456789012/orders-audit
+    topic-events: https://sqs.eu-west-1.amazonaws.com/123456789012/prod-orders-events
+    topic-payments: https://sqs.eu-west-1.amazonaws.com/123456789012/prod-orders-payments.fifo
+    results: https://sqs.eu-west-1.amazonaws.com/123456789012/orders-results
+"
+    )
+}
+
+/// Six consumed queues: the scale-in alarm's metrics no longer fit in flight beside visible.
+pub fn six_queues() -> String {
+    let base = variant(BASE, &[("queue", Value::Null)]);
+    let mut out = format!("{base}queues:\n");
+    for i in 1..=6 {
+        out.push_str(&format!(
+            "  q{i}:\n    url_env: QUEUE_{i}_URL\n    visibility_timeout: 180s\n"
+        ));
+    }
+    out
+}
+
 /// The config variations every template check runs over, by name.
 pub fn variations() -> Vec<(&'static str, String)> {
     use serde_yaml_ng::Value as V;
@@ -233,6 +287,9 @@ pub fn variations() -> Vec<(&'static str, String)> {
         ("production-sqs", production_sqs()),
         ("production-schedule", variant(&production_sqs(), &[("lambda.trigger", yaml("{type: schedule, rate: 5m}")), ("lambda.reserved_concurrency", V::from(1))])),
         ("worker-fields", worker_fields()),
+        ("several-queues", several_queues()),
+        ("several-queues-schedule", variant(&several_queues(), &[("lambda.trigger", yaml("{type: schedule, rate: 5m}")), ("lambda.reserved_concurrency", V::from(1))])),
+        ("six-queues", six_queues()),
         (
             "worker-fields-schedule",
             variant(&worker_fields(), &[("lambda.trigger", yaml("{type: schedule}")), ("lambda.reserved_concurrency", V::from(1)), ("queue.dead_letter", V::from(false))]),

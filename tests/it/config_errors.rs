@@ -280,9 +280,9 @@ fn defaults_fill_what_is_left_out() {
     );
     assert_eq!(
         (
-            c.queue.url_env.as_str(),
-            c.queue.retention.0,
-            c.queue.dead_letter.max_receive_count
+            c.queues()[0].queue.finders()[0].var(),
+            c.queues()[0].queue.retention.0,
+            c.queues()[0].queue.dead_letter.max_receive_count
         ),
         ("SQS_QUEUE_URL", 345_600, Some(5))
     );
@@ -328,7 +328,7 @@ fn environment_scalars_become_text_and_dead_letter_true_is_default() {
         .map(|(k, v)| (k.as_str(), v.0.as_str()))
         .collect();
     assert_eq!(env, [("B", "true"), ("F", "1.5"), ("N", "10"), ("S", "x")]);
-    assert_eq!(c.queue.dead_letter.max_receive_count, Some(5));
+    assert_eq!(c.queues()[0].queue.dead_letter.max_receive_count, Some(5));
 }
 
 // The fields a real worker needs.

@@ -44,6 +44,7 @@ mod recorded;
 mod runtime_api;
 #[cfg(feature = "full-tests")]
 mod safety;
+mod several_queues;
 #[cfg(feature = "full-tests")]
 mod signals;
 mod simulate;

@@ -8,10 +8,12 @@ use crate::common::{examples, parse, props, render_config, render_text, stack, v
 use replatform::core::render::Image;
 use replatform::core::side::Side;
 
+/// Every variation of one queue (those of several have their own tests, in `several_queues`).
 fn all_configs() -> Vec<(String, Config)> {
     let mut out: Vec<(String, Config)> = variations()
         .into_iter()
         .map(|(n, t)| (n.to_string(), parse(&t)))
+        .filter(|(_, c)| c.queues.is_empty())
         .collect();
     for (name, path) in examples() {
         out.push((name, parse(&std::fs::read_to_string(path).unwrap())));
@@ -267,7 +269,7 @@ fn ecs_service_and_task_match_the_config() {
         assert_eq!(env.len(), c.environment.len() + 1, "{name}");
         let url = env
             .iter()
-            .find(|e| e["Name"] == c.queue.url_env.as_str())
+            .find(|e| e["Name"] == c.queues()[0].queue.finders()[0].var())
             .unwrap();
         assert_eq!(url["Value"], reference("Queue"), "{name}");
         for (k, v) in &c.environment {
@@ -322,7 +324,7 @@ fn lambda_function_and_trigger_match_the_config() {
             None => assert!(f.get("ReservedConcurrentExecutions").is_none(), "{name}"),
         }
         assert_eq!(
-            f["Environment"]["Variables"][c.queue.url_env.as_str()],
+            f["Environment"]["Variables"][c.queues()[0].queue.finders()[0].var()],
             reference("Queue"),
             "{name}"
         );
@@ -341,7 +343,7 @@ fn lambda_function_and_trigger_match_the_config() {
                 assert_eq!(esm["EventSourceArn"], get_att("Queue", "Arn"), "{name}");
                 assert_eq!(int(&esm["BatchSize"]), t.batch_size as i64, "{name}");
                 // A FIFO queue's mapping takes no batching window at all.
-                match c.queue.fifo {
+                match c.queues()[0].queue.fifo {
                     false => assert_eq!(
                         int(&esm["MaximumBatchingWindowInSeconds"]),
                         t.max_batching_window.0 as i64,
@@ -532,12 +534,12 @@ fn queues_are_encrypted_kept_and_redriven() {
                     int(&p["MessageRetentionPeriod"])
                 ),
                 (
-                    c.queue.visibility_timeout.0 as i64,
-                    c.queue.retention.0 as i64
+                    c.queues()[0].queue.visibility_timeout.0 as i64,
+                    c.queues()[0].queue.retention.0 as i64
                 ),
                 "{name}"
             );
-            match c.queue.dead_letter.max_receive_count {
+            match c.queues()[0].queue.dead_letter.max_receive_count {
                 Some(n) => {
                     assert_eq!(
                         p["RedrivePolicy"]["deadLetterTargetArn"],
@@ -751,7 +753,7 @@ fn fifo_queues_are_fifo_with_their_dead_letter_queues() {
                     .get("FifoQueue")
                     .and_then(Value::as_bool)
                     .unwrap_or(false);
-                assert_eq!(fifo, c.queue.fifo, "{name} {} {id:?}", s.name);
+                assert_eq!(fifo, c.queues()[0].queue.fifo, "{name} {} {id:?}", s.name);
                 seen += usize::from(fifo);
             }
         }
@@ -780,7 +782,7 @@ fn the_production_queue_is_ready_but_not_consumed() {
             continue;
         };
         seen += 1;
-        let queue = p.queue.rsplit('/').next().unwrap();
+        let queue = p.queue.as_deref().unwrap().rsplit('/').next().unwrap();
         let arn: Value = serde_yaml_ng::from_str(&format!(
             "{{Fn::Sub: 'arn:${{AWS::Partition}}:sqs:eu-west-1:123456789012:{queue}'}}"
         ))

@@ -237,12 +237,16 @@ pub(super) fn check(c: &Config, out: &mut Vec<Diagnostic>) {
             );
         } else if c.environment.contains_key(name) {
             err(&path, format!("`{name}` is set in `environment` and in `secrets`"), "keep one: a secret's value comes from its ARN, an environment value is written into the templates");
-        } else if *name == c.queue.url_env {
-            err(&path, format!("`{name}` is also `queue.url_env`: each platform sets it to its own queue's URL"), "name the secret's variable otherwise");
+        } else if let Some(at) = c.queue_var_path(name) {
+            err(
+                &path,
+                format!("`{name}` is also `{at}`: each platform sets it to its own queue"),
+                "name the secret's variable otherwise",
+            );
         }
         let arn_name = format!("{name}{SECRET_ARN_SUFFIX}");
-        if c.environment.contains_key(&arn_name) || arn_name == c.queue.url_env {
-            err(&path, format!("on Lambda the secret's ARN goes in `{arn_name}`, which `environment` or `queue.url_env` already sets"), "rename the secret or that variable");
+        if c.environment.contains_key(&arn_name) || c.queue_vars().contains(&arn_name.as_str()) {
+            err(&path, format!("on Lambda the secret's ARN goes in `{arn_name}`, which `environment` or a queue's setting already sets"), "rename the secret or that variable");
         }
         if secret_arn(value).is_none() {
             err(
@@ -402,37 +406,6 @@ pub(super) fn check(c: &Config, out: &mut Vec<Diagnostic>) {
                 format!("`{}` is not `CLUSTER/SERVICE`", prod.ecs_service),
                 "name the cluster and the service, for example `prod/orders-worker` (names, not ARNs)",
             ),
-        }
-        match queue_url(&prod.queue) {
-            None => err("production.queue", format!("`{}` is not an SQS queue URL", prod.queue), "give the queue's URL, for example `https://sqs.eu-west-1.amazonaws.com/123456789012/orders`"),
-            Some((region, account, name)) => {
-                // A data-safety rule: the experiment stacks hand the workers what the config
-                // gives them, so a production queue there would be consumed by both experiment
-                // workers. Only `cutover` points anything at it (docs/safety.md).
-                let handed = c
-                    .environment
-                    .iter()
-                    .map(|(k, v)| (format!("environment.{k}"), v.0.clone()))
-                    .chain(c.ecs.command.iter().flatten().map(|a| ("ecs.command".to_string(), a.clone())))
-                    .chain(c.lambda.command.iter().map(|a| ("lambda.command".to_string(), a.clone())))
-                    .chain(c.lambda.entry_point.iter().map(|a| ("lambda.entry_point".to_string(), a.clone())));
-                for (path, value) in handed {
-                    if let Some(form) = names_queue(&value, region, account, name) {
-                        err(
-                            &path,
-                            format!("`{path}` holds the production queue `{name}` (its {form}): both experiment stacks would hand it to their workers, which would consume production's messages"),
-                            "remove it: each stack gives its worker a queue of its own (`queue.url_env`), and the production queue is consumed only from `replatform cutover` on",
-                        );
-                    }
-                }
-                if let Some(r) = c.region.as_deref().filter(|r| *r != region) {
-                    err("production.queue", format!("the production queue is in `{region}`, the service in `{r}`"), "the Lambda function consumes the production queue at cutover: deploy in the queue's region");
-                }
-                if name.ends_with(".fifo") != c.queue.fifo {
-                    let (is, set) = if c.queue.fifo { ("a standard queue", "false") } else { ("a FIFO queue", "true") };
-                    err("production.queue", format!("the production queue `{name}` is {is}, `queue.fifo` is {}", c.queue.fifo), &format!("set `queue.fifo: {set}` so both platforms consume queues of its kind"));
-                }
-            }
         }
     }
 }

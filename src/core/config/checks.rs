@@ -152,13 +152,11 @@ pub fn check(c: &Config) -> Vec<Diagnostic> {
                 format!("`{key}` is reserved by Lambda and cannot be set"),
                 "remove it: Lambda sets it itself",
             );
-        } else if *key == c.queue.url_env {
+        } else if let Some(at) = c.queue_var_path(key) {
             err(
                 &path,
-                format!(
-                    "`{key}` is also `queue.url_env`: each platform sets it to its own queue's URL"
-                ),
-                "remove it from `environment`, or set `queue.url_env` to another name",
+                format!("`{key}` is also `{at}`: each platform sets it to its own queue"),
+                &format!("remove it from `environment`, or set `{at}` to another name"),
             );
         }
     }
@@ -174,8 +172,12 @@ pub fn check(c: &Config) -> Vec<Diagnostic> {
         .map(|(k, v)| k.len() + v.0.len())
         .sum::<usize>()
         + secret_vars
-        + c.queue.url_env.len()
-        + 120;
+        + c.queues()
+            .iter()
+            .flat_map(|e| e.queue.finders())
+            .map(|f| f.var().len() + 100)
+            .sum::<usize>()
+        + 20;
     if env_size > 4096 {
         err(
             "environment",
@@ -184,43 +186,7 @@ pub fn check(c: &Config) -> Vec<Diagnostic> {
         );
     }
 
-    let q = &c.queue;
-    if !is_env_name(&q.url_env) {
-        err(
-            "queue.url_env",
-            format!("`{}` is not a valid environment variable name", q.url_env),
-            "use letters, digits and `_`, for example `SQS_QUEUE_URL`",
-        );
-    }
-    if q.visibility_timeout.0 > 43_200 {
-        err(
-            "queue.visibility_timeout",
-            format!(
-                "visibility timeout {} is over the SQS maximum of 12h",
-                q.visibility_timeout
-            ),
-            "use at most `12h`",
-        );
-    }
-    if !(60..=1_209_600).contains(&q.retention.0) {
-        err(
-            "queue.retention",
-            format!(
-                "retention {} is outside what SQS allows (1m to 14d)",
-                q.retention
-            ),
-            "use a value from `1m` to `14d`",
-        );
-    }
-    if let Some(n) = q.dead_letter.max_receive_count {
-        if !(1..=1000).contains(&n) {
-            err(
-                "queue.dead_letter.max_receive_count",
-                format!("max_receive_count {n} is outside 1..1000"),
-                "use a number from 1 to 1000; 5 is a common choice",
-            );
-        }
-    }
+    super::queues_checks::check(c, &mut err);
 
     let e = &c.ecs;
     if let Some(cluster) = &e.cluster {
@@ -465,7 +431,10 @@ pub fn check(c: &Config) -> Vec<Diagnostic> {
                 );
             }
             // A FIFO queue takes no batching window at all: lint's `fifo` rule says so.
-            if t.batch_size > 10 && t.max_batching_window.0 == 0 && !c.queue.fifo {
+            if t.batch_size > 10
+                && t.max_batching_window.0 == 0
+                && !c.queues().iter().any(|e| e.queue.fifo)
+            {
                 err(
                     "lambda.trigger.batch_size",
                     format!("batch size {} needs a batching window", t.batch_size),
@@ -524,5 +493,8 @@ pub fn check(c: &Config) -> Vec<Diagnostic> {
         );
     }
     super::access::check(c, &mut out);
+    if let Some(prod) = &c.production {
+        super::queues_checks::check_production(c, prod, &mut out);
+    }
     out
 }

@@ -5,6 +5,7 @@
 //! - [`limits`]: the size and shape limits, and the file's bytes decoded as text;
 //! - [`parse`]: the text read into a [`Config`], serde's messages turned into ours;
 //! - [`checks`]: the value checks AWS would otherwise fail at deploy time;
+//! - [`queues`]: the worker's queues (`queue:` or `queues:`) and how it finds each;
 //! - [`access`]: the checks of `secrets`, `permissions`, `tags`, `production` and ARN shapes;
 //! - [`text`]: text quoted from a file, made safe for a message.
 
@@ -14,6 +15,9 @@ mod limits;
 mod names;
 pub use names::LAMBDA_RESERVED_ENV;
 mod parse;
+mod queues;
+mod queues_checks;
+pub use queues::{Finder, QueueEntry, DEFAULT_URL_ENV, MAX_CONSUMED_QUEUES};
 mod text;
 mod types;
 

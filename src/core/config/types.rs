@@ -28,8 +28,13 @@ pub struct Config {
     /// Tags on both stacks, so on every resource that takes tags.
     #[serde(default)]
     pub tags: BTreeMap<String, EnvValue>,
-    #[serde(default)]
-    pub queue: Queue,
+    /// The worker's one queue; `None` with `queues`, or for the default queue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue: Option<Queue>,
+    /// A worker that consumes several queues: short name -> the queue's settings
+    /// (docs/config.md#several-queues). Read through [`Config::queues`].
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub queues: BTreeMap<String, Queue>,
     pub ecs: Ecs,
     pub lambda: Lambda,
     #[serde(default)]
@@ -110,8 +115,12 @@ impl<'de> Deserialize<'de> for OneOrMany {
 pub struct Production {
     /// `CLUSTER/SERVICE`.
     pub ecs_service: String,
-    /// The queue's URL.
-    pub queue: String,
+    /// The queue's URL (with `queue:`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue: Option<String>,
+    /// With `queues:`: each entry's production queue URL, by the entry's short name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub queues: BTreeMap<String, String>,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -200,8 +209,24 @@ pub enum Builder {
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Queue {
-    #[serde(default = "url_env")]
-    pub url_env: String,
+    /// The variable the worker reads its queue's URL from; `SQS_QUEUE_URL` when the queue names
+    /// no variable at all. Read through [`Queue::finders`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url_env: Option<String>,
+    /// The variable the worker reads its queue's name from (the CDK's `QUEUE_NAME`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_env: Option<String>,
+    /// The variable the worker reads its queue's ARN from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arn_env: Option<String>,
+    /// A variable holding a JSON object, one key of which is this queue's URL (Copilot's
+    /// `COPILOT_TOPIC_QUEUE_URIS`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub json_env: Option<JsonEnv>,
+    /// `false` for a queue the worker only sends to: each stack still makes one, so the worker
+    /// never reaches production's, but nothing consumes or scales on it.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub consumed: bool,
     #[serde(default = "thirty_seconds")]
     pub visibility_timeout: Secs,
     #[serde(default = "four_days")]
@@ -216,13 +241,26 @@ pub struct Queue {
 impl Default for Queue {
     fn default() -> Self {
         Self {
-            url_env: url_env(),
+            url_env: None,
+            name_env: None,
+            arn_env: None,
+            json_env: None,
+            consumed: true,
             visibility_timeout: thirty_seconds(),
             retention: four_days(),
             fifo: false,
             dead_letter: DeadLetter::default(),
         }
     }
+}
+
+/// `json_env: {var: NAME, key: KEY}`: the queue's URL is `KEY`'s value in the JSON object held
+/// by the variable `NAME`.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct JsonEnv {
+    pub var: String,
+    pub key: String,
 }
 
 /// `dead_letter: false`, `dead_letter: true` or `dead_letter: { max_receive_count: N }`.
@@ -439,8 +477,11 @@ fn dot() -> String {
 fn dockerfile() -> String {
     "Dockerfile".into()
 }
-fn url_env() -> String {
-    "SQS_QUEUE_URL".into()
+fn yes() -> bool {
+    true
+}
+fn is_true(b: &bool) -> bool {
+    *b
 }
 fn zero_seconds() -> Secs {
     Secs(0)

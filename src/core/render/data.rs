@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde_json::{json, Value as Json};
 
 use crate::core::config::{
-    queue_url, secret_arn, Config, DeadLetter, SecretKind, Trigger, SECRET_ARN_SUFFIX,
+    queue_url, secret_arn, Config, Finder, SecretKind, Trigger, SECRET_ARN_SUFFIX,
 };
 use crate::core::duration::Secs;
 use crate::core::image_ref::ImageRef;
@@ -29,7 +29,22 @@ pub struct Data {
     secrets: SecretsData,
     permissions: PermissionsData,
     image: ImageData,
-    queue: QueueData,
+    /// Every queue of the worker, each made on both platforms.
+    queues: Vec<QueueData>,
+    /// The consumed ones: each is a mapping on Lambda and a metric of ECS's scaling.
+    consumed: Vec<QueueData>,
+    /// `queues`' facts the templates test once: any FIFO, any dead-letter queue.
+    any_fifo: bool,
+    any_dead_letter: bool,
+    /// What the stacks set so that the worker finds its own queues: each variable once, its
+    /// value the stack's own queue in the form the worker reads (docs/config.md#several-queues).
+    worker_env: Vec<WorkerEnv>,
+    /// The ARNs of the consumed queues (one value, or a list with several), and of the queues
+    /// the worker only sends to.
+    own_queue_arns: Json,
+    /// The logical id of the queue ECS scales on when it consumes one.
+    scaled_queue: String,
+    sent_queue_arns: Option<Json>,
     ecs: EcsData,
     lambda: LambdaData,
     logs: LogsData,
@@ -37,11 +52,18 @@ pub struct Data {
     production: Option<ProductionData>,
 }
 
-/// The production queue: its ARN from its URL's region, account and name, in the
-/// stack's partition. The production service and queue themselves are in no template.
+/// The production queues: their ARNs from their URLs' region, account and name, in the
+/// stack's partition (one value, or a list with several). The production service and queues
+/// themselves are in no template.
 #[derive(Debug, Serialize)]
 struct ProductionData {
-    queue_arn: Json,
+    queue_arns: Json,
+}
+
+#[derive(Debug, Serialize)]
+struct WorkerEnv {
+    name: String,
+    value: Json,
 }
 
 #[derive(Debug, Serialize)]
@@ -90,16 +112,21 @@ struct ImageData {
     ecs_cpu_architecture: &'static str,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 struct QueueData {
-    url_env: String,
+    /// The logical ids' and outputs' prefix: empty for the one `queue:`.
+    id: String,
+    /// What a person calls it: `queue`, or its key under `queues:`.
+    label: String,
     visibility_timeout: u64,
     retention: u64,
     fifo: bool,
     dead_letter: Option<DeadLetterData>,
+    /// Its production queue's ARN, when `production:` gives one.
+    production_arn: Option<Json>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 struct DeadLetterData {
     max_receive_count: u32,
 }
@@ -126,6 +153,17 @@ struct ScalingData {
     scale_out_cooldown: u64,
     scale_in_periods: u64,
     scale_in_after_text: String,
+    /// With several consumed queues, the alarms watch the sum of their depths (metric math).
+    sum: Option<SumData>,
+}
+
+/// The metric math of several queues: CloudWatch takes at most 10 metrics in one alarm, so the
+/// scale-in alarm adds the messages in flight only while that fits (five queues).
+#[derive(Debug, Serialize)]
+struct SumData {
+    visible: String,
+    backlog: String,
+    with_inflight: bool,
 }
 
 /// A step adjustment, bounds relative to the alarm threshold (docs/pitfalls.md#p12).
@@ -184,6 +222,77 @@ fn rate_expression(rate: Secs) -> String {
         (rate.0 / 60, "minute")
     };
     format!("rate({n} {unit}{})", if n == 1 { "" } else { "s" })
+}
+
+/// One value as itself, several as a list: a single queue renders as it always did.
+fn one_or_list(mut v: Vec<Json>) -> Json {
+    if v.len() == 1 {
+        v.remove(0)
+    } else {
+        Json::Array(v)
+    }
+}
+
+/// The alarms' expressions over `n` consumed queues' metrics (`visible0`.., `inflight0`..).
+fn sum(n: usize) -> SumData {
+    let with_inflight = 2 * n <= 10;
+    let visible: Vec<String> = (0..n).map(|i| format!("visible{i}")).collect();
+    let mut backlog = visible.clone();
+    if with_inflight {
+        backlog.extend((0..n).map(|i| format!("inflight{i}")));
+    }
+    SumData {
+        visible: format!("SUM([{}])", visible.join(", ")),
+        backlog: format!("SUM([{}])", backlog.join(", ")),
+        with_inflight,
+    }
+}
+
+/// Each variable the worker reads a queue from, set to the stack's own queue in the form it
+/// reads: `Ref` gives a queue's URL, `QueueName` and `Arn` the others; a JSON value of several
+/// queues is written with `Fn::Sub`, one key per queue.
+fn worker_env(c: &Config) -> Vec<WorkerEnv> {
+    let mut out: Vec<WorkerEnv> = Vec::new();
+    let mut json_vars: Vec<(String, Vec<(String, String)>)> = Vec::new();
+    for e in c.queues() {
+        let queue = e.queue_id();
+        for f in e.queue.finders() {
+            let value = match f {
+                Finder::Url(_) => json!({ "Ref": queue }),
+                Finder::Name(_) => json!({ "Fn::GetAtt": [queue, "QueueName"] }),
+                Finder::Arn(_) => json!({ "Fn::GetAtt": [queue, "Arn"] }),
+                Finder::Json { var, key } => {
+                    match json_vars.iter_mut().find(|(v, _)| v == var) {
+                        Some((_, keys)) => keys.push((key.to_string(), queue.clone())),
+                        None => json_vars
+                            .push((var.to_string(), vec![(key.to_string(), queue.clone())])),
+                    }
+                    continue;
+                }
+            };
+            out.push(WorkerEnv {
+                name: f.var().to_string(),
+                value,
+            });
+        }
+    }
+    for (var, keys) in json_vars {
+        // `${Name}` in Fn::Sub's text: each queue's URL, by its logical id.
+        let body: Vec<String> = keys
+            .iter()
+            .map(|(k, q)| {
+                format!(
+                    "{}:\"${{{q}}}\"",
+                    serde_json::to_string(k).unwrap_or_default()
+                )
+            })
+            .collect();
+        out.push(WorkerEnv {
+            name: var,
+            value: json!({ "Fn::Sub": format!("{{{}}}", body.join(",")) }),
+        });
+    }
+    out
 }
 
 impl Data {
@@ -245,22 +354,59 @@ impl Data {
             };
         }
         let p = &c.permissions;
+        let queues: Vec<QueueData> = c
+            .queues()
+            .iter()
+            .map(|e| QueueData {
+                id: e.id(),
+                label: e.label().to_string(),
+                visibility_timeout: e.queue.visibility_timeout.0,
+                retention: e.queue.retention.0,
+                fifo: e.queue.fifo,
+                dead_letter: e.queue.dead_letter.max_receive_count.map(|n| DeadLetterData { max_receive_count: n }),
+                production_arn: c.production_queue(e).and_then(queue_url).map(|(region, account, name)| {
+                    json!({ "Fn::Sub": format!("arn:${{AWS::Partition}}:sqs:{region}:{account}:{name}") })
+                }),
+            })
+            .collect();
+        let consumed: Vec<QueueData> = c
+            .queues()
+            .iter()
+            .zip(&queues)
+            .filter(|(e, _)| e.queue.consumed)
+            .map(|(_, q)| q.clone())
+            .collect();
         Data {
             service: c.service.clone(),
-            environment: c.environment.iter().map(|(k, v)| EnvVar { name: k.clone(), value: v.0.clone() }).collect(),
+            environment: c
+                .environment
+                .iter()
+                .map(|(k, v)| EnvVar {
+                    name: k.clone(),
+                    value: v.0.clone(),
+                })
+                .collect(),
             secrets: SecretsData {
                 any: !c.secrets.is_empty(),
                 list: c
                     .secrets
                     .iter()
-                    .map(|(k, v)| SecretData { name: k.clone(), value_from: v.clone(), arn_variable: format!("{k}{SECRET_ARN_SUFFIX}") })
+                    .map(|(k, v)| SecretData {
+                        name: k.clone(),
+                        value_from: v.clone(),
+                        arn_variable: format!("{k}{SECRET_ARN_SUFFIX}"),
+                    })
                     .collect(),
                 secretsmanager: secretsmanager.into_iter().collect(),
                 ssm: ssm.into_iter().collect(),
             },
             permissions: PermissionsData {
                 managed_policies: p.managed_policies.clone(),
-                statements: p.statements.iter().map(|st| serde_json::to_value(st).unwrap_or(Json::Null)).collect(),
+                statements: p
+                    .statements
+                    .iter()
+                    .map(|st| serde_json::to_value(st).unwrap_or(Json::Null))
+                    .collect(),
                 boundary: p.boundary.clone(),
             },
             image: ImageData {
@@ -270,15 +416,27 @@ impl Data {
                 lambda_architecture: c.image.platform.lambda_architecture(),
                 ecs_cpu_architecture: c.image.platform.ecs_cpu_architecture(),
             },
-            queue: QueueData {
-                url_env: c.queue.url_env.clone(),
-                visibility_timeout: c.queue.visibility_timeout.0,
-                retention: c.queue.retention.0,
-                fifo: c.queue.fifo,
-                dead_letter: match c.queue.dead_letter {
-                    DeadLetter { max_receive_count: Some(n) } => Some(DeadLetterData { max_receive_count: n }),
-                    DeadLetter { max_receive_count: None } => None,
-                },
+            queues: queues.clone(),
+            consumed: consumed.clone(),
+            any_fifo: queues.iter().any(|q| q.fifo),
+            any_dead_letter: queues.iter().any(|q| q.dead_letter.is_some()),
+            worker_env: worker_env(c),
+            scaled_queue: consumed
+                .first()
+                .map_or_else(|| "Queue".into(), |q| format!("{}Queue", q.id)),
+            own_queue_arns: one_or_list(
+                consumed
+                    .iter()
+                    .map(|q| json!({ "Fn::GetAtt": [format!("{}Queue", q.id), "Arn"] }))
+                    .collect(),
+            ),
+            sent_queue_arns: {
+                let sent: Vec<Json> = queues
+                    .iter()
+                    .filter(|q| !consumed.iter().any(|k| k.id == q.id))
+                    .map(|q| json!({ "Fn::GetAtt": [format!("{}Queue", q.id), "Arn"] }))
+                    .collect();
+                (!sent.is_empty()).then(|| one_or_list(sent))
             },
             ecs: EcsData {
                 cluster: c.ecs.cluster.clone(),
@@ -287,7 +445,11 @@ impl Data {
                 memory: c.ecs.memory,
                 subnets: c.ecs.subnets.clone(),
                 security_groups: c.ecs.security_groups.clone(),
-                assign_public_ip: if c.ecs.assign_public_ip { "ENABLED" } else { "DISABLED" },
+                assign_public_ip: if c.ecs.assign_public_ip {
+                    "ENABLED"
+                } else {
+                    "DISABLED"
+                },
                 scaling: ScalingData {
                     min: s.min,
                     max: s.max,
@@ -296,6 +458,7 @@ impl Data {
                     scale_out_cooldown: s.scale_out_cooldown.0,
                     scale_in_periods: s.scale_in_after.minutes().max(1),
                     scale_in_after_text: s.scale_in_after.to_string(),
+                    sum: (consumed.len() > 1).then(|| sum(consumed.len())),
                 },
             },
             lambda: LambdaData {
@@ -309,10 +472,18 @@ impl Data {
                 sqs,
                 schedule,
             },
-            logs: LogsData { retention_days: c.logs.retention.0 / 86_400 },
-            production: c.production.as_ref().and_then(|p| queue_url(&p.queue)).map(|(region, account, name)| ProductionData {
-                queue_arn: json!({ "Fn::Sub": format!("arn:${{AWS::Partition}}:sqs:{region}:{account}:{name}") }),
-            }),
+            logs: LogsData {
+                retention_days: c.logs.retention.0 / 86_400,
+            },
+            production: {
+                let arns: Vec<Json> = consumed
+                    .iter()
+                    .filter_map(|q| q.production_arn.clone())
+                    .collect();
+                (!arns.is_empty()).then(|| ProductionData {
+                    queue_arns: one_or_list(arns),
+                })
+            },
         }
     }
 }

@@ -221,6 +221,8 @@ impl Setup {
         let messages =
             u32::try_from(inputs.sends.iter().map(|w| w.count).sum::<u64>()).unwrap_or(u32::MAX);
         let l = &c.lambda;
+        // The first consumed queue stands for all: the model drains one queue per platform.
+        let first = c.consumed_queues()[0].queue;
         let trigger = match &l.trigger {
             config::Trigger::Sqs(t) => {
                 let provisioned =
@@ -263,15 +265,15 @@ impl Setup {
                     Concurrency::Reserved,
                 ),
                 trigger,
-                queue_visibility_ms: c.queue.visibility_timeout.0 * 1000,
+                queue_visibility_ms: first.visibility_timeout.0 * 1000,
             },
             lambda_worker: worker,
             // `queue.fifo`: `load` gives every message a group of its own, so no
             // group holds another back; the FIFO queue's call limits still apply.
             queue: QueueSettings {
-                max_receive_count: c.queue.dead_letter.max_receive_count,
+                max_receive_count: first.dead_letter.max_receive_count,
                 fifo: inputs.fifo.or_else(|| {
-                    c.queue.fifo.then(|| Fifo {
+                    first.fifo.then(|| Fifo {
                         groups: messages.max(1),
                         high_throughput: false,
                     })
