@@ -286,3 +286,29 @@ fn queues_beside_queue_and_production_that_does_not_match_are_refused() {
         "{errors:#?}"
     );
 }
+
+/// The README's and the config reference's examples of several queues are configs `validate`
+/// takes, beside the rest of a worker's fields.
+#[test]
+fn the_documented_examples_of_several_queues_validate() {
+    let base = crate::common::variant(
+        crate::common::BASE,
+        &[
+            ("queue", Value::Null),
+            ("lambda.reserved_concurrency", Value::from(20)),
+        ],
+    );
+    for doc in ["README.md", "docs/config.md"] {
+        let text = std::fs::read_to_string(crate::common::repo().join(doc)).unwrap();
+        let block = text
+            .split("```yaml\n")
+            .skip(1)
+            .map(|b| b.split("```").next().unwrap())
+            .find(|b| b.starts_with("queues:"))
+            .unwrap_or_else(|| panic!("{doc} shows no `queues:` example"));
+        let c = parse(&format!("{base}{block}"));
+        assert!(c.queues.len() >= 4, "{doc}");
+        assert!(c.queues.values().any(|q| !q.consumed), "{doc}");
+        render_config(&c, &Image::Placeholder);
+    }
+}

@@ -68,6 +68,14 @@ pub(super) fn check(c: &Config, err: &mut impl FnMut(&str, String, &str)) {
                 continue;
             }
             if let super::Finder::Json { var, key } = f {
+                // The stacks write the value with `Fn::Sub`, where `${` starts a reference.
+                if key.is_empty() || key.contains('$') {
+                    err(
+                        &format!("{at}.json_env.key"),
+                        format!("`{key}` cannot be a key here"),
+                        "give the key of the JSON object that holds this queue's URL: text without `$`",
+                    );
+                }
                 if let Some(first) = json_keys.insert((var, key), path.clone()) {
                     err(
                         &path,
