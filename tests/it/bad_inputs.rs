@@ -739,7 +739,7 @@ bad!(templates_unknown_output_ref, |d| templates(
     "up",
     &[(
         "stacks/ecs.yaml",
-        builtin("stacks/ecs.yaml").replacen("{ Ref: Queue }", "{ Ref: Queues }", 1)
+        builtin("stacks/ecs.yaml").replacen("{ Ref: {{id}}Queue }", "{ Ref: {{id}}Queues }", 1)
     )],
     "tpl/stacks/ecs.yaml:"
 ));
@@ -793,13 +793,9 @@ bad!(templates_unknown_field, |d| templates(
     "up",
     &[(
         "templates/queue.yaml.hbs",
-        builtin("templates/queue.yaml.hbs").replacen(
-            "{{queue.retention}}",
-            "{{queue.retension}}",
-            1
-        )
+        builtin("templates/queue.yaml.hbs").replacen("{{retention}}", "{{retension}}", 1)
     )],
-    "tpl/templates/queue.yaml.hbs:53:"
+    "tpl/templates/queue.yaml.hbs:57:"
 ));
 bad!(templates_partials_include_each_other, |d| templates(
     d,
