@@ -183,7 +183,7 @@ fn read_config(path: &Path) -> Result<Vec<u8>, Failure> {
         let f = Failure::new(format!("cannot read `{shown}`: {e}"));
         match e.kind() {
             std::io::ErrorKind::NotFound => {
-                f.hint("run in the service's folder, or name the file with `-f PATH`; `examples/sqs-worker/replatform.yaml` is a starting point")
+                f.hint("run in the service's folder, or name the file with `-f PATH`; `replatform init` writes one for the worker in this folder (`replatform init --from-ecs CLUSTER/SERVICE` from a service running on ECS)")
             }
             std::io::ErrorKind::PermissionDenied => f.hint("let this user read the file, or name another with `-f PATH`"),
             _ => f.hint("name the service's config with `-f PATH`"),

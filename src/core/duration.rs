@@ -31,6 +31,9 @@ impl fmt::Display for Secs {
     }
 }
 
+/// How a duration is written, said the same way by every message about one.
+pub const DURATION_RULE: &str = "a duration is a whole number of seconds (`90`) or a whole number and one unit, s, m, h or d, without a space (`30s`, `5m`, `4d`)";
+
 /// Parses `30s`, `5m`, `4h`, `4d` or `90`; the message says what is accepted.
 pub fn parse(text: &str) -> Result<Secs, String> {
     let t = text.trim();
@@ -50,9 +53,9 @@ pub fn parse(text: &str) -> Result<Secs, String> {
     } else {
         digits.parse().ok()
     };
-    n.and_then(|n| n.checked_mul(factor)).map(Secs).ok_or_else(|| {
-        format!("invalid duration `{text}`: write a whole number with s, m, h or d, for example `30s`, `5m`, `4d`")
-    })
+    n.and_then(|n| n.checked_mul(factor))
+        .map(Secs)
+        .ok_or_else(|| format!("invalid duration `{text}`: {DURATION_RULE}"))
 }
 
 impl serde::Serialize for Secs {
@@ -115,7 +118,7 @@ mod tests {
         }
         assert_eq!(
             parse("5x").unwrap_err(),
-            "invalid duration `5x`: write a whole number with s, m, h or d, for example `30s`, `5m`, `4d`"
+            format!("invalid duration `5x`: {DURATION_RULE}")
         );
     }
 

@@ -49,6 +49,41 @@ case!(
     "service: a\necs:\n  subnets: [subnet-1\n  cpu: 256\n"
 );
 case!(unknown_top_level_key, BASE.replace("service:", "servce:"));
+// Structure mistakes: each points at the line that is wrong and says how to indent it.
+case!(
+    structure_key_indented_one_space_too_far,
+    BASE.replace(
+        "  security_groups: [sg-0a1b2c3d]",
+        "   security_groups: [sg-0a1b2c3d]"
+    )
+);
+case!(
+    structure_trigger_type_moved_out_one_level,
+    BASE.replace(
+        "  trigger:\n    type: sqs\n    max_concurrency: 5",
+        "  trigger:\n  type: sqs\n    max_concurrency: 5"
+    )
+);
+case!(
+    structure_key_moved_to_column_zero,
+    BASE.replace("  working_directory: /app\n", "working_directory: /app\n")
+);
+case!(
+    structure_key_moved_out_of_its_section,
+    BASE.replace(
+        "  security_groups: [sg-0a1b2c3d]\n",
+        "  security_groups: [sg-0a1b2c3d]\n  scaling:\n    min: 0\n  max: 4\n"
+    )
+);
+case!(
+    duration_in_words,
+    variant(BASE, &[("lambda.timeout", V::from("1 minute"))])
+);
+case!(
+    structure_section_key_at_the_top_level,
+    BASE.replace("  trigger:\n    type: sqs\n    max_concurrency: 5\n", "")
+        + "trigger:\n  type: sqs\n"
+);
 case!(
     unknown_nested_key,
     variant(BASE, &[("ecs.scalng", yaml("{max: 3}"))])

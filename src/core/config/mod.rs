@@ -17,6 +17,7 @@ pub use names::LAMBDA_RESERVED_ENV;
 mod parse;
 mod queues;
 mod queues_checks;
+mod structure;
 pub use queues::{Finder, QueueEntry, DEFAULT_URL_ENV, MAX_CONSUMED_QUEUES};
 mod text;
 mod types;

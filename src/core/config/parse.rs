@@ -4,6 +4,7 @@
 
 use super::checks::check;
 use super::limits::{too_large, CONFIG_LIMITS, MAX_CONFIG_BYTES};
+use super::structure;
 use super::text::tidy;
 use super::Config;
 use crate::core::diag::Diagnostic;
@@ -21,7 +22,7 @@ pub fn parse(source: &str) -> Result<Config, Vec<Diagnostic>> {
     {
         return Err(vec![Diagnostic::error("config", "", "the file is empty")
             .hint(
-                "start from an example: `examples/sqs-worker/replatform.yaml`",
+                "`replatform init --force` writes a starting one for the worker in this folder (`replatform init --from-ecs CLUSTER/SERVICE --force` from a service running on ECS)",
             )]);
     }
     // Control characters: the YAML reader names only their byte offset.
@@ -112,6 +113,8 @@ pub fn parse(source: &str) -> Result<Config, Vec<Diagnostic>> {
                     d = d.hint(format!("YAML indents with spaces, never tabs: replace the tab at the start of line {line} with spaces"));
                 }
             }
+            let syntax = d.hint.as_deref() == Some(SYNTAX_HINT);
+            d = structure::explain(d, source, &places, syntax);
             return Err(vec![tidy(d)]);
         }
     };
@@ -229,7 +232,13 @@ fn strip_location(message: &str) -> String {
     let m = m
         .replace("expected u32", "expected a whole number")
         .replace("expected u64", "expected a whole number")
-        .replace(" as u128,", " is too large,");
+        .replace(" as u128,", " is too large,")
+        // The hint says how a duration is written; the message names the value.
+        .replace(&format!(": {}", crate::core::duration::DURATION_RULE), "")
+        .replace(
+            "expected internally tagged enum Trigger",
+            "expected a mapping with `type`",
+        );
     match m.find("expected struct ") {
         Some(i) => format!("{}expected a mapping", &m[..i]),
         None => m,
@@ -313,7 +322,7 @@ fn explain(path: &str, message: &str) -> Diagnostic {
                 _ => "single value",
             };
             return Diagnostic::error("config", path, format!("the file is a {what}, not a mapping of settings"))
-                .hint("a replatform.yaml is `key: value` lines (`service:`, `ecs:`, `lambda:` ...): start from `examples/sqs-worker/replatform.yaml`");
+                .hint("a replatform.yaml is `key: value` lines (`service:`, `ecs:`, `lambda:` ...): `replatform init` writes a starting one");
         }
         return Diagnostic::error("config", path, message.to_string()).hint(SYNTAX_HINT);
     }
@@ -343,7 +352,10 @@ fn type_hint(message: &str) -> String {
         return "write a smaller number: docs/config.md gives each key's range".into();
     }
     if message.starts_with("invalid duration") || expected.starts_with("a duration") {
-        return "a duration is a whole number and one unit, without spaces or decimals: `90s` rather than `1.5m`".into();
+        return format!(
+            "{}; `90s` rather than `1.5m`",
+            crate::core::duration::DURATION_RULE
+        );
     }
     match expected {
         "a whole number" => {
