@@ -76,6 +76,13 @@ case!(
     )
 );
 case!(
+    production_queue_of_an_entry_handed_to_the_workers,
+    crate::common::several_queues().replace(
+        "environment:\n  LOG_LEVEL: info\n",
+        "environment:\n  LOG_LEVEL: info\n  EVENTS: '{\"events\":\"https://sqs.eu-west-1.amazonaws.com/123456789012/prod-orders-events\"}'\n  AUDIT: orders-audit\n"
+    )
+);
+case!(
     duration_in_words,
     variant(BASE, &[("lambda.timeout", V::from("1 minute"))])
 );

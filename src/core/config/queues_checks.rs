@@ -235,10 +235,32 @@ pub(super) fn check_production(c: &Config, prod: &super::Production, out: &mut V
             );
         for (at, value) in handed {
             if let Some(form) = names_queue(&value, region, account, name) {
+                // In a variable, the finder that hands the worker its own queue there instead.
+                let instead = at.strip_prefix("environment.").map(|var| {
+                    let field = match form {
+                        _ if value.trim_start().starts_with('{') => {
+                            let key = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&value)
+                                .ok()
+                                .and_then(|m| {
+                                    m.into_iter().find_map(|(k, v)| {
+                                        v.as_str()
+                                            .and_then(|v| names_queue(v, region, account, name))
+                                            .map(|_| k)
+                                    })
+                                })
+                                .unwrap_or_else(|| "KEY".into());
+                            format!("json_env: {{var: {var}, key: {key}}}")
+                        }
+                        "name" => format!("name_env: {var}"),
+                        "ARN" => format!("arn_env: {var}"),
+                        _ => format!("url_env: {var}"),
+                    };
+                    format!("remove it from `environment` and set `{}.{field}`: each stack then hands the worker its own queue in `{var}`; the production queue is consumed only from `replatform cutover` on", e.path())
+                });
                 err(
                     &at,
                     format!("`{at}` holds the production queue `{name}` (its {form}): both experiment stacks would hand it to their workers, which would consume production's messages"),
-                    "remove it: each stack gives its worker a queue of its own (`queue.url_env`, or `queues:` for several), and the production queue is consumed only from `replatform cutover` on",
+                    instead.as_deref().unwrap_or("remove it: each stack gives its worker a queue of its own (`queue.url_env`, or `queues:` for several), and the production queue is consumed only from `replatform cutover` on"),
                 );
             }
         }
