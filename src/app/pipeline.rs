@@ -126,11 +126,12 @@ async fn check_concurrency(aws: &Aws, config: &Config, printer: &Printer) -> Res
         Ok(a) => a,
         Err(e) => {
             match aws.foreign_endpoint() {
-                Some(url) => printer.info(format!(
-                    "the endpoint `{url}` is not AWS's: Lambda's account concurrency could not be read there, so the reserved-concurrency check (at least {} left unreserved) was skipped; against AWS it runs",
-                    plan::MIN_UNRESERVED
+                Some(url) => printer.note(&format!(
+                    "reserved-concurrency check skipped: `{url}` is not AWS (it runs against AWS)"
                 )),
-                None => printer.warning(&format!("could not check the account's Lambda concurrency ({e}); going on")),
+                None => printer.warning(&format!(
+                    "could not check the account's Lambda concurrency ({e}); going on"
+                )),
             }
             return Ok(());
         }

@@ -69,6 +69,17 @@ impl Printer {
         }
     }
 
+    /// A note on what the command did not do and why, on stderr, styled as a note; silent with
+    /// `--quiet`.
+    pub fn note(&self, message: &str) {
+        if !self.quiet {
+            let cyan = anstyle::Style::new()
+                .bold()
+                .fg_color(Some(anstyle::AnsiColor::Cyan.into()));
+            let _ = writeln!(anstream::stderr(), "{cyan}note{cyan:#}: {message}");
+        }
+    }
+
     /// A warning that does not stop the command, on stderr, always shown.
     pub fn warning(&self, message: &str) {
         let yellow = anstyle::Style::new()
