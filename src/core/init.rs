@@ -555,6 +555,7 @@ mod tests {
                 workdir: Some("/srv".into()),
                 cmd: Some(s(&["python", "app.py"])),
                 entrypoint: None,
+                build_bases: Vec::new(),
             },
             cmd_module: Some("app".into()),
             handler,
