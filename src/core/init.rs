@@ -1,8 +1,14 @@
 //! `replatform init`'s pure part: what was read of the folder (its name, the
-//! Dockerfile's facts, the Python modules' handlers) in, the starting `replatform.yaml` text out,
-//! with a `#` comment on every value guessed and on every field still to fill. Pure.
+//! Dockerfile's facts, the worker's language, the handler in its code) in, the starting
+//! `replatform.yaml` text out, with a `#` comment on every value guessed and on every field still
+//! to fill. Pure.
+//!
+//! The function runs the image with the worker's language's runtime interface client as its
+//! entry point and a handler that client can load (docs/config.md#languages): AWS Lambda
+//! Developer Guide, "Using a non-AWS base image" for each language
+//! (https://docs.aws.amazon.com/lambda/latest/dg/images-create.html#images-ric).
 
-use super::dockerfile::ImageFacts;
+use super::dockerfile::{self, Detected, ImageFacts, Language};
 
 /// What the folder shows.
 #[derive(Clone, Debug)]
@@ -16,6 +22,197 @@ pub struct Facts {
     pub handler: Option<Handler>,
     /// The environment variable the code reads its queue URL from, when the code names one.
     pub queue_env: Option<String>,
+    /// The worker's language, and the sign it was chosen on.
+    pub language: Detected,
+    /// The build context's top-level file names.
+    pub files: Vec<String>,
+    /// The build context's `package.json`, for a Node.js worker.
+    pub package: Option<Package>,
+}
+
+/// What a Node.js worker's `package.json` says of how it starts.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Package {
+    /// `main`: the file `require` of the package loads.
+    pub main: Option<String>,
+    /// The file `scripts.start` runs with node (`node dist/worker.js` -> `dist/worker.js`).
+    pub start: Option<String>,
+}
+
+/// `package.json`'s `main` and start script; `None` when it is no JSON object.
+pub fn package_json(text: &str) -> Option<Package> {
+    let v: serde_json::Value = serde_json::from_str(text).ok()?;
+    if !v.is_object() {
+        return None;
+    }
+    let start = v["scripts"]["start"].as_str().and_then(|s| {
+        let argv: Vec<String> = s.split_whitespace().map(str::to_string).collect();
+        node_script(&argv)
+    });
+    Some(Package {
+        main: v["main"].as_str().map(str::to_string),
+        start,
+    })
+}
+
+/// The code file the image starts and the handler module it gives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// The file as the image names it: absolute, or relative to the working directory.
+    pub file: String,
+    /// The handler's module as the language's runtime interface client loads it: Python's dotted
+    /// module (`worker`, `pkg.main`), a Node.js or Ruby file without its extension (`worker`,
+    /// `dist/worker`). It may not be importable (`sqs-reader`): see [`importable`].
+    pub module: String,
+    /// The folder of an absolute file, where the module is loaded from.
+    pub dir: Option<String>,
+}
+
+/// `path` without one of `exts` as a module: `(module, folder of an absolute path)`; a relative
+/// path keeps its folders (joined with `sep`); `None` for another extension or a path leaving
+/// the working directory.
+fn script_module(path: &str, exts: &[&str], sep: &str) -> Option<(String, Option<String>)> {
+    let stem = exts.iter().find_map(|e| path.strip_suffix(e))?;
+    if let Some(abs) = stem.strip_prefix('/') {
+        let (dir, name) = match abs.rsplit_once('/') {
+            Some((d, n)) => (format!("/{d}"), n),
+            None => ("/".to_string(), abs),
+        };
+        return (!name.is_empty()).then(|| (name.to_string(), Some(dir)));
+    }
+    let rel = stem.trim_start_matches("./");
+    if rel.is_empty()
+        || rel
+            .split('/')
+            .any(|p| p.is_empty() || p == "." || p == "..")
+    {
+        return None;
+    }
+    Some((rel.replace('/', sep), None))
+}
+
+/// The script `node [flags] FILE` runs.
+fn node_script(argv: &[String]) -> Option<String> {
+    let (first, rest) = argv.split_first()?;
+    if !matches!(
+        first.rsplit('/').next().unwrap_or(first).as_ref(),
+        "node" | "nodejs"
+    ) {
+        return None;
+    }
+    let mut args = rest.iter();
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "-e" | "--eval" | "-p" | "--print" => return None,
+            "-r" | "--require" | "--import" | "--loader" | "--experimental-loader" => {
+                args.next();
+            }
+            _ if a.starts_with('-') => {}
+            _ => return Some(a.clone()),
+        }
+    }
+    None
+}
+
+/// The code file the image's program runs, for the languages whose handler `init` looks for in
+/// the code: Python (`python x.py`, `python -m pkg`), Node.js (`node x.js`, `npm start` through
+/// package.json) and Ruby (the first `.rb` file the command names).
+pub fn entry(image: &ImageFacts, language: Language, package: Option<&Package>) -> Option<Entry> {
+    let program = dockerfile::program(image);
+    let argv: &[String] = match &program {
+        Some((l, argv)) if *l == language => argv,
+        _ => &[],
+    };
+    let make = |file: &str, exts: &[&str], sep: &str| {
+        script_module(file, exts, sep).map(|(module, dir)| Entry {
+            file: file.to_string(),
+            module,
+            dir,
+        })
+    };
+    const NODE: &[&str] = &[".js", ".mjs", ".cjs"];
+    match language {
+        Language::Python => {
+            let mut args = argv.iter().skip(1);
+            while let Some(a) = args.next() {
+                match a.as_str() {
+                    "-m" => {
+                        let m = args.next()?;
+                        return Some(Entry {
+                            file: format!("{}.py", m.replace('.', "/")),
+                            module: m.clone(),
+                            dir: None,
+                        });
+                    }
+                    "-c" => return None,
+                    "-W" | "-X" => {
+                        args.next();
+                    }
+                    _ if a.starts_with('-') => {}
+                    _ => return make(a, &[".py"], "."),
+                }
+            }
+            None
+        }
+        Language::Node => {
+            let runner = argv
+                .first()
+                .map(|p| p.rsplit('/').next().unwrap_or(p).to_string());
+            let file = match runner.as_deref() {
+                Some("node" | "nodejs") => node_script(argv),
+                Some("npx" | "ts-node" | "tsx") => None,
+                _ => package.and_then(|p| p.start.clone().or_else(|| p.main.clone())),
+            }?;
+            make(&file, NODE, "/").or_else(|| make(&format!("{file}.js"), NODE, "/"))
+        }
+        Language::Ruby => argv
+            .iter()
+            .skip(1)
+            .find(|a| a.ends_with(".rb"))
+            .and_then(|a| make(a, &[".rb"], "/")),
+        _ => None,
+    }
+}
+
+const PYTHON_KEYWORDS: &[&str] = &[
+    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue",
+    "def", "del", "elif", "else", "except", "finally", "for", "from", "global", "if", "import",
+    "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return", "try", "while",
+    "with", "yield",
+];
+
+/// Whether Python can import this dotted module name: each part an identifier (ASCII letters,
+/// digits and `_`, not starting with a digit) and no keyword (Python Language Reference,
+/// "Identifiers and keywords").
+pub fn importable(module: &str) -> bool {
+    module.split('.').all(|p| {
+        p.chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !PYTHON_KEYWORDS.contains(&p)
+    })
+}
+
+/// The nearest importable name: `sqs-reader` -> `sqs_reader`, `2fast` -> `_2fast`.
+pub fn importable_name(module: &str) -> String {
+    module
+        .split('.')
+        .map(|p| {
+            let mut n: String = p
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                .collect();
+            if n.is_empty() || n.starts_with(|c: char| c.is_ascii_digit()) {
+                n.insert(0, '_');
+            }
+            if PYTHON_KEYWORDS.contains(&n.as_str()) {
+                n.push('_');
+            }
+            n
+        })
+        .collect::<Vec<_>>()
+        .join(".")
 }
 
 /// A `def handler(event, context)` found in a module of the build context.
@@ -214,20 +411,85 @@ pub fn python_handler(source: &str) -> Option<bool> {
     None
 }
 
-/// The environment variable a Python source reads an SQS queue URL from: the first
-/// `os.environ[...]`, `os.environ.get(...)` or `os.getenv(...)` whose name has `QUEUE` in it.
+/// Whether this Node.js source exports `handler` (CommonJS `exports.handler =` or ES `export
+/// const handler`, `export async function handler`), and whether it reads its event's `Records`.
+pub fn node_handler(source: &str) -> Option<bool> {
+    let exports = source.lines().any(|l| {
+        let l = l.trim_start();
+        let squeezed: String = l.chars().filter(|c| !c.is_whitespace()).collect();
+        squeezed.starts_with("exports.handler=")
+            || squeezed.starts_with("module.exports.handler=")
+            || [
+                "export const handler",
+                "export let handler",
+                "export function handler",
+                "export async function handler",
+            ]
+            .iter()
+            .any(|p| l.starts_with(p))
+            || (squeezed.starts_with("module.exports={") && squeezed.contains("handler"))
+    });
+    exports.then(|| {
+        source.contains(".Records")
+            || source.contains("[\"Records\"]")
+            || source.contains("['Records']")
+    })
+}
+
+/// Whether this Ruby source defines `handler(event:, context:)` at its top level, and whether it
+/// reads its event's `Records`.
+pub fn ruby_handler(source: &str) -> Option<bool> {
+    let defines = source.lines().any(|l| {
+        let squeezed: String = l.chars().filter(|c| !c.is_whitespace()).collect();
+        l.starts_with("def ") && squeezed.starts_with("defhandler(event:,context:)")
+    });
+    defines.then(|| source.contains("['Records']") || source.contains("[\"Records\"]"))
+}
+
+/// The environment variable a source reads an SQS queue URL from: the first one read whose name
+/// has `QUEUE` in it, as Python (`os.environ[...]`, `os.environ.get(...)`, `os.getenv(...)`),
+/// Node.js (`process.env.NAME`, `process.env[...]`), Ruby (`ENV[...]`, `ENV.fetch(...)`), Go
+/// (`os.Getenv(...)`), Java (`System.getenv(...)`) and .NET
+/// (`Environment.GetEnvironmentVariable(...)`) read one.
 pub fn queue_env(source: &str) -> Option<String> {
-    for opener in ["os.environ.get(", "os.getenv(", "os.environ["] {
+    let is_queue = |name: &str| {
+        !name.is_empty()
+            && name.to_ascii_uppercase().contains("QUEUE")
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    };
+    for (at, _) in source.match_indices("process.env.") {
+        let name: String = source[at + "process.env.".len()..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        if is_queue(&name) {
+            return Some(name);
+        }
+    }
+    for opener in [
+        "os.environ.get(",
+        "os.getenv(",
+        "os.environ[",
+        "process.env[",
+        "ENV[",
+        "ENV.fetch(",
+        "os.Getenv(",
+        "os.LookupEnv(",
+        "System.getenv(",
+        "Environment.GetEnvironmentVariable(",
+    ] {
         for (at, _) in source.match_indices(opener) {
             let rest = &source[at + opener.len()..];
             let rest = rest.trim_start();
-            let Some(q) = rest.chars().next().filter(|c| *c == '"' || *c == '\'') else {
+            let Some(q) = rest
+                .chars()
+                .next()
+                .filter(|c| *c == '"' || *c == '\'' || *c == '`')
+            else {
                 continue;
             };
             let name: String = rest[1..].chars().take_while(|c| *c != q).collect();
-            if name.to_ascii_uppercase().contains("QUEUE")
-                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-            {
+            if is_queue(&name) {
                 return Some(name);
             }
         }
@@ -239,17 +501,38 @@ pub fn queue_env(source: &str) -> Option<String> {
 /// and what `replatform` leaves out of the image's hash.
 pub const DOCKERIGNORE: &str = "# What the image does not need (written by `replatform init`). replatform hashes every file of\n# the build context not listed here to name the image's tag: listing replatform.yaml means a\n# config edit does not rebuild the image.\nreplatform.yaml\n.replatform\n.git\n__pycache__\n*.pyc\n.venv\n";
 
-/// The Python the entry point runs, for a base image (guessed from its name).
-fn python_for(facts: &ImageFacts) -> &'static str {
+/// What the function runs, each value with its comment, for the worker's language.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Run {
+    pub entry_point: (Vec<String>, String),
+    pub command: (Vec<String>, String),
+    pub working_directory: (String, String),
+    /// The handler found in the code, as `command` names it.
+    pub handler: Option<String>,
+    /// The fields left to write or fill besides the network, as `init` reports them.
+    pub left: Vec<String>,
+}
+
+/// `/usr/local/bin/python` on the official images, where the image's `python` lives, else the
+/// interpreter the image starts when it names one by path (a virtual environment's), else
+/// `python3`.
+fn python_for(facts: &ImageFacts) -> String {
+    if let Some((Language::Python, argv)) = dockerfile::program(facts) {
+        let prog = &argv[0];
+        let name = prog.rsplit('/').next().unwrap_or(prog);
+        if prog.starts_with('/') && name.starts_with("python") {
+            return prog.clone();
+        }
+    }
     match facts.base.as_deref() {
         Some(b)
             if b.starts_with("python:")
                 || b.starts_with("docker.io/library/python:")
                 || b.contains("/python:") =>
         {
-            "/usr/local/bin/python"
+            "/usr/local/bin/python".into()
         }
-        _ => "python3",
+        _ => "python3".into(),
     }
 }
 
@@ -257,6 +540,367 @@ fn is_lambda_base(facts: &ImageFacts) -> bool {
     facts.base.as_deref().is_some_and(|b| {
         b.starts_with("public.ecr.aws/lambda/") || b.starts_with("amazon/aws-lambda-")
     })
+}
+
+/// `path` made absolute against the working directory, when it is known.
+fn in_workdir(path: &str, workdir: Option<&str>) -> String {
+    match workdir {
+        _ if path.starts_with('/') => path.to_string(),
+        Some(w) => format!(
+            "{}/{}",
+            w.trim_end_matches('/'),
+            path.trim_start_matches("./")
+        ),
+        None => path.to_string(),
+    }
+}
+
+fn s(v: &[&str]) -> Vec<String> {
+    v.iter().map(|x| x.to_string()).collect()
+}
+
+/// The entry point, handler and working directory for the worker's language: its runtime
+/// interface client, and a handler name that client loads (docs/config.md#languages).
+pub fn run(f: &Facts) -> Run {
+    let language = f.language.language;
+    let lang = format!("{} ({})", language.name(), f.language.reason);
+    let lambda_base = is_lambda_base(&f.image);
+    let entry = entry(&f.image, language, f.package.as_ref());
+    let workdir = f.image.workdir.as_deref();
+    let mut left = Vec::new();
+    let mut handler = None;
+    let mut dir = entry
+        .as_ref()
+        .and_then(|e| e.dir.clone().map(|d| (d, e.file.clone())));
+    let (entry_point, command) = match language {
+        Language::Python => {
+            let module = f
+                .handler
+                .as_ref()
+                .map(|h| h.module.clone())
+                .or_else(|| f.cmd_module.clone())
+                .or_else(|| entry.as_ref().map(|e| e.module.clone()))
+                .unwrap_or_else(|| "app".into());
+            let file = format!("{}.py", module.replace('.', "/"));
+            let command = if !importable(&module) {
+                let fixed = importable_name(&module);
+                let fixed_file = format!("{}.py", fixed.replace('.', "/"));
+                left.push(format!(
+                    "lambda.command (`{file}` is not importable: rename it `{fixed_file}`)"
+                ));
+                let found = if f.handler.is_some() {
+                    "its `handler(event, context)`"
+                } else {
+                    "a `handler(event, context)` that polls the queue once"
+                };
+                (
+                    s(&[&format!("{fixed}.handler")]),
+                    format!("TO WRITE: Python cannot import `{file}` (a module name is letters, digits and `_`,\nnot starting with a digit): rename it `{fixed_file}` (and the Dockerfile's command),\nor add `{fixed_file}` with {found}"),
+                )
+            } else if f.handler.is_some() {
+                handler = Some(format!("{module}.handler"));
+                (
+                    s(&[&format!("{module}.handler")]),
+                    format!("guessed: `handler(event, context)` in {module}"),
+                )
+            } else {
+                left.push("lambda.command (write the handler it names)".into());
+                (
+                    s(&[&format!("{module}.handler")]),
+                    format!("TO WRITE: no `handler(event, context)` found; add one to {module} that polls the queue once"),
+                )
+            };
+            (
+                (
+                    vec![python_for(&f.image), "-m".into(), "awslambdaric".into()],
+                    format!("guessed: {lang}: the runtime interface client;\nthe image must install awslambdaric (https://docs.aws.amazon.com/lambda/latest/dg/python-image.html)"),
+                ),
+                command,
+            )
+        }
+        Language::Node => {
+            let module = f
+                .handler
+                .as_ref()
+                .map(|h| h.module.clone())
+                .or_else(|| entry.as_ref().map(|e| e.module.clone()))
+                .unwrap_or_else(|| "index".into());
+            let file = entry.as_ref().map_or_else(
+                || format!("{module}.js"),
+                |e| e.file.rsplit('/').next().unwrap_or(&e.file).to_string(),
+            );
+            let command = if f.handler.is_some() {
+                handler = Some(format!("{module}.handler"));
+                (
+                    s(&[&format!("{module}.handler")]),
+                    format!(
+                        "guessed: `handler` exported by {file} (FILE.EXPORT, the file without .js)"
+                    ),
+                )
+            } else {
+                left.push("lambda.command (export the handler it names)".into());
+                (
+                    s(&[&format!("{module}.handler")]),
+                    format!("TO WRITE: no exported `handler` found; export `handler(event, context)` from {file}\n(FILE.EXPORT, the file without .js) that polls the queue once"),
+                )
+            };
+            (
+                (
+                    s(&["/usr/local/bin/npx", "aws-lambda-ric"]),
+                    format!("guessed: {lang}: the runtime interface client;\nthe image must install the npm package aws-lambda-ric (`npm install aws-lambda-ric`;\nhttps://docs.aws.amazon.com/lambda/latest/dg/nodejs-image.html)"),
+                ),
+                command,
+            )
+        }
+        Language::Java => {
+            let program = dockerfile::program(&f.image).filter(|(l, _)| *l == Language::Java);
+            let argv = program.map(|(_, a)| a).unwrap_or_default();
+            let java = match argv.first() {
+                Some(p) if p.starts_with('/') => p.clone(),
+                _ if f
+                    .image
+                    .base
+                    .as_deref()
+                    .is_some_and(|b| b.contains("eclipse-temurin")) =>
+                {
+                    "/opt/java/openjdk/bin/java".into()
+                }
+                _ => "/usr/bin/java".into(),
+            };
+            let mut class_path = None;
+            let mut main_class = None;
+            let mut args = argv.iter().skip(1);
+            while let Some(a) = args.next() {
+                match a.as_str() {
+                    "-jar" | "-cp" | "-classpath" | "--class-path" => {
+                        class_path = args.next().map(|p| in_workdir(p, workdir));
+                        if a == "-jar" {
+                            break;
+                        }
+                    }
+                    _ if a.starts_with('-') => {}
+                    _ => {
+                        main_class = Some(a.clone());
+                        break;
+                    }
+                }
+            }
+            let class_path = class_path.unwrap_or_else(|| {
+                format!("{}/*", workdir.unwrap_or("/app").trim_end_matches('/'))
+            });
+            let package = main_class
+                .as_deref()
+                .and_then(|c| c.rsplit_once('.'))
+                .map_or("com.example", |(p, _)| p);
+            left.push("lambda.command (the Java handler class)".into());
+            (
+                (
+                    vec![java, "-cp".into(), class_path, "com.amazonaws.services.lambda.runtime.api.client.AWSLambda".into()],
+                    format!("guessed: {lang}: the runtime interface client's main class;\nthe class path must hold com.amazonaws:aws-lambda-java-runtime-interface-client\n(https://docs.aws.amazon.com/lambda/latest/dg/java-image.html)"),
+                ),
+                (
+                    s(&[&format!("{package}.Handler::handleRequest")]),
+                    "TO FILL: the handler, package.Class::method: a class implementing RequestHandler\n(aws-lambda-java-core) whose method polls the queue once".into(),
+                ),
+            )
+        }
+        Language::DotNet => {
+            let program = dockerfile::program(&f.image).filter(|(l, _)| *l == Language::DotNet);
+            let dll =
+                program.and_then(|(_, a)| a.into_iter().skip(1).find(|w| w.ends_with(".dll")));
+            let (folder, assembly) = match &dll {
+                Some(d) => {
+                    let path = in_workdir(d, workdir);
+                    let (folder, file) = path
+                        .rsplit_once('/')
+                        .map_or((String::new(), path.clone()), |(a, b)| {
+                            (a.to_string(), b.to_string())
+                        });
+                    (folder, file.trim_end_matches(".dll").to_string())
+                }
+                None => {
+                    let project = f
+                        .files
+                        .iter()
+                        .find_map(|n| {
+                            n.strip_suffix(".csproj")
+                                .or_else(|| n.strip_suffix(".fsproj"))
+                        })
+                        .unwrap_or("Worker");
+                    (
+                        workdir.unwrap_or("/app").trim_end_matches('/').to_string(),
+                        project.to_string(),
+                    )
+                }
+            };
+            let folder = if folder.is_empty() {
+                "/".to_string()
+            } else {
+                folder
+            };
+            let at = |name: &str| format!("{}/{name}", folder.trim_end_matches('/'));
+            left.push("lambda.command (the .NET handler method)".into());
+            dir = dir.or_else(|| {
+                dll.is_some()
+                    .then(|| (folder.clone(), format!("{assembly}.dll")))
+            });
+            (
+                (
+                    vec![
+                        "dotnet".into(),
+                        "exec".into(),
+                        "--depsfile".into(),
+                        at(&format!("{assembly}.deps.json")),
+                        "--runtimeconfig".into(),
+                        at(&format!("{assembly}.runtimeconfig.json")),
+                        at("Amazon.Lambda.RuntimeSupport.dll"),
+                    ],
+                    format!("guessed: {lang}: Amazon.Lambda.RuntimeSupport, .NET's runtime interface client, run as\nthe AWS .NET base image's bootstrap runs it, with the app's deps and runtimeconfig; the app\nmust reference the NuGet package Amazon.Lambda.RuntimeSupport so `dotnet publish` puts it\nbeside {assembly}.dll (https://docs.aws.amazon.com/lambda/latest/dg/csharp-image.html)"),
+                ),
+                (
+                    s(&[&format!("{assembly}::{assembly}.Function::FunctionHandler")]),
+                    "TO FILL: the handler, Assembly::Namespace.Class::Method, a method that polls the queue once"
+                        .into(),
+                ),
+            )
+        }
+        Language::Ruby => {
+            let module = f
+                .handler
+                .as_ref()
+                .map(|h| h.module.clone())
+                .or_else(|| entry.as_ref().map(|e| e.module.clone()))
+                .unwrap_or_else(|| "app".into());
+            let file = format!("{}.rb", module.rsplit('/').next().unwrap_or(&module));
+            let command = if f.handler.is_some() {
+                handler = Some(format!("{module}.handler"));
+                (
+                    s(&[&format!("{module}.handler")]),
+                    format!("guessed: `handler(event:, context:)` in {file} (FILE.METHOD)"),
+                )
+            } else {
+                left.push("lambda.command (write the handler it names)".into());
+                (
+                    s(&[&format!("{module}.handler")]),
+                    format!("TO WRITE: no `handler(event:, context:)` found; add one to {file} (FILE.METHOD)\nthat polls the queue once"),
+                )
+            };
+            let ric = if f
+                .image
+                .base
+                .as_deref()
+                .is_some_and(|b| b.starts_with("ruby:") || b.contains("/ruby:"))
+            {
+                "/usr/local/bundle/bin/aws_lambda_ric"
+            } else {
+                "aws_lambda_ric"
+            };
+            (
+                (
+                    s(&[ric]),
+                    format!("guessed: {lang}: the runtime interface client;\nthe image must install the gem aws_lambda_ric (https://docs.aws.amazon.com/lambda/latest/dg/ruby-image.html)"),
+                ),
+                command,
+            )
+        }
+        Language::Go => {
+            let commands = dockerfile::start_commands(&dockerfile::start_argv(&f.image));
+            let binary = commands
+                .first()
+                .and_then(|c| c.first())
+                .map(|b| in_workdir(b, workdir));
+            left.push("lambda.command (Go: the binary must call lambda.Start)".into());
+            let entry_point = match binary {
+                Some(b) => (
+                    vec![b],
+                    format!("guessed: {lang}: the binary the image starts; Go has no runtime interface\nclient: the binary itself must call lambda.Start (github.com/aws/aws-lambda-go/lambda)\n(https://docs.aws.amazon.com/lambda/latest/dg/go-image.html)"),
+                ),
+                None => {
+                    left.push("lambda.entry_point (the Go binary)".into());
+                    (
+                        s(&["/path/to/binary"]),
+                        format!("TO FILL: {lang}: the binary's path; Go has no runtime interface client: the\nbinary itself must call lambda.Start (github.com/aws/aws-lambda-go/lambda)"),
+                    )
+                }
+            };
+            let command = match (&f.image.entrypoint, &f.image.cmd) {
+                (Some(_), Some(cmd)) if !cmd.is_empty() => (
+                    cmd.clone(),
+                    "guessed: the Dockerfile's CMD, the binary's arguments as on ECS".into(),
+                ),
+                _ => (
+                    s(&["lambda"]),
+                    "TO FILL: a placeholder, as the field cannot be empty: the binary's arguments (a flag\nor subcommand on which it calls lambda.Start instead of polling, or one it ignores)".into(),
+                ),
+            };
+            ((entry_point.0, entry_point.1), command)
+        }
+        Language::Unknown => {
+            left.push("lambda.entry_point and lambda.command (no language known)".into());
+            (
+                (
+                    s(&["/TO-FILL/runtime-interface-client"]),
+                    format!("TO FILL: the worker's language is unknown: {}. Name its runtime interface\nclient (https://docs.aws.amazon.com/lambda/latest/dg/images-create.html#images-ric),\nor run the image unchanged with the polling-worker trigger, `type: bridge` (planned)", f.language.reason),
+                ),
+                (
+                    s(&["TO-FILL.handler"]),
+                    "TO FILL: the handler, in the form that runtime interface client loads".into(),
+                ),
+            )
+        }
+    };
+    // On an AWS Lambda base image, its own entry point runs the handler its CMD names.
+    let (entry_point, command) = if lambda_base {
+        let ep = match &f.image.entrypoint {
+            Some(e) => (
+                e.clone(),
+                "the Dockerfile's ENTRYPOINT, on an AWS Lambda base image".to_string(),
+            ),
+            None => (
+                s(&["/lambda-entrypoint.sh"]),
+                format!("guessed: {lang}: the AWS Lambda base image's own entry point"),
+            ),
+        };
+        let cmd = match (&f.image.entrypoint, &f.image.cmd) {
+            (None, Some(c)) if !c.is_empty() => {
+                left.retain(|l| !l.starts_with("lambda.command"));
+                (
+                    c.clone(),
+                    "the Dockerfile's CMD: the handler the base image runs".to_string(),
+                )
+            }
+            _ => command,
+        };
+        left.retain(|l| !l.starts_with("lambda.entry_point"));
+        (ep, cmd)
+    } else {
+        (entry_point, command)
+    };
+    let working_directory = match (dir, workdir) {
+        (Some((d, file)), _) => (
+            d,
+            format!("guessed: the folder of {file}, which the image starts: the handler is loaded from here"),
+        ),
+        (None, Some(w)) => (
+            w.to_string(),
+            "the Dockerfile's WORKDIR: the handler's module is imported from here".to_string(),
+        ),
+        (None, None) if lambda_base => (
+            "/var/task".to_string(),
+            "the AWS Lambda base image's LAMBDA_TASK_ROOT".to_string(),
+        ),
+        (None, None) => (
+            "/".to_string(),
+            "guessed: the Dockerfile sets no WORKDIR, so the base image's (`/` unless it sets one)".to_string(),
+        ),
+    };
+    Run {
+        entry_point,
+        command,
+        working_directory,
+        handler,
+        left,
+    }
 }
 
 fn flow(argv: &[String]) -> String {
@@ -364,49 +1008,27 @@ pub fn config_text(f: &Facts) -> String {
         "  memory: 512",
         "the ECS task's size, for a like-for-like comparison",
     );
-    let workdir = f.image.workdir.clone();
-    let lambda_base = is_lambda_base(&f.image);
-    if lambda_base {
-        commented(
-            &mut o,
-            "  entry_point: [\"/lambda-entrypoint.sh\"]",
-            "guessed: the AWS Lambda base image's own entry point",
-        );
-    } else {
-        let py = python_for(&f.image);
-        commented(
-            &mut o,
-            &format!("  entry_point: [\"{py}\", \"-m\", \"awslambdaric\"]"),
-            "guessed: the runtime interface client; the image must install awslambdaric",
-        );
-    }
-    let module = f
-        .handler
-        .as_ref()
-        .map(|h| h.module.clone())
-        .or_else(|| f.cmd_module.clone())
-        .unwrap_or_else(|| "app".into());
-    match &f.handler {
-        Some(h) => commented(&mut o, &format!("  command: [\"{}.handler\"]", h.module), &format!("guessed: `handler(event, context)` in {}", h.module)),
-        None => commented(&mut o, &format!("  command: [\"{module}.handler\"]"), &format!("TO WRITE: no `handler(event, context)` found; add one to {module} that polls the queue once")),
-    }
-    match &workdir {
-        Some(w) => commented(
-            &mut o,
-            &format!("  working_directory: {w}"),
-            "the Dockerfile's WORKDIR: the handler's module is imported from here",
-        ),
-        None if lambda_base => commented(
-            &mut o,
-            "  working_directory: /var/task",
-            "the AWS Lambda base image's LAMBDA_TASK_ROOT",
-        ),
-        None => commented(
-            &mut o,
-            "  working_directory: /",
-            "guessed: the Dockerfile sets no WORKDIR, so the base image's (`/` unless it sets one)",
-        ),
-    }
+    let run = run(f);
+    o.push_str(&format!(
+        "  # language: {} ({})\n",
+        f.language.language.name(),
+        f.language.reason
+    ));
+    commented(
+        &mut o,
+        &format!("  entry_point: {}", flow(&run.entry_point.0)),
+        &run.entry_point.1,
+    );
+    commented(
+        &mut o,
+        &format!("  command: {}", flow(&run.command.0)),
+        &run.command.1,
+    );
+    commented(
+        &mut o,
+        &format!("  working_directory: {}", run.working_directory.0),
+        &run.working_directory.1,
+    );
     if sqs {
         commented(
             &mut o,
@@ -442,10 +1064,11 @@ pub fn config_text(f: &Facts) -> String {
             "keeps a late scheduled invocation from overlapping the previous one",
         );
         o.push_str("  trigger:\n");
-        let why = if f.handler.is_some() {
-            "guessed: the handler ignores its event and polls the queue itself;\nan sqs trigger would delete messages it never reads"
-        } else {
-            "guessed: the unchanged polling code, invoked on a timer"
+        let why = match (f.language.language, &f.handler) {
+            (Language::Unknown, _) => "placeholder, valid today: with no runtime interface client known, this worker needs the\npolling-worker trigger, `type: bridge`, which runs the unchanged image (planned:\ndocs/config.md#planned); until then, write a handler and keep `schedule` or `sqs`",
+            (_, Some(_)) => "guessed: the handler ignores its event and polls the queue itself;\nan sqs trigger would delete messages it never reads",
+            (Language::Python, None) => "guessed: the unchanged polling code, invoked on a timer",
+            (_, None) => "guessed: the handler to write polls the queue once, as the worker does (`type: sqs`\nif it reads the event's Records instead); to run the worker unchanged, the\npolling-worker trigger `type: bridge` is planned (docs/config.md#planned)",
         };
         commented(&mut o, "    type: schedule", why);
         commented(&mut o, "    rate: 1m", "how often it polls");
@@ -560,6 +1183,12 @@ mod tests {
             cmd_module: Some("app".into()),
             handler,
             queue_env: Some("JOBS_URL_QUEUE".into()),
+            language: Detected {
+                language: Language::Python,
+                reason: "the image starts `python app.py`".into(),
+            },
+            files: s(&["Dockerfile", "app.py", "requirements.txt"]),
+            package: None,
         }
     }
 

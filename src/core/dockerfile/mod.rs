@@ -43,7 +43,7 @@ use self::model::Model;
 use super::config::{Config, Platform};
 use super::diag::Diagnostic;
 
-pub use self::language::{detect, program, start_argv, Detected, Language};
+pub use self::language::{detect, program, start_argv, start_commands, Detected, Language};
 pub use self::model::context_path;
 
 /// The config's settings the checks compare the Dockerfile with.
