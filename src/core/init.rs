@@ -563,7 +563,6 @@ fn s(v: &[&str]) -> Vec<String> {
 /// interface client, and a handler name that client loads (docs/config.md#languages).
 pub fn run(f: &Facts) -> Run {
     let language = f.language.language;
-    let lang = format!("{} ({})", language.name(), f.language.reason);
     let lambda_base = is_lambda_base(&f.image);
     let entry = entry(&f.image, language, f.package.as_ref());
     let workdir = f.image.workdir.as_deref();
@@ -613,7 +612,7 @@ pub fn run(f: &Facts) -> Run {
             (
                 (
                     vec![python_for(&f.image), "-m".into(), "awslambdaric".into()],
-                    format!("guessed: {lang}: the runtime interface client;\nthe image must install awslambdaric (https://docs.aws.amazon.com/lambda/latest/dg/python-image.html)"),
+                    "guessed: Python's runtime interface client: the image must install awslambdaric\n(https://docs.aws.amazon.com/lambda/latest/dg/python-image.html)".to_string(),
                 ),
                 command,
             )
@@ -647,7 +646,7 @@ pub fn run(f: &Facts) -> Run {
             (
                 (
                     s(&["/usr/local/bin/npx", "aws-lambda-ric"]),
-                    format!("guessed: {lang}: the runtime interface client;\nthe image must install the npm package aws-lambda-ric (`npm install aws-lambda-ric`;\nhttps://docs.aws.amazon.com/lambda/latest/dg/nodejs-image.html)"),
+                    "guessed: Node.js's runtime interface client: the image must install the npm package\naws-lambda-ric (https://docs.aws.amazon.com/lambda/latest/dg/nodejs-image.html)".to_string(),
                 ),
                 command,
             )
@@ -696,7 +695,7 @@ pub fn run(f: &Facts) -> Run {
             (
                 (
                     vec![java, "-cp".into(), class_path, "com.amazonaws.services.lambda.runtime.api.client.AWSLambda".into()],
-                    format!("guessed: {lang}: the runtime interface client's main class;\nthe class path must hold com.amazonaws:aws-lambda-java-runtime-interface-client\n(https://docs.aws.amazon.com/lambda/latest/dg/java-image.html)"),
+                    "guessed: Java's runtime interface client (its main class): the class path must hold\ncom.amazonaws:aws-lambda-java-runtime-interface-client\n(https://docs.aws.amazon.com/lambda/latest/dg/java-image.html)".to_string(),
                 ),
                 (
                     s(&[&format!("{package}.Handler::handleRequest")]),
@@ -755,7 +754,7 @@ pub fn run(f: &Facts) -> Run {
                         at(&format!("{assembly}.runtimeconfig.json")),
                         at("Amazon.Lambda.RuntimeSupport.dll"),
                     ],
-                    format!("guessed: {lang}: Amazon.Lambda.RuntimeSupport, .NET's runtime interface client, run as\nthe AWS .NET base image's bootstrap runs it, with the app's deps and runtimeconfig; the app\nmust reference the NuGet package Amazon.Lambda.RuntimeSupport so `dotnet publish` puts it\nbeside {assembly}.dll (https://docs.aws.amazon.com/lambda/latest/dg/csharp-image.html)"),
+                    format!("guessed: .NET's runtime interface client, Amazon.Lambda.RuntimeSupport, run with the\napp's deps and runtimeconfig as the AWS .NET base image's bootstrap runs it: the app must\nreference the NuGet package Amazon.Lambda.RuntimeSupport, which `dotnet publish` puts beside\n{assembly}.dll (https://docs.aws.amazon.com/lambda/latest/dg/csharp-image.html)"),
                 ),
                 (
                     s(&[&format!("{assembly}::{assembly}.Function::FunctionHandler")]),
@@ -798,7 +797,7 @@ pub fn run(f: &Facts) -> Run {
             (
                 (
                     s(&[ric]),
-                    format!("guessed: {lang}: the runtime interface client;\nthe image must install the gem aws_lambda_ric (https://docs.aws.amazon.com/lambda/latest/dg/ruby-image.html)"),
+                    "guessed: Ruby's runtime interface client: the image must install the gem aws_lambda_ric\n(https://docs.aws.amazon.com/lambda/latest/dg/ruby-image.html)".to_string(),
                 ),
                 command,
             )
@@ -813,13 +812,13 @@ pub fn run(f: &Facts) -> Run {
             let entry_point = match binary {
                 Some(b) => (
                     vec![b],
-                    format!("guessed: {lang}: the binary the image starts; Go has no runtime interface\nclient: the binary itself must call lambda.Start (github.com/aws/aws-lambda-go/lambda)\n(https://docs.aws.amazon.com/lambda/latest/dg/go-image.html)"),
+                    "guessed: the binary the image starts. Go has no runtime interface client: TO WRITE,\nthe binary itself must call lambda.Start (github.com/aws/aws-lambda-go/lambda)\n(https://docs.aws.amazon.com/lambda/latest/dg/go-image.html)".to_string(),
                 ),
                 None => {
                     left.push("lambda.entry_point (the Go binary)".into());
                     (
                         s(&["/path/to/binary"]),
-                        format!("TO FILL: {lang}: the binary's path; Go has no runtime interface client: the\nbinary itself must call lambda.Start (github.com/aws/aws-lambda-go/lambda)"),
+                        "TO FILL: the binary's path. Go has no runtime interface client: the binary itself\nmust call lambda.Start (github.com/aws/aws-lambda-go/lambda)".to_string(),
                     )
                 }
             };
@@ -840,7 +839,7 @@ pub fn run(f: &Facts) -> Run {
             (
                 (
                     s(&["/TO-FILL/runtime-interface-client"]),
-                    format!("TO FILL: the worker's language is unknown: {}. Name its runtime interface\nclient (https://docs.aws.amazon.com/lambda/latest/dg/images-create.html#images-ric),\nor run the image unchanged with the polling-worker trigger, `type: bridge` (planned)", f.language.reason),
+                    "TO FILL: no language known (see above): name its runtime interface client\n(https://docs.aws.amazon.com/lambda/latest/dg/images-create.html#images-ric), or run the\nimage unchanged with the polling-worker trigger, `type: bridge` (planned)".to_string(),
                 ),
                 (
                     s(&["TO-FILL.handler"]),
@@ -858,7 +857,7 @@ pub fn run(f: &Facts) -> Run {
             ),
             None => (
                 s(&["/lambda-entrypoint.sh"]),
-                format!("guessed: {lang}: the AWS Lambda base image's own entry point"),
+                "guessed: the AWS Lambda base image's own entry point".to_string(),
             ),
         };
         let cmd = match (&f.image.entrypoint, &f.image.cmd) {
@@ -883,7 +882,12 @@ pub fn run(f: &Facts) -> Run {
         ),
         (None, Some(w)) => (
             w.to_string(),
-            "the Dockerfile's WORKDIR: the handler's module is imported from here".to_string(),
+            match language {
+                Language::Python => "the Dockerfile's WORKDIR: the handler's module is imported from here",
+                Language::Go | Language::Unknown => "the image's working directory, as on ECS",
+                _ => "the Dockerfile's WORKDIR: the handler is loaded from here",
+            }
+            .to_string(),
         ),
         (None, None) if lambda_base => (
             "/var/task".to_string(),
@@ -1009,11 +1013,14 @@ pub fn config_text(f: &Facts) -> String {
         "the ECS task's size, for a like-for-like comparison",
     );
     let run = run(f);
-    o.push_str(&format!(
-        "  # language: {} ({})\n",
-        f.language.language.name(),
-        f.language.reason
-    ));
+    match f.language.language {
+        Language::Unknown => o.push_str(&format!("  # language: unknown: {}\n", f.language.reason)),
+        l => o.push_str(&format!(
+            "  # language: {}, guessed: {}\n",
+            l.name(),
+            f.language.reason
+        )),
+    }
     commented(
         &mut o,
         &format!("  entry_point: {}", flow(&run.entry_point.0)),
