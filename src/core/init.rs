@@ -1258,4 +1258,417 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn importable_module_names() {
+        for m in ["app", "worker.main", "_private", "sz_sqs_consumer", "v2"] {
+            assert!(importable(m), "{m}");
+        }
+        for (m, fixed) in [
+            ("sqs-reader", "sqs_reader"),
+            ("2fast", "_2fast"),
+            ("pkg.my-mod", "pkg.my_mod"),
+            ("class", "class_"),
+            ("", "_"),
+        ] {
+            assert!(!importable(m), "{m}");
+            assert_eq!(importable_name(m), fixed);
+            assert!(importable(&importable_name(m)), "{m}");
+        }
+    }
+
+    /// Facts as `app::init` reads them: the Dockerfile's, the language it shows, the handler.
+    fn facts_of(folder: &str, dockerfile: &str, files: &[&str], handler: Option<Handler>) -> Facts {
+        let image = dockerfile::image_facts(dockerfile, crate::core::config::Platform::Amd64);
+        let files = s(files);
+        let language = dockerfile::detect(&image, &files);
+        let e = entry(&image, language.language, None);
+        Facts {
+            folder: folder.into(),
+            cmd_module: e
+                .filter(|_| language.language == Language::Python)
+                .map(|e| e.module),
+            image,
+            handler,
+            queue_env: None,
+            language,
+            files,
+            package: None,
+        }
+    }
+
+    /// The config text with the network filled parses and passes every check.
+    fn parses_once_filled(text: &str) -> crate::core::config::Config {
+        let filled = text
+            .replacen("subnets: []", "subnets: [subnet-0123456789abcdef0]", 1)
+            .replacen(
+                "security_groups: []",
+                "security_groups: [sg-0123456789abcdef0]",
+                1,
+            );
+        crate::core::config::parse(&filled).unwrap_or_else(|d| panic!("{d:?}\n{filled}"))
+    }
+
+    /// The comment on the line holding `key` in the `lambda:` section.
+    fn comment_of<'t>(text: &'t str, key: &str) -> &'t str {
+        let section = text.find("\nlambda:\n").expect("a lambda section");
+        let at = section
+            + text[section..]
+                .find(key)
+                .unwrap_or_else(|| panic!("no {key} in\n{text}"));
+        let line_end = text[at..].find('\n').map_or(text.len(), |n| at + n);
+        let mut end = line_end;
+        // The comment's continuation lines, aligned under it.
+        for l in text[line_end..].split_inclusive('\n').skip(1) {
+            if l.trim_start().starts_with('#') && l.starts_with("                                #")
+            {
+                end += l.len();
+            } else {
+                break;
+            }
+        }
+        let line = &text[at..end.min(text.len())];
+        &line[line.find('#').unwrap_or(0)..]
+    }
+
+    #[test]
+    fn entries_of_what_the_image_starts() {
+        let e = |dockerfile: &str, language, package: Option<&Package>| {
+            entry(
+                &dockerfile::image_facts(dockerfile, crate::core::config::Platform::Amd64),
+                language,
+                package,
+            )
+        };
+        let py = |d: &str| e(d, Language::Python, None);
+        assert_eq!(
+            py("FROM python:3.12\nENTRYPOINT [\"python\", \"/app/sz_sqs_consumer.py\"]\n"),
+            Some(Entry {
+                file: "/app/sz_sqs_consumer.py".into(),
+                module: "sz_sqs_consumer".into(),
+                dir: Some("/app".into()),
+            })
+        );
+        assert_eq!(
+            py("FROM python:3.12\nCMD [\"python\", \"sqs-reader.py\"]\n").map(|e| e.module),
+            Some("sqs-reader".into())
+        );
+        assert_eq!(
+            py("FROM python:3.12\nCMD [\"python3\", \"-u\", \"./src/w.py\"]\n")
+                .map(|e| (e.module, e.dir)),
+            Some(("src.w".into(), None))
+        );
+        assert_eq!(
+            py("FROM python:3.12\nENTRYPOINT [\"python\"]\nCMD [\"-m\", \"pkg.main\"]\n")
+                .map(|e| e.module),
+            Some("pkg.main".into())
+        );
+        assert_eq!(
+            py("FROM python:3.12\nCMD [\"python\", \"-c\", \"print(1)\"]\n"),
+            None
+        );
+        assert_eq!(
+            py("FROM python:3.12\nCMD [\"python\", \"../x.py\"]\n"),
+            None
+        );
+        let node =
+            |d: &str, p: Option<&Package>| e(d, Language::Node, p).map(|e| (e.module, e.dir));
+        assert_eq!(
+            node("FROM node:20\nCMD [\"node\", \"--enable-source-maps\", \"-r\", \"dotenv/config\", \"dist/worker.js\"]\n", None),
+            Some(("dist/worker".into(), None))
+        );
+        assert_eq!(
+            node("FROM node:20\nCMD [\"node\", \"/srv/index.mjs\"]\n", None),
+            Some(("index".into(), Some("/srv".into())))
+        );
+        let package = package_json(r#"{"main": "lib/main.js", "scripts": {"start": "node --max-old-space-size=512 src/consumer.js"}}"#).unwrap();
+        assert_eq!(package.start.as_deref(), Some("src/consumer.js"));
+        assert_eq!(
+            node("FROM node:20\nCMD [\"npm\", \"start\"]\n", Some(&package)),
+            Some(("src/consumer".into(), None))
+        );
+        let main_only = package_json(r#"{"main": "worker"}"#).unwrap();
+        assert_eq!(
+            node("FROM node:20\nCMD [\"npm\", \"start\"]\n", Some(&main_only)),
+            Some(("worker".into(), None))
+        );
+        assert_eq!(package_json("[1]"), None);
+        assert_eq!(
+            e("FROM ruby:3.3\nCMD [\"bundle\", \"exec\", \"shoryuken\", \"-r\", \"./worker.rb\"]\n", Language::Ruby, None).map(|e| e.module),
+            Some("worker".into())
+        );
+        assert_eq!(
+            e(
+                "FROM eclipse-temurin:21\nCMD [\"java\", \"-jar\", \"w.jar\"]\n",
+                Language::Java,
+                None
+            ),
+            None,
+            "no handler is looked for in Java code"
+        );
+    }
+
+    #[test]
+    fn handlers_of_other_languages_and_their_queue_variables() {
+        assert_eq!(
+            node_handler(
+                "exports.handler = async (event) => {\n  for (const r of event.Records) {}\n};\n"
+            ),
+            Some(true)
+        );
+        assert_eq!(
+            node_handler("export const handler = async () => { await poll(); };\n"),
+            Some(false)
+        );
+        assert_eq!(node_handler("module.exports = { handler };\n"), Some(false));
+        assert_eq!(node_handler("async function poll() {}\npoll();\n"), None);
+        assert_eq!(
+            ruby_handler(
+                "def handler(event:, context:)\n  event['Records'].each { |r| p r }\nend\n"
+            ),
+            Some(true)
+        );
+        assert_eq!(
+            ruby_handler("def handler(event:, context:)\n  poll\nend\n"),
+            Some(false)
+        );
+        assert_eq!(ruby_handler("loop { poll }\n"), None);
+        for (source, want) in [
+            (
+                "const url = process.env.ORDERS_QUEUE_URL;",
+                "ORDERS_QUEUE_URL",
+            ),
+            ("const url = process.env['JOBS_QUEUE'];", "JOBS_QUEUE"),
+            ("URL = ENV.fetch('WORK_QUEUE_URL')", "WORK_QUEUE_URL"),
+            ("q := os.Getenv(\"GO_QUEUE\")", "GO_QUEUE"),
+            (
+                "String q = System.getenv(\"JAVA_QUEUE_URL\");",
+                "JAVA_QUEUE_URL",
+            ),
+            (
+                "var q = Environment.GetEnvironmentVariable(\"NET_QUEUE_URL\");",
+                "NET_QUEUE_URL",
+            ),
+        ] {
+            assert_eq!(queue_env(source).as_deref(), Some(want), "{source}");
+        }
+        assert_eq!(queue_env("const r = process.env.AWS_REGION;"), None);
+    }
+
+    #[test]
+    fn each_language_gets_its_runtime_interface_client_and_a_handler_it_loads() {
+        struct Case {
+            name: &'static str,
+            dockerfile: &'static str,
+            files: &'static [&'static str],
+            handler: Option<Handler>,
+            entry_point: &'static [&'static str],
+            command: &'static str,
+            working_directory: &'static str,
+            language_line: &'static str,
+            command_comment: &'static str,
+        }
+        let cases = [
+            Case {
+                name: "node",
+                dockerfile: "FROM node:20-slim\nWORKDIR /usr/src/app\nCOPY . .\nCMD [\"node\", \"worker.js\"]\n",
+                files: &["package.json", "worker.js"],
+                handler: Some(Handler { module: "worker".into(), reads_records: true }),
+                entry_point: &["/usr/local/bin/npx", "aws-lambda-ric"],
+                command: "worker.handler",
+                working_directory: "/usr/src/app",
+                language_line: "# language: Node.js, guessed: the image starts `node worker.js`",
+                command_comment: "guessed: `handler` exported by worker.js",
+            },
+            Case {
+                name: "go",
+                dockerfile: "FROM golang:1.22 AS build\nRUN go build -o /worker .\nFROM scratch\nCOPY --from=build /worker /worker\nENTRYPOINT [\"/worker\"]\n",
+                files: &["go.mod", "main.go"],
+                handler: None,
+                entry_point: &["/worker"],
+                command: "lambda",
+                working_directory: "/",
+                language_line: "# language: Go, guessed: the final image, on `scratch`, runs what a `golang:1.22` stage builds",
+                command_comment: "TO FILL: a placeholder",
+            },
+            Case {
+                name: "python script",
+                dockerfile: "FROM python:3.12-slim\nCOPY sz_sqs_consumer.py /app/\nENTRYPOINT [\"python\", \"/app/sz_sqs_consumer.py\"]\n",
+                files: &["requirements.txt", "sz_sqs_consumer.py"],
+                handler: None,
+                entry_point: &["/usr/local/bin/python", "-m", "awslambdaric"],
+                command: "sz_sqs_consumer.handler",
+                working_directory: "/app",
+                language_line: "# language: Python, guessed: the image starts `python /app/sz_sqs_consumer.py`",
+                command_comment: "TO WRITE: no `handler(event, context)` found",
+            },
+            Case {
+                name: "hyphenated python script",
+                dockerfile: "ARG PY=3.12\nFROM python:${PY}-slim\nCOPY . .\nUSER 1000\nCMD [\"/opt/venv/bin/python\", \"sqs-reader.py\"]\n",
+                files: &["requirements.txt", "sqs-reader.py"],
+                handler: Some(Handler { module: "sqs-reader".into(), reads_records: false }),
+                entry_point: &["/opt/venv/bin/python", "-m", "awslambdaric"],
+                command: "sqs_reader.handler",
+                working_directory: "/",
+                language_line: "# language: Python, guessed: the image starts `/opt/venv/bin/python sqs-reader.py`",
+                command_comment: "TO WRITE: Python cannot import `sqs-reader.py`",
+            },
+            Case {
+                name: "java",
+                dockerfile: "FROM maven:3.9 AS build\nRUN mvn package\nFROM amazoncorretto:21\nWORKDIR /srv\nCOPY --from=build /t/w.jar lib/w.jar\nCMD [\"java\", \"-cp\", \"lib/*\", \"com.acme.orders.Main\"]\n",
+                files: &["pom.xml"],
+                handler: None,
+                entry_point: &["/usr/bin/java", "-cp", "/srv/lib/*", "com.amazonaws.services.lambda.runtime.api.client.AWSLambda"],
+                command: "com.acme.orders.Handler::handleRequest",
+                working_directory: "/srv",
+                language_line: "# language: Java, guessed: the image starts `java -cp lib/* com.acme.orders.Main`",
+                command_comment: "TO FILL: the handler, package.Class::method",
+            },
+            Case {
+                name: ".net",
+                dockerfile: "FROM mcr.microsoft.com/dotnet/sdk:8.0 AS build\nRUN dotnet publish -o /out\nFROM mcr.microsoft.com/dotnet/runtime:8.0\nWORKDIR /app\nCOPY --from=build /out .\nENTRYPOINT [\"dotnet\", \"Orders.Worker.dll\"]\n",
+                files: &["Orders.Worker.csproj"],
+                handler: None,
+                entry_point: &["dotnet", "exec", "--depsfile", "/app/Orders.Worker.deps.json", "--runtimeconfig", "/app/Orders.Worker.runtimeconfig.json", "/app/Amazon.Lambda.RuntimeSupport.dll"],
+                command: "Orders.Worker::Orders.Worker.Function::FunctionHandler",
+                working_directory: "/app",
+                language_line: "# language: .NET, guessed: the image starts `dotnet Orders.Worker.dll`",
+                command_comment: "TO FILL: the handler, Assembly::Namespace.Class::Method",
+            },
+            Case {
+                name: "ruby",
+                dockerfile: "FROM ruby:3.3-slim\nWORKDIR /app\nCOPY . .\nCMD [\"bundle\", \"exec\", \"ruby\", \"worker.rb\"]\n",
+                files: &["Gemfile", "worker.rb"],
+                handler: None,
+                entry_point: &["/usr/local/bundle/bin/aws_lambda_ric"],
+                command: "worker.handler",
+                working_directory: "/app",
+                language_line: "# language: Ruby, guessed: the image starts `bundle exec ruby worker.rb`",
+                command_comment: "TO WRITE: no `handler(event:, context:)` found; add one to worker.rb",
+            },
+            Case {
+                name: "lambda base image",
+                dockerfile: "FROM public.ecr.aws/lambda/nodejs:20\nCOPY index.mjs ${LAMBDA_TASK_ROOT}\nCMD [\"index.handler\"]\n",
+                files: &["index.mjs"],
+                handler: None,
+                entry_point: &["/lambda-entrypoint.sh"],
+                command: "index.handler",
+                working_directory: "/var/task",
+                language_line: "# language: Node.js, guessed: the image is the AWS Lambda base image `public.ecr.aws/lambda/nodejs:20`",
+                command_comment: "the Dockerfile's CMD",
+            },
+            Case {
+                name: "unknown",
+                dockerfile: "FROM debian:bookworm-slim\nCOPY worker /usr/local/bin/\nCMD [\"/usr/local/bin/worker\"]\n",
+                files: &[],
+                handler: None,
+                entry_point: &["/TO-FILL/runtime-interface-client"],
+                command: "TO-FILL.handler",
+                working_directory: "/",
+                language_line: "# language: unknown: nothing names a language",
+                command_comment: "TO FILL",
+            },
+        ];
+        for c in cases {
+            let f = facts_of("w", c.dockerfile, c.files, c.handler);
+            let text = config_text(&f);
+            let v = yaml(&text);
+            let want: Vec<String> = s(c.entry_point);
+            let got: Vec<String> =
+                serde_yaml_ng::from_value(v["lambda"]["entry_point"].clone()).unwrap();
+            assert_eq!(got, want, "{}\n{text}", c.name);
+            assert_eq!(v["lambda"]["command"][0], c.command, "{}\n{text}", c.name);
+            assert_eq!(
+                v["lambda"]["working_directory"], c.working_directory,
+                "{}\n{text}",
+                c.name
+            );
+            assert!(text.contains(c.language_line), "{}\n{text}", c.name);
+            assert!(
+                comment_of(&text, "  command: [").contains(c.command_comment),
+                "{}: {}",
+                c.name,
+                comment_of(&text, "  command: [")
+            );
+            let config = parses_once_filled(&text);
+            assert_eq!(config.lambda.entry_point, want, "{}", c.name);
+            // Never Python's client for another language.
+            if f.language.language != Language::Python {
+                assert!(!text.contains("awslambdaric"), "{}\n{text}", c.name);
+            }
+            let run = run(&f);
+            let left = run.left.join("; ");
+            match c.command_comment.split(':').next() {
+                Some("TO FILL" | "TO WRITE") => {
+                    assert!(left.contains("lambda.command"), "{}: {left}", c.name)
+                }
+                _ => assert!(run.left.is_empty(), "{}: {left}", c.name),
+            }
+        }
+    }
+
+    #[test]
+    fn the_entry_points_comment_says_what_the_image_must_install() {
+        for (dockerfile, must) in [
+            ("FROM node:20\nCMD [\"node\", \"w.js\"]\n", "npm package\n"),
+            (
+                "FROM python:3.12\nCMD [\"python\", \"w.py\"]\n",
+                "must install awslambdaric",
+            ),
+            (
+                "FROM eclipse-temurin:21\nCMD [\"java\", \"-jar\", \"w.jar\"]\n",
+                "aws-lambda-java-runtime-interface-client",
+            ),
+            (
+                "FROM mcr.microsoft.com/dotnet/runtime:8.0\nCMD [\"dotnet\", \"W.dll\"]\n",
+                "Amazon.Lambda.RuntimeSupport",
+            ),
+            (
+                "FROM ruby:3.3\nCMD [\"ruby\", \"w.rb\"]\n",
+                "the gem aws_lambda_ric",
+            ),
+            (
+                "FROM golang:1 AS b\nFROM alpine\nCOPY --from=b /w /w\nCMD [\"/w\"]\n",
+                "must call lambda.Start",
+            ),
+        ] {
+            let text = config_text(&facts_of("w", dockerfile, &[], None));
+            let comment = comment_of(&text, "  entry_point: [");
+            let flat = comment.replace("\n                                # ", "\n");
+            assert!(flat.contains(must), "{dockerfile}: {comment}");
+            assert!(
+                comment.contains("https://docs.aws.amazon.com/lambda/"),
+                "{comment}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_unknown_language_names_the_polling_worker_trigger_and_writes_one_that_validates() {
+        let f = facts_of(
+            "w",
+            "FROM mycompany/base:1\nCMD [\"/opt/run\"]\n",
+            &[],
+            None,
+        );
+        let text = config_text(&f);
+        let config = parses_once_filled(&text);
+        assert!(matches!(
+            config.lambda.trigger,
+            crate::core::config::Trigger::Schedule(_)
+        ));
+        let trigger = comment_of(&text, "    type: schedule");
+        assert!(
+            trigger.contains("`type: bridge`") && trigger.contains("unchanged image"),
+            "{trigger}"
+        );
+        assert!(
+            comment_of(&text, "  entry_point: [").starts_with("# TO FILL"),
+            "{text}"
+        );
+        assert_eq!(
+            run(&f).left,
+            vec!["lambda.entry_point and lambda.command (no language known)".to_string()]
+        );
+    }
 }
