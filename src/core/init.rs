@@ -94,10 +94,7 @@ fn script_module(path: &str, exts: &[&str], sep: &str) -> Option<(String, Option
 /// The script `node [flags] FILE` runs.
 fn node_script(argv: &[String]) -> Option<String> {
     let (first, rest) = argv.split_first()?;
-    if !matches!(
-        first.rsplit('/').next().unwrap_or(first).as_ref(),
-        "node" | "nodejs"
-    ) {
+    if !matches!(first.rsplit('/').next().unwrap_or(first), "node" | "nodejs") {
         return None;
     }
     let mut args = rest.iter();
