@@ -16,7 +16,8 @@ pub struct Facts {
     /// The folder's name, before sanitising.
     pub folder: String,
     pub image: ImageFacts,
-    /// The Python module the CMD runs (`python app.py` -> `app`), when it is one.
+    /// The Python module the image starts (`python app.py` -> `app`, `python /app/w.py` -> `w`),
+    /// for a Python worker; it may not be importable (`sqs-reader`).
     pub cmd_module: Option<String>,
     /// The handler found in the build context, if any.
     pub handler: Option<Handler>,
