@@ -24,11 +24,13 @@
 //! The parts, each built on those before it: [`lexer`] (instructions, continuations, comments,
 //! heredocs, flags, exec and shell form), [`shell`] (simple commands, quotes, redirections,
 //! `sh -c`), [`model`] (stages, `ARG`/`ENV`, paths, what `COPY` brings in, base images),
-//! [`installs`] (what pip installs, and whether awslambdaric is among it) and [`checks`] (the
-//! warnings); this module is their public face.
+//! [`installs`] (what pip installs, and whether awslambdaric is among it), [`checks`] (the
+//! warnings) and [`language`] (the worker's language, for `init`); this module is their public
+//! face.
 
 mod checks;
 mod installs;
+mod language;
 mod lexer;
 mod model;
 mod shell;
@@ -41,6 +43,7 @@ use self::model::Model;
 use super::config::{Config, Platform};
 use super::diag::Diagnostic;
 
+pub use self::language::{detect, program, start_argv, start_commands, Detected, Language};
 pub use self::model::context_path;
 
 /// The config's settings the checks compare the Dockerfile with.
@@ -157,6 +160,9 @@ pub struct ImageFacts {
     pub workdir: Option<String>,
     pub cmd: Option<Vec<String>>,
     pub entrypoint: Option<Vec<String>>,
+    /// The base images of the other stages (those the final image does not build on), in order:
+    /// where a compiled worker is built (`golang:1.22` for a binary copied into `scratch`).
+    pub build_bases: Vec<String>,
 }
 
 /// The facts of the final image (`platform` resolves `TARGETARCH` and the like).
@@ -170,6 +176,10 @@ pub fn image_facts(dockerfile: &str, platform: Platform) -> ImageFacts {
     let m = Model::new(dockerfile, &settings);
     let chain = m.chain();
     let base = chain.last().and_then(|&s| m.stages[s].image.clone());
+    let build_bases = (0..m.stages.len())
+        .filter(|s| !chain.contains(s))
+        .filter_map(|s| m.stages[s].image.clone())
+        .collect();
     let workdir = m
         .final_workdir()
         .filter(|w| w.starts_with('/') && !w.contains(model::UNKNOWN_DIR))
@@ -199,6 +209,23 @@ pub fn image_facts(dockerfile: &str, platform: Platform) -> ImageFacts {
         workdir,
         cmd,
         entrypoint,
+        build_bases,
+    }
+}
+
+/// The build context's paths the final image's file `path` (absolute) may have been copied
+/// from, most likely first: `/app/worker.py` after `COPY . /app` -> `worker.py`.
+pub fn origins(dockerfile: &str, platform: Platform, path: &str) -> Vec<String> {
+    let settings = Settings {
+        platform,
+        entry_point: Vec::new(),
+        working_directory: String::new(),
+        build_args: BTreeMap::new(),
+    };
+    let m = Model::new(dockerfile, &settings);
+    match m.end.last() {
+        Some(state) => model::origins(&state.copied, path),
+        None => Vec::new(),
     }
 }
 
