@@ -59,6 +59,11 @@ pub fn run(args: InitArgs, file: &std::path::Path, printer: &Printer) -> Outcome
         done.service, done.trigger
     ));
     printer.info(format!(
+        "language: {} ({})",
+        done.language.name(),
+        done.language_reason
+    ));
+    printer.info(format!(
         "left to fill: {}; then `replatform validate`",
         done.left.join(", ")
     ));
