@@ -1303,7 +1303,10 @@ mod tests {
                 "security_groups: []",
                 "security_groups: [sg-0123456789abcdef0]",
                 1,
-            );
+            )
+            // What `validate` names as left to fill where no language is known.
+            .replace("/TO-FILL/runtime-interface-client", "/usr/local/bin/ric")
+            .replace("TO-FILL.handler", "worker.handler");
         crate::core::config::parse(&filled).unwrap_or_else(|d| panic!("{d:?}\n{filled}"))
     }
 
@@ -1650,7 +1653,28 @@ mod tests {
             None,
         );
         let text = config_text(&f);
-        let config = parses_once_filled(&text);
+        // `validate` names the placeholders as left to fill, then takes the file once filled.
+        let errors = crate::core::config::parse(
+            &text
+                .replacen("subnets: []", "subnets: [subnet-0123456789abcdef0]", 1)
+                .replacen(
+                    "security_groups: []",
+                    "security_groups: [sg-0123456789abcdef0]",
+                    1,
+                ),
+        )
+        .unwrap_err();
+        let paths: Vec<&str> = errors.iter().map(|d| d.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            ["lambda.entry_point", "lambda.command"],
+            "{errors:?}"
+        );
+        let config = parses_once_filled(
+            &text
+                .replace("/TO-FILL/runtime-interface-client", "/usr/local/bin/ric")
+                .replace("TO-FILL.handler", "worker.handler"),
+        );
         assert!(matches!(
             config.lambda.trigger,
             crate::core::config::Trigger::Schedule(_)

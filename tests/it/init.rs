@@ -92,6 +92,12 @@ fn fill(dir: &Path) {
 /// init, then validate: exactly the subnets and security groups are left, as errors with hints;
 /// filled, the config is valid. Returns the written config.
 fn init_then_validate(dir: &Path) -> Value {
+    init_then_validate_leaving(dir, &[])
+}
+
+/// `init_then_validate`, where `validate` also names `placeholders` (fields `init` could not
+/// guess) until they are filled with real values.
+fn init_then_validate_leaving(dir: &Path, placeholders: &[(&str, &str, &str)]) -> Value {
     let out = run(dir, &["init"]);
     assert_eq!(
         out.status.code(),
@@ -114,9 +120,11 @@ fn init_then_validate(dir: &Path) -> Value {
         .filter(|d| d["severity"] == "error")
         .map(|d| (d["path"].as_str().unwrap(), d["hint"].as_str().unwrap()))
         .collect();
+    let mut want = vec!["ecs.subnets", "ecs.security_groups"];
+    want.extend(placeholders.iter().map(|p| p.0));
     assert_eq!(
         errors.iter().map(|e| e.0).collect::<Vec<_>>(),
-        vec!["ecs.subnets", "ecs.security_groups"],
+        want,
         "{doc}"
     );
     assert!(errors.iter().all(|e| !e.1.is_empty()));
@@ -124,6 +132,12 @@ fn init_then_validate(dir: &Path) -> Value {
         serde_yaml_ng::from_str(&std::fs::read_to_string(dir.join("replatform.yaml")).unwrap())
             .unwrap();
     fill(dir);
+    let path = dir.join("replatform.yaml");
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    for (_, placeholder, value) in placeholders {
+        text = text.replace(placeholder, value);
+    }
+    std::fs::write(&path, text).unwrap();
     let (code, doc) = validate_json(dir);
     assert_eq!(
         (code, doc["valid"].as_bool(), doc["errors"].as_u64()),
@@ -613,7 +627,17 @@ fn an_unknown_language_is_never_guessed_python() {
             "FROM debian:bookworm-slim\nRUN apt-get update && apt-get install -y --no-install-recommends ca-certificates\nCOPY worker /usr/local/bin/worker\nCMD [\"/usr/local/bin/worker\", \"--poll\"]\n",
         )],
     );
-    let config = init_then_validate(&dir);
+    let config = init_then_validate_leaving(
+        &dir,
+        &[
+            (
+                "lambda.entry_point",
+                "/TO-FILL/runtime-interface-client",
+                "/usr/local/bin/ric",
+            ),
+            ("lambda.command", "TO-FILL.handler", "worker.handler"),
+        ],
+    );
     assert_eq!(config["lambda"]["trigger"]["type"], "schedule");
     let text = config_text(&dir);
     assert!(

@@ -343,6 +343,19 @@ pub fn check(c: &Config) -> Vec<Diagnostic> {
     }
 
     let l = &c.lambda;
+    // `replatform init` writes `TO-FILL` where it found no language (docs/config.md#languages).
+    for (path, values) in [
+        ("lambda.entry_point", &l.entry_point),
+        ("lambda.command", &l.command),
+    ] {
+        if values.iter().any(|v| v.contains("TO-FILL")) {
+            err(
+                path,
+                format!("`{path}` is still the placeholder `replatform init` wrote"),
+                "name the worker's runtime interface client and its handler (docs/config.md#languages), or run the image unchanged with the polling-worker trigger once it is built",
+            );
+        }
+    }
     if !(128..=10_240).contains(&l.memory) {
         err(
             "lambda.memory",
