@@ -270,6 +270,9 @@ pub struct LoadArgs {
     /// Send only to this platform's queue
     #[arg(long, value_enum)]
     pub only: Option<Only>,
+    /// Only this queue of a worker of several (a key under `queues:`); every consumed queue without it
+    #[arg(long, value_name = "NAME")]
+    pub queue: Option<String>,
     #[command(flatten)]
     pub load: LoadOptions,
 }
@@ -279,6 +282,9 @@ pub struct CompareArgs {
     /// Watch only this platform
     #[arg(long, value_enum)]
     pub only: Option<Only>,
+    /// Only this queue of a worker of several (a key under `queues:`); every consumed queue without it
+    #[arg(long, value_name = "NAME")]
+    pub queue: Option<String>,
     /// Run `load` first, with the load options below, while sampling
     #[arg(long)]
     pub load: bool,
@@ -403,6 +409,9 @@ pub struct StatusArgs {
     /// Show only this stack
     #[arg(long, value_enum)]
     pub only: Option<Only>,
+    /// Show only this queue of a worker of several (a key under `queues:`); every queue without it
+    #[arg(long, value_name = "NAME")]
+    pub queue: Option<String>,
 }
 
 #[derive(Debug, Args)]
