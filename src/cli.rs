@@ -317,6 +317,9 @@ pub struct CompareArgs {
 pub struct SimulateArgs {
     #[command(flatten)]
     pub load: LoadOptions,
+    /// Model only this queue of a worker of several (a key under `queues:`); their sum without it
+    #[arg(long, value_name = "NAME")]
+    pub queue: Option<String>,
     /// The handling time of one message
     #[arg(long, value_name = "DURATION", default_value = "100ms", value_parser = parse_fine_duration)]
     pub per_message: std::time::Duration,

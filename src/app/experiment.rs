@@ -268,6 +268,7 @@ pub async fn compare(
         &samples,
         &summaries,
         sampler.started,
+        platforms.first().map_or(1, |p| p.queue_list().len() as u64),
         printer,
     ) {
         Ok((p, samples)) => (Some(p), samples, None),
@@ -374,6 +375,7 @@ fn predict(
     samples: &[Sample],
     measured: &[PlatformSummary],
     started: SystemTime,
+    loaded_queues: u64,
     printer: &Printer,
 ) -> Result<(Prediction, Vec<Sample>), Failure> {
     let plan_waves: Vec<Wave> = plan.map(|p| engine::schedule(p).1).unwrap_or_default();
@@ -389,9 +391,10 @@ fn predict(
                 count: depth,
             });
         }
+        // Each of the platform's queues got the plan: the model's one queue gets them all.
         waves.extend(plan_waves.iter().map(|w| Wave {
             at: w.at + Duration::from_secs_f64(from),
-            count: w.count,
+            count: w.count * loaded_queues,
         }));
         let i = simulate::inputs(
             waves,
