@@ -78,11 +78,14 @@ fn show(printer: &Printer, status: &Status) -> std::io::Result<()> {
             rows.push(("image", image.clone()));
         }
         // Each queue's URL is shown with its depth above.
+        let queues_shown = r.queue.is_some() || !r.queues.is_empty();
         for (k, v) in r.outputs.iter().filter(|(k, _)| {
-            !matches!(
-                k.as_str(),
-                "QueueUrl" | "DeadLetterQueueUrl" | "FunctionName"
-            ) && !(k.ends_with("QueueUrl") && r.queues.len() + usize::from(r.queue.is_some()) > 0)
+            let shown = k.ends_with("QueueUrl") && queues_shown;
+            !shown
+                && !matches!(
+                    k.as_str(),
+                    "QueueUrl" | "DeadLetterQueueUrl" | "FunctionName"
+                )
         }) {
             rows.push((k.as_str(), v.clone()));
         }
