@@ -1258,3 +1258,85 @@ pub async fn restore_all(
 fn count(n: i32) -> u32 {
     u32::try_from(n).unwrap_or(0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn site(queue: &str) -> Site {
+        Site {
+            cluster: "prod".into(),
+            service: "orders".into(),
+            queue_url: format!("https://sqs.eu-west-1.amazonaws.com/123456789012/{queue}"),
+            queue_name: queue.into(),
+            dead_letter_url: None,
+            function: "orders-worker".into(),
+            mapping: format!("uuid-{queue}"),
+            ceiling: Some(2),
+        }
+    }
+
+    fn preflight(visibility: u64, dead_letter: bool) -> Preflight {
+        Preflight {
+            sqs_trigger: true,
+            lambda_timeout_s: 30,
+            batching_window_s: 0,
+            queue_visibility_timeout_s: visibility,
+            queue_has_dead_letter: dead_letter,
+            reserved_concurrency: Some(6),
+            deployed_reservation: Some(6),
+            unreserved: 100,
+            lambda_stack: None,
+            lambda_stack_current: false,
+        }
+    }
+
+    #[test]
+    fn a_stage_names_every_production_queue_and_one_queue_reads_as_before() {
+        let bounds = Bounds {
+            min: 0,
+            max: 8,
+            desired: 1,
+            scaled: true,
+        };
+        let stage = cutover::plan(&[50], bounds, Some(2)).unwrap()[0];
+        assert_eq!(
+            describe(&stage, &site("orders"), &bounds),
+            "stage 50%: enable the mapping on `orders` with MaximumConcurrency 2, then set the scalable target of `prod/orders` to min 0 max 4 (recorded: 0..8)"
+        );
+        let all = [site("orders"), site("events"), site("payments.fifo")];
+        assert_eq!(
+            describe_all(&stage, &all, &bounds),
+            "stage 50%: enable the mappings on `orders`, `events`, `payments.fifo` with MaximumConcurrency 2 each, then set the scalable target of `prod/orders` to min 0 max 4 (recorded: 0..8)"
+        );
+        assert!(
+            listed(&all[..1]).is_empty(),
+            "one queue's document is unchanged"
+        );
+        assert_eq!(listed(&all).len(), 3);
+    }
+
+    #[test]
+    fn the_functions_checks_count_once_and_each_queues_own_are_named_by_it() {
+        let sites = [site("orders"), site("events")];
+        let refusals = refusals_of(&sites, &[preflight(180, true), preflight(60, false)]);
+        let said: Vec<(&str, &str)> = refusals
+            .iter()
+            .map(|r| (r.check, r.problem.as_str()))
+            .collect();
+        assert_eq!(
+            said,
+            vec![
+                ("lambda-stack", "the Lambda stack is not deployed"),
+                ("visibility-timeout", "`events`: the production queue's visibility timeout is 60 s, below 6 x the function timeout 30 s + batching window 0 s = 180 s"),
+                ("dead-letter", "`events`: the production queue has no dead-letter queue: a message that fails on Lambda would be retried for ever"),
+            ]
+        );
+        // One queue: its refusals as they always were, unnamed.
+        let one = refusals_of(&sites[..1], &[preflight(60, true)]);
+        assert!(
+            one[1].problem.starts_with("the production queue's"),
+            "{one:?}"
+        );
+    }
+}

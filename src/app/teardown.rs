@@ -364,3 +364,23 @@ async fn queues_of(
 fn is_queue_id(id: &str) -> bool {
     id.ends_with("Queue") && id.chars().all(|c| c.is_ascii_alphanumeric())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::is_queue_id;
+
+    #[test]
+    fn every_entrys_queues_are_queues_and_nothing_else_is() {
+        for id in [
+            "Queue",
+            "DeadLetterQueue",
+            "TopicEventsQueue",
+            "TopicEventsDeadLetterQueue",
+        ] {
+            assert!(is_queue_id(id), "{id}");
+        }
+        for id in ["QueuePolicy", "EventSourceMapping", "Function", "My-Queue"] {
+            assert!(!is_queue_id(id), "{id}");
+        }
+    }
+}
