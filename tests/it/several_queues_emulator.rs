@@ -7,7 +7,8 @@
 //! three queues (`tests/fixtures/several_queues/running_worker.py`, made through the APIs) and
 //! the event example under the `sqs` trigger: cut over (`cutover --bake 0s --yes`: every
 //! production mapping enabled, the service at 0) and rolled back (`rollback --yes`: every
-//! mapping disabled, the service as recorded), and no message is lost.
+//! mapping disabled, the service as recorded); a bake that breaches rolls every mapping back on
+//! its own; and no message is lost.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -431,6 +432,31 @@ fn a_service_of_three_queues_is_cut_over_and_rolled_back_and_no_message_is_lost(
     };
     assert_eq!(seen(&moto, &made), rolled_back);
 
+    // A bake that breaches (three errors of the function in CloudWatch, counted once, not once a
+    // queue): the automatic rollback restores the service and disables every mapping.
+    put_lambda_errors(&moto, 3.0);
+    let out = moto.replatform(
+        dir.path(),
+        &[
+            "cutover",
+            "--stages",
+            "50,100",
+            "--bake",
+            "2s",
+            "--sample-every",
+            "1s",
+            "--yes",
+            "--output",
+            "json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let r = json(&out);
+    assert_eq!(r["outcome"], "rolled-back", "{r}");
+    assert_eq!(r["stages"][0]["bake"]["samples"][0]["errors"], 3, "{r}");
+    assert_eq!(r["rollback"]["complete"], true, "{r}");
+    assert_eq!(seen(&moto, &made), rolled_back);
+
     // No message lost: each production queue (with its dead-letter queue) holds its two, each
     // stack queue what was sent to it.
     for k in NAMES {
@@ -439,4 +465,29 @@ fn a_service_of_three_queues_is_cut_over_and_rolled_back_and_no_message_is_lost(
             + held(&moto, q["dead_letter_url"].as_str().unwrap());
         assert_eq!(n, 2, "production queue {k}");
     }
+}
+
+/// Errors of the function in moto's CloudWatch now, as Lambda would publish it.
+fn put_lambda_errors(moto: &Moto, value: f64) {
+    use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
+    let cw = aws_sdk_cloudwatch::Client::new(&moto.sdk());
+    block(
+        cw.put_metric_data()
+            .namespace("AWS/Lambda")
+            .metric_data(
+                MetricDatum::builder()
+                    .metric_name("Errors")
+                    .dimensions(
+                        Dimension::builder()
+                            .name("FunctionName")
+                            .value("it-many")
+                            .build(),
+                    )
+                    .timestamp(std::time::SystemTime::now().into())
+                    .value(value)
+                    .build(),
+            )
+            .send(),
+    )
+    .unwrap();
 }
