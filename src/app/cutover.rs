@@ -1021,13 +1021,11 @@ pub async fn rollback(ws: &Workspace, yes: bool, printer: &Printer) -> Result<Ro
         .map_err(|r| Failure::new(r.problem).hint(r.fix))?;
     let prod = Production::of(&aws);
     let cfn = aws.cfn();
-    let function = match cfn.describe_stack(&lambda_stack).await? {
-        Some(s) => super::deployed::facts(&cfn, &lambda_stack, &s.outputs)
-            .await?
-            .get("FunctionName")
-            .cloned(),
-        None => None,
+    let facts = match cfn.describe_stack(&lambda_stack).await? {
+        Some(s) => super::deployed::facts(&cfn, &lambda_stack, &s.outputs).await?,
+        None => Default::default(),
     };
+    let function = facts.get("FunctionName").cloned();
     let mut sites = Vec::new();
     for (_, queue_url) in queues {
         let queue = prod.sqs.queue(&queue_url).await?;
@@ -1053,6 +1051,11 @@ pub async fn rollback(ws: &Workspace, yes: bool, printer: &Printer) -> Result<Ro
             ceiling: None,
         });
     }
+    if !config.queues.is_empty() {
+        if let (Some(f), Some(first)) = (&function, sites.first().cloned()) {
+            sites.extend(unnamed(&prod, f, &facts, &sites, &first).await?);
+        }
+    }
     let Some(site) = sites.first() else {
         return Err(Failure::new(
             "the config names no consumed queue: there is no production mapping to stop",
@@ -1077,6 +1080,39 @@ pub async fn rollback(ws: &Workspace, yes: bool, printer: &Printer) -> Result<Ro
         }
     }
     undo_all(&prod, &sites, &Printed::new(printer)).await
+}
+
+/// The function's consuming mappings on queues that are neither its stack's own nor a production
+/// queue the config names (a queue taken out of `queues:` since the cutover, before `up` removed
+/// its mapping): a rollback stops them too, so that no production queue stays consumed by the
+/// function unasked. Each as a site like `like`'s.
+async fn unnamed(
+    prod: &Production,
+    function: &str,
+    facts: &std::collections::BTreeMap<String, String>,
+    sites: &[Site],
+    like: &Site,
+) -> Result<Vec<Site>, AwsError> {
+    let last = |s: &str, sep: char| s.rsplit(sep).next().unwrap_or_default().to_string();
+    let mut known: Vec<String> = facts
+        .iter()
+        .filter(|(k, _)| k.ends_with("QueueUrl"))
+        .map(|(_, url)| last(url, '/'))
+        .collect();
+    known.extend(sites.iter().map(|s| s.queue_name.clone()));
+    Ok(prod
+        .lambda
+        .mappings(function, None)
+        .await?
+        .into_iter()
+        .filter(|m| m.state.consuming() && !known.contains(&last(&m.source, ':')))
+        .map(|m| Site {
+            queue_url: String::new(),
+            queue_name: last(&m.source, ':'),
+            mapping: m.uuid,
+            ..like.clone()
+        })
+        .collect())
 }
 
 /// `rollback`: reads the production service once, for its record, then [`restore`]s it.

@@ -457,6 +457,40 @@ fn a_service_of_three_queues_is_cut_over_and_rolled_back_and_no_message_is_lost(
     assert_eq!(r["rollback"]["complete"], true, "{r}");
     assert_eq!(seen(&moto, &made), rolled_back);
 
+    // Cut over again, then `events` taken out of the config before any `up`: `rollback` still
+    // stops the function consuming that production queue (no queue stays consumed unasked).
+    let out = moto.replatform(
+        dir.path(),
+        &["cutover", "--stages", "100", "--bake", "0s", "--yes", "-q"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(
+        seen(&moto, &made).mappings,
+        vec![("Enabled".into(), Some(2)); 3]
+    );
+    let file = dir.path().join("replatform.yaml");
+    let config = std::fs::read_to_string(&file).unwrap();
+    let events_url = aws_url(made["queues"]["events"]["url"].as_str().unwrap());
+    let fewer = config
+        .replace(
+            "  events:\n    url_env: EVENTS_QUEUE_URL\n    visibility_timeout: 180s\n",
+            "",
+        )
+        .replace(&format!("    events: {events_url}\n"), "");
+    assert_ne!(fewer, config);
+    std::fs::write(&file, fewer).unwrap();
+    let out = moto.replatform(dir.path(), &["rollback", "--yes", "--output", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let r = json(&out);
+    assert!(
+        r["steps"].as_array().unwrap().iter().any(|s| s["what"]
+            .as_str()
+            .unwrap()
+            .starts_with("mapping on `orders-events` disabled")),
+        "{r}"
+    );
+    assert_eq!(seen(&moto, &made), rolled_back);
+
     // No message lost: each production queue (with its dead-letter queue) holds its two, each
     // stack queue what was sent to it.
     for k in NAMES {
