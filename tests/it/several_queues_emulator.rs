@@ -353,6 +353,18 @@ fn a_service_of_three_queues_is_cut_over_and_rolled_back_and_no_message_is_lost(
         mappings: vec![("Disabled".into(), None); 3],
     };
     assert_eq!(seen(&moto, &made), before);
+    // `diff` names every production queue and who consumes them.
+    let out = moto.replatform(dir.path(), &["diff", "--image-uri", IMAGE]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let urls: Vec<String> = production.iter().map(|u| aws_url(u)).collect();
+    assert!(
+        stderr(&out).contains(&format!(
+            "production queues {}: consumed by the ECS service",
+            urls.join(", ")
+        )),
+        "{}",
+        stderr(&out)
+    );
     let out = moto.replatform(dir.path(), &["status", "--output", "json"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let status = json(&out);
