@@ -270,6 +270,9 @@ pub struct LoadArgs {
     /// Send only to this platform's queue
     #[arg(long, value_enum)]
     pub only: Option<Only>,
+    /// Only this queue of a worker of several (a key under `queues:`); every consumed queue without it
+    #[arg(long, value_name = "NAME")]
+    pub queue: Option<String>,
     #[command(flatten)]
     pub load: LoadOptions,
 }
@@ -279,6 +282,9 @@ pub struct CompareArgs {
     /// Watch only this platform
     #[arg(long, value_enum)]
     pub only: Option<Only>,
+    /// Only this queue of a worker of several (a key under `queues:`); every consumed queue without it
+    #[arg(long, value_name = "NAME")]
+    pub queue: Option<String>,
     /// Run `load` first, with the load options below, while sampling
     #[arg(long)]
     pub load: bool,
@@ -311,6 +317,9 @@ pub struct CompareArgs {
 pub struct SimulateArgs {
     #[command(flatten)]
     pub load: LoadOptions,
+    /// Model only this queue of a worker of several (a key under `queues:`); their sum without it
+    #[arg(long, value_name = "NAME")]
+    pub queue: Option<String>,
     /// The handling time of one message
     #[arg(long, value_name = "DURATION", default_value = "100ms", value_parser = parse_fine_duration)]
     pub per_message: std::time::Duration,
@@ -403,6 +412,9 @@ pub struct StatusArgs {
     /// Show only this stack
     #[arg(long, value_enum)]
     pub only: Option<Only>,
+    /// Show only this queue of a worker of several (a key under `queues:`); every queue without it
+    #[arg(long, value_name = "NAME")]
+    pub queue: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -93,7 +93,9 @@ pub struct Options {
     pub yes: bool,
 }
 
-/// Where cutover acts: the production service, its queue, the function and its mapping on it.
+/// Where cutover acts: the production service, one of its queues, the function and its mapping
+/// on that queue. A worker of several queues (`queues:` in docs/config.md) has one site per
+/// consumed queue, all naming the same service and function; a stage moves every one of them.
 #[derive(Clone, Debug, Serialize)]
 pub struct Site {
     pub cluster: String,
@@ -154,6 +156,19 @@ pub struct Cutover {
     pub continued_from: Option<u32>,
     pub stages: Vec<StageReport>,
     pub rollback: Option<Rollback>,
+    /// With several queues, every site a stage moves (`site` is the first); absent for one queue,
+    /// so that its document is as it always was.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub queues: Vec<Site>,
+}
+
+/// The sites `--output json` lists under `queues`: all of them when there are several, else none.
+fn listed(sites: &[Site]) -> Vec<Site> {
+    if sites.len() > 1 {
+        sites.to_vec()
+    } else {
+        Vec::new()
+    }
 }
 
 impl Cutover {
@@ -172,6 +187,7 @@ impl Cutover {
             continued_from: None,
             stages: vec![],
             rollback: None,
+            queues: vec![],
         }
     }
 }
@@ -232,13 +248,18 @@ fn stacks(ws: &Workspace) -> Result<(Config, Sources, Stacks), Failure> {
     Ok((config, sources, Stacks { lambda, ecs }))
 }
 
-/// The production section's parts, or the refusal that says what to add: without `production:`
-/// the tool's own ECS stack (`ecs_stack`) can be the source, named by its outputs.
+/// One production queue a cutover moves: what a person calls it (the key under `queues:`, or
+/// `queue`) and its URL.
+type ProductionQueue = (String, String);
+
+/// The production section's parts, every consumed queue's production URL among them, or the
+/// refusal that says what to add: without `production:` the tool's own ECS stack (`ecs_stack`)
+/// can be the source, named by its outputs.
 async fn production_of(
     config: &Config,
     aws: &Aws,
     ecs_stack: Option<&str>,
-) -> Result<(String, String, String), Refusal> {
+) -> Result<(String, String, Vec<ProductionQueue>), Refusal> {
     if let Some(p) = &config.production {
         let Some((cluster, service)) = p.ecs_service.split_once('/') else {
             return Err(refusal(
@@ -247,13 +268,18 @@ async fn production_of(
                 "write it as CLUSTER/SERVICE",
             ));
         };
-        let queue = config
-            .consumed_queues()
-            .first()
-            .and_then(|e| config.production_queue(e))
-            .unwrap_or_default()
-            .to_string();
-        return Ok((cluster.to_string(), service.to_string(), queue));
+        let mut queues = Vec::new();
+        for e in config.consumed_queues() {
+            let Some(url) = config.production_queue(&e) else {
+                return Err(refusal(
+                    "production",
+                    format!("`production:` names no production queue for `{}`", e.path()),
+                    format!("add `production.queues.{}: URL`, the queue the service consumes for it (docs/config.md)", e.label()),
+                ));
+            };
+            queues.push((e.label().to_string(), url.to_string()));
+        }
+        return Ok((cluster.to_string(), service.to_string(), queues));
     }
     // The ECS stack's service and queue, when it is deployed: the section to add, filled in.
     let mut fix = "add a `production:` section (ecs_service: CLUSTER/SERVICE, queue: URL) naming the service that consumes the queue today, then run `replatform up`, which creates the Lambda stack's disabled mapping on that queue".to_string();
@@ -280,7 +306,7 @@ async fn production_of(
     ))
 }
 
-/// `cutover` from the workspace: the checks before the first stage, then [`drive`].
+/// `cutover` from the workspace: the checks before the first stage, then [`drive_all`].
 pub async fn cutover(
     ws: &Workspace,
     options: &Options,
@@ -290,18 +316,20 @@ pub async fn cutover(
     let (config, sources, stacks) = stacks(ws)?;
     let aws = connect(ws, config.region.as_deref(), printer).await?;
     let progress = Printed::new(printer);
-    let (site, preflight_input, service) =
+    let (sites, preflights, service) =
         match locate(&config, &sources, &stacks, &aws, &progress).await? {
             Ok(found) => found,
             Err(refusals) => return Ok(Cutover::refused(refusals, None)),
         };
-    let refusals = cutover::preflight(&preflight_input);
+    let refusals = refusals_of(&sites, &preflights);
     if !refusals.is_empty() {
-        return Ok(Cutover::refused(refusals, Some(site)));
+        let mut refused = Cutover::refused(refusals, sites.first().cloned());
+        refused.queues = listed(&sites);
+        return Ok(refused);
     }
-    drive(
+    drive_all(
         &Production::of(&aws),
-        &site,
+        &sites,
         &service,
         options,
         &crate::ui::prompt::terminal,
@@ -311,21 +339,41 @@ pub async fn cutover(
     .await
 }
 
-/// Finds the site and reads what the checks need, the production service among them (read here
-/// only, and handed to [`drive`]); `Err(refusals)` when something to act on is missing.
+/// The checks before the first stage, for every production queue: the function's checks once
+/// (from the first), each queue's own (its visibility timeout, its dead-letter queue) for each,
+/// named by the queue when there are several.
+fn refusals_of(sites: &[Site], preflights: &[Preflight]) -> Vec<Refusal> {
+    let mut out = Vec::new();
+    for (i, (site, p)) in sites.iter().zip(preflights).enumerate() {
+        for mut r in cutover::preflight(p) {
+            let own = matches!(r.check, "visibility-timeout" | "dead-letter");
+            if i > 0 && !own {
+                continue;
+            }
+            if own && sites.len() > 1 {
+                r.problem = format!("`{}`: {}", site.queue_name, r.problem);
+            }
+            out.push(r);
+        }
+    }
+    out
+}
+
+/// Finds the sites (one per production queue) and reads what the checks need, the production
+/// service among them (read here only, and handed to [`drive_all`]); `Err(refusals)` when
+/// something to act on is missing.
 async fn locate(
     config: &Config,
     sources: &Sources,
     stacks: &Stacks,
     aws: &Aws,
     progress: &dyn Progress,
-) -> Result<Result<(Site, Preflight, EcsService), Vec<Refusal>>, Failure> {
+) -> Result<Result<(Vec<Site>, Vec<Preflight>, EcsService), Vec<Refusal>>, Failure> {
     let lambda_stack = stacks.lambda.as_str();
-    let (cluster, service, queue_url) =
-        match production_of(config, aws, stacks.ecs.as_deref()).await {
-            Ok(p) => p,
-            Err(r) => return Ok(Err(vec![r])),
-        };
+    let (cluster, service, queues) = match production_of(config, aws, stacks.ecs.as_deref()).await {
+        Ok(p) => p,
+        Err(r) => return Ok(Err(vec![r])),
+    };
     let Trigger::Sqs(sqs) = &config.lambda.trigger else {
         return Ok(Err(vec![refusal(
             "trigger",
@@ -341,13 +389,23 @@ async fn locate(
         Some(s) => super::deployed::facts(&cfn, lambda_stack, &s.outputs).await?,
         None => Default::default(),
     };
-    let Some(queue) = prod.sqs.queue(&queue_url).await? else {
-        return Ok(Err(vec![refusal(
-            "production-queue",
-            format!("the production queue `{queue_url}` does not exist"),
-            "correct `production.queue` to the URL of the queue the service consumes",
-        )]));
-    };
+    // Each production queue, as SQS has it.
+    let mut found = Vec::new();
+    for (label, queue_url) in &queues {
+        let Some(queue) = prod.sqs.queue(queue_url).await? else {
+            let field = if config.queues.is_empty() {
+                "production.queue".to_string()
+            } else {
+                format!("production.queues.{label}")
+            };
+            return Ok(Err(vec![refusal(
+                "production-queue",
+                format!("the production queue `{queue_url}` does not exist"),
+                format!("correct `{field}` to the URL of the queue the service consumes"),
+            )]));
+        };
+        found.push((queue_url.clone(), queue));
+    }
     let Some(ecs_service) = prod.service(&cluster, &service).await? else {
         return Ok(Err(vec![refusal(
             "production-service",
@@ -359,17 +417,20 @@ async fn locate(
         .get("FunctionName")
         .cloned()
         .unwrap_or_else(|| config.service.clone());
-    let mapping = match stack {
-        Some(_) => prod
-            .lambda
-            .mappings(&function, Some(&queue.arn))
-            .await
-            .or_none_if(AwsError::is_missing_function)?
-            .and_then(|m| m.into_iter().next()),
-        None => None,
-    };
+    let mut mappings = Vec::new();
+    for (_, queue) in &found {
+        mappings.push(match stack {
+            Some(_) => prod
+                .lambda
+                .mappings(&function, Some(&queue.arn))
+                .await
+                .or_none_if(AwsError::is_missing_function)?
+                .and_then(|m| m.into_iter().next()),
+            None => None,
+        });
+    }
     let mut current = false;
-    if stack.is_some() && mapping.is_some() {
+    if stack.is_some() && mappings.iter().all(Option::is_some) {
         let image = prod.lambda.function_image(&function).await.ok().flatten();
         match lambda_stack_current(config, sources, &cfn, lambda_stack, aws.region(), image).await?
         {
@@ -394,35 +455,48 @@ async fn locate(
             u32::MAX / 2
         }
     };
-    let dead_letter_arn = queue.dead_letter_arn()?;
-    let dead_letter_url = match &dead_letter_arn {
-        Some(arn) => prod.sqs.queue_url_of(arn).await?,
-        None => None,
-    };
-    let preflight = Preflight {
-        sqs_trigger: true,
-        lambda_timeout_s: config.lambda.timeout.0,
-        batching_window_s: sqs.max_batching_window.0,
-        queue_visibility_timeout_s: queue.visibility_timeout_s,
-        queue_has_dead_letter: dead_letter_arn.is_some(),
-        reserved_concurrency: config.lambda.reserved_concurrency,
-        deployed_reservation,
-        unreserved,
-        lambda_stack: lambda_status,
-        lambda_stack_current: current,
-    };
-    let queue_name = queue_url.rsplit('/').next().unwrap_or_default().to_string();
-    let site = Site {
-        cluster,
-        service,
-        queue_url,
-        queue_name,
-        dead_letter_url,
-        function,
-        mapping: mapping.map(|m| m.uuid).unwrap_or_default(),
-        ceiling: sqs.max_concurrency.or(config.lambda.reserved_concurrency),
-    };
-    Ok(Ok((site, preflight, ecs_service)))
+    // Each mapping's ceiling: the trigger's `max_concurrency` (every mapping scales to it), else
+    // its share of the reserved concurrency, at least 2, so that the mappings together stay
+    // within the reservation (docs/pitfalls.md#p8).
+    let n = u32::try_from(found.len()).unwrap_or(1).max(1);
+    let ceiling = sqs
+        .max_concurrency
+        .or(config
+            .lambda
+            .reserved_concurrency
+            .map(|r| if n > 1 { (r / n).max(2) } else { r }));
+    let (mut sites, mut preflights) = (Vec::new(), Vec::new());
+    for ((queue_url, queue), mapping) in found.into_iter().zip(mappings) {
+        let dead_letter_arn = queue.dead_letter_arn()?;
+        let dead_letter_url = match &dead_letter_arn {
+            Some(arn) => prod.sqs.queue_url_of(arn).await?,
+            None => None,
+        };
+        preflights.push(Preflight {
+            sqs_trigger: true,
+            lambda_timeout_s: config.lambda.timeout.0,
+            batching_window_s: sqs.max_batching_window.0,
+            queue_visibility_timeout_s: queue.visibility_timeout_s,
+            queue_has_dead_letter: dead_letter_arn.is_some(),
+            reserved_concurrency: config.lambda.reserved_concurrency,
+            deployed_reservation,
+            unreserved,
+            lambda_stack: lambda_status.clone(),
+            lambda_stack_current: current,
+        });
+        let queue_name = queue_url.rsplit('/').next().unwrap_or_default().to_string();
+        sites.push(Site {
+            cluster: cluster.clone(),
+            service: service.clone(),
+            queue_url,
+            queue_name,
+            dead_letter_url,
+            function: function.clone(),
+            mapping: mapping.map(|m| m.uuid).unwrap_or_default(),
+            ceiling,
+        });
+    }
+    Ok(Ok((sites, preflights, ecs_service)))
 }
 
 /// Whether the deployed Lambda stack is the one `up` would deploy now, with the image the
@@ -459,10 +533,28 @@ async fn lambda_stack_current(
 
 /// What a stage changes in production, in words, for the question before it and the log.
 pub fn describe(stage: &Stage, site: &Site, bounds: &Bounds) -> String {
-    let lambda = format!(
-        "enable the mapping on `{}` with MaximumConcurrency {}",
-        site.queue_name, stage.max_concurrency
-    );
+    describe_all(stage, std::slice::from_ref(site), bounds)
+}
+
+/// [`describe`] for every site a stage moves: one mapping per production queue.
+pub fn describe_all(stage: &Stage, sites: &[Site], bounds: &Bounds) -> String {
+    let site = &sites[0];
+    let lambda = if sites.len() == 1 {
+        format!(
+            "enable the mapping on `{}` with MaximumConcurrency {}",
+            site.queue_name, stage.max_concurrency
+        )
+    } else {
+        let names: Vec<String> = sites
+            .iter()
+            .map(|s| format!("`{}`", s.queue_name))
+            .collect();
+        format!(
+            "enable the mappings on {} with MaximumConcurrency {} each",
+            names.join(", "),
+            stage.max_concurrency
+        )
+    };
     let ecs = match (bounds.scaled, stage.ecs_desired) {
         (true, Some(d)) => format!("hold `{}/{}` at min {} max {} and set its desired count to {d} (its tasks get SIGTERM and their stopTimeout to finish their batches)", site.cluster, site.service, stage.ecs_min, stage.ecs_max),
         (true, None) => format!("set the scalable target of `{}/{}` to min {} max {} (recorded: {}..{})", site.cluster, site.service, stage.ecs_min, stage.ecs_max, bounds.min, bounds.max),
@@ -484,6 +576,34 @@ pub async fn drive(
     stop: &Stop,
     progress: &dyn Progress,
 ) -> Result<Cutover, Failure> {
+    drive_all(
+        prod,
+        std::slice::from_ref(site),
+        service,
+        options,
+        ask,
+        stop,
+        progress,
+    )
+    .await
+}
+
+/// [`drive`] for a worker of several queues: every site (one per production queue, the same
+/// service and function) moves together, stage by stage, and a rollback restores them all.
+pub async fn drive_all(
+    prod: &Production,
+    sites: &[Site],
+    service: &EcsService,
+    options: &Options,
+    ask: Ask<'_>,
+    stop: &Stop,
+    progress: &dyn Progress,
+) -> Result<Cutover, Failure> {
+    let Some(site) = sites.first() else {
+        return Err(Failure::new(
+            "the config names no consumed queue: there is nothing to cut over",
+        ));
+    };
     let mut report = Cutover {
         outcome: Outcome::CutOver,
         reason: None,
@@ -494,6 +614,7 @@ pub async fn drive(
         continued_from: None,
         stages: vec![],
         rollback: None,
+        queues: listed(sites),
     };
     let tag = service.tags.get(STATE_TAG);
     let mut record = match tag {
@@ -554,7 +675,7 @@ pub async fn drive(
         if let Some(signal) = stop.signal() {
             return Ok(interrupted(report, signal, record.stage, next_steps));
         }
-        let what = describe(stage, site, &record.bounds);
+        let what = describe_all(stage, sites, &record.bounds);
         if !options.yes {
             let answer = ask(format!("{what}. Go on?")).await;
             match answer {
@@ -599,7 +720,7 @@ pub async fn drive(
                 bounds: record.bounds,
             });
         }
-        let applied = match stop.run(apply(prod, site, stage, &record.bounds)).await {
+        let applied = match stop.run(apply(prod, sites, stage, &record.bounds)).await {
             Ok(r) => r,
             Err(signal) => return Ok(interrupted(report, signal, record.stage, next_steps)),
         };
@@ -608,7 +729,7 @@ pub async fn drive(
             let hint = what_to_do(&e);
             return Ok(roll_back(
                 prod,
-                site,
+                sites,
                 &service.arn,
                 tagged,
                 report,
@@ -628,7 +749,7 @@ pub async fn drive(
             let hint = what_to_do(&e);
             return Ok(roll_back(
                 prod,
-                site,
+                sites,
                 &service.arn,
                 tagged,
                 report,
@@ -647,7 +768,7 @@ pub async fn drive(
             continue;
         }
         let bake = match stop
-            .run(bake(prod, site, stage.percent, options, progress))
+            .run(bake(prod, sites, stage.percent, options, progress))
             .await
         {
             Ok(b) => b,
@@ -659,7 +780,7 @@ pub async fn drive(
                 let hint = what_to_do(&e);
                 return Ok(roll_back(
                     prod,
-                    site,
+                    sites,
                     &service.arn,
                     tagged,
                     report,
@@ -678,7 +799,7 @@ pub async fn drive(
         if let Some(why) = breach {
             return Ok(roll_back(
                 prod,
-                site,
+                sites,
                 &service.arn,
                 tagged,
                 report,
@@ -716,7 +837,7 @@ fn interrupted(mut report: Cutover, signal: &str, stage: u32, next_steps: &str) 
 #[allow(clippy::too_many_arguments)]
 async fn roll_back(
     prod: &Production,
-    site: &Site,
+    sites: &[Site],
     arn: &str,
     tagged: Option<Recorded>,
     mut report: Cutover,
@@ -727,7 +848,7 @@ async fn roll_back(
     progress.report(Event::RollingBack {
         reason: reason.clone(),
     });
-    let r = restore(prod, site, arn, tagged, progress).await;
+    let r = restore_all(prod, sites, arn, tagged, progress).await;
     report.outcome = if r.complete {
         Outcome::RolledBack
     } else {
@@ -743,17 +864,23 @@ async fn roll_back(
     report
 }
 
-/// One stage's changes: the function's share first, settled, then ECS's.
+/// One stage's changes: the function's share first (every production queue's mapping), settled,
+/// then ECS's.
 async fn apply(
     prod: &Production,
-    site: &Site,
+    sites: &[Site],
     stage: &Stage,
     bounds: &Bounds,
 ) -> Result<(), AwsError> {
-    prod.lambda
-        .set_mapping(&site.mapping, true, Some(stage.max_concurrency))
-        .await?;
-    settle(prod, &site.mapping).await?;
+    for site in sites {
+        prod.lambda
+            .set_mapping(&site.mapping, true, Some(stage.max_concurrency))
+            .await?;
+    }
+    for site in sites {
+        settle(prod, &site.mapping).await?;
+    }
+    let site = &sites[0];
     if bounds.scaled {
         prod.scaling
             .set_bounds(&site.cluster, &site.service, stage.ecs_min, stage.ecs_max)
@@ -789,10 +916,12 @@ async fn settle(prod: &Production, uuid: &str) -> Result<Mapping, AwsError> {
 }
 
 /// Watches a stage for `options.bake`, a sample every `options.sample_every`; stops at the first
-/// breach.
+/// breach. With several production queues a sample sums their depths and their dead-letter
+/// queues' depths and takes the oldest message of any; the function's errors and throttles are
+/// the function's, counted once.
 async fn bake(
     prod: &Production,
-    site: &Site,
+    sites: &[Site],
     percent: u32,
     options: &Options,
     progress: &dyn Progress,
@@ -819,35 +948,43 @@ async fn bake(
         let wait = every.min(options.bake - started.elapsed());
         tokio::time::sleep(wait).await;
         let to = SystemTime::now();
-        let health = prod
-            .cloudwatch
-            .health(
-                &site.function,
-                &site.queue_name,
-                since.min(to - Duration::from_secs(60)),
-                to,
-            )
-            .await?;
+        let mut health = None;
+        let mut oldest_age_s = None;
+        let (mut depth, mut dlq) = (0, 0);
+        for site in sites {
+            let h = prod
+                .cloudwatch
+                .health(
+                    &site.function,
+                    &site.queue_name,
+                    since.min(to - Duration::from_secs(60)),
+                    to,
+                )
+                .await?;
+            oldest_age_s = oldest_age_s.max(h.oldest_age_s);
+            health.get_or_insert(h);
+            depth += prod
+                .sqs
+                .queue(&site.queue_url)
+                .await?
+                .map_or(0, |q| q.depth.visible);
+            dlq += match &site.dead_letter_url {
+                Some(url) => prod.sqs.queue(url).await?.map_or(0, |q| q.depth.visible),
+                None => 0,
+            };
+        }
+        let Some(health) = health else { break };
         let (errors, throttles) = (health.errors.unwrap_or(0), health.throttles.unwrap_or(0));
         let new = (
             errors.saturating_sub(counted.0),
             throttles.saturating_sub(counted.1),
         );
         counted = (counted.0.max(errors), counted.1.max(throttles));
-        let depth = prod
-            .sqs
-            .queue(&site.queue_url)
-            .await?
-            .map_or(0, |q| q.depth.visible);
-        let dlq = match &site.dead_letter_url {
-            Some(url) => prod.sqs.queue(url).await?.map_or(0, |q| q.depth.visible),
-            None => 0,
-        };
         let s = Sample {
             errors: new.0,
             throttles: new.1,
             dlq_depth: dlq,
-            oldest_age_s: health.oldest_age_s.unwrap_or(0),
+            oldest_age_s: oldest_age_s.unwrap_or(0),
             depth,
         };
         samples.push(s);
@@ -873,50 +1010,67 @@ async fn bake(
     })
 }
 
-/// `rollback` from the workspace.
+/// `rollback` from the workspace: every production queue's mapping, with the service.
 pub async fn rollback(ws: &Workspace, yes: bool, printer: &Printer) -> Result<Rollback, Failure> {
     // Nothing is rendered: a template that would not render does not stand in a rollback's way.
     let (config, _, stacks) = stacks(ws)?;
     let lambda_stack = stacks.lambda;
     let aws = connect(ws, config.region.as_deref(), printer).await?;
-    let (cluster, service, queue_url) = production_of(&config, &aws, stacks.ecs.as_deref())
+    let (cluster, service, queues) = production_of(&config, &aws, stacks.ecs.as_deref())
         .await
         .map_err(|r| Failure::new(r.problem).hint(r.fix))?;
     let prod = Production::of(&aws);
     let cfn = aws.cfn();
-    let function = match cfn.describe_stack(&lambda_stack).await? {
-        Some(s) => super::deployed::facts(&cfn, &lambda_stack, &s.outputs)
-            .await?
-            .get("FunctionName")
-            .cloned(),
-        None => None,
+    let facts = match cfn.describe_stack(&lambda_stack).await? {
+        Some(s) => super::deployed::facts(&cfn, &lambda_stack, &s.outputs).await?,
+        None => Default::default(),
     };
-    let queue = prod.sqs.queue(&queue_url).await?;
-    let mapping = match (&function, &queue) {
-        (Some(f), Some(q)) => prod
-            .lambda
-            .mappings(f, Some(&q.arn))
-            .await?
-            .into_iter()
-            .next()
-            .map(|m| m.uuid),
-        _ => None,
-    };
-    let queue_name = queue_url.rsplit('/').next().unwrap_or_default().to_string();
-    let site = Site {
-        cluster,
-        service,
-        queue_url,
-        queue_name,
-        dead_letter_url: None,
-        function: function.unwrap_or_default(),
-        mapping: mapping.unwrap_or_default(),
-        ceiling: None,
+    let function = facts.get("FunctionName").cloned();
+    let mut sites = Vec::new();
+    for (_, queue_url) in queues {
+        let queue = prod.sqs.queue(&queue_url).await?;
+        let mapping = match (&function, &queue) {
+            (Some(f), Some(q)) => prod
+                .lambda
+                .mappings(f, Some(&q.arn))
+                .await?
+                .into_iter()
+                .next()
+                .map(|m| m.uuid),
+            _ => None,
+        };
+        let queue_name = queue_url.rsplit('/').next().unwrap_or_default().to_string();
+        sites.push(Site {
+            cluster: cluster.clone(),
+            service: service.clone(),
+            queue_url,
+            queue_name,
+            dead_letter_url: None,
+            function: function.clone().unwrap_or_default(),
+            mapping: mapping.unwrap_or_default(),
+            ceiling: None,
+        });
+    }
+    if !config.queues.is_empty() {
+        if let (Some(f), Some(first)) = (&function, sites.first().cloned()) {
+            sites.extend(unnamed(&prod, f, &facts, &sites, &first).await?);
+        }
+    }
+    let Some(site) = sites.first() else {
+        return Err(Failure::new(
+            "the config names no consumed queue: there is no production mapping to stop",
+        ));
     };
     if !yes {
+        let names: Vec<String> = sites
+            .iter()
+            .map(|s| format!("`{}`", s.queue_name))
+            .collect();
         let question = format!(
-            "Put `{}/{}` back as recorded and stop the function consuming `{}`?",
-            site.cluster, site.service, site.queue_name
+            "Put `{}/{}` back as recorded and stop the function consuming {}?",
+            site.cluster,
+            site.service,
+            names.join(", ")
         );
         match crate::ui::prompt::ask(question).await {
             Ok(Some(true)) => {}
@@ -925,7 +1079,40 @@ pub async fn rollback(ws: &Workspace, yes: bool, printer: &Printer) -> Result<Ro
             Err(signal) => return Err(Failure::interrupted(format!("interrupted ({signal}) at the question: nothing was changed"))),
         }
     }
-    undo(&prod, &site, &Printed::new(printer)).await
+    undo_all(&prod, &sites, &Printed::new(printer)).await
+}
+
+/// The function's consuming mappings on queues that are neither its stack's own nor a production
+/// queue the config names (a queue taken out of `queues:` since the cutover, before `up` removed
+/// its mapping): a rollback stops them too, so that no production queue stays consumed by the
+/// function unasked. Each as a site like `like`'s.
+async fn unnamed(
+    prod: &Production,
+    function: &str,
+    facts: &std::collections::BTreeMap<String, String>,
+    sites: &[Site],
+    like: &Site,
+) -> Result<Vec<Site>, AwsError> {
+    let last = |s: &str, sep: char| s.rsplit(sep).next().unwrap_or_default().to_string();
+    let mut known: Vec<String> = facts
+        .iter()
+        .filter(|(k, _)| k.ends_with("QueueUrl"))
+        .map(|(_, url)| last(url, '/'))
+        .collect();
+    known.extend(sites.iter().map(|s| s.queue_name.clone()));
+    Ok(prod
+        .lambda
+        .mappings(function, None)
+        .await?
+        .into_iter()
+        .filter(|m| m.state.consuming() && !known.contains(&last(&m.source, ':')))
+        .map(|m| Site {
+            queue_url: String::new(),
+            queue_name: last(&m.source, ':'),
+            mapping: m.uuid,
+            ..like.clone()
+        })
+        .collect())
 }
 
 /// `rollback`: reads the production service once, for its record, then [`restore`]s it.
@@ -934,6 +1121,21 @@ pub async fn undo(
     site: &Site,
     progress: &dyn Progress,
 ) -> Result<Rollback, Failure> {
+    undo_all(prod, std::slice::from_ref(site), progress).await
+}
+
+/// [`undo`] for every production queue's site (the same service): ECS back as recorded, then
+/// every mapping stopped.
+pub async fn undo_all(
+    prod: &Production,
+    sites: &[Site],
+    progress: &dyn Progress,
+) -> Result<Rollback, Failure> {
+    let Some(site) = sites.first() else {
+        return Err(Failure::new(
+            "the config names no consumed queue: there is no production mapping to stop",
+        ));
+    };
     let Some(service) = prod.service(&site.cluster, &site.service).await? else {
         return Err(Failure::new(format!(
             "the production service `{}/{}` is not found",
@@ -946,7 +1148,7 @@ pub async fn undo(
         .map(|t| Recorded::parse(t))
         .transpose()
         .map_err(Failure::new)?;
-    Ok(restore(prod, site, &service.arn, recorded, progress).await)
+    Ok(restore_all(prod, sites, &service.arn, recorded, progress).await)
 }
 
 /// Puts the production service (`arn`) back as `recorded`, then stops the function consuming the
@@ -960,6 +1162,19 @@ pub async fn restore(
     recorded: Option<Recorded>,
     progress: &dyn Progress,
 ) -> Rollback {
+    restore_all(prod, std::slice::from_ref(site), arn, recorded, progress).await
+}
+
+/// [`restore`] for every production queue: ECS first (the same service for all), then each
+/// queue's mapping, then the record, removed only when every step succeeded.
+pub async fn restore_all(
+    prod: &Production,
+    sites: &[Site],
+    arn: &str,
+    recorded: Option<Recorded>,
+    progress: &dyn Progress,
+) -> Rollback {
+    let site = &sites[0];
     let mut steps = Vec::new();
     let mut ecs_ok = true;
     let step = |what: String, result: Result<StepOutcome, AwsError>, steps: &mut Vec<Step>| {
@@ -1025,30 +1240,32 @@ pub async fn restore(
         }),
     }
     let mut lambda_ok = true;
-    if site.mapping.is_empty() {
-        progress.report(Event::NoMapping);
-    } else if !ecs_ok {
-        steps.push(Step {
-            what: format!(
-                "mapping on `{}` left consuming: ECS is not restored",
-                site.queue_name
-            ),
-            outcome: StepOutcome::Skipped,
-            error: None,
-        });
-        lambda_ok = false;
-    } else {
-        let result = async {
-            let m = prod.lambda.mapping(&site.mapping).await?;
-            if m.state == MappingState::Disabled {
-                return Ok(StepOutcome::Unchanged);
+    for site in sites {
+        if site.mapping.is_empty() {
+            progress.report(Event::NoMapping);
+        } else if !ecs_ok {
+            steps.push(Step {
+                what: format!(
+                    "mapping on `{}` left consuming: ECS is not restored",
+                    site.queue_name
+                ),
+                outcome: StepOutcome::Skipped,
+                error: None,
+            });
+            lambda_ok = false;
+        } else {
+            let result = async {
+                let m = prod.lambda.mapping(&site.mapping).await?;
+                if m.state == MappingState::Disabled {
+                    return Ok(StepOutcome::Unchanged);
+                }
+                prod.lambda.set_mapping(&site.mapping, false, None).await?;
+                settle(prod, &site.mapping).await?;
+                Ok(StepOutcome::Done)
             }
-            prod.lambda.set_mapping(&site.mapping, false, None).await?;
-            settle(prod, &site.mapping).await?;
-            Ok(StepOutcome::Done)
+            .await;
+            lambda_ok &= step(format!("mapping on `{}` disabled (its batches in flight return to the queue after its visibility timeout)", site.queue_name), result, &mut steps);
         }
-        .await;
-        lambda_ok = step(format!("mapping on `{}` disabled (its batches in flight return to the queue after its visibility timeout)", site.queue_name), result, &mut steps);
     }
     if recorded.is_some() && ecs_ok && lambda_ok {
         let result = prod
@@ -1076,4 +1293,86 @@ pub async fn restore(
 /// A count AWS gives as a signed number.
 fn count(n: i32) -> u32 {
     u32::try_from(n).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn site(queue: &str) -> Site {
+        Site {
+            cluster: "prod".into(),
+            service: "orders".into(),
+            queue_url: format!("https://sqs.eu-west-1.amazonaws.com/123456789012/{queue}"),
+            queue_name: queue.into(),
+            dead_letter_url: None,
+            function: "orders-worker".into(),
+            mapping: format!("uuid-{queue}"),
+            ceiling: Some(2),
+        }
+    }
+
+    fn preflight(visibility: u64, dead_letter: bool) -> Preflight {
+        Preflight {
+            sqs_trigger: true,
+            lambda_timeout_s: 30,
+            batching_window_s: 0,
+            queue_visibility_timeout_s: visibility,
+            queue_has_dead_letter: dead_letter,
+            reserved_concurrency: Some(6),
+            deployed_reservation: Some(6),
+            unreserved: 100,
+            lambda_stack: None,
+            lambda_stack_current: false,
+        }
+    }
+
+    #[test]
+    fn a_stage_names_every_production_queue_and_one_queue_reads_as_before() {
+        let bounds = Bounds {
+            min: 0,
+            max: 8,
+            desired: 1,
+            scaled: true,
+        };
+        let stage = cutover::plan(&[50], bounds, Some(2)).unwrap()[0];
+        assert_eq!(
+            describe(&stage, &site("orders"), &bounds),
+            "stage 50%: enable the mapping on `orders` with MaximumConcurrency 2, then set the scalable target of `prod/orders` to min 0 max 4 (recorded: 0..8)"
+        );
+        let all = [site("orders"), site("events"), site("payments.fifo")];
+        assert_eq!(
+            describe_all(&stage, &all, &bounds),
+            "stage 50%: enable the mappings on `orders`, `events`, `payments.fifo` with MaximumConcurrency 2 each, then set the scalable target of `prod/orders` to min 0 max 4 (recorded: 0..8)"
+        );
+        assert!(
+            listed(&all[..1]).is_empty(),
+            "one queue's document is unchanged"
+        );
+        assert_eq!(listed(&all).len(), 3);
+    }
+
+    #[test]
+    fn the_functions_checks_count_once_and_each_queues_own_are_named_by_it() {
+        let sites = [site("orders"), site("events")];
+        let refusals = refusals_of(&sites, &[preflight(180, true), preflight(60, false)]);
+        let said: Vec<(&str, &str)> = refusals
+            .iter()
+            .map(|r| (r.check, r.problem.as_str()))
+            .collect();
+        assert_eq!(
+            said,
+            vec![
+                ("lambda-stack", "the Lambda stack is not deployed"),
+                ("visibility-timeout", "`events`: the production queue's visibility timeout is 60 s, below 6 x the function timeout 30 s + batching window 0 s = 180 s"),
+                ("dead-letter", "`events`: the production queue has no dead-letter queue: a message that fails on Lambda would be retried for ever"),
+            ]
+        );
+        // One queue: its refusals as they always were, unnamed.
+        let one = refusals_of(&sites[..1], &[preflight(60, true)]);
+        assert!(
+            one[1].problem.starts_with("the production queue's"),
+            "{one:?}"
+        );
+    }
 }

@@ -14,7 +14,7 @@ use crate::aws::sqs::QueueDepth;
 use crate::aws::{Aws, AwsError, OrMissing};
 use crate::core::config::Config;
 use crate::error::Failure;
-use crate::experiment::compare::Platform;
+use crate::experiment::compare::{Platform, PlatformQueue};
 use crate::ui::printer::Printer;
 
 /// Stack outputs, completed from the stack's resources where an output is missing: the names
@@ -37,6 +37,15 @@ pub async fn facts(
         for (logical, output) in FROM_RESOURCES {
             if let (false, Some(physical)) = (facts.contains_key(output), resources.get(logical)) {
                 facts.insert(output.to_string(), physical.clone());
+            }
+        }
+        // Each entry of `queues:` has its queues as `{Id}Queue` and `{Id}DeadLetterQueue`,
+        // output as `{Id}QueueUrl` and `{Id}DeadLetterQueueUrl` (stacks/ecs.yaml).
+        for (logical, physical) in &resources {
+            if logical.ends_with("Queue") {
+                facts
+                    .entry(format!("{logical}Url"))
+                    .or_insert_with(|| physical.clone());
             }
         }
     }
@@ -71,17 +80,37 @@ pub async fn deployed(
             return Err(Failure::new(format!("stack `{name}` is {}", stack.status)).hint("`replatform status` shows why; once `replatform up` has brought it to a deployed state, run this again"));
         }
         let f = facts(&cfn, &name, &stack.outputs).await?;
-        let Some(queue_url) = f.get("QueueUrl").cloned() else {
-            return Err(Failure::new(format!(
-                "stack `{name}` has no queue (no `QueueUrl` output nor `Queue` resource)"
-            ))
-            .hint("a custom template must keep the Queue resource or output its URL as QueueUrl"));
+        let mut queues = Vec::new();
+        for e in config.consumed_queues() {
+            let (id, dlq) = (e.queue_id(), e.dead_letter_id());
+            let Some(queue_url) = f.get(&format!("{id}Url")).cloned() else {
+                return Err(Failure::new(format!(
+                    "stack `{name}` has no queue `{}` (no `{id}Url` output nor `{id}` resource)",
+                    e.label()
+                ))
+                .hint(format!("a custom template must keep the {id} resource or output its URL as {id}Url; `replatform up` deploys the config's queues")));
+            };
+            queues.push(PlatformQueue {
+                name: e.label().to_string(),
+                queue_url,
+                dead_letter_queue_url: f.get(&format!("{dlq}Url")).cloned(),
+            });
+        }
+        let Some(first) = queues.first().cloned() else {
+            return Err(Failure::new(
+                "the config names no consumed queue: there is nothing to send to or sample",
+            )
+            .hint("set `consumed: true` on at least one entry of `queues:`"));
         };
+        if queues.len() == 1 {
+            queues.clear();
+        }
         platforms.push(Platform {
             platform: kind,
             stack: name,
-            queue_url,
-            dead_letter_queue_url: f.get("DeadLetterQueueUrl").cloned(),
+            queue_url: first.queue_url,
+            dead_letter_queue_url: first.dead_letter_queue_url,
+            queues,
             cluster: f
                 .get("ClusterName")
                 .or(config.ecs.cluster.as_ref())
@@ -107,12 +136,28 @@ pub struct StackStatusReport {
     pub function: Option<FunctionReport>,
     /// The image the platform runs (the task definition's, the function's).
     pub image: Option<String>,
+    /// With several queues (`queues:` in docs/config.md), each of them; `queue` and
+    /// `dead_letter_queue` are then absent. Not written for one queue.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub queues: Vec<NamedQueueReport>,
 }
 
 #[derive(Serialize)]
 pub struct QueueReport {
     pub url: String,
     pub depth: Option<QueueDepth>,
+}
+
+/// One queue of a worker of several, with its dead-letter queue.
+#[derive(Serialize)]
+pub struct NamedQueueReport {
+    /// The key under `queues:`.
+    pub name: String,
+    /// `false` for a queue the worker only sends to.
+    pub consumed: bool,
+    pub url: String,
+    pub depth: Option<QueueDepth>,
+    pub dead_letter_queue: Option<QueueReport>,
 }
 
 #[derive(Serialize)]
@@ -141,6 +186,7 @@ pub async fn stack_status(
         service: None,
         function: None,
         image: None,
+        queues: Vec::new(),
     };
     let Some(stack) = cfn.describe_stack(name).await? else {
         return Ok(r);
@@ -158,6 +204,25 @@ pub async fn stack_status(
                 depth: aws.sqs().queue(url).await?.map(|q| q.depth),
             });
         }
+    }
+    for e in config.queues().iter().filter(|e| e.key.is_some()) {
+        let Some(url) = facts.get(&format!("{}Url", e.queue_id())) else {
+            continue;
+        };
+        let dead_letter_queue = match facts.get(&format!("{}Url", e.dead_letter_id())) {
+            Some(d) => Some(QueueReport {
+                url: d.clone(),
+                depth: aws.sqs().queue(d).await?.map(|q| q.depth),
+            }),
+            None => None,
+        };
+        r.queues.push(NamedQueueReport {
+            name: e.label().to_string(),
+            consumed: e.queue.consumed,
+            url: url.clone(),
+            depth: aws.sqs().queue(url).await?.map(|q| q.depth),
+            dead_letter_queue,
+        });
     }
     if let (Some(cluster), Some(service)) = (
         facts.get("ClusterName").or(config.ecs.cluster.as_ref()),
@@ -212,6 +277,21 @@ pub struct ProductionReport {
     /// The cutover recorded on the service: the stage applied last and the bounds `rollback`
     /// restores; `null` when none is under way.
     pub cutover: Option<crate::core::cutover::Recorded>,
+    /// With several consumed queues, each production queue and the function's mapping on it
+    /// (`queue` and `mapping` are the first's, and `consumers` counts every mapping). Not
+    /// written for one queue.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub queues: Vec<ProductionQueueReport>,
+}
+
+/// One production queue of a worker of several, and the function's mapping on it.
+#[derive(Serialize)]
+pub struct ProductionQueueReport {
+    /// The key under `queues:` (and `production.queues:`).
+    pub name: String,
+    pub url: String,
+    pub depth: Option<QueueDepth>,
+    pub mapping: Option<ProductionMapping>,
 }
 
 impl ProductionReport {
@@ -233,7 +313,7 @@ impl ProductionReport {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Clone, Serialize)]
 pub struct ProductionMapping {
     pub state: MappingState,
     pub maximum_concurrency: Option<u32>,
@@ -275,13 +355,38 @@ pub async fn production_status(
     let Some(p) = &config.production else {
         return Ok(None);
     };
-    let queue = config
-        .consumed_queues()
-        .first()
-        .and_then(|e| config.production_queue(e))
-        .unwrap_or_default()
-        .to_string();
-    let depth = aws.sqs().queue(&queue).await?.map(|q| q.depth);
+    let mut queues = Vec::new();
+    let matchable = config.consumed_queues().iter().any(|e| {
+        config
+            .production_queue(e)
+            .and_then(crate::core::config::queue_url)
+            .is_some()
+    });
+    let mappings = match function {
+        Some(function) if matchable => aws.lambda().mappings(function, None).await?,
+        _ => Vec::new(),
+    };
+    for e in config.consumed_queues() {
+        let url = config.production_queue(&e).unwrap_or_default().to_string();
+        let depth = aws.sqs().queue(&url).await?.map(|q| q.depth);
+        // Matched by the queue's region, account and name, so in any partition.
+        let mapping = crate::core::config::queue_url(&url).and_then(|(region, account, name)| {
+            let tail = format!(":sqs:{region}:{account}:{name}");
+            mappings
+                .iter()
+                .find(|t| t.source.ends_with(&tail))
+                .map(|t| ProductionMapping {
+                    state: t.state.clone(),
+                    maximum_concurrency: t.maximum_concurrency,
+                })
+        });
+        queues.push(ProductionQueueReport {
+            name: e.label().to_string(),
+            url,
+            depth,
+            mapping,
+        });
+    }
     let (mut service, mut cutover) = (None, None);
     if let Some((cluster, name)) = p.ecs_service.split_once('/') {
         // The counts, and where a cutover stands from its record on the service, in
@@ -301,33 +406,54 @@ pub async fn production_status(
             service = Some(s.counts);
         }
     }
-    let mut mapping = None;
-    if let (Some(function), Some((region, account, name))) =
-        (function, crate::core::config::queue_url(&queue))
-    {
-        let tail = format!(":sqs:{region}:{account}:{name}");
-        mapping = aws
-            .lambda()
-            .mappings(function, None)
-            .await?
-            .into_iter()
-            .find(|t| t.source.ends_with(&tail))
-            .map(|t| ProductionMapping {
-                state: t.state,
-                maximum_concurrency: t.maximum_concurrency,
-            });
-    }
-    let consumers = consumers(service.as_ref(), mapping.as_ref());
+    // The function consumes production while any of its mappings does.
+    let consuming = queues
+        .iter()
+        .filter_map(|q| q.mapping.as_ref())
+        .find(|m| m.state.consuming())
+        .or_else(|| queues.iter().find_map(|q| q.mapping.as_ref()));
+    let consumers = consumers(service.as_ref(), consuming);
+    let first = if queues.is_empty() {
+        None
+    } else {
+        Some(queues.remove(0))
+    };
+    let (queue, mapping) = match first {
+        Some(q) => {
+            let rest = std::mem::take(&mut queues);
+            if !rest.is_empty() {
+                queues.push(ProductionQueueReport {
+                    name: q.name.clone(),
+                    url: q.url.clone(),
+                    depth: q.depth.clone(),
+                    mapping: q.mapping.clone(),
+                });
+                queues.extend(rest);
+            }
+            (
+                QueueReport {
+                    url: q.url,
+                    depth: q.depth,
+                },
+                q.mapping,
+            )
+        }
+        None => (
+            QueueReport {
+                url: String::new(),
+                depth: None,
+            },
+            None,
+        ),
+    };
     Ok(Some(ProductionReport {
         ecs_service: p.ecs_service.clone(),
-        queue: QueueReport {
-            url: queue.clone(),
-            depth,
-        },
+        queue,
         service,
         mapping,
         consumers,
         cutover,
+        queues,
     }))
 }
 
@@ -336,7 +462,24 @@ pub async fn status(
     only: Option<Only>,
     printer: &Printer,
 ) -> Result<Status, Failure> {
+    status_of(ws, only, None, printer).await
+}
+
+/// `status --queue NAME`: [`status`] with only that queue in each `queues` list (for a worker of
+/// several); a name that is not one of the worker's queues is refused before any AWS call.
+pub async fn status_of(
+    ws: &Workspace,
+    only: Option<Only>,
+    queue: Option<&str>,
+    printer: &Printer,
+) -> Result<Status, Failure> {
     let (config, names) = stack_names(ws, only)?;
+    if let Some(name) = queue {
+        config.queue_named(name).map_err(|e| {
+            Failure::new(e)
+                .hint("name one of the keys under `queues:` (or `queue` for the one queue)")
+        })?;
+    }
     let aws = connect(ws, config.region.as_deref(), printer).await?;
     let cfn = aws.cfn();
     let stacks = futures::future::join_all(
@@ -356,7 +499,16 @@ pub async fn status(
         .iter()
         .find_map(|r| r.function.as_ref())
         .map(|f| f.name.as_str());
-    let production = production_status(&aws, &config, function).await?;
+    let mut production = production_status(&aws, &config, function).await?;
+    let mut stacks = stacks;
+    if let Some(name) = queue {
+        for r in &mut stacks {
+            r.queues.retain(|q| q.name == name);
+        }
+        if let Some(p) = &mut production {
+            p.queues.retain(|q| q.name == name);
+        }
+    }
     Ok(Status {
         stacks,
         images_differ,

@@ -12,6 +12,7 @@ use super::deployed::deployed;
 use super::simulate;
 use super::workspace::Workspace;
 use super::Only;
+use crate::core::config::Config;
 use crate::core::cost::{self, Prices};
 use crate::core::experiment::{self, Footprint, PlatformSummary, Run, Sample, DRAINED_SAMPLES};
 use crate::core::load::Wave;
@@ -31,15 +32,14 @@ use crate::ui::printer::Printer;
 pub async fn load(
     ws: &Workspace,
     only: Option<Only>,
+    queue: Option<&str>,
     plan: &Plan,
     printer: &Printer,
     stop: &Stop,
 ) -> Result<LoadReport, Failure> {
-    let (_, aws, platforms) = deployed(ws, only, printer).await?;
-    let targets: Vec<Target> = platforms
-        .iter()
-        .map(|p| Target::new(p.platform, &p.queue_url))
-        .collect();
+    let (config, aws, platforms) = deployed(ws, only, printer).await?;
+    let platforms = pick(&config, platforms, queue)?;
+    let targets = targets(&platforms);
     let stopped = stop.flag();
     let services = aws.sqs();
     let bar = view::LoadBar::new(printer, &targets, plan);
@@ -61,10 +61,60 @@ pub async fn load(
     Ok(report)
 }
 
+/// The platforms' queues `--queue NAME` leaves (all of them without it); a name that is not one
+/// of the worker's consumed queues is refused before anything is sent or sampled.
+fn pick(
+    config: &Config,
+    mut platforms: Vec<Platform>,
+    queue: Option<&str>,
+) -> Result<Vec<Platform>, Failure> {
+    let Some(name) = queue else {
+        return Ok(platforms);
+    };
+    let entry = config.queue_named(name).map_err(|e| {
+        Failure::new(e).hint("name one of the keys under `queues:` (or `queue` for the one queue)")
+    })?;
+    if !entry.queue.consumed {
+        return Err(Failure::new(format!(
+            "`{name}` is a queue the worker only sends to (`{}.consumed: false`): nothing would consume what is sent to it",
+            entry.path()
+        ))
+        .hint("name a consumed queue, or leave --queue out for all of them"));
+    }
+    for p in &mut platforms {
+        let q = p
+            .queue_list()
+            .into_iter()
+            .find(|q| q.name == entry.label())
+            .ok_or_else(|| {
+                Failure::new(format!("stack `{}` has no queue `{name}`", p.stack))
+                    .hint("`replatform up` deploys the config's queues")
+            })?;
+        p.queue_url = q.queue_url;
+        p.dead_letter_queue_url = q.dead_letter_queue_url;
+        p.queues.clear();
+    }
+    Ok(platforms)
+}
+
+/// One target a queue: every platform's queues (each gets the whole plan).
+fn targets(platforms: &[Platform]) -> Vec<Target> {
+    platforms
+        .iter()
+        .flat_map(|p| {
+            p.queue_list()
+                .into_iter()
+                .map(|q| Target::new(p.platform, &q.queue_url))
+        })
+        .collect()
+}
+
 /// What `compare` watches, and for how long.
 #[derive(Clone, Debug)]
 pub struct Watch {
     pub only: Option<Only>,
+    /// `--queue NAME`: only that queue of each platform (all of them without it).
+    pub queue: Option<String>,
     pub interval: Duration,
     /// `--for`: sample this long, drained or not.
     pub window: Option<Duration>,
@@ -91,16 +141,14 @@ pub async fn compare(
     files::prepare_out(&out)
         .map_err(|e| Failure::new(e).hint("choose another folder with --out DIR"))?;
     let (config, aws, platforms) = deployed(ws, spec.only, printer).await?;
+    let platforms = pick(&config, platforms, spec.queue.as_deref())?;
 
     let mut sampler = Sampler::new(aws.sqs(), aws.ecs(), aws.lambda(), aws.cloudwatch());
     let function = match platforms.iter().find_map(|p| p.function.as_deref()) {
         Some(f) => Some(sampler.function_facts(f).await),
         None => None,
     };
-    let targets: Vec<Target> = platforms
-        .iter()
-        .map(|p| Target::new(p.platform, &p.queue_url))
-        .collect();
+    let targets = targets(&platforms);
     let stopped = stop.flag();
     let services = aws.sqs();
     let load_window: Cell<Option<(f64, f64)>> = Cell::new(None);
@@ -136,11 +184,14 @@ pub async fn compare(
                 return Stopped::Interrupted;
             }
             for p in &platforms {
-                let sent = targets
-                    .iter()
-                    .find(|t| t.platform == p.platform)
-                    .filter(|_| plan.is_some())
-                    .map(|t| t.sent.load(Ordering::Relaxed));
+                // What was sent to the platform's queues, together.
+                let sent = plan.is_some().then(|| {
+                    targets
+                        .iter()
+                        .filter(|t| t.platform == p.platform)
+                        .map(|t| t.sent.load(Ordering::Relaxed))
+                        .sum()
+                });
                 let (s, seen) = sampler.sample(p, sent).await;
                 for e in &seen {
                     watch.event(e);
@@ -217,6 +268,7 @@ pub async fn compare(
         &samples,
         &summaries,
         sampler.started,
+        platforms.first().map_or(1, |p| p.queue_list().len() as u64),
         printer,
     ) {
         Ok((p, samples)) => (Some(p), samples, None),
@@ -323,6 +375,7 @@ fn predict(
     samples: &[Sample],
     measured: &[PlatformSummary],
     started: SystemTime,
+    loaded_queues: u64,
     printer: &Printer,
 ) -> Result<(Prediction, Vec<Sample>), Failure> {
     let plan_waves: Vec<Wave> = plan.map(|p| engine::schedule(p).1).unwrap_or_default();
@@ -338,9 +391,10 @@ fn predict(
                 count: depth,
             });
         }
+        // Each of the platform's queues got the plan: the model's one queue gets them all.
         waves.extend(plan_waves.iter().map(|w| Wave {
             at: w.at + Duration::from_secs_f64(from),
-            count: w.count,
+            count: w.count * loaded_queues,
         }));
         let i = simulate::inputs(
             waves,

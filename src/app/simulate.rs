@@ -32,6 +32,8 @@ pub struct Spec {
     pub prices: Option<PathBuf>,
     /// `--poison N`: the first N messages always fail.
     pub poison: u64,
+    /// `--queue NAME`: model that queue of a worker of several alone; else their sum.
+    pub queue: Option<String>,
 }
 
 /// The mean size of a message the plan sends, its two attributes included.
@@ -73,6 +75,17 @@ fn default_out(now: SystemTime) -> PathBuf {
 /// The model's setup for the config in `ws` (its rendered ECS template, so a `--templates`
 /// override is modelled as it would deploy) and `inputs`.
 pub fn setup(ws: &Workspace, inputs: &Inputs, printer: &Printer) -> Result<Setup, Failure> {
+    setup_for(ws, inputs, None, printer).map(|(s, _)| s)
+}
+
+/// [`setup`] for one queue of a worker of several (`--queue NAME`), or for their sum; with
+/// several queues, also which it models, in words.
+pub fn setup_for(
+    ws: &Workspace,
+    inputs: &Inputs,
+    queue: Option<&str>,
+    printer: &Printer,
+) -> Result<(Setup, Option<String>), Failure> {
     let (loaded, stacks, _) =
         rendered(&ws.file, None, ws.templates.as_deref(), printer).map_err(|(f, _)| f)?;
     let ecs = stacks
@@ -83,7 +96,25 @@ pub fn setup(ws: &Workspace, inputs: &Inputs, printer: &Printer) -> Result<Setup
                 "the model reads the ECS stack's scaling; keep `stacks/ecs.yaml` in --templates",
             )
         })?;
-    Setup::new(&loaded.config, &ecs.template, inputs)
+    let c = &loaded.config;
+    if let Some(name) = queue {
+        c.queue_named(name).map_err(|e| {
+            Failure::new(e)
+                .hint("name one of the keys under `queues:` (or `queue` for the one queue)")
+        })?;
+    }
+    let consumed = c.consumed_queues();
+    let said = (consumed.len() > 1).then(|| match queue {
+            Some(name) => format!("the model drains `{name}` alone, with the load sent to it"),
+            None => format!(
+                "the model drains one queue standing for the sum of the worker's {} consumed queues ({}), with `{}`'s settings; --queue NAME models one",
+                consumed.len(),
+                consumed.iter().map(|e| e.label()).collect::<Vec<_>>().join(", "),
+                consumed[0].label()
+            ),
+        });
+    Setup::for_queue(c, &ecs.template, inputs, queue)
+        .map(|s| (s, said))
         .map_err(|e| Failure::new(format!("cannot model `{}`: {e}", ecs.name)).hint("the model runs the scaling the built-in templates render; `replatform render` shows what yours render"))
 }
 
@@ -207,7 +238,10 @@ fn run(
             now,
         )
     };
-    let setup = setup(ws, &inputs, printer)?;
+    let (setup, said) = setup_for(ws, &inputs, spec.queue.as_deref(), printer)?;
+    if let Some(said) = said {
+        printer.info(said);
+    }
     let out = spec.out.clone().unwrap_or_else(|| default_out(now));
     files::prepare_out(&out)
         .map_err(|e| Failure::new(e).hint("choose another folder with --out DIR"))?;

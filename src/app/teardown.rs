@@ -300,7 +300,10 @@ pub async fn teardown(
 /// A stack's queues (logical id, URL): the stack's own, read before the delete (after it the
 /// stack no longer says which they were), and those it left behind earlier (an interrupted
 /// `down`, a replaced queue), found by the name CloudFormation gave them: `<stack>-<id>-<suffix>`,
-/// or for FIFO queues the same name the template spells out, with `.fifo`.
+/// or for FIFO queues the same name the template spells out, with `.fifo`. A queue is a logical
+/// id ending in `Queue`: `Queue` and `DeadLetterQueue` for the one `queue:`, `{Id}Queue` and
+/// `{Id}DeadLetterQueue` for each entry of `queues:` (docs/config.md), whatever the config says
+/// now (an entry removed since still has its queues in the stack).
 async fn queues_of(
     cfn: &Cfn,
     services: &Sqs,
@@ -311,10 +314,18 @@ async fn queues_of(
         .await
         .or_none_if(AwsError::is_missing_stack)?
         .unwrap_or_default();
-    let mut out: Vec<(String, String)> = ["Queue", "DeadLetterQueue"]
+    let mut out: Vec<(String, String)> = resources
         .iter()
-        .filter_map(|id| resources.get(*id).map(|u| (id.to_string(), u.clone())))
+        .filter(|(id, url)| is_queue_id(id) && url.contains("://"))
+        .map(|(id, url)| (id.clone(), url.clone()))
         .collect();
+    // Each queue before its dead-letter queue, as the one queue's always were.
+    out.sort_by_key(|(id, _)| {
+        (
+            id.replace("DeadLetterQueue", "Queue"),
+            id.contains("DeadLetter"),
+        )
+    });
     for url in services.queues_named(&format!("{stack}-")).await? {
         let name = url.rsplit('/').next().unwrap_or_default();
         let (name, fifo) = name
@@ -341,12 +352,35 @@ async fn queues_of(
         };
         // The same queue may come with another host (an endpoint's URL): the account and name say.
         let key = |u: &str| u.rsplitn(3, '/').take(2).collect::<Vec<_>>().join("/");
-        if generated
-            && matches!(logical_id, "Queue" | "DeadLetterQueue")
-            && !out.iter().any(|(_, u)| key(u) == key(&url))
-        {
+        if generated && is_queue_id(logical_id) && !out.iter().any(|(_, u)| key(u) == key(&url)) {
             out.push((logical_id.to_string(), url));
         }
     }
     Ok(out)
+}
+
+/// A logical id the stacks give a queue: `Queue`, `DeadLetterQueue`, `TopicEventsQueue`... (the
+/// queue fragment, templates/queue.yaml.hbs).
+fn is_queue_id(id: &str) -> bool {
+    id.ends_with("Queue") && id.chars().all(|c| c.is_ascii_alphanumeric())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_queue_id;
+
+    #[test]
+    fn every_entrys_queues_are_queues_and_nothing_else_is() {
+        for id in [
+            "Queue",
+            "DeadLetterQueue",
+            "TopicEventsQueue",
+            "TopicEventsDeadLetterQueue",
+        ] {
+            assert!(is_queue_id(id), "{id}");
+        }
+        for id in ["QueuePolicy", "EventSourceMapping", "Function", "My-Queue"] {
+            assert!(!is_queue_id(id), "{id}");
+        }
+    }
 }

@@ -16,6 +16,7 @@ use crate::ui::printer::Printer;
 pub async fn run(args: CompareArgs, ws: &Workspace, printer: &Printer) -> Outcome {
     let CompareArgs {
         only,
+        queue,
         load,
         options: o,
         interval,
@@ -45,6 +46,7 @@ pub async fn run(args: CompareArgs, ws: &Workspace, printer: &Printer) -> Outcom
         ws,
         &Watch {
             only,
+            queue,
             interval,
             window,
             timeout,

@@ -66,9 +66,20 @@ fn show(printer: &Printer, done: &Cutover) {
             .recorded
             .map(|b| format!("min {} max {} desired {}", b.min, b.max, b.desired))
             .unwrap_or_default();
+        let (queues, are) = if done.queues.len() > 1 {
+            let names: Vec<String> = done
+                .queues
+                .iter()
+                .map(|s| format!("`{}`", s.queue_name))
+                .collect();
+            (names.join(", "), "are")
+        } else {
+            (format!("`{}`", site.queue_name), "is")
+        };
+        let each = if done.queues.len() > 1 { " each" } else { "" };
         printer.info(format!(
-            "cut over: `{}` is consumed by `{}` (MaximumConcurrency {}); `{}/{}` is held at 0 tasks. `replatform rollback` puts it back as recorded ({recorded})",
-            site.queue_name, site.function, last.stage.max_concurrency, site.cluster, site.service
+            "cut over: {queues} {are} consumed by `{}` (MaximumConcurrency {}{each}); `{}/{}` is held at 0 tasks. `replatform rollback` puts it back as recorded ({recorded})",
+            site.function, last.stage.max_concurrency, site.cluster, site.service
         ));
     }
 }

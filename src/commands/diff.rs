@@ -77,12 +77,22 @@ fn show(printer: &Printer, diff: &Diff) -> std::io::Result<()> {
         }
     }
     if let Some(p) = &diff.production {
-        printer.info(format!(
-            "production queue {}: consumed by {}; `up` changes neither it nor `{}`",
-            p.queue.url,
-            p.consumed_by(),
-            p.ecs_service
-        ));
+        if p.queues.is_empty() {
+            printer.info(format!(
+                "production queue {}: consumed by {}; `up` changes neither it nor `{}`",
+                p.queue.url,
+                p.consumed_by(),
+                p.ecs_service
+            ));
+        } else {
+            let urls: Vec<&str> = p.queues.iter().map(|q| q.url.as_str()).collect();
+            printer.info(format!(
+                "production queues {}: consumed by {}; `up` changes neither them nor `{}`",
+                urls.join(", "),
+                p.consumed_by(),
+                p.ecs_service
+            ));
+        }
     }
     Ok(())
 }

@@ -12,10 +12,10 @@ use crate::ui::experiment as view;
 use crate::ui::printer::Printer;
 
 pub async fn run(args: LoadArgs, ws: &Workspace, printer: &Printer) -> Outcome {
-    let LoadArgs { only, load } = args;
+    let LoadArgs { only, queue, load } = args;
     let plan = load_plan(&load)?;
     let stop = Stop::on_signals();
-    let report = experiment::load(ws, only, &plan, printer, &stop).await?;
+    let report = experiment::load(ws, only, queue.as_deref(), &plan, printer, &stop).await?;
     finish(printer, &report, stop.signal())
 }
 

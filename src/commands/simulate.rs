@@ -15,6 +15,7 @@ use crate::ui::simulate as view;
 pub fn run(args: SimulateArgs, ws: &Workspace, printer: &Printer) -> Outcome {
     let SimulateArgs {
         load,
+        queue,
         per_message,
         task_start,
         window,
@@ -50,6 +51,7 @@ pub fn run(args: SimulateArgs, ws: &Workspace, printer: &Printer) -> Outcome {
         out,
         prices,
         poison,
+        queue,
     };
     let summary = match from_compare {
         Some(dir) => {

@@ -9,8 +9,8 @@ use crate::ui::printer::Printer;
 use crate::ui::tables;
 
 pub async fn run(args: StatusArgs, ws: &Workspace, printer: &Printer) -> Outcome {
-    let StatusArgs { only } = args;
-    let status = deployed::status(ws, only, printer).await?;
+    let StatusArgs { only, queue } = args;
+    let status = deployed::status_of(ws, only, queue.as_deref(), printer).await?;
     if printer.is_json() {
         printer.json(&status).map_err(Failure::output)?;
         return Ok(Exit::Success);
@@ -37,6 +37,23 @@ fn show(printer: &Printer, status: &Status) -> std::io::Result<()> {
                 rows.push((label, queue_text(q, "gone")));
             }
         }
+        for q in &r.queues {
+            let depth = QueueReport {
+                url: q.url.clone(),
+                depth: q.depth.clone(),
+            };
+            let only_sent = if q.consumed { "" } else { ", only sent to" };
+            rows.push((
+                "queue",
+                format!("{}{only_sent}: {}", q.name, queue_text(&depth, "gone")),
+            ));
+            if let Some(d) = &q.dead_letter_queue {
+                rows.push((
+                    "dead-letter queue",
+                    format!("{}: {}", q.name, queue_text(d, "gone")),
+                ));
+            }
+        }
         if let Some(s) = &r.service {
             rows.push((
                 "tasks",
@@ -60,11 +77,15 @@ fn show(printer: &Printer, status: &Status) -> std::io::Result<()> {
         if let Some(image) = &r.image {
             rows.push(("image", image.clone()));
         }
+        // Each queue's URL is shown with its depth above.
+        let queues_shown = r.queue.is_some() || !r.queues.is_empty();
         for (k, v) in r.outputs.iter().filter(|(k, _)| {
-            !matches!(
-                k.as_str(),
-                "QueueUrl" | "DeadLetterQueueUrl" | "FunctionName"
-            )
+            let shown = k.ends_with("QueueUrl") && queues_shown;
+            !shown
+                && !matches!(
+                    k.as_str(),
+                    "QueueUrl" | "DeadLetterQueueUrl" | "FunctionName"
+                )
         }) {
             rows.push((k.as_str(), v.clone()));
         }
@@ -72,7 +93,23 @@ fn show(printer: &Printer, status: &Status) -> std::io::Result<()> {
     }
     if let Some(p) = &status.production {
         let mut rows: Vec<(&str, String)> = vec![("consumed by", p.consumed_by())];
-        rows.push(("queue", queue_text(&p.queue, "not found")));
+        if p.queues.is_empty() {
+            rows.push(("queue", queue_text(&p.queue, "not found")));
+        }
+        for q in &p.queues {
+            let depth = QueueReport {
+                url: q.url.clone(),
+                depth: q.depth.clone(),
+            };
+            rows.push((
+                "queue",
+                format!("{}: {}", q.name, queue_text(&depth, "not found")),
+            ));
+            rows.push((
+                "mapping",
+                format!("{}: {}", q.name, mapping_text(q.mapping.as_ref())),
+            ));
+        }
         rows.push((
             "service",
             match &p.service {
@@ -83,20 +120,9 @@ fn show(printer: &Printer, status: &Status) -> std::io::Result<()> {
                 None => format!("{}: not found", p.ecs_service),
             },
         ));
-        rows.push((
-            "mapping",
-            match &p.mapping {
-                Some(m) => format!(
-                    "{}{}",
-                    m.state,
-                    m.maximum_concurrency
-                        .map_or(String::new(), |c| format!(", maximum concurrency {c}"))
-                ),
-                None => {
-                    "none on the production queue (`replatform up` makes it, disabled)".to_string()
-                }
-            },
-        ));
+        if p.queues.is_empty() {
+            rows.push(("mapping", mapping_text(p.mapping.as_ref())));
+        }
         if let Some(c) = &p.cutover {
             let b = c.bounds;
             rows.push((
@@ -113,6 +139,19 @@ fn show(printer: &Printer, status: &Status) -> std::io::Result<()> {
         printer.warning("the two platforms run different images: `replatform up` deploys the same digest to both");
     }
     Ok(())
+}
+
+/// The function's mapping on a production queue, in words.
+fn mapping_text(m: Option<&deployed::ProductionMapping>) -> String {
+    match m {
+        Some(m) => format!(
+            "{}{}",
+            m.state,
+            m.maximum_concurrency
+                .map_or(String::new(), |c| format!(", maximum concurrency {c}"))
+        ),
+        None => "none on the production queue (`replatform up` makes it, disabled)".to_string(),
+    }
 }
 
 /// A queue's URL and depth; `missing` when the queue is not there.

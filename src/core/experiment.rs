@@ -45,6 +45,10 @@ pub struct Sample {
     pub sent: Option<u64>,
     /// Which sources were missing and why, `;`-separated.
     pub notes: String,
+    /// With several queues (`queues:` in docs/config.md), each queue's depth as `NAME=DEPTH`,
+    /// space-separated; the figures above are their sums. The column is absent for one queue.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub queue_depths: String,
 }
 
 impl Sample {

@@ -19,11 +19,45 @@ use crate::core::side::Side;
 pub struct Platform {
     pub platform: Side,
     pub stack: String,
+    /// The first consumed queue's (the one queue's).
     pub queue_url: String,
     pub dead_letter_queue_url: Option<String>,
     pub cluster: Option<String>,
     pub service: Option<String>,
     pub function: Option<String>,
+    /// Every queue the experiment loads and samples (the consumed queues, docs/config.md), in
+    /// the config's order; written only when there are several, so that one queue's documents
+    /// are as they always were.
+    #[serde(skip_serializing_if = "one_or_none")]
+    pub queues: Vec<PlatformQueue>,
+}
+
+/// One of a platform's queues: what the config calls it, and its URLs.
+#[derive(Clone, Debug, Serialize)]
+pub struct PlatformQueue {
+    /// The key under `queues:`, or `queue`.
+    pub name: String,
+    pub queue_url: String,
+    pub dead_letter_queue_url: Option<String>,
+}
+
+fn one_or_none(q: &[PlatformQueue]) -> bool {
+    q.len() <= 1
+}
+
+impl Platform {
+    /// The queues to load and sample: [`Platform::queues`], else the one queue.
+    pub fn queue_list(&self) -> Vec<PlatformQueue> {
+        if self.queues.is_empty() {
+            vec![PlatformQueue {
+                name: "queue".into(),
+                queue_url: self.queue_url.clone(),
+                dead_letter_queue_url: self.dead_letter_queue_url.clone(),
+            }]
+        } else {
+            self.queues.clone()
+        }
+    }
 }
 
 /// An ECS service event seen during the experiment.
@@ -146,32 +180,63 @@ impl Sampler {
         };
         let mut notes = Vec::new();
         let mut seen = Vec::new();
-        let dead_letter = async {
-            match &p.dead_letter_queue_url {
-                Some(url) => Some(self.sqs.queue(url).await.map(|q| q.map(|q| q.depth))),
-                None => None,
+        // With several queues a sample is their sum (a figure unknown for one is unknown for
+        // the sum), and `queue_depths` holds each queue's depth.
+        let queues = p.queue_list();
+        let several = queues.len() > 1;
+        let mut depths = Vec::new();
+        for (i, q) in queues.iter().enumerate() {
+            let dead_letter = async {
+                match &q.dead_letter_queue_url {
+                    Some(url) => Some(self.sqs.queue(url).await.map(|q| q.map(|q| q.depth))),
+                    None => None,
+                }
+            };
+            let queue = async {
+                self.sqs
+                    .queue(&q.queue_url)
+                    .await
+                    .map(|q| q.map(|q| q.depth))
+            };
+            let (queue, dead_letter) = futures::join!(queue, dead_letter);
+            let named = |what: &str| {
+                if several {
+                    format!("{what} `{}`", q.name)
+                } else {
+                    what.to_string()
+                }
+            };
+            let add = |a: Option<u64>, b: u64| if i == 0 { Some(b) } else { a.map(|a| a + b) };
+            match queue {
+                Ok(Some(d)) => {
+                    (s.visible, s.in_flight, s.delayed) = (
+                        add(s.visible, d.visible),
+                        add(s.in_flight, d.in_flight),
+                        add(s.delayed, d.delayed),
+                    );
+                    depths.push(format!(
+                        "{}={}",
+                        q.name,
+                        d.visible + d.in_flight + d.delayed
+                    ));
+                }
+                Ok(None) => notes.push(format!("{}: gone", named("queue"))),
+                Err(e) => notes.push(format!("{}: {}", named("queue"), reason(&e))),
             }
-        };
-        let queue = async {
-            self.sqs
-                .queue(&p.queue_url)
-                .await
-                .map(|q| q.map(|q| q.depth))
-        };
-        let (queue, dead_letter) = futures::join!(queue, dead_letter);
-        match queue {
-            Ok(Some(d)) => {
-                (s.visible, s.in_flight, s.delayed) =
-                    (Some(d.visible), Some(d.in_flight), Some(d.delayed))
+            if i > 0 && depths.len() <= i {
+                (s.visible, s.in_flight, s.delayed) = (None, None, None);
             }
-            Ok(None) => notes.push("queue: gone".to_string()),
-            Err(e) => notes.push(format!("queue: {}", reason(&e))),
+            match dead_letter {
+                Some(Ok(Some(d))) => s.dead_letter = Some(s.dead_letter.unwrap_or(0) + d.total()),
+                Some(Ok(None)) => notes.push(format!("{}: gone", named("dead-letter queue"))),
+                Some(Err(e)) => {
+                    notes.push(format!("{}: {}", named("dead-letter queue"), reason(&e)))
+                }
+                None => {}
+            }
         }
-        match dead_letter {
-            Some(Ok(Some(d))) => s.dead_letter = Some(d.total()),
-            Some(Ok(None)) => notes.push("dead-letter queue: gone".to_string()),
-            Some(Err(e)) => notes.push(format!("dead-letter queue: {}", reason(&e))),
-            None => {}
+        if several {
+            s.queue_depths = depths.join(" ");
         }
         if let (Some(cluster), Some(service)) = (&p.cluster, &p.service) {
             match self.ecs.service(cluster, service).await {

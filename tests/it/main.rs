@@ -46,6 +46,8 @@ mod runtime_api;
 mod safety;
 mod several_queues;
 #[cfg(feature = "full-tests")]
+mod several_queues_emulator;
+#[cfg(feature = "full-tests")]
 mod signals;
 mod simulate;
 mod simulation;

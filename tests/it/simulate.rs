@@ -570,3 +570,52 @@ fn simulate_from_compare_takes_the_load_and_the_workers_figures_from_a_measured_
         "{err}"
     );
 }
+
+#[test]
+fn a_worker_of_several_queues_is_modelled_as_their_sum_or_one_by_queue() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("replatform.yaml"),
+        crate::common::several_queues(),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let o = replatform(
+        dir.path(),
+        &["simulate", "--count", "50", "--out", out.to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("the model drains one queue standing for the sum of the worker's 4 consumed queues (audit, orders, topic-events, topic-payments), with `audit`'s settings; --queue NAME models one"),
+        "{}",
+        text(&o.stderr)
+    );
+    let o = replatform(
+        dir.path(),
+        &[
+            "simulate",
+            "--count",
+            "50",
+            "--queue",
+            "topic-payments",
+            "--out",
+            dir.path().join("one").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("the model drains `topic-payments` alone"),
+        "{}",
+        text(&o.stderr)
+    );
+    let o = replatform(
+        dir.path(),
+        &["simulate", "--count", "50", "--queue", "nope"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("`nope` is not one of this worker's queues"),
+        "{}",
+        text(&o.stderr)
+    );
+}

@@ -204,6 +204,19 @@ fn env_number(
 impl Setup {
     /// From the checked config and its rendered ECS template (the scaling as deployed).
     pub fn new(c: &Config, ecs_template: &str, inputs: &Inputs) -> Result<Self, String> {
+        Self::for_queue(c, ecs_template, inputs, None)
+    }
+
+    /// [`Setup::new`] for one queue of a worker of several (`--queue NAME`): the load goes to
+    /// that queue, with its settings. Without a name the model drains one queue that stands for
+    /// the sum of the worker's consumed queues (ECS scales on the sum of their depths,
+    /// docs/config.md), with the first consumed queue's settings.
+    pub fn for_queue(
+        c: &Config,
+        ecs_template: &str,
+        inputs: &Inputs,
+        queue: Option<&str>,
+    ) -> Result<Self, String> {
         let scaling = EcsScaling::from_template(ecs_template)?;
         let ms = |d: Duration| d.as_millis() as u64;
         // SQS API reference, ReceiveMessage: MaxNumberOfMessages 1..10, WaitTimeSeconds 0..20.
@@ -221,8 +234,17 @@ impl Setup {
         let messages =
             u32::try_from(inputs.sends.iter().map(|w| w.count).sum::<u64>()).unwrap_or(u32::MAX);
         let l = &c.lambda;
-        // The first consumed queue stands for all: the model drains one queue per platform.
-        let first = c.consumed_queues()[0].queue;
+        // The named queue, else the first consumed queue stands for all: the model drains one
+        // queue per platform.
+        let first = match queue {
+            Some(name) => c.queue_named(name)?.queue,
+            None => {
+                c.consumed_queues()
+                    .first()
+                    .ok_or("the config names no consumed queue")?
+                    .queue
+            }
+        };
         let trigger = match &l.trigger {
             config::Trigger::Sqs(t) => {
                 let provisioned =

@@ -286,14 +286,26 @@ fn alarm(id: &str, p: &Value) -> Result<Alarm, String> {
                 stats.push((qid.to_string(), m, stat, period));
             }
         }
-        // The metric math the model runs: one metric, or a sum of them (`visible + inflight`).
+        // The metric math the model runs: one metric, or a sum of them (`visible + inflight`;
+        // `SUM([visible0, visible1, ...])` over the queues of a worker of several, whose one
+        // modelled queue stands for them all: each kind of count once).
         let expression = expression.ok_or(format!("alarm `{id}` has no expression to alarm on"))?;
+        let terms: Vec<&str> = match expression
+            .trim()
+            .strip_prefix("SUM([")
+            .and_then(|e| e.strip_suffix("])"))
+        {
+            Some(list) => list.split(',').map(str::trim).collect(),
+            None => expression.split('+').map(str::trim).collect(),
+        };
         let mut metrics = Vec::new();
-        for term in expression.split('+').map(str::trim) {
+        for term in terms {
             let (_, m, _, _) = stats.iter().find(|(q, ..)| q == term).ok_or(format!(
                 "alarm `{id}`'s expression `{expression}` is not a sum of its metrics"
             ))?;
-            metrics.push(*m);
+            if !metrics.contains(m) {
+                metrics.push(*m);
+            }
         }
         let (_, _, stat, period) = stats
             .first()
