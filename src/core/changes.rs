@@ -102,16 +102,30 @@ impl Change {
     }
 }
 
-/// The Lambda stack's mapping on the production queue (`production:`).
+/// The Lambda stack's mapping on the production queue (`production:`); with `queues:`, each
+/// entry's is `Production<Entry>EventSourceMapping` (templates/lambda-production-trigger.yaml.hbs).
 pub const PRODUCTION_MAPPING: &str = "ProductionEventSourceMapping";
 
-/// What to say when the changes add the mapping on the production queue: it is created
-/// disabled, and nothing of production changes before `cutover`.
-pub fn production_note(changes: &[Change]) -> Option<&'static str> {
-    changes
+fn is_production_mapping(logical_id: &str) -> bool {
+    logical_id
+        .strip_prefix("Production")
+        .and_then(|rest| rest.strip_suffix("EventSourceMapping"))
+        .is_some_and(|entry| entry.chars().all(|c| c.is_ascii_alphanumeric()))
+}
+
+/// What to say when the changes add mappings on production queues: they are created disabled,
+/// and nothing of production changes before `cutover`.
+pub fn production_note(changes: &[Change]) -> Option<String> {
+    let added: Vec<String> = changes
         .iter()
-        .any(|c| c.action == Action::Add && c.logical_id == PRODUCTION_MAPPING)
-        .then_some("`ProductionEventSourceMapping` is created disabled: it consumes nothing of the production queue, and the production service is not changed, until `replatform cutover`")
+        .filter(|c| c.action == Action::Add && is_production_mapping(&c.logical_id))
+        .map(|c| format!("`{}`", c.logical_id))
+        .collect();
+    match added.len() {
+        0 => None,
+        1 => Some(format!("{} is created disabled: it consumes nothing of the production queue, and the production service is not changed, until `replatform cutover`", added[0])),
+        _ => Some(format!("{} are created disabled: they consume nothing of the production queues, and the production service is not changed, until `replatform cutover`", added.join(", "))),
+    }
 }
 
 /// The rows for a stack that does not exist yet: every resource of the template, added.
@@ -195,6 +209,16 @@ mod tests {
             action: Action::Modify,
             ..add(PRODUCTION_MAPPING)
         };
+        let several = production_note(&[
+            add("ProductionOrdersEventSourceMapping"),
+            add("ProductionTopicEventsEventSourceMapping"),
+            add("OrdersEventSourceMapping"),
+        ])
+        .unwrap();
+        assert!(
+            several.starts_with("`ProductionOrdersEventSourceMapping`, `ProductionTopicEventsEventSourceMapping` are created disabled"),
+            "{several}"
+        );
         assert_eq!(
             production_note(&[modify]),
             None,
