@@ -103,37 +103,44 @@ fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Write a starting replatform.yaml (and a .dockerignore) for the folder with the worker's
+    /// Dockerfile, or from a running ECS service (--from-ecs)
+    Init(InitArgs),
     /// Check replatform.yaml: its fields, and the settings AWS would only reject at deploy time
     Validate(ValidateArgs),
     /// Write both stacks' CloudFormation templates
     Render(RenderArgs),
     /// Write the built-in templates and stack files to a folder, to customise with --templates
     Templates(TemplatesArgs),
-    /// Deploy both stacks through change sets, showing each change before it is made
-    Up(UpArgs),
     /// Show what `up` would change, without changing anything
     Diff(DiffArgs),
-    /// Delete both stacks and their queues, refusing while a queue holds messages
-    Down(DownArgs),
+    /// Deploy both stacks through change sets, showing each change before it is made
+    Up(UpArgs),
     /// Each stack's status and outputs, queue depths, task counts and function concurrency
     Status(StatusArgs),
     /// Send the same messages to both deployed queues (the experiment's load)
     Load(LoadArgs),
     /// Watch both platforms drain their queues, then write samples.csv, summary.json, chart.svg
     Compare(CompareArgs),
-    /// Run the image here under both platforms' contracts (Lambda's Runtime API, ECS's command)
-    Local(LocalArgs),
     /// Predict how both platforms scale, drain and cost under a load, from the config alone (no AWS
     /// call)
+    #[command(
+        mut_arg("count", |a| a.help("Model N messages arriving at once in each queue")),
+        mut_arg("batches", |a| a.help("Model batches as the seed article's seeder sent them (docs/seed-article.md): B batches of 1..=--max-per-batch messages, --pause apart")),
+        mut_arg("rate", |a| a.help("Model a steady stream of R messages a second to each queue, for --duration (or --count messages)")),
+        mut_arg("concurrency", |a| a.help("Not used by simulate, which sends nothing; taken so that load's options can be given as they are")),
+        group(clap::ArgGroup::new("modelled_load").args(["count", "batches", "rate", "from_compare"]).required(true).multiple(true))
+    )]
     Simulate(SimulateArgs),
+    /// Run the image here under both platforms' contracts (Lambda's Runtime API, ECS's command)
+    Local(LocalArgs),
     /// Move the production queue's consumption from the ECS service to the function, in stages
     /// watched for health
     Cutover(CutoverArgs),
     /// Put the production ECS service back as recorded and stop the function consuming its queue
     Rollback(RollbackArgs),
-    /// Write a starting replatform.yaml (and a .dockerignore) for the folder with the worker's
-    /// Dockerfile, or from a running ECS service (--from-ecs)
-    Init(InitArgs),
+    /// Delete both stacks and their queues, refusing while a queue holds messages
+    Down(DownArgs),
     /// Print the shell completion script for SHELL on stdout
     Completions(CompletionsArgs),
 }
@@ -231,7 +238,8 @@ pub struct LoadOptions {
     /// Send N messages to each queue at once
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=10_000_000), conflicts_with = "batches")]
     pub count: Option<u64>,
-    /// The article's seeder: B batches of 1..=--max-per-batch messages, --pause apart
+    /// Batches as the seed article's seeder sent them (docs/seed-article.md): B batches of
+    /// 1..=--max-per-batch messages, --pause apart
     #[arg(long, value_name = "B", value_parser = clap::value_parser!(u32).range(1..=100_000), conflicts_with = "rate")]
     pub batches: Option<u32>,
     /// The most messages in one of --batches (each batch draws 1..=M)

@@ -369,8 +369,15 @@ fn bad_options_exit_1_with_a_hint() {
     let dir = config.parent().unwrap();
     let bad_prices = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(bad_prices.path(), "date: 2026\n").unwrap();
-    let cases: [&[&str]; 5] = [
-        &["simulate"],
+    // Without a load, the usage line says which option is wanted (a usage error: exit 2).
+    let o = replatform(dir, &["simulate"]);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("Usage: replatform simulate <--count <N>|--batches <B>|--rate <R>|--from-compare <DIR>>"),
+        "{err}"
+    );
+    let cases: [&[&str]; 4] = [
         &["simulate", "--count", "10", "--interval", "500ms"],
         &[
             "simulate",
