@@ -559,13 +559,33 @@ pub fn scale_out(scaling: &Scaling, items: &mut Vec<Item>) -> Vec<(u64, i64)> {
                 target,
                 metric,
             } => {
+                // CPU or memory beside scaling on the queue: the queue's steps already size the
+                // service to its backlog, and a utilisation has no value at zero tasks
+                // (docs/pitfalls.md#p13).
+                let utilisation = matches!(
+                    metric.as_str(),
+                    "ECSServiceAverageCPUUtilization" | "ECSServiceAverageMemoryUtilization"
+                );
+                let queue_steps = scaling
+                    .policies
+                    .iter()
+                    .any(|p| matches!(p, Policy::Step { .. }));
+                if utilisation && queue_steps {
+                    items.push(Item {
+                        kind: Kind::Changed,
+                        field: "ecs.scaling".into(),
+                        what: format!("target tracking policy `{name}` ({metric} at {target}) is not copied: the service also scales on its queue, which is what both stacks scale on; a utilisation has no value at zero tasks, and on Lambda each message gets its own capacity (docs/pitfalls.md#p13)"),
+                        resolve: Some("if the worker is CPU- or memory-bound, raise `ecs.cpu`/`ecs.memory` and `lambda.memory` instead".into()),
+                    });
+                    continue;
+                }
                 let t = target.ceil().max(2.0) as u64;
                 steps.push((1, 1));
                 steps.push((t * 2, 2));
                 items.push(Item {
                     kind: Kind::Changed,
                     field: "ecs.scaling.scale_out".into(),
-                    what: format!("target tracking policy `{name}` ({metric} at {target}) cannot leave zero tasks (docs/pitfalls.md#p13): translated to steps on the queue's depth, +1 from 1 message and +2 from {}", t * 2),
+                    what: format!("target tracking policy `{name}` tracked `{metric}` at {target}, which cannot leave zero tasks (docs/pitfalls.md#p13): the steps now add tasks on the queues' visible messages instead, +1 from 1 message and +2 from {}", t * 2),
                     resolve: Some("tune `from:` and `add:` to the backlog the service should keep".into()),
                 });
             }
@@ -1053,6 +1073,17 @@ pub fn translate(r: &Running, code: Option<&Facts>) -> (String, Report) {
     });
     let mut scaling_items = Vec::new();
     let steps = scale_out(&r.scaling, &mut scaling_items);
+    // No scalable target: a fixed desired count, or tasks started by something else. Both stacks
+    // scale on the queue from zero, up to the larger of 10 and twice today's count.
+    let fixed_max = (2 * r.service.desired.max(0)).max(10);
+    if r.scaling.min.is_none() && r.scaling.max.is_none() {
+        scaling_items.push(Item {
+            kind: Kind::Changed,
+            field: "ecs.scaling".into(),
+            what: format!("the service has no scaling: it runs a fixed desired count of {} (or its tasks are started by something else); both stacks scale on the queue instead, from 0 to {fixed_max} tasks with the default steps (+1 from 1 message, +5 from 100)", r.service.desired),
+            resolve: Some("set `ecs.scaling.max` to the most tasks the service may run".into()),
+        });
+    }
     items.extend(scaling_items);
     o.push_str("  scaling:\n");
     line(
@@ -1062,8 +1093,12 @@ pub fn translate(r: &Running, code: Option<&Facts>) -> (String, Report) {
     );
     line(
         &mut o,
-        &format!("    max: {}", r.scaling.max.unwrap_or(10).max(1)),
-        "the scalable target's MaxCapacity",
+        &format!("    max: {}", r.scaling.max.unwrap_or(fixed_max).max(1)),
+        if r.scaling.max.is_some() {
+            "the scalable target's MaxCapacity"
+        } else {
+            "no scalable target: a default, see the report"
+        },
     );
     if !steps.is_empty() {
         line(
@@ -1191,15 +1226,48 @@ pub fn translate(r: &Running, code: Option<&Facts>) -> (String, Report) {
         );
     }
 
-    // What Lambda cannot run (docs/pitfalls.md#p36).
+    // What Lambda cannot run (docs/pitfalls.md#p36). The container that holds the queue is the
+    // consumer; when it is not essential, or another essential container beside it is not a log
+    // router, it is a sidecar that feeds that container (the SQS-to-HTTP poller pattern).
+    let fed: Option<(usize, &Container)> = r
+        .task
+        .containers
+        .iter()
+        .enumerate()
+        .filter(|(k, c)| *k != r.worker && !c.log_router)
+        .find(|(_, c)| c.essential);
+    let sidecar = fed.filter(|_| {
+        !worker.essential
+            || r.task
+                .containers
+                .iter()
+                .filter(|c| c.essential && !c.log_router)
+                .count()
+                > 1
+    });
+    if let Some((_, app)) = sidecar {
+        let ports = if app.port_mappings.is_empty() {
+            String::new()
+        } else {
+            format!(", which listens on {:?}", app.port_mappings)
+        };
+        items.push(Item {
+            kind: Kind::Cannot,
+            field: format!("containerDefinitions[{}] `{}`", r.worker, worker.name),
+            what: format!("`{}` is the real SQS consumer: a sidecar that receives from the queue and feeds `{}`{ports}; Lambda runs one container, and the config above describes the sidecar's variables", worker.name, app.name),
+            resolve: Some(format!("let the `sqs` trigger take the sidecar's place: give `{}`'s image a `handler(event, context)` that does what a delivered message triggers today, run `init --from-ecs` in that image's source folder, and drop the sidecar; or keep the pair on ECS", app.name)),
+        });
+    }
     for (k, c) in r.task.containers.iter().enumerate() {
         if k == r.worker {
             continue;
         }
         let what = if c.log_router {
-            "a log router (FireLens)"
+            "a log router (FireLens)".to_string()
+        } else if sidecar.is_some_and(|(f, _)| f == k) {
+            format!("the container the SQS consumer `{}` feeds", worker.name)
         } else {
-            "a sidecar"
+            "a sidecar".to_string()
         };
         items.push(Item { kind: Kind::Cannot, field: format!("containerDefinitions[{k}] `{}`", c.name), what: format!("{what}: Lambda runs one container (docs/pitfalls.md#p36)"), resolve: Some(if c.log_router { "Lambda sends stdout to CloudWatch Logs; route from there (a subscription filter), or drop it".into() } else { "move what it does into the worker's image (an extension) or a service of its own".into() }) });
     }
@@ -1290,15 +1358,21 @@ pub fn translate(r: &Running, code: Option<&Facts>) -> (String, Report) {
             resolve: Some("keep the files in S3, or keep the worker on ECS".into()),
         });
     }
-    if !worker.port_mappings.is_empty() {
+    // Ports: the worker's, or those of the app a sidecar consumer feeds. Lambda takes no inbound
+    // connection: an HTTP app is invoked through a function URL or API Gateway, or with the AWS
+    // Lambda Web Adapter in its image.
+    for c in std::iter::once(worker).chain(sidecar.map(|(_, c)| c)) {
+        if c.port_mappings.is_empty() {
+            continue;
+        }
         items.push(Item {
-            kind: Kind::Changed,
-            field: "portMappings".into(),
+            kind: Kind::Cannot,
+            field: format!("portMappings `{}`", c.name),
             what: format!(
-                "ports {:?}: a queue worker needs none, and Lambda takes no inbound connection",
-                worker.port_mappings
+                "`{}` listens on ports {:?}, an HTTP app: Lambda takes no inbound connection",
+                c.name, c.port_mappings
             ),
-            resolve: Some("drop the listener, or put what it serves elsewhere".into()),
+            resolve: Some("if the port is only a health check, drop it; an HTTP app is invoked on Lambda through a function URL or API Gateway (the AWS Lambda Web Adapter runs it unchanged), or stays on ECS".into()),
         });
     }
     let handler_text = match (code, handler) {
@@ -1969,5 +2043,65 @@ mod tests {
             && i.resolve
                 .as_deref()
                 .is_some_and(|f| f.contains("describe-secret --secret-id prod/api"))));
+    }
+
+    #[test]
+    fn cpu_tracking_beside_queue_steps_no_scaling_and_a_sidecar_consumer_are_said() {
+        let mut r = running();
+        r.scaling.policies.push(Policy::TargetTracking {
+            name: "cpu".into(),
+            target: 50.0,
+            metric: "ECSServiceAverageCPUUtilization".into(),
+        });
+        let mut items = Vec::new();
+        assert_eq!(
+            scale_out(&r.scaling, &mut items),
+            vec![(10, 5)],
+            "{items:?}"
+        );
+        assert!(items.iter().any(|i| i.field == "ecs.scaling"
+            && i.what.contains("`cpu`")
+            && i.what.contains("not copied")));
+
+        let mut fixed = running();
+        fixed.scaling = Scaling::default();
+        fixed.service.desired = 7;
+        let (text, report) = translate(&fixed, None);
+        let v: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).unwrap();
+        assert_eq!(v["ecs"]["scaling"]["max"], 14);
+        assert!(report
+            .items
+            .iter()
+            .any(|i| i.field == "ecs.scaling" && i.what.contains("fixed desired count of 7")));
+
+        let mut side = running();
+        let app = Container {
+            name: "app".into(),
+            essential: true,
+            port_mappings: vec![8080],
+            ..Container::default()
+        };
+        side.task.containers.push(app);
+        worker_of(&mut side).essential = false;
+        worker_of(&mut side).name = "sqs-poller".into();
+        let (_, report) = translate(&side, None);
+        let cannot = |field: &str, what: &str| {
+            report
+                .items
+                .iter()
+                .any(|i| i.kind == Kind::Cannot && i.field.contains(field) && i.what.contains(what))
+        };
+        assert!(cannot("`sqs-poller`", "real SQS consumer"), "{report:?}");
+        assert!(cannot("`sqs-poller`", "feeds `app`"), "{report:?}");
+        assert!(
+            cannot("`app`", "the SQS consumer `sqs-poller` feeds"),
+            "{report:?}"
+        );
+        assert!(cannot("portMappings `app`", "HTTP app"), "{report:?}");
+        let (_, plain) = translate(&running(), None);
+        assert!(!plain
+            .items
+            .iter()
+            .any(|i| i.what.contains("real SQS consumer")));
     }
 }
