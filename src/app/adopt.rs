@@ -166,7 +166,13 @@ async fn find_queues(aws: &Aws, task: &TaskDefinition) -> Result<(Vec<Queue>, us
                     Some(u) => found.push((finding(How::Arn), u)),
                     None => return Err(Failure::new(format!("the queue `{a}` that container `{}` names (its `{var}`) does not exist", c.name)).hint("check the task definition's queue ARN and the region (--region or AWS_REGION)")),
                 },
-                Some(Candidate::Name(n)) => {
+                // A name is looked up only in a variable named for a queue (`QUEUE_NAME`,
+                // `ORDERS_QUEUE`, `SQS_NAME`): any word could be a queue name.
+                Some(Candidate::Name(n))
+                    if ["QUEUE", "SQS"]
+                        .iter()
+                        .any(|w| var.to_ascii_uppercase().contains(w)) =>
+                {
                     let arn = adopt::queue_arn_in_task_account(&n, &task.arn);
                     if let Some(u) = sqs.queue_url_of(&arn).await? {
                         found.push((finding(How::Name), u));
@@ -177,7 +183,7 @@ async fn find_queues(aws: &Aws, task: &TaskDefinition) -> Result<(Vec<Queue>, us
                         found.push((finding(How::Json(key)), u));
                     }
                 }
-                None => {}
+                Some(Candidate::Name(_)) | None => {}
             }
         }
         if !found.is_empty() && best.as_ref().is_none_or(|(_, b)| found.len() > b.len()) {

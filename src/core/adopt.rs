@@ -443,6 +443,34 @@ pub fn role_access(role: Option<&RolePolicies>, arn: &str) -> (bool, bool) {
     (receive, send)
 }
 
+/// A statement without the resources that are (or whose pattern matches) one of the production
+/// queues' ARNs: `None` when none is left. Returns the resources left out.
+fn without_queues(
+    mut st: serde_json::Value,
+    arns: &[&str],
+) -> (Option<serde_json::Value>, Vec<String>) {
+    let resources: Vec<String> = match &st["Resource"] {
+        serde_json::Value::String(s) => vec![s.clone()],
+        serde_json::Value::Array(a) => a
+            .iter()
+            .filter_map(|x| x.as_str().map(String::from))
+            .collect(),
+        _ => return (Some(st), Vec::new()),
+    };
+    // `*` grants everything; it names no queue (and stays, as the task role has it).
+    let (removed, kept): (Vec<String>, Vec<String>) = resources
+        .into_iter()
+        .partition(|r| r != "*" && arns.iter().any(|a| !a.is_empty() && glob(r, a, true)));
+    if removed.is_empty() {
+        return (Some(st), removed);
+    }
+    if kept.is_empty() {
+        return (None, removed);
+    }
+    st["Resource"] = serde_json::Value::from(kept);
+    (Some(st), removed)
+}
+
 /// Whether the worker consumes `q`, and why: a scaling alarm watches it, or the task role may
 /// receive from it; a queue the role may only send to is not consumed.
 pub fn consumption(r: &Running, q: &Queue) -> (bool, String) {
@@ -650,12 +678,50 @@ fn secret_ref(value_from: &str, task_definition_arn: &str) -> SecretRef {
     ))
 }
 
+/// A service name without the parts CloudFormation and the CDK generate: the random suffix of a
+/// physical id (`-1QWERTYUIOPAS`, 12 or 13 upper-case letters and digits; AWS CloudFormation User
+/// Guide, "Name type") and the 8-hex-digit hash that ends a CDK logical id (`ServiceECC1B1E6`),
+/// which in an upper-case name no case change sets apart.
+fn without_generated_parts(name: &str) -> String {
+    let random = |p: &str| {
+        (10..=13).contains(&p.len())
+            && p.chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+            && p.chars().any(|c| c.is_ascii_digit())
+            && p.chars().any(|c| c.is_ascii_uppercase())
+    };
+    let parts: Vec<String> = name
+        .split('-')
+        .filter(|p| !p.is_empty() && !random(p))
+        .map(|p| {
+            let cut = p.len().saturating_sub(8);
+            let tail = &p[cut..];
+            let hashed = p.len() > 8
+                && p.is_char_boundary(cut)
+                && tail
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || ('A'..='F').contains(&c))
+                && tail.chars().any(|c| c.is_ascii_digit());
+            if hashed {
+                p[..cut].to_string()
+            } else {
+                p.to_string()
+            }
+        })
+        .collect();
+    if parts.is_empty() {
+        name.to_string()
+    } else {
+        parts.join("-")
+    }
+}
+
 /// The config text and the readiness report for the running service. `code` is what `init`
 /// found in the build context (the current folder), when it has a Dockerfile.
 pub fn translate(r: &Running, code: Option<&Facts>) -> (String, Report) {
     let mut items: Vec<Item> = Vec::new();
     let worker = &r.task.containers[r.worker];
-    let service = super::init::service_name_from_ecs(&r.service.name);
+    let service = super::init::service_name_from_ecs(&without_generated_parts(&r.service.name));
     if service != r.service.name {
         items.push(Item {
             kind: Kind::Changed,
@@ -846,13 +912,24 @@ pub fn translate(r: &Running, code: Option<&Facts>) -> (String, Report) {
         items.push(Item { kind: Kind::Changed, field: "secrets".into(), what: format!("{} secret{} by ARN: ECS injects them as today; Lambda has no `Secrets` field (docs/pitfalls.md#p36), `validate` shows how it gets them", secrets.len(), if secrets.len() == 1 { "" } else { "s" }), resolve: None });
     }
 
-    // Permissions: the task role's.
+    // Permissions: the task role's, minus its grants on the production queues: each stack gives
+    // its worker exactly its own queues, and a production queue in a role's statement would let
+    // both experiment workers consume it (docs/safety.md).
     if let Some(role) = &r.task_role {
-        let stmts: Vec<serde_json::Value> = role
-            .inline
-            .iter()
-            .flat_map(|(_, d)| statements(d))
-            .collect();
+        let production: Vec<&str> = r.queues.iter().map(|q| q.arn.as_str()).collect();
+        let mut stmts: Vec<serde_json::Value> = Vec::new();
+        for st in role.inline.iter().flat_map(|(_, d)| statements(d)) {
+            let (kept, removed) = without_queues(st, &production);
+            if !removed.is_empty() {
+                items.push(Item {
+                    kind: Kind::Changed,
+                    field: "permissions.statements".into(),
+                    what: format!("the task role's grant on {} left out: it names the production queues, and each stack grants its worker its own queues", removed.iter().map(|r| format!("`{r}`")).collect::<Vec<_>>().join(", ")),
+                    resolve: None,
+                });
+            }
+            stmts.extend(kept);
+        }
         if !role.managed.is_empty() || !stmts.is_empty() {
             o.push_str(&format!("permissions:                    # the task role `{}`'s, given to both platforms' roles\n", role.role));
             if !role.managed.is_empty() {
@@ -1989,6 +2066,14 @@ mod tests {
             ["LOG_LEVEL"]
         );
         assert!(v["secrets"].get("RESULTS_QUEUE_URL").is_none(), "{text}");
+        // The role's grants on the production queues are not copied; the rest of it is.
+        let statements = serde_json::to_string(&v["permissions"]["statements"]).unwrap();
+        assert!(!statements.contains(":sqs:"), "{statements}");
+        assert!(statements.contains("dynamodb:PutItem"), "{statements}");
+        assert!(report
+            .items
+            .iter()
+            .any(|i| i.field == "permissions.statements" && i.what.contains("orders-a*")));
         assert!(v["secrets"].get("DB_PASSWORD").is_some());
         // Each production queue is named once, under production.queues.
         for name in ["orders", "orders-audit", "prod-events", "orders-results"] {
@@ -2103,5 +2188,17 @@ mod tests {
             .items
             .iter()
             .any(|i| i.what.contains("real SQS consumer")));
+    }
+
+    #[test]
+    fn generated_parts_leave_a_service_name() {
+        assert_eq!(
+            without_generated_parts("ORDERSSTACK-QUEUEPROCESSINGSERVICEECC1B1E6-1QWERTYUIOPAS"),
+            "ORDERSSTACK-QUEUEPROCESSINGSERVICE"
+        );
+        assert_eq!(without_generated_parts("orders-worker"), "orders-worker");
+        let cdk = "ORDERSPIPELINESTACK-QUEUEPROCESSINGFARGATESERVICEECC1B1E6-WORKERSERVICE7C2B1A0F-1QWERTYUIOPAS";
+        let name = super::super::init::service_name_from_ecs(&without_generated_parts(cdk));
+        assert!(name.len() <= 32 && !name.contains("qwerty"), "{name}");
     }
 }
