@@ -2198,7 +2198,7 @@ mod tests {
         );
         assert_eq!(without_generated_parts("orders-worker"), "orders-worker");
         let cdk = "ORDERSPIPELINESTACK-QUEUEPROCESSINGFARGATESERVICEECC1B1E6-WORKERSERVICE7C2B1A0F-1QWERTYUIOPAS";
-        let name = super::super::init::service_name_from_ecs(&without_generated_parts(cdk));
+        let name = crate::core::init::service_name_from_ecs(&without_generated_parts(cdk));
         assert!(name.len() <= 32 && !name.contains("qwerty"), "{name}");
     }
 }

@@ -145,7 +145,7 @@ fn adopt(shape: &str) -> Adopted {
         config,
         outputs,
     };
-    no_secret_shows(&adopted, &root_text.path().to_path_buf());
+    no_secret_shows(&adopted, root_text.path());
     no_production_queue_reaches_the_experiment(&adopted);
     // Everything Lambda cannot run comes with its fix.
     for i in adopted.report["items"].as_array().unwrap() {
