@@ -547,6 +547,24 @@ pub fn scale_out(scaling: &Scaling, items: &mut Vec<Item>) -> Vec<(u64, i64)> {
             } => {
                 let alarm = scaling.alarms.iter().find(|a| alarms.contains(&a.name));
                 let threshold = alarm.map(|a| a.threshold).unwrap_or(1.0);
+                // A metric-math alarm (its `Metrics`): the expression and the queues it reads.
+                if let Some(a) = alarm.filter(|a| {
+                    a.queues.len() > 1 || a.metric.contains(|c: char| " +-*/(".contains(c))
+                }) {
+                    items.push(Item {
+                        kind: Kind::Changed,
+                        field: "ecs.scaling.scale_out".into(),
+                        what: format!(
+                            "policy `{name}`'s alarm `{}` is metric math (`{}`) over the queue{} {}: its threshold {} sets the steps; both stacks scale on the sum of their queues' visible and in-flight messages",
+                            a.name,
+                            a.metric,
+                            if a.queues.len() == 1 { "" } else { "s" },
+                            a.queues.iter().map(|q| format!("`{q}`")).collect::<Vec<_>>().join(", "),
+                            a.threshold
+                        ),
+                        resolve: None,
+                    });
+                }
                 if alarm.is_none() {
                     let why = scaling
                         .alarms_unread

@@ -415,4 +415,10 @@ fn six_queues_from_ssm_string_parameters_become_queues_and_no_secure_string_is_r
     assert!(a.says("changed", "queues.log", "may only `sqs:SendMessage`"));
     assert!(a.says("changed", "queues.refunds", "`ingest-backlog` watches it"));
     assert_eq!(c["production"]["queues"].as_mapping().unwrap().len(), 6);
+    assert!(a.says("changed", "ecs.scaling.scale_out", "over the queues `ingest-orders`, `ingest-payments`, `ingest-refunds`, `ingest-returns`"), "{}", a.report);
+    let steps = &c["ecs"]["scaling"]["scale_out"];
+    assert_eq!(
+        (steps[0]["from"].as_u64(), steps[0]["add"].as_i64()),
+        (Some(20), Some(2))
+    );
 }
