@@ -49,7 +49,7 @@ impl Adopted {
 }
 
 /// Makes `shape` in moto through the real APIs; what was made, as the fixture prints it.
-fn make(moto: &Moto, shape: &str) -> Json {
+fn make(moto: &Moto, shape: &str, extra: &[&str]) -> Json {
     let python = std::env::var("MOTO_PYTHON")
         .map(PathBuf::from)
         .expect("MOTO_PYTHON: the Python that has boto3 (scripts/test sets it)");
@@ -57,6 +57,7 @@ fn make(moto: &Moto, shape: &str) -> Json {
         .arg(repo().join("tests/fixtures/adopt/shapes.py"))
         .arg(shape)
         .arg(&moto.endpoint)
+        .args(extra)
         .output()
         .unwrap();
     assert!(
@@ -87,7 +88,7 @@ fn cfn_lint(files: &[PathBuf]) {
 /// for `production:`; AWS's URL of the same queue stands in for each.
 fn adopt(shape: &str) -> Adopted {
     let moto = moto();
-    let made = make(&moto, shape);
+    let made = make(&moto, shape, &[]);
     let root = tempfile::tempdir().unwrap();
     let dir = worker_folder(root.path());
     let target = format!(
@@ -421,4 +422,75 @@ fn six_queues_from_ssm_string_parameters_become_queues_and_no_secure_string_is_r
         (steps[0]["from"].as_u64(), steps[0]["add"].as_i64()),
         (Some(20), Some(2))
     );
+}
+
+#[test]
+fn a_secret_reference_that_cannot_be_described_is_left_out_with_the_command_to_find_it() {
+    // moto checks requests against IAM after its first N (INITIAL_NO_AUTH_ACTION_COUNT); the
+    // fixture makes the Terraform service and a reader lacking `secretsmanager:DescribeSecret`
+    // within those N.
+    let moto = Moto::start_with(&[
+        ("MOTO_IAM_LOAD_MANAGED_POLICIES", "true"),
+        ("INITIAL_NO_AUTH_ACTION_COUNT", "120"),
+    ]);
+    let made = make(
+        &moto,
+        "terraform",
+        &[
+            "--reader-without",
+            "secretsmanager:DescribeSecret",
+            "--reader-after",
+            "120",
+        ],
+    );
+    let key = |k: &str| made["reader"][k].as_str().unwrap().to_string();
+    let root = tempfile::tempdir().unwrap();
+    let dir = worker_folder(root.path());
+    let out = moto.replatform_with(
+        &dir,
+        &[
+            "init",
+            "--from-ecs",
+            "billing/billing-worker",
+            "--output",
+            "json",
+        ],
+        &[
+            ("AWS_ACCESS_KEY_ID", key("access_key_id")),
+            ("AWS_SECRET_ACCESS_KEY", key("secret_access_key")),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let done: Json = serde_json::from_slice(&out.stdout).unwrap();
+    let c: Value =
+        serde_yaml_ng::from_str(&std::fs::read_to_string(dir.join("replatform.yaml")).unwrap())
+            .unwrap();
+    assert!(c["secrets"].get("LICENSE").is_none(), "{c:?}");
+    assert!(
+        c["secrets"].get("DB_PASSWORD").is_some(),
+        "full ARNs need no call"
+    );
+    let item = done["report"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["field"] == "secrets.LICENSE")
+        .unwrap_or_else(|| panic!("{done}"));
+    let what = item["what"].as_str().unwrap();
+    assert!(
+        what.contains("left out") && what.contains("could not be described"),
+        "{item}"
+    );
+    assert!(
+        item["resolve"]
+            .as_str()
+            .unwrap()
+            .contains("aws secretsmanager describe-secret --secret-id billing/license"),
+        "{item}"
+    );
+    let said = text(&out);
+    assert!(!said.contains(&key("secret_access_key")));
+    for s in made["secrets"].as_array().unwrap() {
+        assert!(!said.contains(s.as_str().unwrap()));
+    }
 }
