@@ -1128,7 +1128,21 @@ pub fn translate(r: &Running, code: Option<&Facts>) -> (String, Report) {
     } else {
         Some(worker.command.clone())
     };
-    if let Some(c) = &command {
+    // A command that names a production queue would hand it to both experiment workers: it is
+    // not written (`validate` refuses it too; docs/config.md#production).
+    let named = command
+        .iter()
+        .flatten()
+        .find_map(|arg| names_production(arg));
+    if let Some((queue, form)) = named {
+        items.push(Item {
+            kind: Kind::Cannot,
+            field: "ecs.command".into(),
+            what: format!("left out: the command names the production queue `{queue}` (its {form}), which both experiment workers would consume"),
+            resolve: Some("make the worker read its queue from a variable (`url_env`, `name_env`, `arn_env`), then set `ecs.command` without the queue".into()),
+        });
+    }
+    if let Some(c) = command.as_ref().filter(|_| named.is_none()) {
         line(
             &mut o,
             &format!("  command: {}", flow(c)),
@@ -2218,5 +2232,23 @@ mod tests {
         let cdk = "ORDERSPIPELINESTACK-QUEUEPROCESSINGFARGATESERVICEECC1B1E6-WORKERSERVICE7C2B1A0F-1QWERTYUIOPAS";
         let name = crate::core::init::service_name_from_ecs(&without_generated_parts(cdk));
         assert!(name.len() <= 32 && !name.contains("qwerty"), "{name}");
+    }
+
+    #[test]
+    fn a_command_naming_the_production_queue_is_not_written() {
+        let mut r = running();
+        worker_of(&mut r).command = vec![
+            "worker".into(),
+            "--queue".into(),
+            "https://sqs.eu-west-1.amazonaws.com/123456789012/orders".into(),
+        ];
+        let (text, report) = translate(&r, None);
+        let v: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).unwrap();
+        assert!(v["ecs"].get("command").is_none(), "{text}");
+        assert!(report.items.iter().any(|i| i.field == "ecs.command"
+            && i.kind == Kind::Cannot
+            && i.what.contains("`orders` (its URL)")));
+        let (text, _) = translate(&running(), None);
+        assert!(text.contains("command: [\"python\", \"app.py\"]"), "{text}");
     }
 }
