@@ -380,6 +380,11 @@ fn a_sidecar_consumer_is_named_with_the_app_it_feeds() {
     assert!(a.says("cannot", "`sqs-poller`", "feeds `app`"));
     assert!(a.says("cannot", "portMappings `app`", "[8080]"));
     assert!(a.says("changed", "ecs.scaling", "fixed desired count of 2"));
+    assert!(
+        a.says("cannot", "ephemeralStorage", "40 GiB"),
+        "{}",
+        a.report
+    );
     assert_eq!(a.config["ecs"]["scaling"]["max"], 10);
     assert_eq!(a.config["queue"]["url_env"], "SQS_QUEUE_URL");
 }
