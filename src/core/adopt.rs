@@ -802,6 +802,41 @@ pub fn translate(r: &Running, code: Option<&Facts>) -> (String, Report) {
         .flat_map(|q| q.found.iter().map(|f| f.var.as_str()))
         .collect();
 
+    // A JSON variable's keys that are not queue URLs: the stacks set the variable to a JSON
+    // object of their own queues only.
+    for (var, value) in &worker.environment {
+        let keys: Vec<&str> = r
+            .queues
+            .iter()
+            .flat_map(|q| &q.found)
+            .filter(|f| f.var == *var)
+            .filter_map(|f| match &f.how {
+                How::Json(k) => Some(k.as_str()),
+                _ => None,
+            })
+            .collect();
+        if keys.is_empty() {
+            continue;
+        }
+        let Ok(map) = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(value)
+        else {
+            continue;
+        };
+        let others: Vec<String> = map
+            .keys()
+            .filter(|k| !keys.contains(&k.as_str()))
+            .map(|k| format!("`{k}`"))
+            .collect();
+        if !others.is_empty() {
+            items.push(Item {
+                kind: Kind::Changed,
+                field: format!("environment.{var}"),
+                what: format!("its other keys {} are not passed: the stacks set `{var}` to a JSON object of their own queues only", others.join(", ")),
+                resolve: Some("give the worker those values in variables of their own".into()),
+            });
+        }
+    }
+
     // Environment, minus the queue variables, and minus any other variable that names a
     // production queue (its URL in another form, its ARN or name, inside a JSON map): the
     // experiment stacks hand the environment to their workers, which would consume production
@@ -2134,6 +2169,21 @@ mod tests {
             said("queues.events-queue.json_env", "under `eventsQueue`"),
             "{report:?}"
         );
+        assert!(!said("environment.COPILOT_TOPIC_QUEUE_URIS", "other keys"));
+        let mut more = several();
+        let w = worker_of(&mut more);
+        let uris = w
+            .environment
+            .iter_mut()
+            .find(|(k, _)| k == "COPILOT_TOPIC_QUEUE_URIS")
+            .unwrap();
+        uris.1 = uris.1.replacen('{', r#"{"region":"eu-west-1","#, 1);
+        let (_, report) = translate(&more, None);
+        assert!(report
+            .items
+            .iter()
+            .any(|i| i.field == "environment.COPILOT_TOPIC_QUEUE_URIS"
+                && i.what.contains("`region` are not passed")));
     }
 
     #[test]
