@@ -11,8 +11,11 @@ use crate::app::workspace::{connect, Workspace};
 use crate::aws::autoscaling::AutoScaling;
 use crate::aws::cloudwatch::CloudWatch;
 use crate::aws::iam::{role_name, Iam};
-use crate::aws::AwsError;
-use crate::core::adopt::{self, Policy, Queue, Report, RolePolicies, Running, Scaling, Service};
+use crate::aws::{Aws, AwsError};
+use crate::core::adopt::{
+    self, Candidate, Finding, How, Policy, Queue, Report, RolePolicies, Running, Scaling, Service,
+    TaskDefinition,
+};
 use crate::core::config::Platform;
 use crate::error::Failure;
 use crate::ui::printer::Printer;
@@ -61,11 +64,10 @@ pub async fn adopt(
         subnets: found.subnets,
         security_groups: found.security_groups,
         assign_public_ip: found.assign_public_ip,
+        desired: found.counts.desired,
     };
     let task = ecs.task_definition(&service.task_definition).await?;
-    let Some((worker, queue_env, url)) = adopt::find_queue(&task) else {
-        return Err(Failure::new(format!("no container of task definition `{}` has an environment variable holding an SQS queue URL", task.arn)).hint("the worker must get its queue's URL from an environment variable (e.g. SQS_QUEUE_URL=https://sqs.REGION.amazonaws.com/ACCOUNT/NAME); for another worker start from plain `replatform init`"));
-    };
+    let (queues, worker) = find_queues(&aws, &task).await?;
     let task_role = match &task.task_role {
         Some(arn) => Some(role_policies(&iam, arn).await?),
         None => None,
@@ -75,19 +77,20 @@ pub async fn adopt(
         None => None,
     };
     let scaling = scaling(&aws.autoscaling(), &aws.cloudwatch(), cluster, name).await?;
-    let Some(q) = aws.sqs().queue(&url).await? else {
-        return Err(Failure::new(format!(
-            "the queue `{url}` that `{worker}` reads (its `{queue_env}`) does not exist"
-        ))
-        .hint("check the task definition's queue URL and the region (--region or AWS_REGION)"));
-    };
-    let queue = Queue {
-        redrive: q.redrive()?,
-        url: q.url,
-        visibility_timeout_s: q.visibility_timeout_s,
-        retention_s: q.retention_s,
-        fifo: q.fifo,
-    };
+    // Parameter Store's references to Secrets Manager secrets, resolved to the secret's ARN by
+    // `DescribeSecret` (metadata only: no value is read). A refusal is said in the report.
+    let sm = aws.secretsmanager();
+    let mut secret_arns = Vec::new();
+    for (var, from) in &task.containers[worker].secrets {
+        if let Some(secret) = from.strip_prefix("/aws/reference/secretsmanager/") {
+            let arn = match sm.arn(secret).await {
+                Ok(Some(arn)) => Ok(arn),
+                Ok(None) => Err("Secrets Manager has no such secret".to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            secret_arns.push((var.clone(), arn));
+        }
+    }
     let platform = if task.architecture.as_deref() == Some("ARM64") {
         Platform::Arm64
     } else {
@@ -101,9 +104,9 @@ pub async fn adopt(
         task_role,
         execution_role,
         scaling,
-        queue,
-        queue_env,
+        queues,
         worker,
+        secret_arns,
     };
     let (text, report) = adopt::translate(&running, facts.as_ref());
     let written = write_config(&ws.file, &dir, &text)?;
@@ -112,6 +115,117 @@ pub async fn adopt(
         written,
         report,
     })
+}
+
+/// Whether a secret's `valueFrom` is a Parameter Store parameter (its ARN, or its name), as
+/// opposed to a Secrets Manager secret (Amazon ECS Developer Guide, "Pass sensitive data to an
+/// Amazon ECS container").
+fn is_parameter(value_from: &str) -> bool {
+    if value_from.starts_with("/aws/reference/") {
+        return false;
+    }
+    !value_from.starts_with("arn:") || value_from.split(':').nth(2) == Some("ssm")
+}
+
+/// The worker's queues and the worker container: in each container's environment and in its
+/// `secrets` that are SSM `String` parameters (never a `SecureString`, never Secrets Manager),
+/// every value that is a queue URL, ARN, the name of a queue that exists, or a JSON object of
+/// queue URLs. The worker is the container that names the most; its queues are grouped by queue,
+/// each with every variable that names it.
+async fn find_queues(aws: &Aws, task: &TaskDefinition) -> Result<(Vec<Queue>, usize), Failure> {
+    let (sqs, ssm) = (aws.sqs(), aws.ssm());
+    let mut best: Option<(usize, Vec<(Finding, String)>)> = None;
+    for (k, c) in task.containers.iter().enumerate() {
+        let mut values: Vec<(String, String, Option<String>)> = c
+            .environment
+            .iter()
+            .map(|(n, v)| (n.clone(), v.clone(), None))
+            .collect();
+        for (n, from) in &c.secrets {
+            if !is_parameter(from) {
+                continue;
+            }
+            let pname = crate::aws::ssm::parameter_name(from);
+            if ssm.parameter_type(&pname).await?.as_deref() != Some("String") {
+                continue;
+            }
+            if let Some(v) = ssm.string_value(&pname).await? {
+                values.push((n.clone(), v, Some(from.clone())));
+            }
+        }
+        let mut found: Vec<(Finding, String)> = Vec::new();
+        for (var, value, parameter) in values {
+            let finding = |how| Finding {
+                var: var.clone(),
+                how,
+                parameter: parameter.clone(),
+            };
+            match adopt::candidate(&value) {
+                Some(Candidate::Url(u)) => found.push((finding(How::Url), u)),
+                Some(Candidate::Arn(a)) => match sqs.queue_url_of(&a).await? {
+                    Some(u) => found.push((finding(How::Arn), u)),
+                    None => return Err(Failure::new(format!("the queue `{a}` that container `{}` names (its `{var}`) does not exist", c.name)).hint("check the task definition's queue ARN and the region (--region or AWS_REGION)")),
+                },
+                // A name is looked up only in a variable named for a queue (`QUEUE_NAME`,
+                // `ORDERS_QUEUE`, `SQS_NAME`): any word could be a queue name.
+                Some(Candidate::Name(n))
+                    if ["QUEUE", "SQS"]
+                        .iter()
+                        .any(|w| var.to_ascii_uppercase().contains(w)) =>
+                {
+                    let arn = adopt::queue_arn_in_task_account(&n, &task.arn);
+                    if let Some(u) = sqs.queue_url_of(&arn).await? {
+                        found.push((finding(How::Name), u));
+                    }
+                }
+                Some(Candidate::Json(urls)) => {
+                    for (key, u) in urls {
+                        found.push((finding(How::Json(key)), u));
+                    }
+                }
+                Some(Candidate::Name(_)) | None => {}
+            }
+        }
+        if !found.is_empty() && best.as_ref().is_none_or(|(_, b)| found.len() > b.len()) {
+            best = Some((k, found));
+        }
+    }
+    let Some((worker, found)) = best else {
+        return Err(Failure::new(format!("no container of task definition `{}` has an environment variable or SSM String parameter holding an SQS queue URL, name or ARN", task.arn)).hint("the worker must get its queue from an environment variable (e.g. SQS_QUEUE_URL=https://sqs.REGION.amazonaws.com/ACCOUNT/NAME, or a queue's name or ARN); for another worker start from plain `replatform init`"));
+    };
+    // One queue per account and name, whatever the URL's form.
+    let mut queues: Vec<Queue> = Vec::new();
+    for (finding, url) in found {
+        let id = |u: &str| {
+            let mut p = u.rsplit('/');
+            (p.next().map(str::to_string), p.next().map(str::to_string))
+        };
+        if let Some(q) = queues.iter_mut().find(|q| id(&q.url) == id(&url)) {
+            if !q.found.contains(&finding) {
+                q.found.push(finding);
+            }
+            continue;
+        }
+        let Some(q) = aws.sqs().queue(&url).await? else {
+            return Err(Failure::new(format!(
+                "the queue `{url}` that `{}` reads (its `{}`) does not exist",
+                task.containers[worker].name, finding.var
+            ))
+            .hint(
+                "check the task definition's queue URL and the region (--region or AWS_REGION)",
+            ));
+        };
+        queues.push(Queue {
+            redrive: q.redrive()?,
+            arn: q.arn,
+            url: q.url,
+            visibility_timeout_s: q.visibility_timeout_s,
+            retention_s: q.retention_s,
+            fifo: q.fifo,
+            found: vec![finding],
+        });
+    }
+    Ok((queues, worker))
 }
 
 /// A role's attached managed policies and its inline policies' documents.

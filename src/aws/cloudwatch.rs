@@ -178,9 +178,37 @@ impl CloudWatch {
                     )
                 })?;
                 alarms.extend(out.metric_alarms().iter().map(|a| {
+                    // The queues it watches: its own metric's `QueueName`, or each metric of its
+                    // metric math (`Metrics`, Amazon CloudWatch User Guide, "Create a CloudWatch
+                    // alarm based on a metric math expression").
+                    let queue_of = |d: &[Dimension]| -> Vec<String> {
+                        d.iter()
+                            .filter(|d| d.name() == Some("QueueName"))
+                            .filter_map(|d| d.value().map(str::to_string))
+                            .collect()
+                    };
+                    let mut queues = queue_of(a.dimensions());
+                    let mut expression = None;
+                    for m in a.metrics() {
+                        if let Some(stat) = m.metric_stat().and_then(|s| s.metric()) {
+                            queues.extend(queue_of(stat.dimensions()));
+                        }
+                        if m.return_data() == Some(true) || expression.is_none() {
+                            if let Some(e) = m.expression() {
+                                expression = Some(e.to_string());
+                            }
+                        }
+                    }
+                    queues.sort();
+                    queues.dedup();
                     Alarm {
                         name: a.alarm_name().unwrap_or_default().to_string(),
-                        metric: a.metric_name().unwrap_or_default().to_string(),
+                        metric: a
+                            .metric_name()
+                            .map(str::to_string)
+                            .or(expression)
+                            .unwrap_or_default(),
+                        queues,
                         threshold: a.threshold().unwrap_or_default(),
                         comparison: a
                             .comparison_operator()

@@ -8,7 +8,9 @@ pub mod ecr;
 pub mod ecs;
 pub mod iam;
 pub mod lambda;
+pub mod secretsmanager;
 pub mod sqs;
+pub mod ssm;
 
 use std::time::Duration;
 
@@ -293,6 +295,14 @@ impl Aws {
 
     pub fn cloudwatch(&self) -> cloudwatch::CloudWatch {
         cloudwatch::CloudWatch::new(aws_sdk_cloudwatch::Client::new(&self.config))
+    }
+
+    pub fn ssm(&self) -> ssm::Ssm {
+        ssm::Ssm::new(aws_sdk_ssm::Client::new(&self.config))
+    }
+
+    pub fn secretsmanager(&self) -> secretsmanager::SecretsManager {
+        secretsmanager::SecretsManager::new(aws_sdk_secretsmanager::Client::new(&self.config))
     }
 
     /// The credentials the SDK's chain resolves, for a process of the user's own (the containers

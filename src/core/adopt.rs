@@ -59,6 +59,8 @@ pub struct Service {
     pub subnets: Vec<String>,
     pub security_groups: Vec<String>,
     pub assign_public_ip: bool,
+    /// The desired count: what runs when nothing scales the service.
+    pub desired: i32,
 }
 
 /// A role's policies: attached managed policy ARNs, and the statements of its inline policies.
@@ -98,10 +100,14 @@ pub enum Policy {
 }
 
 /// A CloudWatch alarm of a step policy.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Alarm {
     pub name: String,
+    /// The metric's name, or the expression of a metric-math alarm.
     pub metric: String,
+    /// The queues whose metrics it watches (`QueueName` of its metric, or of each metric its
+    /// math reads).
+    pub queues: Vec<String>,
     pub threshold: f64,
     pub comparison: String,
 }
@@ -117,15 +123,119 @@ pub struct Scaling {
     pub alarms_unread: Option<String>,
 }
 
-/// The queue the worker reads.
+/// How the worker finds a queue in one variable (docs/config.md, `queues:`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum How {
+    Url,
+    Name,
+    Arn,
+    /// A JSON object held by the variable; the queue's URL is under this key.
+    Json(String),
+}
+
+/// One variable through which the worker finds one of its queues.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    pub var: String,
+    pub how: How,
+    /// The SSM `String` parameter (its `valueFrom`) when the variable is a `secrets` entry
+    /// rather than an `environment` one.
+    pub parameter: Option<String>,
+}
+
+/// A queue the worker finds, with what SQS says of it.
 #[derive(Clone, Debug, Default)]
 pub struct Queue {
     pub url: String,
+    pub arn: String,
     pub visibility_timeout_s: u64,
     pub retention_s: u64,
     pub fifo: bool,
     /// The dead-letter queue's ARN and the max receive count.
     pub redrive: Option<(String, u64)>,
+    /// Every variable of the worker container that names it.
+    pub found: Vec<Finding>,
+}
+
+impl Queue {
+    /// The queue's name: the last part of its URL.
+    pub fn name(&self) -> &str {
+        self.url.rsplit('/').next().unwrap_or_default()
+    }
+
+    /// Its account: the part of its URL before the name.
+    pub fn account(&self) -> &str {
+        self.url.rsplit('/').nth(1).unwrap_or_default()
+    }
+}
+
+/// What a variable's value may be, by its shape alone; a name is a queue only if SQS knows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Candidate {
+    Url(String),
+    Arn(String),
+    Name(String),
+    /// A JSON object: its keys whose values are queue URLs.
+    Json(Vec<(String, String)>),
+}
+
+/// What a variable's value may be as a queue (Amazon SQS Developer Guide, "Amazon SQS queue and
+/// message identifiers"): a URL, an ARN, a JSON object of URLs, or a word that could be a queue
+/// name (1..80 letters, digits, `-`, `_`, optionally `.fifo`, with at least one letter).
+pub fn candidate(value: &str) -> Option<Candidate> {
+    let v = value.trim();
+    if is_queue_url(v) {
+        return Some(Candidate::Url(v.to_string()));
+    }
+    if is_queue_arn(v) {
+        return Some(Candidate::Arn(v.to_string()));
+    }
+    if v.starts_with('{') {
+        let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(v).ok()?;
+        let urls: Vec<(String, String)> = map
+            .iter()
+            .filter_map(|(k, u)| {
+                let u = u.as_str()?.trim();
+                is_queue_url(u).then(|| (k.clone(), u.to_string()))
+            })
+            .collect();
+        return (!urls.is_empty()).then_some(Candidate::Json(urls));
+    }
+    let base = v.strip_suffix(".fifo").unwrap_or(v);
+    let name = (1..=80).contains(&v.len())
+        && !base.is_empty()
+        && base
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && base.chars().any(|c| c.is_ascii_alphabetic())
+        && !matches!(
+            base.to_ascii_lowercase().as_str(),
+            "true" | "false" | "yes" | "no"
+        );
+    name.then(|| Candidate::Name(v.to_string()))
+}
+
+/// An SQS queue's ARN: `arn:PARTITION:sqs:REGION:ACCOUNT:NAME`.
+pub fn is_queue_arn(v: &str) -> bool {
+    let p: Vec<&str> = v.split(':').collect();
+    p.len() == 6
+        && p[0] == "arn"
+        && p[2] == "sqs"
+        && !p[3].is_empty()
+        && p[4].len() == 12
+        && p[4].bytes().all(|b| b.is_ascii_digit())
+        && !p[5].is_empty()
+}
+
+/// The ARN of the queue `name` in the task definition's partition, region and account, where
+/// ECS and the worker resolve a bare name.
+pub fn queue_arn_in_task_account(name: &str, task_definition_arn: &str) -> String {
+    let parts: Vec<&str> = task_definition_arn.split(':').collect();
+    let (partition, region, account) = match parts.as_slice() {
+        ["arn", p, "ecs", r, a, ..] => (*p, *r, *a),
+        _ => ("aws", "", ""),
+    };
+    format!("arn:{partition}:sqs:{region}:{account}:{name}")
 }
 
 /// Everything read of the running service.
@@ -136,10 +246,13 @@ pub struct Running {
     pub task_role: Option<RolePolicies>,
     pub execution_role: Option<RolePolicies>,
     pub scaling: Scaling,
-    pub queue: Queue,
-    /// The variable holding the queue URL, and the worker container's index.
-    pub queue_env: String,
+    /// The worker's queues, each with the variables that name it; at least one.
+    pub queues: Vec<Queue>,
+    /// The worker container's index: the one whose variables name the queues.
     pub worker: usize,
+    /// Each `/aws/reference/secretsmanager/NAME` secret of the worker, by variable: the secret's
+    /// ARN as `DescribeSecret` gave it, or why it could not be read.
+    pub secret_arns: Vec<(String, Result<String, String>)>,
 }
 
 /// What the report says of one thing.
@@ -198,15 +311,196 @@ pub fn is_queue_url(v: &str) -> bool {
         && !parts[2].is_empty()
 }
 
-/// The worker container and its queue variable: the first container with an environment
-/// variable that holds an SQS queue URL.
-pub fn find_queue(task: &TaskDefinition) -> Option<(usize, String, String)> {
-    task.containers.iter().enumerate().find_map(|(k, c)| {
-        c.environment
+/// The words of a variable's name that say only "a queue": dropped from its key.
+const QUEUE_WORDS: [&str; 11] = [
+    "queue", "queues", "url", "urls", "uri", "uris", "name", "arn", "sqs", "copilot", "topic",
+];
+
+/// A key `queues:` takes (`[a-z][a-z0-9_-]{0,23}`) made of `text`: lower case, `-` between
+/// words, a letter first; empty when nothing is left.
+fn key_text(text: &str) -> String {
+    let mut out = String::new();
+    let mut prev_lower = false;
+    for c in text.chars() {
+        if c.is_ascii_uppercase() && prev_lower {
+            out.push('-');
+        }
+        prev_lower = c.is_ascii_lowercase();
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    let mut out = out.trim_start_matches(|c: char| !c.is_ascii_lowercase());
+    // Too long: the first words go first (a stack's or an app's name, the least particular).
+    while out.len() > 24 {
+        match out.split_once('-') {
+            Some((_, rest)) if rest.starts_with(|c: char| c.is_ascii_lowercase()) => out = rest,
+            _ => break,
+        }
+    }
+    let mut out: String = out.chars().take(24).collect();
+    while out.ends_with('-') {
+        out.pop();
+    }
+    out
+}
+
+/// Each queue's key under `queues:`, readable: a JSON key as it is, else the variable's name
+/// without its queue words (`ORDERS_QUEUE_URL` -> `orders`), else the queue's own name; unique.
+pub fn queue_keys(queues: &[Queue]) -> Vec<String> {
+    let mut keys: Vec<String> = Vec::new();
+    for q in queues {
+        let from_json = q.found.iter().find_map(|f| match &f.how {
+            How::Json(k) => Some(key_text(k)),
+            _ => None,
+        });
+        let from_var = q.found.iter().find_map(|f| {
+            let words: Vec<&str> = f
+                .var
+                .split('_')
+                .filter(|w| {
+                    !w.is_empty() && !QUEUE_WORDS.contains(&w.to_ascii_lowercase().as_str())
+                })
+                .collect();
+            let k = key_text(&words.join("_"));
+            (!k.is_empty()).then_some(k)
+        });
+        let mut key = from_json
+            .filter(|k| !k.is_empty())
+            .or(from_var)
+            .unwrap_or_else(|| key_text(q.name().trim_end_matches(".fifo")));
+        if key.is_empty() {
+            key = "queue".into();
+        }
+        let base = key.clone();
+        let mut n = 2;
+        while keys.contains(&key) {
+            key = format!("{}-{n}", &base[..base.len().min(21)]);
+            n += 1;
+        }
+        keys.push(key);
+    }
+    keys
+}
+
+/// Whether an IAM pattern (`*` and `?` wildcards, as in `Action` and `Resource`) matches `text`.
+fn glob(pattern: &str, text: &str, case: bool) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = if case {
+        (pattern.chars().collect(), text.chars().collect())
+    } else {
+        (
+            pattern.to_ascii_lowercase().chars().collect(),
+            text.to_ascii_lowercase().chars().collect(),
+        )
+    };
+    let (mut i, mut j, mut star, mut mark) = (0, 0, None, 0);
+    while j < t.len() {
+        if i < p.len() && (p[i] == '?' || p[i] == t[j]) {
+            i += 1;
+            j += 1;
+        } else if i < p.len() && p[i] == '*' {
+            star = Some(i);
+            mark = j;
+            i += 1;
+        } else if let Some(s) = star {
+            i = s + 1;
+            mark += 1;
+            j = mark;
+        } else {
+            return false;
+        }
+    }
+    p[i..].iter().all(|c| *c == '*')
+}
+
+/// What the task role's inline statements allow on the queue `arn`: (`sqs:ReceiveMessage`,
+/// `sqs:SendMessage`). Managed policies are not read (their documents need `GetPolicyVersion`).
+pub fn role_access(role: Option<&RolePolicies>, arn: &str) -> (bool, bool) {
+    let Some(role) = role else {
+        return (false, false);
+    };
+    let list = |v: &serde_json::Value| -> Vec<String> {
+        match v {
+            serde_json::Value::String(s) => vec![s.clone()],
+            serde_json::Value::Array(a) => a
+                .iter()
+                .filter_map(|x| x.as_str().map(String::from))
+                .collect(),
+            _ => Vec::new(),
+        }
+    };
+    let (mut receive, mut send) = (false, false);
+    for st in role.inline.iter().flat_map(|(_, d)| statements(d)) {
+        if st["Effect"] != "Allow" || !list(&st["Resource"]).iter().any(|r| glob(r, arn, true)) {
+            continue;
+        }
+        let actions = list(&st["Action"]);
+        receive |= actions.iter().any(|a| glob(a, "sqs:ReceiveMessage", false));
+        send |= actions.iter().any(|a| glob(a, "sqs:SendMessage", false));
+    }
+    (receive, send)
+}
+
+/// A statement without the resources that are (or whose pattern matches) one of the production
+/// queues' ARNs: `None` when none is left. Returns the resources left out.
+fn without_queues(
+    mut st: serde_json::Value,
+    arns: &[&str],
+) -> (Option<serde_json::Value>, Vec<String>) {
+    let resources: Vec<String> = match &st["Resource"] {
+        serde_json::Value::String(s) => vec![s.clone()],
+        serde_json::Value::Array(a) => a
             .iter()
-            .find(|(_, v)| is_queue_url(v))
-            .map(|(n, v)| (k, n.clone(), v.clone()))
-    })
+            .filter_map(|x| x.as_str().map(String::from))
+            .collect(),
+        _ => return (Some(st), Vec::new()),
+    };
+    // `*` grants everything; it names no queue (and stays, as the task role has it).
+    let (removed, kept): (Vec<String>, Vec<String>) = resources
+        .into_iter()
+        .partition(|r| r != "*" && arns.iter().any(|a| !a.is_empty() && glob(r, a, true)));
+    if removed.is_empty() {
+        return (Some(st), removed);
+    }
+    if kept.is_empty() {
+        return (None, removed);
+    }
+    st["Resource"] = serde_json::Value::from(kept);
+    (Some(st), removed)
+}
+
+/// Whether the worker consumes `q`, and why: a scaling alarm watches it, or the task role may
+/// receive from it; a queue the role may only send to is not consumed.
+pub fn consumption(r: &Running, q: &Queue) -> (bool, String) {
+    let watched: Vec<&str> = r
+        .scaling
+        .alarms
+        .iter()
+        .filter(|a| a.queues.iter().any(|n| n == q.name()))
+        .map(|a| a.name.as_str())
+        .collect();
+    let (receive, send) = role_access(r.task_role.as_ref(), &q.arn);
+    if !watched.is_empty() {
+        let names: Vec<String> = watched.iter().map(|n| format!("`{n}`")).collect();
+        (
+            true,
+            format!("the scaling alarm {} watches it", names.join(", ")),
+        )
+    } else if receive {
+        (
+            true,
+            "the task role may `sqs:ReceiveMessage` from it".into(),
+        )
+    } else if send {
+        (
+            false,
+            "the task role may only `sqs:SendMessage` to it".into(),
+        )
+    } else {
+        (true, "no scaling alarm watches it and the task role's inline policies name no SQS action on it (managed policies are not read): taken as consumed".into())
+    }
 }
 
 /// `%xx` decoding, as IAM returns inline policy documents (IAM API Reference, `GetRolePolicy`).
@@ -253,6 +547,24 @@ pub fn scale_out(scaling: &Scaling, items: &mut Vec<Item>) -> Vec<(u64, i64)> {
             } => {
                 let alarm = scaling.alarms.iter().find(|a| alarms.contains(&a.name));
                 let threshold = alarm.map(|a| a.threshold).unwrap_or(1.0);
+                // A metric-math alarm (its `Metrics`): the expression and the queues it reads.
+                if let Some(a) = alarm.filter(|a| {
+                    a.queues.len() > 1 || a.metric.contains(|c: char| " +-*/(".contains(c))
+                }) {
+                    items.push(Item {
+                        kind: Kind::Changed,
+                        field: "ecs.scaling.scale_out".into(),
+                        what: format!(
+                            "policy `{name}`'s alarm `{}` is metric math (`{}`) over the queue{} {}: its threshold {} sets the steps; both stacks scale on the sum of their queues' visible and in-flight messages",
+                            a.name,
+                            a.metric,
+                            if a.queues.len() == 1 { "" } else { "s" },
+                            a.queues.iter().map(|q| format!("`{q}`")).collect::<Vec<_>>().join(", "),
+                            a.threshold
+                        ),
+                        resolve: None,
+                    });
+                }
                 if alarm.is_none() {
                     let why = scaling
                         .alarms_unread
@@ -293,13 +605,33 @@ pub fn scale_out(scaling: &Scaling, items: &mut Vec<Item>) -> Vec<(u64, i64)> {
                 target,
                 metric,
             } => {
+                // CPU or memory beside scaling on the queue: the queue's steps already size the
+                // service to its backlog, and a utilisation has no value at zero tasks
+                // (docs/pitfalls.md#p13).
+                let utilisation = matches!(
+                    metric.as_str(),
+                    "ECSServiceAverageCPUUtilization" | "ECSServiceAverageMemoryUtilization"
+                );
+                let queue_steps = scaling
+                    .policies
+                    .iter()
+                    .any(|p| matches!(p, Policy::Step { .. }));
+                if utilisation && queue_steps {
+                    items.push(Item {
+                        kind: Kind::Changed,
+                        field: "ecs.scaling".into(),
+                        what: format!("target tracking policy `{name}` ({metric} at {target}) is not copied: the service also scales on its queue, which is what both stacks scale on; a utilisation has no value at zero tasks, and on Lambda each message gets its own capacity (docs/pitfalls.md#p13)"),
+                        resolve: Some("if the worker is CPU- or memory-bound, raise `ecs.cpu`/`ecs.memory` and `lambda.memory` instead".into()),
+                    });
+                    continue;
+                }
                 let t = target.ceil().max(2.0) as u64;
                 steps.push((1, 1));
                 steps.push((t * 2, 2));
                 items.push(Item {
                     kind: Kind::Changed,
                     field: "ecs.scaling.scale_out".into(),
-                    what: format!("target tracking policy `{name}` ({metric} at {target}) cannot leave zero tasks (docs/pitfalls.md#p13): translated to steps on the queue's depth, +1 from 1 message and +2 from {}", t * 2),
+                    what: format!("target tracking policy `{name}` tracked `{metric}` at {target}, which cannot leave zero tasks (docs/pitfalls.md#p13): the steps now add tasks on the queues' visible messages instead, +1 from 1 message and +2 from {}", t * 2),
                     resolve: Some("tune `from:` and `add:` to the backlog the service should keep".into()),
                 });
             }
@@ -364,12 +696,50 @@ fn secret_ref(value_from: &str, task_definition_arn: &str) -> SecretRef {
     ))
 }
 
+/// A service name without the parts CloudFormation and the CDK generate: the random suffix of a
+/// physical id (`-1QWERTYUIOPAS`, 12 or 13 upper-case letters and digits; AWS CloudFormation User
+/// Guide, "Name type") and the 8-hex-digit hash that ends a CDK logical id (`ServiceECC1B1E6`),
+/// which in an upper-case name no case change sets apart.
+fn without_generated_parts(name: &str) -> String {
+    let random = |p: &str| {
+        (10..=13).contains(&p.len())
+            && p.chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+            && p.chars().any(|c| c.is_ascii_digit())
+            && p.chars().any(|c| c.is_ascii_uppercase())
+    };
+    let parts: Vec<String> = name
+        .split('-')
+        .filter(|p| !p.is_empty() && !random(p))
+        .map(|p| {
+            let cut = p.len().saturating_sub(8);
+            let tail = &p[cut..];
+            let hashed = p.len() > 8
+                && p.is_char_boundary(cut)
+                && tail
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || ('A'..='F').contains(&c))
+                && tail.chars().any(|c| c.is_ascii_digit());
+            if hashed {
+                p[..cut].to_string()
+            } else {
+                p.to_string()
+            }
+        })
+        .collect();
+    if parts.is_empty() {
+        name.to_string()
+    } else {
+        parts.join("-")
+    }
+}
+
 /// The config text and the readiness report for the running service. `code` is what `init`
 /// found in the build context (the current folder), when it has a Dockerfile.
 pub fn translate(r: &Running, code: Option<&Facts>) -> (String, Report) {
     let mut items: Vec<Item> = Vec::new();
     let worker = &r.task.containers[r.worker];
-    let service = super::init::service_name_from_ecs(&r.service.name);
+    let service = super::init::service_name_from_ecs(&without_generated_parts(&r.service.name));
     if service != r.service.name {
         items.push(Item {
             kind: Kind::Changed,
@@ -410,26 +780,85 @@ pub fn translate(r: &Running, code: Option<&Facts>) -> (String, Report) {
     items.push(Item { kind: Kind::Changed, field: "image".into(), what: format!("the service runs `{}`; both stacks run the image built from this folder, by digest (docs/pitfalls.md#p2)", worker.image), resolve: Some("run `replatform init --from-ecs` in the worker's source folder, or set image.context".into()) });
     o.push('\n');
 
-    // Environment, minus the queue variable, and minus any other variable that names the
+    // The queues: each one's key under `queues:`, and whether the worker consumes it.
+    let keys = queue_keys(&r.queues);
+    let mut consumed: Vec<(bool, String)> = r.queues.iter().map(|q| consumption(r, q)).collect();
+    if consumed.iter().all(|(c, _)| !*c) {
+        for c in &mut consumed {
+            *c = (
+                true,
+                format!(
+                    "{}; no queue looked consumed, so every one is taken as consumed",
+                    c.1
+                ),
+            );
+        }
+    }
+    // Every variable that names a queue becomes how the stacks hand the worker their own queue
+    // (`url_env`, `name_env`, `arn_env`, `json_env`), never an `environment` value.
+    let finder_vars: Vec<&str> = r
+        .queues
+        .iter()
+        .flat_map(|q| q.found.iter().map(|f| f.var.as_str()))
+        .collect();
+
+    // A JSON variable's keys that are not queue URLs: the stacks set the variable to a JSON
+    // object of their own queues only.
+    for (var, value) in &worker.environment {
+        let keys: Vec<&str> = r
+            .queues
+            .iter()
+            .flat_map(|q| &q.found)
+            .filter(|f| f.var == *var)
+            .filter_map(|f| match &f.how {
+                How::Json(k) => Some(k.as_str()),
+                _ => None,
+            })
+            .collect();
+        if keys.is_empty() {
+            continue;
+        }
+        let Ok(map) = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(value)
+        else {
+            continue;
+        };
+        let others: Vec<String> = map
+            .keys()
+            .filter(|k| !keys.contains(&k.as_str()))
+            .map(|k| format!("`{k}`"))
+            .collect();
+        if !others.is_empty() {
+            items.push(Item {
+                kind: Kind::Changed,
+                field: format!("environment.{var}"),
+                what: format!("its other keys {} are not passed: the stacks set `{var}` to a JSON object of their own queues only", others.join(", ")),
+                resolve: Some("give the worker those values in variables of their own".into()),
+            });
+        }
+    }
+
+    // Environment, minus the queue variables, and minus any other variable that names a
     // production queue (its URL in another form, its ARN or name, inside a JSON map): the
     // experiment stacks hand the environment to their workers, which would consume production
-    // (a data-safety rule `validate` holds too; docs/safety.md).
-    // The queue's account and name from its URL's path, whatever the host (an emulator's too);
-    // the region from an AWS URL, else from the task definition's ARN.
-    let mut path = r.queue.url.rsplit('/');
-    let (name, account) = (
-        path.next().unwrap_or_default(),
-        path.next().unwrap_or_default(),
-    );
-    let region = crate::core::config::queue_url(&r.queue.url)
-        .map(|(region, _, _)| region)
-        .or_else(|| r.task.arn.split(':').nth(3))
-        .unwrap_or_default();
+    // (a data-safety rule `validate` holds too; docs/safety.md). Each queue's account and name
+    // come from its URL's path, whatever the host (an emulator's too); the region from an AWS
+    // URL, else from the task definition's ARN.
     let names_production = |v: &str| {
-        crate::core::config::names_queue(v, region, account, name).map(|form| (name, form))
+        r.queues.iter().find_map(|q| {
+            let region = crate::core::config::queue_url(&q.url)
+                .map(|(region, _, _)| region)
+                .or_else(|| r.task.arn.split(':').nth(3))
+                .unwrap_or_default();
+            crate::core::config::names_queue(v, region, q.account(), q.name())
+                .map(|form| (q.name(), form))
+        })
     };
     let mut env: Vec<&(String, String)> = Vec::new();
-    for kv in worker.environment.iter().filter(|(k, _)| *k != r.queue_env) {
+    for kv in worker
+        .environment
+        .iter()
+        .filter(|(k, _)| !finder_vars.contains(&k.as_str()))
+    {
         if crate::core::config::LAMBDA_RESERVED_ENV.contains(&kv.0.as_str()) {
             items.push(Item {
                 kind: Kind::Changed,
@@ -444,7 +873,7 @@ pub fn translate(r: &Running, code: Option<&Facts>) -> (String, Report) {
                 kind: Kind::Changed,
                 field: format!("environment.{}", kv.0),
                 what: format!("left out: it holds the production queue `{name}` (its {form}), which the experiment stacks would hand to their workers"),
-                resolve: Some(format!("if the worker reads its queue from `{}`, set `queue.url_env: {}`; the production queue is consumed only from `replatform cutover` on", kv.0, kv.0)),
+                resolve: Some(format!("if the worker finds a queue in `{}`, name it under the queue (`url_env`, `name_env`, `arn_env` or `json_env`); the production queue is consumed only from `replatform cutover` on", kv.0)),
             }),
             None => env.push(kv),
         }
@@ -466,7 +895,7 @@ pub fn translate(r: &Running, code: Option<&Facts>) -> (String, Report) {
         });
     }
     if !env.is_empty() {
-        o.push_str("environment:                    # the worker container's, minus the queue variable (queue.url_env)\n");
+        o.push_str("environment:                    # the worker container's, minus the variables naming its queues\n");
         for (k, v) in &env {
             o.push_str(&format!("  {k}: {}\n", q(v)));
         }
@@ -484,6 +913,30 @@ pub fn translate(r: &Running, code: Option<&Facts>) -> (String, Report) {
     }
     let mut secrets: Vec<(&str, String)> = Vec::new();
     for (k, from) in &worker.secrets {
+        if finder_vars.contains(&k.as_str()) {
+            items.push(Item {
+                kind: Kind::Changed,
+                field: format!("secrets.{k}"),
+                what: format!("left out of `secrets`: the SSM String parameter `{from}` holds a production queue, which the stacks replace with their own queue, passed in `{k}` directly"),
+                resolve: None,
+            });
+            continue;
+        }
+        let resolved = r.secret_arns.iter().find(|(v, _)| v == k).map(|(_, a)| a);
+        match secret_ref(from, &r.task.arn) {
+            SecretRef::SecretsManagerReference(name) if resolved.is_some_and(Result::is_ok) => {
+                let arn = resolved.and_then(|a| a.clone().ok()).unwrap_or_default();
+                items.push(Item {
+                    kind: Kind::Changed,
+                    field: format!("secrets.{k}"),
+                    what: format!("`{from}` (Parameter Store's reference to the Secrets Manager secret `{name}`) written as the secret's ARN, from `DescribeSecret`"),
+                    resolve: None,
+                });
+                secrets.push((k, arn));
+                continue;
+            }
+            _ => {}
+        }
         match secret_ref(from, &r.task.arn) {
             SecretRef::Arn => secrets.push((k, from.clone())),
             SecretRef::Parameter(arn) => {
@@ -498,7 +951,7 @@ pub fn translate(r: &Running, code: Option<&Facts>) -> (String, Report) {
             SecretRef::SecretsManagerReference(name) => items.push(Item {
                 kind: Kind::Changed,
                 field: format!("secrets.{k}"),
-                what: format!("left out: `{from}` reaches the Secrets Manager secret `{name}` through Parameter Store, and the stacks need the secret's own ARN (its 6-character suffix is known only to Secrets Manager)"),
+                what: format!("left out: `{from}` reaches the Secrets Manager secret `{name}` through Parameter Store, and the stacks need the secret's own ARN (its 6-character suffix is known only to Secrets Manager){}", match resolved { Some(Err(why)) => format!("; it could not be described: {why}"), _ => String::new() }),
                 resolve: Some(format!("add `{k}: <the ARN of secret {name}>` under `secrets:` (`aws secretsmanager describe-secret --secret-id {name} --query ARN`)")),
             }),
         }
@@ -512,13 +965,24 @@ pub fn translate(r: &Running, code: Option<&Facts>) -> (String, Report) {
         items.push(Item { kind: Kind::Changed, field: "secrets".into(), what: format!("{} secret{} by ARN: ECS injects them as today; Lambda has no `Secrets` field (docs/pitfalls.md#p36), `validate` shows how it gets them", secrets.len(), if secrets.len() == 1 { "" } else { "s" }), resolve: None });
     }
 
-    // Permissions: the task role's.
+    // Permissions: the task role's, minus its grants on the production queues: each stack gives
+    // its worker exactly its own queues, and a production queue in a role's statement would let
+    // both experiment workers consume it (docs/safety.md).
     if let Some(role) = &r.task_role {
-        let stmts: Vec<serde_json::Value> = role
-            .inline
-            .iter()
-            .flat_map(|(_, d)| statements(d))
-            .collect();
+        let production: Vec<&str> = r.queues.iter().map(|q| q.arn.as_str()).collect();
+        let mut stmts: Vec<serde_json::Value> = Vec::new();
+        for st in role.inline.iter().flat_map(|(_, d)| statements(d)) {
+            let (kept, removed) = without_queues(st, &production);
+            if !removed.is_empty() {
+                items.push(Item {
+                    kind: Kind::Changed,
+                    field: "permissions.statements".into(),
+                    what: format!("the task role's grant on {} left out: it names the production queues, and each stack grants its worker its own queues", removed.iter().map(|r| format!("`{r}`")).collect::<Vec<_>>().join(", ")),
+                    resolve: None,
+                });
+            }
+            stmts.extend(kept);
+        }
         if !role.managed.is_empty() || !stmts.is_empty() {
             o.push_str(&format!("permissions:                    # the task role `{}`'s, given to both platforms' roles\n", role.role));
             if !role.managed.is_empty() {
@@ -564,43 +1028,118 @@ pub fn translate(r: &Running, code: Option<&Facts>) -> (String, Report) {
         items.push(Item { kind: Kind::Changed, field: "secrets".into(), what: format!("execution role `{}` is not copied: the stacks make their own, which may read exactly the secrets above", exec.role), resolve: None });
     }
 
-    // The queue.
-    let vt = r.queue.visibility_timeout_s.max(1);
-    o.push_str("queue:\n");
-    line(
-        &mut o,
-        &format!("  url_env: {}", r.queue_env),
-        "the variable that held the queue URL",
-    );
-    line(
-        &mut o,
-        &format!("  visibility_timeout: {}", secs(vt)),
-        "the production queue's",
-    );
-    line(
-        &mut o,
-        &format!("  retention: {}", secs(r.queue.retention_s.max(60))),
-        "the production queue's",
-    );
-    if r.queue.fifo {
-        line(&mut o, "  fifo: true", "the production queue is FIFO");
-    }
-    match &r.queue.redrive {
-        Some((_, n)) => {
-            o.push_str("  dead_letter:\n");
+    // The queues: one `queue:`, or `queues:` by key (docs/config.md).
+    let several = r.queues.len() > 1;
+    let vt = r
+        .queues
+        .iter()
+        .zip(&consumed)
+        .filter(|(_, (c, _))| *c)
+        .map(|(q, _)| q.visibility_timeout_s.max(1))
+        .min()
+        .unwrap_or(30);
+    o.push_str(if several {
+        "queues:                         # one entry per queue the worker finds; each stack makes its own of each\n"
+    } else {
+        "queue:\n"
+    });
+    for ((q, key), (is_consumed, why)) in r.queues.iter().zip(&keys).zip(&consumed) {
+        let at = if several {
+            o.push_str(&format!("  {key}:\n"));
+            format!("queues.{key}")
+        } else {
+            "queue".to_string()
+        };
+        let pad = if several { "    " } else { "  " };
+        for f in &q.found {
+            let from = match &f.parameter {
+                Some(p) => format!("the SSM String parameter `{p}` in secrets `{}`", f.var),
+                None => format!("`{}`", f.var),
+            };
+            let (text, what) = match &f.how {
+                How::Url => (
+                    format!("url_env: {}", f.var),
+                    format!("{from} held the queue's URL"),
+                ),
+                How::Name => (
+                    format!("name_env: {}", f.var),
+                    format!("{from} held the queue's name"),
+                ),
+                How::Arn => (
+                    format!("arn_env: {}", f.var),
+                    format!("{from} held the queue's ARN"),
+                ),
+                How::Json(k) => (
+                    format!(
+                        "json_env: {{var: {}, key: {}}}",
+                        f.var,
+                        serde_json::to_string(k).unwrap_or_default()
+                    ),
+                    format!("{from} held a JSON object with the queue's URL under `{k}`"),
+                ),
+            };
+            line(&mut o, &format!("{pad}{text}"), &what);
+            items.push(Item {
+                kind: Kind::Changed,
+                field: format!("{at}.{}", match f.how { How::Url => "url_env", How::Name => "name_env", How::Arn => "arn_env", How::Json(_) => "json_env" }),
+                what: format!("{what} (`{}`): each stack sets `{}` to its own queue in the same form, and the production queue is named only under `production:`", q.name(), f.var),
+                resolve: None,
+            });
+        }
+        if !is_consumed {
             line(
                 &mut o,
-                &format!("    max_receive_count: {n}"),
-                "the production queue's redrive policy",
+                &format!("{pad}consumed: false"),
+                "the worker only sends to it: see the report",
             );
         }
-        None => {
+        items.push(Item {
+            kind: Kind::Changed,
+            field: at.clone(),
+            what: format!(
+                "queue `{}` is {}: {why}",
+                q.name(),
+                if *is_consumed { "consumed" } else { "only sent to (`consumed: false`: a stand-in queue on each platform, no mapping, no scaling)" }
+            ),
+            resolve: (!is_consumed).then(|| "if the worker also receives from it, remove `consumed: false`".to_string()),
+        });
+        line(
+            &mut o,
+            &format!(
+                "{pad}visibility_timeout: {}",
+                secs(q.visibility_timeout_s.max(1))
+            ),
+            "the production queue's",
+        );
+        line(
+            &mut o,
+            &format!("{pad}retention: {}", secs(q.retention_s.max(60))),
+            "the production queue's",
+        );
+        if q.fifo {
             line(
                 &mut o,
-                "  dead_letter: false",
-                "the production queue has no dead-letter queue",
+                &format!("{pad}fifo: true"),
+                "the production queue is FIFO",
             );
-            items.push(Item { kind: Kind::Changed, field: "queue.dead_letter".into(), what: "the production queue has no dead-letter queue: a poison message is retried until it expires".into(), resolve: Some("remove `dead_letter: false` to give both queues one".into()) });
+        }
+        match &q.redrive {
+            Some((_, n)) => {
+                o.push_str(&format!("{pad}dead_letter:\n"));
+                line(
+                    &mut o,
+                    &format!("{pad}  max_receive_count: {n}"),
+                    "the production queue's redrive policy",
+                );
+            }
+            None => {
+                line(
+                    &mut o,
+                    &format!("{pad}dead_letter: false"),
+                    "the production queue has no dead-letter queue",
+                );
+                items.push(Item { kind: Kind::Changed, field: format!("{at}.dead_letter"), what: format!("the production queue `{}` has no dead-letter queue: a poison message is retried until it expires", q.name()), resolve: Some("remove `dead_letter: false` to give both queues one".into()) });
+            }
         }
     }
     o.push('\n');
@@ -624,7 +1163,21 @@ pub fn translate(r: &Running, code: Option<&Facts>) -> (String, Report) {
     } else {
         Some(worker.command.clone())
     };
-    if let Some(c) = &command {
+    // A command that names a production queue would hand it to both experiment workers: it is
+    // not written (`validate` refuses it too; docs/config.md#production).
+    let named = command
+        .iter()
+        .flatten()
+        .find_map(|arg| names_production(arg));
+    if let Some((queue, form)) = named {
+        items.push(Item {
+            kind: Kind::Cannot,
+            field: "ecs.command".into(),
+            what: format!("left out: the command names the production queue `{queue}` (its {form}), which both experiment workers would consume"),
+            resolve: Some("make the worker read its queue from a variable (`url_env`, `name_env`, `arn_env`), then set `ecs.command` without the queue".into()),
+        });
+    }
+    if let Some(c) = command.as_ref().filter(|_| named.is_none()) {
         line(
             &mut o,
             &format!("  command: {}", flow(c)),
@@ -664,6 +1217,17 @@ pub fn translate(r: &Running, code: Option<&Facts>) -> (String, Report) {
     });
     let mut scaling_items = Vec::new();
     let steps = scale_out(&r.scaling, &mut scaling_items);
+    // No scalable target: a fixed desired count, or tasks started by something else. Both stacks
+    // scale on the queue from zero, up to the larger of 10 and twice today's count.
+    let fixed_max = (2 * r.service.desired.max(0)).max(10);
+    if r.scaling.min.is_none() && r.scaling.max.is_none() {
+        scaling_items.push(Item {
+            kind: Kind::Changed,
+            field: "ecs.scaling".into(),
+            what: format!("the service has no scaling: it runs a fixed desired count of {} (or its tasks are started by something else); both stacks scale on the queue instead, from 0 to {fixed_max} tasks with the default steps (+1 from 1 message, +5 from 100)", r.service.desired),
+            resolve: Some("set `ecs.scaling.max` to the most tasks the service may run".into()),
+        });
+    }
     items.extend(scaling_items);
     o.push_str("  scaling:\n");
     line(
@@ -673,8 +1237,12 @@ pub fn translate(r: &Running, code: Option<&Facts>) -> (String, Report) {
     );
     line(
         &mut o,
-        &format!("    max: {}", r.scaling.max.unwrap_or(10).max(1)),
-        "the scalable target's MaxCapacity",
+        &format!("    max: {}", r.scaling.max.unwrap_or(fixed_max).max(1)),
+        if r.scaling.max.is_some() {
+            "the scalable target's MaxCapacity"
+        } else {
+            "no scalable target: a default, see the report"
+        },
     );
     if !steps.is_empty() {
         line(
@@ -782,21 +1350,68 @@ pub fn translate(r: &Running, code: Option<&Facts>) -> (String, Report) {
         &format!("  ecs_service: {production}"),
         "CLUSTER/SERVICE",
     );
-    line(
-        &mut o,
-        &format!("  queue: {}", r.queue.url),
-        &format!("the queue it consumes (its {})", r.queue_env),
-    );
+    if several {
+        line(
+            &mut o,
+            "  queues:",
+            "the queues it consumes, by the keys above",
+        );
+        // Every queue, the ones it only sends to too: `validate` then refuses any of them in a
+        // value the stacks hand the worker.
+        for (qq, key) in r.queues.iter().zip(&keys) {
+            o.push_str(&format!("    {key}: {}\n", qq.url));
+        }
+    } else {
+        let vars: Vec<&str> = r.queues[0].found.iter().map(|f| f.var.as_str()).collect();
+        line(
+            &mut o,
+            &format!("  queue: {}", r.queues[0].url),
+            &format!("the queue it consumes (its {})", vars.join(", ")),
+        );
+    }
 
-    // What Lambda cannot run (docs/pitfalls.md#p36).
+    // What Lambda cannot run (docs/pitfalls.md#p36). The container that holds the queue is the
+    // consumer; when it is not essential, or another essential container beside it is not a log
+    // router, it is a sidecar that feeds that container (the SQS-to-HTTP poller pattern).
+    let fed: Option<(usize, &Container)> = r
+        .task
+        .containers
+        .iter()
+        .enumerate()
+        .filter(|(k, c)| *k != r.worker && !c.log_router)
+        .find(|(_, c)| c.essential);
+    let sidecar = fed.filter(|_| {
+        !worker.essential
+            || r.task
+                .containers
+                .iter()
+                .filter(|c| c.essential && !c.log_router)
+                .count()
+                > 1
+    });
+    if let Some((_, app)) = sidecar {
+        let ports = if app.port_mappings.is_empty() {
+            String::new()
+        } else {
+            format!(", which listens on {:?}", app.port_mappings)
+        };
+        items.push(Item {
+            kind: Kind::Cannot,
+            field: format!("containerDefinitions[{}] `{}`", r.worker, worker.name),
+            what: format!("`{}` is the real SQS consumer: a sidecar that receives from the queue and feeds `{}`{ports}; Lambda runs one container, and the config above describes the sidecar's variables", worker.name, app.name),
+            resolve: Some(format!("let the `sqs` trigger take the sidecar's place: give `{}`'s image a `handler(event, context)` that does what a delivered message triggers today, run `init --from-ecs` in that image's source folder, and drop the sidecar; or keep the pair on ECS", app.name)),
+        });
+    }
     for (k, c) in r.task.containers.iter().enumerate() {
         if k == r.worker {
             continue;
         }
         let what = if c.log_router {
-            "a log router (FireLens)"
+            "a log router (FireLens)".to_string()
+        } else if sidecar.is_some_and(|(f, _)| f == k) {
+            format!("the container the SQS consumer `{}` feeds", worker.name)
         } else {
-            "a sidecar"
+            "a sidecar".to_string()
         };
         items.push(Item { kind: Kind::Cannot, field: format!("containerDefinitions[{k}] `{}`", c.name), what: format!("{what}: Lambda runs one container (docs/pitfalls.md#p36)"), resolve: Some(if c.log_router { "Lambda sends stdout to CloudWatch Logs; route from there (a subscription filter), or drop it".into() } else { "move what it does into the worker's image (an extension) or a service of its own".into() }) });
     }
@@ -887,15 +1502,21 @@ pub fn translate(r: &Running, code: Option<&Facts>) -> (String, Report) {
             resolve: Some("keep the files in S3, or keep the worker on ECS".into()),
         });
     }
-    if !worker.port_mappings.is_empty() {
+    // Ports: the worker's, or those of the app a sidecar consumer feeds. Lambda takes no inbound
+    // connection: an HTTP app is invoked through a function URL or API Gateway, or with the AWS
+    // Lambda Web Adapter in its image.
+    for c in std::iter::once(worker).chain(sidecar.map(|(_, c)| c)) {
+        if c.port_mappings.is_empty() {
+            continue;
+        }
         items.push(Item {
-            kind: Kind::Changed,
-            field: "portMappings".into(),
+            kind: Kind::Cannot,
+            field: format!("portMappings `{}`", c.name),
             what: format!(
-                "ports {:?}: a queue worker needs none, and Lambda takes no inbound connection",
-                worker.port_mappings
+                "`{}` listens on ports {:?}, an HTTP app: Lambda takes no inbound connection",
+                c.name, c.port_mappings
             ),
-            resolve: Some("drop the listener, or put what it serves elsewhere".into()),
+            resolve: Some("if the port is only a health check, drop it; an HTTP app is invoked on Lambda through a function URL or API Gateway (the AWS Lambda Web Adapter runs it unchanged), or stays on ECS".into()),
         });
     }
     let handler_text = match (code, handler) {
@@ -907,7 +1528,12 @@ pub fn translate(r: &Running, code: Option<&Facts>) -> (String, Report) {
     let report = Report {
         service,
         production,
-        queue: r.queue.url.clone(),
+        queue: r
+            .queues
+            .iter()
+            .map(|q| q.url.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
         items,
         handler: handler_text,
     };
@@ -984,6 +1610,7 @@ mod tests {
                 subnets: vec!["subnet-1".into()],
                 security_groups: vec!["sg-1".into()],
                 assign_public_ip: false,
+                desired: 1,
             },
             task: TaskDefinition {
                 arn: "arn:td:3".into(),
@@ -1022,18 +1649,25 @@ mod tests {
                     metric: "ApproximateNumberOfMessagesVisible".into(),
                     threshold: 10.0,
                     comparison: "GreaterThanOrEqualToThreshold".into(),
+                    queues: vec!["orders".into()],
                 }],
                 alarms_unread: None,
             },
-            queue: Queue {
+            queues: vec![Queue {
                 url: "https://sqs.eu-west-1.amazonaws.com/123456789012/orders".into(),
+                arn: "arn:aws:sqs:eu-west-1:123456789012:orders".into(),
                 visibility_timeout_s: 120,
                 retention_s: 345_600,
                 fifo: false,
                 redrive: Some(("arn:dlq".into(), 4)),
-            },
-            queue_env: "SQS_QUEUE_URL".into(),
+                found: vec![Finding {
+                    var: "SQS_QUEUE_URL".into(),
+                    how: How::Url,
+                    parameter: None,
+                }],
+            }],
             worker: 1,
+            secret_arns: Vec::new(),
         }
     }
 
@@ -1309,5 +1943,362 @@ mod tests {
         let mut items = Vec::new();
         assert_eq!(scale_out(&r.scaling, &mut items), vec![(1, 1), (100, 3)]);
         assert!(items.iter().any(|i| i.what.contains("not read (denied)")));
+    }
+
+    /// A worker of four queues: a URL, a name, two keys of a JSON value (one of them also an SSM
+    /// String parameter's URL), and a results queue the role may only send to.
+    fn several() -> Running {
+        let mut r = running();
+        let url = |n: &str| format!("https://sqs.eu-west-1.amazonaws.com/123456789012/{n}");
+        let queue = |n: &str, found: Vec<Finding>| Queue {
+            url: url(n),
+            arn: format!("arn:aws:sqs:eu-west-1:123456789012:{n}"),
+            visibility_timeout_s: 180,
+            retention_s: 345_600,
+            fifo: n.ends_with(".fifo"),
+            redrive: Some(("arn:dlq".into(), 5)),
+            found,
+        };
+        let f = |var: &str, how: How| Finding {
+            var: var.into(),
+            how,
+            parameter: None,
+        };
+        r.queues = vec![
+            queue("orders", vec![f("SQS_QUEUE_URL", How::Url)]),
+            queue("orders-audit", vec![f("AUDIT_QUEUE_NAME", How::Name)]),
+            queue(
+                "prod-events",
+                vec![f(
+                    "COPILOT_TOPIC_QUEUE_URIS",
+                    How::Json("eventsQueue".into()),
+                )],
+            ),
+            queue(
+                "orders-results",
+                vec![Finding {
+                    var: "RESULTS_QUEUE_URL".into(),
+                    how: How::Url,
+                    parameter: Some("/prod/results-url".into()),
+                }],
+            ),
+        ];
+        let w = worker_of(&mut r);
+        w.environment.extend([
+            ("AUDIT_QUEUE_NAME".to_string(), "orders-audit".to_string()),
+            (
+                "COPILOT_TOPIC_QUEUE_URIS".to_string(),
+                format!(r#"{{"eventsQueue":"{}"}}"#, url("prod-events")),
+            ),
+        ]);
+        w.secrets
+            .push(("RESULTS_QUEUE_URL".into(), "/prod/results-url".into()));
+        r.task_role.as_mut().unwrap().inline.push((
+            "queues".into(),
+            serde_json::json!({"Statement": [
+                {"Effect": "Allow", "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage"], "Resource": "arn:aws:sqs:eu-west-1:123456789012:orders-a*"},
+                {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": ["arn:aws:sqs:eu-west-1:123456789012:orders-results", "arn:aws:sqs:eu-west-1:123456789012:prod-events"]},
+                {"Effect": "Allow", "Action": "sqs:Receive*", "Resource": "arn:aws:sqs:eu-west-1:123456789012:prod-events"}
+            ]}),
+        ));
+        r.scaling.alarms[0].queues = vec!["orders".into()];
+        r.service.subnets = vec!["subnet-0a1b2c3d".into()];
+        r.service.security_groups = vec!["sg-0a1b2c3d".into()];
+        r
+    }
+
+    #[test]
+    fn values_are_told_apart_by_their_shape() {
+        let url = "https://eu-west-1.queue.amazonaws.com/123456789012/orders";
+        assert_eq!(candidate(url), Some(Candidate::Url(url.into())));
+        let arn = "arn:aws:sqs:eu-west-1:123456789012:orders.fifo";
+        assert_eq!(candidate(arn), Some(Candidate::Arn(arn.into())));
+        assert_eq!(
+            candidate(&format!(r#"{{"a": "{url}", "n": 3}}"#)),
+            Some(Candidate::Json(vec![("a".into(), url.into())]))
+        );
+        assert_eq!(
+            candidate("Stack-OrdersQueue1A2B.fifo"),
+            Some(Candidate::Name("Stack-OrdersQueue1A2B.fifo".into()))
+        );
+        for not in [
+            "10",
+            "true",
+            "info level",
+            "",
+            r#"{"a": 1}"#,
+            "x".repeat(81).as_str(),
+        ] {
+            assert_eq!(candidate(not), None, "{not}");
+        }
+        assert_eq!(
+            queue_arn_in_task_account(
+                "orders",
+                "arn:aws-cn:ecs:cn-north-1:123456789012:task-definition/w:1"
+            ),
+            "arn:aws-cn:sqs:cn-north-1:123456789012:orders"
+        );
+    }
+
+    #[test]
+    fn keys_read_from_the_variables_and_json_keys() {
+        let r = several();
+        assert_eq!(
+            queue_keys(&r.queues),
+            ["orders", "audit", "events-queue", "results"]
+        );
+        let one = |var: &str, name: &str| Queue {
+            url: format!("https://sqs.eu-west-1.amazonaws.com/123456789012/{name}"),
+            found: vec![Finding {
+                var: var.into(),
+                how: How::Url,
+                parameter: None,
+            }],
+            ..Queue::default()
+        };
+        assert_eq!(
+            queue_keys(&[
+                one("COPILOT_QUEUE_URI", "app-env-Worker-EventsQueue"),
+                one("ORDERS_QUEUE_URL", "a"),
+                one("ORDERS_URL", "b"),
+                one("QUEUE_NAME", "MyStack-OrdersQueue12AB.fifo"),
+            ]),
+            [
+                "env-worker-events-queue",
+                "orders",
+                "orders-2",
+                "stack-orders-queue12ab"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_alarms_and_the_role_say_which_queues_are_consumed() {
+        let r = several();
+        let said: Vec<(bool, String)> = r.queues.iter().map(|q| consumption(&r, q)).collect();
+        assert!(said[0].0 && said[0].1.contains("`depth`"), "{said:?}");
+        assert!(
+            said[1].0 && said[1].1.contains("ReceiveMessage"),
+            "{said:?}"
+        );
+        assert!(said[2].0, "sqs:Receive* matches: {said:?}");
+        assert!(
+            !said[3].0 && said[3].1.contains("only `sqs:SendMessage`"),
+            "{said:?}"
+        );
+        assert!(glob(
+            "arn:aws:sqs:*:*:prod-*",
+            "arn:aws:sqs:eu-west-1:1:prod-x",
+            true
+        ));
+        assert!(!glob(
+            "arn:aws:sqs:*:*:prod-?",
+            "arn:aws:sqs:eu-west-1:1:prod-xy",
+            true
+        ));
+    }
+
+    #[test]
+    fn several_queues_become_queues_and_production_queues_and_validate() {
+        let r = several();
+        let (text, report) = translate(&r, None);
+        let c = crate::core::config::parse(&text).unwrap_or_else(|e| panic!("{e:?}\n{text}"));
+        let errors: Vec<_> = crate::core::config::check(&c)
+            .into_iter()
+            .filter(|d| d.severity == crate::core::diag::Severity::Error)
+            .collect();
+        assert!(errors.is_empty(), "{errors:?}\n{text}");
+        let v: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).unwrap();
+        assert_eq!(v["queues"]["orders"]["url_env"], "SQS_QUEUE_URL");
+        assert_eq!(v["queues"]["audit"]["name_env"], "AUDIT_QUEUE_NAME");
+        assert_eq!(
+            v["queues"]["events-queue"]["json_env"]["var"],
+            "COPILOT_TOPIC_QUEUE_URIS"
+        );
+        assert_eq!(
+            v["queues"]["events-queue"]["json_env"]["key"],
+            "eventsQueue"
+        );
+        assert_eq!(v["queues"]["results"]["consumed"], false);
+        assert!(v["queues"]["orders"].get("consumed").is_none());
+        assert_eq!(v["production"]["queues"].as_mapping().unwrap().len(), 4);
+        assert!(v.get("queue").is_none() && v["production"].get("queue").is_none());
+        // No variable naming a queue is in environment; the SSM parameter left `secrets`.
+        assert_eq!(
+            v["environment"]
+                .as_mapping()
+                .unwrap()
+                .keys()
+                .collect::<Vec<_>>(),
+            ["LOG_LEVEL"]
+        );
+        assert!(v["secrets"].get("RESULTS_QUEUE_URL").is_none(), "{text}");
+        // The role's grants on the production queues are not copied; the rest of it is.
+        let statements = serde_json::to_string(&v["permissions"]["statements"]).unwrap();
+        assert!(!statements.contains(":sqs:"), "{statements}");
+        assert!(statements.contains("dynamodb:PutItem"), "{statements}");
+        assert!(report
+            .items
+            .iter()
+            .any(|i| i.field == "permissions.statements" && i.what.contains("orders-a*")));
+        assert!(v["secrets"].get("DB_PASSWORD").is_some());
+        // Each production queue is named once, under production.queues.
+        for name in ["orders", "orders-audit", "prod-events", "orders-results"] {
+            assert_eq!(
+                text.matches(&format!("/123456789012/{name}\n")).count(),
+                1,
+                "{name}: {text}"
+            );
+        }
+        let said = |field: &str, what: &str| {
+            report
+                .items
+                .iter()
+                .any(|i| i.field == field && i.what.contains(what))
+        };
+        assert!(
+            said("secrets.RESULTS_QUEUE_URL", "SSM String parameter"),
+            "{report:?}"
+        );
+        assert!(said("queues.results", "only sent to"), "{report:?}");
+        assert!(
+            said("queues.audit.name_env", "held the queue's name"),
+            "{report:?}"
+        );
+        assert!(
+            said("queues.events-queue.json_env", "under `eventsQueue`"),
+            "{report:?}"
+        );
+        assert!(!said("environment.COPILOT_TOPIC_QUEUE_URIS", "other keys"));
+        let mut more = several();
+        let w = worker_of(&mut more);
+        let uris = w
+            .environment
+            .iter_mut()
+            .find(|(k, _)| k == "COPILOT_TOPIC_QUEUE_URIS")
+            .unwrap();
+        uris.1 = uris.1.replacen('{', r#"{"region":"eu-west-1","#, 1);
+        let (_, report) = translate(&more, None);
+        assert!(report
+            .items
+            .iter()
+            .any(|i| i.field == "environment.COPILOT_TOPIC_QUEUE_URIS"
+                && i.what.contains("`region` are not passed")));
+    }
+
+    #[test]
+    fn a_secrets_manager_reference_becomes_the_described_arn() {
+        let mut r = running();
+        let arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/db-AbCdEf";
+        worker_of(&mut r).secrets = vec![
+            ("DB".into(), "/aws/reference/secretsmanager/prod/db".into()),
+            (
+                "API".into(),
+                "/aws/reference/secretsmanager/prod/api".into(),
+            ),
+        ];
+        r.secret_arns = vec![
+            ("DB".into(), Ok(arn.into())),
+            ("API".into(), Err("AccessDenied".into())),
+        ];
+        let (text, report) = translate(&r, None);
+        let v: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).unwrap();
+        assert_eq!(v["secrets"]["DB"], arn);
+        assert!(v["secrets"].get("API").is_none());
+        assert!(report.items.iter().any(|i| i.field == "secrets.API"
+            && i.what.contains("AccessDenied")
+            && i.resolve
+                .as_deref()
+                .is_some_and(|f| f.contains("describe-secret --secret-id prod/api"))));
+    }
+
+    #[test]
+    fn cpu_tracking_beside_queue_steps_no_scaling_and_a_sidecar_consumer_are_said() {
+        let mut r = running();
+        r.scaling.policies.push(Policy::TargetTracking {
+            name: "cpu".into(),
+            target: 50.0,
+            metric: "ECSServiceAverageCPUUtilization".into(),
+        });
+        let mut items = Vec::new();
+        assert_eq!(
+            scale_out(&r.scaling, &mut items),
+            vec![(10, 5)],
+            "{items:?}"
+        );
+        assert!(items.iter().any(|i| i.field == "ecs.scaling"
+            && i.what.contains("`cpu`")
+            && i.what.contains("not copied")));
+
+        let mut fixed = running();
+        fixed.scaling = Scaling::default();
+        fixed.service.desired = 7;
+        let (text, report) = translate(&fixed, None);
+        let v: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).unwrap();
+        assert_eq!(v["ecs"]["scaling"]["max"], 14);
+        assert!(report
+            .items
+            .iter()
+            .any(|i| i.field == "ecs.scaling" && i.what.contains("fixed desired count of 7")));
+
+        let mut side = running();
+        let app = Container {
+            name: "app".into(),
+            essential: true,
+            port_mappings: vec![8080],
+            ..Container::default()
+        };
+        side.task.containers.push(app);
+        worker_of(&mut side).essential = false;
+        worker_of(&mut side).name = "sqs-poller".into();
+        let (_, report) = translate(&side, None);
+        let cannot = |field: &str, what: &str| {
+            report
+                .items
+                .iter()
+                .any(|i| i.kind == Kind::Cannot && i.field.contains(field) && i.what.contains(what))
+        };
+        assert!(cannot("`sqs-poller`", "real SQS consumer"), "{report:?}");
+        assert!(cannot("`sqs-poller`", "feeds `app`"), "{report:?}");
+        assert!(
+            cannot("`app`", "the SQS consumer `sqs-poller` feeds"),
+            "{report:?}"
+        );
+        assert!(cannot("portMappings `app`", "HTTP app"), "{report:?}");
+        let (_, plain) = translate(&running(), None);
+        assert!(!plain
+            .items
+            .iter()
+            .any(|i| i.what.contains("real SQS consumer")));
+    }
+
+    #[test]
+    fn generated_parts_leave_a_service_name() {
+        assert_eq!(
+            without_generated_parts("ORDERSSTACK-QUEUEPROCESSINGSERVICEECC1B1E6-1QWERTYUIOPAS"),
+            "ORDERSSTACK-QUEUEPROCESSINGSERVICE"
+        );
+        assert_eq!(without_generated_parts("orders-worker"), "orders-worker");
+        let cdk = "ORDERSPIPELINESTACK-QUEUEPROCESSINGFARGATESERVICEECC1B1E6-WORKERSERVICE7C2B1A0F-1QWERTYUIOPAS";
+        let name = crate::core::init::service_name_from_ecs(&without_generated_parts(cdk));
+        assert!(name.len() <= 32 && !name.contains("qwerty"), "{name}");
+    }
+
+    #[test]
+    fn a_command_naming_the_production_queue_is_not_written() {
+        let mut r = running();
+        worker_of(&mut r).command = vec![
+            "worker".into(),
+            "--queue".into(),
+            "https://sqs.eu-west-1.amazonaws.com/123456789012/orders".into(),
+        ];
+        let (text, report) = translate(&r, None);
+        let v: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).unwrap();
+        assert!(v["ecs"].get("command").is_none(), "{text}");
+        assert!(report.items.iter().any(|i| i.field == "ecs.command"
+            && i.kind == Kind::Cannot
+            && i.what.contains("`orders` (its URL)")));
+        let (text, _) = translate(&running(), None);
+        assert!(text.contains("command: [\"python\", \"app.py\"]"), "{text}");
     }
 }

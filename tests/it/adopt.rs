@@ -43,7 +43,7 @@ pub(crate) fn running_worker(moto: &Moto, extra: &[&str]) -> Json {
 }
 
 /// A folder holding the polling example's worker (its Dockerfile and code), no config.
-fn worker_folder(root: &Path) -> PathBuf {
+pub(crate) fn worker_folder(root: &Path) -> PathBuf {
     let dir = root.join("orders");
     std::fs::create_dir(&dir).unwrap();
     for f in ["Dockerfile", "app.py", "requirements.txt"] {
@@ -52,7 +52,7 @@ fn worker_folder(root: &Path) -> PathBuf {
     dir
 }
 
-fn text(out: &Output) -> String {
+pub(crate) fn text(out: &Output) -> String {
     format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -61,7 +61,7 @@ fn text(out: &Output) -> String {
 }
 
 /// Every file under `dir`, read as text where it is text.
-fn every_file(dir: &Path) -> Vec<(PathBuf, String)> {
+pub(crate) fn every_file(dir: &Path) -> Vec<(PathBuf, String)> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).unwrap().flatten() {
         let p = e.path();

@@ -8,6 +8,8 @@
 
 #[cfg(feature = "full-tests")]
 mod adopt;
+#[cfg(feature = "full-tests")]
+mod adopt_shapes;
 mod bad_inputs;
 #[cfg(feature = "full-tests")]
 mod cfn_guard;
