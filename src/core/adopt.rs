@@ -734,6 +734,40 @@ fn without_generated_parts(name: &str) -> String {
     }
 }
 
+/// What `init` knows of the code, for the worker as it runs: the folder's facts when there are
+/// some, with the container's own start command, entry point and working directory over the
+/// Dockerfile's; from the container alone otherwise (its image name and start command may still
+/// name a language; nothing is guessed when they do not).
+fn code_facts(worker: &Container, code: Option<&Facts>, command: Option<&[String]>) -> Facts {
+    let mut f = code.cloned().unwrap_or_else(|| Facts {
+        folder: String::new(),
+        image: super::dockerfile::ImageFacts {
+            base: Some(worker.image.clone()),
+            ..Default::default()
+        },
+        cmd_module: None,
+        handler: None,
+        queue_env: None,
+        language: super::dockerfile::detect(&Default::default(), &[]),
+        files: Vec::new(),
+        package: None,
+    });
+    if let Some(cmd) = command.filter(|c| !c.is_empty()) {
+        f.image.cmd = Some(cmd.to_vec());
+    }
+    if !worker.entry_point.is_empty() {
+        f.image.entrypoint = Some(worker.entry_point.clone());
+    }
+    if let Some(wd) = &worker.working_directory {
+        f.image.workdir = Some(wd.clone());
+    }
+    if f.cmd_module.is_none() {
+        f.cmd_module = f.image.cmd.as_deref().and_then(super::init::cmd_module);
+    }
+    f.language = super::dockerfile::detect(&f.image, &f.files);
+    f
+}
+
 /// The config text and the readiness report for the running service. `code` is what `init`
 /// found in the build context (the current folder), when it has a Dockerfile.
 pub fn translate(r: &Running, code: Option<&Facts>) -> (String, Report) {
@@ -1280,40 +1314,21 @@ pub fn translate(r: &Running, code: Option<&Facts>) -> (String, Report) {
             "<= queue.visibility_timeout, so a poll's messages are not redelivered while handled"
         },
     );
-    let py = code
-        .and_then(|c| c.image.base.as_deref())
-        .filter(|b| b.contains("python:"))
-        .map(|_| "/usr/local/bin/python")
-        .unwrap_or("python3");
-    line(
-        &mut o,
-        &format!("  entry_point: [\"{py}\", \"-m\", \"awslambdaric\"]"),
-        "guessed: the runtime interface client; the image must install awslambdaric",
-    );
-    let module = handler
-        .map(|h| h.module.clone())
-        .or_else(|| code.and_then(|c| c.cmd_module.clone()))
-        .or_else(|| command.as_deref().and_then(super::init::cmd_module))
-        .unwrap_or_else(|| "app".into());
-    line(
-        &mut o,
-        &format!("  command: [\"{module}.handler\"]"),
-        if handler.is_some() {
-            "guessed: the `handler(event, context)` found here"
-        } else {
-            "TO WRITE: no `handler(event, context)` found here"
-        },
-    );
-    let wd = worker
-        .working_directory
-        .clone()
-        .or_else(|| code.and_then(|c| c.image.workdir.clone()))
-        .unwrap_or_else(|| "/".into());
-    line(
-        &mut o,
-        &format!("  working_directory: {wd}"),
-        "the container's working directory (the Dockerfile's WORKDIR)",
-    );
+    // The running container says how the image starts (its command and entry point override
+    // the Dockerfile's); the folder's code, when there is one, names the language and handler.
+    let facts = code_facts(worker, code, command.as_deref());
+    let run = super::init::lambda_code(&mut o, &facts);
+    for what in &run.left {
+        items.push(Item {
+            kind: Kind::Changed,
+            field: "lambda".into(),
+            what: format!("to fill before `up`: {what}"),
+            resolve: Some(
+                "see the comment on the field in the written config (docs/config.md#languages)"
+                    .into(),
+            ),
+        });
+    }
     if sqs {
         line(
             &mut o,
@@ -1520,10 +1535,10 @@ pub fn translate(r: &Running, code: Option<&Facts>) -> (String, Report) {
         });
     }
     let handler_text = match (code, handler) {
-        (None, _) => format!("no Dockerfile here: run in the worker's source folder to find its handler; the `schedule` trigger would need a `handler(event, context)` in `{module}` that polls the queue once"),
+        (None, _) => format!("no Dockerfile here: run in the worker's source folder to find its handler; the `schedule` trigger would need a handler (`{}`) that polls the queue once", run.command.0.join(" ")),
         (Some(_), Some(h)) if h.reads_records => format!("`{}.handler(event, context)` reads its event's Records: the `sqs` trigger hands it the messages", h.module),
         (Some(_), Some(h)) => format!("`{}.handler(event, context)` polls the queue itself: the `schedule` trigger invokes it every minute, code unchanged", h.module),
-        (Some(_), None) => format!("no `handler(event, context)` here: the `schedule` trigger needs one in `{module}` that polls the queue once and returns"),
+        (Some(_), None) => format!("no handler here: the `schedule` trigger needs one (`{}`) that polls the queue once and returns", run.command.0.join(" ")),
     };
     let report = Report {
         service,

@@ -924,6 +924,37 @@ fn commented(out: &mut String, line: &str, comment: &str) {
     }
 }
 
+/// The `lambda:` lines that say how the image runs the handler: the language found and why, then
+/// `entry_point`, `command` and `working_directory`, each with its comment. `init --from-ecs`
+/// writes the same lines from the running container and the folder's code.
+pub fn lambda_code(o: &mut String, f: &Facts) -> Run {
+    let run = run(f);
+    match f.language.language {
+        Language::Unknown => o.push_str(&format!("  # language: unknown: {}\n", f.language.reason)),
+        l => o.push_str(&format!(
+            "  # language: {}, guessed: {}\n",
+            l.name(),
+            f.language.reason
+        )),
+    }
+    commented(
+        o,
+        &format!("  entry_point: {}", flow(&run.entry_point.0)),
+        &run.entry_point.1,
+    );
+    commented(
+        o,
+        &format!("  command: {}", flow(&run.command.0)),
+        &run.command.1,
+    );
+    commented(
+        o,
+        &format!("  working_directory: {}", run.working_directory.0),
+        &run.working_directory.1,
+    );
+    run
+}
+
 /// The `replatform.yaml` text for these facts. `validate` accepts it once `ecs.subnets` and
 /// `ecs.security_groups` are filled; it reports exactly those as errors until then.
 pub fn config_text(f: &Facts) -> String {
@@ -1010,30 +1041,7 @@ pub fn config_text(f: &Facts) -> String {
         "  memory: 512",
         "the ECS task's size, for a like-for-like comparison",
     );
-    let run = run(f);
-    match f.language.language {
-        Language::Unknown => o.push_str(&format!("  # language: unknown: {}\n", f.language.reason)),
-        l => o.push_str(&format!(
-            "  # language: {}, guessed: {}\n",
-            l.name(),
-            f.language.reason
-        )),
-    }
-    commented(
-        &mut o,
-        &format!("  entry_point: {}", flow(&run.entry_point.0)),
-        &run.entry_point.1,
-    );
-    commented(
-        &mut o,
-        &format!("  command: {}", flow(&run.command.0)),
-        &run.command.1,
-    );
-    commented(
-        &mut o,
-        &format!("  working_directory: {}", run.working_directory.0),
-        &run.working_directory.1,
-    );
+    lambda_code(&mut o, f);
     if sqs {
         commented(
             &mut o,
