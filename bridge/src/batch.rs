@@ -228,7 +228,9 @@ impl Shared {
     /// is not the batch's (the caller forwards that one to SQS).
     pub fn delete(&self, receipt_handle: &str) -> bool {
         let mut st = self.lock();
-        let Some(b) = st.batch.as_mut() else { return false };
+        let Some(b) = st.batch.as_mut() else {
+            return false;
+        };
         let Some(e) = b
             .entries
             .iter_mut()
@@ -251,7 +253,9 @@ impl Shared {
             {
                 let st = self.lock();
                 rx.borrow_and_update();
-                let Some(b) = st.batch.as_ref() else { return End::AllDeleted };
+                let Some(b) = st.batch.as_ref() else {
+                    return End::AllDeleted;
+                };
                 if b.entries.iter().all(|e| e.deleted) {
                     return End::AllDeleted;
                 }
@@ -328,7 +332,9 @@ mod tests {
         assert!(s.delete("h1"));
         assert!(s.delete("h2"));
         assert!(!s.delete("elsewhere"));
-        let end = s.wait_end(Instant::now() + Duration::from_secs(5), Duration::ZERO).await;
+        let end = s
+            .wait_end(Instant::now() + Duration::from_secs(5), Duration::ZERO)
+            .await;
         assert_eq!(end, End::AllDeleted);
         assert!(s.finish().unwrap().failures().is_empty());
     }
@@ -341,7 +347,9 @@ mod tests {
         assert_eq!(s.receive(ARN, &req(1)).await[0].message_id, "m2");
         assert!(s.delete("h1"));
         assert!(s.receive(ARN, &req(1)).await.is_empty());
-        let end = s.wait_end(Instant::now() + Duration::from_secs(5), Duration::ZERO).await;
+        let end = s
+            .wait_end(Instant::now() + Duration::from_secs(5), Duration::ZERO)
+            .await;
         assert_eq!(end, End::AskedAgain);
         assert_eq!(s.finish().unwrap().failures(), vec!["m2".to_string()]);
     }
@@ -350,10 +358,14 @@ mod tests {
     async fn the_deadline_and_an_exit_end_it_too() {
         let s = Shared::default();
         s.begin(Batch::from_event("r", &event()).unwrap());
-        let end = s.wait_end(Instant::now() + Duration::from_millis(20), Duration::ZERO).await;
+        let end = s
+            .wait_end(Instant::now() + Duration::from_millis(20), Duration::ZERO)
+            .await;
         assert_eq!(end, End::Deadline);
         s.set_worker_exited(true);
-        let end = s.wait_end(Instant::now() + Duration::from_secs(5), Duration::ZERO).await;
+        let end = s
+            .wait_end(Instant::now() + Duration::from_secs(5), Duration::ZERO)
+            .await;
         assert_eq!(end, End::WorkerExited);
         assert_eq!(s.finish().unwrap().failures().len(), 2);
     }
@@ -363,14 +375,23 @@ mod tests {
         let s = std::sync::Arc::new(Shared::default());
         let s2 = s.clone();
         let waiter = tokio::spawn(async move {
-            let r = ReceiveRequest { wait: Some(Duration::from_secs(5)), ..req(10) };
+            let r = ReceiveRequest {
+                wait: Some(Duration::from_secs(5)),
+                ..req(10)
+            };
             s2.receive(ARN, &r).await
         });
         tokio::time::sleep(Duration::from_millis(50)).await;
         s.begin(Batch::from_event("r", &event()).unwrap());
         assert_eq!(waiter.await.unwrap().len(), 2);
         // Another queue's receive is answered at once while this batch is under way.
-        let other = ReceiveRequest { wait: Some(Duration::from_secs(5)), ..req(10) };
-        assert!(s.receive("arn:aws:sqs:us-east-1:123456789012:other", &other).await.is_empty());
+        let other = ReceiveRequest {
+            wait: Some(Duration::from_secs(5)),
+            ..req(10)
+        };
+        assert!(s
+            .receive("arn:aws:sqs:us-east-1:123456789012:other", &other)
+            .await
+            .is_empty());
     }
 }

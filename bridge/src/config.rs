@@ -71,13 +71,17 @@ fn url_region(url: &str) -> Option<String> {
 
 impl Queue {
     pub fn new(url: &str, arn: Option<&str>, region: &str) -> Result<Queue, String> {
-        let (account, name) =
-            queue_key(url).ok_or_else(|| format!("{url} is not a queue URL (http(s)://HOST/ACCOUNT/NAME)"))?;
+        let (account, name) = queue_key(url)
+            .ok_or_else(|| format!("{url} is not a queue URL (http(s)://HOST/ACCOUNT/NAME)"))?;
         let arn = match arn.filter(|a| !a.is_empty()) {
             Some(a) => a.to_string(),
             None => {
                 let region = url_region(url).unwrap_or_else(|| region.to_string());
-                let partition = if region.starts_with("cn-") { "aws-cn" } else { "aws" };
+                let partition = if region.starts_with("cn-") {
+                    "aws-cn"
+                } else {
+                    "aws"
+                };
                 format!("arn:{partition}:sqs:{region}:{account}:{name}")
             }
         };
@@ -90,7 +94,11 @@ impl Queue {
     }
 }
 
-fn millis(get: &dyn Fn(&str) -> Option<String>, var: &str, default: u64) -> Result<Duration, String> {
+fn millis(
+    get: &dyn Fn(&str) -> Option<String>,
+    var: &str,
+    default: u64,
+) -> Result<Duration, String> {
     match get(var) {
         None => Ok(Duration::from_millis(default)),
         Some(v) => v
@@ -101,9 +109,14 @@ fn millis(get: &dyn Fn(&str) -> Option<String>, var: &str, default: u64) -> Resu
 }
 
 impl Config {
-    pub fn from_env(command: Vec<String>, get: &dyn Fn(&str) -> Option<String>) -> Result<Config, String> {
+    pub fn from_env(
+        command: Vec<String>,
+        get: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, String> {
         if command.is_empty() {
-            return Err("no worker command: start it as `replatform-bridge -- COMMAND [ARG...]`".into());
+            return Err(
+                "no worker command: start it as `replatform-bridge -- COMMAND [ARG...]`".into(),
+            );
         }
         let region = get("AWS_REGION")
             .or_else(|| get("AWS_DEFAULT_REGION"))
@@ -111,7 +124,9 @@ impl Config {
         let mut queues = Vec::new();
         if let Some(json) = get(QUEUES_VAR) {
             let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&json)
-                .map_err(|e| format!("{QUEUES_VAR} is not a JSON object of queue URL to ARN: {e}"))?;
+                .map_err(|e| {
+                    format!("{QUEUES_VAR} is not a JSON object of queue URL to ARN: {e}")
+                })?;
             for (url, arn) in &map {
                 queues.push(Queue::new(url, arn.as_str(), &region)?);
             }
@@ -122,24 +137,33 @@ impl Config {
             }
         }
         if queues.is_empty() {
-            return Err(format!("no queue to serve: set {QUEUE_URL_VAR} or {QUEUES_VAR}"));
+            return Err(format!(
+                "no queue to serve: set {QUEUE_URL_VAR} or {QUEUES_VAR}"
+            ));
         }
         let endpoint = get("AWS_ENDPOINT_URL_SQS")
             .or_else(|| get("AWS_ENDPOINT_URL"))
             .unwrap_or_else(|| {
-                let suffix = if region.starts_with("cn-") { "amazonaws.com.cn" } else { "amazonaws.com" };
+                let suffix = if region.starts_with("cn-") {
+                    "amazonaws.com.cn"
+                } else {
+                    "amazonaws.com"
+                };
                 format!("https://sqs.{region}.{suffix}")
             });
         let port = match get(PORT_VAR) {
             None => 0,
-            Some(p) => p.parse().map_err(|_| format!("{PORT_VAR}={p} is not a port"))?,
+            Some(p) => p
+                .parse()
+                .map_err(|_| format!("{PORT_VAR}={p} is not a port"))?,
         };
         Ok(Config {
             queues,
             region,
             endpoint: endpoint.trim_end_matches('/').to_string(),
             access_key_id: get("AWS_ACCESS_KEY_ID").ok_or("AWS_ACCESS_KEY_ID is not set")?,
-            secret_access_key: get("AWS_SECRET_ACCESS_KEY").ok_or("AWS_SECRET_ACCESS_KEY is not set")?,
+            secret_access_key: get("AWS_SECRET_ACCESS_KEY")
+                .ok_or("AWS_SECRET_ACCESS_KEY is not set")?,
             session_token: get("AWS_SESSION_TOKEN").filter(|t| !t.is_empty()),
             port,
             margin: millis(get, MARGIN_VAR, 1000)?,
@@ -152,7 +176,9 @@ impl Config {
     /// the local one).
     pub fn find(&self, url: &str) -> Option<&Queue> {
         let key = queue_key(url)?;
-        self.queues.iter().find(|q| q.account == key.0 && q.name == key.1)
+        self.queues
+            .iter()
+            .find(|q| q.account == key.0 && q.name == key.1)
     }
 }
 
@@ -184,8 +210,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let pairs: Vec<(String, String)> =
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         move |k| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
     }
 
@@ -198,12 +226,17 @@ mod tests {
     #[test]
     fn one_queue_by_url_with_its_arn_derived() {
         let mut vars = BASE.to_vec();
-        vars.push((QUEUE_URL_VAR, "https://sqs.eu-west-1.amazonaws.com/123456789012/orders"));
+        vars.push((
+            QUEUE_URL_VAR,
+            "https://sqs.eu-west-1.amazonaws.com/123456789012/orders",
+        ));
         let c = Config::from_env(vec!["worker".into()], &env(&vars)).unwrap();
         assert_eq!(c.queues[0].arn, "arn:aws:sqs:eu-west-1:123456789012:orders");
         assert_eq!(c.endpoint, "https://sqs.eu-west-1.amazonaws.com");
         assert!(c.find("http://127.0.0.1:9/123456789012/orders").is_some());
-        assert!(c.find("https://sqs.eu-west-1.amazonaws.com/123456789012/other").is_none());
+        assert!(c
+            .find("https://sqs.eu-west-1.amazonaws.com/123456789012/other")
+            .is_none());
     }
 
     #[test]
@@ -231,20 +264,40 @@ mod tests {
 
     #[test]
     fn the_worker_sees_the_local_endpoint_and_queue() {
-        let q = Queue::new("https://sqs.eu-west-1.amazonaws.com/123456789012/orders", None, "eu-west-1").unwrap();
+        let q = Queue::new(
+            "https://sqs.eu-west-1.amazonaws.com/123456789012/orders",
+            None,
+            "eu-west-1",
+        )
+        .unwrap();
         let vars = vec![
             ("QUEUE_URL".to_string(), q.url.clone()),
-            ("QUEUES".to_string(), format!(r#"{{"orders": "{}"}}"#, q.url)),
+            (
+                "QUEUES".to_string(),
+                format!(r#"{{"orders": "{}"}}"#, q.url),
+            ),
             (QUEUE_URL_VAR.to_string(), q.url.clone()),
-            ("AWS_ENDPOINT_URL_SQS".to_string(), "http://moto:5000".to_string()),
+            (
+                "AWS_ENDPOINT_URL_SQS".to_string(),
+                "http://moto:5000".to_string(),
+            ),
         ];
         let out = worker_env(vars.into_iter(), &[q], "http://127.0.0.1:4000");
         assert_eq!(
             out,
             vec![
-                ("QUEUE_URL".into(), "http://127.0.0.1:4000/123456789012/orders".into()),
-                ("QUEUES".into(), r#"{"orders": "http://127.0.0.1:4000/123456789012/orders"}"#.into()),
-                ("AWS_ENDPOINT_URL_SQS".into(), "http://127.0.0.1:4000".into()),
+                (
+                    "QUEUE_URL".into(),
+                    "http://127.0.0.1:4000/123456789012/orders".into()
+                ),
+                (
+                    "QUEUES".into(),
+                    r#"{"orders": "http://127.0.0.1:4000/123456789012/orders"}"#.into()
+                ),
+                (
+                    "AWS_ENDPOINT_URL_SQS".into(),
+                    "http://127.0.0.1:4000".into()
+                ),
             ]
         );
     }

@@ -118,7 +118,11 @@ impl Forwarder {
             .await
             .map_err(|e| format!("SQS's answer was cut: {e}"))?
             .to_bytes();
-        Ok(Answer { status, headers, body })
+        Ok(Answer {
+            status,
+            headers,
+            body,
+        })
     }
 
     fn sign(&self, req: &mut Request<Full<Bytes>>, body: &[u8]) -> Result<(), String> {

@@ -90,7 +90,12 @@ async fn init(command: Vec<String>) -> Result<(Config, String, Arc<Shared>), Str
     Ok((cfg, local, shared))
 }
 
-async fn serve_invocations(cfg: Config, local: String, shared: Arc<Shared>, api: &RuntimeApi) -> u8 {
+async fn serve_invocations(
+    cfg: Config,
+    local: String,
+    shared: Arc<Shared>,
+    api: &RuntimeApi,
+) -> u8 {
     loop {
         let inv = match api.next().await {
             Ok(i) => i,
@@ -103,7 +108,10 @@ async fn serve_invocations(cfg: Config, local: String, shared: Arc<Shared>, api:
             Ok(b) => b,
             Err(e) => {
                 log(&format!("invocation {}: {e}", inv.request_id));
-                if let Err(e) = api.invocation_error(&inv.request_id, "Runtime.BridgeBadEvent", &e).await {
+                if let Err(e) = api
+                    .invocation_error(&inv.request_id, "Runtime.BridgeBadEvent", &e)
+                    .await
+                {
                     log(&e);
                 }
                 continue;
@@ -113,7 +121,9 @@ async fn serve_invocations(cfg: Config, local: String, shared: Arc<Shared>, api:
             if let Err(e) = start_worker(&cfg, &local, &shared) {
                 // Nothing was handed out: the whole batch goes back to the queue.
                 log(&e);
-                let _ = api.invocation_error(&inv.request_id, "Runtime.BridgeWorkerStart", &e).await;
+                let _ = api
+                    .invocation_error(&inv.request_id, "Runtime.BridgeWorkerStart", &e)
+                    .await;
                 continue;
             }
         }

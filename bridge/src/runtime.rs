@@ -36,7 +36,10 @@ impl RuntimeApi {
         }
     }
 
-    async fn call(&self, req: Request<Full<Bytes>>) -> Result<(http::response::Parts, Bytes), String> {
+    async fn call(
+        &self,
+        req: Request<Full<Bytes>>,
+    ) -> Result<(http::response::Parts, Bytes), String> {
         let uri = req.uri().to_string();
         let res = self
             .client
@@ -83,7 +86,8 @@ impl RuntimeApi {
     }
 
     async fn post(&self, path: &str, body: Value, error_type: Option<&str>) -> Result<(), String> {
-        let mut req = Request::post(format!("{}{path}", self.base)).header("content-type", "application/json");
+        let mut req = Request::post(format!("{}{path}", self.base))
+            .header("content-type", "application/json");
         if let Some(t) = error_type {
             req = req.header("lambda-runtime-function-error-type", t);
         }
@@ -99,7 +103,10 @@ impl RuntimeApi {
 
     /// `POST /runtime/invocation/{id}/response` with a partial batch response.
     pub async fn respond(&self, request_id: &str, failures: &[String]) -> Result<(), String> {
-        let items: Vec<Value> = failures.iter().map(|id| json!({"itemIdentifier": id})).collect();
+        let items: Vec<Value> = failures
+            .iter()
+            .map(|id| json!({"itemIdentifier": id}))
+            .collect();
         self.post(
             &format!("/invocation/{request_id}/response"),
             json!({"batchItemFailures": items}),
@@ -109,7 +116,12 @@ impl RuntimeApi {
     }
 
     /// `POST /runtime/invocation/{id}/error`: the whole batch failed.
-    pub async fn invocation_error(&self, request_id: &str, error_type: &str, message: &str) -> Result<(), String> {
+    pub async fn invocation_error(
+        &self,
+        request_id: &str,
+        error_type: &str,
+        message: &str,
+    ) -> Result<(), String> {
         self.post(
             &format!("/invocation/{request_id}/error"),
             json!({"errorMessage": message, "errorType": error_type}),

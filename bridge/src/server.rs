@@ -71,7 +71,11 @@ pub async fn serve(listener: TcpListener, endpoint: Arc<Endpoint>) {
     }
 }
 
-fn respond(rendered: sqs::Rendered, query_error: Option<String>, request_id: &str) -> Response<Full<Bytes>> {
+fn respond(
+    rendered: sqs::Rendered,
+    query_error: Option<String>,
+    request_id: &str,
+) -> Response<Full<Bytes>> {
     let (status, content_type, body) = rendered;
     let mut res = Response::builder()
         .status(status)
@@ -97,21 +101,30 @@ impl Endpoint {
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
         let query_mode = req.headers().get("x-amzn-query-mode").cloned();
-        let protocol = if target.is_some() { Protocol::Json } else { Protocol::Query };
+        let protocol = if target.is_some() {
+            Protocol::Json
+        } else {
+            Protocol::Query
+        };
         let path = req.uri().path().to_string();
         let uri_query = req.uri().query().map(str::to_string);
         let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
             Ok(b) => b.to_bytes(),
-            Err(_) => return error(protocol, &SqsError::invalid_parameter("The request is too large or was cut.")),
+            Err(_) => {
+                return error(
+                    protocol,
+                    &SqsError::invalid_parameter("The request is too large or was cut."),
+                )
+            }
         };
         let mut call = match Call::parse(target.as_deref(), uri_query.as_deref(), &body) {
             Ok(c) => c,
             Err(e) => return error(protocol, &e),
         };
         // A Query call may name its queue by the path it is posted to (older SDKs).
-        let queue_url = call.queue_url().or_else(|| {
-            crate::config::queue_key(&path).map(|_| format!("{}{}", self.local, path))
-        });
+        let queue_url = call
+            .queue_url()
+            .or_else(|| crate::config::queue_key(&path).map(|_| format!("{}{}", self.local, path)));
         let consumed = queue_url.as_deref().and_then(|u| self.cfg.find(u)).cloned();
         match (call.action.as_str(), &consumed) {
             ("ReceiveMessage", Some(q)) => {
@@ -121,7 +134,11 @@ impl Endpoint {
                 };
                 let messages = self.shared.receive(&q.arn, &r).await;
                 if !messages.is_empty() {
-                    log(&format!("handed {} message(s) of {} to the worker", messages.len(), q.name));
+                    log(&format!(
+                        "handed {} message(s) of {} to the worker",
+                        messages.len(),
+                        q.name
+                    ));
                 }
                 self.reply(&call, &Reply::Receive(messages))
             }
@@ -135,7 +152,8 @@ impl Endpoint {
                 }
                 // A message of an invocation that already ended: SQS deletes it for real.
                 call.set_queue_url(&q.url);
-                self.forward(&call, target.as_deref(), query_mode.as_ref()).await
+                self.forward(&call, target.as_deref(), query_mode.as_ref())
+                    .await
             }
             ("DeleteMessageBatch", Some(q)) => {
                 let entries = match call.delete_entries() {
@@ -169,18 +187,32 @@ impl Endpoint {
                         call.set_queue_url(&format!("{}/{}/{}", self.cfg.endpoint, key.0, key.1));
                     }
                 }
-                self.forward(&call, target.as_deref(), query_mode.as_ref()).await
+                self.forward(&call, target.as_deref(), query_mode.as_ref())
+                    .await
             }
         }
     }
 
     fn reply(&self, call: &Call, reply: &Reply) -> Response<Full<Bytes>> {
         let id = request_id();
-        respond(sqs::render(call.protocol, &call.action, reply, &id), None, &id)
+        respond(
+            sqs::render(call.protocol, &call.action, reply, &id),
+            None,
+            &id,
+        )
     }
 
-    async fn forward(&self, call: &Call, target: Option<&str>, query_mode: Option<&HeaderValue>) -> Response<Full<Bytes>> {
-        match self.forwarder.send(call.protocol, target, query_mode, call.encode()).await {
+    async fn forward(
+        &self,
+        call: &Call,
+        target: Option<&str>,
+        query_mode: Option<&HeaderValue>,
+    ) -> Response<Full<Bytes>> {
+        match self
+            .forwarder
+            .send(call.protocol, target, query_mode, call.encode())
+            .await
+        {
             Ok(answer) => self.pass_back(answer),
             Err(e) => {
                 log(&format!("{} not forwarded: {e}", call.action));
@@ -196,7 +228,8 @@ impl Endpoint {
             Ok(text) if self.cfg.queues.iter().any(|q| text.contains(&q.url)) => {
                 let mut text = text.to_string();
                 for q in &self.cfg.queues {
-                    text = text.replace(&q.url, &format!("{}/{}/{}", self.local, q.account, q.name));
+                    text =
+                        text.replace(&q.url, &format!("{}/{}/{}", self.local, q.account, q.name));
                 }
                 Bytes::from(text)
             }
@@ -210,11 +243,20 @@ impl Endpoint {
     }
 
     /// One `DeleteMessage` at SQS for an entry of a batch delete that is not the batch's.
-    async fn delete_at_sqs(&self, queue_url: &str, handle: &str) -> Result<(), (String, String, bool)> {
+    async fn delete_at_sqs(
+        &self,
+        queue_url: &str,
+        handle: &str,
+    ) -> Result<(), (String, String, bool)> {
         let body = json!({"QueueUrl": queue_url, "ReceiptHandle": handle}).to_string();
         let answer = self
             .forwarder
-            .send(Protocol::Json, Some("AmazonSQS.DeleteMessage"), None, body.into_bytes())
+            .send(
+                Protocol::Json,
+                Some("AmazonSQS.DeleteMessage"),
+                None,
+                body.into_bytes(),
+            )
             .await
             .map_err(|e| ("InternalFailure".to_string(), e, false))?;
         if answer.status == 200 {

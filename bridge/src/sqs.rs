@@ -175,11 +175,15 @@ impl SqsError {
 impl Call {
     /// Reads a call: JSON when `X-Amz-Target` names `AmazonSQS.<Operation>`, else Query with its
     /// parameters from the URL's query string and the form body.
-    pub fn parse(target: Option<&str>, uri_query: Option<&str>, body: &[u8]) -> Result<Call, SqsError> {
+    pub fn parse(
+        target: Option<&str>,
+        uri_query: Option<&str>,
+        body: &[u8],
+    ) -> Result<Call, SqsError> {
         if let Some(target) = target {
-            let action = target.strip_prefix("AmazonSQS.").ok_or_else(|| {
-                SqsError::invalid_action(target)
-            })?;
+            let action = target
+                .strip_prefix("AmazonSQS.")
+                .ok_or_else(|| SqsError::invalid_action(target))?;
             let params = if body.iter().all(u8::is_ascii_whitespace) {
                 Map::new()
             } else {
@@ -245,7 +249,11 @@ impl Call {
                 let mut numbered: Vec<(u32, String)> = list
                     .iter()
                     .filter_map(|(k, v)| {
-                        let n = k.strip_prefix(query_name)?.strip_prefix('.')?.parse().ok()?;
+                        let n = k
+                            .strip_prefix(query_name)?
+                            .strip_prefix('.')?
+                            .parse()
+                            .ok()?;
                         Some((n, v.clone()))
                     })
                     .collect();
@@ -307,7 +315,8 @@ impl Call {
             },
         };
         let mut attribute_names = self.list("AttributeNames", "AttributeName");
-        attribute_names.extend(self.list("MessageSystemAttributeNames", "MessageSystemAttributeName"));
+        attribute_names
+            .extend(self.list("MessageSystemAttributeNames", "MessageSystemAttributeName"));
         Ok(ReceiveRequest {
             max,
             wait,
@@ -342,8 +351,12 @@ impl Call {
                 let prefix = "DeleteMessageBatchRequestEntry.";
                 let mut by_n: BTreeMap<u32, (Option<String>, Option<String>)> = BTreeMap::new();
                 for (k, v) in list {
-                    let Some(rest) = k.strip_prefix(prefix) else { continue };
-                    let Some((n, field)) = rest.split_once('.') else { continue };
+                    let Some(rest) = k.strip_prefix(prefix) else {
+                        continue;
+                    };
+                    let Some((n, field)) = rest.split_once('.') else {
+                        continue;
+                    };
                     let Ok(n) = n.parse::<u32>() else { continue };
                     let slot = by_n.entry(n).or_default();
                     match field {
@@ -355,8 +368,12 @@ impl Call {
                 by_n.into_values()
                     .map(|slot| match slot {
                         (Some(id), Some(h)) => Ok((id, h)),
-                        (Some(_), None) => Err(SqsError::missing_parameter("DeleteMessageBatchRequestEntry.N.ReceiptHandle")),
-                        _ => Err(SqsError::missing_parameter("DeleteMessageBatchRequestEntry.N.Id")),
+                        (Some(_), None) => Err(SqsError::missing_parameter(
+                            "DeleteMessageBatchRequestEntry.N.ReceiptHandle",
+                        )),
+                        _ => Err(SqsError::missing_parameter(
+                            "DeleteMessageBatchRequestEntry.N.Id",
+                        )),
                     })
                     .collect::<Result<_, _>>()?
             }
@@ -387,7 +404,8 @@ impl ReceiveRequest {
                 || a == ".*"
                 || a == name
                 || a.strip_suffix(".*").is_some_and(|prefix| {
-                    name.strip_prefix(prefix).is_some_and(|rest| rest.starts_with('.'))
+                    name.strip_prefix(prefix)
+                        .is_some_and(|rest| rest.starts_with('.'))
                 })
         })
     }
@@ -407,14 +425,19 @@ impl ReceiveRequest {
             .filter(|(k, _)| self.wants_message_attribute(k))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        let all = !message_attributes.is_empty() && message_attributes.len() == m.message_attributes.len();
+        let all = !message_attributes.is_empty()
+            && message_attributes.len() == m.message_attributes.len();
         Message {
             message_id: m.message_id.clone(),
             receipt_handle: m.receipt_handle.clone(),
             md5_of_body: m.md5_of_body.clone(),
             body: m.body.clone(),
             attributes,
-            md5_of_message_attributes: if all { m.md5_of_message_attributes.clone() } else { None },
+            md5_of_message_attributes: if all {
+                m.md5_of_message_attributes.clone()
+            } else {
+                None
+            },
             message_attributes,
         }
     }
@@ -425,8 +448,16 @@ pub type Rendered = (u16, &'static str, Vec<u8>);
 
 pub fn render(protocol: Protocol, action: &str, reply: &Reply, request_id: &str) -> Rendered {
     match protocol {
-        Protocol::Json => (200, JSON_CONTENT_TYPE, render_json(reply).to_string().into_bytes()),
-        Protocol::Query => (200, XML_CONTENT_TYPE, render_xml(action, reply, request_id).into_bytes()),
+        Protocol::Json => (
+            200,
+            JSON_CONTENT_TYPE,
+            render_json(reply).to_string().into_bytes(),
+        ),
+        Protocol::Query => (
+            200,
+            XML_CONTENT_TYPE,
+            render_xml(action, reply, request_id).into_bytes(),
+        ),
     }
 }
 
@@ -556,7 +587,11 @@ fn render_xml(action: &str, reply: &Reply, request_id: &str) -> String {
             for f in failed {
                 out.push_str("<BatchResultErrorEntry>");
                 element(&mut out, "Id", &f.id);
-                element(&mut out, "SenderFault", if f.sender_fault { "true" } else { "false" });
+                element(
+                    &mut out,
+                    "SenderFault",
+                    if f.sender_fault { "true" } else { "false" },
+                );
                 element(&mut out, "Code", &f.code);
                 element(&mut out, "Message", &f.message);
                 out.push_str("</BatchResultErrorEntry>");
@@ -572,7 +607,11 @@ fn render_xml(action: &str, reply: &Reply, request_id: &str) -> String {
 }
 
 /// An error answer; the JSON protocol's also carries `x-amzn-query-error` (returned separately).
-pub fn render_error(protocol: Protocol, e: &SqsError, request_id: &str) -> (Rendered, Option<String>) {
+pub fn render_error(
+    protocol: Protocol,
+    e: &SqsError,
+    request_id: &str,
+) -> (Rendered, Option<String>) {
     let fault = if e.sender_fault { "Sender" } else { "Receiver" };
     match protocol {
         Protocol::Json => {
@@ -586,7 +625,8 @@ pub fn render_error(protocol: Protocol, e: &SqsError, request_id: &str) -> (Rend
             )
         }
         Protocol::Query => {
-            let mut out = format!("<?xml version=\"1.0\"?><ErrorResponse xmlns=\"{XMLNS}\"><Error>");
+            let mut out =
+                format!("<?xml version=\"1.0\"?><ErrorResponse xmlns=\"{XMLNS}\"><Error>");
             element(&mut out, "Type", fault);
             element(&mut out, "Code", e.query_code);
             element(&mut out, "Message", &e.message);
