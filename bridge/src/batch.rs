@@ -224,6 +224,14 @@ impl Shared {
         }
     }
 
+    /// Whether the batch has messages not yet handed out.
+    pub fn has_pending(&self) -> bool {
+        self.lock()
+            .batch
+            .as_ref()
+            .is_some_and(|b| b.entries.iter().any(|e| !e.handed_out && !e.deleted))
+    }
+
     /// `DeleteMessage` of a message of the batch: marks it done. False when the receipt handle
     /// is not the batch's (the caller forwards that one to SQS).
     pub fn delete(&self, receipt_handle: &str) -> bool {

@@ -27,6 +27,9 @@ pub fn log(line: &str) {
     eprintln!("replatform-bridge: {line}");
 }
 
+/// How often a worker that exits is started again within one invocation.
+const MAX_RESTARTS: u32 = 2;
+
 /// Starts the worker; a task watches it and marks the state when it exits.
 fn start_worker(cfg: &Config, local: &str, shared: &Arc<Shared>) -> Result<(), String> {
     let mut cmd = tokio::process::Command::new(&cfg.command[0]);
@@ -131,7 +134,20 @@ async fn serve_invocations(
         shared.begin(batch);
         let remaining = inv.remaining.unwrap_or(Duration::from_secs(900));
         let deadline = Instant::now() + remaining.saturating_sub(cfg.margin);
-        let end = shared.wait_end(deadline, cfg.grace).await;
+        let mut restarts = 0;
+        let end = loop {
+            let end = shared.wait_end(deadline, cfg.grace).await;
+            // A worker that exits before it took every message (a run-once worker that was
+            // still exiting when this batch came, or one that crashed): what it never received is
+            // handed to a new one; what it received and did not delete is a failure.
+            if end == batch::End::WorkerExited && restarts < MAX_RESTARTS && shared.has_pending() {
+                restarts += 1;
+                if start_worker(&cfg, &local, &shared).is_ok() {
+                    continue;
+                }
+            }
+            break end;
+        };
         let failures = shared.finish().map(|b| b.failures()).unwrap_or_default();
         log(&format!(
             "invocation {}: {} of {total} deleted, {} back to the queue ({})",
