@@ -46,6 +46,15 @@ fn tool(var: &str, name: &str) -> PathBuf {
         })
 }
 
+/// The supervisor under test: `BRIDGE_BIN` (a static build of scripts/build-bridge), else this
+/// build's binary.
+fn bridge() -> Command {
+    Command::new(
+        std::env::var("BRIDGE_BIN")
+            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_replatform-bridge").to_string()),
+    )
+}
+
 /// One invocation's event, as the fake Runtime API hands it out.
 struct Invocation {
     request_id: String,
@@ -226,7 +235,7 @@ impl Supervisor {
         let script = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests")
             .join(script);
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_replatform-bridge"));
+        let mut cmd = bridge();
         cmd.arg("--")
             .arg(tool("MOTO_PYTHON", "python"))
             .arg(script)
@@ -383,7 +392,7 @@ async fn a_worker_past_the_deadline_loses_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_start_is_an_init_error() {
     let mut runtime = FakeRuntime::start().await;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_replatform-bridge"))
+    let mut child = bridge()
         .arg("--")
         .arg("/nonexistent/worker")
         .env("AWS_LAMBDA_RUNTIME_API", &runtime.address)
