@@ -4,6 +4,7 @@ What it does with a message depends on its body:
   leave...  handled but not deleted (a failure: it must come back)
   crash...  exits with status 3 in the middle of its batch
   send:X    sends X to OTHER_QUEUE_URL, then deletes the message
+  extend    sets its visibility timeout to 0 (ChangeMessageVisibility), then deletes it
   sleep     sleeps past the invocation's deadline
   anything else: deleted
 RUN_ONCE=1 makes it handle one receive and exit 0, like a worker run once per start.
@@ -49,6 +50,9 @@ while True:
             time.sleep(30)
         if body.startswith("send:"):
             sqs.send_message(QueueUrl=os.environ["OTHER_QUEUE_URL"], MessageBody=body[5:])
+        if body == "extend":
+            sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0)
+            log.write("extended %s\n" % m["MessageId"])
         if body.startswith("leave"):
             log.write("left %s\n" % m["MessageId"])
             continue
