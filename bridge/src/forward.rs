@@ -156,3 +156,54 @@ impl Forwarder {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_forwarded_call_is_signed_for_sqs_in_the_functions_region_with_its_session() {
+        let get = |k: &str| {
+            let v = match k {
+                "AWS_REGION" => "eu-central-1",
+                "AWS_ACCESS_KEY_ID" => "ASIAEXAMPLE",
+                "AWS_SECRET_ACCESS_KEY" => "secret",
+                "AWS_SESSION_TOKEN" => "session-token",
+                "REPLATFORM_BRIDGE_QUEUE_URL" => {
+                    "https://sqs.eu-central-1.amazonaws.com/123456789012/q"
+                }
+                _ => return None,
+            };
+            Some(v.to_string())
+        };
+        let cfg = Config::from_env(vec!["worker".into()], &get).unwrap();
+        let f = Forwarder::new(&cfg).unwrap();
+        assert_eq!(
+            f.endpoint.to_string(),
+            "https://sqs.eu-central-1.amazonaws.com/"
+        );
+        let body = b"{\"QueueUrl\":\"x\"}";
+        let mut req = Request::post(f.endpoint.clone())
+            .header("host", "sqs.eu-central-1.amazonaws.com")
+            .header("content-type", JSON_CONTENT_TYPE)
+            .header("x-amz-target", "AmazonSQS.SendMessage")
+            .body(Full::new(Bytes::from_static(body)))
+            .unwrap();
+        f.sign(&mut req, body).unwrap();
+        let h = |n: &str| req.headers().get(n).unwrap().to_str().unwrap().to_string();
+        let auth = h("authorization");
+        assert!(
+            auth.starts_with("AWS4-HMAC-SHA256 Credential=ASIAEXAMPLE/"),
+            "{auth}"
+        );
+        assert!(auth.contains("/eu-central-1/sqs/aws4_request"), "{auth}");
+        assert!(
+            auth.contains(
+                "SignedHeaders=content-type;host;x-amz-date;x-amz-security-token;x-amz-target"
+            ),
+            "{auth}"
+        );
+        assert_eq!(h("x-amz-security-token"), "session-token");
+        assert_eq!(h("x-amz-date").len(), "20260101T000000Z".len());
+    }
+}

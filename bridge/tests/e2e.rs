@@ -620,3 +620,60 @@ async fn a_query_protocol_worker_is_served_and_forwarded_too() {
     sup.child.kill().await.unwrap();
     drop(moto.child);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delete_after_the_invocation_ended_goes_to_sqs() {
+    let moto = Moto::start().await;
+    let work = moto.create_queue("late").await;
+    moto.call(
+        "SendMessage",
+        json!({"QueueUrl": work, "MessageBody": "nap:2.5"}),
+    )
+    .await;
+    let got = moto
+        .call(
+            "ReceiveMessage",
+            json!({"QueueUrl": work, "MaxNumberOfMessages": 10, "VisibilityTimeout": 60}),
+        )
+        .await;
+    let m = &got["Messages"][0];
+    let id = m["MessageId"].as_str().unwrap().to_string();
+    let messages = vec![(
+        id.clone(),
+        m["ReceiptHandle"].as_str().unwrap().to_string(),
+        "nap:2.5".to_string(),
+    )];
+    let mut runtime = FakeRuntime::start().await;
+    let mut sup = Supervisor::start(
+        &runtime,
+        "worker.py",
+        &work,
+        &[
+            ("AWS_ENDPOINT_URL_SQS", &moto.endpoint),
+            ("REPLATFORM_BRIDGE_DEADLINE_MARGIN_MS", "500"),
+        ],
+    );
+
+    // The deadline comes first: the message is reported as a failure ...
+    runtime.invoke("req-1", event_of("late", &messages), Duration::from_secs(2));
+    assert_eq!(runtime.failures("req-1").await, vec![id.clone()]);
+    // ... and the worker's late delete goes to SQS with the real receipt handle: it is gone there,
+    // handled once.
+    assert_eq!(sup.handled_n("deleted", 1).await, vec![id]);
+    let attrs = moto
+        .call(
+            "GetQueueAttributes",
+            json!({"QueueUrl": work, "AttributeNames": ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]}),
+        )
+        .await;
+    assert_eq!(
+        attrs["Attributes"]["ApproximateNumberOfMessages"], "0",
+        "{attrs}"
+    );
+    assert_eq!(
+        attrs["Attributes"]["ApproximateNumberOfMessagesNotVisible"], "0",
+        "{attrs}"
+    );
+    sup.child.kill().await.unwrap();
+    drop(moto.child);
+}

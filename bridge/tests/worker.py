@@ -6,6 +6,7 @@ What it does with a message depends on its body:
   send:X    sends X to OTHER_QUEUE_URL, then deletes the message
   extend    sets its visibility timeout to 0 (ChangeMessageVisibility), then deletes it
   sleep     sleeps past the invocation's deadline
+  nap:S     sleeps S seconds, then deletes it
   anything else: deleted
 RUN_ONCE=1 makes it handle one receive and exit 0, like a worker run once per start.
 Every action is written to HANDLED_LOG, one line each, so a test can count them.
@@ -48,6 +49,8 @@ while True:
         if body == "sleep":
             log.write("sleep %s\n" % m["MessageId"])
             time.sleep(30)
+        if body.startswith("nap:"):
+            time.sleep(float(body[4:]))
         if body.startswith("send:"):
             sqs.send_message(QueueUrl=os.environ["OTHER_QUEUE_URL"], MessageBody=body[5:])
         if body == "extend":
