@@ -156,7 +156,20 @@ async fn serve_invocations(
             failures.len(),
             end.as_str()
         ));
-        if let Err(e) = api.respond(&inv.request_id, &failures).await {
+        let answered = if end == batch::End::WorkerExited && failures.len() == total {
+            // A worker that exits without deleting anything fails the whole batch as an error,
+            // not as a success that lists every message: the same messages go back, and the
+            // function's Errors metric (and the mapping's back-off) show the crash.
+            api.invocation_error(
+                &inv.request_id,
+                "Runtime.WorkerExited",
+                "the worker exited before it deleted any message of the batch",
+            )
+            .await
+        } else {
+            api.respond(&inv.request_id, &failures).await
+        };
+        if let Err(e) = answered {
             log(&e);
             return 1;
         }

@@ -677,3 +677,26 @@ async fn a_delete_after_the_invocation_ended_goes_to_sqs() {
     sup.child.kill().await.unwrap();
     drop(moto.child);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_that_crashes_before_deleting_anything_fails_the_invocation() {
+    let mut runtime = FakeRuntime::start().await;
+    let mut sup = Supervisor::start(&runtime, "worker.py", &real_url("fragile"), &[]);
+    runtime.invoke(
+        "req-1",
+        event("fragile", &[("m1", "crash"), ("m2", "a")]),
+        Duration::from_secs(60),
+    );
+    let (path, body) = runtime.next_post().await;
+    assert_eq!(path, "invocation/req-1/error", "{body}");
+    assert_eq!(body["errorType"], "Runtime.WorkerExited");
+    // Started again, the next batch is handled.
+    runtime.invoke(
+        "req-2",
+        event("fragile", &[("m3", "b")]),
+        Duration::from_secs(60),
+    );
+    assert_eq!(runtime.failures("req-2").await, Vec::<String>::new());
+    assert_eq!(sup.handled_n("deleted", 1).await, strings(&["m3"]));
+    sup.child.kill().await.unwrap();
+}
