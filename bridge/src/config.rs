@@ -30,6 +30,8 @@ pub struct Config {
     pub region: String,
     /// Where calls that are not the batch's go: SQS, or `AWS_ENDPOINT_URL_SQS`/`AWS_ENDPOINT_URL`.
     pub endpoint: String,
+    /// The endpoint was given (`AWS_ENDPOINT_URL_SQS`/`AWS_ENDPOINT_URL`): every call goes there.
+    pub endpoint_given: bool,
     pub access_key_id: String,
     pub secret_access_key: String,
     pub session_token: Option<String>,
@@ -54,8 +56,18 @@ pub fn queue_key(url: &str) -> Option<(String, String)> {
     Some((account.to_string(), name.to_string()))
 }
 
+/// SQS's public endpoint in a region.
+pub fn sqs_endpoint(region: &str) -> String {
+    let suffix = if region.starts_with("cn-") {
+        "amazonaws.com.cn"
+    } else {
+        "amazonaws.com"
+    };
+    format!("https://sqs.{region}.{suffix}")
+}
+
 /// The region a queue URL names, if its host is one of SQS's.
-fn url_region(url: &str) -> Option<String> {
+pub fn url_region(url: &str) -> Option<String> {
     let host = url.split_once("://")?.1.split(['/', ':']).next()?;
     if host == "queue.amazonaws.com" {
         return Some("us-east-1".into());
@@ -141,16 +153,9 @@ impl Config {
                 "no queue to serve: set {QUEUE_URL_VAR} or {QUEUES_VAR}"
             ));
         }
-        let endpoint = get("AWS_ENDPOINT_URL_SQS")
-            .or_else(|| get("AWS_ENDPOINT_URL"))
-            .unwrap_or_else(|| {
-                let suffix = if region.starts_with("cn-") {
-                    "amazonaws.com.cn"
-                } else {
-                    "amazonaws.com"
-                };
-                format!("https://sqs.{region}.{suffix}")
-            });
+        let given = get("AWS_ENDPOINT_URL_SQS").or_else(|| get("AWS_ENDPOINT_URL"));
+        let endpoint_given = given.is_some();
+        let endpoint = given.unwrap_or_else(|| sqs_endpoint(&region));
         let port = match get(PORT_VAR) {
             None => 0,
             Some(p) => p
@@ -161,6 +166,7 @@ impl Config {
             queues,
             region,
             endpoint: endpoint.trim_end_matches('/').to_string(),
+            endpoint_given,
             access_key_id: get("AWS_ACCESS_KEY_ID").ok_or("AWS_ACCESS_KEY_ID is not set")?,
             secret_access_key: get("AWS_SECRET_ACCESS_KEY")
                 .ok_or("AWS_SECRET_ACCESS_KEY is not set")?,

@@ -26,6 +26,7 @@ pub struct Answer {
 pub struct Forwarder {
     client: Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>,
     endpoint: Uri,
+    endpoint_given: bool,
     region: String,
     credentials: Credentials,
 }
@@ -57,6 +58,7 @@ impl Forwarder {
         Ok(Forwarder {
             client: Client::builder(TokioExecutor::new()).build(https),
             endpoint,
+            endpoint_given: cfg.endpoint_given,
             region: cfg.region.clone(),
             credentials: Credentials::new(
                 cfg.access_key_id.clone(),
@@ -68,6 +70,20 @@ impl Forwarder {
         })
     }
 
+    /// Where a call for `queue_url` goes, and the region it is signed for: SQS in the queue's
+    /// own region when its URL names another region than the function's (and no endpoint was
+    /// given), else the endpoint.
+    pub fn route(&self, queue_url: Option<&str>) -> (Uri, String) {
+        let other = queue_url
+            .filter(|_| !self.endpoint_given)
+            .and_then(crate::config::url_region)
+            .filter(|r| *r != self.region);
+        match other.and_then(|r| Some((crate::config::sqs_endpoint(&r).parse().ok()?, r))) {
+            Some(route) => route,
+            None => (self.endpoint.clone(), self.region.clone()),
+        }
+    }
+
     /// Sends one call to SQS: `target` is the JSON protocol's `X-Amz-Target` (`None` for Query),
     /// `query_mode` the worker's `x-amzn-query-mode` header, passed on.
     pub async fn send(
@@ -75,18 +91,19 @@ impl Forwarder {
         protocol: Protocol,
         target: Option<&str>,
         query_mode: Option<&HeaderValue>,
+        queue_url: Option<&str>,
         body: Vec<u8>,
     ) -> Result<Answer, String> {
+        let (endpoint, region) = self.route(queue_url);
         let content_type = match protocol {
             Protocol::Json => JSON_CONTENT_TYPE,
             Protocol::Query => "application/x-www-form-urlencoded; charset=utf-8",
         };
-        let host = self
-            .endpoint
+        let host = endpoint
             .authority()
             .map(|a| a.as_str().to_string())
             .ok_or("the SQS endpoint has no host")?;
-        let mut builder = Request::post(self.endpoint.clone())
+        let mut builder = Request::post(endpoint.clone())
             .header("host", &host)
             .header("content-type", content_type);
         if let Some(t) = target {
@@ -99,12 +116,12 @@ impl Forwarder {
         let mut req = builder
             .body(Full::new(body.clone()))
             .map_err(|e| e.to_string())?;
-        self.sign(&mut req, &body)?;
+        self.sign(&mut req, &body, &region)?;
         let res = self
             .client
             .request(req)
             .await
-            .map_err(|e| format!("SQS at {} did not answer: {e}", self.endpoint))?;
+            .map_err(|e| format!("SQS at {endpoint} did not answer: {e}"))?;
         let status = res.status().as_u16();
         let mut headers = HeaderMap::new();
         for name in KEPT {
@@ -125,11 +142,16 @@ impl Forwarder {
         })
     }
 
-    fn sign(&self, req: &mut Request<Full<Bytes>>, body: &[u8]) -> Result<(), String> {
+    fn sign(
+        &self,
+        req: &mut Request<Full<Bytes>>,
+        body: &[u8],
+        region: &str,
+    ) -> Result<(), String> {
         let identity = self.credentials.clone().into();
         let params = v4::SigningParams::builder()
             .identity(&identity)
-            .region(&self.region)
+            .region(region)
             .name("sqs")
             .time(SystemTime::now())
             .settings(SigningSettings::default())
@@ -189,7 +211,7 @@ mod tests {
             .header("x-amz-target", "AmazonSQS.SendMessage")
             .body(Full::new(Bytes::from_static(body)))
             .unwrap();
-        f.sign(&mut req, body).unwrap();
+        f.sign(&mut req, body, "eu-central-1").unwrap();
         let h = |n: &str| req.headers().get(n).unwrap().to_str().unwrap().to_string();
         let auth = h("authorization");
         assert!(

@@ -208,9 +208,16 @@ impl Endpoint {
         target: Option<&str>,
         query_mode: Option<&HeaderValue>,
     ) -> Response<Full<Bytes>> {
+        let queue_url = call.queue_url();
         match self
             .forwarder
-            .send(call.protocol, target, query_mode, call.encode())
+            .send(
+                call.protocol,
+                target,
+                query_mode,
+                queue_url.as_deref(),
+                call.encode(),
+            )
             .await
         {
             Ok(answer) => self.pass_back(answer),
@@ -255,6 +262,7 @@ impl Endpoint {
                 Protocol::Json,
                 Some("AmazonSQS.DeleteMessage"),
                 None,
+                Some(queue_url),
                 body.into_bytes(),
             )
             .await
