@@ -62,7 +62,10 @@ pub async fn serve(listener: TcpListener, endpoint: Arc<Endpoint>) {
         tokio::spawn(async move {
             let service = service_fn(move |req| {
                 let endpoint = endpoint.clone();
-                async move { Ok::<_, std::convert::Infallible>(endpoint.handle(req).await) }
+                async move {
+                    let req: Request<Incoming> = req;
+                    Ok::<_, std::convert::Infallible>(endpoint.handle(req).await)
+                }
             });
             let _ = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
@@ -94,7 +97,11 @@ fn error(protocol: Protocol, e: &SqsError) -> Response<Full<Bytes>> {
 }
 
 impl Endpoint {
-    pub async fn handle(&self, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    pub async fn handle<B>(&self, req: Request<B>) -> Response<Full<Bytes>>
+    where
+        B: hyper::body::Body<Data = Bytes>,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
         let target = req
             .headers()
             .get("x-amz-target")
@@ -283,5 +290,119 @@ impl Endpoint {
             .unwrap_or_default()
             .to_string();
         Err((code, message, answer.status < 500))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::batch::Batch;
+
+    const ARN: &str = "arn:aws:sqs:us-east-1:123456789012:q";
+
+    /// An endpoint serving queue `q` whose forwarded calls reach nothing (port 1).
+    fn endpoint() -> Endpoint {
+        let get = |k: &str| {
+            let v = match k {
+                "AWS_REGION" => "us-east-1",
+                "AWS_ACCESS_KEY_ID" => "AKID",
+                "AWS_SECRET_ACCESS_KEY" => "secret",
+                "AWS_ENDPOINT_URL_SQS" => "http://127.0.0.1:1",
+                "REPLATFORM_BRIDGE_QUEUE_URL" => {
+                    "https://sqs.us-east-1.amazonaws.com/123456789012/q"
+                }
+                _ => return None,
+            };
+            Some(v.to_string())
+        };
+        let cfg = Config::from_env(vec!["worker".into()], &get).unwrap();
+        let shared = Arc::new(Shared::default());
+        let event = json!({"Records": [
+            {"messageId": "m1", "receiptHandle": "h1", "body": "one", "md5OfBody": "x", "eventSourceARN": ARN},
+            {"messageId": "m2", "receiptHandle": "h2", "body": "two", "md5OfBody": "y", "eventSourceARN": ARN},
+        ]});
+        shared.begin(Batch::from_event("r", &event).unwrap());
+        Endpoint {
+            forwarder: Forwarder::new(&cfg).unwrap(),
+            cfg,
+            shared,
+            local: "http://127.0.0.1:4000".into(),
+        }
+    }
+
+    async fn call(
+        e: &Endpoint,
+        path: &str,
+        target: Option<&str>,
+        body: &str,
+    ) -> (u16, String, String) {
+        let mut req = Request::post(format!("http://127.0.0.1:4000{path}"));
+        if let Some(t) = target {
+            req = req.header("x-amz-target", t);
+        }
+        let res = e
+            .handle(req.body(Full::new(Bytes::from(body.to_string()))).unwrap())
+            .await;
+        let status = res.status().as_u16();
+        let q = res
+            .headers()
+            .get("x-amzn-query-error")
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        let body = res.into_body().collect().await.unwrap().to_bytes();
+        (status, q, String::from_utf8(body.to_vec()).unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_query_call_may_name_its_queue_by_the_path() {
+        let e = endpoint();
+        let (status, _, xml) = call(
+            &e,
+            "/123456789012/q",
+            None,
+            "Action=ReceiveMessage&MaxNumberOfMessages=1",
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert!(xml.contains("<MessageId>m1</MessageId>"), "{xml}");
+        assert!(!xml.contains("m2"), "{xml}");
+    }
+
+    #[tokio::test]
+    async fn a_batch_delete_of_the_batch_and_of_elsewhere_answers_each_entry() {
+        let e = endpoint();
+        let body = json!({"QueueUrl": "http://127.0.0.1:4000/123456789012/q", "Entries": [
+            {"Id": "a", "ReceiptHandle": "h1"}, {"Id": "b", "ReceiptHandle": "not-the-batch"}]});
+        let (status, _, out) = call(
+            &e,
+            "/",
+            Some("AmazonSQS.DeleteMessageBatch"),
+            &body.to_string(),
+        )
+        .await;
+        assert_eq!(status, 200);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["Successful"], json!([{"Id": "a"}]));
+        // The other went to SQS, which did not answer: a receiver fault the worker may retry.
+        assert_eq!(v["Failed"][0]["Id"], "b");
+        assert_eq!(v["Failed"][0]["SenderFault"], false);
+        assert_eq!(
+            e.shared.finish().unwrap().failures(),
+            vec!["m2".to_string()]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_call_sqs_does_not_answer_is_an_internal_failure_in_the_workers_protocol() {
+        let e = endpoint();
+        let body = json!({"QueueUrl": "https://sqs.us-east-1.amazonaws.com/123456789012/other", "MessageBody": "x"});
+        let (status, q, out) =
+            call(&e, "/", Some("AmazonSQS.SendMessage"), &body.to_string()).await;
+        assert_eq!((status, q.as_str()), (500, "InternalFailure;Receiver"));
+        assert!(out.contains("com.amazonaws.sqs#InternalFailure"), "{out}");
+        let (status, _, xml) =
+            call(&e, "/", None, "Action=SendMessage&QueueUrl=x&MessageBody=y").await;
+        assert_eq!(status, 500);
+        assert!(xml.contains("<Code>InternalFailure</Code>"), "{xml}");
     }
 }
