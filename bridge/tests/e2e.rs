@@ -236,7 +236,7 @@ fn temp_dir(name: &str) -> TempDir {
 
 impl Supervisor {
     /// Starts the supervisor with `script` as its worker, serving `queue_url`.
-    fn start(
+    async fn start(
         runtime: &FakeRuntime,
         script: &str,
         queue_url: &str,
@@ -267,17 +267,25 @@ impl Supervisor {
             .env("HANDLED_LOG", &log)
             .envs(extra.iter().copied())
             .kill_on_drop(true);
-        Supervisor {
+        let sup = Supervisor {
             child: cmd.spawn().unwrap(),
             log,
             _dir: dir,
-        }
+        };
+        // The first event waits until the worker has started (Python and boto3 take a while on a
+        // busy machine), so that the deadlines the tests give measure the supervisor alone.
+        assert_eq!(
+            sup.handled_n("ready", 1).await.len(),
+            1,
+            "the worker did not start"
+        );
+        sup
     }
 
     /// The worker's log lines that start with `word`, once there are `n` of them (the worker
     /// writes its line after the call that ended the invocation was answered).
     async fn handled_n(&self, word: &str, n: usize) -> Vec<String> {
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
         loop {
             let lines = self.handled(word);
             if lines.len() >= n || std::time::Instant::now() > deadline {
@@ -312,7 +320,7 @@ fn real_url(name: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_loop_worker_deletes_what_it_handled_and_what_it_left_comes_back() {
     let mut runtime = FakeRuntime::start().await;
-    let mut sup = Supervisor::start(&runtime, "worker.py", &real_url("orders"), &[]);
+    let mut sup = Supervisor::start(&runtime, "worker.py", &real_url("orders"), &[]).await;
 
     runtime.invoke(
         "req-1",
@@ -348,7 +356,8 @@ async fn a_worker_that_exits_mid_batch_loses_nothing_and_is_started_again() {
         "worker.py",
         &real_url("jobs"),
         &[("RUN_ONCE", "1")],
-    );
+    )
+    .await;
 
     // m1 is deleted, then the worker crashes on m2: m2 and m3 (handed out, not deleted) go back.
     runtime.invoke(
@@ -387,7 +396,8 @@ async fn a_worker_past_the_deadline_loses_nothing() {
         "worker.py",
         &real_url("slow"),
         &[("REPLATFORM_BRIDGE_DEADLINE_MARGIN_MS", "500")],
-    );
+    )
+    .await;
     let started = std::time::Instant::now();
     runtime.invoke(
         "req-1",
@@ -532,7 +542,8 @@ async fn calls_for_another_queue_go_to_sqs_in_the_json_protocol() {
             ("OTHER_QUEUE_URL", &other),
             ("CHECK_QUEUE", "1"),
         ],
-    );
+    )
+    .await;
 
     // The batch is what the mapping received from the real queue: real ids and receipt handles.
     for body in ["send:hello", "send:world", "extend"] {
@@ -603,7 +614,8 @@ async fn a_query_protocol_worker_is_served_and_forwarded_too() {
             ("AWS_ENDPOINT_URL_SQS", &moto.endpoint),
             ("OTHER_QUEUE_URL", &other),
         ],
-    );
+    )
+    .await;
 
     runtime.invoke(
         "req-1",
@@ -652,7 +664,8 @@ async fn a_delete_after_the_invocation_ended_goes_to_sqs() {
             ("AWS_ENDPOINT_URL_SQS", &moto.endpoint),
             ("REPLATFORM_BRIDGE_DEADLINE_MARGIN_MS", "500"),
         ],
-    );
+    )
+    .await;
 
     // The deadline comes first: the message is reported as a failure ...
     runtime.invoke("req-1", event_of("late", &messages), Duration::from_secs(2));
@@ -681,7 +694,7 @@ async fn a_delete_after_the_invocation_ended_goes_to_sqs() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_that_crashes_before_deleting_anything_fails_the_invocation() {
     let mut runtime = FakeRuntime::start().await;
-    let mut sup = Supervisor::start(&runtime, "worker.py", &real_url("fragile"), &[]);
+    let mut sup = Supervisor::start(&runtime, "worker.py", &real_url("fragile"), &[]).await;
     runtime.invoke(
         "req-1",
         event("fragile", &[("m1", "crash"), ("m2", "a")]),

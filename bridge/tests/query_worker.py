@@ -28,6 +28,8 @@ def call(params):
         return ET.fromstring(res.read())
 
 
+log.write("ready\n")
+
 while True:
     try:
         root = call(

@@ -29,6 +29,8 @@ if os.environ.get("CHECK_QUEUE"):
     attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
     log.write("queue-arn %s\n" % attrs["QueueArn"])
 
+log.write("ready\n")
+
 while True:
     try:
         r = sqs.receive_message(
