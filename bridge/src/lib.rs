@@ -33,10 +33,17 @@ const MAX_RESTARTS: u32 = 2;
 /// Starts the worker; a task watches it and marks the state when it exits.
 fn start_worker(cfg: &Config, local: &str, shared: &Arc<Shared>) -> Result<(), String> {
     let mut cmd = tokio::process::Command::new(&cfg.command[0]);
-    cmd.args(&cfg.command[1..])
-        .env_clear()
-        .envs(config::worker_env(std::env::vars(), &cfg.queues, local))
-        .kill_on_drop(true);
+    cmd.args(&cfg.command[1..]).kill_on_drop(true);
+    // The worker inherits the environment (a value that is not UTF-8 as it is), less the
+    // supervisor's own variables, with the values `worker_env` rewrites.
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with(config::PREFIX) {
+            cmd.env_remove(k);
+        }
+    }
+    let utf8 = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
+    cmd.envs(config::worker_env(utf8, &cfg.queues, local));
     let mut child = cmd
         .spawn()
         .map_err(|e| format!("could not start the worker `{}`: {e}", cfg.command[0]))?;
