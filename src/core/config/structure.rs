@@ -284,7 +284,7 @@ pub fn explain(
                 .into_iter()
                 .find(|(line, _, _)| *line > place.key.0);
             match next {
-                Some((line, n, text)) if n + 1 <= place.key.1 && key_of(text).is_some() => {
+                Some((line, n, text)) if n < place.key.1 && key_of(text).is_some() => {
                     let key = key_of(text).unwrap_or_default();
                     d.location = Some((line, n + 1));
                     d.hint(format!(
