@@ -30,7 +30,25 @@ use error::{Exit, Failure, Outcome};
 use ui::printer::Printer;
 
 /// Runs one command line; the exit codes are [`Exit`]'s.
+/// At an endpoint that is not AWS's (`AWS_ENDPOINT_URL_SQS`, else `AWS_ENDPOINT_URL`: a local
+/// emulator), its own queue URLs are queue URLs too, in the region the SDK's chain names
+/// (docs/config.md#production).
+fn accept_emulator_queue_urls() {
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let Some(endpoint) = env("AWS_ENDPOINT_URL_SQS").or_else(|| env("AWS_ENDPOINT_URL")) else {
+        return;
+    };
+    if aws::is_aws_endpoint(&endpoint) {
+        return;
+    }
+    let region = env("AWS_REGION")
+        .or_else(|| env("AWS_DEFAULT_REGION"))
+        .unwrap_or_else(|| "us-east-1".into());
+    core::config::accept_emulator_queue_urls(&endpoint, &region);
+}
+
 pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    accept_emulator_queue_urls();
     let cli = match Cli::try_parse_from(args) {
         Ok(c) => c,
         Err(e) => {

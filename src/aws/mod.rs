@@ -326,7 +326,7 @@ impl Aws {
 /// Whether an endpoint URL is one of AWS's own: a host under `amazonaws.com`,
 /// `amazonaws.com.cn` (China) or `api.aws` (the dual-stack endpoints), per the AWS General
 /// Reference's "Service endpoints".
-fn is_aws_endpoint(url: &str) -> bool {
+pub fn is_aws_endpoint(url: &str) -> bool {
     let authority = url
         .split_once("://")
         .map_or(url, |(_, rest)| rest)

@@ -546,3 +546,49 @@ fn diff_help_names_the_exit_code_of_changes() {
     let said = format!("{} when something would", Exit::Changes.code());
     assert!(h.contains(&said), "{h}");
 }
+
+/// Against an emulator (`AWS_ENDPOINT_URL` not AWS's), its own queue URLs are queue URLs: a
+/// production queue at `ENDPOINT/ACCOUNT/NAME` validates, and is still refused in
+/// `environment`; without the endpoint the same URL is not an SQS queue URL.
+#[test]
+fn an_emulators_queue_urls_are_taken_where_it_is_the_endpoint() {
+    let endpoint = "http://127.0.0.1:4566";
+    let config = format!(
+        "{BASE}production:\n  ecs_service: prod/orders-worker\n  queue: {endpoint}/123456789012/orders\n"
+    );
+    let dir = with_config(&config);
+    let validate = |env: Option<&str>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_replatform"));
+        cmd.current_dir(dir.path())
+            .args(["validate"])
+            .env("NO_COLOR", "1")
+            .env_remove("AWS_ENDPOINT_URL")
+            .env_remove("AWS_ENDPOINT_URL_SQS")
+            .env("AWS_REGION", "eu-west-1");
+        if let Some(e) = env {
+            cmd.env("AWS_ENDPOINT_URL", e);
+        }
+        cmd.output().unwrap()
+    };
+    let out = validate(Some(endpoint));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = validate(None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("is not an SQS queue URL"),
+        "{}",
+        text(&out.stderr)
+    );
+    let handed = config.replace(
+        "  LOG_LEVEL: info\n",
+        &format!("  LOG_LEVEL: info\n  ORDERS: {endpoint}/123456789012/orders\n"),
+    );
+    std::fs::write(dir.path().join("replatform.yaml"), handed).unwrap();
+    let out = validate(Some(endpoint));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("`environment.ORDERS` holds the production queue `orders`"),
+        "{}",
+        text(&out.stderr)
+    );
+}

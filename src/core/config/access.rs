@@ -131,6 +131,9 @@ pub fn is_policy_arn(s: &str) -> bool {
 ///   `https://queue.amazonaws.com/ACCOUNT/NAME`, which is us-east-1;
 /// - an interface VPC endpoint's `https://vpce-ID.sqs.REGION.vpce.amazonaws.com/ACCOUNT/NAME`.
 pub fn queue_url(s: &str) -> Option<(&str, &str, &str)> {
+    if let Some(found) = emulator_queue_url(s) {
+        return Some(found);
+    }
     let rest = s.strip_prefix("https://")?;
     let (host, path) = rest.split_once('/')?;
     let region = if let Some(r) = host.strip_prefix("sqs.") {
@@ -154,6 +157,36 @@ pub fn queue_url(s: &str) -> Option<(&str, &str, &str)> {
         && account.chars().all(|c| c.is_ascii_digit())
         && is_queue_name(name);
     ok.then_some((region, account, name))
+}
+
+/// The SQS endpoint the process talks to when it is not AWS's (`AWS_ENDPOINT_URL_SQS` or
+/// `AWS_ENDPOINT_URL`: a local emulator), and the region its queues are in: its queue URLs
+/// (`http://127.0.0.1:4566/ACCOUNT/NAME`) are then queue URLs too. Set once, at start.
+static EMULATOR: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
+
+/// Takes the queue URLs of the endpoint `endpoint` (not AWS's) as queue URLs of `region`.
+pub fn accept_emulator_queue_urls(endpoint: &str, region: &str) {
+    let _ = EMULATOR.set((
+        endpoint.trim_end_matches('/').to_string(),
+        region.to_string(),
+    ));
+}
+
+/// A queue URL of the emulator [`accept_emulator_queue_urls`] names: `ENDPOINT/ACCOUNT/NAME`.
+fn emulator_queue_url(s: &str) -> Option<(&str, &str, &str)> {
+    let (endpoint, region) = EMULATOR.get()?;
+    let (account, name) = s
+        .strip_prefix(endpoint.as_str())?
+        .strip_prefix('/')?
+        .split_once('/')?;
+    let ok =
+        account.len() == 12 && account.chars().all(|c| c.is_ascii_digit()) && is_queue_name(name);
+    ok.then_some((region.as_str(), account, name))
+}
+
+/// Whether `s` is a queue URL of the emulator the process talks to.
+pub fn is_emulator_queue_url(s: &str) -> bool {
+    emulator_queue_url(s).is_some()
 }
 
 /// An SQS queue name: 1..80 letters, digits, `-` and `_`, and `.fifo` at the end of a FIFO
@@ -463,6 +496,26 @@ mod tests {
             queue_url("https://sqs.eu-west-1.amazonaws.com/orders"),
             None
         );
+    }
+
+    #[test]
+    fn an_emulators_queue_urls_are_queue_urls_once_it_is_named() {
+        accept_emulator_queue_urls("http://127.0.0.1:4566/", "eu-west-1");
+        assert_eq!(
+            queue_url("http://127.0.0.1:4566/123456789012/orders.fifo"),
+            Some(("eu-west-1", "123456789012", "orders.fifo"))
+        );
+        for not in [
+            "http://127.0.0.1:4567/123456789012/orders",
+            "http://127.0.0.1:4566/1234/orders",
+            "http://127.0.0.1:4566/123456789012/",
+            "http://127.0.0.1:45661/123456789012/orders",
+        ] {
+            assert_eq!(queue_url(not), None, "{not}");
+        }
+        assert!(is_emulator_queue_url(
+            "http://127.0.0.1:4566/123456789012/orders"
+        ));
     }
 
     #[test]

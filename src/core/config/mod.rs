@@ -23,8 +23,8 @@ mod text;
 mod types;
 
 pub use access::{
-    arn, is_policy_arn, names_queue, queue_url, secret_arn, Arn, SecretKind, SECRET_ARN_SUFFIX,
-    SERVICE_TAG,
+    accept_emulator_queue_urls, arn, is_emulator_queue_url, is_policy_arn, names_queue, queue_url,
+    secret_arn, Arn, SecretKind, SECRET_ARN_SUFFIX, SERVICE_TAG,
 };
 pub use checks::{check, fargate_memory, LOG_RETENTION_DAYS};
 pub use limits::{decode, size_text, too_large, CONFIG_LIMITS, MAX_CONFIG_BYTES};

@@ -264,7 +264,12 @@ pub(super) fn check_production(c: &Config, prod: &super::Production, out: &mut V
                 );
             }
         }
-        if let Some(r) = c.region.as_deref().filter(|r| *r != region) {
+        // An emulator's queue URL names no region: its queues are where the tool talks to it.
+        if let Some(r) = c
+            .region
+            .as_deref()
+            .filter(|r| *r != region && !super::is_emulator_queue_url(url))
+        {
             err(&path, format!("the production queue is in `{region}`, the service in `{r}`"), "the Lambda function consumes the production queue at cutover: deploy in the queue's region");
         }
         let fifo = e.queue.fifo;

@@ -36,15 +36,16 @@ pub struct Data {
     /// `queues`' facts the templates test once: any FIFO, any dead-letter queue.
     any_fifo: bool,
     any_dead_letter: bool,
-    /// What the stacks set so that the worker finds its own queues: each variable once, its
-    /// value the stack's own queue in the form the worker reads (docs/config.md#several-queues).
+    /// What the stacks set so that the worker finds its own queues: each variable once, with the
+    /// entry (`id`) whose queue it holds and the form the worker reads; the templates write the
+    /// queues' logical ids (docs/config.md#several-queues).
     worker_env: Vec<WorkerEnv>,
-    /// The ARNs of the consumed queues (one value, or a list with several), and of the queues
-    /// the worker only sends to.
-    own_queue_arns: Json,
-    /// The logical id of the queue ECS scales on when it consumes one.
-    scaled_queue: String,
-    sent_queue_arns: Option<Json>,
+    /// More than one consumed queue: the roles' resources are a list, the alarms sum.
+    several_consumed: bool,
+    /// The first consumed queue's entry: the one queue ECS scales on when it consumes one.
+    first_consumed: String,
+    /// The queues the worker only sends to.
+    sent: Vec<QueueData>,
     ecs: EcsData,
     lambda: LambdaData,
     logs: LogsData,
@@ -60,10 +61,17 @@ struct ProductionData {
     queue_arns: Json,
 }
 
-#[derive(Debug, Serialize)]
+/// One variable the worker reads a queue from. `id` is the entry whose queue it holds; one of
+/// `url`, `queue_name`, `arn` says the form; a JSON value of several queues is `json`, its text
+/// for `Fn::Sub`, each queue's URL as `${<Entry>Queue}`.
+#[derive(Debug, Default, Serialize)]
 struct WorkerEnv {
     name: String,
-    value: Json,
+    id: String,
+    url: bool,
+    queue_name: bool,
+    arn: bool,
+    json: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -255,25 +263,26 @@ fn worker_env(c: &Config) -> Vec<WorkerEnv> {
     let mut out: Vec<WorkerEnv> = Vec::new();
     let mut json_vars: Vec<(String, Vec<(String, String)>)> = Vec::new();
     for e in c.queues() {
-        let queue = e.queue_id();
         for f in e.queue.finders() {
-            let value = match f {
-                Finder::Url(_) => json!({ "Ref": queue }),
-                Finder::Name(_) => json!({ "Fn::GetAtt": [queue, "QueueName"] }),
-                Finder::Arn(_) => json!({ "Fn::GetAtt": [queue, "Arn"] }),
+            let mut env = WorkerEnv {
+                name: f.var().to_string(),
+                id: e.id(),
+                ..WorkerEnv::default()
+            };
+            match f {
+                Finder::Url(_) => env.url = true,
+                Finder::Name(_) => env.queue_name = true,
+                Finder::Arn(_) => env.arn = true,
                 Finder::Json { var, key } => {
+                    let entry = (key.to_string(), e.queue_id());
                     match json_vars.iter_mut().find(|(v, _)| v == var) {
-                        Some((_, keys)) => keys.push((key.to_string(), queue.clone())),
-                        None => json_vars
-                            .push((var.to_string(), vec![(key.to_string(), queue.clone())])),
+                        Some((_, keys)) => keys.push(entry),
+                        None => json_vars.push((var.to_string(), vec![entry])),
                     }
                     continue;
                 }
-            };
-            out.push(WorkerEnv {
-                name: f.var().to_string(),
-                value,
-            });
+            }
+            out.push(env);
         }
     }
     for (var, keys) in json_vars {
@@ -289,7 +298,8 @@ fn worker_env(c: &Config) -> Vec<WorkerEnv> {
             .collect();
         out.push(WorkerEnv {
             name: var,
-            value: json!({ "Fn::Sub": format!("{{{}}}", body.join(",")) }),
+            json: Some(format!("{{{}}}", body.join(","))),
+            ..WorkerEnv::default()
         });
     }
     out
@@ -421,23 +431,13 @@ impl Data {
             any_fifo: queues.iter().any(|q| q.fifo),
             any_dead_letter: queues.iter().any(|q| q.dead_letter.is_some()),
             worker_env: worker_env(c),
-            scaled_queue: consumed
-                .first()
-                .map_or_else(|| "Queue".into(), |q| format!("{}Queue", q.id)),
-            own_queue_arns: one_or_list(
-                consumed
-                    .iter()
-                    .map(|q| json!({ "Fn::GetAtt": [format!("{}Queue", q.id), "Arn"] }))
-                    .collect(),
-            ),
-            sent_queue_arns: {
-                let sent: Vec<Json> = queues
-                    .iter()
-                    .filter(|q| !consumed.iter().any(|k| k.id == q.id))
-                    .map(|q| json!({ "Fn::GetAtt": [format!("{}Queue", q.id), "Arn"] }))
-                    .collect();
-                (!sent.is_empty()).then(|| one_or_list(sent))
-            },
+            several_consumed: consumed.len() > 1,
+            first_consumed: consumed.first().map(|q| q.id.clone()).unwrap_or_default(),
+            sent: queues
+                .iter()
+                .filter(|q| !consumed.iter().any(|k| k.id == q.id))
+                .cloned()
+                .collect(),
             ecs: EcsData {
                 cluster: c.ecs.cluster.clone(),
                 command: c.ecs.command.clone(),
