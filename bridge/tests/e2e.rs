@@ -218,6 +218,30 @@ struct Supervisor {
     _dir: TempDir,
 }
 
+impl Supervisor {
+    /// Stops the supervisor and the worker it started: its whole process group.
+    async fn stop(mut self) {
+        kill_group(&self.child);
+        let _ = self.child.wait().await;
+    }
+}
+
+impl Drop for Supervisor {
+    fn drop(&mut self) {
+        kill_group(&self.child);
+    }
+}
+
+/// SIGKILL to the process group `child` leads (started with `process_group(0)`).
+fn kill_group(child: &Child) {
+    if let Some(pid) = child.id() {
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", "--", &format!("-{pid}")])
+            .stderr(std::process::Stdio::null())
+            .status();
+    }
+}
+
 /// A folder removed at the end of the test.
 struct TempDir(PathBuf);
 
@@ -266,6 +290,9 @@ impl Supervisor {
             .env("QUEUE_URL", queue_url)
             .env("HANDLED_LOG", &log)
             .envs(extra.iter().copied())
+            // Its own process group: the test stops the supervisor and the worker it started
+            // together (a killed supervisor would leave the worker writing to the test's output).
+            .process_group(0)
             .kill_on_drop(true);
         let sup = Supervisor {
             child: cmd.spawn().unwrap(),
@@ -345,7 +372,7 @@ async fn a_loop_worker_deletes_what_it_handled_and_what_it_left_comes_back() {
         "each deleted exactly once"
     );
     assert_eq!(sup.handled_n("left", 1).await, strings(&["m2"]));
-    sup.child.kill().await.unwrap();
+    sup.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -385,7 +412,7 @@ async fn a_worker_that_exits_mid_batch_loses_nothing_and_is_started_again() {
         strings(&["m1", "m4", "m5", "m6"])
     );
     assert_eq!(sup.handled_n("crash", 1).await, strings(&["m2"]));
-    sup.child.kill().await.unwrap();
+    sup.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -411,7 +438,7 @@ async fn a_worker_past_the_deadline_loses_nothing() {
         "answered before the deadline: {took:?}"
     );
     assert_eq!(sup.handled_n("deleted", 1).await, strings(&["m1"]));
-    sup.child.kill().await.unwrap();
+    sup.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -596,7 +623,7 @@ async fn calls_for_another_queue_go_to_sqs_in_the_json_protocol() {
         sup.handled("queue-arn"),
         strings(&[&format!("arn:aws:sqs:{REGION}:{ACCOUNT}:work")])
     );
-    sup.child.kill().await.unwrap();
+    sup.stop().await;
     drop(moto.child);
 }
 
@@ -629,7 +656,7 @@ async fn a_query_protocol_worker_is_served_and_forwarded_too() {
     assert_eq!(sup.handled_n("deleted", 2).await, strings(&["m1", "m3"]));
     assert_eq!(sup.handled("sent").len(), 1);
     assert_eq!(moto.bodies(&other).await, strings(&["via query"]));
-    sup.child.kill().await.unwrap();
+    sup.stop().await;
     drop(moto.child);
 }
 
@@ -687,7 +714,7 @@ async fn a_delete_after_the_invocation_ended_goes_to_sqs() {
         attrs["Attributes"]["ApproximateNumberOfMessagesNotVisible"], "0",
         "{attrs}"
     );
-    sup.child.kill().await.unwrap();
+    sup.stop().await;
     drop(moto.child);
 }
 
@@ -711,5 +738,5 @@ async fn a_worker_that_crashes_before_deleting_anything_fails_the_invocation() {
     );
     assert_eq!(runtime.failures("req-2").await, Vec::<String>::new());
     assert_eq!(sup.handled_n("deleted", 1).await, strings(&["m3"]));
-    sup.child.kill().await.unwrap();
+    sup.stop().await;
 }

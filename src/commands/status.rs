@@ -154,7 +154,8 @@ fn mapping_text(m: Option<&deployed::ProductionMapping>) -> String {
     }
 }
 
-/// A queue's URL and depth; `missing` when the queue is not there.
+/// A queue's name and depth; `missing` when the queue is not there. The name is the URL's last
+/// part: a whole URL pushes the depth past 80 columns, and `--output json` keeps it.
 fn queue_text(q: &QueueReport, missing: &str) -> String {
     let depth = q.depth.as_ref().map_or(missing.to_string(), |d| {
         format!(
@@ -162,7 +163,13 @@ fn queue_text(q: &QueueReport, missing: &str) -> String {
             d.visible, d.in_flight, d.delayed
         )
     });
-    format!("{} ({depth})", q.url)
+    let name = q
+        .url
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or(&q.url);
+    format!("{name} ({depth})")
 }
 
 /// A titled block of label-value rows, indented under its title.

@@ -13,21 +13,37 @@ fn table(header: &[&str]) -> Table {
     t
 }
 
-/// Action, logical id, type, replacement and changed properties, one row per resource.
+/// Action, logical id, type, and, when any row has them, replacement and changed properties:
+/// one row per resource. A column that would say `-` on every row is left out, so that a
+/// creation's table fits 80 columns.
 pub fn changes(rows: &[Change]) -> String {
-    let mut t = table(&["action", "logical id", "type", "replacement", "changed"]);
+    let replacements = rows.iter().any(|c| c.replacement.is_some());
+    let properties = rows.iter().any(|c| !c.properties.is_empty());
+    let mut header = vec!["action", "logical id", "type"];
+    if replacements {
+        header.push("replacement");
+    }
+    if properties {
+        header.push("changed");
+    }
+    let mut t = table(&header);
     for c in rows {
-        t.add_row(vec![
+        let mut row = vec![
             c.action.as_str().to_string(),
             c.logical_id.clone(),
             c.resource_type.clone(),
-            c.replacement.map_or("-", Replacement::as_str).to_string(),
-            if c.properties.is_empty() {
+        ];
+        if replacements {
+            row.push(c.replacement.map_or("-", Replacement::as_str).to_string());
+        }
+        if properties {
+            row.push(if c.properties.is_empty() {
                 "-".into()
             } else {
                 c.properties.join(", ")
-            },
-        ]);
+            });
+        }
+        t.add_row(row);
     }
     trim(t)
 }
@@ -79,6 +95,43 @@ fn trim(t: Table) -> String {
 mod tests {
     use super::*;
     use crate::core::changes::Action;
+
+    /// A creation (no replacement, no property named on any row) fits 80 columns indented under
+    /// its heading, even with the longest type the stacks hold.
+    #[test]
+    fn a_creations_table_leaves_out_the_columns_no_row_fills() {
+        let add = |id: &str, ty: &str| Change {
+            action: Action::Add,
+            logical_id: id.into(),
+            resource_type: ty.into(),
+            replacement: None,
+            properties: vec![],
+        };
+        // The ECS stack's longest type, and the Lambda stack's longest logical id.
+        for rows in [
+            vec![
+                add("DeadLetterQueue", "AWS::SQS::Queue"),
+                add(
+                    "ScalableTarget",
+                    "AWS::ApplicationAutoScaling::ScalableTarget",
+                ),
+            ],
+            vec![
+                add("Function", "AWS::Lambda::Function"),
+                add(
+                    "ProductionEventSourceMapping",
+                    "AWS::Lambda::EventSourceMapping",
+                ),
+            ],
+        ] {
+            let text = indent(&changes(&rows));
+            assert!(
+                !text.contains("replacement") && !text.contains("changed"),
+                "{text}"
+            );
+            assert!(text.lines().all(|l| l.chars().count() <= 80), "{text}");
+        }
+    }
 
     #[test]
     fn a_change_table_has_one_row_per_change() {
