@@ -347,7 +347,7 @@ fn real_url(name: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_loop_worker_deletes_what_it_handled_and_what_it_left_comes_back() {
     let mut runtime = FakeRuntime::start().await;
-    let mut sup = Supervisor::start(&runtime, "worker.py", &real_url("orders"), &[]).await;
+    let sup = Supervisor::start(&runtime, "worker.py", &real_url("orders"), &[]).await;
 
     runtime.invoke(
         "req-1",
@@ -378,7 +378,7 @@ async fn a_loop_worker_deletes_what_it_handled_and_what_it_left_comes_back() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_that_exits_mid_batch_loses_nothing_and_is_started_again() {
     let mut runtime = FakeRuntime::start().await;
-    let mut sup = Supervisor::start(
+    let sup = Supervisor::start(
         &runtime,
         "worker.py",
         &real_url("jobs"),
@@ -418,7 +418,7 @@ async fn a_worker_that_exits_mid_batch_loses_nothing_and_is_started_again() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_past_the_deadline_loses_nothing() {
     let mut runtime = FakeRuntime::start().await;
-    let mut sup = Supervisor::start(
+    let sup = Supervisor::start(
         &runtime,
         "worker.py",
         &real_url("slow"),
@@ -560,7 +560,7 @@ async fn calls_for_another_queue_go_to_sqs_in_the_json_protocol() {
     let work = moto.create_queue("work").await;
     let other = moto.create_queue("other").await;
     let mut runtime = FakeRuntime::start().await;
-    let mut sup = Supervisor::start(
+    let sup = Supervisor::start(
         &runtime,
         "worker.py",
         &work,
@@ -633,7 +633,7 @@ async fn a_query_protocol_worker_is_served_and_forwarded_too() {
     let work = moto.create_queue("qwork").await;
     let other = moto.create_queue("qother").await;
     let mut runtime = FakeRuntime::start().await;
-    let mut sup = Supervisor::start(
+    let sup = Supervisor::start(
         &runtime,
         "query_worker.py",
         &work,
@@ -683,7 +683,7 @@ async fn a_delete_after_the_invocation_ended_goes_to_sqs() {
         "nap:2.5".to_string(),
     )];
     let mut runtime = FakeRuntime::start().await;
-    let mut sup = Supervisor::start(
+    let sup = Supervisor::start(
         &runtime,
         "worker.py",
         &work,
@@ -721,7 +721,7 @@ async fn a_delete_after_the_invocation_ended_goes_to_sqs() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_that_crashes_before_deleting_anything_fails_the_invocation() {
     let mut runtime = FakeRuntime::start().await;
-    let mut sup = Supervisor::start(&runtime, "worker.py", &real_url("fragile"), &[]).await;
+    let sup = Supervisor::start(&runtime, "worker.py", &real_url("fragile"), &[]).await;
     runtime.invoke(
         "req-1",
         event("fragile", &[("m1", "crash"), ("m2", "a")]),
