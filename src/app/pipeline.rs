@@ -72,22 +72,48 @@ pub async fn prepare(
         }
         (None, ImageMode::Preview) => match image::look_up(&aws, config, config_dir).await {
             Ok((uri, report)) => {
+                let mut uri = uri;
                 match (&uri, &report.tag) {
-                    (Some(u), _) => printer.info(format!("image: the current sources are in the registry: {u}")),
-                    (None, Some(tag)) => printer.info(format!(
-                        "image: the current sources ({tag}) are not in the registry: `up` builds and pushes them, and the function and the task definition change"
+                    (Some(u), _) => printer.info(format!(
+                        "image: the current sources are in the registry: {u}"
                     )),
-                    (None, None) => {}
+                    (None, tag) => {
+                        // The stacks are compared with the image they run, so that the diff
+                        // shows the config's changes and never a placeholder digest.
+                        let deployed = deployed_image(&aws, config, only).await;
+                        let sources = tag
+                            .as_deref()
+                            .map_or("the current sources".to_string(), |t| {
+                                format!("the current sources ({t})")
+                            });
+                        match &deployed {
+                            Some(d) => printer.info(format!(
+                                "image: {sources} are not in the registry: compared with the image the stacks run, {d}; `up` would build and push the sources and change the function and the task definition too (`--image-uri` keeps an image)"
+                            )),
+                            None if tag.is_some() => printer.info(format!(
+                                "image: {sources} are not in the registry: `up` builds and pushes them, and the function and the task definition change"
+                            )),
+                            None => {}
+                        }
+                        uri = deployed;
+                    }
                 }
                 (uri, report)
             }
             Err(f) => {
-                printer.warning(&format!(
-                    "could not look the image up ({}); compared with a placeholder image",
-                    f.message
-                ));
+                let deployed = deployed_image(&aws, config, only).await;
+                match &deployed {
+                    Some(d) => printer.warning(&format!(
+                        "could not look the image up ({}); compared with the image the stacks run, {d}",
+                        f.message
+                    )),
+                    None => printer.warning(&format!(
+                        "could not look the image up ({}); compared with a placeholder image",
+                        f.message
+                    )),
+                }
                 (
-                    None,
+                    deployed,
                     Report {
                         source: Source::NotBuilt,
                         uri: None,
@@ -112,6 +138,31 @@ pub async fn prepare(
         stacks,
         image: report,
     })
+}
+
+/// The image the deployed stacks run (the first `@sha256:` reference in a platform stack's
+/// template that is not the all-zero placeholder), when one is deployed.
+async fn deployed_image(aws: &Aws, config: &Config, only: Option<Only>) -> Option<ImageRef> {
+    let cfn = aws.cfn();
+    for side in [Only::Lambda, Only::Ecs] {
+        if only.is_some_and(|o| o != side) {
+            continue;
+        }
+        let Ok(Some(template)) = cfn.template(&config.stack_name(side)).await else {
+            continue;
+        };
+        let found = template
+            .split(|c: char| c == '"' || c == '\'' || c.is_whitespace())
+            .map(|w| w.trim_matches(|c: char| c == ',' || c == '}' || c == ']'))
+            .filter(|w| {
+                w.contains("@sha256:") && !w.ends_with(crate::core::render::PLACEHOLDER_DIGEST)
+            })
+            .find_map(|w| image_ref(w, config.region.as_deref()).ok());
+        if found.is_some() {
+            return found;
+        }
+    }
+    None
 }
 
 /// docs/pitfalls.md#p9: a function's reserved concurrency must leave the account at least 100

@@ -23,10 +23,19 @@ pub async fn run(args: DiffArgs, ws: &Workspace, printer: &Printer) -> Outcome {
         show(printer, &diff).map_err(Failure::output)?;
     }
     // A failed preview was reported with its stack; `--exit-code` makes changes an exit code.
+    // Sources the registry lacks are a change too: `up` builds them and deploys their digest
+    // (the stacks were compared with the image they run; docs/commands.md#diff).
+    let builds = matches!(diff.image.source, crate::image::Source::NotBuilt)
+        && diff.image.tag.is_some()
+        && diff
+            .stacks
+            .iter()
+            .any(|d| !matches!(d.state, DiffState::New));
     let exits = diff
         .stacks
         .iter()
-        .map(|d| Exit::of_diff(d.state, exit_code));
+        .map(|d| Exit::of_diff(d.state, exit_code))
+        .chain((builds && exit_code).then_some(Exit::Changes));
     match Exit::gravest(exits) {
         Exit::Failure => Err(Failure::reported()),
         exit => Ok(exit),

@@ -625,3 +625,42 @@ fn bad_input_changes_nothing_in_aws() {
         stacks.stack_summaries()
     );
 }
+
+/// After `up --image-uri`, `diff` without it compares with the image the stacks run (the
+/// current sources are in no registry): it says which image and why, shows no placeholder
+/// digest, and finds nothing to change when nothing else did.
+#[test]
+fn diff_after_up_with_an_image_uri_compares_with_the_deployed_image() {
+    let moto = Moto::start();
+    let dir = service_dir("sqs-worker", "it-given", |t| t);
+    let out = moto.replatform(dir.path(), &["up", "--image-uri", IMAGE]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // Without sources to build (no Dockerfile), and with sources the registry lacks: either
+    // way the image the stacks run.
+    let out = moto.replatform(dir.path(), &["diff", "--exit-code"]);
+    let said = stderr(&out);
+    assert!(said.contains("could not look the image up"), "{said}");
+    assert!(
+        said.contains(&format!("compared with the image the stacks run, {IMAGE}")),
+        "{said}"
+    );
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    std::fs::write(dir.path().join("Dockerfile"), "FROM scratch\nCOPY . /app\n").unwrap();
+    let out = moto.replatform(dir.path(), &["diff", "--exit-code"]);
+    let (said, shown) = (
+        stderr(&out),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    );
+    assert!(said.contains("are not in the registry"), "{said}");
+    assert!(
+        said.contains(&format!("compared with the image the stacks run, {IMAGE}")),
+        "{said}"
+    );
+    assert!(
+        !said.contains("0000000000000000") && !shown.contains("0000000000000000"),
+        "{said}\n{shown}"
+    );
+    // No resource changes, but `up` would build the sources and deploy them: a change.
+    assert!(!shown.contains("Modify"), "{shown}");
+    assert_eq!(out.status.code(), Some(3), "{said}\n{shown}");
+}

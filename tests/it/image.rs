@@ -328,7 +328,8 @@ fn build_push_deploy(builder: &str, service: &str) {
     let diff = moto.replatform_with(d, &["diff", "--exit-code"], &env);
     assert_eq!(diff.status.code(), Some(3), "{}", stderr(&diff));
     assert!(
-        stderr(&diff).contains("are not in the registry: `up` builds and pushes them"),
+        stderr(&diff).contains("are not in the registry: compared with the image the stacks run")
+            && stderr(&diff).contains("`up` would build and push the sources"),
         "{}",
         stderr(&diff)
     );
