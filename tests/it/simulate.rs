@@ -626,3 +626,73 @@ fn a_worker_of_several_queues_is_modelled_as_their_sum_or_one_by_queue() {
         text(&o.stderr)
     );
 }
+
+/// The polling example under its `schedule` trigger with the 30 s timeout `init` writes where
+/// the worker waits less: both platforms' decisions are listed (each invocation's start and why
+/// it stopped), and the bottleneck names the field that would change the outcome,
+/// `lambda.timeout`, since each invocation stops at it and the next waits for the next tick.
+#[test]
+fn a_schedule_limited_by_its_timeout_says_so_with_lambdas_decisions() {
+    let (_, config) = examples()
+        .into_iter()
+        .find(|(n, _)| n == "sqs-worker")
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("SQS_WAIT_SECONDS: \"10\"", "SQS_WAIT_SECONDS: \"5\"")
+        .replace(
+            "SQS_MAX_NUM_MSGS: \"10\"",
+            "SQS_MAX_NUM_MSGS: \"10\"\n  SQS_VISIBILITY_TO: \"15\"",
+        )
+        .replace("  timeout: 60s ", "  timeout: 30s ");
+    std::fs::write(dir.path().join("replatform.yaml"), &yaml).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let o = replatform(
+        dir.path(),
+        &[
+            "simulate",
+            "--count",
+            "5000",
+            "--per-message",
+            "100ms",
+            "--out",
+            out.path().to_str().unwrap(),
+            "--explain",
+            "--output",
+            "json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}\n{yaml}", text(&o.stderr));
+    let s: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let decisions = s["decisions"].as_array().unwrap();
+    let lambda: Vec<&str> = decisions
+        .iter()
+        .filter(|d| d["platform"] == "lambda")
+        .map(|d| d["text"].as_str().unwrap())
+        .collect();
+    assert!(
+        lambda
+            .iter()
+            .any(|t| t.starts_with("scheduled invocation starts")),
+        "{lambda:?}"
+    );
+    assert!(
+        lambda.iter().any(|t| t.contains("stopped polling after")),
+        "{lambda:?}"
+    );
+    assert!(decisions.iter().any(|d| d["platform"] == "ecs"));
+    let bottleneck = s["bottlenecks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["platform"] == "lambda")
+        .unwrap();
+    assert_eq!(bottleneck["name"], "timeout", "{bottleneck}");
+    assert!(
+        bottleneck["text"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("lambda.timeout:")),
+        "{bottleneck}"
+    );
+}

@@ -345,11 +345,15 @@ impl Function {
                     }
                 }
             }
-            Trigger::Schedule { margin_ms, .. } => {
+            Trigger::Schedule { margin_ms, rate_ms } => {
                 if margin_ms > self.settings.timeout_ms {
                     "timeout"
                 } else if !self.room() {
                     self.settings.concurrency.name()
+                } else if self.invocations.is_empty() && self.settings.timeout_ms < rate_ms {
+                    // Messages wait between an invocation's timeout and the next tick: a longer
+                    // timeout would keep polling them.
+                    "timeout"
                 } else {
                     "schedule rate"
                 }
@@ -406,6 +410,16 @@ impl Function {
                 while self.pending_events > 0 && self.room() {
                     self.pending_events -= 1;
                     self.start();
+                    log.push(decision(
+                        now_ms,
+                        "invoke",
+                        format!(
+                            "scheduled invocation starts ({} running, {} waiting): it polls until the queue is empty or {} s of lambda.timeout are left",
+                            self.running,
+                            queue.visible(),
+                            ms_text(margin_of(&self.settings.trigger))
+                        ),
+                    ));
                     self.invocations.push(Invocation {
                         started: now_ms,
                         deadline: now_ms + self.settings.timeout_ms,
@@ -423,6 +437,19 @@ impl Function {
                 }
                 for (i, (at, error)) in ended.into_iter().rev() {
                     let inv = invocations.swap_remove(i);
+                    let ran = ms_text(at.saturating_sub(inv.started));
+                    let why = if error {
+                        format!("timed out after {ran} s (lambda.timeout) holding a batch, which returns to the queue after its visibility timeout")
+                    } else if inv.deadline.saturating_sub(at) < margin_of(&self.settings.trigger) {
+                        format!("stopped polling after {ran} s: less than its margin of lambda.timeout was left; {} messages wait for the next tick", queue.visible())
+                    } else {
+                        format!("returned after {ran} s: its long poll came back empty")
+                    };
+                    log.push(decision(
+                        at,
+                        "invocation",
+                        format!("scheduled invocation {why}"),
+                    ));
                     self.end(inv.started, at, error);
                 }
                 self.invocations = invocations;
@@ -613,6 +640,23 @@ fn capped(limit: u32, target: u32, why: &str) -> String {
         format!(", capped by {why} {limit}")
     } else {
         String::new()
+    }
+}
+
+/// The schedule's margin: how much of the timeout an invocation leaves unpolled.
+fn margin_of(t: &Trigger) -> u64 {
+    match t {
+        Trigger::Schedule { margin_ms, .. } => *margin_ms,
+        Trigger::Sqs { .. } => 0,
+    }
+}
+
+/// Milliseconds as seconds, one decimal when they have one: `30`, `12.5`.
+fn ms_text(ms: u64) -> String {
+    if ms % 1000 == 0 {
+        (ms / 1000).to_string()
+    } else {
+        format!("{:.1}", ms as f64 / 1000.0)
     }
 }
 

@@ -350,8 +350,12 @@ fn lambda_limit(name: &str) -> String {
         }
         "ceiling" => "ceiling: the event source mapping's most concurrent batches".into(),
         "max pollers" => "max pollers: the provisioned mode's MaximumPollers".into(),
-        "schedule rate" => "schedule rate: one invocation per rate works the queue".into(),
-        "timeout" => "timeout: the function's timeout leaves no room for a poll".into(),
+        "schedule rate" => {
+            "lambda.trigger.rate: one invocation per rate works the queue, and the schedule does not scale (the sqs trigger does)".into()
+        }
+        "timeout" => {
+            "lambda.timeout: each invocation stops polling at its timeout and the next starts at the next rate tick; a timeout near the rate keeps the queue worked".into()
+        }
         _ => "ramp: the event source mapping adds up to 300 batches a minute".into(),
     }
 }
@@ -484,22 +488,31 @@ pub fn run(setup: &Setup, inputs: &Inputs) -> Run {
             for (i, a) in s.alarms.iter().enumerate() {
                 let e = a.evaluate(&metrics, t, states[i]);
                 if e.state != states[i] {
+                    // The periods it evaluated, oldest first; none yet reads as such.
                     let values: Vec<String> = e
                         .values
                         .iter()
                         .map(|v| v.map_or("missing".into(), number))
                         .collect();
+                    let seen = if values.is_empty() {
+                        "no data point yet".to_string()
+                    } else {
+                        format!(
+                            "the last {} minute(s) read {}",
+                            values.len(),
+                            values.join(", ")
+                        )
+                    };
                     log.push(Decision {
                         at_ms: t,
                         platform: Side::Ecs,
                         rule: "alarm".into(),
                         text: format!(
-                            "alarm {} {} -> {}: {} over [{}] ({} of {} breaching)",
+                            "alarm {} {} -> {}: {}; {seen} ({} of {} breaching)",
                             a.name,
                             states[i],
                             e.state,
                             a.condition(),
-                            values.join(", "),
                             e.breaching,
                             a.evaluation_periods
                         ),
