@@ -14,6 +14,7 @@ pub fn lint(c: &Config) -> Vec<Diagnostic> {
         visibility(c, &e, &mut out);
     }
     trigger(c, &mut out);
+    schedule_duty(c, &mut out);
     let s = &c.ecs.scaling;
     if s.min > s.max {
         out.push(
@@ -118,6 +119,26 @@ fn visibility(c: &Config, e: &QueueEntry<'_>, out: &mut Vec<Diagnostic>) {
                     .hint(format!("set `{at}` to at least {}", l.timeout)),
                 );
             }
+        }
+    }
+}
+
+/// Under the `schedule` trigger one invocation a `rate` polls for at most `timeout`: with a
+/// timeout shorter than the rate the queue waits the rest of each period, and a side-by-side
+/// comparison measures that gap rather than Lambda (`simulate --explain` names it).
+fn schedule_duty(c: &Config, out: &mut Vec<Diagnostic>) {
+    let l = &c.lambda;
+    if let Trigger::Schedule(t) = &l.trigger {
+        if l.timeout.0 < t.rate.0 {
+            let share = l.timeout.0 * 100 / t.rate.0.max(1);
+            out.push(
+                Diagnostic::warning(
+                    "schedule-duty",
+                    "lambda.timeout",
+                    format!("under the schedule trigger each invocation polls for at most lambda.timeout ({}) of every rate ({}): the queue is worked {share}% of the time, and a comparison with ECS measures that gap", l.timeout, t.rate),
+                )
+                .hint(format!("raise `lambda.timeout` toward the rate (`timeout: {}`, at most 15m), or move to the `sqs` trigger", super::duration::Secs(t.rate.0.min(900)))),
+            );
         }
     }
 }

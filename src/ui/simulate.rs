@@ -7,13 +7,21 @@ use crate::core::simulate::Summary;
 
 use super::experiment::platforms_table;
 
-/// `$0.0123`, with enough digits for the small sums a short run costs.
-fn usd(v: f64) -> String {
-    if v >= 1.0 {
-        format!("${v:.2}")
+/// Dollar amounts that are read together, all with the same number of decimals: two, or as
+/// many as the smallest amount above zero needs to show two significant digits (six at most,
+/// a millionth of a dollar).
+fn usds(values: &[f64]) -> Vec<String> {
+    let smallest = values
+        .iter()
+        .copied()
+        .filter(|v| *v > 0.0)
+        .fold(f64::INFINITY, f64::min);
+    let decimals = if smallest.is_finite() && smallest < 1.0 {
+        ((-smallest.log10()).floor() as usize + 2).clamp(2, 6)
     } else {
-        format!("${v:.6}")
-    }
+        2
+    };
+    values.iter().map(|v| format!("${v:.decimals$}")).collect()
 }
 
 /// The prediction's summary: the table, then bottlenecks and costs, and where the files are.
@@ -32,14 +40,13 @@ pub fn summary(s: &Summary) -> String {
         s.prices.region, s.prices.date
     ));
     for c in &s.cost {
-        let per_million = c.per_million_messages_usd.map_or("-".to_string(), usd);
+        let run = usds(&[c.total_usd, c.compute_usd, c.sqs_usd]);
+        let per_million = c
+            .per_million_messages_usd
+            .map_or("-".to_string(), |v| usds(&[v]).remove(0));
         out.push_str(&format!(
             "\n  {:<7} {} this run ({} compute, {} SQS), {per_million} per million messages: {}",
-            c.platform,
-            usd(c.total_usd),
-            usd(c.compute_usd),
-            usd(c.sqs_usd),
-            c.basis
+            c.platform, run[0], run[1], run[2], c.basis
         ));
     }
     out.push_str(&format!(
@@ -82,9 +89,12 @@ mod tests {
             decisions(&[d]),
             "  02:00 ecs    step       alarm ScaleOutAlarm in ALARM at 2,940 visible"
         );
+        // One line, one number of decimals: enough for its smallest amount.
+        assert_eq!(usds(&[12.345, 12.3, 0.0]), ["$12.35", "$12.30", "$0.00"]);
         assert_eq!(
-            (usd(12.345), usd(0.0001234)),
-            ("$12.35".to_string(), "$0.000123".to_string())
+            usds(&[0.0003, 0.000_012_34, 0.0]),
+            ["$0.000300", "$0.000012", "$0.000000"]
         );
+        assert_eq!(usds(&[0.42, 0.0123]), ["$0.420", "$0.012"]);
     }
 }

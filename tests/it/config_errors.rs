@@ -83,6 +83,16 @@ case!(
     )
 );
 case!(
+    schedule_timeout_shorter_than_its_rate,
+    variant(
+        BASE,
+        &[
+            ("lambda.trigger", yaml("{type: schedule, rate: 1m}")),
+            ("lambda.reserved_concurrency", V::from(1)),
+        ]
+    )
+);
+case!(
     duration_in_words,
     variant(BASE, &[("lambda.timeout", V::from("1 minute"))])
 );

@@ -688,7 +688,7 @@ fn a_schedule_limited_by_its_timeout_says_so_with_lambdas_decisions() {
         .iter()
         .find(|b| b["platform"] == "lambda")
         .unwrap();
-    assert_eq!(bottleneck["name"], "timeout", "{bottleneck}");
+    assert_eq!(bottleneck["name"], "timeout gap", "{bottleneck}");
     assert!(
         bottleneck["text"]
             .as_str()

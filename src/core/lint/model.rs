@@ -84,6 +84,7 @@ pub fn warnings(c: &Config) -> Vec<Diagnostic> {
             "reserved concurrency" => ("lambda.reserved_concurrency", "raise `reserved_concurrency` (and `trigger.max_concurrency` with it)"),
             "max_concurrency" => ("lambda.trigger.max_concurrency", "raise `max_concurrency` (at most `reserved_concurrency`)"),
             "timeout" => ("lambda.timeout", "a longer `timeout` leaves room for the worker's polls (SQS_WAIT_SECONDS + SQS_VISIBILITY_TO)"),
+            "timeout gap" => ("lambda.timeout", "each invocation polls only until its timeout, then the queue waits for the next rate: a `timeout` near the `rate` (at most 15m), a shorter `rate`, or the `sqs` trigger"),
             _ => ("lambda", "`replatform simulate --explain` shows each scaling step of both platforms"),
         };
         out.push(

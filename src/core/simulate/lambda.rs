@@ -353,7 +353,7 @@ impl Function {
                 } else if self.invocations.is_empty() && self.settings.timeout_ms < rate_ms {
                     // Messages wait between an invocation's timeout and the next tick: a longer
                     // timeout would keep polling them.
-                    "timeout"
+                    "timeout gap"
                 } else {
                     "schedule rate"
                 }

@@ -353,7 +353,8 @@ fn lambda_limit(name: &str) -> String {
         "schedule rate" => {
             "lambda.trigger.rate: one invocation per rate works the queue, and the schedule does not scale (the sqs trigger does)".into()
         }
-        "timeout" => {
+        "timeout" => "timeout: the function's timeout leaves no room for a poll".into(),
+        "timeout gap" => {
             "lambda.timeout: each invocation stops polling at its timeout and the next starts at the next rate tick; a timeout near the rate keeps the queue worked".into()
         }
         _ => "ramp: the event source mapping adds up to 300 batches a minute".into(),
