@@ -75,7 +75,7 @@ fn show(printer: &Printer, status: &Status) -> std::io::Result<()> {
             ));
         }
         if let Some(image) = &r.image {
-            rows.push(("image", image.clone()));
+            rows.push(("image", tables::short(image)));
         }
         // Each queue's URL is shown with its depth above.
         let queues_shown = r.queue.is_some() || !r.queues.is_empty();
@@ -87,7 +87,7 @@ fn show(printer: &Printer, status: &Status) -> std::io::Result<()> {
                     "QueueUrl" | "DeadLetterQueueUrl" | "FunctionName"
                 )
         }) {
-            rows.push((k.as_str(), v.clone()));
+            rows.push((k.as_str(), tables::short(v)));
         }
         block(printer, &r.name, rows)?;
     }
@@ -163,13 +163,7 @@ fn queue_text(q: &QueueReport, missing: &str) -> String {
             d.visible, d.in_flight, d.delayed
         )
     });
-    let name = q
-        .url
-        .trim_end_matches('/')
-        .rsplit('/')
-        .next()
-        .unwrap_or(&q.url);
-    format!("{name} ({depth})")
+    format!("{} ({depth})", tables::short(&q.url))
 }
 
 /// A titled block of label-value rows, indented under its title.

@@ -59,7 +59,15 @@ fn finish(printer: &Printer, image: &Report, reports: &[StackReport]) -> Result<
     for r in reports.iter().filter(|r| !r.outputs.is_empty()) {
         let table = tables::indent(&tables::pairs(
             ["output", "value"],
-            r.outputs.iter().map(|(k, v)| (k.as_str(), v.clone())),
+            r.outputs.iter().map(|(k, v)| {
+                // A URL shown by its queue's name is labelled as the queue.
+                let shown = tables::short(v);
+                let label = match k.strip_suffix("Url") {
+                    Some(queue) if shown != *v => queue,
+                    _ => k.as_str(),
+                };
+                (label, shown)
+            }),
         ));
         printer
             .data(format!(

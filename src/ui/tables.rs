@@ -74,6 +74,26 @@ pub fn grid(header: &[&str], rows: Vec<Vec<String>>) -> String {
     trim(t)
 }
 
+/// A value as a person reads it in a table: an SQS queue URL by the queue's name, an ARN by its
+/// last part, an image by its repository and the digest's first 12 digits. What fits 80
+/// columns; `--output json` keeps every value whole.
+pub fn short(value: &str) -> String {
+    if let Some((repo, digest)) = value.split_once("@sha256:") {
+        let name = repo.rsplit('/').next().unwrap_or(repo);
+        let head: String = digest.chars().take(12).collect();
+        return format!("{name}@sha256:{head}");
+    }
+    if value.starts_with("arn:") {
+        return value.rsplit(['/', ':']).next().unwrap_or(value).to_string();
+    }
+    if crate::core::config::queue_url(value).is_some()
+        || (value.starts_with("http") && value.matches('/').count() == 4)
+    {
+        return value.rsplit('/').next().unwrap_or(value).to_string();
+    }
+    value.to_string()
+}
+
 /// Indents every line by two spaces, to set a table under its heading.
 pub fn indent(text: &str) -> String {
     text.lines()
@@ -131,6 +151,40 @@ mod tests {
             );
             assert!(text.lines().all(|l| l.chars().count() <= 80), "{text}");
         }
+    }
+
+    #[test]
+    fn values_are_shortened_to_what_a_person_reads() {
+        assert_eq!(
+            short(
+                "https://sqs.eu-west-1.amazonaws.com/123456789012/it-flow-ecs-Queue-Z891FMQFTMHF"
+            ),
+            "it-flow-ecs-Queue-Z891FMQFTMHF"
+        );
+        assert_eq!(short("http://127.0.0.1:4566/123456789012/orders"), "orders");
+        assert_eq!(
+            short("arn:aws:ecs:eu-west-1:123456789012:service/cluster-A/it-flow-ecs-Service-X"),
+            "it-flow-ecs-Service-X"
+        );
+        assert_eq!(
+            short("arn:aws:lambda:eu-west-1:123456789012:function:orders"),
+            "orders"
+        );
+        assert_eq!(
+            short(&format!(
+                "123456789012.dkr.ecr.eu-west-1.amazonaws.com/worker@sha256:{}",
+                "ab".repeat(32)
+            )),
+            "worker@sha256:abababababab"
+        );
+        assert_eq!(
+            short("it-flow-ecs-Cluster-GES36AXKYYOZ"),
+            "it-flow-ecs-Cluster-GES36AXKYYOZ"
+        );
+        assert_eq!(
+            short("https://example.com/docs"),
+            "https://example.com/docs"
+        );
     }
 
     #[test]
