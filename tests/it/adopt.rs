@@ -23,15 +23,15 @@ pub(crate) fn moto() -> Moto {
     Moto::start_with(&[("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")])
 }
 
-/// Makes the running worker; what was made, as the fixture prints it.
-pub(crate) fn running_worker(moto: &Moto, extra: &[&str]) -> Json {
+/// Runs the fixture script `script` (under `tests/fixtures`) with `args`, which makes a service
+/// in moto through the real APIs; what was made, as the script prints it (JSON).
+pub(crate) fn fixture(script: &str, args: &[&str]) -> Json {
     let python = std::env::var("MOTO_PYTHON")
         .map(PathBuf::from)
         .expect("MOTO_PYTHON: the Python that has boto3 (scripts/test sets it)");
     let out = Command::new(python)
-        .arg(repo().join("tests/fixtures/adopt/running_worker.py"))
-        .arg(&moto.endpoint)
-        .args(extra)
+        .arg(repo().join("tests/fixtures").join(script))
+        .args(args)
         .output()
         .unwrap();
     assert!(
@@ -42,6 +42,13 @@ pub(crate) fn running_worker(moto: &Moto, extra: &[&str]) -> Json {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// Makes the running worker; what was made, as the fixture prints it.
+pub(crate) fn running_worker(moto: &Moto, extra: &[&str]) -> Json {
+    let mut args = vec![moto.endpoint.as_str()];
+    args.extend_from_slice(extra);
+    fixture("adopt/running_worker.py", &args)
+}
+
 /// A folder holding the polling example's worker (its Dockerfile and code), no config.
 pub(crate) fn worker_folder(root: &Path) -> PathBuf {
     let dir = root.join("orders");
@@ -50,6 +57,37 @@ pub(crate) fn worker_folder(root: &Path) -> PathBuf {
         std::fs::copy(repo().join("examples/sqs-worker").join(f), dir.join(f)).unwrap();
     }
     dir
+}
+
+/// The written config's `ecs.scaling.scale_out` as (from, add) pairs.
+pub(crate) fn scale_out_steps(c: &Value) -> Vec<(u64, i64)> {
+    c["ecs"]["scaling"]["scale_out"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|s| (s["from"].as_u64().unwrap(), s["add"].as_i64().unwrap()))
+        .collect()
+}
+
+/// `validate` takes the config in `dir` (`context` is shown when it does not) and `render`
+/// writes its stacks into `dir/.replatform`; what both print goes into `outputs`.
+pub(crate) fn validated_and_rendered(
+    moto: &Moto,
+    dir: &Path,
+    outputs: &mut Vec<String>,
+    context: &str,
+) {
+    let out = moto.replatform(dir, &["validate", "--output", "json"]);
+    outputs.push(text(&out));
+    let v: Json = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (out.status.code(), v["valid"].as_bool()),
+        (Some(0), Some(true)),
+        "{v}\n{context}"
+    );
+    let out = moto.replatform(dir, &["render", "--image-uri", IMAGE]);
+    outputs.push(text(&out));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 }
 
 pub(crate) fn text(out: &Output) -> String {
@@ -139,12 +177,7 @@ fn a_running_worker_becomes_a_config_that_validates_and_renders_its_permissions(
         ),
         (Some(0), Some(8))
     );
-    let steps: Vec<(u64, i64)> = c["ecs"]["scaling"]["scale_out"]
-        .as_sequence()
-        .unwrap()
-        .iter()
-        .map(|s| (s["from"].as_u64().unwrap(), s["add"].as_i64().unwrap()))
-        .collect();
+    let steps = scale_out_steps(&c);
     assert_eq!(
         steps,
         vec![(10, 2), (110, 8)],
@@ -223,17 +256,7 @@ fn a_running_worker_becomes_a_config_that_validates_and_renders_its_permissions(
     .unwrap();
 
     // validate accepts it; render gives both roles the permissions, ECS the secret by ARN.
-    let out = moto.replatform(&dir, &["validate", "--output", "json"]);
-    outputs.push(text(&out));
-    let v: Json = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(
-        (out.status.code(), v["valid"].as_bool()),
-        (Some(0), Some(true)),
-        "{v}"
-    );
-    let out = moto.replatform(&dir, &["render", "--image-uri", IMAGE]);
-    outputs.push(text(&out));
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    validated_and_rendered(&moto, &dir, &mut outputs, "");
     for kind in ["ecs", "lambda"] {
         let stack =
             std::fs::read_to_string(dir.join(format!(".replatform/orders-{kind}.yaml"))).unwrap();

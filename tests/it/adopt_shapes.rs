@@ -14,9 +14,10 @@ use std::process::Command;
 use serde_json::Value as Json;
 use serde_yaml_ng::Value;
 
-use crate::adopt::{every_file, moto, text, worker_folder};
-use crate::common::repo;
-use crate::emulator::{Moto, IMAGE};
+use crate::adopt::{
+    every_file, fixture, moto, scale_out_steps, text, validated_and_rendered, worker_folder,
+};
+use crate::emulator::Moto;
 
 /// What `init --from-ecs` made of one shape, once validated and rendered.
 struct Adopted {
@@ -50,22 +51,9 @@ impl Adopted {
 
 /// Makes `shape` in moto through the real APIs; what was made, as the fixture prints it.
 fn make(moto: &Moto, shape: &str, extra: &[&str]) -> Json {
-    let python = std::env::var("MOTO_PYTHON")
-        .map(PathBuf::from)
-        .expect("MOTO_PYTHON: the Python that has boto3 (scripts/test sets it)");
-    let out = Command::new(python)
-        .arg(repo().join("tests/fixtures/adopt/shapes.py"))
-        .arg(shape)
-        .arg(&moto.endpoint)
-        .args(extra)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    let mut args = vec![shape, moto.endpoint.as_str()];
+    args.extend_from_slice(extra);
+    fixture("adopt/shapes.py", &args)
 }
 
 fn cfn_lint(files: &[PathBuf]) {
@@ -119,17 +107,7 @@ fn adopt(shape: &str) -> Adopted {
     std::fs::write(dir.join("replatform.yaml"), &aws).unwrap();
     let config: Value = serde_yaml_ng::from_str(&aws).unwrap();
 
-    let out = moto.replatform(&dir, &["validate", "--output", "json"]);
-    outputs.push(text(&out));
-    let v: Json = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(
-        (out.status.code(), v["valid"].as_bool()),
-        (Some(0), Some(true)),
-        "{v}\n{aws}"
-    );
-    let out = moto.replatform(&dir, &["render", "--image-uri", IMAGE]);
-    outputs.push(text(&out));
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    validated_and_rendered(&moto, &dir, &mut outputs, &aws);
     let templates: Vec<PathBuf> = std::fs::read_dir(dir.join(".replatform"))
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -303,12 +281,7 @@ fn a_cdk_queue_processing_service_is_found_by_its_queue_name() {
         "{}",
         a.report
     );
-    let steps: Vec<(u64, i64)> = c["ecs"]["scaling"]["scale_out"]
-        .as_sequence()
-        .unwrap()
-        .iter()
-        .map(|s| (s["from"].as_u64().unwrap(), s["add"].as_i64().unwrap()))
-        .collect();
+    let steps = scale_out_steps(c);
     assert_eq!(
         steps,
         [(100, 1), (500, 5)],
@@ -349,12 +322,7 @@ fn a_terraform_service_gets_every_secret_form_as_an_arn_and_its_math_alarm_read(
         1
     );
     assert!(a.says("changed", "permissions.statements", "billing-jobs"));
-    let steps: Vec<(u64, i64)> = c["ecs"]["scaling"]["scale_out"]
-        .as_sequence()
-        .unwrap()
-        .iter()
-        .map(|s| (s["from"].as_u64().unwrap(), s["add"].as_i64().unwrap()))
-        .collect();
+    let steps = scale_out_steps(c);
     assert_eq!(
         steps,
         [(5, 1), (55, 3)],

@@ -32,13 +32,13 @@ struct Seen {
     visible: String,
 }
 
-fn seen(moto: &Moto, queue_url: &str, queue_arn: &str) -> Seen {
+/// The production service `prod/orders` as the APIs show it: its scalable target's bounds, its
+/// desired count and the cutover's record tag.
+pub(crate) fn production_service(moto: &Moto) -> (i32, i32, i32, Option<String>) {
     let sdk = moto.sdk();
-    let (ecs, aas, lambda, sqs) = (
+    let (ecs, aas) = (
         aws_sdk_ecs::Client::new(&sdk),
         aws_sdk_applicationautoscaling::Client::new(&sdk),
-        aws_sdk_lambda::Client::new(&sdk),
-        aws_sdk_sqs::Client::new(&sdk),
     );
     let targets = block(
         aas.describe_scalable_targets()
@@ -63,6 +63,16 @@ fn seen(moto: &Moto, queue_url: &str, queue_arn: &str) -> Seen {
         .find(|t| t.key() == Some("replatform:cutover"))
         .and_then(|t| t.value())
         .map(str::to_string);
+    (t.min_capacity(), t.max_capacity(), s.desired_count(), tag)
+}
+
+fn seen(moto: &Moto, queue_url: &str, queue_arn: &str) -> Seen {
+    let sdk = moto.sdk();
+    let (lambda, sqs) = (
+        aws_sdk_lambda::Client::new(&sdk),
+        aws_sdk_sqs::Client::new(&sdk),
+    );
+    let (min, max, desired, tag) = production_service(moto);
     let mappings = block(
         lambda
             .list_event_source_mappings()
@@ -88,9 +98,9 @@ fn seen(moto: &Moto, queue_url: &str, queue_arn: &str) -> Seen {
     )
     .unwrap();
     Seen {
-        min: t.min_capacity(),
-        max: t.max_capacity(),
-        desired: s.desired_count(),
+        min,
+        max,
+        desired,
         tag,
         mapping: on_prod[0].state().unwrap_or_default().to_string(),
         max_concurrency: on_prod[0]

@@ -11,13 +11,10 @@
 //! its own; and no message is lost.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::process::Command;
 
 use aws_sdk_sqs::types::QueueAttributeName as A;
 use serde_json::Value as Json;
 
-use crate::common::repo;
 use crate::emulator::{block, json, service_dir, stderr, Moto, IMAGE};
 
 const NAMES: [&str; 3] = ["events", "orders", "payments"];
@@ -28,20 +25,7 @@ fn text(out: &std::process::Output) -> String {
 
 /// The production service of three queues; what the fixture made.
 fn running_worker(moto: &Moto) -> Json {
-    let python = std::env::var("MOTO_PYTHON")
-        .map(PathBuf::from)
-        .expect("MOTO_PYTHON: the Python that has boto3 (scripts/test sets it)");
-    let out = Command::new(python)
-        .arg(repo().join("tests/fixtures/several_queues/running_worker.py"))
-        .arg(&moto.endpoint)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    crate::adopt::fixture("several_queues/running_worker.py", &[&moto.endpoint])
 }
 
 /// AWS's URL of a queue moto made (`validate` wants AWS's form under `production:`).
@@ -130,35 +114,8 @@ struct Seen {
 }
 
 fn seen(moto: &Moto, made: &Json) -> Seen {
-    let sdk = moto.sdk();
-    let (ecs, aas, lambda) = (
-        aws_sdk_ecs::Client::new(&sdk),
-        aws_sdk_applicationautoscaling::Client::new(&sdk),
-        aws_sdk_lambda::Client::new(&sdk),
-    );
-    let targets = block(
-        aas.describe_scalable_targets()
-            .service_namespace(aws_sdk_applicationautoscaling::types::ServiceNamespace::Ecs)
-            .resource_ids("service/prod/orders")
-            .send(),
-    )
-    .unwrap();
-    let t = &targets.scalable_targets()[0];
-    let services = block(
-        ecs.describe_services()
-            .cluster("prod")
-            .services("orders")
-            .include(aws_sdk_ecs::types::ServiceField::Tags)
-            .send(),
-    )
-    .unwrap();
-    let s = &services.services()[0];
-    let tag = s
-        .tags()
-        .iter()
-        .find(|t| t.key() == Some("replatform:cutover"))
-        .and_then(|t| t.value())
-        .map(str::to_string);
+    let lambda = aws_sdk_lambda::Client::new(&moto.sdk());
+    let (min, max, desired, tag) = crate::cutover::production_service(moto);
     let all = block(
         lambda
             .list_event_source_mappings()
@@ -183,9 +140,9 @@ fn seen(moto: &Moto, made: &Json) -> Seen {
         })
         .collect();
     Seen {
-        min: t.min_capacity(),
-        max: t.max_capacity(),
-        desired: s.desired_count(),
+        min,
+        max,
+        desired,
         tag,
         mappings,
     }
