@@ -141,9 +141,17 @@ fn run(
         }),
         Err(e) => {
             let reason = match e.reason() {
-                handlebars::RenderErrorReason::MissingVariable(Some(path)) => clean_text(&format!(
-                    "`{path}` is not a value the templates are given: they see `service`, `environment`, `secrets`, `permissions`, `image`, `queue`, `ecs`, `lambda` and `logs` (`replatform templates --out DIR` writes the built-in ones that use them)"
-                )),
+                handlebars::RenderErrorReason::MissingVariable(Some(path)) => {
+                    // What the templates are given: the top-level values of `Data`.
+                    let given: Vec<String> = values
+                        .as_object()
+                        .map(|o| o.keys().map(|k| format!("`{k}`")).collect())
+                        .unwrap_or_default();
+                    clean_text(&format!(
+                        "`{path}` is not a value the templates are given: they see {} (`replatform templates --out DIR` writes the built-in ones that use them)",
+                        given.join(", ")
+                    ))
+                }
                 other => clean_text(&other.to_string()),
             };
             Err(match (e.line_no, e.column_no) {
@@ -199,15 +207,24 @@ fn stack_def(
     Ok((kind, stack_file, stack_shown, def))
 }
 
-/// Every stack's kind and name, from the stack files alone: no template is rendered. For a
-/// command that needs the names before it knows what to render with (`cutover`: the image the
-/// function runs), and renders the stack itself once it does.
-pub fn names(sources: &Sources, data: &Data) -> Result<Vec<(String, String)>, RenderError> {
+/// The values the templates see, and the registry of the sources' templates with them.
+fn prepared(
+    sources: &Sources,
+    data: &Data,
+) -> Result<(serde_json::Value, handlebars::Handlebars<'static>), RenderError> {
     let values = serde_json::to_value(data).map_err(|e| RenderError::Render {
         name: "the config".into(),
         reason: e.to_string(),
     })?;
     let hb = registry(sources, &values)?;
+    Ok((values, hb))
+}
+
+/// Every stack's kind and name, from the stack files alone: no template is rendered. For a
+/// command that needs the names before it knows what to render with (`cutover`: the image the
+/// function runs), and renders the stack itself once it does.
+pub fn names(sources: &Sources, data: &Data) -> Result<Vec<(String, String)>, RenderError> {
+    let (values, hb) = prepared(sources, data)?;
     let run = |name: &str| run(&hb, &values, sources, name);
     let mut names = BTreeMap::new();
     let mut out = Vec::new();
@@ -220,11 +237,7 @@ pub fn names(sources: &Sources, data: &Data) -> Result<Vec<(String, String)>, Re
 
 /// Renders every stack the sources define, in stack-file order.
 pub fn render(sources: &Sources, data: &Data) -> Result<Vec<RenderedStack>, RenderError> {
-    let values = serde_json::to_value(data).map_err(|e| RenderError::Render {
-        name: "the config".into(),
-        reason: e.to_string(),
-    })?;
-    let hb = registry(sources, &values)?;
+    let (values, hb) = prepared(sources, data)?;
     let run = |name: &str| run(&hb, &values, sources, name);
     let mut out = Vec::new();
     let mut stack_names: BTreeMap<String, String> = BTreeMap::new();
