@@ -165,15 +165,21 @@ pub struct ImageFacts {
     pub build_bases: Vec<String>,
 }
 
-/// The facts of the final image (`platform` resolves `TARGETARCH` and the like).
-pub fn image_facts(dockerfile: &str, platform: Platform) -> ImageFacts {
+/// The Dockerfile read for `platform` alone, with no config's settings (no build args, entry
+/// point or working directory given).
+fn plain_model(dockerfile: &str, platform: Platform) -> Model<'_> {
     let settings = Settings {
         platform,
         entry_point: Vec::new(),
         working_directory: String::new(),
         build_args: BTreeMap::new(),
     };
-    let m = Model::new(dockerfile, &settings);
+    Model::new(dockerfile, &settings)
+}
+
+/// The facts of the final image (`platform` resolves `TARGETARCH` and the like).
+pub fn image_facts(dockerfile: &str, platform: Platform) -> ImageFacts {
+    let m = plain_model(dockerfile, platform);
     let chain = m.chain();
     let base = chain.last().and_then(|&s| m.stages[s].image.clone());
     let build_bases = (0..m.stages.len())
@@ -216,13 +222,7 @@ pub fn image_facts(dockerfile: &str, platform: Platform) -> ImageFacts {
 /// The build context's paths the final image's file `path` (absolute) may have been copied
 /// from, most likely first: `/app/worker.py` after `COPY . /app` -> `worker.py`.
 pub fn origins(dockerfile: &str, platform: Platform, path: &str) -> Vec<String> {
-    let settings = Settings {
-        platform,
-        entry_point: Vec::new(),
-        working_directory: String::new(),
-        build_args: BTreeMap::new(),
-    };
-    let m = Model::new(dockerfile, &settings);
+    let m = plain_model(dockerfile, platform);
     match m.end.last() {
         Some(state) => model::origins(&state.copied, path),
         None => Vec::new(),
