@@ -61,11 +61,16 @@ pub fn lambda_env(
     env
 }
 
+/// The queue `local` runs the worker against: the first consumed one (docs/commands.md#local).
+pub fn local_queue(config: &Config) -> Option<super::config::QueueEntry<'_>> {
+    config.consumed_queues().into_iter().next()
+}
+
 /// The variables the worker finds its queue in, set to the local queue in the form it reads each
 /// (docs/config.md#several-queues): the URL, the name (its last path segment), the ARN (from
 /// the URL's account and name), a JSON value holding the URL under its key.
 fn queue_env(config: &Config, queue_url: &str) -> Vec<(String, String)> {
-    let Some(entry) = config.consumed_queues().into_iter().next() else {
+    let Some(entry) = local_queue(config) else {
         return Vec::new();
     };
     let mut parts = queue_url.trim_end_matches('/').rsplit('/');

@@ -289,7 +289,8 @@ pub async fn lambda(
                             queue_url,
                             t.batch_size.min(10) as i32,
                             1,
-                            config.queues()[0].queue.visibility_timeout.0 as i32,
+                            pure::local_queue(config).map_or(30, |e| e.queue.visibility_timeout.0)
+                                as i32,
                         )
                         .await
                     {
