@@ -28,7 +28,7 @@ use crate::aws::lambda::{Lambda, Mapping, MappingState};
 use crate::aws::sqs::Sqs;
 use crate::aws::{Aws, AwsError, OrMissing};
 use crate::core::changes;
-use crate::core::config::{Config, Trigger};
+use crate::core::config::Config;
 use crate::core::cutover::{
     self, Bounds, Event, Outcome, Preflight, Recorded, Refusal, Sample, Stage, StageOutcome,
     StepOutcome, Thresholds, STATE_TAG,
@@ -374,7 +374,7 @@ async fn locate(
         Ok(p) => p,
         Err(r) => return Ok(Err(vec![r])),
     };
-    let Trigger::Sqs(sqs) = &config.lambda.trigger else {
+    let Some(sqs) = config.lambda.trigger.mapping() else {
         return Ok(Err(vec![refusal(
             "trigger",
             "`lambda.trigger.type` is `schedule`: cutover moves consumption by an event source mapping's MaximumConcurrency, which a schedule does not have",

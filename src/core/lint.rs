@@ -82,7 +82,7 @@ fn visibility(c: &Config, e: &QueueEntry<'_>, out: &mut Vec<Diagnostic>) {
     let vt = e.queue.visibility_timeout;
     let at = format!("{}.visibility_timeout", e.path());
     match &l.trigger {
-        Trigger::Sqs(t) => {
+        Trigger::Sqs(t) | Trigger::Bridge(t) => {
             let recommended = l
                 .timeout
                 .0
@@ -147,7 +147,7 @@ fn schedule_duty(c: &Config, out: &mut Vec<Diagnostic>) {
 /// With several queues each has its own mapping, and each mapping its own `max_concurrency`.
 fn trigger(c: &Config, out: &mut Vec<Diagnostic>) {
     let l = &c.lambda;
-    if let Trigger::Sqs(t) = &l.trigger {
+    if let Some(t) = l.trigger.mapping() {
         let n = c.consumed_queues().len() as u32;
         if let (Some(r), Some(m), true) = (l.reserved_concurrency, t.max_concurrency, n > 1) {
             if m <= r && m.saturating_mul(n) > r {
@@ -196,7 +196,7 @@ fn trigger(c: &Config, out: &mut Vec<Diagnostic>) {
 /// The rules of what a real worker needs: FIFO queues and the event source mapping's
 /// limits, provisioned pollers, secrets on Lambda, the production service.
 fn worker(c: &Config, out: &mut Vec<Diagnostic>) {
-    if let Trigger::Sqs(t) = &c.lambda.trigger {
+    if let Some(t) = c.lambda.trigger.mapping() {
         let fifo = c.consumed_queues().iter().any(|e| e.queue.fifo);
         if fifo && t.max_batching_window.0 > 0 {
             out.push(

@@ -283,7 +283,7 @@ pub async fn lambda(
         let (event, batch): (Vec<u8>, Vec<Record>) = match &feed {
             Feed::Event(e) => (e.clone(), Vec::new()),
             Feed::Trigger => match &config.lambda.trigger {
-                Trigger::Sqs(t) => {
+                Trigger::Sqs(t) | Trigger::Bridge(t) => {
                     let records = match services
                         .receive(
                             queue_url,

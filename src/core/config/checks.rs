@@ -383,10 +383,28 @@ pub fn check(c: &Config) -> Vec<Diagnostic> {
             "use 1 or more, or leave it out for unreserved concurrency",
         );
     }
-    if l.entry_point.is_empty() || l.entry_point.iter().any(|s| s.is_empty()) {
+    // The bridge runs the image's own ENTRYPOINT and CMD when these are left out
+    // (docs/bridge.md); given, they are the worker's, and hold no empty item.
+    let bridge = l.trigger.is_bridge();
+    if bridge {
+        for key in ["lambda.entry_point", "lambda.command"] {
+            let list = if key == "lambda.entry_point" {
+                &l.entry_point
+            } else {
+                &l.command
+            };
+            if list.iter().any(|s| s.is_empty()) {
+                err(
+                    key,
+                    format!("`{key}` holds an empty item"),
+                    "remove it, or leave the key out: the bridge then runs the image's own ENTRYPOINT and CMD (or `ecs.command`), as ECS does",
+                );
+            }
+        }
+    } else if l.entry_point.is_empty() || l.entry_point.iter().any(|s| s.is_empty()) {
         err("lambda.entry_point", "`lambda.entry_point` is empty: Lambda would find no runtime to start".into(), "for a Python image with awslambdaric: `[\"/usr/local/bin/python\", \"-m\", \"awslambdaric\"]`");
     }
-    if l.command.is_empty() || l.command.iter().any(|s| s.is_empty()) {
+    if !bridge && (l.command.is_empty() || l.command.iter().any(|s| s.is_empty())) {
         err(
             "lambda.command",
             "`lambda.command` is empty: the runtime interface client needs the handler".into(),
@@ -417,7 +435,7 @@ pub fn check(c: &Config) -> Vec<Diagnostic> {
             ),
             "give the absolute folder that holds the handler's module, for example `/app`",
         );
-    } else if !l.working_directory.starts_with('/') {
+    } else if !l.working_directory.starts_with('/') && !(bridge && l.working_directory.is_empty()) {
         err(
             "lambda.working_directory",
             format!(
@@ -428,7 +446,7 @@ pub fn check(c: &Config) -> Vec<Diagnostic> {
         );
     }
     match &l.trigger {
-        Trigger::Sqs(t) => {
+        Trigger::Sqs(t) | Trigger::Bridge(t) => {
             if !(1..=10_000).contains(&t.batch_size) {
                 err(
                     "lambda.trigger.batch_size",

@@ -118,6 +118,16 @@ pub fn parse(source: &str) -> Result<Config, Vec<Diagnostic>> {
             return Err(vec![tidy(d)]);
         }
     };
+    // `sqs` and `schedule` need the runtime's entry point, the handler and its folder; only the
+    // bridge runs the image's own (docs/bridge.md). Said as serde says a missing key.
+    if !config.lambda.trigger.is_bridge() {
+        for key in ["entry_point", "command", "working_directory"] {
+            if !places.contains_key(&format!("lambda.{key}")) {
+                let d = located(explain("lambda", &format!("missing field `{key}`")));
+                return Err(vec![tidy(structure::explain(d, source, &places, false))]);
+            }
+        }
+    }
     let errors: Vec<Diagnostic> = check(&config).into_iter().map(located).map(tidy).collect();
     if errors.is_empty() {
         Ok(config)
@@ -426,11 +436,11 @@ fn missing_hint(full: &str) -> String {
         "lambda.entry_point" => "for a Python image with awslambdaric: `entry_point: [\"/usr/local/bin/python\", \"-m\", \"awslambdaric\"]`".into(),
         "lambda.command" => "name the handler, for example `command: [\"app.handler\"]`".into(),
         "lambda.working_directory" => "give the absolute folder that holds the handler's module, for example `/app`".into(),
-        "lambda.trigger" => "choose `trigger: { type: sqs }` for a handler that takes the event's records, or `trigger: { type: schedule, rate: 1m }` for code that polls the queue itself".into(),
+        "lambda.trigger" => "choose `trigger: { type: bridge }` for a worker that polls its queue (it runs unchanged), `trigger: { type: sqs }` for a handler that takes the event's records, or `trigger: { type: schedule, rate: 1m }` for a handler that polls once".into(),
         "production.ecs_service" => "name the service that runs today: `ecs_service: CLUSTER/SERVICE`".into(),
         "production.queue" => "give the URL of the queue it consumes: `queue: https://sqs.eu-west-1.amazonaws.com/123456789012/orders`".into(),
         "lambda.trigger.provisioned_pollers.min" | "lambda.trigger.provisioned_pollers.max" => "give both `min` (2..200) and `max` (min..2000) pollers".into(),
-        "lambda.trigger.type" => "set `type: sqs` or `type: schedule`".into(),
+        "lambda.trigger.type" => "set `type: bridge`, `type: sqs` or `type: schedule`".into(),
         _ => format!("add `{full}`; see docs/config.md"),
     }
 }

@@ -378,8 +378,13 @@ pub struct Lambda {
     pub timeout: Secs,
     #[serde(default)]
     pub reserved_concurrency: Option<u32>,
+    /// Required by the `sqs` and `schedule` triggers (parse says so when missing); the `bridge`
+    /// trigger runs the worker's own entry point and command when these are left out.
+    #[serde(default)]
     pub entry_point: Vec<String>,
+    #[serde(default)]
     pub command: Vec<String>,
+    #[serde(default)]
     pub working_directory: String,
     #[serde(default)]
     pub vpc: bool,
@@ -391,6 +396,32 @@ pub struct Lambda {
 pub enum Trigger {
     Sqs(SqsTrigger),
     Schedule(ScheduleTrigger),
+    /// The unchanged polling worker under the supervisor, fed by the same event source mapping
+    /// as `sqs` (docs/bridge.md).
+    Bridge(SqsTrigger),
+}
+
+impl Trigger {
+    /// The event source mapping's settings: `sqs` and `bridge` are fed by one.
+    pub fn mapping(&self) -> Option<&SqsTrigger> {
+        match self {
+            Trigger::Sqs(t) | Trigger::Bridge(t) => Some(t),
+            Trigger::Schedule(_) => None,
+        }
+    }
+
+    pub fn is_bridge(&self) -> bool {
+        matches!(self, Trigger::Bridge(_))
+    }
+
+    /// The name written in `lambda.trigger.type`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Trigger::Sqs(_) => "sqs",
+            Trigger::Schedule(_) => "schedule",
+            Trigger::Bridge(_) => "bridge",
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]

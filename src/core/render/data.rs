@@ -193,6 +193,15 @@ struct LambdaData {
     vpc: bool,
     sqs: Option<SqsData>,
     schedule: Option<ScheduleData>,
+    bridge: Option<BridgeData>,
+}
+
+/// The supervisor's settings (docs/bridge.md): the queues it serves, as one `Fn::Sub` of the
+/// JSON object it reads from `REPLATFORM_BRIDGE_QUEUES`.
+#[derive(Debug, Serialize)]
+struct BridgeData {
+    var: &'static str,
+    queues: Json,
 }
 
 #[derive(Debug, Serialize)]
@@ -230,6 +239,27 @@ fn rate_expression(rate: Secs) -> String {
         (rate.0 / 60, "minute")
     };
     format!("rate({n} {unit}{})", if n == 1 { "" } else { "s" })
+}
+
+/// `{"<the stack's queue URL>": ["<its ARN>", "<production's ARN>"], ...}` for each consumed
+/// queue: records of either ARN are the batch of the queue the worker polls (production's from
+/// `cutover` on, through the production mapping).
+fn bridge_queues(c: &Config) -> Json {
+    let parts: Vec<String> = c
+        .consumed_queues()
+        .iter()
+        .map(|e| {
+            let id = e.id();
+            let mut arns = vec![format!("\"${{{id}Queue.Arn}}\"")];
+            if let Some((region, account, name)) = c.production_queue(e).and_then(queue_url) {
+                arns.push(format!(
+                    "\"arn:${{AWS::Partition}}:sqs:{region}:{account}:{name}\""
+                ));
+            }
+            format!("\"${{{id}Queue}}\": [{}]", arns.join(", "))
+        })
+        .collect();
+    json!({ "Fn::Sub": format!("{{{}}}", parts.join(", ")) })
 }
 
 /// One value as itself, several as a list: a single queue renders as it always did.
@@ -334,7 +364,7 @@ impl Data {
             .collect();
         let l = &c.lambda;
         let (sqs, schedule) = match &l.trigger {
-            Trigger::Sqs(t) => (
+            Trigger::Sqs(t) | Trigger::Bridge(t) => (
                 Some(SqsData {
                     batch_size: t.batch_size,
                     max_batching_window: t.max_batching_window.0,
@@ -379,6 +409,16 @@ impl Data {
                 }),
             })
             .collect();
+        // The bridge starts the supervisor, which starts the worker (docs/bridge.md).
+        let image_config = if l.trigger.is_bridge() {
+            crate::core::bridge::image_config(c)
+        } else {
+            crate::core::bridge::ImageConfig {
+                entry_point: l.entry_point.clone(),
+                command: l.command.clone(),
+                working_directory: l.working_directory.clone(),
+            }
+        };
         let consumed: Vec<QueueData> = c
             .queues()
             .iter()
@@ -465,12 +505,16 @@ impl Data {
                 memory: l.memory,
                 timeout: l.timeout.0,
                 reserved_concurrency: l.reserved_concurrency,
-                entry_point: l.entry_point.clone(),
-                command: l.command.clone(),
-                working_directory: l.working_directory.clone(),
+                entry_point: image_config.entry_point,
+                command: image_config.command,
+                working_directory: image_config.working_directory,
                 vpc: l.vpc,
                 sqs,
                 schedule,
+                bridge: l.trigger.is_bridge().then(|| BridgeData {
+                    var: crate::core::bridge::QUEUES_VAR,
+                    queues: bridge_queues(c),
+                }),
             },
             logs: LogsData {
                 retention_days: c.logs.retention.0 / 86_400,
