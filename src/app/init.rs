@@ -269,11 +269,16 @@ pub fn init(req: &InitRequest) -> Result<Initialised, Failure> {
     let written = write_config(&req.file, &dir, &core_init::config_text(&facts))?;
     let run = core_init::run(&facts);
     let mut left = vec!["ecs.subnets".to_string(), "ecs.security_groups".to_string()];
-    left.extend(run.left);
+    // Under the bridge the worker runs as it is: no handler to write.
+    if !core_init::bridged(&facts) {
+        left.extend(run.left);
+    }
     Ok(Initialised {
         file: req.file.clone(),
         service: core_init::service_name(&facts.folder),
-        trigger: if facts.handler.as_ref().is_some_and(|h| h.reads_records) {
+        trigger: if core_init::bridged(&facts) {
+            "bridge"
+        } else if facts.handler.as_ref().is_some_and(|h| h.reads_records) {
             "sqs"
         } else {
             "schedule"

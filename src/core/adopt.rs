@@ -1292,7 +1292,12 @@ pub fn translate(r: &Running, code: Option<&Facts>) -> (String, Report) {
 
     // Lambda.
     let handler: Option<&Handler> = code.and_then(|c| c.handler.as_ref());
-    let sqs = handler.is_some_and(|h| h.reads_records);
+    // The running container says how the image starts (its command and entry point override
+    // the Dockerfile's); the folder's code, when there is one, names the language and handler.
+    let facts = code_facts(worker, code, command.as_deref());
+    // A worker with no handler runs unchanged under the bridge, fed as `sqs` is.
+    let bridge = super::init::bridged(&facts);
+    let sqs = bridge || handler.is_some_and(|h| h.reads_records);
     o.push_str("lambda:\n");
     let lmem = memory.min(LAMBDA_MAX_MEMORY);
     line(
@@ -1314,10 +1319,24 @@ pub fn translate(r: &Running, code: Option<&Facts>) -> (String, Report) {
             "<= queue.visibility_timeout, so a poll's messages are not redelivered while handled"
         },
     );
-    // The running container says how the image starts (its command and entry point override
-    // the Dockerfile's); the folder's code, when there is one, names the language and handler.
-    let facts = code_facts(worker, code, command.as_deref());
     let run = super::init::lambda_code(&mut o, &facts);
+    // The task's own overrides of the image, which the bridge's worker keeps.
+    if bridge {
+        if !worker.entry_point.is_empty() {
+            line(
+                &mut o,
+                &format!("  entry_point: {}", flow_list(&worker.entry_point)),
+                "the task's entryPoint, as ECS starts the worker",
+            );
+        }
+        if let Some(wd) = &worker.working_directory {
+            line(
+                &mut o,
+                &format!("  working_directory: {wd}"),
+                "the task's workingDirectory",
+            );
+        }
+    }
     for what in &run.left {
         items.push(Item {
             kind: Kind::Changed,
@@ -1336,11 +1355,19 @@ pub fn translate(r: &Running, code: Option<&Facts>) -> (String, Report) {
             ">= trigger.max_concurrency (docs/pitfalls.md#p8)",
         );
         o.push_str("  trigger:\n");
-        line(
-            &mut o,
-            "    type: sqs",
-            "the handler reads its event's Records",
-        );
+        if bridge {
+            line(
+                &mut o,
+                "    type: bridge",
+                "the unchanged polling worker, handed each batch by the supervisor `up` adds to the image (docs/bridge.md)",
+            );
+        } else {
+            line(
+                &mut o,
+                "    type: sqs",
+                "the handler reads its event's Records",
+            );
+        }
         line(&mut o, "    max_concurrency: 2", "the least AWS accepts");
     } else {
         line(
@@ -1535,6 +1562,10 @@ pub fn translate(r: &Running, code: Option<&Facts>) -> (String, Report) {
         });
     }
     let handler_text = match (code, handler) {
+        _ if bridge => format!("no handler: the `bridge` trigger runs the worker unchanged ({}) and hands it each batch through the supervisor's local SQS endpoint (docs/bridge.md)", match command.as_deref().filter(|c| !c.is_empty()) {
+            Some(c) => format!("`{}`", c.join(" ")),
+            None => "its image's ENTRYPOINT and CMD".into(),
+        }),
         (None, _) => format!("no Dockerfile here: run in the worker's source folder to find its handler; the `schedule` trigger would need a handler (`{}`) that polls the queue once", run.command.0.join(" ")),
         (Some(_), Some(h)) if h.reads_records => format!("`{}.handler(event, context)` reads its event's Records: the `sqs` trigger hands it the messages", h.module),
         (Some(_), Some(h)) => format!("`{}.handler(event, context)` polls the queue itself: the `schedule` trigger invokes it every minute, code unchanged", h.module),
@@ -1869,7 +1900,9 @@ mod tests {
         assert_eq!(v["queue"]["visibility_timeout"], "120s");
         assert_eq!(v["queue"]["dead_letter"]["max_receive_count"], 4);
         assert_eq!(v["production"]["ecs_service"], "prod/orders-worker");
-        assert_eq!(v["lambda"]["trigger"]["type"], "schedule");
+        // No folder of code, so no handler: the worker runs unchanged under the bridge.
+        assert_eq!(v["lambda"]["trigger"]["type"], "bridge");
+        assert!(v["lambda"]["entry_point"].is_null(), "{text}");
         assert!(
             report
                 .items
@@ -2316,4 +2349,13 @@ mod tests {
         let (text, _) = translate(&running(), None);
         assert!(text.contains("command: [\"python\", \"app.py\"]"), "{text}");
     }
+}
+
+/// A YAML flow list of strings, each quoted as JSON.
+fn flow_list(argv: &[String]) -> String {
+    let items: Vec<String> = argv
+        .iter()
+        .map(|a| serde_json::to_string(a).unwrap_or_default())
+        .collect();
+    format!("[{}]", items.join(", "))
 }

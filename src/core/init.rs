@@ -837,7 +837,7 @@ pub fn run(f: &Facts) -> Run {
             (
                 (
                     s(&["/TO-FILL/runtime-interface-client"]),
-                    "TO FILL: no language known (see above): name its runtime interface client\n(https://docs.aws.amazon.com/lambda/latest/dg/images-create.html#images-ric), or run the\nimage unchanged with the polling-worker trigger, `type: bridge` (planned)".to_string(),
+                    "TO FILL: no language known (see above): name its runtime interface client\n(https://docs.aws.amazon.com/lambda/latest/dg/images-create.html#images-ric), or run the\nimage unchanged with the polling-worker trigger, `type: bridge`".to_string(),
                 ),
                 (
                     s(&["TO-FILL.handler"]),
@@ -924,9 +924,18 @@ fn commented(out: &mut String, line: &str, comment: &str) {
     }
 }
 
-/// The `lambda:` lines that say how the image runs the handler: the language found and why, then
-/// `entry_point`, `command` and `working_directory`, each with its comment. `init --from-ecs`
-/// writes the same lines from the running container and the folder's code.
+/// Whether the worker runs unchanged under the `bridge` trigger: a polling worker with no
+/// handler, in any language (docs/bridge.md). An image built on a Lambda base image is started
+/// by its own runtime and keeps its handler.
+pub fn bridged(f: &Facts) -> bool {
+    f.handler.is_none() && !is_lambda_base(&f.image)
+}
+
+/// The `lambda:` lines that say how the image runs: the language found and why, then
+/// `entry_point`, `command` and `working_directory`, each with its comment; for a worker with no
+/// handler, none of them (the `bridge` trigger runs the image's own), and what a handler would
+/// take instead, commented out. `init --from-ecs` writes the same lines from the running
+/// container and the folder's code.
 pub fn lambda_code(o: &mut String, f: &Facts) -> Run {
     let run = run(f);
     match f.language.language {
@@ -936,6 +945,27 @@ pub fn lambda_code(o: &mut String, f: &Facts) -> Run {
             l.name(),
             f.language.reason
         )),
+    }
+    if bridged(f) {
+        o.push_str("  # no handler found: the worker runs unchanged, its own ENTRYPOINT and CMD (ecs.command),\n");
+        o.push_str(
+            "  # under the `bridge` trigger below (docs/bridge.md). With a handler instead, the\n",
+        );
+        o.push_str("  # `sqs` or `schedule` trigger would start it with:\n");
+        o.push_str(&format!(
+            "  #   entry_point: {}\n",
+            flow(&run.entry_point.0)
+        ));
+        o.push_str(&format!("  #   command: {}\n", flow(&run.command.0)));
+        o.push_str(&format!(
+            "  #   working_directory: {}\n",
+            run.working_directory.0
+        ));
+        return Run {
+            handler: None,
+            left: Vec::new(),
+            ..run
+        };
     }
     commented(
         o,
@@ -978,6 +1008,7 @@ pub fn config_text(f: &Facts) -> String {
         .clone()
         .unwrap_or_else(|| "SQS_QUEUE_URL".into());
     let sqs = f.handler.as_ref().is_some_and(|h| h.reads_records);
+    let bridge = bridged(f);
     o.push_str("queue:\n");
     match &f.queue_env {
         Some(name) => commented(
@@ -991,7 +1022,7 @@ pub fn config_text(f: &Facts) -> String {
             "guessed (the default): the code names no queue variable; set the one it reads",
         ),
     }
-    if sqs {
+    if sqs || bridge {
         commented(
             &mut o,
             "  visibility_timeout: 180s",
@@ -1042,7 +1073,30 @@ pub fn config_text(f: &Facts) -> String {
         "the ECS task's size, for a like-for-like comparison",
     );
     lambda_code(&mut o, f);
-    if sqs {
+    if bridge {
+        commented(
+            &mut o,
+            "  timeout: 30s",
+            "guessed: one batch; see queue.visibility_timeout",
+        );
+        commented(
+            &mut o,
+            "  reserved_concurrency: 2",
+            ">= trigger.max_concurrency, or throttled pollers dead-letter messages (docs/pitfalls.md#p8)",
+        );
+        o.push_str("  trigger:\n");
+        commented(
+            &mut o,
+            "    type: bridge",
+            "the unchanged polling worker, handed each batch by the supervisor\n`up` adds to the image (docs/bridge.md)",
+        );
+        commented(
+            &mut o,
+            "    batch_size: 10",
+            "ReceiveMessage's maximum, as on ECS",
+        );
+        commented(&mut o, "    max_concurrency: 2", "the least AWS accepts");
+    } else if sqs {
         commented(
             &mut o,
             "  timeout: 30s",
@@ -1078,10 +1132,8 @@ pub fn config_text(f: &Facts) -> String {
         );
         o.push_str("  trigger:\n");
         let why = match (f.language.language, &f.handler) {
-            (Language::Unknown, _) => "placeholder, valid today: with no runtime interface client known, this worker needs the\npolling-worker trigger, `type: bridge`, which runs the unchanged image (planned:\ndocs/config.md#planned); until then, write a handler and keep `schedule` or `sqs`",
-            (_, Some(_)) => "guessed: the handler ignores its event and polls the queue itself;\nan sqs trigger would delete messages it never reads",
-            (Language::Python, None) => "guessed: the unchanged polling code, invoked on a timer",
-            (_, None) => "guessed: the handler to write polls the queue once, as the worker does (`type: sqs`\nif it reads the event's Records instead); to run the worker unchanged, the\npolling-worker trigger `type: bridge` is planned (docs/config.md#planned)",
+            (_, Some(_)) => "guessed: the handler ignores its event and polls the queue itself;\nan sqs trigger would delete messages it never reads; `type: bridge` runs the\nworker's own loop instead, scaled as `sqs` (docs/bridge.md)",
+            _ => "guessed: the handler polls the queue once, as the worker does (`type: sqs`\nif it reads the event's Records instead)",
         };
         commented(&mut o, "    type: schedule", why);
         commented(&mut o, "    rate: 1m", "how often it polls");
@@ -1231,24 +1283,36 @@ mod tests {
     }
 
     #[test]
-    fn a_polling_handler_or_none_gets_the_schedule_trigger() {
-        for h in [
-            Some(Handler {
-                module: "app".into(),
-                reads_records: false,
-            }),
-            None,
-        ] {
-            let text = config_text(&facts(h.clone()));
-            let v = yaml(&text);
-            assert_eq!(v["lambda"]["trigger"]["type"], "schedule", "{h:?}");
-            assert_eq!(v["lambda"]["command"][0], "app.handler");
-            let command = text
-                .lines()
-                .find(|l| l.contains("command: [\"app.handler\"]"))
-                .unwrap();
-            assert_eq!(command.contains("TO WRITE"), h.is_none(), "{command}");
+    fn a_polling_handler_gets_the_schedule_trigger_and_no_handler_the_bridge() {
+        let text = config_text(&facts(Some(Handler {
+            module: "app".into(),
+            reads_records: false,
+        })));
+        let v = yaml(&text);
+        assert_eq!(v["lambda"]["trigger"]["type"], "schedule");
+        assert_eq!(v["lambda"]["command"][0], "app.handler");
+        assert!(!text.contains("TO WRITE"), "{text}");
+
+        let f = facts(None);
+        let text = config_text(&f);
+        let v = yaml(&text);
+        assert_eq!(v["lambda"]["trigger"]["type"], "bridge", "{text}");
+        for key in ["entry_point", "command", "working_directory"] {
+            assert!(v["lambda"][key].is_null(), "{key}: {text}");
         }
+        // What a handler would take is there to read, commented out.
+        assert!(text.contains("  #   command: [\"app.handler\"]"), "{text}");
+        assert!(!text.contains("TO WRITE"), "{text}");
+        assert!(run_left(&f).is_empty());
+        let config = parses_once_filled(&text);
+        assert!(config.lambda.trigger.is_bridge());
+        // The mapping's rule for the queue: 6 x the timeout.
+        assert_eq!(v["queue"]["visibility_timeout"], "180s");
+    }
+
+    fn run_left(f: &Facts) -> Vec<String> {
+        let mut o = String::new();
+        lambda_code(&mut o, f).left
     }
 
     #[test]
@@ -1583,6 +1647,38 @@ mod tests {
             let text = config_text(&f);
             let v = yaml(&text);
             let want: Vec<String> = s(c.entry_point);
+            if bridged(&f) {
+                // No handler: the worker runs unchanged under the bridge; what a handler would
+                // take is written commented out, from the same `run`.
+                assert_eq!(
+                    v["lambda"]["trigger"]["type"], "bridge",
+                    "{}\n{text}",
+                    c.name
+                );
+                assert!(v["lambda"]["entry_point"].is_null(), "{}\n{text}", c.name);
+                assert!(text.contains(c.language_line), "{}\n{text}", c.name);
+                assert!(
+                    text.contains(&format!("  #   entry_point: {}\n", flow(&want))),
+                    "{}\n{text}",
+                    c.name
+                );
+                let r = run(&f);
+                assert_eq!(r.entry_point.0, want, "{}", c.name);
+                assert_eq!(r.command.0[0], c.command, "{}", c.name);
+                assert_eq!(r.working_directory.0, c.working_directory, "{}", c.name);
+                assert!(
+                    r.command.1.contains(c.command_comment),
+                    "{}: {}",
+                    c.name,
+                    r.command.1
+                );
+                assert!(run_left(&f).is_empty(), "{}", c.name);
+                assert!(parses_once_filled(&text).lambda.trigger.is_bridge());
+                if f.language.language != Language::Python {
+                    assert!(!text.contains("awslambdaric"), "{}\n{text}", c.name);
+                }
+                continue;
+            }
             let got: Vec<String> =
                 serde_yaml_ng::from_value(v["lambda"]["entry_point"].clone()).unwrap();
             assert_eq!(got, want, "{}\n{text}", c.name);
@@ -1646,8 +1742,8 @@ mod tests {
                 "must call lambda.Start",
             ),
         ] {
-            let text = config_text(&facts_of("w", dockerfile, &[], None));
-            let comment = comment_of(&text, "  entry_point: [");
+            // Written for a handler: what `run` says of the entry point.
+            let comment = run(&facts_of("w", dockerfile, &[], None)).entry_point.1;
             let flat = comment.replace("\n                                # ", "\n");
             assert!(flat.contains(must), "{dockerfile}: {comment}");
             assert!(
@@ -1658,7 +1754,8 @@ mod tests {
     }
 
     #[test]
-    fn an_unknown_language_names_the_polling_worker_trigger_and_writes_one_that_validates() {
+    fn an_unknown_language_runs_unchanged_under_the_bridge_and_validates_once_the_network_is_filled(
+    ) {
         let f = facts_of(
             "w",
             "FROM mycompany/base:1\nCMD [\"/opt/run\"]\n",
@@ -1666,41 +1763,21 @@ mod tests {
             None,
         );
         let text = config_text(&f);
-        // `validate` names the placeholders as left to fill, then takes the file once filled.
-        let errors = crate::core::config::parse(
-            &text
-                .replacen("subnets: []", "subnets: [subnet-0123456789abcdef0]", 1)
-                .replacen(
-                    "security_groups: []",
-                    "security_groups: [sg-0123456789abcdef0]",
-                    1,
-                ),
-        )
-        .unwrap_err();
+        // `validate` names only the network as left to fill.
+        let errors = crate::core::config::parse(&text).unwrap_err();
         let paths: Vec<&str> = errors.iter().map(|d| d.path.as_str()).collect();
-        assert_eq!(
-            paths,
-            ["lambda.entry_point", "lambda.command"],
-            "{errors:?}"
-        );
-        let config = parses_once_filled(
-            &text
-                .replace("/TO-FILL/runtime-interface-client", "/usr/local/bin/ric")
-                .replace("TO-FILL.handler", "worker.handler"),
-        );
-        assert!(matches!(
-            config.lambda.trigger,
-            crate::core::config::Trigger::Schedule(_)
-        ));
-        let trigger = comment_of(&text, "    type: schedule");
+        assert_eq!(paths, ["ecs.subnets", "ecs.security_groups"], "{errors:?}");
+        let config = parses_once_filled(&text);
+        assert!(config.lambda.trigger.is_bridge());
+        // Only the commented-out handler path names the client to fill.
         assert!(
-            trigger.contains("`type: bridge`") && trigger.contains("unchanged image"),
-            "{trigger}"
-        );
-        assert!(
-            comment_of(&text, "  entry_point: [").starts_with("# TO FILL"),
+            text.lines()
+                .filter(|l| !l.trim_start().starts_with('#'))
+                .all(|l| !l.contains("TO-FILL")),
             "{text}"
         );
+        assert!(run_left(&f).is_empty());
+        // The handler's path stays readable: the unknown client, named.
         assert_eq!(
             run(&f).left,
             vec!["lambda.entry_point and lambda.command (no language known)".to_string()]

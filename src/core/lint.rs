@@ -15,6 +15,7 @@ pub fn lint(c: &Config) -> Vec<Diagnostic> {
     }
     trigger(c, &mut out);
     schedule_duty(c, &mut out);
+    bridge(c, &mut out);
     let s = &c.ecs.scaling;
     if s.min > s.max {
         out.push(
@@ -141,6 +142,33 @@ fn schedule_duty(c: &Config, out: &mut Vec<Diagnostic>) {
             );
         }
     }
+}
+
+/// What the `bridge` trigger does with the worker, said once by `validate` (docs/bridge.md).
+fn bridge(c: &Config, out: &mut Vec<Diagnostic>) {
+    if !c.lambda.trigger.is_bridge() {
+        return;
+    }
+    let vars: Vec<String> = c
+        .consumed_queues()
+        .iter()
+        .flat_map(|e| e.queue.finders())
+        .map(|f| f.var().to_string())
+        .collect();
+    out.push(
+        Diagnostic::info(
+            "bridge",
+            "lambda.trigger.type",
+            format!(
+                "bridge: Lambda runs the worker unchanged, {}, under the supervisor `up` adds to the image; the event source mapping hands it batches as the `sqs` trigger would, the worker receives them from SQS served on 127.0.0.1, and a message it does not delete goes back to the queue",
+                super::bridge::worker_command(c)
+            ),
+        )
+        .hint(format!(
+            "the worker reaches the supervisor through AWS_ENDPOINT_URL_SQS, which AWS SDKs released since late 2023 read (the versions are in the AWS SDKs and Tools reference guide, \"Service-specific endpoints\"); an older SDK follows the queue URL in {}, which the supervisor points at itself",
+            if vars.is_empty() { "the worker's variables".to_string() } else { vars.join(", ") }
+        )),
+    );
 }
 
 /// The trigger's concurrency against the function's reserved concurrency (docs/pitfalls.md#p8).

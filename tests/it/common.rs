@@ -213,6 +213,26 @@ pub fn worker_fields() -> String {
 
 /// [`BASE`] with a `production:` section on a standard queue: the Lambda stack gets a
 /// disabled mapping on it, and the role may consume it.
+/// `config` with the `bridge` trigger and none of the handler's fields: the worker's own
+/// ENTRYPOINT and CMD run (docs/bridge.md).
+pub fn bridge(config: &str) -> String {
+    use serde_yaml_ng::Value as V;
+    let mut trigger = yaml(config)["lambda"]["trigger"].clone();
+    trigger
+        .as_mapping_mut()
+        .unwrap()
+        .insert(V::from("type"), V::from("bridge"));
+    variant(
+        config,
+        &[
+            ("lambda.trigger", trigger),
+            ("lambda.entry_point", V::Null),
+            ("lambda.command", V::Null),
+            ("lambda.working_directory", V::Null),
+        ],
+    )
+}
+
 pub fn production_sqs() -> String {
     format!("{BASE}production:\n  ecs_service: prod/orders-worker\n  queue: https://sqs.eu-west-1.amazonaws.com/123456789012/orders\n")
 }
@@ -290,6 +310,13 @@ pub fn variations() -> Vec<(&'static str, String)> {
         ("several-queues", several_queues()),
         ("several-queues-schedule", variant(&several_queues(), &[("lambda.trigger", yaml("{type: schedule, rate: 5m}")), ("lambda.reserved_concurrency", V::from(1))])),
         ("six-queues", six_queues()),
+        ("bridge", bridge(BASE)),
+        ("production-bridge", bridge(&production_sqs())),
+        ("several-queues-bridge", bridge(&several_queues())),
+        (
+            "bridge-own-command",
+            variant(&bridge(BASE), &[("ecs.command", yaml("[python, -u, worker.py]")), ("lambda.working_directory", V::from("/srv"))]),
+        ),
         (
             "worker-fields-schedule",
             variant(&worker_fields(), &[("lambda.trigger", yaml("{type: schedule}")), ("lambda.reserved_concurrency", V::from(1)), ("queue.dead_letter", V::from(false))]),

@@ -291,6 +291,28 @@ fn strings(v: &Value) -> Vec<String> {
 
 /// The line of the written config holding `key` in the `lambda:` section, with the comment lines
 /// that continue it.
+/// A worker with no handler runs unchanged under the bridge: `init` writes none of the
+/// handler's fields, and what a handler would take commented out, `  #   KEY: VALUE`.
+fn handler_alternative(text: &str, key: &str) -> serde_yaml_ng::Value {
+    let prefix = format!("  #   {key}: ");
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .unwrap_or_else(|| panic!("no commented {key}:\n{text}"));
+    serde_yaml_ng::from_str(line).unwrap()
+}
+
+fn assert_bridged(config: &Value, text: &str) {
+    assert_eq!(config["lambda"]["trigger"]["type"], "bridge", "{text}");
+    for key in ["entry_point", "command", "working_directory"] {
+        assert!(config["lambda"][key].is_null(), "{key}: {text}");
+    }
+    assert!(
+        text.contains("no handler found: the worker runs unchanged"),
+        "{text}"
+    );
+}
+
 fn lambda_line(text: &str, key: &str) -> String {
     let section = &text[text.find("\nlambda:\n").expect("a lambda section")..];
     let mut lines = section.lines().skip_while(|l| !l.contains(key));
@@ -368,16 +390,13 @@ fn a_node_worker_gets_the_node_runtime_interface_client_and_its_exported_handler
     .unwrap();
     let stderr = init_stderr(&dir);
     assert!(
-        stderr.contains("lambda.command (export the handler it names)"),
+        stderr.contains("left to fill: ecs.subnets, ecs.security_groups;"),
         "{stderr}"
     );
     let text = config_text(&dir);
-    let command = lambda_line(&text, "command:");
-    assert!(
-        command.contains("[\"worker.handler\"]") && command.contains("TO WRITE"),
-        "{command}"
-    );
-    assert!(text.contains("type: schedule"), "{text}");
+    let config: Value = serde_yaml_ng::from_str(&text).unwrap();
+    assert_bridged(&config, &text);
+    assert_eq!(handler_alternative(&text, "command")[0], "worker.handler");
     let out = run(&dir, &["init", "--force", "--output", "json"]);
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["language"], "node");
@@ -404,21 +423,19 @@ fn a_go_binary_built_in_a_golang_stage_and_run_from_scratch_is_its_own_entry_poi
         ],
     );
     let config = init_then_validate(&dir);
-    let lambda = &config["lambda"];
-    assert_eq!(strings(&lambda["entry_point"]), ["/worker"]);
-    assert_eq!(lambda["command"][0], "lambda");
-    assert_eq!(lambda["working_directory"], "/");
-    assert_eq!(config["queue"]["url_env"], "JOBS_QUEUE_URL");
     let text = config_text(&dir);
-    assert!(text.contains("# language: Go, guessed: the final image, on `scratch`, runs what a `golang:1.22-alpine` stage builds"), "{text}");
-    let entry = lambda_line(&text, "entry_point:");
-    assert!(
-        entry.contains("Go has no runtime interface client") && entry.contains("lambda.Start"),
-        "{entry}"
+    assert_bridged(&config, &text);
+    assert_eq!(
+        strings(&handler_alternative(&text, "entry_point")),
+        ["/worker"]
     );
-    assert!(lambda_line(&text, "command:").contains("TO FILL: a placeholder"));
+    assert_eq!(handler_alternative(&text, "command")[0], "lambda");
+    assert_eq!(handler_alternative(&text, "working_directory"), "/");
+    assert_eq!(config["queue"]["url_env"], "JOBS_QUEUE_URL");
+    assert!(text.contains("# language: Go, guessed: the final image, on `scratch`, runs what a `golang:1.22-alpine` stage builds"), "{text}");
     assert!(!text.contains("awslambdaric"), "{text}");
-    assert!(init_stderr(&dir).contains("lambda.command (Go: the binary must call lambda.Start)"));
+    // Nothing to write: the binary runs as it is.
+    assert!(init_stderr(&dir).contains("left to fill: ecs.subnets, ecs.security_groups;"));
 }
 
 #[test]
@@ -534,8 +551,10 @@ fn java_dotnet_and_ruby_workers_get_their_runtime_interface_clients() {
         ],
     );
     let config = init_then_validate(&java);
+    let text = config_text(&java);
+    assert_bridged(&config, &text);
     assert_eq!(
-        strings(&config["lambda"]["entry_point"]),
+        strings(&handler_alternative(&text, "entry_point")),
         [
             "/opt/java/openjdk/bin/java",
             "-cp",
@@ -544,11 +563,9 @@ fn java_dotnet_and_ruby_workers_get_their_runtime_interface_clients() {
         ]
     );
     assert_eq!(
-        config["lambda"]["command"][0],
+        handler_alternative(&text, "command")[0],
         "com.example.Handler::handleRequest"
     );
-    let text = config_text(&java);
-    assert!(lambda_line(&text, "command:").contains("TO FILL: the handler, package.Class::method"));
     assert!(text.contains("# language: Java, guessed: the image starts `java -XX:MaxRAMPercentage=75 -jar app.jar`"), "{text}");
 
     let dotnet = folder(
@@ -563,7 +580,9 @@ fn java_dotnet_and_ruby_workers_get_their_runtime_interface_clients() {
         ],
     );
     let config = init_then_validate(&dotnet);
-    let entry = strings(&config["lambda"]["entry_point"]);
+    let text = config_text(&dotnet);
+    assert_bridged(&config, &text);
+    let entry = strings(&handler_alternative(&text, "entry_point"));
     assert_eq!(entry[..2], ["dotnet", "exec"]);
     assert!(entry.contains(&"/app/OrdersWorker.deps.json".to_string()));
     assert!(entry.contains(&"/app/OrdersWorker.runtimeconfig.json".to_string()));
@@ -572,15 +591,9 @@ fn java_dotnet_and_ruby_workers_get_their_runtime_interface_clients() {
         "/app/Amazon.Lambda.RuntimeSupport.dll"
     );
     assert_eq!(
-        config["lambda"]["command"][0],
+        handler_alternative(&text, "command")[0],
         "OrdersWorker::OrdersWorker.Function::FunctionHandler"
     );
-    let text = config_text(&dotnet);
-    assert!(
-        lambda_line(&text, "entry_point:").contains("NuGet package Amazon.Lambda.RuntimeSupport")
-    );
-    assert!(lambda_line(&text, "command:")
-        .contains("TO FILL: the handler, Assembly::Namespace.Class::Method"));
     assert!(text.contains("# language: .NET, guessed: the image starts `dotnet OrdersWorker.dll`"));
 
     let ruby = folder(
@@ -627,19 +640,10 @@ fn an_unknown_language_is_never_guessed_python() {
             "FROM debian:bookworm-slim\nRUN apt-get update && apt-get install -y --no-install-recommends ca-certificates\nCOPY worker /usr/local/bin/worker\nCMD [\"/usr/local/bin/worker\", \"--poll\"]\n",
         )],
     );
-    let config = init_then_validate_leaving(
-        &dir,
-        &[
-            (
-                "lambda.entry_point",
-                "/TO-FILL/runtime-interface-client",
-                "/usr/local/bin/ric",
-            ),
-            ("lambda.command", "TO-FILL.handler", "worker.handler"),
-        ],
-    );
-    assert_eq!(config["lambda"]["trigger"]["type"], "schedule");
+    // Nothing left to fill but the network: the unchanged binary runs under the bridge.
+    let config = init_then_validate(&dir);
     let text = config_text(&dir);
+    assert_bridged(&config, &text);
     assert!(
         !text.contains("awslambdaric") && !text.contains("python"),
         "{text}"
@@ -648,12 +652,10 @@ fn an_unknown_language_is_never_guessed_python() {
         text.contains("# language: unknown: nothing names a language"),
         "{text}"
     );
-    assert!(lambda_line(&text, "entry_point:").contains("TO FILL"));
-    assert!(lambda_line(&text, "command:").contains("TO FILL"));
-    let trigger = lambda_line(&text, "type: schedule");
-    assert!(
-        trigger.contains("polling-worker trigger, `type: bridge`"),
-        "{trigger}"
+    assert_eq!(
+        handler_alternative(&text, "entry_point")[0],
+        "/TO-FILL/runtime-interface-client"
     );
-    assert!(init_stderr(&dir).contains("lambda.entry_point and lambda.command (no language known)"));
+    assert!(lambda_line(&text, "type: bridge").contains("docs/bridge.md"));
+    assert!(init_stderr(&dir).contains("left to fill: ecs.subnets, ecs.security_groups;"));
 }

@@ -294,21 +294,56 @@ fn lambda_function_and_trigger_match_the_config() {
         let f = props(&lambda, "Function");
         assert_eq!(f["PackageType"], "Image", "{name}");
         let ic = &f["ImageConfig"];
+        // The bridge starts the supervisor, the worker's own parts after its flags.
+        let want = if c.lambda.trigger.is_bridge() {
+            replatform::core::bridge::image_config(&c)
+        } else {
+            replatform::core::bridge::ImageConfig {
+                entry_point: c.lambda.entry_point.clone(),
+                command: c.lambda.command.clone(),
+                working_directory: c.lambda.working_directory.clone(),
+            }
+        };
         assert_eq!(
             ic["EntryPoint"],
-            serde_yaml_ng::to_value(&c.lambda.entry_point).unwrap(),
+            serde_yaml_ng::to_value(&want.entry_point).unwrap(),
             "{name}"
         );
         assert_eq!(
             ic["Command"],
-            serde_yaml_ng::to_value(&c.lambda.command).unwrap(),
+            serde_yaml_ng::to_value(&want.command).unwrap(),
             "{name}"
         );
         assert_eq!(
             ic["WorkingDirectory"],
-            Value::from(c.lambda.working_directory.as_str()),
+            Value::from(want.working_directory.as_str()),
             "{name}"
         );
+        // Every part of ImageConfig is said, never left to what Lambda kept (docs/pitfalls.md#p5).
+        assert!(
+            !want.command.is_empty() && want.working_directory.starts_with('/'),
+            "{name}"
+        );
+        if c.lambda.trigger.is_bridge() {
+            assert_eq!(want.entry_point, [replatform::core::bridge::BIN], "{name}");
+            for st in render_config(&c, &Image::Placeholder) {
+                assert!(!st.template.contains("awslambdaric"), "{name}");
+            }
+            let queues = &f["Environment"]["Variables"][replatform::core::bridge::QUEUES_VAR];
+            let sub = queues["Fn::Sub"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{name}: {queues:?}"));
+            for e in c.consumed_queues() {
+                assert!(
+                    sub.contains(&format!(
+                        "\"${{{}Queue}}\": [\"${{{}Queue.Arn}}\"",
+                        e.id(),
+                        e.id()
+                    )),
+                    "{name}: {sub}"
+                );
+            }
+        }
         assert_eq!(
             f["Architectures"][0],
             c.image.platform.lambda_architecture(),
@@ -338,7 +373,7 @@ fn lambda_function_and_trigger_match_the_config() {
         }
         let resources = lambda["Resources"].as_mapping().unwrap();
         match &c.lambda.trigger {
-            Trigger::Sqs(t) => {
+            Trigger::Sqs(t) | Trigger::Bridge(t) => {
                 let esm = props(&lambda, "EventSourceMapping");
                 assert_eq!(esm["EventSourceArn"], get_att("Queue", "Arn"), "{name}");
                 assert_eq!(int(&esm["BatchSize"]), t.batch_size as i64, "{name}");
@@ -805,7 +840,7 @@ fn the_production_queue_is_ready_but_not_consumed() {
             ],
             "{name}"
         );
-        if !matches!(c.lambda.trigger, Trigger::Sqs(_)) {
+        if c.lambda.trigger.mapping().is_none() {
             assert!(mapping.is_null(), "{name}: a schedule has no mapping");
             continue;
         }

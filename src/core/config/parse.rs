@@ -115,6 +115,21 @@ pub fn parse(source: &str) -> Result<Config, Vec<Diagnostic>> {
             }
             let syntax = d.hint.as_deref() == Some(SYNTAX_HINT);
             d = structure::explain(d, source, &places, syntax);
+            // A key of `lambda` written outside it (the bridge's optional ones) is the mistake
+            // to name, rather than the `trigger` serde reaches after it.
+            if d.code == "missing-key" && d.path == "lambda" {
+                for key in ["entry_point", "command", "working_directory"] {
+                    if places.contains_key(&format!("lambda.{key}")) {
+                        continue;
+                    }
+                    let k = located(explain("lambda", &format!("missing field `{key}`")));
+                    let plain = k.hint.clone();
+                    let k = structure::explain(k, source, &places, false);
+                    if k.hint != plain {
+                        return Err(vec![tidy(k)]);
+                    }
+                }
+            }
             return Err(vec![tidy(d)]);
         }
     };
