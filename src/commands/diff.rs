@@ -106,12 +106,56 @@ fn show(printer: &Printer, diff: &Diff) -> std::io::Result<()> {
     Ok(())
 }
 
+/// The widest line of the template diff: a line of the template longer than a terminal's 80
+/// columns goes on below, each part under the same `+`, `-` or ` ` mark, so that no part of a
+/// change is out of sight and nothing wraps.
+const COLUMNS: usize = 80;
+
+fn fold(line: &str) -> Vec<String> {
+    if line.chars().count() <= COLUMNS || line.starts_with("@@") {
+        return vec![line.to_string()];
+    }
+    let mark: String = line.chars().take(1).collect();
+    let mut rest: String = line.chars().skip(1).collect();
+    let indent = rest.chars().take_while(|c| *c == ' ').count() + 2;
+    let mut out = Vec::new();
+    let mut first = true;
+    while !rest.is_empty() {
+        let room = if first { COLUMNS - 1 } else { COLUMNS - 1 - indent };
+        let chars: Vec<char> = rest.chars().collect();
+        if chars.len() <= room {
+            out.push(rest.clone());
+            break;
+        }
+        // Break at the last space that leaves some text on the line, else at the edge.
+        let cut = chars[..room]
+            .iter()
+            .rposition(|c| *c == ' ')
+            .filter(|i| *i > room / 2)
+            .map_or(room, |i| i + 1);
+        out.push(chars[..cut].iter().collect::<String>().trim_end().to_string());
+        rest = chars[cut..].iter().collect();
+        first = false;
+    }
+    out.into_iter()
+        .enumerate()
+        .map(|(i, part)| {
+            if i == 0 {
+                format!("{mark}{part}")
+            } else {
+                format!("{mark}{}{part}", " ".repeat(indent))
+            }
+        })
+        .collect()
+}
+
 /// Red removals and green additions; anstream drops the colors where they don't belong.
 fn colorize(diff: &str) -> String {
     let red = anstyle::Style::new().fg_color(Some(anstyle::AnsiColor::Red.into()));
     let green = anstyle::Style::new().fg_color(Some(anstyle::AnsiColor::Green.into()));
     let cyan = anstyle::Style::new().fg_color(Some(anstyle::AnsiColor::Cyan.into()));
     diff.lines()
+        .flat_map(fold)
         .map(|l| {
             if l.starts_with("+++") || l.starts_with("---") || l.starts_with("@@") {
                 format!("{cyan}{l}{cyan:#}")
@@ -125,4 +169,26 @@ fn colorize(diff: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_template_line_goes_on_below_under_its_mark() {
+        let long = format!(
+            "+          comment: \"{}\"",
+            "The SQS event source mapping invokes the function synchronously ".repeat(3)
+        );
+        let parts = fold(&long);
+        assert!(parts.len() > 1, "{parts:?}");
+        assert!(parts.iter().all(|p| p.starts_with('+')), "{parts:?}");
+        assert!(parts.iter().all(|p| p.chars().count() <= COLUMNS), "{parts:?}");
+        // Nothing is lost: the words read the same once the parts are joined.
+        let words = |s: &str| s.split_whitespace().map(String::from).collect::<Vec<_>>();
+        let joined: Vec<String> = parts.iter().flat_map(|p| words(&p[1..])).collect();
+        assert_eq!(joined, words(&long[1..]));
+        assert_eq!(fold(" short"), vec![" short".to_string()]);
+    }
 }

@@ -166,16 +166,63 @@ fn queue_text(q: &QueueReport, missing: &str) -> String {
     format!("{} ({depth})", tables::short(&q.url))
 }
 
+/// The widest line of text output: a terminal's default, so that no row wraps.
+const COLUMNS: usize = 80;
+
+/// Rows that fit [`COLUMNS`]: a value too long for its row keeps its name on it and moves what it
+/// says in parentheses (a queue's depth) to a row of its own below.
+fn fit(rows: Vec<(&str, String)>) -> Vec<(&str, String)> {
+    let label = rows.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0);
+    let room = COLUMNS.saturating_sub(2 + label + 2);
+    let mut out = Vec::with_capacity(rows.len());
+    for (k, v) in rows {
+        match v.rfind(" (") {
+            Some(i) if v.chars().count() > room && v.ends_with(')') => {
+                out.push((k, v[..i].to_string()));
+                out.push(("", v[i + 1..].to_string()));
+            }
+            _ => out.push((k, v)),
+        }
+    }
+    out
+}
+
 /// A titled block of label-value rows, indented under its title.
 fn block(printer: &Printer, title: &str, rows: Vec<(&str, String)>) -> std::io::Result<()> {
     printer.data(format!(
         "{title}\n{}",
         tables::indent(
-            &tables::pairs(["", ""], rows)
+            &tables::pairs(["", ""], fit(rows))
                 .lines()
                 .skip(1)
                 .collect::<Vec<_>>()
                 .join("\n")
         )
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_queue_row_moves_its_depth_below_its_name() {
+        let name = "orders-worker-ecs-DeadLetterQueue-1A2B3C4D5E6F7";
+        let rows = fit(vec![
+            ("status", "CREATE_COMPLETE".to_string()),
+            (
+                "dead-letter queue",
+                format!("{name} (0 visible, 0 in flight, 0 delayed)"),
+            ),
+            ("queue", "q (1 visible, 0 in flight, 0 delayed)".to_string()),
+        ]);
+        assert_eq!(rows[1], ("dead-letter queue", name.to_string()));
+        assert_eq!(rows[2], ("", "(0 visible, 0 in flight, 0 delayed)".to_string()));
+        assert_eq!(rows[3].1, "q (1 visible, 0 in flight, 0 delayed)");
+        let text = tables::indent(&tables::pairs(["", ""], rows));
+        assert!(
+            text.lines().all(|l| l.chars().count() <= COLUMNS),
+            "{text}"
+        );
+    }
 }

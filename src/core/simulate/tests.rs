@@ -490,3 +490,27 @@ fn a_bad_worker_setting_is_refused() {
         .unwrap_err()
         .contains("`SQS_MAX_NUM_MSGS` is `50`"));
 }
+
+#[test]
+fn the_bridge_scales_as_the_sqs_trigger_it_is_fed_by() {
+    // The same mapping feeds both: the same pollers, the same drain (docs/bridge.md).
+    let sqs = config("    max: 10", "  timeout: 10s\n  trigger: { type: sqs, max_concurrency: 20 }");
+    let bridge = config(
+        "    max: 10",
+        "  timeout: 10s\n  trigger: { type: bridge, max_concurrency: 20 }",
+    );
+    assert!(bridge.lambda.trigger.is_bridge());
+    let i = inputs(20_000, 200);
+    let (a, b) = (simulate(&sqs, &i), simulate(&bridge, &i));
+    let lambda = |r: &Run| {
+        of(r, Side::Lambda)
+            .into_iter()
+            .map(|s| (s.elapsed_s, s.workers, s.visible))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(lambda(&a), lambda(&b));
+    assert!(
+        of(&b, Side::Lambda).iter().any(|s| s.workers == Some(20)),
+        "max_concurrency caps the bridge's pollers"
+    );
+}
