@@ -1,0 +1,328 @@
+//! `lambda.trigger.type: bridge` end to end: `local` builds the worker's image, adds the
+//! supervisor's layer (the static build of `scripts/build-bridge amd64`, made here when it is
+//! older than bridge/src), runs it as Lambda would against moto and plays the SQS trigger.
+//! The workers have no handler and no runtime interface client: a boto3 receive loop, the seed
+//! article's run-once worker, and a static Rust binary on `FROM scratch`. Every message is
+//! handled and deleted once; one the worker leaves comes back and reaches the dead-letter queue;
+//! a worker killed mid-batch loses nothing. `up` pushes the image with exactly one more layer
+//! than the worker's, and both stacks run its digest.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+use std::time::SystemTime;
+
+use crate::common::repo;
+use crate::emulator::{block, stderr, Moto};
+use crate::local::{base, counts, sqs};
+
+/// The target folder this test build uses (`CARGO_TARGET_DIR`, else target/).
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|p| if p.is_absolute() { p } else { repo().join(p) })
+        .unwrap_or_else(|| repo().join("target"))
+}
+
+fn newest(dir: &Path) -> SystemTime {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter_map(|e| e.metadata().ok()?.modified().ok())
+        .max()
+        .unwrap_or(SystemTime::UNIX_EPOCH)
+}
+
+/// `REPLATFORM_BRIDGE_DIR`: the folder of `amd64/replatform-bridge`, built by
+/// `scripts/build-bridge amd64` unless the binary is newer than the crate's sources.
+fn bridge_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = target_dir().join("bridge");
+        let bin = dir.join("amd64/replatform-bridge");
+        let sources =
+            newest(&repo().join("bridge/src")).max(newest(&repo().join("bridge/Cargo.toml")));
+        let fresh = bin
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t > sources);
+        if !fresh {
+            let out = Command::new(repo().join("scripts/build-bridge"))
+                .arg("amd64")
+                .env("CARGO_TARGET_DIR", target_dir())
+                .output()
+                .expect("scripts/build-bridge runs");
+            assert!(
+                out.status.success(),
+                "scripts/build-bridge amd64: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        assert!(bin.is_file(), "{} was not built", bin.display());
+        dir
+    })
+}
+
+/// The static Rust worker of tests/fixtures/bridge-rust, built for linux/amd64 with musl.
+fn rust_worker() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let src = tempfile::tempdir().unwrap();
+        for f in ["Cargo.toml", "src/main.rs"] {
+            let to = src.path().join(f);
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::copy(repo().join("tests/fixtures/bridge-rust").join(f), to).unwrap();
+        }
+        let target = target_dir().join("bridge-rust-worker");
+        let out = Command::new("cargo")
+            .args([
+                "build",
+                "--release",
+                "--target",
+                "x86_64-unknown-linux-musl",
+            ])
+            .current_dir(src.path())
+            .env("CARGO_TARGET_DIR", &target)
+            .env("CARGO_TARGET_X86_64_UNKNOWN_LINUX_MUSL_LINKER", "rust-lld")
+            .output()
+            .expect("cargo runs");
+        assert!(
+            out.status.success(),
+            "building the Rust worker: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        target.join("x86_64-unknown-linux-musl/release/worker")
+    })
+}
+
+/// A service folder: the fixture's files, and a config of the bridge with nothing of the
+/// handler's: the image's own ENTRYPOINT, CMD and WORKDIR run.
+fn service(fixture: &str, name: &str, extra: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let src = repo().join("tests/fixtures").join(fixture);
+    for entry in std::fs::read_dir(&src).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_file() {
+            std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+        }
+    }
+    let config = format!(
+        "service: {name}\nimage:\n  build_args: {{BASE_IMAGE: {}}}\n{extra}queue:\n  visibility_timeout: 5s\necs:\n  subnets: [subnet-0123456789abcdef0]\n  security_groups: [sg-0123456789abcdef0]\nlambda:\n  timeout: 5s\n  trigger: {{ type: bridge, batch_size: 10 }}\n",
+        base()
+    );
+    std::fs::write(dir.path().join("replatform.yaml"), config).unwrap();
+    dir
+}
+
+fn queue(moto: &Moto, name: &str, dead_letter: Option<&str>) -> String {
+    let c = sqs(moto);
+    let mut create = c.create_queue().queue_name(name);
+    if let Some(dlq) = dead_letter {
+        let arn = format!("arn:aws:sqs:{}:123456789012:{dlq}", crate::common::REGION);
+        create = create.attributes(
+            aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy,
+            format!(r#"{{"deadLetterTargetArn": "{arn}", "maxReceiveCount": "2"}}"#),
+        );
+    }
+    block(create.send())
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_string()
+}
+
+fn send(moto: &Moto, url: &str, bodies: &[String]) {
+    for b in bodies {
+        block(
+            sqs(moto)
+                .send_message()
+                .queue_url(url)
+                .message_body(b)
+                .send(),
+        )
+        .unwrap();
+    }
+}
+
+fn local(moto: &Moto, dir: &Path, queue: &str) -> Output {
+    moto.replatform_with(
+        dir,
+        &[
+            "local",
+            "--only",
+            "lambda",
+            "--queue-url",
+            queue,
+            "--timeout",
+            "60s",
+        ],
+        &[("REPLATFORM_BRIDGE_DIR", bridge_dir().display().to_string())],
+    )
+}
+
+/// What the container printed that starts with `what `: the rest of each such line.
+fn printed(out: &Output, what: &str) -> Vec<String> {
+    let prefix = format!("| {what} ");
+    let mut v: Vec<String> = stderr(out)
+        .lines()
+        .filter_map(|l| l.split_once(&prefix).map(|(_, rest)| rest.to_string()))
+        .collect();
+    v.sort();
+    v
+}
+
+fn bodies(prefix: &str, n: usize) -> Vec<String> {
+    let mut v: Vec<String> = (1..=n).map(|i| format!("{prefix}{i:02}")).collect();
+    v.sort();
+    v
+}
+
+fn first_words(lines: &[String]) -> Vec<String> {
+    let mut v: Vec<String> = lines
+        .iter()
+        .map(|l| l.split_whitespace().next().unwrap_or_default().to_string())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn a_boto3_loop_worker_handles_every_message_once_under_the_bridge() {
+    let moto = Moto::start();
+    let q = queue(&moto, "it-bridge-loop", None);
+    let sent = bodies("m", 23);
+    send(&moto, &q, &sent);
+    let dir = service("bridge-loop", "it-bridge-loop", "");
+    let out = local(&moto, dir.path(), &q);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("replatform-bridge: serving SQS for it-bridge-loop"),
+        "the supervisor ran the worker: {err}"
+    );
+    assert_eq!(
+        first_words(&printed(&out, "handled")),
+        sent,
+        "each once: {err}"
+    );
+    assert_eq!(counts(&sqs(&moto), &q), (0, 0), "the queue is empty");
+}
+
+#[test]
+fn a_message_the_worker_leaves_comes_back_then_reaches_the_dead_letter_queue() {
+    let moto = Moto::start();
+    let dlq = queue(&moto, "it-bridge-dlq-dead", None);
+    let q = queue(&moto, "it-bridge-dlq", Some("it-bridge-dlq-dead"));
+    let mut sent = bodies("ok", 4);
+    sent.push("leave-me".into());
+    send(&moto, &q, &sent);
+    let dir = service("bridge-loop", "it-bridge-dlq", "");
+    let out = local(&moto, dir.path(), &q);
+    // The left message is reported failed (batchItemFailures): the run says so.
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(first_words(&printed(&out, "handled")), bodies("ok", 4));
+    // Its visibility was set to 0 through the supervisor (forwarded to moto): it came back at
+    // once, was left again, and after maxReceiveCount (2) receives moto moved it.
+    assert_eq!(
+        printed(&out, "left"),
+        vec!["leave-me".to_string(), "leave-me".to_string()],
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(counts(&sqs(&moto), &q), (0, 0));
+    let dead = block(
+        sqs(&moto)
+            .receive_message()
+            .queue_url(&dlq)
+            .max_number_of_messages(10)
+            .send(),
+    )
+    .unwrap();
+    let dead: Vec<&str> = dead.messages().iter().filter_map(|m| m.body()).collect();
+    assert_eq!(dead, vec!["leave-me"]);
+}
+
+#[test]
+fn a_worker_killed_mid_batch_loses_nothing() {
+    let moto = Moto::start();
+    let q = queue(&moto, "it-bridge-crash", None);
+    let mut sent = bodies("m", 8);
+    sent.push("crash-now".into());
+    send(&moto, &q, &sent);
+    sent.sort();
+    let dir = service("bridge-loop", "it-bridge-crash", "");
+    let first = local(&moto, dir.path(), &q);
+    assert_eq!(
+        printed(&first, "crash"),
+        vec!["crash-now".to_string()],
+        "{}",
+        stderr(&first)
+    );
+    let handled_first = printed(&first, "handled");
+    let (visible, in_flight) = counts(&sqs(&moto), &q);
+    assert_eq!(
+        handled_first.len() as u64 + visible + in_flight,
+        sent.len() as u64,
+        "every message is deleted or still in the queue: {}",
+        stderr(&first)
+    );
+    assert!(in_flight >= 1, "the crashing one is back in the queue");
+    // After the visibility timeout (5 s) the rest is handled, the crashing one on its second
+    // receive.
+    std::thread::sleep(std::time::Duration::from_secs(6));
+    let second = local(&moto, dir.path(), &q);
+    assert_eq!(second.status.code(), Some(0), "{}", stderr(&second));
+    let mut all = handled_first;
+    all.extend(printed(&second, "handled"));
+    let mut words = first_words(&all);
+    words.sort();
+    assert_eq!(words, sent, "each handled exactly once: {all:?}");
+    assert!(
+        all.contains(&"crash-now 2".to_string()),
+        "the crashing one came back: {all:?}"
+    );
+    assert_eq!(counts(&sqs(&moto), &q), (0, 0));
+}
+
+#[test]
+fn the_seed_articles_run_once_worker_runs_unchanged() {
+    let moto = Moto::start();
+    let q = queue(&moto, "it-bridge-seed", None);
+    let sent = bodies("s", 17);
+    send(&moto, &q, &sent);
+    let dir = service("bridge-seed", "it-bridge-seed", "");
+    let out = local(&moto, dir.path(), &q);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(printed(&out, "handled"), sent, "{}", stderr(&out));
+    assert_eq!(counts(&sqs(&moto), &q), (0, 0));
+}
+
+#[test]
+fn a_static_rust_worker_on_scratch_runs_under_the_bridge() {
+    let moto = Moto::start();
+    let dlq = queue(&moto, "it-bridge-rust-dead", None);
+    let q = queue(&moto, "it-bridge-rust", Some("it-bridge-rust-dead"));
+    let sent = bodies("r", 14);
+    send(&moto, &q, &sent);
+    let dir = service("bridge-rust", "it-bridge-rust", "");
+    std::fs::copy(rust_worker(), dir.path().join("worker")).unwrap();
+    let out = local(&moto, dir.path(), &q);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(printed(&out, "handled"), sent, "{}", stderr(&out));
+    assert_eq!(counts(&sqs(&moto), &q), (0, 0));
+
+    // One it leaves: back at once (its visibility set to 0 by the worker, forwarded to moto),
+    // left again, then moved to the dead-letter queue after maxReceiveCount (2).
+    send(&moto, &q, &["leave-rust".to_string(), "r99".to_string()]);
+    let out = local(&moto, dir.path(), &q);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(printed(&out, "handled"), vec!["r99".to_string()]);
+    assert_eq!(
+        printed(&out, "left"),
+        vec!["leave-rust".to_string(), "leave-rust".to_string()],
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(counts(&sqs(&moto), &q), (0, 0));
+    assert_eq!(counts(&sqs(&moto), &dlq), (1, 0));
+}
