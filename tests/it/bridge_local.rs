@@ -326,3 +326,304 @@ fn a_static_rust_worker_on_scratch_runs_under_the_bridge() {
     assert_eq!(counts(&sqs(&moto), &q), (0, 0));
     assert_eq!(counts(&sqs(&moto), &dlq), (1, 0));
 }
+
+/// moto's `GetAuthorizationToken` is base64 of `AWS:<account>-auth-token`.
+const PASSWORD: &str = "123456789012-auth-token";
+const TOKEN: &str = "QVdTOjEyMzQ1Njc4OTAxMi1hdXRoLXRva2Vu";
+
+/// A registry of this test's own (Debian's `docker-registry`, htpasswd with moto's ECR
+/// password), as tests/it/image.rs runs it; stopped when dropped.
+struct Registry {
+    child: std::process::Child,
+    host: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Registry {
+    fn start() -> Self {
+        use std::io::Write;
+        use std::process::Stdio;
+        let dir = tempfile::tempdir().unwrap();
+        let htpasswd = dir.path().join("htpasswd");
+        let mut h = Command::new("htpasswd")
+            .args(["-iBc", htpasswd.to_str().unwrap(), "AWS"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("htpasswd (apache2-utils) is installed by scripts/test-tools.sh");
+        h.stdin
+            .take()
+            .unwrap()
+            .write_all(PASSWORD.as_bytes())
+            .unwrap();
+        assert!(h.wait().unwrap().success());
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let config = dir.path().join("config.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "version: 0.1\nlog: {{level: error}}\nstorage: {{filesystem: {{rootdirectory: {}}}}}\nhttp: {{addr: 127.0.0.1:{port}}}\nauth: {{htpasswd: {{realm: test, path: {}}}}}\n",
+                dir.path().join("data").display(),
+                htpasswd.display()
+            ),
+        )
+        .unwrap();
+        let child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(&config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("docker-registry is installed by scripts/test-tools.sh");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "docker-registry did not start"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Registry {
+            child,
+            host: format!("127.0.0.1:{port}"),
+            _dir: dir,
+        }
+    }
+
+    /// The manifest of a tag, as the registry answers it, and its digest.
+    fn manifest(&self, repository: &str, tag: &str) -> (String, serde_json::Value) {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(&self.host).unwrap();
+        write!(
+            s,
+            "GET /v2/{repository}/manifests/{tag} HTTP/1.1\r\nHost: {}\r\nAuthorization: Basic {TOKEN}\r\nAccept: application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json\r\nConnection: close\r\n\r\n",
+            self.host
+        )
+        .unwrap();
+        let mut text = String::new();
+        s.read_to_string(&mut text).unwrap();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        let digest = head
+            .lines()
+            .find_map(|l| {
+                l.split_once(": ")
+                    .filter(|(k, _)| k.eq_ignore_ascii_case("Docker-Content-Digest"))
+                    .map(|(_, v)| v.to_string())
+            })
+            .unwrap();
+        (digest, serde_json::from_str(body).unwrap())
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if let Ok(out) = Command::new("docker")
+            .args(["images", "--format", "{{.Repository}}:{{.Tag}}"])
+            .output()
+        {
+            let names: Vec<String> = String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .filter(|l| l.starts_with(&format!("{}/", self.host)))
+                .map(String::from)
+                .collect();
+            if !names.is_empty() {
+                let _ = Command::new("docker")
+                    .arg("rmi")
+                    .args(&names)
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .status();
+            }
+        }
+    }
+}
+
+/// The config of [`crate::common::BASE`] under the bridge, pushing to `registry`.
+fn bridge_config(service: &str, registry: &str, platform: &str) -> String {
+    crate::common::variant(
+        &crate::common::bridge(crate::common::BASE),
+        &[
+            ("service", service.into()),
+            ("image.registry", registry.into()),
+            ("image.builder", "docker".into()),
+            ("image.platform", platform.into()),
+        ],
+    )
+}
+
+#[test]
+fn up_pushes_the_workers_image_and_one_layer_and_both_stacks_run_its_digest() {
+    let registry = Registry::start();
+    let moto = Moto::start();
+    let service = "it-bridge-up";
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for f in ["Dockerfile"] {
+        std::fs::copy(repo().join("tests/fixtures/bridge-rust").join(f), d.join(f)).unwrap();
+    }
+    std::fs::copy(rust_worker(), d.join("worker")).unwrap();
+    std::fs::write(
+        d.join("replatform.yaml"),
+        bridge_config(service, &registry.host, "linux/amd64"),
+    )
+    .unwrap();
+    let env = [("REPLATFORM_BRIDGE_DIR", bridge_dir().display().to_string())];
+
+    let up = moto.replatform_with(d, &["up", "--yes", "-v"], &env);
+    assert!(up.status.success(), "{}", stderr(&up));
+    let err = stderr(&up);
+    let tag = err
+        .split(&format!("image: pushed {service}:"))
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+
+    // The pushed image: the worker's layers and one more, the supervisor's.
+    let (digest, manifest) = registry.manifest(service, &tag);
+    let pushed = manifest["layers"].as_array().unwrap().len();
+    let worker_image = format!("{}/{service}:{tag}-worker", registry.host);
+    let inspect = Command::new("docker")
+        .args(["image", "inspect", &worker_image])
+        .output()
+        .unwrap();
+    assert!(inspect.status.success(), "{worker_image} is built locally");
+    let doc: serde_json::Value = serde_json::from_slice(&inspect.stdout).unwrap();
+    let worker_layers = doc[0]["RootFS"]["Layers"].as_array().unwrap().len();
+    assert_eq!(pushed, worker_layers + 1, "{manifest}");
+    // ENTRYPOINT and CMD unchanged: ECS runs the image as the worker's.
+    let final_image = format!("{}/{service}:{tag}", registry.host);
+    let inspect = Command::new("docker")
+        .args(["image", "inspect", &final_image])
+        .output()
+        .unwrap();
+    let top: serde_json::Value = serde_json::from_slice(&inspect.stdout).unwrap();
+    assert_eq!(
+        top[0]["Config"]["Entrypoint"],
+        doc[0]["Config"]["Entrypoint"]
+    );
+    assert_eq!(top[0]["Config"]["Cmd"], doc[0]["Config"]["Cmd"]);
+    // What the supervisor reads: the worker's own parts.
+    let json = Command::new("docker")
+        .args([
+            "run",
+            "--rm",
+            "--entrypoint",
+            "/opt/replatform-bridge/replatform-bridge",
+        ])
+        .arg(&final_image)
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&json.stdout).starts_with("replatform-bridge "),
+        "the supervisor runs from the layer: {}",
+        String::from_utf8_lossy(&json.stderr)
+    );
+
+    // Both stacks run that digest.
+    let uri = format!("123456789012.dkr.ecr.eu-west-1.amazonaws.com/{service}@{digest}");
+    let lambda = aws_sdk_lambda::Client::new(&moto.sdk());
+    let f = block(lambda.get_function().function_name(service).send()).unwrap();
+    assert_eq!(f.code().and_then(|c| c.image_uri()).unwrap(), uri);
+    let cfn = aws_sdk_cloudformation::Client::new(&moto.sdk());
+    let template = |stack: &str| -> serde_yaml_ng::Value {
+        let body = block(cfn.get_template().stack_name(stack).send())
+            .unwrap()
+            .template_body()
+            .unwrap()
+            .to_string();
+        serde_yaml_ng::from_str(&body).unwrap()
+    };
+    let ecs = template(&format!("{service}-ecs"));
+    assert_eq!(
+        ecs["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"][0]["Image"]
+            .as_str()
+            .unwrap(),
+        uri
+    );
+
+    // Unchanged: found in the registry, nothing built.
+    let again = moto.replatform_with(d, &["up", "--yes"], &env);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(
+        stderr(&again).contains("nothing to build or push"),
+        "{}",
+        stderr(&again)
+    );
+}
+
+/// The binary copied to a folder of its own, so that no supervisor lies next to it, run with
+/// an AWS endpoint that answers nothing: a failure here happened before any AWS call.
+fn lonely(dir: &Path, args: &[&str], extra: &[(&str, &str)]) -> Output {
+    let bin_dir = tempfile::tempdir().unwrap();
+    let bin = bin_dir.path().join("replatform");
+    std::fs::copy(env!("CARGO_BIN_EXE_replatform"), &bin).unwrap();
+    let mut cmd = Command::new(&bin);
+    cmd.args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env_remove("REPLATFORM_BRIDGE_DIR")
+        .stdin(std::process::Stdio::null());
+    for (k, v) in crate::common::emulator_env("http://127.0.0.1:1") {
+        cmd.env(k, v);
+    }
+    for k in crate::common::UNSET {
+        cmd.env_remove(k);
+    }
+    cmd.envs(extra.iter().copied());
+    cmd.output().unwrap()
+}
+
+#[test]
+fn up_stops_before_aws_without_the_supervisor_or_with_a_given_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("Dockerfile"), "FROM scratch\n").unwrap();
+    std::fs::write(
+        d.join("replatform.yaml"),
+        bridge_config("it-bridge-none", "127.0.0.1:1", "linux/arm64"),
+    )
+    .unwrap();
+    let empty = tempfile::tempdir().unwrap();
+    let out = lonely(
+        d,
+        &["up", "--yes"],
+        &[("REPLATFORM_BRIDGE_DIR", empty.path().to_str().unwrap())],
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("the supervisor for linux/arm64 (replatform-bridge) is not on this machine"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "{}/arm64/replatform-bridge",
+            empty.path().display()
+        )),
+        "where it looked: {err}"
+    );
+    assert!(err.contains("scripts/build-bridge arm64"), "{err}");
+    assert!(!err.contains("127.0.0.1:1"), "no AWS call was made: {err}");
+
+    let out = lonely(
+        d,
+        &["up", "--yes", "--image-uri", crate::common::IMAGE],
+        &[],
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("an image given by URI lacks it"), "{err}");
+    assert!(err.contains("drop --image-uri"), "{err}");
+}
