@@ -466,9 +466,11 @@ fn up_pushes_the_workers_image_and_one_layer_and_both_stacks_run_its_digest() {
     let service = "it-bridge-up";
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    for f in ["Dockerfile"] {
-        std::fs::copy(repo().join("tests/fixtures/bridge-rust").join(f), d.join(f)).unwrap();
-    }
+    std::fs::copy(
+        repo().join("tests/fixtures/bridge-rust/Dockerfile"),
+        d.join("Dockerfile"),
+    )
+    .unwrap();
     std::fs::copy(rust_worker(), d.join("worker")).unwrap();
     std::fs::write(
         d.join("replatform.yaml"),
