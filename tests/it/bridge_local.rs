@@ -459,11 +459,42 @@ fn bridge_config(service: &str, registry: &str, platform: &str) -> String {
     )
 }
 
-#[test]
-fn up_pushes_the_workers_image_and_one_layer_and_both_stacks_run_its_digest() {
+/// The number of layers, the ENTRYPOINT and the CMD of a local image, as the builder reads it.
+fn image_facts(builder: &str, image: &str) -> (usize, serde_json::Value, serde_json::Value) {
+    let mut cmd = Command::new(builder);
+    match builder {
+        "buildah" => cmd.args(["inspect", "--type", "image", image]),
+        _ => cmd.args(["image", "inspect", image]),
+    };
+    if builder == "buildah" {
+        cmd.env("STORAGE_DRIVER", "vfs");
+    }
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{image} is built locally: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    if builder == "buildah" {
+        let oci = &doc["OCIv1"];
+        (
+            oci["rootfs"]["diff_ids"].as_array().unwrap().len(),
+            oci["config"]["Entrypoint"].clone(),
+            oci["config"]["Cmd"].clone(),
+        )
+    } else {
+        (
+            doc[0]["RootFS"]["Layers"].as_array().unwrap().len(),
+            doc[0]["Config"]["Entrypoint"].clone(),
+            doc[0]["Config"]["Cmd"].clone(),
+        )
+    }
+}
+
+fn up_pushes_one_layer_more(builder: &str, service: &str) {
     let registry = Registry::start();
     let moto = Moto::start();
-    let service = "it-bridge-up";
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     std::fs::copy(
@@ -472,12 +503,23 @@ fn up_pushes_the_workers_image_and_one_layer_and_both_stacks_run_its_digest() {
     )
     .unwrap();
     std::fs::copy(rust_worker(), d.join("worker")).unwrap();
-    std::fs::write(
-        d.join("replatform.yaml"),
-        bridge_config(service, &registry.host, "linux/amd64"),
-    )
-    .unwrap();
-    let env = [("REPLATFORM_BRIDGE_DIR", bridge_dir().display().to_string())];
+    let config = crate::common::variant(
+        &bridge_config(service, &registry.host, "linux/amd64"),
+        &[("image.builder", builder.into())],
+    );
+    std::fs::write(d.join("replatform.yaml"), config).unwrap();
+    let home = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(home.path().join("tmp")).unwrap();
+    let mut env = vec![
+        ("REPLATFORM_BRIDGE_DIR", bridge_dir().display().to_string()),
+        ("HOME", home.path().display().to_string()),
+        ("TMPDIR", home.path().join("tmp").display().to_string()),
+    ];
+    if builder == "buildah" {
+        // Without a daemon or a user namespace, as tests/it/image.rs runs it.
+        env.push(("BUILDAH_ISOLATION", "chroot".into()));
+        env.push(("STORAGE_DRIVER", "vfs".into()));
+    }
 
     let up = moto.replatform_with(d, &["up", "--yes", "-v"], &env);
     assert!(up.status.success(), "{}", stderr(&up));
@@ -491,47 +533,62 @@ fn up_pushes_the_workers_image_and_one_layer_and_both_stacks_run_its_digest() {
         .unwrap()
         .to_string();
 
-    // The pushed image: the worker's layers and one more, the supervisor's.
+    // The pushed image: the worker's layers and one more, the supervisor's; ENTRYPOINT and CMD
+    // unchanged, so ECS runs it as the worker's.
     let (digest, manifest) = registry.manifest(service, &tag);
     let pushed = manifest["layers"].as_array().unwrap().len();
     let worker_image = format!("{}/{service}:{tag}-worker", registry.host);
-    let inspect = Command::new("docker")
-        .args(["image", "inspect", &worker_image])
-        .output()
-        .unwrap();
-    assert!(inspect.status.success(), "{worker_image} is built locally");
-    let doc: serde_json::Value = serde_json::from_slice(&inspect.stdout).unwrap();
-    let worker_layers = doc[0]["RootFS"]["Layers"].as_array().unwrap().len();
-    assert_eq!(pushed, worker_layers + 1, "{manifest}");
-    // ENTRYPOINT and CMD unchanged: ECS runs the image as the worker's.
     let final_image = format!("{}/{service}:{tag}", registry.host);
-    let inspect = Command::new("docker")
-        .args(["image", "inspect", &final_image])
-        .output()
-        .unwrap();
-    let top: serde_json::Value = serde_json::from_slice(&inspect.stdout).unwrap();
-    assert_eq!(
-        top[0]["Config"]["Entrypoint"],
-        doc[0]["Config"]["Entrypoint"]
-    );
-    assert_eq!(top[0]["Config"]["Cmd"], doc[0]["Config"]["Cmd"]);
-    // What the supervisor reads: the worker's own parts.
-    let json = Command::new("docker")
-        .args([
-            "run",
-            "--rm",
-            "--entrypoint",
-            "/opt/replatform-bridge/replatform-bridge",
-        ])
-        .arg(&final_image)
-        .arg("--version")
-        .output()
-        .unwrap();
-    assert!(
-        String::from_utf8_lossy(&json.stdout).starts_with("replatform-bridge "),
-        "the supervisor runs from the layer: {}",
-        String::from_utf8_lossy(&json.stderr)
-    );
+    let (worker_layers, entrypoint, cmd) = image_facts(builder, &worker_image);
+    assert_eq!(pushed, worker_layers + 1, "{manifest}");
+    let (final_layers, final_entrypoint, final_cmd) = image_facts(builder, &final_image);
+    assert_eq!(final_layers, pushed);
+    assert_eq!(final_entrypoint, entrypoint);
+    assert_eq!(entrypoint, serde_json::json!(["/worker"]));
+    assert_eq!(final_cmd, cmd);
+    if builder == "docker" {
+        // The supervisor runs from the layer, and reads the worker's parts next to it.
+        let out = Command::new("docker")
+            .args([
+                "run",
+                "--rm",
+                "--entrypoint",
+                "/opt/replatform-bridge/replatform-bridge",
+            ])
+            .arg(&final_image)
+            .arg("--version")
+            .output()
+            .unwrap();
+        assert!(
+            String::from_utf8_lossy(&out.stdout).starts_with("replatform-bridge "),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let name = format!("{service}-read");
+        let created = Command::new("docker")
+            .args(["create", "--name", &name, &final_image])
+            .output()
+            .unwrap();
+        assert!(created.status.success());
+        let copy = home.path().join("worker.json");
+        let cp = Command::new("docker")
+            .args(["cp", &format!("{name}:/opt/replatform-bridge/worker.json")])
+            .arg(&copy)
+            .output()
+            .unwrap();
+        let _ = Command::new("docker").args(["rm", &name]).output();
+        assert!(
+            cp.status.success(),
+            "{}",
+            String::from_utf8_lossy(&cp.stderr)
+        );
+        let recorded: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&copy).unwrap()).unwrap();
+        assert_eq!(
+            recorded,
+            serde_json::json!({"entrypoint": ["/worker"], "cmd": null, "workdir": ""})
+        );
+    }
 
     // Both stacks run that digest.
     let uri = format!("123456789012.dkr.ecr.eu-west-1.amazonaws.com/{service}@{digest}");
@@ -563,6 +620,16 @@ fn up_pushes_the_workers_image_and_one_layer_and_both_stacks_run_its_digest() {
         "{}",
         stderr(&again)
     );
+}
+
+#[test]
+fn up_pushes_the_workers_image_and_one_layer_and_both_stacks_run_its_digest() {
+    up_pushes_one_layer_more("docker", "it-bridge-up");
+}
+
+#[test]
+fn up_with_buildah_pushes_the_workers_image_and_one_layer() {
+    up_pushes_one_layer_more("buildah", "it-bridge-up-buildah");
 }
 
 /// The binary copied to a folder of its own, so that no supervisor lies next to it, run with
