@@ -6,7 +6,7 @@
 //! done then is reported in `batchItemFailures`, so SQS makes it visible again (Lambda developer
 //! guide, "Handling errors for an SQS event source in Lambda"; docs/pitfalls.md#p49).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -105,8 +105,8 @@ impl Batch {
             .collect()
     }
 
-    fn serves(&self, queue_arn: &str) -> bool {
-        self.entries.iter().any(|e| e.queue_arn == queue_arn)
+    fn serves(&self, arns: &[String]) -> bool {
+        self.entries.iter().any(|e| arns.contains(&e.queue_arn))
     }
 }
 
@@ -130,10 +130,17 @@ impl End {
     }
 }
 
+/// How many receipt handles of ended batches are remembered with their queue (for a late
+/// delete or visibility change of a message whose queue is not the one the worker polls).
+const RECENT: usize = 1000;
+
 #[derive(Debug, Default)]
 pub struct State {
     pub batch: Option<Batch>,
     pub worker_exited: bool,
+    /// (receipt handle, queue ARN) of messages of ended batches that were handed out and not
+    /// deleted, newest last.
+    pub recent: VecDeque<(String, String)>,
 }
 
 /// The state and a counter that moves on every change, which waiters watch.
@@ -167,9 +174,38 @@ impl Shared {
     }
 
     pub fn finish(&self) -> Option<Batch> {
-        let b = self.lock().batch.take();
+        let mut st = self.lock();
+        let b = st.batch.take();
+        if let Some(b) = &b {
+            for e in b.entries.iter().filter(|e| e.handed_out && !e.deleted) {
+                if st.recent.len() == RECENT {
+                    st.recent.pop_front();
+                }
+                st.recent
+                    .push_back((e.message.receipt_handle.clone(), e.queue_arn.clone()));
+            }
+        }
+        drop(st);
         self.bump();
         b
+    }
+
+    /// The queue ARN of the record a receipt handle belongs to: of the batch under way, or of
+    /// a recent one.
+    pub fn record_arn(&self, receipt_handle: &str) -> Option<String> {
+        let st = self.lock();
+        if let Some(e) = st.batch.as_ref().and_then(|b| {
+            b.entries
+                .iter()
+                .find(|e| e.message.receipt_handle == receipt_handle)
+        }) {
+            return Some(e.queue_arn.clone());
+        }
+        st.recent
+            .iter()
+            .rev()
+            .find(|(h, _)| h == receipt_handle)
+            .map(|(_, arn)| arn.clone())
     }
 
     pub fn set_worker_exited(&self, exited: bool) {
@@ -177,10 +213,11 @@ impl Shared {
         self.bump();
     }
 
-    /// `ReceiveMessage` on a consumed queue: up to `max` pending messages of the batch, waiting up
-    /// to `WaitTimeSeconds` for a batch when none is pending. While a batch of another queue is
-    /// under way the answer is empty at once, so a worker of several queues comes back to it.
-    pub async fn receive(&self, queue_arn: &str, req: &ReceiveRequest) -> Vec<Message> {
+    /// `ReceiveMessage` on a consumed queue: up to `max` pending messages of the batch whose
+    /// record ARN is one of the queue's `arns`, waiting up to `WaitTimeSeconds` for a batch when
+    /// none is pending. While a batch of another queue is under way the answer is empty at once,
+    /// so a worker of several queues comes back to it.
+    pub async fn receive(&self, arns: &[String], req: &ReceiveRequest) -> Vec<Message> {
         let until = Instant::now() + req.wait.unwrap_or(Duration::ZERO);
         let mut rx = self.changed.subscribe();
         loop {
@@ -188,13 +225,13 @@ impl Shared {
                 let mut st = self.lock();
                 rx.borrow_and_update();
                 if let Some(b) = st.batch.as_mut() {
-                    if !b.serves(queue_arn) {
+                    if !b.serves(arns) {
                         return Vec::new();
                     }
                     let handed: Vec<Message> = b
                         .entries
                         .iter_mut()
-                        .filter(|e| e.queue_arn == queue_arn && !e.handed_out && !e.deleted)
+                        .filter(|e| arns.contains(&e.queue_arn) && !e.handed_out && !e.deleted)
                         .take(req.max)
                         .map(|e| {
                             e.handed_out = true;
@@ -315,6 +352,10 @@ mod tests {
 
     const ARN: &str = "arn:aws:sqs:us-east-1:123456789012:q";
 
+    fn arns(list: &[&str]) -> Vec<String> {
+        list.iter().map(|a| a.to_string()).collect()
+    }
+
     fn req(max: usize) -> ReceiveRequest {
         ReceiveRequest {
             max,
@@ -334,7 +375,7 @@ mod tests {
     async fn deleted_messages_end_the_invocation_with_no_failures() {
         let s = Shared::default();
         s.begin(Batch::from_event("r", &event()).unwrap());
-        let got = s.receive(ARN, &req(10)).await;
+        let got = s.receive(&arns(&[ARN]), &req(10)).await;
         assert_eq!(got.len(), 2);
         assert!(got[0].attributes.is_empty(), "attributes only when asked");
         assert!(s.delete("h1"));
@@ -351,10 +392,10 @@ mod tests {
     async fn asking_again_ends_it_with_the_undeleted_as_failures() {
         let s = Shared::default();
         s.begin(Batch::from_event("r", &event()).unwrap());
-        assert_eq!(s.receive(ARN, &req(1)).await[0].message_id, "m1");
-        assert_eq!(s.receive(ARN, &req(1)).await[0].message_id, "m2");
+        assert_eq!(s.receive(&arns(&[ARN]), &req(1)).await[0].message_id, "m1");
+        assert_eq!(s.receive(&arns(&[ARN]), &req(1)).await[0].message_id, "m2");
         assert!(s.delete("h1"));
-        assert!(s.receive(ARN, &req(1)).await.is_empty());
+        assert!(s.receive(&arns(&[ARN]), &req(1)).await.is_empty());
         let end = s
             .wait_end(Instant::now() + Duration::from_secs(5), Duration::ZERO)
             .await;
@@ -387,7 +428,7 @@ mod tests {
                 wait: Some(Duration::from_secs(5)),
                 ..req(10)
             };
-            s2.receive(ARN, &r).await
+            s2.receive(&arns(&[ARN]), &r).await
         });
         tokio::time::sleep(Duration::from_millis(50)).await;
         s.begin(Batch::from_event("r", &event()).unwrap());
@@ -398,8 +439,28 @@ mod tests {
             ..req(10)
         };
         assert!(s
-            .receive("arn:aws:sqs:us-east-1:123456789012:other", &other)
+            .receive(&arns(&["arn:aws:sqs:us-east-1:123456789012:other"]), &other)
             .await
             .is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_queue_of_several_arns_takes_the_records_of_each_and_remembers_whose_they_are() {
+        const PROD: &str = "arn:aws:sqs:us-east-1:123456789012:prod";
+        let s = Shared::default();
+        let event = json!({"Records": [
+            {"messageId": "m1", "receiptHandle": "h1", "body": "own", "eventSourceARN": ARN},
+            {"messageId": "m2", "receiptHandle": "h2", "body": "prod", "eventSourceARN": PROD},
+        ]});
+        s.begin(Batch::from_event("r", &event).unwrap());
+        let got = s.receive(&arns(&[ARN, PROD]), &req(10)).await;
+        assert_eq!(got.len(), 2);
+        assert_eq!(s.record_arn("h2").as_deref(), Some(PROD));
+        assert!(s.delete("h1"));
+        s.finish();
+        // The invocation ended: the undeleted one is still known by its handle, for a late call.
+        assert_eq!(s.record_arn("h2").as_deref(), Some(PROD));
+        assert_eq!(s.record_arn("h1"), None, "deleted: nothing late to send");
+        assert_eq!(s.record_arn("unknown"), None);
     }
 }

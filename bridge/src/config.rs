@@ -5,7 +5,9 @@ use std::time::Duration;
 /// The single queue the function consumes: its URL.
 pub const QUEUE_URL_VAR: &str = "REPLATFORM_BRIDGE_QUEUE_URL";
 /// A worker of several queues: a JSON object of queue URL to queue ARN (the ARN is what the
-/// event's records name in `eventSourceARN`); an empty ARN is derived from the URL.
+/// event's records name in `eventSourceARN`), or to a list of ARNs: records of any of them are
+/// that queue's batch (from `cutover` on, the production queue's records go to the worker that
+/// polls the stack's own queue). An empty ARN is derived from the URL.
 pub const QUEUES_VAR: &str = "REPLATFORM_BRIDGE_QUEUES";
 /// The loopback port to serve SQS on; a free port when unset.
 pub const PORT_VAR: &str = "REPLATFORM_BRIDGE_PORT";
@@ -19,7 +21,10 @@ pub const PREFIX: &str = "REPLATFORM_BRIDGE_";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Queue {
     pub url: String,
+    /// The queue's own ARN (the first given, or derived from the URL).
     pub arn: String,
+    /// Every ARN whose records are this queue's batch, its own first.
+    pub arns: Vec<String>,
     pub account: String,
     pub name: String,
 }
@@ -39,6 +44,8 @@ pub struct Config {
     pub margin: Duration,
     pub grace: Duration,
     pub command: Vec<String>,
+    /// The folder the worker starts in (`--image-workdir`); `None`: the supervisor's own.
+    pub workdir: Option<String>,
 }
 
 /// The account and name of a queue URL: its last two path segments, whatever the host
@@ -81,6 +88,23 @@ pub fn url_region(url: &str) -> Option<String> {
     None
 }
 
+/// The URL of the queue an ARN names (`arn:PARTITION:sqs:REGION:ACCOUNT:NAME`): under the given
+/// endpoint when there is one, else SQS's public endpoint in the ARN's region.
+pub fn arn_url(arn: &str, endpoint: Option<&str>) -> Option<String> {
+    let parts: Vec<&str> = arn.split(':').collect();
+    let [_, _, "sqs", region, account, name] = parts.as_slice() else {
+        return None;
+    };
+    if region.is_empty() || account.is_empty() || name.is_empty() {
+        return None;
+    }
+    let base = match endpoint {
+        Some(e) => e.trim_end_matches('/').to_string(),
+        None => sqs_endpoint(region),
+    };
+    Some(format!("{base}/{account}/{name}"))
+}
+
 impl Queue {
     pub fn new(url: &str, arn: Option<&str>, region: &str) -> Result<Queue, String> {
         let (account, name) = queue_key(url)
@@ -99,10 +123,29 @@ impl Queue {
         };
         Ok(Queue {
             url: url.to_string(),
+            arns: vec![arn.clone()],
             arn,
             account,
             name,
         })
+    }
+
+    /// A queue whose batch is the records of several ARNs (`REPLATFORM_BRIDGE_QUEUES`'s list
+    /// form): the first is its own.
+    pub fn with_arns(url: &str, arns: &[String], region: &str) -> Result<Queue, String> {
+        let first = arns.iter().find(|a| !a.is_empty()).map(String::as_str);
+        let mut q = Queue::new(url, first, region)?;
+        for a in arns {
+            if !a.is_empty() && !q.arns.contains(a) {
+                q.arns.push(a.clone());
+            }
+        }
+        Ok(q)
+    }
+
+    /// Whether a record of this ARN is this queue's.
+    pub fn takes(&self, arn: &str) -> bool {
+        self.arns.iter().any(|a| a == arn)
     }
 }
 
@@ -135,12 +178,25 @@ impl Config {
             .ok_or("AWS_REGION is not set")?;
         let mut queues = Vec::new();
         if let Some(json) = get(QUEUES_VAR) {
+            let shape = "a JSON object of queue URL to ARN or to a list of ARNs";
             let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&json)
-                .map_err(|e| {
-                    format!("{QUEUES_VAR} is not a JSON object of queue URL to ARN: {e}")
-                })?;
+                .map_err(|e| format!("{QUEUES_VAR} is not {shape}: {e}"))?;
             for (url, arn) in &map {
-                queues.push(Queue::new(url, arn.as_str(), &region)?);
+                let arns: Vec<String> = match arn {
+                    serde_json::Value::String(a) => vec![a.clone()],
+                    serde_json::Value::Null => Vec::new(),
+                    serde_json::Value::Array(items) => items
+                        .iter()
+                        .map(|a| a.as_str().map(str::to_string))
+                        .collect::<Option<_>>()
+                        .ok_or_else(|| format!("{QUEUES_VAR}: {url}'s ARNs are not all strings"))?,
+                    other => {
+                        return Err(format!(
+                            "{QUEUES_VAR}: {url} names {other}, not an ARN: it must be {shape}"
+                        ))
+                    }
+                };
+                queues.push(Queue::with_arns(url, &arns, &region)?);
             }
         }
         if let Some(url) = get(QUEUE_URL_VAR) {
@@ -175,6 +231,7 @@ impl Config {
             margin: millis(get, MARGIN_VAR, 1000)?,
             grace: millis(get, GRACE_VAR, 50)?,
             command,
+            workdir: None,
         })
     }
 
@@ -185,6 +242,16 @@ impl Config {
         self.queues
             .iter()
             .find(|q| q.account == key.0 && q.name == key.1)
+    }
+
+    /// The URL of the queue a record's ARN names, for the calls about that record that SQS must
+    /// answer (a visibility change, a late delete): the consumed queue that owns the ARN when it
+    /// is its own, else derived from the ARN.
+    pub fn record_queue_url(&self, arn: &str) -> Option<String> {
+        if let Some(q) = self.queues.iter().find(|q| q.arn == arn) {
+            return Some(q.url.clone());
+        }
+        arn_url(arn, self.endpoint_given.then_some(self.endpoint.as_str()))
     }
 }
 
@@ -258,6 +325,53 @@ mod tests {
         assert_eq!(c.queues.len(), 2);
         assert_eq!(c.queues[1].arn, "arn:aws:sqs:eu-west-1:123456789012:b");
         assert_eq!(c.endpoint, "http://localhost:5000");
+    }
+
+    #[test]
+    fn a_queue_may_take_the_records_of_several_arns() {
+        let mut vars = BASE.to_vec();
+        vars.push((
+            QUEUES_VAR,
+            r#"{"https://sqs.eu-west-1.amazonaws.com/123456789012/w-lambda":
+                  ["arn:aws:sqs:eu-west-1:123456789012:w-lambda",
+                   "arn:aws:sqs:eu-west-1:123456789012:orders"]}"#,
+        ));
+        let c = Config::from_env(vec!["worker".into()], &env(&vars)).unwrap();
+        let q = &c.queues[0];
+        assert_eq!(q.arn, "arn:aws:sqs:eu-west-1:123456789012:w-lambda");
+        assert!(q.takes("arn:aws:sqs:eu-west-1:123456789012:orders"));
+        assert!(q.takes(&q.arn));
+        assert!(!q.takes("arn:aws:sqs:eu-west-1:123456789012:other"));
+        // A record of the production queue is that queue's, at SQS.
+        assert_eq!(
+            c.record_queue_url("arn:aws:sqs:eu-west-1:123456789012:orders")
+                .unwrap(),
+            "https://sqs.eu-west-1.amazonaws.com/123456789012/orders"
+        );
+        assert_eq!(c.record_queue_url(&q.arn).unwrap(), q.url);
+
+        let mut vars = BASE.to_vec();
+        vars.push((QUEUES_VAR, r#"{"http://moto:5000/123456789012/a": 7}"#));
+        let e = Config::from_env(vec!["w".into()], &env(&vars)).unwrap_err();
+        assert!(e.contains("list of ARNs"), "{e}");
+    }
+
+    #[test]
+    fn an_arns_url_follows_the_given_endpoint() {
+        assert_eq!(
+            arn_url("arn:aws:sqs:us-west-2:123456789012:q", None).unwrap(),
+            "https://sqs.us-west-2.amazonaws.com/123456789012/q"
+        );
+        assert_eq!(
+            arn_url(
+                "arn:aws:sqs:us-west-2:123456789012:q",
+                Some("http://moto:5000/")
+            )
+            .unwrap(),
+            "http://moto:5000/123456789012/q"
+        );
+        assert!(arn_url("arn:aws:sns:us-west-2:123456789012:q", None).is_none());
+        assert!(arn_url("q", None).is_none());
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod forward;
 pub mod runtime;
 pub mod server;
 pub mod sqs;
+pub mod worker;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,6 +35,9 @@ const MAX_RESTARTS: u32 = 2;
 fn start_worker(cfg: &Config, local: &str, shared: &Arc<Shared>) -> Result<(), String> {
     let mut cmd = tokio::process::Command::new(&cfg.command[0]);
     cmd.args(&cfg.command[1..]).kill_on_drop(true);
+    if let Some(dir) = &cfg.workdir {
+        cmd.current_dir(dir);
+    }
     // The worker inherits the environment (a value that is not UTF-8 as it is), less the
     // supervisor's own variables, with the values `worker_env` rewrites.
     for (k, _) in std::env::vars_os() {
@@ -44,9 +48,17 @@ fn start_worker(cfg: &Config, local: &str, shared: &Arc<Shared>) -> Result<(), S
     let utf8 = std::env::vars_os()
         .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
     cmd.envs(config::worker_env(utf8, &cfg.queues, local));
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| format!("could not start the worker `{}`: {e}", cfg.command[0]))?;
+    let mut child = cmd.spawn().map_err(|e| {
+        let inside = cfg
+            .workdir
+            .as_ref()
+            .map(|d| format!(" in {d}"))
+            .unwrap_or_default();
+        format!(
+            "could not start the worker `{}`{inside}: {e}",
+            cfg.command[0]
+        )
+    })?;
     log(&format!("worker started (pid {})", child.id().unwrap_or(0)));
     shared.set_worker_exited(false);
     let shared = shared.clone();
@@ -60,14 +72,15 @@ fn start_worker(cfg: &Config, local: &str, shared: &Arc<Shared>) -> Result<(), S
     Ok(())
 }
 
-/// The supervisor: returns the process's exit code.
-pub async fn run(command: Vec<String>) -> u8 {
+/// The supervisor: returns the process's exit code. `args`: its command line after the
+/// program's name (`[--image-entrypoint] [--image-cmd] [--image-workdir] [-- ARG...]`).
+pub async fn run(args: Vec<String>) -> u8 {
     let Ok(address) = std::env::var("AWS_LAMBDA_RUNTIME_API") else {
         log("AWS_LAMBDA_RUNTIME_API is not set: this runs as a Lambda function's entry point");
         return 2;
     };
     let api = RuntimeApi::new(&address);
-    match init(command).await {
+    match init(args).await {
         Ok((cfg, local, shared)) => serve_invocations(cfg, local, shared, &api).await,
         Err(e) => {
             log(&e);
@@ -79,8 +92,11 @@ pub async fn run(command: Vec<String>) -> u8 {
     }
 }
 
-async fn init(command: Vec<String>) -> Result<(Config, String, Arc<Shared>), String> {
-    let cfg = Config::from_env(command, &|k| std::env::var(k).ok())?;
+async fn init(args: Vec<String>) -> Result<(Config, String, Arc<Shared>), String> {
+    let get = |k: &str| std::env::var(k).ok();
+    let launch = worker::launch(&args, &get)?;
+    let mut cfg = Config::from_env(launch.argv, &get)?;
+    cfg.workdir = launch.workdir;
     let listener = TcpListener::bind(("127.0.0.1", cfg.port))
         .await
         .map_err(|e| format!("could not listen on 127.0.0.1:{}: {e}", cfg.port))?;

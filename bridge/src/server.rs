@@ -139,7 +139,7 @@ impl Endpoint {
                     Ok(r) => r,
                     Err(e) => return error(protocol, &e),
                 };
-                let messages = self.shared.receive(&q.arn, &r).await;
+                let messages = self.shared.receive(&q.arns, &r).await;
                 if !messages.is_empty() {
                     log(&format!(
                         "handed {} message(s) of {} to the worker",
@@ -157,8 +157,9 @@ impl Endpoint {
                 if self.shared.delete(&handle) {
                     return self.reply(&call, &Reply::Delete);
                 }
-                // A message of an invocation that already ended: SQS deletes it for real.
-                call.set_queue_url(&q.url);
+                // A message of an invocation that already ended: SQS deletes it for real, in
+                // the queue its record came from.
+                call.set_queue_url(&self.record_url(&handle, q));
                 self.forward(&call, target.as_deref(), query_mode.as_ref())
                     .await
             }
@@ -174,7 +175,10 @@ impl Endpoint {
                         successful.push(id);
                         continue;
                     }
-                    match self.delete_at_sqs(&q.url, &handle).await {
+                    match self
+                        .delete_at_sqs(&self.record_url(&handle, q), &handle)
+                        .await
+                    {
                         Ok(()) => successful.push(id),
                         Err((code, message, sender_fault)) => failed.push(BatchError {
                             id,
@@ -185,6 +189,33 @@ impl Endpoint {
                     }
                 }
                 self.reply(&call, &Reply::DeleteBatch { successful, failed })
+            }
+            ("ChangeMessageVisibility", Some(q)) => {
+                // The receipt handle is the real one: SQS changes it, in the queue its record
+                // came from (the production queue's, after cutover).
+                let url = match call.receipt_handle() {
+                    Ok(h) => self.record_url(&h, q),
+                    Err(_) => q.url.clone(),
+                };
+                call.set_queue_url(&url);
+                self.forward(&call, target.as_deref(), query_mode.as_ref())
+                    .await
+            }
+            ("ChangeMessageVisibilityBatch", Some(q)) => {
+                // One queue per call: the records' own when all entries are of one queue.
+                let mut urls: Vec<String> = call
+                    .entry_handles()
+                    .iter()
+                    .map(|h| self.record_url(h, q))
+                    .collect();
+                urls.dedup();
+                let url = match urls.as_slice() {
+                    [one] => one.clone(),
+                    _ => q.url.clone(),
+                };
+                call.set_queue_url(&url);
+                self.forward(&call, target.as_deref(), query_mode.as_ref())
+                    .await
             }
             _ => {
                 if let Some(q) = &consumed {
@@ -254,6 +285,16 @@ impl Endpoint {
             res = res.header(k, v);
         }
         res.body(Full::new(body)).unwrap_or_default()
+    }
+
+    /// The real URL of the queue a message's record came from: the polled queue `q`, unless the
+    /// record's ARN (of the batch under way or a recent one) names another queue.
+    fn record_url(&self, receipt_handle: &str, q: &crate::config::Queue) -> String {
+        self.shared
+            .record_arn(receipt_handle)
+            .filter(|arn| *arn != q.arn)
+            .and_then(|arn| self.cfg.record_queue_url(&arn))
+            .unwrap_or_else(|| q.url.clone())
     }
 
     /// One `DeleteMessage` at SQS for an entry of a batch delete that is not the batch's.
@@ -404,5 +445,165 @@ mod tests {
             call(&e, "/", None, "Action=SendMessage&QueueUrl=x&MessageBody=y").await;
         assert_eq!(status, 500);
         assert!(xml.contains("<Code>InternalFailure</Code>"), "{xml}");
+    }
+
+    /// A stand-in for SQS: answers `{}` to every call and hands over each request's body.
+    async fn capture() -> (
+        String,
+        tokio::sync::mpsc::UnboundedReceiver<serde_json::Value>,
+    ) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            loop {
+                let (mut stream, _) = listener.accept().await.unwrap();
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    let mut buf = Vec::new();
+                    let mut chunk = [0u8; 4096];
+                    loop {
+                        let n = stream.read(&mut chunk).await.unwrap();
+                        if n == 0 {
+                            return;
+                        }
+                        buf.extend_from_slice(&chunk[..n]);
+                        let text = String::from_utf8_lossy(&buf).to_string();
+                        let Some((head, body)) = text.split_once("\r\n\r\n") else {
+                            continue;
+                        };
+                        let length: usize = head
+                            .lines()
+                            .find_map(|l| {
+                                let (k, v) = l.split_once(':')?;
+                                k.eq_ignore_ascii_case("content-length")
+                                    .then(|| v.trim().parse().ok())?
+                            })
+                            .unwrap_or(0);
+                        if body.len() < length {
+                            continue;
+                        }
+                        let v = serde_json::from_str(body).unwrap_or_else(|_| {
+                            serde_json::Value::Object(
+                                form_urlencoded::parse(body.as_bytes())
+                                    .map(|(k, v)| (k.into_owned(), json!(v)))
+                                    .collect(),
+                            )
+                        });
+                        tx.send(v).unwrap();
+                        let answer = "HTTP/1.1 200 OK\r\ncontent-type: application/x-amz-json-1.0\r\ncontent-length: 2\r\n\r\n{}";
+                        stream.write_all(answer.as_bytes()).await.unwrap();
+                        buf.clear();
+                    }
+                });
+            }
+        });
+        (address, rx)
+    }
+
+    #[tokio::test]
+    async fn calls_about_a_record_of_another_queue_go_to_that_queue() {
+        const PROD: &str = "arn:aws:sqs:us-east-1:123456789012:prod";
+        let (sqs, mut seen) = capture().await;
+        let get = |k: &str| {
+            let v = match k {
+                "AWS_REGION" => "us-east-1",
+                "AWS_ACCESS_KEY_ID" => "AKID",
+                "AWS_SECRET_ACCESS_KEY" => "secret",
+                "AWS_ENDPOINT_URL_SQS" => sqs.as_str(),
+                "REPLATFORM_BRIDGE_QUEUES" => {
+                    r#"{"https://sqs.us-east-1.amazonaws.com/123456789012/q":
+                        ["arn:aws:sqs:us-east-1:123456789012:q", "arn:aws:sqs:us-east-1:123456789012:prod"]}"#
+                }
+                _ => return None,
+            };
+            Some(v.to_string())
+        };
+        let cfg = Config::from_env(vec!["worker".into()], &get).unwrap();
+        let shared = Arc::new(Shared::default());
+        shared.begin(
+            Batch::from_event(
+                "r",
+                &json!({"Records": [
+                    {"messageId": "m1", "receiptHandle": "h1", "body": "own", "eventSourceARN": ARN},
+                    {"messageId": "m2", "receiptHandle": "h2", "body": "prod", "eventSourceARN": PROD},
+                ]}),
+            )
+            .unwrap(),
+        );
+        let e = Endpoint {
+            forwarder: Forwarder::new(&cfg).unwrap(),
+            cfg,
+            shared,
+            local: "http://127.0.0.1:4000".into(),
+        };
+        let local_q = "http://127.0.0.1:4000/123456789012/q";
+        let receive = json!({"QueueUrl": local_q, "MaxNumberOfMessages": 10});
+        let (_, _, out) = call(
+            &e,
+            "/",
+            Some("AmazonSQS.ReceiveMessage"),
+            &receive.to_string(),
+        )
+        .await;
+        assert!(out.contains("\"m1\"") && out.contains("\"m2\""), "{out}");
+
+        let visibility =
+            |h: &str| json!({"QueueUrl": local_q, "ReceiptHandle": h, "VisibilityTimeout": 0});
+        let (status, _, _) = call(
+            &e,
+            "/",
+            Some("AmazonSQS.ChangeMessageVisibility"),
+            &visibility("h2").to_string(),
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            seen.recv().await.unwrap()["QueueUrl"],
+            format!("{sqs}/123456789012/prod")
+        );
+        call(
+            &e,
+            "/",
+            Some("AmazonSQS.ChangeMessageVisibility"),
+            &visibility("h1").to_string(),
+        )
+        .await;
+        assert_eq!(
+            seen.recv().await.unwrap()["QueueUrl"],
+            "https://sqs.us-east-1.amazonaws.com/123456789012/q"
+        );
+        // Query, batch form, all of the production queue.
+        let (status, _, _) = call(
+            &e,
+            "/123456789012/q",
+            None,
+            "Action=ChangeMessageVisibilityBatch&ChangeMessageVisibilityBatchRequestEntry.1.Id=a&ChangeMessageVisibilityBatchRequestEntry.1.ReceiptHandle=h2&ChangeMessageVisibilityBatchRequestEntry.1.VisibilityTimeout=0",
+        )
+        .await;
+        assert_eq!(status, 200);
+        let sent = seen.recv().await.unwrap();
+        assert_eq!(sent["QueueUrl"], format!("{sqs}/123456789012/prod"));
+        assert_eq!(
+            sent["ChangeMessageVisibilityBatchRequestEntry.1.ReceiptHandle"],
+            "h2"
+        );
+
+        // The invocation ends; a late delete of the production queue's message goes there.
+        e.shared.finish();
+        let delete = json!({"QueueUrl": local_q, "ReceiptHandle": "h2"});
+        let (status, _, _) = call(
+            &e,
+            "/",
+            Some("AmazonSQS.DeleteMessage"),
+            &delete.to_string(),
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            seen.recv().await.unwrap()["QueueUrl"],
+            format!("{sqs}/123456789012/prod")
+        );
     }
 }

@@ -330,6 +330,29 @@ impl Call {
             .ok_or_else(|| SqsError::missing_parameter("ReceiptHandle"))
     }
 
+    /// The receipt handles of a batch call's entries (`ChangeMessageVisibilityBatch`), unchecked:
+    /// JSON `Entries[].ReceiptHandle`, Query `<Action>RequestEntry.N.ReceiptHandle`.
+    pub fn entry_handles(&self) -> Vec<String> {
+        match &self.params {
+            Params::Json(map) => match map.get("Entries") {
+                Some(Value::Array(items)) => items
+                    .iter()
+                    .filter_map(|e| e.get("ReceiptHandle")?.as_str().map(str::to_string))
+                    .collect(),
+                _ => Vec::new(),
+            },
+            Params::Query(list) => list
+                .iter()
+                .filter(|(k, _)| {
+                    k.split_once("RequestEntry.")
+                        .and_then(|(_, rest)| rest.split_once('.'))
+                        .is_some_and(|(n, f)| n.parse::<u32>().is_ok() && f == "ReceiptHandle")
+                })
+                .map(|(_, v)| v.clone())
+                .collect(),
+        }
+    }
+
     /// `DeleteMessageBatch`'s entries as (Id, ReceiptHandle), checked as SQS checks them.
     pub fn delete_entries(&self) -> Result<Vec<(String, String)>, SqsError> {
         let entries: Vec<(String, String)> = match &self.params {

@@ -468,6 +468,91 @@ async fn a_bad_start_is_an_init_error() {
     assert!(!child.wait().await.unwrap().success());
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_or_empty_worker_file_is_an_init_error() {
+    let dir = temp_dir("worker-file");
+    let empty = dir.0.join("worker.json");
+    std::fs::write(
+        &empty,
+        r#"{"entrypoint": null, "cmd": null, "workdir": ""}"#,
+    )
+    .unwrap();
+    for (file, says) in [
+        (dir.0.join("missing.json"), "missing.json"),
+        (empty, "are empty"),
+    ] {
+        let mut runtime = FakeRuntime::start().await;
+        let mut child = bridge()
+            .args(["--image-entrypoint", "--image-cmd", "--image-workdir"])
+            .env("AWS_LAMBDA_RUNTIME_API", &runtime.address)
+            .env("AWS_REGION", REGION)
+            .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+            .env("AWS_SECRET_ACCESS_KEY", "secret")
+            .env("REPLATFORM_BRIDGE_QUEUE_URL", real_url("q"))
+            .env("REPLATFORM_BRIDGE_WORKER_FILE", &file)
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let (path, body) = runtime.next_post().await;
+        assert_eq!(path, "init/error");
+        assert_eq!(body["errorType"], "Runtime.BridgeInitError");
+        assert!(
+            body["errorMessage"].as_str().unwrap().contains(says),
+            "{body}"
+        );
+        assert!(!child.wait().await.unwrap().success());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_images_recorded_parts_start_the_worker_in_its_folder() {
+    let mut runtime = FakeRuntime::start().await;
+    let dir = temp_dir("recorded");
+    // The worker as an image would record it: `python` as ENTRYPOINT, the script by a path
+    // relative to WORKDIR as CMD.
+    let file = dir.0.join("worker.json");
+    let tests = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    std::fs::write(
+        &file,
+        json!({
+            "entrypoint": [tool("MOTO_PYTHON", "python")],
+            "cmd": ["worker.py"],
+            "workdir": tests,
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let log = dir.0.join("handled.log");
+    let url = real_url("recorded");
+    let mut child = bridge()
+        .args(["--image-entrypoint", "--image-cmd", "--image-workdir"])
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_ENDPOINT_URL_SQS")
+        .env_remove("AWS_PROFILE")
+        .env("AWS_LAMBDA_RUNTIME_API", &runtime.address)
+        .env("AWS_REGION", REGION)
+        .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+        .env("AWS_SECRET_ACCESS_KEY", "secret")
+        .env("REPLATFORM_BRIDGE_QUEUE_URL", &url)
+        .env("REPLATFORM_BRIDGE_WORKER_FILE", &file)
+        .env("QUEUE_URL", &url)
+        .env("HANDLED_LOG", &log)
+        .process_group(0)
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    runtime.invoke(
+        "req-1",
+        event("recorded", &[("m1", "a"), ("m2", "b")]),
+        Duration::from_secs(30),
+    );
+    assert_eq!(runtime.failures("req-1").await, Vec::<String>::new());
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert_eq!(text.matches("deleted ").count(), 2, "{text}");
+    kill_group(&child);
+    let _ = child.wait().await;
+}
+
 /// moto's server on a free port, stopped at the end of the test.
 struct Moto {
     child: Child,

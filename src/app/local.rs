@@ -183,15 +183,28 @@ pub async fn local(
             env
         };
         let report = if kind == Side::Lambda {
+            // Under the bridge the supervisor serves the queue whose records the trigger hands
+            // it: by the ARN the queue itself reports, as the played events name it.
+            let bridge_env = if config.lambda.trigger.is_bridge() {
+                let arn = match services.queue(&queue).await {
+                    Ok(Some(q)) => q.arn,
+                    _ => pure::queue_arn(&queue, &region),
+                };
+                pure::bridge_env(config, &queue, &arn)
+            } else {
+                Vec::new()
+            };
+            let mut pass = pass.clone();
+            if config.lambda.trigger.is_bridge()
+                && std::env::var_os("AWS_ENDPOINT_URL_SQS").is_some()
+            {
+                // Where the supervisor forwards the calls it does not answer itself.
+                pass.push("AWS_ENDPOINT_URL_SQS");
+            }
             let cmd_for = |api: &str| {
-                let mut cmd = pure::lambda_run(
-                    engine,
-                    config,
-                    &image,
-                    &name,
-                    pure::lambda_env(config, &region, api, &queue),
-                    &pass,
-                );
+                let mut env = pure::lambda_env(config, &region, api, &queue);
+                env.extend(bridge_env.iter().cloned());
+                let mut cmd = pure::lambda_run(engine, config, &image, &name, env, &pass);
                 cmd.env = with_secrets(cmd.env);
                 cmd
             };

@@ -48,12 +48,26 @@ pub async fn prepare(
     let given = image_uri
         .map(|u| image_ref(u, config.region.as_deref()))
         .transpose()?;
+    let lambda = only.is_none_or(|o| o == Only::Lambda);
+    if config.lambda.trigger.is_bridge() {
+        if let (Some(uri), true) = (&given, lambda) {
+            // The function starts the supervisor that `up` adds to the image it builds.
+            return Err(Failure::new(format!(
+                "--image-uri {uri}: lambda.trigger.type is bridge, and the function starts the supervisor ({}) that `up` adds to the image it builds; an image given by URI lacks it",
+                crate::core::bridge::BIN
+            ))
+            .hint("drop --image-uri so that `up` builds the image with the supervisor's layer (an unchanged image is found in the registry and not built again); or `--only ecs` to deploy only the ECS side with it"));
+        }
+        if given.is_none() && matches!(mode, ImageMode::Deploy { .. }) {
+            // The supervisor is on this machine before anything in AWS is touched.
+            image::supervisor(config)?;
+        }
+    }
     // The templates render: a broken `--templates` folder ends here, before a build.
     let sources = sources(g.templates.as_deref())?;
     render::render(&sources, &Data::new(config, &Image::Placeholder))?;
 
     let aws = connect(g, config.region.as_deref(), printer).await?;
-    let lambda = only.is_none_or(|o| o == Only::Lambda);
     if lambda && matches!(mode, ImageMode::Deploy { .. }) {
         check_concurrency(&aws, config, printer).await?;
     }

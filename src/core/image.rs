@@ -118,6 +118,9 @@ pub struct Inputs<'a> {
     pub dockerfile: &'a [u8],
     pub build_args: &'a BTreeMap<String, String>,
     pub platform: Platform,
+    /// Under `lambda.trigger.type: bridge`: the SHA-256 of the supervisor the layer adds (the
+    /// image is the worker's and that layer). `None` leaves the tag as it always was.
+    pub bridge: Option<[u8; 32]>,
 }
 
 /// The image's tag: `src-` and the first 32 hex digits of a SHA-256 over the inputs. Equal
@@ -148,6 +151,10 @@ pub fn tag(inputs: &Inputs<'_>) -> String {
                 field(target.as_bytes());
             }
         }
+    }
+    if let Some(sha) = &inputs.bridge {
+        field(b"replatform-bridge layer v1");
+        field(sha);
     }
     format!("src-{}", &hex(&h.finalize())[..32])
 }
@@ -320,6 +327,139 @@ pub fn is_loopback(host: &str) -> bool {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The bridge's layer (docs/bridge.md): under `lambda.trigger.type: bridge` the user's image is
+// built as `<image>-worker`, and the image both stacks run is that plus one layer holding the
+// supervisor and the worker's recorded ENTRYPOINT, CMD and WORKDIR.
+
+/// The folder of the layer's build context that is copied to `core::bridge::DIR`.
+pub const LAYER_DIR: &str = "replatform-bridge";
+/// The supervisor's file name, in the layer and in the folders it is looked for in.
+pub const SUPERVISOR: &str = "replatform-bridge";
+/// The variable that names the folder of the supervisor's builds (`<arch>/replatform-bridge`).
+pub const BRIDGE_DIR_VAR: &str = "REPLATFORM_BRIDGE_DIR";
+
+/// The architecture folder of the supervisor's build for a platform (`scripts/build-bridge`).
+pub fn bridge_arch(p: Platform) -> &'static str {
+    match p {
+        Platform::Amd64 => "amd64",
+        Platform::Arm64 => "arm64",
+    }
+}
+
+/// Where the supervisor for `arch` is looked for, in order: `$REPLATFORM_BRIDGE_DIR/<arch>`,
+/// then next to this executable (`bridge/<arch>`), then `../bridge/<arch>` (what
+/// `scripts/build-bridge` writes into target/), then `../share/replatform/bridge/<arch>`.
+pub fn supervisor_candidates(
+    bridge_dir: Option<&std::path::Path>,
+    exe_dir: Option<&std::path::Path>,
+    arch: &str,
+) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    if let Some(d) = bridge_dir {
+        out.push(d.join(arch).join(SUPERVISOR));
+    }
+    if let Some(e) = exe_dir {
+        out.push(e.join("bridge").join(arch).join(SUPERVISOR));
+        out.push(e.join("..").join("bridge").join(arch).join(SUPERVISOR));
+        out.push(
+            e.join("..")
+                .join("share")
+                .join("replatform")
+                .join("bridge")
+                .join(arch)
+                .join(SUPERVISOR),
+        );
+    }
+    out
+}
+
+/// The image the user's Dockerfile builds under the bridge; the layer goes on top of it.
+pub fn worker_image(image: &str) -> String {
+    format!("{image}-worker")
+}
+
+/// Reads an image's configuration: `image inspect` (docker, podman, finch: a JSON list whose
+/// entries have `.Config`), `buildah inspect --type image` (a JSON object with `.OCIv1.config`).
+pub fn inspect(b: Builder, image: &str) -> Command {
+    let args = match b {
+        Builder::Buildah => vec![
+            "inspect".into(),
+            "--type".into(),
+            "image".into(),
+            image.into(),
+        ],
+        Builder::Docker | Builder::Podman | Builder::Finch => {
+            vec!["image".into(), "inspect".into(), image.into()]
+        }
+    };
+    Command::new(program(b), args)
+}
+
+/// The image's own ENTRYPOINT, CMD and WORKDIR as its build left them: `worker.json` in the
+/// layer, read by the supervisor for `--image-entrypoint`, `--image-cmd` and `--image-workdir`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct WorkerParts {
+    pub entrypoint: Option<Vec<String>>,
+    pub cmd: Option<Vec<String>>,
+    pub workdir: String,
+}
+
+/// The parts, from what [`inspect`] printed.
+pub fn worker_parts(inspect_json: &str) -> Result<WorkerParts, String> {
+    let doc: serde_json::Value = serde_json::from_str(inspect_json)
+        .map_err(|e| format!("the image's inspection is not JSON: {e}"))?;
+    let one = match &doc {
+        serde_json::Value::Array(items) => items
+            .first()
+            .ok_or("the image's inspection lists no image")?,
+        other => other,
+    };
+    let config = one
+        .get("Config")
+        .or_else(|| one.get("OCIv1").and_then(|o| o.get("config")))
+        .or_else(|| one.get("config"))
+        .filter(|c| c.is_object());
+    let Some(config) = config else {
+        // An image with nothing set (`FROM scratch` and a COPY) may have no config at all.
+        if one.is_object() {
+            return Ok(WorkerParts::default());
+        }
+        return Err("the image's inspection has no configuration (`.Config`)".into());
+    };
+    let list = |key: &str| -> Result<Option<Vec<String>>, String> {
+        match config.get(key) {
+            None | Some(serde_json::Value::Null) => Ok(None),
+            Some(serde_json::Value::Array(items)) => items
+                .iter()
+                .map(|v| v.as_str().map(str::to_string))
+                .collect::<Option<Vec<_>>>()
+                .map(Some)
+                .ok_or_else(|| format!("the image's {key} is not a list of strings")),
+            Some(serde_json::Value::String(s)) => Ok(Some(vec![s.clone()])),
+            Some(_) => Err(format!("the image's {key} is not a list of strings")),
+        }
+    };
+    Ok(WorkerParts {
+        entrypoint: list("Entrypoint")?,
+        cmd: list("Cmd")?,
+        workdir: config
+            .get("WorkingDir")
+            .and_then(|w| w.as_str())
+            .unwrap_or_default()
+            .to_string(),
+    })
+}
+
+/// The layer's Dockerfile: the worker's image and one COPY, its ENTRYPOINT and CMD kept, so the
+/// image runs on ECS exactly as the worker's.
+pub fn layer_dockerfile(worker_image: &str) -> String {
+    format!(
+        "FROM {worker_image}\nCOPY {LAYER_DIR}/ {}/\n",
+        super::bridge::DIR
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
 // Manifests
 
 /// What a manifest request accepts: every kind, so that a wrong one is seen and refused rather
@@ -453,7 +593,105 @@ mod tests {
             dockerfile: dockerfile.as_bytes(),
             build_args: &build_args,
             platform,
+            bridge: None,
         })
+    }
+
+    #[test]
+    fn the_bridge_changes_the_tag_only_when_it_is_there() {
+        let files = vec![file("app.py", b"print(1)")];
+        let build_args = BTreeMap::new();
+        let with = |bridge| {
+            tag(&Inputs {
+                entries: &files,
+                dockerfile: b"FROM x",
+                build_args: &build_args,
+                platform: Platform::Amd64,
+                bridge,
+            })
+        };
+        let plain = with(None);
+        assert_eq!(plain, tag_of(&files, "FROM x", &[], Platform::Amd64));
+        let a = with(Some([1; 32]));
+        assert_ne!(plain, a, "the layer is part of the image");
+        assert_ne!(a, with(Some([2; 32])), "another supervisor, another image");
+    }
+
+    #[test]
+    fn a_tag_without_the_bridge_is_as_it_always_was() {
+        // Fixed: the tags of images already pushed must not move.
+        let files = vec![file("app.py", b"print(1)")];
+        assert_eq!(
+            tag_of(&files, "FROM x", &[("A", "1")], Platform::Amd64),
+            "src-a5d17abdd134c5cd86d97d41c2b5c4d2"
+        );
+    }
+
+    #[test]
+    fn the_supervisor_is_looked_for_in_order() {
+        use std::path::{Path, PathBuf};
+        let c = supervisor_candidates(Some(Path::new("/b")), Some(Path::new("/x/bin")), "arm64");
+        let want: Vec<PathBuf> = [
+            "/b/arm64/replatform-bridge",
+            "/x/bin/bridge/arm64/replatform-bridge",
+            "/x/bin/../bridge/arm64/replatform-bridge",
+            "/x/bin/../share/replatform/bridge/arm64/replatform-bridge",
+        ]
+        .iter()
+        .map(PathBuf::from)
+        .collect();
+        assert_eq!(c, want);
+        assert_eq!(
+            supervisor_candidates(None, Some(Path::new("/x")), "amd64").len(),
+            3
+        );
+        assert_eq!(bridge_arch(Platform::Arm64), "arm64");
+    }
+
+    #[test]
+    fn the_workers_parts_come_from_each_builders_inspection() {
+        let docker = r#"[{"Id": "sha256:1", "Config": {"Env": ["PATH=/bin"], "Entrypoint": ["python", "-u"], "Cmd": ["app.py"], "WorkingDir": "/app"}}]"#;
+        assert_eq!(
+            worker_parts(docker).unwrap(),
+            WorkerParts {
+                entrypoint: Some(vec!["python".into(), "-u".into()]),
+                cmd: Some(vec!["app.py".into()]),
+                workdir: "/app".into()
+            }
+        );
+        let buildah =
+            r#"{"Type": "buildah 0.0.1", "OCIv1": {"config": {"Cmd": ["/worker"]}}, "Docker": {}}"#;
+        assert_eq!(
+            worker_parts(buildah).unwrap(),
+            WorkerParts {
+                entrypoint: None,
+                cmd: Some(vec!["/worker".into()]),
+                workdir: String::new()
+            }
+        );
+        let scratch = r#"[{"Config": {"Entrypoint": null, "Cmd": null, "WorkingDir": ""}}]"#;
+        assert_eq!(worker_parts(scratch).unwrap(), WorkerParts::default());
+        assert!(worker_parts("[]").is_err());
+        assert!(worker_parts("nope").is_err());
+        let json = serde_json::to_string(&worker_parts(scratch).unwrap()).unwrap();
+        assert_eq!(json, r#"{"entrypoint":null,"cmd":null,"workdir":""}"#);
+    }
+
+    #[test]
+    fn the_layer_keeps_the_workers_image_and_adds_one_copy() {
+        assert_eq!(
+            layer_dockerfile("r/w:src-1-worker"),
+            "FROM r/w:src-1-worker\nCOPY replatform-bridge/ /opt/replatform-bridge/\n"
+        );
+        assert_eq!(worker_image("h/r:src-1"), "h/r:src-1-worker");
+        assert_eq!(
+            inspect(Builder::Buildah, "i").display(),
+            "buildah inspect --type image i"
+        );
+        assert_eq!(
+            inspect(Builder::Podman, "i").display(),
+            "podman image inspect i"
+        );
     }
 
     #[test]

@@ -131,6 +131,18 @@ pub fn lambda_run(
     pass: &[&str],
 ) -> Command {
     let memory = format!("{}m", config.lambda.memory);
+    // Under the bridge the function starts the supervisor with the worker's parts after its
+    // flags (`core::bridge::image_config`), as the template's ImageConfig says.
+    let (entry_point, command, working_directory) = if config.lambda.trigger.is_bridge() {
+        let ic = super::bridge::image_config(config);
+        (ic.entry_point, ic.command, ic.working_directory)
+    } else {
+        (
+            config.lambda.entry_point.clone(),
+            config.lambda.command.clone(),
+            config.lambda.working_directory.clone(),
+        )
+    };
     let mut args: Vec<String> = vec![
         "run",
         "--rm",
@@ -148,14 +160,12 @@ pub fn lambda_run(
         "--memory-swap",
         &memory,
         "--workdir",
-        &config.lambda.working_directory,
+        &working_directory,
     ]
     .into_iter()
     .map(String::from)
     .collect();
-    let (entry, entry_args) = config
-        .lambda
-        .entry_point
+    let (entry, entry_args) = entry_point
         .split_first()
         .map_or(("", &[][..]), |(e, rest)| (e.as_str(), rest));
     if !entry.is_empty() {
@@ -164,12 +174,32 @@ pub fn lambda_run(
     env_args(&mut args, &env, pass);
     args.push(image.into());
     args.extend(entry_args.iter().cloned());
-    args.extend(config.lambda.command.iter().cloned());
+    args.extend(command);
     Command {
         program: engine.into(),
         args,
         env,
     }
+}
+
+/// A queue's ARN from its URL's account and name, when SQS does not say it.
+pub fn queue_arn(queue_url: &str, region: &str) -> String {
+    let mut parts = queue_url.trim_end_matches('/').rsplit('/');
+    let name = parts.next().unwrap_or_default();
+    let account = parts.next().unwrap_or("123456789012");
+    format!("arn:aws:sqs:{region}:{account}:{name}")
+}
+
+/// Under the bridge, the supervisor's queue: `REPLATFORM_BRIDGE_QUEUES`, the local queue's URL
+/// (as the worker is given it) to the ARN its records name. Nothing for other triggers.
+pub fn bridge_env(config: &Config, queue_url: &str, queue_arn: &str) -> Vec<(String, String)> {
+    if !config.lambda.trigger.is_bridge() {
+        return Vec::new();
+    }
+    vec![(
+        super::bridge::QUEUES_VAR.to_string(),
+        json!({ queue_url: [queue_arn] }).to_string(),
+    )]
 }
 
 /// The task's container, as ECS starts it: the image's own entry point, `ecs.command` or the
@@ -349,6 +379,29 @@ mod tests {
             batch_failures(br#"{"batchItemFailures":[{"itemIdentifier":""}]}"#, &batch).len(),
             3,
             "an item without an id fails the batch"
+        );
+    }
+
+    #[test]
+    fn under_the_bridge_the_container_starts_the_supervisor_with_the_workers_parts() {
+        let text = "service: w\nqueue: {}\necs:\n  subnets: [subnet-0123456789abcdef0]\n  security_groups: [sg-0123456789abcdef0]\n  command: [python, worker.py]\nlambda:\n  trigger: { type: bridge }\n";
+        let c = crate::core::config::parse(text).unwrap();
+        let cmd = lambda_run("docker", &c, "img", "n", vec![], &[]);
+        let args = cmd.args.join(" ");
+        assert!(
+            args.contains("--workdir / --entrypoint /opt/replatform-bridge/replatform-bridge"),
+            "{args}"
+        );
+        assert!(
+            args.ends_with("img --image-entrypoint --image-workdir -- python worker.py"),
+            "{args}"
+        );
+        let url = "http://localhost:5000/123456789012/w";
+        let env = bridge_env(&c, url, "arn:aws:sqs:us-east-1:123456789012:w");
+        assert_eq!(env[0].0, "REPLATFORM_BRIDGE_QUEUES");
+        assert_eq!(
+            serde_json::from_str::<Value>(&env[0].1).unwrap(),
+            json!({url: ["arn:aws:sqs:us-east-1:123456789012:w"]})
         );
     }
 

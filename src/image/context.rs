@@ -138,6 +138,7 @@ mod tests {
             dockerfile: &dockerfile,
             build_args: &Default::default(),
             platform: Platform::Amd64,
+            bridge: None,
         })
     }
 

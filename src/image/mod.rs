@@ -4,6 +4,7 @@
 //! (files), `runner` (builders), `registry` (the registry's HTTP API); ECR's API is
 //! `aws::ecr`.
 
+pub mod bridge;
 pub mod context;
 pub mod registry;
 pub mod runner;
@@ -70,8 +71,27 @@ fn paths(config: &Config, config_dir: &Path) -> (PathBuf, PathBuf) {
     (context, dockerfile)
 }
 
-/// The tag of the config's current build inputs. Reads files only.
+/// The tag of the config's current build inputs. Reads files only. Under the bridge the
+/// supervisor the layer adds is an input too.
 pub fn source_tag(config: &Config, config_dir: &Path) -> Result<String, Failure> {
+    let supervisor = supervisor(config)?;
+    tag_with(config, config_dir, supervisor.as_ref())
+}
+
+/// The supervisor the image's layer adds, under `lambda.trigger.type: bridge`; a failure when
+/// this machine has none for the platform.
+pub fn supervisor(config: &Config) -> Result<Option<bridge::Supervisor>, Failure> {
+    if !config.lambda.trigger.is_bridge() {
+        return Ok(None);
+    }
+    bridge::find(config.image.platform).map(Some)
+}
+
+fn tag_with(
+    config: &Config,
+    config_dir: &Path,
+    supervisor: Option<&bridge::Supervisor>,
+) -> Result<String, Failure> {
     let (context, dockerfile) = paths(config, config_dir);
     let (entries, dockerfile) =
         context::read(&context, &dockerfile).map_err(|e| Failure::new(e.message).hint(e.hint))?;
@@ -81,6 +101,7 @@ pub fn source_tag(config: &Config, config_dir: &Path) -> Result<String, Failure>
         dockerfile: &dockerfile,
         build_args: &build_args,
         platform: config.image.platform,
+        bridge: supervisor.map(|s| s.sha256),
     }))
 }
 
@@ -217,13 +238,19 @@ async fn build_and_push(
 ) -> Result<(String, String), Failure> {
     let name = config.repository();
     let builder = config.image.builder;
+    let supervisor = supervisor(config)?;
     let (context, dockerfile) = paths(config, config_dir);
     let image = format!("{host}/{name}:{tag}");
+    // Under the bridge the Dockerfile builds the worker's image; the layer goes on top.
+    let built = match &supervisor {
+        Some(_) => pure::worker_image(&image),
+        None => image.clone(),
+    };
     let build_args = build_args(config);
     let spec = BuildSpec {
         context: &context.to_string_lossy(),
         dockerfile: &dockerfile.to_string_lossy(),
-        image: &image,
+        image: &built,
         platform: config.image.platform,
         build_args: &build_args,
     };
@@ -246,6 +273,18 @@ async fn build_and_push(
         "fix the Dockerfile or the files it copies; the builder's lines above say what failed",
     )
     .await?;
+    if let Some(s) = &supervisor {
+        bridge::add_layer(
+            builder,
+            buildx,
+            config.image.platform,
+            s,
+            &built,
+            &image,
+            lines.as_ref(),
+        )
+        .await?;
+    }
     lines.finish(&format!(
         "image: built {name}:{tag} in {:.1} s",
         started.elapsed().as_secs_f64()
@@ -342,8 +381,13 @@ pub async fn build_local(
     config_dir: &Path,
     printer: &Printer,
 ) -> Result<String, Failure> {
-    let tag = source_tag(config, config_dir)?;
+    let supervisor = supervisor(config)?;
+    let tag = tag_with(config, config_dir, supervisor.as_ref())?;
     let image = format!("replatform-local/{}:{tag}", config.repository());
+    let built = match &supervisor {
+        Some(_) => pure::worker_image(&image),
+        None => image.clone(),
+    };
     let builder = config.image.builder;
     let program = pure::program(builder);
     if runner::succeeds(program, &["image", "inspect", &image]).await {
@@ -361,7 +405,7 @@ pub async fn build_local(
     let spec = pure::BuildSpec {
         context: &context_s,
         dockerfile: &dockerfile_s,
-        image: &image,
+        image: &built,
         platform: config.image.platform,
         build_args: &build_args,
     };
@@ -376,6 +420,18 @@ pub async fn build_local(
         "fix the Dockerfile or the build context (its last lines are above)",
     )
     .await?;
+    if let Some(s) = &supervisor {
+        bridge::add_layer(
+            builder,
+            buildx,
+            config.image.platform,
+            s,
+            &built,
+            &image,
+            lines.as_ref(),
+        )
+        .await?;
+    }
     lines.finish(&format!("image: built {image}"));
     Ok(image)
 }

@@ -256,12 +256,7 @@ pub async fn lambda(
         .ok()
         .flatten()
         .map(|q| q.arn)
-        .unwrap_or_else(|| {
-            format!(
-                "arn:aws:sqs:{region}:{account}:{}",
-                queue_url.rsplit('/').next().unwrap_or_default()
-            )
-        });
+        .unwrap_or_else(|| pure::queue_arn(queue_url, region));
     let mut problem: Option<(String, Option<String>)> = None;
     let mut rounds = 0;
     loop {

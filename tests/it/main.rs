@@ -12,6 +12,8 @@ mod adopt;
 mod adopt_shapes;
 mod bad_inputs;
 #[cfg(feature = "full-tests")]
+mod bridge_local;
+#[cfg(feature = "full-tests")]
 mod cfn_guard;
 #[cfg(feature = "full-tests")]
 mod cfn_lint;
