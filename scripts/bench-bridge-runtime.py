@@ -335,7 +335,7 @@ def main():
     p.add_argument("--moto", required=True)
     p.add_argument("--python", required=True)
     p.add_argument("--batches", type=int, default=500)
-    p.add_argument("--starts", type=int, default=50)
+    p.add_argument("--starts", type=int, default=100)
     args = p.parse_args()
 
     desc = subprocess.run(["file", "-b", args.bridge], capture_output=True, text=True).stdout.strip()
