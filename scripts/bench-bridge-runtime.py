@@ -339,10 +339,15 @@ def main():
     args = p.parse_args()
 
     desc = subprocess.run(["file", "-b", args.bridge], capture_output=True, text=True).stdout.strip()
-    print(f"supervisor: {args.bridge}\n  ({desc.split(', BuildID')[0]})\n")
+    print(f"supervisor: {args.bridge}\n  ({desc.split(', BuildID')[0]})")
+    # Other work on the machine shows in the p99s: the load average before and after says how much.
+    load_before = os.getloadavg()[0]
+    started = time.monotonic()
     starts = measure_starts(args)
     with tempfile.TemporaryDirectory() as tmp:
         times = measure_batches(args, Path(tmp))
+    print(f"measured in {time.monotonic() - started:.0f} s; load average (1 min) "
+          f"{load_before:.2f} before, {os.getloadavg()[0]:.2f} after, on {os.cpu_count()} cores\n")
 
     n = args.batches
     print(f"1. Receive + delete of 10 messages (ReceiveMessage MaxNumberOfMessages=10, then "
