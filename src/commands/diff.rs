@@ -121,7 +121,11 @@ fn fold(line: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut first = true;
     while !rest.is_empty() {
-        let room = if first { COLUMNS - 1 } else { COLUMNS - 1 - indent };
+        let room = if first {
+            COLUMNS - 1
+        } else {
+            COLUMNS - 1 - indent
+        };
         let chars: Vec<char> = rest.chars().collect();
         if chars.len() <= room {
             out.push(rest.clone());
@@ -133,7 +137,13 @@ fn fold(line: &str) -> Vec<String> {
             .rposition(|c| *c == ' ')
             .filter(|i| *i > room / 2)
             .map_or(room, |i| i + 1);
-        out.push(chars[..cut].iter().collect::<String>().trim_end().to_string());
+        out.push(
+            chars[..cut]
+                .iter()
+                .collect::<String>()
+                .trim_end()
+                .to_string(),
+        );
         rest = chars[cut..].iter().collect();
         first = false;
     }
@@ -184,7 +194,10 @@ mod tests {
         let parts = fold(&long);
         assert!(parts.len() > 1, "{parts:?}");
         assert!(parts.iter().all(|p| p.starts_with('+')), "{parts:?}");
-        assert!(parts.iter().all(|p| p.chars().count() <= COLUMNS), "{parts:?}");
+        assert!(
+            parts.iter().all(|p| p.chars().count() <= COLUMNS),
+            "{parts:?}"
+        );
         // Nothing is lost: the words read the same once the parts are joined.
         let words = |s: &str| s.split_whitespace().map(String::from).collect::<Vec<_>>();
         let joined: Vec<String> = parts.iter().flat_map(|p| words(&p[1..])).collect();

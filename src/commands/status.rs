@@ -172,7 +172,11 @@ const COLUMNS: usize = 80;
 /// Rows that fit [`COLUMNS`]: a value too long for its row keeps its name on it and moves what it
 /// says in parentheses (a queue's depth) to a row of its own below.
 fn fit(rows: Vec<(&str, String)>) -> Vec<(&str, String)> {
-    let label = rows.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0);
+    let label = rows
+        .iter()
+        .map(|(k, _)| k.chars().count())
+        .max()
+        .unwrap_or(0);
     let room = COLUMNS.saturating_sub(2 + label + 2);
     let mut out = Vec::with_capacity(rows.len());
     for (k, v) in rows {
@@ -217,12 +221,12 @@ mod tests {
             ("queue", "q (1 visible, 0 in flight, 0 delayed)".to_string()),
         ]);
         assert_eq!(rows[1], ("dead-letter queue", name.to_string()));
-        assert_eq!(rows[2], ("", "(0 visible, 0 in flight, 0 delayed)".to_string()));
+        assert_eq!(
+            rows[2],
+            ("", "(0 visible, 0 in flight, 0 delayed)".to_string())
+        );
         assert_eq!(rows[3].1, "q (1 visible, 0 in flight, 0 delayed)");
         let text = tables::indent(&tables::pairs(["", ""], rows));
-        assert!(
-            text.lines().all(|l| l.chars().count() <= COLUMNS),
-            "{text}"
-        );
+        assert!(text.lines().all(|l| l.chars().count() <= COLUMNS), "{text}");
     }
 }

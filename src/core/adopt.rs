@@ -1613,6 +1613,15 @@ pub fn report_text(r: &Report) -> String {
     o
 }
 
+/// A YAML flow list of strings, each quoted as JSON.
+fn flow_list(argv: &[String]) -> String {
+    let items: Vec<String> = argv
+        .iter()
+        .map(|a| serde_json::to_string(a).unwrap_or_default())
+        .collect();
+    format!("[{}]", items.join(", "))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -2349,13 +2358,4 @@ mod tests {
         let (text, _) = translate(&running(), None);
         assert!(text.contains("command: [\"python\", \"app.py\"]"), "{text}");
     }
-}
-
-/// A YAML flow list of strings, each quoted as JSON.
-fn flow_list(argv: &[String]) -> String {
-    let items: Vec<String> = argv
-        .iter()
-        .map(|a| serde_json::to_string(a).unwrap_or_default())
-        .collect();
-    format!("[{}]", items.join(", "))
 }

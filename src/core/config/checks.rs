@@ -435,7 +435,7 @@ pub fn check(c: &Config) -> Vec<Diagnostic> {
             ),
             "give the absolute folder that holds the handler's module, for example `/app`",
         );
-    } else if !l.working_directory.starts_with('/') && !(bridge && l.working_directory.is_empty()) {
+    } else if !(l.working_directory.starts_with('/') || bridge && l.working_directory.is_empty()) {
         err(
             "lambda.working_directory",
             format!(

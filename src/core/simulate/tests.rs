@@ -494,7 +494,10 @@ fn a_bad_worker_setting_is_refused() {
 #[test]
 fn the_bridge_scales_as_the_sqs_trigger_it_is_fed_by() {
     // The same mapping feeds both: the same pollers, the same drain (docs/bridge.md).
-    let sqs = config("    max: 10", "  timeout: 10s\n  trigger: { type: sqs, max_concurrency: 20 }");
+    let sqs = config(
+        "    max: 10",
+        "  timeout: 10s\n  trigger: { type: sqs, max_concurrency: 20 }",
+    );
     let bridge = config(
         "    max: 10",
         "  timeout: 10s\n  trigger: { type: bridge, max_concurrency: 20 }",
