@@ -354,11 +354,14 @@ fn write_files(
     files::write_files(
         out,
         summary,
-        &title,
-        samples,
-        platforms,
-        summary.run.load_window_s,
-        predicted,
+        &files::chart::Chart {
+            title,
+            platforms,
+            samples,
+            load: summary.run.load_window_s,
+            predicted,
+            workers_not_measured: None,
+        },
     )
 }
 
