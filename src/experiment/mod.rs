@@ -19,6 +19,10 @@ use crate::core::simulate::decision::Bottleneck;
 pub struct Summary {
     pub service: String,
     pub region: String,
+    /// The endpoint sampled when it is not AWS's own (`AWS_ENDPOINT_URL` at an emulator such
+    /// as moto, which runs no task and no function: local stand-ins did the work); `None` on
+    /// AWS.
+    pub endpoint: Option<String>,
     #[serde(flatten)]
     pub run: Run,
     pub load: Option<load::LoadReport>,
