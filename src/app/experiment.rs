@@ -283,6 +283,7 @@ pub async fn compare(
     let summary = Summary {
         service: config.service.clone(),
         region: aws.region().to_string(),
+        endpoint: aws.foreign_endpoint().map(str::to_string),
         run: Run {
             started_at: rfc3339(sampler.started),
             ended_at: rfc3339(ended),
@@ -334,6 +335,9 @@ fn drained(samples: &[Sample], platforms: &[Platform]) -> bool {
     })
 }
 
+/// The files, and the chart's title: what was measured, when, and against what. At an
+/// endpoint that is not AWS's (an emulator) local stand-ins did the work, so the title says so
+/// and the emulator's worker counts (moto reports no running task) are not drawn as workers.
 fn write_files(
     out: &std::path::Path,
     summary: &Summary,
@@ -346,19 +350,30 @@ fn write_files(
     } else {
         "; dashed: predicted"
     };
+    let what = if summary.endpoint.is_some() {
+        "the same load measured against local stand-ins, not AWS"
+    } else {
+        "ECS and Lambda draining the same load"
+    };
     let title = format!(
-        "{}: ECS and Lambda draining the same load ({}{dashed})",
+        "{}: {what} ({}{dashed})",
         summary.service,
         &summary.run.started_at[..16.min(summary.run.started_at.len())]
     );
     files::write_files(
         out,
         summary,
-        &title,
-        samples,
-        platforms,
-        summary.run.load_window_s,
-        predicted,
+        &files::chart::Chart {
+            title,
+            platforms,
+            samples,
+            load: summary.run.load_window_s,
+            predicted,
+            workers_not_measured: summary
+                .endpoint
+                .is_some()
+                .then_some("an emulator: local stand-ins did the work"),
+        },
     )
 }
 

@@ -255,11 +255,14 @@ fn run(
     files::write_files(
         &out,
         &summary,
-        &title,
-        &run.samples,
-        &platforms,
-        run.load_window_s,
-        &[],
+        &files::chart::Chart {
+            title,
+            platforms: &platforms,
+            samples: &run.samples,
+            load: run.load_window_s,
+            predicted: &[],
+            workers_not_measured: None,
+        },
     )
     .map_err(|e| Failure::new(e).hint("choose another folder with --out DIR"))?;
     Ok(summary)

@@ -19,6 +19,10 @@ use crate::core::simulate::decision::Bottleneck;
 pub struct Summary {
     pub service: String,
     pub region: String,
+    /// The endpoint sampled when it is not AWS's own (`AWS_ENDPOINT_URL` at an emulator such
+    /// as moto, which runs no task and no function: local stand-ins did the work); `None` on
+    /// AWS.
+    pub endpoint: Option<String>,
     #[serde(flatten)]
     pub run: Run,
     pub load: Option<load::LoadReport>,
@@ -71,29 +75,18 @@ pub fn write_samples(path: &Path, samples: &[Sample]) -> Result<(), String> {
 }
 
 /// Writes the three files every run leaves, a measured one (`compare`) or a predicted one
-/// (`simulate`): `samples.csv`, `summary.json` (the `summary` document) and `chart.svg`.
-/// `predicted`: the model's samples drawn dashed beside measured ones (empty for none).
+/// (`simulate`): `samples.csv` (`chart.samples`), `summary.json` (the `summary` document) and
+/// `chart.svg`.
 pub fn write_files(
     out: &Path,
     summary: &impl Serialize,
-    title: &str,
-    samples: &[Sample],
-    platforms: &[Side],
-    load: Option<(f64, f64)>,
-    predicted: &[Sample],
+    chart: &chart::Chart,
 ) -> Result<(), String> {
-    write_samples(&out.join("samples.csv"), samples)?;
+    write_samples(&out.join("samples.csv"), chart.samples)?;
     let json = serde_json::to_string_pretty(summary).map_err(|e| e.to_string())?;
     std::fs::write(out.join("summary.json"), json + "\n")
         .map_err(|e| format!("writing {}: {e}", out.join("summary.json").display()))?;
-    chart::write(
-        &out.join("chart.svg"),
-        title,
-        platforms,
-        samples,
-        load,
-        predicted,
-    )
+    chart::write(&out.join("chart.svg"), chart)
 }
 
 /// Checks that `dir` can take the files, before anything is sent or sampled.

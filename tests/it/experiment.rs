@@ -584,8 +584,37 @@ fn compare_watches_two_queues_drain_at_different_speeds() {
             .count()
     };
     assert!(
-        solid("#1F77B4") >= 2 && solid("#FF7F0E") >= 1,
-        "ECS's line in both panels, Lambda's depth line: {svg}"
+        solid("#1F77B4") >= 1 && solid("#FF7F0E") >= 1,
+        "both platforms' depth lines: {svg}"
+    );
+    // Measured against moto: the title says local stand-ins did the work, and the workers panel
+    // draws no measured line (moto's running count of 0 is not the stand-ins'), it says why.
+    assert!(
+        summary["endpoint"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("http://127.0.0.1")),
+        "{}",
+        summary["endpoint"]
+    );
+    assert!(texts.contains("measured against local stand-ins, not AWS"));
+    assert!(
+        texts.contains("ECS Fargate: no data (an emulator:")
+            && texts.contains("local stand-ins did the work)"),
+        "{texts}"
+    );
+    let lower_solid: Vec<_> = doc
+        .descendants()
+        .filter(|n| {
+            n.tag_name().name() == "polyline"
+                && ["#1F77B4", "#FF7F0E"].contains(&n.attribute("stroke").unwrap_or(""))
+                && n.attribute("stroke-dasharray").is_none()
+        })
+        .map(|n| points(n.attribute("points").unwrap()))
+        .filter(|p| p.iter().all(|(x, y)| *y > 350.0 && *x < legend_left(&svg)))
+        .collect();
+    assert!(
+        lower_solid.is_empty(),
+        "no measured worker line: {lower_solid:?}"
     );
     // The prediction: dashed, in each platform's colour, in both panels (the model knows the
     // workers moto does not show), each with its legend entry.
@@ -606,11 +635,52 @@ fn compare_watches_two_queues_drain_at_different_speeds() {
         texts.contains("ECS Fargate: predicted (dashed)")
             && texts.contains("Lambda: predicted (dashed)")
     );
+    // The `--count` burst: a triangle at its time, and the same triangle in each legend.
+    let triangles = doc
+        .descendants()
+        .filter(|n| n.tag_name().name() == "polygon" && n.attribute("fill") == Some("#5A5A5A"))
+        .count();
+    assert_eq!(triangles, 4, "{svg}");
+    assert!(texts.contains("load sent: a burst at"), "{texts}");
     screenshot_is_not_blank(&out_dir.join("chart.svg"));
 }
 
-/// Renders the SVG in headless Chromium and checks the picture has the two series' colours.
-pub(crate) fn screenshot_is_not_blank(svg: &Path) {
+/// The `(x, y)` pairs of an SVG `points` attribute.
+fn points(attribute: &str) -> Vec<(f64, f64)> {
+    attribute
+        .split_whitespace()
+        .filter_map(|xy| {
+            let (x, y) = xy.split_once(',')?;
+            Some((x.parse().ok()?, y.parse().ok()?))
+        })
+        .collect()
+}
+
+/// The legend boxes of a chart (the rectangles in `chart::LEGEND_BORDER`'s colour), as
+/// `(left, top, right, bottom)` pixels.
+fn legend_boxes(svg: &str) -> Vec<(f64, f64, f64, f64)> {
+    let doc = roxmltree::Document::parse(svg).unwrap();
+    let num = |n: roxmltree::Node, a: &str| n.attribute(a).unwrap().parse::<f64>().unwrap();
+    let c = replatform::experiment::chart::LEGEND_BORDER;
+    let border = format!("#{:02X}{:02X}{:02X}", c.0, c.1, c.2);
+    doc.descendants()
+        .filter(|n| n.tag_name().name() == "rect" && n.attribute("stroke") == Some(&border))
+        .map(|n| {
+            let (x, y) = (num(n, "x"), num(n, "y"));
+            (x, y, x + num(n, "width"), y + num(n, "height"))
+        })
+        .collect()
+}
+
+fn legend_left(svg: &str) -> f64 {
+    legend_boxes(svg)
+        .iter()
+        .map(|b| b.0)
+        .fold(f64::INFINITY, f64::min)
+}
+
+/// A chart as headless Chromium draws it at the SVG's own size: its width and RGB pixels.
+fn screenshot(svg: &Path) -> (usize, Vec<[u8; 3]>) {
     let png = svg.with_extension("png");
     let profile = tempfile::tempdir().unwrap();
     let status = Command::new("chromium")
@@ -619,6 +689,7 @@ pub(crate) fn screenshot_is_not_blank(svg: &Path) {
             "--no-sandbox",
             "--disable-gpu",
             "--hide-scrollbars",
+            "--force-device-scale-factor=1",
             "--window-size=1000,700",
         ])
         .arg(format!("--user-data-dir={}", profile.path().display()))
@@ -634,19 +705,146 @@ pub(crate) fn screenshot_is_not_blank(svg: &Path) {
     let mut buf = vec![0; reader.output_buffer_size().unwrap()];
     let info = reader.next_frame(&mut buf).unwrap();
     let channels = info.color_type.samples();
-    let pixels: Vec<&[u8]> = buf[..info.buffer_size()].chunks(channels).collect();
-    let near = |p: &[u8], c: [u8; 3]| p.iter().zip(c).all(|(a, b)| a.abs_diff(b) < 40);
+    let pixels = buf[..info.buffer_size()]
+        .chunks(channels)
+        .map(|p| [p[0], p[1], p[2]])
+        .collect();
+    (info.width as usize, pixels)
+}
+
+fn near(p: &[u8; 3], c: [u8; 3]) -> bool {
+    p.iter().zip(c).all(|(a, b)| a.abs_diff(b) < 40)
+}
+
+const BLUE: [u8; 3] = [31, 119, 180];
+const ORANGE: [u8; 3] = [255, 127, 14];
+
+/// Renders the SVG in headless Chromium and checks the picture has the two series' colours, and
+/// that no legend covers a plotted line: in the SVG every series' point lies left of the legend
+/// boxes (but their swatches), and in the picture a legend box holds the series' colours only
+/// in its swatches' column.
+pub(crate) fn screenshot_is_not_blank(svg: &Path) {
+    let (width, pixels) = screenshot(svg);
     let white = pixels.iter().filter(|p| near(p, [255, 255, 255])).count();
     assert!(
         white < pixels.len() * 98 / 100,
         "the screenshot is (nearly) blank"
     );
     assert!(
-        pixels.iter().filter(|p| near(p, [31, 119, 180])).count() > 200,
+        pixels.iter().filter(|p| near(p, BLUE)).count() > 200,
         "ECS's blue line shows"
     );
     assert!(
-        pixels.iter().filter(|p| near(p, [255, 127, 14])).count() > 200,
+        pixels.iter().filter(|p| near(p, ORANGE)).count() > 200,
         "Lambda's orange line shows"
     );
+
+    let text = std::fs::read_to_string(svg).unwrap();
+    let boxes = legend_boxes(&text);
+    assert_eq!(boxes.len(), 2, "a legend per panel");
+    let doc = roxmltree::Document::parse(&text).unwrap();
+    let inside =
+        |(x, y): (f64, f64), b: &(f64, f64, f64, f64)| x >= b.0 && x <= b.2 && y >= b.1 && y <= b.3;
+    for n in doc.descendants().filter(|n| {
+        n.tag_name().name() == "polyline"
+            && ["#1F77B4", "#FF7F0E"].contains(&n.attribute("stroke").unwrap_or(""))
+    }) {
+        let line = points(n.attribute("points").unwrap());
+        if boxes.iter().any(|b| line.iter().all(|p| inside(*p, b))) {
+            continue; // a swatch
+        }
+        for p in &line {
+            assert!(
+                boxes.iter().all(|b| !inside(*p, b)),
+                "a plotted point {p:?} lies in a legend box {boxes:?}"
+            );
+        }
+    }
+    for (left, top, right, bottom) in boxes {
+        // The swatches: from 10 to 34 px into the box.
+        let swatches = (left + 8.0) as usize..=(left + 36.0) as usize;
+        let coloured: Vec<(usize, usize)> = (top as usize + 1..bottom as usize)
+            .flat_map(|y| (left as usize + 1..right as usize).map(move |x| (x, y)))
+            .filter(|(x, _)| !swatches.contains(x))
+            .filter(|(x, y)| {
+                let p = &pixels[y * width + x];
+                near(p, BLUE) || near(p, ORANGE)
+            })
+            .collect();
+        assert!(
+            coloured.is_empty(),
+            "a series' colour in the legend box, outside its swatches: {coloured:?}"
+        );
+    }
+}
+
+/// The chart as Chromium draws it, from samples made here: where nothing was measured (a pause
+/// in sampling) no worker line is drawn, least of all one at zero, while a measured zero is.
+#[test]
+fn a_chart_draws_no_worker_line_where_nothing_was_measured() {
+    use replatform::core::experiment::Sample;
+    use replatform::core::side::Side;
+    use replatform::experiment::chart::{render, Chart};
+
+    // ECS: 2 tasks until 10 s, then 0 until 30 s; no sample from 30 s to 90 s (the sampler
+    // stalled); 0 again after. Lambda: no worker figure at all (no CloudWatch).
+    let mut samples = Vec::new();
+    for t in (0..30).chain(90..120) {
+        for platform in Side::BOTH {
+            samples.push(Sample {
+                elapsed_s: f64::from(t),
+                platform,
+                visible: Some(if t < 30 { 300 - 10 * t as u64 } else { 0 }),
+                in_flight: Some(0),
+                delayed: Some(0),
+                workers: (platform == Side::Ecs).then_some(if t < 10 { 2 } else { 0 }),
+                ..Default::default()
+            });
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("chart.svg");
+    let svg = render(&Chart {
+        title: "a pause in sampling".into(),
+        platforms: &Side::BOTH,
+        samples: &samples,
+        load: Some((0.3, 0.5)),
+        predicted: &[],
+        workers_not_measured: None,
+    })
+    .unwrap();
+    std::fs::write(&path, &svg).unwrap();
+    assert!(svg.contains("Lambda: no data (see samples.csv"), "{svg}");
+
+    // Where the measured ECS worker line is: its runs in the lower panel, in pixels.
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    let runs: Vec<Vec<(f64, f64)>> = doc
+        .descendants()
+        .filter(|n| n.tag_name().name() == "polyline" && n.attribute("stroke") == Some("#1F77B4"))
+        .map(|n| points(n.attribute("points").unwrap()))
+        .filter(|p| p.len() > 2 && p.iter().all(|(_, y)| *y > 350.0))
+        .collect();
+    assert_eq!(runs.len(), 2, "the line breaks at the pause: {runs:?}");
+    let zero = runs[1][0].1;
+    let (pause_from, pause_to) = (runs[0].last().unwrap().0, runs[1][0].0);
+    let (x_end, legend) = (runs[1].last().unwrap().0, legend_left(&svg));
+    assert!(pause_to - pause_from > 100.0 && x_end < legend);
+
+    let (width, pixels) = screenshot(&path);
+    let blue_in = |xs: std::ops::Range<usize>| {
+        let rows = (zero - 3.0) as usize..=(zero + 3.0) as usize;
+        rows.flat_map(|y| xs.clone().map(move |x| (x, y)))
+            .filter(|(x, y)| near(&pixels[y * width + x], BLUE))
+            .count()
+    };
+    assert_eq!(
+        blue_in(pause_from as usize + 6..pause_to as usize - 6),
+        0,
+        "no ECS worker line at zero in the pause ({pause_from}..{pause_to} px, row {zero})"
+    );
+    assert!(
+        blue_in(pause_to as usize + 2..x_end as usize - 2) > 50,
+        "the measured zero after the pause is drawn"
+    );
+    screenshot_is_not_blank(&path);
 }
