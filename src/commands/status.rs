@@ -228,5 +228,8 @@ mod tests {
         assert_eq!(rows[3].1, "q (1 visible, 0 in flight, 0 delayed)");
         let text = tables::indent(&tables::pairs(["", ""], rows));
         assert!(text.lines().all(|l| l.chars().count() <= COLUMNS), "{text}");
+        // The depth stands under the name, in the value column (the header line first).
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[3].find("(0 visible"), lines[2].find(name), "{text}");
     }
 }

@@ -102,11 +102,15 @@ pub fn indent(text: &str) -> String {
         .join("\n")
 }
 
-/// comfy-table pads every line to the widest; trailing spaces only make diffs noisy.
+/// comfy-table pads every line to the widest, and starts each with one space of padding;
+/// trailing spaces only make diffs noisy. A row whose first cell is empty keeps its indent.
 fn trim(t: Table) -> String {
     t.to_string()
         .lines()
-        .map(|l| l.trim_end().trim_start_matches(' '))
+        .map(|l| {
+            let l = l.trim_end();
+            l.strip_prefix(' ').unwrap_or(l)
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }
