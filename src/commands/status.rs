@@ -166,26 +166,20 @@ fn queue_text(q: &QueueReport, missing: &str) -> String {
     format!("{} ({depth})", tables::short(&q.url))
 }
 
-/// The widest line of text output: a terminal's default, so that no row wraps.
-const COLUMNS: usize = 80;
-
 /// Rows that fit [`COLUMNS`]: a value too long for its row keeps its name on it and moves what it
-/// says in parentheses (a queue's depth) to a row of its own below.
-fn fit(rows: Vec<(&str, String)>) -> Vec<(&str, String)> {
-    let label = rows
-        .iter()
-        .map(|(k, _)| k.chars().count())
-        .max()
-        .unwrap_or(0);
-    let room = COLUMNS.saturating_sub(2 + label + 2);
+/// says in parentheses (a queue's depth) to a row of its own below; a name still too long, one
+/// of the stack's own resources, leaves the stack's name, the block's title, out
+/// ([`tables::within`]).
+fn fit<'a>(title: &str, rows: Vec<(&'a str, String)>) -> Vec<(&'a str, String)> {
+    let room = tables::value_room(rows.iter().map(|(k, _)| *k));
     let mut out = Vec::with_capacity(rows.len());
     for (k, v) in rows {
         match v.rfind(" (") {
             Some(i) if v.chars().count() > room && v.ends_with(')') => {
-                out.push((k, v[..i].to_string()));
+                out.push((k, tables::within(title, &v[..i], room)));
                 out.push(("", v[i + 1..].to_string()));
             }
-            _ => out.push((k, v)),
+            _ => out.push((k, tables::within(title, &v, room))),
         }
     }
     out
@@ -196,7 +190,7 @@ fn block(printer: &Printer, title: &str, rows: Vec<(&str, String)>) -> std::io::
     printer.data(format!(
         "{title}\n{}",
         tables::indent(
-            &tables::pairs(["", ""], fit(rows))
+            &tables::pairs(["", ""], fit(title, rows))
                 .lines()
                 .skip(1)
                 .collect::<Vec<_>>()
@@ -208,18 +202,22 @@ fn block(printer: &Printer, title: &str, rows: Vec<(&str, String)>) -> std::io::
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ui::tables::COLUMNS;
 
     #[test]
     fn a_long_queue_row_moves_its_depth_below_its_name() {
         let name = "orders-worker-ecs-DeadLetterQueue-1A2B3C4D5E6F7";
-        let rows = fit(vec![
-            ("status", "CREATE_COMPLETE".to_string()),
-            (
-                "dead-letter queue",
-                format!("{name} (0 visible, 0 in flight, 0 delayed)"),
-            ),
-            ("queue", "q (1 visible, 0 in flight, 0 delayed)".to_string()),
-        ]);
+        let rows = fit(
+            "orders-worker-ecs",
+            vec![
+                ("status", "CREATE_COMPLETE".to_string()),
+                (
+                    "dead-letter queue",
+                    format!("{name} (0 visible, 0 in flight, 0 delayed)"),
+                ),
+                ("queue", "q (1 visible, 0 in flight, 0 delayed)".to_string()),
+            ],
+        );
         assert_eq!(rows[1], ("dead-letter queue", name.to_string()));
         assert_eq!(
             rows[2],
@@ -231,5 +229,25 @@ mod tests {
         // The depth stands under the name, in the value column (the header line first).
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[3].find("(0 visible"), lines[2].find(name), "{text}");
+    }
+
+    #[test]
+    fn a_name_too_long_for_any_row_leaves_out_its_stacks_name() {
+        let stack = "it-eighty-columns-worker-lambda";
+        let name = format!("{stack}-DeadLetterQueue-H73KC0S3CQDU");
+        let rows = fit(
+            stack,
+            vec![(
+                "dead-letter queue",
+                format!("{name} (0 visible, 0 in flight, 0 delayed)"),
+            )],
+        );
+        assert_eq!(rows[0].1, "…-DeadLetterQueue-H73KC0S3CQDU");
+        let text = tables::indent(&tables::pairs(["", ""], rows));
+        assert!(text.lines().all(|l| l.chars().count() <= COLUMNS), "{text}");
+        // A name of its own, not the stack's, is never cut.
+        let other = "a".repeat(70);
+        let rows = fit(stack, vec![("queue", format!("{other} (1 visible)"))]);
+        assert_eq!(rows[0].1, other);
     }
 }

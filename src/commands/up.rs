@@ -57,9 +57,10 @@ fn finish(printer: &Printer, image: &Report, reports: &[StackReport]) -> Result<
             .map_err(Failure::output);
     }
     for r in reports.iter().filter(|r| !r.outputs.is_empty()) {
-        let table = tables::indent(&tables::pairs(
-            ["output", "value"],
-            r.outputs.iter().map(|(k, v)| {
+        let rows: Vec<(&str, String)> = r
+            .outputs
+            .iter()
+            .map(|(k, v)| {
                 // A URL shown by its queue's name is labelled as the queue.
                 let shown = tables::short(v);
                 let label = match k.strip_suffix("Url") {
@@ -67,7 +68,13 @@ fn finish(printer: &Printer, image: &Report, reports: &[StackReport]) -> Result<
                     _ => k.as_str(),
                 };
                 (label, shown)
-            }),
+            })
+            .collect();
+        let room = tables::value_room(rows.iter().map(|(k, _)| *k).chain(["output"]));
+        let table = tables::indent(&tables::pairs(
+            ["output", "value"],
+            rows.into_iter()
+                .map(|(k, v)| (k, tables::within(&r.name, &v, room))),
         ));
         printer
             .data(format!(

@@ -94,6 +94,30 @@ pub fn short(value: &str) -> String {
     value.to_string()
 }
 
+/// The widest line of text output: a terminal's default, so that no row wraps.
+pub const COLUMNS: usize = 80;
+
+/// A value longer than `room` columns that names one of `stack`'s own resources
+/// (`<stack>-<LogicalId>-<id>`, as CloudFormation names them), without the stack's name, which
+/// heads its table: `…-<LogicalId>-<id>`. Any other value as it is; `--output json` keeps every
+/// value whole.
+pub fn within(stack: &str, value: &str, room: usize) -> String {
+    match value.strip_prefix(stack) {
+        Some(rest) if value.chars().count() > room && rest.starts_with('-') => format!("…{rest}"),
+        _ => value.to_string(),
+    }
+}
+
+/// The room for a value in a [`pairs`] table of these labels, set under a heading.
+pub fn value_room<'a>(labels: impl IntoIterator<Item = &'a str>) -> usize {
+    let label = labels
+        .into_iter()
+        .map(|k| k.chars().count())
+        .max()
+        .unwrap_or(0);
+    COLUMNS.saturating_sub(2 + label + 2)
+}
+
 /// Indents every line by two spaces, to set a table under its heading.
 pub fn indent(text: &str) -> String {
     text.lines()

@@ -19,19 +19,48 @@ pub(crate) struct Session {
     child: Box<dyn portable_pty::Child + Send + Sync>,
     writer: Box<dyn Write + Send>,
     output: Arc<Mutex<Vec<u8>>>,
+    cols: u16,
 }
 
 impl Session {
     pub(crate) fn start(moto: &Moto, dir: &Path, args: &[&str]) -> Self {
+        Self::start_sized(moto, dir, args, 160)
+    }
+
+    /// On a terminal `cols` wide.
+    pub(crate) fn start_sized(moto: &Moto, dir: &Path, args: &[&str], cols: u16) -> Self {
+        Self::start_with(moto, dir, args, cols, false)
+    }
+
+    /// On a terminal `cols` wide, stderr (progress, notes, the change tables) appended to
+    /// `stderr.log` in `dir`: what is left on the terminal is the command's data.
+    pub(crate) fn start_data_only(moto: &Moto, dir: &Path, args: &[&str], cols: u16) -> Self {
+        Self::start_with(moto, dir, args, cols, true)
+    }
+
+    fn start_with(moto: &Moto, dir: &Path, args: &[&str], cols: u16, data_only: bool) -> Self {
         let pair = native_pty_system()
             .openpty(PtySize {
                 rows: 60,
-                cols: 160,
+                cols,
                 pixel_width: 0,
                 pixel_height: 0,
             })
             .unwrap();
-        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_replatform"));
+        let bin = env!("CARGO_BIN_EXE_replatform");
+        let mut cmd = if data_only {
+            let mut c = CommandBuilder::new("sh");
+            // stderr to a file of its own: plain lines there, as in a log.
+            let log = dir.join("stderr.log");
+            c.args([
+                "-c",
+                &format!("exec \"$0\" \"$@\" 2>>'{}'", log.display()),
+                bin,
+            ]);
+            c
+        } else {
+            CommandBuilder::new(bin)
+        };
         cmd.args(args);
         cmd.cwd(dir);
         for (k, v) in common::emulator_env(&moto.endpoint) {
@@ -62,14 +91,62 @@ impl Session {
             child,
             writer,
             output,
+            cols,
         }
     }
 
+    /// Every line the program wrote, colours and carriage returns taken out: what a terminal
+    /// of any width is given before it wraps anything.
+    pub(crate) fn written_lines(&self) -> Vec<String> {
+        plain_lines(&self.output.lock().unwrap())
+    }
+
+    /// Waits for the exit; returns the code, the final screen and [`Session::written_lines`].
+    pub(crate) fn finish_with_lines(self) -> (u32, String, Vec<String>) {
+        let output = self.output.clone();
+        let (code, screen) = self.finish();
+        let lines = plain_lines(&output.lock().unwrap());
+        (code, screen, lines)
+    }
+}
+
+fn plain_lines(bytes: &[u8]) -> Vec<String> {
+    {
+        let text = String::from_utf8_lossy(bytes);
+        let mut plain = String::new();
+        let mut chars = text.chars().peekable();
+        while let Some(c) = chars.next() {
+            if c == '\u{1b}' {
+                // CSI: ESC [ ... final byte in @..~
+                if chars.peek() == Some(&'[') {
+                    chars.next();
+                    for d in chars.by_ref() {
+                        if ('@'..='~').contains(&d) {
+                            break;
+                        }
+                    }
+                }
+                continue;
+            }
+            plain.push(c);
+        }
+        plain
+            .split('\n')
+            .map(|l| {
+                // A line ends `\r\n` on a terminal; a `\r` inside it redraws the line.
+                let l = l.trim_end_matches('\r');
+                l.rsplit('\r').next().unwrap_or(l).trim_end().to_string()
+            })
+            .collect()
+    }
+}
+
+impl Session {
     /// The screen as a terminal shows it now.
     pub(crate) fn screen(&self) -> String {
         let mut parser = vt100::Parser::new(
             std::num::NonZero::new(60).unwrap(),
-            std::num::NonZero::new(160).unwrap(),
+            std::num::NonZero::new(self.cols).unwrap(),
             0,
         );
         parser.process(&self.output.lock().unwrap());
@@ -203,4 +280,56 @@ fn questions_and_progress_on_a_terminal() {
     assert_eq!(code, 0, "{screen}");
     final_screen_clean(&screen);
     assert!(screen.contains("done: DELETE_COMPLETE"), "{screen}");
+}
+
+/// The tables, template diff and status blocks of `up`, `diff` and `status` fit an 80-column
+/// terminal: no line of their data is wider, so none wraps.
+#[test]
+fn up_diff_and_status_fit_80_columns() {
+    let moto = Moto::start();
+    let dir = service_dir("sqs-worker", "it-eighty-columns-worker", |t| t);
+    let run =
+        |args: &[&str]| Session::start_data_only(&moto, dir.path(), args, 80).finish_with_lines();
+    // What stays on the terminal is the data: every line of it counts. Of stderr, the tables and
+    // blocks, set under their heading.
+    let rows = |lines: &[String]| -> Vec<String> { lines.to_vec() };
+    let stderr_rows = || -> Vec<String> {
+        std::fs::read_to_string(dir.path().join("stderr.log"))
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.starts_with("  "))
+            .map(String::from)
+            .collect()
+    };
+    let (code, screen, lines) = run(&["up", "--image-uri", IMAGE, "--yes"]);
+    assert_eq!(code, 0, "{screen}");
+    let mut checked = rows(&lines);
+    assert!(
+        stderr_rows().iter().any(|l| l.contains("AWS::SQS::Queue")),
+        "the change table is there: {:#?}",
+        stderr_rows()
+    );
+    // An edit, for a diff with a change table and a template diff.
+    let config = dir.path().join("replatform.yaml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, text.replace("retention: 4d", "retention: 5d")).unwrap();
+    let (code, screen, lines) = run(&["diff", "--image-uri", IMAGE]);
+    assert!(code == 0 || code == 2, "{screen}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("+") || l.contains("Modify")),
+        "the diff shows the change: {lines:#?}"
+    );
+    checked.extend(rows(&lines));
+    let (code, screen, lines) = run(&["status"]);
+    assert_eq!(code, 0, "{screen}");
+    assert!(
+        lines.iter().any(|l| l.contains("visible, 0 in flight")),
+        "status shows the depths: {lines:#?}"
+    );
+    checked.extend(rows(&lines));
+    checked.extend(stderr_rows());
+    let wide: Vec<&String> = checked.iter().filter(|l| l.chars().count() > 80).collect();
+    assert!(wide.is_empty(), "rows wider than 80 columns: {wide:#?}");
 }
