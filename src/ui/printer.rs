@@ -63,9 +63,18 @@ impl Printer {
             .bold()
             .fg_color(Some(anstyle::AnsiColor::Red.into()));
         let mut err = anstream::stderr();
-        let _ = writeln!(err, "{red}error{red:#}: {message}");
+        let width = stderr_width();
+        let _ = writeln!(
+            err,
+            "{red}error{red:#}: {}",
+            fold(message, width, "error: ".len())
+        );
         if let Some(h) = hint {
-            let _ = writeln!(err, "{}", super::diagnostics::hint_line(h, true));
+            let _ = writeln!(
+                err,
+                "{}",
+                super::diagnostics::hint_line(&fold(h, width, "  hint: ".len()), true)
+            );
         }
     }
 
@@ -76,6 +85,7 @@ impl Printer {
             let cyan = anstyle::Style::new()
                 .bold()
                 .fg_color(Some(anstyle::AnsiColor::Cyan.into()));
+            let message = fold(message, stderr_width(), "note: ".len());
             let _ = writeln!(anstream::stderr(), "{cyan}note{cyan:#}: {message}");
         }
     }
@@ -85,6 +95,7 @@ impl Printer {
         let yellow = anstyle::Style::new()
             .bold()
             .fg_color(Some(anstyle::AnsiColor::Yellow.into()));
+        let message = fold(message, stderr_width(), "warning: ".len());
         let _ = writeln!(anstream::stderr(), "{yellow}warning{yellow:#}: {message}");
     }
 
@@ -119,6 +130,43 @@ impl Printer {
     }
 }
 
+/// The terminal's width when stderr is one. Notes, warnings and errors are folded to it, so
+/// that none wraps mid-word; in a log or a pipe each stays one line, whole, for grep.
+fn stderr_width() -> Option<usize> {
+    use std::io::IsTerminal;
+    let err = std::io::stderr();
+    if !err.is_terminal() {
+        return None;
+    }
+    terminal_size::terminal_size_of(&err).map(|(w, _)| usize::from(w.0))
+}
+
+/// `text` folded at spaces to lines of at most `width` columns, the first after a prefix of
+/// `indent` columns and the others indented by as much, under the first's text. A word longer
+/// than a line (a URL) stands alone on its line, whole. No width: the text as it is.
+pub fn fold(text: &str, width: Option<usize>, indent: usize) -> String {
+    let Some(width) = width.filter(|w| *w > indent + 20) else {
+        return text.to_string();
+    };
+    let room = width - indent;
+    let mut out: Vec<String> = Vec::new();
+    for paragraph in text.split('\n') {
+        let mut line = String::new();
+        for word in paragraph.split(' ') {
+            let len = line.chars().count();
+            if len > 0 && len + 1 + word.chars().count() > room {
+                out.push(std::mem::take(&mut line));
+            }
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
+        out.push(line);
+    }
+    out.join(&format!("\n{}", " ".repeat(indent)))
+}
+
 fn broken_pipe_is_fine(r: std::io::Result<()>) -> std::io::Result<()> {
     match r {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
@@ -129,6 +177,25 @@ fn broken_pipe_is_fine(r: std::io::Result<()>) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_note_folds_to_the_terminal_under_its_first_line() {
+        let text = "reserved-concurrency check skipped: `http://127.0.0.1:44047` is not AWS (it runs against AWS)";
+        let folded = fold(text, Some(80), "note: ".len());
+        let lines: Vec<&str> = folded.lines().collect();
+        assert!(lines.len() > 1, "{folded}");
+        assert!(lines[0].chars().count() + 6 <= 80, "{folded}");
+        assert!(lines[1..]
+            .iter()
+            .all(|l| l.starts_with("      ") && l.chars().count() <= 80));
+        // Every word is kept, in order.
+        assert_eq!(
+            folded.split_whitespace().collect::<Vec<_>>(),
+            text.split_whitespace().collect::<Vec<_>>()
+        );
+        // Not a terminal: one line, whole.
+        assert_eq!(fold(text, None, 6), text);
+    }
 
     #[test]
     fn quiet_or_json_shows_nothing_whatever_the_terminal() {

@@ -142,6 +142,26 @@ fn plain_lines(bytes: &[u8]) -> Vec<String> {
 }
 
 impl Session {
+    /// The rows of the screen the terminal wrapped: a line written wider than it.
+    pub(crate) fn wrapped_rows(&self) -> Vec<String> {
+        let mut parser = vt100::Parser::new(
+            std::num::NonZero::new(60).unwrap(),
+            std::num::NonZero::new(self.cols).unwrap(),
+            0,
+        );
+        parser.process(&self.output.lock().unwrap());
+        let screen = parser.screen();
+        let rows: Vec<String> = screen.rows(0, self.cols).collect();
+        // A live line padded to the full width (indicatif's `wide_msg`) leaves the cursor at the
+        // edge, and the terminal counts the next line as its wrap: only text that reaches the
+        // last column went past the edge.
+        (0..60u16)
+            .filter(|r| screen.row_wrapped(*r))
+            .map(|r| rows[usize::from(r)].clone())
+            .filter(|row| !row.ends_with(' '))
+            .collect()
+    }
+
     /// The screen as a terminal shows it now.
     pub(crate) fn screen(&self) -> String {
         let mut parser = vt100::Parser::new(
@@ -171,6 +191,10 @@ impl Session {
     pub(crate) fn answer(&mut self, text: &str) {
         self.writer.write_all(text.as_bytes()).unwrap();
         self.writer.flush().unwrap();
+    }
+
+    pub(crate) fn child_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
     }
 
     /// Waits for the exit; returns the code and the final screen.
@@ -332,4 +356,22 @@ fn up_diff_and_status_fit_80_columns() {
     checked.extend(stderr_rows());
     let wide: Vec<&String> = checked.iter().filter(|l| l.chars().count() > 80).collect();
     assert!(wide.is_empty(), "rows wider than 80 columns: {wide:#?}");
+
+    // All of it on the terminal, notes and progress too (`up` with nothing to do says why it
+    // skipped a check): the terminal wraps no row.
+    for args in [&["up", "--image-uri", IMAGE][..], &["status"]] {
+        let mut s = Session::start_sized(&moto, dir.path(), args, 80);
+        let wait = std::time::Instant::now();
+        while s.child_running() && wait.elapsed() < Duration::from_secs(60) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        let wrapped = s.wrapped_rows();
+        let (code, screen) = s.finish();
+        assert_eq!(code, 0, "{screen}");
+        assert!(
+            wrapped.is_empty(),
+            "{args:?}: rows the terminal wrapped: {wrapped:#?}\n{screen}"
+        );
+    }
 }
