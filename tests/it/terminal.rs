@@ -95,13 +95,8 @@ impl Session {
         }
     }
 
-    /// Every line the program wrote, colours and carriage returns taken out: what a terminal
-    /// of any width is given before it wraps anything.
-    pub(crate) fn written_lines(&self) -> Vec<String> {
-        plain_lines(&self.output.lock().unwrap())
-    }
-
-    /// Waits for the exit; returns the code, the final screen and [`Session::written_lines`].
+    /// Waits for the exit; returns the code, the final screen and every line the program wrote,
+    /// colours and carriage returns taken out: what a terminal of any width is given.
     pub(crate) fn finish_with_lines(self) -> (u32, String, Vec<String>) {
         let output = self.output.clone();
         let (code, screen) = self.finish();
