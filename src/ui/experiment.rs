@@ -332,6 +332,11 @@ pub fn compare_summary(s: &Summary) -> String {
         s.run.stopped, s.run.out
     ));
     out.push_str("\n(\"-\": no data for it; samples.csv's notes column says which source was missing and why)");
+    if let Some(endpoint) = &s.endpoint {
+        out.push_str(&format!(
+            "\n(measured against {endpoint}, not AWS: an emulator runs no task and no function, so the\nworker counts and the costs from them are the emulator's; local stand-ins did the work)"
+        ));
+    }
     out
 }
 
