@@ -300,24 +300,46 @@ fn secs(v: Option<f64>) -> String {
     v.map_or("-".into(), |v| format!("{v:.0} s"))
 }
 
-/// The closing table: one column per platform.
+/// The closing table: one column per platform; then the prediction, the cost and the files,
+/// each line within 80 columns (a long reason folds under its text).
 pub fn compare_summary(s: &Summary) -> String {
+    use crate::ui::printer::fold;
+    let width = Some(crate::ui::tables::COLUMNS);
     let mut out = platforms_table(&s.run.platforms);
     if let Some(p) = &s.prediction {
-        out.push_str(&format!("\n\npredicted by the model (replatform simulate; per message {} s, task start {} s; load: {}), dashed on the chart:", p.per_message_s, p.task_start_s, p.load));
+        out.push_str(&format!(
+            "\n\npredicted by the model (replatform simulate), dashed on the chart; the gap is\nmeasured - predicted, xN measured / predicted:\n{}",
+            fold(
+                &format!(
+                    "  per message {} s, task start {} s; load: {}",
+                    p.per_message_s, p.task_start_s, p.load
+                ),
+                width,
+                4
+            )
+        ));
         for g in &p.gaps {
             let ratio = g.ratio.map_or("-".to_string(), |r| format!("x{r:.2}"));
             let gap = g.gap_s.map_or("-".to_string(), |v| format!("{v:+.1} s"));
-            out.push_str(&format!("\n  {:<7} drained after {} predicted, {} measured: gap {gap}, measured/predicted {ratio}", g.platform, secs(g.predicted_drained_s), secs(g.measured_drained_s)));
+            out.push_str(&format!(
+                "\n  {:<7} drained {} predicted, {} measured: gap {gap} ({ratio})",
+                g.platform,
+                secs(g.predicted_drained_s),
+                secs(g.measured_drained_s)
+            ));
         }
         for b in &p.bottlenecks {
             out.push_str(&format!(
-                "\n  {:<7} predicted bottleneck: {}",
-                b.platform, b.text
+                "\n  {:<7} {}",
+                b.platform,
+                fold(&format!("predicted bottleneck: {}", b.text), width, 10)
             ));
         }
     } else if let Some(note) = &s.prediction_note {
-        out.push_str(&format!("\n\nno prediction: {note}"));
+        out.push_str(&format!(
+            "\n\n{}",
+            fold(&format!("no prediction: {note}"), width, 2)
+        ));
     }
     out.push_str("\n\ncost of the measured run (built-in prices):");
     for c in &s.cost {
@@ -325,16 +347,20 @@ pub fn compare_summary(s: &Summary) -> String {
             .cost
             .as_ref()
             .map_or("-".to_string(), |c| format!("${:.6}", c.total_usd));
-        out.push_str(&format!("\n  {:<7} {usd}: {}", c.platform, c.method));
+        out.push_str(&format!(
+            "\n  {:<7} {}",
+            c.platform,
+            fold(&format!("{usd}: {}", c.method), width, 10)
+        ));
     }
     out.push_str(&format!(
-        "\n\nstopped: {}; files in {}: samples.csv, summary.json, chart.svg",
+        "\n\nstopped: {}\nfiles in {}: samples.csv, summary.json, chart.svg",
         s.run.stopped, s.run.out
     ));
-    out.push_str("\n(\"-\": no data for it; samples.csv's notes column says which source was missing and why)");
+    out.push_str("\n(\"-\": no data for it; samples.csv's notes column says which source was\nmissing and why)");
     if let Some(endpoint) = &s.endpoint {
         out.push_str(&format!(
-            "\n(measured against {endpoint}, not AWS: an emulator runs no task and no function, so the\nworker counts and the costs from them are the emulator's; local stand-ins did the work)"
+            "\n(measured against {endpoint}, not AWS: an emulator runs no task and no function,\nso the worker counts and the costs from them are the emulator's; local stand-ins\ndid the work)"
         ));
     }
     out
