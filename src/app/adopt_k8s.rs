@@ -219,6 +219,8 @@ pub async fn adopt(
     report.items.retain(|i| {
         !matches!(i.field.as_str(), "ecs" | "image.platform")
             && !i.field.starts_with("containerDefinitions")
+            // Each Kubernetes secret reference is said once, by `core::adopt_k8s::items`.
+            && !(i.field.starts_with("secrets.") && i.what.contains("`/k8s/"))
     });
     for i in &mut report.items {
         i.what = i

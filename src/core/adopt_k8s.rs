@@ -778,7 +778,7 @@ pub fn rewrite(text_: &str, w: &Workload, region: Option<&str>, queue_url: &str)
             ));
         } else if in_ecs && l.starts_with("  cluster: ") {
             o.push_str("  # cluster: NAME               # an existing ECS cluster's name; left out, the stack makes one\n");
-        } else if in_ecs && l.starts_with("  command: ") {
+        } else if in_ecs && l.starts_with("  command: ") && !w.containers[0].command.is_empty() {
             o.push_str(&comment(
                 l,
                 "the container's args (the image's CMD, overridden)",
@@ -830,6 +830,14 @@ pub fn rewrite(text_: &str, w: &Workload, region: Option<&str>, queue_url: &str)
             {
                 lines.next();
             }
+        } else if l.starts_with("secrets: ") {
+            o.push_str(&comment(l, "by ARN: each Kubernetes secret reference as an SSM parameter to fill (see the report); no value is read"));
+        } else if l.starts_with("permissions: ") {
+            let role = w.role.as_ref().map(|r| r.0.as_str()).unwrap_or_default();
+            o.push_str(&comment(
+                l,
+                &format!("the pods' role `{role}`'s, given to both platforms' roles"),
+            ));
         } else if l.starts_with("  memory: ") && !in_ecs {
             o.push_str(&comment(
                 &format!(
