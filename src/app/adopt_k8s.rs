@@ -216,11 +216,12 @@ pub async fn adopt(
     let text = k8s::rewrite(&text, &w, region.as_deref(), &q.url);
     // `translate` speaks of an ECS service and its task: its items that do not apply here go,
     // the others are said in Kubernetes's words.
+    // Each Kubernetes secret reference is said once, by `core::adopt_k8s::items`.
+    let k8s_secret = |i: &adopt::Item| i.field.starts_with("secrets.") && i.what.contains("`/k8s/");
     report.items.retain(|i| {
-        !matches!(i.field.as_str(), "ecs" | "image.platform")
-            && !i.field.starts_with("containerDefinitions")
-            // Each Kubernetes secret reference is said once, by `core::adopt_k8s::items`.
-            && !(i.field.starts_with("secrets.") && i.what.contains("`/k8s/"))
+        !(matches!(i.field.as_str(), "ecs" | "image.platform")
+            || i.field.starts_with("containerDefinitions")
+            || k8s_secret(i))
     });
     for i in &mut report.items {
         i.what = i
