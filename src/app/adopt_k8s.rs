@@ -16,6 +16,10 @@ use crate::core::config::Platform;
 use crate::error::Failure;
 use crate::ui::printer::Printer;
 
+/// The report fields of `translate` that describe an ECS task (its size and network, its
+/// `runtimePlatform`): said of the pods by `core::adopt_k8s` instead.
+const ECS_ONLY: [&str; 2] = ["ecs", "image.platform"];
+
 /// The manifest files under `path`: the file itself, or a folder's `.yaml`, `.yml` and `.json`
 /// files, recursively, in name order.
 fn files(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), Failure> {
@@ -219,7 +223,7 @@ pub async fn adopt(
     // Each Kubernetes secret reference is said once, by `core::adopt_k8s::items`.
     let k8s_secret = |i: &adopt::Item| i.field.starts_with("secrets.") && i.what.contains("`/k8s/");
     report.items.retain(|i| {
-        !(matches!(i.field.as_str(), "ecs" | "image.platform")
+        !(ECS_ONLY.contains(&i.field.as_str())
             || i.field.starts_with("containerDefinitions")
             || k8s_secret(i))
     });
