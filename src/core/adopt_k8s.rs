@@ -369,7 +369,21 @@ pub fn read(objs: &[Object], c: &Candidate) -> Result<Workload, String> {
                 })
             })
     };
-    let at = raw.iter().position(|ct| names_queue(ct)).unwrap_or(0);
+    // Else the first whose environment holds any queue URL (KEDA may watch another queue:
+    // `disagreements` says so), else the first.
+    let any_queue = |ct: &Value| {
+        ct.get("env")
+            .and_then(Value::as_sequence)
+            .is_some_and(|env| {
+                env.iter()
+                    .any(|e| text(e.get("value")).is_some_and(|v| super::adopt::is_queue_url(&v)))
+            })
+    };
+    let at = raw
+        .iter()
+        .position(|ct| names_queue(ct))
+        .or_else(|| raw.iter().position(|ct| any_queue(ct)))
+        .unwrap_or(0);
     let mut order: Vec<&Value> = vec![raw[at]];
     order.extend(
         raw.iter()
@@ -687,7 +701,7 @@ pub fn disagreements(w: &Workload) -> Vec<Item> {
     let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
     if let (Some(u), Some(var)) = (&w.keda.queue_url, &w.keda.queue_url_from_env) {
         if let Some(v) = get(var).filter(|v| v != u) {
-            items.push(item(Kind::Cannot, "queue", format!("the ScaledObject `{}` scales on `{u}` but the worker's `{var}` is `{v}`: KEDA watches another queue than the worker reads", w.keda.scaled_object), Some("make them name the same queue; the config is written from the worker's")));
+            items.push(item(Kind::Cannot, "queue", format!("the ScaledObject `{}` scales on `{u}` but the worker's `{var}` is `{v}`: KEDA watches another queue than the worker reads", w.keda.scaled_object), Some("make them name the same queue; the config is written from the ScaledObject's")));
         }
     }
     if let Some(u) = &w.keda.queue_url {
@@ -700,7 +714,7 @@ pub fn disagreements(w: &Workload) -> Vec<Item> {
                         "holds the queue `{v}`, but the ScaledObject `{}` scales on `{u}`",
                         w.keda.scaled_object
                     ),
-                    Some("make them name the same queue, or say which one the worker consumes"),
+                    Some("make them name the same queue; the config is written from the ScaledObject's, and the worker's variable is kept as it is"),
                 ));
             }
         }
@@ -1077,6 +1091,39 @@ metadata: {name: ignored}
         assert_eq!(d.len(), 1, "{d:?}");
         assert_eq!(d[0].field, "environment.AWS_REGION");
         assert_eq!(steps(k), [(1, 1), (20, 2), (80, 8)]);
+    }
+
+    #[test]
+    fn a_queue_url_that_differs_between_the_environment_and_the_scaled_object_is_said() {
+        let other = WORKER
+            .replace("queueURLFromEnv: SQS_QUEUE_URL", "queueURL: \"https://sqs.eu-west-1.amazonaws.com/123456789012/other\", queueURLFromEnv: SQS_QUEUE_URL");
+        let objs = parse(&other, "w.yaml").unwrap();
+        let w = read(&objs, &pick(&objs, None).unwrap()).unwrap();
+        let d = disagreements(&w);
+        assert!(
+            d.iter().any(|i| i.field == "queue"
+                && i.what.contains("/other")
+                && i.what.contains("/orders")),
+            "{d:?}"
+        );
+        // Without queueURLFromEnv: any variable holding another queue's URL.
+        let other = WORKER.replace(
+            "queueURLFromEnv: SQS_QUEUE_URL",
+            "queueURL: \"https://sqs.eu-west-1.amazonaws.com/123456789012/other\"",
+        );
+        let objs = parse(&other, "w.yaml").unwrap();
+        let c = pick(&objs, None).unwrap();
+        let w = read(&objs, &c).unwrap();
+        assert_eq!(
+            w.containers[0].name, "worker",
+            "the container that names a queue"
+        );
+        let d = disagreements(&w);
+        assert!(
+            d.iter()
+                .any(|i| i.field == "environment.SQS_QUEUE_URL" && i.what.contains("/other")),
+            "{d:?}"
+        );
     }
 
     #[test]

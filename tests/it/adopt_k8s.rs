@@ -318,6 +318,43 @@ fn a_list_export_with_a_statefulset_fifo_queue_and_trigger_authentication() {
 }
 
 #[test]
+fn a_worker_with_no_handler_runs_under_the_bridge_with_its_command_and_args() {
+    let moto = moto();
+    let made = fixture("k8s/make.py", &[moto.endpoint.as_str()]);
+    let root = tempfile::tempdir().unwrap();
+    let m = manifests(root.path(), &made);
+    // No source folder: nothing names a handler, so the worker runs unchanged.
+    let dir = root.path().join("payments");
+    std::fs::create_dir(&dir).unwrap();
+    let list = m.join("list.yaml");
+    let out = moto.replatform(
+        &dir,
+        &[
+            "init",
+            "--from-k8s",
+            list.to_str().unwrap(),
+            "--output",
+            "json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let written = std::fs::read_to_string(dir.join("replatform.yaml")).unwrap();
+    let c: Value = serde_yaml_ng::from_str(&written).unwrap();
+    assert_eq!(c["lambda"]["trigger"]["type"], "bridge", "{written}");
+    // `command` replaces the ENTRYPOINT, `args` the CMD (docs/config.md#the-bridge-trigger).
+    assert_eq!(c["lambda"]["entry_point"][0], "/app/payments", "{written}");
+    assert_eq!(c["ecs"]["command"][0], "--poll", "{written}");
+    let done: Json = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        done["report"]["handler"]
+            .as_str()
+            .unwrap()
+            .contains("bridge"),
+        "{done}"
+    );
+}
+
+#[test]
 fn bad_manifests_are_clear_errors_and_nothing_is_written() {
     let moto = moto();
     let made = fixture("k8s/make.py", &[moto.endpoint.as_str()]);
