@@ -277,6 +277,10 @@ fn a_helm_render_with_several_workers_needs_workload_and_reports_what_lambda_can
         "sidecar"
     ));
     assert!(has(&a, "changed", "volumes `scratch`", "emptyDir"));
+    assert!(has(&a, "cannot", "volumes `docker-sock`", "hostPath"));
+    assert!(has(&a, "cannot", "initContainers `migrate`", "init container"));
+    assert!(has(&a, "cannot", "privileged", "privileged"));
+    assert!(has(&a, "cannot", "portMappings `orders`", "[8080]"));
     assert!(has(&a, "cannot", "environment.AWS_REGION", "us-east-1"));
     assert!(has(&a, "changed", "secrets.DB_PASSWORD", "never read"));
     validates_once_the_network_is_filled(&moto, &mut a);
