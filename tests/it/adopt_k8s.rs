@@ -137,6 +137,13 @@ fn validates_once_the_network_is_filled(moto: &Moto, a: &mut Adopted) {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 }
 
+/// The text report, as a person reads it, against its snapshot (moto's endpoint filtered).
+fn report_snapshot(name: &str, a: &Adopted) {
+    insta::with_settings!({ filters => vec![(r"http://127\.0\.0\.1:\d+", "[MOTO]")], prepend_module_to_snapshot => true }, {
+        insta::assert_snapshot!(name, a.outputs[1]);
+    });
+}
+
 fn no_secret_shows(a: &Adopted) {
     let mut all = a.outputs.clone();
     all.extend(every_file(&a.dir).into_iter().map(|(_, b)| b));
@@ -278,11 +285,17 @@ fn a_helm_render_with_several_workers_needs_workload_and_reports_what_lambda_can
     ));
     assert!(has(&a, "changed", "volumes `scratch`", "emptyDir"));
     assert!(has(&a, "cannot", "volumes `docker-sock`", "hostPath"));
-    assert!(has(&a, "cannot", "initContainers `migrate`", "init container"));
+    assert!(has(
+        &a,
+        "cannot",
+        "initContainers `migrate`",
+        "init container"
+    ));
     assert!(has(&a, "cannot", "privileged", "privileged"));
     assert!(has(&a, "cannot", "portMappings `orders`", "[8080]"));
     assert!(has(&a, "cannot", "environment.AWS_REGION", "us-east-1"));
     assert!(has(&a, "changed", "secrets.DB_PASSWORD", "never read"));
+    report_snapshot("k8s_report_helm", &a);
     validates_once_the_network_is_filled(&moto, &mut a);
     no_secret_shows(&a);
 }
