@@ -704,19 +704,33 @@ pub fn disagreements(w: &Workload) -> Vec<Item> {
             items.push(item(Kind::Cannot, "queue", format!("the ScaledObject `{}` scales on `{u}` but the worker's `{var}` is `{v}`: KEDA watches another queue than the worker reads", w.keda.scaled_object), Some("make them name the same queue; the config is written from the ScaledObject's")));
         }
     }
-    if let Some(u) = &w.keda.queue_url {
-        for (k, v) in env {
-            if super::adopt::is_queue_url(v) && v != u && w.keda.queue_url_from_env.is_none() {
-                items.push(item(
-                    Kind::Cannot,
-                    &format!("environment.{k}"),
-                    format!(
-                        "holds the queue `{v}`, but the ScaledObject `{}` scales on `{u}`",
-                        w.keda.scaled_object
-                    ),
-                    Some("make them name the same queue; the config is written from the ScaledObject's, and the worker's variable is kept as it is"),
-                ));
-            }
+    // The queue the config is written for: the ScaledObject's, else the variable it reads.
+    let main = w
+        .keda
+        .queue_url
+        .clone()
+        .or_else(|| w.keda.queue_url_from_env.as_deref().and_then(get));
+    for (k, v) in env {
+        if !super::adopt::is_queue_url(v) || Some(v) == main.as_ref() {
+            continue;
+        }
+        match (&w.keda.queue_url, &w.keda.queue_url_from_env) {
+            (Some(u), None) => items.push(item(
+                Kind::Cannot,
+                &format!("environment.{k}"),
+                format!(
+                    "holds the queue `{v}`, but the ScaledObject `{}` scales on `{u}`",
+                    w.keda.scaled_object
+                ),
+                Some("make them name the same queue; the config is written from the ScaledObject's, and the worker's variable is kept as it is"),
+            )),
+            (_, Some(var)) if var == k => {}
+            _ => items.push(item(
+                Kind::Changed,
+                &format!("environment.{k}"),
+                format!("holds another queue, `{v}`, which is not the one KEDA scales on: it is handed to both experiment workers as it is, so they would use that queue itself"),
+                Some("if the worker sends to or reads a production queue there, give the experiments a queue of their own in that variable"),
+            )),
         }
     }
     if let Some(r) = &w.keda.aws_region {
@@ -1122,6 +1136,27 @@ metadata: {name: ignored}
         assert!(
             d.iter()
                 .any(|i| i.field == "environment.SQS_QUEUE_URL" && i.what.contains("/other")),
+            "{d:?}"
+        );
+    }
+
+    #[test]
+    fn another_queue_in_the_environment_is_said() {
+        let more = WORKER.replace(
+            "            - {name: AWS_REGION, value: us-east-1}",
+            "            - {name: AWS_REGION, value: us-east-1}\n            - {name: OUT_QUEUE_URL, value: \"https://sqs.eu-west-1.amazonaws.com/123456789012/shipped\"}",
+        );
+        let objs = parse(&more, "w.yaml").unwrap();
+        let w = read(&objs, &pick(&objs, None).unwrap()).unwrap();
+        let d = disagreements(&w);
+        assert!(
+            d.iter().any(|i| i.field == "environment.OUT_QUEUE_URL"
+                && i.kind == Kind::Changed
+                && i.what.contains("/shipped")),
+            "{d:?}"
+        );
+        assert!(
+            !d.iter().any(|i| i.field == "environment.SQS_QUEUE_URL"),
             "{d:?}"
         );
     }
