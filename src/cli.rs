@@ -462,6 +462,15 @@ pub struct InitArgs {
     /// queue) and write the config from it, with a readiness report for Lambda
     #[arg(long, value_name = "CLUSTER/SERVICE", value_parser = parse_ecs_target)]
     pub from_ecs: Option<(String, String)>,
+    /// Read Kubernetes manifests (files or folders: `kubectl get -o yaml`, `helm template`, a
+    /// GitOps repository) and write the config for the worker a KEDA ScaledObject scales on an
+    /// SQS queue, with a readiness report for Lambda
+    #[arg(long, value_name = "PATH", num_args = 1.., conflicts_with = "from_ecs")]
+    pub from_k8s: Vec<std::path::PathBuf>,
+    /// With --from-k8s: the Deployment or StatefulSet to read, when the manifests hold several
+    /// SQS workers
+    #[arg(long, value_name = "NAMESPACE/NAME", requires = "from_k8s")]
+    pub workload: Option<String>,
 }
 
 fn parse_ecs_target(s: &str) -> Result<(String, String), String> {

@@ -96,7 +96,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Simulate(a) => commands::simulate::run(a, &ws, &printer),
         Command::Cutover(a) => block_on(commands::cutover::run(a, &ws, &printer)),
         Command::Rollback(a) => block_on(commands::cutover::rollback(a, &ws, &printer)),
-        Command::Init(a) if a.from_ecs.is_some() => {
+        Command::Init(a) if a.from_ecs.is_some() || !a.from_k8s.is_empty() => {
             block_on(commands::init::from_ecs(a, &ws, &printer))
         }
         Command::Init(a) => commands::init::run(a, &ws.file, &printer),

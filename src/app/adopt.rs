@@ -229,7 +229,7 @@ async fn find_queues(aws: &Aws, task: &TaskDefinition) -> Result<(Vec<Queue>, us
 }
 
 /// A role's attached managed policies and its inline policies' documents.
-async fn role_policies(iam: &Iam, arn: &str) -> Result<RolePolicies, AwsError> {
+pub(crate) async fn role_policies(iam: &Iam, arn: &str) -> Result<RolePolicies, AwsError> {
     let name = role_name(arn);
     let managed = iam.attached_policies(name).await?;
     let mut inline = Vec::new();

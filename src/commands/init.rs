@@ -1,5 +1,6 @@
 //! `replatform init`: a starting `replatform.yaml` for the folder it runs in, or, with
-//! `--from-ecs`, from the ECS service that runs the worker today. Wiring: the
+//! `--from-ecs`, from the ECS service that runs the worker today, or, with `--from-k8s`, from the
+//! Kubernetes manifests of a worker KEDA scales. Wiring: the
 //! arguments in, one call to `app::init` or `app::adopt`, what was written and the report out.
 
 use crate::app::adopt::adopt;
@@ -10,21 +11,33 @@ use crate::core::adopt::report_text;
 use crate::error::{Exit, Failure, Outcome};
 use crate::ui::printer::Printer;
 
-/// `init --from-ecs CLUSTER/SERVICE`: the report as text, or the report and the files written as
+/// `init --from-ecs CLUSTER/SERVICE` or `init --from-k8s PATH...`: the report as text, or the report and the files written as
 /// one JSON document.
 pub async fn from_ecs(args: InitArgs, ws: &Workspace, printer: &Printer) -> Outcome {
-    let InitArgs { force, from_ecs } = args;
-    let Some((cluster, service)) = from_ecs else {
-        return run(
-            InitArgs {
-                force,
-                from_ecs: None,
-            },
-            &ws.file,
-            printer,
-        );
+    let InitArgs {
+        force,
+        from_ecs,
+        from_k8s,
+        workload,
+    } = args;
+    let done = match from_ecs {
+        Some((cluster, service)) => adopt(ws, &cluster, &service, force, printer).await?,
+        None if !from_k8s.is_empty() => {
+            crate::app::adopt_k8s::adopt(ws, &from_k8s, workload.as_deref(), force, printer).await?
+        }
+        None => {
+            return run(
+                InitArgs {
+                    force,
+                    from_ecs: None,
+                    from_k8s,
+                    workload,
+                },
+                &ws.file,
+                printer,
+            )
+        }
     };
-    let done = adopt(ws, &cluster, &service, force, printer).await?;
     if printer.is_json() {
         printer.json(&done).map_err(Failure::output)?;
         return Ok(Exit::Success);

@@ -9,6 +9,8 @@
 #[cfg(feature = "full-tests")]
 mod adopt;
 #[cfg(feature = "full-tests")]
+mod adopt_k8s;
+#[cfg(feature = "full-tests")]
 mod adopt_shapes;
 mod bad_inputs;
 #[cfg(feature = "full-tests")]

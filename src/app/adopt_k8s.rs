@@ -1,0 +1,254 @@
+//! `replatform init --from-k8s PATH...`: reads Kubernetes manifests (files or folders), picks the
+//! worker a KEDA ScaledObject scales on an SQS queue, reads its role's policies from IAM and its
+//! queue from SQS as `init --from-ecs` does, and writes the `replatform.yaml` `core::adopt` and
+//! `core::adopt_k8s` make of them, with the readiness report. No Kubernetes API is called, and a
+//! Secret's value is never read. Refuses to replace a file without `force` before any AWS call.
+//! Not pure: reads files, calls AWS, writes files.
+
+use std::path::{Path, PathBuf};
+
+use crate::app::adopt::{role_policies, Adopted};
+use crate::app::init::{folder_of, read_facts, refuse_existing, write_config};
+use crate::app::workspace::{connect, Workspace};
+use crate::core::adopt::{self, Candidate, Finding, How, Queue, Running, Service, TaskDefinition};
+use crate::core::adopt_k8s::{self as k8s, Object};
+use crate::core::config::Platform;
+use crate::error::Failure;
+use crate::ui::printer::Printer;
+
+/// The report fields of `translate` that describe an ECS task (its size and network, its
+/// `runtimePlatform`): said of the pods by `core::adopt_k8s` instead.
+const ECS_ONLY: [&str; 2] = ["ecs", "image.platform"];
+
+/// The manifest files under `path`: the file itself, or a folder's `.yaml`, `.yml` and `.json`
+/// files, recursively, in name order.
+fn files(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), Failure> {
+    let meta = std::fs::metadata(path).map_err(|e| {
+        Failure::new(format!("cannot read `{}`: {e}", path.display()))
+            .hint("give manifest files or folders that hold them (`kubectl get deploy,scaledobject,sa,cm -o yaml > all.yaml`, `helm template`)")
+    })?;
+    if meta.is_file() {
+        out.push(path.to_path_buf());
+        return Ok(());
+    }
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+        .map_err(|e| Failure::new(format!("cannot read `{}`: {e}", path.display())))?
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    entries.sort();
+    for p in entries {
+        let hidden = p
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with('.'));
+        if hidden {
+            continue;
+        }
+        if p.is_dir() {
+            files(&p, out)?;
+        } else if p
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| matches!(e, "yaml" | "yml" | "json"))
+        {
+            out.push(p);
+        }
+    }
+    Ok(())
+}
+
+/// Every object of the manifests under `paths`.
+pub fn read_manifests(paths: &[PathBuf]) -> Result<Vec<Object>, Failure> {
+    let mut all = Vec::new();
+    for p in paths {
+        files(p, &mut all)?;
+    }
+    let mut objs = Vec::new();
+    for f in &all {
+        let text = std::fs::read_to_string(f)
+            .map_err(|e| Failure::new(format!("cannot read `{}`: {e}", f.display())))?;
+        objs.extend(
+            k8s::parse(&text, &f.display().to_string())
+                .map_err(|e| Failure::new(e).hint("give Kubernetes manifests in YAML (or JSON)"))?,
+        );
+    }
+    Ok(objs)
+}
+
+/// `replatform init --from-k8s PATH... [--workload NAMESPACE/NAME]`.
+pub async fn adopt(
+    ws: &Workspace,
+    paths: &[PathBuf],
+    workload: Option<&str>,
+    force: bool,
+    printer: &Printer,
+) -> Result<Adopted, Failure> {
+    refuse_existing(&ws.file, force)?;
+    let dir = folder_of(&ws.file);
+    let objs = read_manifests(paths)?;
+    let picked = k8s::pick(&objs, workload).map_err(|e| {
+        Failure::new(e).hint("pass the files that hold the Deployment (or StatefulSet) and its KEDA ScaledObject; --workload NAMESPACE/NAME chooses among several")
+    })?;
+    let w = k8s::read(&objs, &picked).map_err(Failure::new)?;
+    let worker = &w.containers[0];
+    let env_value = |k: &str| {
+        worker
+            .environment
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+    };
+    let url = w
+        .keda
+        .queue_url
+        .clone()
+        .or_else(|| w.keda.queue_url_from_env.as_deref().and_then(env_value))
+        .ok_or_else(|| {
+            Failure::new(format!("the ScaledObject `{}` names no queue: neither `queueURL` nor a `queueURLFromEnv` the worker's environment sets", w.keda.scaled_object))
+                .hint("give the trigger `queueURL: https://sqs.REGION.amazonaws.com/ACCOUNT/NAME`")
+        })?;
+    let region = w.keda.aws_region.clone().or_else(|| k8s::url_region(&url));
+    let aws = connect(ws, region.as_deref(), printer).await?;
+    let Some(q) = aws.sqs().queue(&url).await? else {
+        return Err(Failure::new(format!(
+            "the queue `{url}` the ScaledObject `{}` scales on does not exist (region {})",
+            w.keda.scaled_object,
+            aws.region()
+        ))
+        .hint("check the queue URL and the region (awsRegion, --region or AWS_REGION)"));
+    };
+    // The variables of the worker that name the queue, in any form.
+    let id = |u: &str| {
+        let mut p = u.rsplit('/');
+        (p.next().map(str::to_string), p.next().map(str::to_string))
+    };
+    let mut found = Vec::new();
+    for (var, value) in &worker.environment {
+        let how = match adopt::candidate(value) {
+            Some(Candidate::Url(u)) if id(&u) == id(&q.url) => Some(How::Url),
+            Some(Candidate::Arn(a)) if a == q.arn => Some(How::Arn),
+            Some(Candidate::Name(n))
+                if n == q.url.rsplit('/').next().unwrap_or_default()
+                    && ["QUEUE", "SQS"]
+                        .iter()
+                        .any(|w| var.to_ascii_uppercase().contains(w)) =>
+            {
+                Some(How::Name)
+            }
+            Some(Candidate::Json(urls)) => urls
+                .into_iter()
+                .find(|(_, u)| id(u) == id(&q.url))
+                .map(|(k, _)| How::Json(k)),
+            _ => None,
+        };
+        if let Some(how) = how {
+            found.push(Finding {
+                var: var.clone(),
+                how,
+                parameter: None,
+            });
+        }
+    }
+    let queue_named = !found.is_empty();
+    let account = q.url.rsplit('/').nth(1).unwrap_or_default().to_string();
+    let queue = Queue {
+        redrive: q.redrive()?,
+        arn: q.arn.clone(),
+        url: q.url.clone(),
+        visibility_timeout_s: q.visibility_timeout_s,
+        retention_s: q.retention_s,
+        fifo: q.fifo,
+        found,
+    };
+    let role = match &w.role {
+        Some((arn, _)) => Some(role_policies(&aws.iam(), arn).await?),
+        None => None,
+    };
+    let platform = if w.arm64 {
+        Platform::Arm64
+    } else {
+        Platform::Amd64
+    };
+    let facts = read_facts(&dir, platform).ok();
+    let running = Running {
+        service: Service {
+            cluster: picked.namespace.clone(),
+            name: picked.name.clone(),
+            // Where `core::adopt` finds a bare name's region and account.
+            task_definition: String::new(),
+            subnets: Vec::new(),
+            security_groups: Vec::new(),
+            assign_public_ip: false,
+            desired: w.replicas,
+        },
+        task: TaskDefinition {
+            arn: format!(
+                "arn:aws:ecs:{}:{account}:task-definition/{}",
+                aws.region(),
+                picked.name
+            ),
+            cpu: Some(w.cpu.to_string()),
+            memory: Some(w.memory.to_string()),
+            architecture: Some(if w.arm64 { "ARM64" } else { "X86_64" }.into()),
+            // The sidecars are not essential here: `translate` then takes none of them for the
+            // app a consumer feeds; `core::adopt_k8s` says what each one is.
+            containers: w
+                .containers
+                .iter()
+                .enumerate()
+                .map(|(k, c)| adopt::Container {
+                    essential: k == 0,
+                    ..c.clone()
+                })
+                .collect(),
+            task_role: w.role.as_ref().map(|r| r.0.clone()),
+            ..Default::default()
+        },
+        task_role: role,
+        execution_role: None,
+        scaling: adopt::Scaling {
+            min: Some(w.keda.min),
+            max: Some(w.keda.max),
+            ..Default::default()
+        },
+        queues: vec![queue],
+        worker: 0,
+        secret_arns: Vec::new(),
+    };
+    let (text, mut report) = adopt::translate(&running, facts.as_ref());
+    let text = k8s::rewrite(&text, &w, region.as_deref(), &q.url);
+    // `translate` speaks of an ECS service and its task: its items that do not apply here go,
+    // the others are said in Kubernetes's words.
+    // Each Kubernetes secret reference is said once, by `core::adopt_k8s::items`.
+    let k8s_secret = |i: &adopt::Item| i.field.starts_with("secrets.") && i.what.contains("`/k8s/");
+    report.items.retain(|i| {
+        !(ECS_ONLY.contains(&i.field.as_str())
+            || i.field.starts_with("containerDefinitions")
+            || k8s_secret(i))
+    });
+    for i in &mut report.items {
+        i.what = i
+            .what
+            .replace("the ECS service's name", "the workload's name")
+            .replace("the service runs", "the pods run")
+            .replace("the task role", "the pods' role");
+        if let Some(r) = &mut i.resolve {
+            *r = r.replace("init --from-ecs", "init --from-k8s");
+        }
+    }
+    report.items.extend(k8s::items(&w, queue_named, &q.url));
+    report.items.push(adopt::Item {
+        kind: adopt::Kind::Unchanged,
+        field: "image.platform".into(),
+        what: format!("architecture {}", if w.arm64 { "arm64" } else { "x86_64" }),
+        resolve: None,
+    });
+    report.production = format!("{} {}", picked.kind, picked.id());
+    let written = write_config(&ws.file, &dir, &text)?;
+    Ok(Adopted {
+        file: ws.file.clone(),
+        written,
+        report,
+    })
+}

@@ -1,0 +1,1177 @@
+//! `replatform init --from-k8s PATH...`'s pure part: Kubernetes manifests (multi-document YAML
+//! as `kubectl get -o yaml`, `helm template` or a GitOps repository hold them, `kind: List`
+//! too) in; the worker a KEDA `ScaledObject` with an `aws-sqs-queue` trigger scales, read into
+//! the same views `init --from-ecs` reads of a running ECS service (`core::adopt`), and the
+//! Kubernetes-only parts of the readiness report. A Secret's value is never read: a secret
+//! reference becomes a `secrets:` entry to fill. Pure.
+
+use serde_yaml_ng::Value;
+
+use super::adopt::{Container, Item, Kind};
+use super::config::fargate_memory;
+
+/// One object of the manifests, with where it was read.
+#[derive(Clone, Debug)]
+pub struct Object {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    pub body: Value,
+    pub origin: String,
+}
+
+/// The kinds read; any other kind is skipped.
+const KINDS: [&str; 8] = [
+    "Deployment",
+    "StatefulSet",
+    "ScaledObject",
+    "ServiceAccount",
+    "ConfigMap",
+    "Secret",
+    "TriggerAuthentication",
+    "ClusterTriggerAuthentication",
+];
+
+fn s<'a>(v: &'a Value, path: &[&str]) -> Option<&'a Value> {
+    let mut v = v;
+    for p in path {
+        v = v.get(*p)?;
+    }
+    Some(v)
+}
+
+/// A scalar as text (KEDA's metadata values are strings, but a hand-written manifest may give
+/// a number or a boolean).
+fn text(v: Option<&Value>) -> Option<String> {
+    match v? {
+        Value::String(t) => Some(t.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn strings(v: Option<&Value>) -> Vec<String> {
+    v.and_then(Value::as_sequence)
+        .map(|s| s.iter().filter_map(|x| text(Some(x))).collect())
+        .unwrap_or_default()
+}
+
+/// The objects of one file's text: every document, a `List`'s items flattened, unknown kinds
+/// and empty documents skipped. An error names the file when a document is not YAML.
+pub fn parse(text_: &str, origin: &str) -> Result<Vec<Object>, String> {
+    let mut out = Vec::new();
+    for doc in serde_yaml_ng::Deserializer::from_str(text_) {
+        let v = <Value as serde::Deserialize>::deserialize(doc)
+            .map_err(|e| format!("`{origin}` is not YAML: {e}"))?;
+        collect(v, origin, &mut out);
+    }
+    Ok(out)
+}
+
+fn collect(v: Value, origin: &str, out: &mut Vec<Object>) {
+    let kind = text(v.get("kind")).unwrap_or_default();
+    if kind == "List" || kind.ends_with("List") {
+        if let Some(items) = v.get("items").and_then(Value::as_sequence) {
+            for i in items.clone() {
+                collect(i, origin, out);
+            }
+        }
+        return;
+    }
+    if !KINDS.contains(&kind.as_str()) {
+        return;
+    }
+    let name = text(s(&v, &["metadata", "name"])).unwrap_or_default();
+    let namespace =
+        text(s(&v, &["metadata", "namespace"])).unwrap_or_else(|| "default".to_string());
+    out.push(Object {
+        kind,
+        namespace,
+        name,
+        body: v,
+        origin: origin.to_string(),
+    });
+}
+
+/// A workload a ScaledObject scales on an `aws-sqs-queue` trigger.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Candidate {
+    pub namespace: String,
+    pub name: String,
+    pub kind: String,
+    pub scaled_object: String,
+}
+
+impl Candidate {
+    pub fn id(&self) -> String {
+        format!("{}/{}", self.namespace, self.name)
+    }
+}
+
+fn sqs_trigger(so: &Object) -> Option<&Value> {
+    s(&so.body, &["spec", "triggers"])?
+        .as_sequence()?
+        .iter()
+        .find(|t| text(t.get("type")).as_deref() == Some("aws-sqs-queue"))
+}
+
+/// Every Deployment or StatefulSet that a ScaledObject in its namespace targets
+/// (`spec.scaleTargetRef.name`, its kind `Deployment` by default) with an `aws-sqs-queue`
+/// trigger.
+pub fn candidates(objs: &[Object]) -> Vec<Candidate> {
+    let mut out = Vec::new();
+    for so in objs.iter().filter(|o| o.kind == "ScaledObject") {
+        if sqs_trigger(so).is_none() {
+            continue;
+        }
+        let target = text(s(&so.body, &["spec", "scaleTargetRef", "name"])).unwrap_or_default();
+        let kind = text(s(&so.body, &["spec", "scaleTargetRef", "kind"]))
+            .unwrap_or_else(|| "Deployment".into());
+        if let Some(w) = objs
+            .iter()
+            .find(|o| o.kind == kind && o.namespace == so.namespace && o.name == target)
+        {
+            out.push(Candidate {
+                namespace: w.namespace.clone(),
+                name: w.name.clone(),
+                kind: w.kind.clone(),
+                scaled_object: so.name.clone(),
+            });
+        }
+    }
+    out
+}
+
+/// The worker: the one candidate, or the one `--workload NAMESPACE/NAME` names; an error that
+/// lists the candidates otherwise.
+pub fn pick(objs: &[Object], workload: Option<&str>) -> Result<Candidate, String> {
+    let found = candidates(objs);
+    let list = || {
+        found
+            .iter()
+            .map(|c| {
+                format!(
+                    "`{}` ({}, ScaledObject `{}`)",
+                    c.id(),
+                    c.kind,
+                    c.scaled_object
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if let Some(w) = workload {
+        let want = if w.contains('/') {
+            w.to_string()
+        } else {
+            format!("default/{w}")
+        };
+        return found.iter().find(|c| c.id() == want).cloned().ok_or_else(|| {
+            if found.is_empty() {
+                format!("no workload `{want}` scaled by a KEDA ScaledObject with an `aws-sqs-queue` trigger in the manifests")
+            } else {
+                format!("no workload `{want}` among the SQS workers in the manifests: {}", list())
+            }
+        });
+    }
+    match found.len() {
+        1 => Ok(found[0].clone()),
+        0 => {
+            let sos: Vec<String> = objs
+                .iter()
+                .filter(|o| o.kind == "ScaledObject")
+                .map(|o| format!("`{}/{}`", o.namespace, o.name))
+                .collect();
+            let deps: Vec<String> = objs
+                .iter()
+                .filter(|o| o.kind == "Deployment" || o.kind == "StatefulSet")
+                .map(|o| format!("`{}/{}`", o.namespace, o.name))
+                .collect();
+            Err(format!(
+                "no Deployment or StatefulSet in the manifests is scaled by a KEDA ScaledObject with an `aws-sqs-queue` trigger (workloads: {}; ScaledObjects: {})",
+                if deps.is_empty() { "none".into() } else { deps.join(", ") },
+                if sos.is_empty() { "none".into() } else { sos.join(", ") }
+            ))
+        }
+        _ => Err(format!(
+            "several SQS workers in the manifests: {}; choose one with --workload NAMESPACE/NAME",
+            list()
+        )),
+    }
+}
+
+/// A Kubernetes quantity of CPU in millicores (`500m`, `1`, `0.5`).
+pub fn cpu_millis(q: &str) -> Option<u64> {
+    let q = q.trim();
+    if let Some(m) = q.strip_suffix('m') {
+        return m.parse::<f64>().ok().map(|v| v.ceil() as u64);
+    }
+    q.parse::<f64>().ok().map(|v| (v * 1000.0).ceil() as u64)
+}
+
+/// A Kubernetes quantity of memory in MiB, rounded up (`512Mi`, `1Gi`, `1G`, `500M`, bytes).
+pub fn memory_mib(q: &str) -> Option<u64> {
+    let q = q.trim();
+    let units: [(&str, f64); 10] = [
+        ("Ki", 1024.0),
+        ("Mi", 1024.0 * 1024.0),
+        ("Gi", 1024.0 * 1024.0 * 1024.0),
+        ("Ti", 1024f64.powi(4)),
+        ("k", 1e3),
+        ("K", 1e3),
+        ("M", 1e6),
+        ("G", 1e9),
+        ("T", 1e12),
+        ("", 1.0),
+    ];
+    for (u, mult) in units {
+        if let Some(n) = q.strip_suffix(u).filter(|_| !u.is_empty() || !q.is_empty()) {
+            if let Ok(v) = n.parse::<f64>() {
+                return Some((v * mult / (1024.0 * 1024.0)).ceil() as u64);
+            }
+        }
+    }
+    None
+}
+
+/// The smallest valid Fargate cpu/memory pair that holds `millis` of CPU and `mib` of memory.
+pub fn fargate_pair(millis: u64, mib: u64) -> (u32, u32) {
+    for cpu in [256u32, 512, 1024, 2048, 4096, 8192, 16384] {
+        if u64::from(cpu) * 1000 / 1024 < millis {
+            continue;
+        }
+        if let Some(m) = fargate_memory(cpu)
+            .unwrap_or_default()
+            .into_iter()
+            .find(|m| u64::from(*m) >= mib)
+        {
+            return (cpu, m);
+        }
+    }
+    (16384, 122_880)
+}
+
+/// The ScaledObject's `aws-sqs-queue` trigger and its bounds (docs/pitfalls.md#p52).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Keda {
+    pub scaled_object: String,
+    pub queue_url: Option<String>,
+    pub queue_url_from_env: Option<String>,
+    /// Messages per replica; KEDA's default 5.
+    pub queue_length: u64,
+    pub activation_queue_length: u64,
+    pub scale_on_in_flight: bool,
+    pub min: i32,
+    pub max: i32,
+    /// Seconds; KEDA's default 300.
+    pub cooldown_s: u64,
+    pub aws_region: Option<String>,
+    /// The TriggerAuthentication the trigger names, if any.
+    pub auth: Option<String>,
+}
+
+/// The worker as the manifests give it.
+#[derive(Clone, Debug, Default)]
+pub struct Workload {
+    pub candidate: Option<Candidate>,
+    /// The worker container first, then the others (sidecars).
+    pub containers: Vec<Container>,
+    /// Each secret reference of the worker's environment: variable, Secret, key (`None` for
+    /// `envFrom`'s whole Secret).
+    pub secret_refs: Vec<(String, String, Option<String>)>,
+    pub millis: Option<u64>,
+    pub mib: Option<u64>,
+    pub cpu: u32,
+    pub memory: u32,
+    pub arm64: bool,
+    pub grace_s: Option<u64>,
+    pub replicas: i32,
+    pub keda: Keda,
+    /// The role the worker's pods assume, and where it was found.
+    pub role: Option<(String, String)>,
+    /// The report's items that only the manifests tell.
+    pub items: Vec<Item>,
+}
+
+fn item(kind: Kind, field: &str, what: String, resolve: Option<&str>) -> Item {
+    Item {
+        kind,
+        field: field.to_string(),
+        what,
+        resolve: resolve.map(str::to_string),
+    }
+}
+
+/// The parameter name a Kubernetes secret reference is written as (a `secrets:` entry to fill:
+/// store the value in SSM Parameter Store under this name, or replace it with a Secrets
+/// Manager secret's ARN).
+pub fn secret_parameter(namespace: &str, secret: &str, key: &str) -> String {
+    format!("/k8s/{namespace}/{secret}/{key}")
+}
+
+/// Reads the worker `c` picks from `objs`: its container, environment, resources, identity and
+/// its ScaledObject's trigger.
+pub fn read(objs: &[Object], c: &Candidate) -> Result<Workload, String> {
+    let find = |kind: &str, name: &str| {
+        objs.iter()
+            .find(|o| o.kind == kind && o.namespace == c.namespace && o.name == name)
+    };
+    let w = find(&c.kind, &c.name).ok_or("the workload went missing")?;
+    let so = find("ScaledObject", &c.scaled_object).ok_or("the ScaledObject went missing")?;
+    let trigger = sqs_trigger(so).ok_or("the ScaledObject has no aws-sqs-queue trigger")?;
+    let md = |k: &str| text(s(trigger, &["metadata", k]));
+    let num = |k: &str, d: u64| md(k).and_then(|v| v.parse::<u64>().ok()).unwrap_or(d);
+    let keda = Keda {
+        scaled_object: so.name.clone(),
+        queue_url: md("queueURL"),
+        queue_url_from_env: md("queueURLFromEnv"),
+        queue_length: num("queueLength", 5).max(1),
+        activation_queue_length: num("activationQueueLength", 0),
+        scale_on_in_flight: md("scaleOnInFlight").is_none_or(|v| v != "false"),
+        min: text(s(&so.body, &["spec", "minReplicaCount"]))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0),
+        max: text(s(&so.body, &["spec", "maxReplicaCount"]))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(100),
+        cooldown_s: text(s(&so.body, &["spec", "cooldownPeriod"]))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(300),
+        aws_region: md("awsRegion"),
+        auth: text(s(trigger, &["authenticationRef", "name"])),
+    };
+    let mut items = Vec::new();
+    let pod = s(&w.body, &["spec", "template", "spec"]).ok_or(format!(
+        "{} `{}` has no spec.template.spec",
+        c.kind,
+        c.id()
+    ))?;
+    let raw: Vec<&Value> = pod
+        .get("containers")
+        .and_then(Value::as_sequence)
+        .map(|s| s.iter().collect())
+        .unwrap_or_default();
+    if raw.is_empty() {
+        return Err(format!("{} `{}` has no container", c.kind, c.id()));
+    }
+    // The worker: the container whose environment names the queue (KEDA's `queueURLFromEnv`,
+    // or a value equal to `queueURL`), else the first.
+    let names_queue = |ct: &Value| {
+        ct.get("env")
+            .and_then(Value::as_sequence)
+            .is_some_and(|env| {
+                env.iter().any(|e| {
+                    let n = text(e.get("name"));
+                    let v = text(e.get("value"));
+                    (n.is_some() && n == keda.queue_url_from_env)
+                        || (v.is_some() && v == keda.queue_url)
+                })
+            })
+    };
+    // Else the first whose environment holds any queue URL (KEDA may watch another queue:
+    // `disagreements` says so), else the first.
+    let any_queue = |ct: &Value| {
+        ct.get("env")
+            .and_then(Value::as_sequence)
+            .is_some_and(|env| {
+                env.iter()
+                    .any(|e| text(e.get("value")).is_some_and(|v| super::adopt::is_queue_url(&v)))
+            })
+    };
+    let at = raw
+        .iter()
+        .position(|ct| names_queue(ct))
+        .or_else(|| raw.iter().position(|ct| any_queue(ct)))
+        .unwrap_or(0);
+    let mut order: Vec<&Value> = vec![raw[at]];
+    order.extend(
+        raw.iter()
+            .enumerate()
+            .filter(|(k, _)| *k != at)
+            .map(|(_, v)| *v),
+    );
+
+    let config_value = |cm: &str, key: &str| -> Option<String> {
+        text(s(&find("ConfigMap", cm)?.body, &["data", key]))
+    };
+    let mut secret_refs = Vec::new();
+    let mut containers = Vec::new();
+    for (k, ct) in order.iter().enumerate() {
+        let name = text(ct.get("name")).unwrap_or_default();
+        let mut cont = Container {
+            name: name.clone(),
+            image: text(ct.get("image")).unwrap_or_default(),
+            essential: true,
+            entry_point: strings(ct.get("command")),
+            command: strings(ct.get("args")),
+            working_directory: text(ct.get("workingDir")),
+            privileged: text(s(ct, &["securityContext", "privileged"])).as_deref() == Some("true"),
+            port_mappings: ct
+                .get("ports")
+                .and_then(Value::as_sequence)
+                .map(|p| {
+                    p.iter()
+                        .filter_map(|x| text(x.get("containerPort"))?.parse().ok())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            user: text(s(ct, &["securityContext", "runAsUser"]))
+                .or_else(|| text(s(pod, &["securityContext", "runAsUser"]))),
+            ..Default::default()
+        };
+        if k != 0 {
+            containers.push(cont);
+            continue;
+        }
+        // envFrom first: `env` overrides it, as in Kubernetes.
+        for from in ct
+            .get("envFrom")
+            .and_then(Value::as_sequence)
+            .into_iter()
+            .flatten()
+        {
+            let prefix = text(from.get("prefix")).unwrap_or_default();
+            if let Some(cm) = text(s(from, &["configMapRef", "name"])) {
+                match find("ConfigMap", &cm).and_then(|o| o.body.get("data")?.as_mapping()) {
+                    Some(data) => {
+                        for (k, v) in data {
+                            if let (Some(k), Some(v)) = (text(Some(k)), text(Some(v))) {
+                                cont.environment.push((format!("{prefix}{k}"), v));
+                            }
+                        }
+                        items.push(item(Kind::Unchanged, "environment", format!("the ConfigMap `{cm}`'s {} key(s), from envFrom", data.len()), None));
+                    }
+                    None => items.push(item(Kind::Cannot, &format!("envFrom `{cm}`"), format!("the ConfigMap `{cm}` is not in the manifests read: its variables are not written"), Some("pass the file that holds it to --from-k8s too, or add its keys under `environment:`"))),
+                }
+            }
+            if let Some(sec) = text(s(from, &["secretRef", "name"])) {
+                let keys: Vec<String> = find("Secret", &sec)
+                    .map(|o| {
+                        ["data", "stringData"]
+                            .iter()
+                            .filter_map(|d| o.body.get(*d)?.as_mapping())
+                            .flat_map(|m| m.keys().filter_map(|k| text(Some(k))))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                if keys.is_empty() {
+                    items.push(item(Kind::Cannot, &format!("envFrom `{sec}`"), format!("the Secret `{sec}`'s keys are not in the manifests read (and its values are never read): its variables are not written"), Some("add each variable under `secrets:` with the ARN of a Secrets Manager secret or SSM parameter that holds it")));
+                }
+                for key in keys {
+                    let var = format!("{prefix}{key}");
+                    cont.secrets
+                        .push((var.clone(), secret_parameter(&c.namespace, &sec, &key)));
+                    secret_refs.push((var, sec.clone(), Some(key)));
+                }
+            }
+        }
+        for e in ct
+            .get("env")
+            .and_then(Value::as_sequence)
+            .into_iter()
+            .flatten()
+        {
+            let Some(var) = text(e.get("name")) else {
+                continue;
+            };
+            cont.environment.retain(|(k, _)| *k != var);
+            cont.secrets.retain(|(k, _)| *k != var);
+            if let Some(v) = text(e.get("value")) {
+                cont.environment.push((var, v));
+            } else if let Some(r) = s(e, &["valueFrom", "secretKeyRef"]) {
+                let sec = text(r.get("name")).unwrap_or_default();
+                let key = text(r.get("key")).unwrap_or_default();
+                cont.secrets
+                    .push((var.clone(), secret_parameter(&c.namespace, &sec, &key)));
+                secret_refs.push((var, sec, Some(key)));
+            } else if let Some(r) = s(e, &["valueFrom", "configMapKeyRef"]) {
+                let cm = text(r.get("name")).unwrap_or_default();
+                let key = text(r.get("key")).unwrap_or_default();
+                match config_value(&cm, &key) {
+                    Some(v) => cont.environment.push((var, v)),
+                    None => items.push(item(Kind::Cannot, &format!("environment.{var}"), format!("from the ConfigMap `{cm}`'s key `{key}`, which is not in the manifests read: not written"), Some("pass the file that holds the ConfigMap to --from-k8s too, or set the value under `environment:`"))),
+                }
+            } else if e.get("valueFrom").is_some() {
+                items.push(item(Kind::Cannot, &format!("environment.{var}"), "from the pod's own fields (`fieldRef`/`resourceFieldRef`), which neither ECS nor Lambda has: not written".into(), Some("set a fixed value under `environment:`, or read it at start-up")));
+            }
+        }
+        containers.push(cont);
+    }
+    let worker_ct = order[0];
+    for (k, sc) in containers.iter().enumerate().skip(1) {
+        items.push(item(Kind::Cannot, &format!("containers[{k}] `{}`", sc.name), format!("a sidecar beside the worker `{}`: Lambda runs one container (docs/pitfalls.md#p36)", containers[0].name), Some("move what it does into the worker's image (an extension) or a service of its own")));
+    }
+    for ic in pod
+        .get("initContainers")
+        .and_then(Value::as_sequence)
+        .into_iter()
+        .flatten()
+    {
+        let n = text(ic.get("name")).unwrap_or_default();
+        items.push(item(
+            Kind::Cannot,
+            &format!("initContainers `{n}`"),
+            "an init container: Lambda starts the worker's container alone".into(),
+            Some("do its work in the worker's start-up or at build time"),
+        ));
+    }
+    for v in pod
+        .get("volumes")
+        .and_then(Value::as_sequence)
+        .into_iter()
+        .flatten()
+    {
+        let n = text(v.get("name")).unwrap_or_default();
+        let kind = v
+            .as_mapping()
+            .and_then(|m| m.keys().filter_map(|k| k.as_str()).find(|k| *k != "name"))
+            .unwrap_or("unknown")
+            .to_string();
+        match kind.as_str() {
+            "emptyDir" => items.push(item(Kind::Changed, &format!("volumes `{n}`"), "an emptyDir: on Lambda only /tmp is writable (up to 10 GB)".into(), Some("make the worker write that scratch space under /tmp"))),
+            "hostPath" => items.push(item(Kind::Cannot, &format!("volumes `{n}`"), "a hostPath volume: neither Fargate nor Lambda reaches the host".into(), Some("drop it, or keep the worker on Kubernetes"))),
+            "configMap" | "secret" | "projected" => items.push(item(Kind::Cannot, &format!("volumes `{n}`"), format!("a `{kind}` volume mounted as files: neither stack mounts it"), Some("bake non-secret files into the image; read secrets from `secrets:` (variables) instead of files"))),
+            _ => items.push(item(Kind::Cannot, &format!("volumes `{n}`"), format!("a `{kind}` volume: Lambda mounts none but /tmp (and EFS through an access point, which replatform does not set up)"), Some("keep the data in S3, or keep the worker where it runs"))),
+        }
+    }
+    if text(pod.get("hostNetwork")).as_deref() == Some("true") {
+        items.push(item(
+            Kind::Cannot,
+            "hostNetwork",
+            "the pod uses the host's network".into(),
+            Some("drop hostNetwork"),
+        ));
+    }
+
+    // Resources: the larger of request and limit, rounded up to a Fargate pair.
+    let res = |kind: &str, what: &str| text(s(worker_ct, &["resources", kind, what]));
+    let millis = [res("limits", "cpu"), res("requests", "cpu")]
+        .into_iter()
+        .flatten()
+        .filter_map(|q| cpu_millis(&q))
+        .max();
+    let mib = [res("limits", "memory"), res("requests", "memory")]
+        .into_iter()
+        .flatten()
+        .filter_map(|q| memory_mib(&q))
+        .max();
+    let (cpu, memory) = fargate_pair(millis.unwrap_or(0), mib.unwrap_or(0));
+    items.push(item(
+        Kind::Changed,
+        "ecs.cpu",
+        match (millis, mib) {
+            (None, None) => format!("the container gives no resources: the smallest Fargate size, {cpu} cpu / {memory} MiB, and Lambda memory {memory} MiB"),
+            _ => format!("the container's resources (the larger of request and limit: {} CPU, {} memory) rounded up to the Fargate pair {cpu} cpu / {memory} MiB; Lambda memory {memory} MiB, whose CPU grows with it", millis.map(|m| format!("{m}m")).unwrap_or("no".into()), mib.map(|m| format!("{m} MiB")).unwrap_or("no".into())),
+        },
+        Some("set ecs.cpu, ecs.memory and lambda.memory if the worker needs less"),
+    ));
+
+    // The architecture: `kubernetes.io/arch` in the node selector or a required node affinity.
+    let mut arches: Vec<String> = Vec::new();
+    if let Some(a) = text(s(pod, &["nodeSelector", "kubernetes.io/arch"])) {
+        arches.push(a);
+    }
+    for term in s(
+        pod,
+        &[
+            "affinity",
+            "nodeAffinity",
+            "requiredDuringSchedulingIgnoredDuringExecution",
+            "nodeSelectorTerms",
+        ],
+    )
+    .and_then(Value::as_sequence)
+    .into_iter()
+    .flatten()
+    {
+        for e in term
+            .get("matchExpressions")
+            .and_then(Value::as_sequence)
+            .into_iter()
+            .flatten()
+        {
+            if text(e.get("key")).as_deref() == Some("kubernetes.io/arch")
+                && text(e.get("operator")).as_deref() == Some("In")
+            {
+                arches.extend(strings(e.get("values")));
+            }
+        }
+    }
+    let arm64 = !arches.is_empty() && arches.iter().all(|a| a == "arm64");
+    if arches.len() > 1 || (arches.iter().any(|a| a == "arm64") && !arm64) {
+        items.push(item(
+            Kind::Changed,
+            "image.platform",
+            format!(
+                "the pods may run on {}: written as linux/amd64",
+                arches.join(", ")
+            ),
+            Some("set image.platform: linux/arm64 if the image is built for it"),
+        ));
+    }
+    let grace_s = text(pod.get("terminationGracePeriodSeconds")).and_then(|v| v.parse().ok());
+
+    // Identity: IRSA on the ServiceAccount, else the TriggerAuthentication's pod identity role.
+    let sa = text(pod.get("serviceAccountName"))
+        .or_else(|| text(pod.get("serviceAccount")))
+        .unwrap_or_else(|| "default".into());
+    let irsa = find("ServiceAccount", &sa)
+        .and_then(|o| {
+            text(s(
+                &o.body,
+                &["metadata", "annotations", "eks.amazonaws.com/role-arn"],
+            ))
+        })
+        .map(|r| {
+            (
+                r,
+                format!("the ServiceAccount `{sa}`'s eks.amazonaws.com/role-arn (IRSA)"),
+            )
+        });
+    let auth = keda.auth.as_deref().and_then(|a| {
+        find("TriggerAuthentication", a).or_else(|| {
+            objs.iter()
+                .find(|o| o.kind == "ClusterTriggerAuthentication" && o.name == a)
+        })
+    });
+    let pod_identity = auth
+        .and_then(|o| {
+            text(s(&o.body, &["spec", "podIdentity", "roleArn"])).map(|r| (r, o.name.clone()))
+        })
+        .map(|(r, n)| {
+            (
+                r,
+                format!("the TriggerAuthentication `{n}`'s podIdentity.roleArn (KEDA's role)"),
+            )
+        });
+    if let Some(o) = auth {
+        if s(&o.body, &["spec", "secretTargetRef"]).is_some() {
+            items.push(item(Kind::Changed, "permissions", format!("the TriggerAuthentication `{}` gives KEDA static keys from a Secret: not read, and not needed: each stack scales on CloudWatch's queue metrics", o.name), None));
+        }
+    }
+    let role = irsa.or(pod_identity);
+    if role.is_none() {
+        items.push(item(Kind::Changed, "permissions", format!("no role found: the ServiceAccount `{sa}` has no eks.amazonaws.com/role-arn, and no TriggerAuthentication gives podIdentity.roleArn (an EKS Pod Identity association is in no manifest, docs/pitfalls.md#p53)"), Some("add what the worker may do under `permissions:` (the stacks grant its own queue)")));
+    }
+    Ok(Workload {
+        candidate: Some(c.clone()),
+        containers,
+        secret_refs,
+        millis,
+        mib,
+        cpu,
+        memory,
+        arm64,
+        grace_s,
+        replicas: text(s(&w.body, &["spec", "replicas"]))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1),
+        keda,
+        role,
+        items,
+    })
+}
+
+/// The ECS `add` steps that approximate KEDA's `ceil(backlog / queueLength)` replicas: one task
+/// from the activation threshold, then, at `queueLength` times N messages, N tasks more (N = 2,
+/// 8, 32, ... within `max`): KEDA would run N replicas at that backlog.
+pub fn steps(k: &Keda) -> Vec<(u64, i64)> {
+    let mut out = vec![(k.activation_queue_length + 1, 1i64)];
+    let mut n: i64 = 2;
+    while n <= i64::from(k.max.max(1)) && out.len() < 5 {
+        out.push((k.queue_length * n as u64, n));
+        n *= 4;
+    }
+    out.sort();
+    out.dedup_by(|a, b| a.0 == b.0);
+    out
+}
+
+/// The region of an SQS queue URL on AWS (`https://sqs.REGION.amazonaws.com/...`).
+pub fn url_region(url: &str) -> Option<String> {
+    super::config::queue_url(url).map(|(r, _, _)| r.to_string())
+}
+
+/// The disagreements between the manifests: the queue URL and the region the worker's
+/// environment gives against the ScaledObject's.
+pub fn disagreements(w: &Workload) -> Vec<Item> {
+    let mut items = Vec::new();
+    let env = &w.containers[0].environment;
+    let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    if let (Some(u), Some(var)) = (&w.keda.queue_url, &w.keda.queue_url_from_env) {
+        if let Some(v) = get(var).filter(|v| v != u) {
+            items.push(item(Kind::Cannot, "queue", format!("the ScaledObject `{}` scales on `{u}` but the worker's `{var}` is `{v}`: KEDA watches another queue than the worker reads", w.keda.scaled_object), Some("make them name the same queue; the config is written from the ScaledObject's")));
+        }
+    }
+    // The queue the config is written for: the ScaledObject's, else the variable it reads.
+    let main = w
+        .keda
+        .queue_url
+        .clone()
+        .or_else(|| w.keda.queue_url_from_env.as_deref().and_then(get));
+    for (k, v) in env {
+        if !super::adopt::is_queue_url(v) || Some(v) == main.as_ref() {
+            continue;
+        }
+        match (&w.keda.queue_url, &w.keda.queue_url_from_env) {
+            (Some(u), None) => items.push(item(
+                Kind::Cannot,
+                &format!("environment.{k}"),
+                format!(
+                    "holds the queue `{v}`, but the ScaledObject `{}` scales on `{u}`",
+                    w.keda.scaled_object
+                ),
+                Some("make them name the same queue; the config is written from the ScaledObject's, and the worker's variable is kept as it is"),
+            )),
+            (_, Some(var)) if var == k => {}
+            _ => items.push(item(
+                Kind::Changed,
+                &format!("environment.{k}"),
+                format!("holds another queue, `{v}`, which is not the one KEDA scales on: it is handed to both experiment workers as it is, so they would use that queue itself"),
+                Some("if the worker sends to or reads a production queue there, give the experiments a queue of their own in that variable"),
+            )),
+        }
+    }
+    if let Some(r) = &w.keda.aws_region {
+        for k in ["AWS_REGION", "AWS_DEFAULT_REGION"] {
+            if let Some(v) = get(k).filter(|v| v != r) {
+                items.push(item(
+                    Kind::Cannot,
+                    &format!("environment.{k}"),
+                    format!("`{v}`, but the ScaledObject's awsRegion is `{r}`"),
+                    Some("make them agree; the config's `region:` is the ScaledObject's"),
+                ));
+            }
+        }
+    }
+    items
+}
+
+/// The Kubernetes worker's config: `core::adopt::translate`'s text for the same views, with
+/// what is Kubernetes's own said in its comments, the ECS network left to fill, KEDA's scaling,
+/// and the production block a comment (`production.k8s` is planned, docs/config.md#planned).
+pub fn rewrite(text_: &str, w: &Workload, region: Option<&str>, queue_url: &str) -> String {
+    let c = w.candidate.clone().unwrap_or(Candidate {
+        namespace: "default".into(),
+        name: String::new(),
+        kind: "Deployment".into(),
+        scaled_object: String::new(),
+    });
+    let mut o = String::new();
+    let mut lines = text_.lines().peekable();
+    // The header: two lines.
+    lines.next();
+    lines.next();
+    o.push_str(&format!(
+        "# Written by `replatform init --from-k8s` from the {} `{}` and the ScaledObject `{}`.\n# Each value says where it comes from; see the readiness report.\n",
+        c.kind,
+        c.id(),
+        c.scaled_object
+    ));
+    let comment = |l: &str, new: &str| -> String {
+        let body = l
+            .split("  #")
+            .next()
+            .unwrap_or(l)
+            .split(" #")
+            .next()
+            .unwrap_or(l)
+            .trim_end();
+        let mut s = String::new();
+        let gap = if body.len() >= 32 { "  " } else { "" };
+        s.push_str(&format!("{body:<32}{gap}# {new}\n"));
+        s
+    };
+    let mut in_ecs = false;
+    while let Some(l) = lines.next() {
+        if l.starts_with("production:") {
+            break;
+        }
+        if !l.starts_with(' ') && !l.is_empty() {
+            in_ecs = l.starts_with("ecs:");
+        }
+        if l.starts_with("service: ") {
+            o.push_str(&comment(l, &format!("the {}'s name", c.kind)));
+            if let Some(r) = region {
+                o.push_str(&comment(
+                    &format!("region: {r}"),
+                    "the ScaledObject's awsRegion, else the queue URL's",
+                ));
+            }
+        } else if l.starts_with("  platform: ") {
+            o.push_str(&comment(
+                l,
+                "the pods' kubernetes.io/arch (nodeSelector or node affinity)",
+            ));
+        } else if in_ecs && l.starts_with("  cluster: ") {
+            o.push_str("  # cluster: NAME               # an existing ECS cluster's name; left out, the stack makes one\n");
+        } else if in_ecs && l.starts_with("  command: ") && !w.containers[0].command.is_empty() {
+            o.push_str(&comment(
+                l,
+                "the container's args (the image's CMD, overridden)",
+            ));
+        } else if in_ecs && l.starts_with("  cpu: ") {
+            o.push_str(&comment(
+                &format!("  cpu: {}", w.cpu),
+                "the container's resources, rounded up to a Fargate pair",
+            ));
+        } else if in_ecs && l.starts_with("  memory: ") {
+            o.push_str(&comment(
+                &format!("  memory: {}", w.memory),
+                "MiB, the container's resources, rounded up",
+            ));
+        } else if in_ecs && l.starts_with("  subnets: ") {
+            o.push_str(&comment("  subnets: []", "to fill: the VPC subnets the ECS tasks run in (the cluster's nodes' subnets will do)"));
+        } else if in_ecs && l.starts_with("  security_groups: ") {
+            o.push_str(&comment("  security_groups: []", "to fill: the security groups of the ECS tasks (outbound to SQS and what the worker calls)"));
+        } else if in_ecs && l.starts_with("  assign_public_ip: ") {
+            o.push_str(&comment(
+                l,
+                "true only in public subnets without a NAT gateway",
+            ));
+        } else if in_ecs && l.starts_with("    min: ") {
+            o.push_str(&comment(
+                &format!("    min: {}", w.keda.min.max(0)),
+                "the ScaledObject's minReplicaCount",
+            ));
+        } else if in_ecs && l.starts_with("    max: ") {
+            o.push_str(&comment(
+                &format!("    max: {}", w.keda.max.max(1)),
+                "the ScaledObject's maxReplicaCount",
+            ));
+            o.push_str(&comment(
+                "    scale_out:",
+                "KEDA keeps ceil(messages / queueLength) replicas: see the report",
+            ));
+            for (from, add) in steps(&w.keda) {
+                o.push_str(&format!("      - {{ from: {from}, add: {add} }}\n"));
+            }
+            o.push_str(&comment(
+                &format!("    scale_in_after: {}s", w.keda.cooldown_s.max(60)),
+                "the ScaledObject's cooldownPeriod",
+            ));
+            // translate's own steps, if any, are replaced.
+            while lines
+                .peek()
+                .is_some_and(|n| n.starts_with("    scale_out:") || n.starts_with("      - "))
+            {
+                lines.next();
+            }
+        } else if l.starts_with("secrets: ") {
+            o.push_str(&comment(l, "by ARN: each Kubernetes secret reference as an SSM parameter to fill (see the report); no value is read"));
+        } else if l.starts_with("permissions: ") {
+            let role = w.role.as_ref().map(|r| r.0.as_str()).unwrap_or_default();
+            o.push_str(&comment(
+                l,
+                &format!("the pods' role `{role}`'s, given to both platforms' roles"),
+            ));
+        } else if l.starts_with("  memory: ") && !in_ecs {
+            o.push_str(&comment(
+                &format!(
+                    "  memory: {}",
+                    u64::from(w.memory).min(super::adopt::LAMBDA_MAX_MEMORY)
+                ),
+                "the container's memory, rounded up as ecs.memory, for a like-for-like comparison",
+            ));
+        } else {
+            o.push_str(l);
+            o.push('\n');
+        }
+    }
+    while o.ends_with("\n\n") {
+        o.pop();
+    }
+    o.push_str(&format!(
+        "\n# production:                  # cutover from Kubernetes (`production.k8s`) is planned (docs/config.md#planned)\n#   k8s: {{namespace: {}, {}: {}, scaled_object: {}}}\n#   queue: {queue_url}\n",
+        c.namespace,
+        c.kind.to_ascii_lowercase(),
+        c.name,
+        c.scaled_object
+    ));
+    o
+}
+
+/// The report's Kubernetes items beside `translate`'s: what the manifests alone tell, KEDA's
+/// scaling as it is written, the disagreements, and the network left to fill.
+pub fn items(w: &Workload, queue_named: bool, queue_url: &str) -> Vec<Item> {
+    let mut out = w.items.clone();
+    out.extend(disagreements(w));
+    let k = &w.keda;
+    out.push(item(Kind::Changed, "ecs.scaling.scale_out", format!(
+        "KEDA keeps ceil(({}messages) / {}) replicas (queueLength {}; activationQueueLength {}); ECS scales in steps instead: {}",
+        if k.scale_on_in_flight { "visible + in-flight " } else { "visible " },
+        k.queue_length, k.queue_length, k.activation_queue_length,
+        steps(k).iter().map(|(f, a)| format!("+{a} from {f} messages")).collect::<Vec<_>>().join(", ")
+    ), Some("adjust ecs.scaling.scale_out; Lambda scales on its own, up to trigger.max_concurrency")));
+    out.push(item(
+        Kind::Unchanged,
+        "ecs.scaling",
+        format!(
+            "min {} / max {} replicas, cooldown {}s as scale_in_after",
+            k.min, k.max, k.cooldown_s
+        ),
+        None,
+    ));
+    if let Some(g) = w.grace_s {
+        out.push(item(Kind::Changed, "terminationGracePeriodSeconds", format!("{g}s: ECS stops a task 30s after SIGTERM (stopTimeout), Lambda ends an invocation at lambda.timeout"), Some(if g > 30 { "make the worker finish a message within 30s of SIGTERM, and keep lambda.timeout above its longest message" } else { "nothing: it fits ECS's 30s" })));
+    }
+    if !w.containers[0].entry_point.is_empty() {
+        out.push(item(Kind::Changed, "command", format!("the container's `command` {:?} replaces the image's ENTRYPOINT: under the bridge it is lambda.entry_point; the ECS stack runs the image's own ENTRYPOINT with ecs.command", w.containers[0].entry_point), Some("make the Dockerfile's ENTRYPOINT the container's `command`, so both stacks start the worker as Kubernetes does")));
+    }
+    for (var, sec, key) in &w.secret_refs {
+        let ns = w
+            .candidate
+            .as_ref()
+            .map(|c| c.namespace.as_str())
+            .unwrap_or("default");
+        out.push(item(Kind::Changed, &format!("secrets.{var}"), format!(
+            "from the Kubernetes Secret `{sec}`{}: written as the SSM parameter `{}` to fill (the value is never read)",
+            key.as_deref().map(|k| format!(" key `{k}`")).unwrap_or_default(),
+            secret_parameter(ns, sec, key.as_deref().unwrap_or(var))
+        ), Some("store the value in that SecureString parameter, or set the ARN of the Secrets Manager secret that holds it")));
+    }
+    if !queue_named {
+        out.push(item(Kind::Cannot, "queue.url_env", format!(
+            "no variable of the worker names the queue `{queue_url}`: its code names it, so the experiment stacks could not point it at their own queues"
+        ), Some("make the worker read its queue URL from an environment variable (SQS_QUEUE_URL, as `queue.url_env` says) and set it in the Deployment; KEDA's `queueURLFromEnv` can then read the same variable")));
+    }
+    out.push(item(Kind::Changed, "ecs.subnets", "left to fill: ecs.subnets and ecs.security_groups (Kubernetes has no ECS network); `validate` names them".into(), Some("the cluster's node subnets and a security group with outbound access")));
+    out.push(item(Kind::Changed, "production", format!("written as a comment: cutover from Kubernetes (`production.k8s`, KEDA's paused-replicas) is planned; the production queue `{queue_url}` is named only there"), None));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const WORKER: &str = r#"
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: orders, namespace: shop, annotations: {eks.amazonaws.com/role-arn: "arn:aws:iam::123456789012:role/orders"}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: orders-config, namespace: shop}
+data: {LOG_LEVEL: info, BATCH: "10"}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: orders, namespace: shop}
+spec:
+  replicas: 2
+  template:
+    spec:
+      serviceAccountName: orders
+      terminationGracePeriodSeconds: 45
+      nodeSelector: {kubernetes.io/arch: arm64}
+      volumes: [{name: scratch, emptyDir: {}}, {name: logs, hostPath: {path: /var/log}}]
+      containers:
+        - name: proxy
+          image: envoy:1
+          ports: [{containerPort: 9901}]
+        - name: worker
+          image: orders:1
+          command: [python]
+          args: [app.py]
+          resources: {requests: {cpu: 300m, memory: 600Mi}, limits: {memory: 1Gi}}
+          envFrom: [{configMapRef: {name: orders-config}}, {secretRef: {name: missing}}]
+          env:
+            - {name: SQS_QUEUE_URL, value: "https://sqs.eu-west-1.amazonaws.com/123456789012/orders"}
+            - {name: AWS_REGION, value: us-east-1}
+            - {name: DB_PASSWORD, valueFrom: {secretKeyRef: {name: db, key: password}}}
+            - {name: MODE, valueFrom: {configMapKeyRef: {name: orders-config, key: BATCH}}}
+---
+apiVersion: keda.sh/v1alpha1
+kind: ScaledObject
+metadata: {name: orders-scaler, namespace: shop}
+spec:
+  scaleTargetRef: {name: orders}
+  minReplicaCount: 1
+  maxReplicaCount: 20
+  cooldownPeriod: 120
+  triggers:
+    - type: aws-sqs-queue
+      metadata: {queueURLFromEnv: SQS_QUEUE_URL, queueLength: "10", awsRegion: eu-west-1, scaleOnInFlight: "false"}
+---
+kind: Service
+metadata: {name: ignored}
+"#;
+
+    #[test]
+    fn multi_document_yaml_keeps_the_known_kinds() {
+        let objs = parse(WORKER, "w.yaml").unwrap();
+        let kinds: Vec<&str> = objs.iter().map(|o| o.kind.as_str()).collect();
+        assert_eq!(
+            kinds,
+            ["ServiceAccount", "ConfigMap", "Deployment", "ScaledObject"]
+        );
+        assert!(parse("a: [b", "bad.yaml").unwrap_err().contains("bad.yaml"));
+    }
+
+    #[test]
+    fn a_list_is_flattened() {
+        let list = "apiVersion: v1\nkind: List\nitems:\n  - {kind: Deployment, metadata: {name: a}}\n  - {kind: ConfigMap, metadata: {name: b, namespace: x}}\n";
+        let objs = parse(list, "l.yaml").unwrap();
+        assert_eq!(objs.len(), 2);
+        assert_eq!(
+            (objs[0].namespace.as_str(), objs[0].name.as_str()),
+            ("default", "a")
+        );
+    }
+
+    #[test]
+    fn the_worker_is_picked_and_ambiguity_lists_the_candidates() {
+        let objs = parse(WORKER, "w.yaml").unwrap();
+        let c = pick(&objs, None).unwrap();
+        assert_eq!(
+            (c.id(), c.scaled_object.as_str()),
+            ("shop/orders".into(), "orders-scaler")
+        );
+        let two = format!("{WORKER}\n---\n{}", WORKER.replace("shop", "other"));
+        let objs2 = parse(&two, "w.yaml").unwrap();
+        let e = pick(&objs2, None).unwrap_err();
+        assert!(
+            e.contains("shop/orders") && e.contains("other/orders") && e.contains("--workload"),
+            "{e}"
+        );
+        assert_eq!(
+            pick(&objs2, Some("other/orders")).unwrap().namespace,
+            "other"
+        );
+        assert!(pick(&objs2, Some("x/y"))
+            .unwrap_err()
+            .contains("shop/orders"));
+        let none = parse("kind: Deployment\nmetadata: {name: a}\n", "n.yaml").unwrap();
+        assert!(pick(&none, None).unwrap_err().contains("`default/a`"));
+    }
+
+    #[test]
+    fn the_container_env_and_secret_refs_are_read() {
+        let objs = parse(WORKER, "w.yaml").unwrap();
+        let w = read(&objs, &pick(&objs, None).unwrap()).unwrap();
+        let c = &w.containers[0];
+        assert_eq!(c.name, "worker", "the container whose env names the queue");
+        assert_eq!(c.entry_point, ["python"]);
+        assert_eq!(c.command, ["app.py"]);
+        let env = |k: &str| {
+            c.environment
+                .iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.as_str())
+        };
+        assert_eq!(env("LOG_LEVEL"), Some("info"));
+        assert_eq!(env("MODE"), Some("10"));
+        assert_eq!(env("DB_PASSWORD"), None);
+        assert_eq!(
+            c.secrets,
+            [(
+                "DB_PASSWORD".to_string(),
+                "/k8s/shop/db/password".to_string()
+            )]
+        );
+        assert_eq!(
+            w.role.as_ref().unwrap().0,
+            "arn:aws:iam::123456789012:role/orders"
+        );
+        let cannot: Vec<&str> = w
+            .items
+            .iter()
+            .filter(|i| i.kind == Kind::Cannot)
+            .map(|i| i.field.as_str())
+            .collect();
+        assert!(cannot.contains(&"containers[1] `proxy`"), "{cannot:?}");
+        assert!(cannot.contains(&"volumes `logs`"), "{cannot:?}");
+        assert!(cannot.contains(&"envFrom `missing`"), "{cannot:?}");
+        assert!(!cannot.contains(&"volumes `scratch`"), "{cannot:?}");
+        assert!(w.arm64);
+        assert_eq!(w.grace_s, Some(45));
+        assert_eq!((w.cpu, w.memory), (512, 1024));
+    }
+
+    #[test]
+    fn keda_fields_and_disagreements() {
+        let objs = parse(WORKER, "w.yaml").unwrap();
+        let w = read(&objs, &pick(&objs, None).unwrap()).unwrap();
+        let k = &w.keda;
+        assert_eq!(k.queue_url_from_env.as_deref(), Some("SQS_QUEUE_URL"));
+        assert_eq!(
+            (k.queue_length, k.min, k.max, k.cooldown_s),
+            (10, 1, 20, 120)
+        );
+        assert!(!k.scale_on_in_flight);
+        assert_eq!(k.aws_region.as_deref(), Some("eu-west-1"));
+        let d = disagreements(&w);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].field, "environment.AWS_REGION");
+        assert_eq!(steps(k), [(1, 1), (20, 2), (80, 8)]);
+    }
+
+    #[test]
+    fn a_queue_url_that_differs_between_the_environment_and_the_scaled_object_is_said() {
+        let other = WORKER
+            .replace("queueURLFromEnv: SQS_QUEUE_URL", "queueURL: \"https://sqs.eu-west-1.amazonaws.com/123456789012/other\", queueURLFromEnv: SQS_QUEUE_URL");
+        let objs = parse(&other, "w.yaml").unwrap();
+        let w = read(&objs, &pick(&objs, None).unwrap()).unwrap();
+        let d = disagreements(&w);
+        assert!(
+            d.iter().any(|i| i.field == "queue"
+                && i.what.contains("/other")
+                && i.what.contains("/orders")),
+            "{d:?}"
+        );
+        // Without queueURLFromEnv: any variable holding another queue's URL.
+        let other = WORKER.replace(
+            "queueURLFromEnv: SQS_QUEUE_URL",
+            "queueURL: \"https://sqs.eu-west-1.amazonaws.com/123456789012/other\"",
+        );
+        let objs = parse(&other, "w.yaml").unwrap();
+        let c = pick(&objs, None).unwrap();
+        let w = read(&objs, &c).unwrap();
+        assert_eq!(
+            w.containers[0].name, "worker",
+            "the container that names a queue"
+        );
+        let d = disagreements(&w);
+        assert!(
+            d.iter()
+                .any(|i| i.field == "environment.SQS_QUEUE_URL" && i.what.contains("/other")),
+            "{d:?}"
+        );
+    }
+
+    #[test]
+    fn another_queue_in_the_environment_is_said() {
+        let more = WORKER.replace(
+            "            - {name: AWS_REGION, value: us-east-1}",
+            "            - {name: AWS_REGION, value: us-east-1}\n            - {name: OUT_QUEUE_URL, value: \"https://sqs.eu-west-1.amazonaws.com/123456789012/shipped\"}",
+        );
+        let objs = parse(&more, "w.yaml").unwrap();
+        let w = read(&objs, &pick(&objs, None).unwrap()).unwrap();
+        let d = disagreements(&w);
+        assert!(
+            d.iter().any(|i| i.field == "environment.OUT_QUEUE_URL"
+                && i.kind == Kind::Changed
+                && i.what.contains("/shipped")),
+            "{d:?}"
+        );
+        assert!(
+            !d.iter().any(|i| i.field == "environment.SQS_QUEUE_URL"),
+            "{d:?}"
+        );
+    }
+
+    #[test]
+    fn resources_round_up_to_a_fargate_pair() {
+        assert_eq!(cpu_millis("250m"), Some(250));
+        assert_eq!(cpu_millis("1.5"), Some(1500));
+        assert_eq!(memory_mib("1Gi"), Some(1024));
+        assert_eq!(memory_mib("500M"), Some(477));
+        assert_eq!(memory_mib("134217728"), Some(128));
+        assert_eq!(fargate_pair(0, 0), (256, 512));
+        assert_eq!(fargate_pair(250, 600), (256, 1024));
+        assert_eq!(fargate_pair(300, 600), (512, 1024));
+        assert_eq!(fargate_pair(1000, 5000), (1024, 5120));
+        assert_eq!(fargate_pair(2000, 3000), (2048, 4096));
+    }
+}
