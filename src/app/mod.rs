@@ -4,6 +4,7 @@
 //! here, a view out).
 
 pub mod adopt;
+pub mod assess;
 pub mod cutover;
 pub mod deploy;
 pub mod deployed;

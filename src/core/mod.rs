@@ -1,6 +1,7 @@
 //! The pure core: config -> checked config -> rendered stacks -> plan. No I/O, no AWS, no clock.
 
 pub mod adopt;
+pub mod assess;
 pub mod bridge;
 pub mod changes;
 pub mod config;
