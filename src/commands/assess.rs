@@ -95,15 +95,19 @@ pub fn text(r: &Report) -> String {
     let _ = writeln!(out, "\nrecommended lambda: {}", settings.join(", "));
     let _ = writeln!(
         out,
-        "  ${:.2}/month, age p99 {}{} ({} settings tried)",
+        "  ${:.2}/month, age p99 {} ({} settings tried)",
         c.monthly_usd,
         age(c.age_p99_s),
-        if c.matches_ecs {
-            ", no worse than ECS"
-        } else {
-            ", worse than ECS: none tried matched it"
-        },
         c.candidates
+    );
+    let _ = writeln!(
+        out,
+        "  {}",
+        if c.matches_ecs {
+            "its p99 age is no worse than ECS's"
+        } else {
+            "none tried matched ECS's p99 age: this is the lowest"
+        }
     );
     let _ = match r.readiness.problems.first() {
         None => writeln!(out, "readiness: ready (validate finds no error)"),

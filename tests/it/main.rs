@@ -10,6 +10,7 @@
 mod adopt;
 #[cfg(feature = "full-tests")]
 mod adopt_shapes;
+mod assess;
 mod bad_inputs;
 #[cfg(feature = "full-tests")]
 mod bridge_local;
