@@ -427,6 +427,9 @@ pub fn memory_candidates(configured: u32) -> Vec<u32> {
     v
 }
 
+/// One setting of the grid priced: memory, batch size, `max_concurrency`, monthly cost, p99 age.
+type Tried = (u32, Option<u64>, Option<u32>, f64, Option<f64>);
+
 /// The whole report for a series; `readiness` comes from `validate`.
 pub fn assess(
     setup: &Setup,
@@ -460,7 +463,7 @@ pub fn assess(
             inputs.per_message.as_secs_f64()
         ),
     ];
-    let mut tried: Vec<(u32, Option<u64>, Option<u32>, f64, Option<f64>)> = Vec::new();
+    let mut tried: Vec<Tried> = Vec::new();
     let memories = memory_candidates(setup.lambda.memory_mb);
     let mut price_all = |r: &Replay, batch: Option<u64>, mc: Option<u32>| {
         let p99 = r.ages[1].quantile(0.99);
@@ -508,7 +511,7 @@ pub fn assess(
         (Some(_), None) => false,
     };
     let candidates = tried.len();
-    let key = |t: &(u32, Option<u64>, Option<u32>, f64, Option<f64>)| (t.3, t.4.unwrap_or(0.0));
+    let key = |t: &Tried| (t.3, t.4.unwrap_or(0.0));
     let matching = tried
         .iter()
         .filter(|t| within(t.4))
