@@ -241,3 +241,32 @@ fn without_traffic_assess_says_the_aws_mode_is_not_built_and_exits_2() {
         text(&help.stdout)
     );
 }
+
+#[test]
+fn a_slower_handler_ages_messages_and_costs_lambda_more() {
+    let f = fixture("burst");
+    let run = |per_message: &str| -> Value {
+        let o = replatform(&[
+            "assess",
+            "--traffic",
+            f.to_str().unwrap(),
+            "--per-message",
+            per_message,
+            "--output",
+            "json",
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    let (fast, slow) = (run("100ms"), run("300ms"));
+    for name in ["ecs", "lambda"] {
+        assert!(
+            usd(&platform(&slow, name)["age_p99_s"]) > usd(&platform(&fast, name)["age_p99_s"]),
+            "{name}: {fast} against {slow}"
+        );
+    }
+    assert!(
+        usd(&platform(&slow, "lambda")["compute_monthly_usd"])
+            > usd(&platform(&fast, "lambda")["compute_monthly_usd"])
+    );
+}
