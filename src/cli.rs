@@ -132,6 +132,12 @@ pub enum Command {
         group(clap::ArgGroup::new("modelled_load").args(["count", "batches", "rate", "from_compare"]).required(true).multiple(true))
     )]
     Simulate(SimulateArgs),
+    /// Predict each platform's monthly cost and message age from recorded traffic (--traffic
+    /// FILE, no AWS call), the Lambda settings to choose, and whether the config is ready
+    #[command(
+        long_about = "Predict each platform's monthly cost and message age from recorded traffic, the Lambda settings to choose, and whether the config is ready.\n\nFor now assess replays a per-minute CSV (--traffic FILE) through simulate's model, with no AWS call. Reading a service's or a cluster's traffic from CloudWatch (SERVICE, --cluster) is planned for a later version."
+    )]
+    Assess(AssessArgs),
     /// Run the image here under both platforms' contracts (Lambda's Runtime API, ECS's command)
     Local(LocalArgs),
     /// Move the production queue's consumption from the ECS service to the function, in stages
@@ -355,6 +361,26 @@ pub struct SimulateArgs {
     /// This many of the first messages always fail: they go round until the dead-letter queue
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub poison: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct AssessArgs {
+    /// A per-minute CSV: `time,sent` and optionally `deleted,visible,oldest_age_s`; time as RFC
+    /// 3339 or seconds since the epoch (required for now: the AWS mode is not built yet)
+    #[arg(long, value_name = "FILE")]
+    pub traffic: Option<PathBuf>,
+    /// Model only this queue of a worker of several (a key under `queues:`); their sum without it
+    #[arg(long, value_name = "NAME")]
+    pub queue: Option<String>,
+    /// The handling time of one message
+    #[arg(long, value_name = "DURATION", default_value = "100ms", value_parser = parse_fine_duration)]
+    pub per_message: std::time::Duration,
+    /// A Fargate task's image pull and start (measured: about a minute)
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_fine_duration)]
+    pub task_start: std::time::Duration,
+    /// A price table to use instead of the built-in one (YAML of the same shape)
+    #[arg(long, value_name = "FILE")]
+    pub prices: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -94,6 +94,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Compare(a) => block_on(commands::compare::run(a, &ws, &printer)),
         Command::Local(a) => block_on(commands::local::run(a, &ws, &printer)),
         Command::Simulate(a) => commands::simulate::run(a, &ws, &printer),
+        Command::Assess(a) => commands::assess::run(a, &ws, &printer),
         Command::Cutover(a) => block_on(commands::cutover::run(a, &ws, &printer)),
         Command::Rollback(a) => block_on(commands::cutover::rollback(a, &ws, &printer)),
         Command::Init(a) if a.from_ecs.is_some() || !a.from_k8s.is_empty() => {

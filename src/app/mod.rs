@@ -5,6 +5,7 @@
 
 pub mod adopt;
 pub mod adopt_k8s;
+pub mod assess;
 pub mod cutover;
 pub mod deploy;
 pub mod deployed;

@@ -1,6 +1,7 @@
 //! One module per command: wiring only. Each takes its arguments, makes one call into `app`,
 //! and shows the result (text on stderr and stdout, or one JSON document).
 
+pub mod assess;
 pub mod compare;
 pub mod completions;
 pub mod cutover;

@@ -2,6 +2,7 @@
 
 pub mod adopt;
 pub mod adopt_k8s;
+pub mod assess;
 pub mod bridge;
 pub mod changes;
 pub mod config;

@@ -12,6 +12,7 @@ mod adopt;
 mod adopt_k8s;
 #[cfg(feature = "full-tests")]
 mod adopt_shapes;
+mod assess;
 mod bad_inputs;
 #[cfg(feature = "full-tests")]
 mod bridge_local;

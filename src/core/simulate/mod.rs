@@ -366,6 +366,23 @@ fn lambda_limit(name: &str) -> String {
 /// Runs the model until both queues are drained and ECS is back at its minimum (or `window`,
 /// or `limit`).
 pub fn run(setup: &Setup, inputs: &Inputs) -> Run {
+    run_observed(setup, inputs, &mut |_| {})
+}
+
+/// The state of both queues at the end of one tick, for a reader that needs every second
+/// rather than every sample (`assess`'s message ages).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tick {
+    pub at_ms: u64,
+    /// Messages sent so far (to each queue).
+    pub sent: u64,
+    /// Per queue (ECS's, Lambda's): messages received so far and not given back, that is
+    /// deleted, in flight or moved to the dead-letter queue.
+    pub taken: [u64; 2],
+}
+
+/// [`run`], with `observe` called at the end of every tick; the run is the same.
+pub fn run_observed(setup: &Setup, inputs: &Inputs, observe: &mut dyn FnMut(Tick)) -> Run {
     let mut ecs_q = Queue::new(setup.queue);
     let mut lam_q = Queue::new(setup.queue);
     let mut metrics = QueueMetrics::new(inputs.metric_delay.as_millis() as u64);
@@ -572,6 +589,12 @@ pub fn run(setup: &Setup, inputs: &Inputs) -> Run {
         if lam_q.visible() > 0 {
             lambda_tally.add(function.limit_now());
         }
+        let taken = |q: &Queue| q.deleted() + q.in_flight() + q.dead_letter();
+        observe(Tick {
+            at_ms: t,
+            sent,
+            taken: [taken(&ecs_q), taken(&lam_q)],
+        });
 
         t += TICK_MS;
     }

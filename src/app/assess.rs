@@ -1,0 +1,79 @@
+//! `assess --traffic FILE`: a recorded per-minute series replayed through the scaling model for
+//! the config's ECS and Lambda settings, no AWS call (`core::assess`); the readiness is
+//! `validate`'s verdict.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::simulate::{prices, setup_for};
+use super::validate::validate;
+use super::workspace::Workspace;
+use crate::core::assess::{self, Readiness, Report};
+use crate::core::diag::Severity;
+use crate::core::simulate::Inputs;
+use crate::error::Failure;
+use crate::ui::printer::{OutputFormat, Printer};
+
+/// What the replay needs beyond the config.
+#[derive(Clone, Debug)]
+pub struct Spec {
+    pub traffic: PathBuf,
+    pub per_message: Duration,
+    pub task_start: Duration,
+    pub prices: Option<PathBuf>,
+    /// `--queue NAME`: model that queue of a worker of several alone; else their sum.
+    pub queue: Option<String>,
+}
+
+/// Reads the series, replays it and checks the config.
+pub fn assess(ws: &Workspace, spec: &Spec, printer: &Printer) -> Result<Report, Failure> {
+    let hint = "a CSV with a header `time,sent` (optionally deleted, visible, oldest_age_s) and one row a minute; see docs/commands.md#assess";
+    let path = &spec.traffic;
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Failure::new(format!("cannot read --traffic `{}`: {e}", path.display())).hint(hint)
+    })?;
+    let traffic = assess::parse_traffic(&text)
+        .map_err(|e| Failure::new(format!("--traffic `{}` {e}", path.display())).hint(hint))?;
+    let prices = prices(spec.prices.as_deref())?;
+    // The load's default sizes: the series holds no message size.
+    let sizes = crate::core::load::SizeRange::default();
+    let inputs = Inputs {
+        task_start: spec.task_start,
+        message_bytes: ((sizes.min + sizes.max) / 2 + crate::core::load::ATTRIBUTE_ALLOWANCE)
+            as u64,
+        ..Inputs::new(assess::waves(&traffic), spec.per_message)
+    };
+    let (setup, said) = setup_for(ws, &inputs, spec.queue.as_deref(), printer)?;
+    if let Some(said) = said {
+        printer.info(said);
+    }
+    // `validate`'s findings, not printed: the report carries them.
+    let silent = Printer {
+        format: OutputFormat::Json,
+        quiet: true,
+        verbose: 0,
+    };
+    let v = validate(&ws.file, &silent);
+    let mut problems: Vec<String> = v
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .map(|d| {
+            if d.path.is_empty() {
+                d.message.clone()
+            } else {
+                format!("{}: {}", d.path, d.message)
+            }
+        })
+        .collect();
+    if let (Err(f), true) = (&v.result, problems.is_empty()) {
+        problems.push(f.message.clone());
+    }
+    let readiness = Readiness {
+        ready: problems.is_empty(),
+        problems,
+    };
+    Ok(assess::assess(
+        &setup, &traffic, &inputs, &prices, readiness,
+    ))
+}
