@@ -155,7 +155,8 @@ pub async fn deploy(
     rebuild: bool,
     printer: &Printer,
 ) -> Result<(ImageRef, Report), Failure> {
-    let tag = source_tag(config, config_dir)?;
+    let supervisor = supervisor(config)?;
+    let tag = tag_with(config, config_dir, supervisor.as_ref())?;
     let name = config.repository();
     let ecr = aws.ecr();
     let repo = ecr
@@ -204,7 +205,7 @@ pub async fn deploy(
     let signal = crate::signal::signalled();
     tokio::pin!(signal);
     let done = tokio::select! {
-        done = build_and_push(config, config_dir, &registry, &host, &cred, &tag, printer) => done,
+        done = build_and_push(config, config_dir, supervisor.as_ref(), &registry, &host, &cred, &tag, printer) => done,
         signal = &mut signal => return Err(interrupted(signal)),
     };
     let (digest, media_type) = match done {
@@ -227,9 +228,11 @@ pub async fn deploy(
 
 /// Builds the image of `tag`, logs in with the credential on stdin, pushes it, and reads back
 /// the registry's digest and media type of what was pushed.
+#[allow(clippy::too_many_arguments)]
 async fn build_and_push(
     config: &Config,
     config_dir: &Path,
+    supervisor: Option<&bridge::Supervisor>,
     registry: &Registry,
     host: &str,
     cred: &Credential,
@@ -238,24 +241,7 @@ async fn build_and_push(
 ) -> Result<(String, String), Failure> {
     let name = config.repository();
     let builder = config.image.builder;
-    let supervisor = supervisor(config)?;
-    let (context, dockerfile) = paths(config, config_dir);
     let image = format!("{host}/{name}:{tag}");
-    // Under the bridge the Dockerfile builds the worker's image; the layer goes on top.
-    let built = match &supervisor {
-        Some(_) => pure::worker_image(&image),
-        None => image.clone(),
-    };
-    let build_args = build_args(config);
-    let spec = BuildSpec {
-        context: &context.to_string_lossy(),
-        dockerfile: &dockerfile.to_string_lossy(),
-        image: &built,
-        platform: config.image.platform,
-        build_args: &build_args,
-    };
-    let buildx =
-        builder == Builder::Docker && runner::succeeds("docker", &["buildx", "version"]).await;
     let lines = progress::lines(printer.quiet || printer.is_json());
     let plain_http = pure::is_loopback(host);
 
@@ -264,27 +250,15 @@ async fn build_and_push(
         "image: building {image} with {}",
         pure::program(builder)
     ));
-    run(
-        builder,
-        &pure::build(builder, &spec, buildx),
-        None,
+    build(
+        config,
+        config_dir,
+        supervisor,
+        &image,
         lines.as_ref(),
-        "building the image",
         "fix the Dockerfile or the files it copies; the builder's lines above say what failed",
     )
     .await?;
-    if let Some(s) = &supervisor {
-        bridge::add_layer(
-            builder,
-            buildx,
-            config.image.platform,
-            s,
-            &built,
-            &image,
-            lines.as_ref(),
-        )
-        .await?;
-    }
     lines.finish(&format!(
         "image: built {name}:{tag} in {:.1} s",
         started.elapsed().as_secs_f64()
@@ -384,56 +358,76 @@ pub async fn build_local(
     let supervisor = supervisor(config)?;
     let tag = tag_with(config, config_dir, supervisor.as_ref())?;
     let image = format!("replatform-local/{}:{tag}", config.repository());
-    let built = match &supervisor {
-        Some(_) => pure::worker_image(&image),
-        None => image.clone(),
-    };
     let builder = config.image.builder;
     let program = pure::program(builder);
     if runner::succeeds(program, &["image", "inspect", &image]).await {
         printer.info(format!("image: {image} is already built: nothing to build"));
         return Ok(image);
     }
+    let lines = progress::lines(printer.quiet || printer.is_json());
+    lines.start(&format!("building {image}"));
+    build(
+        config,
+        config_dir,
+        supervisor.as_ref(),
+        &image,
+        lines.as_ref(),
+        "fix the Dockerfile or the build context (its last lines are above)",
+    )
+    .await?;
+    lines.finish(&format!("image: built {image}"));
+    Ok(image)
+}
+
+/// Builds `image` from the config's Dockerfile; under the bridge the Dockerfile builds the
+/// worker's image and the supervisor's layer goes on top (docs/bridge.md). `up` and `local`
+/// build the same way.
+async fn build(
+    config: &Config,
+    config_dir: &Path,
+    supervisor: Option<&bridge::Supervisor>,
+    image: &str,
+    lines: &dyn progress::Lines,
+    fix: &str,
+) -> Result<(), Failure> {
+    let builder = config.image.builder;
+    let built = match supervisor {
+        Some(_) => pure::worker_image(image),
+        None => image.to_string(),
+    };
     let (context, dockerfile) = paths(config, config_dir);
-    let buildx =
-        builder == Builder::Docker && runner::succeeds("docker", &["buildx", "version"]).await;
     let build_args = build_args(config);
-    let (context_s, dockerfile_s) = (
-        context.display().to_string(),
-        dockerfile.display().to_string(),
-    );
-    let spec = pure::BuildSpec {
-        context: &context_s,
-        dockerfile: &dockerfile_s,
+    let spec = BuildSpec {
+        context: &context.to_string_lossy(),
+        dockerfile: &dockerfile.to_string_lossy(),
         image: &built,
         platform: config.image.platform,
         build_args: &build_args,
     };
-    let lines = progress::lines(printer.quiet || printer.is_json());
-    lines.start(&format!("building {image}"));
+    let buildx =
+        builder == Builder::Docker && runner::succeeds("docker", &["buildx", "version"]).await;
     run(
         builder,
         &pure::build(builder, &spec, buildx),
         None,
-        lines.as_ref(),
+        lines,
         "building the image",
-        "fix the Dockerfile or the build context (its last lines are above)",
+        fix,
     )
     .await?;
-    if let Some(s) = &supervisor {
+    if let Some(s) = supervisor {
         bridge::add_layer(
             builder,
             buildx,
             config.image.platform,
             s,
             &built,
-            &image,
-            lines.as_ref(),
+            image,
+            lines,
         )
         .await?;
     }
-    lines.finish(&format!("image: built {image}"));
-    Ok(image)
+    Ok(())
 }
 
 /// One builder step; its failure says what was being done, the builder's last lines, and
