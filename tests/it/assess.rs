@@ -3,27 +3,15 @@
 //! platforms' costs moving the right way with the traffic, the text report, and bad input.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
 
 use crate::common::repo;
 
-/// The binary with no way to reach AWS: no credentials, and an endpoint nobody answers on.
+/// The binary with no way to reach AWS, in the example's folder.
 fn replatform(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_replatform"))
-        .current_dir(repo().join("examples/sqs-event-worker"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .env_remove("REPLATFORM_TEMPLATES")
-        .env_remove("AWS_ACCESS_KEY_ID")
-        .env_remove("AWS_SECRET_ACCESS_KEY")
-        .env_remove("AWS_PROFILE")
-        .env("AWS_CONFIG_FILE", "/nonexistent")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
-        .output()
-        .unwrap()
+    crate::simulate::replatform(&repo().join("examples/sqs-event-worker"), args)
 }
 
 fn fixture(name: &str) -> PathBuf {

@@ -14,6 +14,7 @@ use std::time::SystemTime;
 
 use crate::common::repo;
 use crate::emulator::{block, stderr, Moto};
+use crate::image::{Registry, PASSWORD};
 use crate::local::{base, counts, sqs};
 
 /// The target folder this test build uses (`CARGO_TARGET_DIR`, else target/).
@@ -327,125 +328,6 @@ fn a_static_rust_worker_on_scratch_runs_under_the_bridge() {
     assert_eq!(counts(&sqs(&moto), &dlq), (1, 0));
 }
 
-/// moto's `GetAuthorizationToken` is base64 of `AWS:<account>-auth-token`.
-const PASSWORD: &str = "123456789012-auth-token";
-const TOKEN: &str = "QVdTOjEyMzQ1Njc4OTAxMi1hdXRoLXRva2Vu";
-
-/// A registry of this test's own (Debian's `docker-registry`, htpasswd with moto's ECR
-/// password), as tests/it/image.rs runs it; stopped when dropped.
-struct Registry {
-    child: std::process::Child,
-    host: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Registry {
-    fn start() -> Self {
-        use std::io::Write;
-        use std::process::Stdio;
-        let dir = tempfile::tempdir().unwrap();
-        let htpasswd = dir.path().join("htpasswd");
-        let mut h = Command::new("htpasswd")
-            .args(["-iBc", htpasswd.to_str().unwrap(), "AWS"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("htpasswd (apache2-utils) is installed by scripts/test-tools.sh");
-        h.stdin
-            .take()
-            .unwrap()
-            .write_all(PASSWORD.as_bytes())
-            .unwrap();
-        assert!(h.wait().unwrap().success());
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let config = dir.path().join("config.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "version: 0.1\nlog: {{level: error}}\nstorage: {{filesystem: {{rootdirectory: {}}}}}\nhttp: {{addr: 127.0.0.1:{port}}}\nauth: {{htpasswd: {{realm: test, path: {}}}}}\n",
-                dir.path().join("data").display(),
-                htpasswd.display()
-            ),
-        )
-        .unwrap();
-        let child = Command::new("docker-registry")
-            .arg("serve")
-            .arg(&config)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("docker-registry is installed by scripts/test-tools.sh");
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "docker-registry did not start"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        Registry {
-            child,
-            host: format!("127.0.0.1:{port}"),
-            _dir: dir,
-        }
-    }
-
-    /// The manifest of a tag, as the registry answers it, and its digest.
-    fn manifest(&self, repository: &str, tag: &str) -> (String, serde_json::Value) {
-        use std::io::{Read, Write};
-        let mut s = std::net::TcpStream::connect(&self.host).unwrap();
-        write!(
-            s,
-            "GET /v2/{repository}/manifests/{tag} HTTP/1.1\r\nHost: {}\r\nAuthorization: Basic {TOKEN}\r\nAccept: application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json\r\nConnection: close\r\n\r\n",
-            self.host
-        )
-        .unwrap();
-        let mut text = String::new();
-        s.read_to_string(&mut text).unwrap();
-        let (head, body) = text.split_once("\r\n\r\n").unwrap();
-        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-        let digest = head
-            .lines()
-            .find_map(|l| {
-                l.split_once(": ")
-                    .filter(|(k, _)| k.eq_ignore_ascii_case("Docker-Content-Digest"))
-                    .map(|(_, v)| v.to_string())
-            })
-            .unwrap();
-        (digest, serde_json::from_str(body).unwrap())
-    }
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if let Ok(out) = Command::new("docker")
-            .args(["images", "--format", "{{.Repository}}:{{.Tag}}"])
-            .output()
-        {
-            let names: Vec<String> = String::from_utf8_lossy(&out.stdout)
-                .lines()
-                .filter(|l| l.starts_with(&format!("{}/", self.host)))
-                .map(String::from)
-                .collect();
-            if !names.is_empty() {
-                let _ = Command::new("docker")
-                    .arg("rmi")
-                    .args(&names)
-                    .stdout(std::process::Stdio::null())
-                    .stderr(std::process::Stdio::null())
-                    .status();
-            }
-        }
-    }
-}
-
 /// The config of [`crate::common::BASE`] under the bridge, pushing to `registry`.
 fn bridge_config(service: &str, registry: &str, platform: &str) -> String {
     crate::common::variant(
@@ -493,7 +375,7 @@ fn image_facts(builder: &str, image: &str) -> (usize, serde_json::Value, serde_j
 }
 
 fn up_pushes_one_layer_more(builder: &str, service: &str) {
-    let registry = Registry::start();
+    let registry = Registry::start(PASSWORD);
     let moto = Moto::start();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
@@ -535,7 +417,8 @@ fn up_pushes_one_layer_more(builder: &str, service: &str) {
 
     // The pushed image: the worker's layers and one more, the supervisor's; ENTRYPOINT and CMD
     // unchanged, so ECS runs it as the worker's.
-    let (digest, manifest) = registry.manifest(service, &tag);
+    let (_, digest, manifest) = registry.manifest(service, &tag);
+    let manifest: serde_json::Value = serde_json::from_str(&manifest).unwrap();
     let pushed = manifest["layers"].as_array().unwrap().len();
     let worker_image = format!("{}/{service}:{tag}-worker", registry.host);
     let final_image = format!("{}/{service}:{tag}", registry.host);

@@ -12,18 +12,18 @@ use std::time::{Duration, Instant};
 use crate::emulator::{block, json, stderr, Moto};
 
 /// moto's `GetAuthorizationToken` is base64 of `AWS:<account>-auth-token`.
-const PASSWORD: &str = "123456789012-auth-token";
+pub(crate) const PASSWORD: &str = "123456789012-auth-token";
 const TOKEN: &str = "QVdTOjEyMzQ1Njc4OTAxMi1hdXRoLXRva2Vu";
 
-/// A registry of this test's own; stopped when dropped.
-struct Registry {
+/// A registry of this test's own; stopped when dropped. The bridge's tests push to it too.
+pub(crate) struct Registry {
     child: Child,
-    host: String,
+    pub(crate) host: String,
     _dir: tempfile::TempDir,
 }
 
 impl Registry {
-    fn start(password: &str) -> Self {
+    pub(crate) fn start(password: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let htpasswd = dir.path().join("htpasswd");
         let mut h = Command::new("htpasswd")
@@ -75,7 +75,7 @@ impl Registry {
 
     /// The registry's own answer for a tag: its `Content-Type`, `Docker-Content-Digest` and
     /// body, read with a plain HTTP request (not with replatform's client).
-    fn manifest(&self, repository: &str, tag: &str) -> (String, String, String) {
+    pub(crate) fn manifest(&self, repository: &str, tag: &str) -> (String, String, String) {
         let mut s = TcpStream::connect(&self.host).unwrap();
         write!(
             s,

@@ -16,7 +16,8 @@ use crate::common::COLUMNS;
 use crate::experiment::screenshot_is_not_blank;
 
 /// The binary with no way to reach AWS: no credentials, and an endpoint nobody answers on.
-fn replatform(dir: &Path, args: &[&str]) -> Output {
+/// `assess`'s tests run it the same way.
+pub(crate) fn replatform(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_replatform"))
         .current_dir(dir)
         .args(args)
