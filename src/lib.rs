@@ -15,6 +15,7 @@ pub mod error;
 pub mod experiment;
 pub mod files;
 pub mod image;
+pub mod k8s;
 pub mod local;
 pub mod signal;
 pub mod ui;

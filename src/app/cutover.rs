@@ -17,6 +17,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
+use super::keda;
 use super::pipeline::image_ref;
 use super::workspace::{connect, names_only, Named, Workspace};
 use super::Only;
@@ -28,20 +29,22 @@ use crate::aws::lambda::{Lambda, Mapping, MappingState};
 use crate::aws::sqs::Sqs;
 use crate::aws::{Aws, AwsError, OrMissing};
 use crate::core::changes;
-use crate::core::config::Config;
+use crate::core::config::{Config, K8sWorkload, Workload};
 use crate::core::cutover::{
     self, Bounds, Event, Outcome, Preflight, Recorded, Refusal, Sample, Stage, StageOutcome,
-    StepOutcome, Thresholds, STATE_TAG,
+    StepOutcome, Thresholds, RECORD_ANNOTATION, STATE_TAG,
 };
 use crate::core::render::{self, Data, Image, Sources};
 use crate::error::Failure;
+use crate::k8s::{Keda, ScaledObject};
 use crate::signal::Stop;
 use crate::ui::cutover::{Printed, Progress};
 use crate::ui::printer::Printer;
 use crate::ui::prompt::Ask;
 
 /// The services cutover and rollback read and change: the production ECS service and its
-/// scalable target, the function's mapping, the queues, the bake's CloudWatch figures.
+/// scalable target (or, for a worker on Kubernetes, its ScaledObject through `keda`), the
+/// function's mapping, the queues, the bake's CloudWatch figures.
 #[derive(Clone, Debug)]
 pub struct Production {
     pub ecs: Ecs,
@@ -49,6 +52,8 @@ pub struct Production {
     pub lambda: Lambda,
     pub sqs: Sqs,
     pub cloudwatch: CloudWatch,
+    /// The Kubernetes API of `production.k8s.context`; `None` for a worker on ECS.
+    pub keda: Option<Keda>,
 }
 
 impl Production {
@@ -59,7 +64,35 @@ impl Production {
             lambda: aws.lambda(),
             sqs: aws.sqs(),
             cloudwatch: aws.cloudwatch(),
+            keda: None,
         }
+    }
+
+    /// [`Production::of`], with the Kubernetes API of the context `k8s` names, when it names
+    /// one; `Err` says why Kubernetes cannot be reached.
+    async fn of_target(aws: &Aws, k8s: Option<&K8sWorkload>) -> Result<Self, Refusal> {
+        let mut prod = Production::of(aws);
+        if let Some(k) = k8s {
+            let keda = Keda::connect(k.context.as_deref()).await.map_err(|e| {
+                refusal(
+                    "production-workload",
+                    format!("cannot reach Kubernetes for `production.k8s`: {e}"),
+                    "point KUBECONFIG (or ~/.kube/config) at the cluster, with `production.k8s.context` naming its context; `kubectl get scaledobjects -n NAMESPACE` must work",
+                )
+            })?;
+            prod.keda = Some(keda);
+        }
+        Ok(prod)
+    }
+
+    fn keda(&self) -> Result<&Keda, AwsError> {
+        self.keda.as_ref().ok_or_else(|| AwsError {
+            operation: "reaching Kubernetes".into(),
+            needs: None,
+            code: "NoClient".into(),
+            message: "the production workload is on Kubernetes and no client was made for it"
+                .into(),
+        })
     }
 
     /// The production service, `None` when its cluster has no such active service. Read once
@@ -76,6 +109,56 @@ impl Production {
             .or_none_if(AwsError::is_missing_cluster)?
             .flatten()
             .filter(|s| s.active))
+    }
+}
+
+/// What runs production today, as the checks read it (then handed to [`drive`]): the ECS service,
+/// or the KEDA ScaledObject of a worker on Kubernetes.
+#[derive(Clone, Debug)]
+pub enum Runner {
+    Ecs(EcsService),
+    Keda(ScaledObject),
+}
+
+impl Runner {
+    /// The cutover recorded on it: the service's tag, the ScaledObject's annotation.
+    pub fn record(&self) -> Option<&String> {
+        match self {
+            Runner::Ecs(s) => s.tags.get(STATE_TAG),
+            Runner::Keda(o) => o.annotations.get(RECORD_ANNOTATION),
+        }
+    }
+
+    /// Where the record is kept, in words.
+    fn record_place(&self) -> String {
+        match self {
+            Runner::Ecs(_) => format!("its tag `{STATE_TAG}`"),
+            Runner::Keda(o) => format!(
+                "the annotation `{RECORD_ANNOTATION}` of ScaledObject `{}/{}`",
+                o.namespace, o.name
+            ),
+        }
+    }
+}
+
+/// Writes the record on the runner (`Some`), or removes it.
+async fn write_record(
+    prod: &Production,
+    runner: &Runner,
+    text: Option<&str>,
+) -> Result<(), AwsError> {
+    match (runner, text) {
+        (Runner::Ecs(s), Some(t)) => prod.ecs.tag(&s.arn, STATE_TAG, t).await,
+        (Runner::Ecs(s), None) => prod.ecs.untag(&s.arn, STATE_TAG).await,
+        (Runner::Keda(o), _) => {
+            keda::patch(
+                prod.keda()?,
+                &o.namespace,
+                &o.name,
+                &keda::record_patch(text),
+            )
+            .await
+        }
     }
 }
 
@@ -96,10 +179,14 @@ pub struct Options {
 /// Where cutover acts: the production service, one of its queues, the function and its mapping
 /// on that queue. A worker of several queues (`queues:` in docs/config.md) has one site per
 /// consumed queue, all naming the same service and function; a stage moves every one of them.
+/// For a worker on Kubernetes, `cluster` is its namespace and `service` its Deployment, and `k8s`
+/// names the context and the ScaledObject.
 #[derive(Clone, Debug, Serialize)]
 pub struct Site {
     pub cluster: String,
     pub service: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub k8s: Option<K8sWorkload>,
     pub queue_url: String,
     pub queue_name: String,
     pub dead_letter_url: Option<String>,
@@ -252,6 +339,15 @@ fn stacks(ws: &Workspace) -> Result<(Config, Sources, Stacks), Failure> {
 /// `queue`) and its URL.
 type ProductionQueue = (String, String);
 
+/// What `production:` names: the ECS service (`cluster`/`service`), or on Kubernetes the
+/// namespace and Deployment with `k8s`; and every consumed queue's production URL.
+struct Target {
+    cluster: String,
+    service: String,
+    k8s: Option<K8sWorkload>,
+    queues: Vec<ProductionQueue>,
+}
+
 /// The production section's parts, every consumed queue's production URL among them, or the
 /// refusal that says what to add: without `production:` the tool's own ECS stack (`ecs_stack`)
 /// can be the source, named by its outputs.
@@ -259,14 +355,24 @@ async fn production_of(
     config: &Config,
     aws: &Aws,
     ecs_stack: Option<&str>,
-) -> Result<(String, String, Vec<ProductionQueue>), Refusal> {
+) -> Result<Target, Refusal> {
     if let Some(p) = &config.production {
-        let Some((cluster, service)) = p.ecs_service.split_once('/') else {
-            return Err(refusal(
-                "production",
-                format!("`production.ecs_service` is `{}`", p.ecs_service),
-                "write it as CLUSTER/SERVICE",
-            ));
+        let (cluster, service, k8s) = match p.workload() {
+            Some(Workload::Ecs { cluster, service }) => {
+                (cluster.to_string(), service.to_string(), None)
+            }
+            Some(Workload::K8s(k)) => (k.namespace.clone(), k.deployment.clone(), Some(k.clone())),
+            None => {
+                return Err(refusal(
+                    "production",
+                    match &p.ecs_service {
+                        Some(s) if p.k8s.is_none() => format!("`production.ecs_service` is `{s}`"),
+                        Some(_) => "`production` names both `ecs_service` and `k8s`".into(),
+                        None => "`production` names neither `ecs_service` nor `k8s`".into(),
+                    },
+                    "write `ecs_service: CLUSTER/SERVICE` for a service on ECS, or `k8s: {namespace, deployment, scaled_object}` for a worker on Kubernetes (docs/config.md#production)",
+                ))
+            }
         };
         let mut queues = Vec::new();
         for e in config.consumed_queues() {
@@ -279,7 +385,12 @@ async fn production_of(
             };
             queues.push((e.label().to_string(), url.to_string()));
         }
-        return Ok((cluster.to_string(), service.to_string(), queues));
+        return Ok(Target {
+            cluster,
+            service,
+            k8s,
+            queues,
+        });
     }
     // The ECS stack's service and queue, when it is deployed: the section to add, filled in.
     let mut fix = "add a `production:` section (ecs_service: CLUSTER/SERVICE, queue: URL) naming the service that consumes the queue today, then run `replatform up`, which creates the Lambda stack's disabled mapping on that queue".to_string();
@@ -316,8 +427,16 @@ pub async fn cutover(
     let (config, sources, stacks) = stacks(ws)?;
     let aws = connect(ws, config.region.as_deref(), printer).await?;
     let progress = Printed::new(printer);
-    let (sites, preflights, service) =
-        match locate(&config, &sources, &stacks, &aws, &progress).await? {
+    let target = match production_of(&config, &aws, stacks.ecs.as_deref()).await {
+        Ok(t) => t,
+        Err(r) => return Ok(Cutover::refused(vec![r], None)),
+    };
+    let prod = match Production::of_target(&aws, target.k8s.as_ref()).await {
+        Ok(p) => p,
+        Err(r) => return Ok(Cutover::refused(vec![r], None)),
+    };
+    let (sites, preflights, runner) =
+        match locate(&config, &sources, &stacks, &aws, &prod, target, &progress).await? {
             Ok(found) => found,
             Err(refusals) => return Ok(Cutover::refused(refusals, None)),
         };
@@ -328,9 +447,9 @@ pub async fn cutover(
         return Ok(refused);
     }
     drive_all(
-        &Production::of(&aws),
+        &prod,
         &sites,
-        &service,
+        &runner,
         options,
         &crate::ui::prompt::terminal,
         &stop,
@@ -362,18 +481,23 @@ fn refusals_of(sites: &[Site], preflights: &[Preflight]) -> Vec<Refusal> {
 /// Finds the sites (one per production queue) and reads what the checks need, the production
 /// service among them (read here only, and handed to [`drive_all`]); `Err(refusals)` when
 /// something to act on is missing.
+#[allow(clippy::too_many_arguments)]
 async fn locate(
     config: &Config,
     sources: &Sources,
     stacks: &Stacks,
     aws: &Aws,
+    prod: &Production,
+    target: Target,
     progress: &dyn Progress,
-) -> Result<Result<(Vec<Site>, Vec<Preflight>, EcsService), Vec<Refusal>>, Failure> {
+) -> Result<Result<(Vec<Site>, Vec<Preflight>, Runner), Vec<Refusal>>, Failure> {
     let lambda_stack = stacks.lambda.as_str();
-    let (cluster, service, queues) = match production_of(config, aws, stacks.ecs.as_deref()).await {
-        Ok(p) => p,
-        Err(r) => return Ok(Err(vec![r])),
-    };
+    let Target {
+        cluster,
+        service,
+        k8s,
+        queues,
+    } = target;
     let Some(sqs) = config.lambda.trigger.mapping() else {
         return Ok(Err(vec![refusal(
             "trigger",
@@ -382,7 +506,6 @@ async fn locate(
         )]));
     };
     let cfn = aws.cfn();
-    let prod = Production::of(aws);
     let stack = cfn.describe_stack(lambda_stack).await?;
     let lambda_status = stack.as_ref().map(|s| s.status.clone());
     let facts = match &stack {
@@ -406,12 +529,21 @@ async fn locate(
         };
         found.push((queue_url.clone(), queue));
     }
-    let Some(ecs_service) = prod.service(&cluster, &service).await? else {
-        return Ok(Err(vec![refusal(
-            "production-service",
-            format!("the production service `{cluster}/{service}` is not found"),
-            "correct `production.ecs_service` to the CLUSTER/SERVICE that runs today (`aws ecs list-services --cluster CLUSTER`)",
-        )]));
+    let runner = match &k8s {
+        None => match prod.service(&cluster, &service).await? {
+            Some(s) => Runner::Ecs(s),
+            None => {
+                return Ok(Err(vec![refusal(
+                    "production-service",
+                    format!("the production service `{cluster}/{service}` is not found"),
+                    "correct `production.ecs_service` to the CLUSTER/SERVICE that runs today (`aws ecs list-services --cluster CLUSTER`)",
+                )]))
+            }
+        },
+        Some(k) => match scaled_object(prod, k).await? {
+            Ok(o) => Runner::Keda(o),
+            Err(r) => return Ok(Err(vec![r])),
+        },
     };
     let function = facts
         .get("FunctionName")
@@ -488,6 +620,7 @@ async fn locate(
         sites.push(Site {
             cluster: cluster.clone(),
             service: service.clone(),
+            k8s: k8s.clone(),
             queue_url,
             queue_name,
             dead_letter_url,
@@ -496,7 +629,43 @@ async fn locate(
             ceiling,
         });
     }
-    Ok(Ok((sites, preflights, ecs_service)))
+    Ok(Ok((sites, preflights, runner)))
+}
+
+/// The ScaledObject `production.k8s` names, checked: it scales the Deployment named beside it,
+/// and nobody else has paused it (a paused ScaledObject runs no replicas of the worker, or a
+/// fixed number, and its recorded bounds would not be what ran). A pause by an earlier cutover
+/// is its own: the record says so.
+async fn scaled_object(
+    prod: &Production,
+    k: &K8sWorkload,
+) -> Result<Result<ScaledObject, Refusal>, AwsError> {
+    let so = format!("{}/{}", k.namespace, k.scaled_object);
+    let found = prod
+        .keda()?
+        .scaled_object(&k.namespace, &k.scaled_object)
+        .await
+        .map_err(keda::failed)?;
+    Ok(match found {
+        None => Err(refusal(
+            "production-service",
+            format!("the ScaledObject `{so}` is not found"),
+            format!("correct `production.k8s.scaled_object` (and `namespace`) to the ScaledObject that scales the worker (`kubectl get scaledobjects -n {}`)", k.namespace),
+        )),
+        Some(o) if o.target_name != k.deployment => Err(refusal(
+            "production-service",
+            format!("the ScaledObject `{so}` scales the {} `{}`, not `{}`", o.target_kind, o.target_name, k.deployment),
+            "correct `production.k8s.deployment` to the workload its `scaleTargetRef` names, or `scaled_object` to the one that scales the worker",
+        )),
+        Some(o) => match o.paused() {
+            Some(pause) if !o.annotations.contains_key(RECORD_ANNOTATION) => Err(refusal(
+                "production-paused",
+                format!("the ScaledObject `{so}` is paused ({pause}) and no cutover recorded it: KEDA does not scale the worker now"),
+                format!("remove the pause so that the worker runs as it does in production (`kubectl annotate scaledobject -n {} {} {}-`), then run `replatform cutover`", k.namespace, k.scaled_object, pause.split('=').next().map(|a| format!("autoscaling.keda.sh/{a}")).unwrap_or_default()),
+            )),
+            _ => Ok(o),
+        },
+    })
 }
 
 /// Whether the deployed Lambda stack is the one `up` would deploy now, with the image the
@@ -555,22 +724,25 @@ pub fn describe_all(stage: &Stage, sites: &[Site], bounds: &Bounds) -> String {
             stage.max_concurrency
         )
     };
-    let ecs = match (bounds.scaled, stage.ecs_desired) {
+    let ecs = match (&site.k8s, bounds.scaled, stage.ecs_desired) {
+        (Some(k), _, _) => keda::describe(stage, k, bounds),
+        (None, scaled, desired) => match (scaled, desired) {
         (true, Some(d)) => format!("hold `{}/{}` at min {} max {} and set its desired count to {d} (its tasks get SIGTERM and their stopTimeout to finish their batches)", site.cluster, site.service, stage.ecs_min, stage.ecs_max),
         (true, None) => format!("set the scalable target of `{}/{}` to min {} max {} (recorded: {}..{})", site.cluster, site.service, stage.ecs_min, stage.ecs_max, bounds.min, bounds.max),
         (false, d) => format!("set the desired count of `{}/{}` to {} (recorded: {})", site.cluster, site.service, d.unwrap_or(0), bounds.desired),
+        },
     };
     format!("stage {}%: {lambda}, then {ecs}", stage.percent)
 }
 
 /// Runs the stages from where the record says, each confirmed (unless `--yes`), applied, recorded
-/// and baked; a breach or a failed step rolls back. `service` is the production service as the
-/// checks read it ([`Production::service`]): its record and bounds are not read again. `Err`
-/// only for what stops before anything changed in production.
+/// and baked; a breach or a failed step rolls back. `runner` is the production service (or
+/// ScaledObject) as the checks read it ([`Production::service`]): its record and bounds are not
+/// read again. `Err` only for what stops before anything changed in production.
 pub async fn drive(
     prod: &Production,
     site: &Site,
-    service: &EcsService,
+    runner: &Runner,
     options: &Options,
     ask: Ask<'_>,
     stop: &Stop,
@@ -579,7 +751,7 @@ pub async fn drive(
     drive_all(
         prod,
         std::slice::from_ref(site),
-        service,
+        runner,
         options,
         ask,
         stop,
@@ -593,7 +765,7 @@ pub async fn drive(
 pub async fn drive_all(
     prod: &Production,
     sites: &[Site],
-    service: &EcsService,
+    runner: &Runner,
     options: &Options,
     ask: Ask<'_>,
     stop: &Stop,
@@ -616,7 +788,7 @@ pub async fn drive_all(
         rollback: None,
         queues: listed(sites),
     };
-    let tag = service.tags.get(STATE_TAG);
+    let tag = runner.record();
     let mut record = match tag {
         Some(text) => {
             let r = Recorded::parse(text).map_err(Failure::new)?;
@@ -629,19 +801,24 @@ pub async fn drive_all(
             r
         }
         None => {
-            let bounds = match prod.scaling.target(&site.cluster, &site.service).await? {
-                Some(t) => Bounds {
-                    min: count(t.min),
-                    max: count(t.max),
-                    desired: service.desired(),
-                    scaled: true,
-                },
-                None => Bounds {
-                    min: service.desired(),
-                    max: service.desired(),
-                    desired: service.desired(),
-                    scaled: false,
-                },
+            let bounds = match runner {
+                Runner::Ecs(service) => {
+                    match prod.scaling.target(&site.cluster, &site.service).await? {
+                        Some(t) => Bounds {
+                            min: count(t.min),
+                            max: count(t.max),
+                            desired: service.desired(),
+                            scaled: true,
+                        },
+                        None => Bounds {
+                            min: service.desired(),
+                            max: service.desired(),
+                            desired: service.desired(),
+                            scaled: false,
+                        },
+                    }
+                }
+                Runner::Keda(so) => keda::bounds(prod.keda()?, so).await?,
             };
             Recorded { bounds, stage: 0 }
         }
@@ -708,19 +885,21 @@ pub async fn drive_all(
             progress.report(Event::Stage { what: what.clone() });
         }
         if unrecorded {
-            // Recorded before anything changes, on the service itself.
-            prod.ecs
-                .tag(&service.arn, STATE_TAG, &record.to_string())
-                .await?;
+            // Recorded before anything changes, on the service (or ScaledObject) itself.
+            write_record(prod, runner, Some(&record.to_string())).await?;
             unrecorded = false;
             tagged = Some(record);
             progress.report(Event::Recorded {
                 cluster: site.cluster.clone(),
                 service: site.service.clone(),
+                at: runner.record_place(),
                 bounds: record.bounds,
             });
         }
-        let applied = match stop.run(apply(prod, sites, stage, &record.bounds)).await {
+        let applied = match stop
+            .run(apply(prod, sites, runner, stage, &record.bounds))
+            .await
+        {
             Ok(r) => r,
             Err(signal) => return Ok(interrupted(report, signal, record.stage, next_steps)),
         };
@@ -730,7 +909,7 @@ pub async fn drive_all(
             return Ok(roll_back(
                 prod,
                 sites,
-                &service.arn,
+                runner,
                 tagged,
                 report,
                 format!("stage {}% failed: {e}", stage.percent),
@@ -740,17 +919,13 @@ pub async fn drive_all(
             .await);
         }
         record.stage = stage.percent;
-        if let Err(e) = prod
-            .ecs
-            .tag(&service.arn, STATE_TAG, &record.to_string())
-            .await
-        {
+        if let Err(e) = write_record(prod, runner, Some(&record.to_string())).await {
             report.stages[i].outcome = StageOutcome::Failed;
             let hint = what_to_do(&e);
             return Ok(roll_back(
                 prod,
                 sites,
-                &service.arn,
+                runner,
                 tagged,
                 report,
                 format!("recording stage {}% failed: {e}", stage.percent),
@@ -781,7 +956,7 @@ pub async fn drive_all(
                 return Ok(roll_back(
                     prod,
                     sites,
-                    &service.arn,
+                    runner,
                     tagged,
                     report,
                     format!(
@@ -800,7 +975,7 @@ pub async fn drive_all(
             return Ok(roll_back(
                 prod,
                 sites,
-                &service.arn,
+                runner,
                 tagged,
                 report,
                 format!("the bake of stage {}% breached: {why}", stage.percent),
@@ -838,7 +1013,7 @@ fn interrupted(mut report: Cutover, signal: &str, stage: u32, next_steps: &str) 
 async fn roll_back(
     prod: &Production,
     sites: &[Site],
-    arn: &str,
+    runner: &Runner,
     tagged: Option<Recorded>,
     mut report: Cutover,
     reason: String,
@@ -848,7 +1023,7 @@ async fn roll_back(
     progress.report(Event::RollingBack {
         reason: reason.clone(),
     });
-    let r = restore_all(prod, sites, arn, tagged, progress).await;
+    let r = restore_all(prod, sites, runner, tagged, progress).await;
     report.outcome = if r.complete {
         Outcome::RolledBack
     } else {
@@ -865,10 +1040,11 @@ async fn roll_back(
 }
 
 /// One stage's changes: the function's share first (every production queue's mapping), settled,
-/// then ECS's.
+/// then ECS's (or the ScaledObject's).
 async fn apply(
     prod: &Production,
     sites: &[Site],
+    runner: &Runner,
     stage: &Stage,
     bounds: &Bounds,
 ) -> Result<(), AwsError> {
@@ -881,6 +1057,15 @@ async fn apply(
         settle(prod, &site.mapping).await?;
     }
     let site = &sites[0];
+    if let Runner::Keda(o) = runner {
+        return keda::patch(
+            prod.keda()?,
+            &o.namespace,
+            &o.name,
+            &keda::stage_patch(stage),
+        )
+        .await;
+    }
     if bounds.scaled {
         prod.scaling
             .set_bounds(&site.cluster, &site.service, stage.ecs_min, stage.ecs_max)
@@ -1016,10 +1201,18 @@ pub async fn rollback(ws: &Workspace, yes: bool, printer: &Printer) -> Result<Ro
     let (config, _, stacks) = stacks(ws)?;
     let lambda_stack = stacks.lambda;
     let aws = connect(ws, config.region.as_deref(), printer).await?;
-    let (cluster, service, queues) = production_of(&config, &aws, stacks.ecs.as_deref())
+    let refused = |r: Refusal| Failure::new(r.problem).hint(r.fix);
+    let Target {
+        cluster,
+        service,
+        k8s,
+        queues,
+    } = production_of(&config, &aws, stacks.ecs.as_deref())
         .await
-        .map_err(|r| Failure::new(r.problem).hint(r.fix))?;
-    let prod = Production::of(&aws);
+        .map_err(refused)?;
+    let prod = Production::of_target(&aws, k8s.as_ref())
+        .await
+        .map_err(refused)?;
     let cfn = aws.cfn();
     let facts = match cfn.describe_stack(&lambda_stack).await? {
         Some(s) => super::deployed::facts(&cfn, &lambda_stack, &s.outputs).await?,
@@ -1043,6 +1236,7 @@ pub async fn rollback(ws: &Workspace, yes: bool, printer: &Printer) -> Result<Ro
         sites.push(Site {
             cluster: cluster.clone(),
             service: service.clone(),
+            k8s: k8s.clone(),
             queue_url,
             queue_name,
             dead_letter_url: None,
@@ -1136,19 +1330,36 @@ pub async fn undo_all(
             "the config names no consumed queue: there is no production mapping to stop",
         ));
     };
-    let Some(service) = prod.service(&site.cluster, &site.service).await? else {
-        return Err(Failure::new(format!(
-            "the production service `{}/{}` is not found",
-            site.cluster, site.service
-        )));
+    let runner = match &site.k8s {
+        None => prod
+            .service(&site.cluster, &site.service)
+            .await?
+            .map(Runner::Ecs),
+        Some(k) => prod
+            .keda()?
+            .scaled_object(&k.namespace, &k.scaled_object)
+            .await
+            .map_err(keda::failed)?
+            .map(Runner::Keda),
     };
-    let recorded = service
-        .tags
-        .get(STATE_TAG)
+    let Some(runner) = runner else {
+        return Err(Failure::new(match &site.k8s {
+            None => format!(
+                "the production service `{}/{}` is not found",
+                site.cluster, site.service
+            ),
+            Some(k) => format!(
+                "the ScaledObject `{}/{}` is not found",
+                k.namespace, k.scaled_object
+            ),
+        }));
+    };
+    let recorded = runner
+        .record()
         .map(|t| Recorded::parse(t))
         .transpose()
         .map_err(Failure::new)?;
-    Ok(restore_all(prod, sites, &service.arn, recorded, progress).await)
+    Ok(restore_all(prod, sites, &runner, recorded, progress).await)
 }
 
 /// Puts the production service (`arn`) back as `recorded`, then stops the function consuming the
@@ -1158,11 +1369,11 @@ pub async fn undo_all(
 pub async fn restore(
     prod: &Production,
     site: &Site,
-    arn: &str,
+    runner: &Runner,
     recorded: Option<Recorded>,
     progress: &dyn Progress,
 ) -> Rollback {
-    restore_all(prod, std::slice::from_ref(site), arn, recorded, progress).await
+    restore_all(prod, std::slice::from_ref(site), runner, recorded, progress).await
 }
 
 /// [`restore`] for every production queue: ECS first (the same service for all), then each
@@ -1170,7 +1381,7 @@ pub async fn restore(
 pub async fn restore_all(
     prod: &Production,
     sites: &[Site],
-    arn: &str,
+    runner: &Runner,
     recorded: Option<Recorded>,
     progress: &dyn Progress,
 ) -> Rollback {
@@ -1200,8 +1411,30 @@ pub async fn restore_all(
         });
         outcome != StepOutcome::Failed
     };
-    match recorded {
-        Some(r) => {
+    match (recorded, runner) {
+        (Some(r), Runner::Keda(o)) => {
+            let b = r.bounds;
+            let result = async {
+                keda::patch(
+                    prod.keda()?,
+                    &o.namespace,
+                    &o.name,
+                    &keda::restore_patch(&b),
+                )
+                .await
+            }
+            .await
+            .map(|()| StepOutcome::Done);
+            ecs_ok &= step(
+                format!(
+                    "ScaledObject `{}/{}` back to minReplicaCount {} maxReplicaCount {}, not paused (KEDA scales `{}` again)",
+                    o.namespace, o.name, b.min, b.max, site.service
+                ),
+                result,
+                &mut steps,
+            );
+        }
+        (Some(r), Runner::Ecs(_)) => {
             let b = r.bounds;
             if b.scaled {
                 let result = prod
@@ -1234,7 +1467,7 @@ pub async fn restore_all(
                 );
             }
         }
-        None => progress.report(Event::NothingRecorded {
+        (None, _) => progress.report(Event::NothingRecorded {
             cluster: site.cluster.clone(),
             service: site.service.clone(),
         }),
@@ -1268,19 +1501,20 @@ pub async fn restore_all(
         }
     }
     if recorded.is_some() && ecs_ok && lambda_ok {
-        let result = prod
-            .ecs
-            .untag(arn, STATE_TAG)
+        let result = write_record(prod, runner, None)
             .await
             .map(|()| StepOutcome::Done);
-        lambda_ok &= step(
-            format!(
+        let what = match runner {
+            Runner::Ecs(_) => format!(
                 "the record `{STATE_TAG}` removed from `{}/{}`",
                 site.cluster, site.service
             ),
-            result,
-            &mut steps,
-        );
+            Runner::Keda(o) => format!(
+                "the record `{RECORD_ANNOTATION}` removed from ScaledObject `{}/{}`",
+                o.namespace, o.name
+            ),
+        };
+        lambda_ok &= step(what, result, &mut steps);
     }
     Rollback {
         recorded: recorded.map(|r| r.bounds),
@@ -1303,6 +1537,7 @@ mod tests {
         Site {
             cluster: "prod".into(),
             service: "orders".into(),
+            k8s: None,
             queue_url: format!("https://sqs.eu-west-1.amazonaws.com/123456789012/{queue}"),
             queue_name: queue.into(),
             dead_letter_url: None,

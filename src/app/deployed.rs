@@ -265,7 +265,15 @@ pub struct Status {
 /// The service that runs today and its queue: who consumes it, as AWS says now.
 #[derive(Serialize)]
 pub struct ProductionReport {
-    pub ecs_service: String,
+    /// `CLUSTER/SERVICE`, for a service on ECS.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ecs_service: Option<String>,
+    /// The workload on Kubernetes, instead of `ecs_service`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub k8s: Option<crate::core::config::K8sWorkload>,
+    /// Why the workload on Kubernetes could not be read (its counts and record are then `null`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unread: Option<String>,
     pub queue: QueueReport,
     /// The production service's task counts; `null` when the service is not found.
     pub service: Option<ServiceCounts>,
@@ -295,19 +303,34 @@ pub struct ProductionQueueReport {
 }
 
 impl ProductionReport {
+    /// The workload, as a person calls it: `prod/orders`, `deployment shop/orders-worker`.
+    pub fn workload(&self) -> String {
+        match (&self.ecs_service, &self.k8s) {
+            (_, Some(k)) => format!("deployment {}/{}", k.namespace, k.deployment),
+            (Some(s), None) => s.clone(),
+            (None, None) => String::new(),
+        }
+    }
+
     /// Who consumes the production queue, in words (`status`, `diff`).
     pub fn consumed_by(&self) -> String {
+        let (it, runs) = if self.k8s.is_some() {
+            ("the Kubernetes deployment", "runs no replica")
+        } else {
+            ("the ECS service", "runs no task")
+        };
         match self.consumers {
-            Consumers::Ecs => "the ECS service (the function's mapping is not enabled)".to_string(),
-            Consumers::Lambda => "the function (the ECS service runs no task)".to_string(),
-            Consumers::Both => "the ECS service and the function".to_string(),
+            Consumers::Ecs => format!("{it} (the function's mapping is not enabled)"),
+            Consumers::Lambda => format!("the function ({it} {runs})"),
+            Consumers::Both => format!("{it} and the function"),
+            Consumers::Nobody if self.unread.is_some() => format!(
+                "not known: {it} could not be read, and the function's mapping is not enabled"
+            ),
             Consumers::Nobody if self.service.is_none() => {
-                "nobody: the service is not found and the function's mapping is not enabled"
-                    .to_string()
+                format!("nobody: {it} is not found and the function's mapping is not enabled")
             }
             Consumers::Nobody => {
-                "nobody: the service runs no task and the function's mapping is not enabled"
-                    .to_string()
+                format!("nobody: {it} {runs} and the function's mapping is not enabled")
             }
         }
     }
@@ -387,8 +410,17 @@ pub async fn production_status(
             mapping,
         });
     }
-    let (mut service, mut cutover) = (None, None);
-    if let Some((cluster, name)) = p.ecs_service.split_once('/') {
+    let (mut service, mut cutover, mut unread) = (None, None, None);
+    if let Some(crate::core::config::Workload::K8s(k)) = p.workload() {
+        match super::keda::status(k).await {
+            Ok((counts, record)) => (service, cutover) = (counts, record),
+            Err(e) => unread = Some(e.to_string()),
+        }
+    } else if let Some(crate::core::config::Workload::Ecs {
+        cluster,
+        service: name,
+    }) = p.workload()
+    {
         // The counts, and where a cutover stands from its record on the service, in
         // one answer; a record that does not parse is `cutover`'s to report.
         let found = aws
@@ -448,6 +480,8 @@ pub async fn production_status(
     };
     Ok(Some(ProductionReport {
         ecs_service: p.ecs_service.clone(),
+        k8s: p.k8s.clone(),
+        unread,
         queue,
         service,
         mapping,

@@ -12,6 +12,7 @@ pub mod deployed;
 pub mod experiment;
 pub mod guard;
 pub mod init;
+pub mod keda;
 pub mod local;
 pub mod pipeline;
 pub mod simulate;

@@ -91,7 +91,7 @@ fn show(printer: &Printer, diff: &Diff) -> std::io::Result<()> {
                 "production queue {}: consumed by {}; `up` changes neither it nor `{}`",
                 p.queue.url,
                 p.consumed_by(),
-                p.ecs_service
+                p.workload()
             ));
         } else {
             let urls: Vec<&str> = p.queues.iter().map(|q| q.url.as_str()).collect();
@@ -99,7 +99,7 @@ fn show(printer: &Printer, diff: &Diff) -> std::io::Result<()> {
                 "production queues {}: consumed by {}; `up` changes neither them nor `{}`",
                 urls.join(", "),
                 p.consumed_by(),
-                p.ecs_service
+                p.workload()
             ));
         }
     }

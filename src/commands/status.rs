@@ -115,9 +115,15 @@ fn show(printer: &Printer, status: &Status) -> std::io::Result<()> {
             match &p.service {
                 Some(s) => format!(
                     "{}: {} desired, {} running, {} pending",
-                    p.ecs_service, s.desired, s.running, s.pending
+                    p.workload(),
+                    s.desired,
+                    s.running,
+                    s.pending
                 ),
-                None => format!("{}: not found", p.ecs_service),
+                None => match &p.unread {
+                    Some(why) => format!("{}: not read ({why})", p.workload()),
+                    None => format!("{}: not found", p.workload()),
+                },
             },
         ));
         if p.queues.is_empty() {

@@ -23,6 +23,11 @@ use super::status::StackStatus;
 /// The tag key on the production ECS service that holds [`Recorded`].
 pub const STATE_TAG: &str = "replatform:cutover";
 
+/// The annotation on the production ScaledObject that holds [`Recorded`], for a worker on
+/// Kubernetes (`production.k8s`). An annotation key's prefix is a DNS subdomain, so it is not
+/// [`STATE_TAG`]'s `replatform:` (the Kubernetes documentation, "Annotations").
+pub const RECORD_ANNOTATION: &str = "replatform/cutover";
+
 /// The unreserved concurrency Lambda keeps for the account (docs/pitfalls.md#p9; "Lambda function
 /// scaling" in the Lambda developer guide: reservations must leave at least 100 unreserved).
 pub const ACCOUNT_POOL: u32 = 100;
@@ -399,7 +404,7 @@ impl Recorded {
     /// Read a tag value written by [`Recorded`]'s `Display`.
     pub fn parse(text: &str) -> Result<Self, String> {
         let bad = |why: &str| {
-            format!("the `{STATE_TAG}` tag `{text}` {why}; fix or remove the tag on the production ECS service")
+            format!("the cutover record `{text}` (the production ECS service's tag `{STATE_TAG}`, or the ScaledObject's annotation `{RECORD_ANNOTATION}`) {why}; fix or remove it")
         };
         let mut words = text.split(' ');
         if words.next() != Some(VERSION) {
@@ -463,10 +468,12 @@ pub enum Event {
     },
     /// A stage begins without a question (`--yes`): what it changes, in words.
     Stage { what: String },
-    /// The service's bounds recorded as its tag [`STATE_TAG`], before the first change.
+    /// The service's bounds recorded as its tag [`STATE_TAG`] (or the ScaledObject's annotation
+    /// [`RECORD_ANNOTATION`], named in `at`), before the first change.
     Recorded {
         cluster: String,
         service: String,
+        at: String,
         bounds: Bounds,
     },
     /// A stage applied and recorded.

@@ -296,7 +296,7 @@ fn worker(c: &Config, out: &mut Vec<Diagnostic>) {
             })
             .collect();
         out.push(
-            Diagnostic::info("production", "production", format!("production: the ECS service `{}` consumes {}; nothing is deployed from it", p.ecs_service, queues.join(", ")))
+            Diagnostic::info("production", "production", format!("production: the {} consumes {}; nothing is deployed from it", match p.workload() { Some(crate::core::config::Workload::K8s(k)) => format!("Kubernetes deployment `{}/{}` (scaled by the ScaledObject `{}`)", k.namespace, k.deployment, k.scaled_object), _ => format!("ECS service `{}`", p.workload_name()) }, queues.join(", ")))
                 .hint("`replatform cutover` moves its consumption to the Lambda function in stages; `replatform rollback` moves it back"),
         );
     }

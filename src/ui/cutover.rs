@@ -5,7 +5,7 @@
 
 use std::sync::Mutex;
 
-use crate::core::cutover::{Event, STATE_TAG};
+use crate::core::cutover::Event;
 use crate::ui::printer::Printer;
 
 /// Where `app::cutover` reports what it does.
@@ -56,11 +56,12 @@ pub fn line(event: &Event) -> (Level, String) {
         Event::Recorded {
             cluster,
             service,
+            at,
             bounds: b,
         } => (
             Info,
             format!(
-                "recorded `{cluster}/{service}` (min {} max {} desired {}{}) as its tag `{STATE_TAG}`",
+                "recorded `{cluster}/{service}` (min {} max {} desired {}{}) as {at}",
                 b.min,
                 b.max,
                 b.desired,

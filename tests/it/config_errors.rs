@@ -570,7 +570,7 @@ fn every_worker_field_is_accepted_with_infos_only() {
         found[0].message
     );
     assert_eq!(
-        c.production.as_ref().map(|p| p.ecs_service.as_str()),
+        c.production.as_ref().and_then(|p| p.ecs_service.as_deref()),
         Some("prod/orders-worker")
     );
     assert_eq!(

@@ -32,14 +32,18 @@ use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use aws_smithy_types::DateTime;
 use futures::future::BoxFuture;
 
-use replatform::app::cutover::{drive, undo, Cutover, Options, Production, Site};
+use crate::k8s_api::KedaApi;
+
+use replatform::app::cutover::{drive, undo, Cutover, Options, Production, Runner, Site};
 use replatform::aws::autoscaling::AutoScaling;
 use replatform::aws::cloudwatch::CloudWatch;
 use replatform::aws::ecs::Ecs;
 use replatform::aws::ecs::EcsService;
 use replatform::aws::lambda::Lambda;
 use replatform::aws::sqs::Sqs;
+use replatform::core::config::K8sWorkload;
 use replatform::core::cutover::{Outcome, StageOutcome, StepOutcome, Thresholds};
+use replatform::k8s::Keda;
 use replatform::signal::Stop;
 use replatform::ui::cutover::Recording;
 use replatform::ui::prompt::Answer;
@@ -191,6 +195,7 @@ impl Fake {
                 RuleMode::MatchAny,
                 &[&metrics]
             )),
+            keda: None,
         }
     }
 
@@ -358,6 +363,7 @@ fn site() -> Site {
     Site {
         cluster: "prod".into(),
         service: "orders".into(),
+        k8s: None,
         queue_url: QUEUE.into(),
         queue_name: "orders".into(),
         dead_letter_url: Some(DLQ.into()),
@@ -395,7 +401,7 @@ async fn run(fake: &Fake, opts: &Options, stop: &Stop) -> Cutover {
     drive(
         &production,
         &site(),
-        &service(&production).await,
+        &Runner::Ecs(service(&production).await),
         opts,
         &never_asked,
         stop,
@@ -743,7 +749,7 @@ async fn a_service_without_a_scalable_target_is_moved_by_its_desired_count() {
         drive(
             &p,
             &site(),
-            &service(&p).await,
+            &Runner::Ecs(service(&p).await),
             &options(&[50, 100], Duration::ZERO),
             &never_asked,
             &Stop::new(),
@@ -824,6 +830,7 @@ impl Fake {
                 RuleMode::MatchAny,
                 &[&quiet_cw]
             )),
+            keda: None,
         }
     }
 }
@@ -857,4 +864,224 @@ async fn an_error_is_counted_once_however_many_samples_see_it() {
         done.reason.as_deref().unwrap().contains("2 errors"),
         "{done:?}"
     );
+}
+
+// On Kubernetes (`production.k8s`): the ScaledObject is the dial, from the API's recorded
+// answers (tests/it/k8s_api.rs), beside the same AWS answers for the function's mapping.
+
+fn on_k8s(fake: &Fake, api: &KedaApi) -> Production {
+    Production {
+        keda: Some(Keda::new(api.client())),
+        ..fake.production()
+    }
+}
+
+fn k8s_site() -> Site {
+    Site {
+        cluster: "shop".into(),
+        service: "orders-worker".into(),
+        k8s: Some(K8sWorkload {
+            context: Some("shop-eks".into()),
+            namespace: "shop".into(),
+            deployment: "orders-worker".into(),
+            scaled_object: "orders".into(),
+        }),
+        ..site()
+    }
+}
+
+/// The ScaledObject as `cutover`'s checks read it before [`drive`].
+async fn scaled(production: &Production) -> Runner {
+    let o = production
+        .keda
+        .as_ref()
+        .unwrap()
+        .scaled_object("shop", "orders")
+        .await
+        .unwrap()
+        .expect("the ScaledObject is there");
+    Runner::Keda(o)
+}
+
+async fn run_k8s(fake: &Fake, api: &KedaApi, opts: &Options, stop: &Stop) -> Cutover {
+    let production = on_k8s(fake, api);
+    drive(
+        &production,
+        &k8s_site(),
+        &scaled(&production).await,
+        opts,
+        &never_asked,
+        stop,
+        fake.seen.as_ref(),
+    )
+    .await
+    .unwrap_or_else(|f| panic!("{}: {:?}", f.message, f.hint))
+}
+
+fn record(stage: u32) -> String {
+    format!("record v1 min=1 max=10 desired=4 stage={stage} target=yes")
+}
+
+#[tokio::test(start_paused = true)]
+async fn on_kubernetes_stages_lower_max_replicas_pause_at_100_and_rollback_restores_the_scaled_object(
+) {
+    let fake = Fake::new();
+    let api = KedaApi::new(fake.journal.clone());
+    let before = api.scaled_object();
+    let done = run_k8s(
+        &fake,
+        &api,
+        &options(&[10, 50, 100], Duration::ZERO),
+        &Stop::new(),
+    )
+    .await;
+    assert_eq!(done.outcome, Outcome::CutOver, "{done:?}");
+    let (r1, r10, r50, r100) = (record(0), record(10), record(50), record(100));
+    assert_eq!(
+        fake.log(),
+        strings(&[
+            &r1,
+            "mapping on, 2 at most",
+            "replicas 1..9",
+            &r10,
+            "mapping on, 10 at most",
+            "replicas 1..5",
+            &r50,
+            "mapping on, 20 at most",
+            "pause at 0",
+            &r100,
+        ]),
+        "the record first, the function's share before KEDA's falls, the pause last"
+    );
+    assert_eq!(api.bounds(), (1, 5), "the pause keeps the last bounds");
+    assert_eq!(
+        api.annotations(),
+        BTreeMap::from([
+            (
+                "autoscaling.keda.sh/paused-replicas".to_string(),
+                "0".to_string()
+            ),
+            (
+                "replatform/cutover".to_string(),
+                r100["record ".len()..].to_string()
+            ),
+        ])
+    );
+    // The Deployment is read once, for its replicas; nothing on ECS is touched.
+    assert_eq!(api.count("GET /apis/apps/v1"), 1);
+    assert_eq!(
+        (
+            fake.count("DescribeServices"),
+            fake.count("DescribeScalableTargets"),
+            fake.count("UpdateService")
+        ),
+        (0, 0, 0)
+    );
+    assert!(api
+        .requests()
+        .iter()
+        .filter(|r| r.starts_with("PATCH"))
+        .all(|r| r.ends_with("application/merge-patch+json")));
+
+    // rollback: KEDA's bounds back and the pause gone first, then the mapping off, then the record.
+    let before_rollback = fake.log().len();
+    let r = undo(&on_k8s(&fake, &api), &k8s_site(), fake.seen.as_ref())
+        .await
+        .unwrap();
+    assert!(r.complete, "{r:?}");
+    assert_eq!(r.from_stage, Some(100));
+    assert_eq!(
+        &fake.log()[before_rollback..],
+        &strings(&[
+            "unpause, replicas 1..10",
+            "mapping off",
+            "forget the record"
+        ])
+    );
+    let after = api.scaled_object();
+    assert_eq!(after["spec"], before["spec"], "the spec is as it was");
+    assert_eq!(
+        after["metadata"]["annotations"], before["metadata"]["annotations"],
+        "no annotation is left behind"
+    );
+    // Again: nothing is recorded and the mapping is off, so nothing changes.
+    let r = undo(&on_k8s(&fake, &api), &k8s_site(), fake.seen.as_ref())
+        .await
+        .unwrap();
+    assert!(r.complete && r.recorded.is_none(), "{r:?}");
+    assert_eq!(fake.log().len(), before_rollback + 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn on_kubernetes_an_interrupt_is_continued_from_the_annotation_and_undone_by_rollback() {
+    let fake = Fake::new();
+    let api = KedaApi::new(fake.journal.clone());
+    let stop = Stop::new();
+    let flip = stop.clone();
+    tokio::spawn(async move {
+        // In the middle of stage 50's bake.
+        tokio::time::sleep(Duration::from_secs(150)).await;
+        flip.stop("SIGINT");
+    });
+    let opts = options(&[50, 100], Duration::from_secs(300));
+    let done = run_k8s(&fake, &api, &opts, &stop).await;
+    assert_eq!(done.outcome, Outcome::Interrupted, "{done:?}");
+    assert_eq!(
+        api.annotations()
+            .get("replatform/cutover")
+            .map(String::as_str),
+        Some("v1 min=1 max=10 desired=4 stage=50 target=yes"),
+        "stage 50 is recorded as applied, on the ScaledObject"
+    );
+    assert_eq!(api.bounds(), (1, 5));
+
+    // The next run reads the record from the ScaledObject and goes on with stage 100 only:
+    // the Deployment is not read again, the bounds come from the record.
+    let gets = api.count("GET /apis/apps/v1");
+    let from = fake.log().len();
+    let done = run_k8s(&fake, &api, &opts, &Stop::new()).await;
+    assert_eq!(done.outcome, Outcome::CutOver, "{done:?}");
+    assert_eq!(done.continued_from, Some(50));
+    assert_eq!(api.count("GET /apis/apps/v1"), gets);
+    assert_eq!(
+        &fake.log()[from..],
+        &strings(&["mapping on, 20 at most", "pause at 0", &record(100)])
+    );
+
+    let r = undo(&on_k8s(&fake, &api), &k8s_site(), fake.seen.as_ref())
+        .await
+        .unwrap();
+    assert!(r.complete, "{r:?}");
+    assert_eq!(api.bounds(), (1, 10));
+    assert!(api.annotations().is_empty(), "{:?}", api.annotations());
+    assert!(!fake.state().enabled);
+}
+
+#[tokio::test(start_paused = true)]
+async fn on_kubernetes_a_forbidden_patch_stops_before_any_change_and_names_the_rbac_rule() {
+    let fake = Fake::new();
+    let api = KedaApi::new(fake.journal.clone());
+    api.with(|s| s.deny_patch = true);
+    let production = on_k8s(&fake, &api);
+    let failed = drive(
+        &production,
+        &k8s_site(),
+        &scaled(&production).await,
+        &options(&[50, 100], Duration::ZERO),
+        &never_asked,
+        &Stop::new(),
+        fake.seen.as_ref(),
+    )
+    .await
+    .expect_err("the record cannot be written");
+    assert!(
+        failed.message.contains("403 Forbidden")
+            && failed
+                .message
+                .contains("grant the kubeconfig's user `patch` on `scaledobjects.keda.sh` in namespace `shop`"),
+        "{}",
+        failed.message
+    );
+    assert!(fake.log().is_empty(), "nothing changed: {:?}", fake.log());
+    assert!(!fake.state().enabled, "the mapping was not enabled");
 }

@@ -15,7 +15,7 @@ use crate::layers::code_only;
 /// one of its own floor or above. `lib.rs` (`run`) stands on top of them all.
 const FLOORS: &[&[&str]] = &[
     &["core", "signal"],
-    &["aws", "files"],
+    &["aws", "k8s", "files"],
     &["error", "experiment", "local"],
     &["ui"],
     &["image"],

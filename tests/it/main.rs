@@ -44,6 +44,7 @@ mod house;
 mod image;
 mod image_args;
 mod init;
+mod k8s_api;
 mod layers;
 #[cfg(feature = "full-tests")]
 mod local;

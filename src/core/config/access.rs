@@ -240,6 +240,18 @@ fn is_ecs_name(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
+/// A Kubernetes object name: a DNS subdomain (RFC 1123), as the Kubernetes documentation's
+/// "Object Names and IDs" gives it: lower-case letters, digits, `-` and `.`, starting and ending
+/// with a letter or digit, at most 253 characters.
+fn is_k8s_name(s: &str) -> bool {
+    let edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    (1..=253).contains(&s.len())
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+        && edge(s.chars().next())
+        && edge(s.chars().last())
+}
+
 /// IAM's tag characters: letters, digits, spaces and `_ . : / = + - @` (the Tagging AWS
 /// Resources guide, "Tag naming limits and requirements").
 fn is_tag_text(s: &str) -> bool {
@@ -432,12 +444,39 @@ pub(super) fn check(c: &Config, out: &mut Vec<Diagnostic>) {
     }
 
     if let Some(prod) = &c.production {
-        match prod.ecs_service.split_once('/') {
-            Some((cluster, service)) if is_ecs_name(cluster) && is_ecs_name(service) => {}
-            _ => err(
-                "production.ecs_service",
-                format!("`{}` is not `CLUSTER/SERVICE`", prod.ecs_service),
-                "name the cluster and the service, for example `prod/orders-worker` (names, not ARNs)",
+        match (&prod.ecs_service, &prod.k8s) {
+            (Some(s), None) => match s.split_once('/') {
+                Some((cluster, service)) if is_ecs_name(cluster) && is_ecs_name(service) => {}
+                _ => err(
+                    "production.ecs_service",
+                    format!("`{s}` is not `CLUSTER/SERVICE`"),
+                    "name the cluster and the service, for example `prod/orders-worker` (names, not ARNs)",
+                ),
+            },
+            (None, Some(k)) => {
+                for (field, value) in [
+                    ("namespace", &k.namespace),
+                    ("deployment", &k.deployment),
+                    ("scaled_object", &k.scaled_object),
+                ] {
+                    if !is_k8s_name(value) {
+                        err(
+                            &format!("production.k8s.{field}"),
+                            format!("`{value}` is not a Kubernetes object name"),
+                            "use the name as `kubectl get` shows it: lower-case letters, digits, `-` and `.`, at most 253 characters",
+                        );
+                    }
+                }
+            }
+            (Some(_), Some(_)) => err(
+                "production",
+                "`production` names both `ecs_service` and `k8s`".into(),
+                "keep the one that runs the worker today: `ecs_service` on ECS, `k8s` on Kubernetes",
+            ),
+            (None, None) => err(
+                "production",
+                "`production` is missing the required key `ecs_service` (or `k8s`)".into(),
+                "name the service that runs today: `ecs_service: CLUSTER/SERVICE`, or for Kubernetes `k8s: {namespace: NS, deployment: NAME, scaled_object: NAME}`",
             ),
         }
     }

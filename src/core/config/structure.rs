@@ -110,7 +110,11 @@ const SECTIONS: &[(&str, &[&str])] = &[
     ),
     ("lambda.trigger.provisioned_pollers", &["min", "max"]),
     ("logs", &["retention"]),
-    ("production", &["ecs_service", "queue", "queues"]),
+    ("production", &["ecs_service", "k8s", "queue", "queues"]),
+    (
+        "production.k8s",
+        &["context", "namespace", "deployment", "scaled_object"],
+    ),
 ];
 
 fn keys_of(path: &str) -> Option<&'static [&'static str]> {

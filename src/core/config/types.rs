@@ -109,18 +109,71 @@ impl<'de> Deserialize<'de> for OneOrMany {
     }
 }
 
-/// The ECS service that runs today and the queue it consumes.
+/// The service that runs today, on ECS (`ecs_service`) or on Kubernetes scaled by KEDA (`k8s`),
+/// and the queue it consumes. Exactly one of the two is written (`checks`).
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Production {
     /// `CLUSTER/SERVICE`.
-    pub ecs_service: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ecs_service: Option<String>,
+    /// The Deployment and its KEDA ScaledObject, instead of `ecs_service`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub k8s: Option<K8sWorkload>,
     /// The queue's URL (with `queue:`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queue: Option<String>,
     /// With `queues:`: each entry's production queue URL, by the entry's short name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub queues: BTreeMap<String, String>,
+}
+
+/// A worker on Kubernetes, scaled by a KEDA ScaledObject: where `cutover` lowers its
+/// `maxReplicaCount` and pauses it (docs/config.md#production, docs/pitfalls.md#p52).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct K8sWorkload {
+    /// The kubeconfig context; the kubeconfig's current context when not written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
+    #[serde(default = "default_namespace")]
+    pub namespace: String,
+    pub deployment: String,
+    pub scaled_object: String,
+}
+
+fn default_namespace() -> String {
+    "default".into()
+}
+
+/// Where production runs, from `production:`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Workload<'a> {
+    Ecs { cluster: &'a str, service: &'a str },
+    K8s(&'a K8sWorkload),
+}
+
+impl Production {
+    /// The workload `production:` names; `None` when it names neither or both, or an
+    /// `ecs_service` that is not `CLUSTER/SERVICE` (which `validate` reports).
+    pub fn workload(&self) -> Option<Workload<'_>> {
+        match (&self.ecs_service, &self.k8s) {
+            (Some(s), None) => s
+                .split_once('/')
+                .map(|(cluster, service)| Workload::Ecs { cluster, service }),
+            (None, Some(k)) => Some(Workload::K8s(k)),
+            _ => None,
+        }
+    }
+
+    /// What a person calls the workload: `prod/orders-worker`, or
+    /// `deployment orders/orders-worker`.
+    pub fn workload_name(&self) -> String {
+        match self.workload() {
+            Some(Workload::K8s(k)) => format!("deployment {}/{}", k.namespace, k.deployment),
+            _ => self.ecs_service.clone().unwrap_or_default(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
