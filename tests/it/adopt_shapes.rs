@@ -56,7 +56,7 @@ fn make(moto: &Moto, shape: &str, extra: &[&str]) -> Json {
     fixture("adopt/shapes.py", &args)
 }
 
-fn cfn_lint(files: &[PathBuf]) {
+pub(crate) fn cfn_lint(files: &[PathBuf]) {
     let exe = std::env::var("CFN_LINT").unwrap_or_else(|_| "cfn-lint".into());
     let out = Command::new(&exe)
         .args(["--format", "parseable", "-c", "I", "--"])
