@@ -181,7 +181,17 @@ pub async fn adopt(
         })
         .collect();
     let role = match &w.role {
-        Some((arn, _)) => Some(role_policies(&aws.iam(), arn).await?),
+        // A role IAM does not know fails as `--from-ecs`'s task role does (IAM's
+        // `NoSuchEntity`, nothing written), with where the manifests name it.
+        Some((arn, from)) => Some(role_policies(&aws.iam(), arn).await.map_err(|e| {
+            let missing = e.code == "NoSuchEntity";
+            let f = Failure::from(e);
+            if missing {
+                f.hint(format!("the role is {from}: check its ARN, and that the credentials used are in its account"))
+            } else {
+                f
+            }
+        })?),
         None => None,
     };
     let platform = if w.arm64 {

@@ -219,6 +219,8 @@ fn a_deployment_with_irsa_becomes_a_config_that_validates_and_renders() {
         c["permissions"]["statements"][0]["Resource"],
         made["table"].as_str().unwrap()
     );
+    // KEDA's TriggerAuthentication (identityOwner: workload) names no role: the IRSA one is read.
+    assert!(!has(&a, "changed", "permissions", "no role"));
     // The role's grant on the production queue is not copied.
     assert!(!a.written.contains(":orders\""), "{}", a.written);
     assert_eq!(
@@ -528,7 +530,13 @@ fn bad_manifests_are_clear_errors_and_nothing_is_written() {
     std::fs::write(&sa, body).unwrap();
     let out = moto.replatform(&dir, &["init", "--from-k8s", gone.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(text(&out).contains("no-such-role"), "{}", text(&out));
+    assert!(
+        text(&out).contains("no-such-role")
+            && text(&out).contains("NoSuchEntity")
+            && text(&out).contains("the ServiceAccount `orders`'s eks.amazonaws.com/role-arn"),
+        "{}",
+        text(&out)
+    );
     assert!(!dir.join("replatform.yaml").exists());
     let out = moto.replatform(
         &dir,
