@@ -10,7 +10,7 @@ use serde_json::Value as Json;
 use serde_yaml_ng::Value;
 
 use crate::adopt::{every_file, fixture, moto, scale_out_steps, text, worker_folder};
-use crate::adopt_shapes::cfn_lint;
+use crate::adopt_shapes::cfn_lint_rendered;
 use crate::common::repo;
 use crate::emulator::{Moto, IMAGE};
 
@@ -24,6 +24,28 @@ const SECRET_VALUES: [&str; 6] = [
     "wJalrK8sStaticSecretNeverShown0000",
     "d0phbHJLOHNTdGF0aWNTZWNyZXROZXZlclNob3duMDAwMA==",
 ];
+
+/// moto with what `tests/fixtures/k8s/make.py` made in it, and the fixture manifests filled
+/// with it under a temporary root (`m`).
+struct Setup {
+    moto: Moto,
+    made: Json,
+    root: tempfile::TempDir,
+    m: PathBuf,
+}
+
+fn setup() -> Setup {
+    let moto = moto();
+    let made = fixture("k8s/make.py", &[moto.endpoint.as_str()]);
+    let root = tempfile::tempdir().unwrap();
+    let m = manifests(root.path(), &made);
+    Setup {
+        moto,
+        made,
+        root,
+        m,
+    }
+}
 
 /// The fixture manifests copied under `root/manifests`, their `${...}` filled from `made`.
 fn manifests(root: &Path, made: &Json) -> PathBuf {
@@ -146,13 +168,7 @@ fn validates_once_the_network_is_filled(moto: &Moto, a: &mut Adopted) {
     let out = moto.replatform(&a.dir, &["render", "--image-uri", IMAGE]);
     a.outputs.push(text(&out));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let templates: Vec<PathBuf> = std::fs::read_dir(a.dir.join(".replatform"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
-        .collect();
-    assert!(templates.len() >= 2, "{templates:?}");
-    cfn_lint(&templates);
+    cfn_lint_rendered(&a.dir);
 }
 
 /// The text report, as a person reads it, against its snapshot (moto's endpoint filtered).
@@ -174,10 +190,12 @@ fn no_secret_shows(a: &Adopted) {
 
 #[test]
 fn a_deployment_with_irsa_becomes_a_config_that_validates_and_renders() {
-    let moto = moto();
-    let made = fixture("k8s/make.py", &[moto.endpoint.as_str()]);
-    let root = tempfile::tempdir().unwrap();
-    let m = manifests(root.path(), &made);
+    let Setup {
+        moto,
+        made,
+        root,
+        m,
+    } = setup();
     let plain = m.join("plain");
     let mut a = adopt(&moto, root.path(), &["--from-k8s", plain.to_str().unwrap()]);
     let c = &a.config;
@@ -250,10 +268,7 @@ fn a_deployment_with_irsa_becomes_a_config_that_validates_and_renders() {
 
 #[test]
 fn a_helm_render_with_several_workers_needs_workload_and_reports_what_lambda_cannot_run() {
-    let moto = moto();
-    let made = fixture("k8s/make.py", &[moto.endpoint.as_str()]);
-    let root = tempfile::tempdir().unwrap();
-    let m = manifests(root.path(), &made);
+    let Setup { moto, root, m, .. } = setup();
     let helm = m.join("helm.yaml");
 
     // Two SQS workers: an error that lists both, nothing written.
@@ -330,10 +345,7 @@ fn a_helm_render_with_several_workers_needs_workload_and_reports_what_lambda_can
 
 #[test]
 fn a_list_export_with_a_statefulset_fifo_queue_and_trigger_authentication() {
-    let moto = moto();
-    let made = fixture("k8s/make.py", &[moto.endpoint.as_str()]);
-    let root = tempfile::tempdir().unwrap();
-    let m = manifests(root.path(), &made);
+    let Setup { moto, root, m, .. } = setup();
     let mut a = adopt(
         &moto,
         root.path(),
@@ -365,10 +377,12 @@ fn a_list_export_with_a_statefulset_fifo_queue_and_trigger_authentication() {
 
 #[test]
 fn a_scaled_object_with_two_sqs_triggers_becomes_two_queues() {
-    let moto = moto();
-    let made = fixture("k8s/make.py", &[moto.endpoint.as_str()]);
-    let root = tempfile::tempdir().unwrap();
-    let m = manifests(root.path(), &made);
+    let Setup {
+        moto,
+        made,
+        root,
+        m,
+    } = setup();
     // No source folder: the bridge trigger, whose timeout (the visibility timeout / 6) the
     // grace period raises.
     let dir = root.path().join("notifier");
@@ -428,10 +442,7 @@ fn a_scaled_object_with_two_sqs_triggers_becomes_two_queues() {
 
 #[test]
 fn static_keys_leave_the_identity_to_give_and_no_key_shows() {
-    let moto = moto();
-    let made = fixture("k8s/make.py", &[moto.endpoint.as_str()]);
-    let root = tempfile::tempdir().unwrap();
-    let m = manifests(root.path(), &made);
+    let Setup { moto, root, m, .. } = setup();
     let mut a = adopt(
         &moto,
         root.path(),
@@ -455,10 +466,7 @@ fn static_keys_leave_the_identity_to_give_and_no_key_shows() {
 
 #[test]
 fn a_worker_with_no_handler_runs_under_the_bridge_with_its_command_and_args() {
-    let moto = moto();
-    let made = fixture("k8s/make.py", &[moto.endpoint.as_str()]);
-    let root = tempfile::tempdir().unwrap();
-    let m = manifests(root.path(), &made);
+    let Setup { moto, root, m, .. } = setup();
     // No source folder: nothing names a handler, so the worker runs unchanged.
     let dir = root.path().join("payments");
     std::fs::create_dir(&dir).unwrap();
@@ -492,10 +500,12 @@ fn a_worker_with_no_handler_runs_under_the_bridge_with_its_command_and_args() {
 
 #[test]
 fn bad_manifests_are_clear_errors_and_nothing_is_written() {
-    let moto = moto();
-    let made = fixture("k8s/make.py", &[moto.endpoint.as_str()]);
-    let root = tempfile::tempdir().unwrap();
-    let m = manifests(root.path(), &made);
+    let Setup {
+        moto,
+        made,
+        root,
+        m,
+    } = setup();
     let dir = worker_folder(root.path());
     for (path, says) in [
         (m.join("not-yaml.yaml"), "is not YAML"),
