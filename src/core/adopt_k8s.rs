@@ -1068,6 +1068,20 @@ pub fn rewrite(
                 l,
                 &format!("the pods' role `{role}`'s, given to both platforms' roles"),
             ));
+        } else if queues.len() > 1
+            && sqs
+            && l.split('#').next().map(str::trim_end) == Some("  reserved_concurrency: 2")
+        {
+            // `translate` gives the `sqs` and `bridge` triggers' function 2, one mapping's
+            // least; each queue's mapping scales to max_concurrency: together they need that
+            // many times the queues (`validate`'s max-concurrency lint, docs/pitfalls.md#p8).
+            o.push_str(&comment(
+                &format!("  reserved_concurrency: {}", 2 * queues.len()),
+                &format!(
+                    ">= trigger.max_concurrency x the {} queues' mappings (docs/pitfalls.md#p8)",
+                    queues.len()
+                ),
+            ));
         } else if l.starts_with("  memory: ") && !in_ecs {
             o.push_str(&comment(
                 &format!(

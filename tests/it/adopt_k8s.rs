@@ -420,6 +420,8 @@ fn a_scaled_object_with_two_sqs_triggers_becomes_two_queues() {
     assert_eq!(scale_out_steps(c), vec![(1, 1), (20, 2), (80, 8)]);
     assert_eq!(c["lambda"]["trigger"]["type"], "bridge");
     assert_eq!(c["lambda"]["timeout"], "90s", "{}", a.written);
+    // Each queue's mapping scales to max_concurrency 2.
+    assert_eq!(c["lambda"]["reserved_concurrency"].as_u64(), Some(4));
     assert!(a.written.contains("#   queues:"), "{}", a.written);
     assert!(a.written.contains(&format!(
         "#     emails: {}",
