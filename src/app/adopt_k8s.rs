@@ -292,8 +292,10 @@ pub async fn adopt(
             *r = r.replace("init --from-ecs", "init --from-k8s");
         }
     }
-    report.items.extend(k8s::items(&w, &written));
+    // What rewriting said (the grace period, the Lambda timeout) before the manifests' own
+    // items, which end with what is left to fill.
     report.items.extend(said);
+    report.items.extend(k8s::items(&w, &written));
     report.items.push(adopt::Item {
         kind: adopt::Kind::Unchanged,
         field: "image.platform".into(),
