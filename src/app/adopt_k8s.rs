@@ -76,6 +76,45 @@ pub fn read_manifests(paths: &[PathBuf]) -> Result<Vec<Object>, Failure> {
     Ok(objs)
 }
 
+/// The variables of the worker's environment `env` that name the queue `url` (`arn`), in any
+/// form `init --from-ecs` finds: its URL, ARN, name (in a variable whose name says queue or
+/// SQS), or a key of a JSON value.
+fn findings(env: &[(String, String)], url: &str, arn: &str) -> Vec<Finding> {
+    let id = |u: &str| {
+        let mut p = u.rsplit('/');
+        (p.next().map(str::to_string), p.next().map(str::to_string))
+    };
+    let name = url.rsplit('/').next().unwrap_or_default();
+    let mut found = Vec::new();
+    for (var, value) in env {
+        let how = match adopt::candidate(value) {
+            Some(Candidate::Url(u)) if id(&u) == id(url) => Some(How::Url),
+            Some(Candidate::Arn(a)) if a == arn => Some(How::Arn),
+            Some(Candidate::Name(n))
+                if n == name
+                    && ["QUEUE", "SQS"]
+                        .iter()
+                        .any(|w| var.to_ascii_uppercase().contains(w)) =>
+            {
+                Some(How::Name)
+            }
+            Some(Candidate::Json(urls)) => urls
+                .into_iter()
+                .find(|(_, u)| id(u) == id(url))
+                .map(|(k, _)| How::Json(k)),
+            _ => None,
+        };
+        if let Some(how) = how {
+            found.push(Finding {
+                var: var.clone(),
+                how,
+                parameter: None,
+            });
+        }
+    }
+    found
+}
+
 /// `replatform init --from-k8s PATH... [--workload NAMESPACE/NAME]`.
 pub async fn adopt(
     ws: &Workspace,
@@ -92,77 +131,67 @@ pub async fn adopt(
     })?;
     let w = k8s::read(&objs, &picked).map_err(Failure::new)?;
     let worker = &w.containers[0];
-    let env_value = |k: &str| {
-        worker
-            .environment
-            .iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.clone())
-    };
-    let url = w
-        .keda
-        .queue_url
-        .clone()
-        .or_else(|| w.keda.queue_url_from_env.as_deref().and_then(env_value))
-        .ok_or_else(|| {
+    // Each trigger's queue: `queueURL`, else the variable `queueURLFromEnv` names.
+    let mut urls: Vec<String> = Vec::new();
+    for t in &w.keda.triggers {
+        let url = t.url(&worker.environment).ok_or_else(|| {
             Failure::new(format!("the ScaledObject `{}` names no queue: neither `queueURL` nor a `queueURLFromEnv` the worker's environment sets", w.keda.scaled_object))
                 .hint("give the trigger `queueURL: https://sqs.REGION.amazonaws.com/ACCOUNT/NAME`")
         })?;
-    let region = w.keda.aws_region.clone().or_else(|| k8s::url_region(&url));
-    let aws = connect(ws, region.as_deref(), printer).await?;
-    let Some(q) = aws.sqs().queue(&url).await? else {
-        return Err(Failure::new(format!(
-            "the queue `{url}` the ScaledObject `{}` scales on does not exist (region {})",
-            w.keda.scaled_object,
-            aws.region()
-        ))
-        .hint("check the queue URL and the region (awsRegion, --region or AWS_REGION)"));
-    };
-    // The variables of the worker that name the queue, in any form.
-    let id = |u: &str| {
-        let mut p = u.rsplit('/');
-        (p.next().map(str::to_string), p.next().map(str::to_string))
-    };
-    let mut found = Vec::new();
-    for (var, value) in &worker.environment {
-        let how = match adopt::candidate(value) {
-            Some(Candidate::Url(u)) if id(&u) == id(&q.url) => Some(How::Url),
-            Some(Candidate::Arn(a)) if a == q.arn => Some(How::Arn),
-            Some(Candidate::Name(n))
-                if n == q.url.rsplit('/').next().unwrap_or_default()
-                    && ["QUEUE", "SQS"]
-                        .iter()
-                        .any(|w| var.to_ascii_uppercase().contains(w)) =>
-            {
-                Some(How::Name)
-            }
-            Some(Candidate::Json(urls)) => urls
-                .into_iter()
-                .find(|(_, u)| id(u) == id(&q.url))
-                .map(|(k, _)| How::Json(k)),
-            _ => None,
-        };
-        if let Some(how) = how {
-            found.push(Finding {
-                var: var.clone(),
-                how,
-                parameter: None,
-            });
+        if !urls.contains(&url) {
+            urls.push(url);
         }
     }
-    let queue_named = !found.is_empty();
-    let account = q.url.rsplit('/').nth(1).unwrap_or_default().to_string();
-    let queue = Queue {
-        redrive: q.redrive()?,
-        arn: q.arn.clone(),
-        url: q.url.clone(),
-        visibility_timeout_s: q.visibility_timeout_s,
-        retention_s: q.retention_s,
-        fifo: q.fifo,
-        found,
-    };
+    let region = w
+        .keda
+        .first()
+        .aws_region
+        .clone()
+        .or_else(|| k8s::url_region(&urls[0]));
+    let aws = connect(ws, region.as_deref(), printer).await?;
+    let mut queues = Vec::new();
+    for url in &urls {
+        let Some(q) = aws.sqs().queue(url).await? else {
+            return Err(Failure::new(format!(
+                "the queue `{url}` the ScaledObject `{}` scales on does not exist (region {})",
+                w.keda.scaled_object,
+                aws.region()
+            ))
+            .hint("check the queue URL and the region (awsRegion, --region or AWS_REGION)"));
+        };
+        queues.push(Queue {
+            redrive: q.redrive()?,
+            found: findings(&worker.environment, &q.url, &q.arn),
+            arn: q.arn,
+            url: q.url,
+            visibility_timeout_s: q.visibility_timeout_s,
+            retention_s: q.retention_s,
+            fifo: q.fifo,
+        });
+    }
+    let account = queues[0].account().to_string();
+    // KEDA scales on each of them: `consumption` says so through a stand-in alarm per queue,
+    // named for the ScaledObject (its words are replaced below).
+    let alarms = queues
+        .iter()
+        .map(|q| adopt::Alarm {
+            name: w.keda.scaled_object.clone(),
+            queues: vec![q.name().to_string()],
+            ..Default::default()
+        })
+        .collect();
     let role = match &w.role {
-        Some((arn, _)) => Some(role_policies(&aws.iam(), arn).await?),
+        // A role IAM does not know fails as `--from-ecs`'s task role does (IAM's
+        // `NoSuchEntity`, nothing written), with where the manifests name it.
+        Some((arn, from)) => Some(role_policies(&aws.iam(), arn).await.map_err(|e| {
+            let missing = e.code == "NoSuchEntity";
+            let f = Failure::from(e);
+            if missing {
+                f.hint(format!("the role is {from}: check its ARN, and that the credentials used are in its account"))
+            } else {
+                f
+            }
+        })?),
         None => None,
     };
     let platform = if w.arm64 {
@@ -210,14 +239,36 @@ pub async fn adopt(
         scaling: adopt::Scaling {
             min: Some(w.keda.min),
             max: Some(w.keda.max),
+            alarms,
             ..Default::default()
         },
-        queues: vec![queue],
+        queues,
         worker: 0,
         secret_arns: Vec::new(),
     };
     let (text, mut report) = adopt::translate(&running, facts.as_ref());
-    let text = k8s::rewrite(&text, &w, region.as_deref(), &q.url);
+    let several = running.queues.len() > 1;
+    let written: Vec<k8s::Written> = running
+        .queues
+        .iter()
+        .zip(adopt::queue_keys(&running.queues))
+        .map(|(q, key)| k8s::Written {
+            at: if several {
+                format!("queues.{key}")
+            } else {
+                "queue".into()
+            },
+            url: q.url.clone(),
+            named: !q.found.is_empty(),
+        })
+        .collect();
+    let vt_s = running
+        .queues
+        .iter()
+        .map(|q| q.visibility_timeout_s.max(1))
+        .min()
+        .unwrap_or(30);
+    let (text, said) = k8s::rewrite(&text, &w, region.as_deref(), &written, vt_s);
     // `translate` speaks of an ECS service and its task: its items that do not apply here go,
     // the others are said in Kubernetes's words.
     // Each Kubernetes secret reference is said once, by `core::adopt_k8s::items`.
@@ -232,12 +283,19 @@ pub async fn adopt(
             .what
             .replace("the ECS service's name", "the workload's name")
             .replace("the service runs", "the pods run")
-            .replace("the task role", "the pods' role");
+            .replace("the task role", "the pods' role")
+            .replace(
+                &format!("the scaling alarm `{}` watches it", w.keda.scaled_object),
+                &format!("the ScaledObject `{}` scales on it", w.keda.scaled_object),
+            );
         if let Some(r) = &mut i.resolve {
             *r = r.replace("init --from-ecs", "init --from-k8s");
         }
     }
-    report.items.extend(k8s::items(&w, queue_named, &q.url));
+    // What rewriting said (the grace period, the Lambda timeout) before the manifests' own
+    // items, which end with what is left to fill.
+    report.items.extend(said);
+    report.items.extend(k8s::items(&w, &written));
     report.items.push(adopt::Item {
         kind: adopt::Kind::Unchanged,
         field: "image.platform".into(),

@@ -20,6 +20,13 @@ pub struct Object {
     pub origin: String,
 }
 
+/// The variables of static AWS keys, which the stacks replace with a role of their own.
+const STATIC_KEYS: [&str; 3] = [
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+];
+
 /// The kinds read; any other kind is skipped.
 const KINDS: [&str; 8] = [
     "Deployment",
@@ -109,11 +116,16 @@ impl Candidate {
     }
 }
 
-fn sqs_trigger(so: &Object) -> Option<&Value> {
-    s(&so.body, &["spec", "triggers"])?
-        .as_sequence()?
-        .iter()
-        .find(|t| text(t.get("type")).as_deref() == Some("aws-sqs-queue"))
+/// The ScaledObject's `aws-sqs-queue` triggers, in order.
+fn sqs_triggers(so: &Object) -> Vec<&Value> {
+    s(&so.body, &["spec", "triggers"])
+        .and_then(Value::as_sequence)
+        .map(|t| {
+            t.iter()
+                .filter(|t| text(t.get("type")).as_deref() == Some("aws-sqs-queue"))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Every Deployment or StatefulSet that a ScaledObject in its namespace targets
@@ -122,7 +134,7 @@ fn sqs_trigger(so: &Object) -> Option<&Value> {
 pub fn candidates(objs: &[Object]) -> Vec<Candidate> {
     let mut out = Vec::new();
     for so in objs.iter().filter(|o| o.kind == "ScaledObject") {
-        if sqs_trigger(so).is_none() {
+        if sqs_triggers(so).is_empty() {
             continue;
         }
         let target = text(s(&so.body, &["spec", "scaleTargetRef", "name"])).unwrap_or_default();
@@ -252,23 +264,47 @@ pub fn fargate_pair(millis: u64, mib: u64) -> (u32, u32) {
     (16384, 122_880)
 }
 
-/// The ScaledObject's `aws-sqs-queue` trigger and its bounds (docs/pitfalls.md#p52).
+/// One `aws-sqs-queue` trigger of the ScaledObject (docs/pitfalls.md#p52).
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Keda {
-    pub scaled_object: String,
+pub struct Trigger {
     pub queue_url: Option<String>,
     pub queue_url_from_env: Option<String>,
     /// Messages per replica; KEDA's default 5.
     pub queue_length: u64,
     pub activation_queue_length: u64,
     pub scale_on_in_flight: bool,
+    pub aws_region: Option<String>,
+    /// The TriggerAuthentication the trigger names, if any.
+    pub auth: Option<String>,
+}
+
+impl Trigger {
+    /// The queue's URL: `queueURL`, else the value of the `queueURLFromEnv` variable in `env`.
+    pub fn url(&self, env: &[(String, String)]) -> Option<String> {
+        self.queue_url.clone().or_else(|| {
+            let var = self.queue_url_from_env.as_deref()?;
+            env.iter().find(|(n, _)| n == var).map(|(_, v)| v.clone())
+        })
+    }
+}
+
+/// The ScaledObject's `aws-sqs-queue` triggers (one per queue the worker consumes; at least one)
+/// and its bounds (docs/pitfalls.md#p52).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Keda {
+    pub scaled_object: String,
+    pub triggers: Vec<Trigger>,
     pub min: i32,
     pub max: i32,
     /// Seconds; KEDA's default 300.
     pub cooldown_s: u64,
-    pub aws_region: Option<String>,
-    /// The TriggerAuthentication the trigger names, if any.
-    pub auth: Option<String>,
+}
+
+impl Keda {
+    /// The first trigger: its `awsRegion` and TriggerAuthentication are the worker's.
+    pub fn first(&self) -> &Trigger {
+        &self.triggers[0]
+    }
 }
 
 /// The worker as the manifests give it.
@@ -319,16 +355,28 @@ pub fn read(objs: &[Object], c: &Candidate) -> Result<Workload, String> {
     };
     let w = find(&c.kind, &c.name).ok_or("the workload went missing")?;
     let so = find("ScaledObject", &c.scaled_object).ok_or("the ScaledObject went missing")?;
-    let trigger = sqs_trigger(so).ok_or("the ScaledObject has no aws-sqs-queue trigger")?;
-    let md = |k: &str| text(s(trigger, &["metadata", k]));
-    let num = |k: &str, d: u64| md(k).and_then(|v| v.parse::<u64>().ok()).unwrap_or(d);
+    let triggers: Vec<Trigger> = sqs_triggers(so)
+        .into_iter()
+        .map(|trigger| {
+            let md = |k: &str| text(s(trigger, &["metadata", k]));
+            let num = |k: &str, d: u64| md(k).and_then(|v| v.parse::<u64>().ok()).unwrap_or(d);
+            Trigger {
+                queue_url: md("queueURL"),
+                queue_url_from_env: md("queueURLFromEnv"),
+                queue_length: num("queueLength", 5).max(1),
+                activation_queue_length: num("activationQueueLength", 0),
+                scale_on_in_flight: md("scaleOnInFlight").is_none_or(|v| v != "false"),
+                aws_region: md("awsRegion"),
+                auth: text(s(trigger, &["authenticationRef", "name"])),
+            }
+        })
+        .collect();
+    if triggers.is_empty() {
+        return Err("the ScaledObject has no aws-sqs-queue trigger".into());
+    }
     let keda = Keda {
         scaled_object: so.name.clone(),
-        queue_url: md("queueURL"),
-        queue_url_from_env: md("queueURLFromEnv"),
-        queue_length: num("queueLength", 5).max(1),
-        activation_queue_length: num("activationQueueLength", 0),
-        scale_on_in_flight: md("scaleOnInFlight").is_none_or(|v| v != "false"),
+        triggers,
         min: text(s(&so.body, &["spec", "minReplicaCount"]))
             .and_then(|v| v.parse().ok())
             .unwrap_or(0),
@@ -338,8 +386,6 @@ pub fn read(objs: &[Object], c: &Candidate) -> Result<Workload, String> {
         cooldown_s: text(s(&so.body, &["spec", "cooldownPeriod"]))
             .and_then(|v| v.parse().ok())
             .unwrap_or(300),
-        aws_region: md("awsRegion"),
-        auth: text(s(trigger, &["authenticationRef", "name"])),
     };
     let mut items = Vec::new();
     let pod = s(&w.body, &["spec", "template", "spec"]).ok_or(format!(
@@ -364,8 +410,10 @@ pub fn read(objs: &[Object], c: &Candidate) -> Result<Workload, String> {
                 env.iter().any(|e| {
                     let n = text(e.get("name"));
                     let v = text(e.get("value"));
-                    (n.is_some() && n == keda.queue_url_from_env)
-                        || (v.is_some() && v == keda.queue_url)
+                    keda.triggers.iter().any(|t| {
+                        (n.is_some() && n == t.queue_url_from_env)
+                            || (v.is_some() && v == t.queue_url)
+                    })
                 })
             })
     };
@@ -396,6 +444,7 @@ pub fn read(objs: &[Object], c: &Candidate) -> Result<Workload, String> {
         text(s(&find("ConfigMap", cm)?.body, &["data", key]))
     };
     let mut secret_refs = Vec::new();
+    let mut static_keys: Vec<String> = Vec::new();
     let mut containers = Vec::new();
     for (k, ct) in order.iter().enumerate() {
         let name = text(ct.get("name")).unwrap_or_default();
@@ -496,6 +545,16 @@ pub fn read(objs: &[Object], c: &Candidate) -> Result<Workload, String> {
                 items.push(item(Kind::Cannot, &format!("environment.{var}"), "from the pod's own fields (`fieldRef`/`resourceFieldRef`), which neither ECS nor Lambda has: not written".into(), Some("set a fixed value under `environment:`, or read it at start-up")));
             }
         }
+        // Static AWS keys from a Secret: both stacks give the worker a role of their own, and
+        // Lambda refuses these variables (`LAMBDA_RESERVED_ENV`): left out, said with the role.
+        static_keys = cont
+            .secrets
+            .iter()
+            .filter(|(k, _)| STATIC_KEYS.contains(&k.as_str()))
+            .map(|(k, _)| k.clone())
+            .collect();
+        cont.secrets.retain(|(k, _)| !static_keys.contains(k));
+        secret_refs.retain(|(v, _, _)| !static_keys.contains(v));
         containers.push(cont);
     }
     let worker_ct = order[0];
@@ -629,7 +688,7 @@ pub fn read(objs: &[Object], c: &Candidate) -> Result<Workload, String> {
                 format!("the ServiceAccount `{sa}`'s eks.amazonaws.com/role-arn (IRSA)"),
             )
         });
-    let auth = keda.auth.as_deref().and_then(|a| {
+    let auth = keda.first().auth.as_deref().and_then(|a| {
         find("TriggerAuthentication", a).or_else(|| {
             objs.iter()
                 .find(|o| o.kind == "ClusterTriggerAuthentication" && o.name == a)
@@ -645,13 +704,28 @@ pub fn read(objs: &[Object], c: &Candidate) -> Result<Workload, String> {
                 format!("the TriggerAuthentication `{n}`'s podIdentity.roleArn (KEDA's role)"),
             )
         });
-    if let Some(o) = auth {
-        if s(&o.body, &["spec", "secretTargetRef"]).is_some() {
-            items.push(item(Kind::Changed, "permissions", format!("the TriggerAuthentication `{}` gives KEDA static keys from a Secret: not read, and not needed: each stack scales on CloudWatch's queue metrics", o.name), None));
-        }
+    let keda_keys = auth.and_then(|o| {
+        let secrets: Vec<String> = s(&o.body, &["spec", "secretTargetRef"])?
+            .as_sequence()?
+            .iter()
+            .filter_map(|r| text(r.get("name")))
+            .collect();
+        Some((o.name.clone(), secrets))
+    });
+    if let Some((name, secrets)) = &keda_keys {
+        let mut secrets = secrets.clone();
+        secrets.dedup();
+        items.push(item(Kind::Changed, "permissions", format!("the TriggerAuthentication `{name}` gives KEDA static keys from the Secret {}: not read, and not needed: each stack scales on CloudWatch's queue metrics", secrets.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")), None));
     }
     let role = irsa.or(pod_identity);
-    if role.is_none() {
+    if role.is_none() && (!static_keys.is_empty() || keda_keys.is_some()) {
+        let worker = if static_keys.is_empty() {
+            "the worker's own identity is in no manifest".to_string()
+        } else {
+            format!("the worker signs with static keys ({}, from a Secret: left out, no value read; Lambda refuses these variables)", static_keys.join(", "))
+        };
+        items.push(item(Kind::Changed, "permissions", format!("no role to read: {worker}; both stacks give the worker a role of their own, which may use its queues and logs and nothing else until its identity is given"), Some("give the worker's identity under `permissions:`: what the keys' IAM user may do (`aws iam list-attached-user-policies` and `list-user-policies` on it), as managed_policies and statements")));
+    } else if role.is_none() {
         items.push(item(Kind::Changed, "permissions", format!("no role found: the ServiceAccount `{sa}` has no eks.amazonaws.com/role-arn, and no TriggerAuthentication gives podIdentity.roleArn (an EKS Pod Identity association is in no manifest, docs/pitfalls.md#p53)"), Some("add what the worker may do under `permissions:` (the stacks grant its own queue)")));
     }
     Ok(Workload {
@@ -675,12 +749,22 @@ pub fn read(objs: &[Object], c: &Candidate) -> Result<Workload, String> {
 
 /// The ECS `add` steps that approximate KEDA's `ceil(backlog / queueLength)` replicas: one task
 /// from the activation threshold, then, at `queueLength` times N messages, N tasks more (N = 2,
-/// 8, 32, ... within `max`): KEDA would run N replicas at that backlog.
+/// 8, 32, ... within `max`): KEDA would run N replicas at that backlog. With several triggers
+/// KEDA runs the most replicas any one of them asks for, while the ECS stack scales on the sum
+/// of the queues' messages (docs/config.md#several-queues): the smallest `queueLength` and
+/// activation threshold stand for them all.
 pub fn steps(k: &Keda) -> Vec<(u64, i64)> {
-    let mut out = vec![(k.activation_queue_length + 1, 1i64)];
+    let ql = k.triggers.iter().map(|t| t.queue_length).min().unwrap_or(5);
+    let act = k
+        .triggers
+        .iter()
+        .map(|t| t.activation_queue_length)
+        .min()
+        .unwrap_or(0);
+    let mut out = vec![(act + 1, 1i64)];
     let mut n: i64 = 2;
     while n <= i64::from(k.max.max(1)) && out.len() < 5 {
-        out.push((k.queue_length * n as u64, n));
+        out.push((ql * n as u64, n));
         n *= 4;
     }
     out.sort();
@@ -693,47 +777,60 @@ pub fn url_region(url: &str) -> Option<String> {
     super::config::queue_url(url).map(|(r, _, _)| r.to_string())
 }
 
-/// The disagreements between the manifests: the queue URL and the region the worker's
-/// environment gives against the ScaledObject's.
+/// The disagreements between the manifests: the queue URLs and the region the worker's
+/// environment gives against the ScaledObject's triggers, and a queue in the environment that
+/// KEDA does not scale on.
 pub fn disagreements(w: &Workload) -> Vec<Item> {
     let mut items = Vec::new();
     let env = &w.containers[0].environment;
     let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-    if let (Some(u), Some(var)) = (&w.keda.queue_url, &w.keda.queue_url_from_env) {
-        if let Some(v) = get(var).filter(|v| v != u) {
-            items.push(item(Kind::Cannot, "queue", format!("the ScaledObject `{}` scales on `{u}` but the worker's `{var}` is `{v}`: KEDA watches another queue than the worker reads", w.keda.scaled_object), Some("make them name the same queue; the config is written from the ScaledObject's")));
+    let so = &w.keda.scaled_object;
+    for t in &w.keda.triggers {
+        if let (Some(u), Some(var)) = (&t.queue_url, &t.queue_url_from_env) {
+            if let Some(v) = get(var).filter(|v| v != u) {
+                items.push(item(Kind::Cannot, "queue", format!("the ScaledObject `{so}` scales on `{u}` but the worker's `{var}` is `{v}`: KEDA watches another queue than the worker reads"), Some("make them name the same queue; the config is written from the ScaledObject's")));
+            }
         }
     }
-    // The queue the config is written for: the ScaledObject's, else the variable it reads.
-    let main = w
+    // The queues the config is written for, and those of them no variable of the worker holds
+    // (a `queueURL` the worker's code names, or another than the one it reads).
+    let scaled: Vec<String> = w.keda.triggers.iter().filter_map(|t| t.url(env)).collect();
+    let unread: Vec<String> = w
         .keda
-        .queue_url
-        .clone()
-        .or_else(|| w.keda.queue_url_from_env.as_deref().and_then(get));
+        .triggers
+        .iter()
+        .filter(|t| t.queue_url_from_env.is_none())
+        .filter_map(|t| t.queue_url.clone())
+        .filter(|u| !env.iter().any(|(_, v)| v == u))
+        .map(|u| format!("`{u}`"))
+        .collect();
     for (k, v) in env {
-        if !super::adopt::is_queue_url(v) || Some(v) == main.as_ref() {
+        let from_env = w
+            .keda
+            .triggers
+            .iter()
+            .any(|t| t.queue_url_from_env.as_deref() == Some(k.as_str()));
+        if !super::adopt::is_queue_url(v) || scaled.contains(v) || from_env {
             continue;
         }
-        match (&w.keda.queue_url, &w.keda.queue_url_from_env) {
-            (Some(u), None) => items.push(item(
-                Kind::Cannot,
-                &format!("environment.{k}"),
-                format!(
-                    "holds the queue `{v}`, but the ScaledObject `{}` scales on `{u}`",
-                    w.keda.scaled_object
-                ),
-                Some("make them name the same queue; the config is written from the ScaledObject's, and the worker's variable is kept as it is"),
-            )),
-            (_, Some(var)) if var == k => {}
-            _ => items.push(item(
+        if unread.is_empty() {
+            items.push(item(
                 Kind::Changed,
                 &format!("environment.{k}"),
-                format!("holds another queue, `{v}`, which is not the one KEDA scales on: it is handed to both experiment workers as it is, so they would use that queue itself"),
-                Some("if the worker sends to or reads a production queue there, give the experiments a queue of their own in that variable"),
-            )),
+                format!("holds another queue, `{v}`, which KEDA does not scale on: the experiment stacks make no queue of their own for it, so both experiment workers would get this one as it is"),
+                Some(&format!("if the worker consumes it, add an `aws-sqs-queue` trigger for it to the ScaledObject and run `init --from-k8s` again (each trigger's queue becomes an entry of `queues:`); if it only sends there, write the queues under `queues:` with an entry `{{url_env: {k}, consumed: false}}` for it (docs/config.md#several-queues), so each stack makes its own")),
+            ));
+        } else {
+            items.push(item(
+                Kind::Cannot,
+                &format!("environment.{k}"),
+                format!("holds the queue `{v}`, but the ScaledObject `{so}` scales on {}", unread.join(", ")),
+                Some("make them name the same queue; the config is written from the ScaledObject's, and the worker's variable is kept as it is"),
+            ));
         }
     }
-    if let Some(r) = &w.keda.aws_region {
+    let first = w.keda.first().aws_region.as_ref();
+    if let Some(r) = first {
         for k in ["AWS_REGION", "AWS_DEFAULT_REGION"] {
             if let Some(v) = get(k).filter(|v| v != r) {
                 items.push(item(
@@ -745,13 +842,102 @@ pub fn disagreements(w: &Workload) -> Vec<Item> {
             }
         }
     }
+    for (n, t) in w.keda.triggers.iter().enumerate().skip(1) {
+        if let (Some(r), Some(o)) = (first, t.aws_region.as_ref().filter(|o| Some(*o) != first)) {
+            items.push(item(
+                Kind::Cannot,
+                &format!("triggers[{n}].awsRegion"),
+                format!("`{o}`, but the first trigger's is `{r}`: both stacks, and their queues, live in one region"),
+                Some("keep the worker's queues in one region, or adopt it once per region"),
+            ));
+        }
+    }
     items
 }
 
 /// The Kubernetes worker's config: `core::adopt::translate`'s text for the same views, with
 /// what is Kubernetes's own said in its comments, the ECS network left to fill, KEDA's scaling,
 /// and the production block a comment (`production.k8s` is planned, docs/config.md#planned).
-pub fn rewrite(text_: &str, w: &Workload, region: Option<&str>, queue_url: &str) -> String {
+/// A queue the config is written for: where it is in the config (`queue`, or `queues.KEY`),
+/// its production URL, and whether a variable of the worker names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Written {
+    pub at: String,
+    pub url: String,
+    pub named: bool,
+}
+
+/// ECS's stop timeout when a task definition sets none, seconds: the config has no field for
+/// it, so the ECS stack's tasks get it (docs/pitfalls.md#p31).
+const ECS_STOP_TIMEOUT_S: u64 = 30;
+
+/// The pods' `terminationGracePeriodSeconds` on both platforms: against ECS's stop timeout,
+/// which the config does not set, and as the floor of `lambda.timeout` (`written_s` as
+/// `translate` wrote it), kept within the queues' visibility timeout `vt_s` (below it AWS
+/// refuses an SQS mapping, docs/pitfalls.md#p7) and Lambda's 15 minutes. The timeout to write,
+/// and what the report says.
+pub fn grace(g: Option<u64>, written_s: u64, vt_s: u64, sqs: bool) -> (u64, Vec<Item>) {
+    let Some(g) = g else {
+        return (written_s, Vec::new());
+    };
+    let mut out = Vec::new();
+    out.push(if g > ECS_STOP_TIMEOUT_S {
+        item(Kind::Changed, "terminationGracePeriodSeconds", format!("{g}s from SIGTERM to SIGKILL on Kubernetes; the config has no field for ECS's `stopTimeout`, so the ECS stack's tasks get Fargate's default, {ECS_STOP_TIMEOUT_S}s (docs/pitfalls.md#p31)"), Some(&format!("make the worker finish or give back its message within {ECS_STOP_TIMEOUT_S}s of SIGTERM; a message it has not deleted returns to the queue after its visibility timeout, so none is lost")))
+    } else {
+        item(Kind::Unchanged, "terminationGracePeriodSeconds", format!("{g}s: within the {ECS_STOP_TIMEOUT_S}s ECS gives a task after SIGTERM (Fargate's default `stopTimeout`; the config has no field for it)"), None)
+    });
+    let cap = vt_s.clamp(1, 900);
+    let floor = g.min(cap);
+    let timeout = written_s.max(floor);
+    let why = if cap == vt_s {
+        format!("the queue's visibility timeout, {vt_s}s")
+    } else {
+        "Lambda's 15 minutes".to_string()
+    };
+    if timeout > written_s {
+        let capped = if floor < g {
+            format!("; not above {why}")
+        } else {
+            String::new()
+        };
+        let six = timeout.saturating_mul(6);
+        out.push(item(
+            Kind::Changed,
+            "lambda.timeout",
+            format!("{timeout}s, raised from {written_s}s: the pods' terminationGracePeriodSeconds ({g}s) is the longest Kubernetes lets the worker finish a message, and Lambda ends an invocation at its timeout{capped}"),
+            (sqs && vt_s < six).then(|| format!("AWS recommends a visibility timeout of 6 x the function timeout (docs/pitfalls.md#p7): raise the queue's visibility_timeout to {six}s (`validate` warns until then), or lower lambda.timeout if no message takes that long")).as_deref(),
+        ));
+    } else if g > written_s {
+        out.push(item(
+            Kind::Changed,
+            "lambda.timeout",
+            format!("{written_s}s, below the pods' terminationGracePeriodSeconds ({g}s): {why} caps it"),
+            Some(&format!("if a message can take {g}s, raise the queue's visibility_timeout, then lambda.timeout")),
+        ));
+    } else {
+        out.push(item(
+            Kind::Unchanged,
+            "lambda.timeout",
+            format!("{written_s}s covers the pods' terminationGracePeriodSeconds ({g}s)"),
+            None,
+        ));
+    }
+    (timeout, out)
+}
+
+/// The Kubernetes worker's config and what rewriting it says: `core::adopt::translate`'s text
+/// for the same views, with what is Kubernetes's own said in its comments, the ECS network left
+/// to fill, KEDA's scaling, `lambda.timeout` at least the grace period (`grace`, with `vt_s` the
+/// queues' shortest visibility timeout), and the production block a comment (`production.k8s`
+/// is planned, docs/config.md#planned).
+pub fn rewrite(
+    text_: &str,
+    w: &Workload,
+    region: Option<&str>,
+    queues: &[Written],
+    vt_s: u64,
+) -> (String, Vec<Item>) {
+    let mut said = Vec::new();
     let c = w.candidate.clone().unwrap_or(Candidate {
         namespace: "default".into(),
         name: String::new(),
@@ -784,12 +970,28 @@ pub fn rewrite(text_: &str, w: &Workload, region: Option<&str>, queue_url: &str)
         s
     };
     let mut in_ecs = false;
+    let sqs = !text_.contains("    type: schedule");
     while let Some(l) = lines.next() {
         if l.starts_with("production:") {
             break;
         }
         if !l.starts_with(' ') && !l.is_empty() {
             in_ecs = l.starts_with("ecs:");
+        }
+        let written_timeout = l
+            .strip_prefix("  timeout: ")
+            .filter(|_| !in_ecs)
+            .and_then(|v| super::duration::parse(v.split('#').next()?.trim()).ok());
+        if let Some(t) = written_timeout {
+            let (timeout, items) = grace(w.grace_s, t.0, vt_s, sqs);
+            said.extend(items);
+            if timeout != t.0 {
+                o.push_str(&comment(
+                    &format!("  timeout: {timeout}s"),
+                    "at least the pods' terminationGracePeriodSeconds: see the report",
+                ));
+                continue;
+            }
         }
         if l.starts_with("service: ") {
             o.push_str(&comment(l, &format!("the {}'s name", c.kind)));
@@ -866,6 +1068,20 @@ pub fn rewrite(text_: &str, w: &Workload, region: Option<&str>, queue_url: &str)
                 l,
                 &format!("the pods' role `{role}`'s, given to both platforms' roles"),
             ));
+        } else if queues.len() > 1
+            && sqs
+            && l.split('#').next().map(str::trim_end) == Some("  reserved_concurrency: 2")
+        {
+            // `translate` gives the `sqs` and `bridge` triggers' function 2, one mapping's
+            // least; each queue's mapping scales to max_concurrency: together they need that
+            // many times the queues (`validate`'s max-concurrency lint, docs/pitfalls.md#p8).
+            o.push_str(&comment(
+                &format!("  reserved_concurrency: {}", 2 * queues.len()),
+                &format!(
+                    ">= trigger.max_concurrency x the {} queues' mappings (docs/pitfalls.md#p8)",
+                    queues.len()
+                ),
+            ));
         } else if l.starts_with("  memory: ") && !in_ecs {
             o.push_str(&comment(
                 &format!(
@@ -883,27 +1099,74 @@ pub fn rewrite(text_: &str, w: &Workload, region: Option<&str>, queue_url: &str)
         o.pop();
     }
     o.push_str(&format!(
-        "\n# production:                  # cutover from Kubernetes (`production.k8s`) is planned (docs/config.md#planned)\n#   k8s: {{namespace: {}, {}: {}, scaled_object: {}}}\n#   queue: {queue_url}\n",
+        "\n# production:                  # cutover from Kubernetes (`production.k8s`) is planned (docs/config.md#planned)\n#   k8s: {{namespace: {}, {}: {}, scaled_object: {}}}\n",
         c.namespace,
         c.kind.to_ascii_lowercase(),
         c.name,
         c.scaled_object
     ));
-    o
+    match queues {
+        [one] => o.push_str(&format!("#   queue: {}\n", one.url)),
+        several => {
+            o.push_str("#   queues:\n");
+            for q in several {
+                let key = q.at.strip_prefix("queues.").unwrap_or(&q.at);
+                o.push_str(&format!("#     {key}: {}\n", q.url));
+            }
+        }
+    }
+    (o, said)
 }
 
 /// The report's Kubernetes items beside `translate`'s: what the manifests alone tell, KEDA's
 /// scaling as it is written, the disagreements, and the network left to fill.
-pub fn items(w: &Workload, queue_named: bool, queue_url: &str) -> Vec<Item> {
+pub fn items(w: &Workload, queues: &[Written]) -> Vec<Item> {
     let mut out = w.items.clone();
     out.extend(disagreements(w));
     let k = &w.keda;
-    out.push(item(Kind::Changed, "ecs.scaling.scale_out", format!(
-        "KEDA keeps ceil(({}messages) / {}) replicas (queueLength {}; activationQueueLength {}); ECS scales in steps instead: {}",
-        if k.scale_on_in_flight { "visible + in-flight " } else { "visible " },
-        k.queue_length, k.queue_length, k.activation_queue_length,
-        steps(k).iter().map(|(f, a)| format!("+{a} from {f} messages")).collect::<Vec<_>>().join(", ")
-    ), Some("adjust ecs.scaling.scale_out; Lambda scales on its own, up to trigger.max_concurrency")));
+    let ladder = steps(k)
+        .iter()
+        .map(|(f, a)| format!("+{a} from {f} messages"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let messages = |t: &Trigger| {
+        if t.scale_on_in_flight {
+            "visible + in-flight messages"
+        } else {
+            "visible messages"
+        }
+    };
+    let said = match k.triggers.as_slice() {
+        [t] => format!(
+            "KEDA keeps ceil(({}) / {}) replicas (queueLength {}; activationQueueLength {}); ECS scales in steps instead: {ladder}",
+            messages(t), t.queue_length, t.queue_length, t.activation_queue_length
+        ),
+        several => format!(
+            "KEDA keeps the most replicas any of its {} triggers asks for, each ceil(its queue's messages / its queueLength) ({}); ECS scales on the sum of the queues' visible messages in steps instead, from the smallest queueLength and activationQueueLength: {ladder}",
+            several.len(),
+            several
+                .iter()
+                .map(|t| format!("queueLength {} on {}", t.queue_length, messages(t)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    out.push(item(
+        Kind::Changed,
+        "ecs.scaling.scale_out",
+        said,
+        Some(
+            "adjust ecs.scaling.scale_out; Lambda scales on its own, up to trigger.max_concurrency",
+        ),
+    ));
+    if queues.len() > 1 {
+        out.push(item(Kind::Changed, "queues", format!(
+            "the ScaledObject `{}` scales on {} queues: each is an entry of `queues:` ({}), and each stack makes its own of each and sets the worker's variable to it; ECS scales on the sum of their messages, Lambda maps each one (docs/config.md#several-queues)",
+            k.scaled_object,
+            queues.len(),
+            queues.iter().map(|q| format!("`{}`", q.at)).collect::<Vec<_>>().join(", ")
+        ), None));
+    }
     out.push(item(
         Kind::Unchanged,
         "ecs.scaling",
@@ -913,9 +1176,6 @@ pub fn items(w: &Workload, queue_named: bool, queue_url: &str) -> Vec<Item> {
         ),
         None,
     ));
-    if let Some(g) = w.grace_s {
-        out.push(item(Kind::Changed, "terminationGracePeriodSeconds", format!("{g}s: ECS stops a task 30s after SIGTERM (stopTimeout), Lambda ends an invocation at lambda.timeout"), Some(if g > 30 { "make the worker finish a message within 30s of SIGTERM, and keep lambda.timeout above its longest message" } else { "nothing: it fits ECS's 30s" })));
-    }
     if !w.containers[0].entry_point.is_empty() {
         out.push(item(Kind::Changed, "command", format!("the container's `command` {:?} replaces the image's ENTRYPOINT: under the bridge it is lambda.entry_point; the ECS stack runs the image's own ENTRYPOINT with ecs.command", w.containers[0].entry_point), Some("make the Dockerfile's ENTRYPOINT the container's `command`, so both stacks start the worker as Kubernetes does")));
     }
@@ -931,13 +1191,15 @@ pub fn items(w: &Workload, queue_named: bool, queue_url: &str) -> Vec<Item> {
             secret_parameter(ns, sec, key.as_deref().unwrap_or(var))
         ), Some("store the value in that SecureString parameter, or set the ARN of the Secrets Manager secret that holds it")));
     }
-    if !queue_named {
-        out.push(item(Kind::Cannot, "queue.url_env", format!(
-            "no variable of the worker names the queue `{queue_url}`: its code names it, so the experiment stacks could not point it at their own queues"
-        ), Some("make the worker read its queue URL from an environment variable (SQS_QUEUE_URL, as `queue.url_env` says) and set it in the Deployment; KEDA's `queueURLFromEnv` can then read the same variable")));
+    for q in queues.iter().filter(|q| !q.named) {
+        out.push(item(Kind::Cannot, &format!("{}.url_env", q.at), format!(
+            "no variable of the worker names the queue `{}`: its code names it, so the experiment stacks could not point it at their own queues",
+            q.url
+        ), Some(&format!("make the worker read its queue URL from an environment variable (SQS_QUEUE_URL, as `{}.url_env` says) and set it in the Deployment; KEDA's `queueURLFromEnv` can then read the same variable", q.at))));
     }
     out.push(item(Kind::Changed, "ecs.subnets", "left to fill: ecs.subnets and ecs.security_groups (Kubernetes has no ECS network); `validate` names them".into(), Some("the cluster's node subnets and a security group with outbound access")));
-    out.push(item(Kind::Changed, "production", format!("written as a comment: cutover from Kubernetes (`production.k8s`, KEDA's paused-replicas) is planned; the production queue `{queue_url}` is named only there"), None));
+    let urls: Vec<String> = queues.iter().map(|q| format!("`{}`", q.url)).collect();
+    out.push(item(Kind::Changed, "production", format!("written as a comment: cutover from Kubernetes (`production.k8s`, KEDA's paused-replicas) is planned; the production queue{} {} {} named only there", if urls.len() == 1 { "" } else { "s" }, urls.join(", "), if urls.len() == 1 { "is" } else { "are" }), None));
     out
 }
 
@@ -1094,13 +1356,15 @@ metadata: {name: ignored}
         let objs = parse(WORKER, "w.yaml").unwrap();
         let w = read(&objs, &pick(&objs, None).unwrap()).unwrap();
         let k = &w.keda;
-        assert_eq!(k.queue_url_from_env.as_deref(), Some("SQS_QUEUE_URL"));
+        let t = k.first();
+        assert_eq!(k.triggers.len(), 1);
+        assert_eq!(t.queue_url_from_env.as_deref(), Some("SQS_QUEUE_URL"));
         assert_eq!(
-            (k.queue_length, k.min, k.max, k.cooldown_s),
+            (t.queue_length, k.min, k.max, k.cooldown_s),
             (10, 1, 20, 120)
         );
-        assert!(!k.scale_on_in_flight);
-        assert_eq!(k.aws_region.as_deref(), Some("eu-west-1"));
+        assert!(!t.scale_on_in_flight);
+        assert_eq!(t.aws_region.as_deref(), Some("eu-west-1"));
         let d = disagreements(&w);
         assert_eq!(d.len(), 1, "{d:?}");
         assert_eq!(d[0].field, "environment.AWS_REGION");
@@ -1159,6 +1423,141 @@ metadata: {name: ignored}
             !d.iter().any(|i| i.field == "environment.SQS_QUEUE_URL"),
             "{d:?}"
         );
+    }
+
+    #[test]
+    fn each_sqs_trigger_is_a_queue_and_an_unscaled_queue_in_the_environment_is_said() {
+        let two = WORKER
+            .replace(
+                "            - {name: AWS_REGION, value: us-east-1}",
+                "            - {name: AUDIT_QUEUE_URL, value: \"https://sqs.eu-west-1.amazonaws.com/123456789012/audit\"}\n            - {name: OUT_QUEUE_URL, value: \"https://sqs.eu-west-1.amazonaws.com/123456789012/shipped\"}",
+            )
+            .replace(
+                "scaleOnInFlight: \"false\"}",
+                "scaleOnInFlight: \"false\"}\n    - {type: cpu, metadata: {value: \"50\"}}\n    - type: aws-sqs-queue\n      metadata: {queueURLFromEnv: AUDIT_QUEUE_URL, queueLength: \"4\", activationQueueLength: \"3\", awsRegion: eu-west-1}",
+            );
+        let objs = parse(&two, "w.yaml").unwrap();
+        let w = read(&objs, &pick(&objs, None).unwrap()).unwrap();
+        let env = &w.containers[0].environment;
+        let urls: Vec<String> = w.keda.triggers.iter().filter_map(|t| t.url(env)).collect();
+        assert_eq!(
+            urls,
+            [
+                "https://sqs.eu-west-1.amazonaws.com/123456789012/orders",
+                "https://sqs.eu-west-1.amazonaws.com/123456789012/audit"
+            ]
+        );
+        // The smallest queueLength and activation threshold stand for both.
+        assert_eq!(steps(&w.keda), [(1, 1), (8, 2), (32, 8)]);
+        let d = disagreements(&w);
+        assert!(
+            !d.iter().any(|i| i.field == "environment.AUDIT_QUEUE_URL"),
+            "{d:?}"
+        );
+        let out = d
+            .iter()
+            .find(|i| i.field == "environment.OUT_QUEUE_URL")
+            .expect("the queue KEDA does not scale on is said");
+        assert_eq!(out.kind, Kind::Changed);
+        assert!(out.what.contains("make no queue of their own"), "{out:?}");
+        assert!(
+            out.resolve.as_deref().unwrap().contains("consumed: false"),
+            "{out:?}"
+        );
+        let written = [
+            Written {
+                at: "queues.sqs".into(),
+                url: urls[0].clone(),
+                named: true,
+            },
+            Written {
+                at: "queues.audit".into(),
+                url: urls[1].clone(),
+                named: true,
+            },
+        ];
+        let said = items(&w, &written);
+        let scale = said
+            .iter()
+            .find(|i| i.field == "ecs.scaling.scale_out")
+            .unwrap();
+        assert!(
+            scale.what.contains("2 triggers") && scale.what.contains("queueLength 4"),
+            "{scale:?}"
+        );
+        assert!(
+            said.iter()
+                .any(|i| i.field == "queues" && i.what.contains("`queues.audit`")),
+            "{said:?}"
+        );
+    }
+
+    #[test]
+    fn the_grace_period_is_said_for_ecs_and_floors_the_lambda_timeout() {
+        // Under ECS's 30 s, and the timeout above it: nothing changes.
+        let (t, said) = grace(Some(20), 30, 180, true);
+        assert_eq!(t, 30);
+        assert!(said.iter().all(|i| i.kind == Kind::Unchanged), "{said:?}");
+        // 60 s: the timeout rises to it, and 6 x 60 is over the queue's 120 s.
+        let (t, said) = grace(Some(60), 20, 120, true);
+        assert_eq!(t, 60);
+        assert!(said
+            .iter()
+            .any(|i| i.field == "terminationGracePeriodSeconds"
+                && i.kind == Kind::Changed
+                && i.what.contains("no field")));
+        let l = said.iter().find(|i| i.field == "lambda.timeout").unwrap();
+        assert!(l.what.contains("raised from 20s"), "{l:?}");
+        assert!(l.resolve.as_deref().unwrap().contains("360s"), "{l:?}");
+        // Never above the queue's visibility timeout, nor 15 minutes.
+        assert_eq!(grace(Some(600), 20, 120, true).0, 120);
+        assert_eq!(grace(Some(3600), 20, 43_200, true).0, 900);
+        let (t, said) = grace(Some(600), 120, 120, false);
+        assert_eq!(t, 120);
+        assert!(said
+            .iter()
+            .any(|i| i.field == "lambda.timeout" && i.what.contains("caps it")));
+        assert_eq!(grace(None, 20, 120, true), (20, Vec::new()));
+    }
+
+    #[test]
+    fn static_keys_are_left_out_and_the_identity_is_asked_for() {
+        let keys = WORKER
+            .replace(
+                "metadata: {name: orders, namespace: shop, annotations: {eks.amazonaws.com/role-arn: \"arn:aws:iam::123456789012:role/orders\"}}",
+                "metadata: {name: orders, namespace: shop}",
+            )
+            .replace(
+                "            - {name: AWS_REGION, value: us-east-1}",
+                "            - {name: AWS_ACCESS_KEY_ID, valueFrom: {secretKeyRef: {name: aws-creds, key: id}}}\n            - {name: AWS_SECRET_ACCESS_KEY, valueFrom: {secretKeyRef: {name: aws-creds, key: secret}}}",
+            )
+            .replace(
+                "awsRegion: eu-west-1, scaleOnInFlight: \"false\"}",
+                "awsRegion: eu-west-1, scaleOnInFlight: \"false\"}\n      authenticationRef: {name: keda-keys}",
+            )
+            + "---\nkind: TriggerAuthentication\nmetadata: {name: keda-keys, namespace: shop}\nspec:\n  secretTargetRef:\n    - {parameter: awsAccessKeyID, name: aws-creds, key: id}\n    - {parameter: awsSecretAccessKey, name: aws-creds, key: secret}\n";
+        let objs = parse(&keys, "w.yaml").unwrap();
+        let w = read(&objs, &pick(&objs, None).unwrap()).unwrap();
+        assert!(w.role.is_none());
+        let vars: Vec<&str> = w.containers[0]
+            .secrets
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .collect();
+        assert_eq!(vars, ["DB_PASSWORD"], "the keys are not secrets to fill");
+        assert!(w.secret_refs.iter().all(|(v, _, _)| v == "DB_PASSWORD"));
+        let ask = w
+            .items
+            .iter()
+            .find(|i| i.field == "permissions" && i.what.starts_with("no role to read"))
+            .expect("the identity is asked for");
+        assert!(
+            ask.what.contains("AWS_ACCESS_KEY_ID") && ask.resolve.is_some(),
+            "{ask:?}"
+        );
+        assert!(w.items.iter().any(|i| i.field == "permissions"
+            && i.what.contains("`keda-keys`")
+            && i.what.contains("`aws-creds`")));
     }
 
     #[test]

@@ -10,14 +10,42 @@ use serde_json::Value as Json;
 use serde_yaml_ng::Value;
 
 use crate::adopt::{every_file, fixture, moto, scale_out_steps, text, worker_folder};
+use crate::adopt_shapes::cfn_lint_rendered;
 use crate::common::repo;
 use crate::emulator::{Moto, IMAGE};
 
-/// The Secret's value in helm.yaml, decoded, and as the manifest holds it (base64).
-const SECRET_VALUES: [&str; 2] = [
+/// The Secrets' values in helm.yaml and static-keys.yaml, decoded, and as the manifests hold
+/// them (base64).
+const SECRET_VALUES: [&str; 6] = [
     "s3cr3t-k8s-value-never-shown",
     "czNjcjN0LWs4cy12YWx1ZS1uZXZlci1zaG93bg==",
+    "AKIAK8SFAKEKEYNEVERSHOWN",
+    "QUtJQUs4U0ZBS0VLRVlORVZFUlNIT1dO",
+    "wJalrK8sStaticSecretNeverShown0000",
+    "d0phbHJLOHNTdGF0aWNTZWNyZXROZXZlclNob3duMDAwMA==",
 ];
+
+/// moto with what `tests/fixtures/k8s/make.py` made in it, and the fixture manifests filled
+/// with it under a temporary root (`m`).
+struct Setup {
+    moto: Moto,
+    made: Json,
+    root: tempfile::TempDir,
+    m: PathBuf,
+}
+
+fn setup() -> Setup {
+    let moto = moto();
+    let made = fixture("k8s/make.py", &[moto.endpoint.as_str()]);
+    let root = tempfile::tempdir().unwrap();
+    let m = manifests(root.path(), &made);
+    Setup {
+        moto,
+        made,
+        root,
+        m,
+    }
+}
 
 /// The fixture manifests copied under `root/manifests`, their `${...}` filled from `made`.
 fn manifests(root: &Path, made: &Json) -> PathBuf {
@@ -39,6 +67,7 @@ fn copy(from: &Path, to: &Path, made: &Json) {
         for (var, key) in [
             ("${QUEUE_URL}", "queue_url"),
             ("${OTHER_URL}", "other_url"),
+            ("${RESULTS_URL}", "results_url"),
             ("${FIFO_URL}", "fifo_url"),
             ("${ROLE_ARN}", "role_arn"),
             ("${KEDA_ROLE_ARN}", "keda_role_arn"),
@@ -59,7 +88,11 @@ struct Adopted {
 
 /// `init --from-k8s ARGS` in a worker folder: exit 0, the JSON answer and the written config.
 fn adopt(moto: &Moto, root: &Path, args: &[&str]) -> Adopted {
-    let dir = worker_folder(root);
+    adopt_in(moto, worker_folder(root), args)
+}
+
+/// `init --from-k8s ARGS` in `dir`.
+fn adopt_in(moto: &Moto, dir: PathBuf, args: &[&str]) -> Adopted {
     let mut full = vec!["init"];
     full.extend_from_slice(args);
     full.extend_from_slice(&["--output", "json"]);
@@ -98,8 +131,8 @@ fn has(a: &Adopted, kind: &str, field: &str, what: &str) -> bool {
         })
 }
 
-/// `validate` names only the ECS network until it is filled; then it validates and `render`
-/// writes both stacks.
+/// `validate` names only the ECS network until it is filled; then it validates, `render`
+/// writes both stacks and cfn-lint finds nothing in them.
 fn validates_once_the_network_is_filled(moto: &Moto, a: &mut Adopted) {
     let out = moto.replatform(&a.dir, &["validate", "--output", "json"]);
     a.outputs.push(text(&out));
@@ -135,6 +168,7 @@ fn validates_once_the_network_is_filled(moto: &Moto, a: &mut Adopted) {
     let out = moto.replatform(&a.dir, &["render", "--image-uri", IMAGE]);
     a.outputs.push(text(&out));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    cfn_lint_rendered(&a.dir);
 }
 
 /// The text report, as a person reads it, against its snapshot (moto's endpoint filtered).
@@ -156,10 +190,12 @@ fn no_secret_shows(a: &Adopted) {
 
 #[test]
 fn a_deployment_with_irsa_becomes_a_config_that_validates_and_renders() {
-    let moto = moto();
-    let made = fixture("k8s/make.py", &[moto.endpoint.as_str()]);
-    let root = tempfile::tempdir().unwrap();
-    let m = manifests(root.path(), &made);
+    let Setup {
+        moto,
+        made,
+        root,
+        m,
+    } = setup();
     let plain = m.join("plain");
     let mut a = adopt(&moto, root.path(), &["--from-k8s", plain.to_str().unwrap()]);
     let c = &a.config;
@@ -201,6 +237,8 @@ fn a_deployment_with_irsa_becomes_a_config_that_validates_and_renders() {
         c["permissions"]["statements"][0]["Resource"],
         made["table"].as_str().unwrap()
     );
+    // KEDA's TriggerAuthentication (identityOwner: workload) names no role: the IRSA one is read.
+    assert!(!has(&a, "changed", "permissions", "no role"));
     // The role's grant on the production queue is not copied.
     assert!(!a.written.contains(":orders\""), "{}", a.written);
     assert_eq!(
@@ -214,18 +252,23 @@ fn a_deployment_with_irsa_becomes_a_config_that_validates_and_renders() {
         "ecs.scaling.scale_out",
         "queueLength 20"
     ));
-    assert!(has(&a, "changed", "terminationGracePeriodSeconds", "60s"));
+    assert!(has(
+        &a,
+        "changed",
+        "terminationGracePeriodSeconds",
+        "no field for ECS's `stopTimeout`"
+    ));
+    // The `schedule` trigger's timeout is the queue's visibility timeout, above the 60 s.
+    assert!(has(&a, "unchanged", "lambda.timeout", "120s covers"));
     assert!(has(&a, "changed", "ecs.subnets", "left to fill"));
+    report_snapshot("k8s_report_plain", &a);
     validates_once_the_network_is_filled(&moto, &mut a);
     no_secret_shows(&a);
 }
 
 #[test]
 fn a_helm_render_with_several_workers_needs_workload_and_reports_what_lambda_cannot_run() {
-    let moto = moto();
-    let made = fixture("k8s/make.py", &[moto.endpoint.as_str()]);
-    let root = tempfile::tempdir().unwrap();
-    let m = manifests(root.path(), &made);
+    let Setup { moto, root, m, .. } = setup();
     let helm = m.join("helm.yaml");
 
     // Two SQS workers: an error that lists both, nothing written.
@@ -302,10 +345,7 @@ fn a_helm_render_with_several_workers_needs_workload_and_reports_what_lambda_can
 
 #[test]
 fn a_list_export_with_a_statefulset_fifo_queue_and_trigger_authentication() {
-    let moto = moto();
-    let made = fixture("k8s/make.py", &[moto.endpoint.as_str()]);
-    let root = tempfile::tempdir().unwrap();
-    let m = manifests(root.path(), &made);
+    let Setup { moto, root, m, .. } = setup();
     let mut a = adopt(
         &moto,
         root.path(),
@@ -331,15 +371,104 @@ fn a_list_export_with_a_statefulset_fifo_queue_and_trigger_authentication() {
         a.done["report"]["production"],
         "StatefulSet billing/payments"
     );
+    report_snapshot("k8s_report_list", &a);
     validates_once_the_network_is_filled(&moto, &mut a);
 }
 
 #[test]
+fn a_scaled_object_with_two_sqs_triggers_becomes_two_queues() {
+    let Setup {
+        moto,
+        made,
+        root,
+        m,
+    } = setup();
+    // No source folder: the bridge trigger, whose timeout (the visibility timeout / 6) the
+    // grace period raises.
+    let dir = root.path().join("notifier");
+    std::fs::create_dir(&dir).unwrap();
+    let mut a = adopt_in(
+        &moto,
+        dir,
+        &["--from-k8s", m.join("multi.yaml").to_str().unwrap()],
+    );
+    let c = &a.config;
+    assert!(c.get("queue").is_none(), "{}", a.written);
+    assert_eq!(c["queues"]["orders"]["url_env"], "ORDERS_QUEUE_URL");
+    assert_eq!(c["queues"]["emails"]["url_env"], "EMAILS_QUEUE_URL");
+    assert_eq!(c["queues"]["orders"]["visibility_timeout"], "120s");
+    assert_eq!(c["queues"]["emails"]["visibility_timeout"], "600s");
+    assert!(
+        c["queues"]["emails"].get("consumed").is_none(),
+        "both are consumed: {}",
+        a.written
+    );
+    assert_eq!(
+        c["queues"].as_mapping().unwrap().len(),
+        2,
+        "the queue KEDA does not scale on is no entry: {}",
+        a.written
+    );
+    // Neither production queue is handed to the experiment workers; the third one is, as it is.
+    assert!(c["environment"].get("ORDERS_QUEUE_URL").is_none());
+    assert!(c["environment"].get("EMAILS_QUEUE_URL").is_none());
+    assert_eq!(
+        c["environment"]["RESULTS_QUEUE_URL"],
+        made["results_url"].as_str().unwrap()
+    );
+    // The smallest queueLength (10) and activationQueueLength (0) of the two triggers.
+    assert_eq!(scale_out_steps(c), vec![(1, 1), (20, 2), (80, 8)]);
+    assert_eq!(c["lambda"]["trigger"]["type"], "bridge");
+    assert_eq!(c["lambda"]["timeout"], "90s", "{}", a.written);
+    // Each queue's mapping scales to max_concurrency 2.
+    assert_eq!(c["lambda"]["reserved_concurrency"].as_u64(), Some(4));
+    assert!(a.written.contains("#   queues:"), "{}", a.written);
+    assert!(a.written.contains(&format!(
+        "#     emails: {}",
+        made["other_url"].as_str().unwrap()
+    )));
+    assert!(has(&a, "changed", "queues.emails", "scales on it"));
+    assert!(has(&a, "changed", "queues", "2 queues"));
+    assert!(has(&a, "changed", "ecs.scaling.scale_out", "2 triggers"));
+    assert!(has(
+        &a,
+        "changed",
+        "environment.RESULTS_QUEUE_URL",
+        "KEDA does not scale on"
+    ));
+    assert!(has(&a, "changed", "lambda.timeout", "raised from 20s"));
+    assert!(has(&a, "changed", "terminationGracePeriodSeconds", "90s"));
+    report_snapshot("k8s_report_multi", &a);
+    validates_once_the_network_is_filled(&moto, &mut a);
+}
+
+#[test]
+fn static_keys_leave_the_identity_to_give_and_no_key_shows() {
+    let Setup { moto, root, m, .. } = setup();
+    let mut a = adopt(
+        &moto,
+        root.path(),
+        &["--from-k8s", m.join("static-keys.yaml").to_str().unwrap()],
+    );
+    let c = &a.config;
+    assert_eq!(c["queue"]["url_env"], "QUEUE_URL", "{}", a.written);
+    assert!(c.get("permissions").is_none(), "{}", a.written);
+    assert!(
+        c.get("secrets").is_none(),
+        "the keys are no secrets: {}",
+        a.written
+    );
+    assert!(!a.written.contains("AWS_ACCESS_KEY_ID"), "{}", a.written);
+    assert!(has(&a, "changed", "permissions", "no role to read"));
+    assert!(has(&a, "changed", "permissions", "`aws-keys`"));
+    report_snapshot("k8s_report_static_keys", &a);
+    validates_once_the_network_is_filled(&moto, &mut a);
+    no_secret_shows(&a);
+}
+
+#[test]
 fn a_worker_with_no_handler_runs_under_the_bridge_with_its_command_and_args() {
-    let moto = moto();
-    let made = fixture("k8s/make.py", &[moto.endpoint.as_str()]);
-    let root = tempfile::tempdir().unwrap();
-    let m = manifests(root.path(), &made);
+    let Setup { moto, root, m, .. } = setup();
     // No source folder: nothing names a handler, so the worker runs unchanged.
     let dir = root.path().join("payments");
     std::fs::create_dir(&dir).unwrap();
@@ -373,10 +502,12 @@ fn a_worker_with_no_handler_runs_under_the_bridge_with_its_command_and_args() {
 
 #[test]
 fn bad_manifests_are_clear_errors_and_nothing_is_written() {
-    let moto = moto();
-    let made = fixture("k8s/make.py", &[moto.endpoint.as_str()]);
-    let root = tempfile::tempdir().unwrap();
-    let m = manifests(root.path(), &made);
+    let Setup {
+        moto,
+        made,
+        root,
+        m,
+    } = setup();
     let dir = worker_folder(root.path());
     for (path, says) in [
         (m.join("not-yaml.yaml"), "is not YAML"),
@@ -411,7 +542,13 @@ fn bad_manifests_are_clear_errors_and_nothing_is_written() {
     std::fs::write(&sa, body).unwrap();
     let out = moto.replatform(&dir, &["init", "--from-k8s", gone.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(text(&out).contains("no-such-role"), "{}", text(&out));
+    assert!(
+        text(&out).contains("no-such-role")
+            && text(&out).contains("NoSuchEntity")
+            && text(&out).contains("the ServiceAccount `orders`'s eks.amazonaws.com/role-arn"),
+        "{}",
+        text(&out)
+    );
     assert!(!dir.join("replatform.yaml").exists());
     let out = moto.replatform(
         &dir,

@@ -56,6 +56,17 @@ fn make(moto: &Moto, shape: &str, extra: &[&str]) -> Json {
     fixture("adopt/shapes.py", &args)
 }
 
+/// cfn-lint on the templates `render` wrote into `dir/.replatform`: both stacks at least.
+pub(crate) fn cfn_lint_rendered(dir: &Path) {
+    let templates: Vec<PathBuf> = std::fs::read_dir(dir.join(".replatform"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    assert!(templates.len() >= 2, "{templates:?}");
+    cfn_lint(&templates);
+}
+
 fn cfn_lint(files: &[PathBuf]) {
     let exe = std::env::var("CFN_LINT").unwrap_or_else(|_| "cfn-lint".into());
     let out = Command::new(&exe)
@@ -108,13 +119,7 @@ fn adopt(shape: &str) -> Adopted {
     let config: Value = serde_yaml_ng::from_str(&aws).unwrap();
 
     validated_and_rendered(&moto, &dir, &mut outputs, &aws);
-    let templates: Vec<PathBuf> = std::fs::read_dir(dir.join(".replatform"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
-        .collect();
-    assert!(templates.len() >= 2, "{templates:?}");
-    cfn_lint(&templates);
+    cfn_lint_rendered(&dir);
 
     let adopted = Adopted {
         _root: root,
