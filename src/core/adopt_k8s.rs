@@ -857,7 +857,7 @@ pub fn disagreements(w: &Workload) -> Vec<Item> {
 
 /// The Kubernetes worker's config: `core::adopt::translate`'s text for the same views, with
 /// what is Kubernetes's own said in its comments, the ECS network left to fill, KEDA's scaling,
-/// and the production block a comment (`production.k8s` is planned, docs/config.md#planned).
+/// and the production block as `production.k8s` (docs/config.md#production).
 /// A queue the config is written for: where it is in the config (`queue`, or `queues.KEY`),
 /// its production URL, and whether a variable of the worker names it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -928,8 +928,8 @@ pub fn grace(g: Option<u64>, written_s: u64, vt_s: u64, sqs: bool) -> (u64, Vec<
 /// The Kubernetes worker's config and what rewriting it says: `core::adopt::translate`'s text
 /// for the same views, with what is Kubernetes's own said in its comments, the ECS network left
 /// to fill, KEDA's scaling, `lambda.timeout` at least the grace period (`grace`, with `vt_s` the
-/// queues' shortest visibility timeout), and the production block a comment (`production.k8s`
-/// is planned, docs/config.md#planned).
+/// queues' shortest visibility timeout), and the production block as `production.k8s`
+/// (docs/config.md#production).
 pub fn rewrite(
     text_: &str,
     w: &Workload,
@@ -1099,19 +1099,23 @@ pub fn rewrite(
         o.pop();
     }
     o.push_str(&format!(
-        "\n# production:                  # cutover from Kubernetes (`production.k8s`) is planned (docs/config.md#planned)\n#   k8s: {{namespace: {}, {}: {}, scaled_object: {}}}\n",
+        "\nproduction:                     # `replatform cutover` moves these queues to the function, lowering the ScaledObject's maxReplicaCount, then pausing it\n  k8s:\n    # context: my-eks           # the kubeconfig context of the cluster; without it, the current context\n    namespace: {}\n    deployment: {}{}\n    scaled_object: {}\n",
         c.namespace,
-        c.kind.to_ascii_lowercase(),
         c.name,
+        if c.kind == "Deployment" {
+            String::new()
+        } else {
+            format!("{:<width$}# a {}: the workload the ScaledObject scales", "", c.kind, width = 32usize.saturating_sub(16 + c.name.len()).max(2))
+        },
         c.scaled_object
     ));
     match queues {
-        [one] => o.push_str(&format!("#   queue: {}\n", one.url)),
+        [one] => o.push_str(&format!("  queue: {}\n", one.url)),
         several => {
-            o.push_str("#   queues:\n");
+            o.push_str("  queues:\n");
             for q in several {
                 let key = q.at.strip_prefix("queues.").unwrap_or(&q.at);
-                o.push_str(&format!("#     {key}: {}\n", q.url));
+                o.push_str(&format!("    {key}: {}\n", q.url));
             }
         }
     }
@@ -1199,7 +1203,7 @@ pub fn items(w: &Workload, queues: &[Written]) -> Vec<Item> {
     }
     out.push(item(Kind::Changed, "ecs.subnets", "left to fill: ecs.subnets and ecs.security_groups (Kubernetes has no ECS network); `validate` names them".into(), Some("the cluster's node subnets and a security group with outbound access")));
     let urls: Vec<String> = queues.iter().map(|q| format!("`{}`", q.url)).collect();
-    out.push(item(Kind::Changed, "production", format!("written as a comment: cutover from Kubernetes (`production.k8s`, KEDA's paused-replicas) is planned; the production queue{} {} {} named only there", if urls.len() == 1 { "" } else { "s" }, urls.join(", "), if urls.len() == 1 { "is" } else { "are" }), None));
+    out.push(item(Kind::Changed, "production", format!("written as `production.k8s` with the production queue{} {}: `replatform cutover` moves {} to the function in stages, lowering the ScaledObject's maxReplicaCount and at 100% pausing it at zero replicas; `rollback` restores it", if urls.len() == 1 { "" } else { "s" }, urls.join(", "), if urls.len() == 1 { "it" } else { "them" }), Some("add `production.k8s.context` when the kubeconfig's current context is not the production cluster")));
     out
 }
 

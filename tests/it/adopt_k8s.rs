@@ -227,8 +227,19 @@ fn a_deployment_with_irsa_becomes_a_config_that_validates_and_renders() {
     );
     assert_eq!(scale_out_steps(c), vec![(1, 1), (40, 2), (160, 8)]);
     assert_eq!(c["ecs"]["scaling"]["scale_in_after"], "180s");
-    assert!(c.get("production").is_none(), "{}", a.written);
-    assert!(a.written.contains("# production:"), "{}", a.written);
+    // production.k8s names the workload KEDA scales, for `cutover`; the context is the user's.
+    let k8s = &c["production"]["k8s"];
+    assert_eq!(
+        (
+            k8s["namespace"].as_str(),
+            k8s["deployment"].as_str(),
+            k8s["scaled_object"].as_str()
+        ),
+        (Some("shop"), Some("orders-worker"), Some("orders-worker")),
+        "{}",
+        a.written
+    );
+    assert!(a.written.contains("# context: "), "{}", a.written);
     assert_eq!(
         c["permissions"]["managed_policies"][0],
         "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"
@@ -422,11 +433,13 @@ fn a_scaled_object_with_two_sqs_triggers_becomes_two_queues() {
     assert_eq!(c["lambda"]["timeout"], "90s", "{}", a.written);
     // Each queue's mapping scales to max_concurrency 2.
     assert_eq!(c["lambda"]["reserved_concurrency"].as_u64(), Some(4));
-    assert!(a.written.contains("#   queues:"), "{}", a.written);
-    assert!(a.written.contains(&format!(
-        "#     emails: {}",
-        made["other_url"].as_str().unwrap()
-    )));
+    // Each entry's production queue, under `production.queues`.
+    assert_eq!(
+        c["production"]["queues"]["emails"],
+        made["other_url"].as_str().unwrap(),
+        "{}",
+        a.written
+    );
     assert!(has(&a, "changed", "queues.emails", "scales on it"));
     assert!(has(&a, "changed", "queues", "2 queues"));
     assert!(has(&a, "changed", "ecs.scaling.scale_out", "2 triggers"));
