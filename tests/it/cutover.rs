@@ -887,3 +887,149 @@ fn reads(proxy: &FaultProxy) -> BTreeMap<String, usize> {
 fn reads_of(calls: &[(&str, usize)]) -> BTreeMap<String, usize> {
     calls.iter().map(|(c, n)| (c.to_string(), *n)).collect()
 }
+
+/// A worker on Kubernetes (`production.k8s`): the same production queue and function, with the
+/// ScaledObject served over HTTP from the API's recorded answers (tests/it/k8s_api.rs) and found
+/// through a kubeconfig whose named context is not its current one. A ScaledObject paused by
+/// someone else is refused; `cutover` lowers its bounds then pauses it; `status` reads the
+/// replicas and the record; `rollback` restores it. The ECS service beside it is never touched,
+/// and the kubeconfig's token shows nowhere.
+#[test]
+fn on_kubernetes_cutover_pauses_the_scaled_object_through_the_kubeconfig_and_rollback_restores_it()
+{
+    use crate::k8s_api::{KedaApi, TOKEN};
+
+    let moto = moto();
+    let p = production(&moto);
+    let sqs = aws_sdk_sqs::Client::new(&moto.sdk());
+    block(
+        sqs.set_queue_attributes()
+            .queue_url(&p.queue_url)
+            .attributes(A::VisibilityTimeout, "180")
+            .send(),
+    )
+    .unwrap();
+    let dir = service_dir("sqs-event-worker", "it-cut", |t| {
+        format!(
+            "region: eu-west-1\n{t}production:\n  k8s:\n    context: shop-eks\n    namespace: shop\n    deployment: orders-worker\n    scaled_object: orders\n  queue: {}\n",
+            p.aws_url
+        )
+    });
+    let journal = std::sync::Arc::default();
+    let api = KedaApi::new(std::sync::Arc::clone(&journal));
+    let url = api.serve();
+    let kube = [(
+        "KUBECONFIG",
+        KedaApi::kubeconfig(dir.path(), &url)
+            .to_string_lossy()
+            .into_owned(),
+    )];
+    let run = |args: &[&str]| {
+        let out = moto.replatform_with(dir.path(), args, &kube);
+        assert!(
+            !text(&out).contains(TOKEN),
+            "the token shows: {}",
+            text(&out)
+        );
+        out
+    };
+    let ecs_before = production_service(&moto);
+    let out = moto.replatform(dir.path(), &["up", "--image-uri", IMAGE, "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    // Paused by someone else: refused, nothing changed.
+    api.with(|s| {
+        s.scaled_object.as_mut().unwrap()["metadata"]["annotations"]
+            ["autoscaling.keda.sh/paused-replicas"] = "2".into()
+    });
+    let cut = [
+        "cutover", "--stages", "50,100", "--bake", "0s", "--yes", "--output", "json",
+    ];
+    let out = run(&cut);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let r = json(&out);
+    assert_eq!(r["refusals"][0]["check"], "production-paused", "{r}");
+    assert!(
+        r["refusals"][0]["fix"].as_str().unwrap().contains(
+            "kubectl annotate scaledobject -n shop orders autoscaling.keda.sh/paused-replicas-"
+        ),
+        "{r}"
+    );
+    assert!(journal.lock().unwrap().is_empty());
+    api.with(|s| {
+        s.scaled_object.as_mut().unwrap()["metadata"]["annotations"]
+            .as_object_mut()
+            .unwrap()
+            .remove("autoscaling.keda.sh/paused-replicas");
+    });
+
+    let out = run(&cut);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let r = json(&out);
+    assert_eq!(r["outcome"], "cut-over", "{r}");
+    assert_eq!(
+        r["recorded"],
+        serde_json::json!({"min": 1, "max": 10, "desired": 4, "scaled": true}),
+        "{r}"
+    );
+    assert_eq!(r["site"]["k8s"]["scaled_object"], "orders", "{r}");
+    assert_eq!(
+        journal.lock().unwrap().clone(),
+        vec![
+            "record v1 min=1 max=10 desired=4 stage=0 target=yes",
+            "replicas 1..5",
+            "record v1 min=1 max=10 desired=4 stage=50 target=yes",
+            "pause at 0",
+            "record v1 min=1 max=10 desired=4 stage=100 target=yes",
+        ]
+    );
+    let mapping = seen(&moto, &p.queue_url, &p.queue_arn);
+    assert_eq!(
+        (mapping.mapping.as_str(), mapping.max_concurrency),
+        ("Enabled", Some(2))
+    );
+    assert_eq!(production_service(&moto), ecs_before, "ECS is not touched");
+    // Every call carried the named context's token, none went to the current context's server.
+    let auth = api.state.lock().unwrap().authorizations.clone();
+    assert!(!auth.is_empty() && auth.iter().all(|a| a == &format!("Bearer {TOKEN}")));
+
+    // status reads the Deployment's replicas and the record from the ScaledObject.
+    let out = run(&["status", "--output", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let s = &json(&out)["production"];
+    assert_eq!(s["k8s"]["deployment"], "orders-worker", "{s}");
+    assert_eq!(s["cutover"]["stage"], 100, "{s}");
+    assert_eq!(
+        s["service"]["desired"], 4,
+        "the recorded Deployment still says 4: {s}"
+    );
+    let out = run(&["status"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("deployment shop/orders-worker: 4 desired"),
+        "{}",
+        text(&out)
+    );
+
+    let out = run(&["rollback", "--yes", "--output", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(json(&out)["complete"], true);
+    assert_eq!(api.bounds(), (1, 10));
+    assert!(api.annotations().is_empty(), "{:?}", api.annotations());
+    assert_eq!(seen(&moto, &p.queue_url, &p.queue_arn).mapping, "Disabled");
+
+    // Without the kubeconfig: a clear refusal, exit 1.
+    let out = moto.replatform_with(
+        dir.path(),
+        &cut,
+        &[(
+            "KUBECONFIG",
+            dir.path().join("nowhere").to_string_lossy().into_owned(),
+        )],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("cannot reach Kubernetes"),
+        "{}",
+        text(&out)
+    );
+}
