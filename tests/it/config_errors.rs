@@ -534,6 +534,24 @@ case!(
     )
 );
 case!(every_worker_field, crate::common::worker_fields());
+// production on Kubernetes: both workloads named, neither, a name Kubernetes refuses; and one
+// well written, which validate describes.
+case!(
+    production_k8s_and_ecs_service_both,
+    variant(BASE, &[("production", yaml("{ecs_service: prod/orders-worker, k8s: {namespace: shop, deployment: orders-worker, scaled_object: orders}, queue: 'https://sqs.eu-west-1.amazonaws.com/123456789012/orders'}"))])
+);
+case!(
+    production_k8s_neither,
+    variant(BASE, &[("production", yaml("{queue: 'https://sqs.eu-west-1.amazonaws.com/123456789012/orders'}"))])
+);
+case!(
+    production_k8s_bad_name,
+    variant(BASE, &[("production", yaml("{k8s: {namespace: Shop_1, deployment: orders-worker, scaled_object: orders}, queue: 'https://sqs.eu-west-1.amazonaws.com/123456789012/orders'}"))])
+);
+case!(
+    production_k8s,
+    variant(BASE, &[("production", yaml("{k8s: {context: prod-eks, namespace: shop, deployment: orders-worker, scaled_object: orders}, queue: 'https://sqs.eu-west-1.amazonaws.com/123456789012/orders'}"))])
+);
 // A data-safety rule: the production queue handed to the experiment's workers, in each form a
 // worker may read it (a legacy URL, the ARN, the bare name, a JSON map of URLs, an argument).
 case!(
