@@ -932,7 +932,7 @@ mod tests {
         ] {
             let e = Recorded::parse(text).unwrap_err();
             assert!(
-                e.contains(why) && e.contains("remove the tag"),
+                e.contains(why) && e.contains("fix or remove it"),
                 "{text}: {e}"
             );
         }

@@ -542,7 +542,13 @@ case!(
 );
 case!(
     production_k8s_neither,
-    variant(BASE, &[("production", yaml("{queue: 'https://sqs.eu-west-1.amazonaws.com/123456789012/orders'}"))])
+    variant(
+        BASE,
+        &[(
+            "production",
+            yaml("{queue: 'https://sqs.eu-west-1.amazonaws.com/123456789012/orders'}")
+        )]
+    )
 );
 case!(
     production_k8s_bad_name,
