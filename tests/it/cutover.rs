@@ -159,17 +159,23 @@ fn production(moto: &Moto) -> Production {
 /// ready for `cutover`.
 fn ready(moto: &Moto) -> Production {
     let p = production(moto);
+    visibility_fits(moto, &p.queue_url);
+    let out = moto.replatform(p.dir.path(), &["up", "--image-uri", IMAGE, "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    p
+}
+
+/// The production queue's visibility timeout raised to 180 s, 6 x the function's 30 s, which
+/// cutover's check asks for.
+fn visibility_fits(moto: &Moto, queue_url: &str) {
     let sqs = aws_sdk_sqs::Client::new(&moto.sdk());
     block(
         sqs.set_queue_attributes()
-            .queue_url(&p.queue_url)
+            .queue_url(queue_url)
             .attributes(A::VisibilityTimeout, "180")
             .send(),
     )
     .unwrap();
-    let out = moto.replatform(p.dir.path(), &["up", "--image-uri", IMAGE, "--yes"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    p
 }
 
 fn production_folder(queue: &str) -> tempfile::TempDir {
@@ -901,14 +907,7 @@ fn on_kubernetes_cutover_pauses_the_scaled_object_through_the_kubeconfig_and_rol
 
     let moto = moto();
     let p = production(&moto);
-    let sqs = aws_sdk_sqs::Client::new(&moto.sdk());
-    block(
-        sqs.set_queue_attributes()
-            .queue_url(&p.queue_url)
-            .attributes(A::VisibilityTimeout, "180")
-            .send(),
-    )
-    .unwrap();
+    visibility_fits(&moto, &p.queue_url);
     let dir = service_dir("sqs-event-worker", "it-cut", |t| {
         format!(
             "region: eu-west-1\n{t}production:\n  k8s:\n    context: shop-eks\n    namespace: shop\n    deployment: orders-worker\n    scaled_object: orders\n  queue: {}\n",
