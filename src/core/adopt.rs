@@ -1349,11 +1349,22 @@ pub fn translate(r: &Running, code: Option<&Facts>) -> (String, Report) {
         });
     }
     if sqs {
-        line(
-            &mut o,
-            "  reserved_concurrency: 2",
-            ">= trigger.max_concurrency (docs/pitfalls.md#p8)",
-        );
+        // Each consumed queue's mapping scales to max_concurrency (2): the reservation holds
+        // them all (`validate`'s max-concurrency lint, docs/pitfalls.md#p8).
+        let mappings = consumed.iter().filter(|(c, _)| *c).count().max(1);
+        if mappings > 1 {
+            line(
+                &mut o,
+                &format!("  reserved_concurrency: {}", 2 * mappings),
+                &format!(">= trigger.max_concurrency x the {mappings} consumed queues' mappings (docs/pitfalls.md#p8)"),
+            );
+        } else {
+            line(
+                &mut o,
+                "  reserved_concurrency: 2",
+                ">= trigger.max_concurrency (docs/pitfalls.md#p8)",
+            );
+        }
         o.push_str("  trigger:\n");
         if bridge {
             line(
@@ -2180,6 +2191,22 @@ mod tests {
         assert!(v["queues"]["orders"].get("consumed").is_none());
         assert_eq!(v["production"]["queues"].as_mapping().unwrap().len(), 4);
         assert!(v.get("queue").is_none() && v["production"].get("queue").is_none());
+        // Three consumed queues, each one's mapping up to max_concurrency 2: the reservation
+        // holds them all, so the max-concurrency lint has nothing to say.
+        assert_eq!(
+            (
+                v["lambda"]["trigger"]["type"].as_str(),
+                v["lambda"]["reserved_concurrency"].as_u64()
+            ),
+            (Some("bridge"), Some(6)),
+            "{text}"
+        );
+        assert!(
+            !crate::core::lint::lint(&c)
+                .iter()
+                .any(|d| d.message.contains("max_concurrency")),
+            "{text}"
+        );
         // No variable naming a queue is in environment; the SSM parameter left `secrets`.
         assert_eq!(
             v["environment"]
