@@ -365,16 +365,31 @@ pub struct SimulateArgs {
 
 #[derive(Debug, Args)]
 pub struct AssessArgs {
+    /// An ECS service to read from AWS: its config as `init --from-ecs` reads it, its queues'
+    /// traffic and its running tasks from CloudWatch
+    #[arg(value_name = "CLUSTER/SERVICE", conflicts_with_all = ["traffic", "cluster"])]
+    pub target: Option<String>,
+    /// Every service of this ECS cluster that consumes an SQS queue, ranked by monthly saving
+    #[arg(long, value_name = "NAME", conflicts_with = "traffic")]
+    pub cluster: Option<String>,
+    /// The days of recorded traffic to read (by minute up to 15, CloudWatch's retention of
+    /// 1-minute data; by 5 minutes up to 63)
+    #[arg(long, value_name = "N", default_value_t = 14)]
+    pub days: u64,
+    /// With --cluster: also write one self-contained HTML page, a chart per service
+    #[arg(long, value_name = "FILE", requires = "cluster")]
+    pub html: Option<PathBuf>,
     /// A per-minute CSV: `time,sent` and optionally `deleted,visible,oldest_age_s`; time as RFC
-    /// 3339 or seconds since the epoch (required for now: the AWS mode is not built yet)
+    /// 3339 or seconds since the epoch; replayed for the config (-f), no AWS call
     #[arg(long, value_name = "FILE")]
     pub traffic: Option<PathBuf>,
     /// Model only this queue of a worker of several (a key under `queues:`); their sum without it
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", requires = "traffic")]
     pub queue: Option<String>,
-    /// The handling time of one message
-    #[arg(long, value_name = "DURATION", default_value = "100ms", value_parser = parse_fine_duration)]
-    pub per_message: std::time::Duration,
+    /// The handling time of one message (with --traffic: 100ms unless given; against AWS: what
+    /// the recorded task count and deletes imply unless given)
+    #[arg(long, value_name = "DURATION", value_parser = parse_fine_duration)]
+    pub per_message: Option<std::time::Duration>,
     /// A Fargate task's image pull and start (measured: about a minute)
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_fine_duration)]
     pub task_start: std::time::Duration,
