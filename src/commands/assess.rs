@@ -16,7 +16,7 @@ use crate::core::assess::recorded::Fleet;
 use crate::core::assess::Report;
 use crate::core::side::Side;
 use crate::error::{Exit, Failure, Outcome};
-use crate::ui::printer::Printer;
+use crate::ui::printer::{fold, Printer};
 use crate::ui::progress;
 
 /// `--per-message`'s default with `--traffic`.
@@ -184,13 +184,25 @@ pub fn fleet_text(f: &Fleet) -> String {
         );
     }
     for u in &f.unreadable {
-        let _ = writeln!(out, "not assessed: {}: {}", u.service, u.reason);
+        let _ = writeln!(
+            out,
+            "not assessed: {}\n  {}",
+            u.service,
+            fold(&u.reason, Some(80), 2)
+        );
     }
     if !f.not_sqs_workers.is_empty() {
         let _ = writeln!(
             out,
-            "no SQS queue (not assessed): {}",
-            f.not_sqs_workers.join(", ")
+            "{}",
+            fold(
+                &format!(
+                    "no SQS queue (not assessed): {}",
+                    f.not_sqs_workers.join(", ")
+                ),
+                Some(80),
+                2
+            )
         );
     }
     out

@@ -13,6 +13,8 @@ mod adopt_k8s;
 #[cfg(feature = "full-tests")]
 mod adopt_shapes;
 mod assess;
+#[cfg(feature = "full-tests")]
+mod assess_emulator;
 mod bad_inputs;
 #[cfg(feature = "full-tests")]
 mod bridge_local;

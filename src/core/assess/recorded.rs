@@ -58,9 +58,15 @@ impl Metric {
         }
     }
 
-    /// A count of a period (spread over its minutes) rather than a level (held over them).
-    pub fn is_count(self) -> bool {
-        matches!(self, Metric::Sent | Metric::Deleted)
+    /// How a period with no datapoint reads: a count or a queue's level is 0 (SQS publishes
+    /// nothing for a queue idle for hours); the task count holds its last value (Container
+    /// Insights reports the tasks that run, and a missing minute is not no task).
+    pub fn fill(self) -> Fill {
+        match self {
+            Metric::Sent | Metric::Deleted => Fill::Spread,
+            Metric::Visible | Metric::Oldest => Fill::Zero,
+            Metric::Tasks => Fill::Hold,
+        }
     }
 }
 
@@ -87,16 +93,28 @@ pub fn batches(n: usize, points_each: u64) -> Vec<Range<usize>> {
         .collect()
 }
 
+/// How a series' minutes are made from its periods.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fill {
+    /// A count: spread evenly over its period's minutes; 0 where no datapoint.
+    Spread,
+    /// A level: held over its period's minutes; 0 where no datapoint.
+    Zero,
+    /// A level: held over its period's minutes and on until the next datapoint.
+    Hold,
+}
+
 /// A series of `(period start, value)` points made one value a minute over `minutes` minutes
-/// from `start_s`: a count spread evenly over its period's minutes, a level held over them; a
-/// period with no datapoint is 0 (SQS publishes nothing for a queue idle for hours).
+/// from `start_s`, as `fill` says.
 pub fn per_minute(
     points: &[(i64, f64)],
     start_s: u64,
     minutes: u64,
     period_s: u64,
-    count: bool,
+    fill: Fill,
 ) -> Vec<f64> {
+    let count = fill == Fill::Spread;
+    let mut known = vec![false; minutes as usize];
     let mut out = vec![0.0; minutes as usize];
     let span = (period_s / MINUTE_S).max(1);
     for &(t, v) in points {
@@ -109,6 +127,15 @@ pub fn per_minute(
         };
         for m in first..(first + span).min(minutes) {
             out[m as usize] = if count { v / span as f64 } else { v };
+            known[m as usize] = true;
+        }
+    }
+    if fill == Fill::Hold {
+        for m in 1..out.len() {
+            if !known[m] && known[m - 1] {
+                out[m] = out[m - 1];
+                known[m] = true;
+            }
         }
     }
     out
@@ -127,7 +154,7 @@ pub fn traffic(
             start_s,
             minutes,
             period_s,
-            Metric::ALL[k].is_count(),
+            Metric::ALL[k].fill(),
         )
     };
     let tasks = (!series[4].is_empty()).then(|| m(4));

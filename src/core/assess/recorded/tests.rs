@@ -30,11 +30,11 @@ fn calls_hold_at_most_500_queries_and_100800_datapoints() {
 fn a_count_is_spread_over_its_period_and_a_level_is_held() {
     let t = T0 as i64;
     let pts = [(t, 10.0), (t + 600, 5.0)];
-    let sent = per_minute(&pts, T0, 15, 300, true);
+    let sent = per_minute(&pts, T0, 15, 300, Fill::Spread);
     assert_eq!(&sent[..5], &[2.0; 5]);
     assert_eq!(&sent[5..10], &[0.0; 5]);
     assert_eq!(&sent[10..], &[1.0; 5]);
-    let visible = per_minute(&pts, T0, 15, 300, false);
+    let visible = per_minute(&pts, T0, 15, 300, Fill::Zero);
     assert_eq!(&visible[..5], &[10.0; 5]);
     assert_eq!(&visible[10..], &[5.0; 5]);
     // By minute: each point its own minute; points outside the window are left out.
