@@ -87,7 +87,7 @@ pub(crate) async fn read_running(aws: &Aws, cluster: &str, name: &str) -> Result
         desired: found.counts.desired,
     };
     let task = ecs.task_definition(&service.task_definition).await?;
-    let (queues, worker) = find_queues(&aws, &task).await?;
+    let (queues, worker) = find_queues(aws, &task).await?;
     let task_role = match &task.task_role {
         Some(arn) => Some(role_policies(&iam, arn).await?),
         None => None,

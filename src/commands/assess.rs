@@ -22,7 +22,7 @@ use crate::ui::progress;
 /// `--per-message`'s default with `--traffic`.
 const PER_MESSAGE: Duration = Duration::from_millis(100);
 
-pub fn run(args: AssessArgs, ws: &Workspace, printer: &Printer) -> Outcome {
+pub async fn run(args: AssessArgs, ws: &Workspace, printer: &Printer) -> Outcome {
     let AssessArgs {
         target,
         cluster,
@@ -64,12 +64,12 @@ pub fn run(args: AssessArgs, ws: &Workspace, printer: &Printer) -> Outcome {
                 exit: Exit::Usage,
                 ..Failure::new(e)
             })?;
-            crate::block_on(async {
+            {
                 let spec = aws_spec(SystemTime::now());
                 let aws = connect(ws, None, printer).await?;
                 let lines = progress::lines(true);
                 let (fleet, _) =
-                    from_aws::fleet(&aws, &cluster, &[service.clone()], &spec, &*lines).await?;
+                    from_aws::fleet(&aws, &cluster, std::slice::from_ref(&service), &spec, &*lines).await?;
                 let Fleet {
                     mut services,
                     unreadable,
@@ -83,9 +83,9 @@ pub fn run(args: AssessArgs, ws: &Workspace, printer: &Printer) -> Outcome {
                     return Err(Failure::new(format!("`{cluster}/{service}` consumes no SQS queue: no container of its task definition names one")).hint("assess models SQS workers; `replatform assess --cluster CLUSTER` lists those of a cluster"));
                 }
                 print_one(&services.remove(0).report, printer)
-            })
+            }
         }
-        (None, None, Some(cluster)) => crate::block_on(async {
+        (None, None, Some(cluster)) => {
             let spec = aws_spec(SystemTime::now());
             let aws = connect(ws, None, printer).await?;
             let names = aws.ecs().service_names(&cluster).await.map_err(|e| {
@@ -115,7 +115,7 @@ pub fn run(args: AssessArgs, ws: &Workspace, printer: &Printer) -> Outcome {
                 printer.data(fleet_text(&fleet)).map_err(Failure::output)?;
             }
             Ok(Exit::Success)
-        }),
+        }
         (None, None, None) => Err(Failure {
             exit: Exit::Usage,
             ..Failure::new("assess needs what to assess: CLUSTER/SERVICE, --cluster NAME or --traffic FILE")

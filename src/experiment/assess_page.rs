@@ -34,24 +34,18 @@ fn platform(r: &Report, side: Side) -> Option<&crate::core::assess::Platform> {
     r.platforms.iter().find(|p| p.platform == side)
 }
 
-/// The chart of one service, as SVG. Nothing ran on Lambda, so its measured legend entry says
-/// so in place of `chart.rs`'s "no data (see samples.csv notes)", which points at `compare`'s
-/// files (the legend wraps it after "samples.csv").
+/// The chart of one service, as SVG: what ran solid (the recorded depth and task count, ECS's),
+/// the model's drain dashed; a line with nothing recorded says so in the legend.
 pub fn service_chart(r: &Report) -> Result<String, String> {
-    let svg = chart::render(&Chart {
+    chart::render(&Chart {
         title: format!("{}: recorded (solid) and predicted (dashed)", r.service),
         platforms: &Side::BOTH,
         samples: &r.measured,
         load: None,
         predicted: &r.predicted,
         workers_not_measured: None,
-    })?;
-    Ok(svg
-        .replace(
-            "Lambda: no data (see samples.csv\n",
-            "Lambda: none recorded (it runs on\n",
-        )
-        .replace("\nnotes)\n", "\nECS today)\n"))
+        no_data: "not recorded",
+    })
 }
 
 const STYLE: &str = "body{font-family:sans-serif;margin:2em;max-width:1100px;color:#222}\

@@ -38,7 +38,7 @@ fn json(name: &str) -> Value {
         .unwrap_or_else(|e| panic!("{name}: --output json is one document: {e}"))
 }
 
-fn platform<'a>(doc: &'a Value, name: &str) -> &'a Value {
+pub(crate) fn platform<'a>(doc: &'a Value, name: &str) -> &'a Value {
     doc["platforms"]
         .as_array()
         .unwrap()
@@ -47,7 +47,7 @@ fn platform<'a>(doc: &'a Value, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no {name} in {doc}"))
 }
 
-fn usd(v: &Value) -> f64 {
+pub(crate) fn usd(v: &Value) -> f64 {
     v.as_f64().unwrap_or_else(|| panic!("{v} is not a number"))
 }
 

@@ -14,21 +14,9 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::adopt::{fixture, moto, text};
+use crate::assess::{platform, usd as f};
 
 const DAYS: &str = "1";
-
-fn f(v: &Value) -> f64 {
-    v.as_f64().unwrap_or_else(|| panic!("{v} is not a number"))
-}
-
-fn platform<'a>(s: &'a Value, name: &str) -> &'a Value {
-    s["platforms"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["platform"] == name)
-        .unwrap_or_else(|| panic!("no {name} in {s}"))
-}
 
 #[test]
 fn a_cluster_is_assessed_ranked_and_drawn_from_its_recorded_traffic() {
@@ -224,6 +212,8 @@ fn the_page_shows_each_service(page: &Path, ranked: &[&str]) {
         !html.contains("samples.csv"),
         "no pointer to compare's files"
     );
+    // Nothing ran on Lambda, and `reports` has no task count: said, not drawn at zero.
+    assert!(html.contains("Lambda: no data (not"), "the legend says why");
     assert_eq!(
         html.matches("<svg").count(),
         ranked.len(),

@@ -811,6 +811,7 @@ fn a_chart_draws_no_worker_line_where_nothing_was_measured() {
         load: Some((0.3, 0.5)),
         predicted: &[],
         workers_not_measured: None,
+        no_data: replatform::experiment::chart::SEE_NOTES,
     })
     .unwrap();
     std::fs::write(&path, &svg).unwrap();

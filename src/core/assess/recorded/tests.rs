@@ -43,9 +43,12 @@ fn a_count_is_spread_over_its_period_and_a_level_is_held() {
         T0,
         3,
         60,
-        true,
+        Fill::Spread,
     );
     assert_eq!(m, [0.0, 3.0, 0.0]);
+    // The task count holds until its next datapoint; before its first it is 0.
+    let tasks = per_minute(&[(t + 60, 2.0), (t + 240, 1.0)], T0, 6, 60, Fill::Hold);
+    assert_eq!(tasks, [0.0, 2.0, 2.0, 2.0, 1.0, 1.0]);
 }
 
 #[test]
