@@ -8,16 +8,17 @@
 //! and carries one datapoint a query: the replay's own cost is measured apart.
 //!
 //! `#[ignore]`d: `BENCH_ASSESS_SERVICES=200 BENCH_ASSESS_DAYS=14 BENCH_ASSESS_DELAY_MS=100 cargo
-//! test --test it assess_bench -- --ignored --nocapture`. One unignored test checks the same
-//! path on a small fleet.
+//! test --test it assess_bench -- --ignored --nocapture`. Two unignored tests check the same
+//! path: the calls a small fleet takes, and a failed call leaving out only its queries.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use aws_sdk_cloudwatch::operation::get_metric_data::GetMetricDataError;
 use aws_sdk_cloudwatch::operation::get_metric_data::{GetMetricDataInput, GetMetricDataOutput};
 use aws_sdk_cloudwatch::types::MetricDataResult;
-use aws_smithy_mocks::{mock, mock_client, RuleMode};
+use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use aws_smithy_runtime_api::client::http::{
     HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpConnector,
 };
@@ -25,6 +26,7 @@ use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
+use aws_smithy_types::error::ErrorMetadata;
 use aws_smithy_types::DateTime;
 use futures::stream::{self, StreamExt};
 use replatform::app::assess::aws::{read_metrics, CALLS_AT_ONCE};
@@ -62,11 +64,10 @@ impl HttpClient for Slow {
     }
 }
 
-/// CloudWatch answering every `GetMetricData` after `delay` (a simple rule answers every call
-/// in `MatchAny` mode); a call over AWS's limits fails the test. The calls made are counted in the returned counter.
-fn cloudwatch(delay: Duration, period_s: i64) -> (CloudWatch, Arc<AtomicU32>) {
-    let calls = Arc::new(AtomicU32::new(0));
-    let rule = mock!(aws_sdk_cloudwatch::Client::get_metric_data).then_compute_output(
+/// `GetMetricData` answered with a datapoint a query (a simple rule answers every call in
+/// `MatchAny` mode); a call over AWS's limits fails the test.
+fn answering(period_s: i64) -> Rule {
+    mock!(aws_sdk_cloudwatch::Client::get_metric_data).then_compute_output(
         move |input: &GetMetricDataInput| {
             let queries = input.metric_data_queries();
             let (from, to) = (input.start_time().unwrap(), input.end_time().unwrap());
@@ -89,7 +90,13 @@ fn cloudwatch(delay: Duration, period_s: i64) -> (CloudWatch, Arc<AtomicU32>) {
             }
             out.build()
         },
-    );
+    )
+}
+
+/// CloudWatch answering every `GetMetricData` after `delay`, and the count of its calls.
+fn cloudwatch(delay: Duration, period_s: i64) -> (CloudWatch, Arc<AtomicU32>) {
+    let calls = Arc::new(AtomicU32::new(0));
+    let rule = answering(period_s);
     let slow = Slow {
         delay,
         calls: calls.clone(),
@@ -186,6 +193,51 @@ fn batched_reads_make_a_fifth_of_the_calls_for_14_days_by_minute() {
     // A day: 1,440 a query, 70 a call: 20 queries in one.
     let [(batched, _), (single, _)] = measure(4, 1, Duration::ZERO);
     assert_eq!((batched, single), (1, 20));
+}
+
+/// A call that fails (throttled past the SDK's retries) leaves out its queries only, each with
+/// why: at 14 days by minute a call holds one service's five, so one service is not assessed
+/// and the others are.
+#[test]
+fn a_failed_call_leaves_out_only_its_queries() {
+    let throttled = mock!(aws_sdk_cloudwatch::Client::get_metric_data)
+        .match_requests(|i| {
+            i.metric_data_queries()
+                .iter()
+                .any(|q| q.id() == Some("s1t"))
+        })
+        .then_error(|| {
+            GetMetricDataError::generic(
+                ErrorMetadata::builder()
+                    .code("Throttling")
+                    .message("Rate exceeded")
+                    .build(),
+            )
+        });
+    let ok = answering(60);
+    let cw = CloudWatch::new(mock_client!(
+        aws_sdk_cloudwatch,
+        RuleMode::MatchAny,
+        &[&throttled, &ok]
+    ));
+    let all = queries(3);
+    let to = SystemTime::UNIX_EPOCH + Duration::from_secs(1_767_225_600 + 14 * 86_400);
+    let from = to - Duration::from_secs(14 * 86_400);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (points, failed, calls) = rt.block_on(read_metrics(&cw, &all, from, to, 60, "the test"));
+    assert_eq!(calls.calls, 3);
+    let mut left_out: Vec<&str> = failed.keys().map(String::as_str).collect();
+    left_out.sort_unstable();
+    assert_eq!(left_out, ["s1q0m0", "s1q0m1", "s1q0m2", "s1q0m3", "s1t"]);
+    assert!(
+        failed.values().all(|why| why.contains("Throttling")),
+        "{failed:?}"
+    );
+    assert_eq!(points.len(), 10);
+    assert!(points.keys().all(|id| !id.starts_with("s1")), "{points:?}");
 }
 
 #[test]
