@@ -132,10 +132,10 @@ pub enum Command {
         group(clap::ArgGroup::new("modelled_load").args(["count", "batches", "rate", "from_compare"]).required(true).multiple(true))
     )]
     Simulate(SimulateArgs),
-    /// Predict each platform's monthly cost and message age from recorded traffic (--traffic
-    /// FILE, no AWS call), the Lambda settings to choose, and whether the config is ready
+    /// Predict each platform's monthly cost and message age from recorded traffic (an ECS
+    /// service's or a cluster's, or --traffic FILE), the Lambda settings to choose, and readiness
     #[command(
-        long_about = "Predict each platform's monthly cost and message age from recorded traffic, the Lambda settings to choose, and whether the config is ready.\n\nFor now assess replays a per-minute CSV (--traffic FILE) through simulate's model, with no AWS call. Reading a service's or a cluster's traffic from CloudWatch (SERVICE, --cluster) is planned for a later version."
+        long_about = "Predict each platform's monthly cost and message age from recorded traffic, the Lambda settings to choose, and whether the worker is ready.\n\nCLUSTER/SERVICE reads the service as init --from-ecs does and its queues' per-minute traffic and running tasks from CloudWatch; --cluster NAME does so for every SQS worker of the cluster and ranks them by monthly saving (--html FILE: a page with a chart per service); --traffic FILE replays a per-minute CSV for the config, with no AWS call."
     )]
     Assess(AssessArgs),
     /// Run the image here under both platforms' contracts (Lambda's Runtime API, ECS's command)
