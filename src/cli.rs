@@ -132,10 +132,10 @@ pub enum Command {
         group(clap::ArgGroup::new("modelled_load").args(["count", "batches", "rate", "from_compare"]).required(true).multiple(true))
     )]
     Simulate(SimulateArgs),
-    /// Predict each platform's monthly cost and message age from recorded traffic (--traffic
-    /// FILE, no AWS call), the Lambda settings to choose, and whether the config is ready
+    /// Predict each platform's monthly cost and message age from recorded traffic (an ECS
+    /// service's or a cluster's, or --traffic FILE), the Lambda settings to choose, and readiness
     #[command(
-        long_about = "Predict each platform's monthly cost and message age from recorded traffic, the Lambda settings to choose, and whether the config is ready.\n\nFor now assess replays a per-minute CSV (--traffic FILE) through simulate's model, with no AWS call. Reading a service's or a cluster's traffic from CloudWatch (SERVICE, --cluster) is planned for a later version."
+        long_about = "Predict each platform's monthly cost and message age from recorded traffic, the Lambda settings to choose, and whether the worker is ready.\n\nCLUSTER/SERVICE reads the service as init --from-ecs does and its queues' per-minute traffic and running tasks from CloudWatch; --cluster NAME does so for every SQS worker of the cluster and ranks them by monthly saving (--html FILE: a page with a chart per service); --traffic FILE replays a per-minute CSV for the config, with no AWS call."
     )]
     Assess(AssessArgs),
     /// Run the image here under both platforms' contracts (Lambda's Runtime API, ECS's command)
@@ -365,16 +365,31 @@ pub struct SimulateArgs {
 
 #[derive(Debug, Args)]
 pub struct AssessArgs {
+    /// An ECS service to read from AWS: its config as `init --from-ecs` reads it, its queues'
+    /// traffic and its running tasks from CloudWatch
+    #[arg(value_name = "CLUSTER/SERVICE", conflicts_with_all = ["traffic", "cluster"])]
+    pub target: Option<String>,
+    /// Every service of this ECS cluster that consumes an SQS queue, ranked by monthly saving
+    #[arg(long, value_name = "NAME", conflicts_with = "traffic")]
+    pub cluster: Option<String>,
+    /// The days of recorded traffic to read (by minute up to 15, CloudWatch's retention of
+    /// 1-minute data; by 5 minutes up to 63)
+    #[arg(long, value_name = "N", default_value_t = 14)]
+    pub days: u64,
+    /// With --cluster: also write one self-contained HTML page, a chart per service
+    #[arg(long, value_name = "FILE", requires = "cluster")]
+    pub html: Option<PathBuf>,
     /// A per-minute CSV: `time,sent` and optionally `deleted,visible,oldest_age_s`; time as RFC
-    /// 3339 or seconds since the epoch (required for now: the AWS mode is not built yet)
+    /// 3339 or seconds since the epoch; replayed for the config (-f), no AWS call
     #[arg(long, value_name = "FILE")]
     pub traffic: Option<PathBuf>,
     /// Model only this queue of a worker of several (a key under `queues:`); their sum without it
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", requires = "traffic")]
     pub queue: Option<String>,
-    /// The handling time of one message
-    #[arg(long, value_name = "DURATION", default_value = "100ms", value_parser = parse_fine_duration)]
-    pub per_message: std::time::Duration,
+    /// The handling time of one message (with --traffic: 100ms unless given; against AWS: what
+    /// the recorded task count and deletes imply unless given)
+    #[arg(long, value_name = "DURATION", value_parser = parse_fine_duration)]
+    pub per_message: Option<std::time::Duration>,
     /// A Fargate task's image pull and start (measured: about a minute)
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_fine_duration)]
     pub task_start: std::time::Duration,

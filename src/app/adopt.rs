@@ -53,6 +53,26 @@ pub async fn adopt(
     refuse_existing(&ws.file, force)?;
     let dir = folder_of(&ws.file);
     let aws = connect(ws, None, printer).await?;
+    let running = read_running(&aws, cluster, name).await?;
+    let platform = if running.task.architecture.as_deref() == Some("ARM64") {
+        Platform::Arm64
+    } else {
+        Platform::Amd64
+    };
+    // The code facts are optional: the report then says what the handler would need.
+    let facts = read_facts(&dir, platform).ok();
+    let (text, report) = adopt::translate(&running, facts.as_ref());
+    let written = write_config(&ws.file, &dir, &text)?;
+    Ok(Adopted {
+        file: ws.file.clone(),
+        written,
+        report,
+    })
+}
+
+/// Everything `init --from-ecs` reads of the running service `cluster/name`: the service, its
+/// task definition, queues, roles' policies, scaling and secrets' ARNs (`assess` reads the same).
+pub(crate) async fn read_running(aws: &Aws, cluster: &str, name: &str) -> Result<Running, Failure> {
     let (ecs, iam) = (aws.ecs(), aws.iam());
     let Some(found) = ecs.service(cluster, name).await?.filter(|s| s.active) else {
         return Err(Failure::new(format!("no ECS service `{name}` in cluster `{cluster}` (region {})", aws.region())).hint("check the names with `aws ecs list-services --cluster CLUSTER`, and the region (--region or AWS_REGION)"));
@@ -67,7 +87,7 @@ pub async fn adopt(
         desired: found.counts.desired,
     };
     let task = ecs.task_definition(&service.task_definition).await?;
-    let (queues, worker) = find_queues(&aws, &task).await?;
+    let (queues, worker) = find_queues(aws, &task).await?;
     let task_role = match &task.task_role {
         Some(arn) => Some(role_policies(&iam, arn).await?),
         None => None,
@@ -91,14 +111,7 @@ pub async fn adopt(
             secret_arns.push((var.clone(), arn));
         }
     }
-    let platform = if task.architecture.as_deref() == Some("ARM64") {
-        Platform::Arm64
-    } else {
-        Platform::Amd64
-    };
-    // The code facts are optional: the report then says what the handler would need.
-    let facts = read_facts(&dir, platform).ok();
-    let running = Running {
+    Ok(Running {
         service,
         task,
         task_role,
@@ -107,15 +120,12 @@ pub async fn adopt(
         queues,
         worker,
         secret_arns,
-    };
-    let (text, report) = adopt::translate(&running, facts.as_ref());
-    let written = write_config(&ws.file, &dir, &text)?;
-    Ok(Adopted {
-        file: ws.file.clone(),
-        written,
-        report,
     })
 }
+
+/// How the error of a task definition with no queue starts: `assess --cluster` passes over
+/// such a service (it is no SQS worker).
+pub(crate) const NO_QUEUE: &str = "no container of task definition";
 
 /// Whether a secret's `valueFrom` is a Parameter Store parameter (its ARN, or its name), as
 /// opposed to a Secrets Manager secret (Amazon ECS Developer Guide, "Pass sensitive data to an
@@ -191,7 +201,7 @@ async fn find_queues(aws: &Aws, task: &TaskDefinition) -> Result<(Vec<Queue>, us
         }
     }
     let Some((worker, found)) = best else {
-        return Err(Failure::new(format!("no container of task definition `{}` has an environment variable or SSM String parameter holding an SQS queue URL, name or ARN", task.arn)).hint("the worker must get its queue from an environment variable (e.g. SQS_QUEUE_URL=https://sqs.REGION.amazonaws.com/ACCOUNT/NAME, or a queue's name or ARN); for another worker start from plain `replatform init`"));
+        return Err(Failure::new(format!("{NO_QUEUE} `{}` has an environment variable or SSM String parameter holding an SQS queue URL, name or ARN", task.arn)).hint("the worker must get its queue from an environment variable (e.g. SQS_QUEUE_URL=https://sqs.REGION.amazonaws.com/ACCOUNT/NAME, or a queue's name or ARN); for another worker start from plain `replatform init`"));
     };
     // One queue per account and name, whatever the URL's form.
     let mut queues: Vec<Queue> = Vec::new();

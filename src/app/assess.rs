@@ -2,6 +2,8 @@
 //! the config's ECS and Lambda settings, no AWS call (`core::assess`); the readiness is
 //! `validate`'s verdict.
 
+pub mod aws;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -25,6 +27,13 @@ pub struct Spec {
     pub queue: Option<String>,
 }
 
+/// The mean message size the replay bills: the load's default sizes, as the series holds no
+/// message size.
+pub(crate) fn message_bytes() -> u64 {
+    let sizes = crate::core::load::SizeRange::default();
+    ((sizes.min + sizes.max) / 2 + crate::core::load::ATTRIBUTE_ALLOWANCE) as u64
+}
+
 /// Reads the series, replays it and checks the config.
 pub fn assess(ws: &Workspace, spec: &Spec, printer: &Printer) -> Result<Report, Failure> {
     let hint = "a CSV with a header `time,sent` (optionally deleted, visible, oldest_age_s) and one row a minute; see docs/commands.md#assess";
@@ -35,12 +44,9 @@ pub fn assess(ws: &Workspace, spec: &Spec, printer: &Printer) -> Result<Report, 
     let traffic = assess::parse_traffic(&text)
         .map_err(|e| Failure::new(format!("--traffic `{}` {e}", path.display())).hint(hint))?;
     let prices = prices(spec.prices.as_deref())?;
-    // The load's default sizes: the series holds no message size.
-    let sizes = crate::core::load::SizeRange::default();
     let inputs = Inputs {
         task_start: spec.task_start,
-        message_bytes: ((sizes.min + sizes.max) / 2 + crate::core::load::ATTRIBUTE_ALLOWANCE)
-            as u64,
+        message_bytes: message_bytes(),
         ..Inputs::new(assess::waves(&traffic), spec.per_message)
     };
     let (setup, said) = setup_for(ws, &inputs, spec.queue.as_deref(), printer)?;

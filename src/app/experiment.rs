@@ -373,6 +373,7 @@ fn write_files(
                 .endpoint
                 .is_some()
                 .then_some("an emulator: local stand-ins did the work"),
+            no_data: files::chart::SEE_NOTES,
         },
     )
 }

@@ -262,6 +262,7 @@ fn run(
             load: run.load_window_s,
             predicted: &[],
             workers_not_measured: None,
+            no_data: files::chart::SEE_NOTES,
         },
     )
     .map_err(|e| Failure::new(e).hint("choose another folder with --out DIR"))?;

@@ -28,6 +28,18 @@ pub struct Query<'a> {
     pub stat: &'a str,
 }
 
+/// One metric of a batched read (`metric_data_paged`): any dimensions, owned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MetricQuery {
+    /// The id its series is returned under: a lowercase letter first, then letters, digits
+    /// and `_`.
+    pub id: String,
+    pub namespace: String,
+    pub metric: String,
+    pub dimensions: Vec<(String, String)>,
+    pub stat: String,
+}
+
 /// A query's datapoints as CloudWatch gives them: the minutes' starts (seconds since the Unix
 /// epoch) and the values, in the same order.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -92,6 +104,35 @@ impl CloudWatch {
         newest_first: bool,
         about: &str,
     ) -> Result<Vec<Series>, AwsError> {
+        let queries: Vec<MetricQuery> = queries
+            .iter()
+            .map(|q| MetricQuery {
+                id: q.id.to_string(),
+                namespace: q.namespace.to_string(),
+                metric: q.metric.to_string(),
+                dimensions: vec![(q.dimension.0.to_string(), q.dimension.1.to_string())],
+                stat: q.stat.to_string(),
+            })
+            .collect();
+        self.metric_data_paged(&queries, from, to, 60, newest_first, about)
+            .await
+            .map(|(series, _)| series)
+    }
+
+    /// `GetMetricData` for any number of dimensions and a period (60, or 300 beyond the 15
+    /// days CloudWatch keeps 1-minute data), every page read (`NextToken`: a call returns
+    /// at most 100,800 datapoints, Amazon CloudWatch API Reference, `GetMetricData`). Each
+    /// query's series, its pages joined, and the calls made. At most 500 queries: the caller
+    /// batches (`core::assess::recorded::batches`).
+    pub async fn metric_data_paged(
+        &self,
+        queries: &[MetricQuery],
+        from: SystemTime,
+        to: SystemTime,
+        period_s: i32,
+        newest_first: bool,
+        about: &str,
+    ) -> Result<(Vec<Series>, u32), AwsError> {
         let mut call = self
             .client
             .get_metric_data()
@@ -102,47 +143,70 @@ impl CloudWatch {
         }
         for q in queries {
             let metric = Metric::builder()
-                .namespace(q.namespace)
-                .metric_name(q.metric)
-                .dimensions(
-                    Dimension::builder()
-                        .name(q.dimension.0)
-                        .value(q.dimension.1)
-                        .build(),
-                )
+                .namespace(&q.namespace)
+                .metric_name(&q.metric)
+                .set_dimensions(Some(
+                    q.dimensions
+                        .iter()
+                        .map(|(n, v)| Dimension::builder().name(n).value(v).build())
+                        .collect(),
+                ))
                 .build();
             call = call.metric_data_queries(
                 MetricDataQuery::builder()
-                    .id(q.id)
+                    .id(&q.id)
                     .metric_stat(
                         MetricStat::builder()
                             .metric(metric)
-                            .period(60)
-                            .stat(q.stat)
+                            .period(period_s)
+                            .stat(&q.stat)
                             .build(),
                     )
                     .return_data(true)
                     .build(),
             );
         }
-        let out = call.send().await.map_err(|e| {
-            aws_error(
-                op(
-                    format!("reading the CloudWatch metrics of {about}"),
-                    "cloudwatch:GetMetricData",
-                ),
-                e,
-            )
-        })?;
-        Ok(out
-            .metric_data_results()
-            .iter()
-            .map(|r| Series {
-                id: r.id().unwrap_or_default().to_string(),
-                timestamps: r.timestamps().iter().map(|t| t.secs()).collect(),
-                values: r.values().to_vec(),
-            })
-            .collect())
+        let mut series: Vec<Series> = Vec::new();
+        let mut calls = 0u32;
+        let mut token: Option<String> = None;
+        loop {
+            calls += 1;
+            let out = call
+                .clone()
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| {
+                    aws_error(
+                        op(
+                            format!("reading the CloudWatch metrics of {about}"),
+                            "cloudwatch:GetMetricData",
+                        ),
+                        e,
+                    )
+                })?;
+            for r in out.metric_data_results() {
+                let id = r.id().unwrap_or_default();
+                let at = match series.iter().position(|s| s.id == id) {
+                    Some(i) => i,
+                    None => {
+                        series.push(Series {
+                            id: id.to_string(),
+                            ..Series::default()
+                        });
+                        series.len() - 1
+                    }
+                };
+                let s = &mut series[at];
+                s.timestamps.extend(r.timestamps().iter().map(|t| t.secs()));
+                s.values.extend_from_slice(r.values());
+            }
+            match out.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                _ => break,
+            }
+        }
+        Ok((series, calls))
     }
 
     /// `DescribeAlarms`: the CloudWatch alarms named (at most 100 names a call), or with an

@@ -126,6 +126,38 @@ impl Ecs {
         }))
     }
 
+    /// `ListServices`, every page: the names of the cluster's services, sorted. A missing
+    /// cluster is an error ([`AwsError::is_missing_cluster`]).
+    pub async fn service_names(&self, cluster: &str) -> Result<Vec<String>, AwsError> {
+        let mut pages = self
+            .client
+            .list_services()
+            .cluster(cluster)
+            .into_paginator()
+            .send();
+        let mut names = Vec::new();
+        while let Some(page) = pages.next().await {
+            let out = page.map_err(|e| {
+                aws_error(
+                    op(
+                        format!("listing the services of ECS cluster `{cluster}`"),
+                        "ecs:ListServices",
+                    ),
+                    e,
+                )
+            })?;
+            // An ARN's last part is the service's name (arn:aws:ecs:REGION:ACCOUNT:service/CLUSTER/NAME).
+            names.extend(
+                out.service_arns()
+                    .iter()
+                    .map(|a| a.rsplit('/').next().unwrap_or(a).to_string()),
+            );
+        }
+        names.sort();
+        names.dedup();
+        Ok(names)
+    }
+
     /// `DescribeTaskDefinition`: the revision `arn`.
     pub async fn task_definition(&self, arn: &str) -> Result<TaskDefinition, AwsError> {
         let operation = op(

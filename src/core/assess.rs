@@ -14,6 +14,7 @@ use std::time::{Duration, SystemTime};
 use serde::Serialize;
 
 use super::cost::{self, Compute, Prices};
+use super::experiment::Sample;
 use super::load::Wave;
 use super::side::Side;
 use super::simulate::lambda::Trigger;
@@ -333,7 +334,24 @@ pub struct Report {
     pub readiness: Readiness,
     /// How the figures were made, in words.
     pub notes: Vec<String>,
+    /// What was read of AWS (`assess CLUSTER/SERVICE`, `--cluster`); absent for `--traffic`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recorded: Option<recorded::Recorded>,
+    /// The replay of the config's settings, at most [`CHART_POINTS`] samples a platform (the
+    /// HTML page's chart); not in the JSON document.
+    #[serde(skip)]
+    pub predicted: Vec<Sample>,
+    /// What ran (the recorded queue depth and task count, as ECS's samples), thinned likewise;
+    /// empty for `--traffic`.
+    #[serde(skip)]
+    pub measured: Vec<Sample>,
+    /// The model's mean ECS task count over the period.
+    #[serde(skip)]
+    pub ecs_tasks_mean: Option<f64>,
 }
+
+/// Samples a platform kept for a chart.
+pub const CHART_POINTS: usize = 720;
 
 /// Cost of the period times 30 days over the period's length.
 pub fn monthly(period_usd: f64, minutes: u64) -> f64 {
@@ -553,8 +571,14 @@ pub fn assess(
         },
         readiness,
         notes,
+        recorded: None,
+        predicted: recorded::thin(&first.run.samples, CHART_POINTS),
+        measured: Vec::new(),
+        ecs_tasks_mean: recorded::model_tasks_mean(&first.run.samples),
     }
 }
+
+pub mod recorded;
 
 #[cfg(test)]
 mod tests;

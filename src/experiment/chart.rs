@@ -69,7 +69,13 @@ pub struct Chart<'a> {
     /// Why the samples' worker counts are not the workers' (an emulator's, where local
     /// stand-ins did the work): then no measured worker line is drawn and the legend says why.
     pub workers_not_measured: Option<&'a str>,
+    /// Why a platform has no measured line, in its legend entry: [`SEE_NOTES`] for `compare`'s
+    /// files.
+    pub no_data: &'a str,
 }
+
+/// Where `compare`'s and `simulate`'s files say why a figure is missing.
+pub const SEE_NOTES: &str = "see samples.csv notes";
 
 /// Contiguous runs of known points: a gap in the data is a gap in the line, not a made-up
 /// straight segment. A sample without the figure is a gap, and so, with `gaps`, is a pause
@@ -277,7 +283,7 @@ fn draw(
             let lines = runs(&of_platform, measured, true);
             if lines.is_empty() {
                 // Said in the legend, so a missing line is never read as zero.
-                let why = not_measured.unwrap_or("see samples.csv notes");
+                let why = not_measured.unwrap_or(c.no_data);
                 entries.push(Entry {
                     mark: Mark::Faint(colour),
                     label: format!("{}: no data ({why})", label(platform)),
@@ -509,6 +515,7 @@ mod tests {
             load: Some(load),
             predicted: &predicted,
             workers_not_measured,
+            no_data: SEE_NOTES,
         })
         .unwrap()
     }

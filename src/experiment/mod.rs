@@ -1,6 +1,7 @@
 //! The side-by-side experiment: `load` sends the same messages to both queues, `compare`
 //! samples both platforms while they drain them and leaves the samples, a summary and a chart.
 
+pub mod assess_page;
 pub mod chart;
 pub mod compare;
 pub mod load;

@@ -38,7 +38,7 @@ fn json(name: &str) -> Value {
         .unwrap_or_else(|e| panic!("{name}: --output json is one document: {e}"))
 }
 
-fn platform<'a>(doc: &'a Value, name: &str) -> &'a Value {
+pub(crate) fn platform<'a>(doc: &'a Value, name: &str) -> &'a Value {
     doc["platforms"]
         .as_array()
         .unwrap()
@@ -47,7 +47,7 @@ fn platform<'a>(doc: &'a Value, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no {name} in {doc}"))
 }
 
-fn usd(v: &Value) -> f64 {
+pub(crate) fn usd(v: &Value) -> f64 {
     v.as_f64().unwrap_or_else(|| panic!("{v} is not a number"))
 }
 
@@ -214,20 +214,22 @@ fn bad_traffic_files_exit_1_naming_the_line() {
 }
 
 #[test]
-fn without_traffic_assess_says_the_aws_mode_is_not_built_and_exits_2() {
+fn assess_with_nothing_to_assess_is_a_usage_error_that_names_the_three_ways() {
     let o = replatform(&["assess"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    for way in ["CLUSTER/SERVICE", "--cluster NAME", "--traffic FILE"] {
+        assert!(text(&o.stderr).contains(way), "{way}: {}", text(&o.stderr));
+    }
+    // A target that is not CLUSTER/SERVICE, and two ways at once, are refused before any call.
+    let o = replatform(&["assess", "orders"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
     assert!(
-        text(&o.stderr).contains("not built yet"),
+        text(&o.stderr).contains("CLUSTER/SERVICE"),
         "{}",
         text(&o.stderr)
     );
-    let help = replatform(&["assess", "--help"]);
-    assert!(
-        text(&help.stdout).contains("planned"),
-        "{}",
-        text(&help.stdout)
-    );
+    let o = replatform(&["assess", "prod/orders", "--cluster", "prod"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
 }
 
 #[test]

@@ -680,7 +680,7 @@ fn legend_left(svg: &str) -> f64 {
 }
 
 /// A chart as headless Chromium draws it at the SVG's own size: its width and RGB pixels.
-fn screenshot(svg: &Path) -> (usize, Vec<[u8; 3]>) {
+pub(crate) fn screenshot(svg: &Path) -> (usize, Vec<[u8; 3]>) {
     let png = svg.with_extension("png");
     let profile = tempfile::tempdir().unwrap();
     let status = Command::new("chromium")
@@ -811,6 +811,7 @@ fn a_chart_draws_no_worker_line_where_nothing_was_measured() {
         load: Some((0.3, 0.5)),
         predicted: &[],
         workers_not_measured: None,
+        no_data: replatform::experiment::chart::SEE_NOTES,
     })
     .unwrap();
     std::fs::write(&path, &svg).unwrap();

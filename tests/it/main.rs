@@ -13,6 +13,9 @@ mod adopt_k8s;
 #[cfg(feature = "full-tests")]
 mod adopt_shapes;
 mod assess;
+mod assess_bench;
+#[cfg(feature = "full-tests")]
+mod assess_emulator;
 mod bad_inputs;
 #[cfg(feature = "full-tests")]
 mod bridge_local;
