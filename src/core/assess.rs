@@ -367,9 +367,24 @@ pub struct Replay {
 
 /// Replays `inputs` (its `window` the period) through the model for `setup`.
 pub fn replay(setup: &Setup, inputs: &Inputs) -> Replay {
+    replay_sides(setup, inputs, true)
+}
+
+/// [`replay`] of the Lambda side alone (`simulate::run_lambda_only`): what the settings search
+/// prices, since its candidates differ only in Lambda's settings. ECS's figures in it are empty.
+pub fn replay_lambda(setup: &Setup, inputs: &Inputs) -> Replay {
+    replay_sides(setup, inputs, false)
+}
+
+fn replay_sides(setup: &Setup, inputs: &Inputs, ecs: bool) -> Replay {
     let mut ages = [Ages::default(), Ages::default()];
     let mut last_s = 0;
-    let run = simulate::run_observed(setup, inputs, &mut |t: Tick| {
+    let run_it = if ecs {
+        simulate::run_observed
+    } else {
+        simulate::run_lambda_only
+    };
+    let run = run_it(setup, inputs, &mut |t: Tick| {
         last_s = t.at_ms / 1000;
         for (a, taken) in ages.iter_mut().zip(t.taken) {
             a.observe(last_s, t.sent, taken);
@@ -514,7 +529,7 @@ pub fn assess(
                     }
                     let mut s = setup.clone();
                     s.lambda.trigger = trigger;
-                    price_all(&replay(&s, &inputs), Some(b), mc);
+                    price_all(&replay_lambda(&s, &inputs), Some(b), mc);
                 }
             }
         }

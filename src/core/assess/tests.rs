@@ -199,3 +199,61 @@ fn an_idle_period_costs_no_compute_on_either_platform_scaled_to_zero() {
         assert_eq!((p.age_p50_s, p.messages), (None, 0));
     }
 }
+
+/// The settings search replays the Lambda side alone: for every trigger setting it tries, what
+/// it prices (Lambda's usage and message ages) is what the full replay gives.
+#[test]
+fn the_lambda_side_alone_replays_as_in_the_full_replay() {
+    let c = config(1, 4);
+    let stacks = render(&Sources::builtin(), &Data::new(&c, &Image::Placeholder)).unwrap();
+    let ecs = stacks
+        .into_iter()
+        .find(|s| s.side() == Some(Side::Ecs))
+        .unwrap();
+    // A quiet hour, a burst, a steady trickle.
+    let mut sent = vec![0.0; 60];
+    sent.extend([900.0, 400.0]);
+    sent.extend(vec![7.5; 120]);
+    let traffic = Traffic {
+        start_unix_s: T0,
+        sent,
+        deleted: None,
+        visible: None,
+        oldest_age_s: None,
+    };
+    let minutes = traffic.minutes();
+    let inputs = Inputs {
+        window: Some(Duration::from_secs(minutes * 60)),
+        interval: Duration::from_secs(60),
+        ..Inputs::new(waves(&traffic), Duration::from_millis(150))
+    };
+    let base = Setup::new(&c, &ecs.template, &inputs).unwrap();
+    for (batch_size, max_concurrency) in [(10, Some(2)), (1, Some(5)), (5, None)] {
+        let mut s = base.clone();
+        s.lambda.trigger = Trigger::Sqs {
+            batch_size,
+            window_ms: 0,
+            max_concurrency,
+            provisioned: None,
+        };
+        let (full, alone) = (replay(&s, &inputs), replay_lambda(&s, &inputs));
+        let lambda = |r: &Replay| {
+            r.run
+                .usage
+                .iter()
+                .find(|u| u.platform == Side::Lambda)
+                .cloned()
+                .unwrap()
+        };
+        assert_eq!(
+            lambda(&full),
+            lambda(&alone),
+            "{batch_size} {max_concurrency:?}"
+        );
+        assert_eq!(
+            full.ages[1], alone.ages[1],
+            "{batch_size} {max_concurrency:?}"
+        );
+        assert!(full.ages[1].count() > 0);
+    }
+}

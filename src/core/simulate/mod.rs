@@ -383,6 +383,18 @@ pub struct Tick {
 
 /// [`run`], with `observe` called at the end of every tick; the run is the same.
 pub fn run_observed(setup: &Setup, inputs: &Inputs, observe: &mut dyn FnMut(Tick)) -> Run {
+    run_sides(setup, inputs, true, observe)
+}
+
+/// [`run_observed`] for the Lambda side alone: ECS's queue, alarms and tasks are not stepped,
+/// so its samples, usage and decisions say nothing, and the Lambda side's are those
+/// [`run_observed`] gives (the two sides share nothing but the load). `assess`'s settings search
+/// varies only the Lambda settings, so it replays this half.
+pub fn run_lambda_only(setup: &Setup, inputs: &Inputs, observe: &mut dyn FnMut(Tick)) -> Run {
+    run_sides(setup, inputs, false, observe)
+}
+
+fn run_sides(setup: &Setup, inputs: &Inputs, ecs: bool, observe: &mut dyn FnMut(Tick)) -> Run {
     let mut ecs_q = Queue::new(setup.queue);
     let mut lam_q = Queue::new(setup.queue);
     let mut metrics = QueueMetrics::new(inputs.metric_delay.as_millis() as u64);
@@ -412,9 +424,11 @@ pub fn run_observed(setup: &Setup, inputs: &Inputs, observe: &mut dyn FnMut(Tick
     let mut stopped = Stopped::Timeout;
     let mut t = 0u64;
     loop {
-        ecs_q.advance(t);
+        if ecs {
+            ecs_q.advance(t);
+            service.start_due(t, &mut log);
+        }
         lam_q.advance(t);
-        service.start_due(t, &mut log);
         // A sample is the state at its instant, before that instant's sends (the first one
         // shows the queues before the load, as `compare`'s does).
         if t % interval_ms == 0 {
@@ -466,7 +480,7 @@ pub fn run_observed(setup: &Setup, inputs: &Inputs, observe: &mut dyn FnMut(Tick
                     .collect();
                 last.len() == DRAINED_SAMPLES && last.iter().all(|s| s.depth() == Some(0))
             };
-            let ecs_back = desired == s.min && service.alive() == u64::from(s.min);
+            let ecs_back = !ecs || (desired == s.min && service.alive() == u64::from(s.min));
             if window_ms.is_none()
                 && load_over
                 && drained(Side::Ecs)
@@ -487,24 +501,28 @@ pub fn run_observed(setup: &Setup, inputs: &Inputs, observe: &mut dyn FnMut(Tick
         {
             let poison = poison_left.min(w.count);
             poison_left -= poison;
-            ecs_q.send(t, w.count, poison);
+            if ecs {
+                ecs_q.send(t, w.count, poison);
+            }
             lam_q.send(t, w.count, poison);
             sent += w.count;
             next_wave += 1;
         }
-        metrics.record(
-            t,
-            Minute {
-                visible: ecs_q.visible(),
-                not_visible: ecs_q.in_flight(),
-                delayed: ecs_q.delayed(),
-            },
-            ecs_q.first_activity_ms.is_some(),
-        );
+        if ecs {
+            metrics.record(
+                t,
+                Minute {
+                    visible: ecs_q.visible(),
+                    not_visible: ecs_q.in_flight(),
+                    delayed: ecs_q.delayed(),
+                },
+                ecs_q.first_activity_ms.is_some(),
+            );
+        }
 
         // CloudWatch evaluates the alarms once a minute; one in ALARM re-invokes its actions
         // each time (docs/pitfalls.md#p30).
-        if t > 0 && t % MINUTE_MS == 0 {
+        if ecs && t > 0 && t % MINUTE_MS == 0 {
             for (i, a) in s.alarms.iter().enumerate() {
                 let e = a.evaluate(&metrics, t, states[i]);
                 if e.state != states[i] {
@@ -569,11 +587,13 @@ pub fn run_observed(setup: &Setup, inputs: &Inputs, observe: &mut dyn FnMut(Tick
                 }
             }
         }
-        service.reconcile(u64::from(desired), t, &mut log);
-        service.tick(t, &mut ecs_q);
+        if ecs {
+            service.reconcile(u64::from(desired), t, &mut log);
+            service.tick(t, &mut ecs_q);
+        }
         function.tick(t, &mut lam_q, &mut log);
 
-        if ecs_q.visible() > 0 {
+        if ecs && ecs_q.visible() > 0 {
             ecs_tally.add(if desired >= s.max {
                 "max"
             } else if service.pending() > 0 {
