@@ -7,7 +7,7 @@ use std::process::Output;
 
 use serde_json::Value;
 
-use crate::common::repo;
+use crate::common::{platform, repo};
 
 /// The binary with no way to reach AWS, in the example's folder.
 fn replatform(args: &[&str]) -> Output {
@@ -36,15 +36,6 @@ fn json(name: &str) -> Value {
     assert_eq!(o.status.code(), Some(0), "{name}: {}", text(&o.stderr));
     serde_json::from_slice(&o.stdout)
         .unwrap_or_else(|e| panic!("{name}: --output json is one document: {e}"))
-}
-
-pub(crate) fn platform<'a>(doc: &'a Value, name: &str) -> &'a Value {
-    doc["platforms"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["platform"] == name)
-        .unwrap_or_else(|| panic!("no {name} in {doc}"))
 }
 
 pub(crate) fn usd(v: &Value) -> f64 {

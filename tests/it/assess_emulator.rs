@@ -14,7 +14,8 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::adopt::{fixture, moto, text};
-use crate::assess::{platform, usd as f};
+use crate::assess::usd as f;
+use crate::common::platform;
 
 const DAYS: &str = "1";
 

@@ -369,3 +369,14 @@ pub fn render_everything(dir: &Path) -> Vec<PathBuf> {
     assert!(files.len() >= 2 * (2 + 2 * variations().len()));
     files
 }
+
+/// The entry of a JSON document's `platforms` (`local`'s, `assess`'s) for `name` (`ecs`,
+/// `lambda`).
+pub fn platform<'a>(doc: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    doc["platforms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["platform"] == name)
+        .unwrap_or_else(|| panic!("no {name} in {doc}"))
+}

@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 
 use aws_sdk_sqs::types::QueueAttributeName;
 
-use crate::common::repo;
+use crate::common::{platform, repo};
 use crate::emulator::{block, json, stderr, Moto};
 
 /// The local Python base, made once per machine (about a minute the first time).
@@ -86,15 +86,6 @@ pub(crate) fn counts(sqs: &aws_sdk_sqs::Client, url: &str) -> (u64, u64) {
             .parse()
             .unwrap(),
     )
-}
-
-fn platform<'a>(doc: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
-    doc["platforms"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["platform"] == name)
-        .unwrap_or_else(|| panic!("no {name} in {doc}"))
 }
 
 fn local(moto: &Moto, dir: &Path, args: &[&str]) -> std::process::Output {
