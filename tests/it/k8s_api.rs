@@ -12,17 +12,15 @@
 //! test asserts the order of what production went through; every request is kept.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Value};
 
 pub const SCALED_OBJECT: &str = "/apis/keda.sh/v1alpha1/namespaces/shop/scaledobjects/orders";
 pub const DEPLOYMENT: &str = "/apis/apps/v1/namespaces/shop/deployments/orders-worker";
-/// The bearer token of the kubeconfig the binary is given: it must never show.
-pub const TOKEN: &str = "k8s-aws-v1.aHR0cHM6Ly9zdHMuZXUtd2VzdC0xLmFtYXpvbmF3cy5jb20vc2VjcmV0";
+#[cfg(feature = "full-tests")]
+pub use over_http::TOKEN;
 
 /// What the API server holds, and what it was asked.
 #[derive(Debug, Default)]
@@ -33,7 +31,8 @@ pub struct ApiState {
     pub deny_patch: bool,
     /// Every request: `GET /apis/...`, `PATCH /apis/... application/merge-patch+json`.
     pub requests: Vec<String>,
-    /// The `Authorization` headers seen.
+    /// The `Authorization` headers seen over HTTP.
+    #[cfg(feature = "full-tests")]
     pub authorizations: Vec<String>,
 }
 
@@ -242,78 +241,94 @@ impl KedaApi {
         });
         kube::Client::new(service, "shop")
     }
+}
 
-    /// The answers over HTTP on 127.0.0.1, for the binary: the server's URL.
-    pub fn serve(&self) -> String {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let api = self.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let api = api.clone();
-                std::thread::spawn(move || {
-                    let mut reader = BufReader::new(stream.try_clone().unwrap());
-                    let mut out = stream;
-                    loop {
-                        let mut line = String::new();
-                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                            return;
-                        }
-                        let mut words = line.split_whitespace();
-                        let (method, path) = (
-                            words.next().unwrap_or_default().to_string(),
-                            words.next().unwrap_or_default().to_string(),
-                        );
-                        let (mut length, mut ct) = (0usize, String::new());
+/// The same answers over HTTP, for the binary (`cutover.rs`, with the tools of `full-tests`).
+#[cfg(feature = "full-tests")]
+mod over_http {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::TcpListener;
+    use std::path::{Path, PathBuf};
+
+    use super::KedaApi;
+
+    /// The bearer token of the kubeconfig the binary is given: it must never show.
+    pub const TOKEN: &str = "k8s-aws-v1.aHR0cHM6Ly9zdHMuZXUtd2VzdC0xLmFtYXpvbmF3cy5jb20vc2VjcmV0";
+
+    impl KedaApi {
+        /// The answers over HTTP on 127.0.0.1, for the binary (`cutover.rs`, with the tools of
+        /// `full-tests`): the server's URL.
+        pub fn serve(&self) -> String {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let url = format!("http://{}", listener.local_addr().unwrap());
+            let api = self.clone();
+            std::thread::spawn(move || {
+                for stream in listener.incoming().flatten() {
+                    let api = api.clone();
+                    std::thread::spawn(move || {
+                        let mut reader = BufReader::new(stream.try_clone().unwrap());
+                        let mut out = stream;
                         loop {
-                            let mut h = String::new();
-                            if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
-                                break;
+                            let mut line = String::new();
+                            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                                return;
                             }
-                            let (name, value) = h.split_once(':').unwrap_or((&h, ""));
-                            let value = value.trim().to_string();
-                            match name.to_ascii_lowercase().as_str() {
-                                "content-length" => length = value.parse().unwrap_or(0),
-                                "content-type" => ct = value,
-                                "authorization" => {
-                                    api.state.lock().unwrap().authorizations.push(value)
+                            let mut words = line.split_whitespace();
+                            let (method, path) = (
+                                words.next().unwrap_or_default().to_string(),
+                                words.next().unwrap_or_default().to_string(),
+                            );
+                            let (mut length, mut ct) = (0usize, String::new());
+                            loop {
+                                let mut h = String::new();
+                                if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
+                                    break;
                                 }
-                                _ => {}
+                                let (name, value) = h.split_once(':').unwrap_or((&h, ""));
+                                let value = value.trim().to_string();
+                                match name.to_ascii_lowercase().as_str() {
+                                    "content-length" => length = value.parse().unwrap_or(0),
+                                    "content-type" => ct = value,
+                                    "authorization" => {
+                                        api.state.lock().unwrap().authorizations.push(value)
+                                    }
+                                    _ => {}
+                                }
                             }
-                        }
-                        let mut body = vec![0; length];
-                        if reader.read_exact(&mut body).is_err() {
-                            return;
-                        }
-                        let (code, answer) = api.answer(&method, &path, &ct, &body);
-                        let text = serde_json::to_string(&answer).unwrap();
-                        let reply = format!(
+                            let mut body = vec![0; length];
+                            if reader.read_exact(&mut body).is_err() {
+                                return;
+                            }
+                            let (code, answer) = api.answer(&method, &path, &ct, &body);
+                            let text = serde_json::to_string(&answer).unwrap();
+                            let reply = format!(
                             "HTTP/1.1 {code} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{text}",
                             if code == 200 { "OK" } else { "Error" },
                             text.len()
                         );
-                        if out.write_all(reply.as_bytes()).is_err() {
-                            return;
+                            if out.write_all(reply.as_bytes()).is_err() {
+                                return;
+                            }
                         }
-                    }
-                });
-            }
-        });
-        url
-    }
+                    });
+                }
+            });
+            url
+        }
 
-    /// A kubeconfig in `dir` whose context `shop-eks` names the server at `url` with a bearer
-    /// token, and whose current context is another cluster's.
-    pub fn kubeconfig(dir: &Path, url: &str) -> PathBuf {
-        let path = dir.join("kubeconfig");
-        std::fs::write(
+        /// A kubeconfig in `dir` whose context `shop-eks` names the server at `url` with a bearer
+        /// token, and whose current context is another cluster's.
+        pub fn kubeconfig(dir: &Path, url: &str) -> PathBuf {
+            let path = dir.join("kubeconfig");
+            std::fs::write(
             &path,
             format!(
                 "apiVersion: v1\nkind: Config\ncurrent-context: staging\nclusters:\n- name: shop-eks\n  cluster:\n    server: {url}\n- name: staging\n  cluster:\n    server: http://127.0.0.1:9\ncontexts:\n- name: shop-eks\n  context:\n    cluster: shop-eks\n    user: ci\n- name: staging\n  context:\n    cluster: staging\n    user: ci\nusers:\n- name: ci\n  user:\n    token: {TOKEN}\n"
             ),
         )
         .unwrap();
-        path
+            path
+        }
     }
 }
 
