@@ -46,14 +46,8 @@ pub fn failed(e: K8sError) -> AwsError {
     AwsError {
         operation: format!("{} (Kubernetes)", e.operation),
         needs: None,
-        code: e.code.clone(),
-        message: match (&e.needs, e.code.starts_with("403")) {
-            (Some(rule), true) => format!(
-                "{}; grant the kubeconfig's user {rule} (a Role and a RoleBinding)",
-                e.message
-            ),
-            _ => e.message,
-        },
+        message: e.explained(),
+        code: e.code,
     }
 }
 

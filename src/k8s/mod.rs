@@ -37,16 +37,22 @@ pub struct K8sError {
     pub needs: Option<String>,
 }
 
+impl K8sError {
+    /// The API's message, with the RBAC rule to grant when the call was denied.
+    pub fn explained(&self) -> String {
+        match (&self.needs, self.code.starts_with("403")) {
+            (Some(rule), true) => format!(
+                "{} (grant the kubeconfig's user {rule}, with a Role and a RoleBinding)",
+                self.message
+            ),
+            _ => self.message.clone(),
+        }
+    }
+}
+
 impl std::fmt::Display for K8sError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}: {}", self.operation, self.code, self.message)?;
-        if let (Some(rule), true) = (&self.needs, self.code.starts_with("403")) {
-            write!(
-                f,
-                " (grant the kubeconfig's user {rule}, with a Role and a RoleBinding)"
-            )?;
-        }
-        Ok(())
+        write!(f, "{}: {}: {}", self.operation, self.code, self.explained())
     }
 }
 
@@ -128,6 +134,7 @@ fn scaled_objects() -> ApiResource {
     )
 }
 
+/// A Deployment's or StatefulSet's resource (`deployments`, `statefulsets` in `apps/v1`).
 fn workloads(kind: &str) -> ApiResource {
     let plural = format!("{}s", kind.to_lowercase());
     ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("apps", "v1", kind), &plural)
@@ -174,7 +181,8 @@ impl Keda {
         namespace: &str,
         name: &str,
     ) -> Result<Option<ScaledObject>, K8sError> {
-        self.api(namespace, &scaled_objects())
+        let resource = scaled_objects();
+        self.api(namespace, &resource)
             .get_opt(name)
             .await
             .map(|o| o.as_ref().map(ScaledObject::of))
@@ -182,6 +190,7 @@ impl Keda {
                 error(
                     format!("reading ScaledObject `{namespace}/{name}`"),
                     "get",
+                    &resource,
                     namespace,
                     e,
                 )
@@ -196,7 +205,8 @@ impl Keda {
         name: &str,
         patch: &Value,
     ) -> Result<ScaledObject, K8sError> {
-        self.api(namespace, &scaled_objects())
+        let resource = scaled_objects();
+        self.api(namespace, &resource)
             .patch(name, &PatchParams::default(), &Patch::Merge(patch))
             .await
             .map(|o| ScaledObject::of(&o))
@@ -204,6 +214,7 @@ impl Keda {
                 error(
                     format!("patching ScaledObject `{namespace}/{name}`"),
                     "patch",
+                    &resource,
                     namespace,
                     e,
                 )
@@ -218,14 +229,16 @@ impl Keda {
         kind: &str,
         name: &str,
     ) -> Result<Option<Replicas>, K8sError> {
+        let resource = workloads(kind);
         let o = self
-            .api(namespace, &workloads(kind))
+            .api(namespace, &resource)
             .get_opt(name)
             .await
             .map_err(|e| {
                 error(
                     format!("reading {kind} `{namespace}/{name}`"),
                     "get",
+                    &resource,
                     namespace,
                     e,
                 )
@@ -242,19 +255,18 @@ impl Keda {
     }
 }
 
-/// kube's error as a [`K8sError`]: the API's status when it answered, else why it did not.
-fn error(operation: String, verb: &str, namespace: &str, e: kube::Error) -> K8sError {
-    let resource = if operation.contains("ScaledObject") {
-        "scaledobjects.keda.sh".to_string()
-    } else {
-        operation
-            .split_whitespace()
-            .nth(1)
-            .map(|k| format!("{}s.apps", k.to_lowercase()))
-            .unwrap_or_default()
-    };
+/// kube's error as a [`K8sError`]: the API's status when it answered, else why it did not;
+/// a denial names the RBAC rule, `verb` on `resource` (as `scaledobjects.keda.sh`).
+fn error(
+    operation: String,
+    verb: &str,
+    resource: &ApiResource,
+    namespace: &str,
+    e: kube::Error,
+) -> K8sError {
     let needs = Some(format!(
-        "`{verb}` on `{resource}` in namespace `{namespace}`"
+        "`{verb}` on `{}.{}` in namespace `{namespace}`",
+        resource.plural, resource.group
     ));
     match e {
         kube::Error::Api(status) => K8sError {
@@ -300,6 +312,32 @@ mod tests {
         })));
         assert_eq!((bare.max_replicas(), bare.paused()), (100, None));
         assert_eq!(bare.target_kind, "StatefulSet");
+    }
+
+    #[test]
+    fn a_denial_names_the_resource_it_was_made_on() {
+        let status: kube::core::Status = serde_json::from_value(serde_json::json!({
+            "kind": "Status", "apiVersion": "v1", "status": "Failure", "code": 403,
+            "reason": "Forbidden", "message": "statefulsets.apps \"orders\" is forbidden"
+        }))
+        .unwrap();
+        let e = error(
+            "reading StatefulSet `shop/orders`".into(),
+            "get",
+            &workloads("StatefulSet"),
+            "shop",
+            kube::Error::Api(Box::new(status)),
+        );
+        assert_eq!(e.code, "403 Forbidden");
+        assert_eq!(
+            e.needs.as_deref(),
+            Some("`get` on `statefulsets.apps` in namespace `shop`")
+        );
+        let so = scaled_objects();
+        assert_eq!(
+            (so.plural.as_str(), so.group.as_str()),
+            ("scaledobjects", "keda.sh")
+        );
     }
 
     #[test]
