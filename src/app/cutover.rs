@@ -726,11 +726,9 @@ pub fn describe_all(stage: &Stage, sites: &[Site], bounds: &Bounds) -> String {
     };
     let ecs = match (&site.k8s, bounds.scaled, stage.ecs_desired) {
         (Some(k), _, _) => keda::describe(stage, k, bounds),
-        (None, scaled, desired) => match (scaled, desired) {
-        (true, Some(d)) => format!("hold `{}/{}` at min {} max {} and set its desired count to {d} (its tasks get SIGTERM and their stopTimeout to finish their batches)", site.cluster, site.service, stage.ecs_min, stage.ecs_max),
-        (true, None) => format!("set the scalable target of `{}/{}` to min {} max {} (recorded: {}..{})", site.cluster, site.service, stage.ecs_min, stage.ecs_max, bounds.min, bounds.max),
-        (false, d) => format!("set the desired count of `{}/{}` to {} (recorded: {})", site.cluster, site.service, d.unwrap_or(0), bounds.desired),
-        },
+        (None, true, Some(d)) => format!("hold `{}/{}` at min {} max {} and set its desired count to {d} (its tasks get SIGTERM and their stopTimeout to finish their batches)", site.cluster, site.service, stage.ecs_min, stage.ecs_max),
+        (None, true, None) => format!("set the scalable target of `{}/{}` to min {} max {} (recorded: {}..{})", site.cluster, site.service, stage.ecs_min, stage.ecs_max, bounds.min, bounds.max),
+        (None, false, d) => format!("set the desired count of `{}/{}` to {} (recorded: {})", site.cluster, site.service, d.unwrap_or(0), bounds.desired),
     };
     format!("stage {}%: {lambda}, then {ecs}", stage.percent)
 }

@@ -55,22 +55,13 @@ fn bad_files_are_refused_with_their_line() {
 
 #[test]
 fn each_minute_is_spread_over_its_seconds_and_fractions_carry_over() {
-    let flat = Traffic {
-        start_unix_s: T0,
-        sent: vec![60.0, 120.0],
-        deleted: None,
-        visible: None,
-        oldest_age_s: None,
-    };
+    let flat = traffic(vec![60.0, 120.0]);
     let w = waves(&flat);
     assert_eq!(w.len(), 120);
     assert!(w[..60].iter().all(|w| w.count == 1));
     assert!(w[60..].iter().all(|w| w.count == 2));
     assert_eq!(w[60].at, Duration::from_secs(60));
-    let trickle = Traffic {
-        sent: vec![0.5; 4],
-        ..flat
-    };
+    let trickle = traffic(vec![0.5; 4]);
     let w = waves(&trickle);
     assert_eq!(w.iter().map(|w| w.count).sum::<u64>(), 2);
     assert_eq!(w.len(), 2, "one message every two minutes");
@@ -116,25 +107,35 @@ fn config(min: u32, max: u32) -> Config {
     parse(&yaml).unwrap_or_else(|e| panic!("{e:?}\n{yaml}"))
 }
 
-fn report(min: u32, max: u32, sent: Vec<f64>) -> Report {
-    let c = config(min, max);
-    let stacks = render(&Sources::builtin(), &Data::new(&c, &Image::Placeholder)).unwrap();
-    let ecs = stacks
-        .into_iter()
-        .find(|s| s.side() == Some(Side::Ecs))
-        .unwrap();
-    let traffic = Traffic {
+/// A series of `sent` per minute from T0, no other column.
+fn traffic(sent: Vec<f64>) -> Traffic {
+    Traffic {
         start_unix_s: T0,
         sent,
         deleted: None,
         visible: None,
         oldest_age_s: None,
-    };
+    }
+}
+
+/// The model's setup for `c` and its rendered ECS stack.
+fn setup(c: &Config, inputs: &Inputs) -> Setup {
+    let stacks = render(&Sources::builtin(), &Data::new(c, &Image::Placeholder)).unwrap();
+    let ecs = stacks
+        .into_iter()
+        .find(|s| s.side() == Some(Side::Ecs))
+        .unwrap();
+    Setup::new(c, &ecs.template, inputs).unwrap()
+}
+
+fn report(min: u32, max: u32, sent: Vec<f64>) -> Report {
+    let c = config(min, max);
+    let traffic = traffic(sent);
     let inputs = Inputs {
         task_start: Duration::ZERO,
         ..Inputs::new(waves(&traffic), Duration::from_millis(100))
     };
-    let setup = Setup::new(&c, &ecs.template, &inputs).unwrap();
+    let setup = setup(&c, &inputs);
     let ready = Readiness {
         ready: true,
         problems: vec![],
@@ -205,29 +206,18 @@ fn an_idle_period_costs_no_compute_on_either_platform_scaled_to_zero() {
 #[test]
 fn the_lambda_side_alone_replays_as_in_the_full_replay() {
     let c = config(1, 4);
-    let stacks = render(&Sources::builtin(), &Data::new(&c, &Image::Placeholder)).unwrap();
-    let ecs = stacks
-        .into_iter()
-        .find(|s| s.side() == Some(Side::Ecs))
-        .unwrap();
     // A quiet hour, a burst, a steady trickle.
     let mut sent = vec![0.0; 60];
     sent.extend([900.0, 400.0]);
     sent.extend(vec![7.5; 120]);
-    let traffic = Traffic {
-        start_unix_s: T0,
-        sent,
-        deleted: None,
-        visible: None,
-        oldest_age_s: None,
-    };
+    let traffic = traffic(sent);
     let minutes = traffic.minutes();
     let inputs = Inputs {
         window: Some(Duration::from_secs(minutes * 60)),
         interval: Duration::from_secs(60),
         ..Inputs::new(waves(&traffic), Duration::from_millis(150))
     };
-    let base = Setup::new(&c, &ecs.template, &inputs).unwrap();
+    let base = setup(&c, &inputs);
     for (batch_size, max_concurrency) in [(10, Some(2)), (1, Some(5)), (5, None)] {
         let mut s = base.clone();
         s.lambda.trigger = Trigger::Sqs {
