@@ -12,7 +12,7 @@ use crate::aws::ecs::ServiceCounts;
 use crate::aws::lambda::MappingState;
 use crate::aws::sqs::QueueDepth;
 use crate::aws::{Aws, AwsError, OrMissing};
-use crate::core::config::Config;
+use crate::core::config::{Config, Workload};
 use crate::error::Failure;
 use crate::experiment::compare::{Platform, PlatformQueue};
 use crate::ui::printer::Printer;
@@ -411,32 +411,33 @@ pub async fn production_status(
         });
     }
     let (mut service, mut cutover, mut unread) = (None, None, None);
-    if let Some(crate::core::config::Workload::K8s(k)) = p.workload() {
-        match super::keda::status(k).await {
+    match p.workload() {
+        Some(Workload::K8s(k)) => match super::keda::status(k).await {
             Ok((counts, record)) => (service, cutover) = (counts, record),
             Err(e) => unread = Some(e.to_string()),
+        },
+        Some(Workload::Ecs {
+            cluster,
+            service: name,
+        }) => {
+            // The counts, and where a cutover stands from its record on the service, in
+            // one answer; a record that does not parse is `cutover`'s to report.
+            let found = aws
+                .ecs()
+                .service(cluster, name)
+                .await
+                .or_none_if(AwsError::is_missing_cluster)?
+                .flatten()
+                .filter(|s| s.active);
+            if let Some(s) = found {
+                cutover = s
+                    .tags
+                    .get(crate::core::cutover::STATE_TAG)
+                    .and_then(|t| crate::core::cutover::Recorded::parse(t).ok());
+                service = Some(s.counts);
+            }
         }
-    } else if let Some(crate::core::config::Workload::Ecs {
-        cluster,
-        service: name,
-    }) = p.workload()
-    {
-        // The counts, and where a cutover stands from its record on the service, in
-        // one answer; a record that does not parse is `cutover`'s to report.
-        let found = aws
-            .ecs()
-            .service(cluster, name)
-            .await
-            .or_none_if(AwsError::is_missing_cluster)?
-            .flatten()
-            .filter(|s| s.active);
-        if let Some(s) = found {
-            cutover = s
-                .tags
-                .get(crate::core::cutover::STATE_TAG)
-                .and_then(|t| crate::core::cutover::Recorded::parse(t).ok());
-            service = Some(s.counts);
-        }
+        None => {}
     }
     // The function consumes production while any of its mappings does.
     let consuming = queues
