@@ -55,6 +55,21 @@ fn bridge() -> Command {
     )
 }
 
+/// [`bridge`] as Lambda starts it: the Runtime API at `runtime`, the region, credentials that
+/// sign but open nothing, its queue `queue_url`, and no endpoint from the test's environment.
+fn bridge_at(runtime: &str, queue_url: &str) -> Command {
+    let mut cmd = bridge();
+    cmd.env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_ENDPOINT_URL_SQS")
+        .env_remove("AWS_PROFILE")
+        .env("AWS_LAMBDA_RUNTIME_API", runtime)
+        .env("AWS_REGION", REGION)
+        .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+        .env("AWS_SECRET_ACCESS_KEY", "secret")
+        .env("REPLATFORM_BRIDGE_QUEUE_URL", queue_url);
+    cmd
+}
+
 /// One invocation's event, as the fake Runtime API hands it out.
 struct Invocation {
     request_id: String,
@@ -274,19 +289,11 @@ impl Supervisor {
         let script = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests")
             .join(script);
-        let mut cmd = bridge();
+        let mut cmd = bridge_at(&runtime.address, queue_url);
         cmd.arg("--")
             .arg(tool("MOTO_PYTHON", "python"))
             .arg(script)
-            .env_remove("AWS_ENDPOINT_URL")
-            .env_remove("AWS_ENDPOINT_URL_SQS")
-            .env_remove("AWS_PROFILE")
-            .env("AWS_LAMBDA_RUNTIME_API", &runtime.address)
-            .env("AWS_REGION", REGION)
-            .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
-            .env("AWS_SECRET_ACCESS_KEY", "secret")
             .env("AWS_SESSION_TOKEN", "token")
-            .env("REPLATFORM_BRIDGE_QUEUE_URL", queue_url)
             .env("QUEUE_URL", queue_url)
             .env("HANDLED_LOG", &log)
             .envs(extra.iter().copied())
@@ -444,14 +451,9 @@ async fn a_worker_past_the_deadline_loses_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_start_is_an_init_error() {
     let mut runtime = FakeRuntime::start().await;
-    let mut child = bridge()
+    let mut child = bridge_at(&runtime.address, &real_url("q"))
         .arg("--")
         .arg("/nonexistent/worker")
-        .env("AWS_LAMBDA_RUNTIME_API", &runtime.address)
-        .env("AWS_REGION", REGION)
-        .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
-        .env("AWS_SECRET_ACCESS_KEY", "secret")
-        .env("REPLATFORM_BRIDGE_QUEUE_URL", real_url("q"))
         .kill_on_drop(true)
         .spawn()
         .unwrap();
@@ -482,13 +484,8 @@ async fn a_missing_or_empty_worker_file_is_an_init_error() {
         (empty, "are empty"),
     ] {
         let mut runtime = FakeRuntime::start().await;
-        let mut child = bridge()
+        let mut child = bridge_at(&runtime.address, &real_url("q"))
             .args(["--image-entrypoint", "--image-cmd", "--image-workdir"])
-            .env("AWS_LAMBDA_RUNTIME_API", &runtime.address)
-            .env("AWS_REGION", REGION)
-            .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
-            .env("AWS_SECRET_ACCESS_KEY", "secret")
-            .env("REPLATFORM_BRIDGE_QUEUE_URL", real_url("q"))
             .env("REPLATFORM_BRIDGE_WORKER_FILE", &file)
             .kill_on_drop(true)
             .spawn()
@@ -524,16 +521,8 @@ async fn the_images_recorded_parts_start_the_worker_in_its_folder() {
     .unwrap();
     let log = dir.0.join("handled.log");
     let url = real_url("recorded");
-    let mut child = bridge()
+    let mut child = bridge_at(&runtime.address, &url)
         .args(["--image-entrypoint", "--image-cmd", "--image-workdir"])
-        .env_remove("AWS_ENDPOINT_URL")
-        .env_remove("AWS_ENDPOINT_URL_SQS")
-        .env_remove("AWS_PROFILE")
-        .env("AWS_LAMBDA_RUNTIME_API", &runtime.address)
-        .env("AWS_REGION", REGION)
-        .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
-        .env("AWS_SECRET_ACCESS_KEY", "secret")
-        .env("REPLATFORM_BRIDGE_QUEUE_URL", &url)
         .env("REPLATFORM_BRIDGE_WORKER_FILE", &file)
         .env("QUEUE_URL", &url)
         .env("HANDLED_LOG", &log)
