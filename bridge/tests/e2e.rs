@@ -451,20 +451,20 @@ async fn a_worker_past_the_deadline_loses_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_start_is_an_init_error() {
     let mut runtime = FakeRuntime::start().await;
-    let mut child = bridge_at(&runtime.address, &real_url("q"))
-        .arg("--")
-        .arg("/nonexistent/worker")
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let mut cmd = bridge_at(&runtime.address, &real_url("q"));
+    cmd.arg("--").arg("/nonexistent/worker");
+    init_error(cmd, &mut runtime, "/nonexistent/worker").await;
+}
+
+/// Starts `cmd` and asserts that it reports an init error to the Runtime API, its message
+/// holding `says`, and exits unsuccessfully.
+async fn init_error(mut cmd: Command, runtime: &mut FakeRuntime, says: &str) {
+    let mut child = cmd.kill_on_drop(true).spawn().unwrap();
     let (path, body) = runtime.next_post().await;
     assert_eq!(path, "init/error");
     assert_eq!(body["errorType"], "Runtime.BridgeInitError");
     assert!(
-        body["errorMessage"]
-            .as_str()
-            .unwrap()
-            .contains("/nonexistent/worker"),
+        body["errorMessage"].as_str().unwrap().contains(says),
         "{body}"
     );
     assert!(!child.wait().await.unwrap().success());
@@ -484,20 +484,10 @@ async fn a_missing_or_empty_worker_file_is_an_init_error() {
         (empty, "are empty"),
     ] {
         let mut runtime = FakeRuntime::start().await;
-        let mut child = bridge_at(&runtime.address, &real_url("q"))
-            .args(["--image-entrypoint", "--image-cmd", "--image-workdir"])
-            .env("REPLATFORM_BRIDGE_WORKER_FILE", &file)
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        let (path, body) = runtime.next_post().await;
-        assert_eq!(path, "init/error");
-        assert_eq!(body["errorType"], "Runtime.BridgeInitError");
-        assert!(
-            body["errorMessage"].as_str().unwrap().contains(says),
-            "{body}"
-        );
-        assert!(!child.wait().await.unwrap().success());
+        let mut cmd = bridge_at(&runtime.address, &real_url("q"));
+        cmd.args(["--image-entrypoint", "--image-cmd", "--image-workdir"])
+            .env("REPLATFORM_BRIDGE_WORKER_FILE", &file);
+        init_error(cmd, &mut runtime, says).await;
     }
 }
 
