@@ -515,6 +515,12 @@ pub fn assess(
                 notes.push("the search leaves out provisioned pollers: max_concurrency cannot be combined with them".into());
             }
             let cap = setup.lambda.concurrency.limit();
+            // The search prices usage and ages, which samples do not change (a unit test
+            // compares): sampled at the period's first and last second only.
+            let unsampled = Inputs {
+                interval: inputs.window.unwrap_or(inputs.interval),
+                ..inputs.clone()
+            };
             for b in BATCH_SIZES {
                 for mc in concurrency_candidates(cap, max_concurrency) {
                     let trigger = Trigger::Sqs {
@@ -529,7 +535,7 @@ pub fn assess(
                     }
                     let mut s = setup.clone();
                     s.lambda.trigger = trigger;
-                    price_all(&replay_lambda(&s, &inputs), Some(b), mc);
+                    price_all(&replay_lambda(&s, &unsampled), Some(b), mc);
                 }
             }
         }

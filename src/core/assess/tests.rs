@@ -226,7 +226,17 @@ fn the_lambda_side_alone_replays_as_in_the_full_replay() {
             max_concurrency,
             provisioned: None,
         };
-        let (full, alone) = (replay(&s, &inputs), replay_lambda(&s, &inputs));
+        // Sampled once a minute, and only at the period's ends, as the search replays it.
+        let unsampled = Inputs {
+            interval: Duration::from_secs(minutes * 60),
+            ..inputs.clone()
+        };
+        let (full, alone) = (replay(&s, &inputs), replay_lambda(&s, &unsampled));
+        assert_eq!(
+            alone.run.samples.len(),
+            4,
+            "two a side: the start and the end"
+        );
         let lambda = |r: &Replay| {
             r.run
                 .usage

@@ -106,8 +106,7 @@ impl Service {
     /// The ECS service scheduler moving towards `desired` at `now_ms`: launches (within
     /// Fargate's launch rate) or stops tasks, pending ones first, then the newest running.
     pub fn reconcile(&mut self, desired: u64, now_ms: u64, log: &mut Vec<Decision>) {
-        self.launch_tokens =
-            (self.launch_tokens + LAUNCHES_PER_SECOND * TICK_MS as f64 / 1000.0).min(LAUNCH_BURST);
+        self.rest(1);
         let live = self.live();
         if live < desired {
             let n = (desired - live).min(self.launch_tokens as u64);
@@ -192,7 +191,32 @@ impl Service {
 
     /// Every running task's work from `now_ms` to the end of the tick.
     pub fn tick(&mut self, now_ms: u64, queue: &mut Queue) {
-        let end = now_ms + TICK_MS;
+        self.tick_until(now_ms, now_ms + TICK_MS, queue);
+    }
+
+    /// Whether the service is idle at `desired`: every task running and long-polling (none
+    /// pending, stopping or holding a batch; none to launch or stop), so that with an empty queue
+    /// each further tick only counts their empty receives and refills the launch rate.
+    pub fn idle(&self, desired: u64) -> bool {
+        self.live() == desired
+            && (self.tasks.is_empty() || self.worker.wait_ms > 0)
+            && self
+                .tasks
+                .iter()
+                .all(|t| t.phase == Phase::Running && t.holding.is_none())
+    }
+
+    /// Seconds pass with no launch: the launch rate refills (what [`Service::reconcile`] does
+    /// each tick before it launches).
+    pub fn rest(&mut self, ticks: u64) {
+        self.launch_tokens = (self.launch_tokens
+            + LAUNCHES_PER_SECOND * (ticks * TICK_MS) as f64 / 1000.0)
+            .min(LAUNCH_BURST);
+    }
+
+    /// [`Service::tick`] from `now_ms` to `end_ms`, for an idle service ([`Service::idle`]) over
+    /// an empty queue: each task's long polls count as they would tick by tick.
+    pub fn tick_until(&mut self, now_ms: u64, end: u64, queue: &mut Queue) {
         let w = self.worker;
         let mut gone = Vec::new();
         for (i, t) in self.tasks.iter_mut().enumerate() {

@@ -363,6 +363,43 @@ impl Function {
 
     /// The function's work from `now_ms` to the end of the tick.
     pub fn tick(&mut self, now_ms: u64, queue: &mut Queue, log: &mut Vec<Decision>) {
+        self.tick_until(now_ms, now_ms + TICK_MS, queue, log);
+    }
+
+    /// Whether the function is idle: an `sqs` trigger's pollers all long-polling (none holds a
+    /// batch, none waits to be added or removed, nothing runs), so that with an empty queue each
+    /// further tick only counts their empty receives. Then `Some` of the time its pollers next
+    /// scale (the mapping's minute step); `None` when the next tick may do more.
+    pub fn idle_until(&self) -> Option<u64> {
+        let Trigger::Sqs { provisioned, .. } = self.settings.trigger else {
+            return None;
+        };
+        let settled = self.running == 0
+            && self.pollers.len() == self.poller_limit().0 as usize
+            && self.pollers.iter().all(|p| p.holding.is_none())
+            && !(self.target == 0 && provisioned.is_some());
+        settled.then_some(if self.target > 0 {
+            self.last_step_ms + 60_000
+        } else {
+            u64::MAX
+        })
+    }
+
+    /// [`Function::tick`] from `now_ms` to `end_ms`: several ticks at once, for a run whose
+    /// function is idle ([`Function::idle_until`]) over an empty queue until `end_ms`, which
+    /// stays within `now_ms`'s minute. Its long polls count as they would tick by tick (each
+    /// empty poll lasts its wait, whatever the ticks: [`Calls::poll`]).
+    pub fn tick_until(
+        &mut self,
+        now_ms: u64,
+        end_ms: u64,
+        queue: &mut Queue,
+        log: &mut Vec<Decision>,
+    ) {
+        debug_assert!(
+            end_ms == now_ms + TICK_MS || self.idle_until().is_some(),
+            "only an idle sqs trigger steps more than a tick"
+        );
         let minute = (now_ms / 60_000) as usize;
         while self.minutes.len() < minute {
             self.minutes.push(std::mem::take(&mut self.current));
@@ -395,7 +432,7 @@ impl Function {
                 }
                 let mut pollers = std::mem::take(&mut self.pollers);
                 for p in &mut pollers {
-                    self.poll(p, now_ms, batch_size, window_ms, queue);
+                    self.poll(p, now_ms, end_ms, batch_size, window_ms, queue);
                 }
                 self.pollers = pollers;
             }
@@ -462,11 +499,11 @@ impl Function {
         &mut self,
         p: &mut Poller,
         now_ms: u64,
+        end: u64,
         batch_size: u64,
         window_ms: u64,
         queue: &mut Queue,
     ) {
-        let end = now_ms + TICK_MS;
         let mut at = p.busy_until.max(now_ms);
         loop {
             match p.holding {

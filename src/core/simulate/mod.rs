@@ -369,8 +369,9 @@ pub fn run(setup: &Setup, inputs: &Inputs) -> Run {
     run_observed(setup, inputs, &mut |_| {})
 }
 
-/// The state of both queues at the end of one tick, for a reader that needs every second
-/// rather than every sample (`assess`'s message ages).
+/// The state of both queues at the end of one tick, for a reader that needs every change
+/// rather than every sample (`assess`'s message ages). Quiet seconds, in which neither count
+/// changes, are stepped at once and reported once, at the last of them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Tick {
     pub at_ms: u64,
@@ -381,9 +382,22 @@ pub struct Tick {
     pub taken: [u64; 2],
 }
 
-/// [`run`], with `observe` called at the end of every tick; the run is the same.
+/// [`run`], with `observe` called at the end of every tick (once for a span of quiet ones, at
+/// its last); the run is the same.
 pub fn run_observed(setup: &Setup, inputs: &Inputs, observe: &mut dyn FnMut(Tick)) -> Run {
-    run_sides(setup, inputs, true, observe)
+    run_sides(setup, inputs, true, true, observe)
+}
+
+/// [`run_observed`] stepping every second, quiet ones too: what the quiet spans are checked
+/// against.
+#[cfg(test)]
+pub(crate) fn run_every_second(
+    setup: &Setup,
+    inputs: &Inputs,
+    ecs: bool,
+    observe: &mut dyn FnMut(Tick),
+) -> Run {
+    run_sides(setup, inputs, ecs, false, observe)
 }
 
 /// [`run_observed`] for the Lambda side alone: ECS's queue, alarms and tasks are not stepped,
@@ -391,10 +405,18 @@ pub fn run_observed(setup: &Setup, inputs: &Inputs, observe: &mut dyn FnMut(Tick
 /// [`run_observed`] gives (the two sides share nothing but the load). `assess`'s settings search
 /// varies only the Lambda settings, so it replays this half.
 pub fn run_lambda_only(setup: &Setup, inputs: &Inputs, observe: &mut dyn FnMut(Tick)) -> Run {
-    run_sides(setup, inputs, false, observe)
+    run_sides(setup, inputs, false, true, observe)
 }
 
-fn run_sides(setup: &Setup, inputs: &Inputs, ecs: bool, observe: &mut dyn FnMut(Tick)) -> Run {
+/// The model's loop: ECS's side when `ecs`, Lambda's always; quiet seconds stepped at once when
+/// `spans`.
+fn run_sides(
+    setup: &Setup,
+    inputs: &Inputs,
+    ecs: bool,
+    spans: bool,
+    observe: &mut dyn FnMut(Tick),
+) -> Run {
     let mut ecs_q = Queue::new(setup.queue);
     let mut lam_q = Queue::new(setup.queue);
     let mut metrics = QueueMetrics::new(inputs.metric_delay.as_millis() as u64);
@@ -423,7 +445,48 @@ fn run_sides(setup: &Setup, inputs: &Inputs, ecs: bool, observe: &mut dyn FnMut(
     let limit_ms = window_ms.unwrap_or(inputs.limit.as_millis() as u64);
     let mut stopped = Stopped::Timeout;
     let mut t = 0u64;
+    let taken = |q: &Queue| q.deleted() + q.in_flight() + q.dead_letter();
     loop {
+        // Quiet seconds step at once: both queues empty and every consumer long-polling, no
+        // send, sample, alarm evaluation or poller step due. Each such second would change
+        // nothing but the count of empty receives and Fargate's launch rate, which the span
+        // counts the same (a unit test compares both ways of stepping).
+        if spans && t % interval_ms != 0 && t % MINUTE_MS != 0 {
+            let until = [
+                Some(t.next_multiple_of(interval_ms)),
+                Some(t.next_multiple_of(MINUTE_MS)),
+                waves
+                    .get(next_wave)
+                    .map(|w| w.at.as_millis() as u64 / TICK_MS * TICK_MS),
+                function.idle_until().filter(|_| lam_q.depth() == 0),
+            ]
+            .into_iter()
+            .min()
+            .flatten()
+            .filter(|_| !ecs || (ecs_q.depth() == 0 && service.idle(u64::from(desired))));
+            if let Some(until) = until.filter(|&u| u >= t + 2 * TICK_MS) {
+                let idle = Minute {
+                    visible: 0,
+                    not_visible: 0,
+                    delayed: 0,
+                };
+                if ecs {
+                    // One record stands for the span's: all in one minute, all empty, and idle
+                    // tasks polled the queue before the span (it is already active, if ever).
+                    metrics.record(t, idle, ecs_q.first_activity_ms.is_some());
+                    service.rest((until - t) / TICK_MS);
+                    service.tick_until(t, until, &mut ecs_q);
+                }
+                function.tick_until(t, until, &mut lam_q, &mut log);
+                observe(Tick {
+                    at_ms: until - TICK_MS,
+                    sent,
+                    taken: [taken(&ecs_q), taken(&lam_q)],
+                });
+                t = until;
+                continue;
+            }
+        }
         if ecs {
             ecs_q.advance(t);
             service.start_due(t, &mut log);
@@ -609,7 +672,6 @@ fn run_sides(setup: &Setup, inputs: &Inputs, ecs: bool, observe: &mut dyn FnMut(
         if lam_q.visible() > 0 {
             lambda_tally.add(function.limit_now());
         }
-        let taken = |q: &Queue| q.deleted() + q.in_flight() + q.dead_letter();
         observe(Tick {
             at_ms: t,
             sent,

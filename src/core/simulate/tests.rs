@@ -517,3 +517,97 @@ fn the_bridge_scales_as_the_sqs_trigger_it_is_fed_by() {
         "max_concurrency caps the bridge's pollers"
     );
 }
+
+/// Waves every `gap` seconds from `from`, `n` of them, `count` messages each.
+fn every(from: u64, gap: u64, n: u64, count: u64) -> Vec<Wave> {
+    (0..n)
+        .map(|k| Wave {
+            at: Duration::from_secs(from + k * gap),
+            count,
+        })
+        .collect()
+}
+
+#[test]
+fn quiet_seconds_stepped_at_once_give_the_run_of_every_second() {
+    // Loads with quiet seconds between sends: a trickle, bursts past ECS's max, an idle hour.
+    let mut sparse = every(0, 7, 200, 1);
+    sparse.extend(every(1_500, 45, 40, 3));
+    sparse.extend(every(3_600 + 1_234, 1, 30, 400));
+    sparse.extend(every(9_000, 90, 20, 2));
+    let fifo = Some(Fifo {
+        groups: 3,
+        high_throughput: false,
+    });
+    type Shape = Box<dyn Fn(&mut Inputs)>;
+    let cases: Vec<(&str, &str, Shape)> = vec![
+        ("    max: 10", SQS_TRIGGER, Box::new(|_| {})),
+        // Tasks that never stop: the ECS side long-polls through every quiet second.
+        ("    min: 1\n    max: 4", "  timeout: 10s\n  reserved_concurrency: 3\n  trigger: { type: sqs, batch_size: 5, max_concurrency: 2 }", Box::new(|_| {})),
+        ("    min: 2\n    max: 4", "  timeout: 10s\n  trigger: { type: sqs, max_batching_window: 20s }", Box::new(|i| i.poison = 5)),
+        ("    max: 10", SQS_TRIGGER, Box::new(move |i| i.fifo = fifo)),
+        ("    max: 10", SQS_TRIGGER, Box::new(|i| i.delay = Duration::from_secs(30))),
+        ("    max: 10", SQS_TRIGGER, Box::new(|i| {
+            i.provisioned = Some(Provisioned { min_pollers: 2, max_pollers: 4 })
+        })),
+        ("    max: 10", "  timeout: 2m\n  trigger: { type: schedule, rate: 1m }", Box::new(|_| {})),
+    ];
+    for (k, (ecs_scaling, lambda, shape)) in cases.iter().enumerate() {
+        let c = config(ecs_scaling, lambda);
+        for interval in [5, 60] {
+            let mut i = Inputs {
+                interval: Duration::from_secs(interval),
+                window: Some(Duration::from_secs(4 * 3600)),
+                ..Inputs::new(sparse.clone(), Duration::from_millis(300))
+            };
+            shape(&mut i);
+            let setup = Setup::new(&c, &ecs_template(&c), &i).unwrap();
+            for ecs in [true, false] {
+                // Each second's counts; a span reports its last second, the ones before it
+                // unchanged.
+                let mut every_second = Vec::new();
+                let stepped = run_every_second(&setup, &i, ecs, &mut |t| every_second.push(t));
+                let mut reported: Vec<Tick> = Vec::new();
+                let spanned = run_sides(&setup, &i, ecs, true, &mut |t| reported.push(t));
+                let mut filled: Vec<Tick> = Vec::new();
+                let reported_len = reported.len();
+                for t in reported {
+                    while let Some(last) = filled.last().copied() {
+                        if last.at_ms + TICK_MS >= t.at_ms {
+                            break;
+                        }
+                        filled.push(Tick {
+                            at_ms: last.at_ms + TICK_MS,
+                            ..last
+                        });
+                    }
+                    filled.push(t);
+                }
+                let case = format!("case {k}, every {interval} s, ecs {ecs}");
+                if !lambda.contains("schedule") {
+                    assert!(
+                        4 * reported_len < 3 * filled.len(),
+                        "{case}: quiet seconds were stepped at once ({reported_len} steps of {})",
+                        filled.len()
+                    );
+                }
+                // Compared whole; the message shows the parts that usually tell.
+                assert!(
+                    stepped == spanned,
+                    "{case}: usage {:?} against {:?}",
+                    stepped.usage,
+                    spanned.usage
+                );
+                assert!(
+                    every_second == filled,
+                    "{case}: the counts of a second differ"
+                );
+                assert!(
+                    spanned.usage[1].messages > 5_000,
+                    "{case}: {:?}",
+                    spanned.usage[1]
+                );
+            }
+        }
+    }
+}
