@@ -151,7 +151,7 @@ impl AutoScaling {
     }
 
     /// `DescribeScalingActivities`: the service's scaling activities, newest first, back to the
-    /// first one that set the desired count before `since` (what the count was at `since`) or to
+    /// first one that set the desired count by `since` (what the count was at `since`) or to
     /// the oldest AWS keeps (six weeks: Application Auto Scaling API Reference,
     /// `DescribeScalingActivities`). Pages are read until then, no further.
     pub async fn scaling_activities(
@@ -192,7 +192,9 @@ impl AutoScaling {
                     status: a.status_code().as_str().to_string(),
                     desired: desired_of(a.description()),
                 };
-                enough |= activity.start < since && activity.set_count().is_some();
+                // In force before the period: the count at its start is known.
+                let at = activity.end.unwrap_or(activity.start);
+                enough |= at <= since && activity.set_count().is_some();
                 out.push(activity);
             }
             if enough {

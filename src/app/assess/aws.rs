@@ -320,7 +320,7 @@ impl Tasks {
         Some(if known == all {
             "task count from the scaling history (desired count: tasks starting count as running; Container Insights is off)".into()
         } else {
-            format!("task count from the scaling history (desired count: tasks starting count as running; Container Insights is off), known {known} of {all} minutes: before its oldest activity the count is not said, and those minutes are left out")
+            format!("task count from the scaling history (desired count: tasks starting count as running; Container Insights is off), known {known} of {all} minutes: before its oldest activity the count is not said, and those minutes are left out (the model's mean is over every minute)")
         })
     }
 
