@@ -1,11 +1,15 @@
 //! Application Auto Scaling, for an ECS service's desired count (`service/CLUSTER/SERVICE`,
-//! `ecs:service:DesiredCount`): its scalable target, its policies, and new bounds. One function
-//! per API call; SDK types stay inside. Every operation names the IAM action it needs.
+//! `ecs:service:DesiredCount`): its scalable target, its policies, its scaling history, and new
+//! bounds. One function per API call; SDK types stay inside. Every operation names the IAM action
+//! it needs.
+
+use std::time::SystemTime;
 
 use aws_sdk_applicationautoscaling::types::{PolicyType, ScalableDimension, ServiceNamespace};
 
 use super::{aws_error, op, AwsError};
 use crate::core::adopt::{Policy, Step};
+use crate::core::assess::recorded::{desired_of, Activity};
 
 #[derive(Clone, Debug)]
 pub struct AutoScaling {
@@ -144,6 +148,60 @@ impl AutoScaling {
             }
         }
         Ok(policies)
+    }
+
+    /// `DescribeScalingActivities`: the service's scaling activities, newest first, back to the
+    /// first one that set the desired count by `since` (what the count was at `since`) or to
+    /// the oldest AWS keeps (six weeks: Application Auto Scaling API Reference,
+    /// `DescribeScalingActivities`). Pages are read until then, no further.
+    pub async fn scaling_activities(
+        &self,
+        cluster: &str,
+        service: &str,
+        since: SystemTime,
+    ) -> Result<Vec<Activity>, AwsError> {
+        let resource = resource(cluster, service);
+        let mut pages = self
+            .client
+            .describe_scaling_activities()
+            .service_namespace(ServiceNamespace::Ecs)
+            .resource_id(&resource)
+            .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+            .into_paginator()
+            .send();
+        let time = |t: &aws_smithy_types::DateTime| SystemTime::try_from(*t).ok();
+        let mut out = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| {
+                aws_error(
+                    op(
+                        format!("describing the scaling activities of `{resource}`"),
+                        "application-autoscaling:DescribeScalingActivities",
+                    ),
+                    e,
+                )
+            })?;
+            let mut enough = false;
+            for a in page.scaling_activities() {
+                let Some(start) = time(a.start_time()) else {
+                    continue;
+                };
+                let activity = Activity {
+                    start,
+                    end: a.end_time().and_then(time),
+                    status: a.status_code().as_str().to_string(),
+                    desired: desired_of(a.description()),
+                };
+                // In force before the period: the count at its start is known.
+                let at = activity.end.unwrap_or(activity.start);
+                enough |= at <= since && activity.set_count().is_some();
+                out.push(activity);
+            }
+            if enough {
+                break;
+            }
+        }
+        Ok(out)
     }
 
     /// `RegisterScalableTarget`: sets the scalable target's bounds (on a registered target it

@@ -16,6 +16,7 @@ mod assess;
 mod assess_bench;
 #[cfg(feature = "full-tests")]
 mod assess_emulator;
+mod assess_history;
 mod bad_inputs;
 #[cfg(feature = "full-tests")]
 mod bridge_local;

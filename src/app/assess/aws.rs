@@ -1,11 +1,13 @@
 //! `assess CLUSTER/SERVICE` and `assess --cluster NAME`: each service read as `init --from-ecs`
 //! reads it (`app::adopt::read_running`) into the config `init` would write and its readiness;
 //! its queues' per-minute traffic and its running task count read from CloudWatch in batched
-//! `GetMetricData` calls; the traffic replayed through the model (`core::assess`) for today's
-//! ECS settings and that Lambda config. Three phases, so that the reads of many services share
-//! calls: read the services (a few at a time), read every metric (in as few calls as AWS's
-//! limits allow, a few at a time), replay (one thread a core). A service that cannot be read is
-//! reported, not fatal.
+//! `GetMetricData` calls (where Container Insights is off, the task count from the service's
+//! scaling history: `DescribeScalingActivities`); the traffic replayed through the model
+//! (`core::assess`) for today's ECS settings and that Lambda config. Three phases, so that the
+//! reads of many services share calls: read the services (a few at a time), read every metric
+//! (in as few calls as AWS's limits allow, a few at a time) and the missing task counts' scaling
+//! histories (a few at a time), replay (one thread a core). A service that cannot be read is
+//! reported, not fatal; a scaling history that cannot be read is said in the service's notes.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -17,10 +19,13 @@ use futures::stream::{self, StreamExt};
 use super::message_bytes;
 use crate::app::adopt::{read_running, NO_QUEUE};
 use crate::app::simulate::prices;
+use crate::aws::autoscaling::AutoScaling;
 use crate::aws::cloudwatch::{CloudWatch, MetricQuery};
 use crate::aws::Aws;
 use crate::core::adopt::{self, Kind};
-use crate::core::assess::recorded::{self, Fleet, Metric, PerMessageFrom, Recorded, Unread};
+use crate::core::assess::recorded::{
+    self, Fleet, Metric, PerMessageFrom, Recorded, TasksFrom, Unread,
+};
 use crate::core::assess::{self, Readiness, Report, Traffic, MINUTE_S};
 use crate::core::config::{self, Config};
 use crate::core::cost::Prices;
@@ -58,6 +63,8 @@ struct Service {
     readiness: Readiness,
     /// The consumed queues' names, whose traffic is summed.
     queues: Vec<String>,
+    /// Today's desired count: the scaling history walks back from it.
+    desired: u32,
 }
 
 /// A service that consumes no SQS queue, one that could not be read, or one read.
@@ -127,6 +134,7 @@ async fn read_service(aws: &Aws, cluster: &str, name: &str) -> Found {
         config,
         ecs_template: ecs.template,
         queues,
+        desired: u32::try_from(running.service.desired).unwrap_or(0),
     }))
 }
 
@@ -282,18 +290,106 @@ fn service_traffic(
     (t, recorded_tasks)
 }
 
+/// A service's recorded task count a minute, and where it came from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tasks {
+    pub from: TasksFrom,
+    /// One a minute over the period; `None` where unknown; empty when there is none.
+    pub series: Vec<Option<f64>>,
+    /// Why there is none (the scaling history's read failed), in words.
+    pub why: Option<String>,
+}
+
+impl Tasks {
+    /// Container Insights' `RunningTaskCount`, every minute known.
+    pub fn container_insights(series: Vec<f64>) -> Self {
+        Tasks {
+            from: TasksFrom::ContainerInsights,
+            series: series.into_iter().map(Some).collect(),
+            why: None,
+        }
+    }
+
+    /// Where the count came from, when not Container Insights (whose notes stay as they were).
+    pub fn source_note(&self) -> Option<String> {
+        if self.from != TasksFrom::ScalingHistory {
+            return None;
+        }
+        let known = self.series.iter().flatten().count();
+        let all = self.series.len();
+        Some(if known == all {
+            "task count from the scaling history (desired count: tasks starting count as running; Container Insights is off)".into()
+        } else {
+            format!("task count from the scaling history (desired count: tasks starting count as running; Container Insights is off), known {known} of {all} minutes: before its oldest activity the count is not said, and those minutes are left out (the model's mean is over every minute)")
+        })
+    }
+
+    /// The model's mean ECS task count set beside the recorded one.
+    pub fn check_note(&self, model: Option<f64>) -> String {
+        let recorded = recorded::mean_known(&self.series);
+        let within = model
+            .zip(recorded)
+            .and_then(|(m, r)| recorded::within_pct(m, r));
+        match (within, recorded, model) {
+            (Some(p), Some(r), Some(m)) => format!("the model's ECS matches what ran within {p:.0}%: {m:.2} tasks on average, {r:.2} recorded"),
+            (_, Some(r), m) => format!(
+                "the model's ECS ran {} tasks on average where {r:.2} were recorded",
+                m.map_or("no".into(), |m| format!("{m:.2}"))
+            ),
+            (_, None, _) => match (&self.from, &self.why) {
+                (TasksFrom::None, Some(why)) => format!("no recorded task count to check the model against: Container Insights is off for this cluster (its RunningTaskCount) and the scaling history could not be read: {why}"),
+                (TasksFrom::ScalingHistory, _) => "no recorded task count to check the model against: Container Insights is off for this cluster (its RunningTaskCount) and the scaling history does not reach back to the period".into(),
+                _ => "no recorded task count to check the model against: Container Insights is off for this cluster (its RunningTaskCount)".into(),
+            },
+        }
+    }
+}
+
+/// The task count of each of `services` (name, today's desired count) of `cluster` over
+/// `minutes` minutes from `start_s`, from its scaling history (`DescribeScalingActivities`,
+/// read a few services at a time; `recorded::history_tasks`); in `services`' order. A read that
+/// fails gives no count and says why (a denied call names its IAM action).
+pub async fn scaling_history(
+    aas: &AutoScaling,
+    cluster: &str,
+    services: &[(String, u32)],
+    start_s: u64,
+    minutes: u64,
+    now_s: u64,
+) -> Vec<Tasks> {
+    let since = SystemTime::UNIX_EPOCH + Duration::from_secs(start_s);
+    stream::iter(services)
+        .map(|(name, desired)| async move {
+            match aas.scaling_activities(cluster, name, since).await {
+                Ok(activities) => Tasks {
+                    from: TasksFrom::ScalingHistory,
+                    series: recorded::history_tasks(&activities, *desired, start_s, minutes, now_s),
+                    why: None,
+                },
+                Err(e) => Tasks {
+                    from: TasksFrom::None,
+                    series: Vec::new(),
+                    why: Some(e.to_string()),
+                },
+            }
+        })
+        .buffered(READ_AT_ONCE)
+        .collect()
+        .await
+}
+
 /// One service replayed: its report with what was read beside it.
 fn replay(
     cluster: &str,
     s: &Service,
     traffic: &Traffic,
-    tasks: Option<&[f64]>,
+    tasks: &Tasks,
     spec: &AwsSpec,
     prices: &Prices,
     period_s: u64,
 ) -> Result<Report, String> {
-    let implied = match (tasks, &traffic.deleted, &traffic.visible) {
-        (Some(t), Some(d), Some(v)) => recorded::per_message(t, d, v),
+    let implied = match (&traffic.deleted, &traffic.visible) {
+        (Some(d), Some(v)) => recorded::per_message(&tasks.series, d, v),
         _ => None,
     };
     let (per_message, from) = match (spec.per_message, implied) {
@@ -310,11 +406,14 @@ fn replay(
         .map_err(|e| format!("cannot model the config init would write: {e}"))?;
     let mut report = assess::assess(&setup, traffic, &inputs, prices, s.readiness.clone());
     report.service = s.name.clone();
-    let tasks_recorded_mean = tasks.and_then(recorded::mean);
+    let tasks_recorded_mean = recorded::mean_known(&tasks.series);
     let tasks_within_pct = match (report.ecs_tasks_mean, tasks_recorded_mean) {
         (Some(m), Some(r)) => recorded::within_pct(m, r),
         _ => None,
     };
+    if let Some(said) = tasks.source_note() {
+        report.notes.push(said);
+    }
     report.notes.push(match from {
         PerMessageFrom::Backlog => format!("--per-message {:.3} s: the recorded task-seconds over the messages deleted, in the minutes when messages waited", per_message.as_secs_f64()),
         PerMessageFrom::AllMinutes => format!("--per-message {:.3} s: the recorded task-seconds over the messages deleted in every minute with tasks (no minute had a backlog: an upper bound)", per_message.as_secs_f64()),
@@ -324,17 +423,14 @@ fn replay(
     if period_s > MINUTE_S {
         report.notes.push(format!("read at a {period_s}-second period: CloudWatch keeps 1-minute datapoints {} days; each period's count is spread over its minutes", recorded::ONE_MINUTE_DAYS));
     }
-    report.notes.push(match (tasks_within_pct, tasks_recorded_mean, report.ecs_tasks_mean) {
-        (Some(p), Some(r), Some(m)) => format!("the model's ECS matches what ran within {p:.0}%: {m:.2} tasks on average, {r:.2} recorded"),
-        (_, Some(r), m) => format!("the model's ECS ran {} tasks on average where {r:.2} were recorded", m.map_or("no".into(), |m| format!("{m:.2}"))),
-        (_, None, _) => "no recorded task count to check the model against: Container Insights is off for this cluster (its RunningTaskCount)".into(),
-    });
+    report.notes.push(tasks.check_note(report.ecs_tasks_mean));
     report.recorded = Some(Recorded {
         cluster: cluster.to_string(),
         queues: s.queues.clone(),
         period_s,
         per_message_s: per_message.as_secs_f64(),
         per_message_from: from,
+        tasks_from: tasks.from,
         tasks_recorded_mean,
         tasks_model_mean: report.ecs_tasks_mean,
         tasks_within_pct,
@@ -442,27 +538,62 @@ pub async fn fleet(
         &format!("cluster `{cluster}`'s queues"),
     )
     .await;
+    // Where Container Insights gave no task count (and the metrics were read), the scaling
+    // history's.
+    let no_count: Vec<(usize, (String, u32))> = services
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| {
+            let id = format!("s{i}t");
+            !failed.contains_key(&id) && points.get(&id).is_none_or(Vec::is_empty)
+        })
+        .map(|(i, s)| (i, (s.name.clone(), s.desired)))
+        .collect();
+    if !no_count.is_empty() {
+        lines.line(&format!(
+            "reading the scaling history of {} service(s) without Container Insights",
+            no_count.len()
+        ));
+    }
+    let wanted: Vec<(String, u32)> = no_count.iter().map(|(_, w)| w.clone()).collect();
+    let now_s = start_s + minutes * MINUTE_S;
+    let histories = scaling_history(
+        &aws.autoscaling(),
+        cluster,
+        &wanted,
+        start_s,
+        minutes,
+        now_s,
+    )
+    .await;
+    let mut from_history: HashMap<usize, Tasks> =
+        no_count.iter().map(|(i, _)| *i).zip(histories).collect();
     lines.line(&format!("replaying {} service(s)", services.len()));
-    let jobs: Vec<(usize, &Service)> = services.iter().enumerate().collect();
-    let results = on_every_core(&jobs, |&(i, s)| {
-        let ids = queries(i, cluster, s);
+    let jobs: Vec<(usize, &Service, Option<Tasks>)> = services
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (i, s, from_history.remove(&i)))
+        .collect();
+    let results = on_every_core(&jobs, |(i, s, history)| {
+        let ids = queries(*i, cluster, s);
         if let Some(why) = ids.iter().find_map(|q| failed.get(&q.id)) {
             return Err(why.clone());
         }
-        let (traffic, tasks) = service_traffic(i, s, &points, start_s, minutes, period_s);
-        replay(
-            cluster,
-            s,
-            &traffic,
-            tasks.as_deref(),
-            spec,
-            &prices,
-            period_s,
-        )
-        .map(|r| with_recorded_chart(r, &traffic, tasks.as_deref()))
+        let (traffic, recorded_tasks) = service_traffic(*i, s, &points, start_s, minutes, period_s);
+        let tasks = match (recorded_tasks, history) {
+            (Some(t), _) => Tasks::container_insights(t),
+            (None, Some(h)) => h.clone(),
+            (None, None) => Tasks {
+                from: TasksFrom::None,
+                series: Vec::new(),
+                why: None,
+            },
+        };
+        replay(cluster, s, &traffic, &tasks, spec, &prices, period_s)
+            .map(|r| with_recorded_chart(r, &traffic, &tasks.series))
     });
     let mut reports = Vec::new();
-    for ((_, s), r) in jobs.iter().zip(results) {
+    for ((_, s, _), r) in jobs.iter().zip(results) {
         match r {
             Ok(report) => reports.push(report),
             Err(reason) => unreadable.push(Unread {
@@ -493,7 +624,7 @@ pub async fn fleet(
 
 /// The recorded queue depth and task count as ECS's measured samples (what ran), thinned as
 /// the prediction is, for the page's chart.
-fn with_recorded_chart(mut report: Report, traffic: &Traffic, tasks: Option<&[f64]>) -> Report {
+fn with_recorded_chart(mut report: Report, traffic: &Traffic, tasks: &[Option<f64>]) -> Report {
     let visible = traffic.visible.as_deref().unwrap_or(&[]);
     let samples: Vec<Sample> = (0..traffic.minutes() as usize)
         .map(|m| Sample {
@@ -503,7 +634,7 @@ fn with_recorded_chart(mut report: Report, traffic: &Traffic, tasks: Option<&[f6
             visible: visible.get(m).map(|v| v.round() as u64),
             in_flight: Some(0),
             delayed: Some(0),
-            workers: tasks.and_then(|t| t.get(m)).map(|v| v.round() as u64),
+            workers: tasks.get(m).copied().flatten().map(|v| v.round() as u64),
             ..Sample::default()
         })
         .collect();

@@ -1,8 +1,9 @@
 //! `assess CLUSTER/SERVICE` and `assess --cluster NAME`: what is read of CloudWatch and how it
 //! becomes the per-minute [`Traffic`] the replay takes, pure. Which metrics, at which period and
 //! in how many `GetMetricData` calls; the series made whole minute by minute; the handling time
-//! of one message that the recorded task count and deletes imply; the model's ECS task count
-//! beside the recorded one; the fleet ranked by monthly saving.
+//! of one message that the recorded task count and deletes imply; the task count made from the
+//! service's scaling history where Container Insights is off; the model's ECS task count beside
+//! the recorded one; the fleet ranked by monthly saving.
 //!
 //! AWS's limits, from the Amazon CloudWatch API Reference (`GetMetricData`): up to 500
 //! `MetricDataQuery` a call, up to 100,800 datapoints a call (more come with a `NextToken`); and
@@ -10,7 +11,7 @@
 //! days, 5-minute ones 63 days.
 
 use std::ops::Range;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
@@ -185,17 +186,19 @@ pub enum PerMessageFrom {
 /// The handling time of one message the recording implies: an ECS task works one message at a
 /// time, so in a minute when messages waited (a backlog: its tasks were busy) its task-seconds
 /// over the messages deleted is the time one took. Without such a minute, every minute with tasks
-/// and deletes, which counts idle time too (an upper bound). Within 1 ms and 15 min.
+/// and deletes, which counts idle time too (an upper bound). Within 1 ms and 15 min. A minute
+/// whose task count is unknown (`None`: before the scaling history) is left out.
 pub fn per_message(
-    tasks: &[f64],
+    tasks: &[Option<f64>],
     deleted: &[f64],
     visible: &[f64],
 ) -> Option<(Duration, PerMessageFrom)> {
     let sum = |busy: bool| {
         let (mut task_s, mut done) = (0.0, 0.0);
         for i in 0..tasks.len().min(deleted.len()).min(visible.len()) {
-            if tasks[i] > 0.0 && deleted[i] > 0.0 && (!busy || visible[i] >= 1.0) {
-                task_s += tasks[i] * MINUTE_S as f64;
+            let Some(n) = tasks[i] else { continue };
+            if n > 0.0 && deleted[i] > 0.0 && (!busy || visible[i] >= 1.0) {
+                task_s += n * MINUTE_S as f64;
                 done += deleted[i];
             }
         }
@@ -213,6 +216,11 @@ pub fn mean(v: &[f64]) -> Option<f64> {
     (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
 }
 
+/// The mean of a series' known minutes, `None` when none is known.
+pub fn mean_known(v: &[Option<f64>]) -> Option<f64> {
+    mean(&v.iter().flatten().copied().collect::<Vec<f64>>())
+}
+
 /// How far `model` is from `recorded`, in percent of the recorded (0 when both are 0).
 pub fn within_pct(model: f64, recorded: f64) -> Option<f64> {
     if recorded > 0.0 {
@@ -222,6 +230,18 @@ pub fn within_pct(model: f64, recorded: f64) -> Option<f64> {
     } else {
         None
     }
+}
+
+/// Where the recorded task count came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TasksFrom {
+    /// ECS Container Insights' `RunningTaskCount`.
+    ContainerInsights,
+    /// The desired count, stepped by the service's scaling activities ([`history_tasks`]).
+    ScalingHistory,
+    /// Neither: Container Insights is off and the scaling history could not be read.
+    None,
 }
 
 /// What was read of AWS for a service, beside its report.
@@ -235,12 +255,88 @@ pub struct Recorded {
     /// The handling time the replay took, and where it came from.
     pub per_message_s: f64,
     pub per_message_from: PerMessageFrom,
-    /// Running tasks on average: recorded (Container Insights; `None` where it is off) and
-    /// the model's for the same traffic.
+    /// Where the recorded task count came from.
+    pub tasks_from: TasksFrom,
+    /// Running tasks on average: recorded (Container Insights, else the scaling history; `None`
+    /// where neither is known) and the model's for the same traffic.
     pub tasks_recorded_mean: Option<f64>,
     pub tasks_model_mean: Option<f64>,
     /// `|model - recorded| / recorded`, in percent.
     pub tasks_within_pct: Option<f64>,
+}
+
+/// How far back `DescribeScalingActivities` answers: "the scaling activities ... from the
+/// previous six weeks" (Application Auto Scaling API Reference, `DescribeScalingActivities`).
+pub const HISTORY_DAYS: u64 = 42;
+
+/// One scaling activity of an ECS service's desired count, as `DescribeScalingActivities`
+/// answers it (Application Auto Scaling API Reference, `ScalingActivity`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Activity {
+    pub start: SystemTime,
+    pub end: Option<SystemTime>,
+    /// AWS's `StatusCode`: `Successful`, `Failed`, `InProgress`, `Pending`, `Overridden`,
+    /// `Unfulfilled`.
+    pub status: String,
+    /// The desired count it set, from its `Description` ([`desired_of`]).
+    pub desired: Option<u32>,
+}
+
+impl Activity {
+    /// A successful activity whose desired count is known: one that set the count.
+    pub fn set_count(&self) -> Option<u32> {
+        (self.status == "Successful")
+            .then_some(self.desired)
+            .flatten()
+    }
+}
+
+/// The desired count an ECS service's scaling activity set, from its `Description`, which
+/// Application Auto Scaling writes as "Setting desired count to 3." (the `ecs` examples of
+/// `DescribeScalingActivities` in its API Reference); `None` for any other text.
+pub fn desired_of(description: &str) -> Option<u32> {
+    description
+        .trim()
+        .strip_prefix("Setting desired count to ")?
+        .trim_end_matches('.')
+        .parse()
+        .ok()
+}
+
+/// The service's task count a minute over `minutes` minutes from `start_s`, from its scaling
+/// history: the desired count (tasks starting count as running), a step function. Each
+/// successful activity sets the count from its end (its start when it has none) on; a minute
+/// takes the count in force at its start. A minute before every known activity is unknown
+/// (`None`: what the count was before the oldest is not said), unless no activity is known at
+/// all: then the count is `desired` (today's) over the `HISTORY_DAYS` the history covers up to
+/// `now_s`, unknown before.
+pub fn history_tasks(
+    activities: &[Activity],
+    desired: u32,
+    start_s: u64,
+    minutes: u64,
+    now_s: u64,
+) -> Vec<Option<f64>> {
+    let secs = |t: SystemTime| {
+        t.duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    };
+    let mut steps: Vec<(u64, u32)> = activities
+        .iter()
+        .filter_map(|a| Some((secs(a.end.unwrap_or(a.start)), a.set_count()?)))
+        .collect();
+    steps.sort_by_key(|&(at, _)| at);
+    let covered_from = now_s.saturating_sub(HISTORY_DAYS * 24 * 3600);
+    (0..minutes)
+        .map(|m| {
+            let t = start_s + m * MINUTE_S;
+            match steps.iter().rev().find(|&&(at, _)| at <= t) {
+                Some(&(_, n)) => Some(f64::from(n)),
+                None if steps.is_empty() && t >= covered_from => Some(f64::from(desired)),
+                None => None,
+            }
+        })
+        .collect()
 }
 
 /// The model's mean ECS task count over the samples.

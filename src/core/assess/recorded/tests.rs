@@ -65,20 +65,27 @@ fn no_task_datapoint_is_no_recorded_task_count() {
 fn the_handling_time_comes_from_busy_minutes_first() {
     // Two tasks busy a minute deleting 240: 120 task-seconds / 240 = 0.5 s. The idle minute
     // (one task, 10 deleted, nothing waiting) is left out.
-    let (d, from) = per_message(&[2.0, 1.0], &[240.0, 10.0], &[50.0, 0.0]).unwrap();
+    let (d, from) = per_message(&[Some(2.0), Some(1.0)], &[240.0, 10.0], &[50.0, 0.0]).unwrap();
     assert_eq!(
         (d, from),
         (Duration::from_millis(500), PerMessageFrom::Backlog)
     );
     // No backlog ever: every minute with tasks and deletes, an upper bound.
-    let (d, from) = per_message(&[1.0, 1.0], &[30.0, 30.0], &[0.0, 0.0]).unwrap();
+    let (d, from) = per_message(&[Some(1.0), Some(1.0)], &[30.0, 30.0], &[0.0, 0.0]).unwrap();
     assert_eq!(
         (d, from),
         (Duration::from_secs(2), PerMessageFrom::AllMinutes)
     );
     // No delete, or no task: nothing implied.
-    assert_eq!(per_message(&[1.0], &[0.0], &[5.0]), None);
-    assert_eq!(per_message(&[0.0], &[10.0], &[5.0]), None);
+    assert_eq!(per_message(&[Some(1.0)], &[0.0], &[5.0]), None);
+    assert_eq!(per_message(&[Some(0.0)], &[10.0], &[5.0]), None);
+    // A minute of unknown task count is left out: the busy minute of 8 tasks would make it 4 s.
+    let (d, from) = per_message(&[None, Some(2.0)], &[120.0, 240.0], &[50.0, 50.0]).unwrap();
+    assert_eq!(
+        (d, from),
+        (Duration::from_millis(500), PerMessageFrom::Backlog)
+    );
+    assert_eq!(per_message(&[None], &[10.0], &[5.0]), None);
 }
 
 #[test]
@@ -91,6 +98,133 @@ fn the_model_is_compared_with_what_ran_in_percent() {
     assert_eq!(within_pct(1.0, 0.0), None);
     assert_eq!(mean(&[1.0, 3.0]), Some(2.0));
     assert_eq!(mean(&[]), None);
+    assert_eq!(mean_known(&[None, Some(1.0), Some(3.0)]), Some(2.0));
+    assert_eq!(mean_known(&[None, None]), None);
+}
+
+fn at(s: u64) -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_secs(s)
+}
+
+/// A scaling activity as AWS answers it, its description in AWS's words.
+fn activity(start: u64, end: Option<u64>, status: &str, description: &str) -> Activity {
+    Activity {
+        start: at(start),
+        end: end.map(at),
+        status: status.into(),
+        desired: desired_of(description),
+    }
+}
+
+#[test]
+fn the_desired_count_is_read_from_the_activitys_description() {
+    assert_eq!(desired_of("Setting desired count to 3."), Some(3));
+    assert_eq!(desired_of("Setting desired count to 12"), Some(12));
+    assert_eq!(
+        desired_of("Setting min capacity to 1 and max capacity to 5."),
+        None
+    );
+    assert_eq!(desired_of("Setting desired count to many."), None);
+    assert_eq!(desired_of(""), None);
+}
+
+#[test]
+fn the_scaling_history_steps_the_task_count_minute_by_minute() {
+    // Ten minutes from T0. Out to 3 (started at 2:00, ended at 2:30: from minute 3), in to 1
+    // (no end, started at 6:40: from minute 7). Nothing known before: the first three minutes
+    // are unknown. AWS answers newest first.
+    let now = T0 + 600;
+    let inside = [
+        activity(T0 + 400, None, "Successful", "Setting desired count to 1."),
+        activity(
+            T0 + 120,
+            Some(T0 + 150),
+            "Successful",
+            "Setting desired count to 3.",
+        ),
+    ];
+    let tasks = history_tasks(&inside, 1, T0, 10, now);
+    let (u, k) = (None, Some);
+    assert_eq!(
+        tasks,
+        [
+            u,
+            u,
+            u,
+            k(3.0),
+            k(3.0),
+            k(3.0),
+            k(3.0),
+            k(1.0),
+            k(1.0),
+            k(1.0)
+        ]
+    );
+    assert_eq!(mean_known(&tasks), Some(15.0 / 7.0));
+
+    // An activity an hour before the window (to 2) says the first three minutes.
+    let mut with_before = inside.to_vec();
+    with_before.push(activity(
+        T0 - 3600,
+        Some(T0 - 3590),
+        "Successful",
+        "Setting desired count to 2.",
+    ));
+    let tasks = history_tasks(&with_before, 1, T0, 10, now);
+    assert_eq!(
+        tasks,
+        [
+            k(2.0),
+            k(2.0),
+            k(2.0),
+            k(3.0),
+            k(3.0),
+            k(3.0),
+            k(3.0),
+            k(1.0),
+            k(1.0),
+            k(1.0)
+        ]
+    );
+    assert_eq!(mean_known(&tasks), Some(2.1));
+
+    // A failed activity, one still in progress and one whose text says no count change nothing.
+    let mut with_others = with_before.clone();
+    with_others.extend([
+        activity(
+            T0 + 300,
+            Some(T0 + 310),
+            "Failed",
+            "Setting desired count to 9.",
+        ),
+        activity(T0 + 500, None, "InProgress", "Setting desired count to 8."),
+        activity(
+            T0 + 30,
+            Some(T0 + 31),
+            "Successful",
+            "Setting min capacity to 0 and max capacity to 8.",
+        ),
+    ]);
+    assert_eq!(history_tasks(&with_others, 1, T0, 10, now), tasks);
+}
+
+#[test]
+fn with_no_activity_the_count_is_todays_desired_count_as_far_back_as_the_history_goes() {
+    assert_eq!(history_tasks(&[], 4, T0, 3, T0 + 180), [Some(4.0); 3]);
+    // A failed activity changes nothing.
+    let failed = [activity(
+        T0 + 60,
+        Some(T0 + 70),
+        "Failed",
+        "Setting desired count to 9.",
+    )];
+    assert_eq!(history_tasks(&failed, 4, T0, 3, T0 + 180), [Some(4.0); 3]);
+    // The history covers six weeks back from now: minutes before are unknown.
+    let now = T0 + HISTORY_DAYS * 86_400 + 120;
+    assert_eq!(
+        history_tasks(&[], 4, T0, 4, now),
+        [None, None, Some(4.0), Some(4.0)]
+    );
 }
 
 #[test]
