@@ -210,8 +210,9 @@ pub struct Ages {
     waiting: VecDeque<(u64, u64)>,
     sent: u64,
     taken: u64,
-    /// Age in seconds -> messages.
-    pub histogram: BTreeMap<u64, u64>,
+    /// Messages by age in seconds (index), up to the oldest seen: dense, since a replay's ages
+    /// are mostly seconds and every message adds to one.
+    by_age: Vec<u64>,
     /// Messages still waiting when the replay ended, counted at their age then.
     pub unfinished: u64,
 }
@@ -231,32 +232,44 @@ impl Ages {
             let Some(front) = self.waiting.front_mut() else {
                 break;
             };
-            let n = front.1.min(due);
-            *self
-                .histogram
-                .entry(at_s.saturating_sub(front.0))
-                .or_default() += n;
+            let (sent_s, n) = (front.0, front.1.min(due));
             front.1 -= n;
             due -= n;
             if front.1 == 0 {
                 self.waiting.pop_front();
             }
+            self.add(at_s.saturating_sub(sent_s), n);
         }
     }
 
     /// The replay ended at `at_s`: what still waits is counted at its age then (a lower bound).
     pub fn close(&mut self, at_s: u64) {
         for (sent_s, n) in std::mem::take(&mut self.waiting) {
-            *self
-                .histogram
-                .entry(at_s.saturating_sub(sent_s))
-                .or_default() += n;
+            self.add(at_s.saturating_sub(sent_s), n);
             self.unfinished += n;
         }
     }
 
+    fn add(&mut self, age_s: u64, n: u64) {
+        let i = age_s as usize;
+        if i >= self.by_age.len() {
+            self.by_age.resize(i + 1, 0);
+        }
+        self.by_age[i] += n;
+    }
+
+    /// Age in seconds -> messages, for the ages that have any.
+    pub fn histogram(&self) -> BTreeMap<u64, u64> {
+        self.by_age
+            .iter()
+            .enumerate()
+            .filter(|(_, &n)| n > 0)
+            .map(|(age, &n)| (age as u64, n))
+            .collect()
+    }
+
     pub fn count(&self) -> u64 {
-        self.histogram.values().sum()
+        self.by_age.iter().sum()
     }
 
     /// The `q` quantile (nearest rank), `None` with no message.
@@ -267,7 +280,7 @@ impl Ages {
         }
         let rank = ((q * n as f64).ceil() as u64).clamp(1, n);
         let mut seen = 0;
-        for (&age, &c) in &self.histogram {
+        for (age, &c) in self.by_age.iter().enumerate() {
             seen += c;
             if seen >= rank {
                 return Some(age as f64);

@@ -77,7 +77,7 @@ fn ages_are_matched_first_in_first_out() {
     a.observe(4, 20, 15); // 5 of the first (age 4) and 5 of the second (age 1)
     a.close(10); // 5 still waiting at 10 s: age 7
     assert_eq!(
-        a.histogram,
+        a.histogram(),
         BTreeMap::from([(1, 5), (2, 5), (4, 5), (7, 5)])
     );
     assert_eq!((a.count(), a.unfinished), (20, 5));

@@ -42,12 +42,12 @@ pub struct Bottleneck {
 /// Counts, per platform, the seconds each limit held while messages were visible.
 #[derive(Clone, Debug, Default)]
 pub struct Tally {
-    seconds: BTreeMap<String, u64>,
+    seconds: BTreeMap<&'static str, u64>,
 }
 
 impl Tally {
-    pub fn add(&mut self, limit: &str) {
-        *self.seconds.entry(limit.to_string()).or_default() += 1;
+    pub fn add(&mut self, limit: &'static str) {
+        *self.seconds.entry(limit).or_default() += 1;
     }
 
     /// The limit that held longest (ties: the first by name).
@@ -56,17 +56,21 @@ impl Tally {
         let top = self
             .seconds
             .iter()
-            .fold(None::<(&String, u64)>, |best, (k, &v)| match best {
+            .fold(None::<(&str, u64)>, |best, (&k, &v)| match best {
                 Some((_, b)) if b >= v => best,
                 _ => Some((k, v)),
             });
         match top {
             Some((name, seconds)) => Bottleneck {
                 platform,
-                name: name.clone(),
+                name: name.to_string(),
                 seconds,
                 share: seconds as f64 / total as f64,
-                seen: self.seconds.clone(),
+                seen: self
+                    .seconds
+                    .iter()
+                    .map(|(&k, &v)| (k.to_string(), v))
+                    .collect(),
                 text: format!(
                     "{} ({seconds} s of {total} s with messages waiting)",
                     explain(name)

@@ -434,9 +434,14 @@ fn run_sides(
     let mut samples: Vec<Sample> = Vec::new();
     let (mut ecs_tally, mut lambda_tally) = (Tally::default(), Tally::default());
 
-    let mut waves: Vec<&Wave> = inputs.sends.iter().collect();
-    waves.sort_by_key(|w| w.at);
-    let load_done_ms = waves.last().map(|w| w.at.as_millis() as u64);
+    // (when in ms, count), in time order.
+    let mut waves: Vec<(u64, u64)> = inputs
+        .sends
+        .iter()
+        .map(|w| (w.at.as_millis() as u64, w.count))
+        .collect();
+    waves.sort_by_key(|w| w.0);
+    let load_done_ms = waves.last().map(|w| w.0);
     let mut next_wave = 0;
     let mut sent = 0u64;
     let mut poison_left = inputs.poison;
@@ -455,9 +460,7 @@ fn run_sides(
             let until = [
                 Some(t.next_multiple_of(interval_ms)),
                 Some(t.next_multiple_of(MINUTE_MS)),
-                waves
-                    .get(next_wave)
-                    .map(|w| w.at.as_millis() as u64 / TICK_MS * TICK_MS),
+                waves.get(next_wave).map(|w| w.0 / TICK_MS * TICK_MS),
                 function.idle_until().filter(|_| lam_q.depth() == 0),
             ]
             .into_iter()
@@ -558,17 +561,14 @@ fn run_sides(
                 break;
             }
         }
-        while let Some(w) = waves
-            .get(next_wave)
-            .filter(|w| (w.at.as_millis() as u64) < t + TICK_MS)
-        {
-            let poison = poison_left.min(w.count);
+        while let Some(&(_, count)) = waves.get(next_wave).filter(|w| w.0 < t + TICK_MS) {
+            let poison = poison_left.min(count);
             poison_left -= poison;
             if ecs {
-                ecs_q.send(t, w.count, poison);
+                ecs_q.send(t, count, poison);
             }
-            lam_q.send(t, w.count, poison);
-            sent += w.count;
+            lam_q.send(t, count, poison);
+            sent += count;
             next_wave += 1;
         }
         if ecs {

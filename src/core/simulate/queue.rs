@@ -168,6 +168,11 @@ impl Queue {
     }
 
     fn enqueue(&mut self, lot: Lot) {
+        self.visible += lot.count;
+        if let [line] = self.groups.as_mut_slice() {
+            line.push_back(lot);
+            return;
+        }
         let n = self.groups.len() as u64;
         let (each, extra) = (lot.count / n, lot.count % n);
         for (g, line) in self.groups.iter_mut().enumerate() {
@@ -176,7 +181,6 @@ impl Queue {
                 line.push_back(Lot { count, ..lot });
             }
         }
-        self.visible += lot.count;
     }
 
     /// Moves time to `now_ms`: delays that ended make messages visible, and receipts past their
