@@ -4,9 +4,9 @@
 //! that keep p99 age no worse than ECS's. Pure: the file's text comes in, the report goes out.
 //!
 //! Age: the model's queue holds counts, not messages, so each message's age is derived FIFO
-//! from two cumulative counts the model reports every second ([`simulate::Tick`]): messages sent
-//! and messages taken (received and not given back). The k-th message taken is taken as the
-//! k-th sent; its age is the second it was taken less the second it was sent.
+//! from two cumulative counts the model reports at every change ([`simulate::Tick`]): messages
+//! sent and messages taken (received and not given back). The k-th message taken is taken as
+//! the k-th sent; its age is the second it was taken less the second it was sent.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, SystemTime};
