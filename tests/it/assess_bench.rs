@@ -255,3 +255,83 @@ fn assess_bench_getmetricdata() {
         s_wall.as_secs_f64()
     );
 }
+
+/// The peak memory of this process so far (Linux's `VmHWM`), in MB.
+fn peak_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let kb: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM in /proc/self/status");
+    kb / 1024.0
+}
+
+/// One process holding a fleet's reports, as `assess --cluster` does after its reads: every
+/// traffic file of BENCH_ASSESS_TRAFFIC_DIR replayed for the `sqs-event-worker` example on one
+/// thread a core (`app::assess::aws::on_every_core`), ranked, and drawn as the shareable page;
+/// the process's peak memory and the page's size. scripts/bench-assess gives it a day of traffic
+/// a service (this test binary is a debug build); a report keeps its charts thinned to
+/// `CHART_POINTS` whatever the days, and a replay's own memory is measured apart.
+#[test]
+#[ignore = "a benchmark: scripts/bench-assess runs it"]
+fn assess_bench_fleet_memory() {
+    use replatform::app::assess::aws::on_every_core;
+    use replatform::core::assess::{self, recorded, Readiness};
+    use replatform::core::cost::Prices;
+    use replatform::core::render::{render, Data, Image, Sources};
+    use replatform::core::side::Side;
+    use replatform::core::simulate::{Inputs, Setup};
+
+    let dir = std::env::var("BENCH_ASSESS_TRAFFIC_DIR").expect("BENCH_ASSESS_TRAFFIC_DIR");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text =
+        std::fs::read_to_string(root.join("examples/sqs-event-worker/replatform.yaml")).unwrap();
+    let config = replatform::core::config::parse(&text).unwrap();
+    let ecs = render(
+        &Sources::builtin(),
+        &Data::new(&config, &Image::Placeholder),
+    )
+    .unwrap()
+    .into_iter()
+    .find(|s| s.side() == Some(Side::Ecs))
+    .unwrap()
+    .template;
+    let prices = Prices::builtin();
+    let before = peak_mb();
+    let started = Instant::now();
+    let reports = on_every_core(&files, |path| {
+        let traffic = assess::parse_traffic(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let inputs = Inputs::new(assess::waves(&traffic), Duration::from_millis(100));
+        let setup = Setup::for_queue(&config, &ecs, &inputs, None).unwrap();
+        let ready = Readiness {
+            ready: true,
+            problems: Vec::new(),
+        };
+        let mut r = assess::assess(&setup, &traffic, &inputs, &prices, ready);
+        r.service = path.file_stem().unwrap().to_string_lossy().into_owned();
+        r
+    });
+    let fleet = recorded::Fleet {
+        cluster: "bench".into(),
+        days: 1,
+        services: recorded::rank(reports),
+        unreadable: Vec::new(),
+        not_sqs_workers: Vec::new(),
+    };
+    let page = replatform::experiment::assess_page::page(&fleet, "the bench").unwrap();
+    assert_eq!(fleet.services.len(), files.len());
+    println!(
+        "fleet services={} replay_s={:.1} peak_mb={:.1} before_mb={:.1} page_mb={:.2}",
+        fleet.services.len(),
+        started.elapsed().as_secs_f64(),
+        peak_mb(),
+        before,
+        page.len() as f64 / 1e6
+    );
+}
