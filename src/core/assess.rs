@@ -361,6 +361,10 @@ pub struct Report {
     /// The model's mean ECS task count over the period.
     #[serde(skip)]
     pub ecs_tasks_mean: Option<f64>,
+    /// The model's ECS task count at each minute's start, for a mean over some minutes only
+    /// (those a recorded count knows).
+    #[serde(skip)]
+    pub ecs_tasks: Vec<u64>,
 }
 
 /// Samples a platform kept for a chart.
@@ -609,6 +613,13 @@ pub fn assess(
         predicted: recorded::thin(&first.run.samples, CHART_POINTS),
         measured: Vec::new(),
         ecs_tasks_mean: recorded::model_tasks_mean(&first.run.samples),
+        ecs_tasks: first
+            .run
+            .samples
+            .iter()
+            .filter(|s| s.platform == Side::Ecs)
+            .map(|s| s.workers.unwrap_or(0))
+            .collect(),
     }
 }
 

@@ -320,7 +320,7 @@ impl Tasks {
         Some(if known == all {
             "task count from the scaling history (desired count: tasks starting count as running; Container Insights is off)".into()
         } else {
-            format!("task count from the scaling history (desired count: tasks starting count as running; Container Insights is off), known {known} of {all} minutes: before its oldest activity the count is not said, and those minutes are left out (the model's mean is over every minute)")
+            format!("task count from the scaling history (desired count: tasks starting count as running; Container Insights is off), known {known} of {all} minutes: before its oldest activity the count is not said, and those minutes are left out of both means")
         })
     }
 
@@ -407,6 +407,12 @@ fn replay(
     let mut report = assess::assess(&setup, traffic, &inputs, prices, s.readiness.clone());
     report.service = s.name.clone();
     let tasks_recorded_mean = recorded::mean_known(&tasks.series);
+    // Over the minutes the recorded count knows: all of them but for a scaling history that
+    // begins inside the period.
+    let model = std::mem::take(&mut report.ecs_tasks);
+    if tasks.series.iter().any(Option::is_none) {
+        report.ecs_tasks_mean = recorded::model_tasks_mean_known(&model, &tasks.series);
+    }
     let tasks_within_pct = match (report.ecs_tasks_mean, tasks_recorded_mean) {
         (Some(m), Some(r)) => recorded::within_pct(m, r),
         _ => None,

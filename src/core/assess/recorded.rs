@@ -349,6 +349,18 @@ pub fn model_tasks_mean(samples: &[Sample]) -> Option<f64> {
     mean(&v)
 }
 
+/// The model's mean ECS task count over the minutes `known` has a value for (`model`: one a
+/// minute from the period's start); `None` when it knows none.
+pub fn model_tasks_mean_known(model: &[u64], known: &[Option<f64>]) -> Option<f64> {
+    let v: Vec<f64> = model
+        .iter()
+        .zip(known)
+        .filter(|(_, k)| k.is_some())
+        .map(|(&m, _)| m as f64)
+        .collect();
+    mean(&v)
+}
+
 /// At most `n` samples per platform: each bucket's sample with the deepest queue, so that a
 /// burst stays in the chart.
 pub fn thin(samples: &[Sample], n: usize) -> Vec<Sample> {
