@@ -457,16 +457,24 @@ fn run_sides(
         // nothing but the count of empty receives and Fargate's launch rate, which the span
         // counts the same (a unit test compares both ways of stepping).
         if spans && t % interval_ms != 0 && t % MINUTE_MS != 0 {
-            let until = [
-                Some(t.next_multiple_of(interval_ms)),
-                Some(t.next_multiple_of(MINUTE_MS)),
-                waves.get(next_wave).map(|w| w.0 / TICK_MS * TICK_MS),
-                function.idle_until().filter(|_| lam_q.depth() == 0),
-            ]
-            .into_iter()
-            .min()
-            .flatten()
-            .filter(|_| !ecs || (ecs_q.depth() == 0 && service.idle(u64::from(desired))));
+            let quiet = function.idle_until().filter(|_| {
+                lam_q.depth() == 0
+                    && (!ecs || (ecs_q.depth() == 0 && service.idle(u64::from(desired))))
+            });
+            let next_send = waves
+                .get(next_wave)
+                .map_or(u64::MAX, |w| w.0 / TICK_MS * TICK_MS);
+            let until = quiet.map(|step| {
+                [
+                    t.next_multiple_of(interval_ms),
+                    t.next_multiple_of(MINUTE_MS),
+                    next_send,
+                    step,
+                ]
+                .into_iter()
+                .min()
+                .expect("four times")
+            });
             if let Some(until) = until.filter(|&u| u >= t + 2 * TICK_MS) {
                 let idle = Minute {
                     visible: 0,
