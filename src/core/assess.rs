@@ -358,11 +358,8 @@ pub struct Report {
     /// empty for `--traffic`.
     #[serde(skip)]
     pub measured: Vec<Sample>,
-    /// The model's mean ECS task count over the period.
-    #[serde(skip)]
-    pub ecs_tasks_mean: Option<f64>,
-    /// The model's ECS task count at each minute's start, for a mean over some minutes only
-    /// (those a recorded count knows).
+    /// The model's ECS task count at each minute's start and at the period's end, to set beside
+    /// a recorded count (`recorded::model_tasks_mean`).
     #[serde(skip)]
     pub ecs_tasks: Vec<u64>,
 }
@@ -612,7 +609,6 @@ pub fn assess(
         recorded: None,
         predicted: recorded::thin(&first.run.samples, CHART_POINTS),
         measured: Vec::new(),
-        ecs_tasks_mean: recorded::model_tasks_mean(&first.run.samples),
         ecs_tasks: first
             .run
             .samples

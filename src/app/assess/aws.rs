@@ -407,13 +407,9 @@ fn replay(
     let mut report = assess::assess(&setup, traffic, &inputs, prices, s.readiness.clone());
     report.service = s.name.clone();
     let tasks_recorded_mean = recorded::mean_known(&tasks.series);
-    // Over the minutes the recorded count knows: all of them but for a scaling history that
-    // begins inside the period.
-    let model = std::mem::take(&mut report.ecs_tasks);
-    if tasks.series.iter().any(Option::is_none) {
-        report.ecs_tasks_mean = recorded::model_tasks_mean_known(&model, &tasks.series);
-    }
-    let tasks_within_pct = match (report.ecs_tasks_mean, tasks_recorded_mean) {
+    let tasks_model_mean =
+        recorded::model_tasks_mean(&std::mem::take(&mut report.ecs_tasks), &tasks.series);
+    let tasks_within_pct = match (tasks_model_mean, tasks_recorded_mean) {
         (Some(m), Some(r)) => recorded::within_pct(m, r),
         _ => None,
     };
@@ -429,7 +425,7 @@ fn replay(
     if period_s > MINUTE_S {
         report.notes.push(format!("read at a {period_s}-second period: CloudWatch keeps 1-minute datapoints {} days; each period's count is spread over its minutes", recorded::ONE_MINUTE_DAYS));
     }
-    report.notes.push(tasks.check_note(report.ecs_tasks_mean));
+    report.notes.push(tasks.check_note(tasks_model_mean));
     report.recorded = Some(Recorded {
         cluster: cluster.to_string(),
         queues: s.queues.clone(),
@@ -438,7 +434,7 @@ fn replay(
         per_message_from: from,
         tasks_from: tasks.from,
         tasks_recorded_mean,
-        tasks_model_mean: report.ecs_tasks_mean,
+        tasks_model_mean,
         tasks_within_pct,
     });
     Ok(report)

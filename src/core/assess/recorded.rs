@@ -339,24 +339,16 @@ pub fn history_tasks(
         .collect()
 }
 
-/// The model's mean ECS task count over the samples.
-pub fn model_tasks_mean(samples: &[Sample]) -> Option<f64> {
-    let v: Vec<f64> = samples
-        .iter()
-        .filter(|s| s.platform == Side::Ecs)
-        .filter_map(|s| s.workers.map(|w| w as f64))
-        .collect();
-    mean(&v)
-}
-
-/// The model's mean ECS task count over the minutes `known` has a value for (`model`: one a
-/// minute from the period's start); `None` when it knows none.
-pub fn model_tasks_mean_known(model: &[u64], known: &[Option<f64>]) -> Option<f64> {
+/// The model's mean ECS task count (`model`: one a minute from the period's start, and one at
+/// its end) to set beside a recorded one: over every value when the recorded count knows every
+/// minute or there is none, else over the minutes it knows; `None` when that leaves none.
+pub fn model_tasks_mean(model: &[u64], known: &[Option<f64>]) -> Option<f64> {
+    let partial = known.iter().any(Option::is_none);
     let v: Vec<f64> = model
         .iter()
-        .zip(known)
-        .filter(|(_, k)| k.is_some())
-        .map(|(&m, _)| m as f64)
+        .enumerate()
+        .filter(|&(m, _)| !partial || known.get(m).is_some_and(Option::is_some))
+        .map(|(_, &n)| n as f64)
         .collect();
     mean(&v)
 }

@@ -256,11 +256,10 @@ fn thinning_keeps_the_deepest_sample_of_each_bucket() {
 fn the_models_mean_is_taken_over_the_minutes_the_recorded_count_knows() {
     let model = [0, 0, 2, 4, 4, 6];
     let known = [None, None, Some(3.0), Some(3.0), Some(5.0), Some(5.0)];
-    assert_eq!(model_tasks_mean_known(&model, &known), Some(4.0));
-    assert_eq!(model_tasks_mean_known(&model, &[None; 6]), None);
-    // Every minute known: the plain mean of the minutes.
-    assert_eq!(
-        model_tasks_mean_known(&model, &[Some(1.0); 6]),
-        Some(16.0 / 6.0)
-    );
+    assert_eq!(model_tasks_mean(&model, &known), Some(4.0));
+    assert_eq!(model_tasks_mean(&model, &[None; 6]), None);
+    // Every minute known, or no recorded count at all: every value, the period's end included.
+    assert_eq!(model_tasks_mean(&model, &[Some(1.0); 5]), Some(16.0 / 6.0));
+    assert_eq!(model_tasks_mean(&model, &[]), Some(16.0 / 6.0));
+    assert_eq!(model_tasks_mean(&[], &[]), None);
 }
