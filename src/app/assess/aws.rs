@@ -540,16 +540,21 @@ pub async fn fleet(
         &format!("cluster `{cluster}`'s queues"),
     )
     .await;
+    // Why a service's metrics could not be read: the first of its queries that failed.
+    let unread = |i: usize, s: &Service| {
+        queries(i, cluster, s)
+            .iter()
+            .find_map(|q| failed.get(&q.id).cloned())
+    };
     // Where Container Insights gave no task count (and the metrics were read), the scaling
     // history's.
-    let no_count: Vec<(usize, (String, u32))> = services
+    let no_count: Vec<usize> = services
         .iter()
         .enumerate()
-        .filter(|&(i, _)| {
-            let id = format!("s{i}t");
-            !failed.contains_key(&id) && points.get(&id).is_none_or(Vec::is_empty)
+        .filter(|&(i, s)| {
+            unread(i, s).is_none() && points.get(&format!("s{i}t")).is_none_or(Vec::is_empty)
         })
-        .map(|(i, s)| (i, (s.name.clone(), s.desired)))
+        .map(|(i, _)| i)
         .collect();
     if !no_count.is_empty() {
         lines.line(&format!(
@@ -557,7 +562,10 @@ pub async fn fleet(
             no_count.len()
         ));
     }
-    let wanted: Vec<(String, u32)> = no_count.iter().map(|(_, w)| w.clone()).collect();
+    let wanted: Vec<(String, u32)> = no_count
+        .iter()
+        .map(|&i| (services[i].name.clone(), services[i].desired))
+        .collect();
     let now_s = start_s + minutes * MINUTE_S;
     let histories = scaling_history(
         &aws.autoscaling(),
@@ -568,8 +576,7 @@ pub async fn fleet(
         now_s,
     )
     .await;
-    let mut from_history: HashMap<usize, Tasks> =
-        no_count.iter().map(|(i, _)| *i).zip(histories).collect();
+    let mut from_history: HashMap<usize, Tasks> = no_count.into_iter().zip(histories).collect();
     lines.line(&format!("replaying {} service(s)", services.len()));
     let jobs: Vec<(usize, &Service, Option<Tasks>)> = services
         .iter()
@@ -577,9 +584,8 @@ pub async fn fleet(
         .map(|(i, s)| (i, s, from_history.remove(&i)))
         .collect();
     let results = on_every_core(&jobs, |(i, s, history)| {
-        let ids = queries(*i, cluster, s);
-        if let Some(why) = ids.iter().find_map(|q| failed.get(&q.id)) {
-            return Err(why.clone());
+        if let Some(why) = unread(*i, s) {
+            return Err(why);
         }
         let (traffic, recorded_tasks) = service_traffic(*i, s, &points, start_s, minutes, period_s);
         let tasks = match (recorded_tasks, history) {
