@@ -526,7 +526,17 @@ async fn the_images_recorded_parts_start_the_worker_in_its_folder() {
         Duration::from_secs(30),
     );
     assert_eq!(runtime.failures("req-1").await, Vec::<String>::new());
-    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    // The worker logs a delete after SQS has answered it, so the invocation can be answered
+    // before both lines are written: wait for them.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let mut text = String::new();
+    while std::time::Instant::now() < deadline {
+        text = std::fs::read_to_string(&log).unwrap_or_default();
+        if text.matches("deleted ").count() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert_eq!(text.matches("deleted ").count(), 2, "{text}");
     kill_group(&child);
     let _ = child.wait().await;
