@@ -649,3 +649,106 @@ fn with_recorded_chart(mut report: Report, traffic: &Traffic, tasks: &[Option<f6
     report.measured = recorded::thin(&samples, assess::CHART_POINTS);
     report
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A service of `min`..`max` tasks as `read_service` leaves it, with the config's rendered
+    /// ECS stack.
+    fn service(min: u32, max: u32) -> Service {
+        let yaml = format!(
+            "service: reports\nqueue:\n  visibility_timeout: 60s\necs:\n  cpu: 256\n  memory: 512\n  subnets: [subnet-0123456789abcdef0]\n  security_groups: [sg-0123456789abcdef0]\n  scaling:\n    min: {min}\n    max: {max}\nlambda:\n  memory: 512\n  entry_point: [python]\n  command: [app.handler]\n  working_directory: /app\n  timeout: 10s\n  trigger: {{ type: sqs, batch_size: 10 }}\n"
+        );
+        let config = config::parse(&yaml).unwrap_or_else(|e| panic!("{e:?}\n{yaml}"));
+        let ecs_template = render::render(
+            &Sources::builtin(),
+            &Data::new(&config, &Image::Placeholder),
+        )
+        .unwrap()
+        .into_iter()
+        .find(|s| s.side() == Some(Side::Ecs))
+        .unwrap()
+        .template;
+        Service {
+            name: "reports".into(),
+            config,
+            ecs_template,
+            readiness: Readiness {
+                ready: true,
+                problems: Vec::new(),
+            },
+            queues: vec!["reports".into()],
+            desired: 1,
+        }
+    }
+
+    #[test]
+    fn a_scaling_history_that_starts_inside_the_period_checks_the_model_over_its_minutes() {
+        // Two hours: a busy first hour, an idle second; the history knows only the second, at
+        // one task.
+        let minutes = 120;
+        let sent: Vec<f64> = (0..minutes)
+            .map(|m| if m < 60 { 900.0 } else { 0.0 })
+            .collect();
+        let traffic = Traffic {
+            start_unix_s: 1_767_225_600,
+            deleted: Some(sent.clone()),
+            visible: Some(vec![0.0; minutes]),
+            oldest_age_s: None,
+            sent,
+        };
+        let tasks = Tasks {
+            from: TasksFrom::ScalingHistory,
+            series: (0..minutes).map(|m| (m >= 60).then_some(1.0)).collect(),
+            why: None,
+        };
+        let spec = AwsSpec {
+            days: 1,
+            per_message: Some(Duration::from_millis(200)),
+            default_per_message: Duration::from_millis(100),
+            task_start: Duration::from_secs(30),
+            prices: None,
+            now: SystemTime::UNIX_EPOCH,
+        };
+        let s = service(1, 10);
+        let prices = Prices::builtin();
+        let report = replay("prod", &s, &traffic, &tasks, &spec, &prices, MINUTE_S).unwrap();
+
+        // The model's own counts, minute by minute, from the same replay.
+        let inputs = Inputs {
+            task_start: spec.task_start,
+            message_bytes: message_bytes(),
+            ..Inputs::new(assess::waves(&traffic), Duration::from_millis(200))
+        };
+        let setup = Setup::for_queue(&s.config, &s.ecs_template, &inputs, None).unwrap();
+        let model =
+            assess::assess(&setup, &traffic, &inputs, &prices, s.readiness.clone()).ecs_tasks;
+        let mean = |v: &[u64]| v.iter().sum::<u64>() as f64 / v.len() as f64;
+        let second_hour = mean(&model[60..120]);
+        assert!(
+            mean(&model) > second_hour + 0.5,
+            "the busy hour ran more tasks: {model:?}"
+        );
+
+        let r = report.recorded.as_ref().unwrap();
+        assert_eq!(r.tasks_from, TasksFrom::ScalingHistory);
+        assert_eq!(r.tasks_recorded_mean, Some(1.0));
+        assert_eq!(r.tasks_model_mean, Some(second_hour));
+        assert_eq!(r.tasks_within_pct, recorded::within_pct(second_hour, 1.0));
+        assert!(
+            report
+                .notes
+                .iter()
+                .any(|n| n.contains("known 60 of 120 minutes")),
+            "{:?}",
+            report.notes
+        );
+        assert!(
+            report.notes.iter().any(|n| n.starts_with("the model's ECS")
+                && n.contains(&format!("{second_hour:.2} tasks on average, 1.00 recorded"))),
+            "{:?}",
+            report.notes
+        );
+    }
+}
