@@ -1,8 +1,10 @@
 //! The strict Handlebars registry the stacks render with: its helper, and the checks that keep
 //! compiling and rendering a user's template quick (its size in expressions, how deep its blocks
-//! and subexpressions nest, partials that include each other, loops over long lists). Pure.
+//! and subexpressions nest, partials that include each other, loops over long lists). Pure but
+//! for one memo: a template's text is compiled once per process (`compiled`).
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, OnceLock};
 
 use handlebars::template::{Parameter, Template, TemplateElement};
 use handlebars::{handlebars_helper, Handlebars};
@@ -153,6 +155,25 @@ fn walk(t: &Template, blocks: usize, loops: usize, at: (usize, usize), shape: &m
     }
 }
 
+/// The template `name` compiled from `text`, as `register_template_string` compiles it; each
+/// name and text is compiled once per process. Handlebars' parser works out every element's line
+/// and column from the start of the text, so compiling the built-in templates is most of what a
+/// render costs, and `assess --cluster` renders a config a service (docs/measures.md#assess).
+fn compiled(name: &str, text: &str) -> Result<Template, handlebars::TemplateError> {
+    type Memo = Mutex<HashMap<(String, String), Template>>;
+    static MEMO: OnceLock<Memo> = OnceLock::new();
+    let memo = MEMO.get_or_init(Memo::default);
+    let key = (name.to_string(), text.to_string());
+    if let Some(t) = memo.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        return Ok(t.clone());
+    }
+    let t = Template::compile_with_name(text, name.to_string())?;
+    memo.lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(key, t.clone());
+    Ok(t)
+}
+
 /// A strict registry: a misspelt field is an error, and nothing is HTML-escaped. Every template
 /// is checked before and after it compiles: its size in expressions, how deep its blocks and
 /// subexpressions nest, partials that include themselves, and how many iterations its nested
@@ -171,7 +192,7 @@ pub(super) fn registry(sources: &Sources, data: &Json) -> Result<Handlebars<'sta
             at: at(name, place),
             reason,
         })?;
-        hb.register_template_string(name, text).map_err(|e| {
+        let template = compiled(name, text).map_err(|e| {
             let reason = match e.reason() {
                 // Pest lists every rule it expected: say what usually went wrong instead.
                 handlebars::TemplateErrorReason::InvalidSyntax(_) => {
@@ -185,6 +206,7 @@ pub(super) fn registry(sources: &Sources, data: &Json) -> Result<Handlebars<'sta
                 None => RenderError::Compile { name: sources.shown(name), reason },
             }
         })?;
+        hb.register_template(name, template);
         let mut shape = Shape::default();
         if let Some(t) = hb.get_template(name) {
             walk(t, 0, 0, (1, 1), &mut shape);
