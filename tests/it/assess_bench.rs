@@ -270,9 +270,8 @@ fn peak_mb() -> f64 {
 /// One process holding a fleet's reports, as `assess --cluster` does after its reads: every
 /// traffic file of BENCH_ASSESS_TRAFFIC_DIR replayed for the `sqs-event-worker` example on one
 /// thread a core (`app::assess::aws::on_every_core`), ranked, and drawn as the shareable page;
-/// the process's peak memory and the page's size. scripts/bench-assess gives it a day of traffic
-/// a service (this test binary is a debug build); a report keeps its charts thinned to
-/// `CHART_POINTS` whatever the days, and a replay's own memory is measured apart.
+/// the process's peak memory (the replays running side by side included) and the page's size.
+/// scripts/bench-assess builds it in release for the full 14 days.
 #[test]
 #[ignore = "a benchmark: scripts/bench-assess runs it"]
 fn assess_bench_fleet_memory() {
@@ -303,6 +302,14 @@ fn assess_bench_fleet_memory() {
     .unwrap()
     .template;
     let prices = Prices::builtin();
+    let minutes = files
+        .first()
+        .map(|f| {
+            assess::parse_traffic(&std::fs::read_to_string(f).unwrap())
+                .unwrap()
+                .minutes()
+        })
+        .unwrap_or(0);
     let before = peak_mb();
     let started = Instant::now();
     let reports = on_every_core(&files, |path| {
@@ -319,7 +326,7 @@ fn assess_bench_fleet_memory() {
     });
     let fleet = recorded::Fleet {
         cluster: "bench".into(),
-        days: 1,
+        days: minutes.div_ceil(24 * 60),
         services: recorded::rank(reports),
         unreadable: Vec::new(),
         not_sqs_workers: Vec::new(),
@@ -327,8 +334,9 @@ fn assess_bench_fleet_memory() {
     let page = replatform::experiment::assess_page::page(&fleet, "the bench").unwrap();
     assert_eq!(fleet.services.len(), files.len());
     println!(
-        "fleet services={} replay_s={:.1} peak_mb={:.1} before_mb={:.1} page_mb={:.2}",
+        "fleet services={} days={} replay_s={:.1} peak_mb={:.1} before_mb={:.1} page_mb={:.2}",
         fleet.services.len(),
+        fleet.days,
         started.elapsed().as_secs_f64(),
         peak_mb(),
         before,
