@@ -278,8 +278,7 @@ fn assess_bench_fleet_memory() {
     use replatform::app::assess::aws::on_every_core;
     use replatform::core::assess::{self, recorded, Readiness};
     use replatform::core::cost::Prices;
-    use replatform::core::render::{render, Data, Image, Sources};
-    use replatform::core::side::Side;
+    use replatform::core::render::builtin_ecs_template;
     use replatform::core::simulate::{Inputs, Setup};
 
     let dir = std::env::var("BENCH_ASSESS_TRAFFIC_DIR").expect("BENCH_ASSESS_TRAFFIC_DIR");
@@ -292,15 +291,7 @@ fn assess_bench_fleet_memory() {
     let text =
         std::fs::read_to_string(root.join("examples/sqs-event-worker/replatform.yaml")).unwrap();
     let config = replatform::core::config::parse(&text).unwrap();
-    let ecs = render(
-        &Sources::builtin(),
-        &Data::new(&config, &Image::Placeholder),
-    )
-    .unwrap()
-    .into_iter()
-    .find(|s| s.side() == Some(Side::Ecs))
-    .unwrap()
-    .template;
+    let ecs = builtin_ecs_template(&config).unwrap().unwrap();
     let prices = Prices::builtin();
     let minutes = files
         .first()

@@ -30,7 +30,7 @@ use crate::core::assess::{self, Readiness, Report, Traffic, MINUTE_S};
 use crate::core::config::{self, Config};
 use crate::core::cost::Prices;
 use crate::core::experiment::Sample;
-use crate::core::render::{self, Data, Image, Sources};
+use crate::core::render;
 use crate::core::side::Side;
 use crate::core::simulate::{Inputs, Setup};
 use crate::error::Failure;
@@ -112,15 +112,10 @@ async fn read_service(aws: &Aws, cluster: &str, name: &str) -> Found {
             ));
         }
     };
-    let stacks = match render::render(
-        &Sources::builtin(),
-        &Data::new(&config, &Image::Placeholder),
-    ) {
-        Ok(s) => s,
+    let ecs_template = match render::builtin_ecs_template(&config) {
+        Ok(Some(t)) => t,
+        Ok(None) => return unread("the config init would write renders no ECS stack".into()),
         Err(e) => return unread(format!("the config init would write does not render: {e}")),
-    };
-    let Some(ecs) = stacks.into_iter().find(|s| s.side() == Some(Side::Ecs)) else {
-        return unread("the config init would write renders no ECS stack".into());
     };
     let queues = running
         .queues
@@ -132,7 +127,7 @@ async fn read_service(aws: &Aws, cluster: &str, name: &str) -> Found {
         name: name.to_string(),
         readiness: readiness(&report),
         config,
-        ecs_template: ecs.template,
+        ecs_template,
         queues,
         desired: u32::try_from(running.service.desired).unwrap_or(0),
     }))
@@ -661,15 +656,7 @@ mod tests {
             "service: reports\nqueue:\n  visibility_timeout: 60s\necs:\n  cpu: 256\n  memory: 512\n  subnets: [subnet-0123456789abcdef0]\n  security_groups: [sg-0123456789abcdef0]\n  scaling:\n    min: {min}\n    max: {max}\nlambda:\n  memory: 512\n  entry_point: [python]\n  command: [app.handler]\n  working_directory: /app\n  timeout: 10s\n  trigger: {{ type: sqs, batch_size: 10 }}\n"
         );
         let config = config::parse(&yaml).unwrap_or_else(|e| panic!("{e:?}\n{yaml}"));
-        let ecs_template = render::render(
-            &Sources::builtin(),
-            &Data::new(&config, &Image::Placeholder),
-        )
-        .unwrap()
-        .into_iter()
-        .find(|s| s.side() == Some(Side::Ecs))
-        .unwrap()
-        .template;
+        let ecs_template = render::builtin_ecs_template(&config).unwrap().unwrap();
         Service {
             name: "reports".into(),
             config,

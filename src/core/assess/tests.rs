@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::core::config::{parse, Config};
-use crate::core::render::{render, Data, Image, Sources};
+use crate::core::render::builtin_ecs_template;
 
 const T0: u64 = 1_767_225_600; // 2026-01-01T00:00:00Z
 
@@ -120,12 +120,8 @@ fn traffic(sent: Vec<f64>) -> Traffic {
 
 /// The model's setup for `c` and its rendered ECS stack.
 fn setup(c: &Config, inputs: &Inputs) -> Setup {
-    let stacks = render(&Sources::builtin(), &Data::new(c, &Image::Placeholder)).unwrap();
-    let ecs = stacks
-        .into_iter()
-        .find(|s| s.side() == Some(Side::Ecs))
-        .unwrap();
-    Setup::new(c, &ecs.template, inputs).unwrap()
+    let ecs = builtin_ecs_template(c).unwrap().unwrap();
+    Setup::new(c, &ecs, inputs).unwrap()
 }
 
 fn report(min: u32, max: u32, sent: Vec<f64>) -> Report {

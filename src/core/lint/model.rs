@@ -10,7 +10,7 @@ use crate::core::config::{Config, Trigger};
 use crate::core::cost::Prices;
 use crate::core::diag::Diagnostic;
 use crate::core::load::Wave;
-use crate::core::render::{self, Data, Image, Sources};
+use crate::core::render;
 use crate::core::side::Side;
 use crate::core::simulate::{self, Inputs, Setup};
 
@@ -31,10 +31,7 @@ fn secs(v: f64) -> String {
 /// The model's warnings for `c`; none when the built-in templates do not render it or the
 /// model cannot read them (the checks that refuse it say why).
 pub fn warnings(c: &Config) -> Vec<Diagnostic> {
-    let Ok(stacks) = render::render(&Sources::builtin(), &Data::new(c, &Image::Placeholder)) else {
-        return Vec::new();
-    };
-    let Some(ecs) = stacks.iter().find(|s| s.side() == Some(Side::Ecs)) else {
+    let Ok(Some(ecs_template)) = render::builtin_ecs_template(c) else {
         return Vec::new();
     };
     let inputs = Inputs {
@@ -47,7 +44,7 @@ pub fn warnings(c: &Config) -> Vec<Diagnostic> {
             PER_MESSAGE,
         )
     };
-    let Ok(setup) = Setup::new(c, &ecs.template, &inputs) else {
+    let Ok(setup) = Setup::new(c, &ecs_template, &inputs) else {
         return Vec::new();
     };
     let run = simulate::run(&setup, &inputs);

@@ -91,6 +91,19 @@ pub struct RenderedStack {
     pub template: String,
 }
 
+/// The ECS stack's template that the built-in templates render for `config`, where the scaling
+/// model reads today's ECS settings; `None` when they render no ECS stack.
+pub fn builtin_ecs_template(
+    config: &crate::core::config::Config,
+) -> Result<Option<String>, RenderError> {
+    Ok(
+        render(&Sources::builtin(), &Data::new(config, &Image::Placeholder))?
+            .into_iter()
+            .find(|s| s.side() == Some(Side::Ecs))
+            .map(|s| s.template),
+    )
+}
+
 impl RenderedStack {
     pub fn file_name(&self) -> String {
         format!("{}.yaml", self.name)

@@ -557,19 +557,10 @@ Resources:
 
     fn builtin(yaml: &str) -> EcsScaling {
         let c = parse(yaml).expect("config parses");
-        let stacks = crate::core::render::render(
-            &crate::core::render::Sources::builtin(),
-            &crate::core::render::Data::new(&c, &crate::core::render::Image::Placeholder),
-        )
-        .unwrap();
-        EcsScaling::from_template(
-            &stacks
-                .iter()
-                .find(|s| s.side() == Some(crate::core::side::Side::Ecs))
-                .unwrap()
-                .template,
-        )
-        .unwrap()
+        let ecs = crate::core::render::builtin_ecs_template(&c)
+            .unwrap()
+            .unwrap();
+        EcsScaling::from_template(&ecs).unwrap()
     }
 
     fn config(scaling: &str) -> String {

@@ -9,7 +9,7 @@ use super::*;
 use crate::core::config::parse;
 use crate::core::experiment;
 use crate::core::load::Wave;
-use crate::core::render::{render, Data, Image, Sources};
+use crate::core::render::builtin_ecs_template;
 use crate::core::side::Side;
 
 fn config(ecs_scaling: &str, lambda: &str) -> Config {
@@ -22,12 +22,7 @@ fn config(ecs_scaling: &str, lambda: &str) -> Config {
 const SQS_TRIGGER: &str = "  timeout: 10s\n  trigger: { type: sqs }";
 
 fn ecs_template(c: &Config) -> String {
-    let stacks = render(&Sources::builtin(), &Data::new(c, &Image::Placeholder)).unwrap();
-    stacks
-        .into_iter()
-        .find(|s| s.side() == Some(Side::Ecs))
-        .unwrap()
-        .template
+    builtin_ecs_template(c).unwrap().unwrap()
 }
 
 fn burst(n: u64) -> Vec<Wave> {
