@@ -1,6 +1,7 @@
 //! `assess --traffic FILE`: a recorded per-minute series replayed through the scaling model for
-//! the config's ECS and Lambda settings, no AWS call (`core::assess`); the readiness is
-//! `validate`'s verdict.
+//! the config's ECS and Lambda settings, no AWS call (`core::assess`); the readiness is the
+//! config's errors as `validate` finds them (the config's load: `validate`'s other checks, the
+//! model's and the Dockerfile's, give only warnings, which never make a config unready).
 
 pub mod aws;
 
@@ -8,8 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::simulate::{prices, setup_for};
-use super::validate::validate;
-use super::workspace::Workspace;
+use super::workspace::{load, Workspace};
 use crate::core::assess::{self, Readiness, Report};
 use crate::core::diag::Severity;
 use crate::core::simulate::Inputs;
@@ -53,15 +53,17 @@ pub fn assess(ws: &Workspace, spec: &Spec, printer: &Printer) -> Result<Report, 
     if let Some(said) = said {
         printer.info(said);
     }
-    // `validate`'s findings, not printed: the report carries them.
+    // The config's errors, not printed: the report carries them.
     let silent = Printer {
         format: OutputFormat::Json,
         quiet: true,
         verbose: 0,
     };
-    let v = validate(&ws.file, &silent);
-    let mut problems: Vec<String> = v
-        .diagnostics
+    let (diagnostics, failed) = match load(&ws.file, &silent) {
+        Ok(l) => (l.diagnostics, None),
+        Err((f, ds)) => (ds, Some(f)),
+    };
+    let mut problems: Vec<String> = diagnostics
         .iter()
         .filter(|d| d.severity == Severity::Error)
         .map(|d| {
@@ -72,8 +74,8 @@ pub fn assess(ws: &Workspace, spec: &Spec, printer: &Printer) -> Result<Report, 
             }
         })
         .collect();
-    if let (Err(f), true) = (&v.result, problems.is_empty()) {
-        problems.push(f.message.clone());
+    if let (Some(f), true) = (failed, problems.is_empty()) {
+        problems.push(f.message);
     }
     let readiness = Readiness {
         ready: problems.is_empty(),
