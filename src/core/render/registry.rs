@@ -157,8 +157,9 @@ fn walk(t: &Template, blocks: usize, loops: usize, at: (usize, usize), shape: &m
 
 /// The template `name` compiled from `text`, as `register_template_string` compiles it; each
 /// name and text is compiled once per process. Handlebars' parser works out every element's line
-/// and column from the start of the text, so compiling the built-in templates is most of what a
-/// render costs, and `assess --cluster` renders a config a service (docs/measures.md#assess).
+/// and column from the start of the text, so compiling the built-in templates is a large part of
+/// what a render costs, and `assess --cluster` renders a config a service
+/// (docs/measures.md#assess).
 fn compiled(name: &str, text: &str) -> Result<Template, handlebars::TemplateError> {
     type Memo = Mutex<HashMap<(String, String), Template>>;
     static MEMO: OnceLock<Memo> = OnceLock::new();
@@ -325,6 +326,23 @@ mod tests {
         assert_eq!(out, r##"["a: b","#c","\"q\""]"##);
         let parsed: Vec<String> = serde_yaml_ng::from_str(&out).unwrap();
         assert_eq!(parsed, ["a: b", "#c", "\"q\""]);
+    }
+
+    #[test]
+    fn a_template_compiled_once_is_compiled_again_when_its_text_changes() {
+        let render = |t: Template| {
+            let mut hb = Handlebars::new();
+            hb.register_template("templates/memo.yaml.hbs", t);
+            hb.render("templates/memo.yaml.hbs", &json!({ "v": 1 }))
+                .unwrap()
+        };
+        let first = compiled("templates/memo.yaml.hbs", "a: {{v}}").unwrap();
+        assert_eq!(render(first), "a: 1");
+        let again = compiled("templates/memo.yaml.hbs", "a: {{v}}").unwrap();
+        assert_eq!(render(again), "a: 1");
+        let changed = compiled("templates/memo.yaml.hbs", "b: {{v}}").unwrap();
+        assert_eq!(render(changed), "b: 1");
+        assert!(compiled("templates/memo.yaml.hbs", "{{#if v}}").is_err());
     }
 
     #[test]
