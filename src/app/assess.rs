@@ -1,7 +1,6 @@
 //! `assess --traffic FILE`: a recorded per-minute series replayed through the scaling model for
-//! the config's ECS and Lambda settings, no AWS call (`core::assess`); the readiness is the
-//! config's errors as `validate` finds them (the config's load: `validate`'s other checks, the
-//! model's and the Dockerfile's, give only warnings, which never make a config unready).
+//! the config's ECS and Lambda settings, no AWS call (`core::assess`). A config with an error
+//! stops it as it stops `validate`, so the config it replays is ready.
 
 pub mod aws;
 
@@ -9,12 +8,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::simulate::{prices, setup_for};
-use super::workspace::{load, Workspace};
+use super::workspace::Workspace;
 use crate::core::assess::{self, Readiness, Report};
-use crate::core::diag::Severity;
 use crate::core::simulate::Inputs;
 use crate::error::Failure;
-use crate::ui::printer::{OutputFormat, Printer};
+use crate::ui::printer::Printer;
 
 /// What the replay needs beyond the config.
 #[derive(Clone, Debug)]
@@ -53,33 +51,11 @@ pub fn assess(ws: &Workspace, spec: &Spec, printer: &Printer) -> Result<Report, 
     if let Some(said) = said {
         printer.info(said);
     }
-    // The config's errors, not printed: the report carries them.
-    let silent = Printer {
-        format: OutputFormat::Json,
-        quiet: true,
-        verbose: 0,
-    };
-    let (diagnostics, failed) = match load(&ws.file, &silent) {
-        Ok(l) => (l.diagnostics, None),
-        Err((f, ds)) => (ds, Some(f)),
-    };
-    let mut problems: Vec<String> = diagnostics
-        .iter()
-        .filter(|d| d.severity == Severity::Error)
-        .map(|d| {
-            if d.path.is_empty() {
-                d.message.clone()
-            } else {
-                format!("{}: {}", d.path, d.message)
-            }
-        })
-        .collect();
-    if let (Some(f), true) = (failed, problems.is_empty()) {
-        problems.push(f.message);
-    }
+    // `setup_for` loaded the config, and one with an error stopped there with its errors
+    // (`workspace::load`): what is replayed has none, and is ready as far as its file shows.
     let readiness = Readiness {
-        ready: problems.is_empty(),
-        problems,
+        ready: true,
+        problems: Vec::new(),
     };
     Ok(assess::assess(
         &setup, &traffic, &inputs, &prices, readiness,

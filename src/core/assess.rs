@@ -333,7 +333,8 @@ pub struct Recommended {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Readiness {
     pub ready: bool,
-    /// `validate`'s errors, first first.
+    /// What keeps it from moving: read from AWS, what `init` cannot carry over; none for a
+    /// config that loads (`--traffic`: one with an error stops `assess`).
     pub problems: Vec<String>,
 }
 

@@ -205,6 +205,33 @@ fn bad_traffic_files_exit_1_naming_the_line() {
 }
 
 #[test]
+fn a_config_with_an_error_stops_assess_as_it_stops_validate() {
+    // What makes a config replayed with --traffic `ready`: one with an error is never replayed.
+    let dir = tempfile::tempdir().unwrap();
+    let example =
+        std::fs::read_to_string(repo().join("examples/sqs-event-worker/replatform.yaml")).unwrap();
+    let broken = example.replace("visibility_timeout: 180s", "visibility_timeout: 10s");
+    assert_ne!(broken, example);
+    let file = dir.path().join("replatform.yaml");
+    std::fs::write(&file, broken).unwrap();
+    let f = fixture("burst");
+    let o = replatform(&[
+        "-f",
+        file.to_str().unwrap(),
+        "assess",
+        "--traffic",
+        f.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert!(o.stdout.is_empty(), "{}", text(&o.stdout));
+    let said = text(&o.stderr);
+    assert!(
+        said.contains("queue.visibility_timeout") && said.contains("[visibility-timeout]"),
+        "{said}"
+    );
+}
+
+#[test]
 fn assess_with_nothing_to_assess_is_a_usage_error_that_names_the_three_ways() {
     let o = replatform(&["assess"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
